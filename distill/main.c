@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* hant-distill: the offline stage; dispatches to one file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "hant.h"
+
+struct command {
+  const char *name;
+  int (*fn)(int argc, char **argv);
+  const char *summary;
+};
+
+static const struct command commands[] = {
+    {"teacher", cmd_teacher, "train a teacher network on Fashion-MNIST"},
+    {"eval", cmd_eval, "accuracy and loss of a model on a data split"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: hant-distill COMMAND [OPTIONS]\n\n"
+             "The offline stage of hant: teachers, operator libraries, costs.\n\ncommands:\n");
+  for (const struct command *c = commands; c->name; c++)
+    fprintf(f, "  %-10s %s\n", c->name, c->summary);
+  fprintf(f, "\n  --help       show this help and exit\n"
+             "  --version    print the version and exit\n"
+             "\nRun 'hant-distill COMMAND --help' for a command's options.\n"
+             "Exit status: 0 success, 1 failure, 2 usage error.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    usage(stdout);
+    return EXIT_OK_;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("hant-distill %s\n", hant_version());
+    return EXIT_OK_;
+  }
+  for (const struct command *c = commands; c->name; c++)
+    if (!strcmp(c->name, argv[1]))
+      return c->fn(argc - 1, argv + 1);
+  fprintf(stderr, "hant-distill: unknown command '%s'; see 'hant-distill --help'\n", argv[1]);
+  return EXIT_USAGE;
+}

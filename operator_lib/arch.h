@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* arch.h: the compact architecture description that builds networks and candidate blocks. */
+#ifndef HANT_ARCH_H
+#define HANT_ARCH_H
+
+#include "net.h"
+
+/* An architecture is a list of lines (newlines or ';' separate them; '#'
+ * starts a comment). The first line is the input shape; every other line
+ * is one layer, and block layers become slots:
+ *
+ *   input 1x28x28
+ *   conv OUT [k=3] [s=1] [g=1] [act=relu|relu6|hswish|none] [bn=1]   slot
+ *   res OUT [s=1] [k=3] [mid=OUT]     basic residual block          slot
+ *   ir OUT [e=6 | mid=M] [k=3] [s=1] [act=relu6]  inverted residual  slot
+ *   dws OUT [k=3] [s=1] [act=relu]    depthwise then pointwise      slot
+ *   linear OUT [act=none]                                            slot
+ *   identity                          skip (shapes must allow)       slot
+ *   maxpool k=2 [s=k] [p=0] | avgpool k=2 [s=k] [p=0] | gap | flatten
+ *
+ * Convolutions use "same" padding (k/2). Residual blocks add a 1x1
+ * projection shortcut when the stride or width changes. */
+
+/* Builds a network from a description. On error returns NULL and sets
+ * hant_errmsg() to a message naming the line and the token. `name` labels
+ * messages (a file name, or "arch"). The network keeps a copy of the text. */
+hant_net *hant_arch_build(const char *desc, const char *name);
+
+/* Appends one block line (not "input") to net, reading node `x`, as a slot.
+ * Returns the block's output node or a negative error. */
+int hant_arch_add_block(hant_net *net, int x, const char *line);
+
+/* Named architectures shipped with hant; NULL for an unknown name. */
+const char *hant_arch_preset(const char *name);
+/* NULL-terminated list of preset names. */
+const char *const *hant_arch_preset_names(void);
+
+#endif

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* loss.c: cross-entropy, feature-map MSE and temperature-scaled distillation losses. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "ops.h"
+
+/* p = softmax(z / t) for one row, computed stably; returns log-sum-exp of z/t. */
+static double softmax_row(const float *z, int k, float t, float *p) {
+  float mx = z[0];
+  for (int j = 1; j < k; j++)
+    mx = z[j] > mx ? z[j] : mx;
+  double s = 0.0;
+  for (int j = 0; j < k; j++) {
+    p[j] = expf((z[j] - mx) / t);
+    s += p[j];
+  }
+  for (int j = 0; j < k; j++)
+    p[j] = (float)(p[j] / s);
+  return mx / t + log(s);
+}
+
+float hant_loss_xent(const float *logits, const int *labels, int n, int k,
+                     float smoothing, float *dlogits) {
+  double total = 0.0;
+  float off = smoothing / (float)k, on = 1.0f - smoothing + off;
+  for (int i = 0; i < n; i++) {
+    const float *z = logits + (size_t)i * k;
+    float *g = dlogits + (size_t)i * k;
+    double lse = softmax_row(z, k, 1.0f, g);
+    double l = 0.0;
+    for (int j = 0; j < k; j++) {
+      float q = j == labels[i] ? on : off;
+      if (q > 0.0f)
+        l -= q * (z[j] - lse);
+      g[j] = (g[j] - q) / (float)n;
+    }
+    total += l;
+  }
+  return (float)(total / n);
+}
+
+float hant_loss_mse(const float *y, const float *t, size_t count, float *dy) {
+  double s = 0.0;
+  float scale = 2.0f / (float)count;
+  for (size_t i = 0; i < count; i++) {
+    float d = y[i] - t[i];
+    s += (double)d * d;
+    if (dy)
+      dy[i] = scale * d;
+  }
+  return (float)(s / (double)count);
+}
+
+float hant_loss_kd(const float *student, const float *teacher, int n, int k,
+                   float temperature, float *dstudent) {
+  double total = 0.0;
+  float t = temperature;
+  for (int i = 0; i < n; i++) {
+    const float *zs = student + (size_t)i * k, *zt = teacher + (size_t)i * k;
+    float *g = dstudent + (size_t)i * k;
+    float pt[256];
+    float *ptp = pt;
+    float *heap = NULL;
+    if (k > 256) {
+      heap = malloc(sizeof(float) * (size_t)k);
+      if (!heap)
+        return NAN;
+      ptp = heap;
+    }
+    double lse_s = softmax_row(zs, k, t, g);
+    double lse_t = softmax_row(zt, k, t, ptp);
+    double kl = 0.0;
+    for (int j = 0; j < k; j++) {
+      if (ptp[j] > 0.0f) {
+        double log_pt = zt[j] / t - lse_t, log_ps = zs[j] / t - lse_s;
+        kl += ptp[j] * (log_pt - log_ps);
+      }
+      /* d/dzs of T^2 * KL = T * (ps - pt) */
+      g[j] = t * (g[j] - ptp[j]) / (float)n;
+    }
+    free(heap);
+    total += kl * t * t;
+  }
+  return (float)(total / n);
+}

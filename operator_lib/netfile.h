@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* netfile.h: hant's native network file: architecture text, metadata and parameters, checksummed. */
+#ifndef HANT_NETFILE_H
+#define HANT_NETFILE_H
+
+#include "net.h"
+
+/* Largest native file accepted. */
+#define HANT_NETFILE_MAX_BYTES ((size_t)1 << 30)
+
+/* Writes net (which must carry its architecture text) with an optional
+ * metadata string (e.g. JSON describing how it was trained). The file is
+ * written to a temporary name and renamed, so a crash never leaves a
+ * half-written model under `path`. */
+int hant_netfile_save(const hant_net *net, const char *meta, const char *path);
+
+/* Loads a native file. On success *out owns a new network and, if meta is
+ * non-NULL, *meta a malloc'd metadata string (free it). Errors name the
+ * file and what is wrong: bad magic, checksum, truncation, a parameter
+ * that does not match the architecture. */
+int hant_netfile_load(const char *path, hant_net **out, char **meta);
+
+/* Same, from memory (used by the file loader and the fuzz target). */
+int hant_netfile_parse(const uint8_t *data, size_t len, const char *name, hant_net **out, char **meta);
+
+#endif

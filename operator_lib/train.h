@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* train.h: supervised training and evaluation of classifiers on a dataset. */
+#ifndef HANT_TRAIN_H
+#define HANT_TRAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataset.h"
+#include "net.h"
+#include "optim.h"
+
+typedef struct hant_train_progress {
+  int epoch, epochs;   /* 1-based epoch */
+  long step, steps;    /* steps done so far, and in total */
+  float loss;          /* running mean training loss of this epoch */
+  float lr;
+  double samples_per_s; /* this epoch so far */
+  bool epoch_done;     /* the fields below are set at the end of an epoch */
+  double val_accuracy; /* fraction 0-1, or -1 without a validation set */
+  double val_loss;
+  double epoch_s;
+} hant_train_progress;
+
+typedef void (*hant_train_progress_fn)(void *user, const hant_train_progress *p);
+
+typedef struct hant_train_opts {
+  int epochs;
+  int batch;
+  float lr;              /* peak learning rate */
+  hant_optim_kind optim;
+  float momentum;
+  bool nesterov;
+  float weight_decay;
+  hant_sched sched;
+  int warmup_epochs;     /* cosine schedule only */
+  float label_smoothing;
+  bool augment;          /* random crop from a `pad`-padded image + h-flip */
+  int pad;
+  uint64_t seed;
+  long max_steps;        /* stop after this many steps in total; 0: no limit */
+  hant_train_progress_fn progress;
+  void *user;
+} hant_train_opts;
+
+/* SGD + Nesterov 0.9, lr 0.1, wd 5e-4, cosine with 1 warm-up epoch,
+ * batch 128, crop pad 2 + flip, label smoothing 0. */
+void hant_train_opts_default(hant_train_opts *o);
+
+typedef struct hant_train_result {
+  double train_loss;    /* mean of the last epoch */
+  double val_accuracy;  /* after the last epoch, -1 without val */
+  double val_loss;
+  double seconds;
+  double samples_per_s; /* over the whole run */
+  long steps;
+} hant_train_result;
+
+/* Trains net in place with softmax cross-entropy. val may be NULL.
+ * Returns 0 or an error; partial training remains in net on error. */
+int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_dataset *val,
+                          const hant_train_opts *o, hant_train_result *res);
+
+/* Eval-mode accuracy (fraction 0-1) and mean cross-entropy over ds. */
+int hant_eval_classifier(hant_net *net, const hant_dataset *ds, int batch, double *accuracy, double *loss);
+
+#endif

@@ -1,0 +1,33 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Installs what hant needs from Debian 12's packages. Safe to rerun.
+#   scripts/install-deps.sh            build + run dependencies
+#   scripts/install-deps.sh --bench    also the reference implementations (PyTorch)
+set -eu
+
+BUILD_PKGS="build-essential meson ninja-build pkg-config \
+  libuv1-dev libsqlite3-dev libopenblas-dev liblapacke-dev libjansson-dev zlib1g-dev \
+  dataset-fashion-mnist sqlite3 glpk-utils"
+BENCH_PKGS="python3-torch python3-numpy"
+
+want="$BUILD_PKGS"
+for a in "$@"; do
+  case "$a" in
+    --bench) want="$want $BENCH_PKGS" ;;
+    *) echo "install-deps: unknown option '$a' (expected --bench)" >&2; exit 2 ;;
+  esac
+done
+
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "install-deps: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/* test_grad.c: every operator's backward against central finite differences of its forward. */
+#include <stdbool.h>
+#include <string.h>
+
+#include "hant.h"
+#include "net.h"
+#include "test_util.h"
+
+/* L = sum(out * r) in double, so dL/dout = r. */
+static double loss_of(hant_net *net, hant_pass *p, const float *x, int n, const float *r) {
+  int rc = hant_net_forward(net, p, x, n, true);
+  HANT_ASSERT(rc == 0);
+  int o = hant_net_output(net);
+  size_t cnt = (size_t)n * net->nodes[o].c * net->nodes[o].h * net->nodes[o].w;
+  double s = 0.0;
+  for (size_t i = 0; i < cnt; i++)
+    s += (double)p->out[o][i] * r[i];
+  return s;
+}
+
+static void gradcheck_eps(const char *what, hant_net *net, int n, uint64_t seed, float eps) {
+  hant_rng rng;
+  hant_rng_seed(&rng, seed);
+  hant_net_init_params(net, &rng);
+  /* Non-trivial BN affine parameters and biases. */
+  for (int i = 0; i < net->n_params; i++) {
+    hant_param *q = &net->params[i];
+    if (strstr(q->name, "gamma") || strstr(q->name, "beta") || strstr(q->name, "bias"))
+      for (size_t j = 0; j < q->n; j++)
+        q->w[j] = (strstr(q->name, "gamma") ? 1.0f : 0.0f) + 0.5f * hant_rng_normal(&rng);
+  }
+  const hant_node *in = &net->nodes[0];
+  int o = hant_net_output(net);
+  size_t nx = (size_t)n * in->c * in->h * in->w;
+  size_t ny = (size_t)n * net->nodes[o].c * net->nodes[o].h * net->nodes[o].w;
+  float *x = malloc(nx * sizeof(float)), *r = malloc(ny * sizeof(float)), *dx = malloc(nx * sizeof(float));
+  for (size_t i = 0; i < nx; i++)
+    x[i] = hant_rng_normal(&rng);
+  for (size_t i = 0; i < ny; i++)
+    r[i] = hant_rng_normal(&rng);
+  hant_pass p;
+  hant_pass_init(&p);
+  hant_net_zero_grad(net);
+  loss_of(net, &p, x, n, r);
+  int rc = hant_net_backward(net, &p, r, dx);
+  CHECK(rc == 0, "%s: backward failed: %s", what, hant_errmsg());
+
+  int bad = 0, checked = 0;
+  /* Input gradient. */
+  for (int t = 0; t < 24; t++) {
+    size_t i = hant_rng_below(&rng, (uint32_t)nx);
+    float keep = x[i];
+    x[i] = keep + eps;
+    double lp = loss_of(net, &p, x, n, r);
+    x[i] = keep - eps;
+    double lm = loss_of(net, &p, x, n, r);
+    x[i] = keep;
+    double fd = (lp - lm) / (2.0 * eps);
+    checked++;
+    if (!t_near(dx[i], fd, 2e-2, 3e-2)) {
+      if (bad++ < 3)
+        fprintf(stderr, "  %s: dx[%zu] analytic %.6f, finite difference %.6f\n", what, i, (double)dx[i], fd);
+    }
+  }
+  /* Parameter gradients (trainable only). */
+  for (int k = 0; k < net->n_params; k++) {
+    hant_param *q = &net->params[k];
+    if (!q->trainable)
+      continue;
+    float *g = malloc(q->n * sizeof(float));
+    memcpy(g, q->g, q->n * sizeof(float));
+    for (int t = 0; t < 12; t++) {
+      size_t i = hant_rng_below(&rng, (uint32_t)q->n);
+      float keep = q->w[i];
+      q->w[i] = keep + eps;
+      double lp = loss_of(net, &p, x, n, r);
+      q->w[i] = keep - eps;
+      double lm = loss_of(net, &p, x, n, r);
+      q->w[i] = keep;
+      double fd = (lp - lm) / (2.0 * eps);
+      checked++;
+      if (!t_near(g[i], fd, 2e-2, 3e-2)) {
+        if (bad++ < 3)
+          fprintf(stderr, "  %s: %s[%zu] analytic %.6f, finite difference %.6f\n", what, q->name, i, (double)g[i], fd);
+      }
+    }
+    free(g);
+  }
+  /* ReLU-like kinks can make a rare central difference straddle a corner;
+   * allow at most one miss in the ~100 checks, and none for smooth ops. */
+  CHECK(bad <= 1, "%s: %d of %d gradient entries disagree with finite differences", what, bad, checked);
+  hant_pass_free(&p);
+  free(x);
+  free(r);
+  free(dx);
+}
+
+/* Central differences with a 1e-2 step suit smooth ops; ops with kinks
+ * (ReLU, ReLU6, max) use a smaller step so fewer points straddle a kink. */
+static void gradcheck(const char *what, hant_net *net, int n, uint64_t seed) {
+  gradcheck_eps(what, net, n, seed, 1e-2f);
+}
+
+static hant_net *conv_net(int c, int h, int w, hant_conv_desc d, bool bias) {
+  hant_net *net = hant_net_new(c, h, w);
+  d.c_in = c;
+  HANT_ASSERT(hant_net_conv(net, 0, &d, bias) > 0);
+  return net;
+}
+
+int main(void) {
+  struct {
+    const char *name;
+    hant_conv_desc d;
+  } convs[] = {
+      {"conv 3x3 s1 p1", {.c_out = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 1}},
+      {"conv 3x3 s2 p1", {.c_out = 5, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .ph = 1, .pw = 1, .groups = 1}},
+      {"conv 5x5 p2", {.c_out = 3, .kh = 5, .kw = 5, .sh = 1, .sw = 1, .ph = 2, .pw = 2, .groups = 1}},
+      {"conv 1x1", {.c_out = 6, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .ph = 0, .pw = 0, .groups = 1}},
+      {"conv 3x3 groups 2", {.c_out = 6, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2}},
+      {"conv depthwise 3x3 s2", {.c_out = 4, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .ph = 1, .pw = 1, .groups = 4}},
+      {"conv 3x1 (low rank)", {.c_out = 4, .kh = 3, .kw = 1, .sh = 1, .sw = 1, .ph = 1, .pw = 0, .groups = 1}},
+  };
+  for (size_t i = 0; i < sizeof(convs) / sizeof(convs[0]); i++) {
+    hant_net *net = conv_net(4, 7, 6, convs[i].d, true);
+    gradcheck(convs[i].name, net, 3, 100 + i);
+    hant_net_destroy(net);
+  }
+  {
+    hant_net *net = hant_net_new(3, 5, 5);
+    hant_net_bn(net, 0);
+    gradcheck("batch norm (train)", net, 4, 7);
+    hant_net_destroy(net);
+  }
+  const hant_act acts[] = {HANT_ACT_RELU, HANT_ACT_RELU6, HANT_ACT_HSWISH};
+  for (size_t i = 0; i < 3; i++) {
+    hant_net *net = hant_net_new(2, 4, 4);
+    /* Scale inputs up through a conv so ReLU6's upper kink is exercised. */
+    hant_conv_desc d = {.c_in = 2, .c_out = 2, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = 1};
+    int y = hant_net_conv(net, 0, &d, true);
+    hant_net_act(net, y, acts[i]);
+    gradcheck_eps(hant_act_name(acts[i]), net, 3, 20 + i, 1e-3f);
+    hant_net_destroy(net);
+  }
+  {
+    hant_net *net = hant_net_new(3, 6, 6);
+    hant_conv_desc d = {.c_in = 3, .c_out = 3, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 1};
+    int y = hant_net_conv(net, 0, &d, true);
+    y = hant_net_add(net, y, 0);
+    hant_net_conv(net, y, &d, false);
+    gradcheck("residual add", net, 2, 31);
+    hant_net_destroy(net);
+  }
+  {
+    hant_pool_desc pd = {.k = 3, .s = 2, .p = 1, .count_include_pad = true};
+    hant_net *net = hant_net_new(2, 7, 7);
+    hant_net_maxpool(net, 0, &pd);
+    gradcheck("max pool 3x3 s2 p1", net, 2, 41);
+    hant_net_destroy(net);
+    net = hant_net_new(2, 7, 7);
+    hant_net_avgpool(net, 0, &pd);
+    gradcheck("avg pool 3x3 s2 p1 (count pad)", net, 2, 42);
+    hant_net_destroy(net);
+    pd.count_include_pad = false;
+    net = hant_net_new(2, 7, 7);
+    hant_net_avgpool(net, 0, &pd);
+    gradcheck("avg pool 3x3 s2 p1 (exclude pad)", net, 2, 43);
+    hant_net_destroy(net);
+  }
+  {
+    hant_net *net = hant_net_new(4, 3, 3);
+    int y = hant_net_gap(net, 0);
+    hant_net_linear(net, y, 5, true);
+    gradcheck("global average pool + linear", net, 3, 51);
+    hant_net_destroy(net);
+    net = hant_net_new(2, 3, 3);
+    y = hant_net_flatten(net, 0);
+    hant_net_linear(net, y, 4, false);
+    gradcheck("flatten + linear", net, 3, 52);
+    hant_net_destroy(net);
+  }
+
+  /* Losses: analytic gradient against finite differences. */
+  {
+    hant_rng rng;
+    hant_rng_seed(&rng, 61);
+    enum { N = 3, K = 5 };
+    float z[N * K], t[N * K], g[N * K], tmp[N * K];
+    int lab[N] = {0, 3, 4};
+    for (int i = 0; i < N * K; i++) {
+      z[i] = 2.0f * hant_rng_normal(&rng);
+      t[i] = 2.0f * hant_rng_normal(&rng);
+    }
+    for (int which = 0; which < 3; which++) {
+      const char *names[] = {"cross-entropy (smoothing 0.1)", "feature MSE", "KD at T=4"};
+      if (which == 0)
+        hant_loss_xent(z, lab, N, K, 0.1f, g);
+      else if (which == 1)
+        hant_loss_mse(z, t, N * K, g);
+      else
+        hant_loss_kd(z, t, N, K, 4.0f, g);
+      int bad = 0;
+      for (int i = 0; i < N * K; i++) {
+        float keep = z[i];
+        const float eps = 1e-2f;
+        double l[2];
+        for (int s = 0; s < 2; s++) {
+          z[i] = keep + (s ? -eps : eps);
+          l[s] = which == 0 ? hant_loss_xent(z, lab, N, K, 0.1f, tmp)
+                 : which == 1 ? hant_loss_mse(z, t, N * K, tmp)
+                              : hant_loss_kd(z, t, N, K, 4.0f, tmp);
+        }
+        z[i] = keep;
+        double fd = (l[0] - l[1]) / (2.0 * eps);
+        if (!t_near(g[i], fd, 1e-3, 1e-2))
+          bad++;
+      }
+      CHECK(bad == 0, "%s: %d gradient entries disagree", names[which], bad);
+    }
+    /* KD of identical logits is zero; cross-entropy of a confident right answer is near zero. */
+    CHECK(fabs(hant_loss_kd(z, z, N, K, 4.0f, g)) < 1e-6, "KD(z, z) should be 0");
+  }
+  return test_summary("test_grad");
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* test_util.h: a minimal test harness: named checks, counts, and a closing line ctest and CI read. */
+#ifndef HANT_TEST_UTIL_H
+#define HANT_TEST_UTIL_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int t_pass, t_fail;
+
+#define CHECK(cond, ...)                                                     \
+  do {                                                                       \
+    if (cond) {                                                              \
+      t_pass++;                                                              \
+    } else {                                                                 \
+      t_fail++;                                                              \
+      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                   \
+      fprintf(stderr, __VA_ARGS__);                                          \
+      fputc('\n', stderr);                                                   \
+    }                                                                        \
+  } while (0)
+
+static inline int t_close(bool a, bool b) { return a == b; }
+
+static inline bool t_near(double a, double b, double atol, double rtol) {
+  return fabs(a - b) <= atol + rtol * fmax(fabs(a), fabs(b));
+}
+
+static inline int test_summary(const char *name) {
+  printf("%s: %d passed, %d failed\n", name, t_pass, t_fail);
+  return t_fail ? 1 : 0;
+}
+
+#endif
