@@ -15,6 +15,9 @@ struct command {
 static const struct command commands[] = {
     {"teacher", cmd_teacher, "train a teacher network on Fashion-MNIST"},
     {"eval", cmd_eval, "accuracy and loss of a model on a data split"},
+    {"build", cmd_build, "distil the operator library of a teacher into SQLite"},
+    {"library", cmd_library, "list a library's slots, candidates and costs"},
+    {"verify", cmd_verify, "check a library and re-measure its losses and scores"},
     {NULL, NULL, NULL},
 };
 

@@ -74,10 +74,23 @@ static int width_arg(const line_ctx *lc, int *out) {
   return 0;
 }
 
-/* conv + optional BN + optional activation */
-static int conv_bn_act(hant_net *net, int x, int out, int k, int s, int g, bool bn, hant_act act) {
-  hant_conv_desc d = {.c_in = net->nodes[x].c, .c_out = out, .kh = k, .kw = k, .sh = s, .sw = s, .ph = k / 2, .pw = k / 2, .groups = g};
-  int y = hant_net_conv(net, x, &d, !bn);
+/* A kxk convolution, or with r > 0 its rank-r spatial factorisation
+ * (kx1 to r channels, then 1xk), then optional BN and activation. The
+ * bias sits on the last conv when there is no BN. */
+static int conv_block(hant_net *net, int x, int out, int k, int s, int g, int r, bool bn, hant_act act) {
+  int y;
+  int cin = net->nodes[x].c;
+  if (r > 0 && k > 1) {
+    hant_conv_desc a = {.c_in = cin, .c_out = r, .kh = k, .kw = 1, .sh = s, .sw = 1, .ph = k / 2, .pw = 0, .groups = 1};
+    y = hant_net_conv(net, x, &a, false);
+    if (y < 0)
+      return y;
+    hant_conv_desc b = {.c_in = r, .c_out = out, .kh = 1, .kw = k, .sh = 1, .sw = s, .ph = 0, .pw = k / 2, .groups = 1};
+    y = hant_net_conv(net, y, &b, !bn);
+  } else {
+    hant_conv_desc d = {.c_in = cin, .c_out = out, .kh = k, .kw = k, .sh = s, .sw = s, .ph = k / 2, .pw = k / 2, .groups = g};
+    y = hant_net_conv(net, x, &d, !bn);
+  }
   if (y >= 0 && bn)
     y = hant_net_bn(net, y);
   if (y >= 0 && act != HANT_ACT_NONE)
@@ -85,33 +98,38 @@ static int conv_bn_act(hant_net *net, int x, int out, int k, int s, int g, bool 
   return y;
 }
 
+static int conv_bn_act(hant_net *net, int x, int out, int k, int s, int g, bool bn, hant_act act) {
+  return conv_block(net, x, out, k, s, g, 0, bn, act);
+}
+
 static int block_conv(hant_net *net, int x, const line_ctx *lc) {
-  int out = 0, k, s, g, bn, rc;
+  int out = 0, k, s, g, bn, r, rc;
   unsigned used = 0;
   hant_act act;
   if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) ||
       (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) || (rc = opt_int(lc, "g", 1, 1, MAX_DIM, &g, &used)) ||
-      (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) || (rc = opt_act(lc, HANT_ACT_RELU, &act, &used)) ||
-      (rc = check_used(lc, used, 2)))
+      (rc = opt_int(lc, "r", 0, 0, MAX_DIM, &r, &used)) || (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) ||
+      (rc = opt_act(lc, HANT_ACT_RELU, &act, &used)) || (rc = check_used(lc, used, 2)))
     return rc;
-  return conv_bn_act(net, x, out, k, s, g, bn, act);
+  return conv_block(net, x, out, k, s, g, r, bn, act);
 }
 
 static int block_res(hant_net *net, int x, const line_ctx *lc) {
-  int out = 0, k, s, mid, rc;
+  int out = 0, k, s, mid, g, r, bn, rc;
   unsigned used = 0;
   if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) ||
       (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) || (rc = opt_int(lc, "mid", out, 1, MAX_DIM, &mid, &used)) ||
-      (rc = check_used(lc, used, 2)))
+      (rc = opt_int(lc, "g", 1, 1, MAX_DIM, &g, &used)) || (rc = opt_int(lc, "r", 0, 0, MAX_DIM, &r, &used)) ||
+      (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) || (rc = check_used(lc, used, 2)))
     return rc;
-  int y = conv_bn_act(net, x, mid, k, s, 1, true, HANT_ACT_RELU);
+  int y = conv_block(net, x, mid, k, s, g, r, bn, HANT_ACT_RELU);
   if (y >= 0)
-    y = conv_bn_act(net, y, out, k, 1, 1, true, HANT_ACT_NONE);
+    y = conv_block(net, y, out, k, 1, g, r, bn, HANT_ACT_NONE);
   if (y < 0)
     return y;
   int sc = x;
   if (s != 1 || net->nodes[x].c != out)
-    sc = conv_bn_act(net, x, out, 1, s, 1, true, HANT_ACT_NONE);
+    sc = conv_bn_act(net, x, out, 1, s, 1, bn, HANT_ACT_NONE);
   if (sc < 0)
     return sc;
   y = hant_net_add(net, y, sc);
@@ -119,47 +137,52 @@ static int block_res(hant_net *net, int x, const line_ctx *lc) {
 }
 
 static int block_ir(hant_net *net, int x, const line_ctx *lc) {
-  int out = 0, e, k, s, mid, rc;
+  int out = 0, e, k, s, mid, bn, rc;
   unsigned used = 0;
   hant_act act;
   int cin = net->nodes[x].c;
   if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "e", 6, 1, 16, &e, &used)) ||
       (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) || (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) ||
-      (rc = opt_int(lc, "mid", cin * e, 1, MAX_DIM, &mid, &used)) ||
+      (rc = opt_int(lc, "mid", cin * e, 1, MAX_DIM, &mid, &used)) || (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) ||
       (rc = opt_act(lc, HANT_ACT_RELU6, &act, &used)) || (rc = check_used(lc, used, 2)))
     return rc;
   int y = x;
   if (mid != cin)
-    y = conv_bn_act(net, y, mid, 1, 1, 1, true, act);
+    y = conv_bn_act(net, y, mid, 1, 1, 1, bn, act);
   if (y >= 0)
-    y = conv_bn_act(net, y, mid, k, s, mid, true, act);
+    y = conv_bn_act(net, y, mid, k, s, mid, bn, act);
   if (y >= 0)
-    y = conv_bn_act(net, y, out, 1, 1, 1, true, HANT_ACT_NONE);
+    y = conv_bn_act(net, y, out, 1, 1, 1, bn, HANT_ACT_NONE);
   if (y >= 0 && s == 1 && cin == out)
     y = hant_net_add(net, y, x);
   return y;
 }
 
 static int block_dws(hant_net *net, int x, const line_ctx *lc) {
-  int out = 0, k, s, rc;
+  int out = 0, k, s, bn, rc;
   unsigned used = 0;
   hant_act act;
   int cin = net->nodes[x].c;
   if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) ||
-      (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) || (rc = opt_act(lc, HANT_ACT_RELU, &act, &used)) ||
-      (rc = check_used(lc, used, 2)))
+      (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) || (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) ||
+      (rc = opt_act(lc, HANT_ACT_RELU, &act, &used)) || (rc = check_used(lc, used, 2)))
     return rc;
-  int y = conv_bn_act(net, x, cin, k, s, cin, true, act);
-  return y < 0 ? y : conv_bn_act(net, y, out, 1, 1, 1, true, act);
+  int y = conv_bn_act(net, x, cin, k, s, cin, bn, act);
+  return y < 0 ? y : conv_bn_act(net, y, out, 1, 1, 1, bn, act);
 }
 
 static int block_linear(hant_net *net, int x, const line_ctx *lc) {
-  int out = 0, rc;
+  int out = 0, r, rc;
   unsigned used = 0;
   hant_act act;
-  if ((rc = width_arg(lc, &out)) || (rc = opt_act(lc, HANT_ACT_NONE, &act, &used)) || (rc = check_used(lc, used, 2)))
+  if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "r", 0, 0, MAX_DIM, &r, &used)) ||
+      (rc = opt_act(lc, HANT_ACT_NONE, &act, &used)) || (rc = check_used(lc, used, 2)))
     return rc;
-  int y = hant_net_linear(net, x, out, true);
+  int y = x;
+  if (r > 0) /* rank-r factorisation: in -> r -> out */
+    y = hant_net_linear(net, y, r, false);
+  if (y >= 0)
+    y = hant_net_linear(net, y, out, true);
   if (y >= 0 && act != HANT_ACT_NONE)
     y = hant_net_act(net, y, act);
   return y;

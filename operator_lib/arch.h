@@ -10,16 +10,20 @@
  * is one layer, and block layers become slots:
  *
  *   input 1x28x28
- *   conv OUT [k=3] [s=1] [g=1] [act=relu|relu6|hswish|none] [bn=1]   slot
- *   res OUT [s=1] [k=3] [mid=OUT]     basic residual block          slot
- *   ir OUT [e=6 | mid=M] [k=3] [s=1] [act=relu6]  inverted residual  slot
- *   dws OUT [k=3] [s=1] [act=relu]    depthwise then pointwise      slot
- *   linear OUT [act=none]                                            slot
+ *   conv OUT [k=3] [s=1] [g=1] [r=0] [act=relu|relu6|hswish|none] [bn=1]  slot
+ *   res OUT [s=1] [k=3] [mid=OUT] [g=1] [r=0] [bn=1]   basic residual block slot
+ *   ir OUT [e=6 | mid=M] [k=3] [s=1] [act=relu6] [bn=1] inverted residual  slot
+ *   dws OUT [k=3] [s=1] [act=relu] [bn=1]   depthwise then pointwise     slot
+ *   linear OUT [r=0] [act=none]                                           slot
  *   identity                          skip (shapes must allow)       slot
  *   maxpool k=2 [s=k] [p=0] | avgpool k=2 [s=k] [p=0] | gap | flatten
  *
  * Convolutions use "same" padding (k/2). Residual blocks add a 1x1
- * projection shortcut when the stride or width changes. */
+ * projection shortcut when the stride or width changes. g sets groups
+ * on the kxk convolutions; r > 0 replaces each kxk convolution by its
+ * rank-r spatial factorisation (kx1 to r channels, then 1xk), and each
+ * linear layer by in -> r -> out. bn=0 drops batch norm and gives every
+ * convolution a bias: the form of a teacher whose BN was folded. */
 
 /* Builds a network from a description. On error returns NULL and sets
  * hant_errmsg() to a message naming the line and the token. `name` labels

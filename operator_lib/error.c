@@ -35,10 +35,15 @@ const char *hant_errmsg(void) { return last_msg; }
 void hant_errmsg_clear(void) { last_msg[0] = '\0'; }
 
 int hant__error(int err, const char *fmt, ...) {
+  /* Format into a copy first: callers wrap an earlier message by passing
+   * hant_errmsg() as an argument, and vsnprintf must not write into its own
+   * source. */
+  char buf[sizeof(last_msg)];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
+  memcpy(last_msg, buf, sizeof(last_msg));
   return err;
 }
 

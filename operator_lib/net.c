@@ -520,8 +520,14 @@ int hant_net_forward_range(hant_net *net, hant_pass *p, int first, int last, boo
 }
 
 int hant_net_forward(hant_net *net, hant_pass *p, const float *x, int n, bool train) {
+  return hant_net_forward_to(net, p, x, n, net->n_nodes - 1, train);
+}
+
+int hant_net_forward_to(hant_net *net, hant_pass *p, const float *x, int n, int last, bool train) {
   if (n <= 0)
     return hant__error(HANT_EINVAL, "batch size %d must be positive", n);
+  if (last < 0 || last >= net->n_nodes)
+    return hant__error(HANT_EINVAL, "node %d does not exist", last);
   hant_arena_reset(&p->act);
   hant_arena_reset(&p->tmp);
   int rc = pass_prepare(p, net->n_nodes);
@@ -529,7 +535,27 @@ int hant_net_forward(hant_net *net, hant_pass *p, const float *x, int n, bool tr
     return rc;
   p->n = n;
   p->out[0] = (float *)x;
-  return hant_net_forward_range(net, p, 1, net->n_nodes - 1, train);
+  return hant_net_forward_range(net, p, 1, last, train);
+}
+
+int hant_net_forward_from(hant_net *net, hant_pass *p, int node, const float *x, int n, bool train) {
+  if (n <= 0)
+    return hant__error(HANT_EINVAL, "batch size %d must be positive", n);
+  if (node < 0 || node >= net->n_nodes)
+    return hant__error(HANT_EINVAL, "node %d does not exist", node);
+  for (int i = node + 1; i < net->n_nodes; i++)
+    for (int j = 0; j < 2; j++)
+      if (net->nodes[i].in[j] >= 0 && net->nodes[i].in[j] < node)
+        return hant__error(HANT_EINVAL, "node %d reads node %d, before the restart point %d", i, net->nodes[i].in[j],
+                           node);
+  hant_arena_reset(&p->act);
+  hant_arena_reset(&p->tmp);
+  int rc = pass_prepare(p, net->n_nodes);
+  if (rc)
+    return rc;
+  p->n = n;
+  p->out[node] = (float *)x;
+  return hant_net_forward_range(net, p, node + 1, net->n_nodes - 1, train);
 }
 
 /* Adds buf into node x's gradient, adopting buf when nothing is there yet

@@ -124,6 +124,11 @@ void hant_pass_free(hant_pass *p);
 /* x: [n, C, H, W] of the input node. In train mode BN uses batch
  * statistics and updates its running statistics. */
 int hant_net_forward(hant_net *net, hant_pass *p, const float *x, int n, bool train);
+/* Runs nodes 1..last only (a prefix of the network). */
+int hant_net_forward_to(hant_net *net, hant_pass *p, const float *x, int n, int last, bool train);
+/* Runs the nodes after `node`, taking x ([n, shape of node]) as node's
+ * output. Fails if a later node reads a node before `node`. */
+int hant_net_forward_from(hant_net *net, hant_pass *p, int node, const float *x, int n, bool train);
 /* Runs nodes first..last only, reading node `from`'s output from p->out
  * (already filled by the caller or an earlier forward). */
 int hant_net_forward_range(hant_net *net, hant_pass *p, int first, int last, bool train);

@@ -17,43 +17,93 @@
 static const char MAGIC[8] = {'H', 'A', 'N', 'T', 'N', 'E', 'T', '1'};
 #define VERSION 1u
 
-static int put(FILE *f, const void *p, size_t n, uLong *crc) {
-  *crc = crc32(*crc, p, (uInt)n);
-  return fwrite(p, 1, n, f) == n ? 0 : -1;
+typedef struct wbuf {
+  uint8_t *p;
+  size_t len, cap;
+  bool oom;
+} wbuf;
+
+static void put(wbuf *b, const void *data, size_t n) {
+  if (b->oom)
+    return;
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n)
+      cap *= 2;
+    uint8_t *np = realloc(b->p, cap);
+    if (!np) {
+      b->oom = true;
+      return;
+    }
+    b->p = np;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, data, n);
+  b->len += n;
 }
 
-static int put32(FILE *f, uint32_t v, uLong *crc) {
-  uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-  return put(f, b, 4, crc);
+static void put32(wbuf *b, uint32_t v) {
+  uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+  put(b, x, 4);
+}
+
+int hant_netfile_encode(const hant_net *net, const char *meta, uint8_t **out, size_t *out_len) {
+  *out = NULL;
+  *out_len = 0;
+  if (!net->arch)
+    return hant__error(HANT_EINVAL, "the network has no architecture text to save");
+  wbuf b = {0};
+  size_t alen = strlen(net->arch), mlen = meta ? strlen(meta) : 0;
+  put(&b, MAGIC, 8);
+  put32(&b, VERSION);
+  put32(&b, (uint32_t)alen);
+  put(&b, net->arch, alen);
+  put32(&b, (uint32_t)mlen);
+  put(&b, meta ? meta : "", mlen);
+  put32(&b, (uint32_t)net->n_params);
+  for (int i = 0; i < net->n_params; i++) {
+    const hant_param *p = &net->params[i];
+    uint16_t nl = (uint16_t)strlen(p->name);
+    uint8_t x[2] = {(uint8_t)nl, (uint8_t)(nl >> 8)};
+    put(&b, x, 2);
+    put(&b, p->name, nl);
+    put32(&b, (uint32_t)p->n);
+    put(&b, p->w, p->n * sizeof(float)); /* hant runs on little-endian hosts only */
+  }
+  if (b.oom) {
+    free(b.p);
+    return HANT_ENOMEM;
+  }
+  put32(&b, (uint32_t)crc32(crc32(0L, Z_NULL, 0), b.p, (uInt)b.len));
+  if (b.oom) {
+    free(b.p);
+    return HANT_ENOMEM;
+  }
+  *out = b.p;
+  *out_len = b.len;
+  return 0;
 }
 
 int hant_netfile_save(const hant_net *net, const char *meta, const char *path) {
-  if (!net->arch)
-    return hant__error(HANT_EINVAL, "%s: the network has no architecture text to save", path);
+  uint8_t *buf;
+  size_t len;
+  int rc = hant_netfile_encode(net, meta, &buf, &len);
+  if (rc)
+    return rc == HANT_EINVAL ? hant__error(rc, "%s: %s", path, hant_errmsg()) : rc;
   char tmp[4096];
-  if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+  if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
+    free(buf);
     return hant__error(HANT_EINVAL, "%s: path too long", path);
-  FILE *f = fopen(tmp, "wb");
-  if (!f)
-    return hant__error(HANT_EIO, "%s: cannot create (%s)", tmp, strerror(errno));
-  uLong crc = crc32(0L, Z_NULL, 0);
-  int bad = 0;
-  size_t alen = strlen(net->arch), mlen = meta ? strlen(meta) : 0;
-  bad |= put(f, MAGIC, 8, &crc) | put32(f, VERSION, &crc);
-  bad |= put32(f, (uint32_t)alen, &crc) | put(f, net->arch, alen, &crc);
-  bad |= put32(f, (uint32_t)mlen, &crc) | (mlen ? put(f, meta, mlen, &crc) : 0);
-  bad |= put32(f, (uint32_t)net->n_params, &crc);
-  for (int i = 0; i < net->n_params && !bad; i++) {
-    const hant_param *p = &net->params[i];
-    uint16_t nl = (uint16_t)strlen(p->name);
-    uint8_t b[2] = {(uint8_t)nl, (uint8_t)(nl >> 8)};
-    bad |= put(f, b, 2, &crc) | put(f, p->name, nl, &crc) | put32(f, (uint32_t)p->n, &crc);
-    bad |= put(f, p->w, p->n * sizeof(float), &crc);
   }
-  uint32_t sum = (uint32_t)crc;
-  bad |= put32(f, sum, &crc);
+  FILE *f = fopen(tmp, "wb");
+  if (!f) {
+    free(buf);
+    return hant__error(HANT_EIO, "%s: cannot create (%s)", tmp, strerror(errno));
+  }
+  bool bad = fwrite(buf, 1, len, f) != len;
   bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
   bad |= fclose(f) != 0;
+  free(buf);
   if (bad || rename(tmp, path)) {
     int e = errno;
     unlink(tmp);

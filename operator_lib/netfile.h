@@ -3,6 +3,9 @@
 #ifndef HANT_NETFILE_H
 #define HANT_NETFILE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "net.h"
 
 /* Largest native file accepted. */
@@ -13,6 +16,9 @@
  * written to a temporary name and renamed, so a crash never leaves a
  * half-written model under `path`. */
 int hant_netfile_save(const hant_net *net, const char *meta, const char *path);
+
+/* Encodes the same bytes into a malloc'd buffer (for database BLOBs). */
+int hant_netfile_encode(const hant_net *net, const char *meta, uint8_t **out, size_t *out_len);
 
 /* Loads a native file. On success *out owns a new network and, if meta is
  * non-NULL, *meta a malloc'd metadata string (free it). Errors name the

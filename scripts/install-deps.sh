@@ -7,7 +7,8 @@ set -eu
 
 BUILD_PKGS="build-essential meson ninja-build pkg-config \
   libuv1-dev libsqlite3-dev libopenblas-dev liblapacke-dev libjansson-dev zlib1g-dev \
-  dataset-fashion-mnist sqlite3 glpk-utils"
+  dataset-fashion-mnist sqlite3 glpk-utils \
+  libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-onnx python3-torch nodejs npm"
 BENCH_PKGS="python3-torch python3-numpy"
 
 want="$BUILD_PKGS"
@@ -20,9 +21,10 @@ done
 
 missing=""
 for p in $want; do
+  [ "$p" = npm ] && command -v npm >/dev/null 2>&1 && continue # NodeSource's nodejs bundles npm
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+[ -z "$missing" ] && exec sh "$(dirname "$0")/install-ort.sh"
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -31,3 +33,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+sh "$(dirname "$0")/install-ort.sh"

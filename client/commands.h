@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* commands.h: the subcommands of hant-client, one file each. */
+#ifndef HANT_CLIENT_COMMANDS_H
+#define HANT_CLIENT_COMMANDS_H
+
+/* Exit codes of hant-client; documented in hant-client(1). */
+enum {
+  CLIENT_EXIT_OK = 0,
+  CLIENT_EXIT_FAILURE = 1,     /* generic failure, e.g. unreadable file */
+  CLIENT_EXIT_USAGE = 2,       /* bad command line */
+  CLIENT_EXIT_UNREACHABLE = 3, /* the daemon cannot be reached */
+  CLIENT_EXIT_INFEASIBLE = 4,  /* no selection fits the budgets */
+  CLIENT_EXIT_SERVER = 5,      /* the daemon answered with an error */
+};
+
+/* Each command gets argv starting at its own name. */
+typedef int (*client_cmd_fn)(int argc, char **argv);
+
+int cmd_solve(int argc, char **argv);
+
+#endif

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_build.c: `hant-distill build` distils the operator library of a teacher into SQLite. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "distill.h"
+#include "energy.h"
+#include "family.h"
+#include "gemm.h"
+#include "hant.h"
+#include "jsonw.h"
+#include "onnx.h"
+#include "store.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: hant-distill build --teacher T.onnx|T.hant --db LIBRARY.db [options]\n"
+          "\n"
+          "Builds the operator library: for every slot of the teacher, every candidate of\n"
+          "the chosen families is trained by layer-wise distillation (MSE on the slot's\n"
+          "output) on the training split, scored by the teacher's validation accuracy\n"
+          "with only that slot replaced, and committed to LIBRARY.db on its own. A rerun\n"
+          "resumes where a killed build stopped.\n"
+          "\n"
+          "  --teacher FILE      the teacher, ONNX or hant's native format (required)\n"
+          "  --db FILE           the library; created if missing (required)\n"
+          "  --data fmnist|DIR   training and validation images (default fmnist)\n"
+          "  --families LIST     comma-separated: identity, width, kernel, dws, ir, lowrank,\n"
+          "                      group, prune, or all (default all); the teacher's own\n"
+          "                      block is always kept\n"
+          "  --epochs E          distillation epochs per candidate (default 1)\n"
+          "  --batch N           (default 64)\n"
+          "  --samples N         use the first N training images (default all 55000)\n"
+          "  --val-samples M     use the first M validation images (default all 5000)\n"
+          "  --jobs J            worker threads, one BLAS thread each (default: cores)\n"
+          "  --chunk N           candidates trained per pass over the teacher (default 4 x jobs)\n"
+          "  --seed N            (default 1)\n"
+          "  --grid G            grid carbon intensity, gCO2/kWh (default %.0f, IEA 2019 world average)\n"
+          "  --json              progress events and the summary as JSON lines on stdout\n"
+          "\n"
+          "Exit status: 0 built, 1 failed, 2 usage error.\n",
+          HANT_GRID_G_PER_KWH_DEFAULT);
+}
+
+struct ui {
+  bool json, tty;
+  double last;
+  double t_start;
+  int done0; /* candidates in the library before this run */
+};
+
+static void bar(char *out, int width, double f) {
+  int fill = (int)(f * width + 0.5);
+  for (int i = 0; i < width; i++)
+    out[i] = i < fill ? '#' : '.';
+  out[width] = '\0';
+}
+
+static void on_event(void *user, const hant_distill_event *e) {
+  struct ui *u = user;
+  if (u->json) {
+    hant_jsonw w;
+    hant_jsonw_init(&w, stdout);
+    hant_jsonw_obj_begin(&w);
+    static const char *const kinds[] = {"slot", "progress", "candidate", "done"};
+    hant_jsonw_key(&w, "event"), hant_jsonw_str(&w, kinds[e->kind]);
+    hant_jsonw_key(&w, "slot"), hant_jsonw_str(&w, e->slot_name ? e->slot_name : "");
+    hant_jsonw_key(&w, "slot_done"), hant_jsonw_int(&w, e->slot_done);
+    hant_jsonw_key(&w, "slot_total"), hant_jsonw_int(&w, e->slot_total);
+    hant_jsonw_key(&w, "done"), hant_jsonw_int(&w, e->done);
+    hant_jsonw_key(&w, "total"), hant_jsonw_int(&w, e->total);
+    hant_jsonw_key(&w, "chunk_fraction"), hant_jsonw_num(&w, e->chunk_frac);
+    hant_jsonw_key(&w, "elapsed_s"), hant_jsonw_num(&w, e->elapsed_s);
+    if (e->cand) {
+      hant_jsonw_key(&w, "candidate");
+      hant_jsonw_obj_begin(&w);
+      hant_jsonw_key(&w, "id"), hant_jsonw_int(&w, e->cand->id);
+      hant_jsonw_key(&w, "key"), hant_jsonw_str(&w, e->cand->key);
+      hant_jsonw_key(&w, "family"), hant_jsonw_str(&w, e->cand->family);
+      hant_jsonw_key(&w, "score"), hant_jsonw_num(&w, e->cand->score);
+      hant_jsonw_key(&w, "loss_init"), hant_jsonw_num(&w, e->cand->loss_init);
+      hant_jsonw_key(&w, "loss_final"), hant_jsonw_num(&w, e->cand->loss_final);
+      hant_jsonw_key(&w, "macs"), hant_jsonw_num(&w, e->cand->macs);
+      hant_jsonw_obj_end(&w);
+    }
+    hant_jsonw_obj_end(&w);
+    hant_jsonw_end(&w);
+    return;
+  }
+  if (e->kind == HANT_DISTILL_EV_CANDIDATE && !u->tty)
+    fprintf(stderr, "%s: %-26s %-8s score %+.4f  mse %.4g -> %.4g  %.2f MMAC\n", e->slot_name, e->cand->key,
+            e->cand->family, e->cand->score, e->cand->loss_init, e->cand->loss_final, e->cand->macs / 1e6);
+  if (!u->tty)
+    return;
+  double now = hant_now_s();
+  if (now - u->last < 0.2 && e->kind == HANT_DISTILL_EV_PROGRESS)
+    return;
+  u->last = now;
+  /* Overall progress counts the chunk in flight fractionally. */
+  double cur = e->kind == HANT_DISTILL_EV_PROGRESS ? e->chunk_frac * e->chunk_size : 0.0;
+  double done_run = (e->done - u->done0) + cur, left = (e->total - e->done) - cur;
+  double eta = done_run > 0.05 ? (now - u->t_start) / done_run * left : 0.0;
+  double fs = e->slot_total ? (e->slot_done + cur) / e->slot_total : 1.0;
+  double fa = e->total ? (e->done + cur) / e->total : 1.0;
+  char b1[21], b2[31];
+  bar(b1, 20, fs > 1 ? 1 : fs);
+  bar(b2, 30, fa > 1 ? 1 : fa);
+  fprintf(stderr, "\r\033[K%-7s [%s] %3d/%-3d  all [%s] %4d/%-4d eta %dh%02dm", e->slot_name ? e->slot_name : "", b1,
+          e->slot_done, e->slot_total, b2, e->done, e->total, (int)(eta / 3600), (int)eta / 60 % 60);
+  if (e->kind == HANT_DISTILL_EV_DONE)
+    fputs("\r\033[K", stderr);
+  fflush(stderr);
+}
+
+static void join_args(int argc, char **argv, char *out, size_t n) {
+  size_t k = snprintf(out, n, "hant-distill");
+  for (int i = 0; i < argc && k < n; i++)
+    k += snprintf(out + k, n - k, " %s", argv[i]);
+}
+
+int cmd_build(int argc, char **argv) {
+  const char *teacher_path = NULL, *db = NULL, *data = "fmnist", *families = "all", *v;
+  long epochs = 1, batch = 64, samples = 0, val_samples = 0, jobs = hant_cpu_count(), chunk = 0, seed = 1;
+  double grid = HANT_GRID_G_PER_KWH_DEFAULT;
+  bool json = false;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      return EXIT_OK_;
+    } else if (!strcmp(a, "--json")) {
+      json = true;
+    } else if (cli_opt(argc, argv, &i, "--teacher", &v)) {
+      if (!(teacher_path = v))
+        return EXIT_USAGE;
+    } else if (cli_opt(argc, argv, &i, "--db", &v)) {
+      if (!(db = v))
+        return EXIT_USAGE;
+    } else if (cli_opt(argc, argv, &i, "--data", &v)) {
+      if (!(data = v))
+        return EXIT_USAGE;
+    } else if (cli_opt(argc, argv, &i, "--families", &v)) {
+      if (!(families = v))
+        return EXIT_USAGE;
+    } else if (cli_opt(argc, argv, &i, "--epochs", &v)) {
+      if (!cli_int("build", "--epochs", v, 1, 1000, &epochs))
+        return EXIT_USAGE;
+    } else if (cli_opt(argc, argv, &i, "--batch", &v)) {
+      if (!cli_int("build", "--batch", v, 1, 4096, &batch))
+        return EXIT_USAGE;
+    } else if (cli_opt(argc, argv, &i, "--samples", &v)) {
+      if (!cli_int("build", "--samples", v, 1, 55000, &samples))
+        return EXIT_USAGE;
+    } else if (cli_opt(argc, argv, &i, "--val-samples", &v)) {
+      if (!cli_int("build", "--val-samples", v, 1, 5000, &val_samples))
+        return EXIT_USAGE;
+    } else if (cli_opt(argc, argv, &i, "--jobs", &v)) {
+      if (!cli_int("build", "--jobs", v, 1, 64, &jobs))
+        return EXIT_USAGE;
+    } else if (cli_opt(argc, argv, &i, "--chunk", &v)) {
+      if (!cli_int("build", "--chunk", v, 1, 4096, &chunk))
+        return EXIT_USAGE;
+    } else if (cli_opt(argc, argv, &i, "--seed", &v)) {
+      if (!cli_int("build", "--seed", v, 0, 1L << 40, &seed))
+        return EXIT_USAGE;
+    } else if (cli_opt(argc, argv, &i, "--grid", &v)) {
+      if (!cli_float("build", "--grid", v, 0, 5000, &grid))
+        return EXIT_USAGE;
+    } else {
+      fprintf(stderr, "hant-distill build: unknown option '%s'; see --help\n", a);
+      return EXIT_USAGE;
+    }
+  }
+  if (!teacher_path || !db) {
+    fprintf(stderr, "hant-distill build: --teacher FILE and --db FILE are required\n");
+    return EXIT_USAGE;
+  }
+  hant_distill_opts o;
+  hant_distill_opts_default(&o);
+  unsigned mask;
+  if (hant_family_mask(families, &mask)) {
+    fprintf(stderr, "hant-distill build: --families: %s\n", hant_errmsg());
+    return EXIT_USAGE;
+  }
+  o.families = mask;
+  o.epochs = (int)epochs;
+  o.batch = (int)batch;
+  o.jobs = (int)jobs;
+  o.chunk = (int)chunk;
+  o.seed = (uint64_t)seed;
+  o.grid_g_per_kwh = grid;
+  char args[512];
+  join_args(argc, argv, args, sizeof(args));
+  o.args = args;
+
+  hant_net *teacher = NULL;
+  hant_store *st = NULL;
+  hant_dataset tr = {0}, va = {0};
+  bool onnx = false;
+  int rc = hant_onnx_load_any(teacher_path, &teacher, &onnx);
+  if (rc) {
+    fprintf(stderr, "hant-distill build: %s\n", hant_errmsg());
+    return EXIT_FAIL;
+  }
+  const char *dir = cli_data_dir(data);
+  if ((rc = hant_distill_prepare_teacher(teacher, teacher_path)) || (rc = hant_store_open(db, HANT_STORE_CREATE, &st)) ||
+      (rc = hant_fmnist_load(dir, HANT_SPLIT_TRAIN, (int)samples, &tr)) ||
+      (rc = hant_fmnist_load(dir, HANT_SPLIT_VAL, (int)val_samples, &va)) ||
+      (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va)))
+    goto fail;
+  hant_teacher_rec t;
+  hant_store_teacher_get(st, &t);
+  if (!json)
+    fprintf(stderr, "build: teacher %s, %d slots, val accuracy %.4f on %d images; %d training images; %ld jobs\n",
+            teacher_path, teacher->n_slots, t.val_accuracy, va.n, tr.n, jobs);
+  struct ui u = {.json = json, .tty = !json && isatty(2), .t_start = hant_now_s()};
+  o.progress = on_event;
+  o.user = &u;
+  hant_distill_summary sum;
+  /* Count what is there already for the ETA. */
+  hant_cand_rec *have = NULL;
+  int nhave = 0;
+  if (!hant_store_candidates(st, -1, &have, &nhave))
+    u.done0 = nhave;
+  free(have);
+  rc = hant_distill_build(st, teacher, &tr, &va, &o, hant_distill_store_sink, st, &sum);
+  if (rc)
+    goto fail;
+  if (json) {
+    hant_jsonw w;
+    hant_jsonw_init(&w, stdout);
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "event"), hant_jsonw_str(&w, "summary");
+    hant_jsonw_key(&w, "db"), hant_jsonw_str(&w, db);
+    hant_jsonw_key(&w, "slots"), hant_jsonw_int(&w, sum.slots);
+    hant_jsonw_key(&w, "planned"), hant_jsonw_int(&w, sum.planned);
+    hant_jsonw_key(&w, "existing"), hant_jsonw_int(&w, sum.existing);
+    hant_jsonw_key(&w, "trained"), hant_jsonw_int(&w, sum.trained);
+    hant_jsonw_key(&w, "wall_seconds"), hant_jsonw_num(&w, sum.wall_s);
+    hant_jsonw_key(&w, "cpu_seconds"), hant_jsonw_num(&w, sum.cpu_s);
+    hant_jsonw_key(&w, "energy_j"), hant_jsonw_num(&w, sum.energy_j);
+    hant_jsonw_key(&w, "energy_source"), hant_jsonw_str(&w, sum.energy_source);
+    hant_jsonw_key(&w, "co2_g"), hant_jsonw_num(&w, sum.co2_g);
+    hant_jsonw_key(&w, "grid_g_per_kwh"), hant_jsonw_num(&w, grid);
+    hant_jsonw_obj_end(&w);
+    hant_jsonw_end(&w);
+  } else {
+    printf("library       %s\n", db);
+    printf("slots         %d\n", sum.slots);
+    printf("candidates    %d planned, %d already built, %d trained now\n", sum.planned, sum.existing, sum.trained);
+    printf("time          %.1f s wall, %.1f s CPU\n", sum.wall_s, sum.cpu_s);
+    printf("energy        %.1f J (%s)\n", sum.energy_j, sum.energy_source);
+    printf("carbon        %.3f gCO2e at %.0f gCO2/kWh\n", sum.co2_g, grid);
+  }
+  hant_store_close(st);
+  hant_net_destroy(teacher);
+  hant_dataset_free(&tr);
+  hant_dataset_free(&va);
+  return EXIT_OK_;
+fail:
+  fprintf(stderr, "\nhant-distill build: %s\n", hant_errmsg()[0] ? hant_errmsg() : hant_strerror(rc));
+  hant_store_close(st);
+  hant_net_destroy(teacher);
+  hant_dataset_free(&tr);
+  hant_dataset_free(&va);
+  return EXIT_FAIL;
+}

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_library.c: `hant-distill library` lists the teacher, slots, candidates and their costs. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "hant.h"
+#include "jsonw.h"
+#include "store.h"
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: hant-distill library --db LIBRARY.db [--slot NAME] [--json]\n"
+             "\n"
+             "Lists the library: its teacher, slots and candidates with scores, losses,\n"
+             "MACs and, per device, costs with their source (measured, imported, modelled),\n"
+             "and what building it cost.\n");
+}
+
+static void json_costs(hant_jsonw *w, const hant_cost_rec *c, int nc, int64_t cand, int *pos) {
+  hant_jsonw_key(w, "costs");
+  hant_jsonw_obj_begin(w);
+  while (*pos < nc && c[*pos].candidate_id < cand)
+    (*pos)++;
+  for (; *pos < nc && c[*pos].candidate_id == cand; (*pos)++) {
+    const hant_cost_rec *r = &c[*pos];
+    char key[128];
+    /* One entry per device; power modes and batch sizes other than the
+     * default get their own keys. */
+    if (r->power_mode[0] && r->batch != 1)
+      snprintf(key, sizeof(key), "%s@%s/b%d", r->device, r->power_mode, r->batch);
+    else if (r->power_mode[0])
+      snprintf(key, sizeof(key), "%s@%s", r->device, r->power_mode);
+    else if (r->batch != 1)
+      snprintf(key, sizeof(key), "%s/b%d", r->device, r->batch);
+    else
+      snprintf(key, sizeof(key), "%s", r->device);
+    hant_jsonw_key(w, key);
+    hant_jsonw_obj_begin(w);
+    hant_jsonw_key(w, "latency_ms"), hant_jsonw_num(w, r->latency_ms);
+    hant_jsonw_key(w, "energy_mj"), hant_jsonw_num(w, r->energy_mj);
+    hant_jsonw_key(w, "memory_bytes"), hant_jsonw_int(w, r->memory_bytes);
+    hant_jsonw_key(w, "source"), hant_jsonw_str(w, r->source);
+    hant_jsonw_key(w, "energy_source"), hant_jsonw_str(w, r->energy_source);
+    if (r->latency_spread >= 0)
+      hant_jsonw_key(w, "latency_spread"), hant_jsonw_num(w, r->latency_spread);
+    hant_jsonw_obj_end(w);
+  }
+  hant_jsonw_obj_end(w);
+}
+
+int cmd_library(int argc, char **argv) {
+  const char *db = NULL, *only = NULL, *v;
+  bool json = false;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout);
+      return EXIT_OK_;
+    } else if (!strcmp(argv[i], "--json")) {
+      json = true;
+    } else if (cli_opt(argc, argv, &i, "--db", &v)) {
+      if (!(db = v))
+        return EXIT_USAGE;
+    } else if (cli_opt(argc, argv, &i, "--slot", &v)) {
+      if (!(only = v))
+        return EXIT_USAGE;
+    } else {
+      fprintf(stderr, "hant-distill library: unknown option '%s'; see --help\n", argv[i]);
+      return EXIT_USAGE;
+    }
+  }
+  if (!db) {
+    fprintf(stderr, "hant-distill library: --db FILE is required\n");
+    return EXIT_USAGE;
+  }
+  hant_store *st;
+  int rc = hant_store_open(db, HANT_STORE_READONLY, &st);
+  if (rc) {
+    fprintf(stderr, "hant-distill library: %s\n", hant_errmsg());
+    return EXIT_FAIL;
+  }
+  hant_teacher_rec t;
+  hant_slot_rec *slots = NULL;
+  hant_cand_rec *cands = NULL;
+  hant_cost_rec *costs = NULL;
+  hant_run_rec *runs = NULL;
+  int ns = 0, nc = 0, ncost = 0, nruns = 0;
+  int64_t version = 0;
+  rc = hant_store_teacher_get(st, &t);
+  if (rc == HANT_ENOENT) {
+    fprintf(stderr, "hant-distill library: %s is empty (build it with 'hant-distill build')\n", db);
+    hant_store_close(st);
+    return EXIT_FAIL;
+  }
+  if (rc || (rc = hant_store_slots(st, &slots, &ns)) || (rc = hant_store_candidates(st, -1, &cands, &nc)) ||
+      (rc = hant_store_costs(st, NULL, &costs, &ncost)) || (rc = hant_store_runs(st, &runs, &nruns)) ||
+      (rc = hant_store_library_version(st, &version))) {
+    fprintf(stderr, "hant-distill library: %s\n", hant_errmsg());
+    goto out;
+  }
+  if (json) {
+    hant_jsonw w;
+    hant_jsonw_init(&w, stdout);
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "library_version"), hant_jsonw_int(&w, version);
+    hant_jsonw_key(&w, "teacher");
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "path"), hant_jsonw_str(&w, t.path);
+    hant_jsonw_key(&w, "sha256"), hant_jsonw_str(&w, t.sha256);
+    hant_jsonw_key(&w, "val_accuracy"), hant_jsonw_num(&w, t.val_accuracy);
+    hant_jsonw_key(&w, "val_split"), hant_jsonw_str(&w, t.val_split);
+    hant_jsonw_key(&w, "macs"), hant_jsonw_num(&w, t.macs);
+    hant_jsonw_key(&w, "params"), hant_jsonw_int(&w, t.params);
+    hant_jsonw_obj_end(&w);
+    hant_jsonw_key(&w, "slots");
+    hant_jsonw_arr_begin(&w);
+    int ci = 0, costpos = 0;
+    for (int s = 0; s < ns; s++) {
+      if (only && strcmp(only, slots[s].name))
+        continue;
+      hant_jsonw_obj_begin(&w);
+      hant_jsonw_key(&w, "name"), hant_jsonw_str(&w, slots[s].name);
+      hant_jsonw_key(&w, "kind"), hant_jsonw_str(&w, slots[s].kind);
+      hant_jsonw_key(&w, "arch"), hant_jsonw_str(&w, slots[s].arch);
+      hant_jsonw_key(&w, "input"), hant_jsonw_arr_begin(&w);
+      hant_jsonw_int(&w, slots[s].in_c), hant_jsonw_int(&w, slots[s].in_h), hant_jsonw_int(&w, slots[s].in_w);
+      hant_jsonw_arr_end(&w);
+      hant_jsonw_key(&w, "output"), hant_jsonw_arr_begin(&w);
+      hant_jsonw_int(&w, slots[s].out_c), hant_jsonw_int(&w, slots[s].out_h), hant_jsonw_int(&w, slots[s].out_w);
+      hant_jsonw_arr_end(&w);
+      hant_jsonw_key(&w, "macs"), hant_jsonw_num(&w, slots[s].macs);
+      hant_jsonw_key(&w, "candidates");
+      hant_jsonw_arr_begin(&w);
+      for (ci = 0; ci < nc; ci++) {
+        const hant_cand_rec *c = &cands[ci];
+        if (c->slot_id != slots[s].id)
+          continue;
+        hant_jsonw_obj_begin(&w);
+        hant_jsonw_key(&w, "id"), hant_jsonw_int(&w, c->id);
+        hant_jsonw_key(&w, "key"), hant_jsonw_str(&w, c->key);
+        hant_jsonw_key(&w, "family"), hant_jsonw_str(&w, c->family);
+        hant_jsonw_key(&w, "arch"), hant_jsonw_str(&w, c->arch);
+        hant_jsonw_key(&w, "init"), hant_jsonw_str(&w, c->init);
+        hant_jsonw_key(&w, "score"), hant_jsonw_num(&w, c->score);
+        hant_jsonw_key(&w, "val_accuracy"), hant_jsonw_num(&w, c->val_accuracy);
+        hant_jsonw_key(&w, "loss_init"), hant_jsonw_num(&w, c->loss_init);
+        hant_jsonw_key(&w, "loss_final"), hant_jsonw_num(&w, c->loss_final);
+        hant_jsonw_key(&w, "macs"), hant_jsonw_num(&w, c->macs);
+        hant_jsonw_key(&w, "params"), hant_jsonw_int(&w, c->params);
+        hant_jsonw_key(&w, "peak_act_bytes"), hant_jsonw_int(&w, c->peak_act_bytes);
+        hant_jsonw_key(&w, "train_seconds"), hant_jsonw_num(&w, c->train_seconds);
+        hant_jsonw_key(&w, "cpu_seconds"), hant_jsonw_num(&w, c->cpu_seconds);
+        costpos = 0;
+        json_costs(&w, costs, ncost, c->id, &costpos);
+        hant_jsonw_obj_end(&w);
+      }
+      hant_jsonw_arr_end(&w);
+      hant_jsonw_obj_end(&w);
+    }
+    hant_jsonw_arr_end(&w);
+    hant_jsonw_key(&w, "build_runs");
+    hant_jsonw_arr_begin(&w);
+    for (int r = 0; r < nruns; r++) {
+      hant_jsonw_obj_begin(&w);
+      hant_jsonw_key(&w, "started"), hant_jsonw_str(&w, runs[r].started);
+      hant_jsonw_key(&w, "finished"), hant_jsonw_str(&w, runs[r].finished);
+      hant_jsonw_key(&w, "candidates"), hant_jsonw_int(&w, runs[r].candidates);
+      hant_jsonw_key(&w, "wall_seconds"), hant_jsonw_num(&w, runs[r].wall_seconds);
+      hant_jsonw_key(&w, "cpu_seconds"), hant_jsonw_num(&w, runs[r].cpu_seconds);
+      hant_jsonw_key(&w, "energy_j"), hant_jsonw_num(&w, runs[r].energy_j);
+      hant_jsonw_key(&w, "energy_source"), hant_jsonw_str(&w, runs[r].energy_source);
+      hant_jsonw_key(&w, "co2_g"), hant_jsonw_num(&w, runs[r].co2_g);
+      hant_jsonw_key(&w, "args"), hant_jsonw_str(&w, runs[r].args);
+      hant_jsonw_obj_end(&w);
+    }
+    hant_jsonw_arr_end(&w);
+    hant_jsonw_obj_end(&w);
+    hant_jsonw_end(&w);
+  } else {
+    printf("teacher  %s  val accuracy %.4f (%s)  %.2f MMAC\n", t.path, t.val_accuracy, t.val_split, t.macs / 1e6);
+    for (int s = 0; s < ns; s++) {
+      if (only && strcmp(only, slots[s].name))
+        continue;
+      int count = 0;
+      for (int ci = 0; ci < nc; ci++)
+        count += cands[ci].slot_id == slots[s].id;
+      printf("\n%s  %s  %dx%dx%d -> %dx%dx%d  %.2f MMAC  %d candidates\n", slots[s].name, slots[s].arch, slots[s].in_c,
+             slots[s].in_h, slots[s].in_w, slots[s].out_c, slots[s].out_h, slots[s].out_w, slots[s].macs / 1e6, count);
+      printf("  %6s  %-26s %-9s %9s %10s %10s %9s\n", "id", "candidate", "family", "score", "mse init", "mse final",
+             "MMAC");
+      for (int ci = 0; ci < nc; ci++) {
+        const hant_cand_rec *c = &cands[ci];
+        if (c->slot_id == slots[s].id)
+          printf("  %6lld  %-26s %-9s %+9.4f %10.4g %10.4g %9.3f\n", (long long)c->id, c->key, c->family, c->score,
+                 c->loss_init, c->loss_final, c->macs / 1e6);
+      }
+    }
+    double cpu = 0, ej = 0, co2 = 0;
+    for (int r = 0; r < nruns; r++)
+      cpu += runs[r].cpu_seconds, ej += runs[r].energy_j, co2 += runs[r].co2_g;
+    printf("\nbuilt in %d run%s: %.0f CPU seconds, %.0f J, %.3f gCO2e\n", nruns, nruns == 1 ? "" : "s", cpu, ej, co2);
+  }
+out:
+  free(slots);
+  free(cands);
+  free(costs);
+  free(runs);
+  hant_store_close(st);
+  return rc ? EXIT_FAIL : EXIT_OK_;
+}

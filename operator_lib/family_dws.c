@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* family_dws.c: depthwise-separable replacements (depthwise kxk, then pointwise 1x1), ReLU or hard-swish. */
+#include <stdio.h>
+#include <string.h>
+
+#include "family_internal.h"
+
+int hant__gen_dws(const slot_geom *g, cand_list *l) {
+  if (!strcmp(g->kind, "linear") || !strcmp(g->kind, "identity"))
+    return 0;
+  static const char *const acts[] = {"relu", "hswish"};
+  for (int a = 0; a < 2; a++)
+    for (int k = 3; k <= 7; k += 2) {
+      char key[40], hp[64];
+      snprintf(key, sizeof(key), "dws k=%d act=%s", k, acts[a]);
+      snprintf(hp, sizeof(hp), "{\"k\":%d,\"act\":\"%s\"}", k, acts[a]);
+      int rc = hant__cand_add(l, HANT_FAMILY_DWS, "random", key, hp, "dws %d k=%d s=%d act=%s", g->cout, k, g->stride,
+                              acts[a]);
+      if (rc)
+        return rc;
+    }
+  return 0;
+}

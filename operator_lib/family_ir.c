@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* family_ir.c: inverted residual replacements (MobileNetV2/V3 style): expansion, kernel and activation. */
+#include <stdio.h>
+#include <string.h>
+
+#include "family_internal.h"
+
+int hant__gen_ir(const slot_geom *g, cand_list *l) {
+  if (!strcmp(g->kind, "linear") || !strcmp(g->kind, "identity"))
+    return 0;
+  static const int es[] = {1, 2, 3, 4, 6};
+  struct {
+    int k;
+    const char *act;
+    int e_mask; /* which expansions, bit i for es[i] */
+  } grid[] = {{3, "relu6", 0x1f}, {5, "relu6", 0x1f}, {3, "hswish", 0x1f}, {7, "relu6", 0x1a}};
+  for (size_t gi = 0; gi < sizeof(grid) / sizeof(grid[0]); gi++)
+    for (int i = 0; i < 5; i++) {
+      if (!(grid[gi].e_mask & (1 << i)))
+        continue;
+      char key[48], hp[80];
+      snprintf(key, sizeof(key), "ir e=%d k=%d act=%s", es[i], grid[gi].k, grid[gi].act);
+      snprintf(hp, sizeof(hp), "{\"e\":%d,\"k\":%d,\"act\":\"%s\"}", es[i], grid[gi].k, grid[gi].act);
+      int rc = hant__cand_add(l, HANT_FAMILY_IR, "random", key, hp, "ir %d e=%d k=%d s=%d act=%s", g->cout, es[i],
+                              grid[gi].k, g->stride, grid[gi].act);
+      if (rc)
+        return rc;
+    }
+  return 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* family_prune.c: structured channel pruning: keep 30-70% of inner channels, ranked by L1 importance. */
+#include <stdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "family_internal.h"
+
+int hant__gen_prune(const slot_geom *g, cand_list *l) {
+  bool res = !strcmp(g->kind, "res"), ir = !strcmp(g->kind, "ir");
+  if (!res && !ir)
+    return 0;
+  for (int pct = 30; pct <= 70; pct += 10) {
+    int m = (int)lround(g->mid * pct / 100.0);
+    if (m < 1 || m >= g->mid)
+      continue;
+    char key[32], hp[64];
+    snprintf(key, sizeof(key), "prune keep=%d%%", pct);
+    snprintf(hp, sizeof(hp), "{\"keep\":%.2f,\"mid\":%d,\"importance\":\"l1\"}", pct / 100.0, m);
+    int rc = res ? hant__cand_add(l, HANT_FAMILY_PRUNE, "l1-prune", key, hp, "res %d s=%d k=%d mid=%d bn=0", g->cout,
+                                  g->stride, g->k, m)
+                 : hant__cand_add(l, HANT_FAMILY_PRUNE, "l1-prune", key, hp, "ir %d k=%d s=%d mid=%d bn=0", g->cout,
+                                  g->k, g->stride, m);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/* fuzz_idx.c: fuzz target for the IDX loader (image and label roles), with a standalone random/mutation driver. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "dataset.h"
+#include "hant.h"
+#include "rng.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Inputs are written to files in one temporary directory per process:
+ * $TMPDIR, else /dev/shm (rewriting a truncated file on ext4 waits for
+ * writeback at close, which costs most of the run), else /tmp. */
+static char tmp_dir[4096];
+static char path_a[4200], path_b[4200];
+
+static void remove_tmp(void) {
+  unlink(path_a);
+  unlink(path_b);
+  rmdir(tmp_dir);
+}
+
+static void ensure_tmp(void) {
+  if (tmp_dir[0])
+    return;
+  const char *base = getenv("TMPDIR");
+  if (!base || !*base)
+    base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+  snprintf(tmp_dir, sizeof(tmp_dir), "%s/hant_fuzz_idx.XXXXXX", base);
+  if (!mkdtemp(tmp_dir))
+    abort();
+  snprintf(path_a, sizeof(path_a), "%s/a", tmp_dir);
+  snprintf(path_b, sizeof(path_b), "%s/b", tmp_dir);
+  atexit(remove_tmp);
+}
+
+static void write_file(const char *path, const uint8_t *p, size_t n) {
+  FILE *f = fopen(path, "wb");
+  if (!f || (n && fwrite(p, 1, n, f) != n) || fclose(f))
+    abort();
+}
+
+static uint32_t be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void set_be32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+/* A valid companion file for `n` items: labels (i % 10) or 2x2 images. */
+static void write_companion(const char *path, bool labels, uint32_t n) {
+  size_t hdr = labels ? 8 : 16, per = labels ? 1 : 4;
+  uint8_t *b = malloc(hdr + per * n);
+  if (!b)
+    abort();
+  set_be32(b, labels ? 0x801 : 0x803);
+  set_be32(b + 4, n);
+  if (!labels) {
+    set_be32(b + 8, 2);
+    set_be32(b + 12, 2);
+  }
+  for (size_t i = 0; i < per * n; i++)
+    b[hdr + i] = (uint8_t)(labels ? i % 10 : i * 7);
+  write_file(path, b, hdr + per * n);
+  free(b);
+}
+
+/* Checks a successful load against the bytes it came from. */
+static void check_loaded(const hant_dataset *ds, const uint8_t *img, size_t ilen, bool img_is_input) {
+  if (ds->n <= 0 || ds->c != 1 || ds->h <= 0 || ds->w <= 0 || ds->classes != 10)
+    abort();
+  for (int i = 0; i < ds->n; i++)
+    if (ds->labels[i] >= 10)
+      abort();
+  /* Raw (not gzip) image input: the pixels are the bytes after the header. */
+  size_t need = (size_t)ds->n * ds->h * ds->w;
+  bool gz = ilen >= 2 && img[0] == 0x1f && img[1] == 0x8b;
+  if (img_is_input && !gz && ilen == 16 + need && memcmp(ds->images, img + 16, need))
+    abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  ensure_tmp();
+  /* The companion's item count comes from the input's first dimension when
+   * it is small, so that count and range checks are reached too. */
+  uint32_t n = size >= 8 ? be32(data + 4) : 1;
+  if (n == 0 || n > 4096)
+    n = 1;
+  hant_dataset ds;
+
+  /* Role 1: the input is the image file. Every refusal must say why. */
+  write_file(path_a, data, size);
+  write_companion(path_b, true, n);
+  hant_errmsg_clear();
+  int rc = hant_idx_load(path_a, path_b, 10, &ds);
+  if (rc == 0) {
+    check_loaded(&ds, data, size, true);
+    hant_dataset_free(&ds);
+  } else if (rc != HANT_ENOMEM && !hant_errmsg()[0]) {
+    abort();
+  }
+
+  /* Role 2: the input is the label file. */
+  write_companion(path_b, false, n);
+  hant_errmsg_clear();
+  rc = hant_idx_load(path_b, path_a, 10, &ds);
+  if (rc == 0) {
+    check_loaded(&ds, NULL, 0, false);
+    hant_dataset_free(&ds);
+  } else if (rc != HANT_ENOMEM && !hant_errmsg()[0]) {
+    abort();
+  }
+  return 0;
+}
+
+#ifndef HANT_LIBFUZZER
+/* Standalone driver: runs the files named on the command line, or with
+ * --random SECONDS [--seed N] mutates seeds built here for that long. A
+ * crashing input is saved to fuzz_idx-crash.bin in the working directory. */
+
+static const uint8_t *cur_data;
+static size_t cur_size;
+
+static void save_crash(void) {
+  int fd = open("fuzz_idx-crash.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd >= 0) {
+    if (cur_data && write(fd, cur_data, cur_size) < 0)
+      cur_size = 0;
+    close(fd);
+  }
+}
+
+static void on_signal(int sig) {
+  save_crash();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+/* Present when built with a sanitizer: lets us save the input it kills us for. */
+extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
+
+static void run_one(const uint8_t *p, size_t n) {
+  cur_data = p;
+  cur_size = n;
+  LLVMFuzzerTestOneInput(p, n);
+  cur_data = NULL;
+}
+
+static int run_path(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "fuzz_idx: cannot open %s\n", path);
+    return 1;
+  }
+  size_t cap = 1 << 16, n = 0, got;
+  uint8_t *buf = malloc(cap);
+  while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+    n += got;
+    if (n == cap) {
+      uint8_t *nb = realloc(buf, cap *= 2);
+      if (!nb)
+        break;
+      buf = nb;
+    }
+  }
+  fclose(f);
+  if (!buf)
+    return 1;
+  run_one(buf, n);
+  free(buf);
+  return 0;
+}
+
+typedef struct seed {
+  uint8_t *p;
+  size_t n;
+} seed;
+
+static seed make_raw(bool labels, uint32_t count) {
+  ensure_tmp();
+  write_companion(path_a, labels, count);
+  FILE *f = fopen(path_a, "rb");
+  seed s = {malloc(1 << 16), 0};
+  if (!f || !s.p)
+    abort();
+  s.n = fread(s.p, 1, 1 << 16, f);
+  fclose(f);
+  return s;
+}
+
+static seed make_gz(const seed *raw) {
+  gzFile g = gzopen(path_a, "wb");
+  if (!g || gzwrite(g, raw->p, (unsigned)raw->n) != (int)raw->n || gzclose(g) != Z_OK)
+    abort();
+  FILE *f = fopen(path_a, "rb");
+  seed s = {malloc(1 << 16), 0};
+  if (!f || !s.p)
+    abort();
+  s.n = fread(s.p, 1, 1 << 16, f);
+  fclose(f);
+  return s;
+}
+
+static const uint32_t interesting32[] = {0, 1, 2, 3, 4, 10, 28, 255, 256, 0x801, 0x803, 0x802, 0x8803,
+                                         1u << 16, 1u << 24, (1u << 24) + 1, 0x7fffffffu, 0x80000000u,
+                                         0xffffffffu};
+static const uint8_t interesting8[] = {0, 1, 2, 3, 8, 9, 10, 0x1f, 0x7f, 0x80, 0x8b, 0xfe, 0xff};
+
+/* Applies 1-4 random edits to buf[0..len) (capacity cap); returns the new length. */
+static size_t mutate(hant_rng *r, uint8_t *buf, size_t len, size_t cap) {
+  int edits = 1 + (int)hant_rng_below(r, 4);
+  for (int e = 0; e < edits; e++) {
+    uint32_t op = hant_rng_below(r, 9);
+    size_t at = len ? hant_rng_below(r, (uint32_t)len) : 0;
+    switch (op) {
+    case 0: /* flip a bit */
+      if (len)
+        buf[at] ^= (uint8_t)(1u << hant_rng_below(r, 8));
+      break;
+    case 1: /* an interesting byte */
+      if (len)
+        buf[at] = interesting8[hant_rng_below(r, sizeof(interesting8))];
+      break;
+    case 2: /* an interesting 32-bit value, big-endian, often on a header field */
+      if (hant_rng_below(r, 2))
+        at = 4 * hant_rng_below(r, 4);
+      if (at + 4 <= len)
+        set_be32(buf + at, interesting32[hant_rng_below(r, sizeof(interesting32) / 4)]);
+      break;
+    case 3: { /* insert random bytes */
+      size_t k = 1 + hant_rng_below(r, 16);
+      if (len + k > cap)
+        break;
+      memmove(buf + at + k, buf + at, len - at);
+      for (size_t i = 0; i < k; i++)
+        buf[at + i] = (uint8_t)hant_rng_next(r);
+      len += k;
+      break;
+    }
+    case 4: { /* delete a range */
+      size_t k = len - at ? 1 + hant_rng_below(r, (uint32_t)(len - at)) : 0;
+      memmove(buf + at, buf + at + k, len - at - k);
+      len -= k;
+      break;
+    }
+    case 5: /* truncate */
+      len = at;
+      break;
+    case 6: { /* append random bytes */
+      size_t k = 1 + hant_rng_below(r, 32);
+      for (size_t i = 0; i < k && len < cap; i++)
+        buf[len++] = (uint8_t)hant_rng_next(r);
+      break;
+    }
+    case 7: { /* copy a chunk over another place */
+      if (len < 2)
+        break;
+      size_t from = hant_rng_below(r, (uint32_t)len), k = 1 + hant_rng_below(r, 8);
+      if (from + k > len)
+        k = len - from;
+      if (at + k > len)
+        k = len - at;
+      memmove(buf + at, buf + from, k);
+      break;
+    }
+    default: /* a random byte */
+      if (len)
+        buf[at] = (uint8_t)hant_rng_next(r);
+      break;
+    }
+  }
+  return len;
+}
+
+static int run_random(double seconds, uint64_t seed_value) {
+  seed seeds[6];
+  seeds[0] = make_raw(false, 3);
+  seeds[1] = make_raw(true, 3);
+  seeds[2] = make_raw(false, 1);
+  seeds[3] = make_raw(true, 40);
+  seeds[4] = make_gz(&seeds[0]);
+  seeds[5] = make_gz(&seeds[1]);
+  int n_seeds = 6;
+  for (int i = 0; i < n_seeds; i++)
+    run_one(seeds[i].p, seeds[i].n);
+
+  hant_rng r;
+  hant_rng_seed(&r, seed_value);
+  size_t cap = 1 << 16;
+  uint8_t *buf = malloc(cap);
+  if (!buf)
+    return 1;
+  double t0 = hant_now_s();
+  long runs = 0;
+  while (hant_now_s() - t0 < seconds) {
+    size_t len;
+    if (hant_rng_below(&r, 16) == 0) { /* pure noise */
+      len = hant_rng_below(&r, 64);
+      for (size_t i = 0; i < len; i++)
+        buf[i] = (uint8_t)hant_rng_next(&r);
+    } else {
+      const seed *s = &seeds[hant_rng_below(&r, (uint32_t)n_seeds)];
+      memcpy(buf, s->p, s->n);
+      len = mutate(&r, buf, s->n, cap);
+    }
+    run_one(buf, len);
+    runs++;
+  }
+  printf("fuzz_idx: %ld inputs in %.1f s (seed %llu), no crash\n", runs, hant_now_s() - t0,
+         (unsigned long long)seed_value);
+  free(buf);
+  for (int i = 0; i < n_seeds; i++)
+    free(seeds[i].p);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  static const int sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+  for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+    signal(sigs[i], on_signal);
+  if (__sanitizer_set_death_callback)
+    __sanitizer_set_death_callback(save_crash);
+  double seconds = -1.0;
+  uint64_t seed_value = 1;
+  int rc = 0, files = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--random") && i + 1 < argc) {
+      seconds = atof(argv[++i]);
+    } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+      seed_value = strtoull(argv[++i], NULL, 10);
+    } else {
+      rc |= run_path(argv[i]);
+      files++;
+    }
+  }
+  if (seconds >= 0.0)
+    rc |= run_random(seconds, seed_value);
+  else if (!files)
+    fprintf(stderr, "usage: %s [FILE...] [--random SECONDS [--seed N]]\n", argv[0]);
+  return rc;
+}
+#endif

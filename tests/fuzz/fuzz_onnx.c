@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+/* fuzz_onnx.c: fuzz target for the ONNX reader, with a standalone driver that mutates valid models bytewise and structurally. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "arch.h"
+#include "hant.h"
+#include "net.h"
+#include "onnx.h"
+#include "onnx.pb-c.h" /* structure-aware mutations of the seeds */
+#include "rng.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static long loaded_count; /* inputs that were read as networks */
+
+/* Properties: a refusal hands nothing out and says why; an accepted model
+ * runs (when small), and hant's own export of it reads back. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  hant_net *net = (hant_net *)(uintptr_t)1;
+  hant_errmsg_clear();
+  int rc = hant_onnx_parse(data, size, "fuzz", NULL, &net, NULL);
+  if (rc) {
+    if (net || (rc != HANT_ENOMEM && !hant_errmsg()[0]))
+      abort();
+    return 0;
+  }
+  if (!net || net->n_nodes < 2)
+    abort();
+  loaded_count++;
+  for (int i = 0; i < net->n_slots; i++) {
+    const hant_slot *s = &net->slots[i];
+    if (s->first <= s->in || s->last < s->first || s->last >= net->n_nodes)
+      abort();
+  }
+  const hant_node *in = &net->nodes[0];
+  size_t nx = (size_t)in->c * in->h * in->w;
+  if (nx <= (1u << 14) && hant_net_macs(net) <= 2e6) {
+    float *x = malloc(2 * nx * sizeof(float));
+    if (x) {
+      for (size_t i = 0; i < 2 * nx; i++)
+        x[i] = (float)(i % 7) * 0.25f - 0.5f;
+      hant_pass p;
+      hant_pass_init(&p);
+      rc = hant_net_forward(net, &p, x, 2, false);
+      if (rc && rc != HANT_ENOMEM)
+        abort();
+      hant_pass_free(&p);
+      free(x);
+    }
+  }
+  uint8_t *out = NULL;
+  size_t len = 0;
+  if (!hant_onnx_serialize(net, NULL, &out, &len)) {
+    hant_net *back = NULL;
+    rc = hant_onnx_parse(out, len, "fuzz-export", NULL, &back, NULL);
+    if (rc && rc != HANT_ENOMEM) {
+      fprintf(stderr, "fuzz_onnx: hant's export of an accepted model does not read back: %s\n", hant_errmsg());
+      abort();
+    }
+    hant_net_destroy(back);
+    free(out);
+  }
+  hant_net_destroy(net);
+  return 0;
+}
+
+#ifndef HANT_LIBFUZZER
+/* Standalone driver: runs the files named on the command line, or with
+ * --random SECONDS [--seed N] mutates models exported here from small
+ * architectures for that long: byte edits, and edits of the unpacked
+ * protobuf (op types, input names, attribute values, dimensions) that
+ * reach the graph checks behind the wire format. A crashing input is saved
+ * to fuzz_onnx-crash.bin in the working directory. */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define FUZZ_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FUZZ_ASAN 1
+#endif
+#endif
+
+#ifdef FUZZ_ASAN
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) {
+  return "allocator_may_return_null=1:max_allocation_size_mb=512:soft_rss_limit_mb=2048";
+}
+#endif
+
+static void cap_memory(void) {
+#ifndef FUZZ_ASAN
+  struct rlimit rl = {(rlim_t)3 << 30, (rlim_t)3 << 30};
+  setrlimit(RLIMIT_AS, &rl);
+#endif
+}
+
+static const uint8_t *cur_data;
+static size_t cur_size;
+
+static void save_crash(void) {
+  int fd = open("fuzz_onnx-crash.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd >= 0) {
+    if (cur_data && write(fd, cur_data, cur_size) < 0)
+      cur_size = 0;
+    close(fd);
+  }
+}
+
+static void on_signal(int sig) {
+  save_crash();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
+
+static void run_one(const uint8_t *p, size_t n) {
+  cur_data = p;
+  cur_size = n;
+  LLVMFuzzerTestOneInput(p, n);
+  cur_data = NULL;
+}
+
+static int run_path(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "fuzz_onnx: cannot open %s\n", path);
+    return 1;
+  }
+  size_t cap = 1 << 16, n = 0, got;
+  uint8_t *buf = malloc(cap);
+  while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+    n += got;
+    if (n == cap) {
+      uint8_t *nb = realloc(buf, cap *= 2);
+      if (!nb)
+        break;
+      buf = nb;
+    }
+  }
+  fclose(f);
+  if (!buf)
+    return 1;
+  run_one(buf, n);
+  free(buf);
+  return 0;
+}
+
+typedef struct seed {
+  uint8_t *p;
+  size_t n;
+} seed;
+
+static seed exported(const char *arch, uint64_t rs) {
+  seed s = {NULL, 0};
+  hant_net *net = hant_arch_build(arch, "seed");
+  if (!net)
+    abort();
+  hant_rng r;
+  hant_rng_seed(&r, rs);
+  hant_net_init_params(net, &r);
+  if (hant_onnx_serialize(net, NULL, &s.p, &s.n))
+    abort();
+  hant_net_destroy(net);
+  return s;
+}
+
+static size_t mutate_bytes(hant_rng *r, uint8_t *buf, size_t len, size_t cap) {
+  static const uint8_t vals[] = {0x00, 0x01, 0x02, 0x07, 0x08, 0x0a, 0x12, 0x1a, 0x22, 0x3a, 0x7f, 0x80, 0xff};
+  int edits = 1 + (int)hant_rng_below(r, 4);
+  for (int e = 0; e < edits; e++) {
+    size_t at = len ? hant_rng_below(r, (uint32_t)len) : 0;
+    switch (hant_rng_below(r, 6)) {
+    case 0:
+      if (len)
+        buf[at] ^= (uint8_t)(1u << hant_rng_below(r, 8));
+      break;
+    case 1: /* a protobuf-significant byte: tags, lengths, continuation bits */
+      if (len)
+        buf[at] = vals[hant_rng_below(r, sizeof(vals))];
+      break;
+    case 2:
+      len = at;
+      break;
+    case 3: { /* delete a range */
+      size_t k = len - at ? 1 + hant_rng_below(r, (uint32_t)(len - at < 64 ? len - at : 64)) : 0;
+      memmove(buf + at, buf + at + k, len - at - k);
+      len -= k;
+      break;
+    }
+    case 4: { /* duplicate a range (repeats fields) */
+      size_t k = len - at ? 1 + hant_rng_below(r, (uint32_t)(len - at < 256 ? len - at : 256)) : 0;
+      if (len + k > cap)
+        break;
+      memmove(buf + at + k, buf + at, len - at);
+      len += k;
+      break;
+    }
+    default:
+      if (len)
+        buf[at] = (uint8_t)hant_rng_next(r);
+      break;
+    }
+  }
+  return len;
+}
+
+static const char *const op_names[] = {"Conv", "BatchNormalization", "Relu", "Clip", "HardSwish", "HardSigmoid",
+                                       "Mul", "Add", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten",
+                                       "Reshape", "Gemm", "MatMul", "Identity", "Constant", "Pad", "Softmax", ""};
+static const int64_t ints[] = {-1, 0, 1, 2, 3, 4, 6, 7, 64, 65, 1000, 65536, 1 << 30, INT64_MAX, INT64_MIN};
+
+/* Edits the unpacked model in place; every edit points at data owned by
+ * the model or static, so the undo list restores it before freeing. */
+typedef struct undo {
+  void **where;
+  void *old;
+} undo;
+
+static size_t mutate_struct(hant_rng *r, const seed *s, uint8_t *out, size_t cap) {
+  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, s->n, s->p);
+  if (!m || !m->graph || !m->graph->n_node)
+    abort();
+  Onnx__GraphProto *g = m->graph;
+  undo u[8];
+  int nu = 0;
+  int64_t saved_int[8], *int_at[8];
+  int ni = 0;
+  int edits = 1 + (int)hant_rng_below(r, 3);
+  for (int e = 0; e < edits; e++) {
+    Onnx__NodeProto *n = g->node[hant_rng_below(r, (uint32_t)g->n_node)];
+    switch (hant_rng_below(r, 5)) {
+    case 0: /* another op */
+      u[nu++] = (undo){(void **)&n->op_type, n->op_type};
+      n->op_type = (char *)op_names[hant_rng_below(r, sizeof(op_names) / sizeof(op_names[0]))];
+      break;
+    case 1: /* rewire an input to another node's output or another input */
+      if (n->n_input) {
+        Onnx__NodeProto *o = g->node[hant_rng_below(r, (uint32_t)g->n_node)];
+        size_t k = hant_rng_below(r, (uint32_t)n->n_input);
+        u[nu++] = (undo){(void **)&n->input[k], n->input[k]};
+        n->input[k] = hant_rng_below(r, 2) && o->n_input ? o->input[hant_rng_below(r, (uint32_t)o->n_input)]
+                                                         : o->output[0];
+      }
+      break;
+    case 2: /* an attribute's integer */
+      if (n->n_attribute) {
+        Onnx__AttributeProto *a = n->attribute[hant_rng_below(r, (uint32_t)n->n_attribute)];
+        int64_t *p = a->n_ints ? &a->ints[hant_rng_below(r, (uint32_t)a->n_ints)] : &a->i;
+        saved_int[ni] = *p, int_at[ni++] = p;
+        *p = ints[hant_rng_below(r, sizeof(ints) / sizeof(ints[0]))];
+      }
+      break;
+    case 3: /* a tensor dimension */
+      if (g->n_initializer) {
+        Onnx__TensorProto *t = g->initializer[hant_rng_below(r, (uint32_t)g->n_initializer)];
+        if (t->n_dims) {
+          int64_t *p = &t->dims[hant_rng_below(r, (uint32_t)t->n_dims)];
+          saved_int[ni] = *p, int_at[ni++] = p;
+          *p = ints[hant_rng_below(r, sizeof(ints) / sizeof(ints[0]))];
+        }
+      }
+      break;
+    default: { /* a shape dimension of the input or output */
+      Onnx__ValueInfoProto *v = hant_rng_below(r, 2) ? g->input[0] : g->output[0];
+      Onnx__TensorShapeProto *sh = v->type->tensor_type->shape;
+      Onnx__TensorShapeProto__Dimension *d = sh->dim[hant_rng_below(r, (uint32_t)sh->n_dim)];
+      if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+        saved_int[ni] = d->dim_value, int_at[ni++] = &d->dim_value;
+        d->dim_value = ints[hant_rng_below(r, sizeof(ints) / sizeof(ints[0]))];
+      }
+      break;
+    }
+    }
+  }
+  size_t len = onnx__model_proto__get_packed_size(m);
+  if (len <= cap)
+    onnx__model_proto__pack(m, out);
+  else
+    len = 0;
+  while (nu--)
+    *u[nu].where = u[nu].old;
+  while (ni--)
+    *int_at[ni] = saved_int[ni];
+  onnx__model_proto__free_unpacked(m, NULL);
+  return len;
+}
+
+static int run_random(double seconds, uint64_t seed_value) {
+  static const char *const archs[] = {
+      "input 1x8x8; conv 4; gap; linear 3",
+      "input 3x8x8; conv 8 act=hswish; res 8; res 16 s=2; ir 16 e=2; dws 24; maxpool k=2; flatten; linear 5",
+      "input 2x9x7; conv 6 k=5 g=2 act=relu6; avgpool k=3 s=2 p=1; gap; linear 4 act=relu",
+      "input 1x12x12; conv 8 s=2 bn=0; ir 8 e=1; ir 12 e=3 s=2 k=5 act=hswish; linear 10",
+  };
+  enum { N_SEEDS = sizeof(archs) / sizeof(archs[0]) };
+  seed seeds[N_SEEDS];
+  for (int i = 0; i < N_SEEDS; i++) {
+    seeds[i] = exported(archs[i], (uint64_t)i + 1);
+    long before = loaded_count;
+    run_one(seeds[i].p, seeds[i].n);
+    if (loaded_count == before) {
+      fprintf(stderr, "fuzz_onnx: seed %d does not load: %s\n", i, hant_errmsg());
+      return 1;
+    }
+  }
+  hant_rng r;
+  hant_rng_seed(&r, seed_value);
+  size_t cap = 1 << 17;
+  uint8_t *buf = malloc(cap);
+  if (!buf)
+    return 1;
+  double t0 = hant_now_s();
+  long runs = 0, loaded0 = loaded_count;
+  while (hant_now_s() - t0 < seconds) {
+    const seed *s = &seeds[hant_rng_below(&r, N_SEEDS)];
+    size_t len;
+    switch (hant_rng_below(&r, 3)) {
+    case 0:
+      memcpy(buf, s->p, s->n);
+      len = mutate_bytes(&r, buf, s->n, cap);
+      break;
+    case 1:
+      len = mutate_struct(&r, s, buf, cap);
+      break;
+    default: /* both */
+      len = mutate_struct(&r, s, buf, cap);
+      len = mutate_bytes(&r, buf, len, cap);
+      break;
+    }
+    run_one(buf, len);
+    runs++;
+  }
+  printf("fuzz_onnx: %ld inputs (%ld loaded) in %.1f s (seed %llu), no crash\n", runs, loaded_count - loaded0,
+         hant_now_s() - t0, (unsigned long long)seed_value);
+  free(buf);
+  for (int i = 0; i < N_SEEDS; i++)
+    free(seeds[i].p);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  static const int sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+  for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+    signal(sigs[i], on_signal);
+  if (__sanitizer_set_death_callback)
+    __sanitizer_set_death_callback(save_crash);
+  cap_memory();
+  double seconds = -1.0;
+  uint64_t seed_value = 1;
+  int rc = 0, files = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--random") && i + 1 < argc) {
+      seconds = atof(argv[++i]);
+    } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+      seed_value = strtoull(argv[++i], NULL, 10);
+    } else {
+      rc |= run_path(argv[i]);
+      files++;
+    }
+  }
+  if (seconds >= 0.0)
+    rc |= run_random(seconds, seed_value);
+  else if (!files)
+    fprintf(stderr, "usage: %s [FILE...] [--random SECONDS [--seed N]]\n", argv[0]);
+  return rc;
+}
+#endif

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* test_slots.c: slot discovery finds in a bare graph the same blocks the architecture text declared. */
+#include <stdbool.h>
+#include <string.h>
+
+#include "../test_util.h"
+#include "arch.h"
+#include "hant.h"
+#include "net.h"
+#include "slots.h"
+
+/* Rediscovers the slots of an architecture-built network, before and after
+ * folding its batch norms, and checks they match the declared ones. */
+static void same_slots(const char *name, const char *desc, bool fold) {
+  hant_net *net = hant_arch_build(desc, name);
+  CHECK(net, "%s: %s", name, hant_errmsg());
+  if (!net)
+    return;
+  if (fold)
+    hant_net_fold_bn(net);
+  int n = net->n_slots;
+  hant_slot *want = malloc(sizeof(hant_slot) * (size_t)(n ? n : 1));
+  memcpy(want, net->slots, sizeof(hant_slot) * (size_t)n);
+  int got = hant_slots_discover(net);
+  /* identity blocks are skips the graph cannot show */
+  int expect = 0;
+  for (int i = 0; i < n; i++)
+    expect += strcmp(want[i].kind, "identity") != 0;
+  CHECK(got == expect, "%s%s: found %d slots, the architecture declares %d", name, fold ? " (folded)" : "", got, expect);
+  for (int i = 0, k = 0; i < n && k < got; i++) {
+    if (!strcmp(want[i].kind, "identity"))
+      continue;
+    const hant_slot *s = &net->slots[k++];
+    CHECK(!strcmp(s->kind, want[i].kind) && s->first == want[i].first && s->last == want[i].last && s->in == want[i].in,
+          "%s%s: slot %d is %s [%d-%d] from %d (\"%s\"), declared %s [%d-%d] from %d (\"%s\")", name,
+          fold ? " (folded)" : "", k - 1, s->kind, s->first, s->last, s->in, s->desc, want[i].kind, want[i].first,
+          want[i].last, want[i].in, want[i].desc);
+  }
+  free(want);
+  hant_net_destroy(net);
+}
+
+int main(void) {
+  for (const char *const *p = hant_arch_preset_names(); *p; p++) {
+    same_slots(*p, hant_arch_preset(*p), false);
+    same_slots(*p, hant_arch_preset(*p), true);
+  }
+  const char *mixed = "input 3x32x32; conv 16 k=3 s=2 act=hswish; dws 24 k=5 act=relu6; ir 24 e=4; ir 32 e=3 s=2 k=5 act=hswish;"
+                      "res 32; res 48 mid=24 s=2; conv 48 k=1 act=none bn=0; maxpool k=2; conv 32 g=4 act=relu6;"
+                      "gap; flatten; linear 64 act=relu; linear 10";
+  same_slots("mixed", mixed, false);
+  same_slots("mixed", mixed, true);
+  return test_summary("slots");
+}

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/* test_conv_naive.c: hant_conv_forward/backward against a direct double-precision convolution on odd shapes. */
+#include <stdbool.h>
+#include <string.h>
+
+#include "hant.h"
+#include "ops.h"
+#include "rng.h"
+#include "test_util.h"
+
+typedef struct conv_case {
+  const char *what;
+  hant_conv_desc d;
+  int n, h, w;
+} conv_case;
+
+static void fill_normal(hant_rng *rng, float *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    p[i] = hant_rng_normal(rng);
+}
+
+/* y: [N, K, H', W'] = b + sum over the group's channels and taps, in double. */
+static void naive_forward(const hant_conv_desc *d, const float *x, int n, int h, int w, const float *wt,
+                          const float *bias, double *y) {
+  int ho = hant_conv_out_h(d, h), wo = hant_conv_out_w(d, w);
+  int cg = d->c_in / d->groups, kg = d->c_out / d->groups;
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < d->c_out; k++) {
+      int c0 = (k / kg) * cg;
+      for (int oh = 0; oh < ho; oh++)
+        for (int ow = 0; ow < wo; ow++) {
+          double s = bias ? bias[k] : 0.0;
+          for (int c = 0; c < cg; c++)
+            for (int ki = 0; ki < d->kh; ki++) {
+              int ih = oh * d->sh - d->ph + ki;
+              if (ih < 0 || ih >= h)
+                continue;
+              for (int kj = 0; kj < d->kw; kj++) {
+                int iw = ow * d->sw - d->pw + kj;
+                if (iw < 0 || iw >= w)
+                  continue;
+                double xv = x[(((size_t)i * d->c_in + c0 + c) * h + ih) * w + iw];
+                double wv = wt[(((size_t)k * cg + c) * d->kh + ki) * d->kw + kj];
+                s += xv * wv;
+              }
+            }
+          y[(((size_t)i * d->c_out + k) * ho + oh) * wo + ow] = s;
+        }
+    }
+}
+
+/* The adjoints of naive_forward: dx = W^T dy (scattered), dw = dy x^T, db = sum dy. */
+static void naive_backward(const hant_conv_desc *d, const float *x, int n, int h, int w, const float *wt,
+                           const float *dy, double *dx, double *dw, double *db) {
+  int ho = hant_conv_out_h(d, h), wo = hant_conv_out_w(d, w);
+  int cg = d->c_in / d->groups, kg = d->c_out / d->groups;
+  memset(dx, 0, sizeof(double) * (size_t)n * d->c_in * h * w);
+  memset(dw, 0, sizeof(double) * (size_t)d->c_out * cg * d->kh * d->kw);
+  memset(db, 0, sizeof(double) * (size_t)d->c_out);
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < d->c_out; k++) {
+      int c0 = (k / kg) * cg;
+      for (int oh = 0; oh < ho; oh++)
+        for (int ow = 0; ow < wo; ow++) {
+          double g = dy[(((size_t)i * d->c_out + k) * ho + oh) * wo + ow];
+          db[k] += g;
+          for (int c = 0; c < cg; c++)
+            for (int ki = 0; ki < d->kh; ki++) {
+              int ih = oh * d->sh - d->ph + ki;
+              if (ih < 0 || ih >= h)
+                continue;
+              for (int kj = 0; kj < d->kw; kj++) {
+                int iw = ow * d->sw - d->pw + kj;
+                if (iw < 0 || iw >= w)
+                  continue;
+                size_t xi = (((size_t)i * d->c_in + c0 + c) * h + ih) * w + iw;
+                size_t wi = (((size_t)k * cg + c) * d->kh + ki) * d->kw + kj;
+                dx[xi] += g * wt[wi];
+                dw[wi] += g * x[xi];
+              }
+            }
+        }
+    }
+}
+
+/* Largest |got - ref| over the largest |ref|: error relative to the output's scale. */
+static double rel_err(const float *got, const double *ref, size_t n, const double *offset) {
+  double md = 0.0, scale = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double r = ref[i] + (offset ? offset[i] : 0.0);
+    double dv = fabs((double)got[i] - r);
+    if (!(dv <= md)) /* also catches NaN */
+      md = dv;
+    if (fabs(r) > scale)
+      scale = fabs(r);
+  }
+  return md / (scale > 1e-12 ? scale : 1e-12);
+}
+
+static void run_case(const conv_case *cc, int idx, hant_arena *scratch) {
+  const hant_conv_desc *d = &cc->d;
+  int n = cc->n, h = cc->h, w = cc->w;
+  int ho = hant_conv_out_h(d, h), wo = hant_conv_out_w(d, w);
+  size_t nx = (size_t)n * d->c_in * h * w, ny = (size_t)n * d->c_out * ho * wo;
+  size_t nw = (size_t)d->c_out * (d->c_in / d->groups) * d->kh * d->kw;
+  bool use_bias = idx % 2 == 0;
+  hant_rng rng;
+  hant_rng_seed(&rng, 1000 + (uint64_t)idx);
+
+  float *x = malloc(nx * sizeof(float)), *wt = malloc(nw * sizeof(float)), *b = malloc(d->c_out * sizeof(float));
+  float *y = malloc(ny * sizeof(float)), *dy = malloc(ny * sizeof(float)), *dx = malloc(nx * sizeof(float));
+  float *dw = malloc(nw * sizeof(float)), *db = malloc(d->c_out * sizeof(float));
+  double *ry = malloc(ny * sizeof(double)), *rdx = malloc(nx * sizeof(double));
+  double *rdw = malloc(nw * sizeof(double)), *rdb = malloc(d->c_out * sizeof(double));
+  double *dw0 = malloc(nw * sizeof(double)), *db0 = malloc(d->c_out * sizeof(double));
+  HANT_ASSERT(x && wt && b && y && dy && dx && dw && db && ry && rdx && rdw && rdb && dw0 && db0);
+  fill_normal(&rng, x, nx);
+  fill_normal(&rng, wt, nw);
+  fill_normal(&rng, b, (size_t)d->c_out);
+  fill_normal(&rng, dy, ny);
+
+  /* Forward: y is pre-filled with garbage, which must be overwritten. */
+  for (size_t i = 0; i < ny; i++)
+    y[i] = 1e30f;
+  int rc = hant_conv_forward(d, x, n, h, w, wt, use_bias ? b : NULL, y, scratch);
+  hant_arena_reset(scratch);
+  CHECK(rc == 0, "%s: forward returned %s: %s", cc->what, hant_err_name(rc), hant_errmsg());
+  naive_forward(d, x, n, h, w, wt, use_bias ? b : NULL, ry);
+  double e = rel_err(y, ry, ny, NULL);
+  CHECK(e <= 1e-4, "%s: forward relative error %.3g", cc->what, e);
+
+  /* Backward: dw and db accumulate onto what is there; dx is overwritten. */
+  for (size_t i = 0; i < nw; i++) {
+    dw[i] = 0.25f * hant_rng_normal(&rng);
+    dw0[i] = dw[i];
+  }
+  for (int k = 0; k < d->c_out; k++) {
+    db[k] = 0.25f * hant_rng_normal(&rng);
+    db0[k] = db[k];
+  }
+  for (size_t i = 0; i < nx; i++)
+    dx[i] = 1e30f;
+  rc = hant_conv_backward(d, x, n, h, w, wt, dy, dx, dw, use_bias ? db : NULL, scratch);
+  hant_arena_reset(scratch);
+  CHECK(rc == 0, "%s: backward returned %s: %s", cc->what, hant_err_name(rc), hant_errmsg());
+  naive_backward(d, x, n, h, w, wt, dy, rdx, rdw, rdb);
+  e = rel_err(dx, rdx, nx, NULL);
+  CHECK(e <= 1e-4, "%s: dx relative error %.3g", cc->what, e);
+  e = rel_err(dw, rdw, nw, dw0);
+  CHECK(e <= 1e-4, "%s: dw (accumulated) relative error %.3g", cc->what, e);
+  if (use_bias) {
+    e = rel_err(db, rdb, (size_t)d->c_out, db0);
+    CHECK(e <= 1e-4, "%s: db (accumulated) relative error %.3g", cc->what, e);
+  } else {
+    bool same = true;
+    for (int k = 0; k < d->c_out; k++)
+      same &= db[k] == (float)db0[k];
+    CHECK(same, "%s: db was written although NULL was passed", cc->what);
+  }
+
+  /* Backward without dx must give the same dw. */
+  for (size_t i = 0; i < nw; i++)
+    dw[i] = 0.0f;
+  rc = hant_conv_backward(d, x, n, h, w, wt, dy, NULL, dw, NULL, scratch);
+  hant_arena_reset(scratch);
+  CHECK(rc == 0, "%s: backward without dx returned %s", cc->what, hant_err_name(rc));
+  e = rel_err(dw, rdw, nw, NULL);
+  CHECK(e <= 1e-4, "%s: dw without dx relative error %.3g", cc->what, e);
+
+  free(x), free(wt), free(b), free(y), free(dy), free(dx), free(dw), free(db);
+  free(ry), free(rdx), free(rdw), free(rdb), free(dw0), free(db0);
+}
+
+#define DESC(ci, co, kh_, kw_, sh_, sw_, ph_, pw_, g)                                                        \
+  {.c_in = (ci), .c_out = (co), .kh = (kh_), .kw = (kw_), .sh = (sh_), .sw = (sw_), .ph = (ph_), .pw = (pw_), \
+   .groups = (g)}
+
+static const conv_case cases[] = {
+    {"3x3 stride 2 pad 1, 7x9, batch 5", DESC(3, 4, 3, 3, 2, 2, 1, 1, 1), 5, 7, 9},
+    {"3x3 groups 2, batch 1", DESC(4, 6, 3, 3, 1, 1, 1, 1, 2), 1, 8, 8},
+    {"3x3 groups 3 stride 2, 9x7, batch 5", DESC(6, 9, 3, 3, 2, 2, 1, 1, 3), 5, 9, 7},
+    {"1x1, 7x9, batch 5", DESC(5, 7, 1, 1, 1, 1, 0, 0, 1), 5, 7, 9},
+    {"1x1, 7x9, batch 1 (pointwise fast path)", DESC(5, 7, 1, 1, 1, 1, 0, 0, 1), 1, 7, 9},
+    {"1x1 stride 2, batch 2", DESC(4, 6, 1, 1, 2, 2, 0, 0, 1), 2, 9, 7},
+    {"1x1 groups 2, batch 1", DESC(4, 6, 1, 1, 1, 1, 0, 0, 2), 1, 5, 6},
+    {"5x5 pad 2, 7x9, batch 2", DESC(3, 4, 5, 5, 1, 1, 2, 2, 1), 2, 7, 9},
+    {"5x5 pad 2, stride 2, batch 1", DESC(3, 5, 5, 5, 2, 2, 2, 2, 1), 1, 9, 7},
+    {"depthwise 3x3, 7x9, batch 5", DESC(8, 8, 3, 3, 1, 1, 1, 1, 8), 5, 7, 9},
+    {"depthwise 3x3 stride 2, 9x7, batch 1", DESC(6, 6, 3, 3, 2, 2, 1, 1, 6), 1, 9, 7},
+    {"depthwise 5x5 pad 2 stride 2, 11x6, batch 2", DESC(4, 4, 5, 5, 2, 2, 2, 2, 4), 2, 11, 6},
+    {"depthwise 3x1, batch 3", DESC(5, 5, 3, 1, 1, 1, 1, 0, 5), 3, 7, 9},
+    {"channel multiplier 2 (groups == C, K == 2C)", DESC(4, 8, 3, 3, 1, 1, 1, 1, 4), 2, 7, 9},
+    {"3x1, 7x9, batch 5", DESC(4, 5, 3, 1, 1, 1, 1, 0, 1), 5, 7, 9},
+    {"1x3, 9x7, batch 1", DESC(4, 5, 1, 3, 1, 1, 0, 1, 1), 1, 9, 7},
+    {"3x1 stride 2x1 groups 2, batch 3", DESC(4, 6, 3, 1, 2, 1, 1, 0, 2), 3, 9, 7},
+    {"1x3 stride 1x2, batch 2", DESC(3, 4, 1, 3, 1, 2, 0, 1, 1), 2, 6, 11},
+    {"3x3 stride 3 no pad, 10x11 (leftover columns)", DESC(3, 4, 3, 3, 3, 3, 0, 0, 1), 2, 10, 11},
+    {"3x3 pad 2 (output larger than input)", DESC(2, 3, 3, 3, 1, 1, 2, 2, 1), 2, 5, 4},
+    {"kernel equal to padded input", DESC(2, 3, 5, 5, 1, 1, 1, 1, 1), 2, 3, 3},
+    {"single pixel input", DESC(3, 2, 3, 3, 1, 1, 1, 1, 1), 4, 1, 1},
+    /* ckk * H'W' = 576 * 784 floats per sample: 9 samples per im2col chunk,
+     * so 24 samples take chunks of 9, 9 and 6. */
+    {"64->16 3x3, 28x28, batch 24 (3 im2col chunks)", DESC(64, 16, 3, 3, 1, 1, 1, 1, 1), 24, 28, 28},
+    {"128->16 3x3 groups 2, 28x28, batch 12 (2 chunks)", DESC(128, 16, 3, 3, 1, 1, 1, 1, 2), 12, 28, 28},
+};
+
+static void check_invalid(hant_arena *scratch) {
+  float buf[64] = {0};
+  struct {
+    const char *what, *needle;
+    hant_conv_desc d;
+    int h, w;
+  } bad[] = {
+      {"groups 4 do not divide 6 input channels", "groups", DESC(6, 8, 3, 3, 1, 1, 1, 1, 4), 4, 4},
+      {"groups 2 do not divide 3 output channels", "groups", DESC(4, 3, 3, 3, 1, 1, 1, 1, 2), 4, 4},
+      {"5x5 kernel on a 2x2 input padded by 1", "larger", DESC(1, 1, 5, 5, 1, 1, 1, 1, 1), 2, 2},
+      {"3x1 kernel on a 1-row input, no padding", "larger", DESC(1, 1, 3, 1, 1, 1, 0, 0, 1), 1, 4},
+      {"zero stride", "stride", DESC(1, 1, 1, 1, 0, 1, 0, 0, 1), 2, 2},
+      {"negative padding", "padding", DESC(1, 1, 1, 1, 1, 1, -1, 0, 1), 2, 2},
+      {"zero groups", "groups", DESC(2, 2, 1, 1, 1, 1, 0, 0, 0), 2, 2},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    hant_errmsg_clear();
+    int rc = hant_conv_check(&bad[i].d, bad[i].h, bad[i].w);
+    CHECK(rc == HANT_EINVAL, "%s: check returned %s", bad[i].what, hant_err_name(rc));
+    CHECK(strstr(hant_errmsg(), bad[i].needle) != NULL, "%s: message '%s' lacks '%s'", bad[i].what, hant_errmsg(),
+          bad[i].needle);
+    hant_errmsg_clear();
+    rc = hant_conv_forward(&bad[i].d, buf, 1, bad[i].h, bad[i].w, buf, NULL, buf, scratch);
+    CHECK(rc == HANT_EINVAL && hant_errmsg()[0], "%s: forward returned %s", bad[i].what, hant_err_name(rc));
+    hant_errmsg_clear();
+    rc = hant_conv_backward(&bad[i].d, buf, 1, bad[i].h, bad[i].w, buf, buf, NULL, buf, NULL, scratch);
+    CHECK(rc == HANT_EINVAL && hant_errmsg()[0], "%s: backward returned %s", bad[i].what, hant_err_name(rc));
+  }
+}
+
+int main(void) {
+  hant_arena scratch;
+  hant_arena_init(&scratch, (size_t)1 << 20);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    run_case(&cases[i], (int)i, &scratch);
+  check_invalid(&scratch);
+  hant_arena_free(&scratch);
+  return test_summary("conv_naive");
+}

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/* test_train.c: optimiser steps and schedules against hand-computed values, and a short real training run that learns. */
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arch.h"
+#include "dataset.h"
+#include "gemm.h"
+#include "hant.h"
+#include "net.h"
+#include "optim.h"
+#include "train.h"
+#include "test_util.h"
+
+/* ---- optimisers ------------------------------------------------------- */
+
+/* Two parameters: a decayed weight [2] and an undecayed bias [1], plus a
+ * frozen statistic [1] that no optimiser may touch. */
+typedef struct toy {
+  hant_param p[3];
+  float w[2], b[1], s[1];
+  float gw[2], gb[1], gs[1];
+} toy;
+
+static void toy_init(toy *t) {
+  memset(t, 0, sizeof(*t));
+  t->w[0] = 1.0f, t->w[1] = -2.0f, t->b[0] = 0.5f, t->s[0] = 3.0f;
+  t->gw[0] = 0.5f, t->gw[1] = 0.25f, t->gb[0] = -1.0f, t->gs[0] = 100.0f;
+  hant_param *p = t->p;
+  snprintf(p[0].name, sizeof(p[0].name), "w");
+  p[0].n = 2, p[0].w = t->w, p[0].g = t->gw, p[0].trainable = true, p[0].decay = true;
+  snprintf(p[1].name, sizeof(p[1].name), "b");
+  p[1].n = 1, p[1].w = t->b, p[1].g = t->gb, p[1].trainable = true, p[1].decay = false;
+  snprintf(p[2].name, sizeof(p[2].name), "running");
+  p[2].n = 1, p[2].w = t->s, p[2].g = t->gs, p[2].trainable = false, p[2].decay = false;
+}
+
+#define NEAR(got, want, what) \
+  CHECK(t_near((got), (want), 1e-7, 1e-5), "%s: got %.9g, expected %.9g", (what), (double)(got), (double)(want))
+
+static void test_sgd(void) {
+  toy t;
+  hant_optim o;
+  /* Plain momentum 0.9, weight decay 0.1, lr 0.1, same gradient twice.
+   * w: g' = g + 0.1 w; m = 0.9 m + g'; w -= 0.1 m.
+   *   step 1: g' = [0.6, 0.05], w = [0.94, -2.005]
+   *   step 2: g' = [0.594, 0.0495], m = [1.134, 0.0945], w = [0.8266, -2.01445]
+   * b (no decay): m = -1, then -1.9: b = 0.6, then 0.79. */
+  toy_init(&t);
+  hant_optim_init(&o, HANT_OPTIM_SGD);
+  CHECK(o.momentum == 0.9f && !o.nesterov && o.step == 0, "SGD defaults");
+  o.weight_decay = 0.1f;
+  CHECK(hant_optim_step(&o, t.p, 3, 0.1f) == 0, "SGD step 1 failed");
+  NEAR(t.w[0], 0.94, "SGD step 1 w[0]");
+  NEAR(t.w[1], -2.005, "SGD step 1 w[1]");
+  NEAR(t.b[0], 0.6, "SGD step 1 bias (no decay)");
+  CHECK(hant_optim_step(&o, t.p, 3, 0.1f) == 0, "SGD step 2 failed");
+  NEAR(t.w[0], 0.8266, "SGD step 2 w[0]");
+  NEAR(t.w[1], -2.01445, "SGD step 2 w[1]");
+  NEAR(t.b[0], 0.79, "SGD step 2 bias");
+  CHECK(t.s[0] == 3.0f && t.p[2].m == NULL, "SGD changed a frozen parameter or gave it state");
+  CHECK(t.gw[0] == 0.5f && t.gb[0] == -1.0f, "SGD changed the gradients");
+  CHECK(o.step == 2, "SGD step count %ld", o.step);
+  hant_optim_reset_state(t.p, 3);
+  CHECK(t.p[0].m == NULL && t.p[1].m == NULL, "reset_state left state");
+
+  /* Nesterov: d = g' + 0.9 m. Step 1: m = g' = [0.6, 0.05], d = [1.14, 0.095], w = [0.886, -2.0095]. */
+  toy_init(&t);
+  hant_optim_init(&o, HANT_OPTIM_SGD);
+  o.nesterov = true;
+  o.weight_decay = 0.1f;
+  hant_optim_step(&o, t.p, 3, 0.1f);
+  NEAR(t.w[0], 0.886, "Nesterov step 1 w[0]");
+  NEAR(t.w[1], -2.0095, "Nesterov step 1 w[1]");
+  NEAR(t.b[0], 0.69, "Nesterov step 1 bias"); /* d = -1 - 0.9 = -1.9 */
+  hant_optim_reset_state(t.p, 3);
+}
+
+static void test_adam(void) {
+  toy t;
+  hant_optim o;
+  /* w[0] = 1 with gradient 0.5 then -1, lr 0.01, betas 0.9/0.999, eps 1e-8.
+   * Bias-corrected step 1 is lr * sign(g) exactly: w = 0.99. Step 2:
+   * m = -0.055, v = 0.00124975, m^ = -0.28947, v^ = 0.62519: w = 0.99366104. */
+  static const struct {
+    hant_optim_kind kind;
+    float wd;
+    double w1, w2;
+    const char *what;
+  } cases[] = {
+      {HANT_OPTIM_ADAM, 0.0f, 0.9900000002, 0.9936610354240566, "Adam"},
+      {HANT_OPTIM_ADAM, 0.1f, 0.9900000001666667, 0.9924819887658624, "Adam + L2 0.1"},
+      {HANT_OPTIM_ADAMW, 0.1f, 0.9890000002, 0.9916720354238566, "AdamW 0.1"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char what[64];
+    toy_init(&t);
+    hant_optim_init(&o, cases[i].kind);
+    CHECK(o.beta1 == 0.9f && o.beta2 == 0.999f && o.eps == 1e-8f, "%s defaults", cases[i].what);
+    o.weight_decay = cases[i].wd;
+    CHECK(hant_optim_step(&o, t.p, 3, 0.01f) == 0, "%s step 1 failed", cases[i].what);
+    snprintf(what, sizeof(what), "%s step 1", cases[i].what);
+    NEAR(t.w[0], cases[i].w1, what);
+    /* The bias never decays: its first step is exactly lr * sign(g). */
+    snprintf(what, sizeof(what), "%s step 1 bias", cases[i].what);
+    NEAR(t.b[0], 0.51, what);
+    t.gw[0] = -1.0f;
+    hant_optim_step(&o, t.p, 3, 0.01f);
+    snprintf(what, sizeof(what), "%s step 2", cases[i].what);
+    NEAR(t.w[0], cases[i].w2, what);
+    CHECK(t.s[0] == 3.0f, "%s changed a frozen parameter", cases[i].what);
+    hant_optim_reset_state(t.p, 3);
+  }
+}
+
+static void test_schedules(void) {
+  /* Cosine, base 0.1, 100 steps, 10 warm-up steps. */
+  NEAR(hant_sched_lr(HANT_SCHED_COSINE, 0.1f, 0, 100, 10), 0.01, "cosine warm-up step 0");
+  NEAR(hant_sched_lr(HANT_SCHED_COSINE, 0.1f, 4, 100, 10), 0.05, "cosine warm-up step 4");
+  NEAR(hant_sched_lr(HANT_SCHED_COSINE, 0.1f, 9, 100, 10), 0.1, "cosine end of warm-up");
+  NEAR(hant_sched_lr(HANT_SCHED_COSINE, 0.1f, 10, 100, 10), 0.1, "cosine peak");
+  NEAR(hant_sched_lr(HANT_SCHED_COSINE, 0.1f, 55, 100, 10), 0.05, "cosine half-way");
+  NEAR(hant_sched_lr(HANT_SCHED_COSINE, 0.1f, 99, 100, 10), 3.0458649045211895e-05, "cosine last step");
+  NEAR(hant_sched_lr(HANT_SCHED_COSINE, 0.1f, 500, 100, 10), 3.0458649045211895e-05, "cosine past the end");
+  NEAR(hant_sched_lr(HANT_SCHED_COSINE, 0.1f, 50, 100, 0), 0.05, "cosine without warm-up, middle");
+  NEAR(hant_sched_lr(HANT_SCHED_COSINE, 0.1f, 3, 0, 0), 0.1, "no total steps: base rate");
+  /* One-cycle, base 0.1, 100 steps: 30 steps up from 0.004, then down to 4e-7. */
+  NEAR(hant_sched_lr(HANT_SCHED_ONECYCLE, 0.1f, 0, 100, 0), 0.004, "onecycle start");
+  NEAR(hant_sched_lr(HANT_SCHED_ONECYCLE, 0.1f, 15, 100, 0), 0.052, "onecycle half-way up");
+  NEAR(hant_sched_lr(HANT_SCHED_ONECYCLE, 0.1f, 30, 100, 0), 0.1, "onecycle peak");
+  NEAR(hant_sched_lr(HANT_SCHED_ONECYCLE, 0.1f, 65, 100, 0), 0.0500002, "onecycle half-way down");
+  NEAR(hant_sched_lr(HANT_SCHED_ONECYCLE, 0.1f, 99, 100, 0), 5.07464715475788e-05, "onecycle last step");
+  NEAR(hant_sched_lr(HANT_SCHED_CONSTANT, 0.1f, 77, 100, 10), 0.1, "constant");
+  for (int s = 0; s < HANT_SCHED_COUNT; s++)
+    CHECK(hant_sched_from_name(hant_sched_name((hant_sched)s)) == s, "schedule name %d does not round-trip", s);
+  CHECK(hant_sched_from_name("linear") == HANT_SCHED_COUNT, "unknown schedule name accepted");
+}
+
+/* ---- a real training run ---------------------------------------------- */
+
+typedef struct epoch_log {
+  double loss[16];
+  double val_acc[16];
+  int epochs;
+} epoch_log;
+
+static void on_progress(void *user, const hant_train_progress *p) {
+  epoch_log *log = user;
+  if (p->epoch_done && p->epoch >= 1 && p->epoch <= 16) {
+    log->loss[p->epoch - 1] = p->loss;
+    log->val_acc[p->epoch - 1] = p->val_accuracy;
+    log->epochs = p->epoch;
+  }
+}
+
+static void test_training(void) {
+  const char *fdir = hant_fmnist_dir();
+  if (access(fdir, R_OK) != 0) {
+    printf("train: %s not present, training run skipped\n", fdir);
+    return;
+  }
+  hant_dataset train, val;
+  int rc = hant_fmnist_load(fdir, HANT_SPLIT_TRAIN, 2000, &train);
+  CHECK(rc == 0 && train.n == 2000, "loading 2000 training images: %s", hant_errmsg());
+  if (rc)
+    return;
+  rc = hant_fmnist_load(fdir, HANT_SPLIT_VAL, 1000, &val);
+  CHECK(rc == 0 && val.n == 1000, "loading 1000 validation images: %s", hant_errmsg());
+  if (rc) {
+    hant_dataset_free(&train);
+    return;
+  }
+  hant_net *net = hant_arch_build(hant_arch_preset("tiny"), "tiny");
+  CHECK(net != NULL, "building tiny: %s", hant_errmsg());
+  hant_rng rng;
+  hant_rng_seed(&rng, 1);
+  hant_net_init_params(net, &rng);
+
+  double acc0 = 0, loss0 = 0;
+  rc = hant_eval_classifier(net, &val, 256, &acc0, &loss0);
+  CHECK(rc == 0, "eval before training: %s", hant_errmsg());
+
+  hant_train_opts o;
+  hant_train_opts_default(&o);
+  o.epochs = 8; /* 31 steps of 64 per epoch: 248 steps */
+  o.batch = 64;
+  o.augment = false; /* a convergence check, not a generalisation one */
+  epoch_log log = {.epochs = 0};
+  o.progress = on_progress;
+  o.user = &log;
+  hant_train_result res;
+  /* Tiny GEMMs gain nothing from BLAS threads; one keeps the test fast on a
+   * busy machine. */
+  hant_gemm_set_threads(1);
+  double t0 = hant_now_s();
+  rc = hant_train_classifier(net, &train, &val, &o, &res);
+  double dt = hant_now_s() - t0;
+  CHECK(rc == 0, "training failed: %s", hant_errmsg());
+  CHECK(res.steps == 8 * (2000 / 64), "took %ld steps, expected %d", res.steps, 8 * (2000 / 64));
+  CHECK(log.epochs == 8, "progress reported %d finished epochs", log.epochs);
+  printf("train: tiny on 2000 images, %ld steps in %.1f s: loss %.3f (epoch 1) -> %.3f (epoch %d), "
+         "val accuracy %.3f -> %.3f\n",
+         res.steps, dt, log.loss[0], res.train_loss, log.epochs, acc0, res.val_accuracy);
+  CHECK(res.train_loss < 0.7 * log.loss[0], "training loss fell only from %.3f to %.3f", log.loss[0],
+        res.train_loss);
+  CHECK(res.val_accuracy >= 0.6, "validation accuracy %.3f after training (chance is 0.1)", res.val_accuracy);
+  CHECK(res.val_accuracy > acc0 + 0.3, "validation accuracy rose only from %.3f to %.3f", acc0, res.val_accuracy);
+  double acc = 0, loss = 0;
+  rc = hant_eval_classifier(net, &val, 100, &acc, &loss);
+  CHECK(rc == 0 && fabs(acc - res.val_accuracy) < 1e-12 && t_near(loss, res.val_loss, 1e-6, 1e-4),
+        "re-evaluation gives accuracy %.4f loss %.4f, training reported %.4f %.4f", acc, loss, res.val_accuracy,
+        res.val_loss);
+  CHECK(loss < loss0, "validation loss did not fall (%.3f -> %.3f)", loss0, loss);
+
+  /* max_steps stops early; invalid options are refused. */
+  o.max_steps = 5;
+  o.progress = NULL;
+  rc = hant_train_classifier(net, &train, NULL, &o, &res);
+  CHECK(rc == 0 && res.steps == 5 && res.val_accuracy == -1.0, "max_steps 5: rc %d, %ld steps, val %.2f", rc,
+        res.steps, res.val_accuracy);
+  o.batch = 4000;
+  rc = hant_train_classifier(net, &train, NULL, &o, &res);
+  CHECK(rc == HANT_EINVAL && strstr(hant_errmsg(), "batch"), "a batch larger than the data: %s '%s'",
+        hant_err_name(rc), hant_errmsg());
+  hant_net_destroy(net);
+  hant_dataset_free(&train);
+  hant_dataset_free(&val);
+}
+
+int main(void) {
+  test_sgd();
+  test_adam();
+  test_schedules();
+  test_training();
+  return test_summary("train");
+}
