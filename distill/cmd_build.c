@@ -13,6 +13,7 @@
 #include "hant.h"
 #include "jsonw.h"
 #include "onnx.h"
+#include "shard.h"
 #include "store.h"
 
 static void usage(FILE *f) {
@@ -47,6 +48,8 @@ static void usage(FILE *f) {
 
 struct ui {
   bool json, tty;
+  hant_store *st;      /* rank 0 of an MPI job commits other ranks' results */
+  shard_totals *shards;
   double last;
   double t_start;
   int done0; /* candidates in the library before this run */
@@ -61,6 +64,8 @@ static void bar(char *out, int width, double f) {
 
 static void on_event(void *user, const hant_distill_event *e) {
   struct ui *u = user;
+  if (u->shards)
+    shard_drain(u->st, u->shards);
   if (u->json) {
     hant_jsonw w;
     hant_jsonw_init(&w, stdout);
@@ -113,6 +118,13 @@ static void on_event(void *user, const hant_distill_event *e) {
   if (e->kind == HANT_DISTILL_EV_DONE)
     fputs("\r\033[K", stderr);
   fflush(stderr);
+}
+
+/* Rank 0 of an MPI job: write our own result, then whatever other ranks sent. */
+static int rank0_sink(void *user, hant_distill_result *r) {
+  struct ui *u = user;
+  int rc = hant_distill_store_sink(u->st, r);
+  return rc ? rc : shard_drain(u->st, u->shards);
 }
 
 static void join_args(int argc, char **argv, char *out, size_t n) {
@@ -200,23 +212,39 @@ int cmd_build(int argc, char **argv) {
   hant_store *st = NULL;
   hant_dataset tr = {0}, va = {0};
   bool onnx = false;
-  int rc = hant_onnx_load_any(teacher_path, &teacher, &onnx);
-  if (rc) {
+  int rank = 0, size = 1;
+  shard_totals tot = {.failed_rank = -1};
+  int rc = shard_init(NULL, NULL, &rank, &size);
+  if (rc || (rc = hant_onnx_load_any(teacher_path, &teacher, &onnx))) {
     fprintf(stderr, "hant-distill build: %s\n", hant_errmsg());
-    return EXIT_FAIL;
+    shard_abort(EXIT_FAIL);
   }
   const char *dir = cli_data_dir(data);
-  if ((rc = hant_distill_prepare_teacher(teacher, teacher_path)) || (rc = hant_store_open(db, HANT_STORE_CREATE, &st)) ||
+  if ((rc = hant_distill_prepare_teacher(teacher, teacher_path)) ||
       (rc = hant_fmnist_load(dir, HANT_SPLIT_TRAIN, (int)samples, &tr)) ||
-      (rc = hant_fmnist_load(dir, HANT_SPLIT_VAL, (int)val_samples, &va)) ||
-      (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va)))
+      (rc = hant_fmnist_load(dir, HANT_SPLIT_VAL, (int)val_samples, &va)))
     goto fail;
+  /* Rank 0 creates the library and registers the teacher; the others
+   * open it read-only once that is done, and send their results to 0. */
+  if (rank == 0 && ((rc = hant_store_open(db, HANT_STORE_CREATE, &st)) ||
+                    (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va))))
+    goto fail;
+  shard_barrier();
+  if (rank != 0 && ((rc = hant_store_open(db, HANT_STORE_READONLY | HANT_STORE_NOCHECK, &st)) ||
+                    (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va))))
+    goto fail;
+  o.shard = rank;
+  o.shards = size;
+  o.record_run = rank == 0;
   hant_teacher_rec t;
   hant_store_teacher_get(st, &t);
-  if (!json)
-    fprintf(stderr, "build: teacher %s, %d slots, val accuracy %.4f on %d images; %d training images; %ld jobs\n",
-            teacher_path, teacher->n_slots, t.val_accuracy, va.n, tr.n, jobs);
-  struct ui u = {.json = json, .tty = !json && isatty(2), .t_start = hant_now_s()};
+  if (!json && rank == 0)
+    fprintf(stderr, "build: teacher %s, %d slots, val accuracy %.4f on %d images; %d training images; %ld jobs%s\n",
+            teacher_path, teacher->n_slots, t.val_accuracy, va.n, tr.n, jobs, size > 1 ? " per rank" : "");
+  if (size > 1 && rank == 0 && !json)
+    fprintf(stderr, "build: %d MPI ranks; progress below is rank 0's share\n", size);
+  struct ui u = {.json = json && rank == 0, .tty = !json && rank == 0 && isatty(2), .t_start = hant_now_s(), .st = st,
+                 .shards = size > 1 && rank == 0 ? &tot : NULL};
   o.progress = on_event;
   o.user = &u;
   hant_distill_summary sum;
@@ -226,7 +254,45 @@ int cmd_build(int argc, char **argv) {
   if (!hant_store_candidates(st, -1, &have, &nhave))
     u.done0 = nhave;
   free(have);
-  rc = hant_distill_build(st, teacher, &tr, &va, &o, hant_distill_store_sink, st, &sum);
+  if (size == 1)
+    rc = hant_distill_build(st, teacher, &tr, &va, &o, hant_distill_store_sink, st, &sum);
+  else if (rank == 0)
+    rc = hant_distill_build(st, teacher, &tr, &va, &o, rank0_sink, &u, &sum);
+  else
+    rc = hant_distill_build(st, teacher, &tr, &va, &o, shard_send_result, NULL, &sum);
+  if (rank != 0) {
+    /* Report to rank 0 either way, so it does not wait for us forever. */
+    shard_send_done(rc, rc ? NULL : &sum);
+    hant_store_close(st);
+    hant_net_destroy(teacher);
+    hant_dataset_free(&tr);
+    hant_dataset_free(&va);
+    shard_finalize();
+    return rc ? EXIT_FAIL : EXIT_OK_;
+  }
+  if (size > 1) {
+    int rc2 = shard_collect(st, size, &tot);
+    if (!rc)
+      rc = rc2;
+    sum.trained += tot.trained;
+    sum.cpu_s += tot.cpu_s;
+    sum.energy_j += tot.energy_j;
+    sum.co2_g = hant_co2_grams(sum.energy_j, grid);
+    hant_run_rec *runs = NULL;
+    int nruns = 0;
+    if (!hant_store_runs(st, &runs, &nruns))
+      for (int i = 0; i < nruns; i++)
+        if (runs[i].id == sum.run_id) {
+          runs[i].candidates = sum.trained;
+          runs[i].cpu_seconds = sum.cpu_s;
+          runs[i].energy_j = sum.energy_j;
+          runs[i].co2_g = sum.co2_g;
+          hant_store_run_update(st, &runs[i]);
+        }
+    free(runs);
+    if (!rc && tot.failed_rank >= 0)
+      rc = hant__error(HANT_EIO, "rank %d failed: %s", tot.failed_rank, tot.failure);
+  }
   if (rc)
     goto fail;
   if (json) {
@@ -259,12 +325,16 @@ int cmd_build(int argc, char **argv) {
   hant_net_destroy(teacher);
   hant_dataset_free(&tr);
   hant_dataset_free(&va);
+  shard_finalize();
   return EXIT_OK_;
 fail:
-  fprintf(stderr, "\nhant-distill build: %s\n", hant_errmsg()[0] ? hant_errmsg() : hant_strerror(rc));
+  fprintf(stderr, "\nhant-distill build%s: %s\n", size > 1 ? " (MPI)" : "",
+          hant_errmsg()[0] ? hant_errmsg() : hant_strerror(rc));
   hant_store_close(st);
   hant_net_destroy(teacher);
   hant_dataset_free(&tr);
   hant_dataset_free(&va);
+  if (size > 1)
+    shard_abort(EXIT_FAIL); /* the other ranks would wait for us forever */
   return EXIT_FAIL;
 }

@@ -27,6 +27,7 @@ void hant_distill_opts_default(hant_distill_opts *o) {
   o->seed = 1;
   o->grid_g_per_kwh = HANT_GRID_G_PER_KWH_DEFAULT;
   o->shards = 1;
+  o->record_run = true;
 }
 
 size_t hant_net_peak_act_bytes(const hant_net *net) {
@@ -517,9 +518,10 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
   snprintf(run.args, sizeof(run.args), "%s", o->args ? o->args : "");
   run.grid_g_per_kwh = o->grid_g_per_kwh;
   snprintf(run.energy_source, sizeof(run.energy_source), "%s", em.source);
-  bool record_run = sink == hant_distill_store_sink;
+  bool record_run = o->record_run;
   if (record_run && (rc = hant_store_run_begin(st, &run)))
     goto out_free;
+  sum->run_id = run.id;
 
   /* Plan: every (slot, candidate) task, numbered in a fixed order so that
    * shards split the same list the same way. */

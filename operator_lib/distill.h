@@ -43,6 +43,7 @@ typedef struct hant_distill_opts {
   double grid_g_per_kwh;
   int shard, shards;   /* train only tasks whose index % shards == shard */
   const char *args;    /* command line, recorded with the build run */
+  bool record_run;     /* write a build_run row (the store must be writable) */
   hant_distill_progress_fn progress;
   void *user;
 } hant_distill_opts;
@@ -58,6 +59,7 @@ typedef struct hant_distill_summary {
   int trained;    /* trained and committed by this run */
   double wall_s, cpu_s, energy_j, co2_g;
   char energy_source[96];
+  int64_t run_id; /* build_run row, when recorded */
 } hant_distill_summary;
 
 /* A finished candidate, ready to store. */

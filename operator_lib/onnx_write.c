@@ -76,7 +76,8 @@ static const char *init_f32(wr *w, const char *name, int ndims, const int64_t *d
   if (!t || !d)
     return NULL;
   onnx__tensor_proto__init(t);
-  memcpy(d, dims, sizeof(int64_t) * (size_t)ndims);
+  if (ndims)
+    memcpy(d, dims, sizeof(int64_t) * (size_t)ndims);
   t->n_dims = (size_t)ndims;
   t->dims = d;
   t->has_data_type = 1;

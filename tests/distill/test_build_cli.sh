@@ -1,0 +1,101 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# test_build_cli.sh: the real hant-distill on a real SQLite file: kill -9 and resume equals an uninterrupted
+# build, MPI with 2 ranks equals one process, foreign and corrupt databases are refused, verify re-measures.
+#   test_build_cli.sh HANT_DISTILL
+set -u
+HD="$1"
+T=$(mktemp -d /tmp/hant-build-cli.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$1"; then ok; else bad "$2"; fi; }
+
+# Everything a candidate's result depends on, without timings or ids.
+digest() {
+  sqlite3 "$1" "SELECT s.idx, c.key, c.family, c.arch, printf('%.12g', c.score), printf('%.12g', c.loss_init),
+                printf('%.12g', c.loss_final), hex(c.weights)
+                FROM candidate c JOIN slot s ON s.id = c.slot_id ORDER BY s.idx, c.key" | md5sum | cut -d' ' -f1
+}
+count() { sqlite3 "$1" "SELECT count(*) FROM candidate" 2>/dev/null || echo 0; }
+
+"$HD" teacher --arch tiny --epochs 1 --samples 2000 --val-samples 200 --out "$T/teacher.hant" >/dev/null 2>&1
+check '[ -s "$T/teacher.hant" ]' "teacher training failed"
+
+ARGS="--teacher $T/teacher.hant --samples 1024 --val-samples 200 --batch 32 --families kernel,lowrank,dws --chunk 2"
+"$HD" build $ARGS --db "$T/a.db" >/dev/null 2>"$T/a.err"
+check '[ $? -eq 0 ]' "uninterrupted build failed: $(tail -2 "$T/a.err")"
+n=$(count "$T/a.db")
+check '[ "$n" -ge 20 ]' "only $n candidates built"
+
+# Kill -9 in the middle, then resume.
+"$HD" build $ARGS --db "$T/b.db" >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ "$(count "$T/b.db")" -lt 4 ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+killed_at=$(count "$T/b.db")
+check '[ "$killed_at" -lt "$n" ]' "build finished before it could be killed ($killed_at of $n)"
+check '[ "$(sqlite3 "$T/b.db" "PRAGMA integrity_check")" = ok ]' "integrity after kill -9 is not ok"
+"$HD" build $ARGS --db "$T/b.db" >/dev/null 2>"$T/b.err"
+check '[ $? -eq 0 ]' "resumed build failed: $(tail -2 "$T/b.err")"
+check '[ "$(digest "$T/a.db")" = "$(digest "$T/b.db")" ]' "resumed library differs from the uninterrupted one"
+check '[ "$(sqlite3 "$T/b.db" "PRAGMA integrity_check")" = ok ]' "integrity after resume is not ok"
+check '[ "$(sqlite3 "$T/b.db" "SELECT count(*) FROM build_run")" -eq 2 ]' "expected two build runs recorded"
+
+# A rerun of a finished library trains nothing.
+out=$("$HD" build $ARGS --db "$T/a.db" --json 2>/dev/null | tail -1)
+check 'echo "$out" | grep -q "\"trained\":0"' "rerun of a finished build trained something: $out"
+
+# MPI: 2 ranks build the same library as one process.
+if command -v mpirun >/dev/null 2>&1; then
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+    mpirun --oversubscribe -n 2 "$HD" build $ARGS --jobs 1 --db "$T/m.db" >/dev/null 2>"$T/m.err"
+  check '[ $? -eq 0 ]' "MPI build failed: $(tail -3 "$T/m.err")"
+  check '[ "$(digest "$T/a.db")" = "$(digest "$T/m.db")" ]' "MPI library differs from the single-process one"
+else
+  bad "mpirun not installed (scripts/install-deps.sh installs openmpi-bin)"
+fi
+
+# verify re-measures every loss and score.
+"$HD" verify --db "$T/a.db" --teacher "$T/teacher.hant" --json >"$T/v.json" 2>"$T/v.err"
+check '[ $? -eq 0 ] && grep -q "\"ok\":true" "$T/v.json"' "verify failed: $(cat "$T/v.json" "$T/v.err" | tail -3)"
+
+# library --json is valid JSON with the documented shape.
+"$HD" library --db "$T/a.db" --json >"$T/l.json"
+check 'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); c=d[\"slots\"][0][\"candidates\"][0]; assert {\"id\",\"family\",\"score\",\"costs\"} <= set(c)" "$T/l.json"' \
+  "library --json lacks slots[].candidates[].{id,family,score,costs}"
+
+# Foreign, corrupt and missing databases are refused with a clear message and exit 1.
+sqlite3 "$T/foreign.db" "CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('x');"
+"$HD" build $ARGS --db "$T/foreign.db" >/dev/null 2>"$T/f.err"
+rc=$?
+check '[ $rc -eq 1 ] && grep -q "not a hant library" "$T/f.err"' "foreign database: exit $rc, $(cat "$T/f.err")"
+check '[ "$(sqlite3 "$T/foreign.db" "SELECT title FROM songs")" = x ]' "the foreign database was modified"
+head -c 5000 /dev/urandom >"$T/garbage.db"
+"$HD" library --db "$T/garbage.db" >/dev/null 2>"$T/g.err"
+rc=$?
+check '[ $rc -eq 1 ] && grep -q "not a hant library" "$T/g.err"' "garbage database: exit $rc, $(cat "$T/g.err")"
+cp "$T/a.db" "$T/c.db"
+# Overwrite a page in the middle of the file.
+size=$(stat -c %s "$T/c.db")
+dd if=/dev/urandom of="$T/c.db" bs=4096 seek=$((size / 8192)) count=2 conv=notrunc 2>/dev/null
+"$HD" verify --db "$T/c.db" --quick >/dev/null 2>"$T/c.err"
+rc=$?
+check '[ $rc -ne 0 ]' "verify accepted a database with a corrupted page"
+"$HD" library --db "$T/missing.db" >/dev/null 2>"$T/mi.err"
+check '[ $? -eq 1 ] && grep -q "no such library" "$T/mi.err"' "missing database: $(cat "$T/mi.err")"
+
+# Every subcommand answers --help.
+for c in teacher eval build library verify; do
+  "$HD" "$c" --help >/dev/null 2>&1
+  check '[ $? -eq 0 ]' "hant-distill $c --help failed"
+done
+"$HD" build --families bogus --teacher x --db y >/dev/null 2>"$T/u.err"
+check '[ $? -eq 2 ] && grep -q "unknown family" "$T/u.err"' "bad --families is not a usage error"
+
+echo "test_build_cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
