@@ -26,6 +26,8 @@ const char *cli_data_dir(const char *data);
 
 int cmd_teacher(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_library(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_eval.c: `hant-distill eval` reports a model's accuracy and loss on a split. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -8,23 +9,108 @@
 #include "hant.h"
 #include "jsonw.h"
 #include "netfile.h"
+#include "onnx.h"
+#include "ops.h"
 #include "train.h"
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: hant-distill eval --model FILE [--data fmnist|DIR] [--split test|val|train] [--samples N] [--json]\n"
+  fprintf(f, "usage: hant-distill eval --model FILE [--data fmnist|DIR] [--split test|val|train] [--samples N]\n"
+             "                         [--mean M[,M...]] [--std S[,S...]] [--json]\n"
              "\n"
              "Prints the model's accuracy (a fraction, 0-1) and mean cross-entropy loss.\n"
-             "Models take NCHW float32 pixels in [0, 1].\n"
+             "Models take NCHW float32 pixels in [0, 1]: hant's own networks and PyTorch\n"
+             "models exported the usual way need no options. --mean/--std serve models that\n"
+             "expect normalised input: they feed (pixel - mean) / std, one value for all\n"
+             "channels or one per channel.\n"
              "\n"
-             "  --model FILE    a hant native network file\n"
+             "  --model FILE    a hant native network file or an ONNX model\n"
              "  --data          fmnist (default) or a directory of IDX files\n"
              "  --split         test (default), val or train\n"
              "  --samples N     evaluate only the first N images of the split\n"
+             "  --mean M,...    subtract from the input pixels (default 0)\n"
+             "  --std S,...     then divide by (default 1)\n"
              "  --json          print {\"accuracy\", \"loss\", \"n\", ...} on stdout\n");
 }
 
+/* Reads "v" or "v1,v2,..." (one per channel) into out[c]. */
+static bool parse_channels(const char *opt, const char *s, int c, float *out, bool positive) {
+  int k = 0;
+  const char *p = s;
+  while (*p) {
+    char *end;
+    double v = strtod(p, &end);
+    if (end == p || (*end && *end != ',') || k == c || !(v > -1e6 && v < 1e6) || (positive && !(v > 0))) {
+      fprintf(stderr, "hant-distill eval: %s expects 1 or %d %snumbers separated by commas, got '%s'\n", opt, c,
+              positive ? "positive " : "", s);
+      return false;
+    }
+    out[k++] = (float)v;
+    p = *end ? end + 1 : end;
+  }
+  if (k != 1 && k != c) {
+    fprintf(stderr, "hant-distill eval: %s has %d values; the model's input has %d channels\n", opt, k, c);
+    return false;
+  }
+  for (int j = k; j < c; j++)
+    out[j] = out[0];
+  return true;
+}
+
+/* hant_eval_classifier with x = (x - mean[ch]) / std[ch] applied first. */
+static int eval_normalized(hant_net *net, const hant_dataset *ds, const float *mean, const float *stdv,
+                           double *accuracy, double *loss) {
+  const hant_node *in = &net->nodes[0], *out = &net->nodes[hant_net_output(net)];
+  if (in->c != ds->c || in->h != ds->h || in->w != ds->w)
+    return hant__error(HANT_ESHAPE, "network input %dx%dx%d does not match data %dx%dx%d", in->c, in->h, in->w,
+                       ds->c, ds->h, ds->w);
+  int k = out->c * out->h * out->w, batch = 256;
+  if (k != ds->classes)
+    return hant__error(HANT_ESHAPE, "network has %d outputs, data has %d classes", k, ds->classes);
+  size_t hw = (size_t)ds->h * ds->w, per = (size_t)ds->c * hw;
+  float *x = hant_alloc(per * (size_t)batch * sizeof(float)), *dl = hant_alloc((size_t)k * batch * sizeof(float));
+  int *idx = malloc(sizeof(int) * (size_t)batch), *lab = malloc(sizeof(int) * (size_t)batch);
+  hant_pass p;
+  hant_pass_init(&p);
+  int rc = 0;
+  long correct = 0;
+  double lsum = 0.0;
+  if (!x || !dl || !idx || !lab) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  for (int b0 = 0; b0 < ds->n; b0 += batch) {
+    int nb = ds->n - b0 < batch ? ds->n - b0 : batch;
+    for (int i = 0; i < nb; i++)
+      idx[i] = b0 + i;
+    hant_dataset_batch(ds, idx, nb, false, 0, NULL, x, lab);
+    for (size_t i = 0; i < (size_t)nb * ds->c; i++)
+      for (size_t j = 0; j < hw; j++)
+        x[i * hw + j] = (x[i * hw + j] - mean[i % ds->c]) / stdv[i % ds->c];
+    if ((rc = hant_net_forward(net, &p, x, nb, false)))
+      goto out;
+    const float *z = p.out[hant_net_output(net)];
+    lsum += (double)hant_loss_xent(z, lab, nb, k, 0.0f, dl) * nb;
+    for (int i = 0; i < nb; i++) {
+      int best = 0;
+      for (int j = 1; j < k; j++)
+        if (z[(size_t)i * k + j] > z[(size_t)i * k + best])
+          best = j;
+      correct += best == lab[i];
+    }
+  }
+  *accuracy = ds->n ? (double)correct / ds->n : 0.0;
+  *loss = ds->n ? lsum / ds->n : 0.0;
+out:
+  hant_pass_free(&p);
+  hant_free(x);
+  hant_free(dl);
+  free(idx);
+  free(lab);
+  return rc;
+}
+
 int cmd_eval(int argc, char **argv) {
-  const char *model = NULL, *data = "fmnist", *v;
+  const char *model = NULL, *data = "fmnist", *v, *mean_s = NULL, *std_s = NULL;
   hant_split split = HANT_SPLIT_TEST;
   long samples = 0;
   bool json = false;
@@ -39,6 +125,12 @@ int cmd_eval(int argc, char **argv) {
         return EXIT_USAGE;
     } else if (cli_opt(argc, argv, &i, "--data", &v)) {
       if (!(data = v))
+        return EXIT_USAGE;
+    } else if (cli_opt(argc, argv, &i, "--mean", &v)) {
+      if (!(mean_s = v))
+        return EXIT_USAGE;
+    } else if (cli_opt(argc, argv, &i, "--std", &v)) {
+      if (!(std_s = v))
         return EXIT_USAGE;
     } else if (cli_opt(argc, argv, &i, "--samples", &v)) {
       if (!cli_int("eval", "--samples", v, 1, 1 << 30, &samples))
@@ -58,20 +150,39 @@ int cmd_eval(int argc, char **argv) {
     return EXIT_USAGE;
   }
   hant_net *net = NULL;
-  int rc = hant_netfile_load(model, &net, NULL);
+  int rc = hant_onnx_load_any(model, &net, NULL);
   if (rc) {
     fprintf(stderr, "hant-distill eval: %s\n", hant_errmsg());
     return EXIT_FAIL;
   }
+  int ch = net->nodes[0].c;
+  float *mean = calloc((size_t)ch, sizeof(float)), *stdv = malloc((size_t)ch * sizeof(float));
+  if (!mean || !stdv || (mean_s && !parse_channels("--mean", mean_s, ch, mean, false)) ||
+      (std_s && !parse_channels("--std", std_s, ch, stdv, true))) {
+    free(mean);
+    free(stdv);
+    hant_net_destroy(net);
+    return mean && stdv ? EXIT_USAGE : EXIT_FAIL;
+  }
+  if (!std_s)
+    for (int j = 0; j < ch; j++)
+      stdv[j] = 1.0f;
   hant_gemm_set_threads(hant_cpu_count());
   hant_dataset ds;
   if ((rc = hant_fmnist_load(cli_data_dir(data), split, (int)samples, &ds))) {
     fprintf(stderr, "hant-distill eval: %s\n", hant_errmsg());
     hant_net_destroy(net);
+    free(mean);
+    free(stdv);
     return EXIT_FAIL;
   }
   double acc = 0, loss = 0;
-  rc = hant_eval_classifier(net, &ds, 256, &acc, &loss);
+  if (mean_s || std_s)
+    rc = eval_normalized(net, &ds, mean, stdv, &acc, &loss);
+  else
+    rc = hant_eval_classifier(net, &ds, 256, &acc, &loss);
+  free(mean);
+  free(stdv);
   if (rc) {
     fprintf(stderr, "hant-distill eval: %s\n", hant_errmsg());
   } else if (json) {

@@ -15,6 +15,8 @@ struct command {
 static const struct command commands[] = {
     {"teacher", cmd_teacher, "train a teacher network on Fashion-MNIST"},
     {"eval", cmd_eval, "accuracy and loss of a model on a data split"},
+    {"inspect", cmd_inspect, "list a model's slots, shapes, MACs and parameters"},
+    {"export", cmd_export, "write a network as an ONNX model"},
     {"build", cmd_build, "distil the operator library of a teacher into SQLite"},
     {"library", cmd_library, "list a library's slots, candidates and costs"},
     {"verify", cmd_verify, "check a library and re-measure its losses and scores"},

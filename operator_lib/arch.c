@@ -308,7 +308,9 @@ int hant_arch_add_block(hant_net *net, int x, const char *line) {
   return add_line(net, x, &lc, text);
 }
 
-hant_net *hant_arch_build(const char *desc, const char *name) {
+hant_net *hant_arch_build(const char *desc, const char *name) { return hant_arch_build_limited(desc, name, 0); }
+
+hant_net *hant_arch_build_limited(const char *desc, const char *name, size_t max_param_floats) {
   hant_net *net = NULL;
   line_ctx lc = {.name = name ? name : "arch"};
   int x = 0;
@@ -339,7 +341,7 @@ hant_net *hant_arch_build(const char *desc, const char *name) {
         bad(&lc, "the first line must be 'input CxHxW', e.g. 'input 1x28x28'");
         goto fail;
       }
-      net = hant_net_new(c, h, w);
+      net = hant_net_new_limited(c, h, w, max_param_floats);
       if (!net)
         goto fail;
       continue;

@@ -29,6 +29,8 @@
  * hant_errmsg() to a message naming the line and the token. `name` labels
  * messages (a file name, or "arch"). The network keeps a copy of the text. */
 hant_net *hant_arch_build(const char *desc, const char *name);
+/* Same, with a limit on parameter floats (see hant_net_new_limited). */
+hant_net *hant_arch_build_limited(const char *desc, const char *name, size_t max_param_floats);
 
 /* Appends one block line (not "input") to net, reading node `x`, as a slot.
  * Returns the block's output node or a negative error. */

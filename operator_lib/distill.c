@@ -32,7 +32,7 @@ void hant_distill_opts_default(hant_distill_opts *o) {
 
 size_t hant_net_peak_act_bytes(const hant_net *net) {
   int n = net->n_nodes;
-  int *last = malloc(sizeof(int) * (size_t)n), *root = malloc(sizeof(int) * (size_t)n);
+  int *last = calloc((size_t)n, sizeof(int)), *root = calloc((size_t)n, sizeof(int));
   if (!last || !root) {
     free(last);
     free(root);
@@ -41,7 +41,8 @@ size_t hant_net_peak_act_bytes(const hant_net *net) {
   /* Aliasing nodes (identity, flatten) share their input's buffer. */
   for (int i = 0; i < n; i++) {
     hant_op op = net->nodes[i].op;
-    root[i] = (op == HANT_OP_IDENTITY || op == HANT_OP_FLATTEN) ? root[net->nodes[i].in[0]] : i;
+    int src = net->nodes[i].in[0];
+    root[i] = (op == HANT_OP_IDENTITY || op == HANT_OP_FLATTEN) && src >= 0 && src < i ? root[src] : i;
     last[i] = i;
   }
   for (int i = 0; i < n; i++)

@@ -39,6 +39,13 @@ static int grow(void **arr, int *cap, int need, size_t elem) {
   return 0;
 }
 
+hant_net *hant_net_new_limited(int c, int h, int w, size_t max_param_floats) {
+  hant_net *net = hant_net_new(c, h, w);
+  if (net)
+    net->param_budget = max_param_floats;
+  return net;
+}
+
 hant_net *hant_net_new(int c, int h, int w) {
   if (c <= 0 || h <= 0 || w <= 0) {
     hant__error(HANT_EINVAL, "network input shape %dx%dx%d must be positive", c, h, w);
@@ -90,6 +97,9 @@ static int add_param(hant_net *net, int node, const char *role, int d0, int d1,
   p->shape[2] = d2;
   p->shape[3] = d3;
   p->n = (size_t)d0 * (size_t)(d1 ? d1 : 1) * (size_t)(d2 ? d2 : 1) * (size_t)(d3 ? d3 : 1);
+  if (net->param_budget && net->param_total + p->n > net->param_budget)
+    return hant__error(HANT_ELIMIT, "node %d: %zu more parameters exceed the limit of %zu", node, p->n,
+                       net->param_budget);
   p->w = hant_alloc(p->n * sizeof(float));
   p->g = hant_alloc(p->n * sizeof(float));
   if (!p->w || !p->g) {
@@ -99,6 +109,7 @@ static int add_param(hant_net *net, int node, const char *role, int d0, int d1,
   }
   p->trainable = trainable;
   p->decay = decay;
+  net->param_total += p->n;
   return net->n_params++;
 }
 
@@ -389,6 +400,7 @@ int hant_net_fold_bn(hant_net *net) {
                  net->params[bn->param[2]].w, net->params[bn->param[3]].w, bn->bn_eps);
     bn->op = HANT_OP_IDENTITY;
     bn->param[0] = bn->param[1] = bn->param[2] = bn->param[3] = -1;
+    net->folded = true;
   }
   return 0;
 }

@@ -63,10 +63,17 @@ typedef struct hant_net {
   int n_slots, cap_slots;
   int open_slot; /* slot being built, or -1 */
   char *arch;    /* architecture description that built it, or NULL */
+  size_t param_budget; /* when non-zero, most parameter floats allowed */
+  size_t param_total;  /* parameter floats allocated so far */
+  bool folded;         /* BN folded: parameters no longer match arch */
 } hant_net;
 
 /* Creates a network with one input node of shape [C, H, W]. */
 hant_net *hant_net_new(int c, int h, int w);
+/* Same, refusing (HANT_ELIMIT) to allocate more than max_param_floats
+ * parameter values in total: readers of untrusted files set it from the
+ * file size so a tiny file cannot ask for gigabytes. 0 means no limit. */
+hant_net *hant_net_new_limited(int c, int h, int w, size_t max_param_floats);
 void hant_net_destroy(hant_net *net);
 
 /* Builders. Each returns the new node's index, or a negative HANT_E* code

@@ -51,7 +51,10 @@ int hant_netfile_encode(const hant_net *net, const char *meta, uint8_t **out, si
   *out = NULL;
   *out_len = 0;
   if (!net->arch)
-    return hant__error(HANT_EINVAL, "the network has no architecture text to save");
+    return hant__error(HANT_EINVAL, "the network has no architecture text to save (save it as ONNX)");
+  if (net->folded)
+    return hant__error(HANT_EINVAL, "the network's batch norms are folded, so its parameters no longer match its "
+                                    "architecture text (save it as ONNX, or save before folding)");
   wbuf b = {0};
   size_t alen = strlen(net->arch), mlen = meta ? strlen(meta) : 0;
   put(&b, MAGIC, 8);
@@ -176,7 +179,9 @@ int hant_netfile_parse(const uint8_t *data, size_t len, const char *name, hant_n
   memcpy(m, r.p, mlen);
   m[mlen] = '\0';
   r.p += mlen;
-  if (!(net = hant_arch_build(arch, name))) {
+  /* Every parameter value takes 4 bytes of the file: a file cannot hold
+   * more than len/4 of them, so never allocate more. */
+  if (!(net = hant_arch_build_limited(arch, name, len / 4 + 1))) {
     rc = hant__error(HANT_EFORMAT, "%s: architecture invalid: %s", name, hant_errmsg());
     goto fail;
   }

@@ -21,7 +21,7 @@
 #define HANT_OPSFILE_MAGIC "hant-ops 1"
 #define HANT_OPSFILE_MAX_BYTES ((size_t)64 << 20)
 #define HANT_OPSFILE_MAX_LINE 1024
-#define HANT_OPSFILE_MAX_OPS 1000000
+#define HANT_OPSFILE_MAX_OPS 200000
 
 typedef struct hant_ops_entry {
   int64_t id;      /* candidate id in the library */

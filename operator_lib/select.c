@@ -246,8 +246,10 @@ static int prep_build(const struct hant_select_problem *p, struct hant_select_re
   w->cc = malloc((N * K + 1) * sizeof *w->cc);
   keys = malloc(maxg * sizeof *keys);
   size_t *probe = malloc((K + 4) * sizeof *probe);
-  if (!w->cstart || !w->citem || !w->cv || !w->cc || !keys || !probe) {
+  struct skey *pkey = malloc((K + 4) * sizeof *pkey);
+  if (!w->cstart || !w->citem || !w->cv || !w->cc || !keys || !probe || !pkey) {
     free(probe);
+    free(pkey);
     goto nomem;
   }
   size_t n = 0;
@@ -292,14 +294,17 @@ static int prep_build(const struct hant_select_problem *p, struct hant_select_re
         probe[np++] = pk;
       }
       for (size_t q = 0; q < np; q++)
-        keys[probe[q]].s = -keys[probe[q]].s - 1; /* mark (s >= 0 otherwise) */
+        pkey[q] = keys[probe[q]]; /* copies: compaction below moves keys */
+      for (size_t q = 0; q < np; q++)
+        if (keys[probe[q]].s >= 0)
+          keys[probe[q]].s = -keys[probe[q]].s - 1; /* mark (s >= 0 otherwise) */
       size_t o = 0;
       for (size_t a = 0; a < m; a++) {
         int drop = 0;
         if (keys[a].s >= 0) {
           const double *ca = p->cost + (w->off[i] + keys[a].j) * K;
           for (size_t q = 0; q < np && !drop; q++) {
-            const struct skey *b = &keys[probe[q]];
+            const struct skey *b = &pkey[q];
             if (b->v < keys[a].v)
               continue;
             const double *cb = p->cost + (w->off[i] + b->j) * K;
@@ -311,7 +316,6 @@ static int prep_build(const struct hant_select_problem *p, struct hant_select_re
         }
         if (!drop)
           keys[o++] = keys[a];
-        /* probes move down as o <= a; their indices are no longer needed */
       }
       m = o;
       for (size_t a = 0; a < m; a++)
@@ -343,9 +347,9 @@ static int prep_build(const struct hant_select_problem *p, struct hant_select_re
     }
   }
   w->cstart[G] = n;
-  if (getenv("SELDEBUG")) fprintf(stderr, "candidates %zu of %zu\n", n, N);
   w->n = n;
   free(probe);
+  free(pkey);
 out:
   free(minc);
   free(scale);
@@ -575,6 +579,8 @@ struct bnb {
   uint64_t nodes;
   double deadline;    /* hant_now_s() value, or INFINITY */
   int timed_out;
+  uint64_t node_limit; /* stop (without concluding) after this many nodes */
+  int limited;         /* the last search stopped at node_limit */
   double ub_left;     /* bound over unexplored nodes at timeout */
 };
 
@@ -702,6 +708,10 @@ static int bnb_search(struct bnb *b, double vtol) {
       b->ub_left = ub;
       break;
     }
+    if (b->nodes >= b->node_limit) {
+      b->limited = 1;
+      break;
+    }
     struct child c = ch[b->dstart[d] + f->next++];
     if (c.bound <= b->z + vtol) {
       f->next = f->n; /* siblings are sorted: none left can win */
@@ -724,6 +734,202 @@ static int bnb_search(struct bnb *b, double vtol) {
   free(rr);
   free(pick);
   return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * One budget: dynamic programming over slots with Pareto states.
+ *
+ * A state is a partial choice (cost, value). States of equal or higher cost
+ * and no higher value are dropped (dominance), as are states whose value
+ * plus the LP bound of the remaining slots cannot beat the incumbent. When
+ * costs repeat (integers, ties) states merge, which is what makes strongly
+ * correlated instances tractable; when they do not merge and the state
+ * lists grow past a cap, the caller falls back to the depth-first search.
+ * ------------------------------------------------------------------------- */
+
+#define DP_LAYER_CAP ((size_t)1 << 20)
+#define DP_TOTAL_CAP ((size_t)1 << 23)
+
+struct dpstate {
+  double c, v, bound; /* cost, value, upper bound on any completion */
+};
+
+struct dplink {
+  uint32_t parent; /* index of the parent state in the previous layer */
+  uint32_t cand;   /* depth-order candidate taken */
+};
+
+struct dpheap {
+  double c, v;
+  uint32_t s, j;
+};
+
+static int dpheap_less(const struct dpheap *a, const struct dpheap *b) {
+  if (a->c != b->c)
+    return a->c < b->c;
+  return a->v > b->v;
+}
+
+static void dpheap_down(struct dpheap *h, size_t n, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, m = i;
+    if (l < n && dpheap_less(&h[l], &h[m]))
+      m = l;
+    if (l + 1 < n && dpheap_less(&h[l + 1], &h[m]))
+      m = l + 1;
+    if (m == i)
+      return;
+    struct dpheap t = h[i];
+    h[i] = h[m];
+    h[m] = t;
+    i = m;
+  }
+}
+
+/* Returns 0 when finished (b->z and b->best hold the optimum, or b->timed_out
+ * is set), 1 when the state lists overflowed (nothing concluded), or an
+ * error. Each layer is a k-way merge of (states + candidate j) streams, all
+ * sorted by cost, so dominance is a running maximum of value. */
+static int dp_search(struct bnb *b, double vtol) {
+  size_t G = b->G;
+  int rc = 0;
+  size_t maxg = 0, total = 0;
+  for (size_t d = 0; d < G; d++)
+    maxg = b->dstart[d + 1] - b->dstart[d] > maxg ? b->dstart[d + 1] - b->dstart[d] : maxg;
+  struct dpstate *cur = NULL, *nxt = NULL;
+  size_t ncur = 1, nnxt = 0, cap_cur = 1024, cap_nxt = 0, cap_link = 0;
+  struct dplink **links = calloc(G, sizeof *links);
+  uint32_t *order = malloc((maxg + 1) * sizeof *order);
+  struct dpheap *heap = malloc((maxg + 1) * sizeof *heap);
+  cur = malloc(cap_cur * sizeof *cur);
+  if (!links || !order || !heap || !cur)
+    goto nomem;
+  double R = b->Rf[0], tol = b->tolf[0];
+  cur[0] = (struct dpstate){0, 0, bound_at(b, 0, 0, b->Rf)};
+  unsigned tick = 0;
+  for (size_t d = 0; d < G; d++) {
+    size_t c0 = b->dstart[d], m = b->dstart[d + 1] - c0;
+    /* candidates by cost; with one budget, dominance left values increasing */
+    for (size_t j = 0; j < m; j++)
+      order[j] = (uint32_t)(c0 + j);
+    for (size_t j = 1; j < m; j++) {
+      uint32_t t = order[j];
+      size_t q = j;
+      while (q > 0 && b->dfc[order[q - 1]] > b->dfc[t]) {
+        order[q] = order[q - 1];
+        q--;
+      }
+      order[q] = t;
+    }
+    int last = d + 1 == G;
+    size_t hn = 0;
+    for (size_t j = 0; j < m; j++)
+      heap[hn++] = (struct dpheap){cur[0].c + b->dfc[order[j]], cur[0].v + b->dv[order[j]], 0,
+                                   (uint32_t)j};
+    for (size_t q = hn / 2 + 1; q-- > 0;)
+      dpheap_down(heap, hn, q);
+    double vbest = -INFINITY;
+    nnxt = 0;
+    cap_link = 0;
+    while (hn) {
+      if ((++tick & 4095) == 0 && hant_now_s() > b->deadline) {
+        double ub = -INFINITY;
+        for (size_t q = 0; q < ncur; q++)
+          ub = dmax(ub, cur[q].bound);
+        b->timed_out = 1;
+        b->ub_left = ub;
+        goto out;
+      }
+      struct dpheap e = heap[0];
+      b->nodes++;
+      if (e.c > R + tol) {
+        /* this stream only gets dearer */
+        heap[0] = heap[--hn];
+        dpheap_down(heap, hn, 0);
+        continue;
+      }
+      if (e.v > vbest) {
+        /* Not dominated. A state pruned by its bound still counts for
+         * dominance: any dearer, worse state has a lower bound. */
+        vbest = e.v;
+        if (last) {
+          if (e.v > b->z) {
+            b->z = e.v;
+            b->have = 1;
+            b->best[b->dgroup[d]] = b->dcand[order[e.j]];
+            uint32_t s = e.s;
+            for (size_t q = d; q-- > 0;) {
+              b->best[b->dgroup[q]] = b->dcand[links[q][s].cand];
+              s = links[q][s].parent;
+            }
+          }
+        } else {
+          double bd = e.v + (d + 1 >= b->d0
+                                 ? env_eval(&b->env[d + 1], b->hl[0].slope, R - e.c, tol)
+                                 : b->lagsum[d + 1] + b->lam_f[0] * dmax(R - e.c, 0));
+          if (bd > b->z + vtol) {
+            if (nnxt + 1 > DP_LAYER_CAP || total + nnxt + 1 > DP_TOTAL_CAP) {
+              rc = 1;
+              goto out;
+            }
+            if (nnxt == cap_nxt) {
+              size_t nc = cap_nxt ? 2 * cap_nxt : 1024;
+              struct dpstate *t = realloc(nxt, nc * sizeof *t);
+              if (!t)
+                goto nomem;
+              nxt = t;
+              cap_nxt = nc;
+            }
+            if (nnxt == cap_link) {
+              size_t nc = cap_link ? 2 * cap_link : 1024;
+              struct dplink *t = realloc(links[d], nc * sizeof *t);
+              if (!t)
+                goto nomem;
+              links[d] = t;
+              cap_link = nc;
+            }
+            nxt[nnxt] = (struct dpstate){e.c, e.v, bd};
+            links[d][nnxt] = (struct dplink){e.s, order[e.j]};
+            nnxt++;
+          }
+        }
+      }
+      if (e.s + 1 < ncur) {
+        e.s++;
+        heap[0] = (struct dpheap){cur[e.s].c + b->dfc[order[e.j]],
+                                  cur[e.s].v + b->dv[order[e.j]], e.s, e.j};
+      } else {
+        heap[0] = heap[--hn];
+      }
+      dpheap_down(heap, hn, 0);
+    }
+    if (getenv("SELDEBUG")) fprintf(stderr, "dp layer %zu: %zu states (z %.3f)\n", d, nnxt, b->z);
+    if (last)
+      break;
+    total += nnxt;
+    struct dpstate *t = cur;
+    size_t tc = cap_cur;
+    cur = nxt;
+    cap_cur = cap_nxt;
+    ncur = nnxt;
+    nxt = t;
+    cap_nxt = tc;
+    if (ncur == 0)
+      break; /* nothing beats the incumbent */
+  }
+out:
+  free(cur);
+  free(nxt);
+  if (links)
+    for (size_t d = 0; d < G; d++)
+      free(links[d]);
+  free(links);
+  free(order);
+  free(heap);
+  return rc;
+nomem:
+  rc = hant__error(HANT_ENOMEM, "select: out of memory in the dynamic program");
+  goto out;
 }
 
 /* Builds the suffix envelopes of function f for depths >= d0. */
@@ -1194,9 +1400,27 @@ static int solve_core(const struct hant_select_problem *p, struct hant_select_re
   b.z = z;
   b.have = isfinite(z);
   b.deadline = deadline;
+  b.node_limit = UINT64_MAX;
   if (b.have)
     memcpy(b.best, zsel, G * sizeof *zsel);
-  rc = bnb_search(&b, w.vtol);
+  /* One budget: a short dive for a good incumbent (the warm start can be
+   * far off on correlated instances, and the DP prunes against it), then the
+   * DP; if its states overflow, the full depth-first search. */
+  rc = 1;
+  if (K == 1) {
+    b.node_limit = 20000 + 20 * (uint64_t)b.dstart[G];
+    rc = bnb_search(&b, w.vtol);
+    if (rc < 0)
+      goto out;
+    b.node_limit = UINT64_MAX;
+    rc = b.limited ? dp_search(&b, w.vtol) : 0;
+    if (getenv("SELDEBUG")) fprintf(stderr, "dp rc %d timed %d ub %.3f z %.3f root %.3f\n", rc, b.timed_out, b.ub_left, b.z, bound_at(&b, 0, 0, b.Rf));
+    if (rc < 0)
+      goto out;
+    b.limited = 0;
+  }
+  if (rc == 1)
+    rc = bnb_search(&b, w.vtol);
   if (rc < 0)
     goto out;
   if (b.have)

@@ -639,6 +639,37 @@ int hant_store_costs(hant_store *st, const char *device, hant_cost_rec **out, in
 
 int hant_store_touch(hant_store *st) { return bump_version(st); }
 
+int hant_store_meta_get(hant_store *st, const char *key, char **value) {
+  *value = NULL;
+  sqlite3_stmt *s;
+  int rc = prepare(st, "SELECT value FROM meta WHERE key = ?", &s);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+  int step = sqlite3_step(s);
+  if (step == SQLITE_ROW) {
+    const char *v = (const char *)sqlite3_column_text(s, 0);
+    *value = strdup(v ? v : "");
+    rc = *value ? 0 : HANT_ENOMEM;
+  } else if (step == SQLITE_DONE) {
+    rc = HANT_ENOENT;
+  } else {
+    rc = db_error(st, "read meta");
+  }
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int hant_store_meta_put(hant_store *st, const char *key, const char *value) {
+  sqlite3_stmt *s;
+  int rc = prepare(st, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", &s);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, value, -1, SQLITE_TRANSIENT);
+  return step_done(st, s, "store meta");
+}
+
 /* ---- build runs --------------------------------------------------------- */
 
 int hant_store_run_begin(hant_store *st, hant_run_rec *r) {

@@ -133,6 +133,13 @@ int hant_store_costs(hant_store *st, const char *device, hant_cost_rec **out, in
 /* Bumps the library version (after a batch of cost writes). */
 int hant_store_touch(hant_store *st);
 
+/* ---- meta --------------------------------------------------------------- */
+/* Small named values of the library (e.g. "additivity.host", JSON). get
+ * gives a malloc'd copy in *value (free it), or HANT_ENOENT. put inserts
+ * or replaces, without its own transaction. */
+int hant_store_meta_get(hant_store *st, const char *key, char **value);
+int hant_store_meta_put(hant_store *st, const char *key, const char *value);
+
 /* ---- build runs --------------------------------------------------------- */
 typedef struct hant_run_rec {
   int64_t id;
