@@ -1,12 +1,281 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_solve.c: hant-client solve (work in progress). */
+/* cmd_solve.c: hant-client solve: solves a generic selection problem file and prints the answer or a Pareto front. */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
+#include "hant.h"
+#include "problem_json.h"
+#include "select.h"
+
+#define DEFAULT_TIME_LIMIT_MS 10000.0
+
+static void solve_usage(FILE *f) {
+  fprintf(f,
+          "usage: hant-client solve --problem FILE [--json] [--time-limit-ms N]\n"
+          "                         [--pareto COSTKEY [--points N] [--no-other-budgets]]\n"
+          "\n"
+          "Chooses one candidate per slot to maximise the summed value within the\n"
+          "budgets of a problem file (see schema/problem.schema.json), exactly, with\n"
+          "a proof of optimality or the remaining gap when the time limit hits.\n"
+          "Until hantd serves selection, this command solves in-process.\n"
+          "\n"
+          "  --problem FILE      the problem file (JSON)\n"
+          "  --json              print the answer as JSON (schema/answer.schema.json)\n"
+          "  --time-limit-ms N   stop after N ms with the best choice so far and its gap;\n"
+          "                      overrides the file's time_limit_ms; 0 means no limit;\n"
+          "                      default %.0f ms\n"
+          "  --pareto COSTKEY    print the Pareto front of value against that cost\n"
+          "                      (its budget is ignored; the others hold on every point)\n"
+          "  --points N          sample the front at N evenly spaced budget levels\n"
+          "  --no-other-budgets  ignore the other budgets too in the front\n"
+          "\n"
+          "Exit status: 0 answered (optimal, or time limit with a choice), 1 failure\n"
+          "(unreadable or invalid file, or time limit without any choice), 2 usage,\n"
+          "4 infeasible (no choice meets the budgets).\n",
+          DEFAULT_TIME_LIMIT_MS);
+}
+
+static int parse_double(const char *s, double lo, double hi, double *out) {
+  char *end;
+  errno = 0;
+  double x = strtod(s, &end);
+  if (errno || end == s || *end || !isfinite(x) || x < lo || x > hi)
+    return -1;
+  *out = x;
+  return 0;
+}
+
+/* Prints the answer as a table on stdout. */
+static void print_table(const struct hant_problem *p, const struct hant_select_result *r) {
+  size_t K = p->n_keys;
+  printf("status     %s", hant_select_status_name(r->status));
+  switch (r->status) {
+  case HANT_SELECT_OPTIMAL:
+    printf(" (proved; %llu nodes, %.3f ms)\n", (unsigned long long)r->nodes, r->solve_ms);
+    break;
+  case HANT_SELECT_TIME_LIMIT:
+    if (r->has_choice)
+      printf(" (stopped after %.0f ms; gap %.6g: optimum at most %.10g)\n", r->solve_ms, r->gap,
+             r->bound);
+    else
+      printf(" (stopped after %.0f ms without finding a choice)\n", r->solve_ms);
+    break;
+  default: printf(": no choice meets all budgets\n"); break;
+  }
+  if (r->has_choice) {
+    printf("objective  %.10g\n\n", r->objective);
+    size_t w = 4;
+    for (size_t i = 0; i < p->n_groups; i++)
+      w = strlen(p->group_name[i]) > w ? strlen(p->group_name[i]) : w;
+    printf("%-*s  %-16s %14s\n", (int)w, "slot", "choice", "value");
+    size_t o = 0;
+    for (size_t i = 0; i < p->n_groups; i++) {
+      size_t g = o + r->choice[i];
+      printf("%-*s  %-16s %14.6g\n", (int)w, p->group_name[i], p->item_id[g], p->value[g]);
+      o += p->group_size[i];
+    }
+    printf("\n%-16s %14s %14s %14s\n", "cost", "total", "budget", "headroom");
+    for (size_t k = 0; k < K; k++) {
+      double t = 0;
+      o = 0;
+      for (size_t i = 0; i < p->n_groups; i++) {
+        t += p->cost[(o + r->choice[i]) * K + k];
+        o += p->group_size[i];
+      }
+      if (p->has_budget[k])
+        printf("%-16s %14.6g %14.6g %14.6g\n", p->key[k], t, p->budget[k], p->budget[k] - t);
+      else
+        printf("%-16s %14.6g %14s %14s\n", p->key[k], t, "-", "-");
+    }
+  } else if (r->status == HANT_SELECT_INFEASIBLE) {
+    printf("\n%-16s %14s %14s  %s\n", "cost", "smallest total", "budget", "");
+    for (size_t k = 0; k < K; k++) {
+      double s = 0;
+      size_t o = 0;
+      for (size_t i = 0; i < p->n_groups; i++) {
+        double mn = INFINITY;
+        for (size_t j = 0; j < p->group_size[i]; j++)
+          mn = fmin(mn, p->cost[(o + j) * K + k]);
+        s += mn;
+        o += p->group_size[i];
+      }
+      if (!p->has_budget[k])
+        printf("%-16s %14.6g %14s\n", p->key[k], s, "-");
+      else if (s > p->budget[k])
+        printf("%-16s %14.6g %14.6g  over by %.6g\n", p->key[k], s, p->budget[k],
+               s - p->budget[k]);
+      else
+        printf("%-16s %14.6g %14.6g  can be met alone\n", p->key[k], s, p->budget[k]);
+    }
+    if (r->jointly_infeasible)
+      printf("\nEach budget can be met on its own, but no choice meets them all together.\n");
+  }
+}
+
+static int run_front(struct hant_problem *p, const char *axis_name, size_t points, int respect,
+                     int json) {
+  long key = hant_problem_key_index(p, axis_name);
+  if (key < 0) {
+    fprintf(stderr, "hant-client solve: --pareto %s: no item has this cost key\n", axis_name);
+    return CLIENT_EXIT_USAGE;
+  }
+  struct hant_select_problem view;
+  size_t axis;
+  int rc = hant_problem_view_axis(p, (size_t)key, &view, &axis);
+  if (rc < 0) {
+    fprintf(stderr, "hant-client solve: %s\n", hant_errmsg());
+    return CLIENT_EXIT_FAILURE;
+  }
+  struct hant_select_front_options opt = {axis, respect, 0};
+  struct hant_select_front *f = NULL;
+  double t0 = hant_now_s();
+  rc = hant_select_front_new(&view, &opt, &f);
+  double ms = (hant_now_s() - t0) * 1e3;
+  if (rc == HANT_EINFEASIBLE) {
+    fprintf(stderr, "hant-client solve: %s\n", hant_errmsg());
+    return CLIENT_EXIT_INFEASIBLE;
+  }
+  if (rc < 0) {
+    fprintf(stderr, "hant-client solve: %s\n", hant_errmsg());
+    return CLIENT_EXIT_FAILURE;
+  }
+  size_t n = hant_select_front_size(f);
+  if (json) {
+    char *s = hant_problem_front_json(p, f, (size_t)key, points, respect, ms);
+    if (!s) {
+      fprintf(stderr, "hant-client solve: out of memory writing the front\n");
+      hant_select_front_destroy(f);
+      return CLIENT_EXIT_FAILURE;
+    }
+    printf("%s\n", s);
+    free(s);
+  } else {
+    printf("Pareto front of value against %s: %zu points, %s, computed in %.3f ms\n", axis_name,
+           n, hant_select_front_approximate(f) ? "approximate" : "exact", ms);
+    if (hant_select_front_approximate(f))
+      printf("(thinned: within %s + %.6g the listed value is at least the optimum)\n", axis_name,
+             hant_select_front_cost_error(f));
+    printf("%14s %14s %16s\n", "budget", axis_name, "best value");
+    size_t m = points ? points : n;
+    double *lv = malloc(m * sizeof *lv), *vv = malloc(m * sizeof *vv);
+    size_t *pt = malloc(m * sizeof *pt);
+    if (lv && vv && pt) {
+      if (points)
+        hant_select_front_sample(f, points, lv, vv, pt);
+      for (size_t l = 0; l < m; l++) {
+        double c = 0, v = 0;
+        hant_select_front_point(f, points ? pt[l] : l, &c, &v, NULL);
+        printf("%14.6g %14.6g %16.10g\n", points ? lv[l] : c, c, v);
+      }
+    }
+    free(lv);
+    free(vv);
+    free(pt);
+  }
+  hant_select_front_destroy(f);
+  return CLIENT_EXIT_OK;
+}
 
 int cmd_solve(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "hant-client solve: not built yet\n");
-  return CLIENT_EXIT_FAILURE;
+  const char *path = NULL, *pareto = NULL;
+  int json = 0, respect = 1;
+  double tl = -1, pts = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    int has_arg = i + 1 < argc;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      solve_usage(stdout);
+      return CLIENT_EXIT_OK;
+    } else if (!strcmp(a, "--json")) {
+      json = 1;
+    } else if (!strcmp(a, "--no-other-budgets")) {
+      respect = 0;
+    } else if (!strcmp(a, "--problem") && has_arg) {
+      path = argv[++i];
+    } else if (!strcmp(a, "--pareto") && has_arg) {
+      pareto = argv[++i];
+    } else if (!strcmp(a, "--time-limit-ms") && has_arg) {
+      if (parse_double(argv[++i], 0, 1e9, &tl) < 0) {
+        fprintf(stderr, "hant-client solve: --time-limit-ms: expected milliseconds from 0 to "
+                        "1e9, got '%s'\n",
+                argv[i]);
+        return CLIENT_EXIT_USAGE;
+      }
+    } else if (!strcmp(a, "--points") && has_arg) {
+      if (parse_double(argv[++i], 1, 1e6, &pts) < 0 || pts != floor(pts)) {
+        fprintf(stderr, "hant-client solve: --points: expected a whole number from 1 to 1e6, "
+                        "got '%s'\n",
+                argv[i]);
+        return CLIENT_EXIT_USAGE;
+      }
+    } else {
+      fprintf(stderr, "hant-client solve: %s '%s'; see 'hant-client solve --help'\n",
+              a[0] == '-' && !has_arg ? "missing argument or unknown option" : "unknown argument",
+              a);
+      return CLIENT_EXIT_USAGE;
+    }
+  }
+  if (!path) {
+    fprintf(stderr, "hant-client solve: --problem FILE is required\n");
+    solve_usage(stderr);
+    return CLIENT_EXIT_USAGE;
+  }
+  if (pts > 0 && !pareto) {
+    fprintf(stderr, "hant-client solve: --points needs --pareto COSTKEY\n");
+    return CLIENT_EXIT_USAGE;
+  }
+  struct hant_problem *p = NULL;
+  int rc = hant_problem_load(path, NULL, &p);
+  if (rc < 0) {
+    fprintf(stderr, "hant-client solve: %s\n", hant_errmsg());
+    return CLIENT_EXIT_FAILURE;
+  }
+  if (pareto) {
+    rc = run_front(p, pareto, (size_t)pts, respect, json);
+    hant_problem_destroy(p);
+    return rc;
+  }
+  struct hant_select_problem view;
+  hant_problem_view(p, &view);
+  view.time_limit_ms = tl >= 0                ? tl
+                       : p->time_limit_ms >= 0 ? p->time_limit_ms
+                                               : DEFAULT_TIME_LIMIT_MS;
+  struct hant_select_result r;
+  hant_select_result_init(&r);
+  rc = hant_select_solve(&view, &r);
+  if (rc < 0) {
+    fprintf(stderr, "hant-client solve: %s: %s\n", path, hant_errmsg());
+    hant_problem_destroy(p);
+    return CLIENT_EXIT_FAILURE;
+  }
+  int code = CLIENT_EXIT_OK;
+  if (r.status == HANT_SELECT_INFEASIBLE) {
+    fprintf(stderr, "hant-client solve: infeasible: no choice meets the budgets\n");
+    code = CLIENT_EXIT_INFEASIBLE;
+  } else if (r.status == HANT_SELECT_TIME_LIMIT) {
+    fprintf(stderr, "hant-client solve: time limit of %.0f ms reached; %s\n", view.time_limit_ms,
+            r.has_choice ? "the answer is the best choice found, with its gap"
+                         : "no choice found yet");
+    if (!r.has_choice)
+      code = CLIENT_EXIT_FAILURE;
+  }
+  if (json) {
+    char *s = hant_problem_answer_json(p, &r);
+    if (!s) {
+      fprintf(stderr, "hant-client solve: out of memory writing the answer\n");
+      code = CLIENT_EXIT_FAILURE;
+    } else {
+      printf("%s\n", s);
+      free(s);
+    }
+  } else {
+    print_table(p, &r);
+  }
+  hant_select_result_free(&r);
+  hant_problem_destroy(p);
+  return code;
 }

@@ -31,5 +31,9 @@ int cmd_export(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_library(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
+int cmd_export_ops(int argc, char **argv);
+int cmd_import_costs(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
 
 #endif

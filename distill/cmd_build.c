@@ -38,6 +38,7 @@ static void usage(FILE *f) {
           "  --val-samples M     use the first M validation images (default all 5000)\n"
           "  --jobs J            worker threads, one BLAS thread each (default: cores)\n"
           "  --chunk N           candidates trained per pass over the teacher (default 4 x jobs)\n"
+          "  --slots LIST        only these slots, e.g. slot0,slot3 (default all)\n"
           "  --seed N            (default 1)\n"
           "  --grid G            grid carbon intensity, gCO2/kWh (default %.0f, IEA 2019 world average)\n"
           "  --json              progress events and the summary as JSON lines on stdout\n"
@@ -134,7 +135,7 @@ static void join_args(int argc, char **argv, char *out, size_t n) {
 }
 
 int cmd_build(int argc, char **argv) {
-  const char *teacher_path = NULL, *db = NULL, *data = "fmnist", *families = "all", *v;
+  const char *teacher_path = NULL, *db = NULL, *data = "fmnist", *families = "all", *slot_list = NULL, *v;
   long epochs = 1, batch = 64, samples = 0, val_samples = 0, jobs = hant_cpu_count(), chunk = 0, seed = 1;
   double grid = HANT_GRID_G_PER_KWH_DEFAULT;
   bool json = false;
@@ -153,6 +154,9 @@ int cmd_build(int argc, char **argv) {
         return EXIT_USAGE;
     } else if (cli_opt(argc, argv, &i, "--data", &v)) {
       if (!(data = v))
+        return EXIT_USAGE;
+    } else if (cli_opt(argc, argv, &i, "--slots", &v)) {
+      if (!(slot_list = v))
         return EXIT_USAGE;
     } else if (cli_opt(argc, argv, &i, "--families", &v)) {
       if (!(families = v))
@@ -204,6 +208,7 @@ int cmd_build(int argc, char **argv) {
   o.chunk = (int)chunk;
   o.seed = (uint64_t)seed;
   o.grid_g_per_kwh = grid;
+  o.slots = slot_list;
   char args[512];
   join_args(argc, argv, args, sizeof(args));
   o.args = args;

@@ -20,6 +20,10 @@ static const struct command commands[] = {
     {"build", cmd_build, "distil the operator library of a teacher into SQLite"},
     {"library", cmd_library, "list a library's slots, candidates and costs"},
     {"verify", cmd_verify, "check a library and re-measure its losses and scores"},
+    {"profile", cmd_profile, "measure (host) or model (any device) every candidate's costs"},
+    {"devices", cmd_devices, "list and check device profiles; cost a network on each"},
+    {"export-ops", cmd_export_ops, "write the library's operators for hant-bench on a board"},
+    {"import-costs", cmd_import_costs, "load a cost table measured on a board"},
     {NULL, NULL, NULL},
 };
 

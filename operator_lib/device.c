@@ -16,6 +16,7 @@
 #include "hant.h"
 #include "hant_config.h"
 #include "opsfile.h"
+#include "store.h"
 
 static const char *const prec_names[] = {"fp32", "fp16", "int16", "int8"};
 static const int prec_bytes[] = {4, 2, 2, 1};
@@ -685,6 +686,30 @@ int hant_device_find(const char *dir, const char *name, hant_device **out) {
   }
   return hant__error(HANT_ENOENT, "no profile for device '%s': %s.json is not in %s (add one, or pass --devices DIR)",
                      name, name, searched[0] ? searched : "any device directory");
+}
+
+int hant_device_resolve(hant_store *st, const char *dir, const char *name, hant_device **out) {
+  int rc = hant_device_find(dir, name, out);
+  if (rc != HANT_ENOENT || !st)
+    return rc;
+  char msg[1024];
+  snprintf(msg, sizeof(msg), "%s", hant_errmsg());
+  hant_device_rec *d;
+  int n;
+  if (hant_store_devices(st, &d, &n))
+    return hant__error(HANT_ENOENT, "%s", msg);
+  rc = HANT_ENOENT;
+  for (int i = 0; i < n; i++)
+    if (!strcmp(d[i].name, name) && d[i].profile) {
+      char label[128];
+      snprintf(label, sizeof(label), "%s (profile stored in the library)", name);
+      rc = hant_device_parse(d[i].profile, strlen(d[i].profile), label, out);
+      break;
+    }
+  hant_store_devices_free(d, n);
+  if (rc == HANT_ENOENT)
+    return hant__error(HANT_ENOENT, "%s, nor stored in %s", msg, hant_store_path(st));
+  return rc;
 }
 
 static int cmp_name(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }

@@ -128,6 +128,12 @@ int hant_device_dirs(const char *dir, char dirs[][512], int n);
 /* Finds NAME.json on the search path and loads it. HANT_ENOENT naming the
  * directories searched when no profile has that name. */
 int hant_device_find(const char *dir, const char *name, hant_device **out);
+/* Like hant_device_find, and when no file has that name, the profile the
+ * library `st` stored for it (by hant-distill profile or import-costs).
+ * st may be NULL. */
+struct hant_store;
+int hant_device_resolve(struct hant_store *st, const char *dir, const char *name, hant_device **out);
+
 /* Names of all profiles on the search path (first one wins for a name),
  * sorted; *names is malloc'd as one block (free it). */
 int hant_device_list(const char *dir, char (**names)[64], int *n);

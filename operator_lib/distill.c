@@ -311,6 +311,22 @@ static void par_candidates(chunk *ch) {
     pthread_join(th[j], NULL);
 }
 
+/* Whether slot `name` is in the comma-separated list (NULL: all). */
+static bool slot_wanted(const char *list, const char *name) {
+  if (!list)
+    return true;
+  size_t n = strlen(name);
+  for (const char *p = list; *p;) {
+    size_t k = strcspn(p, ",");
+    if (k == n && !strncmp(p, name, n))
+      return true;
+    p += k;
+    if (*p)
+      p++;
+  }
+  return false;
+}
+
 static void emit(const hant_distill_opts *o, hant_distill_event *e, double t0) {
   if (o->progress) {
     e->elapsed_s = hant_now_s() - t0;
@@ -509,6 +525,20 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
     return hant__error(HANT_EINVAL, "%s: library has %d slots, the teacher %d", hant_store_path(st), nslots,
                        teacher->n_slots);
   }
+  for (const char *p = o->slots; p && *p;) {
+    size_t k = strcspn(p, ",");
+    bool found = false;
+    for (int i = 0; i < teacher->n_slots; i++)
+      found |= strlen(teacher->slots[i].name) == k && !strncmp(teacher->slots[i].name, p, k);
+    if (!found) {
+      free(slots);
+      return hant__error(HANT_EINVAL, "--slots: the teacher has no slot '%.*s' (slots are slot0 to slot%d)", (int)k, p,
+                         teacher->n_slots - 1);
+    }
+    p += k;
+    if (*p)
+      p++;
+  }
   int jobs = o->jobs, chunk_n = o->chunk > 0 ? o->chunk : 4 * o->jobs;
   int saved_threads = hant_gemm_get_threads();
   hant_gemm_set_threads(1); /* one BLAS thread per worker: no oversubscription */
@@ -538,7 +568,7 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
     if ((rc = hant_family_generate(teacher, i, o->families, &specs[i], &nspec[i])))
       goto out_plan;
     for (int j = 0; j < nspec[i]; j++, task++) {
-      if (task % o->shards != o->shard)
+      if (task % o->shards != o->shard || !slot_wanted(o->slots, teacher->slots[i].name))
         continue;
       sum->planned++;
       if (hant_store_candidate_exists(st, slots[i].id, specs[i][j].key))
@@ -560,7 +590,7 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
       break;
     }
     for (int j = 0; j < nspec[i]; j++) {
-      if ((first_task + j) % o->shards != o->shard)
+      if ((first_task + j) % o->shards != o->shard || !slot_wanted(o->slots, s->name))
         continue;
       slot_planned++;
       if (!hant_store_candidate_exists(st, slots[i].id, specs[i][j].key))

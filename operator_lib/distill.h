@@ -44,6 +44,7 @@ typedef struct hant_distill_opts {
   int shard, shards;   /* train only tasks whose index % shards == shard */
   const char *args;    /* command line, recorded with the build run */
   bool record_run;     /* write a build_run row (the store must be writable) */
+  const char *slots;   /* comma-separated slot names to build, or NULL for all */
   hant_distill_progress_fn progress;
   void *user;
 } hant_distill_opts;

@@ -233,6 +233,7 @@ int hant_netfile_parse(const uint8_t *data, size_t len, const char *name, hant_n
     goto fail;
   }
   free(arch);
+  net->param_budget = 0; /* the limit guards parsing only */
   if (meta)
     *meta = m;
   else

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* select.c: the exact multiple-choice knapsack solver, its Pareto front, power rows, power modes and latency correction. */
+/* select.c: the exact multiple-choice knapsack solver, its Pareto front, power rows, power modes
+ * and latency correction. */
 #include "select.h"
 
 #include <assert.h>
@@ -91,9 +92,8 @@ int hant_select_check(const struct hant_select_problem *p) {
                            i, j);
       for (size_t k = 0; k < p->n_dims; k++)
         if (!isfinite(p->cost[g * p->n_dims + k]))
-          return hant__error(HANT_EINVAL,
-                             "select: group %zu item %zu: cost[%zu] is not a finite number", i, j,
-                             k);
+          return hant__error(
+              HANT_EINVAL, "select: group %zu item %zu: cost[%zu] is not a finite number", i, j, k);
     }
   }
   return 0;
@@ -561,27 +561,27 @@ struct frame {
 
 struct bnb {
   size_t G, K, F;
-  size_t *dstart;     /* [G+1] candidates of depth d */
-  size_t *dgroup;     /* [G] original group at depth d */
-  uint32_t *dcand;    /* [n] item index within its group */
-  double *dv;         /* [n] */
-  double *dfc;        /* [n, F] cost functions: K budgets then the weighted sum */
-  double *Rf, *tolf;  /* [F] */
-  struct hulls *hl;   /* [F] */
-  struct env *env;    /* [F, G+1] */
-  size_t d0;          /* envelopes exist for depths >= d0 */
-  double *lam_f;      /* [F] root LP multiplier of each function */
-  double *lagsum;     /* [F, G+1] sum over depths >= d of max_j (v - lam_f fc) */
+  size_t *dstart;    /* [G+1] candidates of depth d */
+  size_t *dgroup;    /* [G] original group at depth d */
+  uint32_t *dcand;   /* [n] item index within its group */
+  double *dv;        /* [n] */
+  double *dfc;       /* [n, F] cost functions: K budgets then the weighted sum */
+  double *Rf, *tolf; /* [F] */
+  struct hulls *hl;  /* [F] */
+  struct env *env;   /* [F, G+1] */
+  size_t d0;         /* envelopes exist for depths >= d0 */
+  double *lam_f;     /* [F] root LP multiplier of each function */
+  double *lagsum;    /* [F, G+1] sum over depths >= d of max_j (v - lam_f fc) */
   /* search state */
-  double z;           /* incumbent value, -INFINITY if none */
-  size_t *best;       /* [G] incumbent: item index within each original group */
+  double z;     /* incumbent value, -INFINITY if none */
+  size_t *best; /* [G] incumbent: item index within each original group */
   int have;
   uint64_t nodes;
-  double deadline;    /* hant_now_s() value, or INFINITY */
+  double deadline; /* hant_now_s() value, or INFINITY */
   int timed_out;
   uint64_t node_limit; /* stop (without concluding) after this many nodes */
   int limited;         /* the last search stopped at node_limit */
-  double ub_left;     /* bound over unexplored nodes at timeout */
+  double ub_left;      /* bound over unexplored nodes at timeout */
 };
 
 static void bnb_free(struct bnb *b) {
@@ -824,8 +824,8 @@ static int dp_search(struct bnb *b, double vtol) {
     int last = d + 1 == G;
     size_t hn = 0;
     for (size_t j = 0; j < m; j++)
-      heap[hn++] = (struct dpheap){cur[0].c + b->dfc[order[j]], cur[0].v + b->dv[order[j]], 0,
-                                   (uint32_t)j};
+      heap[hn++] =
+          (struct dpheap){cur[0].c + b->dfc[order[j]], cur[0].v + b->dv[order[j]], 0, (uint32_t)j};
     for (size_t q = hn / 2 + 1; q-- > 0;)
       dpheap_down(heap, hn, q);
     double vbest = -INFINITY;
@@ -864,9 +864,8 @@ static int dp_search(struct bnb *b, double vtol) {
             }
           }
         } else {
-          double bd = e.v + (d + 1 >= b->d0
-                                 ? env_eval(&b->env[d + 1], b->hl[0].slope, R - e.c, tol)
-                                 : b->lagsum[d + 1] + b->lam_f[0] * dmax(R - e.c, 0));
+          double bd = e.v + (d + 1 >= b->d0 ? env_eval(&b->env[d + 1], b->hl[0].slope, R - e.c, tol)
+                                            : b->lagsum[d + 1] + b->lam_f[0] * dmax(R - e.c, 0));
           if (bd > b->z + vtol) {
             if (nnxt + 1 > DP_LAYER_CAP || total + nnxt + 1 > DP_TOTAL_CAP) {
               rc = 1;
@@ -896,14 +895,13 @@ static int dp_search(struct bnb *b, double vtol) {
       }
       if (e.s + 1 < ncur) {
         e.s++;
-        heap[0] = (struct dpheap){cur[e.s].c + b->dfc[order[e.j]],
-                                  cur[e.s].v + b->dv[order[e.j]], e.s, e.j};
+        heap[0] = (struct dpheap){cur[e.s].c + b->dfc[order[e.j]], cur[e.s].v + b->dv[order[e.j]],
+                                  e.s, e.j};
       } else {
         heap[0] = heap[--hn];
       }
       dpheap_down(heap, hn, 0);
     }
-    if (getenv("SELDEBUG")) fprintf(stderr, "dp layer %zu: %zu states (z %.3f)\n", d, nnxt, b->z);
     if (last)
       break;
     total += nnxt;
@@ -1098,8 +1096,8 @@ static int greedy(const struct prep *w, size_t *cur, double *use, double *val) {
  * incumbent. Any lam >= 0 gives a valid bound, so stopping early only costs
  * speed, never correctness. Feasible Lagrangian solutions improve the
  * incumbent on the way. */
-static double lagr_optimise(const struct prep *w, double *lam, size_t *sel, double *use,
-                            double *z, size_t *zsel) {
+static double lagr_optimise(const struct prep *w, double *lam, size_t *sel, double *use, double *z,
+                            size_t *zsel) {
   size_t K = w->K, G = w->G;
   double *g = malloc((K + 1) * sizeof *g), *best_lam = malloc((K + 1) * sizeof *best_lam);
   if (!g || !best_lam) {
@@ -1414,7 +1412,6 @@ static int solve_core(const struct hant_select_problem *p, struct hant_select_re
       goto out;
     b.node_limit = UINT64_MAX;
     rc = b.limited ? dp_search(&b, w.vtol) : 0;
-    if (getenv("SELDEBUG")) fprintf(stderr, "dp rc %d timed %d ub %.3f z %.3f root %.3f\n", rc, b.timed_out, b.ub_left, b.z, bound_at(&b, 0, 0, b.Rf));
     if (rc < 0)
       goto out;
     b.limited = 0;
@@ -1462,8 +1459,7 @@ out:
 }
 
 /* Without budgets every slot takes its best value. */
-static void solve_unconstrained(const struct hant_select_problem *p,
-                                struct hant_select_result *r) {
+static void solve_unconstrained(const struct hant_select_problem *p, struct hant_select_result *r) {
   size_t g = 0;
   r->objective = 0;
   for (size_t i = 0; i < p->n_groups; i++) {
@@ -1524,10 +1520,10 @@ struct fstate {
 
 struct hant_select_front {
   size_t G;
-  size_t n;                /* points */
-  double *cost, *value;    /* [n] */
-  uint32_t *last;          /* [n] state index in the last layer */
-  struct fstate **layer;   /* [G] */
+  size_t n;              /* points */
+  double *cost, *value;  /* [n] */
+  uint32_t *last;        /* [n] state index in the last layer */
+  struct fstate **layer; /* [G] */
   int approximate;
   double cost_error;
   double tol;
@@ -1983,8 +1979,7 @@ static int result_copy(struct hant_select_result *dst, const struct hant_select_
   return 0;
 }
 
-static int check_power_args(const double *e, const double *t, const double *row,
-                            const double *rb) {
+static int check_power_args(const double *e, const double *t, const double *row, const double *rb) {
   if (!e || !t || !row || !rb)
     return hant__error(HANT_EINVAL, "select: power row: NULL array");
   return 0;
@@ -2009,10 +2004,9 @@ int hant_select_power_cap_row(size_t n_items, const double *energy_mj, size_t en
   return 0;
 }
 
-int hant_select_sustained_power_row(size_t n_items, const double *energy_mj,
-                                    size_t energy_stride, const double *latency_ms,
-                                    size_t latency_stride, double fps_hz, double idle_w,
-                                    double cap_w, double *row, double *row_budget,
+int hant_select_sustained_power_row(size_t n_items, const double *energy_mj, size_t energy_stride,
+                                    const double *latency_ms, size_t latency_stride, double fps_hz,
+                                    double idle_w, double cap_w, double *row, double *row_budget,
                                     double *latency_budget_ms) {
   int rc = check_power_args(energy_mj, latency_ms, row, row_budget);
   if (rc < 0)
@@ -2042,9 +2036,8 @@ int hant_select_sustained_power_row(size_t n_items, const double *energy_mj,
  * ------------------------------------------------------------------------- */
 
 int hant_select_solve_modes(const struct hant_select_problem *p,
-                            const struct hant_select_modes *modes,
-                            struct hant_select_result *best, size_t *best_mode,
-                            struct hant_select_result *per_mode) {
+                            const struct hant_select_modes *modes, struct hant_select_result *best,
+                            size_t *best_mode, struct hant_select_result *per_mode) {
   if (!p || !modes || !best || !best_mode)
     return hant__error(HANT_EINVAL, "select: modes: NULL argument");
   if (modes->n_modes == 0 || !modes->cost)
@@ -2137,8 +2130,7 @@ out:
 
 int hant_select_solve_corrected(const struct hant_select_problem *p, size_t latency_dim,
                                 hant_select_measure_fn measure, void *user, int max_rounds,
-                                struct hant_select_result *r,
-                                struct hant_select_correction *info) {
+                                struct hant_select_result *r, struct hant_select_correction *info) {
   int rc = hant_select_check(p);
   if (rc < 0)
     return rc;
@@ -2148,8 +2140,7 @@ int hant_select_solve_corrected(const struct hant_select_problem *p, size_t late
     return hant__error(HANT_EINVAL, "select: latency dimension %zu but only %zu budgets",
                        latency_dim, p->n_dims);
   if (max_rounds < 1)
-    return hant__error(HANT_EINVAL, "select: max_rounds must be at least 1, not %d",
-                       max_rounds);
+    return hant__error(HANT_EINVAL, "select: max_rounds must be at least 1, not %d", max_rounds);
   double *budget = malloc(p->n_dims * sizeof *budget);
   if (!budget)
     return hant__error(HANT_ENOMEM, "select: out of memory");

@@ -54,20 +54,20 @@ struct hant_select_problem {
  * several solves; each solve frees what the previous one left. */
 struct hant_select_result {
   enum hant_select_status status;
-  int has_choice;       /* 1 when choice/totals/objective describe a feasible choice */
-  double objective;     /* sum of the chosen values; 0 when has_choice is 0 */
-  double bound;         /* proven upper bound on the optimum; equals objective when optimal */
-  double gap;           /* bound - objective, >= 0; 0 when optimal, INFINITY without a choice */
-  size_t n_groups;      /* copies of the problem's sizes, for the arrays below */
+  int has_choice;   /* 1 when choice/totals/objective describe a feasible choice */
+  double objective; /* sum of the chosen values; 0 when has_choice is 0 */
+  double bound;     /* proven upper bound on the optimum; equals objective when optimal */
+  double gap;       /* bound - objective, >= 0; 0 when optimal, INFINITY without a choice */
+  size_t n_groups;  /* copies of the problem's sizes, for the arrays below */
   size_t n_dims;
-  size_t *choice;       /* [n_groups] index of the chosen candidate within its group */
-  double *totals;       /* [n_dims] sum of the chosen costs, in the budgets' units */
-  double *min_totals;   /* [n_dims] sum_i min_j c_ijk: the smallest achievable total of each
-                           cost on its own; always filled, the infeasibility report */
-  int *over_budget;     /* [n_dims] 1 where min_totals[k] > budget[k] + tol_k */
+  size_t *choice;         /* [n_groups] index of the chosen candidate within its group */
+  double *totals;         /* [n_dims] sum of the chosen costs, in the budgets' units */
+  double *min_totals;     /* [n_dims] sum_i min_j c_ijk: the smallest achievable total of each
+                             cost on its own; always filled, the infeasibility report */
+  int *over_budget;       /* [n_dims] 1 where min_totals[k] > budget[k] + tol_k */
   int jointly_infeasible; /* 1 when infeasible although each budget alone can be met */
-  uint64_t nodes;       /* branch-and-bound nodes explored */
-  double solve_ms;      /* wall-clock time of the solve in milliseconds */
+  uint64_t nodes;         /* branch-and-bound nodes explored */
+  double solve_ms;        /* wall-clock time of the solve in milliseconds */
 };
 
 void hant_select_result_init(struct hant_select_result *r);
@@ -100,9 +100,9 @@ int hant_select_solve(const struct hant_select_problem *p, struct hant_select_re
 struct hant_select_front; /* opaque; created by the library */
 
 struct hant_select_front_options {
-  size_t axis;          /* the cost dimension traded against the score; its budget is ignored */
-  int respect_budgets;  /* nonzero: every point also satisfies the other dimensions' budgets */
-  size_t max_points;    /* cap on points kept per merge step; 0 means 65536 */
+  size_t axis;         /* the cost dimension traded against the score; its budget is ignored */
+  int respect_budgets; /* nonzero: every point also satisfies the other dimensions' budgets */
+  size_t max_points;   /* cap on points kept per merge step; 0 means 65536 */
 };
 
 /* Computes the exact Pareto front of (total cost on the axis, score) in one
@@ -176,10 +176,9 @@ int hant_select_power_cap_row(size_t n_items, const double *energy_mj, size_t en
  * together with the latency condition T <= 1 / F, returned as
  * *latency_budget_ms = 1000 / F; the caller combines it with its latency
  * budget (the smaller one wins). fps_hz must be > 0, powers finite. */
-int hant_select_sustained_power_row(size_t n_items, const double *energy_mj,
-                                    size_t energy_stride, const double *latency_ms,
-                                    size_t latency_stride, double fps_hz, double idle_w,
-                                    double cap_w, double *row, double *row_budget,
+int hant_select_sustained_power_row(size_t n_items, const double *energy_mj, size_t energy_stride,
+                                    const double *latency_ms, size_t latency_stride, double fps_hz,
+                                    double idle_w, double cap_w, double *row, double *row_budget,
                                     double *latency_budget_ms);
 
 /* ---------------------------------------------------------------------------
@@ -191,7 +190,7 @@ struct hant_select_modes {
   size_t n_modes;
   const double *const *cost;   /* [n_modes] each [n_items, n_dims], like problem.cost */
   const double *const *budget; /* [n_modes] each [n_dims], or NULL: use the problem's budgets */
-  size_t energy_dim;           /* breaks ties in score: lower total wins; SIZE_MAX: lower mode index */
+  size_t energy_dim; /* breaks ties in score: lower total wins; SIZE_MAX: lower mode index */
 };
 
 /* Solves the problem once per mode (p->cost and p->budget are ignored) and
@@ -204,9 +203,8 @@ struct hant_select_modes {
  * per_mode, if not NULL, must hold n_modes initialised results and
  * receives every mode's answer. */
 int hant_select_solve_modes(const struct hant_select_problem *p,
-                            const struct hant_select_modes *modes,
-                            struct hant_select_result *best, size_t *best_mode,
-                            struct hant_select_result *per_mode);
+                            const struct hant_select_modes *modes, struct hant_select_result *best,
+                            size_t *best_mode, struct hant_select_result *per_mode);
 
 /* ---------------------------------------------------------------------------
  * Measured-latency correction (brief section 7).
@@ -219,11 +217,11 @@ typedef int (*hant_select_measure_fn)(void *user, const size_t *choice, size_t n
                                       double *measured);
 
 struct hant_select_correction {
-  int rounds;           /* solves done (each followed by one measurement) */
-  int fits;             /* 1 when the last choice's measurement met the original budget */
-  double measured;      /* last measured latency */
-  double predicted;     /* last predicted (summed) latency */
-  double budget_used;   /* the (tightened) latency budget of the last solve */
+  int rounds;         /* solves done (each followed by one measurement) */
+  int fits;           /* 1 when the last choice's measurement met the original budget */
+  double measured;    /* last measured latency */
+  double predicted;   /* last predicted (summed) latency */
+  double budget_used; /* the (tightened) latency budget of the last solve */
 };
 
 /* Solves, measures the choice, and while the measurement exceeds the
@@ -237,7 +235,6 @@ struct hant_select_correction {
  * the callback is then never called), HANT_ENOMEM, or the callback's error. */
 int hant_select_solve_corrected(const struct hant_select_problem *p, size_t latency_dim,
                                 hant_select_measure_fn measure, void *user, int max_rounds,
-                                struct hant_select_result *r,
-                                struct hant_select_correction *info);
+                                struct hant_select_result *r, struct hant_select_correction *info);
 
 #endif

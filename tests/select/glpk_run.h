@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* glpk_run.h: writes a selection problem as a CPLEX LP file and runs GLPK's glpsol on it as a separate program (never linked: GLPK is GPL). */
+/* glpk_run.h: writes a selection problem as a CPLEX LP file and runs GLPK's glpsol on it as a
+ * separate program (never linked: GLPK is GPL). */
 #ifndef HANT_TEST_GLPK_RUN_H
 #define HANT_TEST_GLPK_RUN_H
 
@@ -67,9 +68,7 @@ struct glpk_answer {
 };
 
 /* Is glpsol on PATH? */
-static inline int glpk_available(void) {
-  return system("command -v glpsol >/dev/null 2>&1") == 0;
-}
+static inline int glpk_available(void) { return system("command -v glpsol >/dev/null 2>&1") == 0; }
 
 /* Runs `glpsol --lp LP [--tmlim S] -o OUT` with its log in LOG; fills a.
  * Returns 0, or -1 when glpsol could not run. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* select_gen.h: seeded random selection instances for the select tests and benchmark, plus helpers to check answers. */
+/* select_gen.h: seeded random selection instances for the select tests and benchmark, plus helpers
+ * to check answers. */
 #ifndef HANT_TEST_SELECT_GEN_H
 #define HANT_TEST_SELECT_GEN_H
 
@@ -196,8 +197,8 @@ static inline double gen_tol(const struct hant_select_problem *p, size_t k) {
 
 /* Checks that a choice is feasible and recomputes its value and totals.
  * Returns 1 if feasible. */
-static inline int gen_eval(const struct hant_select_problem *p, const size_t *choice,
-                           double *value, double *totals) {
+static inline int gen_eval(const struct hant_select_problem *p, const size_t *choice, double *value,
+                           double *totals) {
   size_t K = p->n_dims, o = 0;
   double v = 0;
   for (size_t k = 0; k < K; k++)

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* test_select_enum.c: the solver matches exhaustive enumeration on thousands of small random instances. */
+/* test_select_enum.c: the solver matches exhaustive enumeration on thousands of small random
+ * instances. */
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "../test_util.h"
 #include "hant.h"
 #include "select.h"
 #include "select_gen.h"
-#include "../test_util.h"
 
 struct brute {
   int feasible;
@@ -73,8 +74,7 @@ static void check_instance(const struct gen_inst *g, const char *what, uint64_t 
   struct hant_select_result r;
   hant_select_result_init(&r);
   int rc = hant_select_solve(p, &r);
-  CHECK(rc == 0, "%s seed %llu: solve failed: %s", what, (unsigned long long)seed,
-        hant_errmsg());
+  CHECK(rc == 0, "%s seed %llu: solve failed: %s", what, (unsigned long long)seed, hant_errmsg());
   if (rc)
     return;
   struct brute b = enumerate(p);
@@ -83,8 +83,8 @@ static void check_instance(const struct gen_inst *g, const char *what, uint64_t 
     double tot[8] = {0}, v = 0;
     CHECK(r.status == HANT_SELECT_OPTIMAL, "%s seed %llu: status %s, expected optimal", what,
           (unsigned long long)seed, hant_select_status_name(r.status));
-    CHECK(r.has_choice && gen_eval(p, r.choice, &v, tot), "%s seed %llu: choice infeasible",
-          what, (unsigned long long)seed);
+    CHECK(r.has_choice && gen_eval(p, r.choice, &v, tot), "%s seed %llu: choice infeasible", what,
+          (unsigned long long)seed);
     CHECK(fabs(r.objective - b.best) <= 2e-9 * vscale(p),
           "%s seed %llu: objective %.17g, enumeration %.17g (G=%zu K=%zu)", what,
           (unsigned long long)seed, r.objective, b.best, p->n_groups, p->n_dims);
@@ -114,8 +114,8 @@ static void check_instance(const struct gen_inst *g, const char *what, uint64_t 
     }
     for (size_t k = 0; k < p->n_dims; k++) {
       CHECK(fabs(mt[k] - r.min_totals[k]) <= 1e-9 * (1 + fabs(mt[k])),
-            "%s seed %llu: min_totals[%zu] %.17g, expected %.17g", what,
-            (unsigned long long)seed, k, r.min_totals[k], mt[k]);
+            "%s seed %llu: min_totals[%zu] %.17g, expected %.17g", what, (unsigned long long)seed,
+            k, r.min_totals[k], mt[k]);
       int over = mt[k] > p->budget[k] + gen_tol(p, k);
       CHECK(over == r.over_budget[k], "%s seed %llu: over_budget[%zu] is %d", what,
             (unsigned long long)seed, k, r.over_budget[k]);

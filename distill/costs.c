@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* costs.c: loading candidates for costing, modelled energy for measured latencies, and storing profiles. */
+#include "costs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "costmodel.h"
+#include "hant.h"
+#include "netfile.h"
+
+int costs_load_candidate(hant_store *st, const hant_cand_rec *c, hant_net **out) {
+  *out = NULL;
+  uint8_t *w;
+  size_t len;
+  int rc = hant_store_candidate_weights(st, c->id, &w, &len);
+  if (rc)
+    return rc;
+  char label[160];
+  snprintf(label, sizeof(label), "candidate %lld (%s)", (long long)c->id, c->key);
+  rc = hant_netfile_parse(w, len, label, out, NULL);
+  free(w);
+  if (!rc && (rc = hant_net_fold_bn(*out))) {
+    hant_net_destroy(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+int costs_model_energy(const hant_device *d, int mode, const hant_net *net, int batch, double latency_ms,
+                       double *energy_mj, int64_t *memory_bytes, char *source, size_t n) {
+  hant_cost_estimate e;
+  int rc = hant_costmodel_net(d, mode, net, batch, &e);
+  if (rc)
+    return rc;
+  hant_device_point pt;
+  hant_device_point_get(d, mode, &pt);
+  *energy_mj = e.energy_mac_mj + e.energy_mem_mj + pt.idle_w * latency_ms;
+  *memory_bytes = e.memory_bytes;
+  snprintf(source, n, "modelled: %s profile (%.3g pJ/MAC, pJ/B per memory level, %.3g W idle) over the latency",
+           d->name, d->pj_per_mac[d->precision] * pt.energy_scale, pt.idle_w);
+  return 0;
+}
+
+int costs_device_put(hant_store *st, const hant_device *d, int64_t *id) {
+  return hant_store_device_put(st, d->name, d->json, id);
+}
