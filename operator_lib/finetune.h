@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* finetune.h: end-to-end fine-tuning of an assembled network by knowledge distillation from its teacher. */
+#ifndef HANT_FINETUNE_H
+#define HANT_FINETUNE_H
+
+#include "dataset.h"
+#include "net.h"
+#include "train.h"
+
+typedef struct hant_finetune_opts {
+  int epochs;
+  int batch;
+  float lr;          /* peak learning rate (SGD, Nesterov 0.9, cosine) */
+  float weight_decay;
+  float temperature; /* T of the softened distributions */
+  float alpha;       /* weight of the KD term; (1 - alpha) weighs cross-entropy */
+  bool augment;      /* pad-2 crop + flip, as for the teacher */
+  uint64_t seed;
+  long max_steps;    /* 0: no limit */
+  hant_train_progress_fn progress;
+  void *user;
+} hant_finetune_opts;
+
+/* 1 epoch, batch 128, lr 0.01, wd 5e-4, T = 4, alpha = 0.9 (Hinton et al.
+ * 2015 use a high weight on the soft targets), augmentation on. */
+void hant_finetune_opts_default(hant_finetune_opts *o);
+
+/* Trains student on train with loss alpha * T^2 KL(teacher || student) +
+ * (1 - alpha) * CE(labels), the teacher in eval mode. Reports validation
+ * accuracy after each epoch when val is given. The student's parameters
+ * change in place; the teacher is only read. */
+int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *train, const hant_dataset *val,
+                     const hant_finetune_opts *o, hant_train_result *res);
+
+#endif

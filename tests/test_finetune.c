@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/* test_finetune.c: knowledge-distillation fine-tuning raises a student's validation accuracy and its agreement
+ * with the teacher. */
+#include <string.h>
+
+#include "arch.h"
+#include "finetune.h"
+#include "gemm.h"
+#include "hant.h"
+#include "test_util.h"
+
+/* Fraction of val images where student and teacher predict the same class. */
+static double agreement(hant_net *s, hant_net *t, const hant_dataset *val) {
+  hant_pass ps, pt;
+  hant_pass_init(&ps);
+  hant_pass_init(&pt);
+  float *x = malloc(sizeof(float) * 784 * (size_t)val->n);
+  int *lab = malloc(sizeof(int) * (size_t)val->n), *idx = malloc(sizeof(int) * (size_t)val->n);
+  for (int i = 0; i < val->n; i++)
+    idx[i] = i;
+  hant_dataset_batch(val, idx, val->n, false, 0, NULL, x, lab);
+  HANT_ASSERT(hant_net_forward(s, &ps, x, val->n, false) == 0 && hant_net_forward(t, &pt, x, val->n, false) == 0);
+  const float *zs = ps.out[hant_net_output(s)], *zt = pt.out[hant_net_output(t)];
+  int same = 0;
+  for (int i = 0; i < val->n; i++) {
+    int bs = 0, bt = 0;
+    for (int j = 1; j < 10; j++) {
+      bs = zs[i * 10 + j] > zs[i * 10 + bs] ? j : bs;
+      bt = zt[i * 10 + j] > zt[i * 10 + bt] ? j : bt;
+    }
+    same += bs == bt;
+  }
+  hant_pass_free(&ps);
+  hant_pass_free(&pt);
+  free(x);
+  free(lab);
+  free(idx);
+  return (double)same / val->n;
+}
+
+int main(void) {
+  hant_gemm_set_threads(1);
+  hant_dataset tr, va;
+  if (hant_fmnist_load(hant_fmnist_dir(), HANT_SPLIT_TRAIN, 3000, &tr) ||
+      hant_fmnist_load(hant_fmnist_dir(), HANT_SPLIT_VAL, 1000, &va)) {
+    CHECK(0, "Fashion-MNIST is needed: %s", hant_errmsg());
+    return test_summary("test_finetune");
+  }
+  hant_net *teacher = hant_arch_build(hant_arch_preset("tiny"), "teacher");
+  hant_rng rng;
+  hant_rng_seed(&rng, 1);
+  hant_net_init_params(teacher, &rng);
+  hant_train_opts to;
+  hant_train_opts_default(&to);
+  to.epochs = 2;
+  to.batch = 64;
+  to.lr = 0.05f;
+  hant_train_result tres;
+  CHECK(hant_train_classifier(teacher, &tr, &va, &to, &tres) == 0, "teacher training: %s", hant_errmsg());
+
+  /* A narrower student, started from scratch, then fine-tuned with KD. */
+  hant_net *student = hant_arch_build("input 1x28x28; conv 8 s=2; res 16 s=2 mid=8; gap; linear 10", "student");
+  hant_net_init_params(student, &rng);
+  double acc0, loss0, acc1, loss1;
+  hant_eval_classifier(student, &va, 256, &acc0, &loss0);
+  double agree0 = agreement(student, teacher, &va);
+  hant_finetune_opts fo;
+  hant_finetune_opts_default(&fo);
+  fo.epochs = 2;
+  fo.batch = 64;
+  fo.lr = 0.05f;
+  hant_train_result res;
+  int rc = hant_finetune_kd(student, teacher, &tr, &va, &fo, &res);
+  CHECK(rc == 0, "fine-tuning failed: %s", hant_errmsg());
+  hant_eval_classifier(student, &va, 256, &acc1, &loss1);
+  double agree1 = agreement(student, teacher, &va);
+  CHECK(acc1 > acc0 + 0.15, "validation accuracy %.3f -> %.3f: fine-tuning did not help", acc0, acc1);
+  CHECK(agree1 > agree0 + 0.2, "agreement with the teacher %.3f -> %.3f", agree0, agree1);
+  CHECK(res.val_accuracy == acc1, "reported validation accuracy %.4f differs from a fresh evaluation %.4f",
+        res.val_accuracy, acc1);
+  printf("teacher val %.3f; student val %.3f -> %.3f, agreement %.3f -> %.3f\n", tres.val_accuracy, acc0, acc1,
+         agree0, agree1);
+
+  /* Bad options are refused. */
+  fo.alpha = 1.5f;
+  CHECK(hant_finetune_kd(student, teacher, &tr, &va, &fo, &res) == HANT_EINVAL, "alpha 1.5 accepted");
+  hant_net_destroy(student);
+  hant_net_destroy(teacher);
+  hant_dataset_free(&tr);
+  hant_dataset_free(&va);
+  return test_summary("test_finetune");
+}
