@@ -78,7 +78,7 @@ static int bench_one(const hant_ops_entry *e, int batch, const hant_measure_opts
   char arch[400], label[64];
   hant_opsfile_arch(e, arch, sizeof(arch));
   snprintf(label, sizeof(label), "operator %lld", (long long)e->id);
-  hant_net *net = hant_arch_build(arch, label);
+  hant_net *net = hant_arch_build_limited(arch, label, HANT_OPSFILE_MAX_PARAM_FLOATS);
   if (!net)
     return HANT_EFORMAT;
   hant_rng rng;

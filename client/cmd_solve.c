@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_solve.c: hant-client solve: solves a generic selection problem file and prints the answer or a Pareto front. */
+/* cmd_solve.c: hant-client solve: solves a generic selection problem file (in hantd, or in-process) and prints the answer or a Pareto front. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,19 +9,20 @@
 #include "commands.h"
 #include "hant.h"
 #include "problem_json.h"
+#include "rpc_client.h"
 #include "select.h"
 
 #define DEFAULT_TIME_LIMIT_MS 10000.0
 
 static void solve_usage(FILE *f) {
   fprintf(f,
-          "usage: hant-client solve --problem FILE [--json] [--time-limit-ms N]\n"
-          "                         [--pareto COSTKEY [--points N] [--no-other-budgets]]\n"
+          "usage: hant-client [--socket PATH] solve --problem FILE [--json] [--time-limit-ms N]\n"
+          "                         [--pareto COSTKEY [--points N] [--no-other-budgets]] [--local]\n"
           "\n"
           "Chooses one candidate per slot to maximise the summed value within the\n"
           "budgets of a problem file (see schema/problem.schema.json), exactly, with\n"
           "a proof of optimality or the remaining gap when the time limit hits.\n"
-          "Until hantd serves selection, this command solves in-process.\n"
+          "hantd solves it (its 'solve' method); --local solves in this process instead.\n"
           "\n"
           "  --problem FILE      the problem file (JSON)\n"
           "  --json              print the answer as JSON (schema/answer.schema.json)\n"
@@ -32,10 +33,11 @@ static void solve_usage(FILE *f) {
           "                      (its budget is ignored; the others hold on every point)\n"
           "  --points N          sample the front at N evenly spaced budget levels\n"
           "  --no-other-budgets  ignore the other budgets too in the front\n"
+          "  --local             solve in this process, without hantd\n"
           "\n"
           "Exit status: 0 answered (optimal, or time limit with a choice), 1 failure\n"
           "(unreadable or invalid file, or time limit without any choice), 2 usage,\n"
-          "4 infeasible (no choice meets the budgets).\n",
+          "3 daemon unreachable, 4 infeasible (no choice meets the budgets), 5 daemon error.\n",
           DEFAULT_TIME_LIMIT_MS);
 }
 
@@ -180,9 +182,85 @@ static int run_front(struct hant_problem *p, const char *axis_name, size_t point
   return CLIENT_EXIT_OK;
 }
 
+/* Sends the problem to hantd; the local parse gave names for the table. */
+static int run_daemon(const struct hant_problem *p, const char *path, const char *pareto, size_t points, int respect,
+                      double tl, int json) {
+  json_error_t je;
+  json_t *prob = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+  if (!prob) {
+    fprintf(stderr, "hant-client solve: %s: %s\n", path, je.text);
+    return CLIENT_EXIT_FAILURE;
+  }
+  json_t *params = json_object(), *opt = json_object();
+  json_object_set_new(params, "problem", prob);
+  if (tl >= 0)
+    json_object_set_new(opt, "time_limit_ms", json_real(tl));
+  if (pareto) {
+    json_object_set_new(opt, "pareto", json_string(pareto));
+    json_object_set_new(opt, "points", json_integer((json_int_t)points));
+    json_object_set_new(opt, "respect_budgets", json_boolean(respect));
+  }
+  json_object_set_new(params, "options", opt);
+  json_t *r = NULL;
+  int rc = client_call_once("solve", "solve", params, &r);
+  if (rc)
+    return rc;
+  const char *status = client_str(r, "status", "");
+  if (json) {
+    client_print_json(r);
+  } else if (pareto) {
+    json_t *pts = json_object_get(r, "points");
+    if (!json_is_array(pts)) {
+      printf("%s\n", client_str(r, "message", "no front"));
+    } else {
+      printf("Pareto front of value against %s: %zu points, %s\n", pareto, json_array_size(pts),
+             json_is_true(json_object_get(r, "exact")) ? "exact" : "approximate");
+      printf("%14s %14s %16s\n", "budget", pareto, "best value");
+      size_t i;
+      json_t *pt;
+      json_array_foreach(pts, i, pt)
+        printf("%14.6g %14.6g %16.10g\n", client_num(pt, "budget"), client_num(pt, "cost"), client_num(pt, "objective"));
+    }
+  } else {
+    printf("status     %s (%.3f ms in hantd)\n", status, client_num(r, "solve_ms"));
+    json_t *choice = json_object_get(r, "choice");
+    if (json_is_array(choice)) {
+      printf("objective  %.10g\n\n", client_num(r, "objective"));
+      printf("%-16s  %-16s\n", "slot", "choice");
+      for (size_t i = 0; i < p->n_groups && i < json_array_size(choice); i++)
+        printf("%-16s  %-16s\n", p->group_name[i], json_string_value(json_array_get(choice, i)));
+      json_t *totals = json_object_get(r, "totals");
+      printf("\n%-16s %14s %14s %14s\n", "cost", "total", "budget", "headroom");
+      for (size_t k = 0; k < p->n_keys; k++) {
+        double t = client_num(totals, p->key[k]);
+        if (p->has_budget[k])
+          printf("%-16s %14.6g %14.6g %14.6g\n", p->key[k], t, p->budget[k], p->budget[k] - t);
+        else
+          printf("%-16s %14.6g %14s %14s\n", p->key[k], t, "-", "-");
+      }
+    } else if (!strcmp(status, "infeasible")) {
+      json_t *mt = json_object_get(r, "min_totals");
+      printf("\n%-16s %14s %14s\n", "cost", "smallest total", "budget");
+      for (size_t k = 0; k < p->n_keys; k++)
+        if (p->has_budget[k])
+          printf("%-16s %14.6g %14.6g\n", p->key[k], client_num(mt, p->key[k]), p->budget[k]);
+    }
+  }
+  int code = CLIENT_EXIT_OK;
+  if (!strcmp(status, "infeasible")) {
+    fprintf(stderr, "hant-client solve: infeasible: no choice meets the budgets\n");
+    code = CLIENT_EXIT_INFEASIBLE;
+  } else if (!strcmp(status, "time_limit") && !json_is_array(json_object_get(r, "choice"))) {
+    fprintf(stderr, "hant-client solve: time limit reached; no choice found yet\n");
+    code = CLIENT_EXIT_FAILURE;
+  }
+  json_decref(r);
+  return code;
+}
+
 int cmd_solve(int argc, char **argv) {
   const char *path = NULL, *pareto = NULL;
-  int json = 0, respect = 1;
+  int json = 0, respect = 1, local = 0;
   double tl = -1, pts = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -194,6 +272,8 @@ int cmd_solve(int argc, char **argv) {
       json = 1;
     } else if (!strcmp(a, "--no-other-budgets")) {
       respect = 0;
+    } else if (!strcmp(a, "--local")) {
+      local = 1;
     } else if (!strcmp(a, "--problem") && has_arg) {
       path = argv[++i];
     } else if (!strcmp(a, "--pareto") && has_arg) {
@@ -233,6 +313,11 @@ int cmd_solve(int argc, char **argv) {
   if (rc < 0) {
     fprintf(stderr, "hant-client solve: %s\n", hant_errmsg());
     return CLIENT_EXIT_FAILURE;
+  }
+  if (!local) {
+    rc = run_daemon(p, path, pareto, (size_t)pts, respect, tl, json);
+    hant_problem_destroy(p);
+    return rc;
   }
   if (pareto) {
     rc = run_front(p, pareto, (size_t)pts, respect, json);

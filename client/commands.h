@@ -17,5 +17,12 @@ enum {
 typedef int (*client_cmd_fn)(int argc, char **argv);
 
 int cmd_solve(int argc, char **argv);
+int cmd_transform(int argc, char **argv);
+int cmd_pareto(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
+int cmd_library(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "hant.h"
+#include "rpc_client.h"
 
 struct command {
   const char *name;
@@ -13,18 +14,29 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"transform", cmd_transform, "choose a network for a device and budgets (and export it)"},
+    {"pareto", cmd_pareto, "Pareto front of accuracy against a cost on a device"},
     {"solve", cmd_solve, "solve a generic selection problem file"},
+    {"devices", cmd_devices, "devices with costs, and the profiles hantd knows"},
+    {"library", cmd_library, "the library: teacher, slots, candidates"},
+    {"status", cmd_status, "the daemon's uptime, load, cache and jobs"},
+    {"version", cmd_version, "client and daemon versions"},
+    {"jobs", cmd_jobs, "list, show, wait for, cancel jobs; queue an evaluation"},
     {NULL, NULL, NULL},
 };
 
 static void usage(FILE *f) {
   fprintf(f, "usage: hant-client [--socket PATH] COMMAND [ARGS]\n\n"
-             "Talks to hantd, hant's transformation service.\n\ncommands:\n");
+             "Talks to hantd, hant's transformation service, on a Unix socket: --socket PATH,\n"
+             "else $HANT_SOCKET, else $XDG_RUNTIME_DIR/hant/hantd.sock (or /run/hantd/hantd.sock).\n\n"
+             "commands:\n");
   for (const struct command *c = commands; c->name; c++)
     fprintf(f, "  %-10s %s\n", c->name, c->summary);
   fprintf(f, "\n  --help       show this help and exit\n"
              "  --version    print the version and exit\n"
-             "\nRun 'hant-client COMMAND --help' for a command's options.\n");
+             "\nRun 'hant-client COMMAND --help' for a command's options.\n"
+             "Exit status: 0 success, 1 failure, 2 usage, 3 daemon unreachable, 4 infeasible\n"
+             "budgets, 5 daemon error.\n");
 }
 
 int main(int argc, char **argv) {
@@ -39,7 +51,7 @@ int main(int argc, char **argv) {
       return CLIENT_EXIT_OK;
     }
     if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
-      i++;
+      client_set_socket(argv[++i]);
       continue;
     }
     fprintf(stderr, "hant-client: unknown option '%s'\n", argv[i]);

@@ -133,6 +133,8 @@ int cmd_devices(int argc, char **argv) {
       r->latency_ms = mr.latency_ms;
       /* Energy: RAPL when it was read, else the profile's model over the measured time. */
       r->energy_mj = mr.energy_mj >= 0 ? mr.energy_mj : e.energy_mac_mj + e.energy_mem_mj + d->idle_w * mr.latency_ms;
+      if (mr.energy_mj < 0 && r->energy_mj > d->active_w * mr.latency_ms)
+        r->energy_mj = d->active_w * mr.latency_ms;
       r->macs_padded = e.macs_padded;
       r->power_w = hant_power_avg_w(r->energy_mj, r->latency_ms);
       r->sustained_w = hant_power_sustained_w(r->energy_mj, r->latency_ms, fps, d->idle_w);

@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "energy.h"
 #include "hant.h"
 #include "jsonw.h"
+#include "power.h"
 #include "store.h"
 
 static void usage(FILE *f) {
@@ -43,6 +45,12 @@ static void json_costs(hant_jsonw *w, const hant_cost_rec *c, int nc, int64_t ca
     hant_jsonw_key(w, "energy_source"), hant_jsonw_str(w, r->energy_source);
     if (r->latency_spread >= 0)
       hant_jsonw_key(w, "latency_spread"), hant_jsonw_num(w, r->latency_spread);
+    /* Every answer carries power and carbon (brief section 6). */
+    hant_jsonw_key(w, "power_w"), hant_jsonw_num(w, hant_power_avg_w(r->energy_mj, r->latency_ms));
+    hant_jsonw_key(w, "co2e_g_per_million"),
+        hant_jsonw_num(w, hant_power_co2_g_per_million(r->energy_mj, HANT_GRID_G_PER_KWH_DEFAULT));
+    hant_jsonw_key(w, "power_mode"), hant_jsonw_str(w, r->power_mode);
+    hant_jsonw_key(w, "batch"), hant_jsonw_int(w, r->batch);
     hant_jsonw_obj_end(w);
   }
   hant_jsonw_obj_end(w);
@@ -102,6 +110,7 @@ int cmd_library(int argc, char **argv) {
     hant_jsonw_init(&w, stdout);
     hant_jsonw_obj_begin(&w);
     hant_jsonw_key(&w, "library_version"), hant_jsonw_int(&w, version);
+    hant_jsonw_key(&w, "grid_g_per_kwh"), hant_jsonw_num(&w, HANT_GRID_G_PER_KWH_DEFAULT);
     hant_jsonw_key(&w, "teacher");
     hant_jsonw_obj_begin(&w);
     hant_jsonw_key(&w, "path"), hant_jsonw_str(&w, t.path);

@@ -36,6 +36,8 @@ int costs_model_energy(const hant_device *d, int mode, const hant_net *net, int 
   hant_device_point pt;
   hant_device_point_get(d, mode, &pt);
   *energy_mj = e.energy_mac_mj + e.energy_mem_mj + pt.idle_w * latency_ms;
+  if (pt.active_w > 0 && *energy_mj > pt.active_w * latency_ms) /* never above active power */
+    *energy_mj = pt.active_w * latency_ms;
   *memory_bytes = e.memory_bytes;
   snprintf(source, n, "modelled: %s profile (%.3g pJ/MAC, pJ/B per memory level, %.3g W idle) over the latency",
            d->name, d->pj_per_mac[d->precision] * pt.energy_scale, pt.idle_w);

@@ -31,7 +31,7 @@ static void usage(FILE *f) {
   fprintf(f, "usage: hant-distill COMMAND [OPTIONS]\n\n"
              "The offline stage of hant: teachers, operator libraries, costs.\n\ncommands:\n");
   for (const struct command *c = commands; c->name; c++)
-    fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    fprintf(f, "  %-13s %s\n", c->name, c->summary);
   fprintf(f, "\n  --help       show this help and exit\n"
              "  --version    print the version and exit\n"
              "\nRun 'hant-distill COMMAND --help' for a command's options.\n"

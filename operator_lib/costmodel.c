@@ -15,6 +15,7 @@
 
 typedef struct node_feat {
   int cls;
+  double calls; /* kernel launches: groups of a GEMM convolution on sequential devices, else 1 */
   double macs, padded;
   double bytes[HANT_DEVICE_MAX_LEVELS];
 } node_feat;
@@ -29,6 +30,10 @@ double hant_costmodel_padded_macs(const hant_device *d, const hant_net *net, int
     const hant_conv_desc *c = &n->conv;
     double pos = (double)batch * n->h * n->w, taps = (double)c->kh * c->kw;
     int cin_g = c->c_in / c->groups, kout_g = c->c_out / c->groups;
+    if (d->sequential && is_depthwise(c)) /* SIMD along the input row the outputs span */
+      return (double)batch * c->c_out * n->h * round_up((double)n->w * c->sw, d->array_cols) * taps;
+    if (d->sequential) /* GEMM: microkernel rows over output channels, SIMD lanes over pixels */
+      return (double)c->groups * round_up(kout_g, d->array_rows) * cin_g * taps * round_up(pos, d->array_cols);
     if (is_depthwise(c)) /* channels across the array's columns */
       return pos * round_up(c->c_out, d->array_cols) * round_up(taps * cin_g, d->array_rows);
     return pos * c->groups * round_up(kout_g, d->array_cols) * round_up((double)cin_g * taps, d->array_rows);
@@ -36,6 +41,8 @@ double hant_costmodel_padded_macs(const hant_device *d, const hant_net *net, int
   if (n->op == HANT_OP_LINEAR) {
     const hant_node *in = &net->nodes[n->in[0]];
     double features = (double)in->c * in->h * in->w;
+    if (d->sequential) /* matrix-vector products: no tile to fill */
+      return (double)batch * n->c * features;
     return (double)batch * round_up(n->c, d->array_cols) * round_up(features, d->array_rows);
   }
   return 0.0;
@@ -97,6 +104,11 @@ static int features(const hant_device *d, const hant_net *net, int batch, node_f
     default:
       return hant__error(HANT_EINVAL, "cost model: node %d: unknown op %s", i, hant_op_name(n->op));
     }
+    /* Elementwise operators are fused into their producer's launch, or on a
+     * CPU are a loop too short to carry the call overhead. */
+    nf->calls = n->op == HANT_OP_CONV && d->sequential && !is_depthwise(&n->conv) ? n->conv.groups
+                : nf->cls == CLS_ELTWISE                                            ? 0
+                                                                                    : 1;
     nf->macs = hant_node_macs(net, i) * batch;
     nf->padded = hant_costmodel_padded_macs(d, net, i, batch);
     for (int k = 0; k < 2; k++)
@@ -136,7 +148,7 @@ static double node_time(const hant_device *d, const hant_device_point *pt, const
   for (int l = 0; l < d->n_levels; l++)
     if (nf->bytes[l] > 0)
       *tm += nf->bytes[l] / (d->levels[l].bandwidth_gbps * 1e9 * pt->bandwidth_scale * p->eff[HANT_EFF_MEMORY]);
-  return (*tc > *tm ? *tc : *tm) + p->overhead_us * 1e-6;
+  return (d->sequential ? *tc + *tm : (*tc > *tm ? *tc : *tm)) + nf->calls * p->overhead_us * 1e-6;
 }
 
 int hant_costmodel_net(const hant_device *d, int mode, const hant_net *net, int batch, hant_cost_estimate *e) {
@@ -169,7 +181,7 @@ int hant_costmodel_net(const hant_device *d, int mode, const hant_net *net, int 
     e->ops++;
     e->compute_ms += tc * 1e3;
     e->memory_ms += tm * 1e3;
-    e->overhead_ms += d->overhead_us * 1e-3;
+    e->overhead_ms += f[i].calls * d->overhead_us * 1e-3;
     e->macs += f[i].macs;
     e->macs_padded += f[i].padded;
     emac += f[i].macs * d->pj_per_mac[d->precision];
@@ -184,6 +196,11 @@ int hant_costmodel_net(const hant_device *d, int mode, const hant_net *net, int 
   e->energy_mem_mj = emem * pt.energy_scale * 1e-9;
   e->energy_static_mj = pt.idle_w * t * 1e3;
   e->energy_mj = e->energy_mac_mj + e->energy_mem_mj + e->energy_static_mj;
+  /* A device never draws more than its active power. */
+  if (pt.active_w > 0 && e->energy_mj > pt.active_w * e->latency_ms) {
+    e->energy_mj = pt.active_w * e->latency_ms;
+    e->energy_capped = true;
+  }
   int pb = hant_prec_bytes(d->precision);
   double w = 0;
   for (int i = 0; i < net->n_params; i++)

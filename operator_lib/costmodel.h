@@ -3,6 +3,7 @@
 #ifndef HANT_COSTMODEL_H
 #define HANT_COSTMODEL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "device.h"
@@ -25,9 +26,16 @@
  *              they fit the array's rows x cols cells
  *   t_m,i    = sum_l bytes_i,l / (bandwidth_l x bandwidth_scale_m x eff_memory)
  *   t_i      = max(t_c,i, t_m,i) + overhead            (identity, flatten: 0)
+ *
+ * on "pipelined" devices, which overlap compute and memory traffic. On
+ * "sequential" ones (CPUs and MCUs running hant-style kernels) the two add
+ * up, t_i = t_c,i + t_m,i + calls_i x overhead, a grouped convolution
+ * launches one GEMM per group (calls_i = groups), and depthwise loops run
+ * along the output row, padded to the SIMD width (cols) instead of the
+ * channels.
  *   T        = sum_i t_i
  *   E        = energy_scale_m x (sum_i MACs_i x pJ/MAC_p + sum_i,l bytes_i,l x pJ/B_l)
- *              + P_idle,m x T
+ *              + P_idle,m x T, at most P_active,m x T
  *
  * Elementwise operators (batch norm, activations, add, pooling) have no
  * compute term. */
@@ -39,6 +47,7 @@ typedef struct hant_cost_estimate {
   double compute_ms, memory_ms, overhead_ms; /* sums of the nodes' terms */
   double bytes[HANT_DEVICE_MAX_LEVELS];      /* moved per memory level */
   double energy_mac_mj, energy_mem_mj, energy_static_mj;
+  bool energy_capped;   /* the sum exceeded active power x latency, so energy_mj is that */
   int64_t memory_bytes; /* weights + peak activations at the device's precision */
   int ops;              /* nodes that cost anything */
 } hant_cost_estimate;

@@ -427,7 +427,7 @@ out:
 static int validate(vctx *v, json_t *root, hant_device *d) {
   static const char *const top[] = {"$schema",   "comment",     "name",  "description",        "kind",
                                     "precision", "compute",     "efficiency", "array",         "overhead",
-                                    "memory",    "weights_stationary", "energy", "power",      "power_modes",
+                                    "memory",    "weights_stationary", "execution", "energy", "power",  "power_modes",
                                     "clusters",  NULL};
   static const char *const kinds[] = {"cpu", "gpu", "mcu", "npu", "accelerator", NULL};
   int rc;
@@ -510,6 +510,21 @@ static int validate(vctx *v, json_t *root, hant_device *d) {
     return rc;
   }
   d->weights_stationary = ws && json_is_true(ws);
+
+  char exec[16];
+  if ((rc = str_field(v, root, "execution", false, exec, sizeof(exec))))
+    return rc;
+  d->sequential = false;
+  if (exec[0]) {
+    if (!strcmp(exec, "sequential")) {
+      d->sequential = true;
+    } else if (strcmp(exec, "pipelined")) {
+      o = push_key(v, "execution");
+      rc = fail(v, "expected \"pipelined\" or \"sequential\", got \"%s\"", exec);
+      pop(v, o);
+      return rc;
+    }
+  }
 
   json_t *en = json_object_get(root, "energy");
   o = push_key(v, "energy");

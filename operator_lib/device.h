@@ -77,6 +77,12 @@ typedef struct hant_device {
   double overhead_us; /* fixed cost of launching one operator */
   bool weights_stationary; /* weights live in the compute array (in-memory computing): not moved per
                               inference while they fit its rows x cols cells */
+  /* "execution": pipelined devices (accelerators, GPUs) overlap compute
+   * and memory traffic, so an operator costs the larger of the two;
+   * sequential ones (CPUs, MCUs running hant-style kernels) spend them one
+   * after the other, launch one GEMM per convolution group, and run
+   * depthwise loops along the output row padded to the SIMD width (cols). */
+  bool sequential;
   hant_device_level levels[HANT_DEVICE_MAX_LEVELS];
   int n_levels;
   double idle_w, active_w;

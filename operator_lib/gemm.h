@@ -22,7 +22,8 @@ int hant_gemm_set_threads(int n);
 int hant_gemm_get_threads(void);
 
 /* Singular value decomposition A[m,n] = U diag(S) Vt (row-major), for
- * low-rank initialisation. u: [m, min], s: [min], vt: [min, n].
+ * low-rank initialisation. In svd.c: part of libhant, not of the numeric
+ * core that hant-bench links. u: [m, min], s: [min], vt: [min, n].
  * Returns 0 or HANT_ENOTSUP when built without LAPACKE, HANT_EINVAL if it
  * fails to converge. */
 int hant_svd(int m, int n, const float *a, float *u, float *s, float *vt);

@@ -33,10 +33,12 @@ typedef struct hant_onnx_info {
  * slots.h). Supports what torch.onnx.export emits for CNNs at opsets
  * 11-17: Conv (groups, strides, symmetric pads, dilation 1),
  * BatchNormalization, Relu, Clip (0, 6), HardSwish or HardSigmoid + Mul,
- * Add, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape to
- * [N, -1] by a constant shape, Gemm, MatMul (+ Add of a constant bias),
- * Identity, Constant, initializers, a dynamic batch dimension, and
- * external data files next to the model. The input must be NCHW float32.
+ * Add, MaxPool, AveragePool (also after a zero Pad), GlobalAveragePool,
+ * Flatten, Reshape to [N, -1] by a constant shape or by PyTorch's
+ * x.view(x.size(0), -1) shape computation, Gemm, MatMul (+ Add of a
+ * constant bias), Identity, Constant, initializers, a dynamic batch
+ * dimension, and external data files next to the model. The input must be
+ * NCHW float32. docs/onnx.md lists the exact conditions.
  *
  * Anything else is refused with HANT_ENOTSUP and a message naming the
  * file, the op, the node and the opset; malformed protobuf, inconsistent

@@ -142,6 +142,7 @@ typedef struct value {
   int producer;
   int alias; /* resolved value for V_ALIAS, -1 until resolved */
   int cons;  /* readers among compute nodes and graph outputs */
+  int reader; /* the last compute node that reads it, -1 for none */
   /* after emission */
   int hnode; /* hant node, -1 before */
   int rank;  /* 4: [N, C, H, W]; 2: [N, F] */
@@ -167,15 +168,22 @@ typedef struct rd {
   rnode *nodes;
   int n_nodes;
   int input;  /* value index of the data input */
+  int batch;  /* fixed batch size of the data input, 0 when dynamic */
   int output; /* value index of the graph output */
   hant_net *net;
 } rd;
 
+/* FNV-1a, then a 64-bit finaliser so the table's low bits depend on every
+ * byte (FNV's low bits alone are easy to collide on purpose). */
 static uint64_t hash_str(const char *s) {
   uint64_t h = 1469598103934665603ull;
   for (; *s; s++)
     h = (h ^ (uint8_t)*s) * 1099511628211ull;
-  return h;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 33);
 }
 
 static int find(const rd *r, const char *name) {
@@ -226,6 +234,7 @@ static int add_value(rd *r, const char *name, vkind kind, int producer) {
   v->producer = producer;
   v->alias = -1;
   v->hnode = -1;
+  v->reader = -1;
   for (size_t i = hash_str(name) & (r->hcap - 1);; i = (i + 1) & (r->hcap - 1))
     if (!r->htab[i]) {
       r->htab[i] = r->n_vals + 1;
@@ -242,7 +251,9 @@ static int lookup(const rd *r, const char *name) {
 
 /* ---- tensors ---------------------------------------------------------------- */
 
-static int read_external(const rd *r, const Onnx__TensorProto *t, const char *tname, uint8_t *dst, size_t bytes) {
+/* Reads `bytes` of external data into a new buffer *dst, allocated only
+ * once the file is known to hold them. */
+static int read_external(const rd *r, const Onnx__TensorProto *t, const char *tname, uint8_t **dst, size_t bytes) {
   const char *loc = NULL;
   uint64_t offset = 0, length = bytes;
   bool has_len = false;
@@ -294,10 +305,12 @@ static int read_external(const rd *r, const Onnx__TensorProto *t, const char *tn
   } else if (offset > (uint64_t)st.st_size || bytes > (uint64_t)st.st_size - offset) {
     rc = hant__error(HANT_EFORMAT, "%s: initializer '%s': %zu bytes at offset %llu lie beyond the end of %s (%lld bytes)",
                      r->file, tname, bytes, (unsigned long long)offset, path, (long long)st.st_size);
+  } else if (!(*dst = malloc(bytes ? bytes : 1))) {
+    rc = HANT_ENOMEM;
   } else {
     size_t got = 0;
     while (got < bytes) {
-      ssize_t k = pread(fd, dst + got, bytes - got, (off_t)(offset + got));
+      ssize_t k = pread(fd, *dst + got, bytes - got, (off_t)(offset + got));
       if (k <= 0) {
         rc = hant__error(HANT_EIO, "%s: initializer '%s': read error in %s", r->file, tname, path);
         break;
@@ -336,10 +349,9 @@ static int decode_tensor(rd *r, const Onnx__TensorProto *t, const char *tname, v
   v->dtype = t->has_data_type ? t->data_type : 0;
   bool external = t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
   if (v->dtype == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
-    if (!(v->f = malloc(numel ? numel * sizeof(float) : 1)))
-      return HANT_ENOMEM;
+    /* check the amount of data before allocating what the dims claim */
     if (external) {
-      int rc = read_external(r, t, tname, (uint8_t *)v->f, numel * 4);
+      int rc = read_external(r, t, tname, (uint8_t **)&v->f, numel * 4);
       if (rc)
         return rc;
       for (size_t i = 0; i < numel; i++) {
@@ -350,6 +362,8 @@ static int decode_tensor(rd *r, const Onnx__TensorProto *t, const char *tname, v
       if (t->raw_data.len != numel * 4)
         return hant__error(HANT_ESHAPE, "%s: initializer '%s' has %zu bytes of raw data, its shape needs %zu",
                            r->file, tname, t->raw_data.len, numel * 4);
+      if (!(v->f = malloc(numel ? numel * sizeof(float) : 1)))
+        return HANT_ENOMEM;
       for (size_t i = 0; i < numel; i++) {
         uint32_t u = le32(t->raw_data.data + 4 * i);
         memcpy(&v->f[i], &u, 4);
@@ -358,6 +372,8 @@ static int decode_tensor(rd *r, const Onnx__TensorProto *t, const char *tname, v
       if (t->n_float_data != numel)
         return hant__error(HANT_ESHAPE, "%s: initializer '%s' has %zu floats, its shape needs %zu", r->file, tname,
                            t->n_float_data, numel);
+      if (!(v->f = malloc(numel ? numel * sizeof(float) : 1)))
+        return HANT_ENOMEM;
       if (numel)
         memcpy(v->f, t->float_data, numel * sizeof(float));
     }
@@ -759,17 +775,14 @@ static int hswish_mul(const rd *r, int hs) {
   if (fabsf(alpha - 1.0f / 6.0f) > 1e-6f || beta != 0.5f || p->n_attribute > (size_t)(!!a + !!b))
     return -1;
   int x = lookup(r, p->input[0]), y = lookup(r, p->output[0]);
-  if (x < 0 || y < 0 || r->vals[y].cons != 1)
+  if (x < 0 || y < 0 || r->vals[y].cons != 1 || r->vals[y].reader < 0)
     return -1;
-  for (int ni = 0; ni < r->n_nodes; ni++) {
-    const Onnx__NodeProto *m = r->nodes[ni].p;
-    if (strcmp(m->op_type, "Mul") || m->n_input != 2 || m->n_attribute)
-      continue;
-    int a0 = lookup(r, m->input[0]), a1 = lookup(r, m->input[1]);
-    if ((a0 == x && a1 == y) || (a0 == y && a1 == x))
-      return ni;
-  }
-  return -1;
+  int ni = r->vals[y].reader;
+  const Onnx__NodeProto *m = r->nodes[ni].p;
+  if (strcmp(m->op_type, "Mul") || m->n_input != 2 || m->n_attribute)
+    return -1;
+  int a0 = lookup(r, m->input[0]), a1 = lookup(r, m->input[1]);
+  return (a0 == x && a1 == y) || (a0 == y && a1 == x) ? ni : -1;
 }
 
 static int op_mul(rd *r, int ni) {
@@ -791,16 +804,15 @@ static int matmul_add(const rd *r, int mm) {
   if (strcmp(p->op_type, "MatMul") || p->n_input != 2 || p->n_output != 1 || !p->output[0][0])
     return -1;
   int y = lookup(r, p->output[0]);
-  if (y < 0 || r->vals[y].cons != 1)
+  if (y < 0 || r->vals[y].cons != 1 || r->vals[y].reader < 0)
     return -1;
-  for (int ni = 0; ni < r->n_nodes; ni++) {
-    const Onnx__NodeProto *a = r->nodes[ni].p;
-    if (strcmp(a->op_type, "Add") || a->n_input != 2)
-      continue;
-    int a0 = lookup(r, a->input[0]), a1 = lookup(r, a->input[1]);
-    if ((a0 == y && a1 >= 0 && r->vals[a1].kind == V_CONST) || (a1 == y && a0 >= 0 && r->vals[a0].kind == V_CONST))
-      return ni;
-  }
+  int ni = r->vals[y].reader;
+  const Onnx__NodeProto *a = r->nodes[ni].p;
+  if (strcmp(a->op_type, "Add") || a->n_input != 2)
+    return -1;
+  int a0 = lookup(r, a->input[0]), a1 = lookup(r, a->input[1]);
+  if ((a0 == y && a1 >= 0 && r->vals[a1].kind == V_CONST) || (a1 == y && a0 >= 0 && r->vals[a0].kind == V_CONST))
+    return ni;
   return -1;
 }
 
@@ -946,21 +958,21 @@ static int pad_pool(const rd *r, int pad, int *p) {
   if (cval != 0.0f || pads[0] || pads[1] || pads[4] || pads[5] || pads[2] < 1 || pads[2] > MAX_KERNEL ||
       pads[3] != pads[2] || pads[6] != pads[2] || pads[7] != pads[2])
     return -1;
-  for (int ni = 0; ni < r->n_nodes; ni++) {
-    const Onnx__NodeProto *m = r->nodes[ni].p;
-    if (strcmp(m->op_type, "AveragePool") || m->n_input != 1 || lookup(r, m->input[0]) != y)
-      continue;
-    const Onnx__AttributeProto *a = attr(r, ni, "pads"), *ap = attr(r, ni, "auto_pad");
-    for (size_t k = 0; a && k < a->n_ints; k++)
-      if (a->ints[k])
-        return -1;
-    if (ap && !(ap->s.len == 6 && !memcmp(ap->s.data, "NOTSET", 6)))
+  int ni = r->vals[y].reader;
+  if (ni < 0)
+    return -1;
+  const Onnx__NodeProto *m = r->nodes[ni].p;
+  if (strcmp(m->op_type, "AveragePool") || m->n_input != 1 || lookup(r, m->input[0]) != y)
+    return -1;
+  const Onnx__AttributeProto *a = attr(r, ni, "pads"), *ap = attr(r, ni, "auto_pad");
+  for (size_t k = 0; a && k < a->n_ints; k++)
+    if (a->ints[k])
       return -1;
-    if (p)
-      *p = (int)pads[2];
-    return ni;
-  }
-  return -1;
+  if (ap && !(ap->s.len == 6 && !memcmp(ap->s.data, "NOTSET", 6)))
+    return -1;
+  if (p)
+    *p = (int)pads[2];
+  return ni;
 }
 
 static int op_pool(rd *r, int ni, bool avg) {
@@ -1059,6 +1071,69 @@ static int op_flatten(rd *r, int ni) {
   return emit_flatten(r, ni, x);
 }
 
+/* The computed value v, read only once, made by op_type; -1 otherwise. */
+static int made_by(const rd *r, int v, const char *op_type) {
+  if (v < 0 || r->vals[v].kind != V_DYN || r->vals[v].cons != 1)
+    return -1;
+  int p = r->vals[v].producer;
+  return strcmp(r->nodes[p].p->op_type, op_type) ? -1 : p;
+}
+
+/* A constant int64 scalar or one-element tensor in *out. */
+static bool const_i64(const rd *r, int v, int64_t *out) {
+  if (v < 0 || r->vals[v].kind != V_CONST || !r->vals[v].i64 || r->vals[v].numel != 1 || r->vals[v].ndim > 1)
+    return false;
+  *out = r->vals[v].i64[0];
+  return true;
+}
+
+static bool attr_ints_are(const rd *r, int ni, const char *name, int64_t v0) {
+  const Onnx__AttributeProto *a = attr(r, ni, name);
+  return a && a->n_ints == 1 && a->ints[0] == v0;
+}
+
+/* PyTorch's x.view(x.size(0), -1) with a dynamic batch computes the shape:
+ * Reshape(x, Concat(Unsqueeze(Gather(Shape(v), 0), [0]), [t]), axis 0).
+ * Every value's first dimension is the batch here, so the shape is
+ * [N, t]. Returns the Reshape's index when node `reshape` has that form
+ * (t in *tail), and with mark set, marks the four shape nodes as its. */
+static int batch_shape(rd *r, int reshape, int64_t *tail, bool mark) {
+  const Onnx__NodeProto *p = r->nodes[reshape].p;
+  if (strcmp(p->op_type, "Reshape") || p->n_input != 2)
+    return -1;
+  int concat = made_by(r, lookup(r, p->input[1]), "Concat");
+  if (concat < 0)
+    return -1;
+  const Onnx__NodeProto *c = r->nodes[concat].p;
+  const Onnx__AttributeProto *ax = attr(r, concat, "axis");
+  if (c->n_input != 2 || !ax || ax->i != 0 || c->n_attribute != 1 || !const_i64(r, lookup(r, c->input[1]), tail))
+    return -1;
+  int unsq = made_by(r, lookup(r, c->input[0]), "Unsqueeze");
+  if (unsq < 0)
+    return -1;
+  const Onnx__NodeProto *u = r->nodes[unsq].p;
+  int64_t zero = -1;
+  if (r->opset < 13 ? !(u->n_input == 1 && u->n_attribute == 1 && attr_ints_are(r, unsq, "axes", 0))
+                    : !(u->n_input == 2 && !u->n_attribute && const_i64(r, lookup(r, u->input[1]), &zero) && !zero))
+    return -1;
+  int gather = made_by(r, lookup(r, u->input[0]), "Gather");
+  if (gather < 0)
+    return -1;
+  const Onnx__NodeProto *g = r->nodes[gather].p;
+  const Onnx__AttributeProto *gax = attr(r, gather, "axis");
+  zero = -1;
+  if (g->n_input != 2 || (gax && gax->i != 0) || g->n_attribute > (size_t)(gax != NULL) ||
+      !const_i64(r, lookup(r, g->input[1]), &zero) || zero)
+    return -1;
+  int shape = made_by(r, lookup(r, g->input[0]), "Shape");
+  if (shape < 0 || r->nodes[shape].p->n_input != 1 || r->nodes[shape].p->n_attribute)
+    return -1;
+  if (mark)
+    r->nodes[concat].absorbed_by = r->nodes[unsq].absorbed_by = r->nodes[gather].absorbed_by =
+        r->nodes[shape].absorbed_by = reshape;
+  return reshape;
+}
+
 static int op_reshape(rd *r, int ni) {
   static const char *const known[] = {"allowzero", NULL};
   int x, rc;
@@ -1067,20 +1142,27 @@ static int op_reshape(rd *r, int ni) {
       (rc = get_int(r, ni, "allowzero", 0, 0, 1, &allowzero)))
     return rc;
   const value *sv = &r->vals[in_val(r, ni, 1)];
-  if (sv->kind != V_CONST || sv->dtype != ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || sv->ndim != 1)
-    return node_err(r, ni, HANT_ENOTSUP, "the shape must be a constant 1-D int64 tensor (computed shapes are not "
-                                         "supported)");
   const hant_node *in = &r->net->nodes[x];
-  int64_t f = (int64_t)in->c * in->h * in->w;
+  int64_t f = (int64_t)in->c * in->h * in->w, tail;
+  if (sv->kind == V_DYN && r->nodes[sv->producer].absorbed_by == ni && batch_shape(r, ni, &tail, false) == ni) {
+    if (tail != -1 && tail != f)
+      return node_err(r, ni, HANT_ENOTSUP, "reshape to [N, %lld] is not supported (expected [N, -1] or [N, %lld])",
+                      (long long)tail, (long long)f);
+    return emit_flatten(r, ni, x);
+  }
+  if (sv->kind != V_CONST || sv->dtype != ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || sv->ndim != 1)
+    return node_err(r, ni, HANT_ENOTSUP, "the shape must be a constant 1-D int64 tensor, or x.size(0) and a "
+                                         "constant (other computed shapes are not supported)");
   const int64_t *d = sv->i64;
-  bool ok = sv->numel == 2 && ((d[0] == 0 && !allowzero) || d[0] == -1) &&
+  /* the first dimension keeps the batch: 0 (copy), -1, or the input's fixed batch size */
+  bool ok = sv->numel == 2 && ((d[0] == 0 && !allowzero) || d[0] == -1 || (r->batch > 0 && d[0] == r->batch)) &&
             (d[1] == f || (d[1] == -1 && d[0] != -1));
   if (!ok) {
     char shape[128] = "";
     for (size_t i = 0, n = 0; i < sv->numel && i < 6 && n < sizeof(shape) - 24; i++)
       n += (size_t)snprintf(shape + n, sizeof(shape) - n, "%s%lld", i ? ", " : "", (long long)d[i]);
-    return node_err(r, ni, HANT_ENOTSUP, "reshape to [%s] is not supported (expected [N, -1] or [N, %lld], N as 0 "
-                                         "or -1)", shape, (long long)f);
+    return node_err(r, ni, HANT_ENOTSUP, "reshape to [%s] is not supported (expected [N, -1] or [N, %lld], N as 0, "
+                                         "-1 or the input's fixed batch size)", shape, (long long)f);
   }
   return emit_flatten(r, ni, x);
 }
@@ -1093,7 +1175,12 @@ static int op_avgpool(rd *r, int ni) { return op_pool(r, ni, true); }
 static int op_absorbed(rd *r, int ni) {
   if (r->nodes[ni].absorbed_by >= 0)
     return 0;
-  if (!strcmp(r->nodes[ni].p->op_type, "Pad"))
+  const char *op = r->nodes[ni].p->op_type;
+  if (!strcmp(op, "Shape") || !strcmp(op, "Gather") || !strcmp(op, "Unsqueeze") || !strcmp(op, "Concat"))
+    return node_err(r, ni, HANT_ENOTSUP,
+                    "%s is supported only in the shape of x.view(x.size(0), -1): "
+                    "Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0), [0]), [-1]))", op);
+  if (!strcmp(op, "Pad"))
     return node_err(r, ni, HANT_ENOTSUP,
                     "Pad is supported only as equal zero padding of H and W before an AveragePool without pads");
   return node_err(r, ni, HANT_ENOTSUP,
@@ -1111,6 +1198,8 @@ static const struct {
     {"AveragePool", op_avgpool, 1}, {"GlobalAveragePool", op_gap, 1},  {"Flatten", op_flatten, 1},
     {"Reshape", op_reshape, 5},    {"Gemm", op_gemm, 1},               {"MatMul", op_matmul, 1},
     {"Pad", op_absorbed, 2},       {"Identity", NULL, 1},              {"Constant", NULL, 1},
+    {"Shape", op_absorbed, 1},     {"Gather", op_absorbed, 1},         {"Unsqueeze", op_absorbed, 1},
+    {"Concat", op_absorbed, 4},
 };
 
 static op_fn find_op(const char *name, int opset, bool *known) {
@@ -1195,6 +1284,7 @@ static int graph_input(rd *r, const Onnx__ValueInfoProto *vi, hant_onnx_info *in
       d[3] > MAX_SPATIAL || d[1] * d[2] * d[3] > (int64_t)MAX_NUMEL)
     return hant__error(HANT_ELIMIT, "%s: graph input '%.80s' shape [%lld, %lld, %lld, %lld] is out of range", r->file,
                        nm, (long long)d[0], (long long)d[1], (long long)d[2], (long long)d[3]);
+  r->batch = (int)d[0];
   if (info) {
     info->batch = (int)d[0];
     snprintf(info->input, sizeof(info->input), "%s", nm);
@@ -1440,7 +1530,7 @@ static int read_model(rd *r, const Onnx__ModelProto *m, hant_onnx_info *info) {
     for (size_t k = 0; k < p->n_input; k++) {
       int v = p->input[k] && p->input[k][0] ? lookup(r, p->input[k]) : -1;
       if (v >= 0)
-        r->vals[v].cons++;
+        r->vals[v].cons++, r->vals[v].reader = ni;
     }
   }
   r->vals[r->output].cons++;
@@ -1451,6 +1541,10 @@ static int read_model(rd *r, const Onnx__ModelProto *m, hant_onnx_info *info) {
     if (by < 0)
       by = pad_pool(r, ni, NULL);
     r->nodes[ni].absorbed_by = by;
+  }
+  for (int ni = 0; ni < r->n_nodes; ni++) { /* after: marks nodes other than ni */
+    int64_t tail;
+    batch_shape(r, ni, &tail, true);
   }
   if ((rc = emit_all(r)))
     return rc;

@@ -221,18 +221,11 @@ static Onnx__ValueInfoProto *wvalue(wr *w, const char *name, int rank, int c, in
   return v;
 }
 
-static int consumers(const hant_net *net, int x, int *only) {
-  int k = 0;
-  for (int i = x + 1; i < net->n_nodes; i++)
-    for (int j = 0; j < 2; j++)
-      if (net->nodes[i].in[j] == x)
-        k++, *only = i;
-  return k;
-}
-
 /* Fills the graph of net into w. names[i] is node i's ONNX value name and
- * rank[i] its rank (4 for [N, C, H, W], 2 for [N, F]). */
-static int build_graph(wr *w, const hant_net *net, const char **names, int *rank) {
+ * rank[i] its rank (4 for [N, C, H, W], 2 for [N, F]); ncons[i] counts the
+ * readers of node i and reader[i] is one of them. */
+static int build_graph(wr *w, const hant_net *net, const char **names, int *rank, const int *ncons,
+                       const int *reader) {
   static const float clip_lo = 0.0f, clip_hi = 6.0f;
   const char *clip_min = NULL, *clip_max = NULL;
   int last = hant_net_output(net);
@@ -254,9 +247,9 @@ static int build_graph(wr *w, const hant_net *net, const char **names, int *rank
       const hant_conv_desc *d = &nd->conv;
       const hant_param *pw = &net->params[nd->param[0]];
       const float *wt = pw->w, *bias = nd->param[1] >= 0 ? net->params[nd->param[1]].w : NULL;
-      int bn_node = -1, only = -1;
-      if (consumers(net, i, &only) == 1 && net->nodes[only].op == HANT_OP_BN)
-        bn_node = only;
+      int bn_node = -1;
+      if (ncons[i] == 1 && net->nodes[reader[i]].op == HANT_OP_BN)
+        bn_node = reader[i];
       if (bn_node >= 0) { /* fold: weights and bias rescaled per output channel */
         const hant_node *bn = &net->nodes[bn_node];
         float *fw = wa(w, pw->n * sizeof(float)), *fb = wa(w, (size_t)d->c_out * sizeof(float));
@@ -282,8 +275,7 @@ static int build_graph(wr *w, const hant_net *net, const char **names, int *rank
     }
     case HANT_OP_BN: {
       if (net->nodes[x].op == HANT_OP_CONV) {
-        int only = -1;
-        if (consumers(net, x, &only) == 1) { /* folded into the conv */
+        if (ncons[x] == 1) { /* folded into the conv */
           names[i] = names[x];
           if (i == last)
             n = wnode(w, "Identity", nm, out, in, NULL, NULL);
@@ -393,11 +385,16 @@ int hant_onnx_serialize(const hant_net *net, const hant_onnx_save_opts *opts, ui
   int rc;
   const char **names = calloc((size_t)net->n_nodes, sizeof(char *));
   int *rank = calloc((size_t)net->n_nodes, sizeof(int));
-  if (!names || !rank) {
+  int *ncons = calloc((size_t)net->n_nodes, sizeof(int)), *reader = calloc((size_t)net->n_nodes, sizeof(int));
+  if (!names || !rank || !ncons || !reader) {
     rc = HANT_ENOMEM;
     goto out;
   }
-  if ((rc = build_graph(&w, net, names, rank)))
+  for (int i = 1; i < net->n_nodes; i++)
+    for (int j = 0; j < 2; j++)
+      if (net->nodes[i].in[j] >= 0)
+        ncons[net->nodes[i].in[j]]++, reader[net->nodes[i].in[j]] = i;
+  if ((rc = build_graph(&w, net, names, rank, ncons, reader)))
     goto out;
   const hant_node *in = &net->nodes[0], *o = &net->nodes[hant_net_output(net)];
   Onnx__ModelProto *m = wa(&w, sizeof(*m));
@@ -461,6 +458,8 @@ out:
   free(w.inits);
   free(names);
   free(rank);
+  free(ncons);
+  free(reader);
   return rc;
 }
 

@@ -222,6 +222,11 @@ int hant_opsfile_parse(const char *text, size_t len, const char *name, hant_ops_
                        tok);
       goto fail;
     }
+    if ((size_t)en->c * (size_t)en->h * (size_t)en->w > HANT_OPSFILE_MAX_INPUT) {
+      rc = hant__error(HANT_ELIMIT, "%s:%d: input: %dx%dx%d is above the limit of %zu elements", name, lineno, en->c,
+                       en->h, en->w, HANT_OPSFILE_MAX_INPUT);
+      goto fail;
+    }
     p = sp + 1;
     while (*p == ' ' || *p == '\t')
       p++;
@@ -235,12 +240,20 @@ int hant_opsfile_parse(const char *text, size_t len, const char *name, hant_ops_
     char arch[400], label[64];
     hant_opsfile_arch(en, arch, sizeof(arch));
     snprintf(label, sizeof(label), "%s:%d", name, lineno);
-    hant_net *net = hant_arch_build(arch, label);
+    hant_net *net = hant_arch_build_limited(arch, label, HANT_OPSFILE_MAX_PARAM_FLOATS);
     if (!net) {
       rc = hant__error(HANT_EFORMAT, "%s:%d: block: %s", name, lineno, hant_errmsg());
       goto fail;
     }
+    double acts = 0; /* what a forward pass would allocate, per sample */
+    for (int k = 0; k < net->n_nodes; k++)
+      acts += (double)net->nodes[k].c * net->nodes[k].h * net->nodes[k].w;
     hant_net_destroy(net);
+    if (acts > (double)HANT_OPSFILE_MAX_ACTIVATIONS) {
+      rc = hant__error(HANT_ELIMIT, "%s:%d: block: %.0f activation elements per sample, above the limit of %zu", name,
+                       lineno, acts, HANT_OPSFILE_MAX_ACTIVATIONS);
+      goto fail;
+    }
     nv++;
   }
   if (!magic) {

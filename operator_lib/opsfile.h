@@ -17,11 +17,17 @@
  * The first line is the magic "hant-ops 1". Every other non-blank,
  * non-comment line is an operator: the candidate id (a positive integer),
  * its input shape CxHxW for one sample, and the architecture line of its
- * block (arch.h). Weights are not listed: timing does not depend on them. */
+ * block (arch.h). Weights are not listed: timing does not depend on them.
+ * An input above HANT_OPSFILE_MAX_INPUT elements, or a block above
+ * HANT_OPSFILE_MAX_PARAM_FLOATS parameters or HANT_OPSFILE_MAX_ACTIVATIONS
+ * activations, is refused (HANT_ELIMIT). */
 #define HANT_OPSFILE_MAGIC "hant-ops 1"
 #define HANT_OPSFILE_MAX_BYTES ((size_t)64 << 20)
 #define HANT_OPSFILE_MAX_LINE 1024
 #define HANT_OPSFILE_MAX_OPS 200000
+#define HANT_OPSFILE_MAX_INPUT ((size_t)1 << 24)         /* elements of one sample's input */
+#define HANT_OPSFILE_MAX_PARAM_FLOATS ((size_t)1 << 26) /* parameters of one block */
+#define HANT_OPSFILE_MAX_ACTIVATIONS ((size_t)1 << 27)  /* all nodes' outputs for one sample */
 
 typedef struct hant_ops_entry {
   int64_t id;      /* candidate id in the library */

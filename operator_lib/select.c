@@ -15,6 +15,9 @@
  * many entries the shallow levels use a Lagrangian bound instead. */
 #define ENV_MAX_ENTRIES ((size_t)1 << 22)
 #define SUBGRAD_ITERS 400
+#ifndef SUR_SPREAD
+#define SUR_SPREAD 0.1
+#endif
 #define FRONT_DEFAULT_POINTS ((size_t)65536)
 
 /* fmax/fmin are library calls (NaN rules); inputs here are finite. */
@@ -579,8 +582,15 @@ struct bnb {
   uint64_t nodes;
   double deadline; /* hant_now_s() value, or INFINITY */
   int timed_out;
-  uint64_t node_limit; /* stop (without concluding) after this many nodes */
-  int limited;         /* the last search stopped at node_limit */
+  uint64_t node_limit; /* the depth-first search pauses at this many nodes */
+  int dfs_done;        /* the depth-first search has finished: optimality proved */
+  /* depth-first search state, kept so that a paused search can resume */
+  struct child *ch;    /* [n] children of every depth */
+  struct frame *fr;    /* [G+1] */
+  double *rr;          /* [(G+2) * F] residual capacities per depth, plus scratch */
+  uint32_t *pick;      /* [G+1] candidate taken at each depth */
+  size_t depth;
+  unsigned tick;
   double ub_left;      /* bound over unexplored nodes at timeout */
 };
 
@@ -606,14 +616,22 @@ static void bnb_free(struct bnb *b) {
   free(b->lam_f);
   free(b->lagsum);
   free(b->best);
+  free(b->ch);
+  free(b->fr);
+  free(b->rr);
+  free(b->pick);
   memset(b, 0, sizeof *b);
 }
 
 /* Upper bound on p plus the best completion over depths d..G-1 with
- * residual capacities r[F]. */
-static double bound_at(const struct bnb *b, size_t d, double p, const double *r) {
+ * residual capacities r[F]: the smallest LP bound over the cost functions.
+ * Stops early once it is at most cutoff (the node is pruned anyway); the
+ * minimum over the functions tried so far is still a valid bound. The
+ * weighted sums come first: they are the tight ones. */
+static double bound_at(const struct bnb *b, size_t d, double p, const double *r, double cutoff) {
   double best = INFINITY;
-  for (size_t f = 0; f < b->F; f++) {
+  for (size_t q = 0; q < b->F && best > cutoff; q++) {
+    size_t f = q + b->K < b->F ? q + b->K : q + b->K - b->F;
     double lp;
     if (d >= b->d0) {
       lp = env_eval(&b->env[f * (b->G + 1) + d], b->hl[f].slope, r[f], b->tolf[f]);
@@ -662,7 +680,7 @@ static size_t expand(struct bnb *b, size_t d, double p, const double *r, struct 
     }
     for (size_t f = K; f < F; f++)
       rtmp[f] = r[f] - fc[f];
-    double bd = bound_at(b, d + 1, pv, rtmp);
+    double bd = bound_at(b, d + 1, pv, rtmp, b->z + vtol);
     if (bd > b->z + vtol)
       ch[n++] = (struct child){bd, (uint32_t)c};
   }
@@ -671,35 +689,42 @@ static size_t expand(struct bnb *b, size_t d, double p, const double *r, struct 
   return n;
 }
 
+/* Depth-first branch and bound. Runs until it finishes (dfs_done), the
+ * deadline passes (timed_out, with ub_left) or b->nodes reaches node_limit,
+ * in which case a later call resumes where it stopped. */
 static int bnb_search(struct bnb *b, double vtol) {
   size_t G = b->G, F = b->F;
-  struct child *ch = malloc((b->dstart[G] + 1) * sizeof *ch);
-  struct frame *fr = malloc((G + 1) * sizeof *fr);
-  double *rr = malloc(((G + 1) * F + F) * sizeof *rr);
-  uint32_t *pick = malloc((G + 1) * sizeof *pick);
-  if (!ch || !fr || !rr || !pick) {
-    free(ch);
-    free(fr);
-    free(rr);
-    free(pick);
-    return hant__error(HANT_ENOMEM, "select: out of memory for the search");
+  if (b->dfs_done || b->timed_out)
+    return 0;
+  if (!b->fr) {
+    b->ch = malloc((b->dstart[G] + 1) * sizeof *b->ch);
+    b->fr = malloc((G + 1) * sizeof *b->fr);
+    b->rr = malloc(((G + 2) * F + 1) * sizeof *b->rr);
+    b->pick = malloc((G + 1) * sizeof *b->pick);
+    if (!b->ch || !b->fr || !b->rr || !b->pick)
+      return hant__error(HANT_ENOMEM, "select: out of memory for the search");
+    memcpy(b->rr, b->Rf, F * sizeof *b->rr);
+    b->fr[0].p = 0;
+    b->fr[0].next = 0;
+    b->fr[0].n = expand(b, 0, 0, b->rr, b->ch + b->dstart[0], b->rr + (G + 1) * F, b->pick, vtol);
+    b->depth = 0;
   }
-  double *rtmp = rr + (G + 1) * F;
-  memcpy(rr, b->Rf, F * sizeof *rr);
-  fr[0].p = 0;
-  fr[0].next = 0;
-  fr[0].n = expand(b, 0, 0, rr, ch + b->dstart[0], rtmp, pick, vtol);
-  size_t d = 0;
-  unsigned tick = 0;
+  struct child *ch = b->ch;
+  struct frame *fr = b->fr;
+  double *rr = b->rr, *rtmp = b->rr + (G + 1) * F;
+  uint32_t *pick = b->pick;
+  size_t d = b->depth;
   for (;;) {
     struct frame *f = &fr[d];
     if (f->next >= f->n) {
-      if (d == 0)
+      if (d == 0) {
+        b->dfs_done = 1;
         break;
+      }
       d--;
       continue;
     }
-    if ((++tick & 255) == 0 && hant_now_s() > b->deadline) {
+    if ((++b->tick & 255) == 0 && hant_now_s() > b->deadline) {
       double ub = -INFINITY;
       for (size_t e = 0; e <= d; e++)
         if (fr[e].next < fr[e].n)
@@ -708,10 +733,8 @@ static int bnb_search(struct bnb *b, double vtol) {
       b->ub_left = ub;
       break;
     }
-    if (b->nodes >= b->node_limit) {
-      b->limited = 1;
+    if (b->nodes >= b->node_limit)
       break;
-    }
     struct child c = ch[b->dstart[d] + f->next++];
     if (c.bound <= b->z + vtol) {
       f->next = f->n; /* siblings are sorted: none left can win */
@@ -729,10 +752,7 @@ static int bnb_search(struct bnb *b, double vtol) {
     fr[d].next = 0;
     fr[d].n = expand(b, d, p, rc, ch + b->dstart[d], rtmp, pick, vtol);
   }
-  free(ch);
-  free(fr);
-  free(rr);
-  free(pick);
+  b->depth = d;
   return 0;
 }
 
@@ -790,9 +810,10 @@ static void dpheap_down(struct dpheap *h, size_t n, size_t i) {
  * is set), 1 when the state lists overflowed (nothing concluded), or an
  * error. Each layer is a k-way merge of (states + candidate j) streams, all
  * sorted by cost, so dominance is a running maximum of value. */
-static int dp_search(struct bnb *b, double vtol) {
+static int dp_search(struct bnb *b, double vtol, uint64_t work) {
   size_t G = b->G;
   int rc = 0;
+  uint64_t work_end = b->nodes + work;
   size_t maxg = 0, total = 0;
   for (size_t d = 0; d < G; d++)
     maxg = b->dstart[d + 1] - b->dstart[d] > maxg ? b->dstart[d + 1] - b->dstart[d] : maxg;
@@ -805,7 +826,7 @@ static int dp_search(struct bnb *b, double vtol) {
   if (!links || !order || !heap || !cur)
     goto nomem;
   double R = b->Rf[0], tol = b->tolf[0];
-  cur[0] = (struct dpstate){0, 0, bound_at(b, 0, 0, b->Rf)};
+  cur[0] = (struct dpstate){0, 0, bound_at(b, 0, 0, b->Rf, -INFINITY)};
   unsigned tick = 0;
   for (size_t d = 0; d < G; d++) {
     size_t c0 = b->dstart[d], m = b->dstart[d + 1] - c0;
@@ -841,7 +862,10 @@ static int dp_search(struct bnb *b, double vtol) {
         goto out;
       }
       struct dpheap e = heap[0];
-      b->nodes++;
+      if (++b->nodes >= work_end) {
+        rc = 1; /* out of work: inconclusive */
+        goto out;
+      }
       if (e.c > R + tol) {
         /* this stream only gets dearer */
         heap[0] = heap[--hn];
@@ -1170,6 +1194,177 @@ static int order_cmp(const void *a, const void *b) {
   return x->g < y->g ? -1 : (x->g > y->g);
 }
 
+/* Reduced-cost fixing against incumbent z, then the search tree: depth
+ * order, cost functions, LP hulls and envelopes. Compacts w's candidates.
+ * Sets *emptied when some slot has no candidate left, i.e. nothing beats z. */
+static int bnb_setup(struct bnb *b, struct prep *w, const double *lam, double L, double z,
+                     const size_t *zsel, struct order_key *ord, double deadline, int *emptied) {
+  size_t G = w->G, K = w->K;
+  /* Reduced-cost fixing: value(x) <= L - sum_i (r*_i - r_i(x)), so a
+   * candidate whose own deficit closes the gap cannot beat the incumbent. */
+  size_t *keep_start = w->cstart;
+  size_t n2 = 0;
+  *emptied = 0;
+  for (size_t i = 0; i < G; i++) {
+    double rbest = -INFINITY, second = INFINITY;
+    for (size_t c = keep_start[i]; c < keep_start[i + 1]; c++) {
+      double rv = w->cv[c];
+      for (size_t k = 0; k < K; k++)
+        rv -= lam[k] * w->cc[c * K + k];
+      rbest = dmax(rbest, rv);
+    }
+    size_t s0 = n2;
+    for (size_t c = keep_start[i]; c < keep_start[i + 1]; c++) {
+      double rv = w->cv[c];
+      for (size_t k = 0; k < K; k++)
+        rv -= lam[k] * w->cc[c * K + k];
+      double deficit = rbest - rv;
+      if (isfinite(z) && deficit >= L - z - w->vtol)
+        continue;
+      if (deficit > 0)
+        second = dmin(second, deficit);
+      /* compact in place: n2 <= c always */
+      w->citem[n2] = w->citem[c];
+      w->cv[n2] = w->cv[c];
+      memmove(w->cc + n2 * K, w->cc + c * K, K * sizeof *w->cc);
+      n2++;
+    }
+    keep_start[i] = s0;
+    if (n2 == s0)
+      *emptied = 1;
+    ord[i] = (struct order_key){n2 - s0 <= 1 ? INFINITY : second, i};
+  }
+  keep_start[G] = n2;
+  w->n = n2;
+
+  if (*emptied)
+    return 0; /* nothing can beat the incumbent (or, without one, nothing fits) */
+
+  /* Depth order: groups whose second choice costs most go first (they
+   * rarely branch), the undecided ones last, where residual budgets are
+   * known precisely. */
+  qsort(ord, G, sizeof *ord, order_cmp);
+  int use_sur = K >= 2;
+  if (use_sur) {
+    double s = 0;
+    for (size_t k = 0; k < K; k++)
+      s += lam[k];
+    use_sur = s > 0;
+  }
+  b->G = G;
+  b->K = K;
+  /* Surrogate directions: lam itself, and lam with each component scaled
+   * up and down, since deeper nodes want other multipliers than the root. */
+  size_t S = use_sur ? 1 + 2 * K : 0;
+  b->F = K + S;
+  size_t F = b->F;
+  double *mu = malloc((S * K + 1) * sizeof *mu);
+  if (!mu)
+    return hant__error(HANT_ENOMEM, "select: out of memory for the search");
+  for (size_t q = 0; q < S; q++)
+    for (size_t k = 0; k < K; k++) {
+      double sc = 1;
+      if (q >= 1 && q <= K && k == q - 1)
+        sc = 1 + SUR_SPREAD;
+      if (q > K && k == q - 1 - K)
+        sc = 1 - SUR_SPREAD;
+      mu[q * K + k] = lam[k] * sc;
+    }
+  b->dstart = malloc((G + 1) * sizeof *b->dstart);
+  b->dgroup = malloc(G * sizeof *b->dgroup);
+  b->dcand = malloc((n2 + 1) * sizeof *b->dcand);
+  b->dv = malloc((n2 + 1) * sizeof *b->dv);
+  b->dfc = malloc((n2 * F + 1) * sizeof *b->dfc);
+  b->Rf = malloc((F + 1) * sizeof *b->Rf);
+  b->tolf = malloc((F + 1) * sizeof *b->tolf);
+  b->hl = calloc(F + 1, sizeof *b->hl);
+  b->env = calloc(F * (G + 1) + 1, sizeof *b->env);
+  b->lam_f = calloc(F + 1, sizeof *b->lam_f);
+  b->lagsum = calloc(F * (G + 1) + 1, sizeof *b->lagsum);
+  b->best = malloc(G * sizeof *b->best);
+  if (!b->dstart || !b->dgroup || !b->dcand || !b->dv || !b->dfc || !b->Rf || !b->tolf || !b->hl ||
+      !b->env || !b->lam_f || !b->lagsum || !b->best) {
+    free(mu);
+    return hant__error(HANT_ENOMEM, "select: out of memory for the search");
+  }
+  size_t m = 0;
+  for (size_t d = 0; d < G; d++) {
+    size_t i = ord[d].g;
+    b->dgroup[d] = i;
+    b->dstart[d] = m;
+    for (size_t c = keep_start[i]; c < keep_start[i + 1]; c++, m++) {
+      b->dcand[m] = (uint32_t)w->citem[c];
+      b->dv[m] = w->cv[c];
+      for (size_t k = 0; k < K; k++)
+        b->dfc[m * F + k] = w->cc[c * K + k];
+      for (size_t q = 0; q < S; q++) {
+        double s = 0;
+        for (size_t k = 0; k < K; k++)
+          s += mu[q * K + k] * w->cc[c * K + k];
+        b->dfc[m * F + K + q] = s;
+      }
+    }
+  }
+  b->dstart[G] = m;
+  for (size_t k = 0; k < K; k++) {
+    b->Rf[k] = w->R[k];
+    b->tolf[k] = w->tol[k];
+  }
+  for (size_t q = 0; q < S; q++) {
+    b->Rf[K + q] = 0;
+    b->tolf[K + q] = 0;
+    for (size_t k = 0; k < K; k++) {
+      b->Rf[K + q] += mu[q * K + k] * w->R[k];
+      b->tolf[K + q] += mu[q * K + k] * w->tol[k];
+    }
+  }
+  free(mu);
+  size_t total_inc = 0;
+  for (size_t f = 0; f < F; f++) {
+    int rc = hulls_build(&b->hl[f], G, b->dstart, b->dfc, F, f, b->dv);
+    if (rc < 0)
+      return rc;
+    hulls_lp(&b->hl[f], b->Rf[f], b->tolf[f], &b->lam_f[f]);
+    double *ls = b->lagsum + f * (G + 1);
+    ls[G] = 0;
+    for (size_t d = G; d-- > 0;) {
+      double mx = -INFINITY;
+      for (size_t c = b->dstart[d]; c < b->dstart[d + 1]; c++)
+        mx = dmax(mx, b->dv[c] - b->lam_f[f] * b->dfc[c * F + f]);
+      ls[d] = ls[d + 1] + mx;
+    }
+    total_inc += b->hl[f].istart[G];
+  }
+  /* keep the envelopes of the deepest levels within the memory cap */
+  b->d0 = G;
+  {
+    size_t used = 0, suffix = 0;
+    for (size_t d = G; d-- > 0;) {
+      size_t add = 0;
+      for (size_t f = 0; f < F; f++)
+        add += b->hl[f].istart[d + 1] - b->hl[f].istart[d];
+      suffix += add;
+      if (used + suffix > ENV_MAX_ENTRIES)
+        break;
+      used += suffix;
+      b->d0 = d;
+    }
+  }
+  (void)total_inc;
+  for (size_t f = 0; f < F; f++) {
+    int rc = env_build(b, f);
+    if (rc < 0)
+      return rc;
+  }
+  b->z = z;
+  b->have = isfinite(z);
+  b->deadline = deadline;
+  b->node_limit = UINT64_MAX;
+  if (b->have)
+    memcpy(b->best, zsel, G * sizeof *zsel);
+  return 0;
+}
+
 static void finish_choice(const struct hant_select_problem *p, const struct prep *w,
                           const size_t *item, struct hant_select_result *r) {
   size_t K = p->n_dims;
@@ -1252,172 +1447,62 @@ static int solve_core(const struct hant_select_problem *p, struct hant_select_re
     for (size_t i = 0; i < G; i++)
       zsel[i] = w.citem[zsel[i]];
 
-  /* Reduced-cost fixing: value(x) <= L - sum_i (r*_i - r_i(x)), so a
-   * candidate whose own deficit closes the gap cannot beat the incumbent. */
-  size_t *keep_start = w.cstart;
-  size_t n2 = 0;
-  int emptied = 0;
-  for (size_t i = 0; i < G; i++) {
-    double rbest = -INFINITY, second = INFINITY;
-    for (size_t c = keep_start[i]; c < keep_start[i + 1]; c++) {
-      double rv = w.cv[c];
-      for (size_t k = 0; k < K; k++)
-        rv -= lam[k] * w.cc[c * K + k];
-      rbest = dmax(rbest, rv);
+  /* For several budgets the warm start can be poor, and with it the
+   * fixing: a short bounded dive first, then, if it found better, fix
+   * again and search the smaller tree. */
+  uint64_t nodes_before = 0;
+  for (int pass = 0;; pass++) {
+    int emptied = 0;
+    rc = bnb_setup(&b, &w, lam, L, z, zsel, ord, deadline, &emptied);
+    if (rc < 0)
+      goto out;
+    b.nodes += nodes_before;
+    if (emptied) {
+      bnb_free(&b);
+      b.nodes = nodes_before;
+      b.have = isfinite(z);
+      b.z = z;
+      goto done;
     }
-    size_t s0 = n2;
-    for (size_t c = keep_start[i]; c < keep_start[i + 1]; c++) {
-      double rv = w.cv[c];
-      for (size_t k = 0; k < K; k++)
-        rv -= lam[k] * w.cc[c * K + k];
-      double deficit = rbest - rv;
-      if (isfinite(z) && deficit >= L - z - w.vtol)
+    if (K >= 2 && pass == 0 && b.dstart[G] > 4 * G) {
+      b.node_limit = b.nodes + 5000 + 20 * (uint64_t)b.dstart[G];
+      rc = bnb_search(&b, w.vtol);
+      if (rc < 0)
+        goto out;
+      if (!b.dfs_done && !b.timed_out && b.z > z + w.vtol) {
+        z = b.z;
+        memcpy(zsel, b.best, G * sizeof *zsel);
+        nodes_before = b.nodes;
+        bnb_free(&b);
         continue;
-      if (deficit > 0)
-        second = dmin(second, deficit);
-      /* compact in place: n2 <= c always */
-      w.citem[n2] = w.citem[c];
-      w.cv[n2] = w.cv[c];
-      memmove(w.cc + n2 * K, w.cc + c * K, K * sizeof *w.cc);
-      n2++;
-    }
-    keep_start[i] = s0;
-    if (n2 == s0)
-      emptied = 1;
-    ord[i] = (struct order_key){n2 - s0 <= 1 ? INFINITY : second, i};
-  }
-  keep_start[G] = n2;
-  w.n = n2;
-
-  if (emptied) {
-    /* nothing can beat the incumbent (or, without one, nothing fits) */
-    b.have = isfinite(z);
-    b.z = z;
-    goto done;
-  }
-
-  /* Depth order: groups whose second choice costs most go first (they
-   * rarely branch), the undecided ones last, where residual budgets are
-   * known precisely. */
-  qsort(ord, G, sizeof *ord, order_cmp);
-  int use_sur = K >= 2;
-  if (use_sur) {
-    double s = 0;
-    for (size_t k = 0; k < K; k++)
-      s += lam[k];
-    use_sur = s > 0;
-  }
-  b.G = G;
-  b.K = K;
-  b.F = K + (use_sur ? 1 : 0);
-  size_t F = b.F;
-  b.dstart = malloc((G + 1) * sizeof *b.dstart);
-  b.dgroup = malloc(G * sizeof *b.dgroup);
-  b.dcand = malloc((n2 + 1) * sizeof *b.dcand);
-  b.dv = malloc((n2 + 1) * sizeof *b.dv);
-  b.dfc = malloc((n2 * F + 1) * sizeof *b.dfc);
-  b.Rf = malloc((F + 1) * sizeof *b.Rf);
-  b.tolf = malloc((F + 1) * sizeof *b.tolf);
-  b.hl = calloc(F + 1, sizeof *b.hl);
-  b.env = calloc(F * (G + 1) + 1, sizeof *b.env);
-  b.lam_f = calloc(F + 1, sizeof *b.lam_f);
-  b.lagsum = calloc(F * (G + 1) + 1, sizeof *b.lagsum);
-  b.best = malloc(G * sizeof *b.best);
-  if (!b.dstart || !b.dgroup || !b.dcand || !b.dv || !b.dfc || !b.Rf || !b.tolf || !b.hl ||
-      !b.env || !b.lam_f || !b.lagsum || !b.best) {
-    rc = hant__error(HANT_ENOMEM, "select: out of memory for the search");
-    goto out;
-  }
-  size_t m = 0;
-  for (size_t d = 0; d < G; d++) {
-    size_t i = ord[d].g;
-    b.dgroup[d] = i;
-    b.dstart[d] = m;
-    for (size_t c = keep_start[i]; c < keep_start[i + 1]; c++, m++) {
-      b.dcand[m] = (uint32_t)w.citem[c];
-      b.dv[m] = w.cv[c];
-      double s = 0;
-      for (size_t k = 0; k < K; k++) {
-        b.dfc[m * F + k] = w.cc[c * K + k];
-        s += lam[k] * w.cc[c * K + k];
       }
-      if (use_sur)
-        b.dfc[m * F + K] = s;
+      b.node_limit = UINT64_MAX;
     }
+    break;
   }
-  b.dstart[G] = m;
-  for (size_t k = 0; k < K; k++) {
-    b.Rf[k] = w.R[k];
-    b.tolf[k] = w.tol[k];
-  }
-  if (use_sur) {
-    b.Rf[K] = 0;
-    b.tolf[K] = 0;
-    for (size_t k = 0; k < K; k++) {
-      b.Rf[K] += lam[k] * w.R[k];
-      b.tolf[K] += lam[k] * w.tol[k];
-    }
-  }
-  size_t total_inc = 0;
-  for (size_t f = 0; f < F; f++) {
-    rc = hulls_build(&b.hl[f], G, b.dstart, b.dfc, F, f, b.dv);
-    if (rc < 0)
-      goto out;
-    hulls_lp(&b.hl[f], b.Rf[f], b.tolf[f], &b.lam_f[f]);
-    double *ls = b.lagsum + f * (G + 1);
-    ls[G] = 0;
-    for (size_t d = G; d-- > 0;) {
-      double mx = -INFINITY;
-      for (size_t c = b.dstart[d]; c < b.dstart[d + 1]; c++)
-        mx = dmax(mx, b.dv[c] - b.lam_f[f] * b.dfc[c * F + f]);
-      ls[d] = ls[d + 1] + mx;
-    }
-    total_inc += b.hl[f].istart[G];
-  }
-  /* keep the envelopes of the deepest levels within the memory cap */
-  b.d0 = G;
-  {
-    size_t used = 0, suffix = 0;
-    for (size_t d = G; d-- > 0;) {
-      size_t add = 0;
-      for (size_t f = 0; f < F; f++)
-        add += b.hl[f].istart[d + 1] - b.hl[f].istart[d];
-      suffix += add;
-      if (used + suffix > ENV_MAX_ENTRIES)
-        break;
-      used += suffix;
-      b.d0 = d;
-    }
-  }
-  (void)total_inc;
-  for (size_t f = 0; f < F; f++) {
-    rc = env_build(&b, f);
-    if (rc < 0)
-      goto out;
-  }
-  b.z = z;
-  b.have = isfinite(z);
-  b.deadline = deadline;
-  b.node_limit = UINT64_MAX;
-  if (b.have)
-    memcpy(b.best, zsel, G * sizeof *zsel);
-  /* One budget: a short dive for a good incumbent (the warm start can be
-   * far off on correlated instances, and the DP prunes against it), then the
-   * DP; if its states overflow, the full depth-first search. */
-  rc = 1;
+  /* With one budget two exact methods run in turns, each with four times
+   * the work of the last turn, until one concludes: the depth-first search
+   * (resumed where it paused; fast when good choices are easy to find and
+   * states do not merge) and the dynamic program (restarted, pruning against
+   * the best incumbent so far; fast when costs repeat, as on integer data).
+   * The total is within a small factor of the faster method alone. */
   if (K == 1) {
-    b.node_limit = 20000 + 20 * (uint64_t)b.dstart[G];
+    uint64_t work = 20000 + 20 * (uint64_t)b.dstart[G];
+    for (;;) {
+      b.node_limit = b.nodes + work;
+      rc = bnb_search(&b, w.vtol);
+      if (rc < 0 || b.dfs_done || b.timed_out)
+        break;
+      rc = dp_search(&b, w.vtol, work);
+      if (rc <= 0) {
+        b.dfs_done = rc == 0 && !b.timed_out;
+        break;
+      }
+      work *= 4;
+    }
+  } else {
     rc = bnb_search(&b, w.vtol);
-    if (rc < 0)
-      goto out;
-    b.node_limit = UINT64_MAX;
-    rc = b.limited ? dp_search(&b, w.vtol) : 0;
-    if (rc < 0)
-      goto out;
-    b.limited = 0;
   }
-  if (rc == 1)
-    rc = bnb_search(&b, w.vtol);
   if (rc < 0)
     goto out;
   if (b.have)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "hant.h"
+#include "store_internal.h"
 #include "store_migrations.h"
 
 /* 'HANT' in ASCII: marks a database as a hant library. */
@@ -146,6 +147,8 @@ void hant_store_close(hant_store *st) {
 }
 
 const char *hant_store_path(const hant_store *st) { return st->path; }
+
+sqlite3 *hant__store_db(hant_store *st) { return st->db; }
 
 int hant_store_schema_version(hant_store *st) {
   int v = -1;

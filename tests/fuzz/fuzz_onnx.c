@@ -73,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 #ifndef HANT_LIBFUZZER
 /* Standalone driver: runs the files named on the command line, or with
  * --random SECONDS [--seed N] mutates models exported here from small
- * architectures for that long: byte edits, and edits of the unpacked
+ * architectures, and any files named (e.g. PyTorch exports), for that
+ * long: byte edits, and edits of the unpacked
  * protobuf (op types, input names, attribute values, dimensions) that
  * reach the graph checks behind the wire format. A crashing input is saved
  * to fuzz_onnx-crash.bin in the working directory. */
@@ -127,11 +128,11 @@ static void run_one(const uint8_t *p, size_t n) {
   cur_data = NULL;
 }
 
-static int run_path(const char *path) {
+static uint8_t *read_path(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     fprintf(stderr, "fuzz_onnx: cannot open %s\n", path);
-    return 1;
+    return NULL;
   }
   size_t cap = 1 << 16, n = 0, got;
   uint8_t *buf = malloc(cap);
@@ -145,6 +146,13 @@ static int run_path(const char *path) {
     }
   }
   fclose(f);
+  *len = n;
+  return buf;
+}
+
+static int run_path(const char *path) {
+  size_t n;
+  uint8_t *buf = read_path(path, &n);
   if (!buf)
     return 1;
   run_one(buf, n);
@@ -292,6 +300,10 @@ static size_t mutate_struct(hant_rng *r, const seed *s, uint8_t *out, size_t cap
   return len;
 }
 
+/* extra seeds: model files named with --random (e.g. PyTorch exports) */
+static char **extra_paths;
+static int n_extra;
+
 static int run_random(double seconds, uint64_t seed_value) {
   static const char *const archs[] = {
       "input 1x8x8; conv 4; gap; linear 3",
@@ -299,10 +311,18 @@ static int run_random(double seconds, uint64_t seed_value) {
       "input 2x9x7; conv 6 k=5 g=2 act=relu6; avgpool k=3 s=2 p=1; gap; linear 4 act=relu",
       "input 1x12x12; conv 8 s=2 bn=0; ir 8 e=1; ir 12 e=3 s=2 k=5 act=hswish; linear 10",
   };
-  enum { N_SEEDS = sizeof(archs) / sizeof(archs[0]) };
-  seed seeds[N_SEEDS];
-  for (int i = 0; i < N_SEEDS; i++) {
+  enum { N_ARCHS = sizeof(archs) / sizeof(archs[0]), MAX_SEEDS = 64 };
+  seed seeds[MAX_SEEDS];
+  int n_seeds = N_ARCHS;
+  for (int i = 0; i < N_ARCHS; i++)
     seeds[i] = exported(archs[i], (uint64_t)i + 1);
+  for (int i = 0; i < n_extra && n_seeds < MAX_SEEDS; i++) {
+    seeds[n_seeds].p = read_path(extra_paths[i], &seeds[n_seeds].n);
+    if (!seeds[n_seeds].p)
+      return 1;
+    n_seeds++;
+  }
+  for (int i = 0; i < n_seeds; i++) {
     long before = loaded_count;
     run_one(seeds[i].p, seeds[i].n);
     if (loaded_count == before) {
@@ -312,14 +332,17 @@ static int run_random(double seconds, uint64_t seed_value) {
   }
   hant_rng r;
   hant_rng_seed(&r, seed_value);
-  size_t cap = 1 << 17;
+  size_t cap = 1 << 17; /* room for every seed to grow */
+  for (int i = 0; i < n_seeds; i++)
+    if (2 * seeds[i].n + 4096 > cap)
+      cap = 2 * seeds[i].n + 4096;
   uint8_t *buf = malloc(cap);
   if (!buf)
     return 1;
   double t0 = hant_now_s();
   long runs = 0, loaded0 = loaded_count;
   while (hant_now_s() - t0 < seconds) {
-    const seed *s = &seeds[hant_rng_below(&r, N_SEEDS)];
+    const seed *s = &seeds[hant_rng_below(&r, (uint32_t)n_seeds)];
     size_t len;
     switch (hant_rng_below(&r, 3)) {
     case 0:
@@ -340,7 +363,7 @@ static int run_random(double seconds, uint64_t seed_value) {
   printf("fuzz_onnx: %ld inputs (%ld loaded) in %.1f s (seed %llu), no crash\n", runs, loaded_count - loaded0,
          hant_now_s() - t0, (unsigned long long)seed_value);
   free(buf);
-  for (int i = 0; i < N_SEEDS; i++)
+  for (int i = 0; i < n_seeds; i++)
     free(seeds[i].p);
   return 0;
 }
@@ -355,20 +378,25 @@ int main(int argc, char **argv) {
   double seconds = -1.0;
   uint64_t seed_value = 1;
   int rc = 0, files = 0;
+  extra_paths = calloc((size_t)argc, sizeof(char *));
+  if (!extra_paths)
+    return 1;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--random") && i + 1 < argc) {
+    if (!strcmp(argv[i], "--random") && i + 1 < argc)
       seconds = atof(argv[++i]);
-    } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+    else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
       seed_value = strtoull(argv[++i], NULL, 10);
-    } else {
-      rc |= run_path(argv[i]);
-      files++;
-    }
+    else
+      extra_paths[n_extra++] = argv[i];
   }
   if (seconds >= 0.0)
     rc |= run_random(seconds, seed_value);
-  else if (!files)
+  else
+    for (; files < n_extra; files++)
+      rc |= run_path(extra_paths[files]);
+  if (seconds < 0.0 && !files)
     fprintf(stderr, "usage: %s [FILE...] [--random SECONDS [--seed N]]\n", argv[0]);
+  free(extra_paths);
   return rc;
 }
 #endif

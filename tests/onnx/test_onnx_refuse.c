@@ -102,6 +102,24 @@ static void undo_op(Onnx__ModelProto *m, void **s) {
   n->name = s[2];
 }
 
+/* a standalone Mul: the Relu becomes x * x */
+static void mut_mul(Onnx__ModelProto *m, void **s) {
+  Onnx__NodeProto *n = node_of(m, "Relu");
+  char **two = malloc(2 * sizeof(char *));
+  two[0] = two[1] = n->input[0];
+  s[0] = n, s[1] = n->op_type, s[2] = n->input, s[3] = two;
+  n->op_type = (char *)"Mul";
+  n->input = two;
+  n->n_input = 2;
+}
+static void undo_mul(Onnx__ModelProto *m, void **s) {
+  Onnx__NodeProto *n = s[0];
+  n->op_type = s[1];
+  n->input = s[2];
+  n->n_input = 1;
+  free(s[3]);
+}
+
 /* cycle: the first Conv reads the Relu's output, which depends on it */
 static void mut_cycle(Onnx__ModelProto *m, void **s) {
   Onnx__NodeProto *c = node_of(m, "Conv"), *r = node_of(m, "Relu");
@@ -246,6 +264,8 @@ int main(void) {
 
   mutated("unsupported op", mut_op, undo_op, HANT_ENOTSUP,
           (const char *const[]){"bad.onnx", "Softplus", "my_softplus", "opset 13", NULL});
+  mutated("standalone Mul", mut_mul, undo_mul, HANT_ENOTSUP,
+          (const char *const[]){"bad.onnx", "n3_act", "Mul", "opset 13", "hard-swish", NULL});
   mutated("cycle", mut_cycle, undo_cycle, HANT_EFORMAT, (const char *const[]){"bad.onnx", "cycle", NULL});
   mutated("asymmetric pads", mut_pads, undo_pads, HANT_ENOTSUP,
           (const char *const[]){"bad.onnx", "n1_conv", "Conv", "asymmetric pads [1, 1, 0, 1]", NULL});

@@ -20,11 +20,13 @@ enum gen_class {
   GEN_TIES,         /* small integers: many equal values, costs and totals */
   GEN_NEGATIVE,     /* costs in [-R, R] (power-cap style rows) */
   GEN_SUBSETSUM,    /* value = mean cost + constant: every slot's points are collinear */
+  GEN_WEAK,         /* weakly correlated: value = mean cost + U[-R/10, R/10], the shape of
+                       measured accuracy against cost */
   GEN_CLASS_COUNT
 };
 
 static const char *const gen_class_name[] = {"uncorrelated", "strong", "ties", "negative",
-                                             "subsetsum"};
+                                             "subsetsum", "weak"};
 _Static_assert(sizeof(gen_class_name) / sizeof(gen_class_name[0]) == GEN_CLASS_COUNT,
                "one name per class");
 
@@ -138,6 +140,7 @@ static inline int gen_make(struct gen_inst *g, enum gen_class cls, size_t G, siz
         switch (cls) {
         case GEN_TIES: v = (double)gen_int(&rng, 0, 3); break;
         case GEN_SUBSETSUM: v = s / (double)(K ? K : 1) + R / 10; break;
+        case GEN_WEAK: v = s / (double)(K ? K : 1) + gen_unif(&rng, -R / 10, R / 10); break;
         case GEN_NEGATIVE: v = gen_unif(&rng, -R, R); break;
         default: v = gen_unif(&rng, 1, R); break;
         }
@@ -203,6 +206,7 @@ static inline int gen_eval(const struct hant_select_problem *p, const size_t *ch
   double v = 0;
   for (size_t k = 0; k < K; k++)
     totals[k] = 0;
+  *value = NAN;
   for (size_t i = 0; i < p->n_groups; i++) {
     if (choice[i] >= p->group_size[i])
       return 0;

@@ -130,7 +130,7 @@ static void check_instance(const struct gen_inst *g, const char *what, uint64_t 
 int main(void) {
   int feas = 0, infeas = 0;
   double t0 = hant_now_s();
-  const uint64_t n_seeds = 6000;
+  const uint64_t n_seeds = 12000;
   for (uint64_t seed = 1; seed <= n_seeds; seed++) {
     struct gen_rng rng = {seed};
     enum gen_class cls = (enum gen_class)(seed % GEN_CLASS_COUNT);
@@ -150,6 +150,22 @@ int main(void) {
       break;
     }
     check_instance(&g, gen_class_name[cls], seed, &feas, &infeas);
+    gen_free(&g);
+  }
+  /* Few slots, many candidates: the dominance pre-filter and the hulls see
+   * groups of up to 40 items. */
+  for (uint64_t seed = 1; seed <= 1500; seed++) {
+    struct gen_rng rng = {seed + 500000};
+    enum gen_class cls = (enum gen_class)(seed % GEN_CLASS_COUNT);
+    size_t G = gen_int(&rng, 1, 3), nmax = gen_int(&rng, 9, G == 3 ? 25 : 40);
+    size_t K = gen_int(&rng, 1, 3);
+    double tight = seed % 10 == 1 ? 1.05 : gen_unif(&rng, 0.02, 0.9);
+    struct gen_inst g;
+    if (gen_make(&g, cls, G, 1, nmax, K, tight, seed % 3 == 0 ? 1 : 0, seed) != 0) {
+      CHECK(0, "out of memory");
+      break;
+    }
+    check_instance(&g, gen_class_name[cls], seed + 500000, &feas, &infeas);
     gen_free(&g);
   }
   /* Jointly infeasible by construction: each budget alone can be met, the

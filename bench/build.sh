@@ -1,0 +1,29 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# build.sh: builds hant-bench with a plain C compiler and nothing but libc, libm and OpenBLAS, natively on a board or
+# with a cross compiler, e.g.  CC=aarch64-linux-gnu-gcc sh bench/build.sh  (docs/costs.md).
+#   CC       compiler (default cc)
+#   OUT      output file (default ./hant-bench)
+#   CFLAGS   extra flags, e.g. -mcpu=cortex-a72
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CC=${CC:-cc}
+OUT=${OUT:-hant-bench}
+TRIPLET=$($CC -dumpmachine 2>/dev/null || echo unknown)
+VERSION=$(sed -n "s/^  version : '\([^']*\)'.*/\1/p" "$ROOT/meson.build")
+GEN=$(mktemp -d)
+trap 'rm -rf "$GEN"' EXIT
+# The only generated header the numeric core reads.
+printf '#define HANT_VERSION "%s"\n#define HANT_HAVE_LAPACKE 0\n' "${VERSION:-unknown}" > "$GEN/hant_config.h"
+INC="-I$GEN -I$ROOT/operator_lib"
+# Debian installs OpenBLAS's cblas.h per flavour and architecture.
+for d in "/usr/include/$TRIPLET/openblas-pthread" "/usr/include/$TRIPLET/openblas64-pthread" "/usr/include/$TRIPLET" \
+         /usr/include/openblas; do
+  [ -f "$d/cblas.h" ] && { INC="$INC -I$d"; break; }
+done
+CORE="error tensor rng gemm conv batchnorm activation pool linear loss optim net arch energy sensor measure opsfile costtable"
+SRC="$ROOT/bench/hant_bench.c"
+for f in $CORE; do SRC="$SRC $ROOT/operator_lib/$f.c"; done
+# shellcheck disable=SC2086
+$CC -std=c11 -O2 -D_GNU_SOURCE -pthread ${CFLAGS:-} $INC $SRC -o "$OUT" -lopenblas -lm
+echo "built $OUT for $TRIPLET"

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* rpc_client.h: hant-client's side of the protocol: connecting to hantd, calls, streamed notifications, and shared printing helpers. */
+#ifndef HANT_CLIENT_RPC_H
+#define HANT_CLIENT_RPC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The socket: --socket, else $HANT_SOCKET, else hantd's default. */
+const char *client_socket_path(void);
+void client_set_socket(const char *path);
+
+typedef struct client_conn {
+  int fd;
+  char *buf;
+  size_t len, cap;
+  long next_id;
+  char path[1024];
+} client_conn;
+
+/* Connects to hantd. On failure prints why and how to start the daemon,
+ * and returns CLIENT_EXIT_UNREACHABLE. */
+int client_connect(client_conn *c);
+void client_close(client_conn *c);
+
+/* Called for each notification (e.g. jobs.progress) that arrives while
+ * waiting for an answer. */
+typedef void (*client_notify_fn)(void *user, const char *method, json_t *params);
+
+/* Sends a request (params is stolen; may be NULL) and waits for its
+ * answer. Busy answers are retried a few times with backoff. On success
+ * returns CLIENT_EXIT_OK and *result (owned by the caller). On an error
+ * answer prints "hant-client CMD: MESSAGE" and returns CLIENT_EXIT_SERVER
+ * (*code, if not NULL, receives the JSON-RPC code); a lost connection
+ * returns CLIENT_EXIT_UNREACHABLE. */
+int client_call(client_conn *c, const char *cmd, const char *method, json_t *params, json_t **result, int *code,
+                client_notify_fn notify, void *user);
+
+/* Connects, calls once, closes. */
+int client_call_once(const char *cmd, const char *method, json_t *params, json_t **result);
+
+/* Prints a JSON value compactly on stdout with a newline. */
+void client_print_json(const json_t *v);
+
+/* Number of an object's member, NAN when absent or not a number. */
+double client_num(const json_t *obj, const char *key);
+/* String member, or def. */
+const char *client_str(const json_t *obj, const char *key, const char *def);
+
+/* Formats a value of a budget kind key ("latency_ms", ...) with a unit. */
+void client_fmt_kind(const char *key, double v, char *buf, size_t n);
+
+/* Waits for job `id`, drawing a progress bar on a terminal; prints the
+ * job's result unless json, where the final job object is printed.
+ * Returns CLIENT_EXIT_OK when the job is done, CLIENT_EXIT_FAILURE when
+ * it failed or was canceled. */
+int client_wait_job(client_conn *c, const char *cmd, long long id, bool json, json_t **job_out);
+
+/* Makes a path absolute against the working directory (for the daemon). */
+int client_absolute(const char *path, char *out, size_t n);
+
+#endif

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/* config.c: hantd's configuration: defaults, the "key = value" file, and the default paths. */
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "hantd.h"
+
+void hantd_config_default(hantd_config *c) {
+  memset(c, 0, sizeof(*c));
+  c->socket_mode = 0600;
+  c->workers = 2;
+  c->queue = 64;
+  c->job_workers = 1;
+  c->max_jobs_queued = 64;
+  c->max_message = HANT_RPC_MAX_MESSAGE_DEFAULT;
+  c->idle_timeout_s = 300;
+  c->cache_entries = 4096;
+  c->max_clients = 1024;
+  c->max_inflight = 32;
+  c->write_high = (size_t)4 << 20;
+  c->time_limit_ms = 2000;
+  c->shutdown_timeout_s = 30;
+  c->log_level = LOG_INFO;
+}
+
+void hantd_default_socket(char *buf, size_t n) {
+  const char *rt = getenv("XDG_RUNTIME_DIR");
+  if (rt && rt[0] == '/')
+    snprintf(buf, n, "%s/hant/hantd.sock", rt);
+  else
+    snprintf(buf, n, "/run/hantd/hantd.sock");
+}
+
+void hantd_config_paths(hantd_config *c) {
+  if (!c->socket[0])
+    hantd_default_socket(c->socket, sizeof(c->socket));
+  if (!c->db[0]) {
+    const char *dh = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (dh && dh[0] == '/')
+      snprintf(c->db, sizeof(c->db), "%s/hant/library.db", dh);
+    else if (home && home[0] == '/')
+      snprintf(c->db, sizeof(c->db), "%s/.local/share/hant/library.db", home);
+    else
+      snprintf(c->db, sizeof(c->db), "/var/lib/hantd/library.db");
+  }
+}
+
+static char *trim(char *s) {
+  while (isspace((unsigned char)*s))
+    s++;
+  size_t n = strlen(s);
+  while (n && isspace((unsigned char)s[n - 1]))
+    s[--n] = '\0';
+  return s;
+}
+
+static int num(const char *path, int line, const char *key, const char *v, double lo, double hi, double *out) {
+  char *end;
+  errno = 0;
+  double x = strtod(v, &end);
+  if (errno || end == v || *end || !isfinite(x) || x < lo || x > hi) {
+    fprintf(stderr, "hantd: %s:%d: %s: expected a number from %g to %g, got '%s'\n", path, line, key, lo, hi, v);
+    return -1;
+  }
+  *out = x;
+  return 0;
+}
+
+static int uid_of(const char *s, uid_t *uid) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (!errno && end != s && !*end && v >= 0) {
+    *uid = (uid_t)v;
+    return 0;
+  }
+  struct passwd *pw = getpwnam(s);
+  if (!pw)
+    return -1;
+  *uid = pw->pw_uid;
+  return 0;
+}
+
+int hantd_config_load(hantd_config *c, const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "hantd: %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  char buf[2048];
+  int line = 0, rc = 0;
+  while (!rc && fgets(buf, sizeof(buf), f)) {
+    line++;
+    char *hash = strchr(buf, '#');
+    if (hash)
+      *hash = '\0';
+    char *s = trim(buf);
+    if (!*s)
+      continue;
+    char *eq = strchr(s, '=');
+    if (!eq) {
+      fprintf(stderr, "hantd: %s:%d: expected 'key = value'\n", path, line);
+      rc = -1;
+      break;
+    }
+    *eq = '\0';
+    char *key = trim(s), *v = trim(eq + 1);
+    double x;
+    if (!strcmp(key, "db")) {
+      snprintf(c->db, sizeof(c->db), "%s", v);
+    } else if (!strcmp(key, "socket")) {
+      snprintf(c->socket, sizeof(c->socket), "%s", v);
+    } else if (!strcmp(key, "devices")) {
+      snprintf(c->devices_dir, sizeof(c->devices_dir), "%s", v);
+    } else if (!strcmp(key, "socket_mode")) {
+      char *end;
+      long m = strtol(v, &end, 8);
+      if (end == v || *end || m < 0 || m > 0777 || (m & 0177 & ~0060)) {
+        fprintf(stderr,
+                "hantd: %s:%d: socket_mode: expected octal permissions such as 0600 or 0660 (no access for others "
+                "unless allowed_uids = any), got '%s'\n",
+                path, line, v);
+        rc = -1;
+      }
+      c->socket_mode = (unsigned)m;
+    } else if (!strcmp(key, "socket_mode_unsafe")) {
+      /* Any mode, for tests of uid checks with world-writable sockets. */
+      char *end;
+      long m = strtol(v, &end, 8);
+      if (end == v || *end || m < 0 || m > 0777) {
+        fprintf(stderr, "hantd: %s:%d: socket_mode_unsafe: expected octal permissions, got '%s'\n", path, line, v);
+        rc = -1;
+      }
+      c->socket_mode = (unsigned)m;
+    } else if (!strcmp(key, "socket_group")) {
+      if (!getgrnam(v)) {
+        fprintf(stderr, "hantd: %s:%d: socket_group: no group '%s'\n", path, line, v);
+        rc = -1;
+      }
+      snprintf(c->socket_group, sizeof(c->socket_group), "%s", v);
+    } else if (!strcmp(key, "allowed_uids")) {
+      c->n_allowed = 0;
+      c->allow_any = false;
+      if (!strcmp(v, "any")) {
+        c->allow_any = true;
+        continue;
+      }
+      char *save = NULL;
+      for (char *t = strtok_r(v, ", ", &save); t && !rc; t = strtok_r(NULL, ", ", &save)) {
+        uid_t u;
+        if (c->n_allowed == HANTD_MAX_ALLOWED_UIDS || uid_of(t, &u)) {
+          fprintf(stderr, "hantd: %s:%d: allowed_uids: '%s' is not a user (or more than %d users)\n", path, line, t,
+                  HANTD_MAX_ALLOWED_UIDS);
+          rc = -1;
+          break;
+        }
+        c->allowed[c->n_allowed++] = u;
+      }
+    } else if (!strcmp(key, "workers")) {
+      if (!(rc = num(path, line, key, v, 1, 64, &x)))
+        c->workers = (int)x;
+    } else if (!strcmp(key, "queue")) {
+      if (!(rc = num(path, line, key, v, 1, 100000, &x)))
+        c->queue = (int)x;
+    } else if (!strcmp(key, "job_workers")) {
+      if (!(rc = num(path, line, key, v, 1, 16, &x)))
+        c->job_workers = (int)x;
+    } else if (!strcmp(key, "max_jobs_queued")) {
+      if (!(rc = num(path, line, key, v, 1, 100000, &x)))
+        c->max_jobs_queued = (int)x;
+    } else if (!strcmp(key, "max_message_bytes")) {
+      if (!(rc = num(path, line, key, v, 1024, 1 << 30, &x)))
+        c->max_message = (size_t)x;
+    } else if (!strcmp(key, "idle_timeout_s")) {
+      if (!(rc = num(path, line, key, v, 0.1, 86400 * 7, &x)))
+        c->idle_timeout_s = x;
+    } else if (!strcmp(key, "cache_entries")) {
+      if (!(rc = num(path, line, key, v, 0, 1e7, &x)))
+        c->cache_entries = (size_t)x;
+    } else if (!strcmp(key, "max_clients")) {
+      if (!(rc = num(path, line, key, v, 1, 1e6, &x)))
+        c->max_clients = (int)x;
+    } else if (!strcmp(key, "max_inflight")) {
+      if (!(rc = num(path, line, key, v, 1, 100000, &x)))
+        c->max_inflight = (int)x;
+    } else if (!strcmp(key, "write_high_bytes")) {
+      if (!(rc = num(path, line, key, v, 4096, 1 << 30, &x)))
+        c->write_high = (size_t)x;
+    } else if (!strcmp(key, "time_limit_ms")) {
+      if (!(rc = num(path, line, key, v, 0, 600000, &x)))
+        c->time_limit_ms = x;
+    } else if (!strcmp(key, "shutdown_timeout_s")) {
+      if (!(rc = num(path, line, key, v, 0.1, 3600, &x)))
+        c->shutdown_timeout_s = x;
+    } else if (!strcmp(key, "log_level")) {
+      int l = hantd_log_level_from_name(v);
+      if (l < 0) {
+        fprintf(stderr, "hantd: %s:%d: log_level: expected error, warning, notice, info or debug, got '%s'\n", path,
+                line, v);
+        rc = -1;
+      }
+      c->log_level = l;
+    } else {
+      fprintf(stderr,
+              "hantd: %s:%d: unknown key '%s'; expected db, socket, devices, socket_mode, socket_group, "
+              "allowed_uids, workers, queue, job_workers, max_jobs_queued, max_message_bytes, idle_timeout_s, "
+              "cache_entries, max_clients, max_inflight, write_high_bytes, time_limit_ms, shutdown_timeout_s, "
+              "log_level\n",
+              path, line, key);
+      rc = -1;
+    }
+  }
+  fclose(f);
+  return rc;
+}

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/* deploy.c: assembles a selection into a network and exports it, and evaluates models, reporting progress and honouring cancellation. */
+#include "deploy.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "assemble.h"
+#include "dataset.h"
+#include "distill.h"
+#include "hant.h"
+#include "netfile.h"
+#include "onnx.h"
+#include "sha256.h"
+#include "train.h"
+
+static int step(hant_deploy_progress_fn progress, void *user, double f, const char *note) {
+  if (progress && progress(user, f, note))
+    return hant__error(HANT_ECANCELED, "canceled while %s", note);
+  return 0;
+}
+
+/* The teacher file: as recorded if absolute or present, else next to the library. */
+static void teacher_path(hant_store *st, const char *recorded, char *out, size_t n) {
+  if (recorded[0] == '/' || access(recorded, R_OK) == 0) {
+    snprintf(out, n, "%s", recorded);
+    return;
+  }
+  char db[1024];
+  snprintf(db, sizeof(db), "%s", hant_store_path(st));
+  int k = snprintf(out, n, "%s/%s", dirname(db), recorded);
+  if (k < 0 || (size_t)k >= n)
+    snprintf(out, n, "%s", recorded);
+}
+
+int hant_deploy_export(hant_store *st, const int64_t *cand_ids, int n, const char *out_path,
+                       hant_deploy_progress_fn progress, void *user, hant_deploy_export_info *info) {
+  hant_deploy_export_info local;
+  if (!info)
+    info = &local;
+  memset(info, 0, sizeof(*info));
+  if (!st || !cand_ids || n <= 0 || !out_path || !*out_path)
+    return hant__error(HANT_EINVAL, "export: no candidates or no output path");
+  hant_teacher_rec t;
+  hant_net *teacher = NULL, *net = NULL;
+  hant_net **cands = NULL;
+  int rc = hant_store_teacher_get(st, &t);
+  if (rc == HANT_ENOENT)
+    return hant__error(rc, "the library is empty: nothing to assemble");
+  if (rc)
+    return rc;
+  teacher_path(st, t.path, info->teacher, sizeof(info->teacher));
+  snprintf(info->out, sizeof(info->out), "%s", out_path);
+  if ((rc = step(progress, user, 0.0, "checking the teacher")))
+    return rc;
+  char sha[65];
+  if ((rc = hant_sha256_file_checked(info->teacher, t.sha256, sha)))
+    return hant__error(rc, "teacher: %s (the library was built from another file)", hant_errmsg());
+  if ((rc = step(progress, user, 0.1, "loading the teacher")))
+    return rc;
+  if ((rc = hant_onnx_load_any(info->teacher, &teacher, NULL)) ||
+      (rc = hant_distill_prepare_teacher(teacher, info->teacher)))
+    goto out;
+  if (teacher->n_slots != n) {
+    rc = hant__error(HANT_EINVAL, "export: %d candidates given for a teacher with %d slots", n, teacher->n_slots);
+    goto out;
+  }
+  if (!(cands = calloc((size_t)n, sizeof(*cands)))) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  for (int i = 0; i < n; i++) {
+    char note[96];
+    snprintf(note, sizeof(note), "loading candidate %d of %d", i + 1, n);
+    if ((rc = step(progress, user, 0.2 + 0.5 * i / n, note)))
+      goto out;
+    uint8_t *w = NULL;
+    size_t len = 0;
+    if ((rc = hant_store_candidate_weights(st, cand_ids[i], &w, &len)))
+      goto out;
+    char label[64];
+    snprintf(label, sizeof(label), "candidate %lld", (long long)cand_ids[i]);
+    rc = hant_netfile_parse(w, len, label, &cands[i], NULL);
+    free(w);
+    if (rc || (rc = hant_net_fold_bn(cands[i])))
+      goto out;
+  }
+  if ((rc = step(progress, user, 0.7, "assembling")))
+    goto out;
+  if ((rc = hant_assemble(teacher, cands, &net)))
+    goto out;
+  if ((rc = step(progress, user, 0.8, "writing ONNX")))
+    goto out;
+  char doc[256];
+  snprintf(doc, sizeof(doc), "hant %s: teacher %.16s with one library candidate per slot", hant_version(), t.sha256);
+  hant_onnx_save_opts so = {doc};
+  if ((rc = hant_onnx_save(net, out_path, &so)))
+    goto out;
+  struct stat sb;
+  if (stat(out_path, &sb) == 0)
+    info->bytes = (size_t)sb.st_size;
+  info->macs = hant_net_macs(net);
+  info->params = (int64_t)hant_net_param_count(net);
+  info->slots = net->n_slots;
+  info->nodes = net->n_nodes;
+  step(progress, user, 1.0, "done");
+  rc = 0;
+out:
+  if (cands)
+    for (int i = 0; i < n; i++)
+      hant_net_destroy(cands[i]);
+  free(cands);
+  hant_net_destroy(net);
+  hant_net_destroy(teacher);
+  return rc;
+}
+
+int hant_deploy_eval(const char *model_path, const char *data_dir, const char *split, int samples,
+                     hant_deploy_progress_fn progress, void *user, hant_deploy_eval_info *info) {
+  memset(info, 0, sizeof(*info));
+  hant_split sp = hant_split_from_name(split ? split : "test");
+  if (sp == HANT_SPLIT_COUNT)
+    return hant__error(HANT_EINVAL, "split: expected train, val or test, got '%.16s'", split);
+  if (samples < 0)
+    return hant__error(HANT_EINVAL, "samples: expected a whole number >= 0");
+  snprintf(info->split, sizeof(info->split), "%s", hant_split_name(sp));
+  const char *dir = !data_dir || !strcmp(data_dir, "fmnist") ? hant_fmnist_dir() : data_dir;
+  hant_net *net = NULL;
+  hant_dataset ds = {0};
+  int rc = step(progress, user, 0.0, "loading the model");
+  if (rc)
+    return rc;
+  if ((rc = hant_onnx_load_any(model_path, &net, NULL)))
+    return rc;
+  if ((rc = step(progress, user, 0.05, "loading the data")) || (rc = hant_fmnist_load(dir, sp, samples, &ds)))
+    goto out;
+  /* Chunks of at most 1000 images: progress and cancellation in between. */
+  const int chunk = 1000;
+  size_t per = (size_t)ds.c * (size_t)ds.h * (size_t)ds.w;
+  double correct = 0, lsum = 0;
+  for (int b0 = 0; b0 < ds.n; b0 += chunk) {
+    char note[64];
+    snprintf(note, sizeof(note), "evaluating images %d-%d of %d", b0 + 1, b0 + chunk < ds.n ? b0 + chunk : ds.n,
+             ds.n);
+    if ((rc = step(progress, user, 0.1 + 0.9 * b0 / ds.n, note)))
+      goto out;
+    hant_dataset view = ds;
+    view.n = ds.n - b0 < chunk ? ds.n - b0 : chunk;
+    view.images = ds.images + per * (size_t)b0;
+    view.labels = ds.labels + b0;
+    double acc, loss;
+    if ((rc = hant_eval_classifier(net, &view, 250, &acc, &loss)))
+      goto out;
+    correct += acc * view.n;
+    lsum += loss * view.n;
+  }
+  info->n = ds.n;
+  info->accuracy = ds.n ? correct / ds.n : 0;
+  info->loss = ds.n ? lsum / ds.n : 0;
+  step(progress, user, 1.0, "done");
+  rc = 0;
+out:
+  hant_dataset_free(&ds);
+  hant_net_destroy(net);
+  return rc;
+}

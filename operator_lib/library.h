@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* library.h: an immutable in-memory snapshot of a library (teacher, slots, candidates, devices, costs) for fast, shared selection. */
+#ifndef HANT_LIBRARY_H
+#define HANT_LIBRARY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "additivity.h"
+#include "device.h"
+#include "store.h"
+
+/* Costs of every candidate on one device in one power mode, at batch 1. */
+typedef struct hant_library_mode {
+  char name[32];         /* the cost rows' power_mode, "" when the device has none */
+  double idle_w;         /* idle power of the mode from the device profile, W; -1 when unknown */
+  double *latency_ms;    /* [n_cands] median */
+  double *energy_mj;     /* [n_cands] per inference */
+  double *memory_bytes;  /* [n_cands] weights + peak activations */
+  unsigned char *has;    /* [n_cands] 1 where the library has a cost row */
+  int n_costed;          /* candidates with a cost row */
+} hant_library_mode;
+
+/* One device of the library: its stored profile and its costs. */
+typedef struct hant_library_device {
+  char name[64];
+  hant_device *profile; /* parsed stored profile, or NULL when it does not parse */
+  char profile_error[256]; /* why it did not parse */
+  char sources[64];     /* cost sources seen, e.g. "modelled" or "measured,imported" */
+  int n_modes;
+  hant_library_mode *modes; /* [n_modes] in the profile's order when it has modes */
+  bool has_additivity;
+  hant_additivity additivity; /* latency correction (additivity.h), when has_additivity */
+} hant_library_device;
+
+/* A snapshot. Created by hant_library_load(), read by any number of
+ * threads at once, and destroyed when its last reference is dropped: a
+ * daemon swaps in a new snapshot on reload while requests in flight
+ * finish on the one they started with. */
+typedef struct hant_library {
+  int64_t version;  /* the store's library version when loaded */
+  char path[1024];  /* the database */
+  bool has_teacher; /* false for an empty library */
+  hant_teacher_rec teacher;
+  int n_slots;
+  hant_slot_rec *slots;  /* [n_slots] in network order */
+  int n_cands;
+  hant_cand_rec *cands;  /* [n_cands] ordered by slot */
+  int *slot_first;       /* [n_slots] index of each slot's first candidate */
+  int *slot_count;       /* [n_slots] candidates per slot */
+  int *by_id;            /* [n_cands] candidate indices sorted by id */
+  int n_devices;
+  hant_library_device *devices; /* [n_devices] sorted by name */
+  int n_profiles;
+  char (*profiles)[64]; /* profile names on the device search path (device.h), sorted */
+  double load_ms;       /* time taken to load */
+  atomic_int refs;      /* managed by hant_library_ref/unref */
+} hant_library;
+
+/* Loads a snapshot of st. devices_dir (may be NULL) is searched first for
+ * profiles, as in hant_device_list(). A library without a teacher loads
+ * as an empty snapshot. On success *out holds one reference. */
+int hant_library_load(hant_store *st, const char *devices_dir, hant_library **out);
+
+/* Takes another reference (thread-safe); returns lib. */
+hant_library *hant_library_ref(hant_library *lib);
+/* Drops a reference (thread-safe); the last one frees the snapshot. NULL is a no-op. */
+void hant_library_unref(hant_library *lib);
+
+/* The device of that name, or NULL. */
+const hant_library_device *hant_library_device_find(const hant_library *lib, const char *name);
+/* Index of a mode of dev by name, or -1. */
+int hant_library_mode_find(const hant_library_device *dev, const char *mode);
+/* Index of a candidate by id, or -1. */
+int hant_library_cand_find(const hant_library *lib, int64_t id);
+
+#endif

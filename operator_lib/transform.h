@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* transform.h: from a device and budgets to one candidate per slot: the selection problem of a library snapshot, solved, and its Pareto fronts. */
+#ifndef HANT_TRANSFORM_H
+#define HANT_TRANSFORM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "budget.h"
+#include "library.h"
+#include "select.h"
+
+/*
+ * The problem (brief sections 6 and 7), for device D:
+ *
+ *   groups = the library's slots, items = their candidates that have a
+ *   cost row on D at batch 1 in every power mode considered, value = score.
+ *   Cost dimensions, one per budget kind given:
+ *     latency_ms    factor x t_ij + overhead_ms / n_slots, where factor and
+ *                   overhead_ms are D's additivity correction (additivity.h)
+ *                   if the library has one, else 1 and 0; so the summed
+ *                   latency is the corrected prediction of the network
+ *     energy_mj     e_ij
+ *     memory_bytes  the cost row's memory_bytes (weights + peak activations),
+ *                   summed over slots: an upper bound, since peaks do not add
+ *     macs          the candidate's MACs
+ *     power_w       without fps: the cap row sum (e - P t) x <= 0, i.e.
+ *                   E / T <= P; with fps F: the sustained row
+ *                   F E + P_idle (1 - F T) <= P, P_idle from D's profile for
+ *                   the mode; either way linear for a fixed mode
+ *   With fps F, T <= 1000 / F ms is also imposed (the smaller latency budget wins).
+ *   A device whose costs have power modes is solved once per mode (or in
+ *   the mode asked for) and the best mode wins (hant_select_solve_modes).
+ */
+
+typedef struct hant_transform_req {
+  char device[64];
+  int n_budgets;
+  hant_budget budgets[HANT_BUDGET_KIND_COUNT]; /* at most one per kind; see add_budget */
+  double fps;            /* frames per second; 0: none */
+  double grid_g_per_kwh; /* grid carbon intensity; <= 0: HANT_GRID_G_PER_KWH_DEFAULT */
+  char power_mode[32];   /* "" lets the solver choose among the device's modes */
+  double time_limit_ms;  /* of the solve; <= 0: none */
+} hant_transform_req;
+
+void hant_transform_req_init(hant_transform_req *r);
+/* Adds a budget; a second budget of the same kind keeps the tighter one. */
+void hant_transform_req_add_budget(hant_transform_req *r, const hant_budget *b);
+/* The budget of a kind, or NULL. */
+const hant_budget *hant_transform_req_budget(const hant_transform_req *r, hant_budget_kind k);
+
+/* Totals of a choice in its power mode. */
+typedef struct hant_transform_totals {
+  double score;             /* sum of the candidates' scores */
+  double latency_ms;        /* predicted: after the additivity correction */
+  double latency_sum_ms;    /* plain sum of the candidates' latencies */
+  double energy_mj;         /* per inference */
+  double power_w;           /* energy / latency while inferring */
+  double sustained_power_w; /* at the request's fps; -1 without fps */
+  double memory_bytes;      /* summed weights + peak activations (an upper bound) */
+  double macs;
+} hant_transform_totals;
+
+typedef struct hant_transform_result {
+  enum hant_select_status status;
+  int has_choice;
+  int n_slots;
+  int *choice;         /* [n_slots] index into lib->cands of each slot's candidate; NULL without a choice */
+  int mode;            /* index into the device's modes */
+  char power_mode[32]; /* its name ("" when the device has none) */
+  double teacher_accuracy;   /* validation accuracy of the teacher, fraction 0-1 */
+  double predicted_accuracy; /* teacher_accuracy + sum of the chosen scores */
+  hant_transform_totals totals;
+  double grid_g_per_kwh;
+  double co2e_g_per_million; /* grams of CO2e per million inferences at grid_g_per_kwh */
+  /* When infeasible: the smallest total each budgeted kind can reach on
+   * its own in the best mode for it (NaN for power_w), whether each budget
+   * alone is out of reach in every mode, and whether only their
+   * combination is. */
+  double min_totals[HANT_BUDGET_KIND_COUNT];
+  int over_budget[HANT_BUDGET_KIND_COUNT];
+  int jointly_infeasible;
+  double gap;      /* 0 when optimal; see select.h */
+  double bound;    /* proven upper bound on the summed score */
+  uint64_t nodes;  /* branch-and-bound nodes, all modes */
+  double solve_ms; /* building and solving, wall clock */
+  int n_modes_tried;
+  int skipped;     /* candidates left out for lack of a cost row on the device */
+  bool latency_corrected;
+  double correction_factor, correction_overhead_ms;
+  int64_t library_version;
+} hant_transform_result;
+
+void hant_transform_result_init(hant_transform_result *r);
+void hant_transform_result_free(hant_transform_result *r);
+
+/* Solves req on lib. Returns 0 whatever the status (optimal, infeasible,
+ * time limit). Errors: HANT_ENOENT when the library is empty ("the library
+ * is empty: ...") or has no costs for the device ("no costs for device X:
+ * run hant-distill profile --db D --device X"); HANT_EINVAL for a request
+ * that cannot be met as asked (unknown power mode, fps without idle power
+ * in the profile), naming the field; HANT_ENOMEM. */
+int hant_transform_solve(const hant_library *lib, const hant_transform_req *req, hant_transform_result *res);
+
+/* ---- Pareto fronts ---------------------------------------------------- */
+
+typedef struct hant_transform_front_mode {
+  char power_mode[32];
+  int approximate;   /* see hant_select_front_new */
+  double cost_error; /* axis slack of an approximate front */
+  int n_points;
+  double *cost;      /* [n_points] axis total, in the axis kind's unit */
+  double *score;     /* [n_points] summed score */
+  int *choice;       /* [n_points, n_slots] indices into lib->cands */
+  int infeasible;    /* 1 when no choice meets the other budgets in this mode */
+} hant_transform_front_mode;
+
+typedef struct hant_transform_front {
+  hant_budget_kind axis;
+  int n_slots;
+  double teacher_accuracy;
+  int n_modes;
+  hant_transform_front_mode *modes;
+  double solve_ms;
+  int64_t library_version;
+} hant_transform_front;
+
+/* The front of summed score against one cost kind (latency_ms, energy_mj,
+ * memory_bytes or macs; not power_w, which is not additive) for every
+ * mode of the device, or the one asked for. With respect_budgets, every
+ * point also meets req's other budgets (the axis's own budget is
+ * ignored). points > 0 samples each front at that many evenly spaced
+ * levels (duplicates dropped); 0 keeps every point. On success *out is
+ * new; release it with hant_transform_front_destroy. Errors as
+ * hant_transform_solve, and HANT_EINVAL for a bad axis. */
+int hant_transform_front_new(const hant_library *lib, const hant_transform_req *req, hant_budget_kind axis,
+                             int points, bool respect_budgets, hant_transform_front **out);
+void hant_transform_front_destroy(hant_transform_front *f);
+
+#endif

@@ -1,0 +1,853 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# test_daemon.py: the real hantd on a real socket, driven by the real hant-client and by raw socket writes:
+# round trips, every protocol error, garbage, oversize and split messages, 200 concurrent clients, reload and
+# shutdown under load, jobs across a restart, peer uid checks, socket mode, stale sockets.
+#   test_daemon.py HANTD HANT_CLIENT HANT_DISTILL
+import json
+import os
+import random
+import signal
+import socket
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HANTD, CLIENT, DISTILL = sys.argv[1:4]
+with open(HANTD, "rb") as f:
+    SANITIZED = b"__asan_init" in f.read()
+SLOW = 4 if SANITIZED else 1  # timeouts scale under AddressSanitizer
+
+passed = failed = 0
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL: " + what, file=sys.stderr, flush=True)
+    return cond
+
+
+# Answers are checked against schema/rpc/*.schema.json when python3-jsonschema is installed.
+SCHEMA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schema", "rpc")
+try:
+    import jsonschema
+
+    SCHEMAS = {}
+    for _f in os.listdir(SCHEMA_DIR):
+        with open(os.path.join(SCHEMA_DIR, _f)) as _fh:
+            SCHEMAS[_f[:-len(".schema.json")]] = json.load(_fh)
+except ImportError:
+    SCHEMAS = None
+    print("(answers not checked against schema/rpc: python3-jsonschema is not installed)")
+SCHEMA_CHECKS = [0]
+
+
+VALIDATORS = {}
+SCHEMA_LOCK = threading.Lock()
+
+
+def validator(method, part):
+    key = (method, part)
+    if key not in VALIDATORS:
+        defs = SCHEMAS["envelope"]["$defs"] if method == "envelope" else None
+        root = {"$ref": "#/$defs/" + part, "$defs": defs} if defs else dict(SCHEMAS[method], **{"$ref": "#/$defs/" + part})
+        VALIDATORS[key] = jsonschema.Draft202012Validator(root)
+    return VALIDATORS[key]
+
+
+def schema_check(method, params, msg):
+    """Validates a request's params and its answer against the method's schema and the envelope
+    (up to 100 answers per method: validation is slow and the hammer sends thousands)."""
+    if SCHEMAS is None or method not in SCHEMAS or msg is None:
+        return
+    with SCHEMA_LOCK:
+        n = SCHEMA_CHECKS_BY.get(method, 0)
+        if n >= 100:
+            return
+        SCHEMA_CHECKS_BY[method] = n + 1
+        try:
+            validator("envelope", "response").validate(msg)
+            if params is not None:
+                validator(method, "params").validate(params)
+            if "result" in msg:
+                validator(method, "result").validate(msg["result"])
+            SCHEMA_CHECKS[0] += 1
+        except jsonschema.ValidationError as e:
+            check(False, "%s answer does not follow schema/rpc/%s.schema.json: %s at %s" %
+                  (method, method, e.message[:200], list(e.absolute_path)))
+
+
+SCHEMA_CHECKS_BY = {}
+
+
+T = tempfile.mkdtemp(prefix="hant-daemon-test.")
+os.chmod(T, 0o711)  # the uid test reaches the socket as another user
+ALL_DAEMONS = []  # stopped at the end whatever happened
+
+
+def run(args, timeout=300, **kw):
+    return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout * SLOW, **kw)
+
+
+class Daemon:
+    """One hantd process on its own socket, with its log in T."""
+
+    def __init__(self, name, db, config=""):
+        self.name, self.db = name, db
+        self.sock = os.path.join(T, name + ".sock")
+        self.cfg = os.path.join(T, name + ".conf")
+        self.log = os.path.join(T, name + ".log")
+        with open(self.cfg, "w") as f:
+            f.write(config)
+        self.proc = None
+        ALL_DAEMONS.append(self)
+
+    def start(self, expect_ok=True):
+        logf = open(self.log, "a")
+        self.proc = subprocess.Popen([HANTD, "--foreground", "--db", self.db, "--socket", self.sock, "--config",
+                                      self.cfg, "--log-level", "info"], stdout=logf, stderr=logf)
+        logf.close()
+        deadline = time.time() + 30 * SLOW
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(self.sock)
+                s.close()
+                return True
+            except OSError:
+                time.sleep(0.02)
+        if expect_ok:
+            check(False, "%s did not start: %s" % (self.name, self.tail()))
+        return False
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout * SLOW)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return "timeout"
+
+    def tail(self, n=15):
+        try:
+            with open(self.log) as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+    def fds(self):
+        return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+
+
+class Conn:
+    """A raw connection: requests as dicts or bytes, answers as dicts."""
+
+    def __init__(self, path, timeout=20):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.settimeout(timeout * SLOW)
+        self.s.connect(path)
+        self.buf = b""
+        self.next_id = 1
+
+    def send(self, obj):
+        data = obj if isinstance(obj, bytes) else (json.dumps(obj) + "\n").encode()
+        self.s.sendall(data)
+
+    def recv(self):
+        while b"\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                return None
+            self.buf += d
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def call(self, method, params=None):
+        rid = self.next_id
+        self.next_id += 1
+        req = {"jsonrpc": "2.0", "id": rid, "method": method}
+        if params is not None:
+            req["params"] = params
+        self.send(req)
+        while True:
+            m = self.recv()
+            if m is None or m.get("id") == rid or ("error" in m and m.get("id") is None):
+                schema_check(method, params, m)
+                return m
+
+    def close(self):
+        self.s.close()
+
+
+def client(d, *args, env=None, prefix=()):
+    r = run(list(prefix) + [CLIENT, "--socket", d.sock] + list(args), timeout=120, env=env)
+    return r.returncode, r.stdout, r.stderr
+
+
+def code(m):
+    return m["error"]["code"] if m and "error" in m else 0
+
+
+def essence(result):
+    """What must agree between two answers to the same question."""
+    if not result or "result" not in result:
+        return None
+    r = result["result"]
+    slots = [s["candidate"] for s in r["slots"]] if r.get("slots") else None
+    return (r["status"], r.get("power_mode"), slots, json.dumps(r.get("totals"), sort_keys=True))
+
+
+def timed(fn):
+    t0 = time.time()
+    before = failed
+    fn()
+    print("%-28s %6.2f s  %s" % (fn.__name__, time.time() - t0, "ok" if failed == before else "FAILED"), flush=True)
+
+
+# ---- the library ----------------------------------------------------------------------------
+
+LIB = os.path.join(T, "lib.db")
+TEACHER = os.path.join(T, "teacher.hant")
+
+
+def build_library():
+    r = run([DISTILL, "teacher", "--arch", "tiny", "--epochs", "1", "--samples", "2000", "--val-samples", "200",
+             "--out", TEACHER])
+    check(r.returncode == 0, "hant-distill teacher: " + r.stderr[-400:])
+    r = run([DISTILL, "build", "--teacher", TEACHER, "--db", LIB, "--samples", "256", "--val-samples", "100",
+             "--families", "kernel,lowrank,dws", "--jobs", "1"])
+    check(r.returncode == 0, "hant-distill build: " + r.stderr[-400:])
+    # Costs modelled from the Jetson Nano profile (two power modes), by hant-distill profile.
+    r = run([DISTILL, "profile", "--db", LIB, "--device", "jetson-nano"])
+    check(r.returncode == 0, "hant-distill profile: " + r.stderr[-400:])
+
+
+# ---- tests --------------------------------------------------------------------------------------
+
+def test_empty_library():
+    db = os.path.join(T, "fresh", "new.db")  # neither the file nor its directory exists
+    d = Daemon("empty", db)
+    if not d.start():
+        return
+    check(sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == 2, "new library migrated to version 2")
+    for cmd in ("version", "status", "devices", "library"):
+        rc, out, err = client(d, cmd, "--json")
+        check(rc == 0 and json.loads(out), "%s on an empty library: rc %d %s" % (cmd, rc, err))
+    prob = os.path.join(T, "p.json")
+    with open(prob, "w") as f:
+        json.dump({"groups": [{"name": "s0", "items": [{"id": "a", "value": 1, "cost": {"latency_ms": 2}},
+                                                       {"id": "b", "value": 0, "cost": {"latency_ms": 1}}]}],
+                   "budgets": {"latency_ms": 1.5}}, f)
+    rc, out, err = client(d, "solve", "--problem", prob, "--json")
+    check(rc == 0 and json.loads(out)["choice"] == ["b"], "solve on an empty library: %d %s %s" % (rc, out, err))
+    rc, out, err = client(d, "transform", "--device", "jetson-nano", "--budget", "2W")
+    check(rc == 5 and "library is empty" in err, "transform on an empty library: rc %d %s" % (rc, err))
+    c = Conn(d.sock)
+    m = c.call("transform", {"device": "jetson-nano"})
+    check(code(m) == -32003, "LIBRARY_EMPTY code: %s" % m)
+    c.close()
+    check(d.stop() == 0, "empty daemon exits 0")
+
+
+D = None  # the main daemon
+EXPECT = {}
+BUDGETS = [["2W"], ["1.6W"], ["80us"], ["2W", "75us"], ["100uJ"], ["12KB"], ["30KMAC", "2W"]]
+
+
+def test_start_and_mode():
+    global D
+    D = Daemon("main", LIB, "workers = 2\nqueue = 64\n")
+    if not D.start():
+        sys.exit(1)
+    mode = stat.S_IMODE(os.stat(D.sock).st_mode)
+    check(mode == 0o600, "socket mode is 0600, got %o" % mode)
+    check(stat.S_ISSOCK(os.stat(D.sock).st_mode), "the socket is a socket")
+    # A second daemon on the same path is refused while the first lives.
+    r = run([HANTD, "--foreground", "--db", LIB, "--socket", D.sock], timeout=30)
+    check(r.returncode == 1 and ("is serving" in r.stderr or "holds" in r.stderr),
+          "a live daemon on the same path is detected: rc %d %s" % (r.returncode, r.stderr[-300:]))
+
+
+def test_round_trips():
+    c = Conn(D.sock)
+    for b in BUDGETS:
+        m = c.call("transform", {"device": "jetson-nano", "budgets": b})
+        EXPECT[tuple(b)] = essence(m)
+        check(essence(m) is not None, "transform %s answered: %s" % (b, m))
+    c.close()
+    rc, out, err = client(D, "transform", "--device", "jetson-nano", "--budget", "2W", "--budget", "80us", "--json")
+    r = json.loads(out) if rc == 0 else {}
+    need = {"status", "slots", "predicted_accuracy", "teacher_accuracy", "totals", "co2e_g_per_million", "power_mode",
+            "solve_ms", "library_version", "cache_hit", "grid_g_per_kwh"}
+    check(rc == 0 and need <= set(r) and r["status"] == "optimal", "transform --json fields: %s" % sorted(r))
+    if r.get("slots"):
+        s0 = r["slots"][0]
+        check({"slot", "candidate", "key", "family", "hparams", "score", "latency_ms", "energy_mj"} <= set(s0),
+              "per-slot fields: %s" % sorted(s0))
+        t = r["totals"]
+        check({"latency_ms", "energy_mj", "power_w", "memory_bytes", "macs"} <= set(t), "totals: %s" % sorted(t))
+        check(t["power_w"] <= 2 + 1e-9 and t["latency_ms"] <= 0.08 + 1e-9, "budgets met: %s" % t)
+        check(abs(r["predicted_accuracy"] - r["teacher_accuracy"] - sum(x["score"] for x in r["slots"])) < 1e-9,
+              "predicted accuracy = teacher + summed scores")
+    rc, out, err = client(D, "transform", "--device", "jetson-nano", "--budget", "2W", "--budget", "80us", "--json")
+    check(rc == 0 and json.loads(out)["cache_hit"] is True, "the same request is served from the cache")
+    rc, out, err = client(D, "transform", "--device", "jetson-nano", "--budget", "2W", "--fps", "2000")
+    check(rc == 0 and "power at 2000 fps" in out and "headroom" in out, "table output: %s %s" % (out, err))
+    rc, out, err = client(D, "transform", "--device", "jetson-nano", "--budget", "1us")
+    check(rc == 4 and "smallest total" in out, "infeasible budget: rc %d %s" % (rc, out))
+    rc, out, err = client(D, "transform", "--device", "jetson-nano", "--budget", "2w")
+    check(rc == 2 and "did you mean '2W'?" in err, "misspelled unit: rc %d %s" % (rc, err))
+    rc, out, err = client(D, "transform", "--device", "rpi4", "--budget", "2W")
+    check(rc == 5 and "hant-distill profile" in err, "device without costs: rc %d %s" % (rc, err))
+    rc, out, err = client(D, "pareto", "--device", "jetson-nano", "--axis", "latency_ms", "--points", "5", "--json")
+    check(rc == 0 and len(json.loads(out)["fronts"]) == 2, "pareto: rc %d %s" % (rc, err))
+    rc, out, err = client(D, "pareto", "--device", "jetson-nano", "--axis", "energy")
+    check(rc == 0 and "power mode 5W" in out, "pareto table: %s" % out)
+    prob = os.path.join(T, "p2.json")
+    with open(prob, "w") as f:
+        json.dump({"groups": [{"items": [{"id": "a", "value": 1, "cost": {"t": 2}}]}], "budgets": {"t": 1}}, f)
+    rc, out, err = client(D, "solve", "--problem", prob)
+    check(rc == 4, "infeasible problem: rc %d %s" % (rc, err))
+    for cmd in ("devices", "library", "status", "version"):
+        rc, out, err = client(D, cmd, "--json")
+        check(rc == 0 and json.loads(out), "%s --json: %d %s" % (cmd, rc, err))
+        rc, out, err = client(D, cmd)
+        check(rc == 0 and out, "%s table: %d %s" % (cmd, rc, err))
+    st = json.loads(client(D, "status", "--json")[1])
+    check({"uptime_s", "requests", "queue_depth", "cache_hits"} <= set(st) and st["cache_hits"] >= 1,
+          "status fields: %s" % st)
+    # Export as ONNX through a job, then evaluate it through another.
+    out_path = os.path.join(T, "nano-2w.onnx")
+    rc, out, err = client(D, "transform", "--device", "jetson-nano", "--budget", "2W", "--out", out_path)
+    check(rc == 0 and os.path.getsize(out_path) > 0 and "wrote" in out, "transform --out: rc %d %s %s" % (rc, out, err))
+    try:
+        import onnx
+        onnx.checker.check_model(onnx.load(out_path))
+        check(True, "")
+    except ImportError:
+        pass
+    except Exception as e:  # noqa: BLE001
+        check(False, "exported ONNX does not check: %s" % e)
+    rc, out, err = client(D, "jobs", "eval", "--model", out_path, "--split", "val", "--samples", "300")
+    check(rc == 0 and "accuracy" in out, "jobs eval: rc %d %s %s" % (rc, out, err))
+    rc, out, err = client(D, "jobs", "list", "--json")
+    jobs = json.loads(out)["jobs"] if rc == 0 else []
+    check(len(jobs) == 2 and all(j["state"] == "done" for j in jobs), "jobs list: %s" % out[:300])
+    if jobs:
+        rc, out, err = client(D, "jobs", "wait", str(jobs[0]["id"]), "--json")
+        check(rc == 0 and json.loads(out)["state"] == "done", "jobs wait on a finished job")
+        rc, out, err = client(D, "jobs", "cancel", str(jobs[0]["id"]))
+        check(rc == 0 and "done" in out, "cancel of a finished job leaves it done: %s" % out)
+    rc, out, err = client(D, "jobs", "show", "999999")
+    check(rc == 5 and "no job" in err, "unknown job: %s" % err)
+
+
+def test_every_method_raw():
+    """Each method once over a raw connection: answers checked against schema/rpc."""
+    c = Conn(D.sock)
+    calls = [
+        ("transform", {"device": "jetson-nano", "budgets": ["2W", "80us"], "fps": 1000, "grid_g_per_kwh": 300,
+                       "options": {"power_mode": "5W", "time_limit_ms": 1000}}),
+        ("transform", {"device": "jetson-nano", "budgets": {"latency_ms": 0.001}}),
+        ("pareto", {"device": "jetson-nano", "axis": "macs", "points": 3, "budgets": ["2W"]}),
+        ("solve", {"problem": {"groups": [{"items": [{"id": "a", "value": 1, "cost": {"t": 1}}]}], "budgets": {"t": 2}}}),
+        ("devices", None), ("library", {"candidates": True}), ("status", None), ("version", None),
+        ("jobs.list", {"limit": 5}), ("jobs.get", {"id": 1}), ("jobs.wait", {"id": 1}), ("jobs.cancel", {"id": 1}),
+        ("jobs.submit", {"kind": "eval", "params": {"model": os.path.join(T, "nano-2w.onnx"), "samples": 100}}),
+    ]
+    for method, params in calls:
+        m = c.call(method, params)
+        check(m is not None and "result" in m, "%s answered: %s" % (method, str(m)[:300]))
+    m = c.call("jobs.wait", {"id": c.call("jobs.list", {"limit": 1})["result"]["jobs"][0]["id"]})
+    check(m and m["result"]["state"] == "done", "the submitted eval ends: %s" % str(m)[:200])
+    c.close()
+
+
+def test_protocol_errors():
+    c = Conn(D.sock)
+    cases = [
+        (b"{\n", -32700, None),
+        (b'{"jsonrpc":"2.0","id":1,"method":"status"} x\n', -32700, None),
+        (b"[]\n", -32600, None),
+        (b'{"jsonrpc":"2.0","id":1}\n', -32600, None),
+        (b'{"jsonrpc":"1.0","id":1,"method":"status"}\n', -32600, None),
+        (b'{"jsonrpc":"2.0","id":{},"method":"status"}\n', -32600, None),
+        (b'{"jsonrpc":"2.0","id":1,"method":"nope"}\n', -32601, None),
+        (b'{"jsonrpc":"2.0","id":1,"method":"transform","params":{"device":"jetson-nano","budgets":["2Q"]}}\n',
+         -32602, "budgets[0]"),
+        (b'{"jsonrpc":"2.0","id":1,"method":"transform","params":{"device":"jetson-nano","fps":"x"}}\n', -32602, "fps"),
+        (b'{"jsonrpc":"2.0","id":1,"method":"pareto","params":{"device":"jetson-nano"}}\n', -32602, "axis"),
+        (b'{"jsonrpc":"2.0","id":1,"method":"jobs.wait","params":{}}\n', -32602, "id"),
+        (b'{"jsonrpc":"2.0","id":1,"method":"transform","params":{"device":"rpi4"}}\n', -32004, None),
+        (b'{"jsonrpc":"2.0","id":1,"method":"jobs.get","params":{"id":4242}}\n', -32005, None),
+    ]
+    for raw, want, field in cases:
+        c.send(raw)
+        m = c.recv()
+        got_field = m and m.get("error", {}).get("data", {}).get("field")
+        check(code(m) == want and (field is None or got_field == field),
+              "%r: want %d field %s, got %s" % (raw[:60], want, field, m))
+    # A notification gets no answer; the next request still does.
+    c.send(b'{"jsonrpc":"2.0","method":"status"}\n{"jsonrpc":"2.0","id":9,"method":"version"}\n')
+    m = c.recv()
+    check(m and m.get("id") == 9, "notification unanswered, next request answered: %s" % m)
+    c.close()
+
+
+def test_garbage_and_oversize():
+    c = Conn(D.sock)
+    random.seed(7)
+    junk = bytes(random.getrandbits(8) for _ in range(65536))
+    c.send(junk + b"\n")
+    answers = 0
+    c.s.settimeout(2 * SLOW)
+    try:
+        while True:
+            m = c.recv()
+            if m is None:
+                break
+            answers += 1
+            if code(m) not in (-32700, -32600):
+                check(False, "garbage answered with %s" % m)
+    except (socket.timeout, ValueError):
+        pass
+    c.close()
+    check(answers >= 1, "garbage gets parse errors (%d)" % answers)
+    # 10 MiB without a newline: an error, then the connection closes.
+    c = Conn(D.sock)
+    sent, chunk = 0, b"a" * 65536
+    try:
+        while sent < 10 << 20:
+            c.s.sendall(chunk)
+            sent += len(chunk)
+    except OSError:
+        pass
+    m = None
+    try:
+        m = c.recv()
+        eof = c.recv() is None
+    except OSError:
+        eof = True
+    check(code(m) == -32002 and eof, "10 MiB line: TOO_LARGE then close (sent %d): %s" % (sent, m))
+    c.close()
+    # A request split into 1-byte writes.
+    c = Conn(D.sock)
+    req = (json.dumps({"jsonrpc": "2.0", "id": 77, "method": "transform",
+                       "params": {"device": "jetson-nano", "budgets": ["2W"]}}) + "\n").encode()
+    for b in req:
+        c.s.send(bytes([b]))
+    m = c.recv()
+    check(m and m.get("id") == 77 and essence(m) == EXPECT[("2W",)], "1-byte writes: %s" % (m and str(m)[:200]))
+    c.close()
+    m = Conn(D.sock).call("status")
+    check(m and "result" in m, "the daemon is up after garbage and oversize input")
+
+
+def hammer(path, n_clients, per_client, stop_at=None, allow_shutdown=False, garbage=True):
+    """n_clients threads each send transform requests; returns (answered, wrong, errors)."""
+    lock = threading.Lock()
+    stats = {"ok": 0, "wrong": 0, "err": [], "shut": 0}
+    keys = list(EXPECT)
+
+    def worker(k):
+        rnd = random.Random(k)
+        try:
+            c = Conn(path, timeout=60)
+        except OSError as e:
+            if not allow_shutdown:
+                with lock:
+                    stats["err"].append("connect: %s" % e)
+            return
+        i = 0
+        while i < per_client or (stop_at is not None and time.time() < stop_at):
+            i += 1
+            b = keys[rnd.randrange(len(keys))]
+            params = {"device": "jetson-nano", "budgets": list(b)}
+            if rnd.random() < 0.2:  # uncached: a grid intensity only this request uses
+                params["grid_g_per_kwh"] = 100 + k + i / 1000.0
+            try:
+                m = c.call("transform", params)
+            except OSError as e:
+                if allow_shutdown:
+                    with lock:
+                        stats["shut"] += 1
+                    break
+                with lock:
+                    stats["err"].append("%s" % e)
+                break
+            with lock:
+                if m is None:
+                    if allow_shutdown:
+                        stats["shut"] += 1
+                        break
+                    stats["err"].append("connection closed")
+                    break
+                if code(m) == -32006 and allow_shutdown:
+                    stats["shut"] += 1
+                    break
+                if code(m):
+                    stats["err"].append(str(m)[:200])
+                elif essence(m) == EXPECT[b]:
+                    stats["ok"] += 1
+                else:
+                    stats["wrong"] += 1
+        c.close()
+
+    def junk():
+        try:
+            c = Conn(path)
+            rnd = random.Random(1)
+            for _ in range(200):
+                c.s.sendall(bytes(rnd.getrandbits(8) for _ in range(512)) + b"\n")
+            c.close()
+        except OSError:
+            pass
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(n_clients)]
+    if garbage:
+        threads.append(threading.Thread(target=junk))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return stats
+
+
+def wait_idle(d):
+    """Until the daemon counts only the asking connection, and that one is gone too."""
+    for _ in range(200):
+        c = Conn(d.sock)
+        m = c.call("status")
+        c.close()
+        if m and m["result"]["connections"] <= 1:
+            time.sleep(0.2)
+            return m["result"]
+        time.sleep(0.05)
+    return None
+
+
+def stable_fds(d):
+    """The daemon's open fds once no connection is left."""
+    wait_idle(d)
+    n = d.fds()
+    for _ in range(20):
+        time.sleep(0.1)
+        m = d.fds()
+        if m == n:
+            return n
+        n = m
+    return n
+
+
+def test_200_clients():
+    fds0 = stable_fds(D)
+    s = hammer(D.sock, 200, 10)
+    check(s["ok"] == 2000 and not s["wrong"] and not s["err"],
+          "200 clients x 10: %d right, %d wrong, errors %s" % (s["ok"], s["wrong"], s["err"][:3]))
+    fds1 = stable_fds(D)
+    check(fds1 == fds0, "no fd leak: %d fds before, %d after" % (fds0, fds1))
+    check(D.proc.poll() is None, "the daemon is still up")
+
+
+def test_sighup_under_load():
+    before = json.loads(client(D, "status", "--json")[1])["reloads"]
+    stop_at = time.time() + 2.0 * SLOW
+    result = {}
+    t = threading.Thread(target=lambda: result.update(hammer(D.sock, 20, 0, stop_at=stop_at, garbage=False)))
+    t.start()
+    for _ in range(5):
+        time.sleep(0.3 * SLOW)
+        D.proc.send_signal(signal.SIGHUP)
+    t.join()
+    check(result.get("ok", 0) > 0 and not result["wrong"] and not result["err"],
+          "SIGHUP under load: %d right, %d wrong, errors %s" % (result.get("ok", 0), result.get("wrong"),
+                                                              result.get("err", [])[:3]))
+    time.sleep(0.3 * SLOW)
+    after = json.loads(client(D, "status", "--json")[1])["reloads"]
+    check(after - before >= 2, "reloads happened (%d -> %d)" % (before, after))
+
+
+def test_reload_sees_new_costs():
+    r = run([DISTILL, "profile", "--db", LIB, "--device", "eyeriss"])
+    if r.returncode != 0:
+        print("  (skipped: hant-distill profile --device eyeriss failed: %s)" % r.stderr.strip()[-200:])
+        return
+    rc, out, err = client(D, "transform", "--device", "eyeriss", "--budget", "1W")
+    check(rc == 5, "before SIGHUP the new device is unknown: %d %s" % (rc, err))
+    D.proc.send_signal(signal.SIGHUP)
+    ok = False
+    for _ in range(100):
+        time.sleep(0.05)
+        rc, out, err = client(D, "transform", "--device", "eyeriss", "--json")
+        if rc == 0:
+            ok = True
+            break
+    check(ok, "after SIGHUP the new device is served: %s" % err)
+
+
+def test_sigterm_under_load():
+    global D
+    stop_at = time.time() + 3.0 * SLOW
+    result = {}
+    t = threading.Thread(target=lambda: result.update(hammer(D.sock, 30, 0, stop_at=stop_at, allow_shutdown=True,
+                                                             garbage=False)))
+    t.start()
+    time.sleep(0.5 * SLOW)
+    rc = D.stop(signal.SIGTERM)
+    t.join()
+    check(rc == 0, "SIGTERM under load: exit %s\n%s" % (rc, D.tail()))
+    check(not result.get("wrong") and not result.get("err"),
+          "answers before shutdown were right: %d right, %d wrong, errors %s" %
+          (result.get("ok", 0), result.get("wrong", 0), result.get("err", [])[:3]))
+    check(not os.path.exists(D.sock), "the socket is removed on exit")
+
+
+def test_stale_socket():
+    d = Daemon("stale", LIB)
+    if not d.start():
+        return
+    d.stop(signal.SIGKILL)
+    check(os.path.exists(d.sock), "kill -9 leaves the socket file")
+    check(d.start(), "a new daemon replaces the stale socket")
+    with open(d.log) as f:
+        check("replacing the stale socket" in f.read(), "the log says the stale socket was replaced")
+    check(d.stop() == 0, "stale: exit 0")
+
+
+def test_job_survives_restart():
+    model = os.path.join(T, "nano-2w.onnx")
+    d = Daemon("jobs", LIB, "job_workers = 1\n")
+    if not d.start():
+        return
+    c = Conn(d.sock)
+    ids = []
+    for _ in range(2):
+        m = c.call("jobs.submit", {"kind": "eval", "params": {"model": model, "split": "test", "samples": 0}})
+        ids.append(m["result"]["job"]["id"] if m and "result" in m else None)
+    check(None not in ids, "two eval jobs queued: %s" % ids)
+    running = False
+    for _ in range(400):
+        m = c.call("jobs.get", {"id": ids[0]})
+        if m and m["result"]["state"] == "running":
+            running = True
+            break
+        time.sleep(0.02)
+    check(running, "the first job runs")
+    w = Conn(d.sock, timeout=60)
+    w.send({"jsonrpc": "2.0", "id": 5, "method": "jobs.wait", "params": {"id": ids[1]}})
+    time.sleep(0.1)
+    rc = d.stop(signal.SIGTERM)
+    check(rc == 0, "stop with a job running: exit %s\n%s" % (rc, d.tail()))
+    m = None
+    try:
+        while True:
+            m = w.recv()
+            if m is None or "id" in m:
+                break
+    except OSError:
+        pass
+    check(code(m) == -32006, "a waiting client hears SHUTTING_DOWN: %s" % m)
+    c.close()
+    w.close()
+    db = sqlite3.connect(LIB)
+    states = dict(db.execute("SELECT id, state FROM job WHERE id IN (?, ?)", ids).fetchall())
+    check(states.get(ids[0]) == "queued", "the interrupted job is queued again: %s" % states)
+    n_jobs = db.execute("SELECT count(*) FROM job").fetchone()[0]
+    db.close()
+    if not d.start():
+        return
+    for jid in ids:
+        rc, out, err = client(d, "jobs", "wait", str(jid), "--json")
+        j = json.loads(out) if rc == 0 else {}
+        check(rc == 0 and j.get("state") == "done" and j["result"]["n"] == 10000,
+              "job %s done after the restart: rc %d %s" % (jid, rc, err))
+        if jid == ids[0]:
+            check(j.get("attempts") == 2, "the interrupted job ran twice in all: %s" % j.get("attempts"))
+    db = sqlite3.connect(LIB)
+    check(db.execute("SELECT count(*) FROM job").fetchone()[0] == n_jobs, "no job duplicated")
+    db.close()
+    check(d.stop() == 0, "jobs daemon exits 0")
+
+
+def test_limits():
+    d = Daemon("limits", LIB, "workers = 1\nqueue = 1\nidle_timeout_s = 1.5\nmax_clients = 4\n")
+    if not d.start():
+        return
+    # Busy: 50 distinct requests at once on a queue of one.
+    c = Conn(d.sock)
+    batch = b"".join((json.dumps({"jsonrpc": "2.0", "id": i, "method": "transform",
+                                  "params": {"device": "jetson-nano", "budgets": ["2W"],
+                                             "grid_g_per_kwh": 100 + i}}) + "\n").encode() for i in range(50))
+    c.send(batch)
+    codes = [code(c.recv()) for _ in range(50)]
+    check(-32001 in codes and set(codes) <= {0, -32001}, "a full queue answers busy: %s" % codes)
+    c.close()
+    wait_idle(d)
+    # Too many clients.
+    conns = [Conn(d.sock) for _ in range(4)]
+    for k in conns:
+        k.call("version")
+    extra = Conn(d.sock)
+    m = extra.recv()
+    check(code(m) == -32009, "the fifth client is refused: %s" % m)
+    for k in conns + [extra]:
+        k.close()
+    time.sleep(0.2)
+    # Idle timeout.
+    c = Conn(d.sock)
+    c.call("version")
+    t0 = time.time()
+    m = c.recv()
+    check(code(m) == -32008 and c.recv() is None and time.time() - t0 < 5 * SLOW,
+          "an idle connection times out: %s" % m)
+    c.close()
+    check(d.stop() == 0, "limits daemon exits 0")
+
+
+def test_disallowed_uid():
+    d = Daemon("uid", LIB, "socket_mode_unsafe = 0666\n")
+    if not d.start():
+        return
+    check(stat.S_IMODE(os.stat(d.sock).st_mode) == 0o666, "configured socket mode 0666")
+    if os.geteuid() != 0:
+        print("  (skipped: the test runs as uid %d and cannot act as another uid)" % os.geteuid())
+        d.stop()
+        return
+    prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    try:
+        rc, out, err = client(d, "status", prefix=prefix)
+        check(rc == 5 and "permission denied" in err, "uid nobody is refused: rc %d %s" % (rc, err))
+    except FileNotFoundError:
+        pid = os.fork()
+        if pid == 0:  # raw, as nobody
+            os.setgid(65534)
+            os.setuid(65534)
+            m = Conn(d.sock).recv()
+            os._exit(0 if code(m) == -32007 else 1)
+        check(os.waitpid(pid, 0)[1] == 0, "uid nobody is refused (raw)")
+    rc, out, err = client(d, "status")
+    check(rc == 0, "our own uid is still served")
+    with open(d.log) as f:
+        check("refused a connection from uid 65534" in f.read(), "the refusal is logged")
+    check(d.stop() == 0, "uid daemon exits 0")
+
+
+def test_systemd():
+    """sd_notify readiness, reload and stop messages, and socket activation (when built with libsystemd)."""
+    ldd = run(["ldd", HANTD], timeout=30).stdout
+    if "libsystemd" not in ldd:
+        print("  (skipped: hantd was built without the systemd feature)")
+        return
+    ns_path = os.path.join(T, "notify.sock")
+    ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ns.bind(ns_path)
+    ns.settimeout(30 * SLOW)
+    sock = os.path.join(T, "sd.sock")
+    env = dict(os.environ, NOTIFY_SOCKET=ns_path)
+    logf = open(os.path.join(T, "sd.log"), "a")
+    # No --foreground: under systemd (NOTIFY_SOCKET) hantd must not detach.
+    p = subprocess.Popen([HANTD, "--db", LIB, "--socket", sock], env=env, stdout=logf, stderr=logf)
+    msgs = []
+
+    def until(word):
+        while True:
+            m = ns.recv(4096).decode()
+            msgs.append(m)
+            if word in m:
+                return m
+
+    try:
+        m = until("READY=1")
+        check("MAINPID=%d" % p.pid in m, "READY=1 with MAINPID: %r" % m)
+        check(Conn(sock).call("version") is not None, "serving once ready")
+        p.send_signal(signal.SIGHUP)
+        until("RELOADING=1")
+        until("READY=1")
+        p.send_signal(signal.SIGTERM)
+        until("STOPPING=1")
+        check(p.wait(30 * SLOW) == 0, "exit 0 after STOPPING")
+    except socket.timeout:
+        check(False, "sd_notify messages: got %r" % msgs)
+        p.kill()
+        p.wait()
+    ns.close()
+    # Socket activation: systemd-socket-activate binds the socket and passes it.
+    act = "/usr/bin/systemd-socket-activate"
+    if not os.path.exists(act):
+        print("  (socket activation skipped: no systemd-socket-activate)")
+        logf.close()
+        return
+    asock = os.path.join(T, "activated.sock")
+    p = subprocess.Popen([act, "-l", asock, HANTD, "--foreground", "--db", LIB, "--socket", asock],
+                         stdout=logf, stderr=logf)
+    ok = False
+    for _ in range(200 * SLOW):
+        if os.path.exists(asock):
+            try:
+                m = Conn(asock).call("version")
+                ok = m is not None and "result" in m
+                break
+            except OSError:
+                pass
+        time.sleep(0.05)
+    check(ok, "socket activation: the daemon answers on the passed socket")
+    p.send_signal(signal.SIGTERM)
+    check(p.wait(30 * SLOW) == 0, "activated daemon exits 0")
+    logf.close()
+    with open(os.path.join(T, "sd.log")) as f:
+        check("socket activation" in f.read(), "the log says the socket came from systemd")
+
+
+def main():
+    t0 = time.time()
+    timed(build_library)
+    if failed:
+        print("test_daemon: %d passed, %d failed" % (passed, failed))
+        sys.exit(1)
+    for fn in (test_empty_library, test_start_and_mode, test_round_trips, test_every_method_raw, test_protocol_errors,
+               test_garbage_and_oversize, test_200_clients, test_sighup_under_load, test_reload_sees_new_costs,
+               test_sigterm_under_load, test_stale_socket, test_job_survives_restart, test_limits,
+               test_disallowed_uid, test_systemd):
+        try:
+            timed(fn)
+        except Exception as e:  # noqa: BLE001 - a crashed test is a failed test, and the others still run
+            import traceback
+            traceback.print_exc()
+            check(False, "%s raised %r" % (fn.__name__, e))
+    for d in ALL_DAEMONS:
+        if d.proc and d.proc.poll() is None:
+            d.stop()
+    if SANITIZED:
+        for name in ("main", "empty", "stale", "jobs", "limits", "uid", "sd"):
+            p = os.path.join(T, name + ".log")
+            if os.path.exists(p):
+                with open(p) as f:
+                    text = f.read()
+                check("ERROR: AddressSanitizer" not in text and "ERROR: LeakSanitizer" not in text
+                      and "runtime error" not in text, "sanitizer report in %s.log" % name)
+    if SCHEMAS is not None:
+        check(SCHEMA_CHECKS[0] > 100 and len(SCHEMA_CHECKS_BY) >= 10,
+              "answers checked against the schemas: %d (%s)" % (SCHEMA_CHECKS[0], sorted(SCHEMA_CHECKS_BY)))
+    print("test_daemon: %.1f s, %d answers checked against schema/rpc" % (time.time() - t0, SCHEMA_CHECKS[0]))
+    print("test_daemon: %d passed, %d failed" % (passed, failed))
+    if not failed:
+        subprocess.run(["rm", "-rf", T])
+    else:
+        print("logs kept in " + T)
+    sys.exit(1 if failed else 0)
+
+
+main()
