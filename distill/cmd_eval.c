@@ -40,8 +40,11 @@ static bool parse_channels(const char *opt, const char *s, int c, float *out, bo
     char *end;
     double v = strtod(p, &end);
     if (end == p || (*end && *end != ',') || k == c || !(v > -1e6 && v < 1e6) || (positive && !(v > 0))) {
-      fprintf(stderr, "hant-distill eval: %s expects 1 or %d %snumbers separated by commas, got '%s'\n", opt, c,
-              positive ? "positive " : "", s);
+      if (c == 1)
+        fprintf(stderr, "hant-distill eval: %s expects a %snumber, got '%s'\n", opt, positive ? "positive " : "", s);
+      else
+        fprintf(stderr, "hant-distill eval: %s expects 1 or %d %snumbers separated by commas, got '%s'\n", opt, c,
+                positive ? "positive " : "", s);
       return false;
     }
     out[k++] = (float)v;

@@ -909,6 +909,8 @@ static int exec_transform(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant
   } else {
     json_object_set_new(o, "job", json_null());
   }
+  /* A time-limited answer depends on the machine's load: never cache it. */
+  bool cacheable = !req->out[0] && res.status != HANT_SELECT_TIME_LIMIT;
   hant_transform_result_free(&res);
   /* The body without its last '}', then the cache flag last, so a cached
    * copy can be served with the flag set. */
@@ -919,7 +921,7 @@ static int exec_transform(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant
   size_t n = strlen(s);
   s[n - 1] = ',';
   char *body = dupf("%s" CACHE_SUFFIX_MISS, s);
-  if (!req->out[0])
+  if (cacheable)
     r->cache_body = s;
   else
     free(s);

@@ -19,6 +19,7 @@
 #define SUR_SPREAD 0.1
 #endif
 #define FRONT_DEFAULT_POINTS ((size_t)65536)
+#define FRONT_DEFAULT_POINTS_MULTI ((size_t)4096)
 
 /* fmax/fmin are library calls (NaN rules); inputs here are finite. */
 static inline double dmax(double a, double b) { return a > b ? a : b; }
@@ -1382,7 +1383,7 @@ static void finish_choice(const struct hant_select_problem *p, const struct prep
 }
 
 static int solve_core(const struct hant_select_problem *p, struct hant_select_result *r,
-                      double deadline) {
+                      double deadline, const size_t *warm) {
   size_t G = p->n_groups, K = p->n_dims;
   struct prep w;
   struct bnb b;
@@ -1446,6 +1447,29 @@ static int solve_core(const struct hant_select_problem *p, struct hant_select_re
   if (isfinite(z))
     for (size_t i = 0; i < G; i++)
       zsel[i] = w.citem[zsel[i]];
+  /* a caller's warm start (e.g. the previous level of a front) */
+  if (warm) {
+    double v = 0;
+    int ok = 1;
+    for (size_t k = 0; k < K; k++)
+      use[k] = 0;
+    for (size_t i = 0; i < G && ok; i++) {
+      if (warm[i] >= p->group_size[i]) {
+        ok = 0;
+        break;
+      }
+      size_t g = w.off[i] + warm[i];
+      v += p->value[g];
+      for (size_t k = 0; k < K; k++)
+        use[k] += p->cost[g * K + k];
+    }
+    for (size_t k = 0; k < K && ok; k++)
+      ok = use[k] <= p->budget[k] + w.tol[k];
+    if (ok && v > z) {
+      z = v;
+      memcpy(zsel, warm, G * sizeof *zsel);
+    }
+  }
 
   /* For several budgets the warm start can be poor, and with it the
    * fixing: a short bounded dive first, then, if it found better, fix
@@ -1567,7 +1591,7 @@ static double deadline_of(double t0, double limit_ms) {
 }
 
 static int solve_until(const struct hant_select_problem *p, struct hant_select_result *r,
-                       double deadline) {
+                       double deadline, const size_t *warm) {
   double t0 = hant_now_s();
   int rc = hant_select_check(p);
   if (rc < 0)
@@ -1578,7 +1602,7 @@ static int solve_until(const struct hant_select_problem *p, struct hant_select_r
   if (p->n_dims == 0)
     solve_unconstrained(p, r);
   else
-    rc = solve_core(p, r, deadline);
+    rc = solve_core(p, r, deadline, warm);
   if (rc < 0) {
     hant_select_result_free(r);
     return rc;
@@ -1591,7 +1615,7 @@ int hant_select_solve(const struct hant_select_problem *p, struct hant_select_re
   if (!r)
     return hant__error(HANT_EINVAL, "select: result is NULL");
   double t0 = hant_now_s();
-  return solve_until(p, r, p ? deadline_of(t0, p->time_limit_ms) : INFINITY);
+  return solve_until(p, r, p ? deadline_of(t0, p->time_limit_ms) : INFINITY, NULL);
 }
 
 /* ---------------------------------------------------------------------------
@@ -1756,7 +1780,9 @@ int hant_select_front_new(const struct hant_select_problem *p,
   if (ax >= K)
     return hant__error(HANT_EINVAL, "select: front axis %zu but the problem has %zu budgets", ax,
                        K);
-  size_t cap = opt->max_points ? opt->max_points : FRONT_DEFAULT_POINTS;
+  size_t cap = opt->max_points ? opt->max_points
+                                : opt->respect_budgets && K > 1 ? FRONT_DEFAULT_POINTS_MULTI
+                                                                : FRONT_DEFAULT_POINTS;
   if (cap < 4)
     cap = 4;
   size_t K2 = opt->respect_budgets ? K - 1 : 0;
@@ -1844,14 +1870,32 @@ int hant_select_front_new(const struct hant_select_problem *p,
       }
       items[b] = t;
     }
-    if (!K2) {
+    {
+      /* drop items dominated in value, axis cost and (when respected) the
+       * other costs; items come by axis cost, so only earlier ones can
+       * dominate */
       size_t o = 0;
       double vbest = -INFINITY;
       for (size_t a = 0; a < m; a++) {
-        double v = p->value[off[i] + items[a]];
-        if (v > vbest) {
+        size_t g = off[i] + items[a];
+        double v = p->value[g];
+        int dom = 0;
+        if (!K2) {
+          dom = v <= vbest;
+        } else {
+          for (size_t q = 0; q < o && !dom; q++) {
+            size_t h = off[i] + items[q];
+            if (p->value[h] < v)
+              continue;
+            int le = 1;
+            for (size_t k = 0; k < K && le; k++)
+              le = p->cost[h * K + k] <= p->cost[g * K + k];
+            dom = le;
+          }
+        }
+        if (!dom) {
           items[o++] = items[a];
-          vbest = v;
+          vbest = v > vbest ? v : vbest;
         }
       }
       m = o;
@@ -2041,6 +2085,73 @@ int hant_select_front_sample(const struct hant_select_front *f, size_t n_levels,
   return 0;
 }
 
+/* Levels go up, so each level's optimum is feasible at the next and seeds
+ * its incumbent: the search then only has to prove or improve it. */
+int hant_select_front_levels(const struct hant_select_problem *p, size_t axis, size_t n_levels,
+                             double *level, double *value, int *status, size_t *choice) {
+  int rc = hant_select_check(p);
+  if (rc < 0)
+    return rc;
+  size_t G = p->n_groups, K = p->n_dims;
+  if (axis >= K || n_levels == 0 || !level || !value)
+    return hant__error(HANT_EINVAL, "select: front levels: axis %zu of %zu budgets, %zu levels",
+                       axis, K, n_levels);
+  double *bud = malloc(K * sizeof *bud);
+  size_t *warm = malloc(G * sizeof *warm);
+  struct hant_select_result r;
+  hant_select_result_init(&r);
+  if (!bud || !warm) {
+    rc = hant__error(HANT_ENOMEM, "select: out of memory");
+    goto out;
+  }
+  memcpy(bud, p->budget, K * sizeof *bud);
+  struct hant_select_problem q = *p;
+  q.budget = bud;
+  double lo = 0, hi_free = 1;
+  for (size_t i = 0, o = 0; i < G; i++) {
+    double mn = INFINITY, mx = 0;
+    for (size_t j = 0; j < p->group_size[i]; j++, o++) {
+      mn = dmin(mn, p->cost[o * K + axis]);
+      mx = dmax(mx, fabs(p->cost[o * K + axis]));
+    }
+    lo += mn;
+    hi_free += mx;
+  }
+  /* the top level: the axis total of the optimum without the axis budget */
+  bud[axis] = lo + hi_free;
+  double t0 = hant_now_s();
+  rc = solve_until(&q, &r, deadline_of(t0, p->time_limit_ms), NULL);
+  if (rc < 0)
+    goto out;
+  double hi = r.has_choice ? r.totals[axis] : lo;
+  int have = 0;
+  for (size_t l = 0; l < n_levels; l++) {
+    double b = n_levels == 1 ? hi : lo + (hi - lo) * (double)l / (double)(n_levels - 1);
+    if (l == n_levels - 1)
+      b = hi;
+    bud[axis] = b;
+    rc = solve_until(&q, &r, deadline_of(hant_now_s(), p->time_limit_ms), have ? warm : NULL);
+    if (rc < 0)
+      goto out;
+    level[l] = b;
+    value[l] = r.has_choice ? r.objective : NAN;
+    if (status)
+      status[l] = (int)r.status;
+    if (r.has_choice) {
+      memcpy(warm, r.choice, G * sizeof *warm);
+      have = 1;
+    }
+    if (choice)
+      for (size_t i = 0; i < G; i++)
+        choice[l * G + i] = r.has_choice ? r.choice[i] : SIZE_MAX;
+  }
+out:
+  hant_select_result_free(&r);
+  free(bud);
+  free(warm);
+  return rc;
+}
+
 /* ---------------------------------------------------------------------------
  * Power rows.
  * ------------------------------------------------------------------------- */
@@ -2161,7 +2272,7 @@ int hant_select_solve_modes(const struct hant_select_problem *p,
     q.cost = modes->cost[m];
     q.budget = modes->budget && modes->budget[m] ? modes->budget[m] : p->budget;
     struct hant_select_result *r = per_mode ? &per_mode[m] : &tmp;
-    rc = solve_until(&q, r, deadline);
+    rc = solve_until(&q, r, deadline, NULL);
     if (rc < 0)
       goto out;
     nodes += r->nodes;
@@ -2188,7 +2299,7 @@ int hant_select_solve_modes(const struct hant_select_problem *p,
     struct hant_select_problem q = *p;
     q.cost = modes->cost[0];
     q.budget = modes->budget && modes->budget[0] ? modes->budget[0] : p->budget;
-    rc = per_mode ? result_copy(best, &per_mode[0]) : solve_until(&q, best, deadline);
+    rc = per_mode ? result_copy(best, &per_mode[0]) : solve_until(&q, best, deadline, NULL);
     if (rc < 0)
       goto out;
     if (timed)
@@ -2245,7 +2356,7 @@ int hant_select_solve_corrected(const struct hant_select_problem *p, size_t late
   double t0 = hant_now_s(), deadline = deadline_of(t0, p->time_limit_ms);
   for (int round = 0; round < max_rounds; round++) {
     c.budget_used = budget[latency_dim];
-    rc = solve_until(&q, r, deadline);
+    rc = solve_until(&q, r, deadline, NULL);
     if (rc < 0)
       break;
     c.rounds = round + 1;

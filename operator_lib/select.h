@@ -102,7 +102,8 @@ struct hant_select_front; /* opaque; created by the library */
 struct hant_select_front_options {
   size_t axis;         /* the cost dimension traded against the score; its budget is ignored */
   int respect_budgets; /* nonzero: every point also satisfies the other dimensions' budgets */
-  size_t max_points;   /* cap on points kept per merge step; 0 means 65536 */
+  size_t max_points;   /* cap on points kept per merge step; 0 means 65536, or 4096 when
+                          other budgets are respected (the states then carry every cost) */
 };
 
 /* Computes the exact Pareto front of (total cost on the axis, score) in one
@@ -115,7 +116,9 @@ struct hant_select_front_options {
  * at most max_points remain. The result is then flagged approximate and
  * hant_select_front_cost_error() bounds the damage: for every budget level b
  * the front's best score at b + cost_error is at least the true optimum at b.
- * Every point reported is still an actual, feasible choice.
+ * Every point reported is still an actual, feasible choice. With other
+ * budgets respected the thinning has no such bound (cost_error is then
+ * INFINITY); hant_select_front_levels() gives exact sampled points instead.
  *
  * On success *out is a new front owned by the caller, who releases it with
  * hant_select_front_destroy(). Returns HANT_EINVAL (bad problem or axis),
@@ -148,6 +151,20 @@ int hant_select_front_point(const struct hant_select_front *f, size_t i, double 
  * n_levels == 0. */
 int hant_select_front_sample(const struct hant_select_front *f, size_t n_levels, double *level,
                              double *value, size_t *point);
+
+/* An exact sampled front for any number of budgets: the optimum at n_levels
+ * axis budgets evenly spaced from the smallest achievable axis total to the
+ * axis total of the optimum without an axis budget, every other budget
+ * holding. Each level is solved exactly by hant_select_solve's method,
+ * levels in increasing order, each seeded with the previous level's
+ * optimum (feasible there, hence a strong incumbent), so later levels
+ * mostly only prove. Use it when other budgets constrain the front and the
+ * merged front of hant_select_front_new() would be large; p->time_limit_ms
+ * applies to each level. Writes the levels, the optimal values (NAN where
+ * infeasible), the statuses (enum hant_select_status, may be NULL) and the
+ * choices ([n_levels, n_groups], SIZE_MAX where none; may be NULL). */
+int hant_select_front_levels(const struct hant_select_problem *p, size_t axis, size_t n_levels,
+                             double *level, double *value, int *status, size_t *choice);
 
 /* Best point within an axis budget: its index, or HANT_EINFEASIBLE when
  * even the cheapest point costs more than budget (+ tolerance). */

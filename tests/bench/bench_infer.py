@@ -4,9 +4,9 @@
 
 usage: /usr/bin/python3 tests/bench/bench_infer.py [--build DIR] [--rounds N] [--json]
 
-Models: the teacher (models/teacher-fmnist.hant, or a random-weight resnet8 when it is absent: latency does not
-depend on the weights) and one transformed network (the teacher's shape with blocks replaced by
-depthwise-separable and inverted-residual ones). Both are exported with `hant-distill export`; hant then reads
+Models: the teacher (models/teacher-fmnist.hant, or a random-weight resnet10, the default teacher's
+architecture, when it is absent: latency does not depend on the weights) and one transformed network (resnet10
+with four of its five residual blocks replaced by depthwise-separable and inverted-residual ones). Both are exported with `hant-distill export`; hant then reads
 the exported .onnx file back, so both runtimes run the same model. For batch 1 and 64, at 1 and 2 threads
 (hant: BLAS threads; ORT: intraOpNumThreads, sequential execution), each round runs hant then ORT, each timing
 the median of many runs after a warm-up; the table shows the median over rounds of those medians, the spread
@@ -59,8 +59,8 @@ def main():
         teacher_label = "teacher (models/teacher-fmnist.hant)"
         if not os.path.exists(teacher):
             teacher = os.path.join(tmp, "teacher.hant")
-            sh([onnx_run, "make", "resnet8", "1", teacher])
-            teacher_label = "teacher stand-in (resnet8, random weights)"
+            sh([onnx_run, "make", "resnet10", "1", teacher])
+            teacher_label = "teacher stand-in (resnet10, random)"
         transformed = os.path.join(tmp, "transformed.hant")
         sh([onnx_run, "make", TRANSFORMED, "2", transformed])
         models = []
@@ -95,12 +95,12 @@ def main():
     print(f"reference: {ort_version} (CPU execution provider, graph optimisation 'all', sequential)")
     print(f"each cell: median over {a.rounds} alternating rounds of the median of {RUNS[1][0]} (batch 1) or "
           f"{RUNS[64][0]} (batch 64) runs after warm-up; [min-max] over rounds\n")
-    print(f"{'model':<40} {'batch':>5} {'thr':>3} {'hant ms':>22} {'ORT ms':>22} {'hant/ORT':>8}")
+    print(f"{'model':<44} {'batch':>5} {'thr':>3} {'hant ms':>22} {'ORT ms':>22} {'hant/ORT':>8}")
     for r in rows:
         hs = f"{r['hant_ms']:.3f} [{r['hant_spread'][0]:.3f}-{r['hant_spread'][1]:.3f}]"
         os_ = f"{r['ort_ms']:.3f} [{r['ort_spread'][0]:.3f}-{r['ort_spread'][1]:.3f}]"
         name = f"{r['model']} {r['macs'] / 1e6:.1f} MMAC"
-        print(f"{name:<40} {r['batch']:>5} {r['threads']:>3} {hs:>22} {os_:>22} {r['ratio']:>7.2f}x")
+        print(f"{name:<44} {r['batch']:>5} {r['threads']:>3} {hs:>22} {os_:>22} {r['ratio']:>7.2f}x")
     return 0
 
 

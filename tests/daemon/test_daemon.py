@@ -456,6 +456,53 @@ def test_garbage_and_oversize():
     check(m and "result" in m, "the daemon is up after garbage and oversize input")
 
 
+def test_half_close_and_slow_reader():
+    # Answers still come after the client closes its writing side; a last line without a newline counts.
+    c = Conn(D.sock)
+    c.s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"transform","params":{"device":"jetson-nano","budgets":["2W"]}}\n'
+                b'{"jsonrpc":"2.0","id":2,"method":"version"}')
+    c.s.shutdown(socket.SHUT_WR)
+    ids = []
+    while True:
+        m = c.recv()
+        if m is None:
+            break
+        ids.append(m.get("id"))
+    check(sorted(ids) == [1, 2], "both answers after a half-close, then EOF: %s" % ids)
+    c.close()
+    # A client that sends many requests with large answers and never reads must not
+    # hold up others, nor make the daemon buffer without bound.
+    rss0 = int(open("/proc/%d/statm" % D.proc.pid).read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    slow = Conn(D.sock)
+    req = (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "library", "params": {"candidates": True}}) + "\n").encode()
+
+    def flood():
+        try:
+            for _ in range(4000):
+                slow.s.sendall(req)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=flood)
+    t.start()
+    time.sleep(1.0 * SLOW)
+    worst = 0
+    for _ in range(20):
+        t0 = time.time()
+        m = Conn(D.sock).call("transform", {"device": "jetson-nano", "budgets": ["2W"]})
+        worst = max(worst, time.time() - t0)
+        check(essence(m) == EXPECT[("2W",)], "another client is answered while a reader is slow")
+    check(worst < 1.0 * SLOW, "other clients are not held up by a slow reader (worst %.3f s)" % worst)
+    rss1 = int(open("/proc/%d/statm" % D.proc.pid).read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    check(rss1 - rss0 < (64 << 20) * (2 if SANITIZED else 1),
+          "the daemon does not buffer a slow reader's answers without bound (+%d MiB)" % ((rss1 - rss0) >> 20))
+    st = Conn(D.sock).call("status")["result"]
+    check(st["connections"] >= 2, "the slow reader is still connected (paused, not dropped)")
+    slow.s.shutdown(socket.SHUT_RDWR)
+    slow.close()
+    t.join()
+
+
 def hammer(path, n_clients, per_client, stop_at=None, allow_shutdown=False, garbage=True):
     """n_clients threads each send transform requests; returns (answered, wrong, errors)."""
     lock = threading.Lock()
@@ -818,7 +865,7 @@ def main():
         print("test_daemon: %d passed, %d failed" % (passed, failed))
         sys.exit(1)
     for fn in (test_empty_library, test_start_and_mode, test_round_trips, test_every_method_raw, test_protocol_errors,
-               test_garbage_and_oversize, test_200_clients, test_sighup_under_load, test_reload_sees_new_costs,
+               test_garbage_and_oversize, test_half_close_and_slow_reader, test_200_clients, test_sighup_under_load, test_reload_sees_new_costs,
                test_sigterm_under_load, test_stale_socket, test_job_survives_restart, test_limits,
                test_disallowed_uid, test_systemd):
         try:
