@@ -15,7 +15,7 @@ static void transform_usage(FILE *f) {
   fprintf(f,
           "usage: hant-client [--socket PATH] transform --device NAME [--budget B]... [--fps F]\n"
           "                   [--grid G] [--power-mode M] [--time-limit-ms N] [--out FILE [--no-wait]]\n"
-          "                   [--json]\n"
+          "                   [--finetune N] [--finetune-samples N] [--eval] [--eval-samples N] [--json]\n"
           "\n"
           "Asks hantd for the best candidate per slot of its library on a device within the\n"
           "budgets, and prints the choice with its predicted accuracy, latency, energy,\n"
@@ -33,6 +33,13 @@ static void transform_usage(FILE *f) {
           "  --time-limit-ms N   solver time limit (default: the daemon's)\n"
           "  --out FILE          also assemble the network and write it as ONNX (a job);\n"
           "                      waits for it with a progress bar unless --no-wait\n"
+          "  --finetune N        with --out: fine-tune the assembled network for N epochs by\n"
+          "                      knowledge distillation from the teacher (KL on logits plus\n"
+          "                      cross-entropy, training split), then evaluate it on the\n"
+          "                      validation and test splits: predicted and measured accuracy\n"
+          "  --finetune-samples N  fine-tune on the first N training images only (0: all)\n"
+          "  --eval              with --out: evaluate on val and test without fine-tuning\n"
+          "  --eval-samples N    evaluate on the first N images of each split (0: all)\n"
           "  --json              print the daemon's answer (and the job's) as JSON\n"
           "\n"
           "Exit status: 0 answered, 2 usage, 3 daemon unreachable, 4 infeasible budgets,\n"
@@ -235,10 +242,25 @@ static void print_transform(const json_t *r) {
 int cmd_transform(int argc, char **argv) {
   struct target t = {NULL, NULL, json_array(), 0, -1, -1};
   const char *out = NULL;
-  bool json = false, wait = true;
+  bool json = false, wait = true, eval = false;
+  double finetune = -1, ft_samples = -1, ev_samples = -1;
   int code = CLIENT_EXIT_USAGE;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    if (i + 1 < argc && (!strcmp(a, "--finetune") || !strcmp(a, "--finetune-samples") || !strcmp(a, "--eval-samples"))) {
+      double *v = !strcmp(a, "--finetune") ? &finetune : !strcmp(a, "--finetune-samples") ? &ft_samples : &ev_samples;
+      if (parse_num("transform", a, argv[++i], 0, v == &finetune ? 1000 : v == &ft_samples ? 55000 : 10000, v) ||
+          *v != floor(*v)) {
+        if (*v != floor(*v))
+          fprintf(stderr, "hant-client transform: %s: expected a whole number\n", a);
+        goto done;
+      }
+      continue;
+    }
+    if (!strcmp(a, "--eval")) {
+      eval = true;
+      continue;
+    }
     int k = target_opt("transform", argc, argv, &i, &t);
     if (k < 0)
       goto done;
@@ -273,6 +295,18 @@ int cmd_transform(int argc, char **argv) {
       goto done;
     }
     json_object_set_new(p, "out", json_string(abs));
+    if (finetune >= 0)
+      json_object_set_new(p, "finetune_epochs", json_integer((json_int_t)finetune));
+    if (ft_samples >= 0)
+      json_object_set_new(p, "finetune_samples", json_integer((json_int_t)ft_samples));
+    if (ev_samples >= 0)
+      json_object_set_new(p, "eval_samples", json_integer((json_int_t)ev_samples));
+    if (eval)
+      json_object_set_new(p, "evaluate", json_true());
+  } else if (finetune >= 0 || ft_samples >= 0 || ev_samples >= 0 || eval) {
+    fprintf(stderr, "hant-client transform: --finetune and --eval need --out FILE\n");
+    json_decref(p);
+    goto done;
   }
   client_conn c;
   if ((code = client_connect(&c))) {

@@ -124,6 +124,11 @@ static char *read_line(client_conn *c) {
   }
 }
 
+/* The message of the last error answer (one thread: the client has one). */
+static char last_error[512];
+
+const char *client_last_error(void) { return last_error; }
+
 int client_call(client_conn *c, const char *cmd, const char *method, json_t *params, json_t **result, int *code,
                 client_notify_fn notify, void *user) {
   *result = NULL;
@@ -155,7 +160,8 @@ int client_call(client_conn *c, const char *cmd, const char *method, json_t *par
         int ec = (int)json_integer_value(json_object_get(err, "code"));
         if (code)
           *code = ec;
-        fprintf(stderr, "hant-client %s: %s\n", cmd, client_str(err, "message", hant_rpc_error_message(ec)));
+        snprintf(last_error, sizeof(last_error), "%s", client_str(err, "message", hant_rpc_error_message(ec)));
+        fprintf(stderr, "hant-client %s: %s\n", cmd, last_error);
         rc = CLIENT_EXIT_SERVER;
       } else {
         fprintf(stderr, "hant-client %s: lost the connection to hantd at %s: %s\n", cmd, c->path, strerror(e));
@@ -296,7 +302,17 @@ static void on_progress(void *user, const char *method, json_t *params) {
   hant_progress_update(&u->bar, client_num(params, "progress"), 1.0, client_str(params, "note", ""));
 }
 
+static int wait_job(client_conn *c, const char *cmd, long long id, bool json, bool quiet, json_t **job_out);
+
 int client_wait_job(client_conn *c, const char *cmd, long long id, bool json, json_t **job_out) {
+  return wait_job(c, cmd, id, json, false, job_out);
+}
+
+int client_wait_job_quiet(client_conn *c, const char *cmd, long long id, json_t **job_out) {
+  return wait_job(c, cmd, id, false, true, job_out);
+}
+
+static int wait_job(client_conn *c, const char *cmd, long long id, bool json, bool quiet, json_t **job_out) {
   struct wait_ui u;
   memset(&u, 0, sizeof(u));
   u.json = json;
@@ -338,16 +354,32 @@ int client_wait_job(client_conn *c, const char *cmd, long long id, bool json, js
     return rc;
   const char *state = client_str(job, "state", "?");
   int out = !strcmp(state, "done") ? CLIENT_EXIT_OK : CLIENT_EXIT_FAILURE;
-  if (json) {
+  if (quiet) {
+    /* The caller prints. */
+  } else if (json) {
     client_print_json(job);
   } else if (out == CLIENT_EXIT_OK) {
     json_t *res = json_object_get(job, "result");
     const char *kind = client_str(job, "kind", "");
-    if (!strcmp(kind, "transform"))
+    if (!strcmp(kind, "transform")) {
       printf("wrote %s (%lld bytes, ONNX; %.4g MMAC, %lld parameters)\n", client_str(res, "out", "?"),
              (long long)json_integer_value(json_object_get(res, "bytes")), client_num(res, "macs") / 1e6,
              (long long)json_integer_value(json_object_get(res, "params")));
-    else if (!strcmp(kind, "eval"))
+      if (json_is_object(json_object_get(res, "measured"))) {
+      json_t *m = json_object_get(res, "measured");
+      long long ep = (long long)json_integer_value(json_object_get(res, "finetune_epochs"));
+      printf("accuracy: predicted %.4f, measured val %.4f, test %.4f (%lld val / %lld test images)\n",
+             client_num(json_object_get(res, "predicted"), "accuracy"), client_num(m, "val_accuracy"),
+             client_num(m, "test_accuracy"), (long long)json_integer_value(json_object_get(m, "val_images")),
+             (long long)json_integer_value(json_object_get(m, "test_images")));
+      if (ep > 0)
+        printf("          before %lld epochs of KD fine-tuning: val %.4f, test %.4f; teacher test %.4f\n", ep,
+               client_num(m, "val_accuracy_before_finetune"), client_num(m, "test_accuracy_before_finetune"),
+               client_num(m, "teacher_test_accuracy"));
+      else
+        printf("          teacher test %.4f\n", client_num(m, "teacher_test_accuracy"));
+      }
+    } else if (!strcmp(kind, "eval"))
       printf("accuracy %.4f  loss %.4f  on %lld %s images of %s\n", client_num(res, "accuracy"), client_num(res, "loss"),
              (long long)json_integer_value(json_object_get(res, "n")), client_str(res, "split", "?"),
              client_str(res, "model", "?"));

@@ -37,6 +37,9 @@ typedef void (*client_notify_fn)(void *user, const char *method, json_t *params)
 int client_call(client_conn *c, const char *cmd, const char *method, json_t *params, json_t **result, int *code,
                 client_notify_fn notify, void *user);
 
+/* The message of the last error answer client_call received ("" if none). */
+const char *client_last_error(void);
+
 /* Connects, calls once, closes. */
 int client_call_once(const char *cmd, const char *method, json_t *params, json_t **result);
 
@@ -56,6 +59,10 @@ void client_fmt_kind(const char *key, double v, char *buf, size_t n);
  * Returns CLIENT_EXIT_OK when the job is done, CLIENT_EXIT_FAILURE when
  * it failed or was canceled. */
 int client_wait_job(client_conn *c, const char *cmd, long long id, bool json, json_t **job_out);
+
+/* Same without printing anything but the progress bar (on a terminal);
+ * the caller prints the job from *job_out. */
+int client_wait_job_quiet(client_conn *c, const char *cmd, long long id, json_t **job_out);
 
 /* Makes a path absolute against the working directory (for the daemon). */
 int client_absolute(const char *path, char *out, size_t n);

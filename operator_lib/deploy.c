@@ -12,6 +12,7 @@
 #include "assemble.h"
 #include "dataset.h"
 #include "distill.h"
+#include "finetune.h"
 #include "hant.h"
 #include "netfile.h"
 #include "onnx.h"
@@ -39,12 +40,66 @@ static void teacher_path(hant_store *st, const char *recorded, char *out, size_t
 
 int hant_deploy_export(hant_store *st, const int64_t *cand_ids, int n, const char *out_path,
                        hant_deploy_progress_fn progress, void *user, hant_deploy_export_info *info) {
+  return hant_deploy_transform(st, cand_ids, n, out_path, NULL, progress, user, info);
+}
+
+/* Fine-tuning reports each step; the fraction maps onto [lo, hi] of the job.
+ * hant_finetune_kd cannot be stopped mid-run, so a stop request is kept and
+ * honoured when it returns. */
+struct ft_progress {
+  hant_deploy_progress_fn fn;
+  void *user;
+  double lo, hi;
+  int stop;
+};
+
+static void on_ft_progress(void *user, const hant_train_progress *p) {
+  struct ft_progress *fp = user;
+  if (!fp->fn || fp->stop)
+    return;
+  char note[128];
+  if (p->epoch_done)
+    snprintf(note, sizeof(note), "fine-tuning: epoch %d of %d done, val accuracy %.4f", p->epoch, p->epochs,
+             p->val_accuracy);
+  else
+    snprintf(note, sizeof(note), "fine-tuning: epoch %d of %d, step %ld of %ld, loss %.4f", p->epoch, p->epochs,
+             p->step, p->steps, p->loss);
+  double f = p->steps > 0 ? (double)p->step / (double)p->steps : 0;
+  if (fp->fn(fp->user, fp->lo + (fp->hi - fp->lo) * f, note))
+    fp->stop = 1;
+}
+
+/* Accuracy of net on the first `limit` images of a split (0: all). */
+static int eval_split(hant_net *net, const char *dir, hant_split sp, int limit, double *acc, double *loss, int *n) {
+  hant_dataset ds = {0};
+  int rc = hant_fmnist_load(dir, sp, limit, &ds);
+  if (!rc)
+    rc = hant_eval_classifier(net, &ds, 250, acc, loss);
+  *n = ds.n;
+  hant_dataset_free(&ds);
+  return rc;
+}
+
+int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const char *out_path,
+                          const hant_deploy_opts *o, hant_deploy_progress_fn progress, void *user,
+                          hant_deploy_export_info *info) {
   hant_deploy_export_info local;
   if (!info)
     info = &local;
   memset(info, 0, sizeof(*info));
   if (!st || !cand_ids || n <= 0 || !out_path || !*out_path)
     return hant__error(HANT_EINVAL, "export: no candidates or no output path");
+  hant_deploy_opts none = {0};
+  if (!o)
+    o = &none;
+  if (o->finetune_epochs < 0 || o->finetune_samples < 0 || o->eval_samples < 0)
+    return hant__error(HANT_EINVAL, "transform: finetune_epochs, finetune_samples and eval_samples must be >= 0");
+  bool ft = o->finetune_epochs > 0, ev = ft || o->evaluate;
+  /* Loading and assembling take the first part of the job, then
+   * evaluation before fine-tuning, fine-tuning, evaluation, writing. */
+  double k = ev ? 0.15 : 1.0;
+  const char *dir = !o->data_dir || !strcmp(o->data_dir, "fmnist") ? hant_fmnist_dir() : o->data_dir;
+  hant_dataset train = {0}, val = {0};
   hant_teacher_rec t;
   hant_net *teacher = NULL, *net = NULL;
   hant_net **cands = NULL;
@@ -55,12 +110,12 @@ int hant_deploy_export(hant_store *st, const int64_t *cand_ids, int n, const cha
     return rc;
   teacher_path(st, t.path, info->teacher, sizeof(info->teacher));
   snprintf(info->out, sizeof(info->out), "%s", out_path);
-  if ((rc = step(progress, user, 0.0, "checking the teacher")))
+  if ((rc = step(progress, user, 0.0 * k, "checking the teacher")))
     return rc;
   char sha[65];
   if ((rc = hant_sha256_file_checked(info->teacher, t.sha256, sha)))
     return hant__error(rc, "teacher: %s (the library was built from another file)", hant_errmsg());
-  if ((rc = step(progress, user, 0.1, "loading the teacher")))
+  if ((rc = step(progress, user, 0.1 * k, "loading the teacher")))
     return rc;
   if ((rc = hant_onnx_load_any(info->teacher, &teacher, NULL)) ||
       (rc = hant_distill_prepare_teacher(teacher, info->teacher)))
@@ -76,7 +131,7 @@ int hant_deploy_export(hant_store *st, const int64_t *cand_ids, int n, const cha
   for (int i = 0; i < n; i++) {
     char note[96];
     snprintf(note, sizeof(note), "loading candidate %d of %d", i + 1, n);
-    if ((rc = step(progress, user, 0.2 + 0.5 * i / n, note)))
+    if ((rc = step(progress, user, (0.2 + 0.5 * i / n) * k, note)))
       goto out;
     uint8_t *w = NULL;
     size_t len = 0;
@@ -89,11 +144,56 @@ int hant_deploy_export(hant_store *st, const int64_t *cand_ids, int n, const cha
     if (rc || (rc = hant_net_fold_bn(cands[i])))
       goto out;
   }
-  if ((rc = step(progress, user, 0.7, "assembling")))
+  if ((rc = step(progress, user, 0.7 * k, "assembling")))
     goto out;
   if ((rc = hant_assemble(teacher, cands, &net)))
     goto out;
-  if ((rc = step(progress, user, 0.8, "writing ONNX")))
+  if (ev) {
+    double l0;
+    int tn;
+    if ((rc = step(progress, user, 0.12, "evaluating the assembled network")) ||
+        (rc = eval_split(net, dir, HANT_SPLIT_VAL, o->eval_samples, &info->val_accuracy_before, &info->val_loss,
+                         &info->val_n)) ||
+        (rc = eval_split(net, dir, HANT_SPLIT_TEST, o->eval_samples, &info->test_accuracy_before,
+                         &info->test_loss, &info->test_n)) ||
+        (rc = eval_split(teacher, dir, HANT_SPLIT_TEST, o->eval_samples, &info->teacher_test_accuracy, &l0, &tn)))
+      goto out;
+    info->val_accuracy = info->val_accuracy_before;
+    info->test_accuracy = info->test_accuracy_before;
+    info->evaluated = 1;
+  }
+  if (ft) {
+    if ((rc = step(progress, user, 0.2, "loading the training split")) ||
+        (rc = hant_fmnist_load(dir, HANT_SPLIT_TRAIN, o->finetune_samples, &train)) ||
+        (rc = hant_fmnist_load(dir, HANT_SPLIT_VAL, o->eval_samples, &val)))
+      goto out;
+    hant_finetune_opts fo;
+    hant_finetune_opts_default(&fo);
+    fo.epochs = o->finetune_epochs;
+    fo.seed = o->seed ? o->seed : 1;
+    struct ft_progress fp = {progress, user, 0.2, 0.85, 0};
+    fo.progress = on_ft_progress;
+    fo.user = &fp;
+    hant_train_result tr;
+    double t0 = hant_now_s();
+    if ((rc = hant_finetune_kd(net, teacher, &train, &val, &fo, &tr)))
+      goto out;
+    if (fp.stop) {
+      rc = hant__error(HANT_ECANCELED, "canceled while fine-tuning");
+      goto out;
+    }
+    info->finetune_epochs = o->finetune_epochs;
+    info->finetune_samples = train.n;
+    info->finetune_steps = tr.steps;
+    info->finetune_s = hant_now_s() - t0;
+    if ((rc = step(progress, user, 0.86, "evaluating the fine-tuned network")) ||
+        (rc = eval_split(net, dir, HANT_SPLIT_VAL, o->eval_samples, &info->val_accuracy, &info->val_loss,
+                         &info->val_n)) ||
+        (rc = eval_split(net, dir, HANT_SPLIT_TEST, o->eval_samples, &info->test_accuracy, &info->test_loss,
+                         &info->test_n)))
+      goto out;
+  }
+  if ((rc = step(progress, user, ev ? 0.95 : 0.8, "writing ONNX")))
     goto out;
   char doc[256];
   snprintf(doc, sizeof(doc), "hant %s: teacher %.16s with one library candidate per slot", hant_version(), t.sha256);
@@ -110,6 +210,8 @@ int hant_deploy_export(hant_store *st, const int64_t *cand_ids, int n, const cha
   step(progress, user, 1.0, "done");
   rc = 0;
 out:
+  hant_dataset_free(&train);
+  hant_dataset_free(&val);
   if (cands)
     for (int i = 0; i < n; i++)
       hant_net_destroy(cands[i]);

@@ -21,7 +21,29 @@ typedef struct hant_deploy_export_info {
   int64_t params;     /* trainable parameters */
   int slots;
   int nodes;
+  /* Set by hant_deploy_transform when it fine-tuned or evaluated: */
+  int finetune_epochs;        /* epochs of KD fine-tuning run (0: none) */
+  int finetune_samples;       /* training images used */
+  long finetune_steps;
+  double finetune_s;          /* wall time of fine-tuning, s */
+  int evaluated;              /* 1 when the fields below are set */
+  double val_accuracy_before; /* assembled, before fine-tuning, fraction 0-1 */
+  double val_accuracy, val_loss;   /* after fine-tuning (= before without it) */
+  double test_accuracy, test_loss;
+  double test_accuracy_before;
+  double teacher_test_accuracy;    /* the teacher on the same test images */
+  int val_n, test_n;          /* images evaluated */
 } hant_deploy_export_info;
+
+/* What hant_deploy_transform does besides assembling and exporting. */
+typedef struct hant_deploy_opts {
+  int finetune_epochs;  /* KD fine-tuning epochs (finetune.h defaults otherwise); 0: none */
+  int finetune_samples; /* first N training images (0: all 55,000 of the training split) */
+  int evaluate;         /* evaluate on the validation and test splits (implied by fine-tuning) */
+  int eval_samples;     /* first N images of each split evaluated (0: all) */
+  const char *data_dir; /* IDX directory; NULL or "fmnist": hant_fmnist_dir() */
+  uint64_t seed;        /* of fine-tuning */
+} hant_deploy_opts;
 
 /* Assembles the teacher of st with candidate cand_ids[i] in slot i (n
  * must be the teacher's slot count), and writes it to out_path as ONNX
@@ -33,6 +55,16 @@ typedef struct hant_deploy_export_info {
  * info may be NULL; progress may be NULL. */
 int hant_deploy_export(hant_store *st, const int64_t *cand_ids, int n, const char *out_path,
                        hant_deploy_progress_fn progress, void *user, hant_deploy_export_info *info);
+
+/* Like hant_deploy_export, and then, as o asks, fine-tunes the assembled
+ * network end to end by knowledge distillation from the teacher
+ * (hant_finetune_kd on the training split, images 0-54999) and evaluates it
+ * on the validation and test splits before and after, then writes the ONNX
+ * file. Cancellation is honoured between phases and between evaluation
+ * chunks, not inside an epoch. o may be NULL (export only). */
+int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const char *out_path,
+                          const hant_deploy_opts *o, hant_deploy_progress_fn progress, void *user,
+                          hant_deploy_export_info *info);
 
 typedef struct hant_deploy_eval_info {
   double accuracy; /* fraction 0-1 */

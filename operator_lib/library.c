@@ -230,6 +230,7 @@ int hant_library_load(hant_store *st, const char *devices_dir, hant_library **ou
   for (int d = 0; d < nd; d++) {
     hant_library_device *dev = &lib->devices[d];
     snprintf(dev->name, sizeof(dev->name), "%s", drecs[d].name);
+    snprintf(dev->profile_sha256, sizeof(dev->profile_sha256), "%s", drecs[d].profile_sha256);
     const char *text = drecs[d].profile ? drecs[d].profile : "";
     char label[96];
     snprintf(label, sizeof(label), "library profile of %s", dev->name);

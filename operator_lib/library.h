@@ -25,6 +25,7 @@ typedef struct hant_library_mode {
 /* One device of the library: its stored profile and its costs. */
 typedef struct hant_library_device {
   char name[64];
+  char profile_sha256[65]; /* of the stored profile text */
   hant_device *profile; /* parsed stored profile, or NULL when it does not parse */
   char profile_error[256]; /* why it did not parse */
   char sources[64];     /* cost sources seen, e.g. "modelled" or "measured,imported" */

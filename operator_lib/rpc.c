@@ -15,6 +15,7 @@
 #include "energy.h"
 #include "hant.h"
 #include "problem_json.h"
+#include "sha256.h"
 
 /* ---- names ---------------------------------------------------------------- */
 
@@ -141,6 +142,8 @@ struct hant_rpc_req {
   /* transform, pareto */
   hant_transform_req tr;
   char out[1024];
+  double finetune_epochs, finetune_samples, eval_samples; /* transform with out; -1: not given */
+  int evaluate;                                           /* -1: not given */
   hant_budget_kind axis;
   int points;
   bool respect;
@@ -360,6 +363,44 @@ static int get_abs_path(struct perr *e, const json_t *p, const char *key, const 
   return 0;
 }
 
+/* The fine-tuning and evaluation parameters of a transform with out. */
+static int get_deploy_opts(struct perr *e, const json_t *p, const char *prefix, hant_rpc_req *req) {
+  char f[3][48], g[48];
+  snprintf(f[0], sizeof(f[0]), "%sfinetune_epochs", prefix);
+  snprintf(f[1], sizeof(f[1]), "%sfinetune_samples", prefix);
+  snprintf(f[2], sizeof(f[2]), "%seval_samples", prefix);
+  snprintf(g, sizeof(g), "%sevaluate", prefix);
+  req->finetune_epochs = req->finetune_samples = req->eval_samples = -1;
+  req->evaluate = -1;
+  int rc;
+  if ((rc = get_number(e, p, "finetune_epochs", f[0], 0, 1000, &req->finetune_epochs)) ||
+      (rc = get_number(e, p, "finetune_samples", f[1], 0, 55000, &req->finetune_samples)) ||
+      (rc = get_number(e, p, "eval_samples", f[2], 0, 10000, &req->eval_samples)))
+    return rc;
+  double *v[3] = {&req->finetune_epochs, &req->finetune_samples, &req->eval_samples};
+  for (int i = 0; i < 3; i++)
+    if (*v[i] >= 0 && *v[i] != floor(*v[i]))
+      return bad(e, f[i], "expected a whole number, got %g", *v[i]);
+  json_t *ev = json_object_get(p, "evaluate");
+  if (ev && !json_is_boolean(ev))
+    return bad(e, g, "expected a boolean, got %s", type_name(ev));
+  if (ev)
+    req->evaluate = json_is_true(ev);
+  return 0;
+}
+
+/* Adds the given fine-tuning and evaluation parameters to a job's params. */
+static void put_deploy_opts(json_t *jp, const hant_rpc_req *req) {
+  if (req->finetune_epochs >= 0)
+    json_object_set_new(jp, "finetune_epochs", json_integer((json_int_t)req->finetune_epochs));
+  if (req->finetune_samples >= 0)
+    json_object_set_new(jp, "finetune_samples", json_integer((json_int_t)req->finetune_samples));
+  if (req->eval_samples >= 0)
+    json_object_set_new(jp, "eval_samples", json_integer((json_int_t)req->eval_samples));
+  if (req->evaluate >= 0)
+    json_object_set_new(jp, "evaluate", json_boolean(req->evaluate));
+}
+
 /* Validates the parameters of each method into req. */
 static int parse_params(hant_rpc_req *req, struct perr *e) {
   json_t *p = req->params;
@@ -369,10 +410,17 @@ static int parse_params(hant_rpc_req *req, struct perr *e) {
   req->job_id = -1;
   switch (req->method) {
   case HANT_RPC_TRANSFORM: {
-    static const char *const keys[] = {"device", "budgets", "fps", "grid_g_per_kwh", "options", "out", NULL};
+    static const char *const keys[] = {"device",          "budgets",          "fps",          "grid_g_per_kwh",
+                                       "options",         "out",              "finetune_epochs", "finetune_samples",
+                                       "eval_samples",    "evaluate",         NULL};
     if ((rc = only(e, p, "", keys)) || (rc = get_target(e, p, &req->tr, &req->time_limit_ms)) ||
-        (rc = get_abs_path(e, p, "out", "out", req->out, sizeof(req->out), false)))
+        (rc = get_abs_path(e, p, "out", "out", req->out, sizeof(req->out), false)) ||
+        (rc = get_deploy_opts(e, p, "", req)))
       return rc;
+    if (!req->out[0] && (req->finetune_epochs >= 0 || req->finetune_samples >= 0 || req->eval_samples >= 0 ||
+                         req->evaluate >= 0))
+      return bad(e, req->finetune_epochs >= 0 ? "finetune_epochs" : "out",
+                 "fine-tuning and evaluation need out (the ONNX file to write)");
     if (req->time_limit_ms >= 0)
       req->tr.time_limit_ms = req->time_limit_ms;
     return 0;
@@ -516,11 +564,13 @@ static int parse_params(hant_rpc_req *req, struct perr *e) {
       json_object_set_new(canon, "samples", json_integer((json_int_t)samples));
       json_object_set_new(canon, "data", json_string(data));
     } else if (!strcmp(req->submit_kind, "transform")) {
-      static const char *const tk[] = {"candidates", "out", NULL};
+      static const char *const tk[] = {"candidates",   "out",      "finetune_epochs", "finetune_samples",
+                                       "eval_samples", "evaluate", NULL};
       char out[1024] = "";
       json_t *c = json_object_get(jp, "candidates");
       if ((rc = only(e, jp, "params.", tk)) ||
-          (rc = get_abs_path(e, jp, "out", "params.out", out, sizeof(out), true))) {
+          (rc = get_abs_path(e, jp, "out", "params.out", out, sizeof(out), true)) ||
+          (rc = get_deploy_opts(e, jp, "params.", req))) {
         json_decref(canon);
         return rc;
       }
@@ -543,6 +593,7 @@ static int parse_params(hant_rpc_req *req, struct perr *e) {
       }
       json_object_set_new(canon, "candidates", ids);
       json_object_set_new(canon, "out", json_string(out));
+      put_deploy_opts(canon, req);
     } else {
       json_decref(canon);
       char s[64];
@@ -888,6 +939,9 @@ static int exec_transform(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant
     json_object_set_new(jp, "device", json_string(tr.device));
     json_object_set_new(jp, "power_mode", json_string(res.power_mode));
     json_object_set_new(jp, "library_version", json_integer(lib->version));
+    json_object_set_new(jp, "predicted_accuracy", num(res.predicted_accuracy));
+    json_object_set_new(jp, "teacher_accuracy", num(res.teacher_accuracy));
+    put_deploy_opts(jp, req);
     char *ps = dump(jp);
     json_decref(jp);
     int64_t jid = -1;
@@ -1041,8 +1095,73 @@ static int exec_solve(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant_rpc
   return req->id && !r->line ? HANT_ENOMEM : 0;
 }
 
+/* A digest of a device's batch-1 costs (every mode, every costed candidate
+ * by id), so that a client can tell when one device's costs changed
+ * without the library version, which any device's profiling bumps. */
+static void costs_digest(const hant_library *lib, const hant_library_device *dev, char out[65]) {
+  hant_sha256 h;
+  hant_sha256_init(&h);
+  char buf[160];
+  for (int m = 0; m < dev->n_modes; m++) {
+    const hant_library_mode *md = &dev->modes[m];
+    int k = snprintf(buf, sizeof(buf), "mode %s\n", md->name);
+    hant_sha256_update(&h, buf, (size_t)k);
+    for (int j = 0; j < lib->n_cands; j++) {
+      int i = lib->by_id[j];
+      if (!md->has[i])
+        continue;
+      k = snprintf(buf, sizeof(buf), "%lld %.17g %.17g %.17g\n", (long long)lib->cands[i].id, md->latency_ms[i],
+                   md->energy_mj[i], md->memory_bytes[i]);
+      hant_sha256_update(&h, buf, (size_t)k);
+    }
+  }
+  if (dev->has_additivity) {
+    int k = snprintf(buf, sizeof(buf), "additivity %.17g %.17g\n", dev->additivity.factor,
+                     dev->additivity.overhead_ms);
+    hant_sha256_update(&h, buf, (size_t)k);
+  }
+  hant_sha256_hex(&h, out);
+}
+
+/* The teacher's own predicted cost on a device, per mode: the sum of its
+ * teacher-copy candidates (family "teacher", key "teacher") with the
+ * additivity correction; null for a mode where a slot has none costed. */
+static json_t *teacher_costs_json(const hant_library *lib, const hant_library_device *dev) {
+  json_t *a = json_array();
+  for (int m = 0; m < dev->n_modes; m++) {
+    const hant_library_mode *md = &dev->modes[m];
+    double lat = 0, en = 0;
+    int found = 0;
+    for (int s = 0; s < lib->n_slots; s++)
+      for (int j = 0; j < lib->slot_count[s]; j++) {
+        int i = lib->slot_first[s] + j;
+        if (!strcmp(lib->cands[i].family, "teacher") && !strcmp(lib->cands[i].key, "teacher") && md->has[i]) {
+          lat += md->latency_ms[i];
+          en += md->energy_mj[i];
+          found++;
+          break;
+        }
+      }
+    if (found != lib->n_slots)
+      continue;
+    if (dev->has_additivity)
+      lat = dev->additivity.factor * lat + dev->additivity.overhead_ms;
+    json_t *t = json_object();
+    json_object_set_new(t, "power_mode", json_string(md->name));
+    json_object_set_new(t, "latency_ms", num(lat));
+    json_object_set_new(t, "energy_mj", num(en));
+    json_array_append_new(a, t);
+  }
+  return a;
+}
+
 static json_t *device_json(const hant_library *lib, const hant_library_device *dev) {
   json_t *o = json_object();
+  json_object_set_new(o, "teacher_costs", teacher_costs_json(lib, dev));
+  char digest[65];
+  costs_digest(lib, dev, digest);
+  json_object_set_new(o, "profile_sha256", json_string(dev->profile_sha256));
+  json_object_set_new(o, "costs_sha256", json_string(digest));
   json_object_set_new(o, "name", json_string(dev->name));
   json_object_set_new(o, "in_library", json_true());
   json_object_set_new(o, "costed", json_boolean(dev->n_modes > 0));
@@ -1383,8 +1502,14 @@ int hant_rpc_job_run(hant_store *st, const hant_job_rec *job, int (*progress)(vo
     }
     for (size_t i = 0; i < n; i++)
       ids[i] = (int64_t)json_integer_value(json_array_get(c, i));
+    hant_deploy_opts dopt = {0};
+    dopt.finetune_epochs = (int)json_integer_value(json_object_get(p, "finetune_epochs"));
+    dopt.finetune_samples = (int)json_integer_value(json_object_get(p, "finetune_samples"));
+    dopt.eval_samples = (int)json_integer_value(json_object_get(p, "eval_samples"));
+    dopt.evaluate = json_is_true(json_object_get(p, "evaluate"));
+    dopt.seed = (uint64_t)job->id;
     hant_deploy_export_info info;
-    rc = hant_deploy_export(st, ids, (int)n, out, progress, user, &info);
+    rc = hant_deploy_transform(st, ids, (int)n, out, &dopt, progress, user, &info);
     free(ids);
     if (rc)
       goto out;
@@ -1395,6 +1520,34 @@ int hant_rpc_job_run(hant_store *st, const hant_job_rec *job, int (*progress)(vo
     json_object_set_new(o, "params", json_integer(info.params));
     json_object_set_new(o, "slots", json_integer(info.slots));
     json_object_set_new(o, "teacher", json_string(info.teacher));
+    json_object_set_new(o, "finetune_epochs", json_integer(info.finetune_epochs));
+    if (info.finetune_epochs > 0) {
+      json_t *ft = json_object();
+      json_object_set_new(ft, "samples", json_integer(info.finetune_samples));
+      json_object_set_new(ft, "steps", json_integer((json_int_t)info.finetune_steps));
+      json_object_set_new(ft, "seconds", num(info.finetune_s));
+      json_object_set_new(o, "finetune", ft);
+    }
+    /* Predicted and measured accuracy side by side. */
+    json_t *pa = json_object_get(p, "predicted_accuracy");
+    json_t *pr = json_object();
+    json_object_set_new(pr, "accuracy", json_is_number(pa) ? num(json_number_value(pa)) : json_null());
+    json_object_set_new(o, "predicted", pr);
+    if (info.evaluated) {
+      json_t *m = json_object();
+      json_object_set_new(m, "val_accuracy", num(info.val_accuracy));
+      json_object_set_new(m, "test_accuracy", num(info.test_accuracy));
+      json_object_set_new(m, "val_loss", num(info.val_loss));
+      json_object_set_new(m, "test_loss", num(info.test_loss));
+      json_object_set_new(m, "val_accuracy_before_finetune", num(info.val_accuracy_before));
+      json_object_set_new(m, "test_accuracy_before_finetune", num(info.test_accuracy_before));
+      json_object_set_new(m, "teacher_test_accuracy", num(info.teacher_test_accuracy));
+      json_object_set_new(m, "val_images", json_integer(info.val_n));
+      json_object_set_new(m, "test_images", json_integer(info.test_n));
+      json_object_set_new(o, "measured", m);
+    } else {
+      json_object_set_new(o, "measured", json_null());
+    }
   } else if (!strcmp(job->kind, "eval")) {
     const char *model = json_string_value(json_object_get(p, "model"));
     const char *split = json_string_value(json_object_get(p, "split"));

@@ -20,6 +20,9 @@
 #endif
 #define FRONT_DEFAULT_POINTS ((size_t)65536)
 #define FRONT_DEFAULT_POINTS_MULTI ((size_t)4096)
+/* with several costs per state, dominance is checked against this many
+ * most recent states (exact while lists are shorter) */
+#define FRONT_DOMINANCE_WINDOW 512
 
 /* fmax/fmin are library calls (NaN rules); inputs here are finite. */
 static inline double dmax(double a, double b) { return a > b ? a : b; }
@@ -1919,7 +1922,7 @@ int hant_select_front_new(const struct hant_select_problem *p,
           if (k != ax)
             nxt.o[nxt.n * K2 + q++] = p->cost[g * K + k] - minc[k];
         nxt.st[nxt.n] = (struct fstate){0, items[a]};
-        if (K2 && dominated_multi(&nxt, nxt.c[nxt.n], nxt.v[nxt.n], nxt.o + nxt.n * K2, 64))
+        if (K2 && dominated_multi(&nxt, nxt.c[nxt.n], nxt.v[nxt.n], nxt.o + nxt.n * K2, FRONT_DOMINANCE_WINDOW))
           continue;
         nxt.n++;
       }
@@ -1952,7 +1955,7 @@ int hant_select_front_new(const struct hant_select_problem *p,
             q++;
           }
           if (take)
-            take = !dominated_multi(&nxt, e.c, e.v, otmp, 64);
+            take = !dominated_multi(&nxt, e.c, e.v, otmp, FRONT_DOMINANCE_WINDOW);
         }
         if (take) {
           rc = flist_reserve(&nxt, nxt.n + 1);
