@@ -11,6 +11,7 @@ enum {
   CLIENT_EXIT_UNREACHABLE = 3, /* the daemon cannot be reached */
   CLIENT_EXIT_INFEASIBLE = 4,  /* no selection fits the budgets */
   CLIENT_EXIT_SERVER = 5,      /* the daemon answered with an error */
+  CLIENT_EXIT_ENTRIES_FAILED = 6, /* regen: some fleet entries failed (listed on stderr) */
 };
 
 /* Each command gets argv starting at its own name. */
@@ -24,5 +25,6 @@ int cmd_library(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
+int cmd_regen(int argc, char **argv);
 
 #endif

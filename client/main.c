@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"status", cmd_status, "the daemon's uptime, load, cache and jobs"},
     {"version", cmd_version, "client and daemon versions"},
     {"jobs", cmd_jobs, "list, show, wait for, cancel jobs; queue an evaluation"},
+    {"regen", cmd_regen, "regenerate a fleet's models and report (scheduled CI)"},
     {NULL, NULL, NULL},
 };
 
@@ -36,7 +37,7 @@ static void usage(FILE *f) {
              "  --version    print the version and exit\n"
              "\nRun 'hant-client COMMAND --help' for a command's options.\n"
              "Exit status: 0 success, 1 failure, 2 usage, 3 daemon unreachable, 4 infeasible\n"
-             "budgets, 5 daemon error.\n");
+             "budgets, 5 daemon error, 6 regen: some entries failed.\n");
 }
 
 int main(int argc, char **argv) {

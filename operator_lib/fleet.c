@@ -239,10 +239,15 @@ int hant_fleet_parse(const char *text, size_t len, const char *name, hant_fleet 
       snprintf(e->device, sizeof(e->device), "%s", dev);
       if (strlen(dev) >= sizeof(e->device) || !safe_name(dev)) {
         entry_bad(e, name, "", "device '%.63s': expected a device name of letters, digits, '.', '_' or '-'", dev);
+        snprintf(e->name, sizeof(e->name), "devices-%zu-entries-%zu", i, j);
+        snprintf(e->device, sizeof(e->device), "devices-%zu", i);
         continue;
       }
-      if (parse_entry(e, name, ent, def))
+      if (parse_entry(e, name, ent, def)) {
+        /* Still a name for the summary, never a file name. */
+        snprintf(e->name, sizeof(e->name), "devices-%zu-entries-%zu", i, j);
         continue;
+      }
       for (int p = 0; p < f->n - 1; p++)
         if (!f->entries[p].error[0] && !strcmp(f->entries[p].device, e->device) &&
             !strcmp(f->entries[p].name, e->name)) {

@@ -135,7 +135,17 @@ static char *plot_svg(const hant_report *r, const hant_report_device *d, int axi
   p.chosen = chosen;
   p.n_chosen = k;
   p.reference = isfinite(teacher.x) && isfinite(teacher.y) && teacher.x > 0 ? &teacher : NULL;
-  p.log_x = true;
+  /* A log axis only when the costs span more than a decade: over a
+   * narrower range it would show no ticks. */
+  double lo = INFINITY, hi = 0;
+  for (int i = 0; i < p.n_front + p.n_chosen + (p.reference != NULL); i++) {
+    double x = i < p.n_front ? p.front[i].x : i < p.n_front + p.n_chosen ? chosen[i - p.n_front].x : teacher.x;
+    if (isfinite(x) && x > 0) {
+      lo = x < lo ? x : lo;
+      hi = x > hi ? x : hi;
+    }
+  }
+  p.log_x = hi > 10 * lo;
   if (!(f = open_memstream(&buf, &len)))
     goto out;
   if (hant_plot_svg(&p, f)) {
@@ -184,12 +194,11 @@ int hant_report_write(const hant_report *r, const char *dir) {
   if (rc)
     goto out;
 
-  int ok = 0, failed = 0, unchanged = 0;
+  int ok = 0, failed = 0;
   for (int i = 0; i < r->n_entries; i++) {
-    const char *s = r->entries[i].status;
-    ok += !strcmp(s, "generated");
-    unchanged += !strcmp(s, "unchanged");
-    failed += !strcmp(s, "failed");
+    bool f = !strcmp(r->entries[i].status, "failed");
+    ok += !f;
+    failed += f;
   }
   static const char *const head[] = {"device",   "entry",      "budgets",     "status",    "power mode",
                                      "predicted acc.", "test acc.", "latency ms", "energy mJ", "power W",
@@ -207,7 +216,7 @@ int hant_report_write(const hant_report *r, const char *dir) {
   fprintf(f, "# %s\n\n", r->title ? r->title : "hant fleet regeneration");
   if (r->subtitle)
     fprintf(f, "%s\n\n", r->subtitle);
-  fprintf(f, "%d entries: %d generated, %d unchanged, %d failed.\n\n", r->n_entries, ok, unchanged, failed);
+  fprintf(f, "%d entries: %d ok, %d failed.\n\n", r->n_entries, ok, failed);
   for (int c = 0; c < NCOL; c++)
     fprintf(f, "| %s ", head[c]);
   fprintf(f, "|\n");
@@ -261,10 +270,10 @@ int hant_report_write(const hant_report *r, const char *dir) {
   esc(f, r->title ? r->title : "hant fleet regeneration");
   fprintf(f, "</title>\n<style>\n"
              "body{font-family:sans-serif;margin:2em;color:#222}\n"
-             "table{border-collapse:collapse;margin:1em 0}\n"
+             "table{border-collapse:collapse;margin:1em 0;font-size:90%%}\n"
              "th,td{border:1px solid #bbb;padding:4px 8px;text-align:left}\n"
              "td.num{text-align:right}\n"
-             "tr.failed td{background:#fde2e2}\ntr.generated td{background:#e4f6e4}\n"
+             "tr.failed td{background:#fde2e2}\ntr.ok td{background:#e4f6e4}\n"
              ".plots{display:flex;flex-wrap:wrap;gap:1em}\n"
              "</style>\n</head>\n<body>\n<h1>");
   esc(f, r->title ? r->title : "hant fleet regeneration");
@@ -274,8 +283,7 @@ int hant_report_write(const hant_report *r, const char *dir) {
     esc(f, r->subtitle);
     fprintf(f, "</p>\n");
   }
-  fprintf(f, "<p>%d entries: %d generated, %d unchanged, %d failed.</p>\n<table>\n<tr>", r->n_entries, ok, unchanged,
-          failed);
+  fprintf(f, "<p>%d entries: %d ok, %d failed.</p>\n<table>\n<tr>", r->n_entries, ok, failed);
   for (int c = 0; c < NCOL; c++)
     fprintf(f, "<th>%s</th>", head[c]);
   fprintf(f, "</tr>\n");

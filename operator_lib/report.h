@@ -12,7 +12,7 @@
 typedef struct hant_report_entry {
   const char *device, *name;
   const char *budgets;    /* as asked, e.g. "2W, 30 fps" */
-  const char *status;     /* "generated", "unchanged" or "failed" */
+  const char *status;     /* "ok" or "failed" */
   const char *error;      /* why it failed, or NULL */
   const char *power_mode; /* or NULL */
   double predicted_accuracy, test_accuracy; /* fractions 0-1 */

@@ -188,6 +188,29 @@ static void skey_sort(struct skey *a, size_t n) {
   }
 }
 
+/* Drops dominated candidates from w's range [s0, n), kept in value order
+ * (an earlier candidate has at least the value of a later one); compacts in
+ * place and returns the new end. */
+static size_t drop_dominated(struct prep *w, size_t s0, size_t n) {
+  size_t K = w->K, o = s0;
+  for (size_t a = s0; a < n; a++) {
+    int dominated = 0;
+    for (size_t b = s0; b < o && !dominated; b++) {
+      int le = 1;
+      for (size_t k = 0; k < K && le; k++)
+        le = w->cc[b * K + k] <= w->cc[a * K + k];
+      dominated = le;
+    }
+    if (dominated)
+      continue;
+    w->citem[o] = w->citem[a];
+    w->cv[o] = w->cv[a];
+    memmove(w->cc + o * K, w->cc + a * K, K * sizeof *w->cc);
+    o++;
+  }
+  return o;
+}
+
 /* Returns 0 (candidates ready), 1 (infeasible; r says why) or an error. The
  * budgets are shifted by each group's cheapest cost so that every shifted
  * cost is >= 0: then a partial choice that exceeds a budget can never come
@@ -252,8 +275,8 @@ static int prep_build(const struct hant_select_problem *p, struct hant_select_re
   w->cv = malloc(N * sizeof *w->cv);
   w->cc = malloc((N * K + 1) * sizeof *w->cc);
   keys = malloc(maxg * sizeof *keys);
-  size_t *probe = malloc((K + 4) * sizeof *probe);
-  struct skey *pkey = malloc((K + 4) * sizeof *pkey);
+  size_t *probe = malloc((K + 8) * sizeof *probe);
+  struct skey *pkey = malloc((K + 8) * sizeof *pkey);
   if (!w->cstart || !w->citem || !w->cv || !w->cc || !keys || !probe || !pkey) {
     free(probe);
     free(pkey);
@@ -290,6 +313,26 @@ static int prep_build(const struct hant_select_problem *p, struct hant_select_re
       }
       probe[np++] = pv;
       probe[np++] = ps;
+      /* central candidates, best value per cost at a few exchange rates:
+       * they dominate much of the interior */
+      double vlo = keys[0].v, vhi = keys[0].v;
+      for (size_t a = 1; a < m; a++) {
+        vlo = dmin(vlo, keys[a].v);
+        vhi = dmax(vhi, keys[a].v);
+      }
+      static const double rate[] = {0.5, 1, 2};
+      for (size_t q = 0; q < 3; q++) {
+        size_t pb = 0;
+        double sb = -INFINITY, vr = vhi > vlo ? vhi - vlo : 1;
+        for (size_t a = 0; a < m; a++) {
+          double sc = (keys[a].v - vlo) / vr - rate[q] * keys[a].s / (double)K;
+          if (sc > sb) {
+            sb = sc;
+            pb = a;
+          }
+        }
+        probe[np++] = pb;
+      }
       for (size_t k = 0; k < K; k++) {
         size_t pk = 0;
         for (size_t a = 1; a < m; a++) {
@@ -309,16 +352,14 @@ static int prep_build(const struct hant_select_problem *p, struct hant_select_re
       for (size_t a = 0; a < m; a++) {
         int drop = 0;
         if (keys[a].s >= 0) {
+          /* branch-free: the outcome is data-dependent and mispredicts */
           const double *ca = p->cost + (w->off[i] + keys[a].j) * K;
-          for (size_t q = 0; q < np && !drop; q++) {
-            const struct skey *b = &pkey[q];
-            if (b->v < keys[a].v)
-              continue;
-            const double *cb = p->cost + (w->off[i] + b->j) * K;
-            int le = 1;
-            for (size_t k = 0; k < K && le; k++)
-              le = cb[k] <= ca[k];
-            drop = le;
+          for (size_t q = 0; q < np; q++) {
+            const double *cb = p->cost + (w->off[i] + pkey[q].j) * K;
+            int le = pkey[q].v >= keys[a].v;
+            for (size_t k = 0; k < K; k++)
+              le &= cb[k] <= ca[k];
+            drop |= le;
           }
         }
         if (!drop)
@@ -329,25 +370,21 @@ static int prep_build(const struct hant_select_problem *p, struct hant_select_re
         if (keys[a].s < 0)
           keys[a].s = -keys[a].s - 1;
     }
+    /* Value order within the slot; the exact dominance filter runs after
+     * reduced-cost fixing (drop_dominated), on far fewer candidates: a
+     * dominated candidate's reduced value never beats its dominator's, so
+     * fixing never keeps it while dropping the dominator. */
     skey_sort(keys, m);
     for (size_t a = 0; a < m; a++) {
       size_t g = w->off[i] + keys[a].j;
-      int dominated = 0;
-      for (size_t b = w->cstart[i]; b < n && !dominated; b++) {
-        /* earlier candidates have at least this value */
-        int le = 1;
-        for (size_t k = 0; k < K && le; k++)
-          le = w->cc[b * K + k] <= p->cost[g * K + k] - minc[i * K + k];
-        dominated = le;
-      }
-      if (dominated)
-        continue;
       w->citem[n] = keys[a].j;
       w->cv[n] = p->value[g];
       for (size_t k = 0; k < K; k++)
         w->cc[n * K + k] = p->cost[g * K + k] - minc[i * K + k];
       n++;
     }
+    if (K == 1) /* cheap here (few survive), and every later stage gains */
+      n = drop_dominated(w, w->cstart[i], n);
     if (n == w->cstart[i]) {
       r->jointly_infeasible = 1;
       rc = 1;
@@ -589,13 +626,13 @@ struct bnb {
   uint64_t node_limit; /* the depth-first search pauses at this many nodes */
   int dfs_done;        /* the depth-first search has finished: optimality proved */
   /* depth-first search state, kept so that a paused search can resume */
-  struct child *ch;    /* [n] children of every depth */
-  struct frame *fr;    /* [G+1] */
-  double *rr;          /* [(G+2) * F] residual capacities per depth, plus scratch */
-  uint32_t *pick;      /* [G+1] candidate taken at each depth */
+  struct child *ch; /* [n] children of every depth */
+  struct frame *fr; /* [G+1] */
+  double *rr;       /* [(G+2) * F] residual capacities per depth, plus scratch */
+  uint32_t *pick;   /* [G+1] candidate taken at each depth */
   size_t depth;
   unsigned tick;
-  double ub_left;      /* bound over unexplored nodes at timeout */
+  double ub_left; /* bound over unexplored nodes at timeout */
 };
 
 static void bnb_free(struct bnb *b) {
@@ -704,7 +741,7 @@ static int bnb_search(struct bnb *b, double vtol) {
     b->ch = malloc((b->dstart[G] + 1) * sizeof *b->ch);
     b->fr = malloc((G + 1) * sizeof *b->fr);
     b->rr = malloc(((G + 2) * F + 1) * sizeof *b->rr);
-    b->pick = malloc((G + 1) * sizeof *b->pick);
+    b->pick = calloc(G + 1, sizeof *b->pick);
     if (!b->ch || !b->fr || !b->rr || !b->pick)
       return hant__error(HANT_ENOMEM, "select: out of memory for the search");
     memcpy(b->rr, b->Rf, F * sizeof *b->rr);
@@ -1124,39 +1161,41 @@ static int greedy(const struct prep *w, size_t *cur, double *use, double *val) {
  * incumbent. Any lam >= 0 gives a valid bound, so stopping early only costs
  * speed, never correctness. Feasible Lagrangian solutions improve the
  * incumbent on the way. */
-static double lagr_optimise(const struct prep *w, double *lam, size_t *sel, double *use, double *z,
-                            size_t *zsel) {
+#define SUBGRAD_FULL_ITERS 15 /* iterations on every candidate before the active set */
+#define SUBGRAD_ACTIVE_TOP 8  /* per slot: the best candidates at the current multipliers */
+
+/* Iterates projected subgradient steps on w from lam; candidate c of w is
+ * candidate map[c] of the caller's set (map NULL: the same). */
+static void subgrad_run(const struct prep *w, const size_t *map, double *lam, double *best_lam,
+                        double *Lbest, double *theta, int iters, size_t *sel, double *use,
+                        double *g, double *z, size_t *zsel, unsigned char *seen) {
   size_t K = w->K, G = w->G;
-  double *g = malloc((K + 1) * sizeof *g), *best_lam = malloc((K + 1) * sizeof *best_lam);
-  if (!g || !best_lam) {
-    free(g);
-    free(best_lam);
-    return lagr_eval(w, lam, sel, use);
-  }
-  double Lbest = INFINITY, theta = 1.0;
   int stall = 0;
-  memcpy(best_lam, lam, K * sizeof *lam);
-  for (int it = 0; it < SUBGRAD_ITERS; it++) {
+  for (int it = 0; it < iters; it++) {
     double L = lagr_eval(w, lam, sel, use);
+    if (seen)
+      for (size_t i = 0; i < G; i++)
+        seen[sel[i]] = 1;
     if (fits(w, use)) {
       double v = 0;
       for (size_t i = 0; i < G; i++)
         v += w->cv[sel[i]];
       if (v > *z) {
         *z = v;
-        memcpy(zsel, sel, G * sizeof *sel);
+        for (size_t i = 0; i < G; i++)
+          zsel[i] = map ? map[sel[i]] : sel[i];
       }
     }
-    if (L < Lbest - 1e-12 * fabs(L)) {
-      Lbest = L;
+    if (L < *Lbest - 1e-12 * fabs(L)) {
+      *Lbest = L;
       memcpy(best_lam, lam, K * sizeof *lam);
       stall = 0;
     } else if (++stall >= 8) {
-      theta *= 0.5;
+      *theta *= 0.5;
       stall = 0;
       memcpy(lam, best_lam, K * sizeof *lam);
-      if (theta < 1e-6)
-        break;
+      if (*theta < 1e-6)
+        return;
       continue;
     }
     double norm = 0;
@@ -1167,18 +1206,100 @@ static double lagr_optimise(const struct prep *w, double *lam, size_t *sel, doub
       norm += g[k] * g[k];
     }
     if (norm == 0)
-      break;
+      return;
     double target = isfinite(*z) ? *z : L - 0.05 * fabs(L) - 1;
     double gapL = L - target;
     if (gapL <= w->vtol)
-      gapL = 0.01 * fabs(L) * theta + w->vtol;
-    double step = theta * gapL / norm;
+      gapL = 0.01 * fabs(L) * *theta + w->vtol;
+    double step = *theta * gapL / norm;
     for (size_t k = 0; k < K; k++)
       lam[k] = dmax(0, lam[k] - step * g[k]);
   }
+}
+
+static int dbl_desc(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x > y ? -1 : (x < y);
+}
+
+/* Projected subgradient descent on L(lam) with Polyak steps towards the
+ * incumbent. Any lam >= 0 gives a valid bound, so stopping early only costs
+ * speed, never correctness; the value returned is always evaluated on every
+ * candidate. After a few iterations on every candidate the steps run on an
+ * active set (each slot's best few at the current multipliers and every
+ * past maximiser), since far-off candidates never become maximisers near
+ * the optimum. Feasible Lagrangian solutions improve the incumbent. */
+static double lagr_optimise(const struct prep *w, double *lam, size_t *sel, double *use, double *z,
+                            size_t *zsel) {
+  size_t K = w->K, G = w->G, n = w->n;
+  double *g = malloc((K + 1) * sizeof *g), *best_lam = malloc((K + 1) * sizeof *best_lam);
+  unsigned char *seen = calloc(n + 1, 1);
+  struct prep a;
+  memset(&a, 0, sizeof a);
+  size_t *map = NULL;
+  double *rv = NULL;
+  if (!g || !best_lam || !seen)
+    goto done;
+  double Lbest = INFINITY, theta = 1.0;
+  memcpy(best_lam, lam, K * sizeof *lam);
+  subgrad_run(w, NULL, lam, best_lam, &Lbest, &theta, SUBGRAD_FULL_ITERS, sel, use, g, z, zsel,
+              seen);
+  if (theta < 1e-6)
+    goto done;
+  /* the active set */
+  a = *w;
+  a.cstart = malloc((G + 1) * sizeof *a.cstart);
+  a.cv = malloc((n + 1) * sizeof *a.cv);
+  a.cc = malloc((n * K + 1) * sizeof *a.cc);
+  map = malloc((n + 1) * sizeof *map);
+  rv = malloc((n + 1) * sizeof *rv);
+  if (!a.cstart || !a.cv || !a.cc || !map || !rv)
+    goto done;
+  size_t m = 0;
+  for (size_t i = 0; i < G; i++) {
+    size_t c0 = w->cstart[i], cn = w->cstart[i + 1] - c0;
+    for (size_t c = 0; c < cn; c++) {
+      double r = w->cv[c0 + c];
+      for (size_t k = 0; k < K; k++)
+        r -= best_lam[k] * w->cc[(c0 + c) * K + k];
+      rv[c] = r;
+    }
+    double cut = -INFINITY;
+    if (cn > SUBGRAD_ACTIVE_TOP) {
+      double *t = rv + cn; /* scratch after this group's values */
+      if (t + cn > rv + n + 1) {
+        cut = -INFINITY;
+      } else {
+        memcpy(t, rv, cn * sizeof *t);
+        qsort(t, cn, sizeof *t, dbl_desc);
+        cut = t[SUBGRAD_ACTIVE_TOP - 1];
+      }
+    }
+    a.cstart[i] = m;
+    for (size_t c = 0; c < cn; c++)
+      if (rv[c] >= cut || seen[c0 + c]) {
+        map[m] = c0 + c;
+        a.cv[m] = w->cv[c0 + c];
+        memcpy(a.cc + m * K, w->cc + (c0 + c) * K, K * sizeof *a.cc);
+        m++;
+      }
+  }
+  a.cstart[G] = m;
+  a.n = m;
   memcpy(lam, best_lam, K * sizeof *lam);
+  subgrad_run(&a, map, lam, best_lam, &Lbest, &theta, SUBGRAD_ITERS - SUBGRAD_FULL_ITERS, sel, use,
+              g, z, zsel, NULL);
+done:
+  if (best_lam)
+    memcpy(lam, best_lam, K * sizeof *lam);
   free(g);
   free(best_lam);
+  free(seen);
+  free(a.cstart);
+  free(a.cv);
+  free(a.cc);
+  free(map);
+  free(rv);
   return lagr_eval(w, lam, sel, use);
 }
 
@@ -1233,6 +1354,7 @@ static int bnb_setup(struct bnb *b, struct prep *w, const double *lam, double L,
       memmove(w->cc + n2 * K, w->cc + c * K, K * sizeof *w->cc);
       n2++;
     }
+    n2 = drop_dominated(w, s0, n2);
     keep_start[i] = s0;
     if (n2 == s0)
       *emptied = 1;
@@ -1323,7 +1445,6 @@ static int bnb_setup(struct bnb *b, struct prep *w, const double *lam, double L,
     }
   }
   free(mu);
-  size_t total_inc = 0;
   for (size_t f = 0; f < F; f++) {
     int rc = hulls_build(&b->hl[f], G, b->dstart, b->dfc, F, f, b->dv);
     if (rc < 0)
@@ -1337,7 +1458,6 @@ static int bnb_setup(struct bnb *b, struct prep *w, const double *lam, double L,
         mx = dmax(mx, b->dv[c] - b->lam_f[f] * b->dfc[c * F + f]);
       ls[d] = ls[d + 1] + mx;
     }
-    total_inc += b->hl[f].istart[G];
   }
   /* keep the envelopes of the deepest levels within the memory cap */
   b->d0 = G;
@@ -1354,7 +1474,6 @@ static int bnb_setup(struct bnb *b, struct prep *w, const double *lam, double L,
       b->d0 = d;
     }
   }
-  (void)total_inc;
   for (size_t f = 0; f < F; f++) {
     int rc = env_build(b, f);
     if (rc < 0)
@@ -1783,9 +1902,9 @@ int hant_select_front_new(const struct hant_select_problem *p,
   if (ax >= K)
     return hant__error(HANT_EINVAL, "select: front axis %zu but the problem has %zu budgets", ax,
                        K);
-  size_t cap = opt->max_points ? opt->max_points
-                                : opt->respect_budgets && K > 1 ? FRONT_DEFAULT_POINTS_MULTI
-                                                                : FRONT_DEFAULT_POINTS;
+  size_t cap = opt->max_points                 ? opt->max_points
+               : opt->respect_budgets && K > 1 ? FRONT_DEFAULT_POINTS_MULTI
+                                               : FRONT_DEFAULT_POINTS;
   if (cap < 4)
     cap = 4;
   size_t K2 = opt->respect_budgets ? K - 1 : 0;
@@ -1922,7 +2041,8 @@ int hant_select_front_new(const struct hant_select_problem *p,
           if (k != ax)
             nxt.o[nxt.n * K2 + q++] = p->cost[g * K + k] - minc[k];
         nxt.st[nxt.n] = (struct fstate){0, items[a]};
-        if (K2 && dominated_multi(&nxt, nxt.c[nxt.n], nxt.v[nxt.n], nxt.o + nxt.n * K2, FRONT_DOMINANCE_WINDOW))
+        if (K2 && dominated_multi(&nxt, nxt.c[nxt.n], nxt.v[nxt.n], nxt.o + nxt.n * K2,
+                                  FRONT_DOMINANCE_WINDOW))
           continue;
         nxt.n++;
       }

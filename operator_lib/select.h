@@ -86,11 +86,16 @@ int hant_select_check(const struct hant_select_problem *p);
  * Method: costs are shifted so that each group's cheapest candidate costs 0
  * in every dimension (this makes negative costs work); candidates that
  * exceed a budget on their own or are dominated (no better value and no
- * lower cost in any dimension) are dropped; a Lagrangian relaxation gives
- * multipliers, a greedy warm start and reduced-cost fixing; then a
- * depth-first branch and bound proves optimality, bounding each node by
- * the exact linear-programming relaxation of the remaining slots for each
- * budget alone and for the Lagrangian-weighted sum of the budgets. */
+ * lower cost in any dimension) are dropped; Lagrangian multipliers (exact
+ * for one budget, subgradient for several), a greedy warm start and
+ * reduced-cost fixing follow. Then a depth-first branch and bound proves
+ * optimality, bounding each node by the exact linear-programming relaxation
+ * of the remaining slots under each budget alone and under a few
+ * Lagrangian-weighted sums of the budgets (LP-dominated candidates are left
+ * out of these bounds, never out of the search). With one budget it takes
+ * turns with a dynamic program over slots whose states merge when partial
+ * costs coincide (integer data), whichever concludes first. See
+ * docs/selection.md. */
 int hant_select_solve(const struct hant_select_problem *p, struct hant_select_result *r);
 
 /* ---------------------------------------------------------------------------

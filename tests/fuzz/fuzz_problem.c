@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz_problem.c: fuzz target for selection problem files (parse, solve, answer), with a standalone replay/mutation driver. */
+/* fuzz_problem.c: fuzz target for selection problem files (parse, solve, answer), with a standalone
+ * replay/mutation driver. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -193,12 +194,42 @@ static uint64_t next(void) {
 }
 
 static const char *const fragments[] = {
-    "{",          "}",           "[",         "]",           ",",         ":",
-    "\"groups\"", "\"items\"",   "\"id\"",    "\"value\"",   "\"cost\"",  "\"budgets\"",
-    "\"name\"",   "\"time_limit_ms\"", "0",   "-1",          "1e308",     "-1e308",
-    "1e-320",     "3.5",         "null",      "true",        "\"\"",      "\"a\"",
-    "\"latency_ms\"", "\"energy_mj\"", "{}",  "[]",          "\"\\u0000\"", "\"\\ud800\"",
-    "9007199254740993", "-0",    "\"meta\"",  "[[[[[[[[",    "\"\\\"\"",  "1e999",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\"groups\"",
+    "\"items\"",
+    "\"id\"",
+    "\"value\"",
+    "\"cost\"",
+    "\"budgets\"",
+    "\"name\"",
+    "\"time_limit_ms\"",
+    "0",
+    "-1",
+    "1e308",
+    "-1e308",
+    "1e-320",
+    "3.5",
+    "null",
+    "true",
+    "\"\"",
+    "\"a\"",
+    "\"latency_ms\"",
+    "\"energy_mj\"",
+    "{}",
+    "[]",
+    "\"\\u0000\"",
+    "\"\\ud800\"",
+    "9007199254740993",
+    "-0",
+    "\"meta\"",
+    "[[[[[[[[",
+    "\"\\\"\"",
+    "1e999",
 };
 
 static size_t mutate(const struct seed *s, uint8_t *out, size_t cap) {
@@ -224,7 +255,7 @@ static size_t mutate(const struct seed *s, uint8_t *out, size_t cap) {
       n -= len;
       break;
     }
-    case 3: /* duplicate a run (repeats groups, items, keys) */
+    case 3:   /* duplicate a run (repeats groups, items, keys) */
     case 4: { /* insert a JSON fragment */
       const char *f = fragments[next() % (sizeof fragments / sizeof fragments[0])];
       size_t len = strlen(f);

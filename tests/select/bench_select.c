@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* bench_select.c: benchmark of hant's selection solver against GLPK's glpsol on HANT-scale instances, plus Pareto front timing. */
+/* bench_select.c: benchmark of hant's selection solver against GLPK's glpsol on HANT-scale
+ * instances, plus Pareto front timing. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,8 +128,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--no-glpk"))
       glpk = 0;
     else {
-      fprintf(stderr, "bench_select: unknown argument '%s' (see the comment at the top of "
-                      "tests/select/bench_select.c)\n",
+      fprintf(stderr,
+              "bench_select: unknown argument '%s' (see the comment at the top of "
+              "tests/select/bench_select.c)\n",
               argv[i]);
       return 2;
     }
@@ -268,14 +270,16 @@ int main(int argc, char **argv) {
         printf("%-13s %2zu %4d | %-10s %16.6f %10.3f %11llu | %-10s %16.6f %9.3f | %9s %-6s | "
                "%.1f ms, %zu %s%s\n",
                rw->cls, K, s, hant_select_status_name(r.status), r.objective, rw->hms,
-               (unsigned long long)r.nodes, glpk ? gname[rw->gstatus] : "-",
-               glpk ? rw->gobj : NAN, glpk ? rw->gs : NAN, ratio,
-               rw->agree == 1 ? "yes" : rw->agree == 0 ? "NO" : "n/a", rw->front_ms,
-               rw->front_n, K == 1 ? "points" : "levels",
+               (unsigned long long)r.nodes, glpk ? gname[rw->gstatus] : "-", glpk ? rw->gobj : NAN,
+               glpk ? rw->gs : NAN, ratio,
+               rw->agree == 1   ? "yes"
+               : rw->agree == 0 ? "NO"
+                                : "n/a",
+               rw->front_ms, rw->front_n, K == 1 ? "points" : "levels",
                rw->front_exact ? "" : (K == 1 ? " (thinned)" : " (some levels timed out)"));
         if (r.status == HANT_SELECT_TIME_LIMIT || (glpk && rw->gstatus == GLPK_FEASIBLE_TIMEOUT))
-          printf("%22s hant bound %.6f (gap %.6g); glpsol bound %.6f (gap %.6g)\n", "",
-                 r.bound, r.gap, rw->gbound, rw->gbound - rw->gobj);
+          printf("%22s hant bound %.6f (gap %.6g); glpsol bound %.6f (gap %.6g)\n", "", r.bound,
+                 r.gap, rw->gbound, rw->gbound - rw->gobj);
         fflush(stdout);
         hant_select_result_free(&r);
         gen_free(&g);

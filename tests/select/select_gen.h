@@ -25,8 +25,8 @@ enum gen_class {
   GEN_CLASS_COUNT
 };
 
-static const char *const gen_class_name[] = {"uncorrelated", "strong", "ties", "negative",
-                                             "subsetsum", "weak"};
+static const char *const gen_class_name[] = {"uncorrelated", "strong",    "ties",
+                                             "negative",     "subsetsum", "weak"};
 _Static_assert(sizeof(gen_class_name) / sizeof(gen_class_name[0]) == GEN_CLASS_COUNT,
                "one name per class");
 

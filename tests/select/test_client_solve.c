@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_client_solve.c: runs the real hant-client solve on problem files and checks its output and exit codes. */
+/* test_client_solve.c: runs the real hant-client solve on problem files and checks its output and
+ * exit codes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* test_problem_json.c: problem files parse, malformed ones are refused with messages naming the field, and answers are written per the brief. */
+/* test_problem_json.c: problem files parse, malformed ones are refused with messages naming the
+ * field, and answers are written per the brief. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../test_util.h"
 #include "hant.h"
 #include "problem_json.h"
 #include "select.h"
-#include "../test_util.h"
 
 static const char *data_dir = ".";
 
@@ -21,7 +22,8 @@ static void refuse(const char *text, int code, const char *msg) {
   hant_problem_destroy(p);
 }
 
-#define ITEM(id, v, lat) "{\"id\": \"" id "\", \"value\": " #v ", \"cost\": {\"latency_ms\": " #lat "}}"
+#define ITEM(id, v, lat)                                                                           \
+  "{\"id\": \"" id "\", \"value\": " #v ", \"cost\": {\"latency_ms\": " #lat "}}"
 
 static void test_malformed(void) {
   refuse("{", HANT_EFORMAT, "t.json:1:");
@@ -43,9 +45,11 @@ static void test_malformed(void) {
          HANT_EFORMAT, "groups[0].items[0].value: expected a finite number, got a string");
   refuse("{\"groups\": [{\"items\": [{\"id\": \"a\", \"cost\": {}}]}]}", HANT_EFORMAT,
          "groups[0].items[0].value: missing");
-  refuse("{\"groups\": [{\"items\": [" ITEM("a", 1, 2) "]}, {\"items\": [" ITEM("b", 1, 2) ", "
-         "{\"id\": \"c\", \"value\": 1, \"cost\": {\"latency_ms\": \"fast\"}}]}]}",
-         HANT_EFORMAT, "t.json: groups[1].items[1].cost.latency_ms: expected a finite number, got a string");
+  refuse("{\"groups\": [{\"items\": [" ITEM("a", 1, 2) "]}, {\"items\": [" ITEM(
+             "b", 1, 2) ", "
+                        "{\"id\": \"c\", \"value\": 1, \"cost\": {\"latency_ms\": \"fast\"}}]}]}",
+         HANT_EFORMAT,
+         "t.json: groups[1].items[1].cost.latency_ms: expected a finite number, got a string");
   refuse("{\"groups\": [{\"items\": [{\"id\": \"a\", \"value\": 1, \"cost\": {\"l\": null}}]}]}",
          HANT_EFORMAT, "groups[0].items[0].cost.l: expected a finite number, got null");
   refuse("{\"groups\": [{\"items\": [{\"id\": \"a\", \"value\": 1, \"cost\": [1]}]}]}",
@@ -54,26 +58,29 @@ static void test_malformed(void) {
          "groups[0].items[0].cost: missing");
   refuse("{\"groups\": [{\"items\": [{\"value\": 1, \"cost\": {}}]}]}", HANT_EFORMAT,
          "groups[0].items[0].id: missing");
-  refuse("{\"groups\": [{\"items\": [{\"id\": \"\", \"value\": 1, \"cost\": {}}]}]}",
-         HANT_EFORMAT, "groups[0].items[0].id: must not be empty");
+  refuse("{\"groups\": [{\"items\": [{\"id\": \"\", \"value\": 1, \"cost\": {}}]}]}", HANT_EFORMAT,
+         "groups[0].items[0].id: must not be empty");
   refuse("{\"groups\": [{\"items\": [{\"id\": 4, \"value\": 1, \"cost\": {}}]}]}", HANT_EFORMAT,
          "groups[0].items[0].id: expected a string, got a number");
   refuse("{\"groups\": [{\"items\": [{\"id\": \"a\\u0000b\", \"value\": 1, \"cost\": {}}]}]}",
          HANT_EFORMAT, "t.json:1:40: \\u0000 is not allowed");
-  refuse("{\"groups\": [{\"items\": [" ITEM("a", 1, 2) ", " ITEM("b", 1, 2) ", " ITEM("a", 3, 4)
-         "]}]}",
+  refuse("{\"groups\": [{\"items\": [" ITEM("a", 1, 2) ", " ITEM("b", 1, 2) ", " ITEM("a", 3,
+                                                                                      4) "]}]}",
          HANT_EFORMAT, "groups[0].items[2].id: duplicate id \"a\" (also groups[0].items[0])");
   refuse("{\"groups\": [{\"name\": \"s\", \"items\": [" ITEM("a", 1, 2) "]}, {\"name\": \"s\", "
-         "\"items\": [" ITEM("a", 1, 2) "]}]}",
+                                                                        "\"items\": [" ITEM(
+                                                                            "a", 1, 2) "]}]}",
          HANT_EFORMAT, "groups[1].name: duplicate name \"s\" (also groups[0])");
   refuse("{\"groups\": [{\"items\": [" ITEM("a", 1, 2) "]}], \"budgets\": {\"power_w\": 2}}",
-         HANT_EFORMAT, "t.json: budgets.power_w: no item has this cost key (items have: latency_ms)");
+         HANT_EFORMAT,
+         "t.json: budgets.power_w: no item has this cost key (items have: latency_ms)");
   refuse("{\"groups\": [{\"items\": [" ITEM("a", 1, 2) "]}], \"budgets\": {\"latency_ms\": \"9\"}}",
          HANT_EFORMAT, "budgets.latency_ms: expected a finite number, got a string");
   refuse("{\"groups\": [{\"items\": [" ITEM("a", 1, 2) "]}], \"budgets\": [1]}", HANT_EFORMAT,
          "budgets: expected an object");
-  refuse("{\"groups\": [{\"items\": [" ITEM("a", 1, 2) "]}, {\"items\": [{\"id\": \"b\", "
-         "\"value\": 1, \"cost\": {\"latency_ms\": 1, \"energy_mj\": 2}}]}]}",
+  refuse("{\"groups\": [{\"items\": [" ITEM(
+             "a", 1, 2) "]}, {\"items\": [{\"id\": \"b\", "
+                        "\"value\": 1, \"cost\": {\"latency_ms\": 1, \"energy_mj\": 2}}]}]}",
          HANT_EFORMAT,
          "groups[0].items[0].cost: missing \"energy_mj\" (every item must give every cost key; "
          "groups[1].items[0] gives it)");
@@ -89,14 +96,15 @@ static void test_malformed(void) {
          HANT_EFORMAT, "t.json:1:");
   refuse("{\"groups\": [{\"items\": [{\"id\": \"a\", \"value\": 1e999, \"cost\": {}}]}]}",
          HANT_EFORMAT, "t.json:1:");
-  refuse("{\"groups\": [{\"items\": [" ITEM("a", 1, 2) "]}], \"time_limit_ms\": -5}",
-         HANT_EFORMAT, "time_limit_ms: expected a number from 0 to 1e9");
+  refuse("{\"groups\": [{\"items\": [" ITEM("a", 1, 2) "]}], \"time_limit_ms\": -5}", HANT_EFORMAT,
+         "time_limit_ms: expected a number from 0 to 1e9");
   refuse("{\"groups\": [{\"items\": [" ITEM("a", 1, 2) "]}], \"time_limit_ms\": \"5\"}",
          HANT_EFORMAT, "time_limit_ms: expected a number from 0 to 1e9, got a string");
   refuse("{\"groups\": [{\"items\": [{\"id\": \"a\", \"value\": 1, \"cost\": {\"\": 1}}]}]}",
          HANT_EFORMAT, "groups[0].items[0].cost: key \"\" must not be empty");
-  refuse("{\"groups\": [{\"items\": [{\"id\": \"a\", \"value\": 1, \"cost\": {\"a\\u0000b\": 1}}]}]}",
-         HANT_EFORMAT, "t.json:1:66: NUL byte in object key not supported");
+  refuse(
+      "{\"groups\": [{\"items\": [{\"id\": \"a\", \"value\": 1, \"cost\": {\"a\\u0000b\": 1}}]}]}",
+      HANT_EFORMAT, "t.json:1:66: NUL byte in object key not supported");
   refuse("{\"groups\": [{\"name\": 5, \"items\": [" ITEM("a", 1, 2) "]}]}", HANT_EFORMAT,
          "groups[0].name: expected a string");
 }
@@ -104,8 +112,9 @@ static void test_malformed(void) {
 static void test_limits(void) {
   struct hant_problem_limits lim;
   hant_problem_limits_default(&lim);
-  const char *ok = "{\"groups\": [{\"items\": [" ITEM("a", 1, 2) ", " ITEM("b", 2, 3) "]}, "
-                   "{\"items\": [" ITEM("c", 1, 2) "]}]}";
+  const char *ok = "{\"groups\": [{\"items\": [" ITEM("a", 1, 2) ", " ITEM(
+      "b", 2, 3) "]}, "
+                 "{\"items\": [" ITEM("c", 1, 2) "]}]}";
   struct hant_problem *p = NULL;
   lim.max_bytes = 10;
   CHECK(hant_problem_parse(ok, strlen(ok), "t.json", &lim, &p) == HANT_ELIMIT &&
@@ -156,8 +165,8 @@ static void test_roundtrip(void) {
     return;
   CHECK(p->n_groups == 3 && p->n_items == 9 && p->n_keys == 3 && p->n_dims == 2,
         "small.json shape");
-  CHECK(!strcmp(p->key[0], "latency_ms") && !strcmp(p->key[2], "params_mb") &&
-            p->has_budget[0] && !p->has_budget[2],
+  CHECK(!strcmp(p->key[0], "latency_ms") && !strcmp(p->key[2], "params_mb") && p->has_budget[0] &&
+            !p->has_budget[2],
         "keys in order of appearance, budgets flagged");
   CHECK(!strcmp(p->group_name[2], "fc") && !strcmp(p->item_id[4], "b") && p->value[8] == 0.8,
         "names, ids, values");
@@ -169,11 +178,12 @@ static void test_roundtrip(void) {
   hant_select_result_init(&r);
   CHECK(hant_select_solve(&v, &r) == 0 && r.status == HANT_SELECT_OPTIMAL, "solve small.json");
   char *s = hant_problem_answer_json(p, &r);
-  CHECK(s && strstr(s, "\"status\": \"optimal\"") && strstr(s, "\"objective\": 1.9") &&
-            strstr(s, "\"choice\": [\"c\", \"b\", \"y\"]") &&
-            strstr(s, "\"totals\": {\"latency_ms\": 9.5, \"energy_mj\": 3.0, \"params_mb\": 2.9}") &&
-            strstr(s, "\"gap\": 0.0") && strstr(s, "\"solve_ms\": "),
-        "answer JSON: %s", s ? s : "(null)");
+  CHECK(
+      s && strstr(s, "\"status\": \"optimal\"") && strstr(s, "\"objective\": 1.9") &&
+          strstr(s, "\"choice\": [\"c\", \"b\", \"y\"]") &&
+          strstr(s, "\"totals\": {\"latency_ms\": 9.5, \"energy_mj\": 3.0, \"params_mb\": 2.9}") &&
+          strstr(s, "\"gap\": 0.0") && strstr(s, "\"solve_ms\": "),
+      "answer JSON: %s", s ? s : "(null)");
   free(s);
   /* Pareto axis without a budget becomes an extra, non-binding dimension */
   size_t axis = 99;

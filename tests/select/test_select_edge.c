@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* test_select_edge.c: edge cases, input validation, time limits, Pareto fronts, power rows, power modes and the latency-correction loop. */
+/* test_select_edge.c: edge cases, input validation, time limits, Pareto fronts, power rows, power
+ * modes and the latency-correction loop. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../test_util.h"
 #include "hant.h"
 #include "select.h"
 #include "select_gen.h"
-#include "../test_util.h"
 
 static int contains(const char *s, const char *sub) { return strstr(s, sub) != NULL; }
 
@@ -403,8 +404,7 @@ static void test_modes(void) {
     hant_select_result_init(&per[m]);
   size_t bm = 99;
   modes.energy_dim = 1;
-  CHECK(hant_select_solve_modes(&g.prob, &modes, &best, &bm, per) == 0, "modes: %s",
-        hant_errmsg());
+  CHECK(hant_select_solve_modes(&g.prob, &modes, &best, &bm, per) == 0, "modes: %s", hant_errmsg());
   double expect = -INFINITY;
   for (int m = 0; m < 3; m++) {
     struct hant_select_problem q = g.prob;
@@ -417,7 +417,8 @@ static void test_modes(void) {
         "best mode objective %g, expected %g", best.objective, expect);
   /* modes 1 and 2 tie on score when their choices coincide; the cheaper
    * energy (mode 2 here, listed as c1) must win any tie */
-  if (fabs(per[1].objective - per[2].objective) < 1e-9 && per[2].objective > per[0].objective + 1e-9)
+  if (fabs(per[1].objective - per[2].objective) < 1e-9 &&
+      per[2].objective > per[0].objective + 1e-9)
     CHECK(bm == 2, "tie broken by lower energy: picked mode %zu", bm);
   CHECK(bm < 3 && fabs(per[bm].objective - best.objective) < 1e-12, "best_mode consistent");
   /* all modes infeasible */
@@ -475,8 +476,8 @@ static void test_corrected(void) {
   struct hant_select_result r;
   hant_select_result_init(&r);
   struct hant_select_correction info;
-  CHECK(hant_select_solve_corrected(&g.prob, 0, measure, &m, 20, &r, &info) == 0,
-        "corrected: %s", hant_errmsg());
+  CHECK(hant_select_solve_corrected(&g.prob, 0, measure, &m, 20, &r, &info) == 0, "corrected: %s",
+        hant_errmsg());
   CHECK(info.rounds >= 2, "corrected: overheads force a second round (%d)", info.rounds);
   CHECK(info.fits && r.has_choice, "corrected: the measured network fits");
   CHECK(r.has_choice && measured_latency(&g.prob, r.choice) <= g.budget[0] + 1e-9,

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* test_select_glpk.c: the solver's optimum equals GLPK's (glpsol run as a separate program) on medium random instances. */
+/* test_select_glpk.c: the solver's optimum equals GLPK's (glpsol run as a separate program) on
+ * medium random instances. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "../test_util.h"
 #include "glpk_run.h"
 #include "hant.h"
 #include "select.h"
 #include "select_gen.h"
-#include "../test_util.h"
 
 int main(void) {
   if (!glpk_available()) {
@@ -49,8 +50,8 @@ int main(void) {
       uint64_t seed = 1000 * q + (uint64_t)s;
       double tight = s == 3 ? 1.02 : 0.1 + 0.11 * (double)s; /* seed 3: infeasible */
       struct gen_inst g;
-      if (gen_make(&g, plan[q].cls, plan[q].G, plan[q].nmin, plan[q].nmax, plan[q].K, tight,
-                   0.01, seed) != 0) {
+      if (gen_make(&g, plan[q].cls, plan[q].G, plan[q].nmin, plan[q].nmax, plan[q].K, tight, 0.01,
+                   seed) != 0) {
         CHECK(0, "out of memory");
         continue;
       }
@@ -77,8 +78,8 @@ int main(void) {
               "%s K=%zu seed %llu: hant %.10f, glpsol %.10f", cn, plan[q].K,
               (unsigned long long)seed, r.objective, a.objective);
         double v = 0, tot[8] = {0};
-        CHECK(r.has_choice && gen_eval(&g.prob, r.choice, &v, tot), "%s seed %llu: bad choice",
-              cn, (unsigned long long)seed);
+        CHECK(r.has_choice && gen_eval(&g.prob, r.choice, &v, tot), "%s seed %llu: bad choice", cn,
+              (unsigned long long)seed);
       }
       n++;
       hant_select_result_free(&r);

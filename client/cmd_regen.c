@@ -1,0 +1,581 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_regen.c: hant-client regen: regenerates a fleet's device-specific models and its report, incrementally and atomically. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "fleet.h"
+#include "hant.h"
+#include "report.h"
+#include "rpc_client.h"
+#include "sha256.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: hant-client [--socket PATH] regen FLEET.json --out DIR [--force] [--points N] [--json]\n"
+          "\n"
+          "For every entry of the fleet manifest (schema/fleet.schema.json: devices, each with\n"
+          "budgets, fps and fine-tune settings) asks hantd for the best network, has it\n"
+          "assembled, fine-tuned and evaluated, and writes\n"
+          "  DIR/DEVICE/NAME.onnx   the network\n"
+          "  DIR/DEVICE/NAME.json   the choice, predicted and measured figures, the library\n"
+          "                         version and the hashes of the entry's inputs\n"
+          "  DIR/report.md, DIR/report.html, DIR/plots/*.svg   the fleet's table and each\n"
+          "                         device's Pareto fronts with the chosen points\n"
+          "An entry whose inputs (teacher, candidates, the device's profile and costs, the\n"
+          "entry itself, the hant version) did not change is skipped. Files are written\n"
+          "atomically; NAME.json is written last and marks a complete entry.\n"
+          "\n"
+          "  --out DIR    output directory (created)\n"
+          "  --force      regenerate every entry\n"
+          "  --points N   points per Pareto front in the plots (default 40; 0: all)\n"
+          "  --json       print a JSON summary on stdout\n"
+          "\n"
+          "Exit status: 0 every entry succeeded, 6 some entries failed (listed on stderr),\n"
+          "1 failure (unreadable fleet file, unwritable DIR), 2 usage, 3 daemon unreachable,\n"
+          "5 daemon error.\n");
+}
+
+static void sha_text(const char *s, char out[65]) {
+  hant_sha256 h;
+  hant_sha256_init(&h);
+  hant_sha256_update(&h, s, strlen(s));
+  hant_sha256_hex(&h, out);
+}
+
+/* SHA-256 of a JSON value's canonical text (sorted keys, compact). */
+static int sha_json(const json_t *v, char out[65]) {
+  char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+  if (!s)
+    return -1;
+  sha_text(s, out);
+  free(s);
+  return 0;
+}
+
+static int mkdir_p(const char *path) {
+  char tmp[1100];
+  snprintf(tmp, sizeof(tmp), "%s", path);
+  for (char *p = tmp + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir(tmp, 0755) && errno != EEXIST)
+        return -1;
+      *p = '/';
+    }
+  return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+static json_t *find_device(json_t *devices, const char *name) {
+  size_t i;
+  json_t *d;
+  json_array_foreach(json_object_get(devices, "devices"), i, d) {
+    if (!strcmp(client_str(d, "name", ""), name))
+      return d;
+  }
+  return NULL;
+}
+
+typedef struct entry_run {
+  const hant_fleet_entry *fe;
+  const char *status; /* generated, unchanged, failed */
+  char error[640];
+  json_t *doc;        /* the entry's .json (new or the one kept), or NULL */
+  char budgets[256];  /* as shown in the report */
+} entry_run;
+
+static void fail(entry_run *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(entry_run *e, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(e->error, sizeof(e->error), fmt, ap);
+  va_end(ap);
+  e->status = "failed";
+}
+
+/* The transform request of an entry, with out. */
+static json_t *entry_params(const hant_fleet_entry *fe, const char *onnx_abs) {
+  json_t *p = json_object(), *b = json_array();
+  json_object_set_new(p, "device", json_string(fe->device));
+  for (int i = 0; i < fe->n_budgets; i++)
+    json_array_append_new(b, json_string(fe->budgets[i]));
+  json_object_set_new(p, "budgets", b);
+  if (fe->fps > 0)
+    json_object_set_new(p, "fps", json_real(fe->fps));
+  if (fe->grid_g_per_kwh >= 0)
+    json_object_set_new(p, "grid_g_per_kwh", json_real(fe->grid_g_per_kwh));
+  if (fe->power_mode[0]) {
+    json_t *o = json_object();
+    json_object_set_new(o, "power_mode", json_string(fe->power_mode));
+    json_object_set_new(p, "options", o);
+  }
+  json_object_set_new(p, "out", json_string(onnx_abs));
+  json_object_set_new(p, "evaluate", json_true());
+  if (fe->finetune_epochs > 0)
+    json_object_set_new(p, "finetune_epochs", json_integer(fe->finetune_epochs));
+  if (fe->finetune_samples > 0)
+    json_object_set_new(p, "finetune_samples", json_integer(fe->finetune_samples));
+  if (fe->eval_samples > 0)
+    json_object_set_new(p, "eval_samples", json_integer(fe->eval_samples));
+  return p;
+}
+
+/* Why a transform answer is infeasible, in one line. */
+static void infeasible_reason(const json_t *r, char *buf, size_t n) {
+  json_t *ob = json_object_get(r, "over_budget");
+  size_t o = (size_t)snprintf(buf, n, "infeasible: no network meets the budgets");
+  if (json_array_size(ob)) {
+    o += (size_t)snprintf(buf + o, o < n ? n - o : 0, "; out of reach even alone:");
+    size_t i;
+    json_t *k;
+    json_array_foreach(ob, i, k) {
+      char v[48];
+      client_fmt_kind(json_string_value(k), client_num(json_object_get(r, "min_totals"), json_string_value(k)), v,
+                      sizeof(v));
+      double m = client_num(json_object_get(r, "min_totals"), json_string_value(k));
+      if (isfinite(m))
+        o += (size_t)snprintf(buf + o, o < n ? n - o : 0, " %s (smallest possible %s)", json_string_value(k), v);
+      else
+        o += (size_t)snprintf(buf + o, o < n ? n - o : 0, " %s", json_string_value(k));
+    }
+  } else if (json_is_true(json_object_get(r, "jointly_infeasible"))) {
+    snprintf(buf + o, o < n ? n - o : 0, "; each budget can be met alone, not all at once");
+  }
+}
+
+/* Runs one entry: transform with out, wait for the job, write the .json. */
+static void run_entry(client_conn *c, entry_run *e, const char *out_dir, json_t *inputs, const char *inputs_sha,
+                      json_t *library) {
+  const hant_fleet_entry *fe = e->fe;
+  char dir[1100], onnx[1300], jpath[1300], abs_onnx[1300];
+  snprintf(dir, sizeof(dir), "%s/%s", out_dir, fe->device);
+  snprintf(onnx, sizeof(onnx), "%s/%s.onnx", dir, fe->name);
+  snprintf(jpath, sizeof(jpath), "%s/%s.json", dir, fe->name);
+  if (mkdir_p(dir)) {
+    fail(e, "%s: %s", dir, strerror(errno));
+    return;
+  }
+  /* The .json marks a complete entry: remove it first, so that a run that
+   * stops half-way never leaves an old .json next to a new .onnx. */
+  if (unlink(jpath) && errno != ENOENT) {
+    fail(e, "%s: %s", jpath, strerror(errno));
+    return;
+  }
+  if (client_absolute(onnx, abs_onnx, sizeof(abs_onnx))) {
+    fail(e, "%s: path too long", onnx);
+    return;
+  }
+  json_t *r = NULL, *job = NULL;
+  int code = 0;
+  int rc = client_call(c, "regen", "transform", entry_params(fe, abs_onnx), &r, &code, NULL, NULL);
+  if (rc == CLIENT_EXIT_UNREACHABLE) {
+    fail(e, "lost the connection to hantd");
+    return;
+  }
+  if (rc) {
+    fail(e, "%s", client_last_error()[0] ? client_last_error() : "the daemon refused the transform");
+    return;
+  }
+  const char *status = client_str(r, "status", "");
+  json_t *jo = json_object_get(r, "job");
+  if (!strcmp(status, "infeasible")) {
+    infeasible_reason(r, e->error, sizeof(e->error));
+    e->status = "failed";
+    json_decref(r);
+    return;
+  }
+  if (!json_is_array(json_object_get(r, "slots")) || !json_is_object(jo)) {
+    fail(e, "the solver found no choice (status %s)", status);
+    json_decref(r);
+    return;
+  }
+  long long id = (long long)json_integer_value(json_object_get(jo, "id"));
+  rc = client_wait_job_quiet(c, "regen", id, &job);
+  if (rc || strcmp(client_str(job, "state", ""), "done")) {
+    fail(e, "job %lld %s: %s", id, client_str(job, "state", "lost"), client_str(job, "error", "no reason given"));
+    json_decref(job);
+    json_decref(r);
+    return;
+  }
+  json_t *res = json_object_get(job, "result");
+  json_t *d = json_object();
+  json_object_set_new(d, "device", json_string(fe->device));
+  json_object_set_new(d, "name", json_string(fe->name));
+  json_t *entry = json_loads(fe->canonical, 0, NULL);
+  json_object_set_new(d, "entry", entry ? entry : json_null());
+  json_object_set_new(d, "status", json_string(status));
+  json_t *choice = json_array();
+  size_t i;
+  json_t *s;
+  json_array_foreach(json_object_get(r, "slots"), i, s) {
+    json_t *cs = json_object();
+    static const char *const keys[] = {"slot", "candidate", "key", "family", "hparams", "score"};
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+      json_object_set(cs, keys[k], json_object_get(s, keys[k]));
+    json_array_append_new(choice, cs);
+  }
+  json_object_set_new(d, "choice", choice);
+  json_t *pred = json_object(), *tot = json_object_get(r, "totals");
+  json_object_set(pred, "accuracy", json_object_get(r, "predicted_accuracy"));
+  json_object_set(pred, "teacher_accuracy", json_object_get(r, "teacher_accuracy"));
+  json_object_set(pred, "power_mode", json_object_get(r, "power_mode"));
+  json_object_set(pred, "latency_ms", json_object_get(tot, "latency_ms"));
+  json_object_set(pred, "energy_mj", json_object_get(tot, "energy_mj"));
+  json_object_set(pred, "power_w", json_object_get(tot, "power_w"));
+  json_object_set(pred, "sustained_power_w", json_object_get(tot, "sustained_power_w"));
+  json_object_set(pred, "memory_bytes", json_object_get(tot, "memory_bytes"));
+  json_object_set(pred, "macs", json_object_get(tot, "macs"));
+  json_object_set(pred, "co2e_g_per_million", json_object_get(r, "co2e_g_per_million"));
+  json_object_set(pred, "grid_g_per_kwh", json_object_get(r, "grid_g_per_kwh"));
+  json_object_set_new(d, "predicted", pred);
+  json_t *meas = json_object_get(res, "measured");
+  json_object_set_new(d, "measured", json_is_object(meas) ? json_deep_copy(meas) : json_null());
+  json_object_set_new(d, "finetune_epochs", json_integer(fe->finetune_epochs));
+  if (json_object_get(res, "finetune"))
+    json_object_set(d, "finetune", json_object_get(res, "finetune"));
+  char osha[65];
+  json_t *on = json_object();
+  json_object_set_new(on, "file", json_string(fe->name));
+  json_object_set(on, "bytes", json_object_get(res, "bytes"));
+  json_object_set(on, "macs", json_object_get(res, "macs"));
+  json_object_set(on, "params", json_object_get(res, "params"));
+  if (hant_sha256_file(onnx, osha) == 0)
+    json_object_set_new(on, "sha256", json_string(osha));
+  json_object_set_new(d, "onnx", on);
+  json_object_set(d, "library_version", json_object_get(library, "version"));
+  json_object_set(d, "inputs", inputs);
+  json_object_set_new(d, "inputs_sha256", json_string(inputs_sha));
+  json_object_set_new(d, "job", json_integer(id));
+  char file_name[140];
+  snprintf(file_name, sizeof(file_name), "%s.onnx", fe->name);
+  json_object_set_new(on, "file", json_string(file_name));
+  json_decref(job);
+  json_decref(r);
+  char *text = json_dumps(d, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+  if (!text) {
+    fail(e, "out of memory");
+    json_decref(d);
+    return;
+  }
+  size_t n = strlen(text);
+  char *t2 = realloc(text, n + 2);
+  if (t2) {
+    text = t2;
+    text[n++] = '\n';
+    text[n] = '\0';
+  }
+  if (hant_report_write_atomic(jpath, text, n, NULL)) {
+    fail(e, "%s", hant_errmsg());
+    free(text);
+    json_decref(d);
+    return;
+  }
+  free(text);
+  e->doc = d;
+  e->status = "generated";
+}
+
+/* Loads an entry's existing .json when it is complete and its inputs match. */
+static json_t *load_unchanged(const char *out_dir, const hant_fleet_entry *fe, const char *inputs_sha) {
+  char jpath[1300], onnx[1300];
+  snprintf(jpath, sizeof(jpath), "%s/%s/%s.json", out_dir, fe->device, fe->name);
+  snprintf(onnx, sizeof(onnx), "%s/%s/%s.onnx", out_dir, fe->device, fe->name);
+  json_t *d = json_load_file(jpath, 0, NULL);
+  if (!d)
+    return NULL;
+  const char *want = client_str(json_object_get(d, "onnx"), "sha256", "");
+  char have[65];
+  if (strcmp(client_str(d, "inputs_sha256", ""), inputs_sha) || hant_sha256_file(onnx, have) || strcmp(want, have)) {
+    hant_errmsg_clear();
+    json_decref(d);
+    return NULL;
+  }
+  return d;
+}
+
+/* The upper envelope of every power mode's front of a pareto answer:
+ * for each cost, the best predicted accuracy any mode reaches. */
+static int front_points(json_t *answer, hant_plot_point **out) {
+  *out = NULL;
+  size_t cap = 0, n = 0, i, j;
+  json_t *f, *p;
+  json_array_foreach(json_object_get(answer, "fronts"), i, f) cap += json_array_size(json_object_get(f, "points"));
+  hant_plot_point *pts = calloc(cap + 1, sizeof(*pts));
+  if (!pts)
+    return 0;
+  json_array_foreach(json_object_get(answer, "fronts"), i, f) {
+    json_array_foreach(json_object_get(f, "points"), j, p) {
+      pts[n++] = (hant_plot_point){client_num(p, "cost"), client_num(p, "predicted_accuracy"), NULL};
+    }
+  }
+  /* Sort by cost, then keep strictly improving accuracy. */
+  for (size_t a = 1; a < n; a++)
+    for (size_t b = a; b > 0 && (pts[b].x < pts[b - 1].x || (pts[b].x == pts[b - 1].x && pts[b].y > pts[b - 1].y));
+         b--) {
+      hant_plot_point t = pts[b];
+      pts[b] = pts[b - 1];
+      pts[b - 1] = t;
+    }
+  size_t k = 0;
+  double best = -INFINITY;
+  for (size_t a = 0; a < n; a++)
+    if (isfinite(pts[a].x) && isfinite(pts[a].y) && pts[a].y > best) {
+      best = pts[a].y;
+      pts[k++] = pts[a];
+    }
+  *out = pts;
+  return (int)k;
+}
+
+static double num_or_nan(const json_t *obj, const char *key) { return obj ? client_num(obj, key) : NAN; }
+
+int cmd_regen(int argc, char **argv) {
+  const char *fleet_path = NULL, *out = NULL;
+  bool force = false, json = false;
+  int points = 40;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      return CLIENT_EXIT_OK;
+    } else if (!strcmp(a, "--out") && i + 1 < argc) {
+      out = argv[++i];
+    } else if (!strcmp(a, "--force")) {
+      force = true;
+    } else if (!strcmp(a, "--json")) {
+      json = true;
+    } else if (!strcmp(a, "--points") && i + 1 < argc) {
+      char *end;
+      long v = strtol(argv[++i], &end, 10);
+      if (*end || v < 0 || v > 10000) {
+        fprintf(stderr, "hant-client regen: --points: expected a whole number from 0 to 10000, got '%s'\n", argv[i]);
+        return CLIENT_EXIT_USAGE;
+      }
+      points = (int)v;
+    } else if (a[0] != '-' && !fleet_path) {
+      fleet_path = a;
+    } else {
+      fprintf(stderr, "hant-client regen: unknown argument '%s'; see 'hant-client regen --help'\n", a);
+      return CLIENT_EXIT_USAGE;
+    }
+  }
+  if (!fleet_path || !out) {
+    fprintf(stderr, "hant-client regen: FLEET.json and --out DIR are required; see 'hant-client regen --help'\n");
+    return CLIENT_EXIT_USAGE;
+  }
+  hant_fleet *fleet = NULL;
+  if (hant_fleet_load(fleet_path, &fleet)) {
+    fprintf(stderr, "hant-client regen: %s\n", hant_errmsg());
+    return CLIENT_EXIT_FAILURE;
+  }
+  if (mkdir_p(out)) {
+    fprintf(stderr, "hant-client regen: %s: %s\n", out, strerror(errno));
+    hant_fleet_destroy(fleet);
+    return CLIENT_EXIT_FAILURE;
+  }
+  int code;
+  client_conn c;
+  json_t *version = NULL, *library = NULL, *devices = NULL, *lp = json_object();
+  entry_run *runs = calloc((size_t)fleet->n + 1, sizeof(*runs));
+  hant_report_device *rdev = calloc((size_t)fleet->n + 1, sizeof(*rdev));
+  hant_report_entry *rent = calloc((size_t)fleet->n + 1, sizeof(*rent));
+  int n_rdev = 0;
+  if (!runs || !rdev || !rent) {
+    json_decref(lp);
+    code = CLIENT_EXIT_FAILURE;
+    goto done_noconn;
+  }
+  if ((code = client_connect(&c))) {
+    json_decref(lp);
+    goto done_noconn;
+  }
+  json_object_set_new(lp, "candidates", json_true());
+  if ((code = client_call(&c, "regen", "version", NULL, &version, NULL, NULL, NULL)) ||
+      (code = client_call(&c, "regen", "library", lp, &library, NULL, NULL, NULL)) ||
+      (code = client_call(&c, "regen", "devices", NULL, &devices, NULL, NULL, NULL)))
+    goto done;
+  if (json_is_true(json_object_get(library, "empty"))) {
+    fprintf(stderr, "hant-client regen: the daemon's library is empty: build one with hant-distill build\n");
+    code = CLIENT_EXIT_SERVER;
+    goto done;
+  }
+  /* Inputs shared by every entry. */
+  char cands_sha[65], version_text[160];
+  json_t *teacher = json_object_get(library, "teacher");
+  if (sha_json(json_object_get(library, "slots"), cands_sha)) {
+    code = CLIENT_EXIT_FAILURE;
+    goto done;
+  }
+  snprintf(version_text, sizeof(version_text), "hantd %s, hant-client %s", client_str(version, "hantd", "?"),
+           hant_version());
+
+  int n_failed = 0, n_generated = 0, n_unchanged = 0;
+  for (int i = 0; i < fleet->n; i++) {
+    entry_run *e = &runs[i];
+    const hant_fleet_entry *fe = &fleet->entries[i];
+    e->fe = fe;
+    size_t o = 0;
+    for (int b = 0; b < fe->n_budgets; b++)
+      o += (size_t)snprintf(e->budgets + o, o < sizeof(e->budgets) ? sizeof(e->budgets) - o : 0, "%s%s",
+                            b ? ", " : "", fe->budgets[b]);
+    if (fe->fps > 0 && o < sizeof(e->budgets))
+      snprintf(e->budgets + o, sizeof(e->budgets) - o, "%s%g fps", o ? ", " : "", fe->fps);
+    if (fe->error[0]) {
+      fail(e, "%s", fe->error);
+    } else {
+      json_t *dev = find_device(devices, fe->device);
+      if (!dev || !json_is_true(json_object_get(dev, "costed"))) {
+        fail(e, "%s: %s: device '%s' %s; run hant-distill profile --db LIBRARY --device %s and reload hantd",
+             fleet_path, fe->where, fe->device, dev ? "has no costs in the library" : "is unknown to the library",
+             fe->device);
+      } else {
+        json_t *inputs = json_object();
+        char entry_sha[65], inputs_sha[65];
+        sha_text(fe->canonical, entry_sha);
+        json_object_set(inputs, "teacher_sha256", json_object_get(teacher, "sha256"));
+        json_object_set_new(inputs, "candidates_sha256", json_string(cands_sha));
+        json_object_set(inputs, "device_profile_sha256", json_object_get(dev, "profile_sha256"));
+        json_object_set(inputs, "device_costs_sha256", json_object_get(dev, "costs_sha256"));
+        json_object_set_new(inputs, "entry_sha256", json_string(entry_sha));
+        json_object_set_new(inputs, "hant_version", json_string(version_text));
+        sha_json(inputs, inputs_sha);
+        json_t *kept = force ? NULL : load_unchanged(out, fe, inputs_sha);
+        if (kept) {
+          e->doc = kept;
+          e->status = "unchanged";
+        } else {
+          if (!json)
+            fprintf(stderr, "regen: %s/%s ...\n", fe->device, fe->name);
+          run_entry(&c, e, out, inputs, inputs_sha, library);
+        }
+        json_decref(inputs);
+      }
+    }
+    n_failed += !strcmp(e->status, "failed");
+    n_generated += !strcmp(e->status, "generated");
+    n_unchanged += !strcmp(e->status, "unchanged");
+    if (!json)
+      printf("%-16s %-28s %-10s %s\n", fe->device, fe->name, e->status, e->error);
+  }
+
+  /* The report: every entry; fronts of every device with a costed profile. */
+  for (int i = 0; i < fleet->n; i++) {
+    entry_run *e = &runs[i];
+    hant_report_entry *re = &rent[i];
+    json_t *pred = json_object_get(e->doc, "predicted"), *meas = json_object_get(e->doc, "measured");
+    re->device = e->fe->device;
+    re->name = e->fe->name;
+    re->budgets = e->budgets;
+    /* The report describes the fleet, not this run: generated and
+     * unchanged entries are both "ok", so a run that changes nothing
+     * writes the same report. */
+    re->status = strcmp(e->status, "failed") ? "ok" : "failed";
+    re->error = e->error[0] ? e->error : NULL;
+    re->power_mode = client_str(pred, "power_mode", NULL);
+    re->predicted_accuracy = num_or_nan(pred, "accuracy");
+    re->test_accuracy = json_is_object(meas) ? num_or_nan(meas, "test_accuracy") : NAN;
+    re->latency_ms = num_or_nan(pred, "latency_ms");
+    re->energy_mj = num_or_nan(pred, "energy_mj");
+    re->power_w = num_or_nan(pred, "power_w");
+    re->co2e_g_per_million = num_or_nan(pred, "co2e_g_per_million");
+    re->finetune_epochs = e->fe->finetune_epochs;
+    json_t *dev = find_device(devices, e->fe->device);
+    if (!dev || !json_is_true(json_object_get(dev, "costed")))
+      continue;
+    int seen = 0;
+    for (int d = 0; d < n_rdev; d++)
+      seen |= !strcmp(rdev[d].name, e->fe->device);
+    if (seen)
+      continue;
+    hant_report_device *rd = &rdev[n_rdev++];
+    rd->name = e->fe->device;
+    rd->teacher_accuracy = client_num(teacher, "val_accuracy");
+    rd->teacher_energy_mj = rd->teacher_latency_ms = NAN;
+    json_t *tc = json_array_get(json_object_get(dev, "teacher_costs"), 0);
+    if (tc) {
+      rd->teacher_energy_mj = client_num(tc, "energy_mj");
+      rd->teacher_latency_ms = client_num(tc, "latency_ms");
+    }
+    for (int a = 0; a < 2; a++) {
+      json_t *p = json_object(), *r = NULL;
+      json_object_set_new(p, "device", json_string(rd->name));
+      json_object_set_new(p, "axis", json_string(a ? "latency_ms" : "energy_mj"));
+      json_object_set_new(p, "points", json_integer(points));
+      json_object_set_new(p, "respect_budgets", json_false());
+      if (client_call(&c, "regen", "pareto", p, &r, NULL, NULL, NULL) == 0) {
+        hant_plot_point *pts;
+        int np = front_points(r, &pts);
+        if (a) {
+          rd->front_latency = pts;
+          rd->n_front_latency = np;
+        } else {
+          rd->front_energy = pts;
+          rd->n_front_energy = np;
+        }
+      }
+      json_decref(r);
+    }
+  }
+  char title[160], subtitle[512];
+  snprintf(title, sizeof(title), "hant fleet regeneration%s%s", fleet->name[0] ? ": " : "", fleet->name);
+  snprintf(subtitle, sizeof(subtitle), "Library %s (version %lld), teacher %.16s (validation accuracy %.4f); %s.",
+           client_str(library, "path", "?"), (long long)json_integer_value(json_object_get(library, "version")),
+           client_str(teacher, "sha256", "?"), client_num(teacher, "val_accuracy"), version_text);
+  hant_report rep = {title, subtitle, fleet->n, rent, n_rdev, rdev};
+  if (hant_report_write(&rep, out)) {
+    fprintf(stderr, "hant-client regen: report: %s\n", hant_errmsg());
+    code = CLIENT_EXIT_FAILURE;
+    goto done;
+  }
+  if (json) {
+    json_t *s = json_object(), *ents = json_array();
+    for (int i = 0; i < fleet->n; i++) {
+      json_t *o = json_object();
+      json_object_set_new(o, "device", json_string(runs[i].fe->device));
+      json_object_set_new(o, "name", json_string(runs[i].fe->name));
+      json_object_set_new(o, "status", json_string(runs[i].status));
+      json_object_set_new(o, "error", runs[i].error[0] ? json_string(runs[i].error) : json_null());
+      json_array_append_new(ents, o);
+    }
+    json_object_set_new(s, "entries", ents);
+    json_object_set_new(s, "generated", json_integer(n_generated));
+    json_object_set_new(s, "unchanged", json_integer(n_unchanged));
+    json_object_set_new(s, "failed", json_integer(n_failed));
+    client_print_json(s);
+    json_decref(s);
+  } else {
+    printf("%d entries: %d generated, %d unchanged, %d failed; report in %s/report.html\n", fleet->n, n_generated,
+           n_unchanged, n_failed, out);
+  }
+  code = CLIENT_EXIT_OK;
+  if (n_failed) {
+    fprintf(stderr, "hant-client regen: %d of %d entries failed:\n", n_failed, fleet->n);
+    for (int i = 0; i < fleet->n; i++)
+      if (!strcmp(runs[i].status, "failed"))
+        fprintf(stderr, "  %s/%s: %s\n", runs[i].fe->device, runs[i].fe->name, runs[i].error);
+    code = CLIENT_EXIT_ENTRIES_FAILED;
+  }
+done:
+  client_close(&c);
+done_noconn:
+  for (int i = 0; runs && i < fleet->n; i++)
+    json_decref(runs[i].doc);
+  for (int d = 0; d < n_rdev; d++) {
+    free((void *)rdev[d].front_energy);
+    free((void *)rdev[d].front_latency);
+  }
+  free(runs);
+  free(rdev);
+  free(rent);
+  json_decref(version);
+  json_decref(library);
+  json_decref(devices);
+  hant_fleet_destroy(fleet);
+  return code;
+}

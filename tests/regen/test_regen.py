@@ -1,0 +1,308 @@
+# SPDX-License-Identifier: MIT
+# test_regen.py: hant-client regen end to end against the real hantd on a tiny library: idempotence, per-device
+# incrementality, per-entry errors, parseable SVG plots with one marker per chosen point, and a headless-Chromium
+# screenshot of the HTML report.
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+import zlib
+
+HANTD, CLIENT, DISTILL = sys.argv[1:4]
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+T = tempfile.mkdtemp(prefix="hant-regen-test.")
+LIB = os.path.join(T, "lib.db")
+SOCK = os.path.join(T, "hantd.sock")
+DEVS = os.path.join(T, "devices")
+ENV = dict(os.environ, HANT_SOCKET=SOCK, HANT_DEVICES=DEVS)
+passed = failed = 0
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL: " + what, file=sys.stderr, flush=True)
+    return cond
+
+
+def run(args, timeout=300):
+    return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout, env=ENV)
+
+
+def step(name):
+    print("-- %s (%.1f s)" % (name, time.time() - T0), flush=True)
+
+
+def rpc(method, params=None):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(SOCK)
+    s.sendall((json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}) + "\n").encode())
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    return json.loads(buf)
+
+
+def snapshot(d):
+    """Every file under d with its size and mtime."""
+    out = {}
+    for root, _, files in os.walk(d):
+        for f in files:
+            p = os.path.join(root, f)
+            st = os.stat(p)
+            out[os.path.relpath(p, d)] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def regen(fleet, out, *extra):
+    r = run([CLIENT, "regen", fleet, "--out", out, "--json"] + list(extra))
+    try:
+        summary = json.loads(r.stdout)
+    except ValueError:
+        summary = {}
+    return r.returncode, summary, r.stderr
+
+
+def by_name(summary):
+    return {(e["device"], e["name"]): e for e in summary.get("entries", [])}
+
+
+def png_pixels(path):
+    """Decodes an 8-bit, non-interlaced RGB/RGBA PNG (what Chromium writes) into rows of bytes."""
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, w = 8, b"", 0
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            assert depth == 8 and ctype in (2, 6) and interlace == 0, "unexpected PNG format"
+            bpp = 3 if ctype == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw = zlib.decompress(idat)
+    stride = w * bpp
+    rows, prev = [], bytearray(stride)
+    for y in range(h):
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            b = prev[x]
+            c = prev[x - bpp] if x >= bpp else 0
+            if f == 1:
+                line[x] = (line[x] + a) & 255
+            elif f == 2:
+                line[x] = (line[x] + b) & 255
+            elif f == 3:
+                line[x] = (line[x] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line))
+        prev = line
+    return w, h, bpp, rows
+
+
+T0 = time.time()
+step("library: tiny teacher, build, costs on jetson-nano and rpi4 (from a copied profile)")
+os.makedirs(DEVS)
+shutil.copy(os.path.join(SRC, "devices", "rpi4.json"), os.path.join(DEVS, "rpi4.json"))
+TEACHER = os.path.join(T, "teacher.hant")
+for args in ([DISTILL, "teacher", "--arch", "tiny", "--epochs", "1", "--samples", "2000", "--val-samples", "200",
+              "--out", TEACHER],
+             [DISTILL, "build", "--teacher", TEACHER, "--db", LIB, "--samples", "256", "--val-samples", "100",
+              "--families", "kernel,lowrank,dws", "--jobs", "1"],
+             [DISTILL, "profile", "--db", LIB, "--device", "jetson-nano"],
+             [DISTILL, "profile", "--db", LIB, "--device", "rpi4"]):
+    r = run(args)
+    if not check(r.returncode == 0, "%s: %s" % (" ".join(args[1:3]), r.stderr[-400:])):
+        sys.exit(1)
+
+log = open(os.path.join(T, "hantd.log"), "w")
+daemon = subprocess.Popen([HANTD, "--foreground", "--db", LIB, "--socket", SOCK], stdout=log, stderr=log, env=ENV)
+try:
+    for _ in range(200):
+        if os.path.exists(SOCK):
+            break
+        time.sleep(0.05)
+    check(os.path.exists(SOCK), "hantd serves its socket")
+
+    step("transform --finetune: predicted and measured accuracy side by side")
+    onnx = os.path.join(T, "ft.onnx")
+    r = run([CLIENT, "transform", "--device", "jetson-nano", "--budget", "2W", "--out", onnx, "--finetune", "1",
+             "--finetune-samples", "500", "--eval-samples", "300"])
+    check(r.returncode == 0 and "predicted" in r.stdout and "measured val" in r.stdout and os.path.getsize(onnx) > 0,
+          "transform --finetune: rc %d %s %s" % (r.returncode, r.stdout[-400:], r.stderr[-400:]))
+    r = run([CLIENT, "transform", "--device", "jetson-nano", "--budget", "2W", "--finetune", "1"])
+    check(r.returncode == 2 and "--out" in r.stderr, "--finetune without --out is a usage error: %s" % r.stderr)
+
+    step("devices: per-device digests")
+    devs = {d["name"]: d for d in rpc("devices")["result"]["devices"]}
+    check(all(len(devs[n].get("costs_sha256", "")) == 64 and len(devs[n].get("profile_sha256", "")) == 64
+              for n in ("jetson-nano", "rpi4")), "devices has profile_sha256 and costs_sha256: %s" % devs.keys())
+    check(devs["jetson-nano"]["teacher_costs"] and devs["jetson-nano"]["teacher_costs"][0]["energy_mj"] > 0,
+          "devices has the teacher's costs: %s" % devs["jetson-nano"].get("teacher_costs"))
+
+    FLEET = os.path.join(T, "fleet.json")
+    json.dump({"fleet": "test", "defaults": {"finetune_samples": 500, "eval_samples": 300},
+               "devices": [{"device": "jetson-nano", "entries": [{"budgets": ["2W"], "fps": 30, "finetune_epochs": 1},
+                                                                 {"budgets": ["45us", "12KB"]}]},
+                           {"device": "rpi4", "entries": [{"budgets": ["0.2ms"]}]}]}, open(FLEET, "w"))
+    OUT = os.path.join(T, "out")
+
+    step("regen: first run generates every entry")
+    rc, s, err = regen(FLEET, OUT)
+    check(rc == 0 and s.get("generated") == 3 and s.get("failed") == 0, "first run: rc %d %s %s" % (rc, s, err[-600:]))
+    names = [("jetson-nano", "2W_30fps"), ("jetson-nano", "45us_12KB"), ("rpi4", "0.2ms")]
+    for dev, name in names:
+        base = os.path.join(OUT, dev, name)
+        ok = os.path.getsize(base + ".onnx") > 0 if os.path.exists(base + ".onnx") else False
+        check(ok, "%s.onnx written" % base)
+        try:
+            d = json.load(open(base + ".json"))
+        except (OSError, ValueError) as e:
+            check(False, "%s.json: %s" % (base, e))
+            continue
+        check(0 <= d["measured"]["test_accuracy"] <= 1 and "accuracy" in d["predicted"] and d["choice"]
+              and d["library_version"] > 0 and set(d["inputs"]) >= {"teacher_sha256", "candidates_sha256",
+                                                                    "device_profile_sha256", "device_costs_sha256",
+                                                                    "entry_sha256", "hant_version"},
+              "%s.json has the choice, predicted, measured, library version and input hashes" % base)
+    check(not [f for f in snapshot(OUT) if ".tmp." in f], "no temporary files left")
+    for f in ("report.md", "report.html"):
+        check(os.path.exists(os.path.join(OUT, f)), f + " written")
+
+    step("regen: a second run does nothing")
+    before = snapshot(OUT)
+    rc, s, err = regen(FLEET, OUT)
+    check(rc == 0 and s.get("unchanged") == 3 and s.get("generated") == 0, "second run: rc %d %s" % (rc, s))
+    check(snapshot(OUT) == before, "second run left every file untouched")
+
+    step("re-profiling rpi4 with a changed profile regenerates only its entries")
+    p = os.path.join(DEVS, "rpi4.json")
+    prof = json.load(open(p))
+    prof["overhead"]["value"] = prof["overhead"]["value"] * 2
+    json.dump(prof, open(p, "w"), indent=2)
+    v0 = rpc("version")["result"]["library_version"]
+    r = run([DISTILL, "profile", "--db", LIB, "--device", "rpi4"])
+    check(r.returncode == 0, "re-profile rpi4: " + r.stderr[-300:])
+    daemon.send_signal(signal.SIGHUP)
+    for _ in range(200):
+        if rpc("version")["result"]["library_version"] != v0:
+            break
+        time.sleep(0.05)
+    before = snapshot(OUT)
+    rc, s, err = regen(FLEET, OUT)
+    e = by_name(s)
+    check(rc == 0 and e.get(("rpi4", "0.2ms"), {}).get("status") == "generated"
+          and e.get(("jetson-nano", "2W_30fps"), {}).get("status") == "unchanged"
+          and e.get(("jetson-nano", "45us_12KB"), {}).get("status") == "unchanged",
+          "only rpi4 regenerated: rc %d %s %s" % (rc, s, err[-300:]))
+    after = snapshot(OUT)
+    check(all(after[f] == before[f] for f in before if f.startswith("jetson-nano/")),
+          "jetson-nano's files untouched by rpi4's re-profiling")
+    check(after["rpi4/0.2ms.json"] != before["rpi4/0.2ms.json"], "rpi4's .json rewritten")
+
+    step("a fleet with an unknown device, a bad unit and an infeasible budget")
+    BAD = os.path.join(T, "bad-fleet.json")
+    json.dump({"devices": [{"device": "jetson-nano", "entries": [{"budgets": ["2W"]}]},
+                           {"device": "no-such-board", "entries": [{"budgets": ["2W"]}]},
+                           {"device": "rpi4", "entries": [{"budgets": ["2w"]}, {"budgets": ["1uJ"]}]}]},
+              open(BAD, "w"))
+    OUT2 = os.path.join(T, "out2")
+    rc, s, err = regen(BAD, OUT2)
+    e = by_name(s)
+    check(rc == 6 and s.get("generated") == 1 and s.get("failed") == 3, "bad fleet: rc %d %s" % (rc, s))
+    check("no-such-board" in (e.get(("no-such-board", "2W"), {}).get("error") or ""), "unknown device named: %s" % e)
+    check(any("did you mean '2W'" in (x.get("error") or "") and "budgets[0]" in x["error"] for x in e.values()),
+          "bad unit gets a suggestion naming the field: %s" % e)
+    check("infeasible" in (e.get(("rpi4", "1uJ"), {}).get("error") or ""), "infeasible budget reported: %s" % e)
+    check("3 of 4 entries failed" in err and "no-such-board/2W" in err, "failure summary on stderr: %s" % err[-600:])
+    check(os.path.exists(os.path.join(OUT2, "jetson-nano", "2W.json")), "the good entry still succeeded")
+
+    r = run([CLIENT, "regen", os.path.join(T, "nope.json"), "--out", OUT2])
+    check(r.returncode == 1 and "nope.json" in r.stderr, "a missing fleet file: rc %d %s" % (r.returncode, r.stderr))
+    open(os.path.join(T, "broken.json"), "w").write("{\"devices\": [")
+    r = run([CLIENT, "regen", os.path.join(T, "broken.json"), "--out", OUT2])
+    check(r.returncode == 1 and "broken.json: line" in r.stderr, "malformed JSON: rc %d %s" % (r.returncode, r.stderr))
+
+    step("SVG plots parse and mark each chosen point once")
+    for out, chosen in ((OUT, {"jetson-nano": 2, "rpi4": 1}), (OUT2, {"jetson-nano": 1, "rpi4": 0})):
+        for dev, n in chosen.items():
+            for axis in ("energy", "latency"):
+                path = os.path.join(out, "plots", "%s-%s.svg" % (dev, axis))
+                try:
+                    root = ET.parse(path).getroot()
+                except (OSError, ET.ParseError) as ex:
+                    check(False, "%s parses: %s" % (path, ex))
+                    continue
+                circles = [el for el in root.iter("{http://www.w3.org/2000/svg}circle")
+                           if "chosen" in el.get("class", "").split()]
+                refs = [el for el in root.iter("{http://www.w3.org/2000/svg}rect")
+                        if "reference" in el.get("class", "").split()]
+                check(len(circles) == n, "%s: %d chosen markers, expected %d" % (path, len(circles), n))
+                check(len(refs) == 1, "%s: the teacher marked once (%d)" % (path, len(refs)))
+
+    step("the HTML report in headless Chromium")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        print("  (skipped: chromium is not installed; scripts/install-deps.sh installs it)")
+    else:
+        png = os.path.join(T, "report.png")
+        prof_dir = tempfile.mkdtemp(prefix="chromium.", dir=T)
+        r = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                            "--user-data-dir=" + prof_dir, "--screenshot=" + png, "--window-size=1000,800",
+                            "file://" + os.path.join(OUT, "report.html")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+        if check(os.path.exists(png) and os.path.getsize(png) > 0, "screenshot written: rc %d %s" %
+                 (r.returncode, r.stderr[-400:])):
+            w, h, bpp, rows = png_pixels(png)
+            px = [row[i:i + 3] for row in rows[::8] for i in range(0, len(row), bpp * 8)]
+            colours = len(set(px))
+            dark = sum(1 for p in px if sum(p) < 300) / max(1, len(px))
+            check(w == 1000 and colours >= 4 and 0.001 < dark < 0.9,
+                  "screenshot is not blank: %dx%d, %d colours, %.3f dark" % (w, h, colours, dark))
+
+    step("the example fleet follows schema/fleet.schema.json")
+    try:
+        import jsonschema
+        schema = json.load(open(os.path.join(SRC, "schema", "fleet.schema.json")))
+        for f in (os.path.join(SRC, "docs", "examples", "example-fleet.json"), FLEET, BAD):
+            try:
+                jsonschema.Draft202012Validator(schema).validate(json.load(open(f)))
+                check(True, "")
+            except jsonschema.ValidationError as ex:
+                check(False, "%s does not follow the schema: %s" % (f, ex.message))
+    except ImportError:
+        print("  (skipped: python3-jsonschema is not installed)")
+finally:
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+    log.close()
+
+print("%d passed, %d failed (%.1f s)" % (passed, failed, time.time() - T0))
+if failed:
+    print("kept " + T, file=sys.stderr)
+    sys.exit(1)
+shutil.rmtree(T, ignore_errors=True)
