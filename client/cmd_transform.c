@@ -39,6 +39,8 @@ static void transform_usage(FILE *f) {
           "                      validation and test splits: predicted and measured accuracy\n"
           "  --finetune-samples N  fine-tune on the first N training images only (0: all)\n"
           "  --eval              with --out: evaluate on val and test without fine-tuning\n"
+          "  --measure           device host with a latency budget: measure the assembled\n"
+          "                      network here and re-solve with a tighter budget until it fits\n"
           "  --eval-samples N    evaluate on the first N images of each split (0: all)\n"
           "  --json              print the daemon's answer (and the job's) as JSON\n"
           "\n"
@@ -205,6 +207,12 @@ static void print_transform(const json_t *r) {
     if (json_is_object(lc))
       printf("%-18s latency = %.4g x sum of the candidates' + %.4g ms (measured additivity)\n", "",
              client_num(lc, "factor"), client_num(lc, "overhead_ms"));
+    json_t *ml = json_object_get(r, "measured_latency");
+    if (json_is_object(ml))
+      printf("%-18s %.4g ms measured on this machine after %lld solve%s: %s the latency budget\n", "measured",
+             client_num(ml, "latency_ms"), (long long)json_integer_value(json_object_get(ml, "rounds")),
+             json_integer_value(json_object_get(ml, "rounds")) == 1 ? "" : "s",
+             json_is_true(json_object_get(ml, "fits")) ? "within" : "over");
     if (json_integer_value(json_object_get(r, "skipped_candidates")))
       printf("(%lld candidates without costs on this device were left out)\n",
              (long long)json_integer_value(json_object_get(r, "skipped_candidates")));
@@ -242,7 +250,7 @@ static void print_transform(const json_t *r) {
 int cmd_transform(int argc, char **argv) {
   struct target t = {NULL, NULL, json_array(), 0, -1, -1};
   const char *out = NULL;
-  bool json = false, wait = true, eval = false;
+  bool json = false, wait = true, eval = false, measure = false;
   double finetune = -1, ft_samples = -1, ev_samples = -1;
   int code = CLIENT_EXIT_USAGE;
   for (int i = 1; i < argc; i++) {
@@ -259,6 +267,10 @@ int cmd_transform(int argc, char **argv) {
     }
     if (!strcmp(a, "--eval")) {
       eval = true;
+      continue;
+    }
+    if (!strcmp(a, "--measure")) {
+      measure = true;
       continue;
     }
     int k = target_opt("transform", argc, argv, &i, &t);
@@ -308,6 +320,8 @@ int cmd_transform(int argc, char **argv) {
     json_decref(p);
     goto done;
   }
+  if (measure)
+    json_object_set_new(p, "measure", json_true());
   client_conn c;
   if ((code = client_connect(&c))) {
     json_decref(p);

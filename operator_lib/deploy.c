@@ -2,6 +2,9 @@
 /* deploy.c: assembles a selection into a network and exports it, and evaluates models, reporting progress and honouring cancellation. */
 #include "deploy.h"
 
+#include "gemm.h"
+#include "measure.h"
+
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,5 +271,56 @@ int hant_deploy_eval(const char *model_path, const char *data_dir, const char *s
 out:
   hant_dataset_free(&ds);
   hant_net_destroy(net);
+  return rc;
+}
+
+int hant_deploy_measure(hant_store *st, const int64_t *cand_ids, int n, double *latency_ms) {
+  hant_teacher_rec t;
+  hant_net *teacher = NULL, *net = NULL;
+  hant_net **cands = NULL;
+  char path[1024];
+  int rc = hant_store_teacher_get(st, &t);
+  if (rc)
+    return rc == HANT_ENOENT ? hant__error(rc, "the library is empty: nothing to measure") : rc;
+  teacher_path(st, t.path, path, sizeof(path));
+  if ((rc = hant_onnx_load_any(path, &teacher, NULL)) || (rc = hant_distill_prepare_teacher(teacher, path)))
+    goto out;
+  if (teacher->n_slots != n) {
+    rc = hant__error(HANT_EINVAL, "measure: %d candidates given for a teacher with %d slots", n, teacher->n_slots);
+    goto out;
+  }
+  if (!(cands = calloc((size_t)n, sizeof(*cands)))) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  for (int i = 0; i < n && !rc; i++) {
+    uint8_t *w = NULL;
+    size_t len = 0;
+    char label[64];
+    snprintf(label, sizeof(label), "candidate %lld", (long long)cand_ids[i]);
+    if (!(rc = hant_store_candidate_weights(st, cand_ids[i], &w, &len)))
+      rc = hant_netfile_parse(w, len, label, &cands[i], NULL);
+    free(w);
+    if (!rc)
+      rc = hant_net_fold_bn(cands[i]);
+  }
+  if (rc || (rc = hant_assemble(teacher, cands, &net)))
+    goto out;
+  /* Measure as profile does: one BLAS thread, warm-up, median. */
+  int threads = hant_gemm_get_threads();
+  hant_gemm_set_threads(1);
+  hant_measure_opts mo;
+  hant_measure_opts_default(&mo);
+  hant_measure_result mr;
+  rc = hant_measure_net(net, &mo, &mr);
+  hant_gemm_set_threads(threads);
+  if (!rc)
+    *latency_ms = mr.latency_ms;
+out:
+  for (int i = 0; cands && i < n; i++)
+    hant_net_destroy(cands[i]);
+  free(cands);
+  hant_net_destroy(net);
+  hant_net_destroy(teacher);
   return rc;
 }

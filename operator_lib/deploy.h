@@ -66,6 +66,11 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
                           const hant_deploy_opts *o, hant_deploy_progress_fn progress, void *user,
                           hant_deploy_export_info *info);
 
+/* Assembles the network of a choice (one candidate id per slot) and
+ * measures its batch-1 latency on this machine (measure.h defaults,
+ * one BLAS thread), in ms. */
+int hant_deploy_measure(hant_store *st, const int64_t *cand_ids, int n, double *latency_ms);
+
 typedef struct hant_deploy_eval_info {
   double accuracy; /* fraction 0-1 */
   double loss;     /* mean cross-entropy */

@@ -144,6 +144,7 @@ struct hant_rpc_req {
   char out[1024];
   double finetune_epochs, finetune_samples, eval_samples; /* transform with out; -1: not given */
   int evaluate;                                           /* -1: not given */
+  bool measure;                                           /* transform: measured-latency correction */
   hant_budget_kind axis;
   int points;
   bool respect;
@@ -412,7 +413,7 @@ static int parse_params(hant_rpc_req *req, struct perr *e) {
   case HANT_RPC_TRANSFORM: {
     static const char *const keys[] = {"device",          "budgets",          "fps",          "grid_g_per_kwh",
                                        "options",         "out",              "finetune_epochs", "finetune_samples",
-                                       "eval_samples",    "evaluate",         NULL};
+                                       "eval_samples",    "evaluate",         "measure",         NULL};
     if ((rc = only(e, p, "", keys)) || (rc = get_target(e, p, &req->tr, &req->time_limit_ms)) ||
         (rc = get_abs_path(e, p, "out", "out", req->out, sizeof(req->out), false)) ||
         (rc = get_deploy_opts(e, p, "", req)))
@@ -421,6 +422,14 @@ static int parse_params(hant_rpc_req *req, struct perr *e) {
                          req->evaluate >= 0))
       return bad(e, req->finetune_epochs >= 0 ? "finetune_epochs" : "out",
                  "fine-tuning and evaluation need out (the ONNX file to write)");
+    json_t *ms = json_object_get(p, "measure");
+    if (ms && !json_is_boolean(ms))
+      return bad(e, "measure", "expected a boolean, got %s", type_name(ms));
+    req->measure = ms && json_is_true(ms);
+    if (req->measure && strcmp(req->tr.device, "host"))
+      return bad(e, "measure", "only the host can be measured (device is '%s')", req->tr.device);
+    if (req->measure && !hant_transform_req_budget(&req->tr, HANT_BUDGET_LATENCY))
+      return bad(e, "measure", "the measured-latency correction needs a latency budget");
     if (req->time_limit_ms >= 0)
       req->tr.time_limit_ms = req->time_limit_ms;
     return 0;
@@ -832,6 +841,24 @@ static json_t *hparams_json(const char *text) {
   return h ? h : json_string(text);
 }
 
+/* Measures a choice on this machine for the measured-latency correction. */
+struct measure_user {
+  const hant_library *lib;
+  hant_store *st;
+};
+
+static int measure_on_host(void *user, const int *choice, int n_slots, double *latency_ms) {
+  struct measure_user *m = user;
+  int64_t *ids = malloc(sizeof(int64_t) * (size_t)(n_slots > 0 ? n_slots : 1));
+  if (!ids)
+    return HANT_ENOMEM;
+  for (int s = 0; s < n_slots; s++)
+    ids[s] = m->lib->cands[choice[s]].id;
+  int rc = hant_deploy_measure(m->st, ids, n_slots, latency_ms);
+  free(ids);
+  return rc;
+}
+
 static int exec_transform(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant_rpc_reply *r) {
   const hant_library *lib = ctx->lib;
   if (!lib->has_teacher || !lib->n_cands)
@@ -842,6 +869,13 @@ static int exec_transform(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant
   hant_transform_req tr = req->tr;
   if (!(tr.time_limit_ms > 0) && req->time_limit_ms < 0)
     tr.time_limit_ms = ctx->default_time_limit_ms;
+  struct measure_user mu = {lib, ctx->st};
+  if (req->measure) {
+    if (!ctx->st)
+      return reply_error(req, r, HANT_RPC_INTERNAL, "measuring needs the library's database", NULL);
+    tr.measure = measure_on_host;
+    tr.measure_user = &mu;
+  }
   hant_transform_result res;
   hant_transform_result_init(&res);
   hant_errmsg_clear();
@@ -859,6 +893,15 @@ static int exec_transform(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant
   json_object_set_new(o, "budgets", budgets_json(&tr));
   json_object_set_new(o, "fps", tr.fps > 0 ? num(tr.fps) : json_null());
   json_object_set_new(o, "grid_g_per_kwh", num(res.grid_g_per_kwh));
+  if (req->measure) {
+    /* The measured-latency correction: how many solves it took, and the
+     * assembled network's latency measured on this machine. */
+    json_t *m = json_object();
+    json_object_set_new(m, "rounds", json_integer(res.measure_rounds));
+    json_object_set_new(m, "latency_ms", res.measure_rounds ? num(res.measured_latency_ms) : json_null());
+    json_object_set_new(m, "fits", json_boolean(res.measured_fits));
+    json_object_set_new(o, "measured_latency", m);
+  }
   if (res.has_choice) {
     json_t *slots = json_array();
     for (int s = 0; s < res.n_slots; s++) {
@@ -964,7 +1007,7 @@ static int exec_transform(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant
     json_object_set_new(o, "job", json_null());
   }
   /* A time-limited answer depends on the machine's load: never cache it. */
-  bool cacheable = !req->out[0] && res.status != HANT_SELECT_TIME_LIMIT;
+  bool cacheable = !req->out[0] && !req->measure && res.status != HANT_SELECT_TIME_LIMIT;
   hant_transform_result_free(&res);
   /* The body without its last '}', then the cache flag last, so a cached
    * copy can be served with the flag set. */

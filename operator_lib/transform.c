@@ -304,6 +304,23 @@ static void totals_of(const struct build *b, const hant_transform_req *req, int 
       req->fps > 0 && md->idle_w >= 0 ? hant_power_sustained_w(t->energy_mj, t->latency_ms, req->fps, md->idle_w) : -1;
 }
 
+/* Adapts the solver's per-group item indices to library candidates. */
+struct measure_ctx {
+  const struct build *b;
+  const hant_transform_req *req;
+  int *choice;
+};
+
+static int measure_choice(void *user, const size_t *items, size_t n_groups, double *measured) {
+  struct measure_ctx *m = user;
+  size_t o = 0;
+  for (size_t s = 0; s < n_groups; s++) {
+    m->choice[s] = m->b->item[o + items[s]];
+    o += m->b->gsize[s];
+  }
+  return m->req->measure(m->req->measure_user, m->choice, (int)n_groups, measured);
+}
+
 int hant_transform_solve(const hant_library *lib, const hant_transform_req *req, hant_transform_result *res) {
   double t0 = hant_now_s();
   hant_transform_result_free(res);
@@ -327,7 +344,24 @@ int hant_transform_solve(const hant_library *lib, const hant_transform_req *req,
   struct hant_select_problem p;
   problem_view(&b, 0, req->time_limit_ms, &p);
   size_t best_m = 0;
-  if (b.n_modes == 1) {
+  size_t lat_dim = SIZE_MAX;
+  for (size_t d = 0; d < b.n_dims; d++)
+    if (b.dim_kind[d] == HANT_BUDGET_LATENCY)
+      lat_dim = d;
+  if (b.n_modes == 1 && req->measure && lat_dim != SIZE_MAX) {
+    struct measure_ctx mc = {&b, req, malloc(sizeof(int) * (size_t)(b.n_slots > 0 ? b.n_slots : 1))};
+    struct hant_select_correction info = {0};
+    if (!mc.choice) {
+      rc = HANT_ENOMEM;
+      goto out;
+    }
+    rc = hant_select_solve_corrected(&p, lat_dim, measure_choice, &mc,
+                                     req->measure_max_rounds > 0 ? req->measure_max_rounds : 8, &best, &info);
+    free(mc.choice);
+    res->measure_rounds = info.rounds;
+    res->measured_latency_ms = info.measured;
+    res->measured_fits = info.fits;
+  } else if (b.n_modes == 1) {
     rc = hant_select_solve(&p, &best);
   } else {
     if (!(per = calloc((size_t)b.n_modes, sizeof(*per)))) {

@@ -33,6 +33,11 @@
  *   the mode asked for) and the best mode wins (hant_select_solve_modes).
  */
 
+/* Measures, on this machine, the latency in ms of the network assembled
+ * from choice ([n_slots] indices into lib->cands). Returns 0 or a negative
+ * HANT_E* code, which aborts the solve. */
+typedef int (*hant_transform_measure_fn)(void *user, const int *choice, int n_slots, double *latency_ms);
+
 typedef struct hant_transform_req {
   char device[64];
   int n_budgets;
@@ -41,6 +46,13 @@ typedef struct hant_transform_req {
   double grid_g_per_kwh; /* grid carbon intensity; <= 0: HANT_GRID_G_PER_KWH_DEFAULT */
   char power_mode[32];   /* "" lets the solver choose among the device's modes */
   double time_limit_ms;  /* of the solve; <= 0: none */
+  /* Measured-latency correction (brief section 7): with a latency budget
+   * on a device without power modes, the assembled network is measured
+   * and, while it exceeds the budget, the budget is tightened and the
+   * problem solved again, at most measure_max_rounds times (default 8). */
+  hant_transform_measure_fn measure;
+  void *measure_user;
+  int measure_max_rounds;
 } hant_transform_req;
 
 void hant_transform_req_init(hant_transform_req *r);
@@ -88,6 +100,11 @@ typedef struct hant_transform_result {
   int skipped;     /* candidates left out for lack of a cost row on the device */
   bool latency_corrected;
   double correction_factor, correction_overhead_ms;
+  /* With req->measure: solves done, the last measured latency, and whether
+   * it met the budget (rounds is 0 when no measurement was made). */
+  int measure_rounds;
+  double measured_latency_ms;
+  bool measured_fits;
   int64_t library_version;
 } hant_transform_result;
 
