@@ -41,6 +41,7 @@ static void usage(FILE *f) {
           "  --slots LIST        only these slots, e.g. slot0,slot3 (default all)\n"
           "  --seed N            (default 1)\n"
           "  --grid G            grid carbon intensity, gCO2/kWh (default %.0f, IEA 2019 world average)\n"
+          "  --dry-run           list the candidates each slot would get, per family, and stop\n"
           "  --json              progress events and the summary as JSON lines on stdout\n"
           "\n"
           "Exit status: 0 built, 1 failed, 2 usage error.\n",
@@ -128,6 +129,71 @@ static int rank0_sink(void *user, hant_distill_result *r) {
   return rc ? rc : shard_drain(u->st, u->shards);
 }
 
+/* Lists what a build would train, per slot and family, without training. */
+static int dry_run(const char *teacher_path, unsigned mask, bool json) {
+  hant_net *t = NULL;
+  int rc = hant_onnx_load_any(teacher_path, &t, NULL);
+  if (rc || (rc = hant_distill_prepare_teacher(t, teacher_path))) {
+    fprintf(stderr, "hant-distill build: %s\n", hant_errmsg());
+    hant_net_destroy(t);
+    return EXIT_FAIL;
+  }
+  hant_jsonw w;
+  if (json) {
+    hant_jsonw_init(&w, stdout);
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "slots");
+    hant_jsonw_arr_begin(&w);
+  }
+  int total = 0;
+  for (int s = 0; s < t->n_slots && !rc; s++) {
+    hant_cand_spec *specs = NULL;
+    int n = 0, per[HANT_FAMILY_COUNT] = {0};
+    if ((rc = hant_family_generate(t, s, mask, &specs, &n))) {
+      fprintf(stderr, "hant-distill build: %s\n", hant_errmsg());
+      break;
+    }
+    for (int j = 0; j < n; j++)
+      per[specs[j].family]++;
+    total += n;
+    if (json) {
+      hant_jsonw_obj_begin(&w);
+      hant_jsonw_key(&w, "name"), hant_jsonw_str(&w, t->slots[s].name);
+      hant_jsonw_key(&w, "arch"), hant_jsonw_str(&w, t->slots[s].desc);
+      hant_jsonw_key(&w, "candidates"), hant_jsonw_int(&w, n);
+      hant_jsonw_key(&w, "families");
+      hant_jsonw_obj_begin(&w);
+      for (int f = 0; f < HANT_FAMILY_COUNT; f++)
+        if (per[f])
+          hant_jsonw_key(&w, hant_family_name((hant_family)f)), hant_jsonw_int(&w, per[f]);
+      hant_jsonw_obj_end(&w);
+      hant_jsonw_key(&w, "keys");
+      hant_jsonw_arr_begin(&w);
+      for (int j = 0; j < n; j++)
+        hant_jsonw_str(&w, specs[j].key);
+      hant_jsonw_arr_end(&w);
+      hant_jsonw_obj_end(&w);
+    } else {
+      printf("%-7s %-28s %3d candidates:", t->slots[s].name, t->slots[s].desc, n);
+      for (int f = 0; f < HANT_FAMILY_COUNT; f++)
+        if (per[f])
+          printf(" %s %d", hant_family_name((hant_family)f), per[f]);
+      printf("\n");
+    }
+    free(specs);
+  }
+  if (json) {
+    hant_jsonw_arr_end(&w);
+    hant_jsonw_key(&w, "total"), hant_jsonw_int(&w, total);
+    hant_jsonw_obj_end(&w);
+    hant_jsonw_end(&w);
+  } else if (!rc) {
+    printf("total   %d candidates\n", total);
+  }
+  hant_net_destroy(t);
+  return rc ? EXIT_FAIL : EXIT_OK_;
+}
+
 static void join_args(int argc, char **argv, char *out, size_t n) {
   size_t k = snprintf(out, n, "hant-distill");
   for (int i = 0; i < argc && k < n; i++)
@@ -138,12 +204,14 @@ int cmd_build(int argc, char **argv) {
   const char *teacher_path = NULL, *db = NULL, *data = "fmnist", *families = "all", *slot_list = NULL, *v;
   long epochs = 1, batch = 64, samples = 0, val_samples = 0, jobs = hant_cpu_count(), chunk = 0, seed = 1;
   double grid = HANT_GRID_G_PER_KWH_DEFAULT;
-  bool json = false;
+  bool json = false, dry = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
       return EXIT_OK_;
+    } else if (!strcmp(a, "--dry-run")) {
+      dry = true;
     } else if (!strcmp(a, "--json")) {
       json = true;
     } else if (cli_opt(argc, argv, &i, "--teacher", &v)) {
@@ -190,7 +258,7 @@ int cmd_build(int argc, char **argv) {
       return EXIT_USAGE;
     }
   }
-  if (!teacher_path || !db) {
+  if (!teacher_path || (!db && !dry)) {
     fprintf(stderr, "hant-distill build: --teacher FILE and --db FILE are required\n");
     return EXIT_USAGE;
   }
@@ -212,6 +280,8 @@ int cmd_build(int argc, char **argv) {
   char args[512];
   join_args(argc, argv, args, sizeof(args));
   o.args = args;
+  if (dry)
+    return dry_run(teacher_path, mask, json);
 
   hant_net *teacher = NULL;
   hant_store *st = NULL;

@@ -89,6 +89,12 @@ check '[ $rc -ne 0 ]' "verify accepted a database with a corrupted page"
 "$HD" library --db "$T/missing.db" >/dev/null 2>"$T/mi.err"
 check '[ $? -eq 1 ] && grep -q "no such library" "$T/mi.err"' "missing database: $(cat "$T/mi.err")"
 
+# --dry-run plans without training or touching a database.
+"$HD" build --teacher "$T/teacher.hant" --dry-run --json >"$T/plan.json" 2>/dev/null
+check 'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"total\"] == sum(s[\"candidates\"] for s in d[\"slots\"]) > 0" "$T/plan.json"' \
+  "build --dry-run --json is wrong: $(head -c 300 "$T/plan.json")"
+check '[ ! -e "$T/none.db" ]' "dry run created a database"
+
 # Every subcommand answers --help.
 for c in teacher eval build library verify; do
   "$HD" "$c" --help >/dev/null 2>&1
