@@ -52,7 +52,12 @@ check 'echo "$out" | grep -q "\"trained\":0"' "rerun of a finished build trained
 
 # MPI: 2 ranks build the same library as one process.
 if command -v mpirun >/dev/null 2>&1; then
-  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+  # Under AddressSanitizer, leak checking is off for the MPI ranks only:
+  # OpenMPI does not free its own allocations at MPI_Finalize and unloads
+  # its plugins, so LeakSanitizer reports ~120 KB it cannot attribute.
+  # Memory errors are still caught, and the same build path runs with leak
+  # checking in the single-process builds above.
+  ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
     mpirun --oversubscribe -n 2 "$HD" build $ARGS --jobs 1 --db "$T/m.db" >/dev/null 2>"$T/m.err"
   check '[ $? -eq 0 ]' "MPI build failed: $(tail -3 "$T/m.err")"
   check '[ "$(digest "$T/a.db")" = "$(digest "$T/m.db")" ]' "MPI library differs from the single-process one"
