@@ -79,91 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
  * reach the graph checks behind the wire format. A crashing input is saved
  * to fuzz_onnx-crash.bin in the working directory. */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define FUZZ_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FUZZ_ASAN 1
-#endif
-#endif
-
-#ifdef FUZZ_ASAN
-const char *__asan_default_options(void);
-const char *__asan_default_options(void) {
-  return "allocator_may_return_null=1:max_allocation_size_mb=512:soft_rss_limit_mb=2048";
-}
-#endif
-
-static void cap_memory(void) {
-#ifndef FUZZ_ASAN
-  struct rlimit rl = {(rlim_t)3 << 30, (rlim_t)3 << 30};
-  setrlimit(RLIMIT_AS, &rl);
-#endif
-}
-
-static const uint8_t *cur_data;
-static size_t cur_size;
-
-static void save_crash(void) {
-  int fd = open("fuzz_onnx-crash.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd >= 0) {
-    if (cur_data && write(fd, cur_data, cur_size) < 0)
-      cur_size = 0;
-    close(fd);
-  }
-}
-
-static void on_signal(int sig) {
-  save_crash();
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
-
-static void run_one(const uint8_t *p, size_t n) {
-  cur_data = p;
-  cur_size = n;
-  LLVMFuzzerTestOneInput(p, n);
-  cur_data = NULL;
-}
-
-static uint8_t *read_path(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "fuzz_onnx: cannot open %s\n", path);
-    return NULL;
-  }
-  size_t cap = 1 << 16, n = 0, got;
-  uint8_t *buf = malloc(cap);
-  while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-    n += got;
-    if (n == cap) {
-      uint8_t *nb = realloc(buf, cap *= 2);
-      if (!nb)
-        break;
-      buf = nb;
-    }
-  }
-  fclose(f);
-  *len = n;
-  return buf;
-}
-
-static int run_path(const char *path) {
-  size_t n;
-  uint8_t *buf = read_path(path, &n);
-  if (!buf)
-    return 1;
-  run_one(buf, n);
-  free(buf);
-  return 0;
-}
-
-typedef struct seed {
-  uint8_t *p;
-  size_t n;
-} seed;
+#define FUZZ_NAME "fuzz_onnx"
+#include "fuzz_driver.h"
 
 static seed exported(const char *arch, uint64_t rs) {
   seed s = {NULL, 0};
@@ -369,12 +286,7 @@ static int run_random(double seconds, uint64_t seed_value) {
 }
 
 int main(int argc, char **argv) {
-  static const int sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
-  for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-    signal(sigs[i], on_signal);
-  if (__sanitizer_set_death_callback)
-    __sanitizer_set_death_callback(save_crash);
-  cap_memory();
+  fuzz_install_handlers();
   double seconds = -1.0;
   uint64_t seed_value = 1;
   int rc = 0, files = 0;

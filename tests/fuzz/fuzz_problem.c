@@ -86,38 +86,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
  * are expanded); with --random SECONDS [--seed N] it then mutates them (and
  * built-in seeds) for that long: byte flips, insertions, deletions, and
  * splices of JSON fragments that reach the checks behind the syntax. A
- * crashing input is saved to fuzz_problem-crash.json in the working
+ * crashing input is saved to fuzz_problem-crash.bin in the working
  * directory. */
 
-static const uint8_t *cur_data;
-static size_t cur_size;
-
-static void save_crash(void) {
-  int fd = open("fuzz_problem-crash.json", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd >= 0) {
-    if (cur_data && write(fd, cur_data, cur_size) < 0)
-      cur_size = 0;
-    close(fd);
-  }
-}
-
-static void on_signal(int sig) {
-  save_crash();
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-static void run_one(const uint8_t *d, size_t n) {
-  cur_data = d;
-  cur_size = n;
-  LLVMFuzzerTestOneInput(d, n);
-  cur_data = NULL;
-}
-
-struct seed {
-  uint8_t *p;
-  size_t n;
-};
+#define FUZZ_NAME "fuzz_problem"
+#include "fuzz_driver.h"
 
 static struct seed seeds[256];
 static size_t n_seeds;
@@ -297,24 +270,21 @@ static const char builtin[] =
 
 int main(int argc, char **argv) {
   double seconds = 0;
-  uint64_t seed = 1;
+  uint64_t seed_value = 1;
   int rc = 0;
-  signal(SIGSEGV, on_signal);
-  signal(SIGABRT, on_signal);
-  signal(SIGBUS, on_signal);
-  signal(SIGFPE, on_signal);
+  fuzz_install_handlers();
   add_seed((const uint8_t *)builtin, sizeof builtin - 1);
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--random") && i + 1 < argc)
       seconds = atof(argv[++i]);
     else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-      seed = strtoull(argv[++i], NULL, 10);
+      seed_value = strtoull(argv[++i], NULL, 10);
     else
       rc |= load_path(argv[i]);
   }
   long runs = 0;
   if (seconds > 0) {
-    rng_state = seed;
+    rng_state = seed_value;
     size_t cap = 1 << 16;
     uint8_t *buf = malloc(cap);
     double end = hant_now_s() + seconds;

@@ -109,32 +109,8 @@ static const char *const seeds[] = {
 };
 #define N_SEEDS (sizeof(seeds) / sizeof(seeds[0]))
 
-static const uint8_t *cur_data;
-static size_t cur_size;
-
-static void save_crash(void) {
-  int fd = open("fuzz_rpc-crash.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd >= 0) {
-    if (cur_data && write(fd, cur_data, cur_size) < 0)
-      cur_size = 0;
-    close(fd);
-  }
-}
-
-static void on_signal(int sig) {
-  save_crash();
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
-
-static void run_one(const uint8_t *p, size_t n) {
-  cur_data = p;
-  cur_size = n;
-  LLVMFuzzerTestOneInput(p, n);
-  cur_data = NULL;
-}
+#define FUZZ_NAME "fuzz_rpc"
+#include "fuzz_driver.h"
 
 static uint64_t rs = 88172645463325252ull;
 static uint32_t rnd(uint32_t n) {
@@ -215,18 +191,14 @@ static size_t mutate(uint8_t *buf, size_t n, size_t cap) {
 
 int main(int argc, char **argv) {
   double seconds = 0;
-  uint64_t seed = 1;
+  uint64_t seed_value = 1;
   int files = 0;
-  signal(SIGSEGV, on_signal);
-  signal(SIGABRT, on_signal);
-  signal(SIGFPE, on_signal);
-  if (__sanitizer_set_death_callback)
-    __sanitizer_set_death_callback(save_crash);
+  fuzz_install_handlers();
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--random") && i + 1 < argc) {
       seconds = atof(argv[++i]);
     } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-      seed = strtoull(argv[++i], NULL, 10);
+      seed_value = strtoull(argv[++i], NULL, 10);
     } else {
       FILE *f = fopen(argv[i], "rb");
       if (!f) {
@@ -246,7 +218,7 @@ int main(int argc, char **argv) {
   }
   if (seconds <= 0)
     seconds = 5;
-  rs ^= seed * 0x9E3779B97F4A7C15ull;
+  rs ^= seed_value * 0x9E3779B97F4A7C15ull;
   for (size_t i = 0; i < N_SEEDS; i++)
     run_one((const uint8_t *)seeds[i], strlen(seeds[i]));
   enum { CAP = 8192 };
