@@ -55,6 +55,7 @@ struct ui {
   double last;
   double t_start;
   int done0; /* candidates in the library before this run */
+  bool seen; /* done0 is set from the first event */
 };
 
 static void bar(char *out, int width, double f) {
@@ -66,6 +67,11 @@ static void bar(char *out, int width, double f) {
 
 static void on_event(void *user, const hant_distill_event *e) {
   struct ui *u = user;
+  if (!u->seen) {
+    /* The first event comes before any candidate of this run finishes. */
+    u->done0 = e->done;
+    u->seen = true;
+  }
   if (u->shards)
     shard_drain(u->st, u->shards);
   if (u->json) {
@@ -323,12 +329,6 @@ int cmd_build(int argc, char **argv) {
   o.progress = on_event;
   o.user = &u;
   hant_distill_summary sum;
-  /* Count what is there already for the ETA. */
-  hant_cand_rec *have = NULL;
-  int nhave = 0;
-  if (!hant_store_candidates(st, -1, &have, &nhave))
-    u.done0 = nhave;
-  free(have);
   if (size == 1)
     rc = hant_distill_build(st, teacher, &tr, &va, &o, hant_distill_store_sink, st, &sum);
   else if (rank == 0)

@@ -59,59 +59,6 @@ static bool parse_channels(const char *opt, const char *s, int c, float *out, bo
   return true;
 }
 
-/* hant_eval_classifier with x = (x - mean[ch]) / std[ch] applied first. */
-static int eval_normalized(hant_net *net, const hant_dataset *ds, const float *mean, const float *stdv,
-                           double *accuracy, double *loss) {
-  const hant_node *in = &net->nodes[0], *out = &net->nodes[hant_net_output(net)];
-  if (in->c != ds->c || in->h != ds->h || in->w != ds->w)
-    return hant__error(HANT_ESHAPE, "network input %dx%dx%d does not match data %dx%dx%d", in->c, in->h, in->w,
-                       ds->c, ds->h, ds->w);
-  int k = out->c * out->h * out->w, batch = 256;
-  if (k != ds->classes)
-    return hant__error(HANT_ESHAPE, "network has %d outputs, data has %d classes", k, ds->classes);
-  size_t hw = (size_t)ds->h * ds->w, per = (size_t)ds->c * hw;
-  float *x = hant_alloc(per * (size_t)batch * sizeof(float)), *dl = hant_alloc((size_t)k * batch * sizeof(float));
-  int *idx = malloc(sizeof(int) * (size_t)batch), *lab = malloc(sizeof(int) * (size_t)batch);
-  hant_pass p;
-  hant_pass_init(&p);
-  int rc = 0;
-  long correct = 0;
-  double lsum = 0.0;
-  if (!x || !dl || !idx || !lab) {
-    rc = HANT_ENOMEM;
-    goto out;
-  }
-  for (int b0 = 0; b0 < ds->n; b0 += batch) {
-    int nb = ds->n - b0 < batch ? ds->n - b0 : batch;
-    for (int i = 0; i < nb; i++)
-      idx[i] = b0 + i;
-    hant_dataset_batch(ds, idx, nb, false, 0, NULL, x, lab);
-    for (size_t i = 0; i < (size_t)nb * ds->c; i++)
-      for (size_t j = 0; j < hw; j++)
-        x[i * hw + j] = (x[i * hw + j] - mean[i % ds->c]) / stdv[i % ds->c];
-    if ((rc = hant_net_forward(net, &p, x, nb, false)))
-      goto out;
-    const float *z = p.out[hant_net_output(net)];
-    lsum += (double)hant_loss_xent(z, lab, nb, k, 0.0f, dl) * nb;
-    for (int i = 0; i < nb; i++) {
-      int best = 0;
-      for (int j = 1; j < k; j++)
-        if (z[(size_t)i * k + j] > z[(size_t)i * k + best])
-          best = j;
-      correct += best == lab[i];
-    }
-  }
-  *accuracy = ds->n ? (double)correct / ds->n : 0.0;
-  *loss = ds->n ? lsum / ds->n : 0.0;
-out:
-  hant_pass_free(&p);
-  hant_free(x);
-  hant_free(dl);
-  free(idx);
-  free(lab);
-  return rc;
-}
-
 int cmd_eval(int argc, char **argv) {
   const char *model = NULL, *data = "fmnist", *v, *mean_s = NULL, *std_s = NULL;
   hant_split split = HANT_SPLIT_TEST;
@@ -180,10 +127,7 @@ int cmd_eval(int argc, char **argv) {
     return EXIT_FAIL;
   }
   double acc = 0, loss = 0;
-  if (mean_s || std_s)
-    rc = eval_normalized(net, &ds, mean, stdv, &acc, &loss);
-  else
-    rc = hant_eval_classifier(net, &ds, 256, &acc, &loss);
+  rc = hant_eval_classifier_norm(net, &ds, 256, mean_s ? mean : NULL, std_s ? stdv : NULL, &acc, &loss);
   free(mean);
   free(stdv);
   if (rc) {

@@ -56,31 +56,27 @@ float hant_loss_kd(const float *student, const float *teacher, int n, int k,
                    float temperature, float *dstudent) {
   double total = 0.0;
   float t = temperature;
+  float small[256];
+  float *pt = k <= 256 ? small : malloc(sizeof(float) * (size_t)k);
+  if (!pt)
+    return NAN;
   for (int i = 0; i < n; i++) {
     const float *zs = student + (size_t)i * k, *zt = teacher + (size_t)i * k;
     float *g = dstudent + (size_t)i * k;
-    float pt[256];
-    float *ptp = pt;
-    float *heap = NULL;
-    if (k > 256) {
-      heap = malloc(sizeof(float) * (size_t)k);
-      if (!heap)
-        return NAN;
-      ptp = heap;
-    }
     double lse_s = softmax_row(zs, k, t, g);
-    double lse_t = softmax_row(zt, k, t, ptp);
+    double lse_t = softmax_row(zt, k, t, pt);
     double kl = 0.0;
     for (int j = 0; j < k; j++) {
-      if (ptp[j] > 0.0f) {
+      if (pt[j] > 0.0f) {
         double log_pt = zt[j] / t - lse_t, log_ps = zs[j] / t - lse_s;
-        kl += ptp[j] * (log_pt - log_ps);
+        kl += pt[j] * (log_pt - log_ps);
       }
       /* d/dzs of T^2 * KL = T * (ps - pt) */
-      g[j] = t * (g[j] - ptp[j]) / (float)n;
+      g[j] = t * (g[j] - pt[j]) / (float)n;
     }
-    free(heap);
     total += kl * t * t;
   }
+  if (pt != small)
+    free(pt);
   return (float)(total / n);
 }

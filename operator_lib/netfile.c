@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "arch.h"
+#include "atomicfile.h"
 #include "hant.h"
 
 /* Layout (little-endian):
@@ -93,26 +94,9 @@ int hant_netfile_save(const hant_net *net, const char *meta, const char *path) {
   int rc = hant_netfile_encode(net, meta, &buf, &len);
   if (rc)
     return rc == HANT_EINVAL ? hant__error(rc, "%s: %s", path, hant_errmsg()) : rc;
-  char tmp[4096];
-  if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
-    free(buf);
-    return hant__error(HANT_EINVAL, "%s: path too long", path);
-  }
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    free(buf);
-    return hant__error(HANT_EIO, "%s: cannot create (%s)", tmp, strerror(errno));
-  }
-  bool bad = fwrite(buf, 1, len, f) != len;
-  bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-  bad |= fclose(f) != 0;
+  rc = hant_file_write_atomic(path, buf, len);
   free(buf);
-  if (bad || rename(tmp, path)) {
-    int e = errno;
-    unlink(tmp);
-    return hant__error(HANT_EIO, "%s: write failed (%s)", path, strerror(e));
-  }
-  return 0;
+  return rc;
 }
 
 typedef struct reader {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* onnx_write.c: writes hant networks as ONNX models (opset 13) with batch norms folded into convolutions. */
+#include "atomicfile.h"
 #include "onnx.h"
 
 #include <errno.h>
@@ -469,24 +470,7 @@ int hant_onnx_save(const hant_net *net, const char *path, const hant_onnx_save_o
   int rc = hant_onnx_serialize(net, opts, &buf, &len);
   if (rc)
     return rc;
-  char tmp[4096];
-  if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
-    free(buf);
-    return hant__error(HANT_EINVAL, "%s: path too long", path);
-  }
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    free(buf);
-    return hant__error(HANT_EIO, "%s: cannot create (%s)", tmp, strerror(errno));
-  }
-  bool bad = fwrite(buf, 1, len, f) != len;
-  bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-  bad |= fclose(f) != 0;
+  rc = hant_file_write_atomic(path, buf, len);
   free(buf);
-  if (bad || rename(tmp, path)) {
-    int e = errno;
-    unlink(tmp);
-    return hant__error(HANT_EIO, "%s: write failed (%s)", path, strerror(e));
-  }
-  return 0;
+  return rc;
 }

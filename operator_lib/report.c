@@ -2,6 +2,8 @@
 /* report.c: writes the fleet regeneration report in Markdown and HTML with SVG Pareto plots, atomically. */
 #include "report.h"
 
+#include "atomicfile.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -33,37 +35,9 @@ int hant_report_write_atomic(const char *path, const void *data, size_t len, int
     if (same && off == len)
       return 0;
   }
-  char tmp[1100];
-  int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-  if (n < 0 || (size_t)n >= sizeof(tmp))
-    return hant__error(HANT_EINVAL, "%s: path too long", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return hant__error(HANT_EIO, "%s: %s", tmp, strerror(errno));
-  const char *p = data;
-  size_t left = len;
-  while (left) {
-    ssize_t w = write(fd, p, left);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0) {
-      int e = errno;
-      close(fd);
-      unlink(tmp);
-      return hant__error(HANT_EIO, "%s: %s", tmp, strerror(e));
-    }
-    p += w;
-    left -= (size_t)w;
-  }
-  if (fsync(fd) || close(fd)) {
-    unlink(tmp);
-    return hant__error(HANT_EIO, "%s: %s", tmp, strerror(errno));
-  }
-  if (rename(tmp, path)) {
-    int e = errno;
-    unlink(tmp);
-    return hant__error(HANT_EIO, "%s: %s", path, strerror(e));
-  }
+  int rc = hant_file_write_atomic(path, data, len);
+  if (rc)
+    return rc;
   if (changed)
     *changed = 1;
   return 0;

@@ -24,6 +24,11 @@ void hant_train_opts_default(hant_train_opts *o) {
 }
 
 int hant_eval_classifier(hant_net *net, const hant_dataset *ds, int batch, double *accuracy, double *loss) {
+  return hant_eval_classifier_norm(net, ds, batch, NULL, NULL, accuracy, loss);
+}
+
+int hant_eval_classifier_norm(hant_net *net, const hant_dataset *ds, int batch, const float *mean, const float *std,
+                              double *accuracy, double *loss) {
   const hant_node *in = &net->nodes[0], *out = &net->nodes[hant_net_output(net)];
   if (in->c != ds->c || in->h != ds->h || in->w != ds->w)
     return hant__error(HANT_ESHAPE, "network input %dx%dx%d does not match data %dx%dx%d", in->c, in->h, in->w,
@@ -51,6 +56,14 @@ int hant_eval_classifier(hant_net *net, const hant_dataset *ds, int batch, doubl
     for (int i = 0; i < nb; i++)
       idx[i] = b0 + i;
     hant_dataset_batch(ds, idx, nb, false, 0, NULL, x, lab);
+    if (mean || std) {
+      size_t hw = (size_t)ds->h * ds->w;
+      for (size_t i = 0; i < (size_t)nb * ds->c; i++) {
+        float m = mean ? mean[i % ds->c] : 0.0f, sd = std ? std[i % ds->c] : 1.0f;
+        for (size_t j = 0; j < hw; j++)
+          x[i * hw + j] = (x[i * hw + j] - m) / sd;
+      }
+    }
     if ((rc = hant_net_forward(net, &p, x, nb, false)))
       goto out;
     const float *z = p.out[hant_net_output(net)];

@@ -63,5 +63,10 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
 
 /* Eval-mode accuracy (fraction 0-1) and mean cross-entropy over ds. */
 int hant_eval_classifier(hant_net *net, const hant_dataset *ds, int batch, double *accuracy, double *loss);
+/* Same, feeding (pixel - mean[c]) / std[c] for models that expect
+ * normalised input; mean and std have one value per input channel, and
+ * either may be NULL (0 and 1). */
+int hant_eval_classifier_norm(hant_net *net, const hant_dataset *ds, int batch, const float *mean, const float *std,
+                              double *accuracy, double *loss);
 
 #endif
