@@ -86,6 +86,9 @@ int main(int argc, char **argv) {
   }
   if (seconds > 0)
     rc |= fuzz_run_random(seeds, n_seeds, seconds, seed_value, dict, sizeof(dict) / sizeof(dict[0]));
+  /* Seeds past the built-in ones were read from files. */
+  for (size_t i = sizeof(base_seeds) / sizeof(base_seeds[0]); i < n_seeds; i++)
+    free(seeds[i].p);
   return rc;
 }
 #endif
