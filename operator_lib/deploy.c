@@ -41,6 +41,50 @@ static void teacher_path(hant_store *st, const char *recorded, char *out, size_t
     snprintf(out, n, "%s", recorded);
 }
 
+int hant_deploy_teacher(hant_store *st, hant_net **teacher, char *path, size_t n) {
+  hant_teacher_rec t;
+  *teacher = NULL;
+  int rc = hant_store_teacher_get(st, &t);
+  if (rc)
+    return rc == HANT_ENOENT ? hant__error(rc, "the library is empty: it has no teacher") : rc;
+  teacher_path(st, t.path, path, n);
+  char sha[65];
+  if ((rc = hant_sha256_file_checked(path, t.sha256, sha)))
+    return hant__error(rc, "teacher: %s (the library was built from another file)", hant_errmsg());
+  if ((rc = hant_onnx_load_any(path, teacher, NULL)) || (rc = hant_distill_prepare_teacher(*teacher, path))) {
+    hant_net_destroy(*teacher);
+    *teacher = NULL;
+  }
+  return rc;
+}
+
+int hant_deploy_assemble(hant_store *st, const hant_net *teacher, const int64_t *cand_ids, int n, hant_net **out) {
+  *out = NULL;
+  if (teacher->n_slots != n)
+    return hant__error(HANT_EINVAL, "%d candidates given for a teacher with %d slots", n, teacher->n_slots);
+  hant_net **cands = calloc((size_t)n, sizeof(*cands));
+  if (!cands)
+    return HANT_ENOMEM;
+  int rc = 0;
+  for (int i = 0; i < n && !rc; i++) {
+    uint8_t *w = NULL;
+    size_t len = 0;
+    char label[64];
+    snprintf(label, sizeof(label), "candidate %lld", (long long)cand_ids[i]);
+    if (!(rc = hant_store_candidate_weights(st, cand_ids[i], &w, &len)))
+      rc = hant_netfile_parse(w, len, label, &cands[i], NULL);
+    free(w);
+    if (!rc)
+      rc = hant_net_fold_bn(cands[i]);
+  }
+  if (!rc)
+    rc = hant_assemble(teacher, cands, out);
+  for (int i = 0; i < n; i++)
+    hant_net_destroy(cands[i]);
+  free(cands);
+  return rc;
+}
+
 int hant_deploy_export(hant_store *st, const int64_t *cand_ids, int n, const char *out_path,
                        hant_deploy_progress_fn progress, void *user, hant_deploy_export_info *info) {
   return hant_deploy_transform(st, cand_ids, n, out_path, NULL, progress, user, info);
@@ -103,53 +147,16 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
   double k = ev ? 0.15 : 1.0;
   const char *dir = !o->data_dir || !strcmp(o->data_dir, "fmnist") ? hant_fmnist_dir() : o->data_dir;
   hant_dataset train = {0}, val = {0};
-  hant_teacher_rec t;
   hant_net *teacher = NULL, *net = NULL;
-  hant_net **cands = NULL;
-  int rc = hant_store_teacher_get(st, &t);
-  if (rc == HANT_ENOENT)
-    return hant__error(rc, "the library is empty: nothing to assemble");
-  if (rc)
-    return rc;
-  teacher_path(st, t.path, info->teacher, sizeof(info->teacher));
+  int rc;
   snprintf(info->out, sizeof(info->out), "%s", out_path);
-  if ((rc = step(progress, user, 0.0 * k, "checking the teacher")))
+  if ((rc = step(progress, user, 0.0 * k, "loading the teacher")))
     return rc;
-  char sha[65];
-  if ((rc = hant_sha256_file_checked(info->teacher, t.sha256, sha)))
-    return hant__error(rc, "teacher: %s (the library was built from another file)", hant_errmsg());
-  if ((rc = step(progress, user, 0.1 * k, "loading the teacher")))
+  if ((rc = hant_deploy_teacher(st, &teacher, info->teacher, sizeof(info->teacher))))
     return rc;
-  if ((rc = hant_onnx_load_any(info->teacher, &teacher, NULL)) ||
-      (rc = hant_distill_prepare_teacher(teacher, info->teacher)))
+  if ((rc = step(progress, user, 0.3 * k, "loading the candidates and assembling")))
     goto out;
-  if (teacher->n_slots != n) {
-    rc = hant__error(HANT_EINVAL, "export: %d candidates given for a teacher with %d slots", n, teacher->n_slots);
-    goto out;
-  }
-  if (!(cands = calloc((size_t)n, sizeof(*cands)))) {
-    rc = HANT_ENOMEM;
-    goto out;
-  }
-  for (int i = 0; i < n; i++) {
-    char note[96];
-    snprintf(note, sizeof(note), "loading candidate %d of %d", i + 1, n);
-    if ((rc = step(progress, user, (0.2 + 0.5 * i / n) * k, note)))
-      goto out;
-    uint8_t *w = NULL;
-    size_t len = 0;
-    if ((rc = hant_store_candidate_weights(st, cand_ids[i], &w, &len)))
-      goto out;
-    char label[64];
-    snprintf(label, sizeof(label), "candidate %lld", (long long)cand_ids[i]);
-    rc = hant_netfile_parse(w, len, label, &cands[i], NULL);
-    free(w);
-    if (rc || (rc = hant_net_fold_bn(cands[i])))
-      goto out;
-  }
-  if ((rc = step(progress, user, 0.7 * k, "assembling")))
-    goto out;
-  if ((rc = hant_assemble(teacher, cands, &net)))
+  if ((rc = hant_deploy_assemble(st, teacher, cand_ids, n, &net)))
     goto out;
   if (ev) {
     double l0;
@@ -199,7 +206,8 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
   if ((rc = step(progress, user, ev ? 0.95 : 0.8, "writing ONNX")))
     goto out;
   char doc[256];
-  snprintf(doc, sizeof(doc), "hant %s: teacher %.16s with one library candidate per slot", hant_version(), t.sha256);
+  snprintf(doc, sizeof(doc), "hant %s: teacher %.160s with one library candidate per slot", hant_version(),
+           info->teacher);
   hant_onnx_save_opts so = {doc};
   if ((rc = hant_onnx_save(net, out_path, &so)))
     goto out;
@@ -215,10 +223,6 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
 out:
   hant_dataset_free(&train);
   hant_dataset_free(&val);
-  if (cands)
-    for (int i = 0; i < n; i++)
-      hant_net_destroy(cands[i]);
-  free(cands);
   hant_net_destroy(net);
   hant_net_destroy(teacher);
   return rc;
@@ -275,36 +279,10 @@ out:
 }
 
 int hant_deploy_measure(hant_store *st, const int64_t *cand_ids, int n, double *latency_ms) {
-  hant_teacher_rec t;
   hant_net *teacher = NULL, *net = NULL;
-  hant_net **cands = NULL;
   char path[1024];
-  int rc = hant_store_teacher_get(st, &t);
-  if (rc)
-    return rc == HANT_ENOENT ? hant__error(rc, "the library is empty: nothing to measure") : rc;
-  teacher_path(st, t.path, path, sizeof(path));
-  if ((rc = hant_onnx_load_any(path, &teacher, NULL)) || (rc = hant_distill_prepare_teacher(teacher, path)))
-    goto out;
-  if (teacher->n_slots != n) {
-    rc = hant__error(HANT_EINVAL, "measure: %d candidates given for a teacher with %d slots", n, teacher->n_slots);
-    goto out;
-  }
-  if (!(cands = calloc((size_t)n, sizeof(*cands)))) {
-    rc = HANT_ENOMEM;
-    goto out;
-  }
-  for (int i = 0; i < n && !rc; i++) {
-    uint8_t *w = NULL;
-    size_t len = 0;
-    char label[64];
-    snprintf(label, sizeof(label), "candidate %lld", (long long)cand_ids[i]);
-    if (!(rc = hant_store_candidate_weights(st, cand_ids[i], &w, &len)))
-      rc = hant_netfile_parse(w, len, label, &cands[i], NULL);
-    free(w);
-    if (!rc)
-      rc = hant_net_fold_bn(cands[i]);
-  }
-  if (rc || (rc = hant_assemble(teacher, cands, &net)))
+  int rc = hant_deploy_teacher(st, &teacher, path, sizeof(path));
+  if (rc || (rc = hant_deploy_assemble(st, teacher, cand_ids, n, &net)))
     goto out;
   /* Measure as profile does: one BLAS thread, warm-up, median. */
   int threads = hant_gemm_get_threads();
@@ -317,9 +295,6 @@ int hant_deploy_measure(hant_store *st, const int64_t *cand_ids, int n, double *
   if (!rc)
     *latency_ms = mr.latency_ms;
 out:
-  for (int i = 0; cands && i < n; i++)
-    hant_net_destroy(cands[i]);
-  free(cands);
   hant_net_destroy(net);
   hant_net_destroy(teacher);
   return rc;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net.h"
 #include "store.h"
 
 /* Called between steps with the fraction done (0-1) and what is being
@@ -44,6 +45,17 @@ typedef struct hant_deploy_opts {
   const char *data_dir; /* IDX directory; NULL or "fmnist": hant_fmnist_dir() */
   uint64_t seed;        /* of fine-tuning */
 } hant_deploy_opts;
+
+/* Loads the library's teacher, ready for assembly (hant_distill_prepare_teacher).
+ * It is read from the path the library recorded, resolved against the
+ * library's directory when relative, and checked against the recorded
+ * SHA-256; path[n] receives the file used. */
+int hant_deploy_teacher(hant_store *st, hant_net **teacher, char *path, size_t n);
+
+/* Builds the network of a choice: teacher with the library's candidate
+ * cand_ids[i] in slot i (n must be the teacher's slot count), the
+ * candidates decoded and their batch norms folded, as deployed. */
+int hant_deploy_assemble(hant_store *st, const hant_net *teacher, const int64_t *cand_ids, int n, hant_net **out);
 
 /* Assembles the teacher of st with candidate cand_ids[i] in slot i (n
  * must be the teacher's slot count), and writes it to out_path as ONNX

@@ -1,0 +1,659 @@
+/* SPDX-License-Identifier: MIT */
+/* bench_quality.c: hant's headline result: accuracy kept at 1/2, 1/4 and 1/8 of the teacher's energy and latency on several devices, against uniform width, random and greedy baselines. */
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch.h"
+#include "baseline.h"
+#include "costmodel.h"
+#include "dataset.h"
+#include "deploy.h"
+#include "finetune.h"
+#include "hant.h"
+#include "jsonw.h"
+#include "library.h"
+#include "store.h"
+#include "train.h"
+#include "transform.h"
+
+/*
+ * For every device D, budget kind K (energy, latency) and divisor f, the
+ * budget is the teacher's own cost on D divided by f (the teacher being
+ * the library's teacher-copy candidate in every slot, in D's first power
+ * mode, which every method then uses). Four methods choose a network
+ * within it:
+ *
+ *   hant     the exact selection (hant_transform_solve), the product path
+ *   uniform  the teacher with every width scaled by one factor, the
+ *            widest that fits, weights sliced from the teacher
+ *   random   the best, by predicted accuracy, of R random feasible
+ *            selections from the library
+ *   greedy   upgrades by score gained per cost added
+ *
+ * Each chosen network is evaluated on the test split as assembled, and
+ * after E epochs of the same KD fine-tuning (finetune.h defaults) for
+ * every E asked, each run starting again from the assembled weights.
+ * Predicted accuracy is the teacher's validation accuracy plus the summed
+ * validation-split scores; nothing is chosen on the test split. Results
+ * are cached by network, since budgets and devices often share choices.
+ */
+
+#define MAX_EPOCHS 4
+#define N_METHODS 4
+static const char *const method_names[N_METHODS] = {"hant", "uniform", "random", "greedy"};
+
+typedef struct evalrec {
+  char key[640];
+  double acc0;
+  double acc[MAX_EPOCHS];
+  double ft_s[MAX_EPOCHS];
+} evalrec;
+
+typedef struct sel {
+  bool ok;
+  char why[200];
+  int *choice;      /* [n_slots] indices into lib->cands (library methods) */
+  double width;     /* uniform */
+  double predicted; /* NAN for uniform */
+  double energy_mj, latency_ms;
+  double search_ms;
+  int eval; /* index into ctx.evals, -1 when not evaluated */
+} sel;
+
+typedef struct ctx {
+  hant_store *st;
+  hant_library *lib;
+  hant_net *teacher;
+  hant_dataset train, test;
+  int epochs[MAX_EPOCHS], n_epochs;
+  bool train_nets;
+  uint64_t seed;
+  evalrec *evals;
+  int n_evals, cap_evals;
+} ctx;
+
+static void die(const char *what) {
+  fprintf(stderr, "bench_quality: %s: %s\n", what, hant_errmsg());
+  exit(1);
+}
+
+static int split_list(char *s, char **out, int max) {
+  int n = 0;
+  for (char *save = NULL, *t = strtok_r(s, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save))
+    out[n++] = t;
+  return n;
+}
+
+/* ---- costs --------------------------------------------------------------- */
+
+typedef struct devctx {
+  const hant_library_device *dev;
+  const hant_library_mode *mode;
+  int profile_mode; /* index into dev->profile's modes, -1 without modes */
+  double factor, overhead_ms;
+} devctx;
+
+static double cand_cost(const devctx *d, int c, hant_budget_kind k) {
+  return k == HANT_BUDGET_ENERGY ? d->mode->energy_mj[c] : d->factor * d->mode->latency_ms[c];
+}
+
+static double overhead(const devctx *d, hant_budget_kind k) { return k == HANT_BUDGET_LATENCY ? d->overhead_ms : 0; }
+
+/* Modelled cost of the uniformly narrowed teacher: each slot costed on its
+ * own, as the library's candidates are, then summed and corrected alike. */
+static int uniform_cost(const ctx *c, const devctx *d, double width, double *energy_mj, double *latency_ms) {
+  hant_net *net;
+  int rc = hant_baseline_uniform(c->teacher, width, &net);
+  if (rc)
+    return rc;
+  double e = 0, t = 0;
+  for (int s = 0; s < net->n_slots && !rc; s++) {
+    const hant_slot *sl = &net->slots[s];
+    char arch[320];
+    snprintf(arch, sizeof(arch), "input %dx%dx%d; %s", sl->in_c, sl->in_h, sl->in_w, sl->desc);
+    hant_net *one = hant_arch_build(arch, "uniform slot");
+    hant_cost_estimate est;
+    if (!one || (rc = hant_costmodel_net(d->dev->profile, d->profile_mode, one, 1, &est))) {
+      rc = rc ? rc : hant__error(HANT_EINVAL, "uniform slot '%s' does not build", sl->desc);
+      hant_net_destroy(one);
+      break;
+    }
+    e += est.energy_mj;
+    t += est.latency_ms;
+    hant_net_destroy(one);
+  }
+  hant_net_destroy(net);
+  *energy_mj = e;
+  *latency_ms = d->factor * t + d->overhead_ms;
+  return rc;
+}
+
+/* ---- evaluation ---------------------------------------------------------- */
+
+static int build_net(ctx *c, const int *choice, double width, hant_net **net) {
+  if (!choice)
+    return hant_baseline_uniform(c->teacher, width, net);
+  int64_t ids[64];
+  for (int s = 0; s < c->lib->n_slots; s++)
+    ids[s] = c->lib->cands[choice[s]].id;
+  return hant_deploy_assemble(c->st, c->teacher, ids, c->lib->n_slots, net);
+}
+
+static void key_of(const ctx *c, const int *choice, double width, char *key, size_t n) {
+  if (!choice) {
+    snprintf(key, n, "uniform width %.4f", width);
+    return;
+  }
+  size_t o = (size_t)snprintf(key, n, "ids");
+  for (int s = 0; s < c->lib->n_slots && o < n; s++)
+    o += (size_t)snprintf(key + o, n - o, "%c%lld", s ? ',' : ' ', (long long)c->lib->cands[choice[s]].id);
+}
+
+/* Evaluates a network once; later requests for the same network reuse it. */
+static int evaluate(ctx *c, const int *choice, double width, const char *label) {
+  char key[640];
+  key_of(c, choice, width, key, sizeof(key));
+  for (int i = 0; i < c->n_evals; i++)
+    if (!strcmp(c->evals[i].key, key))
+      return i;
+  if (c->n_evals == c->cap_evals) {
+    c->cap_evals = c->cap_evals ? 2 * c->cap_evals : 32;
+    c->evals = realloc(c->evals, sizeof(evalrec) * (size_t)c->cap_evals);
+    if (!c->evals)
+      die("out of memory");
+  }
+  evalrec *e = &c->evals[c->n_evals];
+  memset(e, 0, sizeof(*e));
+  snprintf(e->key, sizeof(e->key), "%s", key);
+  hant_net *net;
+  double loss;
+  if (build_net(c, choice, width, &net) || hant_eval_classifier(net, &c->test, 250, &e->acc0, &loss))
+    die(label);
+  hant_net_destroy(net);
+  fprintf(stderr, "  %s: assembled %.4f", label, e->acc0);
+  for (int k = 0; k < c->n_epochs; k++) {
+    e->acc[k] = NAN;
+    if (!c->train_nets)
+      continue;
+    if (build_net(c, choice, width, &net))
+      die(label);
+    hant_finetune_opts fo;
+    hant_finetune_opts_default(&fo);
+    fo.epochs = c->epochs[k];
+    fo.seed = c->seed;
+    hant_train_result tr;
+    double t0 = hant_now_s();
+    if (hant_finetune_kd(net, c->teacher, &c->train, NULL, &fo, &tr) ||
+        hant_eval_classifier(net, &c->test, 250, &e->acc[k], &loss))
+      die(label);
+    e->ft_s[k] = hant_now_s() - t0;
+    hant_net_destroy(net);
+    fprintf(stderr, ", %d ep %.4f (%.0f s)", c->epochs[k], e->acc[k], e->ft_s[k]);
+  }
+  fprintf(stderr, "\n");
+  return c->n_evals++;
+}
+
+/* ---- the methods ----------------------------------------------------------- */
+
+/* The library problem on one device and budget kind: items are candidates
+ * costed there, in slot order. */
+typedef struct libprob {
+  struct hant_select_problem p;
+  size_t *gsize;
+  double *value, *cost;
+  int *item; /* item -> lib->cands index */
+  double budget;
+} libprob;
+
+static void libprob_build(const ctx *c, const devctx *d, hant_budget_kind k, double budget, libprob *lp) {
+  const hant_library *lib = c->lib;
+  memset(lp, 0, sizeof(*lp));
+  lp->gsize = calloc((size_t)lib->n_slots, sizeof(size_t));
+  lp->value = malloc(sizeof(double) * (size_t)lib->n_cands);
+  lp->cost = malloc(sizeof(double) * (size_t)lib->n_cands);
+  lp->item = malloc(sizeof(int) * (size_t)lib->n_cands);
+  if (!lp->gsize || !lp->value || !lp->cost || !lp->item)
+    die("out of memory");
+  size_t n = 0;
+  for (int s = 0; s < lib->n_slots; s++)
+    for (int j = 0; j < lib->slot_count[s]; j++) {
+      int ci = lib->slot_first[s] + j;
+      if (!d->mode->has[ci])
+        continue;
+      lp->item[n] = ci;
+      lp->value[n] = lib->cands[ci].score;
+      lp->cost[n] = cand_cost(d, ci, k);
+      lp->gsize[s]++;
+      n++;
+    }
+  /* The latency correction's overhead is fixed: it comes off the budget. */
+  lp->budget = budget - overhead(d, k);
+  lp->p.n_groups = (size_t)lib->n_slots;
+  lp->p.group_size = lp->gsize;
+  lp->p.n_dims = 1;
+  lp->p.value = lp->value;
+  lp->p.cost = lp->cost;
+  lp->p.budget = &lp->budget;
+}
+
+static void libprob_free(libprob *lp) {
+  free(lp->gsize);
+  free(lp->value);
+  free(lp->cost);
+  free(lp->item);
+}
+
+/* Fills a library selection's figures from its per-group item choice. */
+static void sel_from_items(const ctx *c, const devctx *d, const libprob *lp, const size_t *items, sel *s) {
+  const hant_library *lib = c->lib;
+  s->choice = malloc(sizeof(int) * (size_t)lib->n_slots);
+  if (!s->choice)
+    die("out of memory");
+  size_t o = 0;
+  double score = 0;
+  s->energy_mj = 0;
+  s->latency_ms = d->overhead_ms;
+  for (int g = 0; g < lib->n_slots; g++) {
+    int ci = lp->item[o + items[g]];
+    s->choice[g] = ci;
+    score += lib->cands[ci].score;
+    s->energy_mj += cand_cost(d, ci, HANT_BUDGET_ENERGY);
+    s->latency_ms += cand_cost(d, ci, HANT_BUDGET_LATENCY);
+    o += lp->gsize[g];
+  }
+  s->predicted = lib->teacher.val_accuracy + score;
+  s->ok = true;
+}
+
+static void run_hant(const ctx *c, const devctx *d, hant_budget_kind k, double budget, sel *s) {
+  hant_transform_req req;
+  hant_transform_req_init(&req);
+  snprintf(req.device, sizeof(req.device), "%s", d->dev->name);
+  snprintf(req.power_mode, sizeof(req.power_mode), "%s", d->mode->name);
+  hant_budget b = {k, budget};
+  hant_transform_req_add_budget(&req, &b);
+  hant_transform_result res;
+  hant_transform_result_init(&res);
+  double t0 = hant_now_s();
+  if (hant_transform_solve(c->lib, &req, &res))
+    die("hant selection");
+  s->search_ms = 1e3 * (hant_now_s() - t0);
+  if (!res.has_choice) {
+    snprintf(s->why, sizeof(s->why), "%s", hant_select_status_name(res.status));
+  } else {
+    s->ok = true;
+    s->choice = malloc(sizeof(int) * (size_t)res.n_slots);
+    if (!s->choice)
+      die("out of memory");
+    memcpy(s->choice, res.choice, sizeof(int) * (size_t)res.n_slots);
+    s->predicted = res.predicted_accuracy;
+    s->energy_mj = res.totals.energy_mj;
+    s->latency_ms = res.totals.latency_ms;
+    if (res.status != HANT_SELECT_OPTIMAL)
+      snprintf(s->why, sizeof(s->why), "%s, gap %.2g", hant_select_status_name(res.status), res.gap);
+  }
+  hant_transform_result_free(&res);
+}
+
+static void run_library_baseline(const ctx *c, const devctx *d, hant_budget_kind k, double budget, int method,
+                                 int draws, uint64_t seed, sel *s) {
+  libprob lp;
+  libprob_build(c, d, k, budget, &lp);
+  size_t *items = malloc(sizeof(size_t) * (size_t)c->lib->n_slots);
+  double value;
+  if (!items)
+    die("out of memory");
+  double t0 = hant_now_s();
+  int rc = method == 2 ? hant_baseline_random(&lp.p, draws, seed, items, &value)
+                       : hant_baseline_greedy(&lp.p, items, &value);
+  s->search_ms = 1e3 * (hant_now_s() - t0);
+  if (rc == HANT_EINFEASIBLE)
+    snprintf(s->why, sizeof(s->why), "infeasible");
+  else if (rc)
+    die(method_names[method]);
+  else
+    sel_from_items(c, d, &lp, items, s);
+  free(items);
+  libprob_free(&lp);
+}
+
+/* The widest uniform scaling within the budget; widths step by one channel
+ * of the first slot. */
+static void run_uniform(const ctx *c, const devctx *d, hant_budget_kind k, double budget, sel *s) {
+  int base = c->teacher->slots[0].out_c;
+  double t0 = hant_now_s();
+  for (int ch = base; ch >= 1; ch--) {
+    double w = (double)ch / base, e, t;
+    if (uniform_cost(c, d, w, &e, &t))
+      die("uniform width");
+    if ((k == HANT_BUDGET_ENERGY ? e : t) <= budget * (1 + 1e-9)) {
+      s->ok = true;
+      s->width = w;
+      s->energy_mj = e;
+      s->latency_ms = t;
+      s->predicted = NAN;
+      break;
+    }
+  }
+  s->search_ms = 1e3 * (hant_now_s() - t0);
+  if (!s->ok)
+    snprintf(s->why, sizeof(s->why), "even width 1/%d is over the budget", base);
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+static void pct(char *buf, size_t n, double v) {
+  if (isnan(v))
+    snprintf(buf, n, "-");
+  else
+    snprintf(buf, n, "%.2f", 100 * v);
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: bench_quality --db LIBRARY.db [options]\n"
+          "\n"
+          "For each device and each budget (the teacher's energy or latency there divided\n"
+          "by each divisor), chooses a network with hant's exact selection and with three\n"
+          "baselines (uniform width, best of random feasible selections, greedy score per\n"
+          "cost), evaluates each on the test split as assembled and after KD fine-tuning,\n"
+          "and prints Markdown tables (stdout) and progress (stderr).\n"
+          "\n"
+          "  --db FILE             a library with modelled costs for the devices (required)\n"
+          "  --devices LIST        (default cortex-m7,rpi4,jetson-nano)\n"
+          "  --divisors LIST       budget = teacher cost / divisor (default 2,4,8)\n"
+          "  --kinds LIST          energy, latency or both (default energy,latency)\n"
+          "  --epochs LIST         fine-tuning epochs, each run from the assembled weights (default 1,3)\n"
+          "  --finetune-samples N  first N training images per epoch (default all 55000)\n"
+          "  --test-samples N      first N test images (default all 10000)\n"
+          "  --draws R             random selections per budget (default 20)\n"
+          "  --no-train            evaluate as assembled only\n"
+          "  --seed S              fine-tuning and random draws (default 1)\n"
+          "  --json FILE           also write every row as JSON\n");
+}
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"db", required_argument, 0, 'd'},      {"devices", required_argument, 0, 'D'},
+      {"divisors", required_argument, 0, 'f'}, {"kinds", required_argument, 0, 'k'},
+      {"epochs", required_argument, 0, 'e'},  {"finetune-samples", required_argument, 0, 'n'},
+      {"test-samples", required_argument, 0, 't'}, {"draws", required_argument, 0, 'r'},
+      {"no-train", no_argument, 0, 'N'},      {"seed", required_argument, 0, 's'},
+      {"json", required_argument, 0, 'j'},    {"help", no_argument, 0, 'h'},
+      {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
+  const char *db = NULL, *json_path = NULL;
+  char devices_s[256] = "cortex-m7,rpi4,jetson-nano", divisors_s[128] = "2,4,8", kinds_s[64] = "energy,latency",
+       epochs_s[64] = "1,3";
+  int ft_samples = 0, test_samples = 0, draws = 20, o;
+  ctx c = {0};
+  c.train_nets = true;
+  c.seed = 1;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (o) {
+    case 'd': db = optarg; break;
+    case 'D': snprintf(devices_s, sizeof(devices_s), "%s", optarg); break;
+    case 'f': snprintf(divisors_s, sizeof(divisors_s), "%s", optarg); break;
+    case 'k': snprintf(kinds_s, sizeof(kinds_s), "%s", optarg); break;
+    case 'e': snprintf(epochs_s, sizeof(epochs_s), "%s", optarg); break;
+    case 'n': ft_samples = atoi(optarg); break;
+    case 't': test_samples = atoi(optarg); break;
+    case 'r': draws = atoi(optarg); break;
+    case 'N': c.train_nets = false; break;
+    case 's': c.seed = strtoull(optarg, NULL, 10); break;
+    case 'j': json_path = optarg; break;
+    case 'h': usage(stdout); return 0;
+    case 'V': printf("bench_quality (hant) %s\n", hant_version()); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  if (!db || draws < 1 || ft_samples < 0 || test_samples < 0) {
+    usage(stderr);
+    return 2;
+  }
+  char *devs[16], *divs[8], *kinds[2], *eps[MAX_EPOCHS];
+  int n_devs = split_list(devices_s, devs, 16), n_divs = split_list(divisors_s, divs, 8),
+      n_kinds = split_list(kinds_s, kinds, 2);
+  c.n_epochs = split_list(epochs_s, eps, MAX_EPOCHS);
+  for (int i = 0; i < c.n_epochs; i++)
+    if ((c.epochs[i] = atoi(eps[i])) < 1) {
+      fprintf(stderr, "bench_quality: --epochs: '%s' is not a positive count\n", eps[i]);
+      return 2;
+    }
+  if (!c.train_nets)
+    c.n_epochs = 0;
+  hant_budget_kind kind[2];
+  for (int i = 0; i < n_kinds; i++) {
+    kind[i] = !strcmp(kinds[i], "energy") ? HANT_BUDGET_ENERGY
+              : !strcmp(kinds[i], "latency") ? HANT_BUDGET_LATENCY
+                                              : HANT_BUDGET_KIND_COUNT;
+    if (kind[i] == HANT_BUDGET_KIND_COUNT) {
+      fprintf(stderr, "bench_quality: --kinds: '%s' is neither energy nor latency\n", kinds[i]);
+      return 2;
+    }
+  }
+  double divisor[8];
+  for (int i = 0; i < n_divs; i++)
+    if (!((divisor[i] = atof(divs[i])) >= 1)) {
+      fprintf(stderr, "bench_quality: --divisors: '%s' is not a number >= 1\n", divs[i]);
+      return 2;
+    }
+
+  char tpath[1024];
+  if (hant_store_open(db, HANT_STORE_READONLY, &c.st))
+    die(db);
+  if (hant_library_load(c.st, NULL, &c.lib))
+    die("loading the library");
+  if (c.lib->n_slots > 64)
+    die("more than 64 slots");
+  if (hant_deploy_teacher(c.st, &c.teacher, tpath, sizeof(tpath)))
+    die("teacher");
+  const char *dir = hant_fmnist_dir();
+  if (hant_fmnist_load(dir, HANT_SPLIT_TEST, test_samples, &c.test))
+    die("test split");
+  if (c.train_nets && hant_fmnist_load(dir, HANT_SPLIT_TRAIN, ft_samples, &c.train))
+    die("training split");
+  double teacher_acc, loss;
+  if (hant_eval_classifier(c.teacher, &c.test, 250, &teacher_acc, &loss))
+    die("teacher");
+  fprintf(stderr, "bench_quality: teacher %s: test accuracy %.4f on %d images, validation %.4f; %d slots, %d "
+                  "candidates; fine-tuning on %d training images\n",
+          tpath, teacher_acc, c.test.n, c.lib->teacher.val_accuracy, c.lib->n_slots, c.lib->n_cands, c.train.n);
+
+  FILE *jf = NULL;
+  hant_jsonw jw;
+  if (json_path) {
+    if (!(jf = fopen(json_path, "w")))
+      die(json_path);
+    hant_jsonw_init(&jw, jf);
+    hant_jsonw_obj_begin(&jw);
+    hant_jsonw_key(&jw, "teacher_test_accuracy");
+    hant_jsonw_num(&jw, teacher_acc);
+    hant_jsonw_key(&jw, "teacher_val_accuracy");
+    hant_jsonw_num(&jw, c.lib->teacher.val_accuracy);
+    hant_jsonw_key(&jw, "test_images");
+    hant_jsonw_int(&jw, c.test.n);
+    hant_jsonw_key(&jw, "finetune_images");
+    hant_jsonw_int(&jw, c.train.n);
+    hant_jsonw_key(&jw, "rows");
+    hant_jsonw_arr_begin(&jw);
+  }
+  printf("Teacher: test accuracy %.2f%%, validation %.2f%%. Fine-tuning: %d training images per epoch, "
+         "finetune.h defaults; %d random draws.\n",
+         100 * teacher_acc, 100 * c.lib->teacher.val_accuracy, c.train.n, draws);
+  int failures = 0;
+  for (int di = 0; di < n_devs; di++) {
+    devctx d = {0};
+    d.dev = hant_library_device_find(c.lib, devs[di]);
+    if (!d.dev || d.dev->n_modes == 0 || !d.dev->profile) {
+      fprintf(stderr, "bench_quality: no modelled costs for %s: run hant-distill profile --db %s --device %s\n",
+              devs[di], db, devs[di]);
+      return 1;
+    }
+    d.mode = &d.dev->modes[0];
+    d.profile_mode = d.mode->name[0] ? hant_device_mode_find(d.dev->profile, d.mode->name) : -1;
+    d.factor = d.dev->has_additivity ? d.dev->additivity.factor : 1;
+    d.overhead_ms = d.dev->has_additivity ? d.dev->additivity.overhead_ms : 0;
+    /* The teacher: its own block in every slot. */
+    double te = 0, tl = d.overhead_ms;
+    for (int s = 0; s < c.lib->n_slots; s++) {
+      int found = -1;
+      for (int j = 0; j < c.lib->slot_count[s]; j++) {
+        int ci = c.lib->slot_first[s] + j;
+        if (!strcmp(c.lib->cands[ci].family, "teacher") && d.mode->has[ci])
+          found = ci;
+      }
+      if (found < 0) {
+        fprintf(stderr, "bench_quality: slot %s has no costed teacher-copy candidate on %s\n", c.lib->slots[s].name,
+                devs[di]);
+        return 1;
+      }
+      te += cand_cost(&d, found, HANT_BUDGET_ENERGY);
+      tl += cand_cost(&d, found, HANT_BUDGET_LATENCY);
+    }
+    double ue, ul;
+    if (uniform_cost(&c, &d, 1.0, &ue, &ul))
+      die("uniform width 1");
+    fprintf(stderr, "%s%s%s: teacher %.4g mJ, %.4g ms (uniform width 1 models %.4g mJ, %.4g ms)\n", devs[di],
+            d.mode->name[0] ? " mode " : "", d.mode->name, te, tl, ue, ul);
+    /* Both sides are modelled per slot, so they must agree. */
+    if (fabs(ue - te) > 1e-3 * te || fabs(ul - tl) > 1e-3 * tl) {
+      fprintf(stderr, "bench_quality: %s: uniform width 1 is modelled at %.6g mJ, %.6g ms, the library's teacher at "
+                      "%.6g mJ, %.6g ms\n",
+              devs[di], ue, ul, te, tl);
+      failures++;
+    }
+    printf("\n### %s%s%s\n\nTeacher: %.4g mJ and %.4g ms per inference (modelled).\n\n", devs[di],
+           d.mode->name[0] ? ", power mode " : "", d.mode->name, te, tl);
+    printf("| budget | method | search ms | energy mJ | latency ms | predicted | assembled |");
+    for (int k = 0; k < c.n_epochs; k++)
+      printf(" FT %d ep |", c.epochs[k]);
+    printf("\n|---|---|---:|---:|---:|---:|---:|");
+    for (int k = 0; k < c.n_epochs; k++)
+      printf("---:|");
+    printf("\n");
+    for (int ki = 0; ki < n_kinds; ki++)
+      for (int fi = 0; fi < n_divs; fi++) {
+        double budget = (kind[ki] == HANT_BUDGET_ENERGY ? te : tl) / divisor[fi];
+        sel s[N_METHODS];
+        memset(s, 0, sizeof(s));
+        uint64_t rseed = c.seed * 1000003u + (uint64_t)(di * 64 + ki * 8 + fi);
+        run_hant(&c, &d, kind[ki], budget, &s[0]);
+        run_uniform(&c, &d, kind[ki], budget, &s[1]);
+        run_library_baseline(&c, &d, kind[ki], budget, 2, draws, rseed, &s[2]);
+        run_library_baseline(&c, &d, kind[ki], budget, 3, draws, rseed, &s[3]);
+        char bl[64];
+        snprintf(bl, sizeof(bl), "%s/%g", kind[ki] == HANT_BUDGET_ENERGY ? "E" : "T", divisor[fi]);
+        fprintf(stderr, "%s %s = %.4g %s\n", devs[di], bl, budget, kind[ki] == HANT_BUDGET_ENERGY ? "mJ" : "ms");
+        for (int m = 0; m < N_METHODS; m++) {
+          char label[128];
+          snprintf(label, sizeof(label), "%s %s %s", devs[di], bl, method_names[m]);
+          s[m].eval = s[m].ok ? evaluate(&c, s[m].choice, s[m].width, label) : -1;
+          /* An exact solver cannot predict less than a heuristic's choice. */
+          if (m > 1 && s[0].ok && s[m].ok && s[m].predicted > s[0].predicted + 1e-9) {
+            fprintf(stderr, "bench_quality: %s predicts %.6f, above hant's optimum %.6f\n", label, s[m].predicted,
+                    s[0].predicted);
+            failures++;
+          }
+          if (s[m].ok && (kind[ki] == HANT_BUDGET_ENERGY ? s[m].energy_mj : s[m].latency_ms) > budget * (1 + 1e-6)) {
+            fprintf(stderr, "bench_quality: %s is over its budget\n", label);
+            failures++;
+          }
+          const evalrec *e = s[m].eval >= 0 ? &c.evals[s[m].eval] : NULL;
+          char p[16], a0[16], name[48];
+          pct(p, sizeof(p), s[m].predicted);
+          pct(a0, sizeof(a0), e ? e->acc0 : NAN);
+          if (m == 1 && s[m].ok)
+            snprintf(name, sizeof(name), "uniform x%.3g", s[m].width);
+          else
+            snprintf(name, sizeof(name), "%s", method_names[m]);
+          if (!s[m].ok) {
+            printf("| %s %.4g | %s | %.2f | - | - | - | %s |", bl, budget, name, s[m].search_ms, s[m].why);
+            for (int k = 0; k < c.n_epochs; k++)
+              printf(" - |");
+          } else {
+            printf("| %s %.4g | %s | %.2f | %.4g (%.1fx) | %.4g (%.1fx) | %s | %s |", bl, budget, name,
+                   s[m].search_ms, s[m].energy_mj, te / s[m].energy_mj, s[m].latency_ms, tl / s[m].latency_ms, p,
+                   a0);
+            for (int k = 0; k < c.n_epochs; k++) {
+              char a[16];
+              pct(a, sizeof(a), e->acc[k]);
+              printf(" %s |", a);
+            }
+          }
+          printf("\n");
+          if (jf) {
+            hant_jsonw_obj_begin(&jw);
+            hant_jsonw_key(&jw, "device");
+            hant_jsonw_str(&jw, devs[di]);
+            hant_jsonw_key(&jw, "power_mode");
+            hant_jsonw_str(&jw, d.mode->name);
+            hant_jsonw_key(&jw, "kind");
+            hant_jsonw_str(&jw, hant_budget_kind_key(kind[ki]));
+            hant_jsonw_key(&jw, "divisor");
+            hant_jsonw_num(&jw, divisor[fi]);
+            hant_jsonw_key(&jw, "budget");
+            hant_jsonw_num(&jw, budget);
+            hant_jsonw_key(&jw, "teacher_energy_mj");
+            hant_jsonw_num(&jw, te);
+            hant_jsonw_key(&jw, "teacher_latency_ms");
+            hant_jsonw_num(&jw, tl);
+            hant_jsonw_key(&jw, "method");
+            hant_jsonw_str(&jw, method_names[m]);
+            hant_jsonw_key(&jw, "feasible");
+            hant_jsonw_bool(&jw, s[m].ok);
+            hant_jsonw_key(&jw, "note");
+            hant_jsonw_str(&jw, s[m].why);
+            hant_jsonw_key(&jw, "search_ms");
+            hant_jsonw_num(&jw, s[m].search_ms);
+            if (s[m].ok) {
+              hant_jsonw_key(&jw, "network");
+              hant_jsonw_str(&jw, e->key);
+              hant_jsonw_key(&jw, "energy_mj");
+              hant_jsonw_num(&jw, s[m].energy_mj);
+              hant_jsonw_key(&jw, "latency_ms");
+              hant_jsonw_num(&jw, s[m].latency_ms);
+              if (!isnan(s[m].predicted)) {
+                hant_jsonw_key(&jw, "predicted_accuracy");
+                hant_jsonw_num(&jw, s[m].predicted);
+              }
+              hant_jsonw_key(&jw, "test_accuracy");
+              hant_jsonw_obj_begin(&jw);
+              hant_jsonw_key(&jw, "assembled");
+              hant_jsonw_num(&jw, e->acc0);
+              for (int k = 0; k < c.n_epochs; k++) {
+                char kk[32];
+                snprintf(kk, sizeof(kk), "finetune_%d", c.epochs[k]);
+                hant_jsonw_key(&jw, kk);
+                hant_jsonw_num(&jw, e->acc[k]);
+              }
+              hant_jsonw_obj_end(&jw);
+            }
+            hant_jsonw_obj_end(&jw);
+          }
+        }
+        for (int m = 0; m < N_METHODS; m++)
+          free(s[m].choice);
+        fflush(stdout);
+      }
+  }
+  if (jf) {
+    hant_jsonw_arr_end(&jw);
+    hant_jsonw_obj_end(&jw);
+    fputc('\n', jf);
+    fclose(jf);
+  }
+  free(c.evals);
+  hant_dataset_free(&c.train);
+  hant_dataset_free(&c.test);
+  hant_net_destroy(c.teacher);
+  hant_library_unref(c.lib);
+  hant_store_close(c.st);
+  if (failures)
+    fprintf(stderr, "bench_quality: %d consistency failures\n", failures);
+  return failures ? 1 : 0;
+}

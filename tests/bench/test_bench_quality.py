@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: MIT
+# test_bench_quality.py: the quality benchmark end to end at toy size: a tiny teacher, its library with modelled
+# costs on three devices, then bench_quality. Checks every budget gets a row per method, every chosen network is
+# within its budget, and no baseline predicts more than hant's exact optimum. The figures themselves mean nothing
+# at this size; docs/results.md has the full-size run.
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+DISTILL, BENCH = sys.argv[1:3]
+T = tempfile.mkdtemp(prefix="hant-quality-test.")
+LIB, TEACHER, OUT = (os.path.join(T, n) for n in ("lib.db", "teacher.hant", "q.json"))
+DEVICES = ["cortex-m7", "rpi4", "jetson-nano"]
+passed = failed = 0
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL: " + what, file=sys.stderr, flush=True)
+    return cond
+
+
+def run(args):
+    r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+    if r.returncode != 0:
+        print(r.stderr[-2000:], file=sys.stderr)
+    return r
+
+
+try:
+    steps = [[DISTILL, "teacher", "--arch", "tiny", "--epochs", "1", "--samples", "2000", "--val-samples", "300",
+              "--out", TEACHER],
+             [DISTILL, "build", "--teacher", TEACHER, "--db", LIB, "--samples", "256", "--val-samples", "300",
+              "--jobs", "1"]]
+    steps += [[DISTILL, "profile", "--db", LIB, "--device", d] for d in DEVICES]
+    for args in steps:
+        if not check(run(args).returncode == 0, " ".join(args[1:3])):
+            sys.exit(1)
+    r = run([BENCH, "--db", LIB, "--devices", ",".join(DEVICES), "--epochs", "1", "--finetune-samples", "300",
+             "--test-samples", "300", "--json", OUT])
+    check(r.returncode == 0, "bench_quality exit %d" % r.returncode)
+    check(r.stdout.count("\n| ") >= 3 * 6 * 4, "one table row per device, budget and method:\n" + r.stdout[-1500:])
+    res = json.load(open(OUT))
+    rows = res["rows"]
+    check(len(rows) == 3 * 6 * 4, "%d JSON rows, expected 72" % len(rows))
+    check(0 < res["teacher_test_accuracy"] <= 1 and res["test_images"] == 300, "teacher figures: %s" %
+          {k: v for k, v in res.items() if k != "rows"})
+    budgets = {}
+    for row in rows:
+        budgets.setdefault((row["device"], row["kind"], row["divisor"]), {})[row["method"]] = row
+    check(len(budgets) == 18, "%d budgets, expected 18" % len(budgets))
+    for key, m in sorted(budgets.items()):
+        check(set(m) == {"hant", "uniform", "random", "greedy"}, "%s: methods %s" % (key, sorted(m)))
+        for name, row in m.items():
+            if not row["feasible"]:
+                check(row["note"] != "", "%s %s infeasible without a reason" % (key, name))
+                continue
+            spent = row["energy_mj"] if key[1] == "energy_mj" else row["latency_ms"]
+            check(spent <= row["budget"] * (1 + 1e-6), "%s %s spends %g of %g" % (key, name, spent, row["budget"]))
+            acc = row["test_accuracy"]
+            check(0 <= acc["assembled"] <= 1 and 0 <= acc["finetune_1"] <= 1, "%s %s accuracies %s" % (key, name, acc))
+        h = m["hant"]
+        if h["feasible"]:
+            for name in ("random", "greedy"):
+                if m[name]["feasible"]:
+                    check(m[name]["predicted_accuracy"] <= h["predicted_accuracy"] + 1e-9,
+                          "%s: %s predicts %.4f above hant's %.4f" % (key, name, m[name]["predicted_accuracy"],
+                                                                      h["predicted_accuracy"]))
+        # The teacher fits a budget of half its cost nowhere, so hant must have chosen something cheaper.
+        check(not h["feasible"] or h["network"] != "", "%s: hant row without a network" % (key,))
+    r = run([BENCH, "--db", os.path.join(T, "missing.db")])
+    check(r.returncode == 1 and "missing.db" in r.stderr, "a missing library is named: " + r.stderr[-300:])
+    r = run([BENCH, "--db", LIB, "--kinds", "power"])
+    check(r.returncode == 2 and "power" in r.stderr, "an unknown kind is refused: " + r.stderr[-300:])
+finally:
+    shutil.rmtree(T, ignore_errors=True)
+print("test_bench_quality: %d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
