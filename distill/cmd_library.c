@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_library.c: `hant-distill library` lists the teacher, slots, candidates and their costs. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -15,7 +16,60 @@ static void usage(FILE *f) {
              "\n"
              "Lists the library: its teacher, slots and candidates with scores, losses,\n"
              "MACs and, per device, costs with their source (measured, imported, modelled),\n"
-             "and what building it cost.\n");
+             "then the distribution of scores per family and what building it cost.\n");
+}
+
+/* Scores of one family over the slots listed. */
+typedef struct family_stats {
+  char family[24];
+  int n;
+  double min, median, max, mean;
+  double train_s; /* summed training wall time */
+} family_stats;
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Fills st[] (up to max families, in order of first appearance) from the
+ * candidates of slot `only_id` (or all when 0); returns the count. */
+static int families(const hant_cand_rec *c, int nc, int64_t only_id, family_stats *st, int max) {
+  int nf = 0;
+  double *v = malloc(sizeof(double) * (size_t)(nc ? nc : 1));
+  if (!v)
+    return 0;
+  for (int i = 0; i < nc; i++) {
+    if (only_id && c[i].slot_id != only_id)
+      continue;
+    int f = 0;
+    while (f < nf && strcmp(st[f].family, c[i].family))
+      f++;
+    if (f == nf) {
+      if (nf == max)
+        continue;
+      memset(&st[nf], 0, sizeof(st[nf]));
+      snprintf(st[nf].family, sizeof(st[nf].family), "%s", c[i].family);
+      nf++;
+    }
+  }
+  for (int f = 0; f < nf; f++) {
+    int n = 0;
+    for (int i = 0; i < nc; i++)
+      if ((!only_id || c[i].slot_id == only_id) && !strcmp(c[i].family, st[f].family)) {
+        v[n++] = c[i].score;
+        st[f].train_s += c[i].train_seconds;
+        st[f].mean += c[i].score;
+      }
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    st[f].n = n;
+    st[f].min = v[0];
+    st[f].max = v[n - 1];
+    st[f].median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    st[f].mean /= n;
+  }
+  free(v);
+  return nf;
 }
 
 static void json_costs(hant_jsonw *w, const hant_cost_rec *c, int nc, int64_t cand, int *pos) {
@@ -105,6 +159,13 @@ int cmd_library(int argc, char **argv) {
     fprintf(stderr, "hant-distill library: %s\n", hant_errmsg());
     goto out;
   }
+  /* Families over the slot asked for, or the whole library. */
+  int64_t only_id = 0;
+  for (int s = 0; only && s < ns; s++)
+    if (!strcmp(only, slots[s].name))
+      only_id = slots[s].id;
+  family_stats fam[16];
+  int nfam = families(cands, nc, only_id, fam, 16);
   if (json) {
     hant_jsonw w;
     hant_jsonw_init(&w, stdout);
@@ -166,6 +227,20 @@ int cmd_library(int argc, char **argv) {
       hant_jsonw_obj_end(&w);
     }
     hant_jsonw_arr_end(&w);
+    hant_jsonw_key(&w, "families");
+    hant_jsonw_arr_begin(&w);
+    for (int f = 0; f < nfam; f++) {
+      hant_jsonw_obj_begin(&w);
+      hant_jsonw_key(&w, "family"), hant_jsonw_str(&w, fam[f].family);
+      hant_jsonw_key(&w, "candidates"), hant_jsonw_int(&w, fam[f].n);
+      hant_jsonw_key(&w, "score_min"), hant_jsonw_num(&w, fam[f].min);
+      hant_jsonw_key(&w, "score_median"), hant_jsonw_num(&w, fam[f].median);
+      hant_jsonw_key(&w, "score_mean"), hant_jsonw_num(&w, fam[f].mean);
+      hant_jsonw_key(&w, "score_max"), hant_jsonw_num(&w, fam[f].max);
+      hant_jsonw_key(&w, "train_seconds"), hant_jsonw_num(&w, fam[f].train_s);
+      hant_jsonw_obj_end(&w);
+    }
+    hant_jsonw_arr_end(&w);
     hant_jsonw_key(&w, "build_runs");
     hant_jsonw_arr_begin(&w);
     for (int r = 0; r < nruns; r++) {
@@ -203,6 +278,11 @@ int cmd_library(int argc, char **argv) {
                  c->loss_init, c->loss_final, c->macs / 1e6);
       }
     }
+    printf("\n%-10s %10s %9s %9s %9s %9s %9s\n", "family", "candidates", "min", "median", "mean", "max",
+           "train s");
+    for (int f = 0; f < nfam; f++)
+      printf("%-10s %10d %+9.4f %+9.4f %+9.4f %+9.4f %9.0f\n", fam[f].family, fam[f].n, fam[f].min, fam[f].median,
+             fam[f].mean, fam[f].max, fam[f].train_s);
     double cpu = 0, ej = 0, co2 = 0;
     for (int r = 0; r < nruns; r++)
       cpu += runs[r].cpu_seconds, ej += runs[r].energy_j, co2 += runs[r].co2_g;

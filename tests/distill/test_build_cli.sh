@@ -73,6 +73,17 @@ check '[ $? -eq 0 ] && grep -q "\"ok\":true" "$T/v.json"' "verify failed: $(cat 
 "$HD" library --db "$T/a.db" --json >"$T/l.json"
 check 'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); c=d[\"slots\"][0][\"candidates\"][0]; assert {\"id\",\"family\",\"score\",\"costs\"} <= set(c)" "$T/l.json"' \
   "library --json lacks slots[].candidates[].{id,family,score,costs}"
+# Its per-family summary covers every candidate once, with min <= median <= max.
+check 'python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+cands = [c for s in d[\"slots\"] for c in s[\"candidates\"]]
+fam = {f[\"family\"]: f for f in d[\"families\"]}
+assert sum(f[\"candidates\"] for f in fam.values()) == len(cands)
+for f in fam.values():
+    assert f[\"score_min\"] <= f[\"score_median\"] <= f[\"score_max\"]
+    assert f[\"score_max\"] == max(c[\"score\"] for c in cands if c[\"family\"] == f[\"family\"])
+" "$T/l.json"' "library --json families do not summarise the candidates"
 
 # Foreign, corrupt and missing databases are refused with a clear message and exit 1.
 sqlite3 "$T/foreign.db" "CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('x');"
