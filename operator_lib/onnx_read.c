@@ -1058,6 +1058,76 @@ static int emit_flatten(rd *r, int ni, int x) {
   return 0;
 }
 
+/* ReduceMean over H and W, as x.mean((2, 3)) exports: global average
+ * pooling, then a flatten when keepdims=0. Axes come from the attribute
+ * (opset < 18) or the second input (opset 18). */
+static int op_reducemean(rd *r, int ni) {
+  static const char *const known[] = {"axes", "keepdims", "noop_with_empty_axes", NULL};
+  int x, rc;
+  int64_t keep, noop, axes[2];
+  if ((rc = need_inputs(r, ni, 1, 2)) || (rc = attrs_known(r, ni, known)) || (rc = dyn_in(r, ni, 0, 4, &x)) ||
+      (rc = get_int(r, ni, "keepdims", 1, 0, 1, &keep)) ||
+      (rc = get_int(r, ni, "noop_with_empty_axes", 0, 0, 0, &noop)))
+    return rc;
+  const Onnx__AttributeProto *a = attr(r, ni, "axes");
+  int av = in_val(r, ni, 1);
+  size_t n = 0;
+  if (a && av >= 0)
+    return node_err(r, ni, HANT_EFORMAT, "axes given both as an attribute and as an input");
+  if (a) {
+    if (!attr_is(a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS) && !(!a->has_type && a->n_ints))
+      return node_err(r, ni, HANT_EFORMAT, "attribute 'axes' must be a list of integers");
+    for (n = 0; n < a->n_ints && n < 2; n++)
+      axes[n] = a->ints[n];
+    n = a->n_ints;
+  } else if (av >= 0) {
+    const value *v = &r->vals[av];
+    if (v->kind != V_CONST || !v->i64 || v->ndim != 1)
+      return node_err(r, ni, HANT_ENOTSUP, "axes must be a constant 1-D int64 tensor");
+    for (n = 0; n < v->numel && n < 2; n++)
+      axes[n] = v->i64[n];
+    n = v->numel;
+  }
+  for (size_t i = 0; i < n && i < 2; i++)
+    axes[i] = axes[i] < 0 ? axes[i] + 4 : axes[i];
+  if (n != 2 || !((axes[0] == 2 && axes[1] == 3) || (axes[0] == 3 && axes[1] == 2)))
+    return node_err(r, ni, HANT_ENOTSUP, "ReduceMean is supported only over H and W (axes [2, 3] or [-2, -1])");
+  int h = built(r, ni, hant_net_gap(r->net, x));
+  if (h < 0)
+    return h;
+  if (!keep && (h = built(r, ni, hant_net_flatten(r->net, h))) < 0)
+    return h;
+  value *o = out_val(r, ni);
+  o->hnode = h, o->rank = keep ? 4 : 2;
+  return 0;
+}
+
+/* Dropout in an inference graph: the identity. A training-mode input
+ * that is not a constant false, or a requested mask, is refused. */
+static int op_dropout(rd *r, int ni) {
+  static const char *const known[] = {"ratio", "seed", "is_test", NULL};
+  int x, rc;
+  if ((rc = need_inputs(r, ni, 1, 3)) || (rc = attrs_known(r, ni, known)) || (rc = dyn_in(r, ni, 0, 0, &x)))
+    return rc;
+  const Onnx__NodeProto *p = r->nodes[ni].p;
+  if (p->n_output > 1 && p->output[1] && p->output[1][0])
+    return node_err(r, ni, HANT_ENOTSUP, "Dropout's mask output is not supported (inference graphs only)");
+  int tv = in_val(r, ni, 2);
+  if (tv >= 0) {
+    const value *t = &r->vals[tv];
+    bool off = t->kind == V_CONST && t->numel == 1 &&
+               ((t->i64 && t->i64[0] == 0) || (t->f && t->f[0] == 0));
+    if (!off)
+      return node_err(r, ni, HANT_ENOTSUP, "Dropout in training mode (a training_mode input that is not a constant false) is not supported; export the model in eval mode");
+  }
+  int h = built(r, ni, hant_net_identity(r->net, x));
+  if (h < 0)
+    return h;
+  value *o = out_val(r, ni);
+  o->hnode = h, o->rank = r->vals[in_val(r, ni, 0)].rank;
+  return 0;
+}
+
 static int op_flatten(rd *r, int ni) {
   static const char *const known[] = {"axis", NULL};
   int x, rc;
@@ -1199,7 +1269,7 @@ static const struct {
     {"Reshape", op_reshape, 5},    {"Gemm", op_gemm, 1},               {"MatMul", op_matmul, 1},
     {"Pad", op_absorbed, 2},       {"Identity", NULL, 1},              {"Constant", NULL, 1},
     {"Shape", op_absorbed, 1},     {"Gather", op_absorbed, 1},         {"Unsqueeze", op_absorbed, 1},
-    {"Concat", op_absorbed, 4},
+    {"Concat", op_absorbed, 4},    {"ReduceMean", op_reducemean, 1},   {"Dropout", op_dropout, 1},
 };
 
 static op_fn find_op(const char *name, int opset, bool *known) {

@@ -144,11 +144,24 @@ class MobileNet(nn.Module):
         return self.head(self.f(x))
 
 
+class MeanNet(nn.Module):
+    """Global pooling written as x.mean((2, 3)): exported as ReduceMean."""
+
+    def __init__(self):
+        super().__init__()
+        self.f = nn.Sequential(*cbr(1, 16, s=2), Basic(16, 32, 2))
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        return self.fc(self.f(x).mean((2, 3)))
+
+
 EXPECTED_SLOTS = {
     "plain": ["conv", "conv", "conv", "linear", "linear"],
     "resnet": ["conv", "res", "res", "res", "res", "linear"],
     "mobilenet": ["conv", "ir", "ir", "ir", "ir", "ir", "conv", "linear"],
     "bottleneck": ["conv", "bottleneck", "bottleneck", "bottleneck", "linear"],
+    "meanpool": ["conv", "res", "linear"],
 }
 
 failures = []
@@ -181,9 +194,39 @@ def compare(onnx_run, model_path, x, want, label):
     check(diff <= TOL * scale, f"{label}: max |hant - torch| = {diff:.3g} (scale {scale:.3g}, limit {TOL * scale:.3g})")
 
 
+def dropout_checks(onnx_run, path, tmp, x, want):
+    """An inference Dropout before the classifier is the identity; one in training mode is refused."""
+    m = onnx.load(path)
+    g = m.graph
+    fc = next(i for i, n in enumerate(g.node) if n.op_type in ("Gemm", "MatMul"))
+    src = g.node[fc].input[0]
+    for training, label in ((None, "inference"), (True, "training-mode")):
+        mm = onnx.ModelProto()
+        mm.CopyFrom(m)
+        gg = mm.graph
+        ins = [src]
+        if training is not None:
+            gg.initializer.append(onnx.helper.make_tensor("ratio", onnx.TensorProto.FLOAT, [], [0.2]))
+            gg.initializer.append(onnx.helper.make_tensor("train", onnx.TensorProto.BOOL, [], [training]))
+            ins += ["ratio", "train"]
+        gg.node.insert(fc, onnx.helper.make_node("Dropout", ins, ["dropped"]))
+        gg.node[fc + 1].input[0] = "dropped"
+        out = os.path.join(tmp, f"dropout-{label}.onnx")
+        onnx.save(mm, out)
+        if training is None:
+            compare(onnx_run, out, x, want, "meanpool with an inference Dropout")
+        else:
+            xin = out + ".in.f32"
+            x.numpy().astype("<f4").tofile(xin)
+            p = subprocess.run([onnx_run, "run", out, xin, out + ".out"], capture_output=True, text=True)
+            check(p.returncode != 0 and "Dropout" in p.stderr and "training mode" in p.stderr,
+                  f"a training-mode Dropout is refused by name: {p.stderr.strip()[-200:]}")
+
+
 def main():
     onnx_run = sys.argv[1]
-    nets = {"plain": Plain(), "resnet": ResNet(), "mobilenet": MobileNet(), "bottleneck": BottleneckNet()}
+    nets = {"plain": Plain(), "resnet": ResNet(), "mobilenet": MobileNet(), "bottleneck": BottleneckNet(),
+            "meanpool": MeanNet()}
     with tempfile.TemporaryDirectory() as tmp:
         for name, net in nets.items():
             net = randomize_bn(net).eval()
@@ -223,6 +266,8 @@ def main():
                         except Exception as e:  # noqa: BLE001 - report any checker failure
                             check(False, f"{name}: onnx.checker rejects hant's export: {e}")
                         compare(onnx_run, back, x, want, f"{name} hant re-export")
+                    if name == "meanpool":
+                        dropout_checks(onnx_run, path, tmp, x, want)
     if failures:
         print(f"{len(failures)} check(s) failed", file=sys.stderr)
         return 1
