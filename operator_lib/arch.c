@@ -136,6 +136,32 @@ static int block_res(hant_net *net, int x, const line_ctx *lc) {
   return y < 0 ? y : hant_net_act(net, y, HANT_ACT_RELU);
 }
 
+/* ResNet-50-style: 1x1 to mid, kxk (with the stride, as torchvision's
+ * v1.5 places it), 1x1 to out, shortcut, add, ReLU. */
+static int block_bottleneck(hant_net *net, int x, const line_ctx *lc) {
+  int out = 0, k, s, mid, bn, rc;
+  unsigned used = 0;
+  if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) ||
+      (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) ||
+      (rc = opt_int(lc, "mid", out / 4 > 0 ? out / 4 : 1, 1, MAX_DIM, &mid, &used)) ||
+      (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) || (rc = check_used(lc, used, 2)))
+    return rc;
+  int y = conv_bn_act(net, x, mid, 1, 1, 1, bn, HANT_ACT_RELU);
+  if (y >= 0)
+    y = conv_bn_act(net, y, mid, k, s, 1, bn, HANT_ACT_RELU);
+  if (y >= 0)
+    y = conv_bn_act(net, y, out, 1, 1, 1, bn, HANT_ACT_NONE);
+  if (y < 0)
+    return y;
+  int sc = x;
+  if (s != 1 || net->nodes[x].c != out)
+    sc = conv_bn_act(net, x, out, 1, s, 1, bn, HANT_ACT_NONE);
+  if (sc < 0)
+    return sc;
+  y = hant_net_add(net, y, sc);
+  return y < 0 ? y : hant_net_act(net, y, HANT_ACT_RELU);
+}
+
 static int block_ir(hant_net *net, int x, const line_ctx *lc) {
   int out = 0, e, k, s, mid, bn, rc;
   unsigned used = 0;
@@ -226,6 +252,7 @@ struct layer_kind {
 static const struct layer_kind kinds[] = {
     {"conv", true, block_conv},       {"res", true, block_res},
     {"ir", true, block_ir},           {"dws", true, block_dws},
+    {"bottleneck", true, block_bottleneck},
     {"linear", true, block_linear},   {"identity", true, block_identity},
     {"maxpool", false, layer_pool},   {"avgpool", false, layer_pool},
     {"gap", false, layer_gap},        {"flatten", false, layer_flatten},

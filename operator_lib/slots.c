@@ -115,12 +115,9 @@ static int chain_back(const finder *f, int v, int x, unit *u) {
   return n;
 }
 
-/* Does desc build a block with the slot's shapes and MACs? Blocks arch.h
- * cannot build (bottleneck) pass unverified. */
-static bool desc_fits(const hant_net *net, const char *kind, const char *desc, int in, int first, int last) {
+/* Does desc build a block with the slot's shapes and MACs? */
+static bool desc_fits(const hant_net *net, const char *desc, int in, int first, int last) {
   const hant_node *x = &net->nodes[in], *y = &net->nodes[last];
-  if (!strcmp(kind, "bottleneck"))
-    return true;
   hant_net *s = hant_net_new(x->c, x->h, x->w);
   if (!s)
     return false;
@@ -139,7 +136,7 @@ static bool desc_fits(const hant_net *net, const char *kind, const char *desc, i
 
 static int add_slot(finder *f, const char *kind, const char *desc, int in, int first, int last) {
   hant_net *net = f->net;
-  if (!desc_fits(net, kind, desc, in, first, last))
+  if (!desc_fits(net, desc, in, first, last))
     return 0;
   if (net->n_slots == net->cap_slots) {
     int cap = net->cap_slots ? 2 * net->cap_slots : 16;

@@ -17,8 +17,8 @@
 static const char *ARCH = "input 1x28x28; conv 8 s=2; res 8; res 16 s=2; gap; linear 10";
 
 /* A teacher with non-trivial BN statistics, folded. */
-static hant_net *make_teacher(void) {
-  hant_net *t = hant_arch_build(ARCH, "teacher");
+static hant_net *make_teacher_arch(const char *arch) {
+  hant_net *t = hant_arch_build(arch, "teacher");
   hant_rng rng;
   hant_rng_seed(&rng, 5);
   hant_net_init_params(t, &rng);
@@ -36,6 +36,8 @@ static hant_net *make_teacher(void) {
   HANT_ASSERT(hant_distill_prepare_teacher(t, "teacher") == 0);
   return t;
 }
+
+static hant_net *make_teacher(void) { return make_teacher_arch(ARCH); }
 
 /* Max |teacher slot output - candidate output| over a random batch. */
 static double slot_diff(hant_net *t, int slot, hant_net *c) {
