@@ -114,6 +114,20 @@ static int block_conv(hant_net *net, int x, const line_ctx *lc) {
   return conv_block(net, x, out, k, s, g, r, bn, act);
 }
 
+/* The end of a residual block whose main path, from x, ends at y: a 1x1
+ * projection shortcut when the stride or width changes, add, ReLU. */
+static int residual_end(hant_net *net, int x, int y, int out, int s, bool bn) {
+  if (y < 0)
+    return y;
+  int sc = x;
+  if (s != 1 || net->nodes[x].c != out)
+    sc = conv_bn_act(net, x, out, 1, s, 1, bn, HANT_ACT_NONE);
+  if (sc < 0)
+    return sc;
+  y = hant_net_add(net, y, sc);
+  return y < 0 ? y : hant_net_act(net, y, HANT_ACT_RELU);
+}
+
 static int block_res(hant_net *net, int x, const line_ctx *lc) {
   int out = 0, k, s, mid, g, r, bn, rc;
   unsigned used = 0;
@@ -125,15 +139,7 @@ static int block_res(hant_net *net, int x, const line_ctx *lc) {
   int y = conv_block(net, x, mid, k, s, g, r, bn, HANT_ACT_RELU);
   if (y >= 0)
     y = conv_block(net, y, out, k, 1, g, r, bn, HANT_ACT_NONE);
-  if (y < 0)
-    return y;
-  int sc = x;
-  if (s != 1 || net->nodes[x].c != out)
-    sc = conv_bn_act(net, x, out, 1, s, 1, bn, HANT_ACT_NONE);
-  if (sc < 0)
-    return sc;
-  y = hant_net_add(net, y, sc);
-  return y < 0 ? y : hant_net_act(net, y, HANT_ACT_RELU);
+  return residual_end(net, x, y, out, s, bn);
 }
 
 /* ResNet-50-style: 1x1 to mid, kxk (with the stride, as torchvision's
@@ -151,15 +157,7 @@ static int block_bottleneck(hant_net *net, int x, const line_ctx *lc) {
     y = conv_bn_act(net, y, mid, k, s, 1, bn, HANT_ACT_RELU);
   if (y >= 0)
     y = conv_bn_act(net, y, out, 1, 1, 1, bn, HANT_ACT_NONE);
-  if (y < 0)
-    return y;
-  int sc = x;
-  if (s != 1 || net->nodes[x].c != out)
-    sc = conv_bn_act(net, x, out, 1, s, 1, bn, HANT_ACT_NONE);
-  if (sc < 0)
-    return sc;
-  y = hant_net_add(net, y, sc);
-  return y < 0 ? y : hant_net_act(net, y, HANT_ACT_RELU);
+  return residual_end(net, x, y, out, s, bn);
 }
 
 static int block_ir(hant_net *net, int x, const line_ctx *lc) {
