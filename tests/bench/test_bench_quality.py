@@ -14,17 +14,9 @@ DISTILL, BENCH = sys.argv[1:3]
 T = tempfile.mkdtemp(prefix="hant-quality-test.")
 LIB, TEACHER, OUT = (os.path.join(T, n) for n in ("lib.db", "teacher.hant", "q.json"))
 DEVICES = ["cortex-m7", "rpi4", "jetson-nano"]
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: " + what, file=sys.stderr, flush=True)
-    return cond
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import checks  # noqa: E402 - tests/checks.py, found through the path above
+from checks import check  # noqa: E402
 
 
 def run(args):
@@ -81,5 +73,5 @@ try:
     check(r.returncode == 2 and "power" in r.stderr, "an unknown kind is refused: " + r.stderr[-300:])
 finally:
     shutil.rmtree(T, ignore_errors=True)
-print("test_bench_quality: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+print("test_bench_quality: %d passed, %d failed" % (checks.passed, checks.failed))
+sys.exit(1 if checks.failed else 0)

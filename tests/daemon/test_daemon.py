@@ -22,17 +22,9 @@ with open(HANTD, "rb") as f:
     SANITIZED = b"__asan_init" in f.read()
 SLOW = 4 if SANITIZED else 1  # timeouts scale under AddressSanitizer
 
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: " + what, file=sys.stderr, flush=True)
-    return cond
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import checks  # noqa: E402 - tests/checks.py, found through the path above
+from checks import check  # noqa: E402
 
 
 # Answers are checked against schema/rpc/*.schema.json when python3-jsonschema is installed.
@@ -212,9 +204,9 @@ def essence(result):
 
 def timed(fn):
     t0 = time.time()
-    before = failed
+    before = checks.failed
     fn()
-    print("%-28s %6.2f s  %s" % (fn.__name__, time.time() - t0, "ok" if failed == before else "FAILED"), flush=True)
+    print("%-28s %6.2f s  %s" % (fn.__name__, time.time() - t0, "ok" if checks.failed == before else "FAILED"), flush=True)
 
 
 # ---- the library ----------------------------------------------------------------------------
@@ -861,8 +853,8 @@ def test_systemd():
 def main():
     t0 = time.time()
     timed(build_library)
-    if failed:
-        print("test_daemon: %d passed, %d failed" % (passed, failed))
+    if checks.failed:
+        print("test_daemon: %d passed, %d failed" % (checks.passed, checks.failed))
         sys.exit(1)
     for fn in (test_empty_library, test_start_and_mode, test_round_trips, test_every_method_raw, test_protocol_errors,
                test_garbage_and_oversize, test_half_close_and_slow_reader, test_200_clients, test_sighup_under_load, test_reload_sees_new_costs,
@@ -889,12 +881,12 @@ def main():
         check(SCHEMA_CHECKS[0] > 100 and len(SCHEMA_CHECKS_BY) >= 10,
               "answers checked against the schemas: %d (%s)" % (SCHEMA_CHECKS[0], sorted(SCHEMA_CHECKS_BY)))
     print("test_daemon: %.1f s, %d answers checked against schema/rpc" % (time.time() - t0, SCHEMA_CHECKS[0]))
-    print("test_daemon: %d passed, %d failed" % (passed, failed))
-    if not failed:
+    print("test_daemon: %d passed, %d failed" % (checks.passed, checks.failed))
+    if not checks.failed:
         subprocess.run(["rm", "-rf", T])
     else:
         print("logs kept in " + T)
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if checks.failed else 0)
 
 
 main()

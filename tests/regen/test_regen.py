@@ -22,17 +22,9 @@ LIB = os.path.join(T, "lib.db")
 SOCK = os.path.join(T, "hantd.sock")
 DEVS = os.path.join(T, "devices")
 ENV = dict(os.environ, HANT_SOCKET=SOCK, HANT_DEVICES=DEVS)
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: " + what, file=sys.stderr, flush=True)
-    return cond
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import checks  # noqa: E402 - tests/checks.py, found through the path above
+from checks import check  # noqa: E402
 
 
 def run(args, timeout=300):
@@ -301,8 +293,8 @@ finally:
         daemon.kill()
     log.close()
 
-print("%d passed, %d failed (%.1f s)" % (passed, failed, time.time() - T0))
-if failed:
+print("%d passed, %d failed (%.1f s)" % (checks.passed, checks.failed, time.time() - T0))
+if checks.failed:
     print("kept " + T, file=sys.stderr)
     sys.exit(1)
 shutil.rmtree(T, ignore_errors=True)
