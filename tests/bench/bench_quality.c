@@ -13,6 +13,7 @@
 #include "dataset.h"
 #include "deploy.h"
 #include "finetune.h"
+#include "gemm.h"
 #include "hant.h"
 #include "jsonw.h"
 #include "library.h"
@@ -374,6 +375,7 @@ static void usage(FILE *f) {
           "  --draws R             random selections per budget (default 20)\n"
           "  --no-train            evaluate as assembled only\n"
           "  --seed S              fine-tuning and random draws (default 1)\n"
+          "  --threads N           BLAS threads (default: one per core)\n"
           "  --json FILE           also write every row as JSON\n");
 }
 
@@ -384,12 +386,13 @@ int main(int argc, char **argv) {
       {"epochs", required_argument, 0, 'e'},  {"finetune-samples", required_argument, 0, 'n'},
       {"test-samples", required_argument, 0, 't'}, {"draws", required_argument, 0, 'r'},
       {"no-train", no_argument, 0, 'N'},      {"seed", required_argument, 0, 's'},
-      {"json", required_argument, 0, 'j'},    {"help", no_argument, 0, 'h'},
+      {"json", required_argument, 0, 'j'},    {"threads", required_argument, 0, 'T'},
+      {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
   const char *db = NULL, *json_path = NULL;
   char devices_s[256] = "cortex-m7,rpi4,jetson-nano", divisors_s[128] = "2,4,8", kinds_s[64] = "energy,latency",
        epochs_s[64] = "1,3";
-  int ft_samples = 0, test_samples = 0, draws = 20, o;
+  int ft_samples = 0, test_samples = 0, draws = 20, threads = 0, o;
   ctx c = {0};
   c.train_nets = true;
   c.seed = 1;
@@ -406,15 +409,18 @@ int main(int argc, char **argv) {
     case 'N': c.train_nets = false; break;
     case 's': c.seed = strtoull(optarg, NULL, 10); break;
     case 'j': json_path = optarg; break;
+    case 'T': threads = atoi(optarg); break;
     case 'h': usage(stdout); return 0;
     case 'V': printf("bench_quality (hant) %s\n", hant_version()); return 0;
     default: usage(stderr); return 2;
     }
   }
-  if (!db || draws < 1 || ft_samples < 0 || test_samples < 0) {
+  if (!db || draws < 1 || ft_samples < 0 || test_samples < 0 || threads < 0) {
     usage(stderr);
     return 2;
   }
+  if (threads)
+    hant_gemm_set_threads(threads);
   char *devs[16], *divs[8], *kinds[2], *eps[MAX_EPOCHS];
   int n_devs = split_list(devices_s, devs, 16), n_divs = split_list(divisors_s, divs, 8),
       n_kinds = split_list(kinds_s, kinds, 2);
