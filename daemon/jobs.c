@@ -183,7 +183,11 @@ static void *runner_main(void *arg) {
       frc = hant_store_job_finish(st, job.id, HANT_JOB_DONE, result, NULL);
       hantd_log(LOG_INFO, "job %lld done in %.2f s", (long long)job.id, hant_now_s() - t0);
     } else if (canceled) {
-      frc = hant_store_job_finish(st, job.id, HANT_JOB_CANCELED, NULL, "canceled by request");
+      /* Say where it stopped, e.g. "fine-tuning canceled at step 37 of 1290". */
+      char why[600];
+      snprintf(why, sizeof(why), "canceled by request%s%s", rc == HANT_ECANCELED ? ": " : "",
+               rc == HANT_ECANCELED ? err : "");
+      frc = hant_store_job_finish(st, job.id, HANT_JOB_CANCELED, NULL, why);
       hantd_log(LOG_INFO, "job %lld canceled", (long long)job.id);
     } else if (stopping && rc == HANT_ECANCELED) {
       frc = hant_store_job_requeue(st, job.id);

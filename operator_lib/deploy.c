@@ -90,9 +90,9 @@ int hant_deploy_export(hant_store *st, const int64_t *cand_ids, int n, const cha
   return hant_deploy_transform(st, cand_ids, n, out_path, NULL, progress, user, info);
 }
 
-/* Fine-tuning reports each step; the fraction maps onto [lo, hi] of the job.
- * hant_finetune_kd cannot be stopped mid-run, so a stop request is kept and
- * honoured when it returns. */
+/* Fine-tuning reports every few steps; the fraction maps onto [lo, hi] of
+ * the job. A stop request sets `stop`, which hant_finetune_kd reads before
+ * its next step. */
 struct ft_progress {
   hant_deploy_progress_fn fn;
   void *user;
@@ -184,14 +184,14 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
     struct ft_progress fp = {progress, user, 0.2, 0.85, 0};
     fo.progress = on_ft_progress;
     fo.user = &fp;
+    fo.stop = &fp.stop;
     hant_train_result tr;
     double t0 = hant_now_s();
-    if ((rc = hant_finetune_kd(net, teacher, &train, &val, &fo, &tr)))
+    rc = hant_finetune_kd(net, teacher, &train, &val, &fo, &tr);
+    if (!rc && fp.stop)
+      rc = hant__error(HANT_ECANCELED, "canceled after fine-tuning's last step");
+    if (rc)
       goto out;
-    if (fp.stop) {
-      rc = hant__error(HANT_ECANCELED, "canceled while fine-tuning");
-      goto out;
-    }
     info->finetune_epochs = o->finetune_epochs;
     info->finetune_samples = train.n;
     info->finetune_steps = tr.steps;

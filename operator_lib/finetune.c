@@ -63,6 +63,10 @@ int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *t
     double lsum = 0, te = hant_now_s();
     long ns = 0;
     for (long b = 0; b < spe && step < total; b++, step++) {
+      if (o->stop && *o->stop) {
+        rc = hant__error(HANT_ECANCELED, "fine-tuning canceled at step %ld of %ld", step, total);
+        goto out;
+      }
       hant_dataset_batch(train, order + b * B, B, o->augment, 2, &rng, x, lab);
       if ((rc = hant_net_forward(teacher, &tp, x, B, false)) || (rc = hant_net_forward(student, &sp, x, B, true)))
         goto out;

@@ -19,6 +19,10 @@ typedef struct hant_finetune_opts {
   long max_steps;    /* 0: no limit */
   hant_train_progress_fn progress;
   void *user;
+  /* When not NULL, read before every step: once nonzero (progress may set
+   * it), training stops and returns HANT_ECANCELED, the student left as
+   * the last step made it. */
+  const int *stop;
 } hant_finetune_opts;
 
 /* 1 epoch, batch 128, lr 0.01, wd 5e-4, T = 4, alpha = 0.9 (Hinton et al.

@@ -14,8 +14,8 @@ DISTILL, BENCH = sys.argv[1:3]
 T = tempfile.mkdtemp(prefix="hant-quality-test.")
 LIB, TEACHER, OUT = (os.path.join(T, n) for n in ("lib.db", "teacher.hant", "q.json"))
 DEVICES = ["cortex-m7", "rpi4", "jetson-nano"]
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import checks  # noqa: E402 - tests/checks.py, found through the path above
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import checks  # noqa: E402 - tests/pylib/checks.py, found through the path above
 from checks import check  # noqa: E402
 
 

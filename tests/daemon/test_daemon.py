@@ -22,8 +22,8 @@ with open(HANTD, "rb") as f:
     SANITIZED = b"__asan_init" in f.read()
 SLOW = 4 if SANITIZED else 1  # timeouts scale under AddressSanitizer
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import checks  # noqa: E402 - tests/checks.py, found through the path above
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import checks  # noqa: E402 - tests/pylib/checks.py, found through the path above
 from checks import check  # noqa: E402
 
 
@@ -666,6 +666,41 @@ def test_stale_socket():
     check(d.stop() == 0, "stale: exit 0")
 
 
+def test_cancel_finetune():
+    """A running fine-tuning job stops at its next step when canceled, not at the end of its epoch."""
+    d = Daemon("cancel", LIB, "job_workers = 1\n")
+    if not d.start():
+        return
+    c = Conn(d.sock)
+    m = c.call("transform", {"device": "jetson-nano", "budgets": ["2W"]})
+    cands = [s["candidate"] for s in m["result"]["slots"]] if m and "result" in m else None
+    out = os.path.join(T, "canceled.onnx")
+    m = c.call("jobs.submit", {"kind": "transform", "params": {"candidates": cands, "out": out,
+                                                                 "finetune_epochs": 3, "eval_samples": 200}})
+    jid = m["result"]["job"]["id"] if m and "result" in m else None
+    check(cands and jid, "a 3-epoch fine-tuning job on all 55,000 images is queued: %s" % m)
+    note = ""
+    for _ in range(3000):
+        m = c.call("jobs.get", {"id": jid})
+        note = m["result"]["note"] if m and "result" in m else ""
+        if "fine-tuning: epoch 1 of 3, step" in note:
+            break
+        time.sleep(0.02)
+    check("fine-tuning: epoch 1 of 3, step" in note, "the job reached its first epoch: %s" % note)
+    m = c.call("jobs.cancel", {"id": jid})
+    check(m and m["result"]["state"] in ("canceling", "canceled"), "cancel while running: %s" % m)
+    rc, out_s, err = client(d, "jobs", "wait", str(jid), "--json")
+    j = json.loads(out_s) if out_s.strip() else {}
+    # Stopping only between phases would have run all three epochs (3 x 429 steps) first.
+    import re
+    at = re.search(r"fine-tuning canceled at step (\d+) of (\d+)", j.get("error") or "")
+    check(j.get("state") == "canceled" and at and int(at.group(1)) < int(at.group(2)) / 3,
+          "the job ends canceled inside its first epoch: %s" % {k: j.get(k) for k in ("state", "note", "error")})
+    check(not os.path.exists(out), "a canceled job writes no model")
+    c.close()
+    check(d.stop() == 0, "cancel: exit 0")
+
+
 def test_job_survives_restart():
     model = os.path.join(T, "nano-2w.onnx")
     d = Daemon("jobs", LIB, "job_workers = 1\n")
@@ -858,7 +893,7 @@ def main():
         sys.exit(1)
     for fn in (test_empty_library, test_start_and_mode, test_round_trips, test_every_method_raw, test_protocol_errors,
                test_garbage_and_oversize, test_half_close_and_slow_reader, test_200_clients, test_sighup_under_load, test_reload_sees_new_costs,
-               test_sigterm_under_load, test_stale_socket, test_job_survives_restart, test_limits,
+               test_sigterm_under_load, test_stale_socket, test_job_survives_restart, test_cancel_finetune, test_limits,
                test_disallowed_uid, test_systemd):
         try:
             timed(fn)

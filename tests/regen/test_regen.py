@@ -22,8 +22,8 @@ LIB = os.path.join(T, "lib.db")
 SOCK = os.path.join(T, "hantd.sock")
 DEVS = os.path.join(T, "devices")
 ENV = dict(os.environ, HANT_SOCKET=SOCK, HANT_DEVICES=DEVS)
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import checks  # noqa: E402 - tests/checks.py, found through the path above
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import checks  # noqa: E402 - tests/pylib/checks.py, found through the path above
 from checks import check  # noqa: E402
 
 
