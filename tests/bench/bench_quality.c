@@ -542,6 +542,10 @@ int main(int argc, char **argv) {
     for (int k = 0; k < c.n_epochs; k++)
       printf("---:|");
     printf("\n");
+    /* Per budget: hant's loss against the teacher and the best baseline,
+     * for each accuracy column (assembled, then each fine-tuning). */
+    char summary[16][256];
+    int n_summary = 0;
     for (int ki = 0; ki < n_kinds; ki++)
       for (int fi = 0; fi < n_divs; fi++) {
         double budget = (kind[ki] == HANT_BUDGET_ENERGY ? te : tl) / divisor[fi];
@@ -642,10 +646,51 @@ int main(int argc, char **argv) {
             hant_jsonw_obj_end(&jw);
           }
         }
+        if (n_summary < 16) {
+          char *line = summary[n_summary++];
+          size_t lo;
+          if (s[0].ok)
+            lo = (size_t)snprintf(line, 256, "| %s | %.1fx | ", bl,
+                                  kind[ki] == HANT_BUDGET_ENERGY ? te / s[0].energy_mj : tl / s[0].latency_ms);
+          else
+            lo = (size_t)snprintf(line, 256, "| %s | %s | ", bl, s[0].why);
+          for (int k = -1; k < c.n_epochs && lo < 256; k++) {
+            double h = NAN, best = -INFINITY;
+            for (int m = 0; m < N_METHODS; m++) {
+              if (s[m].eval < 0)
+                continue;
+              double a = k < 0 ? c.evals[s[m].eval].acc0 : c.evals[s[m].eval].acc[k];
+              if (m == 0)
+                h = a;
+              else if (a > best)
+                best = a;
+            }
+            if (isnan(h))
+              lo += (size_t)snprintf(line + lo, 256 - lo, "- | ");
+            else
+              lo += (size_t)snprintf(line + lo, 256 - lo, "%+.2f (%s) | ", 100 * (h - teacher_acc),
+                                    !(best > -INFINITY) || h > best ? "ahead" : h == best ? "tied" : "behind");
+          }
+        }
         for (int m = 0; m < N_METHODS; m++)
           free(s[m].choice);
         fflush(stdout);
       }
+    printf("\nhant's test accuracy against the teacher's (points), and against the best baseline at the same "
+           "budget and fine-tuning (ahead, tied or behind):\n\n"
+           "| budget | cut achieved | assembled |");
+    for (int k = 0; k < c.n_epochs; k++)
+      printf(" FT %d ep |", c.epochs[k]);
+    printf("\n|---|---:|---:|");
+    for (int k = 0; k < c.n_epochs; k++)
+      printf("---:|");
+    printf("\n");
+    for (int i = 0; i < n_summary; i++) {
+      size_t n = strlen(summary[i]);
+      while (n && summary[i][n - 1] == ' ')
+        summary[i][--n] = '\0';
+      printf("%s\n", summary[i]);
+    }
   }
   if (jf) {
     hant_jsonw_arr_end(&jw);
