@@ -16,7 +16,32 @@ void hant_finetune_opts_default(hant_finetune_opts *o) {
   o->temperature = 4.0f;
   o->alpha = 0.9f;
   o->augment = true;
+  o->clip_norm = 1.0f;
   o->seed = 1;
+}
+
+/* Scales every trainable gradient so that their global L2 norm is at most
+ * max_norm. Assembled networks are BN-free (folded), and a candidate whose
+ * batch norm was folded from small running variances has large weights:
+ * without a bound one step can throw the whole network off. */
+static void clip_grad_norm(hant_net *net, float max_norm) {
+  double sq = 0;
+  for (int i = 0; i < net->n_params; i++) {
+    const hant_param *p = &net->params[i];
+    if (p->trainable && p->g)
+      for (size_t j = 0; j < p->n; j++)
+        sq += (double)p->g[j] * p->g[j];
+  }
+  double norm = sqrt(sq);
+  if (!(norm > max_norm))
+    return;
+  float k = (float)(max_norm / norm);
+  for (int i = 0; i < net->n_params; i++) {
+    hant_param *p = &net->params[i];
+    if (p->trainable && p->g)
+      for (size_t j = 0; j < p->n; j++)
+        p->g[j] *= k;
+  }
 }
 
 int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *train, const hant_dataset *val,
@@ -84,6 +109,8 @@ int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *t
       hant_net_zero_grad(student);
       if ((rc = hant_net_backward(student, &sp, g_kd, NULL)))
         goto out;
+      if (o->clip_norm > 0)
+        clip_grad_norm(student, o->clip_norm);
       float lr = hant_sched_lr(HANT_SCHED_COSINE, o->lr, step, total, 0);
       if ((rc = hant_optim_step(&opt, student->params, student->n_params, lr)))
         goto out;

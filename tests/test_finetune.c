@@ -81,6 +81,58 @@ int main(void) {
   printf("teacher val %.3f; student val %.3f -> %.3f, agreement %.3f -> %.3f\n", tres.val_accuracy, acc0, acc1,
          agree0, agree1);
 
+  /* A folded student whose batch norms had small running variances has
+   * large weights, like the library's folded random-init candidates: the
+   * default settings still fine-tune it without diverging. */
+  {
+    hant_net *big = hant_arch_build("input 1x28x28; conv 8 s=2; res 16 s=2 mid=8; gap; linear 10", "big");
+    hant_net_init_params(big, &rng);
+    for (int i = 0; i < big->n_params; i++)
+      if (strstr(big->params[i].name, "running_var"))
+        for (size_t j = 0; j < big->params[i].n; j++)
+          big->params[i].w[j] = 1e-4f;
+    HANT_ASSERT(hant_net_fold_bn(big) == 0);
+    hant_finetune_opts bo;
+    hant_finetune_opts_default(&bo);
+    hant_train_result br;
+    double b0, bl0, b1, bl1;
+    hant_eval_classifier(big, &va, 256, &b0, &bl0);
+    rc = hant_finetune_kd(big, teacher, &tr, NULL, &bo, &br);
+    CHECK(rc == 0, "fine-tuning a large-weight student failed: %s", hant_errmsg());
+    hant_eval_classifier(big, &va, 256, &b1, &bl1);
+    CHECK(isfinite(bl1) && b1 > b0, "large-weight student: val accuracy %.3f -> %.3f, loss %g", b0, b1, bl1);
+    hant_net_destroy(big);
+  }
+  /* The clip bounds the step: one SGD step with Nesterov momentum 0.9 and
+   * no weight decay moves the weights by lr x 1.9 x the clipped norm. */
+  {
+    hant_net *one = hant_arch_build("input 1x28x28; conv 8 s=2; res 16 s=2 mid=8; gap; linear 10", "one");
+    hant_net_init_params(one, &rng);
+    size_t total = 0;
+    for (int i = 0; i < one->n_params; i++)
+      total += one->params[i].n;
+    float *before = malloc(sizeof(float) * total);
+    for (int i = 0, o = 0; i < one->n_params; o += (int)one->params[i].n, i++)
+      memcpy(before + o, one->params[i].w, sizeof(float) * one->params[i].n);
+    hant_finetune_opts co;
+    hant_finetune_opts_default(&co);
+    co.weight_decay = 0;
+    co.clip_norm = 1e-3f;
+    co.max_steps = 1;
+    hant_train_result cr;
+    CHECK(hant_finetune_kd(one, teacher, &tr, NULL, &co, &cr) == 0, "one clipped step: %s", hant_errmsg());
+    double moved = 0;
+    for (int i = 0, o = 0; i < one->n_params; o += (int)one->params[i].n, i++)
+      if (one->params[i].trainable)
+        for (size_t j = 0; j < one->params[i].n; j++)
+          moved += pow(one->params[i].w[j] - before[o + j], 2);
+    moved = sqrt(moved);
+    double want = co.lr * 1.9 * co.clip_norm;
+    CHECK(fabs(moved - want) < 0.02 * want, "one clipped step moved the weights by %g, expected %g", moved, want);
+    free(before);
+    hant_net_destroy(one);
+  }
+
   /* Bad options are refused. */
   fo.alpha = 1.5f;
   CHECK(hant_finetune_kd(student, teacher, &tr, &va, &fo, &res) == HANT_EINVAL, "alpha 1.5 accepted");
