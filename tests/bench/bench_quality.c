@@ -373,6 +373,7 @@ static void usage(FILE *f) {
           "  --finetune-samples N  first N training images per epoch (default all 55000)\n"
           "  --test-samples N      first N test images (default all 10000)\n"
           "  --draws R             random selections per budget (default 20)\n"
+          "  --methods LIST        of hant, uniform, random, greedy (default all)\n"
           "  --no-train            evaluate as assembled only\n"
           "  --seed S              fine-tuning and random draws (default 1)\n"
           "  --threads N           BLAS threads (default: one per core)\n"
@@ -387,11 +388,12 @@ int main(int argc, char **argv) {
       {"test-samples", required_argument, 0, 't'}, {"draws", required_argument, 0, 'r'},
       {"no-train", no_argument, 0, 'N'},      {"seed", required_argument, 0, 's'},
       {"json", required_argument, 0, 'j'},    {"threads", required_argument, 0, 'T'},
+      {"methods", required_argument, 0, 'M'},
       {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
   const char *db = NULL, *json_path = NULL;
   char devices_s[256] = "cortex-m7,rpi4,jetson-nano", divisors_s[128] = "2,4,8", kinds_s[64] = "energy,latency",
-       epochs_s[64] = "1,3";
+       epochs_s[64] = "1,3", methods_s[64] = "hant,uniform,random,greedy";
   int ft_samples = 0, test_samples = 0, draws = 20, threads = 0, o;
   ctx c = {0};
   c.train_nets = true;
@@ -410,6 +412,7 @@ int main(int argc, char **argv) {
     case 's': c.seed = strtoull(optarg, NULL, 10); break;
     case 'j': json_path = optarg; break;
     case 'T': threads = atoi(optarg); break;
+    case 'M': snprintf(methods_s, sizeof(methods_s), "%s", optarg); break;
     case 'h': usage(stdout); return 0;
     case 'V': printf("bench_quality (hant) %s\n", hant_version()); return 0;
     default: usage(stderr); return 2;
@@ -432,6 +435,19 @@ int main(int argc, char **argv) {
     }
   if (!c.train_nets)
     c.n_epochs = 0;
+  bool use[N_METHODS] = {false};
+  char *ms[N_METHODS + 1];
+  int n_ms = split_list(methods_s, ms, N_METHODS + 1);
+  for (int i = 0; i < n_ms; i++) {
+    int m = 0;
+    while (m < N_METHODS && strcmp(ms[i], method_names[m]))
+      m++;
+    if (m == N_METHODS) {
+      fprintf(stderr, "bench_quality: --methods: '%s' is not one of hant, uniform, random, greedy\n", ms[i]);
+      return 2;
+    }
+    use[m] = true;
+  }
   hant_budget_kind kind[2];
   for (int i = 0; i < n_kinds; i++) {
     kind[i] = !strcmp(kinds[i], "energy") ? HANT_BUDGET_ENERGY
@@ -552,16 +568,24 @@ int main(int argc, char **argv) {
         sel s[N_METHODS];
         memset(s, 0, sizeof(s));
         uint64_t rseed = c.seed * 1000003u + (uint64_t)(di * 64 + ki * 8 + fi);
-        run_hant(&c, &d, kind[ki], budget, &s[0]);
-        run_uniform(&c, &d, kind[ki], budget, &s[1]);
-        run_library_baseline(&c, &d, kind[ki], budget, 2, draws, rseed, &s[2]);
-        run_library_baseline(&c, &d, kind[ki], budget, 3, draws, rseed, &s[3]);
+        if (use[0])
+          run_hant(&c, &d, kind[ki], budget, &s[0]);
+        if (use[1])
+          run_uniform(&c, &d, kind[ki], budget, &s[1]);
+        if (use[2])
+          run_library_baseline(&c, &d, kind[ki], budget, 2, draws, rseed, &s[2]);
+        if (use[3])
+          run_library_baseline(&c, &d, kind[ki], budget, 3, draws, rseed, &s[3]);
         char bl[64];
         snprintf(bl, sizeof(bl), "%s/%g", kind[ki] == HANT_BUDGET_ENERGY ? "E" : "T", divisor[fi]);
         fprintf(stderr, "%s %s = %.4g %s\n", devs[di], bl, budget, kind[ki] == HANT_BUDGET_ENERGY ? "mJ" : "ms");
         for (int m = 0; m < N_METHODS; m++) {
           char label[128];
           snprintf(label, sizeof(label), "%s %s %s", devs[di], bl, method_names[m]);
+          if (!use[m]) {
+            s[m].eval = -1;
+            continue;
+          }
           s[m].eval = s[m].ok ? evaluate(&c, s[m].choice, s[m].width, label) : -1;
           /* An exact solver cannot predict less than a heuristic's choice. */
           if (m > 1 && s[0].ok && s[m].ok && s[m].predicted > s[0].predicted + 1e-9) {
@@ -669,7 +693,10 @@ int main(int argc, char **argv) {
               lo += (size_t)snprintf(line + lo, 256 - lo, "- | ");
             else
               lo += (size_t)snprintf(line + lo, 256 - lo, "%+.2f (%s) | ", 100 * (h - teacher_acc),
-                                    !(best > -INFINITY) || h > best ? "ahead" : h == best ? "tied" : "behind");
+                                    !(best > -INFINITY) ? "no baseline run"
+                                    : h > best           ? "ahead"
+                                    : h == best          ? "tied"
+                                                         : "behind");
           }
         }
         for (int m = 0; m < N_METHODS; m++)
