@@ -203,4 +203,36 @@ __attribute__((unused)) static int fuzz_run_random(const seed *pool, size_t n_po
   return 0;
 }
 
+/* The whole main() of a target with built-in seeds: each argument is a
+ * file to replay (and then a seed), "--random S" mutates the seeds for S
+ * seconds with the dictionary, "--seed N" fixes the mutation stream.
+ * Returns the exit status. */
+__attribute__((unused)) static int fuzz_main(int argc, char **argv, const char *const *base, size_t n_base,
+                                             const char *const *dict, size_t n_dict) {
+  fuzz_install_handlers();
+  double seconds = 0;
+  uint64_t seed_value = 1;
+  seed pool[64];
+  size_t n_pool = 0;
+  for (size_t i = 0; i < n_base && n_pool < 64; i++)
+    pool[n_pool++] = (seed){(uint8_t *)base[i], strlen(base[i])};
+  int rc = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--random") && i + 1 < argc)
+      seconds = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+      seed_value = strtoull(argv[++i], NULL, 10);
+    else if (n_pool < 64 && (pool[n_pool].p = read_path(argv[i], &pool[n_pool].n)))
+      run_one(pool[n_pool].p, pool[n_pool].n), n_pool++;
+    else
+      rc = 1;
+  }
+  if (seconds > 0)
+    rc |= fuzz_run_random(pool, n_pool, seconds, seed_value, dict, n_dict);
+  /* Seeds past the built-in ones were read from files. */
+  for (size_t i = n_base; i < n_pool; i++)
+    free(pool[i].p);
+  return rc;
+}
+
 #endif

@@ -54,29 +54,7 @@ static const char *const dict[] = {"\"budgets\"", "\"device\"", "\"entries\"", "
                                    "1e308", "-1", "null", "true", "[]", "{}", "\"../x\"", "\"\\u0000\""};
 
 int main(int argc, char **argv) {
-  fuzz_install_handlers();
-  double seconds = 0;
-  uint64_t seed_value = 1;
-  seed seeds[64];
-  size_t n_seeds = 0;
-  for (size_t i = 0; i < sizeof(base_seeds) / sizeof(base_seeds[0]); i++)
-    seeds[n_seeds++] = (seed){(uint8_t *)base_seeds[i], strlen(base_seeds[i])};
-  int rc = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--random") && i + 1 < argc)
-      seconds = atof(argv[++i]);
-    else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-      seed_value = strtoull(argv[++i], NULL, 10);
-    else if (n_seeds < 64 && (seeds[n_seeds].p = read_path(argv[i], &seeds[n_seeds].n)))
-      run_one(seeds[n_seeds].p, seeds[n_seeds].n), n_seeds++;
-    else
-      rc = 1;
-  }
-  if (seconds > 0)
-    rc |= fuzz_run_random(seeds, n_seeds, seconds, seed_value, dict, sizeof(dict) / sizeof(dict[0]));
-  /* Seeds past the built-in ones were read from files. */
-  for (size_t i = sizeof(base_seeds) / sizeof(base_seeds[0]); i < n_seeds; i++)
-    free(seeds[i].p);
-  return rc;
+  return fuzz_main(argc, argv, base_seeds, sizeof(base_seeds) / sizeof(base_seeds[0]), dict,
+                   sizeof(dict) / sizeof(dict[0]));
 }
 #endif

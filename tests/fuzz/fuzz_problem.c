@@ -107,23 +107,8 @@ static void add_seed(const uint8_t *d, size_t n) {
 }
 
 static int load_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "fuzz_problem: cannot open %s\n", path);
-    return 1;
-  }
-  size_t cap = 1 << 16, n = 0, got;
-  uint8_t *buf = malloc(cap);
-  while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-    n += got;
-    if (n == cap) {
-      uint8_t *nb = realloc(buf, cap *= 2);
-      if (!nb)
-        break;
-      buf = nb;
-    }
-  }
-  fclose(f);
+  size_t n;
+  uint8_t *buf = read_path(path, &n);
   if (!buf)
     return 1;
   run_one(buf, n);
