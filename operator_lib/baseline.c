@@ -23,20 +23,6 @@ static int check_one_budget(const struct hant_select_problem *p, const char *who
   return 0;
 }
 
-/* The feasibility slack of select.h: 1e-9 x max(1, |B|, sum of the largest |c| per group). */
-static double budget_tol(const struct hant_select_problem *p) {
-  double big = 0;
-  size_t o = 0;
-  for (size_t g = 0; g < p->n_groups; g++) {
-    double mx = 0;
-    for (size_t j = 0; j < p->group_size[g]; j++)
-      mx = fmax(mx, fabs(p->cost[o + j]));
-    big += mx;
-    o += p->group_size[g];
-  }
-  return 1e-9 * fmax(1.0, fmax(fabs(p->budget[0]), big));
-}
-
 int hant_baseline_greedy(const struct hant_select_problem *p, size_t *choice, double *value) {
   int rc = check_one_budget(p, "greedy");
   if (rc)
@@ -44,7 +30,7 @@ int hant_baseline_greedy(const struct hant_select_problem *p, size_t *choice, do
   size_t *off = malloc(sizeof(size_t) * p->n_groups);
   if (!off)
     return HANT_ENOMEM;
-  double limit = p->budget[0] + budget_tol(p), total = 0, sum = 0;
+  double limit = p->budget[0] + hant_select_cost_tol(p, 0), total = 0, sum = 0;
   size_t o = 0;
   for (size_t g = 0; g < p->n_groups; g++) {
     off[g] = o;
@@ -117,7 +103,7 @@ int hant_baseline_random(const struct hant_select_problem *p, int n_draws, uint6
     rc = HANT_ENOMEM;
     goto out;
   }
-  double limit = p->budget[0] + budget_tol(p), all_min = 0;
+  double limit = p->budget[0] + hant_select_cost_tol(p, 0), all_min = 0;
   for (size_t g = 0; g < G; g++) {
     minc[g] = INFINITY;
     for (size_t j = 0; j < p->group_size[g]; j++)

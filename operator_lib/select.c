@@ -67,6 +67,18 @@ static int result_prepare(struct hant_select_result *r, size_t G, size_t K) {
   return 0;
 }
 
+double hant_select_cost_tol(const struct hant_select_problem *p, size_t k) {
+  double sc = 0;
+  size_t g = 0;
+  for (size_t i = 0; i < p->n_groups; i++) {
+    double mx = 0;
+    for (size_t j = 0; j < p->group_size[i]; j++, g++)
+      mx = dmax(mx, fabs(p->cost[g * p->n_dims + k]));
+    sc += mx;
+  }
+  return COST_RTOL * dmax(1.0, dmax(fabs(p->budget[k]), sc));
+}
+
 int hant_select_check(const struct hant_select_problem *p) {
   if (!p)
     return hant__error(HANT_EINVAL, "select: problem is NULL");

@@ -73,6 +73,10 @@ struct hant_select_result {
 void hant_select_result_init(struct hant_select_result *r);
 void hant_select_result_free(struct hant_select_result *r);
 
+/* The feasibility slack of budget k, as defined above:
+ * 1e-9 * max(1, |B_k|, sum_i max_j |c_ijk|). p must pass hant_select_check. */
+double hant_select_cost_tol(const struct hant_select_problem *p, size_t k);
+
 /* Checks a problem without solving it. Returns 0, or HANT_EINVAL with a
  * message naming the group, item and field (NaN or infinite value, cost or
  * budget, an empty group, zero groups, NULL arrays). Zero budgets are legal. */
