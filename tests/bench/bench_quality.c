@@ -96,6 +96,10 @@ typedef struct devctx {
   const hant_library_mode *mode;
   int profile_mode; /* index into dev->profile's modes, -1 without modes */
   double factor, overhead_ms;
+  /* Modelled costs of the uniform widths ch / base, ch = 1..base, filled on
+   * first use and shared by every budget on the device. */
+  int n_uniform;
+  double uniform_e[257], uniform_t[257];
 } devctx;
 
 static double cand_cost(const devctx *d, int c, hant_budget_kind k) {
@@ -325,16 +329,21 @@ static void run_library_baseline(const ctx *c, const devctx *d, hant_budget_kind
 
 /* The widest uniform scaling within the budget; widths step by one channel
  * of the first slot. */
-static void run_uniform(const ctx *c, const devctx *d, hant_budget_kind k, double budget, sel *s) {
+static void run_uniform(const ctx *c, devctx *d, hant_budget_kind k, double budget, sel *s) {
   int base = c->teacher->slots[0].out_c;
+  if (base > 256)
+    die("uniform width: first layer wider than 256");
   double t0 = hant_now_s();
-  for (int ch = base; ch >= 1; ch--) {
-    double w = (double)ch / base, e, t;
-    if (uniform_cost(c, d, w, &e, &t))
+  for (; d->n_uniform < base; d->n_uniform++) {
+    int ch = d->n_uniform + 1;
+    if (uniform_cost(c, d, (double)ch / base, &d->uniform_e[ch], &d->uniform_t[ch]))
       die("uniform width");
+  }
+  for (int ch = base; ch >= 1; ch--) {
+    double e = d->uniform_e[ch], t = d->uniform_t[ch];
     if ((k == HANT_BUDGET_ENERGY ? e : t) <= budget * (1 + 1e-9)) {
       s->ok = true;
-      s->width = w;
+      s->width = (double)ch / base;
       s->energy_mj = e;
       s->latency_ms = t;
       s->predicted = NAN;
