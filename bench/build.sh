@@ -15,13 +15,14 @@ GEN=$(mktemp -d)
 trap 'rm -rf "$GEN"' EXIT
 # The only generated header the numeric core reads.
 printf '#define HANT_VERSION "%s"\n#define HANT_HAVE_LAPACKE 0\n' "${VERSION:-unknown}" > "$GEN/hant_config.h"
-INC="-I$GEN -I$ROOT/operator_lib"
+INC="-I$GEN"
+for a in base core net cost; do INC="$INC -I$ROOT/operator_lib/$a"; done
 # Debian installs OpenBLAS's cblas.h per flavour and architecture.
 for d in "/usr/include/$TRIPLET/openblas-pthread" "/usr/include/$TRIPLET/openblas64-pthread" "/usr/include/$TRIPLET" \
          /usr/include/openblas; do
   [ -f "$d/cblas.h" ] && { INC="$INC -I$d"; break; }
 done
-CORE="error tensor rng gemm conv batchnorm activation pool linear loss optim net arch energy sensor measure opsfile costtable"
+CORE="base/error base/rng core/arena core/gemm core/conv core/batchnorm core/activation core/pooling core/linear core/loss core/optim net/net net/arch cost/energy cost/sensor cost/measure cost/opsfile cost/costtable"
 SRC="$ROOT/bench/hant_bench.c"
 for f in $CORE; do SRC="$SRC $ROOT/operator_lib/$f.c"; done
 # shellcheck disable=SC2086

@@ -9,7 +9,7 @@
 #include "arch.h"
 #include "costtable.h"
 #include "gemm.h"
-#include "hant.h"
+#include "base.h"
 #include "measure.h"
 #include "opsfile.h"
 #include "rng.h"

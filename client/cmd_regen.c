@@ -10,11 +10,8 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "fleet.h"
 #include "hant.h"
-#include "report.h"
 #include "rpc_client.h"
-#include "sha256.h"
 
 static void usage(FILE *f) {
   fprintf(f,

@@ -8,9 +8,7 @@
 
 #include "commands.h"
 #include "hant.h"
-#include "problem_json.h"
 #include "rpc_client.h"
-#include "select.h"
 
 #define DEFAULT_TIME_LIMIT_MS 10000.0
 

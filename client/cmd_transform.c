@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "budget.h"
-#include "commands.h"
 #include "hant.h"
+#include "commands.h"
 #include "rpc_client.h"
 
 static void transform_usage(FILE *f) {

@@ -14,11 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "budget.h"
-#include "commands.h"
 #include "hant.h"
-#include "progress.h"
-#include "rpc.h"
+#include "commands.h"
 
 static const char *socket_opt;
 

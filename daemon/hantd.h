@@ -12,9 +12,6 @@
 #include <uv.h>
 
 #include "hant.h"
-#include "library.h"
-#include "rpc.h"
-#include "store.h"
 
 /* ---- config.c ------------------------------------------------------------- */
 

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "hantd.h"
-#include "store_jobs.h"
+#include "hant.h"
 
 enum { EV_PROGRESS, EV_FINAL, EV_REQUEUED, EV_EXIT };
 

@@ -9,10 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gemm.h"
 #include "hant.h"
 #include "hantd.h"
-#include "store_jobs.h"
 
 static void usage(FILE *f) {
   fprintf(f,

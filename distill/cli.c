@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset.h"
+#include "hant.h"
 
 bool cli_opt(int argc, char **argv, int *i, const char *name, const char **val) {
   size_t n = strlen(name);

@@ -6,15 +6,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "distill.h"
-#include "energy.h"
-#include "family.h"
-#include "gemm.h"
 #include "hant.h"
-#include "jsonw.h"
-#include "onnx.h"
 #include "shard.h"
-#include "store.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -139,7 +132,7 @@ static int rank0_sink(void *user, hant_distill_result *r) {
 static int dry_run(const char *teacher_path, unsigned mask, bool json) {
   hant_net *t = NULL;
   int rc = hant_onnx_load_any(teacher_path, &t, NULL);
-  if (rc || (rc = hant_distill_prepare_teacher(t, teacher_path))) {
+  if (rc || (rc = hant_teacher_prepare(t, teacher_path))) {
     fprintf(stderr, "hant-distill build: %s\n", hant_errmsg());
     hant_net_destroy(t);
     return EXIT_FAIL;
@@ -301,7 +294,7 @@ int cmd_build(int argc, char **argv) {
     shard_abort(EXIT_FAIL);
   }
   const char *dir = cli_data_dir(data);
-  if ((rc = hant_distill_prepare_teacher(teacher, teacher_path)) ||
+  if ((rc = hant_teacher_prepare(teacher, teacher_path)) ||
       (rc = hant_fmnist_load(dir, HANT_SPLIT_TRAIN, (int)samples, &tr)) ||
       (rc = hant_fmnist_load(dir, HANT_SPLIT_VAL, (int)val_samples, &va)))
     goto fail;

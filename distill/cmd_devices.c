@@ -5,15 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "costmodel.h"
-#include "device.h"
-#include "energy.h"
-#include "gemm.h"
 #include "hant.h"
-#include "jsonw.h"
-#include "measure.h"
-#include "onnx.h"
-#include "power.h"
 
 static void usage(FILE *f) {
   fprintf(f,

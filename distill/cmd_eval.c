@@ -5,13 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "gemm.h"
 #include "hant.h"
-#include "jsonw.h"
-#include "netfile.h"
-#include "onnx.h"
-#include "ops.h"
-#include "train.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: hant-distill eval --model FILE [--data fmnist|DIR] [--split test|val|train] [--samples N]\n"

@@ -6,10 +6,6 @@
 
 #include "cli.h"
 #include "hant.h"
-#include "jsonw.h"
-#include "net.h"
-#include "onnx.h"
-#include "rng.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: hant-distill export --model FILE --out FILE.onnx [--json]\n"

@@ -6,8 +6,6 @@
 
 #include "cli.h"
 #include "hant.h"
-#include "opsfile.h"
-#include "store.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: hant-distill export-ops --db LIBRARY.db --out OPS.txt [--slot NAME]\n"

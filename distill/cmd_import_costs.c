@@ -6,11 +6,7 @@
 
 #include "cli.h"
 #include "costs.h"
-#include "costtable.h"
-#include "device.h"
 #include "hant.h"
-#include "jsonw.h"
-#include "store.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: hant-distill import-costs --db LIBRARY.db --device NAME [options] COSTS.csv\n"
@@ -126,7 +122,7 @@ int cmd_import_costs(int argc, char **argv) {
       goto fail;
     }
     hant_net *net;
-    if ((rc = costs_load_candidate(st, c, &net)))
+    if ((rc = hant_store_candidate_net(st, c->id, &net)))
       goto fail;
     hant_cost_rec *o = &recs[i];
     o->candidate_id = r->id;

@@ -5,11 +5,6 @@
 
 #include "cli.h"
 #include "hant.h"
-#include "jsonw.h"
-#include "net.h"
-#include "netfile.h"
-#include "onnx.h"
-#include "slots.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: hant-distill inspect MODEL [--json]\n"

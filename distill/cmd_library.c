@@ -5,11 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "energy.h"
 #include "hant.h"
-#include "jsonw.h"
-#include "power.h"
-#include "store.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: hant-distill library --db LIBRARY.db [--slot NAME] [--json]\n"

@@ -6,23 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "additivity.h"
-#include "assemble.h"
-#include "cli.h"
-#include "costmodel.h"
-#include "costs.h"
-#include "device.h"
-#include "distill.h"
-#include "energy.h"
-#include "gemm.h"
 #include "hant.h"
-#include "jsonw.h"
-#include "measure.h"
-#include "onnx.h"
-#include "power.h"
-#include "rng.h"
-#include "sha256.h"
-#include "store.h"
+#include "cli.h"
+#include "costs.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -314,7 +300,7 @@ static int additivity(hant_store *st, const opts *o, const hant_device *model_de
   addi_net *res = NULL;
   hant_net **pick = NULL;
   double *sums = NULL, *meas = NULL;
-  if ((rc = hant_onnx_load_any(path, &teacher, NULL)) || (rc = hant_distill_prepare_teacher(teacher, path)) ||
+  if ((rc = hant_onnx_load_any(path, &teacher, NULL)) || (rc = hant_teacher_prepare(teacher, path)) ||
       (rc = hant_store_slots(st, &slots, &ns)))
     goto out;
   if (ns != teacher->n_slots) {
@@ -553,7 +539,7 @@ int cmd_profile(int argc, char **argv) {
     goto fail;
   }
   for (int i = 0; i < nc; i++)
-    if ((rc = costs_load_candidate(st, &cands[i], &nets[i])))
+    if ((rc = hant_store_candidate_net(st, cands[i].id, &nets[i])))
       goto fail;
   if (!o.quiet && !o.json)
     fprintf(stderr, "profile: %d candidates on %s (%s, %s)%s\n", nc, dev->name, dev->path,

@@ -3,14 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "arch.h"
-#include "cli.h"
-#include "gemm.h"
 #include "hant.h"
-#include "jsonw.h"
-#include "netfile.h"
-#include "progress.h"
-#include "train.h"
+#include "cli.h"
 
 static void usage(FILE *f) {
   fprintf(f,

@@ -5,15 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "distill.h"
-#include "gemm.h"
 #include "hant.h"
-#include "jsonw.h"
-#include "netfile.h"
-#include "onnx.h"
-#include "progress.h"
-#include "sha256.h"
-#include "store.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: hant-distill verify --db LIBRARY.db [--teacher FILE] [--data fmnist|DIR] [--quick] [--json]\n"
@@ -85,7 +77,7 @@ int cmd_verify(int argc, char **argv) {
     char sha[65];
     if ((rc = hant_sha256_file_checked(tp, t.sha256, sha)))
       goto fail;
-    if ((rc = hant_onnx_load_any(tp, &teacher, &onnx)) || (rc = hant_distill_prepare_teacher(teacher, tp)) ||
+    if ((rc = hant_onnx_load_any(tp, &teacher, &onnx)) || (rc = hant_teacher_prepare(teacher, tp)) ||
         (rc = hant_fmnist_load(cli_data_dir(data), HANT_SPLIT_VAL, t.val_images, &va)))
       goto fail;
     hant_gemm_set_threads(hant_cpu_count());

@@ -1,31 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* costs.c: loading candidates for costing, modelled energy for measured latencies, and storing profiles. */
+/* costs.c: modelled energy for measured latencies, and storing profiles. */
 #include "costs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "costmodel.h"
 #include "hant.h"
-#include "netfile.h"
-
-int costs_load_candidate(hant_store *st, const hant_cand_rec *c, hant_net **out) {
-  *out = NULL;
-  uint8_t *w;
-  size_t len;
-  int rc = hant_store_candidate_weights(st, c->id, &w, &len);
-  if (rc)
-    return rc;
-  char label[160];
-  snprintf(label, sizeof(label), "candidate %lld (%s)", (long long)c->id, c->key);
-  rc = hant_netfile_parse(w, len, label, out, NULL);
-  free(w);
-  if (!rc && (rc = hant_net_fold_bn(*out))) {
-    hant_net_destroy(*out);
-    *out = NULL;
-  }
-  return rc;
-}
 
 int costs_model_energy(const hant_device *d, int mode, const hant_net *net, int batch, double latency_ms,
                        double *energy_mj, int64_t *memory_bytes, char *source, size_t n) {

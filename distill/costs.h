@@ -6,13 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "device.h"
-#include "net.h"
-#include "store.h"
+#include "hant.h"
 
-/* Decodes a candidate's weights into a network and folds its batch norms,
- * as it would be deployed. */
-int costs_load_candidate(hant_store *st, const hant_cand_rec *c, hant_net **out);
 
 /* Energy of an inference that took latency_ms on d in `mode`, from the
  * profile's model (per-MAC and per-byte energy plus idle power over the

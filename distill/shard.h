@@ -5,8 +5,7 @@
 
 #include <stdbool.h>
 
-#include "distill.h"
-#include "store.h"
+#include "hant.h"
 
 /* What the other ranks did, added to rank 0's build record. */
 typedef struct shard_totals {

@@ -1,74 +1,79 @@
 /* SPDX-License-Identifier: MIT */
-/* hant.h: errors, assertions and small helpers shared by every part of libhant. */
+/* hant.h: libhant's public interface, the one header hant-distill, hantd and hant-client include. */
 #ifndef HANT_H
 #define HANT_H
 
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
+/* Areas from the bottom up; each header documents its own contracts. */
 
-/* Error codes. Functions return 0 on success or a negative HANT_E* code.
- * Each entry: name, value, default message. */
-#define HANT_ERRNO_MAP(X)                                                    \
-  X(EINVAL, -1, "invalid argument")                                          \
-  X(ENOMEM, -2, "out of memory")                                             \
-  X(EIO, -3, "input/output error")                                           \
-  X(EFORMAT, -4, "malformed input")                                          \
-  X(ESHAPE, -5, "tensor shapes do not match")                                \
-  X(ENOTSUP, -6, "not supported")                                            \
-  X(ERANGE, -7, "value out of range")                                        \
-  X(ENOENT, -8, "no such file or entry")                                     \
-  X(ELIMIT, -9, "size limit exceeded")                                       \
-  X(EINFEASIBLE, -10, "no selection satisfies the budgets")                  \
-  X(ETIMEOUT, -11, "time limit reached")                                     \
-  X(EDB, -12, "database error")                                              \
-  X(EBUSY, -13, "resource busy")                                             \
-  X(ECANCELED, -14, "operation canceled")
+/* base: errors, files, hashing, random numbers, JSON writing, progress */
+#include "base.h"
+#include "atomicfile.h"
+#include "jsonw.h"
+#include "progress.h"
+#include "rng.h"
+#include "sha256.h"
 
-enum hant_errno {
-  HANT_OK = 0,
-#define X(name, val, msg) HANT_##name = (val),
-  HANT_ERRNO_MAP(X)
-#undef X
-};
+/* core: tensors, the arena, kernels, losses, optimisers */
+#include "arena.h"
+#include "gemm.h"
+#include "ops.h"
+#include "optim.h"
+#include "svd.h"
+#include "tensor.h"
 
-/* Returns a static description of an error code; never NULL. */
-const char *hant_strerror(int err);
-/* Returns the code's name, e.g. "HANT_EFORMAT"; never NULL. */
-const char *hant_err_name(int err);
+/* data: data sets */
+#include "dataset.h"
 
-/* The detailed message of the last error set on this thread, naming the
- * file, field and what was expected. Empty when none was set. The string is
- * owned by libhant and valid until the next libhant call on this thread. */
-const char *hant_errmsg(void);
-/* Clears this thread's message. */
-void hant_errmsg_clear(void);
+/* net: networks, architecture text, slots, native files, training */
+#include "arch.h"
+#include "net.h"
+#include "netfile.h"
+#include "slots.h"
+#include "train.h"
 
-/* Records a detailed message for this thread and returns err, so that
- * parsers can write `return hant__error(HANT_EFORMAT, "%s: ...", path);`. */
-int hant__error(int err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* onnx: import and export */
+#include "onnx.h"
 
-/* Programmer errors only; stays on in release builds. */
-#define HANT_ASSERT(cond)                                                    \
-  do {                                                                       \
-    if (!(cond))                                                             \
-      hant__assert_fail(__FILE__, __LINE__, #cond);                          \
-  } while (0)
+/* family: candidate generation */
+#include "family.h"
 
-_Noreturn void hant__assert_fail(const char *file, int line, const char *expr);
+/* store: the SQLite library and jobs */
+#include "store.h"
+#include "store_jobs.h"
 
-/* Allocation helpers that abort on exhaustion of tiny sizes are not used:
- * callers check NULL. These zero memory and return 64-byte aligned blocks. */
-void *hant_alloc(size_t bytes);
-void hant_free(void *p);
+/* cost: devices, costs, energy, power, the costed library snapshot */
+#include "additivity.h"
+#include "costmodel.h"
+#include "costtable.h"
+#include "device.h"
+#include "energy.h"
+#include "library.h"
+#include "measure.h"
+#include "opsfile.h"
+#include "power.h"
+#include "sensor.h"
 
-/* Monotonic wall-clock in seconds. */
-double hant_now_s(void);
-/* Process CPU time in seconds (user + system, all threads). */
-double hant_cpu_s(void);
+/* distill: the library build */
+#include "distill.h"
 
-const char *hant_version(void);
+/* select: budgets, the selection problem and solver, the transform solve */
+#include "budget.h"
+#include "problem_json.h"
+#include "select.h"
+#include "transform.h"
+
+/* deploy: assembly, fine-tuning, export, baselines */
+#include "assemble.h"
+#include "baseline.h"
+#include "deploy.h"
+#include "finetune.h"
+
+/* rpc: the daemon's methods */
+#include "rpc.h"
+
+/* regen: fleets, reports, plots */
+#include "fleet.h"
+#include "report.h"
+#include "svgplot.h"
 
 #endif

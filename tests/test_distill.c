@@ -33,7 +33,7 @@ static hant_net *make_teacher_arch(const char *arch) {
         p->w[j] = 0.5f + hant_rng_uniform(&rng);
     }
   }
-  HANT_ASSERT(hant_distill_prepare_teacher(t, "teacher") == 0);
+  HANT_ASSERT(hant_teacher_prepare(t, "teacher") == 0);
   return t;
 }
 

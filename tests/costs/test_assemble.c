@@ -28,7 +28,7 @@ static hant_net *teacher(void) {
       else if (strstr(t->params[i].name, "beta") || strstr(t->params[i].name, "running_mean"))
         t->params[i].w[j] = 0.2f * hant_rng_normal(&rng);
     }
-  HANT_ASSERT(hant_distill_prepare_teacher(t, "teacher") == 0);
+  HANT_ASSERT(hant_teacher_prepare(t, "teacher") == 0);
   return t;
 }
 

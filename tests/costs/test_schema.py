@@ -34,7 +34,7 @@ for p in bad:
 # bench/build.sh compiles hant-bench without meson from the numeric core's sources: the lists must agree.
 import re
 meson = open(os.path.join(root, "operator_lib", "meson.build")).read()
-core_meson = set(re.findall(r"'([a-z_0-9]+)\.c'", meson.split("libhant_core_sources = files(")[1].split(")")[0]))
+core_meson = set(re.findall(r"'([a-z_0-9/]+)\.c'", meson.split("hant_bench_sources = files(")[1].split(")")[0]))
 script = open(os.path.join(root, "bench", "build.sh")).read()
 core_script = set(re.search(r'^CORE="([^"]*)"', script, re.M).group(1).split())
 if core_meson != core_script:

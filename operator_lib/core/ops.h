@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* ops.h: operator kernels, each with a forward and a backward, on raw NCHW float32 buffers. */
+#ifndef HANT_OPS_H
+#define HANT_OPS_H
+
+#include <stdbool.h>
+
+#include "arena.h"
+#include "tensor.h"
+
+/* ---- conv2d ------------------------------------------------------------
+ * x: [N, C, H, W]  w: [K, C/g, kh, kw]  b: [K] or NULL  -> y: [N, K, H', W']
+ * H' = (H + 2*ph - kh) / sh + 1. Depthwise is groups == C == K. */
+typedef struct hant_conv_desc {
+  int c_in, c_out;
+  int kh, kw;
+  int sh, sw;
+  int ph, pw;
+  int groups;
+} hant_conv_desc;
+
+static inline int hant_conv_out_h(const hant_conv_desc *d, int h) {
+  return (h + 2 * d->ph - d->kh) / d->sh + 1;
+}
+static inline int hant_conv_out_w(const hant_conv_desc *d, int w) {
+  return (w + 2 * d->pw - d->kw) / d->sw + 1;
+}
+/* Returns 0 or HANT_EINVAL with a message when the description is unusable. */
+int hant_conv_check(const hant_conv_desc *d, int h, int w);
+
+/* Scratch comes from the arena and is released by the caller's reset. */
+int hant_conv_forward(const hant_conv_desc *d, const float *x, int n, int h,
+                      int w, const float *wt, const float *bias, float *y,
+                      hant_arena *scratch);
+/* Accumulates into dw and db (db may be NULL); writes dx when non-NULL
+ * (overwrites, does not accumulate). */
+int hant_conv_backward(const hant_conv_desc *d, const float *x, int n, int h,
+                       int w, const float *wt, const float *dy, float *dx,
+                       float *dw, float *db, hant_arena *scratch);
+
+/* ---- batch norm over N, H, W per channel ---------------------------------
+ * Training mode uses batch statistics, stores mean and 1/sqrt(var + eps) in
+ * save_mean/save_invstd ([C]) and updates the running statistics with
+ * running = (1 - momentum) * running + momentum * batch (unbiased var),
+ * which is PyTorch's convention. */
+void hant_bn_forward_train(const float *x, int n, int c, int hw,
+                           const float *gamma, const float *beta,
+                           float *run_mean, float *run_var, float momentum,
+                           float eps, float *y, float *save_mean,
+                           float *save_invstd);
+void hant_bn_forward_eval(const float *x, int n, int c, int hw,
+                          const float *gamma, const float *beta,
+                          const float *run_mean, const float *run_var,
+                          float eps, float *y);
+/* Backward of the training-mode forward. Accumulates dgamma and dbeta. */
+void hant_bn_backward(const float *x, const float *dy, int n, int c, int hw,
+                      const float *gamma, const float *save_mean,
+                      const float *save_invstd, float *dx, float *dgamma,
+                      float *dbeta);
+/* Folds an eval-mode BN into the preceding conv: w[K, ...] and b[K] are
+ * rewritten in place so conv(x) alone equals bn(conv(x)). b must exist. */
+void hant_bn_fold(int k, int per_k, float *w, float *b, const float *gamma,
+                  const float *beta, const float *run_mean,
+                  const float *run_var, float eps);
+
+/* ---- element-wise activations ------------------------------------------ */
+typedef enum hant_act {
+  HANT_ACT_NONE,
+  HANT_ACT_RELU,
+  HANT_ACT_RELU6,
+  HANT_ACT_HSWISH,
+  HANT_ACT_COUNT
+} hant_act;
+
+/* Name as written in architecture descriptions ("relu", ...), or NULL. */
+const char *hant_act_name(hant_act a);
+/* Returns HANT_ACT_COUNT when the name is unknown. */
+hant_act hant_act_from_name(const char *s);
+
+void hant_act_forward(hant_act a, const float *x, float *y, size_t n);
+/* dx = dy * act'(x). x is the activation's input. */
+void hant_act_backward(hant_act a, const float *x, const float *dy, float *dx,
+                       size_t n);
+
+/* ---- pooling ------------------------------------------------------------ */
+typedef struct hant_pool_desc {
+  int k, s, p;
+  bool count_include_pad; /* average pool only; PyTorch's default is true */
+} hant_pool_desc;
+
+static inline int hant_pool_out(const hant_pool_desc *d, int h) {
+  return (h + 2 * d->p - d->k) / d->s + 1;
+}
+/* idx: [N, C, H', W'] argmax positions within each input plane. */
+void hant_maxpool_forward(const hant_pool_desc *d, const float *x, int n,
+                          int c, int h, int w, float *y, int *idx);
+void hant_maxpool_backward(const hant_pool_desc *d, const float *dy,
+                           const int *idx, int n, int c, int h, int w,
+                           float *dx);
+void hant_avgpool_forward(const hant_pool_desc *d, const float *x, int n,
+                          int c, int h, int w, float *y);
+void hant_avgpool_backward(const hant_pool_desc *d, const float *dy, int n,
+                           int c, int h, int w, float *dx);
+/* [N, C, H, W] -> [N, C] */
+void hant_gap_forward(const float *x, int n, int c, int hw, float *y);
+void hant_gap_backward(const float *dy, int n, int c, int hw, float *dx);
+
+/* ---- linear -------------------------------------------------------------
+ * x: [N, in]  w: [out, in]  b: [out] or NULL  -> y: [N, out] */
+void hant_linear_forward(const float *x, int n, int in, int out,
+                         const float *w, const float *b, float *y);
+/* Accumulates dw, db; writes dx when non-NULL. */
+void hant_linear_backward(const float *x, const float *dy, int n, int in,
+                          int out, const float *w, float *dx, float *dw,
+                          float *db);
+
+/* ---- losses -------------------------------------------------------------
+ * Each returns the mean loss over the batch and writes d(loss)/d(input). */
+/* logits: [N, K], labels in [0, K). smoothing in [0, 1). */
+float hant_loss_xent(const float *logits, const int *labels, int n, int k,
+                     float smoothing, float *dlogits);
+/* Mean over all elements of (y - t)^2. */
+float hant_loss_mse(const float *y, const float *t, size_t count, float *dy);
+/* T^2 * KL(softmax(t/T) || softmax(s/T)), mean over the batch (Hinton et al.
+ * 2015 scaling, so gradients keep their size across temperatures). */
+float hant_loss_kd(const float *student, const float *teacher, int n, int k,
+                   float temperature, float *dstudent);
+
+#endif

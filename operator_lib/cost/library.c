@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/* library.c: loads a library into an immutable, reference-counted snapshot so selection never touches SQLite. */
+#include "library.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+
+static void library_free(hant_library *lib) {
+  if (!lib)
+    return;
+  for (int d = 0; d < lib->n_devices; d++) {
+    hant_library_device *dev = &lib->devices[d];
+    for (int m = 0; m < dev->n_modes; m++) {
+      free(dev->modes[m].latency_ms);
+      free(dev->modes[m].energy_mj);
+      free(dev->modes[m].memory_bytes);
+      free(dev->modes[m].has);
+    }
+    free(dev->modes);
+    hant_device_destroy(dev->profile);
+  }
+  free(lib->devices);
+  free(lib->slots);
+  free(lib->cands);
+  free(lib->slot_first);
+  free(lib->slot_count);
+  free(lib->by_id);
+  free(lib->profiles);
+  free(lib);
+}
+
+hant_library *hant_library_ref(hant_library *lib) {
+  if (lib)
+    atomic_fetch_add(&lib->refs, 1);
+  return lib;
+}
+
+void hant_library_unref(hant_library *lib) {
+  if (lib && atomic_fetch_sub(&lib->refs, 1) == 1)
+    library_free(lib);
+}
+
+/* Sorting candidate indices by id needs the array; qsort has no context
+ * argument, so sort (id, index) pairs instead. */
+struct id_idx {
+  int64_t id;
+  int idx;
+};
+
+static int cmp_id_idx(const void *a, const void *b) {
+  int64_t x = ((const struct id_idx *)a)->id, y = ((const struct id_idx *)b)->id;
+  return x < y ? -1 : x > y;
+}
+
+int hant_library_cand_find(const hant_library *lib, int64_t id) {
+  int lo = 0, hi = lib->n_cands - 1;
+  while (lo <= hi) {
+    int mid = lo + (hi - lo) / 2;
+    int64_t v = lib->cands[lib->by_id[mid]].id;
+    if (v == id)
+      return lib->by_id[mid];
+    if (v < id)
+      lo = mid + 1;
+    else
+      hi = mid - 1;
+  }
+  return -1;
+}
+
+const hant_library_device *hant_library_device_find(const hant_library *lib, const char *name) {
+  if (!lib || !name)
+    return NULL;
+  for (int d = 0; d < lib->n_devices; d++)
+    if (!strcmp(lib->devices[d].name, name))
+      return &lib->devices[d];
+  return NULL;
+}
+
+int hant_library_mode_find(const hant_library_device *dev, const char *mode) {
+  for (int m = 0; m < dev->n_modes; m++)
+    if (!strcmp(dev->modes[m].name, mode))
+      return m;
+  return -1;
+}
+
+static int cmp_device(const void *a, const void *b) {
+  return strcmp(((const hant_library_device *)a)->name, ((const hant_library_device *)b)->name);
+}
+
+/* Adds a mode to dev (if new) and returns its index, or -1 when out of memory. */
+static int mode_add(hant_library_device *dev, const char *name, int n_cands) {
+  int m = hant_library_mode_find(dev, name);
+  if (m >= 0)
+    return m;
+  hant_library_mode *p = realloc(dev->modes, sizeof(*p) * (size_t)(dev->n_modes + 1));
+  if (!p)
+    return -1;
+  dev->modes = p;
+  hant_library_mode *md = &dev->modes[dev->n_modes];
+  memset(md, 0, sizeof(*md));
+  snprintf(md->name, sizeof(md->name), "%s", name);
+  md->idle_w = -1;
+  size_t n = (size_t)(n_cands > 0 ? n_cands : 1);
+  md->latency_ms = calloc(n, sizeof(double));
+  md->energy_mj = calloc(n, sizeof(double));
+  md->memory_bytes = calloc(n, sizeof(double));
+  md->has = calloc(n, 1);
+  dev->n_modes++;
+  if (!md->latency_ms || !md->energy_mj || !md->memory_bytes || !md->has)
+    return -1;
+  return dev->n_modes - 1;
+}
+
+static void add_source(hant_library_device *dev, const char *src) {
+  if (!*src || strstr(dev->sources, src))
+    return;
+  size_t l = strlen(dev->sources);
+  snprintf(dev->sources + l, sizeof(dev->sources) - l, "%s%s", l ? "," : "", src);
+}
+
+/* Orders a device's modes as its profile lists them, and fills idle power. */
+static void modes_finish(hant_library_device *dev) {
+  if (!dev->profile)
+    return;
+  const hant_device *d = dev->profile;
+  for (int m = 0; m < dev->n_modes; m++) {
+    int pm = dev->modes[m].name[0] ? hant_device_mode_find(d, dev->modes[m].name) : -1;
+    hant_device_point pt;
+    hant_device_point_get(d, pm, &pt);
+    if (pm >= 0 || !dev->modes[m].name[0])
+      dev->modes[m].idle_w = pt.idle_w;
+  }
+  /* Insertion sort by profile mode index (unknown modes last). */
+  for (int i = 1; i < dev->n_modes; i++) {
+    hant_library_mode t = dev->modes[i];
+    int ki = hant_device_mode_find(d, t.name);
+    ki = ki < 0 ? HANT_DEVICE_MAX_MODES : ki;
+    int j = i - 1;
+    while (j >= 0) {
+      int kj = hant_device_mode_find(d, dev->modes[j].name);
+      kj = kj < 0 ? HANT_DEVICE_MAX_MODES : kj;
+      if (kj <= ki)
+        break;
+      dev->modes[j + 1] = dev->modes[j];
+      j--;
+    }
+    dev->modes[j + 1] = t;
+  }
+}
+
+int hant_library_load(hant_store *st, const char *devices_dir, hant_library **out) {
+  *out = NULL;
+  double t0 = hant_now_s();
+  hant_library *lib = calloc(1, sizeof(*lib));
+  if (!lib)
+    return HANT_ENOMEM;
+  atomic_init(&lib->refs, 1);
+  snprintf(lib->path, sizeof(lib->path), "%s", hant_store_path(st));
+  hant_device_rec *drecs = NULL;
+  int nd = 0;
+  hant_cost_rec *costs = NULL;
+  int ncost = 0;
+  struct id_idx *ids = NULL;
+  int rc = hant_store_library_version(st, &lib->version);
+  if (rc)
+    goto fail;
+  rc = hant_store_teacher_get(st, &lib->teacher);
+  if (rc == 0)
+    lib->has_teacher = true;
+  else if (rc != HANT_ENOENT)
+    goto fail;
+  rc = 0;
+  hant_errmsg_clear();
+  if ((rc = hant_store_slots(st, &lib->slots, &lib->n_slots)) ||
+      (rc = hant_store_candidates(st, -1, &lib->cands, &lib->n_cands)))
+    goto fail;
+  size_t ns = (size_t)(lib->n_slots > 0 ? lib->n_slots : 1), nc = (size_t)(lib->n_cands > 0 ? lib->n_cands : 1);
+  lib->slot_first = calloc(ns, sizeof(int));
+  lib->slot_count = calloc(ns, sizeof(int));
+  lib->by_id = calloc(nc, sizeof(int));
+  ids = calloc(nc, sizeof(*ids));
+  if (!lib->slot_first || !lib->slot_count || !lib->by_id || !ids) {
+    rc = HANT_ENOMEM;
+    goto fail;
+  }
+  /* Candidates come ordered by slot; slots by index. Map slot ids to positions. */
+  for (int s = 0; s < lib->n_slots; s++)
+    lib->slot_first[s] = -1;
+  int s = 0;
+  for (int i = 0; i < lib->n_cands; i++) {
+    while (s < lib->n_slots && lib->slots[s].id != lib->cands[i].slot_id)
+      s++;
+    if (s == lib->n_slots) {
+      /* Not in slot order: fall back to a search (never expected). */
+      for (s = 0; s < lib->n_slots && lib->slots[s].id != lib->cands[i].slot_id; s++)
+        ;
+      if (s == lib->n_slots || lib->slot_count[s]) {
+        rc = hant__error(HANT_EFORMAT, "%s: candidate %lld belongs to no slot of the teacher", lib->path,
+                         (long long)lib->cands[i].id);
+        goto fail;
+      }
+    }
+    if (lib->slot_first[s] < 0)
+      lib->slot_first[s] = i;
+    lib->slot_count[s]++;
+    ids[i].id = lib->cands[i].id;
+    ids[i].idx = i;
+  }
+  for (int k = 0; k < lib->n_slots; k++)
+    if (lib->slot_first[k] < 0)
+      lib->slot_first[k] = 0;
+  if (lib->n_cands > 1)
+    qsort(ids, (size_t)lib->n_cands, sizeof(*ids), cmp_id_idx);
+  for (int i = 0; i < lib->n_cands; i++)
+    lib->by_id[i] = ids[i].idx;
+
+  if ((rc = hant_store_devices(st, &drecs, &nd)))
+    goto fail;
+  if (nd) {
+    lib->devices = calloc((size_t)nd, sizeof(*lib->devices));
+    if (!lib->devices) {
+      rc = HANT_ENOMEM;
+      goto fail;
+    }
+  }
+  lib->n_devices = nd;
+  for (int d = 0; d < nd; d++) {
+    hant_library_device *dev = &lib->devices[d];
+    snprintf(dev->name, sizeof(dev->name), "%s", drecs[d].name);
+    snprintf(dev->profile_sha256, sizeof(dev->profile_sha256), "%s", drecs[d].profile_sha256);
+    const char *text = drecs[d].profile ? drecs[d].profile : "";
+    char label[96];
+    snprintf(label, sizeof(label), "library profile of %s", dev->name);
+    if (hant_device_parse(text, strlen(text), label, &dev->profile)) {
+      dev->profile = NULL;
+      snprintf(dev->profile_error, sizeof(dev->profile_error), "%s", hant_errmsg());
+    }
+    hant_errmsg_clear();
+    if (hant_additivity_load(st, dev->name, &dev->additivity) == 0 && dev->additivity.batch <= 1 &&
+        dev->additivity.factor > 0)
+      dev->has_additivity = true;
+    hant_errmsg_clear();
+  }
+  if (nd > 1)
+    qsort(lib->devices, (size_t)nd, sizeof(*lib->devices), cmp_device);
+
+  if ((rc = hant_store_costs(st, NULL, &costs, &ncost)))
+    goto fail;
+  for (int i = 0; i < ncost; i++) {
+    const hant_cost_rec *c = &costs[i];
+    if (c->batch != 1)
+      continue;
+    hant_library_device *dev = (hant_library_device *)hant_library_device_find(lib, c->device);
+    int ci = hant_library_cand_find(lib, c->candidate_id);
+    if (!dev || ci < 0)
+      continue;
+    int m = mode_add(dev, c->power_mode, lib->n_cands);
+    if (m < 0) {
+      rc = HANT_ENOMEM;
+      goto fail;
+    }
+    hant_library_mode *md = &dev->modes[m];
+    md->latency_ms[ci] = c->latency_ms;
+    md->energy_mj[ci] = c->energy_mj;
+    md->memory_bytes[ci] = c->memory_bytes > 0 ? (double)c->memory_bytes
+                                               : 4.0 * (double)lib->cands[ci].params + (double)lib->cands[ci].peak_act_bytes;
+    if (!md->has[ci])
+      md->n_costed++;
+    md->has[ci] = 1;
+    add_source(dev, c->source);
+  }
+  for (int d = 0; d < nd; d++)
+    modes_finish(&lib->devices[d]);
+
+  if (hant_device_list(devices_dir, &lib->profiles, &lib->n_profiles)) {
+    lib->profiles = NULL;
+    lib->n_profiles = 0;
+  }
+  hant_errmsg_clear();
+  lib->load_ms = (hant_now_s() - t0) * 1e3;
+  hant_store_devices_free(drecs, nd);
+  free(costs);
+  free(ids);
+  *out = lib;
+  return 0;
+fail:
+  hant_store_devices_free(drecs, nd);
+  free(costs);
+  free(ids);
+  library_free(lib);
+  return rc;
+}

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/* opsfile.c: writes and defensively parses operator lists (one candidate block per line). */
+#include "opsfile.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch.h"
+#include "base.h"
+
+int hant__read_file(const char *path, size_t max, char **text, size_t *len) {
+  *text = NULL;
+  *len = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return hant__error(HANT_ENOENT, "%s: cannot open: %s", path, strerror(errno));
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap + 1);
+  int rc = 0;
+  if (!buf) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  for (;;) {
+    if (n == cap) {
+      if (cap >= max) {
+        rc = hant__error(HANT_ELIMIT, "%s: larger than the limit of %zu bytes", path, max);
+        goto out;
+      }
+      cap = cap * 2 > max ? max : cap * 2;
+      char *nb = realloc(buf, cap + 1);
+      if (!nb) {
+        rc = HANT_ENOMEM;
+        goto out;
+      }
+      buf = nb;
+    }
+    size_t got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (got == 0) {
+      if (ferror(f))
+        rc = hant__error(HANT_EIO, "%s: read error", path);
+      break;
+    }
+  }
+  if (n > max)
+    rc = hant__error(HANT_ELIMIT, "%s: larger than the limit of %zu bytes", path, max);
+out:
+  fclose(f);
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  buf[n] = '\0';
+  *text = buf;
+  *len = n;
+  return 0;
+}
+
+int hant_opsfile_write_header(FILE *f, const char *comment) {
+  fprintf(f, "%s\n", HANT_OPSFILE_MAGIC);
+  if (comment) {
+    const char *p = comment;
+    while (*p) {
+      const char *e = strchr(p, '\n');
+      size_t l = e ? (size_t)(e - p) : strlen(p);
+      fprintf(f, "# %.*s\n", (int)l, p);
+      p += l + (e ? 1 : 0);
+    }
+  }
+  fprintf(f, "# id input block\n");
+  return ferror(f) ? hant__error(HANT_EIO, "operator list: write error") : 0;
+}
+
+int hant_opsfile_write(FILE *f, const hant_ops_entry *e) {
+  if (strpbrk(e->block, "\n\r;#") || !e->block[0])
+    return hant__error(HANT_EINVAL, "operator %lld: block '%s' cannot be written on one line", (long long)e->id,
+                       e->block);
+  fprintf(f, "%lld %dx%dx%d %s\n", (long long)e->id, e->c, e->h, e->w, e->block);
+  return ferror(f) ? hant__error(HANT_EIO, "operator list: write error") : 0;
+}
+
+void hant_opsfile_arch(const hant_ops_entry *e, char *buf, size_t n) {
+  snprintf(buf, n, "input %dx%dx%d; %s", e->c, e->h, e->w, e->block);
+}
+
+static int parse_shape(const char *s, int *c, int *h, int *w) {
+  char *end;
+  long v[3];
+  const char *p = s;
+  for (int i = 0; i < 3; i++) {
+    if (!isdigit((unsigned char)*p))
+      return -1;
+    errno = 0;
+    v[i] = strtol(p, &end, 10);
+    if (errno || v[i] < 1 || v[i] > 65536)
+      return -1;
+    p = end;
+    if (i < 2 && *p++ != 'x')
+      return -1;
+  }
+  if (*p)
+    return -1;
+  *c = (int)v[0], *h = (int)v[1], *w = (int)v[2];
+  return 0;
+}
+
+static int by_id_line(const void *a, const void *b) {
+  const hant_ops_entry *x = a, *y = b;
+  if (x->id != y->id)
+    return x->id < y->id ? -1 : 1;
+  return (x->line > y->line) - (x->line < y->line);
+}
+
+/* Sorts a copy by id so duplicates are found in O(n log n) and the later
+ * line is the one named. */
+static int check_unique(const hant_ops_entry *v, int n, const char *name) {
+  if (n < 2)
+    return 0;
+  hant_ops_entry *c = malloc(sizeof(*c) * (size_t)n);
+  if (!c)
+    return HANT_ENOMEM;
+  memcpy(c, v, sizeof(*c) * (size_t)n);
+  qsort(c, (size_t)n, sizeof(*c), by_id_line);
+  int rc = 0;
+  for (int i = 1; i < n && !rc; i++)
+    if (c[i].id == c[i - 1].id)
+      rc = hant__error(HANT_EFORMAT, "%s:%d: id: %lld already listed at line %d", name, c[i].line,
+                       (long long)c[i].id, c[i - 1].line);
+  free(c);
+  return rc;
+}
+
+int hant_opsfile_parse(const char *text, size_t len, const char *name, hant_ops_entry **out, int *n) {
+  *out = NULL;
+  *n = 0;
+  if (len > HANT_OPSFILE_MAX_BYTES)
+    return hant__error(HANT_ELIMIT, "%s: larger than the limit of %zu bytes", name, HANT_OPSFILE_MAX_BYTES);
+  hant_ops_entry *v = NULL;
+  int nv = 0, cap = 0, rc = 0, lineno = 0;
+  bool magic = false;
+  char line[HANT_OPSFILE_MAX_LINE + 2];
+  size_t pos = 0;
+  while (pos < len) {
+    lineno++;
+    const char *s = text + pos;
+    const char *e = memchr(s, '\n', len - pos);
+    size_t l = e ? (size_t)(e - s) : len - pos;
+    pos += l + (e ? 1 : 0);
+    if (l && s[l - 1] == '\r')
+      l--;
+    if (l > HANT_OPSFILE_MAX_LINE) {
+      rc = hant__error(HANT_ELIMIT, "%s:%d: line longer than %d characters", name, lineno, HANT_OPSFILE_MAX_LINE);
+      goto fail;
+    }
+    if (memchr(s, '\0', l)) {
+      rc = hant__error(HANT_EFORMAT, "%s:%d: NUL byte in a text file", name, lineno);
+      goto fail;
+    }
+    memcpy(line, s, l);
+    line[l] = '\0';
+    char *p = line;
+    while (isspace((unsigned char)*p))
+      p++;
+    for (char *t = p + strlen(p); t > p && isspace((unsigned char)t[-1]);)
+      *--t = '\0';
+    if (!magic) {
+      if (strcmp(p, HANT_OPSFILE_MAGIC)) {
+        rc = hant__error(HANT_EFORMAT, "%s:%d: expected the first line '%s', got '%.40s'", name, lineno,
+                         HANT_OPSFILE_MAGIC, p);
+        goto fail;
+      }
+      magic = true;
+      continue;
+    }
+    if (!*p || *p == '#')
+      continue;
+    if (nv >= HANT_OPSFILE_MAX_OPS) {
+      rc = hant__error(HANT_ELIMIT, "%s:%d: more than %d operators", name, lineno, HANT_OPSFILE_MAX_OPS);
+      goto fail;
+    }
+    if (nv == cap) {
+      cap = cap ? cap * 2 : 64;
+      hant_ops_entry *nvp = realloc(v, sizeof(*v) * (size_t)cap);
+      if (!nvp) {
+        rc = HANT_ENOMEM;
+        goto fail;
+      }
+      v = nvp;
+    }
+    hant_ops_entry *en = &v[nv];
+    memset(en, 0, sizeof(*en));
+    en->line = lineno;
+    char *tok = p, *sp = strpbrk(p, " \t");
+    if (!sp) {
+      rc = hant__error(HANT_EFORMAT, "%s:%d: expected 'ID CxHxW BLOCK', got '%.60s'", name, lineno, p);
+      goto fail;
+    }
+    *sp = '\0';
+    char *end;
+    errno = 0;
+    long long id = strtoll(tok, &end, 10);
+    if (errno || *end || end == tok || id < 1) {
+      rc = hant__error(HANT_EFORMAT, "%s:%d: id: expected a positive integer, got '%.40s'", name, lineno, tok);
+      goto fail;
+    }
+    en->id = id;
+    p = sp + 1;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    tok = p;
+    sp = strpbrk(p, " \t");
+    if (!sp) {
+      rc = hant__error(HANT_EFORMAT, "%s:%d: block: missing after the input shape", name, lineno);
+      goto fail;
+    }
+    *sp = '\0';
+    if (parse_shape(tok, &en->c, &en->h, &en->w)) {
+      rc = hant__error(HANT_EFORMAT, "%s:%d: input: expected CxHxW with each in 1..65536, got '%.40s'", name, lineno,
+                       tok);
+      goto fail;
+    }
+    if ((size_t)en->c * (size_t)en->h * (size_t)en->w > HANT_OPSFILE_MAX_INPUT) {
+      rc = hant__error(HANT_ELIMIT, "%s:%d: input: %dx%dx%d is above the limit of %zu elements", name, lineno, en->c,
+                       en->h, en->w, HANT_OPSFILE_MAX_INPUT);
+      goto fail;
+    }
+    p = sp + 1;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (strlen(p) >= sizeof(en->block) || strpbrk(p, ";")) {
+      rc = hant__error(HANT_EFORMAT, "%s:%d: block: expected one architecture line of at most %zu characters", name,
+                       lineno, sizeof(en->block) - 1);
+      goto fail;
+    }
+    snprintf(en->block, sizeof(en->block), "%s", p);
+    /* Check the block builds, so a bad line is refused here with its number. */
+    char arch[400], label[64];
+    hant_opsfile_arch(en, arch, sizeof(arch));
+    snprintf(label, sizeof(label), "%s:%d", name, lineno);
+    hant_net *net = hant_arch_build_limited(arch, label, HANT_OPSFILE_MAX_PARAM_FLOATS);
+    if (!net) {
+      rc = hant__error(HANT_EFORMAT, "%s:%d: block: %s", name, lineno, hant_errmsg());
+      goto fail;
+    }
+    double acts = 0; /* what a forward pass would allocate, per sample */
+    for (int k = 0; k < net->n_nodes; k++)
+      acts += (double)net->nodes[k].c * net->nodes[k].h * net->nodes[k].w;
+    hant_net_destroy(net);
+    if (acts > (double)HANT_OPSFILE_MAX_ACTIVATIONS) {
+      rc = hant__error(HANT_ELIMIT, "%s:%d: block: %.0f activation elements per sample, above the limit of %zu", name,
+                       lineno, acts, HANT_OPSFILE_MAX_ACTIVATIONS);
+      goto fail;
+    }
+    nv++;
+  }
+  if (!magic) {
+    rc = hant__error(HANT_EFORMAT, "%s: empty (expected the first line '%s')", name, HANT_OPSFILE_MAGIC);
+    goto fail;
+  }
+  if ((rc = check_unique(v, nv, name)))
+    goto fail;
+  *out = v;
+  *n = nv;
+  return 0;
+fail:
+  free(v);
+  return rc;
+}
+
+int hant_opsfile_read(const char *path, hant_ops_entry **out, int *n) {
+  char *text;
+  size_t len;
+  int rc = hant__read_file(path, HANT_OPSFILE_MAX_BYTES, &text, &len);
+  if (rc)
+    return rc;
+  rc = hant_opsfile_parse(text, len, path, out, n);
+  free(text);
+  return rc;
+}

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/* dataset.c: the defensive IDX reader, Fashion-MNIST splits and batch assembly. */
+#include "dataset.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "base.h"
+
+static const char *const split_names[] = {
+    [HANT_SPLIT_TRAIN] = "train", [HANT_SPLIT_VAL] = "val", [HANT_SPLIT_TEST] = "test"};
+_Static_assert(sizeof(split_names) / sizeof(split_names[0]) == HANT_SPLIT_COUNT, "split names");
+
+const char *hant_split_name(hant_split s) { return (unsigned)s < HANT_SPLIT_COUNT ? split_names[s] : "?"; }
+
+hant_split hant_split_from_name(const char *s) {
+  for (int i = 0; i < HANT_SPLIT_COUNT; i++)
+    if (!strcmp(s, split_names[i]))
+      return (hant_split)i;
+  return HANT_SPLIT_COUNT;
+}
+
+/* Reads a whole (possibly gzip-compressed) file, refusing more than max bytes. */
+static int read_file(const char *path, size_t max, uint8_t **data, size_t *len) {
+  gzFile f = gzopen(path, "rb");
+  if (!f)
+    return hant__error(HANT_ENOENT, "%s: cannot open", path);
+  size_t cap = 1 << 20, n = 0;
+  uint8_t *buf = malloc(cap);
+  int rc = 0;
+  if (!buf) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  for (;;) {
+    if (n == cap) {
+      if (cap >= max) {
+        rc = hant__error(HANT_ELIMIT, "%s: larger than the %zu-byte limit", path, max);
+        goto out;
+      }
+      cap *= 2;
+      uint8_t *nb = realloc(buf, cap);
+      if (!nb) {
+        rc = HANT_ENOMEM;
+        goto out;
+      }
+      buf = nb;
+    }
+    int got = gzread(f, buf + n, (unsigned)(cap - n > (1u << 30) ? (1u << 30) : cap - n));
+    if (got < 0) {
+      int zerr;
+      rc = hant__error(HANT_EIO, "%s: read error (%s)", path, gzerror(f, &zerr));
+      goto out;
+    }
+    if (got == 0)
+      break;
+    n += (size_t)got;
+  }
+out:
+  gzclose(f);
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  *data = buf;
+  *len = n;
+  return 0;
+}
+
+static uint32_t be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Parses an IDX header; dims receives up to 3 dimensions. */
+static int idx_header(const char *path, const uint8_t *d, size_t len, int want_ndim, uint32_t dims[3],
+                      size_t *payload) {
+  if (len < 4)
+    return hant__error(HANT_EFORMAT, "%s: truncated: %zu bytes, shorter than an IDX header", path, len);
+  uint32_t magic = be32(d);
+  if ((magic >> 8) != 0x08 || (int)(magic & 0xff) != want_ndim)
+    return hant__error(HANT_EFORMAT, "%s: bad magic number 0x%08x (expected 0x%08x: unsigned bytes, %d dimension%s)",
+                       path, magic, 0x800u | (unsigned)want_ndim, want_ndim, want_ndim > 1 ? "s" : "");
+  size_t hdr = 4 + 4 * (size_t)want_ndim;
+  if (len < hdr)
+    return hant__error(HANT_EFORMAT, "%s: truncated header: %zu bytes, expected %zu", path, len, hdr);
+  uint64_t total = 1;
+  for (int i = 0; i < want_ndim; i++) {
+    dims[i] = be32(d + 4 + 4 * i);
+    if (dims[i] == 0 || dims[i] > (1u << 24))
+      return hant__error(HANT_EFORMAT, "%s: dimension %d is %u (expected 1 to %u)", path, i, dims[i], 1u << 24);
+    total *= dims[i];
+    if (total > HANT_IDX_MAX_BYTES)
+      return hant__error(HANT_ELIMIT, "%s: payload larger than %zu bytes", path, HANT_IDX_MAX_BYTES);
+  }
+  if (len - hdr < total)
+    return hant__error(HANT_EFORMAT, "%s: truncated: %zu data bytes, header promises %llu", path, len - hdr,
+                       (unsigned long long)total);
+  if (len - hdr > total)
+    return hant__error(HANT_EFORMAT, "%s: %zu trailing bytes after the data the header describes", path,
+                       len - hdr - (size_t)total);
+  *payload = hdr;
+  return 0;
+}
+
+void hant_dataset_free(hant_dataset *ds) {
+  if (!ds)
+    return;
+  free(ds->images);
+  free(ds->labels);
+  memset(ds, 0, sizeof(*ds));
+}
+
+int hant_idx_load(const char *images_path, const char *labels_path, int classes, hant_dataset *out) {
+  uint8_t *img = NULL, *lab = NULL;
+  size_t ilen = 0, llen = 0, ioff = 0, loff = 0;
+  uint32_t idims[3] = {0}, ldims[3] = {0};
+  memset(out, 0, sizeof(*out));
+  int rc = read_file(images_path, HANT_IDX_MAX_BYTES + 64, &img, &ilen);
+  if (rc)
+    goto fail;
+  if ((rc = read_file(labels_path, HANT_IDX_MAX_BYTES + 64, &lab, &llen)))
+    goto fail;
+  if ((rc = idx_header(images_path, img, ilen, 3, idims, &ioff)) ||
+      (rc = idx_header(labels_path, lab, llen, 1, ldims, &loff)))
+    goto fail;
+  if (idims[0] != ldims[0]) {
+    rc = hant__error(HANT_EFORMAT, "%s has %u images but %s has %u labels", images_path, idims[0], labels_path, ldims[0]);
+    goto fail;
+  }
+  for (uint32_t i = 0; i < ldims[0]; i++)
+    if (lab[loff + i] >= classes) {
+      rc = hant__error(HANT_EFORMAT, "%s: label %u of item %u is outside [0, %d)", labels_path, lab[loff + i], i, classes);
+      goto fail;
+    }
+  out->n = (int)idims[0];
+  out->c = 1;
+  out->h = (int)idims[1];
+  out->w = (int)idims[2];
+  out->classes = classes;
+  /* Move payloads to the front so the buffers are exactly the data. */
+  memmove(img, img + ioff, ilen - ioff);
+  memmove(lab, lab + loff, llen - loff);
+  out->images = img;
+  out->labels = lab;
+  return 0;
+fail:
+  free(img);
+  free(lab);
+  return rc;
+}
+
+const char *hant_fmnist_dir(void) {
+  const char *e = getenv("HANT_FMNIST_DIR");
+  return e && *e ? e : "/usr/share/datasets/fashion-mnist";
+}
+
+/* The files Debian ships; gzip-compressed names are tried second. */
+static int open_pair(const char *dir, const char *prefix, int classes, hant_dataset *ds) {
+  char ip[4096], lp[4096];
+  snprintf(ip, sizeof(ip), "%s/%s-images-idx3-ubyte", dir, prefix);
+  snprintf(lp, sizeof(lp), "%s/%s-labels-idx1-ubyte", dir, prefix);
+  FILE *f = fopen(ip, "rb");
+  if (f)
+    fclose(f);
+  else {
+    snprintf(ip, sizeof(ip), "%s/%s-images-idx3-ubyte.gz", dir, prefix);
+    snprintf(lp, sizeof(lp), "%s/%s-labels-idx1-ubyte.gz", dir, prefix);
+  }
+  int rc = hant_idx_load(ip, lp, classes, ds);
+  if (rc == HANT_ENOENT)
+    return hant__error(rc, "%s (install Debian's dataset-fashion-mnist, or set HANT_FMNIST_DIR)", hant_errmsg());
+  return rc;
+}
+
+int hant_fmnist_load(const char *dir, hant_split split, int limit, hant_dataset *out) {
+  hant_dataset all;
+  int lo, hi;
+  if ((unsigned)split >= HANT_SPLIT_COUNT)
+    return hant__error(HANT_EINVAL, "unknown split %d", (int)split);
+  int rc = open_pair(dir, split == HANT_SPLIT_TEST ? "t10k" : "train", 10, &all);
+  if (rc)
+    return rc;
+  if (split == HANT_SPLIT_TEST) {
+    lo = 0;
+    hi = all.n;
+  } else {
+    if (all.n != 60000) {
+      hant_dataset_free(&all);
+      return hant__error(HANT_EFORMAT, "%s: expected 60000 training images for the train/val split, found %d", dir, all.n);
+    }
+    lo = split == HANT_SPLIT_TRAIN ? 0 : 55000;
+    hi = split == HANT_SPLIT_TRAIN ? 55000 : 60000;
+  }
+  if (limit > 0 && hi - lo > limit)
+    hi = lo + limit;
+  size_t per = (size_t)all.c * all.h * all.w;
+  *out = all;
+  out->n = hi - lo;
+  out->images = malloc(per * (size_t)out->n);
+  out->labels = malloc((size_t)out->n);
+  if (!out->images || !out->labels) {
+    free(out->images);
+    free(out->labels);
+    hant_dataset_free(&all);
+    return HANT_ENOMEM;
+  }
+  memcpy(out->images, all.images + per * lo, per * (size_t)out->n);
+  memcpy(out->labels, all.labels + lo, (size_t)out->n);
+  hant_dataset_free(&all);
+  return 0;
+}
+
+void hant_dataset_batch(const hant_dataset *ds, const int *idx, int n, bool augment, int pad,
+                        hant_rng *rng, float *x, int *labels) {
+  int c = ds->c, h = ds->h, w = ds->w;
+  size_t per = (size_t)c * h * w;
+  const float k = 1.0f / 255.0f;
+  for (int i = 0; i < n; i++) {
+    const uint8_t *src = ds->images + per * (size_t)idx[i];
+    float *dst = x + per * (size_t)i;
+    labels[i] = ds->labels[idx[i]];
+    if (!augment) {
+      for (size_t j = 0; j < per; j++)
+        dst[j] = (float)src[j] * k;
+      continue;
+    }
+    int dy = (int)hant_rng_below(rng, (uint32_t)(2 * pad + 1)) - pad;
+    int dx = (int)hant_rng_below(rng, (uint32_t)(2 * pad + 1)) - pad;
+    bool flip = hant_rng_below(rng, 2) != 0;
+    for (int ch = 0; ch < c; ch++)
+      for (int y = 0; y < h; y++) {
+        int sy = y + dy;
+        for (int xx = 0; xx < w; xx++) {
+          int sx = (flip ? w - 1 - xx : xx) + dx;
+          float v = 0.0f;
+          if (sy >= 0 && sy < h && sx >= 0 && sx < w)
+            v = (float)src[((size_t)ch * h + sy) * w + sx] * k;
+          dst[((size_t)ch * h + y) * w + xx] = v;
+        }
+      }
+  }
+}

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/* deploy.c: assembles a selection into a network and exports it, and evaluates models, reporting progress and honouring cancellation. */
+#include "deploy.h"
+
+#include "gemm.h"
+#include "measure.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "assemble.h"
+#include "dataset.h"
+#include "slots.h"
+#include "finetune.h"
+#include "base.h"
+#include "netfile.h"
+#include "onnx.h"
+#include "sha256.h"
+#include "train.h"
+
+static int step(hant_deploy_progress_fn progress, void *user, double f, const char *note) {
+  if (progress && progress(user, f, note))
+    return hant__error(HANT_ECANCELED, "canceled while %s", note);
+  return 0;
+}
+
+/* The teacher file: as recorded if absolute or present, else next to the library. */
+static void teacher_path(hant_store *st, const char *recorded, char *out, size_t n) {
+  if (recorded[0] == '/' || access(recorded, R_OK) == 0) {
+    snprintf(out, n, "%s", recorded);
+    return;
+  }
+  char db[1024];
+  snprintf(db, sizeof(db), "%s", hant_store_path(st));
+  int k = snprintf(out, n, "%s/%s", dirname(db), recorded);
+  if (k < 0 || (size_t)k >= n)
+    snprintf(out, n, "%s", recorded);
+}
+
+int hant_deploy_teacher(hant_store *st, hant_net **teacher, char *path, size_t n) {
+  hant_teacher_rec t;
+  *teacher = NULL;
+  int rc = hant_store_teacher_get(st, &t);
+  if (rc)
+    return rc == HANT_ENOENT ? hant__error(rc, "the library is empty: it has no teacher") : rc;
+  teacher_path(st, t.path, path, n);
+  char sha[65];
+  if ((rc = hant_sha256_file_checked(path, t.sha256, sha)))
+    return hant__error(rc, "teacher: %s (the library was built from another file)", hant_errmsg());
+  if ((rc = hant_onnx_load_any(path, teacher, NULL)) || (rc = hant_teacher_prepare(*teacher, path))) {
+    hant_net_destroy(*teacher);
+    *teacher = NULL;
+  }
+  return rc;
+}
+
+int hant_deploy_assemble(hant_store *st, const hant_net *teacher, const int64_t *cand_ids, int n, hant_net **out) {
+  *out = NULL;
+  if (teacher->n_slots != n)
+    return hant__error(HANT_EINVAL, "%d candidates given for a teacher with %d slots", n, teacher->n_slots);
+  hant_net **cands = calloc((size_t)n, sizeof(*cands));
+  if (!cands)
+    return HANT_ENOMEM;
+  int rc = 0;
+  for (int i = 0; i < n && !rc; i++)
+    rc = hant_store_candidate_net(st, cand_ids[i], &cands[i]);
+  if (!rc)
+    rc = hant_assemble(teacher, cands, out);
+  for (int i = 0; i < n; i++)
+    hant_net_destroy(cands[i]);
+  free(cands);
+  return rc;
+}
+
+int hant_deploy_export(hant_store *st, const int64_t *cand_ids, int n, const char *out_path,
+                       hant_deploy_progress_fn progress, void *user, hant_deploy_export_info *info) {
+  return hant_deploy_transform(st, cand_ids, n, out_path, NULL, progress, user, info);
+}
+
+/* Fine-tuning reports every few steps; the fraction maps onto [lo, hi] of
+ * the job. A stop request sets `stop`, which hant_finetune_kd reads before
+ * its next step. */
+struct ft_progress {
+  hant_deploy_progress_fn fn;
+  void *user;
+  double lo, hi;
+  int stop;
+};
+
+static void on_ft_progress(void *user, const hant_train_progress *p) {
+  struct ft_progress *fp = user;
+  if (!fp->fn || fp->stop)
+    return;
+  char note[128];
+  if (p->epoch_done)
+    snprintf(note, sizeof(note), "fine-tuning: epoch %d of %d done, val accuracy %.4f", p->epoch, p->epochs,
+             p->val_accuracy);
+  else
+    snprintf(note, sizeof(note), "fine-tuning: epoch %d of %d, step %ld of %ld, loss %.4f", p->epoch, p->epochs,
+             p->step, p->steps, p->loss);
+  double f = p->steps > 0 ? (double)p->step / (double)p->steps : 0;
+  if (fp->fn(fp->user, fp->lo + (fp->hi - fp->lo) * f, note))
+    fp->stop = 1;
+}
+
+/* Accuracy of net on the first `limit` images of a split (0: all). */
+static int eval_split(hant_net *net, const char *dir, hant_split sp, int limit, double *acc, double *loss, int *n) {
+  hant_dataset ds = {0};
+  int rc = hant_fmnist_load(dir, sp, limit, &ds);
+  if (!rc)
+    rc = hant_eval_classifier(net, &ds, 250, acc, loss);
+  *n = ds.n;
+  hant_dataset_free(&ds);
+  return rc;
+}
+
+int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const char *out_path,
+                          const hant_deploy_opts *o, hant_deploy_progress_fn progress, void *user,
+                          hant_deploy_export_info *info) {
+  hant_deploy_export_info local;
+  if (!info)
+    info = &local;
+  memset(info, 0, sizeof(*info));
+  if (!st || !cand_ids || n <= 0 || !out_path || !*out_path)
+    return hant__error(HANT_EINVAL, "export: no candidates or no output path");
+  hant_deploy_opts none = {0};
+  if (!o)
+    o = &none;
+  if (o->finetune_epochs < 0 || o->finetune_samples < 0 || o->eval_samples < 0)
+    return hant__error(HANT_EINVAL, "transform: finetune_epochs, finetune_samples and eval_samples must be >= 0");
+  bool ft = o->finetune_epochs > 0, ev = ft || o->evaluate;
+  /* Loading and assembling take the first part of the job, then
+   * evaluation before fine-tuning, fine-tuning, evaluation, writing. */
+  double k = ev ? 0.15 : 1.0;
+  const char *dir = !o->data_dir || !strcmp(o->data_dir, "fmnist") ? hant_fmnist_dir() : o->data_dir;
+  hant_dataset train = {0}, val = {0};
+  hant_net *teacher = NULL, *net = NULL;
+  int rc;
+  snprintf(info->out, sizeof(info->out), "%s", out_path);
+  if ((rc = step(progress, user, 0.0 * k, "loading the teacher")))
+    return rc;
+  if ((rc = hant_deploy_teacher(st, &teacher, info->teacher, sizeof(info->teacher))))
+    return rc;
+  if ((rc = step(progress, user, 0.3 * k, "loading the candidates and assembling")))
+    goto out;
+  if ((rc = hant_deploy_assemble(st, teacher, cand_ids, n, &net)))
+    goto out;
+  if (ev) {
+    double l0;
+    int tn;
+    if ((rc = step(progress, user, 0.12, "evaluating the assembled network")) ||
+        (rc = eval_split(net, dir, HANT_SPLIT_VAL, o->eval_samples, &info->val_accuracy_before, &info->val_loss,
+                         &info->val_n)) ||
+        (rc = eval_split(net, dir, HANT_SPLIT_TEST, o->eval_samples, &info->test_accuracy_before,
+                         &info->test_loss, &info->test_n)) ||
+        (rc = eval_split(teacher, dir, HANT_SPLIT_TEST, o->eval_samples, &info->teacher_test_accuracy, &l0, &tn)))
+      goto out;
+    info->val_accuracy = info->val_accuracy_before;
+    info->test_accuracy = info->test_accuracy_before;
+    info->evaluated = 1;
+  }
+  if (ft) {
+    if ((rc = step(progress, user, 0.2, "loading the training split")) ||
+        (rc = hant_fmnist_load(dir, HANT_SPLIT_TRAIN, o->finetune_samples, &train)) ||
+        (rc = hant_fmnist_load(dir, HANT_SPLIT_VAL, o->eval_samples, &val)))
+      goto out;
+    hant_finetune_opts fo;
+    hant_finetune_opts_default(&fo);
+    fo.epochs = o->finetune_epochs;
+    fo.seed = o->seed ? o->seed : 1;
+    struct ft_progress fp = {progress, user, 0.2, 0.85, 0};
+    fo.progress = on_ft_progress;
+    fo.user = &fp;
+    fo.stop = &fp.stop;
+    hant_train_result tr;
+    double t0 = hant_now_s();
+    rc = hant_finetune_kd(net, teacher, &train, &val, &fo, &tr);
+    if (!rc && fp.stop)
+      rc = hant__error(HANT_ECANCELED, "canceled after fine-tuning's last step");
+    if (rc)
+      goto out;
+    info->finetune_epochs = o->finetune_epochs;
+    info->finetune_samples = train.n;
+    info->finetune_steps = tr.steps;
+    info->finetune_s = hant_now_s() - t0;
+    if ((rc = step(progress, user, 0.86, "evaluating the fine-tuned network")) ||
+        (rc = eval_split(net, dir, HANT_SPLIT_VAL, o->eval_samples, &info->val_accuracy, &info->val_loss,
+                         &info->val_n)) ||
+        (rc = eval_split(net, dir, HANT_SPLIT_TEST, o->eval_samples, &info->test_accuracy, &info->test_loss,
+                         &info->test_n)))
+      goto out;
+  }
+  if ((rc = step(progress, user, ev ? 0.95 : 0.8, "writing ONNX")))
+    goto out;
+  char doc[256];
+  snprintf(doc, sizeof(doc), "hant %s: teacher %.160s with one library candidate per slot", hant_version(),
+           info->teacher);
+  hant_onnx_save_opts so = {doc};
+  if ((rc = hant_onnx_save(net, out_path, &so)))
+    goto out;
+  struct stat sb;
+  if (stat(out_path, &sb) == 0)
+    info->bytes = (size_t)sb.st_size;
+  info->macs = hant_net_macs(net);
+  info->params = (int64_t)hant_net_param_count(net);
+  info->slots = net->n_slots;
+  info->nodes = net->n_nodes;
+  step(progress, user, 1.0, "done");
+  rc = 0;
+out:
+  hant_dataset_free(&train);
+  hant_dataset_free(&val);
+  hant_net_destroy(net);
+  hant_net_destroy(teacher);
+  return rc;
+}
+
+int hant_deploy_eval(const char *model_path, const char *data_dir, const char *split, int samples,
+                     hant_deploy_progress_fn progress, void *user, hant_deploy_eval_info *info) {
+  memset(info, 0, sizeof(*info));
+  hant_split sp = hant_split_from_name(split ? split : "test");
+  if (sp == HANT_SPLIT_COUNT)
+    return hant__error(HANT_EINVAL, "split: expected train, val or test, got '%.16s'", split);
+  if (samples < 0)
+    return hant__error(HANT_EINVAL, "samples: expected a whole number >= 0");
+  snprintf(info->split, sizeof(info->split), "%s", hant_split_name(sp));
+  const char *dir = !data_dir || !strcmp(data_dir, "fmnist") ? hant_fmnist_dir() : data_dir;
+  hant_net *net = NULL;
+  hant_dataset ds = {0};
+  int rc = step(progress, user, 0.0, "loading the model");
+  if (rc)
+    return rc;
+  if ((rc = hant_onnx_load_any(model_path, &net, NULL)))
+    return rc;
+  if ((rc = step(progress, user, 0.05, "loading the data")) || (rc = hant_fmnist_load(dir, sp, samples, &ds)))
+    goto out;
+  /* Chunks of at most 1000 images: progress and cancellation in between. */
+  const int chunk = 1000;
+  size_t per = (size_t)ds.c * (size_t)ds.h * (size_t)ds.w;
+  double correct = 0, lsum = 0;
+  for (int b0 = 0; b0 < ds.n; b0 += chunk) {
+    char note[64];
+    snprintf(note, sizeof(note), "evaluating images %d-%d of %d", b0 + 1, b0 + chunk < ds.n ? b0 + chunk : ds.n,
+             ds.n);
+    if ((rc = step(progress, user, 0.1 + 0.9 * b0 / ds.n, note)))
+      goto out;
+    hant_dataset view = ds;
+    view.n = ds.n - b0 < chunk ? ds.n - b0 : chunk;
+    view.images = ds.images + per * (size_t)b0;
+    view.labels = ds.labels + b0;
+    double acc, loss;
+    if ((rc = hant_eval_classifier(net, &view, 250, &acc, &loss)))
+      goto out;
+    correct += acc * view.n;
+    lsum += loss * view.n;
+  }
+  info->n = ds.n;
+  info->accuracy = ds.n ? correct / ds.n : 0;
+  info->loss = ds.n ? lsum / ds.n : 0;
+  step(progress, user, 1.0, "done");
+  rc = 0;
+out:
+  hant_dataset_free(&ds);
+  hant_net_destroy(net);
+  return rc;
+}
+
+int hant_deploy_measure(hant_store *st, const int64_t *cand_ids, int n, double *latency_ms) {
+  hant_net *teacher = NULL, *net = NULL;
+  char path[1024];
+  int rc = hant_deploy_teacher(st, &teacher, path, sizeof(path));
+  if (rc || (rc = hant_deploy_assemble(st, teacher, cand_ids, n, &net)))
+    goto out;
+  /* Measure as profile does: one BLAS thread, warm-up, median. */
+  int threads = hant_gemm_get_threads();
+  hant_gemm_set_threads(1);
+  hant_measure_opts mo;
+  hant_measure_opts_default(&mo);
+  hant_measure_result mr;
+  rc = hant_measure_net(net, &mo, &mr);
+  hant_gemm_set_threads(threads);
+  if (!rc)
+    *latency_ms = mr.latency_ms;
+out:
+  hant_net_destroy(net);
+  hant_net_destroy(teacher);
+  return rc;
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* deploy.h: the long work after a selection: assemble the chosen network and export it as ONNX, and measure a model's accuracy. */
+#ifndef HANT_DEPLOY_H
+#define HANT_DEPLOY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net.h"
+#include "store.h"
+
+/* Called between steps with the fraction done (0-1) and what is being
+ * done. Returning nonzero stops the work, which then returns
+ * HANT_ECANCELED (its output file is not written). */
+typedef int (*hant_deploy_progress_fn)(void *user, double fraction, const char *note);
+
+typedef struct hant_deploy_export_info {
+  char teacher[1024]; /* the teacher file used */
+  char out[1024];     /* the ONNX file written */
+  size_t bytes;       /* its size */
+  double macs;        /* of the assembled network, per sample */
+  int64_t params;     /* trainable parameters */
+  int slots;
+  int nodes;
+  /* Set by hant_deploy_transform when it fine-tuned or evaluated: */
+  int finetune_epochs;        /* epochs of KD fine-tuning run (0: none) */
+  int finetune_samples;       /* training images used */
+  long finetune_steps;
+  double finetune_s;          /* wall time of fine-tuning, s */
+  int evaluated;              /* 1 when the fields below are set */
+  double val_accuracy_before; /* assembled, before fine-tuning, fraction 0-1 */
+  double val_accuracy, val_loss;   /* after fine-tuning (= before without it) */
+  double test_accuracy, test_loss;
+  double test_accuracy_before;
+  double teacher_test_accuracy;    /* the teacher on the same test images */
+  int val_n, test_n;          /* images evaluated */
+} hant_deploy_export_info;
+
+/* What hant_deploy_transform does besides assembling and exporting. */
+typedef struct hant_deploy_opts {
+  int finetune_epochs;  /* KD fine-tuning epochs (finetune.h defaults otherwise); 0: none */
+  int finetune_samples; /* first N training images (0: all 55,000 of the training split) */
+  int evaluate;         /* evaluate on the validation and test splits (implied by fine-tuning) */
+  int eval_samples;     /* first N images of each split evaluated (0: all) */
+  const char *data_dir; /* IDX directory; NULL or "fmnist": hant_fmnist_dir() */
+  uint64_t seed;        /* of fine-tuning */
+} hant_deploy_opts;
+
+/* Loads the library's teacher, ready for assembly (hant_teacher_prepare).
+ * It is read from the path the library recorded, resolved against the
+ * library's directory when relative, and checked against the recorded
+ * SHA-256; path[n] receives the file used. */
+int hant_deploy_teacher(hant_store *st, hant_net **teacher, char *path, size_t n);
+
+/* Builds the network of a choice: teacher with the library's candidate
+ * cand_ids[i] in slot i (n must be the teacher's slot count), the
+ * candidates decoded and their batch norms folded, as deployed. */
+int hant_deploy_assemble(hant_store *st, const hant_net *teacher, const int64_t *cand_ids, int n, hant_net **out);
+
+/* Assembles the teacher of st with candidate cand_ids[i] in slot i (n
+ * must be the teacher's slot count), and writes it to out_path as ONNX
+ * (hant_onnx_save; written to a temporary name and renamed). The teacher
+ * is read from the path the library recorded, resolved against the
+ * library's directory when relative, and checked against the recorded
+ * SHA-256. Candidates are decoded from the library and their batch norms
+ * folded, as deployed. Errors name the teacher, candidate or output path.
+ * info may be NULL; progress may be NULL. */
+int hant_deploy_export(hant_store *st, const int64_t *cand_ids, int n, const char *out_path,
+                       hant_deploy_progress_fn progress, void *user, hant_deploy_export_info *info);
+
+/* Like hant_deploy_export, and then, as o asks, fine-tunes the assembled
+ * network end to end by knowledge distillation from the teacher
+ * (hant_finetune_kd on the training split, images 0-54999) and evaluates it
+ * on the validation and test splits before and after, then writes the ONNX
+ * file. Cancellation is honoured between phases and between evaluation
+ * chunks, not inside an epoch. o may be NULL (export only). */
+int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const char *out_path,
+                          const hant_deploy_opts *o, hant_deploy_progress_fn progress, void *user,
+                          hant_deploy_export_info *info);
+
+/* Assembles the network of a choice (one candidate id per slot) and
+ * measures its batch-1 latency on this machine (measure.h defaults,
+ * one BLAS thread), in ms. */
+int hant_deploy_measure(hant_store *st, const int64_t *cand_ids, int n, double *latency_ms);
+
+typedef struct hant_deploy_eval_info {
+  double accuracy; /* fraction 0-1 */
+  double loss;     /* mean cross-entropy */
+  int n;           /* images evaluated */
+  char split[8];
+} hant_deploy_eval_info;
+
+/* Evaluates a model file (native or ONNX) on a Fashion-MNIST split
+ * ("train", "val", "test"; data_dir NULL or "fmnist" for the installed
+ * data set, else a directory of IDX files), the first `samples` images
+ * (0: all), in chunks so that progress is reported and cancellation
+ * honoured between them. */
+int hant_deploy_eval(const char *model_path, const char *data_dir, const char *split, int samples,
+                     hant_deploy_progress_fn progress, void *user, hant_deploy_eval_info *info);
+
+#endif

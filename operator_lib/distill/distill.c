@@ -1,0 +1,642 @@
+/* SPDX-License-Identifier: MIT */
+/* distill.c: layer-wise distillation of candidates against a teacher's slot activations, and their scoring. */
+#include "distill.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "energy.h"
+#include "family.h"
+#include "gemm.h"
+#include "base.h"
+#include "netfile.h"
+#include "sha256.h"
+#include "train.h"
+
+void hant_distill_opts_default(hant_distill_opts *o) {
+  memset(o, 0, sizeof(*o));
+  o->families = (1u << HANT_FAMILY_COUNT) - 1;
+  o->epochs = 1;
+  o->batch = 64;
+  o->lr_random = 5e-3f;
+  o->lr_teacher = 5e-4f;
+  o->jobs = hant_cpu_count();
+  o->chunk = 0;
+  o->seed = 1;
+  o->grid_g_per_kwh = HANT_GRID_G_PER_KWH_DEFAULT;
+  o->shards = 1;
+  o->record_run = true;
+}
+
+/* ---- teacher registration ----------------------------------------------- */
+
+int hant_distill_register(hant_store *st, const char *teacher_path, const char *format, hant_net *teacher,
+                          const hant_dataset *val) {
+  char sha[65], split[64];
+  int rc = hant_sha256_file(teacher_path, sha);
+  if (rc)
+    return rc;
+  snprintf(split, sizeof(split), "fmnist train[55000:%d)", 55000 + val->n);
+  hant_teacher_rec t;
+  rc = hant_store_teacher_get(st, &t);
+  if (rc == 0) {
+    if (strcmp(t.sha256, sha))
+      return hant__error(HANT_EINVAL,
+                         "%s: this library was built from teacher %s (sha256 %.12s...), not %s (sha256 %.12s...); "
+                         "use another --db",
+                         hant_store_path(st), t.path, t.sha256, teacher_path, sha);
+    if (t.val_images != val->n)
+      return hant__error(HANT_EINVAL,
+                         "%s: scores in this library use %d validation images; rerun with --val-samples %d",
+                         hant_store_path(st), t.val_images, t.val_images);
+    return 0;
+  }
+  if (rc != HANT_ENOENT)
+    return rc;
+  if (teacher->n_slots == 0)
+    return hant__error(HANT_EINVAL, "%s: the teacher has no replaceable slots", teacher_path);
+  double acc, loss;
+  if ((rc = hant_eval_classifier(teacher, val, 256, &acc, &loss)))
+    return rc;
+  memset(&t, 0, sizeof(t));
+  snprintf(t.sha256, sizeof(t.sha256), "%s", sha);
+  snprintf(t.path, sizeof(t.path), "%s", teacher_path);
+  snprintf(t.format, sizeof(t.format), "%s", format);
+  t.input_c = teacher->nodes[0].c;
+  t.input_h = teacher->nodes[0].h;
+  t.input_w = teacher->nodes[0].w;
+  const hant_node *o = &teacher->nodes[hant_net_output(teacher)];
+  t.classes = o->c * o->h * o->w;
+  t.macs = hant_net_macs(teacher);
+  t.params = (int64_t)hant_net_param_count(teacher);
+  t.val_accuracy = acc;
+  snprintf(t.val_split, sizeof(t.val_split), "%s", split);
+  t.val_images = val->n;
+  if ((rc = hant_store_begin(st)))
+    return rc;
+  if ((rc = hant_store_teacher_put(st, &t)))
+    goto fail;
+  for (int i = 0; i < teacher->n_slots; i++) {
+    const hant_slot *s = &teacher->slots[i];
+    hant_slot_rec r = {.teacher_id = t.id, .idx = i};
+    snprintf(r.name, sizeof(r.name), "%s", s->name);
+    snprintf(r.kind, sizeof(r.kind), "%s", s->kind);
+    snprintf(r.arch, sizeof(r.arch), "%s", s->desc);
+    r.in_c = s->in_c, r.in_h = s->in_h, r.in_w = s->in_w;
+    r.out_c = s->out_c, r.out_h = s->out_h, r.out_w = s->out_w;
+    double macs = 0;
+    int64_t params = 0;
+    for (int j = s->first; j <= s->last; j++) {
+      macs += hant_node_macs(teacher, j);
+      for (int k = 0; k < 2; k++)
+        if (teacher->nodes[j].param[k] >= 0 && teacher->nodes[j].op != HANT_OP_BN)
+          params += (int64_t)teacher->params[teacher->nodes[j].param[k]].n;
+    }
+    r.macs = macs;
+    r.params = params;
+    if ((rc = hant_store_slot_put(st, &r)))
+      goto fail;
+  }
+  return hant_store_commit(st);
+fail:
+  hant_store_rollback(st);
+  return rc;
+}
+
+/* Batches of training images used to re-estimate BN statistics. */
+#define CAL_BATCHES 32
+
+/* ---- a chunk of candidates trained together ----------------------------- */
+
+typedef struct cand_state {
+  hant_cand_spec spec;
+  uint64_t seed;
+  hant_net *net;
+  hant_pass pass, suffix;
+  hant_optim opt;
+  float lr;
+  double mse_init, mse_final; /* sums over validation elements */
+  long correct;
+  double cpu_s;               /* this candidate's thread CPU time */
+  bool exact;                 /* initialised to the teacher's function: no training */
+  int rc;
+} cand_state;
+
+typedef struct chunk {
+  hant_net *teacher;
+  const hant_slot *slot;
+  cand_state *c;
+  int n;
+  int jobs;
+  /* The current batch, shared read-only by the workers. */
+  const float *x, *y;  /* teacher slot input and output */
+  const int *labels;
+  int nb;
+  int phase;           /* 0: val MSE, 1: train step, 2: val MSE + accuracy, 3: BN calibration */
+  long step, total;
+  int cal_step;        /* batches of BN calibration done */
+} chunk;
+
+static double thread_cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void run_one(chunk *ch, cand_state *cs) {
+  if (cs->rc)
+    return;
+  double t0 = thread_cpu_s();
+  const hant_slot *s = ch->slot;
+  size_t ny = (size_t)ch->nb * s->out_c * s->out_h * s->out_w;
+  int out = hant_net_output(cs->net);
+  bool train = ch->phase == 1;
+  int rc;
+  if ((ch->phase == 1 || ch->phase == 3) && cs->exact)
+    goto done_ok;
+  if (ch->phase == 3) {
+    /* Running statistics as the exact mean over the calibration batches:
+     * the k-th batch gets weight 1/(k+1). */
+    for (int i = 0; i < cs->net->n_nodes; i++)
+      if (cs->net->nodes[i].op == HANT_OP_BN)
+        cs->net->nodes[i].bn_momentum = 1.0f / (float)(ch->cal_step + 1);
+    rc = hant_net_forward(cs->net, &cs->pass, ch->x, ch->nb, true);
+    for (int i = 0; i < cs->net->n_nodes; i++)
+      if (cs->net->nodes[i].op == HANT_OP_BN)
+        cs->net->nodes[i].bn_momentum = 0.1f;
+    goto done;
+  }
+  rc = hant_net_forward(cs->net, &cs->pass, ch->x, ch->nb, train);
+  if (rc)
+    goto done;
+  const float *yh = cs->pass.out[out];
+  if (train) {
+    float *dy = hant_arena_floats(&cs->pass.act, ny);
+    if (!dy) {
+      rc = HANT_ENOMEM;
+      goto done;
+    }
+    float l = hant_loss_mse(yh, ch->y, ny, dy);
+    if (!isfinite(l)) {
+      rc = hant__error(HANT_ERANGE, "candidate '%s' diverged (distillation loss %g)", cs->spec.key, (double)l);
+      goto done;
+    }
+    hant_net_zero_grad(cs->net);
+    if ((rc = hant_net_backward(cs->net, &cs->pass, dy, NULL)))
+      goto done;
+    float lr = hant_sched_lr(HANT_SCHED_COSINE, cs->lr, ch->step, ch->total, 0);
+    rc = hant_optim_step(&cs->opt, cs->net->params, cs->net->n_params, lr);
+    goto done;
+  }
+  double se = 0.0;
+  for (size_t i = 0; i < ny; i++) {
+    double d = (double)yh[i] - ch->y[i];
+    se += d * d;
+  }
+  if (ch->phase == 0) {
+    cs->mse_init += se;
+    goto done;
+  }
+  cs->mse_final += se;
+  /* The teacher with only this slot replaced: run the rest of the teacher. */
+  if ((rc = hant_net_forward_from(ch->teacher, &cs->suffix, s->last, yh, ch->nb, false)))
+    goto done;
+  const hant_node *o = &ch->teacher->nodes[hant_net_output(ch->teacher)];
+  int k = o->c * o->h * o->w;
+  const float *z = cs->suffix.out[hant_net_output(ch->teacher)];
+  for (int i = 0; i < ch->nb; i++) {
+    int best = 0;
+    for (int j = 1; j < k; j++)
+      if (z[(size_t)i * k + j] > z[(size_t)i * k + best])
+        best = j;
+    cs->correct += best == ch->labels[i];
+  }
+done:
+  cs->rc = rc;
+done_ok:
+  cs->cpu_s += thread_cpu_s() - t0;
+}
+
+typedef struct worker_arg {
+  chunk *ch;
+  int id;
+} worker_arg;
+
+static void *worker(void *p) {
+  worker_arg *a = p;
+  for (int i = a->id; i < a->ch->n; i += a->ch->jobs)
+    run_one(a->ch, &a->ch->c[i]);
+  return NULL;
+}
+
+/* Runs every candidate on the current batch, spread over the workers.
+ * Candidates are independent, so the assignment does not change results. */
+static void par_candidates(chunk *ch) {
+  pthread_t th[64];
+  worker_arg args[64];
+  int jobs = ch->jobs < 64 ? ch->jobs : 64, started;
+  for (started = 1; started < jobs; started++) {
+    args[started] = (worker_arg){ch, started};
+    if (pthread_create(&th[started], NULL, worker, &args[started]))
+      break;
+  }
+  /* The calling thread is worker 0, and runs the share of any worker
+   * whose thread could not start. */
+  for (int j = 0; j < jobs; j++)
+    if (j == 0 || j >= started) {
+      args[j] = (worker_arg){ch, j};
+      worker(&args[j]);
+    }
+  for (int j = 1; j < started; j++)
+    pthread_join(th[j], NULL);
+}
+
+/* Whether slot `name` is in the comma-separated list (NULL: all). */
+static bool slot_wanted(const char *list, const char *name) {
+  if (!list)
+    return true;
+  size_t n = strlen(name);
+  for (const char *p = list; *p;) {
+    size_t k = strcspn(p, ",");
+    if (k == n && !strncmp(p, name, n))
+      return true;
+    p += k;
+    if (*p)
+      p++;
+  }
+  return false;
+}
+
+static void emit(const hant_distill_opts *o, hant_distill_event *e, double t0) {
+  if (o->progress) {
+    e->elapsed_s = hant_now_s() - t0;
+    o->progress(o->user, e);
+  }
+}
+
+/* Teacher pass over a split: calls back with each batch's slot input and
+ * output. Validation batches are taken in order, without augmentation. */
+static int val_pass(chunk *ch, hant_pass *tp, const hant_dataset *val, int batch, float *xb, int *lab, int phase) {
+  const hant_slot *s = ch->slot;
+  int *idx = malloc(sizeof(int) * (size_t)batch);
+  if (!idx)
+    return HANT_ENOMEM;
+  int rc = 0;
+  for (int b0 = 0; b0 < val->n && !rc; b0 += batch) {
+    int nb = val->n - b0 < batch ? val->n - b0 : batch;
+    for (int i = 0; i < nb; i++)
+      idx[i] = b0 + i;
+    hant_dataset_batch(val, idx, nb, false, 0, NULL, xb, lab);
+    if ((rc = hant_net_forward_to(ch->teacher, tp, xb, nb, s->last, false)))
+      break;
+    ch->x = tp->out[s->in];
+    ch->y = tp->out[s->last];
+    ch->labels = lab;
+    ch->nb = nb;
+    ch->phase = phase;
+    par_candidates(ch);
+  }
+  free(idx);
+  return rc;
+}
+
+static int train_chunk(chunk *ch, const hant_dataset *train, const hant_dataset *val, const hant_distill_opts *o,
+                       int slot_idx, hant_distill_event *ev, double t0) {
+  const hant_slot *s = ch->slot;
+  int B = o->batch;
+  size_t per = (size_t)train->c * train->h * train->w;
+  int vb = 256 > B ? 256 : B;
+  float *xb = hant_alloc(per * (size_t)vb * sizeof(float));
+  int *lab = malloc(sizeof(int) * (size_t)vb), *order = malloc(sizeof(int) * (size_t)train->n);
+  hant_pass tp;
+  hant_pass_init(&tp);
+  int rc = 0;
+  if (!xb || !lab || !order) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  if ((rc = val_pass(ch, &tp, val, vb, xb, lab, 0)))
+    goto out;
+  long spe = train->n / B;
+  if (spe < 1) {
+    rc = hant__error(HANT_EINVAL, "%d training images are fewer than one batch of %d", train->n, B);
+    goto out;
+  }
+  ch->total = spe * o->epochs;
+  ch->step = 0;
+  /* A candidate that already computes the teacher's function (the
+   * teacher's own block, a zero-padded kernel) is left as it is: Adam
+   * would turn its near-zero gradients into unit-size steps. */
+  for (int i = 0; i < ch->n; i++) {
+    const hant_slot *sl = ch->slot;
+    double ref = (double)val->n * sl->out_c * sl->out_h * sl->out_w;
+    ch->c[i].exact = ch->c[i].mse_init / ref < 1e-10;
+  }
+  for (int ep = 0; ep < o->epochs; ep++) {
+    /* Data order and augmentation depend on the seed, slot and epoch only. */
+    hant_rng rng;
+    hant_rng_seed(&rng, o->seed * 1000003u + (uint64_t)slot_idx * 7919u + (uint64_t)ep);
+    for (int i = 0; i < train->n; i++)
+      order[i] = i;
+    hant_rng_shuffle(&rng, order, train->n);
+    for (long b = 0; b < spe; b++, ch->step++) {
+      hant_dataset_batch(train, order + b * B, B, true, 2, &rng, xb, lab);
+      if ((rc = hant_net_forward_to(ch->teacher, &tp, xb, B, s->last, false)))
+        goto out;
+      ch->x = tp.out[s->in];
+      ch->y = tp.out[s->last];
+      ch->nb = B;
+      ch->phase = 1;
+      par_candidates(ch);
+      for (int i = 0; i < ch->n; i++)
+        if (ch->c[i].rc) {
+          rc = ch->c[i].rc;
+          goto out;
+        }
+      if (o->progress && (ch->step % 10 == 0 || ch->step + 1 == ch->total)) {
+        ev->kind = HANT_DISTILL_EV_PROGRESS;
+        ev->chunk_frac = (double)(ch->step + 1) / (double)ch->total;
+        emit(o, ev, t0);
+      }
+    }
+  }
+  /* Re-estimate BN statistics of the trained candidates (as Once-for-All
+   * does after sampling a subnet): the running averages of a short
+   * training run lag behind the weights. */
+  for (int cb = 0; cb < CAL_BATCHES && (long)cb * B + B <= train->n; cb++) {
+    hant_dataset_batch(train, order + (long)cb * B, B, false, 0, NULL, xb, lab);
+    if ((rc = hant_net_forward_to(ch->teacher, &tp, xb, B, s->last, false)))
+      goto out;
+    ch->x = tp.out[s->in];
+    ch->y = tp.out[s->last];
+    ch->nb = B;
+    ch->phase = 3;
+    ch->cal_step = cb;
+    par_candidates(ch);
+  }
+  rc = val_pass(ch, &tp, val, vb, xb, lab, 2);
+out:
+  hant_pass_free(&tp);
+  hant_free(xb);
+  free(lab);
+  free(order);
+  return rc;
+}
+
+static int finish_candidate(cand_state *cs, const hant_distill_opts *o, int64_t slot_id, double teacher_acc,
+                            const hant_dataset *train, const hant_dataset *val, const hant_slot *s, double share_wall,
+                            double share_cpu, hant_distill_result *r) {
+  memset(r, 0, sizeof(*r));
+  hant_cand_rec *c = &r->rec;
+  size_t ny = (size_t)val->n * s->out_c * s->out_h * s->out_w;
+  c->slot_id = slot_id;
+  snprintf(c->key, sizeof(c->key), "%s", cs->spec.key);
+  snprintf(c->family, sizeof(c->family), "%s", hant_family_name(cs->spec.family));
+  snprintf(c->init, sizeof(c->init), "%s", cs->spec.init);
+  snprintf(c->arch, sizeof(c->arch), "%s", cs->net->arch);
+  snprintf(c->hparams, sizeof(c->hparams), "%s", cs->spec.hparams);
+  c->seed = cs->seed;
+  c->params = (int64_t)hant_net_param_count(cs->net);
+  c->macs = hant_net_macs(cs->net);
+  c->peak_act_bytes = (int64_t)hant_net_peak_act_bytes(cs->net);
+  c->loss_init = cs->mse_init / (double)ny;
+  c->loss_final = cs->mse_final / (double)ny;
+  c->val_accuracy = (double)cs->correct / val->n;
+  c->score = c->val_accuracy - teacher_acc;
+  c->train_samples = (int64_t)(train->n / o->batch) * o->batch * o->epochs;
+  c->train_seconds = share_wall;
+  c->cpu_seconds = cs->cpu_s + share_cpu;
+  char meta[512];
+  snprintf(meta, sizeof(meta), "{\"kind\":\"candidate\",\"slot\":\"%s\",\"key\":\"%s\",\"family\":\"%s\"}", s->name,
+           cs->spec.key, c->family);
+  return hant_netfile_encode(cs->net, meta, &r->weights, &r->weights_len);
+}
+
+int hant_distill_measure(hant_net *teacher, int slot, hant_net *cand, const hant_dataset *val, double *mse,
+                         double *accuracy) {
+  if (slot < 0 || slot >= teacher->n_slots)
+    return hant__error(HANT_EINVAL, "slot %d does not exist", slot);
+  cand_state cs = {.net = cand};
+  hant_pass_init(&cs.pass);
+  hant_pass_init(&cs.suffix);
+  snprintf(cs.spec.key, sizeof(cs.spec.key), "measured");
+  chunk ch = {.teacher = teacher, .slot = &teacher->slots[slot], .c = &cs, .n = 1, .jobs = 1};
+  size_t per = (size_t)val->c * val->h * val->w;
+  float *xb = hant_alloc(per * 256 * sizeof(float));
+  int *lab = malloc(sizeof(int) * 256);
+  hant_pass tp;
+  hant_pass_init(&tp);
+  int rc = !xb || !lab ? HANT_ENOMEM : val_pass(&ch, &tp, val, 256, xb, lab, 2);
+  if (!rc)
+    rc = cs.rc;
+  if (!rc) {
+    const hant_slot *s = &teacher->slots[slot];
+    *mse = cs.mse_final / ((double)val->n * s->out_c * s->out_h * s->out_w);
+    *accuracy = (double)cs.correct / val->n;
+  }
+  hant_pass_free(&tp);
+  hant_pass_free(&cs.pass);
+  hant_pass_free(&cs.suffix);
+  hant_free(xb);
+  free(lab);
+  return rc;
+}
+
+int hant_distill_store_sink(void *user, hant_distill_result *r) {
+  return hant_store_candidate_put(user, &r->rec, r->weights, r->weights_len);
+}
+
+int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *train, const hant_dataset *val,
+                       const hant_distill_opts *o, hant_distill_sink_fn sink, void *sink_user,
+                       hant_distill_summary *sum) {
+  memset(sum, 0, sizeof(*sum));
+  hant_teacher_rec t;
+  hant_slot_rec *slots = NULL;
+  int nslots = 0, rc;
+  if (o->epochs < 1 || o->batch < 1 || o->jobs < 1 || o->shards < 1 || o->shard < 0 || o->shard >= o->shards)
+    return hant__error(HANT_EINVAL, "distill: epochs %d, batch %d, jobs %d, shard %d/%d are not valid", o->epochs,
+                       o->batch, o->jobs, o->shard, o->shards);
+  if ((rc = hant_store_teacher_get(st, &t)))
+    return rc == HANT_ENOENT ? hant__error(rc, "%s: no teacher registered", hant_store_path(st)) : rc;
+  if ((rc = hant_store_slots(st, &slots, &nslots)))
+    return rc;
+  if (nslots != teacher->n_slots) {
+    free(slots);
+    return hant__error(HANT_EINVAL, "%s: library has %d slots, the teacher %d", hant_store_path(st), nslots,
+                       teacher->n_slots);
+  }
+  for (const char *p = o->slots; p && *p;) {
+    size_t k = strcspn(p, ",");
+    bool found = false;
+    for (int i = 0; i < teacher->n_slots; i++)
+      found |= strlen(teacher->slots[i].name) == k && !strncmp(teacher->slots[i].name, p, k);
+    if (!found) {
+      free(slots);
+      return hant__error(HANT_EINVAL, "--slots: the teacher has no slot '%.*s' (slots are slot0 to slot%d)", (int)k, p,
+                         teacher->n_slots - 1);
+    }
+    p += k;
+    if (*p)
+      p++;
+  }
+  int jobs = o->jobs, chunk_n = o->chunk > 0 ? o->chunk : 4 * o->jobs;
+  int saved_threads = hant_gemm_get_threads();
+  hant_gemm_set_threads(1); /* one BLAS thread per worker: no oversubscription */
+  hant_energy_meter em;
+  hant_energy_start(&em);
+  double t0 = hant_now_s(), cpu0 = hant_cpu_s();
+  hant_run_rec run = {0};
+  snprintf(run.args, sizeof(run.args), "%s", o->args ? o->args : "");
+  run.grid_g_per_kwh = o->grid_g_per_kwh;
+  snprintf(run.energy_source, sizeof(run.energy_source), "%s", em.source);
+  bool record_run = o->record_run;
+  if (record_run && (rc = hant_store_run_begin(st, &run)))
+    goto out_free;
+  sum->run_id = run.id;
+
+  /* Plan: every (slot, candidate) task, numbered in a fixed order so that
+   * shards split the same list the same way. */
+  hant_cand_spec **specs = calloc((size_t)nslots, sizeof(*specs));
+  int *nspec = calloc((size_t)nslots, sizeof(int));
+  if (!specs || !nspec) {
+    rc = HANT_ENOMEM;
+    goto out_plan;
+  }
+  int task = 0;
+  hant_distill_event ev = {.n_slots = nslots};
+  for (int i = 0; i < nslots; i++) {
+    if ((rc = hant_family_generate(teacher, i, o->families, &specs[i], &nspec[i])))
+      goto out_plan;
+    for (int j = 0; j < nspec[i]; j++, task++) {
+      if (task % o->shards != o->shard || !slot_wanted(o->slots, teacher->slots[i].name))
+        continue;
+      sum->planned++;
+      if (hant_store_candidate_exists(st, slots[i].id, specs[i][j].key))
+        sum->existing++;
+    }
+  }
+  sum->slots = nslots;
+  ev.total = sum->planned;
+  ev.done = sum->existing;
+  task = 0;
+  for (int i = 0; i < nslots && !rc; i++) {
+    const hant_slot *s = &teacher->slots[i];
+    int first_task = task;
+    task += nspec[i];
+    /* Pending candidates of this slot for this shard. */
+    int *pend = malloc(sizeof(int) * (size_t)(nspec[i] ? nspec[i] : 1)), npend = 0, slot_planned = 0;
+    if (!pend) {
+      rc = HANT_ENOMEM;
+      break;
+    }
+    for (int j = 0; j < nspec[i]; j++) {
+      if ((first_task + j) % o->shards != o->shard || !slot_wanted(o->slots, s->name))
+        continue;
+      slot_planned++;
+      if (!hant_store_candidate_exists(st, slots[i].id, specs[i][j].key))
+        pend[npend++] = j;
+    }
+    ev.slot = i;
+    ev.slot_name = s->name;
+    ev.slot_total = slot_planned;
+    ev.slot_done = slot_planned - npend;
+    for (int c0 = 0; c0 < npend && !rc; c0 += chunk_n) {
+      int n = npend - c0 < chunk_n ? npend - c0 : chunk_n;
+      cand_state *cs = calloc((size_t)n, sizeof(*cs));
+      if (!cs) {
+        rc = HANT_ENOMEM;
+        break;
+      }
+      double tc = hant_now_s(), cc = hant_cpu_s();
+      for (int k = 0; k < n && !rc; k++) {
+        cs[k].spec = specs[i][pend[c0 + k]];
+        cs[k].seed = hant_candidate_seed(o->seed, i, cs[k].spec.key);
+        if ((rc = hant_candidate_build(teacher, i, &cs[k].spec, cs[k].seed, &cs[k].net))) {
+          rc = hant__error(rc, "slot %s, candidate '%s': %s", s->name, cs[k].spec.key, hant_errmsg());
+          break;
+        }
+        hant_pass_init(&cs[k].pass);
+        hant_pass_init(&cs[k].suffix);
+        hant_optim_init(&cs[k].opt, HANT_OPTIM_ADAM);
+        cs[k].lr = strcmp(cs[k].spec.init, "random") && strcmp(cs[k].spec.init, "none") ? o->lr_teacher : o->lr_random;
+      }
+      chunk ch = {.teacher = teacher, .slot = s, .c = cs, .n = n, .jobs = jobs};
+      ev.kind = HANT_DISTILL_EV_SLOT;
+      ev.chunk_size = n;
+      ev.chunk_frac = 0;
+      emit(o, &ev, t0);
+      if (!rc)
+        rc = train_chunk(&ch, train, val, o, i, &ev, t0);
+      for (int k = 0; k < n && !rc; k++)
+        if (cs[k].rc)
+          rc = cs[k].rc;
+      double wall = hant_now_s() - tc, cpu_all = hant_cpu_s() - cc, cpu_c = 0;
+      for (int k = 0; k < n; k++)
+        cpu_c += cs[k].cpu_s;
+      /* The teacher passes are shared: split their CPU time evenly. */
+      double share_cpu = cpu_all > cpu_c ? (cpu_all - cpu_c) / n : 0;
+      for (int k = 0; k < n && !rc; k++) {
+        hant_distill_result r;
+        if ((rc = finish_candidate(&cs[k], o, slots[i].id, t.val_accuracy, train, val, s, wall / n, share_cpu, &r)))
+          break;
+        rc = sink(sink_user, &r);
+        if (!rc) {
+          sum->trained++;
+          ev.done++;
+          ev.slot_done++;
+          ev.kind = HANT_DISTILL_EV_CANDIDATE;
+          ev.cand = &r.rec;
+          emit(o, &ev, t0);
+          ev.cand = NULL;
+          if (record_run) {
+            run.candidates = sum->trained;
+            run.wall_seconds = hant_now_s() - t0;
+            run.cpu_seconds = hant_cpu_s() - cpu0;
+            run.energy_j = hant_energy_joules(&em);
+            run.co2_g = hant_co2_grams(run.energy_j, run.grid_g_per_kwh);
+            rc = hant_store_run_update(st, &run);
+          }
+        }
+        free(r.weights);
+      }
+      for (int k = 0; k < n; k++) {
+        hant_net_destroy(cs[k].net);
+        hant_pass_free(&cs[k].pass);
+        hant_pass_free(&cs[k].suffix);
+      }
+      free(cs);
+    }
+    free(pend);
+  }
+  sum->wall_s = hant_now_s() - t0;
+  sum->cpu_s = hant_cpu_s() - cpu0;
+  sum->energy_j = hant_energy_joules(&em);
+  sum->co2_g = hant_co2_grams(sum->energy_j, o->grid_g_per_kwh);
+  snprintf(sum->energy_source, sizeof(sum->energy_source), "%s", em.source);
+  if (record_run) {
+    hant_store_now(run.finished);
+    run.candidates = sum->trained;
+    run.wall_seconds = sum->wall_s;
+    run.cpu_seconds = sum->cpu_s;
+    run.energy_j = sum->energy_j;
+    run.co2_g = sum->co2_g;
+    int rc2 = hant_store_run_update(st, &run);
+    if (!rc)
+      rc = rc2;
+  }
+  if (!rc) {
+    ev.kind = HANT_DISTILL_EV_DONE;
+    emit(o, &ev, t0);
+  }
+out_plan:
+  for (int i = 0; specs && i < nslots; i++)
+    free(specs[i]);
+  free(specs);
+  free(nspec);
+out_free:
+  hant_gemm_set_threads(saved_threads);
+  free(slots);
+  return rc;
+}

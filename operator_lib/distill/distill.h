@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* distill.h: builds the operator library by layer-wise knowledge distillation from a teacher. */
+#ifndef HANT_DISTILL_H
+#define HANT_DISTILL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataset.h"
+#include "net.h"
+#include "store.h"
+
+typedef enum hant_distill_ev {
+  HANT_DISTILL_EV_SLOT,      /* a chunk of a slot's candidates starts */
+  HANT_DISTILL_EV_PROGRESS,  /* training progress within the chunk */
+  HANT_DISTILL_EV_CANDIDATE, /* a candidate was committed */
+  HANT_DISTILL_EV_DONE,      /* the build finished */
+} hant_distill_ev;
+
+typedef struct hant_distill_event {
+  hant_distill_ev kind;
+  int slot, n_slots;
+  const char *slot_name;
+  int slot_done, slot_total; /* candidates of this slot in the library / planned */
+  int done, total;           /* over all slots (this shard) */
+  int chunk_size;
+  double chunk_frac;         /* 0-1 through the current chunk's training */
+  double elapsed_s;
+  const hant_cand_rec *cand; /* for HANT_DISTILL_EV_CANDIDATE */
+} hant_distill_event;
+
+typedef void (*hant_distill_progress_fn)(void *user, const hant_distill_event *e);
+
+typedef struct hant_distill_opts {
+  unsigned families;   /* mask over hant_family; see hant_family_mask */
+  int epochs;          /* passes over the training images per candidate */
+  int batch;
+  float lr_random;     /* Adam learning rate for randomly initialised candidates */
+  float lr_teacher;    /* ... and for candidates initialised from the teacher */
+  int jobs;            /* worker threads; each uses one BLAS thread */
+  int chunk;           /* candidates trained together per pass over the teacher */
+  uint64_t seed;
+  double grid_g_per_kwh;
+  int shard, shards;   /* train only tasks whose index % shards == shard */
+  const char *args;    /* command line, recorded with the build run */
+  bool record_run;     /* write a build_run row (the store must be writable) */
+  const char *slots;   /* comma-separated slot names to build, or NULL for all */
+  hant_distill_progress_fn progress;
+  void *user;
+} hant_distill_opts;
+
+/* Defaults: all families, 1 epoch, batch 64, Adam 5e-3 / 5e-4, jobs =
+ * cores, chunk = 4 x jobs, seed 1, grid HANT_GRID_G_PER_KWH_DEFAULT. */
+void hant_distill_opts_default(hant_distill_opts *o);
+
+typedef struct hant_distill_summary {
+  int slots;
+  int planned;    /* candidates this shard is responsible for */
+  int existing;   /* already in the library when the build started */
+  int trained;    /* trained and committed by this run */
+  double wall_s, cpu_s, energy_j, co2_g;
+  char energy_source[96];
+  int64_t run_id; /* build_run row, when recorded */
+} hant_distill_summary;
+
+/* A finished candidate, ready to store. */
+typedef struct hant_distill_result {
+  hant_cand_rec rec;
+  uint8_t *weights; /* native network file bytes, malloc'd */
+  size_t weights_len;
+} hant_distill_result;
+
+/* Where finished candidates go. The default writes them to the store in
+ * one transaction each; an MPI rank other than 0 sends them to rank 0. */
+typedef int (*hant_distill_sink_fn)(void *user, hant_distill_result *r);
+
+/* Registers the teacher (file at teacher_path, loaded into `teacher`,
+ * whose BN must be folded) in an empty library, measuring its accuracy on
+ * val; or checks that the library was built from the same file and
+ * validation set. Slots follow the teacher's. */
+int hant_distill_register(hant_store *st, const char *teacher_path, const char *format, hant_net *teacher,
+                          const hant_dataset *val);
+
+/* Trains and scores every candidate of the selected families that the
+ * library lacks. A rerun resumes: finished candidates are skipped. A
+ * candidate's result depends only on the teacher, data, seed, slot and
+ * its key, so sharded, resumed and single runs build the same library. */
+int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *train, const hant_dataset *val,
+                       const hant_distill_opts *o, hant_distill_sink_fn sink, void *sink_user,
+                       hant_distill_summary *sum);
+
+/* Re-measures one candidate the way the build scored it: the mean squared
+ * error of its slot output against the teacher's on val, and the
+ * teacher's accuracy on val with only that slot replaced. */
+int hant_distill_measure(hant_net *teacher, int slot, hant_net *cand, const hant_dataset *val, double *mse,
+                         double *accuracy);
+
+/* Default sink: writes to the store passed as user. */
+int hant_distill_store_sink(void *user, hant_distill_result *r);
+
+#endif

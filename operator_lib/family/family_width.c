@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/* family_width.c: elastic width: fewer inner channels at tile-aligned counts, sliced from the teacher. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "family_internal.h"
+#include "base.h"
+
+/* Multiples of 8 below the teacher's inner width: 8 and 16 are common
+ * vector and systolic-array tile sizes, so these widths waste no lanes. */
+int hant__gen_width(const slot_geom *g, cand_list *l) {
+  bool res = !strcmp(g->kind, "res"), ir = !strcmp(g->kind, "ir");
+  if (!res && !ir)
+    return 0;
+  for (int m = 8; m < g->mid; m += 8) {
+    if (ir && m == g->cin) /* the block would lose its expansion layer */
+      continue;
+    char key[32], hp[64];
+    snprintf(key, sizeof(key), "width mid=%d", m);
+    snprintf(hp, sizeof(hp), "{\"mid\":%d,\"tile\":%d}", m, m % 16 ? 8 : 16);
+    int rc = res ? hant__cand_add(l, HANT_FAMILY_WIDTH, "slice", key, hp, "res %d s=%d k=%d mid=%d bn=0", g->cout,
+                                  g->stride, g->k, m)
+                 : hant__cand_add(l, HANT_FAMILY_WIDTH, "slice", key, hp, "ir %d k=%d s=%d mid=%d bn=0", g->cout, g->k,
+                                  g->stride, m);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+/* Output rows `keep` of a weight node (all later dimensions copied). */
+static void take_rows(const hant_param *src, hant_param *dst, const int *keep, int m) {
+  size_t per = src->n / (size_t)src->shape[0];
+  for (int i = 0; i < m; i++)
+    memcpy(dst->w + (size_t)i * per, src->w + (size_t)keep[i] * per, sizeof(float) * per);
+}
+
+/* Input channels `keep` of a [K, C, kh, kw] weight. */
+static void take_cols(const hant_param *src, hant_param *dst, const int *keep, int m) {
+  int K = src->shape[0], C = src->shape[1];
+  size_t kk = src->n / ((size_t)K * C);
+  for (int k = 0; k < K; k++)
+    for (int i = 0; i < m; i++)
+      memcpy(dst->w + ((size_t)k * m + i) * kk, src->w + ((size_t)k * C + keep[i]) * kk, sizeof(float) * kk);
+}
+
+static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+/* The inner channels to keep: the first m, or the m whose producing
+ * filters have the largest L1 norm (Li et al., ICLR 2017). The teacher's
+ * BN is folded into those filters, so this also weighs BN's gamma. */
+static int choose(const hant_param *w, const hant_param *b, int m0, int m, bool by_l1, int *keep) {
+  if (!by_l1) {
+    for (int i = 0; i < m; i++)
+      keep[i] = i;
+    return 0;
+  }
+  double *score = malloc(sizeof(double) * (size_t)m0);
+  int *order = malloc(sizeof(int) * (size_t)m0);
+  if (!score || !order) {
+    free(score);
+    free(order);
+    return HANT_ENOMEM;
+  }
+  size_t per = w->n / (size_t)m0;
+  for (int i = 0; i < m0; i++) {
+    double s = b ? fabs(b->w[i]) : 0.0;
+    for (size_t j = 0; j < per; j++)
+      s += fabs(w->w[(size_t)i * per + j]);
+    score[i] = s;
+    order[i] = i;
+  }
+  for (int i = 1; i < m0; i++) /* insertion sort, descending by score; m0 is small */
+    for (int j = i; j > 0 && score[order[j]] > score[order[j - 1]]; j--) {
+      int t = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = t;
+    }
+  memcpy(keep, order, sizeof(int) * (size_t)m);
+  qsort(keep, (size_t)m, sizeof(int), cmp_int);
+  free(score);
+  free(order);
+  return 0;
+}
+
+static const hant_param *bias_of(const hant_net *n, int node) {
+  return n->nodes[node].param[1] >= 0 ? &n->params[n->nodes[node].param[1]] : NULL;
+}
+
+int hant__init_channels(const hant_net *teacher, int slot, hant_net *cand, bool by_l1) {
+  int tw[8], cw[8];
+  int nt = hant_slot_weight_nodes(teacher, slot, tw, 8), nc = hant_net_weight_nodes(cand, cw, 8);
+  const char *kind = teacher->slots[slot].kind;
+  bool res = !strcmp(kind, "res");
+  if (nt != nc || nt < 2)
+    return hant__error(HANT_ESHAPE, "width candidate has %d layers, teacher slot %d has %d", nc, slot, nt);
+  /* res: [conv0 -> mid, conv1 mid ->, (shortcut)]; ir: [expand, depthwise, project]. */
+  int first = tw[0];
+  const hant_param *w0 = &teacher->params[teacher->nodes[first].param[0]];
+  int m0 = w0->shape[0];
+  int m = cand->params[cand->nodes[cw[0]].param[0]].shape[0];
+  if (m > m0)
+    return hant__error(HANT_ESHAPE, "width: candidate keeps %d of %d channels", m, m0);
+  int *keep = malloc(sizeof(int) * (size_t)m);
+  if (!keep)
+    return HANT_ENOMEM;
+  int rc = choose(w0, bias_of(teacher, first), m0, m, by_l1, keep);
+  if (rc)
+    goto out;
+  /* Layers that produce the inner channels take rows; the layer that
+   * consumes them takes columns; anything after is copied. */
+  int consume = res ? 1 : nt - 1;
+  for (int i = 0; i < nt; i++) {
+    const hant_param *tw_p = &teacher->params[teacher->nodes[tw[i]].param[0]];
+    hant_param *cw_p = &cand->params[cand->nodes[cw[i]].param[0]];
+    const hant_param *tb = bias_of(teacher, tw[i]);
+    const hant_param *cb = bias_of(cand, cw[i]);
+    if (i < consume) {
+      take_rows(tw_p, cw_p, keep, m);
+      if (tb && cb)
+        for (int j = 0; j < m; j++)
+          cb->w[j] = tb->w[keep[j]];
+    } else if (i == consume) {
+      take_cols(tw_p, cw_p, keep, m);
+      if (tb && cb)
+        memcpy(cb->w, tb->w, sizeof(float) * tb->n);
+    } else {
+      if (tw_p->n != cw_p->n) {
+        rc = hant__error(HANT_ESHAPE, "width: layer %d sizes differ", i);
+        goto out;
+      }
+      memcpy(cw_p->w, tw_p->w, sizeof(float) * tw_p->n);
+      if (tb && cb)
+        memcpy(cb->w, tb->w, sizeof(float) * tb->n);
+    }
+  }
+out:
+  free(keep);
+  return rc;
+}

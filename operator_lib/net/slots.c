@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: MIT */
+/* slots.c: finds conv, residual, inverted-residual and linear blocks in a network's graph. */
+#include "slots.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "arch.h"
+#include "base.h"
+
+/* Blocks longer than this are not looked for: real ones have < 20 nodes. */
+#define MAX_REGION 64
+#define MAX_UNITS 3
+
+/* A conv followed by an optional batch norm and an optional activation,
+ * with identity nodes (folded batch norms) anywhere after the conv. */
+typedef struct unit {
+  int conv, bn, act; /* node indices, -1 when absent */
+  int last;          /* last node of the unit */
+} unit;
+
+typedef struct finder {
+  hant_net *net;
+  int *ncons;   /* consumers per node */
+  int *cstart;  /* readers of node i: clist[cstart[i] .. cstart[i + 1]), ascending */
+  int *clist;
+  bool *cover;  /* scratch: nodes a pattern accounts for */
+} finder;
+
+static const hant_node *N(const finder *f, int i) { return &f->net->nodes[i]; }
+
+static hant_act unit_act(const finder *f, const unit *u) {
+  return u->act >= 0 ? N(f, u->act)->act : HANT_ACT_NONE;
+}
+
+static const hant_conv_desc *unit_conv(const finder *f, const unit *u) { return &N(f, u->conv)->conv; }
+
+static bool is_dw(const hant_conv_desc *d) { return d->groups > 1 && d->groups == d->c_in && d->groups == d->c_out; }
+
+static bool is_pw(const hant_conv_desc *d) {
+  return d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->ph == 0 && d->pw == 0 && d->groups == 1;
+}
+
+/* Square kernel and stride with "same" padding k/2, as arch.h builds. */
+static bool is_same(const hant_conv_desc *d) {
+  return d->kh == d->kw && d->sh == d->sw && d->ph == d->kh / 2 && d->pw == d->kw / 2;
+}
+
+/* Parses a unit forward from conv node v, which must read src. The nodes
+ * must be consecutive and each must be the only reader of the one before,
+ * so that only the unit's last node escapes. Returns 0 or -1. */
+static int unit_fwd(const finder *f, int v, int src, unit *u) {
+  const hant_net *net = f->net;
+  u->conv = u->bn = u->act = -1;
+  if (v >= net->n_nodes || N(f, v)->op != HANT_OP_CONV || N(f, v)->in[0] != src)
+    return -1;
+  u->conv = u->last = v;
+  for (;;) {
+    int nx = u->last + 1;
+    if (nx >= net->n_nodes || N(f, nx)->in[0] != u->last || N(f, nx)->in[1] >= 0 || f->ncons[u->last] != 1)
+      break;
+    hant_op op = N(f, nx)->op;
+    if (op == HANT_OP_IDENTITY)
+      u->last = nx;
+    else if (op == HANT_OP_BN && u->bn < 0 && u->act < 0)
+      u->bn = u->last = nx;
+    else if (op == HANT_OP_ACT && u->act < 0)
+      u->act = u->last = nx;
+    else
+      break;
+  }
+  return 0;
+}
+
+/* Parses a unit backward from its last node v. Returns the node the
+ * unit's conv reads, or -1 when v does not end a unit. Marks the nodes. */
+static int unit_back(const finder *f, int v, unit *u) {
+  u->conv = u->bn = u->act = -1;
+  u->last = v;
+  while (N(f, v)->op == HANT_OP_IDENTITY)
+    f->cover[v] = true, v = N(f, v)->in[0];
+  if (N(f, v)->op == HANT_OP_ACT) {
+    u->act = v, f->cover[v] = true, v = N(f, v)->in[0];
+    while (N(f, v)->op == HANT_OP_IDENTITY)
+      f->cover[v] = true, v = N(f, v)->in[0];
+  }
+  if (N(f, v)->op == HANT_OP_BN) {
+    u->bn = v, f->cover[v] = true, v = N(f, v)->in[0];
+    while (N(f, v)->op == HANT_OP_IDENTITY)
+      f->cover[v] = true, v = N(f, v)->in[0];
+  }
+  if (N(f, v)->op != HANT_OP_CONV)
+    return -1;
+  u->conv = v;
+  f->cover[v] = true;
+  return N(f, v)->in[0];
+}
+
+/* Walks units back from v until reaching x; returns their count (in
+ * forward order in u[]) or -1. */
+static int chain_back(const finder *f, int v, int x, unit *u) {
+  unit tmp[MAX_UNITS];
+  int n = 0;
+  while (v != x) {
+    if (n == MAX_UNITS || v <= x)
+      return -1;
+    int src = unit_back(f, v, &tmp[n]);
+    if (src < 0)
+      return -1;
+    n++;
+    v = src;
+  }
+  for (int k = 0; k < n; k++)
+    u[k] = tmp[n - 1 - k];
+  return n;
+}
+
+/* Does desc build a block with the slot's shapes and MACs? */
+static bool desc_fits(const hant_net *net, const char *desc, int in, int first, int last) {
+  const hant_node *x = &net->nodes[in], *y = &net->nodes[last];
+  hant_net *s = hant_net_new(x->c, x->h, x->w);
+  if (!s)
+    return false;
+  int out = hant_arch_add_block(s, 0, desc);
+  bool ok = false;
+  if (out >= 0) {
+    const hant_node *o = &s->nodes[out];
+    double macs = 0;
+    for (int i = first; i <= last; i++)
+      macs += hant_node_macs(net, i);
+    ok = o->c == y->c && o->h == y->h && o->w == y->w && fabs(hant_net_macs(s) - macs) < 0.5;
+  }
+  hant_net_destroy(s);
+  return ok;
+}
+
+static int add_slot(finder *f, const char *kind, const char *desc, int in, int first, int last) {
+  hant_net *net = f->net;
+  if (!desc_fits(net, desc, in, first, last))
+    return 0;
+  if (net->n_slots == net->cap_slots) {
+    int cap = net->cap_slots ? 2 * net->cap_slots : 16;
+    hant_slot *s = realloc(net->slots, sizeof(*s) * (size_t)cap);
+    if (!s)
+      return HANT_ENOMEM;
+    net->slots = s;
+    net->cap_slots = cap;
+  }
+  hant_slot *s = &net->slots[net->n_slots];
+  memset(s, 0, sizeof(*s));
+  snprintf(s->name, sizeof(s->name), "slot%d", net->n_slots);
+  snprintf(s->kind, sizeof(s->kind), "%s", kind);
+  snprintf(s->desc, sizeof(s->desc), "%s", desc);
+  s->in = in;
+  s->first = first;
+  s->last = last;
+  s->in_c = net->nodes[in].c, s->in_h = net->nodes[in].h, s->in_w = net->nodes[in].w;
+  s->out_c = net->nodes[last].c, s->out_h = net->nodes[last].h, s->out_w = net->nodes[last].w;
+  for (int i = first; i <= last; i++)
+    net->nodes[i].slot = net->n_slots;
+  net->n_slots++;
+  return 1;
+}
+
+/* The smallest region [i, j] that holds every reader of x from i on, reads
+ * only x and itself, and is read from outside only through j. -1 if none
+ * within MAX_REGION nodes. */
+static int region_end(const finder *f, int i, int x) {
+  const hant_net *net = f->net;
+  /* readers of x at or after i not yet inside: binary search in x's list */
+  int lo = f->cstart[x], hi = f->cstart[x + 1];
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (f->clist[mid] < i)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  int x_left = f->cstart[x + 1] - lo;
+  if (x_left < 2)
+    return -1; /* a single reader: no skip connection starts here */
+  long open = 0; /* edges from region nodes to readers beyond j */
+  for (int j = i; j < net->n_nodes && j < i + MAX_REGION; j++) {
+    const hant_node *nd = N(f, j);
+    for (int k = 0; k < 2; k++) {
+      int s = nd->in[k];
+      if (s < 0)
+        continue;
+      if (s == x)
+        x_left--;
+      else if (s < i)
+        return -1; /* reads something from before the block */
+      else
+        open--;
+    }
+    open += f->ncons[j];
+    if (x_left == 0 && open == f->ncons[j])
+      return j;
+  }
+  return -1;
+}
+
+static const char *act_name(hant_act a) {
+  const char *s = hant_act_name(a);
+  return s ? s : "none";
+}
+
+/* Residual blocks: the region from i ends in an add (and, for res and
+ * bottleneck, a ReLU after it). Returns 1 when a slot was made. */
+static int match_residual(finder *f, int i, int x, int *end) {
+  hant_net *net = f->net;
+  int j = region_end(f, i, x);
+  if (j < 0)
+    return 0;
+  int add = j;
+  while (add > i && N(f, add)->op == HANT_OP_IDENTITY)
+    add--;
+  if (N(f, add)->op != HANT_OP_ADD)
+    return 0;
+  int last = j;
+  bool relu_after = false;
+  if (last + 1 < net->n_nodes && f->ncons[last] == 1 && N(f, last + 1)->op == HANT_OP_ACT &&
+      N(f, last + 1)->in[0] == last && N(f, last + 1)->act == HANT_ACT_RELU) {
+    relu_after = true;
+    last++;
+  }
+  memset(f->cover + i, 0, sizeof(bool) * (size_t)(last - i + 1));
+  for (int k = add; k <= last; k++)
+    f->cover[k] = true;
+  unit ua[MAX_UNITS], ub[MAX_UNITS];
+  int a = N(f, add)->in[0], b = N(f, add)->in[1];
+  int na = chain_back(f, a, x, ua), nb = chain_back(f, b, x, ub);
+  if (na < 0 || nb < 0)
+    return 0;
+  if (na < nb) { /* main path first */
+    unit t[MAX_UNITS];
+    memcpy(t, ua, sizeof(t)), memcpy(ua, ub, sizeof(t)), memcpy(ub, t, sizeof(t));
+    int tn = na;
+    na = nb, nb = tn;
+  }
+  for (int k = i; k <= last; k++)
+    if (!f->cover[k])
+      return 0;
+  if (nb > 1)
+    return 0;
+  const hant_conv_desc *sc = nb ? unit_conv(f, &ub[0]) : NULL;
+  if (sc && (sc->kh != 1 || sc->kw != 1 || sc->ph || sc->pw || sc->sh != sc->sw || sc->groups != 1 ||
+             unit_act(f, &ub[0]) != HANT_ACT_NONE))
+    return 0;
+  int cin = net->nodes[x].c, out = N(f, last)->c;
+  char desc[160];
+  const char *kind = NULL;
+  const hant_conv_desc *d0 = unit_conv(f, &ua[0]);
+  const hant_conv_desc *dl = unit_conv(f, &ua[na - 1]);
+  if (na == 2 && !is_dw(d0) && relu_after) {
+    const hant_conv_desc *d1 = unit_conv(f, &ua[1]);
+    if (!is_same(d0) || !is_same(d1) || d0->groups != 1 || d1->groups != 1 || d0->kh != d1->kh || d1->sh != 1 ||
+        unit_act(f, &ua[0]) != HANT_ACT_RELU || unit_act(f, &ua[1]) != HANT_ACT_NONE)
+      return 0;
+    kind = "res";
+    int n = snprintf(desc, sizeof(desc), "res %d k=%d s=%d", out, d0->kh, d0->sh);
+    if (d0->c_out != out)
+      snprintf(desc + n, sizeof(desc) - (size_t)n, " mid=%d", d0->c_out);
+  } else if (na == 3 && !is_dw(unit_conv(f, &ua[1])) && relu_after) {
+    const hant_conv_desc *d1 = unit_conv(f, &ua[1]);
+    if (d0->kh != 1 || d0->kw != 1 || dl->kh != 1 || dl->kw != 1 || !is_same(d1) || d1->groups != 1 ||
+        unit_act(f, &ua[0]) != HANT_ACT_RELU || unit_act(f, &ua[1]) != HANT_ACT_RELU ||
+        unit_act(f, &ua[2]) != HANT_ACT_NONE)
+      return 0;
+    kind = "bottleneck";
+    snprintf(desc, sizeof(desc), "bottleneck %d mid=%d k=%d s=%d", out, d1->c_out, d1->kh,
+             d0->sh * d1->sh * dl->sh);
+  } else if (!relu_after && nb == 0 && (na == 2 || na == 3)) {
+    const unit *dw = &ua[na - 2];
+    const hant_conv_desc *dd = unit_conv(f, dw);
+    hant_act act = unit_act(f, dw);
+    if (!is_dw(dd) || !is_same(dd) || !is_pw(dl) || act == HANT_ACT_NONE || unit_act(f, &ua[na - 1]) != HANT_ACT_NONE)
+      return 0;
+    if (na == 3 && (!is_pw(d0) || unit_act(f, &ua[0]) != act))
+      return 0;
+    int mid = dd->c_out;
+    kind = "ir";
+    if (mid % cin == 0 && mid / cin <= 16)
+      snprintf(desc, sizeof(desc), "ir %d e=%d k=%d s=%d act=%s", out, mid / cin, dd->kh, dd->sh, act_name(act));
+    else
+      snprintf(desc, sizeof(desc), "ir %d mid=%d k=%d s=%d act=%s", out, mid, dd->kh, dd->sh, act_name(act));
+  } else {
+    return 0;
+  }
+  int rc = add_slot(f, kind, desc, x, i, last);
+  if (rc > 0)
+    *end = last;
+  return rc;
+}
+
+/* Chains without a skip: ir (no residual), dws, conv. */
+static int match_chain(finder *f, int i, int x, int *end) {
+  hant_net *net = f->net;
+  unit u[MAX_UNITS];
+  int n = 0;
+  if (unit_fwd(f, i, x, &u[0]))
+    return 0;
+  n = 1;
+  while (n < MAX_UNITS && f->ncons[u[n - 1].last] == 1 && !unit_fwd(f, u[n - 1].last + 1, u[n - 1].last, &u[n]))
+    n++;
+  int cin = net->nodes[x].c;
+  char desc[160];
+  int rc;
+  /* ir with expansion: 1x1 act, dw act, 1x1 */
+  if (n == 3) {
+    const hant_conv_desc *a = unit_conv(f, &u[0]), *b = unit_conv(f, &u[1]), *c = unit_conv(f, &u[2]);
+    hant_act act = unit_act(f, &u[0]);
+    if (is_pw(a) && is_dw(b) && is_same(b) && is_pw(c) && act != HANT_ACT_NONE && unit_act(f, &u[1]) == act &&
+        unit_act(f, &u[2]) == HANT_ACT_NONE) {
+      int mid = b->c_out;
+      if (mid % cin == 0 && mid / cin <= 16)
+        snprintf(desc, sizeof(desc), "ir %d e=%d k=%d s=%d act=%s", c->c_out, mid / cin, b->kh, b->sh, act_name(act));
+      else
+        snprintf(desc, sizeof(desc), "ir %d mid=%d k=%d s=%d act=%s", c->c_out, mid, b->kh, b->sh, act_name(act));
+      if ((rc = add_slot(f, "ir", desc, x, i, u[2].last)))
+        return *end = u[2].last, rc;
+    }
+  }
+  if (n >= 2) {
+    const hant_conv_desc *a = unit_conv(f, &u[0]), *b = unit_conv(f, &u[1]);
+    hant_act act = unit_act(f, &u[0]);
+    if (is_dw(a) && is_same(a) && is_pw(b) && act != HANT_ACT_NONE) {
+      if (unit_act(f, &u[1]) == HANT_ACT_NONE) {
+        snprintf(desc, sizeof(desc), "ir %d e=1 k=%d s=%d act=%s", b->c_out, a->kh, a->sh, act_name(act));
+        rc = add_slot(f, "ir", desc, x, i, u[1].last);
+      } else if (unit_act(f, &u[1]) == act) {
+        snprintf(desc, sizeof(desc), "dws %d k=%d s=%d act=%s", b->c_out, a->kh, a->sh, act_name(act));
+        rc = add_slot(f, "dws", desc, x, i, u[1].last);
+      } else {
+        rc = 0;
+      }
+      if (rc)
+        return *end = u[1].last, rc;
+    }
+  }
+  const hant_conv_desc *a = unit_conv(f, &u[0]);
+  if (!is_same(a))
+    return 0;
+  int len = snprintf(desc, sizeof(desc), "conv %d k=%d s=%d", a->c_out, a->kh, a->sh);
+  if (a->groups > 1)
+    len += snprintf(desc + len, sizeof(desc) - (size_t)len, " g=%d", a->groups);
+  snprintf(desc + len, sizeof(desc) - (size_t)len, " act=%s bn=%d", act_name(unit_act(f, &u[0])), u[0].bn >= 0);
+  if ((rc = add_slot(f, "conv", desc, x, i, u[0].last)))
+    *end = u[0].last;
+  return rc;
+}
+
+static int match_linear(finder *f, int i, int x, int *end) {
+  hant_net *net = f->net;
+  int last = i;
+  hant_act act = HANT_ACT_NONE;
+  if (i + 1 < net->n_nodes && f->ncons[i] == 1 && N(f, i + 1)->op == HANT_OP_ACT && N(f, i + 1)->in[0] == i) {
+    last = i + 1;
+    act = N(f, last)->act;
+  }
+  char desc[160];
+  if (act == HANT_ACT_NONE)
+    snprintf(desc, sizeof(desc), "linear %d", N(f, i)->c);
+  else
+    snprintf(desc, sizeof(desc), "linear %d act=%s", N(f, i)->c, act_name(act));
+  int rc = add_slot(f, "linear", desc, x, i, last);
+  if (rc > 0)
+    *end = last;
+  return rc;
+}
+
+int hant_slots_discover(hant_net *net) {
+  if (!net)
+    return hant__error(HANT_EINVAL, "slots: no network");
+  int n = net->n_nodes, rc = 0;
+  finder f = {.net = net};
+  f.ncons = calloc((size_t)n, sizeof(int));
+  f.cstart = calloc((size_t)n + 1, sizeof(int));
+  f.clist = calloc(2 * (size_t)n, sizeof(int));
+  f.cover = calloc((size_t)n, sizeof(bool));
+  if (!f.ncons || !f.cstart || !f.clist || !f.cover) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  for (int i = 1; i < n; i++)
+    for (int k = 0; k < 2; k++)
+      if (net->nodes[i].in[k] >= 0)
+        f.ncons[net->nodes[i].in[k]]++;
+  for (int i = 0; i < n; i++)
+    f.cstart[i + 1] = f.cstart[i] + f.ncons[i];
+  {
+    int *fill = calloc((size_t)n, sizeof(int));
+    if (!fill) {
+      rc = HANT_ENOMEM;
+      goto out;
+    }
+    for (int i = 1; i < n; i++) /* ascending i keeps each list sorted */
+      for (int k = 0; k < 2; k++) {
+        int s = net->nodes[i].in[k];
+        if (s >= 0)
+          f.clist[f.cstart[s] + fill[s]++] = i;
+      }
+    free(fill);
+  }
+  net->n_slots = 0;
+  net->open_slot = -1;
+  for (int i = 0; i < n; i++)
+    net->nodes[i].slot = -1;
+  for (int i = 1; i < n;) {
+    const hant_node *nd = &net->nodes[i];
+    int x = nd->in[0], end = i;
+    if (nd->op == HANT_OP_CONV) {
+      if ((rc = match_residual(&f, i, x, &end)) == 0)
+        rc = match_chain(&f, i, x, &end);
+    } else if (nd->op == HANT_OP_LINEAR) {
+      rc = match_linear(&f, i, x, &end);
+    } else {
+      rc = 0;
+    }
+    if (rc < 0)
+      goto out;
+    i = rc > 0 ? end + 1 : i + 1;
+  }
+  rc = net->n_slots;
+out:
+  free(f.ncons);
+  free(f.cstart);
+  free(f.clist);
+  free(f.cover);
+  if (rc >= 0)
+    hant_errmsg_clear(); /* verification builds leave messages behind */
+  return rc;
+}
+
+double hant_slot_macs(const hant_net *net, const hant_slot *s) {
+  double m = 0;
+  for (int i = s->first; i <= s->last; i++)
+    m += hant_node_macs(net, i);
+  return m;
+}
+
+size_t hant_slot_params(const hant_net *net, const hant_slot *s) {
+  size_t n = 0;
+  for (int i = s->first; i <= s->last; i++)
+    for (int k = 0; k < 4; k++) {
+      int p = net->nodes[i].param[k];
+      if (p >= 0 && net->params[p].trainable)
+        n += net->params[p].n;
+    }
+  return n;
+}
+
+int hant_slots_check_swappable(const hant_net *t, const char *who) {
+  for (int i = 0; i < t->n_slots; i++) {
+    const hant_slot *s = &t->slots[i];
+    if (s->first < 1 || s->last < s->first || s->last >= t->n_nodes || s->in >= s->first)
+      return hant__error(HANT_EINVAL, "%s: slot %s has an invalid node range", who, s->name);
+    for (int n = s->first; n <= s->last; n++) {
+      if (t->nodes[n].slot != i)
+        return hant__error(HANT_EINVAL, "%s: node %d inside slot %s belongs to slot %d", who, n, s->name,
+                           t->nodes[n].slot);
+      for (int j = 0; j < 2; j++) {
+        int in = t->nodes[n].in[j];
+        if (in >= 0 && in != s->in && (in < s->first || in > s->last))
+          return hant__error(HANT_EINVAL, "%s: slot %s reads node %d from outside the slot", who, s->name, in);
+      }
+    }
+    /* A later node reading anything before the slot's output (its input
+     * included) would keep the teacher's activations alive across the
+     * swap, and layer-wise distillation could not see that dependency. */
+    for (int n = s->last + 1; n < t->n_nodes; n++)
+      for (int j = 0; j < 2; j++) {
+        int in = t->nodes[n].in[j];
+        if (in >= 0 && in < s->last)
+          return hant__error(HANT_EINVAL, "%s: node %d after slot %s reads node %d from before its output", who, n,
+                             s->name, in);
+      }
+  }
+  return 0;
+}
+
+int hant_teacher_prepare(hant_net *teacher, const char *path) {
+  int rc = hant_net_fold_bn(teacher);
+  if (rc)
+    return rc;
+  if (teacher->n_slots == 0)
+    return hant__error(HANT_EINVAL, "%s: the teacher has no replaceable slots", path);
+  return hant_slots_check_swappable(teacher, path);
+}
+
+static bool has_weights(hant_op op) {
+  return op == HANT_OP_CONV || op == HANT_OP_LINEAR;
+}
+
+int hant_slot_weight_nodes(const hant_net *net, int slot, int *ids, int max) {
+  const hant_slot *s = &net->slots[slot];
+  int n = 0;
+  for (int i = s->first; i <= s->last && n < max; i++)
+    if (has_weights(net->nodes[i].op))
+      ids[n++] = i;
+  return n;
+}
+
+int hant_net_weight_nodes(const hant_net *net, int *ids, int max) {
+  int n = 0;
+  for (int i = 0; i < net->n_nodes && n < max; i++)
+    if (has_weights(net->nodes[i].op))
+      ids[n++] = i;
+  return n;
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/* train.c: the mini-batch training loop and evaluation for classifiers. */
+#include "train.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base.h"
+
+void hant_train_opts_default(hant_train_opts *o) {
+  memset(o, 0, sizeof(*o));
+  o->epochs = 10;
+  o->batch = 128;
+  o->lr = 0.1f;
+  o->optim = HANT_OPTIM_SGD;
+  o->momentum = 0.9f;
+  o->nesterov = true;
+  o->weight_decay = 5e-4f;
+  o->sched = HANT_SCHED_COSINE;
+  o->warmup_epochs = 1;
+  o->augment = true;
+  o->pad = 2;
+  o->seed = 1;
+}
+
+int hant_eval_classifier(hant_net *net, const hant_dataset *ds, int batch, double *accuracy, double *loss) {
+  return hant_eval_classifier_norm(net, ds, batch, NULL, NULL, accuracy, loss);
+}
+
+int hant_eval_classifier_norm(hant_net *net, const hant_dataset *ds, int batch, const float *mean, const float *std,
+                              double *accuracy, double *loss) {
+  const hant_node *in = &net->nodes[0], *out = &net->nodes[hant_net_output(net)];
+  if (in->c != ds->c || in->h != ds->h || in->w != ds->w)
+    return hant__error(HANT_ESHAPE, "network input %dx%dx%d does not match data %dx%dx%d", in->c, in->h, in->w,
+                       ds->c, ds->h, ds->w);
+  int k = out->c * out->h * out->w;
+  if (k != ds->classes)
+    return hant__error(HANT_ESHAPE, "network has %d outputs, data has %d classes", k, ds->classes);
+  if (batch <= 0)
+    batch = 256;
+  size_t per = (size_t)ds->c * ds->h * ds->w;
+  float *x = hant_alloc(per * (size_t)batch * sizeof(float));
+  float *dl = hant_alloc((size_t)k * batch * sizeof(float));
+  int *idx = malloc(sizeof(int) * (size_t)batch), *lab = malloc(sizeof(int) * (size_t)batch);
+  hant_pass p;
+  hant_pass_init(&p);
+  int rc = 0;
+  long correct = 0;
+  double lsum = 0.0;
+  if (!x || !dl || !idx || !lab) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  for (int b0 = 0; b0 < ds->n; b0 += batch) {
+    int nb = ds->n - b0 < batch ? ds->n - b0 : batch;
+    for (int i = 0; i < nb; i++)
+      idx[i] = b0 + i;
+    hant_dataset_batch(ds, idx, nb, false, 0, NULL, x, lab);
+    if (mean || std) {
+      size_t hw = (size_t)ds->h * ds->w;
+      for (size_t i = 0; i < (size_t)nb * ds->c; i++) {
+        float m = mean ? mean[i % ds->c] : 0.0f, sd = std ? std[i % ds->c] : 1.0f;
+        for (size_t j = 0; j < hw; j++)
+          x[i * hw + j] = (x[i * hw + j] - m) / sd;
+      }
+    }
+    if ((rc = hant_net_forward(net, &p, x, nb, false)))
+      goto out;
+    const float *z = p.out[hant_net_output(net)];
+    lsum += (double)hant_loss_xent(z, lab, nb, k, 0.0f, dl) * nb;
+    for (int i = 0; i < nb; i++) {
+      int best = 0;
+      for (int j = 1; j < k; j++)
+        if (z[(size_t)i * k + j] > z[(size_t)i * k + best])
+          best = j;
+      correct += best == lab[i];
+    }
+  }
+  *accuracy = ds->n ? (double)correct / ds->n : 0.0;
+  *loss = ds->n ? lsum / ds->n : 0.0;
+out:
+  hant_pass_free(&p);
+  hant_free(x);
+  hant_free(dl);
+  free(idx);
+  free(lab);
+  return rc;
+}
+
+int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_dataset *val,
+                          const hant_train_opts *o, hant_train_result *res) {
+  const hant_node *out = &net->nodes[hant_net_output(net)];
+  int k = out->c * out->h * out->w;
+  if (o->epochs <= 0 || o->batch <= 0 || !(o->lr > 0.0f))
+    return hant__error(HANT_EINVAL, "training needs positive epochs (%d), batch (%d) and learning rate (%g)",
+                       o->epochs, o->batch, (double)o->lr);
+  if (k != train->classes)
+    return hant__error(HANT_ESHAPE, "network has %d outputs, data has %d classes", k, train->classes);
+  if (train->n < o->batch)
+    return hant__error(HANT_EINVAL, "%d training images are fewer than one batch of %d", train->n, o->batch);
+  memset(res, 0, sizeof(*res));
+  size_t per = (size_t)train->c * train->h * train->w;
+  int B = o->batch;
+  /* Drop the last partial batch: BN statistics of a tiny batch are noise. */
+  long per_epoch = train->n / B;
+  long total = per_epoch * o->epochs;
+  if (o->max_steps > 0 && o->max_steps < total)
+    total = o->max_steps;
+  float *x = hant_alloc(per * (size_t)B * sizeof(float));
+  float *dl = hant_alloc((size_t)k * B * sizeof(float));
+  int *order = malloc(sizeof(int) * (size_t)train->n), *lab = malloc(sizeof(int) * (size_t)B);
+  hant_pass p;
+  hant_pass_init(&p);
+  hant_rng rng;
+  hant_rng_seed(&rng, o->seed);
+  hant_optim opt;
+  hant_optim_init(&opt, o->optim);
+  opt.momentum = o->momentum;
+  opt.nesterov = o->nesterov;
+  opt.weight_decay = o->weight_decay;
+  int rc = 0;
+  double t_start = hant_now_s();
+  long step = 0;
+  if (!x || !dl || !order || !lab) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  for (int i = 0; i < train->n; i++)
+    order[i] = i;
+  for (int ep = 1; ep <= o->epochs && step < total; ep++) {
+    hant_rng_shuffle(&rng, order, train->n);
+    double t_ep = hant_now_s(), lsum = 0.0;
+    long nsteps = 0;
+    for (long b = 0; b < per_epoch && step < total; b++, step++) {
+      hant_dataset_batch(train, order + b * B, B, o->augment, o->pad, &rng, x, lab);
+      if ((rc = hant_net_forward(net, &p, x, B, true)))
+        goto out;
+      float l = hant_loss_xent(p.out[hant_net_output(net)], lab, B, k, o->label_smoothing, dl);
+      if (!isfinite(l)) {
+        rc = hant__error(HANT_ERANGE, "training diverged at epoch %d step %ld (loss %g); lower the learning rate", ep,
+                         step, (double)l);
+        goto out;
+      }
+      hant_net_zero_grad(net);
+      if ((rc = hant_net_backward(net, &p, dl, NULL)))
+        goto out;
+      float lr = hant_sched_lr(o->sched, o->lr, step, total, (long)o->warmup_epochs * per_epoch);
+      if ((rc = hant_optim_step(&opt, net->params, net->n_params, lr)))
+        goto out;
+      lsum += l;
+      nsteps++;
+      if (o->progress && (nsteps % 10 == 0 || b + 1 == per_epoch)) {
+        double dt = hant_now_s() - t_ep;
+        hant_train_progress pr = {.epoch = ep, .epochs = o->epochs, .step = step + 1, .steps = total,
+                                  .loss = (float)(lsum / nsteps), .lr = lr,
+                                  .samples_per_s = dt > 0 ? (double)nsteps * B / dt : 0.0, .val_accuracy = -1};
+        o->progress(o->user, &pr);
+      }
+    }
+    res->train_loss = nsteps ? lsum / nsteps : 0.0;
+    res->val_accuracy = -1.0;
+    double ep_s = hant_now_s() - t_ep;
+    if (val && (rc = hant_eval_classifier(net, val, 256, &res->val_accuracy, &res->val_loss)))
+      goto out;
+    if (o->progress) {
+      hant_train_progress pr = {.epoch = ep, .epochs = o->epochs, .step = step, .steps = total,
+                                .loss = (float)res->train_loss, .samples_per_s = ep_s > 0 ? (double)nsteps * B / ep_s : 0,
+                                .epoch_done = true, .val_accuracy = res->val_accuracy, .val_loss = res->val_loss,
+                                .epoch_s = ep_s};
+      o->progress(o->user, &pr);
+    }
+  }
+out:
+  res->steps = step;
+  res->seconds = hant_now_s() - t_start;
+  res->samples_per_s = res->seconds > 0 ? (double)step * B / res->seconds : 0.0;
+  hant_optim_reset_state(net->params, net->n_params);
+  hant_pass_free(&p);
+  hant_free(x);
+  hant_free(dl);
+  free(order);
+  free(lab);
+  return rc;
+}
