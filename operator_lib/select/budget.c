@@ -121,21 +121,43 @@ int hant_budget_parse(const char *text, hant_budget *out) {
     return hant__error(HANT_EINVAL, "budget '%s...': too long; expected a number and a unit, e.g. 2W or 15ms",
                        shown);
   const char *p = text;
-  while (*p == ' ')
-    p++;
   if (!*p)
     return hant__error(HANT_EINVAL, "budget '': empty; expected a number and a unit, e.g. 2W or 15ms");
-  if (!(isdigit((unsigned char)*p) || *p == '.' || *p == '-' || *p == '+'))
+  /* Only the documented form: decimal digits with an optional fraction and
+   * exponent, then the unit with nothing between or around them. strtod
+   * alone would also take spaces, signs, hex ("0x10ms" as 16 ms), "inf"
+   * and "nan". */
+  const char *q = p;
+  size_t digits = 0;
+  while (isdigit((unsigned char)*q))
+    q++, digits++;
+  if (*q == '.')
+    for (q++; isdigit((unsigned char)*q); q++)
+      digits++;
+  if (digits && (*q == 'e' || *q == 'E')) {
+    const char *e = q + 1;
+    if (*e == '+' || *e == '-')
+      e++;
+    if (isdigit((unsigned char)*e)) {
+      while (isdigit((unsigned char)*e))
+        e++;
+      q = e;
+    }
+  }
+  if (*p == '-' || *p == '+')
+    return hant__error(HANT_EINVAL, "budget '%s': must be greater than zero, written without a sign, e.g. 2W",
+                       shown);
+  if (!digits)
     return hant__error(HANT_EINVAL, "budget '%s': expected a number before the unit, e.g. 2W or 15ms", shown);
   char *end;
   errno = 0;
   double v = strtod(p, &end);
-  if (end == p || errno == ERANGE || !isfinite(v))
-    return hant__error(HANT_EINVAL, "budget '%s': expected a number before the unit, e.g. 2W or 15ms", shown);
-  /* strtod accepts "1e3"; it also reads "2e" as 2 and leaves "e": fine. */
+  if (end != q || errno == ERANGE || !isfinite(v))
+    return hant__error(HANT_EINVAL, "budget '%s': expected a decimal number before the unit, e.g. 2W or 15ms",
+                       shown);
   const char *u = end;
-  if (*u == ' ')
-    u++;
+  if (isspace((unsigned char)*u))
+    return hant__error(HANT_EINVAL, "budget '%s': no space between the number and the unit, e.g. 2W", shown);
   if (!*u)
     return hant__error(HANT_EINVAL,
                        "budget '%s': missing unit; expected one of s, ms, us, J, mJ, uJ, W, mW, B, KB, MB, "
@@ -143,8 +165,6 @@ int hant_budget_parse(const char *text, hant_budget *out) {
                        shown);
   char ubuf[24];
   size_t ul = strlen(u);
-  while (ul && u[ul - 1] == ' ')
-    ul--;
   if (ul >= sizeof(ubuf))
     ul = sizeof(ubuf) - 1;
   memcpy(ubuf, u, ul);

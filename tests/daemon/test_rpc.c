@@ -33,7 +33,7 @@ static void test_budgets(void) {
       {"2J", HANT_BUDGET_ENERGY, 2000},      {"40uJ", HANT_BUDGET_ENERGY, 0.04},
       {"4MB", HANT_BUDGET_MEMORY, 4e6},      {"512KB", HANT_BUDGET_MEMORY, 512e3},
       {"1MiB", HANT_BUDGET_MEMORY, 1048576}, {"300MMAC", HANT_BUDGET_MACS, 300e6},
-      {"1.5GMAC", HANT_BUDGET_MACS, 1.5e9},  {"2.5 W", HANT_BUDGET_POWER, 2.5},
+      {"1.5GMAC", HANT_BUDGET_MACS, 1.5e9},  {"2.5W", HANT_BUDGET_POWER, 2.5},
       {"1e3ms", HANT_BUDGET_LATENCY, 1000},
   };
   for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -51,6 +51,10 @@ static void test_budgets(void) {
       {"15", "missing unit"},              {"W", "expected a number"},         {"-2W", "greater than zero"},
       {"0ms", "greater than zero"},        {"2furlongs", "unknown unit 'furlongs'; expected one of"},
       {"", "empty"},
+      /* Only the documented form: no spaces, signs, hex, inf or nan. */
+      {"2 W", "no space between"},         {" 2W", "expected a number"},       {"2W ", "unknown unit 'W '"},
+      {"0x10ms", "expected a decimal number"}, {"+2W", "without a sign"},      {"infW", "expected a number"},
+      {"nanms", "expected a number"},      {"1e400ms", "expected a decimal number"},
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     hant_budget b;
