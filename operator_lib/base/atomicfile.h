@@ -3,12 +3,27 @@
 #ifndef HANT_ATOMICFILE_H
 #define HANT_ATOMICFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
-/* Writes data to PATH.tmp.PID, fsyncs it and renames it over path, so a
- * crash leaves either the previous file or the complete new one. Returns
- * 0, HANT_EINVAL (path too long) or HANT_EIO with a message naming the
- * file; the temporary file is removed on failure. */
+/* What temporary names carry between the hidden file's name and its random
+ * suffix: `.NAME.tmp-0123456789ab`. */
+#define HANT_ATOMIC_TMP_MARK ".tmp-"
+
+/* Writes data to a new temporary file beside path with a random hidden name
+ * (created with O_EXCL | O_NOFOLLOW, so no link planted there is followed),
+ * fsyncs it, gives it `mode` and renames it over path, so a crash leaves
+ * either the previous file or the complete new one (and at most a stale
+ * temporary, see hant_file_is_atomic_temp). If path is a symbolic link, the
+ * link is replaced, not its target. Returns 0, HANT_EINVAL (path too long) or
+ * HANT_EIO with a message naming the file; the temporary file is removed on
+ * failure. */
+int hant_file_write_atomic_mode(const char *path, const void *data, size_t len, unsigned mode);
+/* The same with mode 0644. */
 int hant_file_write_atomic(const char *path, const void *data, size_t len);
+
+/* True when a directory entry's name is one of those temporaries, left
+ * behind by a crash, so that a directory's owner can remove it. */
+bool hant_file_is_atomic_temp(const char *name);
 
 #endif

@@ -177,7 +177,7 @@ try:
                                                                     "device_profile_sha256", "device_costs_sha256",
                                                                     "entry_sha256", "hant_version"},
               "%s.json has the choice, predicted, measured, library version and input hashes" % base)
-    check(not [f for f in snapshot(OUT) if ".tmp." in f], "no temporary files left")
+    check(not [f for f in snapshot(OUT) if ".tmp" in f], "no temporary files left")
     for f in ("report.md", "report.html"):
         check(os.path.exists(os.path.join(OUT, f)), f + " written")
 
