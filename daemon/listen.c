@@ -124,7 +124,7 @@ int hantd_listen_start(hantd *d) {
     int rc = uv_pipe_open(&d->listener, fd);
     if (rc) {
       hantd_log(LOG_ERR, "cannot use the socket systemd passed: %s", uv_strerror(rc));
-      return -1;
+      return HANT_EIO;
     }
     d->socket_activated = true;
     hantd_log(LOG_INFO, "serving the socket systemd passed (socket activation)");
@@ -132,11 +132,11 @@ int hantd_listen_start(hantd *d) {
     struct sockaddr_un sa;
     if (strlen(cfg->socket) >= sizeof(sa.sun_path)) {
       hantd_log(LOG_ERR, "%s: socket path too long (at most %zu bytes)", cfg->socket, sizeof(sa.sun_path) - 1);
-      return -1;
+      return HANT_ELIMIT;
     }
     if (make_parent(cfg->socket)) {
       hantd_log(LOG_ERR, "%s: cannot create its directory: %s", cfg->socket, strerror(errno));
-      return -1;
+      return HANT_EIO;
     }
     /* A lock next to the socket makes "is another daemon here?" exact. */
     char lock[1100];
@@ -144,7 +144,7 @@ int hantd_listen_start(hantd *d) {
     d->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (d->lock_fd < 0) {
       hantd_log(LOG_ERR, "%s: %s", lock, strerror(errno));
-      return -1;
+      return HANT_EIO;
     }
     if (flock(d->lock_fd, LOCK_EX | LOCK_NB)) {
       int pid = probe(cfg->socket);
@@ -153,28 +153,28 @@ int hantd_listen_start(hantd *d) {
                   cfg->socket);
       else
         hantd_log(LOG_ERR, "another hantd holds %s; stop it first or choose another --socket", lock);
-      return -1;
+      return HANT_EBUSY;
     }
     struct stat st;
     if (lstat(cfg->socket, &st) == 0) {
       if (!S_ISSOCK(st.st_mode)) {
         hantd_log(LOG_ERR, "%s exists and is not a socket; remove it or choose another --socket", cfg->socket);
-        return -1;
+        return HANT_EBUSY;
       }
       int pid = probe(cfg->socket);
       if (pid > 0) {
         hantd_log(LOG_ERR, "a live daemon (pid %d) is serving %s; stop it first or choose another --socket", pid,
                   cfg->socket);
-        return -1;
+        return HANT_EBUSY;
       }
       if (pid < 0) {
         hantd_log(LOG_ERR, "%s: cannot tell whether a daemon serves it: %s", cfg->socket, strerror(errno));
-        return -1;
+        return HANT_EIO;
       }
       hantd_log(LOG_NOTICE, "replacing the stale socket %s", cfg->socket);
       if (unlink(cfg->socket) && errno != ENOENT) {
         hantd_log(LOG_ERR, "%s: cannot remove the stale socket: %s", cfg->socket, strerror(errno));
-        return -1;
+        return HANT_EIO;
       }
     }
     /* Created with no access for others from the first instant. */
@@ -183,7 +183,7 @@ int hantd_listen_start(hantd *d) {
     umask(old);
     if (rc) {
       hantd_log(LOG_ERR, "%s: bind: %s", cfg->socket, uv_strerror(rc));
-      return -1;
+      return HANT_EIO;
     }
     if (cfg->socket_group[0]) {
       struct group *g = getgrnam(cfg->socket_group);
@@ -191,13 +191,13 @@ int hantd_listen_start(hantd *d) {
         hantd_log(LOG_ERR, "%s: cannot give the socket to group %s: %s", cfg->socket, cfg->socket_group,
                   g ? strerror(errno) : "no such group");
         unlink(cfg->socket);
-        return -1;
+        return HANT_EIO;
       }
     }
     if (chmod(cfg->socket, cfg->socket_mode)) {
       hantd_log(LOG_ERR, "%s: chmod: %s", cfg->socket, strerror(errno));
       unlink(cfg->socket);
-      return -1;
+      return HANT_EIO;
     }
     struct stat bound;
     if (lstat(cfg->socket, &bound) == 0) {
@@ -210,7 +210,7 @@ int hantd_listen_start(hantd *d) {
     hantd_log(LOG_ERR, "%s: listen: %s", cfg->socket, uv_strerror(rc));
     if (!d->socket_activated)
       unlink(cfg->socket);
-    return -1;
+    return HANT_EIO;
   }
   d->listening = true;
   return 0;

@@ -11,7 +11,9 @@ typedef struct hantd hantd; /* daemon.h */
  * socket is created mode 0600 and then given cfg.socket_mode and
  * cfg.socket_group. Each connection's peer uid is checked (SO_PEERCRED)
  * against cfg.allowed, and cfg.max_clients is enforced; refusals are
- * answered and logged. Returns 0, or -1 after logging why. */
+ * answered and logged. Returns 0, or after logging why HANT_EBUSY (another
+ * daemon has the path, or something else is there), HANT_ELIMIT (the path
+ * is too long for a socket) or HANT_EIO. */
 int hantd_listen_start(hantd *d);
 /* Stops accepting and removes the socket if it is still the one bound
  * here (never a socket systemd passed). Safe to call when not listening. */
