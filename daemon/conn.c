@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* conn.c: hantd's client connections: newline framing with a size limit, writes with back-pressure, idle timeouts, and closing in the close callback. */
+/* conn.c: hantd's client connections: framing with a size limit, back-pressure, idle timeouts, closing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* jobs.c: hantd's job runners: threads that claim jobs from SQLite, run them, and report to the loop through a callback. */
+/* jobs.c: hantd's job runners: threads that claim jobs from SQLite, run them, and report through a callback. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>

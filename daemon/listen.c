@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* listen.c: hantd's listening socket: safe binding and permissions, systemd socket activation, and peer checks on accept. */
+/* listen.c: hantd's listening socket: safe binding, systemd socket activation, peer checks on accept. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
