@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* cache.c: a bounded least-recently-used map from request keys to answers, used only on the event loop. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "hantd.h"
+#include "cache.h"
 
 typedef struct entry {
   char *key, *body;

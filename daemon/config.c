@@ -11,7 +11,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "hantd.h"
+#include "config.h"
+#include "hant.h"
+#include "log.h"
 
 void hantd_config_default(hantd_config *c) {
   memset(c, 0, sizeof(*c));

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* jobs.c: hantd's job runners (threads that claim jobs from SQLite and run them) and the jobs.wait watchers on the loop. */
+/* jobs.c: hantd's job runners: threads that claim jobs from SQLite, run them, and report through a callback. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "hantd.h"
+#include "jobs.h"
+
 #include "hant.h"
+#include "log.h"
 
 enum { EV_PROGRESS, EV_FINAL, EV_REQUEUED, EV_EXIT };
 
@@ -18,13 +22,6 @@ typedef struct event {
   struct event *next;
 } event;
 
-typedef struct watch {
-  hantd_conn *conn;
-  char *id;
-  int64_t job;
-  struct watch *next;
-} watch;
-
 typedef struct runner {
   hantd_jobs *j;
   int idx;
@@ -34,11 +31,12 @@ typedef struct runner {
   bool cancel; /* the running job is to be canceled */
 } runner;
 
-#define RECENT 64
 #define MAX_CANCEL_PENDING 64
 
 struct hantd_jobs {
-  hantd *d;
+  char *db;
+  hantd_jobs_notify_fn notify;
+  void *user;
   uv_async_t async;
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -51,13 +49,6 @@ struct hantd_jobs {
   int64_t cancel_pending[MAX_CANCEL_PENDING];
   int n_cancel_pending;
   event *ehead, *etail;
-  /* loop side */
-  watch *watches;
-  struct {
-    int64_t job;
-    char *json;
-  } recent[RECENT];
-  int recent_next;
   atomic_int queued, running;
 };
 
@@ -115,11 +106,17 @@ static int on_progress(void *user, double f, const char *note) {
   return stop;
 }
 
+/* How a claimed job is run belongs to libhant; this is the runner's one
+ * call into it, kept apart from claiming, cancelling and bookkeeping. */
+static int run_job(hant_store *st, hant_job_rec *job, struct progress_ctx *pc, char **result) {
+  return hant_rpc_job_run(st, job, on_progress, pc, result);
+}
+
 static void *runner_main(void *arg) {
   runner *r = arg;
   hantd_jobs *j = r->j;
   hant_store *st = NULL;
-  if (hant_store_open(j->d->cfg.db, HANT_STORE_NOCHECK, &st)) {
+  if (hant_store_open(j->db, HANT_STORE_NOCHECK, &st)) {
     hantd_log(LOG_ERR, "job runner %d: %s; no jobs will run", r->idx, hant_errmsg());
     post(j, EV_EXIT, -1, NULL);
     return NULL;
@@ -170,7 +167,7 @@ static void *runner_main(void *arg) {
     char *result = NULL;
     hant_errmsg_clear();
     double t0 = hant_now_s();
-    rc = hant_rpc_job_run(st, &job, on_progress, &pc, &result);
+    rc = run_job(st, &job, &pc, &result);
     char err[512];
     snprintf(err, sizeof(err), "%s", hant_errmsg()[0] ? hant_errmsg() : hant_strerror(rc));
     pthread_mutex_lock(&j->mu);
@@ -221,21 +218,6 @@ static void *runner_main(void *arg) {
 
 /* ---- the loop side ------------------------------------------------------------- */
 
-static void remember(hantd_jobs *j, int64_t job, const char *json) {
-  int k = j->recent_next;
-  free(j->recent[k].json);
-  j->recent[k].job = job;
-  j->recent[k].json = strdup(json);
-  j->recent_next = (k + 1) % RECENT;
-}
-
-static const char *recent(hantd_jobs *j, int64_t job) {
-  for (int k = 0; k < RECENT; k++)
-    if (j->recent[k].json && j->recent[k].job == job)
-      return j->recent[k].json;
-  return NULL;
-}
-
 static void on_async(uv_async_t *a) {
   hantd_jobs *j = a->data;
   pthread_mutex_lock(&j->mu);
@@ -244,40 +226,24 @@ static void on_async(uv_async_t *a) {
   pthread_mutex_unlock(&j->mu);
   while (e) {
     event *next = e->next;
+    hantd_job_event ev = {.job = e->job, .line = e->line};
     if (e->type == EV_PROGRESS && e->line) {
-      for (watch *w = j->watches; w; w = w->next)
-        if (w->job == e->job && !hantd_conn_closing(w->conn) && !hantd_conn_congested(w->conn)) {
-          char *copy = strdup(e->line);
-          if (copy)
-            hantd_conn_send(w->conn, copy);
-        }
+      ev.kind = HANTD_JOB_PROGRESS;
+      j->notify(j->user, &ev);
     } else if (e->type == EV_FINAL && e->line) {
-      remember(j, e->job, e->line);
-      watch **pp = &j->watches;
-      while (*pp) {
-        watch *w = *pp;
-        if (w->job == e->job) {
-          *pp = w->next;
-          if (!hantd_conn_closing(w->conn)) {
-            char *line = hant_rpc_result_line(w->id, e->line);
-            if (line)
-              hantd_conn_send(w->conn, line);
-          }
-          hantd_conn_release(w->conn);
-          free(w->id);
-          free(w);
-        } else {
-          pp = &w->next;
-        }
-      }
+      ev.kind = HANTD_JOB_FINISHED;
+      j->notify(j->user, &ev);
+    } else if (e->type == EV_REQUEUED) {
+      ev.kind = HANTD_JOB_REQUEUED;
+      j->notify(j->user, &ev);
     } else if (e->type == EV_EXIT) {
       j->exited++;
       if (j->exited == j->n) {
-        if (!j->async_closed) {
-          j->async_closed = true;
-          /* Events still queued were drained above; nothing posts after EXIT. */
-        }
-        hantd_maybe_finish(j->d);
+        /* Events still queued were drained above; nothing posts after EXIT. */
+        j->async_closed = true;
+        ev.kind = HANTD_JOB_STOPPED;
+        ev.job = -1;
+        j->notify(j->user, &ev);
       }
     }
     free(e->line);
@@ -288,15 +254,20 @@ static void on_async(uv_async_t *a) {
     uv_close((uv_handle_t *)&j->async, NULL);
 }
 
-int hantd_jobs_start(hantd *d, uv_loop_t *loop, int threads, hantd_jobs **out) {
+int hantd_jobs_start(uv_loop_t *loop, const char *db, int threads, hantd_jobs_notify_fn notify, void *user,
+                     hantd_jobs **out) {
   *out = NULL;
   hantd_jobs *j = calloc(1, sizeof(*j));
   if (!j)
     return HANT_ENOMEM;
-  j->d = d;
+  j->notify = notify;
+  j->user = user;
   j->n = threads;
+  j->db = strdup(db);
   j->r = calloc((size_t)threads, sizeof(*j->r));
-  if (!j->r) {
+  if (!j->db || !j->r) {
+    free(j->db);
+    free(j->r);
     free(j);
     return HANT_ENOMEM;
   }
@@ -347,60 +318,6 @@ void hantd_jobs_cancel(void *jobs, int64_t id) {
   pthread_mutex_unlock(&j->mu);
 }
 
-void hantd_jobs_watch(hantd_jobs *j, hantd_conn *c, const char *req_id, int64_t job_id) {
-  const char *done = recent(j, job_id);
-  if (done) {
-    char *line = hant_rpc_result_line(req_id, done);
-    if (line)
-      hantd_conn_send(c, line);
-    return;
-  }
-  if (j->stop) {
-    char *line = hant_rpc_error_line(req_id, HANT_RPC_SHUTTING_DOWN,
-                                     "the daemon is stopping; the job stays queued and runs at the next start", NULL);
-    if (line)
-      hantd_conn_send(c, line);
-    return;
-  }
-  watch *w = calloc(1, sizeof(*w));
-  if (!w || !(w->id = strdup(req_id))) {
-    free(w);
-    char *line = hant_rpc_error_line(req_id, HANT_RPC_INTERNAL, "out of memory", NULL);
-    if (line)
-      hantd_conn_send(c, line);
-    return;
-  }
-  w->conn = c;
-  w->job = job_id;
-  w->next = j->watches;
-  j->watches = w;
-  hantd_conn_hold(c);
-}
-
-void hantd_jobs_unwatch_conn(hantd_jobs *j, hantd_conn *c) {
-  if (!j)
-    return;
-  watch **pp = &j->watches;
-  while (*pp) {
-    watch *w = *pp;
-    if (w->conn == c) {
-      *pp = w->next;
-      free(w->id);
-      free(w);
-      hantd_conn_release(c);
-    } else {
-      pp = &w->next;
-    }
-  }
-}
-
-int hantd_jobs_watches(hantd_jobs *j, hantd_conn *c) {
-  int n = 0;
-  for (watch *w = j ? j->watches : NULL; w; w = w->next)
-    n += w->conn == c;
-  return n;
-}
-
 void hantd_jobs_counts(hantd_jobs *j, int *queued, int *running) {
   *queued = j ? atomic_load(&j->queued) : 0;
   *running = j ? atomic_load(&j->running) : 0;
@@ -413,20 +330,6 @@ void hantd_jobs_stop(hantd_jobs *j) {
   j->stop = true;
   pthread_cond_broadcast(&j->cv);
   pthread_mutex_unlock(&j->mu);
-  while (j->watches) {
-    watch *w = j->watches;
-    j->watches = w->next;
-    if (!hantd_conn_closing(w->conn)) {
-      char *line = hant_rpc_error_line(w->id, HANT_RPC_SHUTTING_DOWN,
-                                       "the daemon is stopping; the job is queued again and runs at the next start",
-                                       NULL);
-      if (line)
-        hantd_conn_send(w->conn, line);
-    }
-    hantd_conn_release(w->conn);
-    free(w->id);
-    free(w);
-  }
   if (j->exited == j->n && !j->async_closed) {
     j->async_closed = true;
     uv_close((uv_handle_t *)&j->async, NULL);
@@ -455,10 +358,9 @@ void hantd_jobs_destroy(hantd_jobs *j) {
     free(e->line);
     free(e);
   }
-  for (int k = 0; k < RECENT; k++)
-    free(j->recent[k].json);
   pthread_mutex_destroy(&j->mu);
   pthread_cond_destroy(&j->cv);
+  free(j->db);
   free(j->r);
   free(j);
 }

@@ -7,7 +7,7 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "hantd.h"
+#include "log.h"
 
 static int max_level = LOG_INFO;
 static int journal; /* stderr is connected to the journal */

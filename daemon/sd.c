@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* sd.c: systemd glue: readiness notification and socket activation, when built with libsystemd. */
-#include "hantd.h"
+#include <stddef.h>
+
+#include "sd.h"
+
+#include "log.h"
 
 #ifdef HANT_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* config.h: hantd's settings, their defaults, the "key = value" file and the default paths. */
+#ifndef HANTD_CONFIG_H
+#define HANTD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define HANTD_MAX_ALLOWED_UIDS 32
+
+/* Every setting of the daemon. The daemon keeps one copy for its whole life;
+ * the parts that read it (workers, job runners, connections) hold a pointer
+ * to that copy and never change it. */
+typedef struct hantd_config {
+  char db[1024];
+  char socket[1024];
+  char devices_dir[1024]; /* "" : the default search path (device.h) */
+  bool foreground;
+  unsigned socket_mode;   /* permission bits of the socket, default 0600 */
+  char socket_group[64];  /* group to own the socket, "" to keep the daemon's */
+  uid_t allowed[HANTD_MAX_ALLOWED_UIDS]; /* peers allowed to connect */
+  int n_allowed;          /* 0: the daemon's own uid and root */
+  bool allow_any;         /* allowed_uids = any: the socket mode is the only gate */
+  int workers;            /* solve threads, default 2 */
+  int queue;              /* bounded work queue, default 64 */
+  int job_workers;        /* job threads, default 1 */
+  int max_jobs_queued;    /* default 64 */
+  size_t max_message;     /* bytes per request line, default 1 MiB */
+  double idle_timeout_s;  /* default 300 */
+  size_t cache_entries;   /* default 4096 */
+  int max_clients;        /* default 1024 */
+  int max_inflight;       /* requests in flight per connection before reading pauses, default 32 */
+  size_t write_high;      /* unsent bytes per connection before reading pauses, default 4 MiB */
+  double time_limit_ms;   /* default solve time limit, default 2000 */
+  double shutdown_timeout_s; /* default 30 */
+  int log_level;          /* LOG_ERR .. LOG_DEBUG, default LOG_INFO */
+} hantd_config;
+
+void hantd_config_default(hantd_config *c);
+/* Reads "key = value" lines; '#' starts a comment. Errors name the file
+ * and line and return nonzero. */
+int hantd_config_load(hantd_config *c, const char *path);
+/* Fills db and socket when unset: $XDG_DATA_HOME/hant/library.db and
+ * $XDG_RUNTIME_DIR/hant/hantd.sock (or /run/hantd/hantd.sock). */
+void hantd_config_paths(hantd_config *c);
+/* The default socket path as hant-client finds it too. */
+void hantd_default_socket(char *buf, size_t n);
+
+#endif
