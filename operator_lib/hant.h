@@ -60,7 +60,7 @@
 #include "budget.h"
 #include "problem_json.h"
 #include "select.h"
-#include "transform.h"
+#include "transform_solve.h"
 
 /* deploy: assembly, fine-tuning, export, baselines */
 #include "assemble.h"

@@ -10,7 +10,7 @@
 #include "library.h"
 #include "store.h"
 #include "store_jobs.h"
-#include "transform.h"
+#include "transform_solve.h"
 
 #define HANT_RPC_PROTOCOL_VERSION 1
 /* Default largest request line, newline excluded. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* transform.h: from a device and budgets to one candidate per slot: the selection problem of a library snapshot, solved, and its Pareto fronts. */
-#ifndef HANT_TRANSFORM_H
-#define HANT_TRANSFORM_H
+/* transform_solve.h: the solving half of a transform: from a device and budgets to one candidate per slot of a library snapshot, and its Pareto fronts (deploy.h assembles and exports the choice). */
+#ifndef HANT_TRANSFORM_SOLVE_H
+#define HANT_TRANSFORM_SOLVE_H
 
 #include <stdbool.h>
 #include <stdint.h>
