@@ -841,24 +841,6 @@ static json_t *hparams_json(const char *text) {
   return h ? h : json_string(text);
 }
 
-/* Measures a choice on this machine for the measured-latency correction. */
-struct measure_user {
-  const hant_library *lib;
-  hant_store *st;
-};
-
-static int measure_on_host(void *user, const int *choice, int n_slots, double *latency_ms) {
-  struct measure_user *m = user;
-  int64_t *ids = malloc(sizeof(int64_t) * (size_t)(n_slots > 0 ? n_slots : 1));
-  if (!ids)
-    return HANT_ENOMEM;
-  for (int s = 0; s < n_slots; s++)
-    ids[s] = m->lib->cands[choice[s]].id;
-  int rc = hant_deploy_measure(m->st, ids, n_slots, latency_ms);
-  free(ids);
-  return rc;
-}
-
 static int exec_transform(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant_rpc_reply *r) {
   const hant_library *lib = ctx->lib;
   if (!lib->has_teacher || !lib->n_cands)
@@ -869,12 +851,14 @@ static int exec_transform(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant
   hant_transform_req tr = req->tr;
   if (!(tr.time_limit_ms > 0) && req->time_limit_ms < 0)
     tr.time_limit_ms = ctx->default_time_limit_ms;
-  struct measure_user mu = {lib, ctx->st};
+  /* The measured-latency correction calls deploy directly from the
+   * solver; the snapshot's teacher is loaded once for every round. */
+  hant_deploy_measurer measurer = {lib, ctx->st};
   if (req->measure) {
     if (!ctx->st)
       return reply_error(req, r, HANT_RPC_INTERNAL, "measuring needs the library's database", NULL);
-    tr.measure = measure_on_host;
-    tr.measure_user = &mu;
+    tr.measure = hant_deploy_measure_choice;
+    tr.measure_user = &measurer;
   }
   hant_transform_result res;
   hant_transform_result_init(&res);

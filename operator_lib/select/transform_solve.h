@@ -35,7 +35,8 @@
 
 /* Measures, on this machine, the latency in ms of the network assembled
  * from choice ([n_slots] indices into lib->cands). Returns 0 or a negative
- * HANT_E* code, which aborts the solve. */
+ * HANT_E* code, which aborts the solve. hant_deploy_measure_choice
+ * (deploy.h) is the one hantd uses. */
 typedef int (*hant_transform_measure_fn)(void *user, const int *choice, int n_slots, double *latency_ms);
 
 typedef struct hant_transform_req {
