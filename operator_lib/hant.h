@@ -62,10 +62,11 @@
 #include "select.h"
 #include "transform_solve.h"
 
-/* deploy: assembly, fine-tuning, export, baselines */
+/* deploy: assembly, fine-tuning, export, measurement, deploy jobs, baselines */
 #include "assemble.h"
 #include "baseline.h"
 #include "deploy.h"
+#include "deploy_job.h"
 #include "finetune.h"
 
 /* rpc: the daemon's methods */
