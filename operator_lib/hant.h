@@ -60,12 +60,13 @@
 #include "budget.h"
 #include "problem_json.h"
 #include "select.h"
-#include "transform.h"
+#include "transform_solve.h"
 
-/* deploy: assembly, fine-tuning, export, baselines */
+/* deploy: assembly, fine-tuning, export, measurement, deploy jobs, baselines */
 #include "assemble.h"
 #include "baseline.h"
 #include "deploy.h"
+#include "deploy_job.h"
 #include "finetune.h"
 
 /* rpc: the daemon's methods */

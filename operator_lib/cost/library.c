@@ -1,16 +1,41 @@
 /* SPDX-License-Identifier: MIT */
-/* library.c: loads a library into an immutable, reference-counted snapshot so selection never touches SQLite. */
+/* library.c: loads a library into an immutable, reference-counted snapshot so selection never touches SQLite, and its teacher network once. */
 #include "library.h"
 
+#include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base.h"
+#include "onnx.h"
+#include "sha256.h"
+#include "slots.h"
+
+/* Loading the teacher reads and hashes a file of megabytes, which a
+ * measured solve would otherwise do on every round: the first caller
+ * loads it under the lock and publishes it through `ready`, so later
+ * callers read it without taking the lock. */
+struct hant__library_teacher {
+  pthread_mutex_t mu;
+  atomic_bool ready; /* net is loaded; set with release order after it is */
+  hant_net *net;
+};
+
+static void teacher_free(struct hant__library_teacher *t) {
+  if (!t)
+    return;
+  hant_net_destroy(t->net);
+  pthread_mutex_destroy(&t->mu);
+  free(t);
+}
 
 static void library_free(hant_library *lib) {
   if (!lib)
     return;
+  teacher_free(lib->teacher_net);
   for (int d = 0; d < lib->n_devices; d++) {
     hant_library_device *dev = &lib->devices[d];
     for (int m = 0; m < dev->n_modes; m++) {
@@ -86,6 +111,56 @@ int hant_library_mode_find(const hant_library_device *dev, const char *mode) {
   return -1;
 }
 
+/* The teacher file: as recorded if absolute or present, else next to the library. */
+static void teacher_file(const char *db_path, const char *recorded, char *out, size_t n) {
+  if (recorded[0] == '/' || access(recorded, R_OK) == 0) {
+    snprintf(out, n, "%s", recorded);
+    return;
+  }
+  char db[1024];
+  snprintf(db, sizeof(db), "%s", db_path);
+  int k = snprintf(out, n, "%s/%s", dirname(db), recorded);
+  if (k < 0 || (size_t)k >= n)
+    snprintf(out, n, "%s", recorded);
+}
+
+int hant_library_teacher_load(const char *db_path, const hant_teacher_rec *t, hant_net **teacher, char *path,
+                              size_t n) {
+  *teacher = NULL;
+  char file[1024], sha[65];
+  teacher_file(db_path, t->path, file, sizeof(file));
+  if (path && n)
+    snprintf(path, n, "%s", file);
+  int rc = hant_sha256_file_checked(file, t->sha256, sha);
+  if (rc)
+    return hant__error(rc, "teacher: %s (the library was built from another file)", hant_errmsg());
+  if ((rc = hant_onnx_load_any(file, teacher, NULL)) || (rc = hant_teacher_prepare(*teacher, file))) {
+    hant_net_destroy(*teacher);
+    *teacher = NULL;
+  }
+  return rc;
+}
+
+int hant_library_teacher(const hant_library *lib, const hant_net **teacher) {
+  *teacher = NULL;
+  if (!lib->has_teacher)
+    return hant__error(HANT_ENOENT, "the library is empty: it has no teacher");
+  struct hant__library_teacher *t = lib->teacher_net;
+  if (!atomic_load_explicit(&t->ready, memory_order_acquire)) {
+    pthread_mutex_lock(&t->mu);
+    int rc = 0;
+    if (!t->net)
+      rc = hant_library_teacher_load(lib->path, &lib->teacher, &t->net, NULL, 0);
+    if (!rc)
+      atomic_store_explicit(&t->ready, true, memory_order_release);
+    pthread_mutex_unlock(&t->mu);
+    if (rc)
+      return rc;
+  }
+  *teacher = t->net;
+  return 0;
+}
+
 static int cmp_device(const void *a, const void *b) {
   return strcmp(((const hant_library_device *)a)->name, ((const hant_library_device *)b)->name);
 }
@@ -158,6 +233,12 @@ int hant_library_load(hant_store *st, const char *devices_dir, hant_library **ou
   if (!lib)
     return HANT_ENOMEM;
   atomic_init(&lib->refs, 1);
+  if (!(lib->teacher_net = calloc(1, sizeof(*lib->teacher_net)))) {
+    free(lib);
+    return HANT_ENOMEM;
+  }
+  pthread_mutex_init(&lib->teacher_net->mu, NULL);
+  atomic_init(&lib->teacher_net->ready, false);
   snprintf(lib->path, sizeof(lib->path), "%s", hant_store_path(st));
   hant_device_rec *drecs = NULL;
   int nd = 0;

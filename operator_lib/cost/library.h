@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* library.h: an immutable in-memory snapshot of a library (teacher, slots, candidates, devices, costs) for fast, shared selection. */
+/* library.h: an immutable in-memory snapshot of a library (teacher, slots, candidates, devices, costs) for fast, shared selection and measurement. */
 #ifndef HANT_LIBRARY_H
 #define HANT_LIBRARY_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "additivity.h"
 #include "device.h"
+#include "net.h"
 #include "store.h"
 
 /* Costs of every candidate on one device in one power mode, at batch 1. */
@@ -35,10 +37,15 @@ typedef struct hant_library_device {
   hant_additivity additivity; /* latency correction (additivity.h), when has_additivity */
 } hant_library_device;
 
+/* The teacher network of a snapshot, loaded on first use; private to library.c. */
+struct hant__library_teacher;
+
 /* A snapshot. Created by hant_library_load(), read by any number of
  * threads at once, and destroyed when its last reference is dropped: a
  * daemon swaps in a new snapshot on reload while requests in flight
- * finish on the one they started with. */
+ * finish on the one they started with. Nothing in it changes after the
+ * load except the teacher network, which hant_library_teacher loads once,
+ * under its own lock, the first time a thread asks for it. */
 typedef struct hant_library {
   int64_t version;  /* the store's library version when loaded */
   char path[1024];  /* the database */
@@ -57,6 +64,7 @@ typedef struct hant_library {
   char (*profiles)[64]; /* profile names on the device search path (device.h), sorted */
   double load_ms;       /* time taken to load */
   atomic_int refs;      /* managed by hant_library_ref/unref */
+  struct hant__library_teacher *teacher_net; /* see hant_library_teacher */
 } hant_library;
 
 /* Loads a snapshot of st. devices_dir (may be NULL) is searched first for
@@ -75,5 +83,25 @@ const hant_library_device *hant_library_device_find(const hant_library *lib, con
 int hant_library_mode_find(const hant_library_device *dev, const char *mode);
 /* Index of a candidate by id, or -1. */
 int hant_library_cand_find(const hant_library *lib, int64_t id);
+
+/* The snapshot's teacher network, ready for assembly (hant_teacher_prepare),
+ * loaded as hant_library_teacher_load does the first time any thread asks
+ * and then shared: later calls, from any thread, return the same network
+ * without reading or hashing the file again. A load that fails is tried
+ * again by the next call. The network belongs to the snapshot and lives as
+ * long as it; callers only read it (hant_assemble copies what it uses into
+ * a network of its own). HANT_ENOENT ("the library is empty: it has no
+ * teacher") for an empty snapshot; otherwise the load's errors. */
+int hant_library_teacher(const hant_library *lib, const hant_net **teacher);
+
+/* Loads the teacher t records for the library whose database is db_path:
+ * from t->path as recorded when it is absolute or readable, else from
+ * t->path beside the database; checked against the recorded SHA-256
+ * (HANT_EINVAL naming the file when it differs: the library was built
+ * from another file); then prepared as a teacher. On success *teacher is
+ * a new network the caller owns. path (n bytes, may be NULL) receives the
+ * file used. */
+int hant_library_teacher_load(const char *db_path, const hant_teacher_rec *t, hant_net **teacher, char *path,
+                              size_t n);
 
 #endif

@@ -1,25 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* deploy.c: assembles a selection into a network and exports it, and evaluates models, reporting progress and honouring cancellation. */
+/* deploy.c: assembles a selection into a network and exports or measures it, and evaluates models, reporting progress and honouring cancellation. */
 #include "deploy.h"
 
-#include "gemm.h"
-#include "measure.h"
-
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "assemble.h"
-#include "dataset.h"
-#include "slots.h"
-#include "finetune.h"
 #include "base.h"
-#include "netfile.h"
+#include "dataset.h"
+#include "finetune.h"
+#include "measure.h"
 #include "onnx.h"
-#include "sha256.h"
 #include "train.h"
 
 static int step(hant_deploy_progress_fn progress, void *user, double f, const char *note) {
@@ -28,34 +21,13 @@ static int step(hant_deploy_progress_fn progress, void *user, double f, const ch
   return 0;
 }
 
-/* The teacher file: as recorded if absolute or present, else next to the library. */
-static void teacher_path(hant_store *st, const char *recorded, char *out, size_t n) {
-  if (recorded[0] == '/' || access(recorded, R_OK) == 0) {
-    snprintf(out, n, "%s", recorded);
-    return;
-  }
-  char db[1024];
-  snprintf(db, sizeof(db), "%s", hant_store_path(st));
-  int k = snprintf(out, n, "%s/%s", dirname(db), recorded);
-  if (k < 0 || (size_t)k >= n)
-    snprintf(out, n, "%s", recorded);
-}
-
 int hant_deploy_teacher(hant_store *st, hant_net **teacher, char *path, size_t n) {
   hant_teacher_rec t;
   *teacher = NULL;
   int rc = hant_store_teacher_get(st, &t);
   if (rc)
     return rc == HANT_ENOENT ? hant__error(rc, "the library is empty: it has no teacher") : rc;
-  teacher_path(st, t.path, path, n);
-  char sha[65];
-  if ((rc = hant_sha256_file_checked(path, t.sha256, sha)))
-    return hant__error(rc, "teacher: %s (the library was built from another file)", hant_errmsg());
-  if ((rc = hant_onnx_load_any(path, teacher, NULL)) || (rc = hant_teacher_prepare(*teacher, path))) {
-    hant_net_destroy(*teacher);
-    *teacher = NULL;
-  }
-  return rc;
+  return hant_library_teacher_load(hant_store_path(st), &t, teacher, path, n);
 }
 
 int hant_deploy_assemble(hant_store *st, const hant_net *teacher, const int64_t *cand_ids, int n, hant_net **out) {
@@ -269,24 +241,33 @@ out:
   return rc;
 }
 
-int hant_deploy_measure(hant_store *st, const int64_t *cand_ids, int n, double *latency_ms) {
-  hant_net *teacher = NULL, *net = NULL;
-  char path[1024];
-  int rc = hant_deploy_teacher(st, &teacher, path, sizeof(path));
-  if (rc || (rc = hant_deploy_assemble(st, teacher, cand_ids, n, &net)))
-    goto out;
-  /* Measure as profile does: one BLAS thread, warm-up, median. */
-  int threads = hant_gemm_get_threads();
-  hant_gemm_set_threads(1);
+int hant_deploy_measure_choice(void *user, const int *choice, int n_slots, double *latency_ms) {
+  const hant_deploy_measurer *m = user;
+  const hant_net *teacher;
+  /* The snapshot's teacher: a solve measures several rounds, and each
+   * would otherwise read and hash the teacher file again. */
+  int rc = hant_library_teacher(m->lib, &teacher);
+  if (rc)
+    return rc;
+  int64_t *ids = malloc(sizeof(int64_t) * (size_t)(n_slots > 0 ? n_slots : 1));
+  if (!ids)
+    return HANT_ENOMEM;
+  for (int s = 0; s < n_slots; s++)
+    ids[s] = m->lib->cands[choice[s]].id;
+  hant_net *net = NULL;
+  rc = hant_deploy_assemble(m->st, teacher, ids, n_slots, &net);
+  free(ids);
+  if (rc)
+    return rc;
+  /* Measured as profile does (warm-up, median), but with the threads the
+   * process has: the BLAS thread count is process-wide, so a worker that
+   * changed it would change it under every other thread too. */
   hant_measure_opts mo;
   hant_measure_opts_default(&mo);
   hant_measure_result mr;
   rc = hant_measure_net(net, &mo, &mr);
-  hant_gemm_set_threads(threads);
   if (!rc)
     *latency_ms = mr.latency_ms;
-out:
   hant_net_destroy(net);
-  hant_net_destroy(teacher);
   return rc;
 }

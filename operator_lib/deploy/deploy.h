@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "library.h"
 #include "net.h"
 #include "store.h"
 
@@ -46,10 +47,12 @@ typedef struct hant_deploy_opts {
   uint64_t seed;        /* of fine-tuning */
 } hant_deploy_opts;
 
-/* Loads the library's teacher, ready for assembly (hant_teacher_prepare).
- * It is read from the path the library recorded, resolved against the
- * library's directory when relative, and checked against the recorded
- * SHA-256; path[n] receives the file used. */
+/* Loads the library's teacher, ready for assembly (hant_teacher_prepare),
+ * as hant_library_teacher_load does: read from the path the library
+ * recorded, resolved against the library's directory when relative, and
+ * checked against the recorded SHA-256; path[n] receives the file used.
+ * The caller owns *teacher. Code that holds a snapshot uses its shared
+ * teacher instead (hant_library_teacher). */
 int hant_deploy_teacher(hant_store *st, hant_net **teacher, char *path, size_t n);
 
 /* Builds the network of a choice: teacher with the library's candidate
@@ -78,10 +81,22 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
                           const hant_deploy_opts *o, hant_deploy_progress_fn progress, void *user,
                           hant_deploy_export_info *info);
 
-/* Assembles the network of a choice (one candidate id per slot) and
- * measures its batch-1 latency on this machine (measure.h defaults,
- * one BLAS thread), in ms. */
-int hant_deploy_measure(hant_store *st, const int64_t *cand_ids, int n, double *latency_ms);
+/* What measuring a choice reads: the snapshot whose candidates the
+ * choice indexes (its teacher network is loaded once and shared, see
+ * hant_library_teacher) and the calling thread's store connection, from
+ * which the chosen candidates' networks are read. */
+typedef struct hant_deploy_measurer {
+  const hant_library *lib;
+  hant_store *st;
+} hant_deploy_measurer;
+
+/* Assembles the network of a choice (choice[s] indexes lib->cands, one per
+ * slot, n_slots of them) and measures its batch-1 latency on this machine
+ * (measure.h defaults) in ms, with the BLAS threads the process runs with:
+ * it never changes them (hantd sets one thread at start). user is a
+ * hant_deploy_measurer; the signature is hant_transform_measure_fn's, so
+ * a measured-latency solve calls it directly. */
+int hant_deploy_measure_choice(void *user, const int *choice, int n_slots, double *latency_ms);
 
 typedef struct hant_deploy_eval_info {
   double accuracy; /* fraction 0-1 */

@@ -10,7 +10,7 @@
 #include "library.h"
 #include "store.h"
 #include "store_jobs.h"
-#include "transform.h"
+#include "transform_solve.h"
 
 #define HANT_RPC_PROTOCOL_VERSION 1
 /* Default largest request line, newline excluded. */
@@ -182,10 +182,13 @@ int hant_rpc_handle(const hant_rpc_ctx *ctx, const char *line, size_t len, size_
 
 /* ---- jobs ----------------------------------------------------------------- */
 
-/* Runs a claimed job (transform export or eval) to its end. progress is
- * called between steps; its nonzero return stops the job (HANT_ECANCELED).
- * On success *result_json is the malloc'd result object; on failure the
- * error is returned and hant_errmsg() says why. */
+/* Runs a claimed job (transform export or eval) to its end with
+ * hant_deploy_job_run (deploy_job.h). A job that a request of this process
+ * queued runs from the struct the request made; any other (queued before a
+ * restart, or by another process) is decoded from its row first. progress
+ * is called between steps; its nonzero return stops the job
+ * (HANT_ECANCELED). On success *result_json is the malloc'd result object;
+ * on failure the error is returned and hant_errmsg() says why. */
 int hant_rpc_job_run(hant_store *st, const hant_job_rec *job, int (*progress)(void *user, double f, const char *note),
                      void *user, char **result_json);
 

@@ -19,7 +19,7 @@
 #include "library.h"
 #include "store.h"
 #include "train.h"
-#include "transform.h"
+#include "transform_solve.h"
 
 /*
  * For every device D, budget kind K (energy, latency) and divisor f, the

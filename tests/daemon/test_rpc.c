@@ -17,7 +17,7 @@
 #include "store_jobs.h"
 #include "synth_lib.h"
 #include "test_util.h"
-#include "transform.h"
+#include "transform_solve.h"
 
 /* ---- budgets ------------------------------------------------------------------ */
 

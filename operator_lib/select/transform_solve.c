@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* transform.c: builds the multiple-choice knapsack of a library snapshot for a device and budgets, and solves it per power mode. */
-#include "transform.h"
+/* transform_solve.c: builds the multiple-choice knapsack of a library snapshot for a device and budgets, and solves it per power mode. */
+#include "transform_solve.h"
 
 #include <math.h>
 #include <stdio.h>

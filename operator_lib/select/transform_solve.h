@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* transform.h: from a device and budgets to one candidate per slot: the selection problem of a library snapshot, solved, and its Pareto fronts. */
-#ifndef HANT_TRANSFORM_H
-#define HANT_TRANSFORM_H
+/* transform_solve.h: the solving half of a transform: from a device and budgets to one candidate per slot of a library snapshot, and its Pareto fronts (deploy.h assembles and exports the choice). */
+#ifndef HANT_TRANSFORM_SOLVE_H
+#define HANT_TRANSFORM_SOLVE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,7 +35,8 @@
 
 /* Measures, on this machine, the latency in ms of the network assembled
  * from choice ([n_slots] indices into lib->cands). Returns 0 or a negative
- * HANT_E* code, which aborts the solve. */
+ * HANT_E* code, which aborts the solve. hant_deploy_measure_choice
+ * (deploy.h) is the one hantd uses. */
 typedef int (*hant_transform_measure_fn)(void *user, const int *choice, int n_slots, double *latency_ms);
 
 typedef struct hant_transform_req {
