@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* finetune.c: knowledge-distillation fine-tuning: soft teacher targets plus hard labels. */
+/* finetune.c: knowledge-distillation fine-tuning (soft teacher targets plus hard labels) on train.c's loop. */
 #include "finetune.h"
 
 #include <math.h>
@@ -20,28 +20,32 @@ void hant_finetune_opts_default(hant_finetune_opts *o) {
   o->seed = 1;
 }
 
-/* Scales every trainable gradient so that their global L2 norm is at most
- * max_norm. Assembled networks are BN-free (folded), and a candidate whose
- * batch norm was folded from small running variances has large weights:
- * without a bound one step can throw the whole network off. */
-static void clip_grad_norm(hant_net *net, float max_norm) {
-  double sq = 0;
-  for (int i = 0; i < net->n_params; i++) {
-    const hant_param *p = &net->params[i];
-    if (p->trainable && p->g)
-      for (size_t j = 0; j < p->n; j++)
-        sq += (double)p->g[j] * p->g[j];
-  }
-  double norm = sqrt(sq);
-  if (!(norm > max_norm))
-    return;
-  float k = (float)(max_norm / norm);
-  for (int i = 0; i < net->n_params; i++) {
-    hant_param *p = &net->params[i];
-    if (p->trainable && p->g)
-      for (size_t j = 0; j < p->n; j++)
-        p->g[j] *= k;
-  }
+/* The KD objective as a loss hook of the training loop: the teacher, in
+ * eval mode, sees the same augmented batch as the student. */
+typedef struct kd_loss {
+  hant_net *teacher;
+  hant_pass pass; /* the teacher's */
+  float *g_ce;    /* cross-entropy gradient [batch, k] */
+  float temperature, alpha;
+} kd_loss;
+
+static int kd_step(void *user, const hant_train_batch *b, float *dz, float *loss) {
+  kd_loss *kd = user;
+  int rc = hant_net_forward(kd->teacher, &kd->pass, b->x, b->n, false);
+  if (rc)
+    return rc;
+  const float *zt = kd->pass.out[hant_net_output(kd->teacher)];
+  float l_kd = hant_loss_kd(b->z, zt, b->n, b->k, kd->temperature, dz);
+  float ce = hant_loss_xent(b->z, b->labels, b->n, b->k, 0.0f, kd->g_ce);
+  float l = kd->alpha * l_kd + (1.0f - kd->alpha) * ce;
+  /* Said here rather than by the loop: fine-tuning's message names the step only. */
+  if (!isfinite(l))
+    return hant__error(HANT_ERANGE, "fine-tuning diverged at step %ld (loss %g); lower the learning rate", b->step,
+                       (double)l);
+  for (size_t j = 0; j < (size_t)b->k * b->n; j++)
+    dz[j] = kd->alpha * dz[j] + (1.0f - kd->alpha) * kd->g_ce[j];
+  *loss = l;
+  return 0;
 }
 
 int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *train, const hant_dataset *val,
@@ -56,97 +60,39 @@ int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *t
                        o->batch, (double)o->lr, (double)o->temperature, (double)o->alpha);
   if (train->n < o->batch)
     return hant__error(HANT_EINVAL, "%d training images are fewer than one batch of %d", train->n, o->batch);
-  memset(res, 0, sizeof(*res));
-  int B = o->batch;
-  size_t per = (size_t)train->c * train->h * train->w;
-  long spe = train->n / B, total = spe * o->epochs;
-  if (o->max_steps > 0 && o->max_steps < total)
-    total = o->max_steps;
-  float *x = hant_alloc(per * (size_t)B * sizeof(float));
-  float *g_kd = hant_alloc((size_t)k * B * sizeof(float)), *g_ce = hant_alloc((size_t)k * B * sizeof(float));
-  int *order = malloc(sizeof(int) * (size_t)train->n), *lab = malloc(sizeof(int) * (size_t)B);
-  hant_pass sp, tp;
-  hant_pass_init(&sp);
-  hant_pass_init(&tp);
-  hant_rng rng;
-  hant_rng_seed(&rng, o->seed);
-  hant_optim opt;
-  hant_optim_init(&opt, HANT_OPTIM_SGD);
-  opt.nesterov = true;
-  opt.weight_decay = o->weight_decay;
-  int rc = 0;
-  long step = 0;
-  double t0 = hant_now_s();
-  if (!x || !g_kd || !g_ce || !order || !lab) {
-    rc = HANT_ENOMEM;
-    goto out;
+  kd_loss kd = {.teacher = teacher, .temperature = o->temperature, .alpha = o->alpha};
+  hant_pass_init(&kd.pass);
+  if (!(kd.g_ce = hant_alloc((size_t)k * o->batch * sizeof(float)))) {
+    memset(res, 0, sizeof(*res));
+    return HANT_ENOMEM;
   }
-  for (int i = 0; i < train->n; i++)
-    order[i] = i;
-  for (int ep = 1; ep <= o->epochs && step < total; ep++) {
-    hant_rng_shuffle(&rng, order, train->n);
-    double lsum = 0, te = hant_now_s();
-    long ns = 0;
-    for (long b = 0; b < spe && step < total; b++, step++) {
-      if (o->stop && *o->stop) {
-        rc = hant__error(HANT_ECANCELED, "fine-tuning canceled at step %ld of %ld", step, total);
-        goto out;
-      }
-      hant_dataset_batch(train, order + b * B, B, o->augment, 2, &rng, x, lab);
-      if ((rc = hant_net_forward(teacher, &tp, x, B, false)) || (rc = hant_net_forward(student, &sp, x, B, true)))
-        goto out;
-      const float *zs = sp.out[hant_net_output(student)], *zt = tp.out[hant_net_output(teacher)];
-      float kd = hant_loss_kd(zs, zt, B, k, o->temperature, g_kd);
-      float ce = hant_loss_xent(zs, lab, B, k, 0.0f, g_ce);
-      float l = o->alpha * kd + (1.0f - o->alpha) * ce;
-      if (!isfinite(l)) {
-        rc = hant__error(HANT_ERANGE, "fine-tuning diverged at step %ld (loss %g); lower the learning rate", step,
-                         (double)l);
-        goto out;
-      }
-      for (size_t j = 0; j < (size_t)k * B; j++)
-        g_kd[j] = o->alpha * g_kd[j] + (1.0f - o->alpha) * g_ce[j];
-      hant_net_zero_grad(student);
-      if ((rc = hant_net_backward(student, &sp, g_kd, NULL)))
-        goto out;
-      if (o->clip_norm > 0)
-        clip_grad_norm(student, o->clip_norm);
-      float lr = hant_sched_lr(HANT_SCHED_COSINE, o->lr, step, total, 0);
-      if ((rc = hant_optim_step(&opt, student->params, student->n_params, lr)))
-        goto out;
-      lsum += l;
-      ns++;
-      if (o->progress && (ns % 10 == 0 || b + 1 == spe)) {
-        double dt = hant_now_s() - te;
-        hant_train_progress pr = {.epoch = ep, .epochs = o->epochs, .step = step + 1, .steps = total,
-                                  .loss = (float)(lsum / ns), .lr = lr,
-                                  .samples_per_s = dt > 0 ? (double)ns * B / dt : 0, .val_accuracy = -1};
-        o->progress(o->user, &pr);
-      }
-    }
-    res->train_loss = ns ? lsum / ns : 0;
-    res->val_accuracy = -1;
-    if (val && (rc = hant_eval_classifier(student, val, 256, &res->val_accuracy, &res->val_loss)))
-      goto out;
-    if (o->progress) {
-      hant_train_progress pr = {.epoch = ep, .epochs = o->epochs, .step = step, .steps = total,
-                                .loss = (float)res->train_loss, .epoch_done = true,
-                                .val_accuracy = res->val_accuracy, .val_loss = res->val_loss,
-                                .epoch_s = hant_now_s() - te};
-      o->progress(o->user, &pr);
-    }
-  }
-out:
-  res->steps = step;
-  res->seconds = hant_now_s() - t0;
-  res->samples_per_s = res->seconds > 0 ? (double)step * B / res->seconds : 0;
-  hant_optim_reset_state(student->params, student->n_params);
-  hant_pass_free(&sp);
-  hant_pass_free(&tp);
-  hant_free(x);
-  hant_free(g_kd);
-  hant_free(g_ce);
-  free(order);
-  free(lab);
+  /* SGD with Nesterov momentum on a cosine schedule without warm-up, and
+   * the teacher's augmentation (pad-2 crop + flip). */
+  hant_train_opts t;
+  hant_train_opts_default(&t);
+  t.epochs = o->epochs;
+  t.batch = o->batch;
+  t.lr = o->lr;
+  t.optim = HANT_OPTIM_SGD;
+  t.momentum = 0.9f;
+  t.nesterov = true;
+  t.weight_decay = o->weight_decay;
+  t.sched = HANT_SCHED_COSINE;
+  t.warmup_epochs = 0;
+  t.label_smoothing = 0.0f;
+  t.augment = o->augment;
+  t.pad = 2;
+  t.seed = o->seed;
+  t.max_steps = o->max_steps;
+  t.clip_norm = o->clip_norm;
+  t.progress = o->progress;
+  t.user = o->user;
+  t.stop = o->stop;
+  t.loss = kd_step;
+  t.loss_user = &kd;
+  t.name = "fine-tuning";
+  int rc = hant_train_classifier(student, train, val, &t, res);
+  hant_pass_free(&kd.pass);
+  hant_free(kd.g_ce);
   return rc;
 }

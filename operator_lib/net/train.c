@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* train.c: the mini-batch training loop and evaluation for classifiers. */
+/* train.c: the one mini-batch training loop (supervised training and fine-tuning) and evaluation of classifiers. */
 #include "train.h"
 
 #include <math.h>
@@ -87,6 +87,29 @@ out:
   return rc;
 }
 
+/* Scales every trainable gradient so that their global L2 norm is at most
+ * max_norm: one batch with a huge gradient then moves the weights by a
+ * bounded step instead of throwing the whole network off. */
+static void clip_grad_norm(hant_net *net, float max_norm) {
+  double sq = 0;
+  for (int i = 0; i < net->n_params; i++) {
+    const hant_param *p = &net->params[i];
+    if (p->trainable && p->g)
+      for (size_t j = 0; j < p->n; j++)
+        sq += (double)p->g[j] * p->g[j];
+  }
+  double norm = sqrt(sq);
+  if (!(norm > max_norm))
+    return;
+  float k = (float)(max_norm / norm);
+  for (int i = 0; i < net->n_params; i++) {
+    hant_param *p = &net->params[i];
+    if (p->trainable && p->g)
+      for (size_t j = 0; j < p->n; j++)
+        p->g[j] *= k;
+  }
+}
+
 int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_dataset *val,
                           const hant_train_opts *o, hant_train_result *res) {
   const hant_node *out = &net->nodes[hant_net_output(net)];
@@ -118,6 +141,7 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
   opt.momentum = o->momentum;
   opt.nesterov = o->nesterov;
   opt.weight_decay = o->weight_decay;
+  const char *name = o->name ? o->name : "training";
   int rc = 0;
   double t_start = hant_now_s();
   long step = 0;
@@ -132,18 +156,32 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
     double t_ep = hant_now_s(), lsum = 0.0;
     long nsteps = 0;
     for (long b = 0; b < per_epoch && step < total; b++, step++) {
+      if (o->stop && *o->stop) {
+        rc = hant__error(HANT_ECANCELED, "%s canceled at step %ld of %ld", name, step, total);
+        goto out;
+      }
       hant_dataset_batch(train, order + b * B, B, o->augment, o->pad, &rng, x, lab);
       if ((rc = hant_net_forward(net, &p, x, B, true)))
         goto out;
-      float l = hant_loss_xent(p.out[hant_net_output(net)], lab, B, k, o->label_smoothing, dl);
+      const float *z = p.out[hant_net_output(net)];
+      float l;
+      if (o->loss) {
+        hant_train_batch tb = {.x = x, .labels = lab, .z = z, .n = B, .k = k, .step = step};
+        if ((rc = o->loss(o->loss_user, &tb, dl, &l)))
+          goto out;
+      } else {
+        l = hant_loss_xent(z, lab, B, k, o->label_smoothing, dl);
+      }
       if (!isfinite(l)) {
-        rc = hant__error(HANT_ERANGE, "training diverged at epoch %d step %ld (loss %g); lower the learning rate", ep,
+        rc = hant__error(HANT_ERANGE, "%s diverged at epoch %d step %ld (loss %g); lower the learning rate", name, ep,
                          step, (double)l);
         goto out;
       }
       hant_net_zero_grad(net);
       if ((rc = hant_net_backward(net, &p, dl, NULL)))
         goto out;
+      if (o->clip_norm > 0)
+        clip_grad_norm(net, o->clip_norm);
       float lr = hant_sched_lr(o->sched, o->lr, step, total, (long)o->warmup_epochs * per_epoch);
       if ((rc = hant_optim_step(&opt, net->params, net->n_params, lr)))
         goto out;

@@ -24,6 +24,21 @@ typedef struct hant_train_progress {
 
 typedef void (*hant_train_progress_fn)(void *user, const hant_train_progress *p);
 
+/* One step of the training loop as a loss hook sees it. The pointers stay
+ * valid only during the call. */
+typedef struct hant_train_batch {
+  const float *x;      /* input batch [n, C, H, W], augmented */
+  const int *labels;   /* [n] */
+  const float *z;      /* the network's output [n, k], from a training-mode forward pass */
+  int n, k;
+  long step;           /* 0-based step of the run */
+} hant_train_batch;
+
+/* A training objective in place of cross-entropy: writes dL/dz for the
+ * batch into dz ([n, k]) and the batch's mean loss into *loss. Returns 0,
+ * or a negative HANT_E* code that ends training with that code. */
+typedef int (*hant_train_loss_fn)(void *user, const hant_train_batch *b, float *dz, float *loss);
+
 typedef struct hant_train_opts {
   int epochs;
   int batch;
@@ -39,12 +54,22 @@ typedef struct hant_train_opts {
   int pad;
   uint64_t seed;
   long max_steps;        /* stop after this many steps in total; 0: no limit */
+  float clip_norm;       /* bound on the global L2 norm of the gradients before each step; <= 0: none */
   hant_train_progress_fn progress;
   void *user;
+  /* When not NULL, read before every step: once nonzero (progress may set
+   * it), training stops and returns HANT_ECANCELED, the network left as
+   * the last step made it. */
+  const int *stop;
+  /* The loss, called with loss_user; NULL: softmax cross-entropy with
+   * label_smoothing. */
+  hant_train_loss_fn loss;
+  void *loss_user;
+  const char *name;      /* names the run in messages; NULL: "training" */
 } hant_train_opts;
 
 /* SGD + Nesterov 0.9, lr 0.1, wd 5e-4, cosine with 1 warm-up epoch,
- * batch 128, crop pad 2 + flip, label smoothing 0. */
+ * batch 128, crop pad 2 + flip, label smoothing 0, no gradient clip. */
 void hant_train_opts_default(hant_train_opts *o);
 
 typedef struct hant_train_result {
@@ -56,8 +81,12 @@ typedef struct hant_train_result {
   long steps;
 } hant_train_result;
 
-/* Trains net in place with softmax cross-entropy. val may be NULL.
- * Returns 0 or an error; partial training remains in net on error. */
+/* Trains net in place with softmax cross-entropy, or with o->loss. Each
+ * step takes a batch of the shuffled training set, runs the network in
+ * training mode, computes the loss, back-propagates, clips the gradients
+ * and makes one optimiser step at the scheduled learning rate; the last
+ * partial batch of an epoch is dropped. val may be NULL. Returns 0 or an
+ * error; partial training remains in net on error. */
 int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_dataset *val,
                           const hant_train_opts *o, hant_train_result *res);
 

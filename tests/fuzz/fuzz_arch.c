@@ -65,8 +65,10 @@ static const char *const dict[] = {"input ", "conv ", "res ", "ir ", "dws ", "li
                                    "maxpool ", "avgpool ", " k=", " s=", " g=", " r=", " e=", " mid=", " bn=0",
                                    " act=relu6", "; ", "\n", "#", "1x1x1", "65536", "0", "-1", "99999999999"};
 
-int main(int argc, char **argv) {
-  return fuzz_main(argc, argv, base_seeds, sizeof(base_seeds) / sizeof(base_seeds[0]), dict,
-                   sizeof(dict) / sizeof(dict[0]));
-}
+static const fuzz_target target = {.seeds = base_seeds,
+                                    .n_seeds = sizeof(base_seeds) / sizeof(base_seeds[0]),
+                                    .dict = dict,
+                                    .n_dict = sizeof(dict) / sizeof(dict[0])};
+
+int main(int argc, char **argv) { return fuzz_main(argc, argv, &target); }
 #endif

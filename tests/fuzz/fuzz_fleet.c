@@ -53,8 +53,10 @@ static const char *const dict[] = {"\"budgets\"", "\"device\"", "\"entries\"", "
                                    "\"power_mode\"", "\"finetune_epochs\"", "\"2W\"", "\"15ms\"", "\"4MB\"",
                                    "1e308", "-1", "null", "true", "[]", "{}", "\"../x\"", "\"\\u0000\""};
 
-int main(int argc, char **argv) {
-  return fuzz_main(argc, argv, base_seeds, sizeof(base_seeds) / sizeof(base_seeds[0]), dict,
-                   sizeof(dict) / sizeof(dict[0]));
-}
+static const fuzz_target target = {.seeds = base_seeds,
+                                    .n_seeds = sizeof(base_seeds) / sizeof(base_seeds[0]),
+                                    .dict = dict,
+                                    .n_dict = sizeof(dict) / sizeof(dict[0])};
+
+int main(int argc, char **argv) { return fuzz_main(argc, argv, &target); }
 #endif

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_idx.c: fuzz target for the IDX loader (image and label roles), with a standalone random/mutation driver. */
-#include <fcntl.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -10,7 +8,6 @@
 
 #include "dataset.h"
 #include "hant.h"
-#include "rng.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -121,9 +118,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 }
 
 #ifndef HANT_LIBFUZZER
-/* Standalone driver: runs the files named on the command line, or with
- * --random SECONDS [--seed N] mutates seeds built here for that long. A
- * crashing input is saved to fuzz_idx-crash.bin in the working directory. */
+/* Standalone driver (fuzz_driver.h): runs the files named on the command
+ * line, or with --random SECONDS [--seed N] mutates seeds built here for
+ * that long. A crashing input is saved to fuzz_idx-crash.bin in the
+ * working directory. */
 
 #define FUZZ_NAME "fuzz_idx"
 #include "fuzz_driver.h"
@@ -153,44 +151,65 @@ static seed make_gz(const seed *raw) {
   return s;
 }
 
+/* Image and label files of a few sizes, raw and gzip-compressed. */
+static int make_seeds(seed *pool, size_t *n, size_t cap) {
+  if (*n + 6 > cap)
+    return 1;
+  seed *s = pool + *n;
+  s[0] = make_raw(false, 3);
+  s[1] = make_raw(true, 3);
+  s[2] = make_raw(false, 1);
+  s[3] = make_raw(true, 40);
+  s[4] = make_gz(&s[0]);
+  s[5] = make_gz(&s[1]);
+  *n += 6;
+  return 0;
+}
+
 static const uint32_t interesting32[] = {0, 1, 2, 3, 4, 10, 28, 255, 256, 0x801, 0x803, 0x802, 0x8803,
                                          1u << 16, 1u << 24, (1u << 24) + 1, 0x7fffffffu, 0x80000000u,
                                          0xffffffffu};
 static const uint8_t interesting8[] = {0, 1, 2, 3, 8, 9, 10, 0x1f, 0x7f, 0x80, 0x8b, 0xfe, 0xff};
 
-/* Applies 1-4 random edits to buf[0..len) (capacity cap); returns the new length. */
-static size_t mutate(hant_rng *r, uint8_t *buf, size_t len, size_t cap) {
-  int edits = 1 + (int)hant_rng_below(r, 4);
+/* One time in 16 pure noise; otherwise 1-4 edits aimed at the IDX header. */
+static size_t mutate(uint8_t *buf, size_t len, size_t cap) {
+  if (fuzz_below(16) == 0) {
+    len = fuzz_below(64);
+    for (size_t i = 0; i < len; i++)
+      buf[i] = (uint8_t)fuzz_next();
+    return len;
+  }
+  int edits = 1 + (int)fuzz_below(4);
   for (int e = 0; e < edits; e++) {
-    uint32_t op = hant_rng_below(r, 9);
-    size_t at = len ? hant_rng_below(r, (uint32_t)len) : 0;
+    uint32_t op = fuzz_below(9);
+    size_t at = len ? fuzz_below((uint32_t)len) : 0;
     switch (op) {
     case 0: /* flip a bit */
       if (len)
-        buf[at] ^= (uint8_t)(1u << hant_rng_below(r, 8));
+        buf[at] ^= (uint8_t)(1u << fuzz_below(8));
       break;
     case 1: /* an interesting byte */
       if (len)
-        buf[at] = interesting8[hant_rng_below(r, sizeof(interesting8))];
+        buf[at] = interesting8[fuzz_below(sizeof(interesting8))];
       break;
     case 2: /* an interesting 32-bit value, big-endian, often on a header field */
-      if (hant_rng_below(r, 2))
-        at = 4 * hant_rng_below(r, 4);
+      if (fuzz_below(2))
+        at = 4 * fuzz_below(4);
       if (at + 4 <= len)
-        set_be32(buf + at, interesting32[hant_rng_below(r, sizeof(interesting32) / 4)]);
+        set_be32(buf + at, interesting32[fuzz_below(sizeof(interesting32) / 4)]);
       break;
     case 3: { /* insert random bytes */
-      size_t k = 1 + hant_rng_below(r, 16);
+      size_t k = 1 + fuzz_below(16);
       if (len + k > cap)
         break;
       memmove(buf + at + k, buf + at, len - at);
       for (size_t i = 0; i < k; i++)
-        buf[at + i] = (uint8_t)hant_rng_next(r);
+        buf[at + i] = (uint8_t)fuzz_next();
       len += k;
       break;
     }
     case 4: { /* delete a range */
-      size_t k = len - at ? 1 + hant_rng_below(r, (uint32_t)(len - at)) : 0;
+      size_t k = len - at ? 1 + fuzz_below((uint32_t)(len - at)) : 0;
       memmove(buf + at, buf + at + k, len - at - k);
       len -= k;
       break;
@@ -199,15 +218,15 @@ static size_t mutate(hant_rng *r, uint8_t *buf, size_t len, size_t cap) {
       len = at;
       break;
     case 6: { /* append random bytes */
-      size_t k = 1 + hant_rng_below(r, 32);
+      size_t k = 1 + fuzz_below(32);
       for (size_t i = 0; i < k && len < cap; i++)
-        buf[len++] = (uint8_t)hant_rng_next(r);
+        buf[len++] = (uint8_t)fuzz_next();
       break;
     }
     case 7: { /* copy a chunk over another place */
       if (len < 2)
         break;
-      size_t from = hant_rng_below(r, (uint32_t)len), k = 1 + hant_rng_below(r, 8);
+      size_t from = fuzz_below((uint32_t)len), k = 1 + fuzz_below(8);
       if (from + k > len)
         k = len - from;
       if (at + k > len)
@@ -217,74 +236,14 @@ static size_t mutate(hant_rng *r, uint8_t *buf, size_t len, size_t cap) {
     }
     default: /* a random byte */
       if (len)
-        buf[at] = (uint8_t)hant_rng_next(r);
+        buf[at] = (uint8_t)fuzz_next();
       break;
     }
   }
   return len;
 }
 
-static int run_random(double seconds, uint64_t seed_value) {
-  seed seeds[6];
-  seeds[0] = make_raw(false, 3);
-  seeds[1] = make_raw(true, 3);
-  seeds[2] = make_raw(false, 1);
-  seeds[3] = make_raw(true, 40);
-  seeds[4] = make_gz(&seeds[0]);
-  seeds[5] = make_gz(&seeds[1]);
-  int n_seeds = 6;
-  for (int i = 0; i < n_seeds; i++)
-    run_one(seeds[i].p, seeds[i].n);
+static const fuzz_target target = {.make_seeds = make_seeds, .mutate = mutate};
 
-  hant_rng r;
-  hant_rng_seed(&r, seed_value);
-  size_t cap = 1 << 16;
-  uint8_t *buf = malloc(cap);
-  if (!buf)
-    return 1;
-  double t0 = hant_now_s();
-  long runs = 0;
-  while (hant_now_s() - t0 < seconds) {
-    size_t len;
-    if (hant_rng_below(&r, 16) == 0) { /* pure noise */
-      len = hant_rng_below(&r, 64);
-      for (size_t i = 0; i < len; i++)
-        buf[i] = (uint8_t)hant_rng_next(&r);
-    } else {
-      const seed *s = &seeds[hant_rng_below(&r, (uint32_t)n_seeds)];
-      memcpy(buf, s->p, s->n);
-      len = mutate(&r, buf, s->n, cap);
-    }
-    run_one(buf, len);
-    runs++;
-  }
-  printf("fuzz_idx: %ld inputs in %.1f s (seed %llu), no crash\n", runs, hant_now_s() - t0,
-         (unsigned long long)seed_value);
-  free(buf);
-  for (int i = 0; i < n_seeds; i++)
-    free(seeds[i].p);
-  return 0;
-}
-
-int main(int argc, char **argv) {
-  fuzz_install_handlers();
-  double seconds = -1.0;
-  uint64_t seed_value = 1;
-  int rc = 0, files = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--random") && i + 1 < argc) {
-      seconds = atof(argv[++i]);
-    } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-      seed_value = strtoull(argv[++i], NULL, 10);
-    } else {
-      rc |= run_path(argv[i]);
-      files++;
-    }
-  }
-  if (seconds >= 0.0)
-    rc |= run_random(seconds, seed_value);
-  else if (!files)
-    fprintf(stderr, "usage: %s [FILE...] [--random SECONDS [--seed N]]\n", argv[0]);
-  return rc;
-}
+int main(int argc, char **argv) { return fuzz_main(argc, argv, &target); }
 #endif

@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_netfile.c: fuzz target for the native network file parser, with a standalone random/mutation driver. */
-#include <fcntl.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -57,11 +54,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 }
 
 #ifndef HANT_LIBFUZZER
-/* Standalone driver: runs the files named on the command line, or with
- * --random SECONDS [--seed N] mutates valid files built here for that
- * long, recomputing the checksum of most mutants so that the structural
- * checks behind it are reached. A crashing input is saved to
- * fuzz_netfile-crash.bin in the working directory.
+/* Standalone driver (fuzz_driver.h): runs the files named on the command
+ * line, or with --random SECONDS [--seed N] mutates valid files built
+ * here for that long, recomputing the checksum of most mutants so that
+ * the structural checks behind it are reached. A crashing input is saved
+ * to fuzz_netfile-crash.bin in the working directory.
  *
  * The architecture text decides how much memory the parser allocates
  * before it can compare it with the file (a few bytes of text can ask
@@ -132,27 +129,27 @@ static size_t craft(const char *arch, uint8_t *out, size_t cap) {
 static const char *const acts[] = {"relu", "relu6", "hswish", "none", "gelu"};
 
 /* A random, mostly well-formed, small architecture description. */
-static void random_arch(hant_rng *r, char *buf, size_t cap) {
-  size_t n = (size_t)snprintf(buf, cap, "input %dx%dx%d", 1 + (int)hant_rng_below(r, 4),
-                              1 + (int)hant_rng_below(r, 20), 1 + (int)hant_rng_below(r, 20));
-  int lines = 1 + (int)hant_rng_below(r, 7);
+static void random_arch(char *buf, size_t cap) {
+  size_t n = (size_t)snprintf(buf, cap, "input %dx%dx%d", 1 + (int)fuzz_below(4),
+                              1 + (int)fuzz_below(20), 1 + (int)fuzz_below(20));
+  int lines = 1 + (int)fuzz_below(7);
   for (int i = 0; i < lines && n + 80 < cap; i++) {
-    int c = 1 + (int)hant_rng_below(r, 24), k = 1 + (int)hant_rng_below(r, 5), s = 1 + (int)hant_rng_below(r, 3);
-    const char *a = acts[hant_rng_below(r, 5)];
-    const char *sep = hant_rng_below(r, 2) ? "; " : "\n";
-    switch (hant_rng_below(r, 12)) {
+    int c = 1 + (int)fuzz_below(24), k = 1 + (int)fuzz_below(5), s = 1 + (int)fuzz_below(3);
+    const char *a = acts[fuzz_below(5)];
+    const char *sep = fuzz_below(2) ? "; " : "\n";
+    switch (fuzz_below(12)) {
     case 0:
       n += (size_t)snprintf(buf + n, cap - n, "%sconv %d k=%d s=%d g=%d act=%s bn=%d", sep, c, k, s,
-                            1 + (int)hant_rng_below(r, 4), a, (int)hant_rng_below(r, 2));
+                            1 + (int)fuzz_below(4), a, (int)fuzz_below(2));
       break;
     case 1:
       n += (size_t)snprintf(buf + n, cap - n, "%sconv %d", sep, c);
       break;
     case 2:
-      n += (size_t)snprintf(buf + n, cap - n, "%sres %d s=%d k=%d mid=%d", sep, c, s, k, 1 + (int)hant_rng_below(r, 16));
+      n += (size_t)snprintf(buf + n, cap - n, "%sres %d s=%d k=%d mid=%d", sep, c, s, k, 1 + (int)fuzz_below(16));
       break;
     case 3:
-      n += (size_t)snprintf(buf + n, cap - n, "%sir %d e=%d k=%d s=%d act=%s", sep, c, 1 + (int)hant_rng_below(r, 6), k, s, a);
+      n += (size_t)snprintf(buf + n, cap - n, "%sir %d e=%d k=%d s=%d act=%s", sep, c, 1 + (int)fuzz_below(6), k, s, a);
       break;
     case 4:
       n += (size_t)snprintf(buf + n, cap - n, "%sdws %d k=%d s=%d", sep, c, k, s);
@@ -161,8 +158,8 @@ static void random_arch(hant_rng *r, char *buf, size_t cap) {
       n += (size_t)snprintf(buf + n, cap - n, "%slinear %d act=%s", sep, c, a);
       break;
     case 6:
-      n += (size_t)snprintf(buf + n, cap - n, "%s%s k=%d s=%d p=%d", sep, hant_rng_below(r, 2) ? "maxpool" : "avgpool", k, s,
-                            (int)hant_rng_below(r, 3));
+      n += (size_t)snprintf(buf + n, cap - n, "%s%s k=%d s=%d p=%d", sep, fuzz_below(2) ? "maxpool" : "avgpool", k, s,
+                            (int)fuzz_below(3));
       break;
     case 7:
       n += (size_t)snprintf(buf + n, cap - n, "%sgap", sep);
@@ -189,13 +186,13 @@ static const char *const tokens[] = {"conv", "res", "ir", "dws", "linear", "iden
                                      "65536", "-1", "99999999999", "1x1x1", "=", "\t", "\0"};
 
 /* Edits architecture text: token insertions, deletions, digit changes. */
-static size_t mutate_text(hant_rng *r, char *t, size_t len, size_t cap) {
-  int edits = 1 + (int)hant_rng_below(r, 3);
+static size_t mutate_text(char *t, size_t len, size_t cap) {
+  int edits = 1 + (int)fuzz_below(3);
   for (int e = 0; e < edits; e++) {
-    size_t at = len ? hant_rng_below(r, (uint32_t)len + 1) : 0;
-    switch (hant_rng_below(r, 4)) {
+    size_t at = len ? fuzz_below((uint32_t)len + 1) : 0;
+    switch (fuzz_below(4)) {
     case 0: { /* insert a token */
-      const char *tok = tokens[hant_rng_below(r, sizeof(tokens) / sizeof(tokens[0]))];
+      const char *tok = tokens[fuzz_below(sizeof(tokens) / sizeof(tokens[0]))];
       size_t k = tok[0] ? strlen(tok) : 1;
       if (len + k > cap)
         break;
@@ -205,18 +202,18 @@ static size_t mutate_text(hant_rng *r, char *t, size_t len, size_t cap) {
       break;
     }
     case 1: { /* delete a few characters */
-      size_t k = at < len ? 1 + hant_rng_below(r, (uint32_t)(len - at < 6 ? len - at : 6)) : 0;
+      size_t k = at < len ? 1 + fuzz_below((uint32_t)(len - at < 6 ? len - at : 6)) : 0;
       memmove(t + at, t + at + k, len - at - k);
       len -= k;
       break;
     }
     case 2: /* a digit */
       if (at < len)
-        t[at] = (char)('0' + hant_rng_below(r, 10));
+        t[at] = (char)('0' + fuzz_below(10));
       break;
     default: /* any byte */
       if (at < len)
-        t[at] = (char)hant_rng_next(r);
+        t[at] = (char)fuzz_next();
       break;
     }
   }
@@ -224,51 +221,51 @@ static size_t mutate_text(hant_rng *r, char *t, size_t len, size_t cap) {
 }
 
 /* Byte-level edits anywhere in the file; returns the new length. */
-static size_t mutate_bytes(hant_rng *r, uint8_t *buf, size_t len, size_t cap) {
+static size_t mutate_bytes(uint8_t *buf, size_t len, size_t cap) {
   static const uint32_t vals[] = {0, 1, 2, 3, 4, 7, 64, 255, 256, 0xffff, 0x10000, 0x7fffffff, 0x80000000u,
                                   0xfffffffcu, 0xffffffffu};
-  int edits = 1 + (int)hant_rng_below(r, 3);
+  int edits = 1 + (int)fuzz_below(3);
   for (int e = 0; e < edits; e++) {
-    size_t at = len ? hant_rng_below(r, (uint32_t)len) : 0;
-    switch (hant_rng_below(r, 7)) {
+    size_t at = len ? fuzz_below((uint32_t)len) : 0;
+    switch (fuzz_below(7)) {
     case 0:
       if (len)
-        buf[at] ^= (uint8_t)(1u << hant_rng_below(r, 8));
+        buf[at] ^= (uint8_t)(1u << fuzz_below(8));
       break;
     case 1: /* an interesting little-endian u32, often on a length field */
-      if (hant_rng_below(r, 2) && len >= 16)
-        at = 8 + 4 * hant_rng_below(r, 2);
+      if (fuzz_below(2) && len >= 16)
+        at = 8 + 4 * fuzz_below(2);
       if (at + 4 <= len)
-        put_le32(buf + at, vals[hant_rng_below(r, sizeof(vals) / sizeof(vals[0]))]);
+        put_le32(buf + at, vals[fuzz_below(sizeof(vals) / sizeof(vals[0]))]);
       break;
     case 2:
       len = at;
       break;
     case 3: { /* delete a range */
-      size_t k = len - at ? 1 + hant_rng_below(r, (uint32_t)(len - at < 64 ? len - at : 64)) : 0;
+      size_t k = len - at ? 1 + fuzz_below((uint32_t)(len - at < 64 ? len - at : 64)) : 0;
       memmove(buf + at, buf + at + k, len - at - k);
       len -= k;
       break;
     }
     case 4: { /* insert bytes */
-      size_t k = 1 + hant_rng_below(r, 8);
+      size_t k = 1 + fuzz_below(8);
       if (len + k > cap)
         break;
       memmove(buf + at + k, buf + at, len - at);
       for (size_t i = 0; i < k; i++)
-        buf[at + i] = (uint8_t)hant_rng_next(r);
+        buf[at + i] = (uint8_t)fuzz_next();
       len += k;
       break;
     }
     case 5: /* a float 1e30, NaN or inf in the parameters */
       if (at + 4 <= len) {
         static const uint32_t fl[] = {0x7149f2ca, 0x7fc00000, 0x7f800000, 0xff800000, 0x80000000};
-        put_le32(buf + at, fl[hant_rng_below(r, 5)]);
+        put_le32(buf + at, fl[fuzz_below(5)]);
       }
       break;
     default:
       if (len)
-        buf[at] = (uint8_t)hant_rng_next(r);
+        buf[at] = (uint8_t)fuzz_next();
       break;
     }
   }
@@ -276,13 +273,13 @@ static size_t mutate_bytes(hant_rng *r, uint8_t *buf, size_t len, size_t cap) {
 }
 
 /* Replaces the architecture text of a file by a mutated copy, keeping the rest. */
-static size_t mutate_arch(hant_rng *r, const seed *s, uint8_t *out, size_t cap) {
+static size_t mutate_arch(const seed *s, uint8_t *out, size_t cap) {
   uint32_t al = get_le32(s->p + 12);
   char text[1024];
   if (al >= sizeof(text) - 64 || 16 + (size_t)al > s->n)
     return 0;
   memcpy(text, s->p + 16, al);
-  size_t tl = mutate_text(r, text, al, sizeof(text));
+  size_t tl = mutate_text(text, al, sizeof(text));
   size_t rest = s->n - 16 - al;
   if (16 + tl + rest > cap)
     return 0;
@@ -293,77 +290,49 @@ static size_t mutate_arch(hant_rng *r, const seed *s, uint8_t *out, size_t cap) 
   return 16 + tl + rest;
 }
 
-static int run_random(double seconds, uint64_t seed_value) {
-  static const char *const archs[] = {
-      "input 1x8x8; conv 4; gap; linear 3",
-      "input 3x8x8; conv 8; res 8; res 16 s=2; ir 16 e=2; dws 24; maxpool k=2; flatten; linear 5",
-      "input 2x9x7\nconv 6 k=5 g=2 act=hswish\navgpool k=3 s=2 p=1\nidentity\ngap\nlinear 4 act=relu6",
-      "input 1x28x28; conv 8 s=2; res 16 s=2; gap; linear 10",
-  };
-  enum { N_SAVED = sizeof(archs) / sizeof(archs[0]) };
-  seed seeds[N_SAVED];
-  for (int i = 0; i < N_SAVED; i++) {
-    seeds[i] = saved_file(archs[i], i % 2 ? "{\"seed\": true}" : NULL, (uint64_t)i + 1);
-    run_one(seeds[i].p, seeds[i].n);
-  }
-  hant_rng r;
-  hant_rng_seed(&r, seed_value);
-  size_t cap = 1 << 16;
-  uint8_t *buf = malloc(cap);
-  if (!buf)
-    return 1;
-  double t0 = hant_now_s();
-  long runs = 0, loaded0 = loaded_count;
-  while (hant_now_s() - t0 < seconds) {
-    size_t len = 0;
-    const seed *s = &seeds[hant_rng_below(&r, N_SAVED)];
-    switch (hant_rng_below(&r, 4)) {
-    case 0: { /* a random architecture, no parameters */
-      char arch[1024];
-      random_arch(&r, arch, sizeof(arch));
-      len = craft(arch, buf, cap);
-      break;
-    }
-    case 1: /* a seed's architecture text edited */
-      len = mutate_arch(&r, s, buf, cap);
-      break;
-    default: /* bytes edited anywhere */
-      memcpy(buf, s->p, s->n);
-      len = mutate_bytes(&r, buf, s->n, cap);
-      break;
-    }
-    if (hant_rng_below(&r, 8))
-      fix_crc(buf, len);
-    run_one(buf, len);
-    runs++;
-  }
-  printf("fuzz_netfile: %ld inputs (%ld loaded) in %.1f s (seed %llu), no crash\n", runs, loaded_count - loaded0,
-         hant_now_s() - t0, (unsigned long long)seed_value);
-  free(buf);
-  for (int i = 0; i < N_SAVED; i++)
-    free(seeds[i].p);
+static const char *const archs[] = {
+    "input 1x8x8; conv 4; gap; linear 3",
+    "input 3x8x8; conv 8; res 8; res 16 s=2; ir 16 e=2; dws 24; maxpool k=2; flatten; linear 5",
+    "input 2x9x7\nconv 6 k=5 g=2 act=hswish\navgpool k=3 s=2 p=1\nidentity\ngap\nlinear 4 act=relu6",
+    "input 1x28x28; conv 8 s=2; res 16 s=2; gap; linear 10",
+};
+
+/* Files saved for small architectures, every other one with metadata. */
+static int make_seeds(seed *pool, size_t *n, size_t cap) {
+  for (size_t i = 0; i < sizeof(archs) / sizeof(archs[0]) && *n < cap; i++)
+    pool[(*n)++] = saved_file(archs[i], i % 2 ? "{\"seed\": true}" : NULL, (uint64_t)i + 1);
   return 0;
 }
 
-int main(int argc, char **argv) {
-  fuzz_install_handlers();
-  double seconds = -1.0;
-  uint64_t seed_value = 1;
-  int rc = 0, files = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--random") && i + 1 < argc) {
-      seconds = atof(argv[++i]);
-    } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-      seed_value = strtoull(argv[++i], NULL, 10);
-    } else {
-      rc |= run_path(argv[i]);
-      files++;
-    }
+/* A random architecture in a file of its own, a seed's architecture text
+ * edited, or bytes edited anywhere; then, mostly, a valid checksum. */
+static size_t mutate(uint8_t *buf, size_t len, size_t cap) {
+  switch (fuzz_below(4)) {
+  case 0: { /* a random architecture, no parameters */
+    char arch[1024];
+    random_arch(arch, sizeof(arch));
+    len = craft(arch, buf, cap);
+    break;
   }
-  if (seconds >= 0.0)
-    rc |= run_random(seconds, seed_value);
-  else if (!files)
-    fprintf(stderr, "usage: %s [FILE...] [--random SECONDS [--seed N]]\n", argv[0]);
-  return rc;
+  case 1: { /* the architecture text edited */
+    seed s = {malloc(len ? len : 1), len};
+    if (!s.p)
+      return 0;
+    memcpy(s.p, buf, len);
+    len = mutate_arch(&s, buf, cap);
+    free(s.p);
+    break;
+  }
+  default: /* bytes edited anywhere */
+    len = mutate_bytes(buf, len, cap);
+    break;
+  }
+  if (fuzz_below(8))
+    fix_crc(buf, len);
+  return len;
 }
+
+static const fuzz_target target = {.make_seeds = make_seeds, .mutate = mutate, .accepted = &loaded_count};
+
+int main(int argc, char **argv) { return fuzz_main(argc, argv, &target); }
 #endif

@@ -1,12 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_onnx.c: fuzz target for the ONNX reader, with a standalone driver that mutates valid models bytewise and structurally. */
-#include <fcntl.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "arch.h"
 #include "hant.h"
@@ -71,13 +67,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 }
 
 #ifndef HANT_LIBFUZZER
-/* Standalone driver: runs the files named on the command line, or with
- * --random SECONDS [--seed N] mutates models exported here from small
- * architectures, and any files named (e.g. PyTorch exports), for that
- * long: byte edits, and edits of the unpacked
- * protobuf (op types, input names, attribute values, dimensions) that
- * reach the graph checks behind the wire format. A crashing input is saved
- * to fuzz_onnx-crash.bin in the working directory. */
+/* Standalone driver (fuzz_driver.h): runs the files named on the command
+ * line, or with --random SECONDS [--seed N] mutates models exported here
+ * from small architectures, and any files named (e.g. PyTorch exports),
+ * for that long: byte edits, and edits of the unpacked protobuf (op
+ * types, input names, attribute values, dimensions) that reach the graph
+ * checks behind the wire format. Every seed must load. A crashing input
+ * is saved to fuzz_onnx-crash.bin in the working directory. */
 
 #define FUZZ_NAME "fuzz_onnx"
 #include "fuzz_driver.h"
@@ -96,31 +92,31 @@ static seed exported(const char *arch, uint64_t rs) {
   return s;
 }
 
-static size_t mutate_bytes(hant_rng *r, uint8_t *buf, size_t len, size_t cap) {
+static size_t mutate_bytes(uint8_t *buf, size_t len, size_t cap) {
   static const uint8_t vals[] = {0x00, 0x01, 0x02, 0x07, 0x08, 0x0a, 0x12, 0x1a, 0x22, 0x3a, 0x7f, 0x80, 0xff};
-  int edits = 1 + (int)hant_rng_below(r, 4);
+  int edits = 1 + (int)fuzz_below(4);
   for (int e = 0; e < edits; e++) {
-    size_t at = len ? hant_rng_below(r, (uint32_t)len) : 0;
-    switch (hant_rng_below(r, 6)) {
+    size_t at = len ? fuzz_below((uint32_t)len) : 0;
+    switch (fuzz_below(6)) {
     case 0:
       if (len)
-        buf[at] ^= (uint8_t)(1u << hant_rng_below(r, 8));
+        buf[at] ^= (uint8_t)(1u << fuzz_below(8));
       break;
     case 1: /* a protobuf-significant byte: tags, lengths, continuation bits */
       if (len)
-        buf[at] = vals[hant_rng_below(r, sizeof(vals))];
+        buf[at] = vals[fuzz_below(sizeof(vals))];
       break;
     case 2:
       len = at;
       break;
     case 3: { /* delete a range */
-      size_t k = len - at ? 1 + hant_rng_below(r, (uint32_t)(len - at < 64 ? len - at : 64)) : 0;
+      size_t k = len - at ? 1 + fuzz_below((uint32_t)(len - at < 64 ? len - at : 64)) : 0;
       memmove(buf + at, buf + at + k, len - at - k);
       len -= k;
       break;
     }
     case 4: { /* duplicate a range (repeats fields) */
-      size_t k = len - at ? 1 + hant_rng_below(r, (uint32_t)(len - at < 256 ? len - at : 256)) : 0;
+      size_t k = len - at ? 1 + fuzz_below((uint32_t)(len - at < 256 ? len - at : 256)) : 0;
       if (len + k > cap)
         break;
       memmove(buf + at + k, buf + at, len - at);
@@ -129,7 +125,7 @@ static size_t mutate_bytes(hant_rng *r, uint8_t *buf, size_t len, size_t cap) {
     }
     default:
       if (len)
-        buf[at] = (uint8_t)hant_rng_next(r);
+        buf[at] = (uint8_t)fuzz_next();
       break;
     }
   }
@@ -148,7 +144,7 @@ typedef struct undo {
   void *old;
 } undo;
 
-static size_t mutate_struct(hant_rng *r, const seed *s, uint8_t *out, size_t cap) {
+static size_t mutate_struct(const seed *s, uint8_t *out, size_t cap) {
   Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, s->n, s->p);
   if (!m || !m->graph || !m->graph->n_node)
     abort();
@@ -157,48 +153,48 @@ static size_t mutate_struct(hant_rng *r, const seed *s, uint8_t *out, size_t cap
   int nu = 0;
   int64_t saved_int[8], *int_at[8];
   int ni = 0;
-  int edits = 1 + (int)hant_rng_below(r, 3);
+  int edits = 1 + (int)fuzz_below(3);
   for (int e = 0; e < edits; e++) {
-    Onnx__NodeProto *n = g->node[hant_rng_below(r, (uint32_t)g->n_node)];
-    switch (hant_rng_below(r, 5)) {
+    Onnx__NodeProto *n = g->node[fuzz_below((uint32_t)g->n_node)];
+    switch (fuzz_below(5)) {
     case 0: /* another op */
       u[nu++] = (undo){(void **)&n->op_type, n->op_type};
-      n->op_type = (char *)op_names[hant_rng_below(r, sizeof(op_names) / sizeof(op_names[0]))];
+      n->op_type = (char *)op_names[fuzz_below(sizeof(op_names) / sizeof(op_names[0]))];
       break;
     case 1: /* rewire an input to another node's output or another input */
       if (n->n_input) {
-        Onnx__NodeProto *o = g->node[hant_rng_below(r, (uint32_t)g->n_node)];
-        size_t k = hant_rng_below(r, (uint32_t)n->n_input);
+        Onnx__NodeProto *o = g->node[fuzz_below((uint32_t)g->n_node)];
+        size_t k = fuzz_below((uint32_t)n->n_input);
         u[nu++] = (undo){(void **)&n->input[k], n->input[k]};
-        n->input[k] = hant_rng_below(r, 2) && o->n_input ? o->input[hant_rng_below(r, (uint32_t)o->n_input)]
+        n->input[k] = fuzz_below(2) && o->n_input ? o->input[fuzz_below((uint32_t)o->n_input)]
                                                          : o->output[0];
       }
       break;
     case 2: /* an attribute's integer */
       if (n->n_attribute) {
-        Onnx__AttributeProto *a = n->attribute[hant_rng_below(r, (uint32_t)n->n_attribute)];
-        int64_t *p = a->n_ints ? &a->ints[hant_rng_below(r, (uint32_t)a->n_ints)] : &a->i;
+        Onnx__AttributeProto *a = n->attribute[fuzz_below((uint32_t)n->n_attribute)];
+        int64_t *p = a->n_ints ? &a->ints[fuzz_below((uint32_t)a->n_ints)] : &a->i;
         saved_int[ni] = *p, int_at[ni++] = p;
-        *p = ints[hant_rng_below(r, sizeof(ints) / sizeof(ints[0]))];
+        *p = ints[fuzz_below(sizeof(ints) / sizeof(ints[0]))];
       }
       break;
     case 3: /* a tensor dimension */
       if (g->n_initializer) {
-        Onnx__TensorProto *t = g->initializer[hant_rng_below(r, (uint32_t)g->n_initializer)];
+        Onnx__TensorProto *t = g->initializer[fuzz_below((uint32_t)g->n_initializer)];
         if (t->n_dims) {
-          int64_t *p = &t->dims[hant_rng_below(r, (uint32_t)t->n_dims)];
+          int64_t *p = &t->dims[fuzz_below((uint32_t)t->n_dims)];
           saved_int[ni] = *p, int_at[ni++] = p;
-          *p = ints[hant_rng_below(r, sizeof(ints) / sizeof(ints[0]))];
+          *p = ints[fuzz_below(sizeof(ints) / sizeof(ints[0]))];
         }
       }
       break;
     default: { /* a shape dimension of the input or output */
-      Onnx__ValueInfoProto *v = hant_rng_below(r, 2) ? g->input[0] : g->output[0];
+      Onnx__ValueInfoProto *v = fuzz_below(2) ? g->input[0] : g->output[0];
       Onnx__TensorShapeProto *sh = v->type->tensor_type->shape;
-      Onnx__TensorShapeProto__Dimension *d = sh->dim[hant_rng_below(r, (uint32_t)sh->n_dim)];
+      Onnx__TensorShapeProto__Dimension *d = sh->dim[fuzz_below((uint32_t)sh->n_dim)];
       if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
         saved_int[ni] = d->dim_value, int_at[ni++] = &d->dim_value;
-        d->dim_value = ints[hant_rng_below(r, sizeof(ints) / sizeof(ints[0]))];
+        d->dim_value = ints[fuzz_below(sizeof(ints) / sizeof(ints[0]))];
       }
       break;
     }
@@ -217,98 +213,36 @@ static size_t mutate_struct(hant_rng *r, const seed *s, uint8_t *out, size_t cap
   return len;
 }
 
-/* extra seeds: model files named with --random (e.g. PyTorch exports) */
-static char **extra_paths;
-static int n_extra;
+static const char *const archs[] = {
+    "input 1x8x8; conv 4; gap; linear 3",
+    "input 3x8x8; conv 8 act=hswish; res 8; res 16 s=2; ir 16 e=2; dws 24; maxpool k=2; flatten; linear 5",
+    "input 2x9x7; conv 6 k=5 g=2 act=relu6; avgpool k=3 s=2 p=1; gap; linear 4 act=relu",
+    "input 1x12x12; conv 8 s=2 bn=0; ir 8 e=1; ir 12 e=3 s=2 k=5 act=hswish; linear 10",
+};
 
-static int run_random(double seconds, uint64_t seed_value) {
-  static const char *const archs[] = {
-      "input 1x8x8; conv 4; gap; linear 3",
-      "input 3x8x8; conv 8 act=hswish; res 8; res 16 s=2; ir 16 e=2; dws 24; maxpool k=2; flatten; linear 5",
-      "input 2x9x7; conv 6 k=5 g=2 act=relu6; avgpool k=3 s=2 p=1; gap; linear 4 act=relu",
-      "input 1x12x12; conv 8 s=2 bn=0; ir 8 e=1; ir 12 e=3 s=2 k=5 act=hswish; linear 10",
-  };
-  enum { N_ARCHS = sizeof(archs) / sizeof(archs[0]), MAX_SEEDS = 64 };
-  seed seeds[MAX_SEEDS];
-  int n_seeds = N_ARCHS;
-  for (int i = 0; i < N_ARCHS; i++)
-    seeds[i] = exported(archs[i], (uint64_t)i + 1);
-  for (int i = 0; i < n_extra && n_seeds < MAX_SEEDS; i++) {
-    seeds[n_seeds].p = read_path(extra_paths[i], &seeds[n_seeds].n);
-    if (!seeds[n_seeds].p)
-      return 1;
-    n_seeds++;
-  }
-  for (int i = 0; i < n_seeds; i++) {
-    long before = loaded_count;
-    run_one(seeds[i].p, seeds[i].n);
-    if (loaded_count == before) {
-      fprintf(stderr, "fuzz_onnx: seed %d does not load: %s\n", i, hant_errmsg());
-      return 1;
-    }
-  }
-  hant_rng r;
-  hant_rng_seed(&r, seed_value);
-  size_t cap = 1 << 17; /* room for every seed to grow */
-  for (int i = 0; i < n_seeds; i++)
-    if (2 * seeds[i].n + 4096 > cap)
-      cap = 2 * seeds[i].n + 4096;
-  uint8_t *buf = malloc(cap);
-  if (!buf)
-    return 1;
-  double t0 = hant_now_s();
-  long runs = 0, loaded0 = loaded_count;
-  while (hant_now_s() - t0 < seconds) {
-    const seed *s = &seeds[hant_rng_below(&r, (uint32_t)n_seeds)];
-    size_t len;
-    switch (hant_rng_below(&r, 3)) {
-    case 0:
-      memcpy(buf, s->p, s->n);
-      len = mutate_bytes(&r, buf, s->n, cap);
-      break;
-    case 1:
-      len = mutate_struct(&r, s, buf, cap);
-      break;
-    default: /* both */
-      len = mutate_struct(&r, s, buf, cap);
-      len = mutate_bytes(&r, buf, len, cap);
-      break;
-    }
-    run_one(buf, len);
-    runs++;
-  }
-  printf("fuzz_onnx: %ld inputs (%ld loaded) in %.1f s (seed %llu), no crash\n", runs, loaded_count - loaded0,
-         hant_now_s() - t0, (unsigned long long)seed_value);
-  free(buf);
-  for (int i = 0; i < n_seeds; i++)
-    free(seeds[i].p);
+static int make_seeds(seed *pool, size_t *n, size_t cap) {
+  for (size_t i = 0; i < sizeof(archs) / sizeof(archs[0]) && *n < cap; i++)
+    pool[(*n)++] = exported(archs[i], (uint64_t)i + 1);
   return 0;
 }
 
-int main(int argc, char **argv) {
-  fuzz_install_handlers();
-  double seconds = -1.0;
-  uint64_t seed_value = 1;
-  int rc = 0, files = 0;
-  extra_paths = calloc((size_t)argc, sizeof(char *));
-  if (!extra_paths)
-    return 1;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--random") && i + 1 < argc)
-      seconds = atof(argv[++i]);
-    else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-      seed_value = strtoull(argv[++i], NULL, 10);
-    else
-      extra_paths[n_extra++] = argv[i];
-  }
-  if (seconds >= 0.0)
-    rc |= run_random(seconds, seed_value);
-  else
-    for (; files < n_extra; files++)
-      rc |= run_path(extra_paths[files]);
-  if (seconds < 0.0 && !files)
-    fprintf(stderr, "usage: %s [FILE...] [--random SECONDS [--seed N]]\n", argv[0]);
-  free(extra_paths);
-  return rc;
+/* Byte edits, protobuf edits, or both. The driver hands over a copy of a
+ * seed, and seeds load, so the protobuf unpacks. */
+static size_t mutate(uint8_t *buf, size_t len, size_t cap) {
+  uint32_t how = fuzz_below(3);
+  if (how == 0)
+    return mutate_bytes(buf, len, cap);
+  seed s = {malloc(len ? len : 1), len};
+  if (!s.p)
+    return 0;
+  memcpy(s.p, buf, len);
+  len = mutate_struct(&s, buf, cap);
+  free(s.p);
+  return how == 1 ? len : mutate_bytes(buf, len, cap);
 }
+
+static const fuzz_target target = {
+    .make_seeds = make_seeds, .mutate = mutate, .accepted = &loaded_count, .seeds_must_pass = true};
+
+int main(int argc, char **argv) { return fuzz_main(argc, argv, &target); }
 #endif

@@ -1,16 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_problem.c: fuzz target for selection problem files (parse, solve, answer), with a standalone
  * replay/mutation driver. */
-#include <dirent.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "hant.h"
 #include "problem_json.h"
@@ -82,74 +77,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 }
 
 #ifndef HANT_LIBFUZZER
-/* Standalone driver: runs the files named on the command line (directories
- * are expanded); with --random SECONDS [--seed N] it then mutates them (and
- * built-in seeds) for that long: byte flips, insertions, deletions, and
- * splices of JSON fragments that reach the checks behind the syntax. A
- * crashing input is saved to fuzz_problem-crash.bin in the working
- * directory. */
+/* Standalone driver (fuzz_driver.h): runs the files named on the command
+ * line (directories are expanded); with --random SECONDS [--seed N] it then
+ * mutates them (and a built-in seed) for that long: byte flips, insertions,
+ * deletions, and splices of JSON fragments that reach the checks behind
+ * the syntax, keeping about one mutant in 64 as a new seed. A crashing
+ * input is saved to fuzz_problem-crash.bin in the working directory. */
 
 #define FUZZ_NAME "fuzz_problem"
 #include "fuzz_driver.h"
-
-static struct seed seeds[256];
-static size_t n_seeds;
-
-static void add_seed(const uint8_t *d, size_t n) {
-  if (n_seeds == sizeof seeds / sizeof seeds[0])
-    return;
-  seeds[n_seeds].p = malloc(n + 1);
-  if (!seeds[n_seeds].p)
-    return;
-  memcpy(seeds[n_seeds].p, d, n);
-  seeds[n_seeds].n = n;
-  n_seeds++;
-}
-
-static int load_file(const char *path) {
-  size_t n;
-  uint8_t *buf = read_path(path, &n);
-  if (!buf)
-    return 1;
-  run_one(buf, n);
-  add_seed(buf, n);
-  free(buf);
-  return 0;
-}
-
-static int load_path(const char *path) {
-  struct stat st;
-  if (stat(path, &st) != 0) {
-    fprintf(stderr, "fuzz_problem: cannot stat %s\n", path);
-    return 1;
-  }
-  if (!S_ISDIR(st.st_mode))
-    return load_file(path);
-  DIR *d = opendir(path);
-  if (!d)
-    return 1;
-  struct dirent *e;
-  int rc = 0;
-  while ((e = readdir(d))) {
-    size_t l = strlen(e->d_name);
-    if (l > 5 && !strcmp(e->d_name + l - 5, ".json")) {
-      char full[4096];
-      snprintf(full, sizeof full, "%s/%s", path, e->d_name);
-      rc |= load_file(full);
-    }
-  }
-  closedir(d);
-  return rc;
-}
-
-static uint64_t rng_state;
-
-static uint64_t next(void) {
-  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 static const char *const fragments[] = {
     "{",
@@ -190,23 +126,21 @@ static const char *const fragments[] = {
     "1e999",
 };
 
-static size_t mutate(const struct seed *s, uint8_t *out, size_t cap) {
-  size_t n = s->n < cap ? s->n : cap;
-  memcpy(out, s->p, n);
-  int rounds = 1 + (int)(next() % 6);
+static size_t mutate(uint8_t *out, size_t n, size_t cap) {
+  int rounds = 1 + (int)(fuzz_next() % 6);
   for (int r = 0; r < rounds; r++) {
-    size_t pos = n ? (size_t)(next() % n) : 0;
-    switch (next() % 6) {
+    size_t pos = n ? (size_t)(fuzz_next() % n) : 0;
+    switch (fuzz_next() % 6) {
     case 0: /* flip a byte */
       if (n)
-        out[pos] ^= (uint8_t)(1u << (next() % 8));
+        out[pos] ^= (uint8_t)(1u << (fuzz_next() % 8));
       break;
     case 1: /* random byte */
       if (n)
-        out[pos] = (uint8_t)next();
+        out[pos] = (uint8_t)fuzz_next();
       break;
     case 2: { /* delete a run */
-      size_t len = 1 + (size_t)(next() % 16);
+      size_t len = 1 + (size_t)(fuzz_next() % 16);
       if (pos + len > n)
         len = n - pos;
       memmove(out + pos, out + pos + len, n - pos - len);
@@ -215,13 +149,13 @@ static size_t mutate(const struct seed *s, uint8_t *out, size_t cap) {
     }
     case 3:   /* duplicate a run (repeats groups, items, keys) */
     case 4: { /* insert a JSON fragment */
-      const char *f = fragments[next() % (sizeof fragments / sizeof fragments[0])];
+      const char *f = fragments[fuzz_next() % (sizeof fragments / sizeof fragments[0])];
       size_t len = strlen(f);
       const uint8_t *src = (const uint8_t *)f;
       uint8_t run[64];
-      if (next() % 2 && n) {
-        size_t from = (size_t)(next() % n);
-        len = 1 + (size_t)(next() % 48);
+      if (fuzz_next() % 2 && n) {
+        size_t from = (size_t)(fuzz_next() % n);
+        len = 1 + (size_t)(fuzz_next() % 48);
         if (from + len > n)
           len = n - from;
         memcpy(run, out + from, len);
@@ -237,7 +171,7 @@ static size_t mutate(const struct seed *s, uint8_t *out, size_t cap) {
     default: /* change a digit: numbers drive the solver */
       for (size_t q = pos; q < n; q++)
         if (out[q] >= '0' && out[q] <= '9') {
-          out[q] = (uint8_t)('0' + next() % 10);
+          out[q] = (uint8_t)('0' + fuzz_next() % 10);
           break;
         }
       break;
@@ -253,41 +187,13 @@ static const char builtin[] =
     "\"cost\": {\"latency_ms\": 0.5, \"energy_mj\": 1}}]}], \"budgets\": {\"latency_ms\": 3, "
     "\"energy_mj\": 0}, \"time_limit_ms\": 5}";
 
-int main(int argc, char **argv) {
-  double seconds = 0;
-  uint64_t seed_value = 1;
-  int rc = 0;
-  fuzz_install_handlers();
-  add_seed((const uint8_t *)builtin, sizeof builtin - 1);
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--random") && i + 1 < argc)
-      seconds = atof(argv[++i]);
-    else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-      seed_value = strtoull(argv[++i], NULL, 10);
-    else
-      rc |= load_path(argv[i]);
-  }
-  long runs = 0;
-  if (seconds > 0) {
-    rng_state = seed_value;
-    size_t cap = 1 << 16;
-    uint8_t *buf = malloc(cap);
-    double end = hant_now_s() + seconds;
-    while (buf && hant_now_s() < end) {
-      for (int k = 0; k < 64; k++) {
-        size_t n = mutate(&seeds[next() % n_seeds], buf, cap);
-        run_one(buf, n);
-        runs++;
-        /* keep some parsable mutants as new seeds */
-        if (n_seeds < 256 && next() % 64 == 0)
-          add_seed(buf, n);
-      }
-    }
-    free(buf);
-  }
-  for (size_t i = 0; i < n_seeds; i++)
-    free(seeds[i].p);
-  printf("fuzz_problem: %ld mutated inputs, %ld inputs parsed in total\n", runs, parsed_count);
-  return rc;
-}
+static const char *const builtin_seeds[] = {builtin};
+
+static const fuzz_target target = {.seeds = builtin_seeds,
+                                   .n_seeds = 1,
+                                   .mutate = mutate,
+                                   .keep_one_in = 64,
+                                   .accepted = &parsed_count};
+
+int main(int argc, char **argv) { return fuzz_main(argc, argv, &target); }
 #endif

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_rpc.c: fuzz target for hantd's request handler (bytes of one line in, one answer out), with a standalone random/mutation driver. */
-#include <fcntl.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char dir[64];
 static hant_store *st;
 static hant_library *lib;
-static long answered, results;
+static long results; /* requests answered with a result, for the summary */
 
 static void cleanup(void) {
   hant_library_unref(lib);
@@ -55,6 +53,11 @@ static void setup(void) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static long runs;
+  if (++runs % 4096 == 0) { /* keep the job table small: start over with a new library */
+    cleanup();
+    dir[0] = '\0';
+  }
   setup();
   hant_rpc_ctx ctx;
   memset(&ctx, 0, sizeof(ctx));
@@ -74,7 +77,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       abort();
     if (!strstr(r.line, "\"result\":") == !strstr(r.line, "\"error\":{\"code\":"))
       abort();
-    answered++;
     results += !r.error;
   }
   hant_rpc_reply_free(&r);
@@ -82,9 +84,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 }
 
 #ifndef HANT_LIBFUZZER
-/* Standalone driver: runs the files named on the command line, or with
- * --random SECONDS [--seed N] mutates valid requests for that long. A
- * crashing input is saved to fuzz_rpc-crash.bin. */
+/* Standalone driver (fuzz_driver.h): runs the files named on the command
+ * line, or with --random SECONDS [--seed N] mutates valid requests for
+ * that long. A crashing input is saved to fuzz_rpc-crash.bin. */
 
 static const char *const seeds[] = {
     "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"transform\",\"params\":{\"device\":\"jetson-nano\",\"budgets\":[\"2W\","
@@ -112,14 +114,6 @@ static const char *const seeds[] = {
 #define FUZZ_NAME "fuzz_rpc"
 #include "fuzz_driver.h"
 
-static uint64_t rs = 88172645463325252ull;
-static uint32_t rnd(uint32_t n) {
-  rs ^= rs << 13;
-  rs ^= rs >> 7;
-  rs ^= rs << 17;
-  return n ? (uint32_t)(rs % n) : 0;
-}
-
 /* Tokens that steer mutants into the parameter checks. */
 static const char *const tokens[] = {
     "\"device\"", "\"budgets\"", "\"fps\"", "\"options\"", "\"out\"", "\"axis\"", "\"points\"", "\"problem\"", "\"id\"",
@@ -130,16 +124,16 @@ static const char *const tokens[] = {
 };
 
 static size_t mutate(uint8_t *buf, size_t n, size_t cap) {
-  int k = 1 + (int)rnd(4);
+  int k = 1 + (int)fuzz_below(4);
   for (int i = 0; i < k; i++) {
-    switch (rnd(6)) {
+    switch (fuzz_below(6)) {
     case 0: /* flip a byte */
       if (n)
-        buf[rnd((uint32_t)n)] ^= (uint8_t)(1 + rnd(255));
+        buf[fuzz_below((uint32_t)n)] ^= (uint8_t)(1 + fuzz_below(255));
       break;
     case 1: /* delete a run */
       if (n > 1) {
-        size_t a = rnd((uint32_t)n), l = 1 + rnd(16);
+        size_t a = fuzz_below((uint32_t)n), l = 1 + fuzz_below(16);
         if (a + l > n)
           l = n - a;
         memmove(buf + a, buf + a + l, n - a - l);
@@ -147,8 +141,8 @@ static size_t mutate(uint8_t *buf, size_t n, size_t cap) {
       }
       break;
     case 2: { /* insert a token */
-      const char *t = tokens[rnd(sizeof(tokens) / sizeof(tokens[0]))];
-      size_t l = strlen(t), a = rnd((uint32_t)n + 1);
+      const char *t = tokens[fuzz_below(sizeof(tokens) / sizeof(tokens[0]))];
+      size_t l = strlen(t), a = fuzz_below((uint32_t)n + 1);
       if (n + l < cap) {
         memmove(buf + a + l, buf + a, n - a);
         memcpy(buf + a, t, l);
@@ -159,11 +153,11 @@ static size_t mutate(uint8_t *buf, size_t n, size_t cap) {
     case 3: { /* duplicate a run */
       if (!n)
         break;
-      size_t a = rnd((uint32_t)n), l = 1 + rnd(32);
+      size_t a = fuzz_below((uint32_t)n), l = 1 + fuzz_below(32);
       if (a + l > n)
         l = n - a;
       if (n + l < cap) {
-        size_t b = rnd((uint32_t)n + 1);
+        size_t b = fuzz_below((uint32_t)n + 1);
         uint8_t tmp[32];
         memcpy(tmp, buf + a, l);
         memmove(buf + b + l, buf + b, n - b);
@@ -173,76 +167,23 @@ static size_t mutate(uint8_t *buf, size_t n, size_t cap) {
       break;
     }
     case 4: /* deep nesting */
-      if (n + 64 < cap && rnd(8) == 0) {
-        size_t a = rnd((uint32_t)n + 1);
+      if (n + 64 < cap && fuzz_below(8) == 0) {
+        size_t a = fuzz_below((uint32_t)n + 1);
         memmove(buf + a + 64, buf + a, n - a);
-        memset(buf + a, rnd(2) ? '[' : '{', 64);
+        memset(buf + a, fuzz_below(2) ? '[' : '{', 64);
         n += 64;
       }
       break;
     default: /* truncate */
       if (n)
-        n = rnd((uint32_t)n + 1);
+        n = fuzz_below((uint32_t)n + 1);
       break;
     }
   }
   return n;
 }
 
-int main(int argc, char **argv) {
-  double seconds = 0;
-  uint64_t seed_value = 1;
-  int files = 0;
-  fuzz_install_handlers();
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--random") && i + 1 < argc) {
-      seconds = atof(argv[++i]);
-    } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-      seed_value = strtoull(argv[++i], NULL, 10);
-    } else {
-      FILE *f = fopen(argv[i], "rb");
-      if (!f) {
-        fprintf(stderr, "fuzz_rpc: cannot open %s\n", argv[i]);
-        return 1;
-      }
-      static uint8_t buf[1 << 20];
-      size_t n = fread(buf, 1, sizeof(buf), f);
-      fclose(f);
-      run_one(buf, n);
-      files++;
-    }
-  }
-  if (files && seconds <= 0) {
-    printf("fuzz_rpc: %d files ran\n", files);
-    return 0;
-  }
-  if (seconds <= 0)
-    seconds = 5;
-  rs ^= seed_value * 0x9E3779B97F4A7C15ull;
-  for (size_t i = 0; i < N_SEEDS; i++)
-    run_one((const uint8_t *)seeds[i], strlen(seeds[i]));
-  enum { CAP = 8192 };
-  static uint8_t buf[CAP];
-  long runs = 0;
-  double t0 = hant_now_s();
-  while (hant_now_s() - t0 < seconds) {
-    const char *s = seeds[rnd(N_SEEDS)];
-    size_t n = strlen(s);
-    memcpy(buf, s, n);
-    n = mutate(buf, n, CAP);
-    run_one(buf, n);
-    runs++;
-    if (runs % 4096 == 0) { /* keep the job table small */
-      hant_library_unref(lib);
-      hant_store_close(st);
-      lib = NULL;
-      st = NULL;
-      cleanup();
-      dir[0] = '\0';
-    }
-  }
-  printf("fuzz_rpc: %ld inputs in %.1f s, %ld answered, %ld results\n", runs + (long)N_SEEDS,
-         hant_now_s() - t0, answered, results);
-  return 0;
-}
+static const fuzz_target target = {.seeds = seeds, .n_seeds = N_SEEDS, .mutate = mutate, .accepted = &results};
+
+int main(int argc, char **argv) { return fuzz_main(argc, argv, &target); }
 #endif
