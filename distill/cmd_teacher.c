@@ -25,12 +25,24 @@ static void on_progress(void *user, const hant_train_progress *p) {
   char note[128];
   if (p->epoch_done) {
     hant_progress_end(&c->bar);
-    if (c->json)
-      fprintf(stderr, "{\"event\":\"epoch\",\"epoch\":%d,\"epochs\":%d,\"train_loss\":%.5f,\"val_accuracy\":%.5f,\"val_loss\":%.5f,\"samples_per_s\":%.1f,\"seconds\":%.1f}\n",
-              p->epoch, p->epochs, (double)p->loss, p->val_accuracy, p->val_loss, p->samples_per_s, p->epoch_s);
-    else
+    if (c->json) {
+      hant_jsonw w;
+      hant_jsonw_init(&w, stderr);
+      hant_jsonw_obj_begin(&w);
+      hant_jsonw_key(&w, "event"), hant_jsonw_str(&w, "epoch");
+      hant_jsonw_key(&w, "epoch"), hant_jsonw_int(&w, p->epoch);
+      hant_jsonw_key(&w, "epochs"), hant_jsonw_int(&w, p->epochs);
+      hant_jsonw_key(&w, "train_loss"), hant_jsonw_numf(&w, "%.5f", (double)p->loss);
+      hant_jsonw_key(&w, "val_accuracy"), hant_jsonw_numf(&w, "%.5f", p->val_accuracy);
+      hant_jsonw_key(&w, "val_loss"), hant_jsonw_numf(&w, "%.5f", p->val_loss);
+      hant_jsonw_key(&w, "samples_per_s"), hant_jsonw_numf(&w, "%.1f", p->samples_per_s);
+      hant_jsonw_key(&w, "seconds"), hant_jsonw_numf(&w, "%.1f", p->epoch_s);
+      hant_jsonw_obj_end(&w);
+      hant_jsonw_end(&w);
+    } else {
       fprintf(stderr, "epoch %2d/%d  train loss %.4f  val acc %.4f  val loss %.4f  %.0f samples/s  %.1fs\n",
               p->epoch, p->epochs, (double)p->loss, p->val_accuracy, p->val_loss, p->samples_per_s, p->epoch_s);
+    }
     return;
   }
   snprintf(note, sizeof(note), "epoch %d/%d loss %.4f lr %.4f %.0f/s", p->epoch, p->epochs, (double)p->loss,
