@@ -102,7 +102,12 @@ int cmd_devices(int argc, char **argv) {
       hant_measure_opts_default(&mo);
       hant_gemm_set_threads(1);
       hant_cost_estimate e;
-      if ((rc = hant_measure_net(net, &mo, &mr)) || (rc = hant_costmodel_net(d, -1, net, 1, &e)))
+      double e_model;
+      int64_t memory_bytes;
+      char e_source[160];
+      if ((rc = hant_measure_net(net, &mo, &mr)) || (rc = hant_costmodel_net(d, -1, net, 1, &e)) ||
+          (rc = hant_cost_model_energy(d, -1, net, 1, mr.latency_ms, &e_model, &memory_bytes, e_source,
+                                       sizeof(e_source))))
         goto fail;
       row *r = &rows[nrows++];
       snprintf(r->device, sizeof(r->device), "%s", d->name);
@@ -110,9 +115,7 @@ int cmd_devices(int argc, char **argv) {
       snprintf(r->source, sizeof(r->source), "measured");
       r->latency_ms = mr.latency_ms;
       /* Energy: RAPL when it was read, else the profile's model over the measured time. */
-      r->energy_mj = mr.energy_mj >= 0 ? mr.energy_mj : e.energy_mac_mj + e.energy_mem_mj + d->idle_w * mr.latency_ms;
-      if (mr.energy_mj < 0 && r->energy_mj > d->active_w * mr.latency_ms)
-        r->energy_mj = d->active_w * mr.latency_ms;
+      r->energy_mj = mr.energy_mj >= 0 ? mr.energy_mj : e_model;
       r->macs_padded = e.macs_padded;
       r->power_w = hant_power_avg_w(r->energy_mj, r->latency_ms);
       r->sustained_w = hant_power_sustained_w(r->energy_mj, r->latency_ms, fps, d->idle_w);

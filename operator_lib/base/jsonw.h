@@ -13,9 +13,9 @@
  * length). Nesting depth is at most 31. Keys and strings are escaped;
  * numbers that are not finite are written as null.
  *
- * The caller keeps the commas and colons right only by pairing
- * hant_jsonw_key with exactly one value inside objects. Using a writer
- * after hant_jsonw_free, or nesting deeper than 31, is a programmer error
+ * The writer places commas and colons; the caller pairs each
+ * hant_jsonw_key with exactly one value inside objects. Nesting deeper
+ * than 31, or closing more than was opened, is a programmer error
  * (HANT_ASSERT). */
 typedef struct hant_jsonw {
   FILE *f;      /* the stream, or NULL for a memory target */
@@ -48,9 +48,9 @@ void hant_jsonw_init_mem(hant_jsonw *w);
  * (ferror), as with any stdio output. */
 int hant_jsonw_error(const hant_jsonw *w);
 
-/* Hands over a growing writer's text: a NUL-terminated malloc'd string the
- * caller frees, or NULL after HANT_ENOMEM. The writer is left empty, as
- * after hant_jsonw_free. */
+/* Hands over the text of a writer made by hant_jsonw_init_mem: a
+ * NUL-terminated malloc'd string the caller frees, or NULL after
+ * HANT_ENOMEM. The writer is left empty, as after hant_jsonw_free. */
 char *hant_jsonw_take(hant_jsonw *w);
 
 /* Releases what a growing writer allocated; a no-op for the other targets
