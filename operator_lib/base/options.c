@@ -18,7 +18,7 @@ void hant_opt_list_free(hant_opt_list *l) {
 static int list_add(hant_opt_list *l, const char *s) {
   const char **v = realloc(l->v, sizeof(*v) * (size_t)(l->n + 1));
   if (!v)
-    return HANT_ENOMEM;
+    return hant__error(HANT_ENOMEM, "out of memory collecting the arguments");
   v[l->n++] = s;
   l->v = v;
   return 0;

@@ -47,6 +47,9 @@ typedef struct hant_opt {
                        the help (it is still parsed) */
 } hant_opt;
 
+/* Table entries: long name, short name (or 0), destination of the kind's
+ * type, for numbers the range, for values the value's name in the help,
+ * then the help text. A destination of the wrong type does not compile. */
 #define HANT_OPT_FLAG(name, s, dest, help) {(name), (s), HANT_OPT_KIND_FLAG, {.flag = (dest)}, 0, 0, NULL, (help)}
 #define HANT_OPT_STRING(name, s, dest, arg, help)                                                                      \
   {(name), (s), HANT_OPT_KIND_STRING, {.string = (dest)}, 0, 0, (arg), (help)}
@@ -87,11 +90,12 @@ typedef struct hant_opt_cmd {
  * negative numbers need no special form.
  *
  * Returns 0 when the command should run, HANT_OPT_HELP_ASKED as soon as
- * --help or -h is met (print hant_opt_help on stdout and exit 0), or
+ * --help or -h is met (print hant_opt_help on stdout and exit 0),
  * HANT_EINVAL with a message (hant_errmsg) that names the option and the
  * bad value: an unknown option, a missing value, a value given to a flag,
- * a number out of range, or an operand the command does not take. Values
- * stored before an error stay stored.
+ * a number out of range, or an operand the command does not take; or
+ * HANT_ENOMEM when a list cannot grow. Values stored before an error stay
+ * stored, and lists keep what they collected: free them either way.
  *
  * *next (may be NULL) receives the index of the first argument not
  * parsed: with stop_at_operand the command's name (argc when none), else
