@@ -7,32 +7,28 @@
 #include "hant.h"
 #include "rpc_client.h"
 
-/* Parses [--json] [--help] (and, for library, --candidates). */
-static int info_args(const char *cmd, int argc, char **argv, bool *json, bool *candidates, const char *help) {
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json")) {
-      *json = true;
-    } else if (candidates && !strcmp(argv[i], "--candidates")) {
-      *candidates = true;
-    } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      printf("%s", help);
-      return -1;
-    } else {
-      fprintf(stderr, "hant-client %s: unknown argument '%s'; see 'hant-client %s --help'\n", cmd, argv[i], cmd);
-      return CLIENT_EXIT_USAGE;
-    }
-  }
-  return 0;
+/* Parses [--json] (and, for library, --candidates); the help is the usage
+ * text. Returns -1 when the command should run, else its exit code. */
+static int info_args(const char *name, int argc, char **argv, bool *json, bool *candidates, const char *usage) {
+  hant_opt opts[] = {
+      HANT_OPT_FLAG("json", 0, json, NULL),
+      HANT_OPT_FLAG("candidates", 0, candidates, "list every candidate"),
+      HANT_OPT_END,
+  };
+  if (!candidates)
+    opts[1] = opts[2];
+  const hant_opt_cmd cmd = {.name = name, .usage = usage, .column = 17, .opts = opts};
+  return client_parse(&cmd, argc, argv);
 }
 
 int cmd_devices(int argc, char **argv) {
   bool json = false;
-  int rc = info_args("devices", argc, argv, &json, NULL,
+  int rc = info_args("hant-client devices", argc, argv, &json, NULL,
                      "usage: hant-client [--socket PATH] devices [--json]\n\n"
                      "Lists the devices of the daemon's library (with costs, power modes and idle power)\n"
                      "and the device profiles it can find. Exit status: 0, 2 usage, 3 unreachable, 5 error.\n");
-  if (rc)
-    return rc < 0 ? CLIENT_EXIT_OK : rc;
+  if (rc >= 0)
+    return rc;
   json_t *r;
   if ((rc = client_call_once("devices", "devices", NULL, &r)))
     return rc;
@@ -74,12 +70,11 @@ int cmd_devices(int argc, char **argv) {
 
 int cmd_library(int argc, char **argv) {
   bool json = false, cands = false;
-  int rc = info_args("library", argc, argv, &json, &cands,
+  int rc = info_args("hant-client library", argc, argv, &json, &cands,
                      "usage: hant-client [--socket PATH] library [--candidates] [--json]\n\n"
-                     "Describes the daemon's library: teacher, slots and their candidates by family.\n"
-                     "  --candidates   list every candidate\n");
-  if (rc)
-    return rc < 0 ? CLIENT_EXIT_OK : rc;
+                     "Describes the daemon's library: teacher, slots and their candidates by family.\n");
+  if (rc >= 0)
+    return rc;
   json_t *p = NULL;
   if (cands) {
     p = json_object();
@@ -131,11 +126,11 @@ int cmd_library(int argc, char **argv) {
 
 int cmd_status(int argc, char **argv) {
   bool json = false;
-  int rc = info_args("status", argc, argv, &json, NULL,
+  int rc = info_args("hant-client status", argc, argv, &json, NULL,
                      "usage: hant-client [--socket PATH] status [--json]\n\n"
                      "Shows the daemon's uptime, requests, queue depth, cache hits, connections and jobs.\n");
-  if (rc)
-    return rc < 0 ? CLIENT_EXIT_OK : rc;
+  if (rc >= 0)
+    return rc;
   json_t *r;
   if ((rc = client_call_once("status", "status", NULL, &r)))
     return rc;
@@ -173,11 +168,11 @@ int cmd_status(int argc, char **argv) {
 
 int cmd_version(int argc, char **argv) {
   bool json = false;
-  int rc = info_args("version", argc, argv, &json, NULL,
+  int rc = info_args("hant-client version", argc, argv, &json, NULL,
                      "usage: hant-client [--socket PATH] version [--json]\n\n"
                      "Prints the client's and the daemon's versions.\n");
-  if (rc)
-    return rc < 0 ? CLIENT_EXIT_OK : rc;
+  if (rc >= 0)
+    return rc;
   json_t *r;
   if ((rc = client_call_once("version", "version", NULL, &r)))
     return rc;

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_jobs.c: hant-client jobs: list, show, wait for and cancel the daemon's long jobs, and queue an evaluation. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,32 +8,28 @@
 #include "hant.h"
 #include "rpc_client.h"
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: hant-client [--socket PATH] jobs list [--state S] [--limit N] [--json]\n"
-          "       hant-client [--socket PATH] jobs show ID [--json]\n"
-          "       hant-client [--socket PATH] jobs wait ID [--json]\n"
-          "       hant-client [--socket PATH] jobs cancel ID [--json]\n"
-          "       hant-client [--socket PATH] jobs eval --model FILE [--split test|val|train]\n"
-          "                                   [--samples N] [--data DIR] [--no-wait] [--json]\n"
-          "\n"
-          "Long work (assembly and export, evaluation) runs in hantd as jobs, recorded in the\n"
-          "library so that a restart neither loses nor repeats them. 'wait' shows a progress\n"
-          "bar on a terminal and survives a daemon restart.\n"
-          "\n"
-          "Exit status: 0 success (wait: the job is done), 1 the job failed or was canceled,\n"
-          "2 usage, 3 daemon unreachable, 5 daemon error.\n");
-}
+static const char usage[] =
+    "usage: hant-client [--socket PATH] jobs list [--state S] [--limit N] [--json]\n"
+    "       hant-client [--socket PATH] jobs show ID [--json]\n"
+    "       hant-client [--socket PATH] jobs wait ID [--json]\n"
+    "       hant-client [--socket PATH] jobs cancel ID [--json]\n"
+    "       hant-client [--socket PATH] jobs eval --model FILE [--split test|val|train]\n"
+    "                                   [--samples N] [--data DIR] [--no-wait] [--json]\n"
+    "\n"
+    "Long work (assembly and export, evaluation) runs in hantd as jobs, recorded in the\n"
+    "library so that a restart neither loses nor repeats them. 'wait' shows a progress\n"
+    "bar on a terminal and survives a daemon restart.\n"
+    "\n"
+    "Exit status: 0 success (wait: the job is done), 1 the job failed or was canceled,\n"
+    "2 usage, 3 daemon unreachable, 5 daemon error.\n";
 
 static int job_id(const char *s, long long *id) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (errno || end == s || *end || v <= 0) {
+  double v;
+  if (hant_opt_number("ID", s, true, 1, 9007199254740992.0, &v)) {
     fprintf(stderr, "hant-client jobs: expected a job id (a positive whole number), got '%s'\n", s);
     return -1;
   }
-  *id = v;
+  *id = (long long)v;
   return 0;
 }
 
@@ -45,53 +40,41 @@ static void print_job_line(const json_t *j) {
 }
 
 int cmd_jobs(int argc, char **argv) {
-  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-    usage(argc < 2 ? stderr : stdout);
-    return argc < 2 ? CLIENT_EXIT_USAGE : CLIENT_EXIT_OK;
-  }
-  const char *sub = argv[1];
-  bool json = false, wait = true;
+  bool json = false, no_wait = false;
   const char *state = NULL, *model = NULL, *split = "test", *data = NULL;
   long long id = 0;
-  double limit = 50, samples = 0;
-  for (int i = 2; i < argc; i++) {
-    const char *a = argv[i];
-    bool has = i + 1 < argc;
-    if (!strcmp(a, "--json")) {
-      json = true;
-    } else if (!strcmp(a, "--no-wait")) {
-      wait = false;
-    } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return CLIENT_EXIT_OK;
-    } else if (!strcmp(a, "--state") && has) {
-      state = argv[++i];
-    } else if (!strcmp(a, "--limit") && has) {
-      limit = strtod(argv[++i], NULL);
-      if (!(limit >= 1 && limit <= 10000)) {
-        fprintf(stderr, "hant-client jobs: --limit: expected 1 to 10000\n");
-        return CLIENT_EXIT_USAGE;
-      }
-    } else if (!strcmp(a, "--model") && has) {
-      model = argv[++i];
-    } else if (!strcmp(a, "--split") && has) {
-      split = argv[++i];
-    } else if (!strcmp(a, "--data") && has) {
-      data = argv[++i];
-    } else if (!strcmp(a, "--samples") && has) {
-      samples = strtod(argv[++i], NULL);
-      if (!(samples >= 0 && samples <= 1e7)) {
-        fprintf(stderr, "hant-client jobs: --samples: expected 0 to 1e7\n");
-        return CLIENT_EXIT_USAGE;
-      }
-    } else if (a[0] != '-' && !id && strcmp(sub, "list") && strcmp(sub, "eval")) {
-      if (job_id(a, &id))
-        return CLIENT_EXIT_USAGE;
-    } else {
-      fprintf(stderr, "hant-client jobs %s: unknown argument '%s'; see 'hant-client jobs --help'\n", sub, a);
-      return CLIENT_EXIT_USAGE;
-    }
+  long limit = 50, samples = 0;
+  hant_opt_list args = {0};
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("state", 0, &state, "S", NULL),
+      HANT_OPT_INT("limit", 0, &limit, 1, 10000, "N", NULL),
+      HANT_OPT_STRING("model", 0, &model, "FILE", NULL),
+      HANT_OPT_STRING("split", 0, &split, "test|val|train", NULL),
+      HANT_OPT_INT("samples", 0, &samples, 0, 1e7, "N", NULL),
+      HANT_OPT_STRING("data", 0, &data, "DIR", NULL),
+      HANT_OPT_FLAG("no-wait", 0, &no_wait, NULL),
+      HANT_OPT_FLAG("json", 0, &json, NULL),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {.name = "hant-client jobs", .usage = usage, .opts = opts, .operands = &args};
+  int code = client_parse(&cmd, argc, argv);
+  const char *sub = args.n ? args.v[0] : NULL;
+  if (code < 0 && !sub) {
+    hant_opt_help(&cmd, stderr);
+    code = CLIENT_EXIT_USAGE;
   }
+  bool takes_id = sub && strcmp(sub, "list") && strcmp(sub, "eval");
+  if (code < 0 && args.n > (takes_id ? 2 : 1)) {
+    fprintf(stderr, "hant-client jobs %s: unknown argument '%s'; see 'hant-client jobs --help'\n", sub,
+            args.v[takes_id ? 2 : 1]);
+    code = CLIENT_EXIT_USAGE;
+  }
+  if (code < 0 && takes_id && args.n == 2 && job_id(args.v[1], &id))
+    code = CLIENT_EXIT_USAGE;
+  hant_opt_list_free(&args);
+  if (code >= 0)
+    return code;
+  bool wait = !no_wait;
   client_conn c;
   json_t *r = NULL, *p = json_object();
   int rc;

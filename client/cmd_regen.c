@@ -13,31 +13,21 @@
 #include "hant.h"
 #include "rpc_client.h"
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: hant-client [--socket PATH] regen FLEET.json --out DIR [--force] [--points N] [--json]\n"
-          "\n"
-          "For every entry of the fleet manifest (schema/fleet.schema.json: devices, each with\n"
-          "budgets, fps and fine-tune settings) asks hantd for the best network, has it\n"
-          "assembled, fine-tuned and evaluated, and writes\n"
-          "  DIR/DEVICE/NAME.onnx   the network\n"
-          "  DIR/DEVICE/NAME.json   the choice, predicted and measured figures, the library\n"
-          "                         version and the hashes of the entry's inputs\n"
-          "  DIR/report.md, DIR/report.html, DIR/plots/*.svg   the fleet's table and each\n"
-          "                         device's Pareto fronts with the chosen points\n"
-          "An entry whose inputs (teacher, candidates, the device's profile and costs, the\n"
-          "entry itself, the hant version) did not change is skipped. Files are written\n"
-          "atomically; NAME.json is written last and marks a complete entry.\n"
-          "\n"
-          "  --out DIR    output directory (created)\n"
-          "  --force      regenerate every entry\n"
-          "  --points N   points per Pareto front in the plots (default 40; 0: all)\n"
-          "  --json       print a JSON summary on stdout\n"
-          "\n"
-          "Exit status: 0 every entry succeeded, 6 some entries failed (listed on stderr),\n"
-          "1 failure (unreadable fleet file, unwritable DIR), 2 usage, 3 daemon unreachable,\n"
-          "5 daemon error.\n");
-}
+static const char usage[] =
+    "usage: hant-client [--socket PATH] regen FLEET.json --out DIR [--force] [--points N] [--json]\n"
+    "\n"
+    "For every entry of the fleet manifest (schema/fleet.schema.json: devices, each with\n"
+    "budgets, fps and fine-tune settings) asks hantd for the best network, has it\n"
+    "assembled, fine-tuned and evaluated, and writes\n"
+    "  DIR/DEVICE/NAME.onnx   the network\n"
+    "  DIR/DEVICE/NAME.json   the choice, predicted and measured figures, the library\n"
+    "                         version and the hashes of the entry's inputs\n"
+    "  DIR/report.md, DIR/report.html, DIR/plots/*.svg   the fleet's table and each\n"
+    "                         device's Pareto fronts with the chosen points\n"
+    "An entry whose inputs (teacher, candidates, the device's profile and costs, the\n"
+    "entry itself, the hant version) did not change is skipped. Files are written\n"
+    "atomically; NAME.json is written last and marks a complete entry.\n"
+    "\n";
 
 static void sha_text(const char *s, char out[65]) {
   hant_sha256 h;
@@ -333,39 +323,39 @@ static int front_points(json_t *answer, hant_plot_point **out) {
 static double num_or_nan(const json_t *obj, const char *key) { return obj ? client_num(obj, key) : NAN; }
 
 int cmd_regen(int argc, char **argv) {
-  const char *fleet_path = NULL, *out = NULL;
+  const char *out = NULL;
   bool force = false, json = false;
-  int points = 40;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return CLIENT_EXIT_OK;
-    } else if (!strcmp(a, "--out") && i + 1 < argc) {
-      out = argv[++i];
-    } else if (!strcmp(a, "--force")) {
-      force = true;
-    } else if (!strcmp(a, "--json")) {
-      json = true;
-    } else if (!strcmp(a, "--points") && i + 1 < argc) {
-      char *end;
-      long v = strtol(argv[++i], &end, 10);
-      if (*end || v < 0 || v > 10000) {
-        fprintf(stderr, "hant-client regen: --points: expected a whole number from 0 to 10000, got '%s'\n", argv[i]);
-        return CLIENT_EXIT_USAGE;
-      }
-      points = (int)v;
-    } else if (a[0] != '-' && !fleet_path) {
-      fleet_path = a;
-    } else {
-      fprintf(stderr, "hant-client regen: unknown argument '%s'; see 'hant-client regen --help'\n", a);
-      return CLIENT_EXIT_USAGE;
-    }
-  }
-  if (!fleet_path || !out) {
+  long points_opt = 40;
+  hant_opt_list fleets = {0};
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("out", 0, &out, "DIR", "output directory (created)"),
+      HANT_OPT_FLAG("force", 0, &force, "regenerate every entry"),
+      HANT_OPT_INT("points", 0, &points_opt, 0, 10000, "N", "points per Pareto front in the plots (default 40; 0: all)"),
+      HANT_OPT_FLAG("json", 0, &json, "print a JSON summary on stdout"),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {
+      .name = "hant-client regen",
+      .usage = usage,
+      .footer = "\nExit status: 0 every entry succeeded, 6 some entries failed (listed on stderr),\n"
+                "1 failure (unreadable fleet file, unwritable DIR), 2 usage, 3 daemon unreachable,\n"
+                "5 daemon error.\n",
+      .column = 15,
+      .opts = opts,
+      .operands = &fleets};
+  int rc = client_parse(&cmd, argc, argv);
+  const char *fleet_path = fleets.n ? fleets.v[0] : NULL;
+  if (rc < 0 && fleets.n > 1) {
+    fprintf(stderr, "hant-client regen: unknown argument '%s'; see 'hant-client regen --help'\n", fleets.v[1]);
+    rc = CLIENT_EXIT_USAGE;
+  } else if (rc < 0 && (!fleet_path || !out)) {
     fprintf(stderr, "hant-client regen: FLEET.json and --out DIR are required; see 'hant-client regen --help'\n");
-    return CLIENT_EXIT_USAGE;
+    rc = CLIENT_EXIT_USAGE;
   }
+  hant_opt_list_free(&fleets);
+  if (rc >= 0)
+    return rc;
+  int points = (int)points_opt;
   hant_fleet *fleet = NULL;
   if (hant_fleet_load(fleet_path, &fleet)) {
     fprintf(stderr, "hant-client regen: %s\n", hant_errmsg());

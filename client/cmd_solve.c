@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_solve.c: hant-client solve: solves a generic selection problem file (in hantd, or in-process) and prints the answer or a Pareto front. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,42 +11,15 @@
 
 #define DEFAULT_TIME_LIMIT_MS 10000.0
 
-static void solve_usage(FILE *f) {
-  fprintf(f,
-          "usage: hant-client [--socket PATH] solve --problem FILE [--json] [--time-limit-ms N]\n"
-          "                         [--pareto COSTKEY [--points N] [--no-other-budgets]] [--local]\n"
-          "\n"
-          "Chooses one candidate per slot to maximise the summed value within the\n"
-          "budgets of a problem file (see schema/problem.schema.json), exactly, with\n"
-          "a proof of optimality or the remaining gap when the time limit hits.\n"
-          "hantd solves it (its 'solve' method); --local solves in this process instead.\n"
-          "\n"
-          "  --problem FILE      the problem file (JSON)\n"
-          "  --json              print the answer as JSON (schema/answer.schema.json)\n"
-          "  --time-limit-ms N   stop after N ms with the best choice so far and its gap;\n"
-          "                      overrides the file's time_limit_ms; 0 means no limit;\n"
-          "                      default %.0f ms\n"
-          "  --pareto COSTKEY    print the Pareto front of value against that cost\n"
-          "                      (its budget is ignored; the others hold on every point)\n"
-          "  --points N          sample the front at N evenly spaced budget levels\n"
-          "  --no-other-budgets  ignore the other budgets too in the front\n"
-          "  --local             solve in this process, without hantd\n"
-          "\n"
-          "Exit status: 0 answered (optimal, or time limit with a choice), 1 failure\n"
-          "(unreadable or invalid file, or time limit without any choice), 2 usage,\n"
-          "3 daemon unreachable, 4 infeasible (no choice meets the budgets), 5 daemon error.\n",
-          DEFAULT_TIME_LIMIT_MS);
-}
-
-static int parse_double(const char *s, double lo, double hi, double *out) {
-  char *end;
-  errno = 0;
-  double x = strtod(s, &end);
-  if (errno || end == s || *end || !isfinite(x) || x < lo || x > hi)
-    return -1;
-  *out = x;
-  return 0;
-}
+static const char solve_usage[] =
+    "usage: hant-client [--socket PATH] solve --problem FILE [--json] [--time-limit-ms N]\n"
+    "                         [--pareto COSTKEY [--points N] [--no-other-budgets]] [--local]\n"
+    "\n"
+    "Chooses one candidate per slot to maximise the summed value within the\n"
+    "budgets of a problem file (see schema/problem.schema.json), exactly, with\n"
+    "a proof of optimality or the remaining gap when the time limit hits.\n"
+    "hantd solves it (its 'solve' method); --local solves in this process instead.\n"
+    "\n";
 
 /* Prints the answer as a table on stdout. */
 static void print_table(const struct hant_problem *p, const struct hant_select_result *r) {
@@ -258,48 +230,42 @@ static int run_daemon(const struct hant_problem *p, const char *path, const char
 
 int cmd_solve(int argc, char **argv) {
   const char *path = NULL, *pareto = NULL;
-  int json = 0, respect = 1, local = 0;
-  double tl = -1, pts = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int has_arg = i + 1 < argc;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      solve_usage(stdout);
-      return CLIENT_EXIT_OK;
-    } else if (!strcmp(a, "--json")) {
-      json = 1;
-    } else if (!strcmp(a, "--no-other-budgets")) {
-      respect = 0;
-    } else if (!strcmp(a, "--local")) {
-      local = 1;
-    } else if (!strcmp(a, "--problem") && has_arg) {
-      path = argv[++i];
-    } else if (!strcmp(a, "--pareto") && has_arg) {
-      pareto = argv[++i];
-    } else if (!strcmp(a, "--time-limit-ms") && has_arg) {
-      if (parse_double(argv[++i], 0, 1e9, &tl) < 0) {
-        fprintf(stderr, "hant-client solve: --time-limit-ms: expected milliseconds from 0 to "
-                        "1e9, got '%s'\n",
-                argv[i]);
-        return CLIENT_EXIT_USAGE;
-      }
-    } else if (!strcmp(a, "--points") && has_arg) {
-      if (parse_double(argv[++i], 1, 1e6, &pts) < 0 || pts != floor(pts)) {
-        fprintf(stderr, "hant-client solve: --points: expected a whole number from 1 to 1e6, "
-                        "got '%s'\n",
-                argv[i]);
-        return CLIENT_EXIT_USAGE;
-      }
-    } else {
-      fprintf(stderr, "hant-client solve: %s '%s'; see 'hant-client solve --help'\n",
-              a[0] == '-' && !has_arg ? "missing argument or unknown option" : "unknown argument",
-              a);
-      return CLIENT_EXIT_USAGE;
-    }
-  }
+  bool json = false, no_other = false, local = false;
+  double tl = -1;
+  long pts = 0;
+  char tl_help[192];
+  snprintf(tl_help, sizeof(tl_help),
+           "stop after N ms with the best choice so far and its gap;\n"
+           "overrides the file's time_limit_ms; 0 means no limit;\n"
+           "default %.0f ms",
+           DEFAULT_TIME_LIMIT_MS);
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("problem", 0, &path, "FILE", "the problem file (JSON)"),
+      HANT_OPT_FLAG("json", 0, &json, "print the answer as JSON (schema/answer.schema.json)"),
+      HANT_OPT_DOUBLE("time-limit-ms", 0, &tl, 0, 1e9, "N", tl_help),
+      HANT_OPT_STRING("pareto", 0, &pareto, "COSTKEY",
+                      "print the Pareto front of value against that cost\n"
+                      "(its budget is ignored; the others hold on every point)"),
+      HANT_OPT_INT("points", 0, &pts, 1, 1e6, "N", "sample the front at N evenly spaced budget levels"),
+      HANT_OPT_FLAG("no-other-budgets", 0, &no_other, "ignore the other budgets too in the front"),
+      HANT_OPT_FLAG("local", 0, &local, "solve in this process, without hantd"),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {
+      .name = "hant-client solve",
+      .usage = solve_usage,
+      .footer = "\nExit status: 0 answered (optimal, or time limit with a choice), 1 failure\n"
+                "(unreadable or invalid file, or time limit without any choice), 2 usage,\n"
+                "3 daemon unreachable, 4 infeasible (no choice meets the budgets), 5 daemon error.\n",
+      .column = 22,
+      .opts = opts};
+  int parsed = client_parse(&cmd, argc, argv);
+  if (parsed >= 0)
+    return parsed;
+  int respect = !no_other;
   if (!path) {
     fprintf(stderr, "hant-client solve: --problem FILE is required\n");
-    solve_usage(stderr);
+    hant_opt_help(&cmd, stderr);
     return CLIENT_EXIT_USAGE;
   }
   if (pts > 0 && !pareto) {

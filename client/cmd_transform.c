@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_transform.c: hant-client transform and pareto: a device and budgets in, the chosen network (or the front) out. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,111 +9,44 @@
 #include "commands.h"
 #include "rpc_client.h"
 
-static void transform_usage(FILE *f) {
-  fprintf(f,
-          "usage: hant-client [--socket PATH] transform --device NAME [--budget B]... [--fps F]\n"
-          "                   [--grid G] [--power-mode M] [--time-limit-ms N] [--out FILE [--no-wait]]\n"
-          "                   [--finetune N] [--finetune-samples N] [--eval] [--eval-samples N] [--json]\n"
-          "\n"
-          "Asks hantd for the best candidate per slot of its library on a device within the\n"
-          "budgets, and prints the choice with its predicted accuracy, latency, energy,\n"
-          "power, memory, MACs and CO2e against the budgets.\n"
-          "\n"
-          "  --device NAME       a device with costs in the library (see 'hant-client devices')\n"
-          "  --budget B          a budget with its unit; repeat for several:\n"
-          "                      latency 15ms, 500us, 0.1s; energy 3mJ, 200uJ, 1J;\n"
-          "                      power 2W, 500mW; memory 4MB, 512KB, 1MiB (weights + peak\n"
-          "                      activations); work 300MMAC, 1GMAC\n"
-          "  --fps F             frame rate: latency at most 1/F and, with a power budget,\n"
-          "                      sustained power F*E + P_idle*(1 - F*T) within it\n"
-          "  --grid G            grid carbon intensity in gCO2/kWh for CO2e (default %.0f)\n"
-          "  --power-mode M      use this power mode only (default: choose the best)\n"
-          "  --time-limit-ms N   solver time limit (default: the daemon's)\n"
-          "  --out FILE          also assemble the network and write it as ONNX (a job);\n"
-          "                      waits for it with a progress bar unless --no-wait\n"
-          "  --finetune N        with --out: fine-tune the assembled network for N epochs by\n"
-          "                      knowledge distillation from the teacher (KL on logits plus\n"
-          "                      cross-entropy, training split), then evaluate it on the\n"
-          "                      validation and test splits: predicted and measured accuracy\n"
-          "  --finetune-samples N  fine-tune on the first N training images only (0: all)\n"
-          "  --eval              with --out: evaluate on val and test without fine-tuning\n"
-          "  --measure           device host with a latency budget: measure the assembled\n"
-          "                      network here and re-solve with a tighter budget until it fits\n"
-          "  --eval-samples N    evaluate on the first N images of each split (0: all)\n"
-          "  --json              print the daemon's answer (and the job's) as JSON\n"
-          "\n"
-          "Exit status: 0 answered, 2 usage, 3 daemon unreachable, 4 infeasible budgets,\n"
-          "5 daemon error, 1 the export job failed.\n",
-          475.0);
-}
+static const char transform_usage[] =
+    "usage: hant-client [--socket PATH] transform --device NAME [--budget B]... [--fps F]\n"
+    "                   [--grid G] [--power-mode M] [--time-limit-ms N] [--out FILE [--no-wait]]\n"
+    "                   [--finetune N] [--finetune-samples N] [--eval] [--eval-samples N] [--json]\n"
+    "\n"
+    "Asks hantd for the best candidate per slot of its library on a device within the\n"
+    "budgets, and prints the choice with its predicted accuracy, latency, energy,\n"
+    "power, memory, MACs and CO2e against the budgets.\n"
+    "\n";
 
-static void pareto_usage(FILE *f) {
-  fprintf(f,
-          "usage: hant-client [--socket PATH] pareto --device NAME --axis KIND [--budget B]... [--fps F]\n"
-          "                   [--power-mode M] [--points N] [--no-other-budgets] [--json]\n"
-          "\n"
-          "Prints the Pareto front of predicted accuracy against one cost on a device, per power\n"
-          "mode: for each level of the cost, the best network the library offers.\n"
-          "\n"
-          "  --axis KIND         latency_ms, energy_mj, memory_bytes or macs (or ms, mJ, MB, MAC)\n"
-          "  --budget B          budgets every point also meets (the axis's own is ignored)\n"
-          "  --points N          sample the front at N levels (default 20; 0: every point)\n"
-          "  --no-other-budgets  ignore the other budgets\n"
-          "  --json              print the daemon's answer as JSON\n"
-          "\n"
-          "Exit status: 0 answered, 2 usage, 3 daemon unreachable, 5 daemon error.\n");
-}
-
-static int parse_num(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out) {
-  char *end;
-  errno = 0;
-  double x = strtod(s, &end);
-  if (errno || end == s || *end || !isfinite(x) || x < lo || x > hi) {
-    fprintf(stderr, "hant-client %s: %s: expected a number from %g to %g, got '%s'\n", cmd, opt, lo, hi, s);
-    return -1;
-  }
-  *out = x;
-  return 0;
-}
+static const char pareto_usage[] =
+    "usage: hant-client [--socket PATH] pareto --device NAME --axis KIND [--budget B]... [--fps F]\n"
+    "                   [--power-mode M] [--points N] [--no-other-budgets] [--json]\n"
+    "\n"
+    "Prints the Pareto front of predicted accuracy against one cost on a device, per power\n"
+    "mode: for each level of the cost, the best network the library offers.\n"
+    "\n";
 
 /* Options shared by transform and pareto. */
 struct target {
   const char *device, *power_mode;
-  json_t *budgets; /* array of strings, checked here so typos get a usage error */
+  hant_opt_list budget_args; /* as given; checked by target_budgets */
+  json_t *budgets;           /* array of strings */
   double fps, grid, time_limit_ms;
 };
 
-/* Returns 1 when argv[*i] was a target option, 0 when not, -1 on a usage error. */
-static int target_opt(const char *cmd, int argc, char **argv, int *i, struct target *t) {
-  const char *a = argv[*i];
-  bool has = *i + 1 < argc;
-  if (!has)
-    return 0;
-  if (!strcmp(a, "--device")) {
-    t->device = argv[++*i];
-  } else if (!strcmp(a, "--power-mode")) {
-    t->power_mode = argv[++*i];
-  } else if (!strcmp(a, "--budget")) {
-    const char *b = argv[++*i];
+/* Checks every --budget, so that typos get a usage error here rather than
+ * an answer from the daemon, and collects them for the request. */
+static int target_budgets(const char *cmd, struct target *t) {
+  for (int i = 0; i < t->budget_args.n; i++) {
     hant_budget bud;
-    if (hant_budget_parse(b, &bud)) {
+    if (hant_budget_parse(t->budget_args.v[i], &bud)) {
       fprintf(stderr, "hant-client %s: --budget: %s\n", cmd, hant_errmsg());
       return -1;
     }
-    json_array_append_new(t->budgets, json_string(b));
-  } else if (!strcmp(a, "--fps")) {
-    if (parse_num(cmd, a, argv[++*i], 1e-6, 1e6, &t->fps))
-      return -1;
-  } else if (!strcmp(a, "--grid")) {
-    if (parse_num(cmd, a, argv[++*i], 0, 1e5, &t->grid))
-      return -1;
-  } else if (!strcmp(a, "--time-limit-ms")) {
-    if (parse_num(cmd, a, argv[++*i], 0, 600000, &t->time_limit_ms))
-      return -1;
-  } else {
-    return 0;
+    json_array_append_new(t->budgets, json_string(t->budget_args.v[i]));
   }
-  return 1;
+  return 0;
 }
 
 static json_t *target_params(const struct target *t) {
@@ -247,52 +179,60 @@ static void print_transform(const json_t *r) {
 }
 
 int cmd_transform(int argc, char **argv) {
-  struct target t = {NULL, NULL, json_array(), 0, -1, -1};
+  struct target t = {.budgets = json_array(), .grid = -1, .time_limit_ms = -1};
   const char *out = NULL;
-  bool json = false, wait = true, eval = false, measure = false;
-  double finetune = -1, ft_samples = -1, ev_samples = -1;
-  int code = CLIENT_EXIT_USAGE;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (i + 1 < argc && (!strcmp(a, "--finetune") || !strcmp(a, "--finetune-samples") || !strcmp(a, "--eval-samples"))) {
-      double *v = !strcmp(a, "--finetune") ? &finetune : !strcmp(a, "--finetune-samples") ? &ft_samples : &ev_samples;
-      if (parse_num("transform", a, argv[++i], 0, v == &finetune ? 1000 : v == &ft_samples ? 55000 : 10000, v) ||
-          *v != floor(*v)) {
-        if (*v != floor(*v))
-          fprintf(stderr, "hant-client transform: %s: expected a whole number\n", a);
-        goto done;
-      }
-      continue;
-    }
-    if (!strcmp(a, "--eval")) {
-      eval = true;
-      continue;
-    }
-    if (!strcmp(a, "--measure")) {
-      measure = true;
-      continue;
-    }
-    int k = target_opt("transform", argc, argv, &i, &t);
-    if (k < 0)
-      goto done;
-    if (k > 0)
-      continue;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      transform_usage(stdout);
-      code = CLIENT_EXIT_OK;
-      goto done;
-    } else if (!strcmp(a, "--json")) {
-      json = true;
-    } else if (!strcmp(a, "--no-wait")) {
-      wait = false;
-    } else if (!strcmp(a, "--out") && i + 1 < argc) {
-      out = argv[++i];
-    } else {
-      fprintf(stderr, "hant-client transform: %s '%s'; see 'hant-client transform --help'\n",
-              a[0] == '-' ? "unknown option or missing argument" : "unknown argument", a);
-      goto done;
-    }
-  }
+  bool json = false, no_wait = false, eval = false, measure = false;
+  long finetune = -1, ft_samples = -1, ev_samples = -1;
+  char grid_help[64];
+  snprintf(grid_help, sizeof(grid_help), "grid carbon intensity in gCO2/kWh for CO2e (default %.0f)",
+           HANT_GRID_G_PER_KWH_DEFAULT);
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("device", 0, &t.device, "NAME", "a device with costs in the library (see 'hant-client devices')"),
+      HANT_OPT_LIST("budget", 0, &t.budget_args, "B",
+                    "a budget with its unit; repeat for several:\n"
+                    "latency 15ms, 500us, 0.1s; energy 3mJ, 200uJ, 1J;\n"
+                    "power 2W, 500mW; memory 4MB, 512KB, 1MiB (weights + peak\n"
+                    "activations); work 300MMAC, 1GMAC"),
+      HANT_OPT_DOUBLE("fps", 0, &t.fps, 1e-6, 1e6, "F",
+                      "frame rate: latency at most 1/F and, with a power budget,\n"
+                      "sustained power F*E + P_idle*(1 - F*T) within it"),
+      HANT_OPT_DOUBLE("grid", 0, &t.grid, 0, 1e5, "G", grid_help),
+      HANT_OPT_STRING("power-mode", 0, &t.power_mode, "M", "use this power mode only (default: choose the best)"),
+      HANT_OPT_DOUBLE("time-limit-ms", 0, &t.time_limit_ms, 0, 600000, "N", "solver time limit (default: the daemon's)"),
+      HANT_OPT_STRING("out", 0, &out, "FILE",
+                      "also assemble the network and write it as ONNX (a job);\n"
+                      "waits for it with a progress bar unless --no-wait"),
+      HANT_OPT_FLAG("no-wait", 0, &no_wait, NULL),
+      HANT_OPT_INT("finetune", 0, &finetune, 0, 1000, "N",
+                   "with --out: fine-tune the assembled network for N epochs by\n"
+                   "knowledge distillation from the teacher (KL on logits plus\n"
+                   "cross-entropy, training split), then evaluate it on the\n"
+                   "validation and test splits: predicted and measured accuracy"),
+      HANT_OPT_INT("finetune-samples", 0, &ft_samples, 0, 55000, "N",
+                   "fine-tune on the first N training images only (0: all)"),
+      HANT_OPT_FLAG("eval", 0, &eval, "with --out: evaluate on val and test without fine-tuning"),
+      HANT_OPT_FLAG("measure", 0, &measure,
+                    "device host with a latency budget: measure the assembled\n"
+                    "network here and re-solve with a tighter budget until it fits"),
+      HANT_OPT_INT("eval-samples", 0, &ev_samples, 0, 10000, "N",
+                   "evaluate on the first N images of each split (0: all)"),
+      HANT_OPT_FLAG("json", 0, &json, "print the daemon's answer (and the job's) as JSON"),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {.name = "hant-client transform",
+                            .usage = transform_usage,
+                            .footer = "\nExit status: 0 answered, 2 usage, 3 daemon unreachable, 4 infeasible budgets,\n"
+                                      "5 daemon error, 1 the export job failed.\n",
+                            .column = 22,
+                            .opts = opts};
+  bool wait;
+  int code = client_parse(&cmd, argc, argv);
+  if (code >= 0)
+    goto done;
+  code = CLIENT_EXIT_USAGE;
+  wait = !no_wait;
+  if (target_budgets("transform", &t))
+    goto done;
   if (!t.device) {
     fprintf(stderr, "hant-client transform: --device NAME is required (see 'hant-client devices')\n");
     goto done;
@@ -357,6 +297,7 @@ int cmd_transform(int argc, char **argv) {
   json_decref(r);
   client_close(&c);
 done:
+  hant_opt_list_free(&t.budget_args);
   json_decref(t.budgets);
   return code;
 }
@@ -375,41 +316,41 @@ static const char *axis_key(const char *a) {
 }
 
 int cmd_pareto(int argc, char **argv) {
-  struct target t = {NULL, NULL, json_array(), 0, -1, -1};
-  const char *axis = NULL;
-  bool json = false, respect = true;
-  double points = 20;
-  int code = CLIENT_EXIT_USAGE;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int k = target_opt("pareto", argc, argv, &i, &t);
-    if (k < 0)
-      goto done;
-    if (k > 0)
-      continue;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      pareto_usage(stdout);
-      code = CLIENT_EXIT_OK;
-      goto done;
-    } else if (!strcmp(a, "--json")) {
-      json = true;
-    } else if (!strcmp(a, "--no-other-budgets")) {
-      respect = false;
-    } else if (!strcmp(a, "--axis") && i + 1 < argc) {
-      if (!(axis = axis_key(argv[++i]))) {
-        fprintf(stderr, "hant-client pareto: --axis: expected latency_ms, energy_mj, memory_bytes or macs, got '%s'\n",
-                argv[i]);
-        goto done;
-      }
-    } else if (!strcmp(a, "--points") && i + 1 < argc) {
-      if (parse_num("pareto", a, argv[++i], 0, 10000, &points) || points != floor(points))
-        goto done;
-    } else {
-      fprintf(stderr, "hant-client pareto: %s '%s'; see 'hant-client pareto --help'\n",
-              a[0] == '-' ? "unknown option or missing argument" : "unknown argument", a);
-      goto done;
-    }
+  struct target t = {.budgets = json_array(), .grid = -1, .time_limit_ms = -1};
+  const char *axis = NULL, *axis_s = NULL;
+  bool json = false, no_other = false;
+  long points = 20;
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("device", 0, &t.device, "NAME", NULL),
+      HANT_OPT_STRING("axis", 0, &axis_s, "KIND", "latency_ms, energy_mj, memory_bytes or macs (or ms, mJ, MB, MAC)"),
+      HANT_OPT_LIST("budget", 0, &t.budget_args, "B", "budgets every point also meets (the axis's own is ignored)"),
+      HANT_OPT_DOUBLE("fps", 0, &t.fps, 1e-6, 1e6, "F", NULL),
+      HANT_OPT_DOUBLE("grid", 0, &t.grid, 0, 1e5, "G", NULL),
+      HANT_OPT_STRING("power-mode", 0, &t.power_mode, "M", NULL),
+      HANT_OPT_DOUBLE("time-limit-ms", 0, &t.time_limit_ms, 0, 600000, "N", NULL),
+      HANT_OPT_INT("points", 0, &points, 0, 10000, "N", "sample the front at N levels (default 20; 0: every point)"),
+      HANT_OPT_FLAG("no-other-budgets", 0, &no_other, "ignore the other budgets"),
+      HANT_OPT_FLAG("json", 0, &json, "print the daemon's answer as JSON"),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {.name = "hant-client pareto",
+                            .usage = pareto_usage,
+                            .footer = "\nExit status: 0 answered, 2 usage, 3 daemon unreachable, 5 daemon error.\n",
+                            .column = 22,
+                            .opts = opts};
+  bool respect;
+  int code = client_parse(&cmd, argc, argv);
+  if (code >= 0)
+    goto done;
+  code = CLIENT_EXIT_USAGE;
+  respect = !no_other;
+  if (axis_s && !(axis = axis_key(axis_s))) {
+    fprintf(stderr, "hant-client pareto: --axis: expected latency_ms, energy_mj, memory_bytes or macs, got '%s'\n",
+            axis_s);
+    goto done;
   }
+  if (target_budgets("pareto", &t))
+    goto done;
   if (!t.device || !axis) {
     fprintf(stderr, "hant-client pareto: --device NAME and --axis KIND are required\n");
     goto done;
@@ -448,6 +389,7 @@ int cmd_pareto(int argc, char **argv) {
   }
   json_decref(r);
 done:
+  hant_opt_list_free(&t.budget_args);
   json_decref(t.budgets);
   return code;
 }

@@ -17,6 +17,13 @@ enum {
 /* Each command gets argv starting at its own name. */
 typedef int (*client_cmd_fn)(int argc, char **argv);
 
+/* Parses a command's arguments with hant_opt_parse. Returns -1 when the
+ * command should run; otherwise the help was printed on stdout
+ * (CLIENT_EXIT_OK) or a usage error, prefixed with cmd->name, on stderr
+ * (CLIENT_EXIT_USAGE), and the command returns that code. */
+struct hant_opt_cmd;
+int client_parse(const struct hant_opt_cmd *cmd, int argc, char **argv);
+
 int cmd_solve(int argc, char **argv);
 int cmd_transform(int argc, char **argv);
 int cmd_pareto(int argc, char **argv);

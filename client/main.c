@@ -40,24 +40,43 @@ static void usage(FILE *f) {
              "budgets, 5 daemon error, 6 regen: some entries failed.\n");
 }
 
-int main(int argc, char **argv) {
-  int i = 1;
-  for (; i < argc && argv[i][0] == '-'; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage(stdout);
-      return CLIENT_EXIT_OK;
-    }
-    if (!strcmp(argv[i], "--version")) {
-      printf("hant-client %s\n", hant_version());
-      return CLIENT_EXIT_OK;
-    }
-    if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
-      client_set_socket(argv[++i]);
-      continue;
-    }
-    fprintf(stderr, "hant-client: unknown option '%s'\n", argv[i]);
+int client_parse(const hant_opt_cmd *cmd, int argc, char **argv) {
+  int rc = hant_opt_parse(cmd, argc, argv, NULL);
+  if (rc == HANT_OPT_HELP_ASKED) {
+    hant_opt_help(cmd, stdout);
+    return CLIENT_EXIT_OK;
+  }
+  if (rc) {
+    fprintf(stderr, "%s: %s\n", cmd->name, hant_errmsg());
     return CLIENT_EXIT_USAGE;
   }
+  return -1;
+}
+
+int main(int argc, char **argv) {
+  const char *socket_path = NULL;
+  bool version = false;
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("socket", 0, &socket_path, "PATH", NULL),
+      HANT_OPT_FLAG("version", 0, &version, NULL),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {.name = "hant-client", .opts = opts, .stop_at_operand = true};
+  int i, rc = hant_opt_parse(&cmd, argc, argv, &i);
+  if (rc == HANT_OPT_HELP_ASKED) {
+    usage(stdout);
+    return CLIENT_EXIT_OK;
+  }
+  if (rc) {
+    fprintf(stderr, "hant-client: %s\n", hant_errmsg());
+    return CLIENT_EXIT_USAGE;
+  }
+  if (version) {
+    printf("hant-client %s\n", hant_version());
+    return CLIENT_EXIT_OK;
+  }
+  if (socket_path)
+    client_set_socket(socket_path);
   if (i >= argc) {
     usage(stderr);
     return CLIENT_EXIT_USAGE;

@@ -1,57 +1,32 @@
 /* SPDX-License-Identifier: MIT */
-/* cli.c: tiny option parsing shared by the subcommands. */
+/* cli.c: turns the option parser's answers into hant-distill's help, messages and exit codes. */
 #include "cli.h"
 
-#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "hant.h"
-
-bool cli_opt(int argc, char **argv, int *i, const char *name, const char **val) {
-  size_t n = strlen(name);
-  const char *a = argv[*i];
-  if (strncmp(a, name, n))
-    return false;
-  if (a[n] == '=') {
-    *val = a + n + 1;
-    return true;
+int cli_parse(const hant_opt_cmd *cmd, int argc, char **argv) {
+  int rc = hant_opt_parse(cmd, argc, argv, NULL);
+  if (rc == HANT_OPT_HELP_ASKED) {
+    hant_opt_help(cmd, stdout);
+    return EXIT_OK_;
   }
-  if (a[n] != '\0')
-    return false;
-  if (*i + 1 >= argc) {
-    fprintf(stderr, "%s needs a value\n", name);
-    *val = NULL;
-    return true;
+  if (rc) {
+    fprintf(stderr, "%s: %s\n", cmd->name, hant_errmsg());
+    return EXIT_USAGE;
   }
-  *val = argv[++*i];
-  return true;
+  return -1;
 }
 
-bool cli_int(const char *cmd, const char *name, const char *s, long lo, long hi, long *out) {
-  char *end;
-  errno = 0;
-  long v = s ? strtol(s, &end, 10) : 0;
-  if (!s || errno || end == s || *end || v < lo || v > hi) {
-    fprintf(stderr, "hant-distill %s: %s expects an integer from %ld to %ld, got '%s'\n", cmd, name, lo, hi,
-            s ? s : "");
-    return false;
-  }
-  *out = v;
-  return true;
-}
-
-bool cli_float(const char *cmd, const char *name, const char *s, double lo, double hi, double *out) {
-  char *end;
-  errno = 0;
-  double v = s ? strtod(s, &end) : 0;
-  if (!s || errno || end == s || *end || !(v >= lo && v <= hi)) {
-    fprintf(stderr, "hant-distill %s: %s expects a number from %g to %g, got '%s'\n", cmd, name, lo, hi, s ? s : "");
-    return false;
-  }
-  *out = v;
-  return true;
+int cli_usage_error(const hant_opt_cmd *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: ", cmd->name);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return EXIT_USAGE;
 }
 
 const char *cli_data_dir(const char *data) {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* cli.h: argument helpers and exit codes shared by hant-distill's subcommands. */
+/* cli.h: exit codes and the option handling hant-distill's subcommands share. */
 #ifndef HANT_DISTILL_CLI_H
 #define HANT_DISTILL_CLI_H
 
-#include <stdbool.h>
+#include "hant.h"
 
 /* Exit codes of hant-distill; documented in hant-distill(1). */
 enum {
@@ -12,13 +12,15 @@ enum {
   EXIT_USAGE = 2, /* bad command line */
 };
 
-/* Matches argv[*i] against --name VALUE or --name=VALUE; on a match stores
- * the value, advances *i past it and returns true. A missing value is a
- * usage error reported on stderr (returns true with *val NULL). */
-bool cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
-/* Parses an integer/float option value, reporting errors on stderr. */
-bool cli_int(const char *cmd, const char *name, const char *s, long lo, long hi, long *out);
-bool cli_float(const char *cmd, const char *name, const char *s, double lo, double hi, double *out);
+/* Parses a subcommand's arguments (argv[0] is its name) with
+ * hant_opt_parse. Returns -1 when the command should run; otherwise the
+ * help was printed on stdout (EXIT_OK_) or a usage error, prefixed with
+ * cmd->name, on stderr (EXIT_USAGE), and the command returns that code. */
+int cli_parse(const hant_opt_cmd *cmd, int argc, char **argv);
+
+/* Reports a usage error found after parsing ("hant-distill CMD: MESSAGE")
+ * and returns EXIT_USAGE. */
+int cli_usage_error(const hant_opt_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Resolves --data: "fmnist" means Debian's Fashion-MNIST (or
  * $HANT_FMNIST_DIR); anything else is taken as a directory of IDX files. */

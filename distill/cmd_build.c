@@ -9,37 +9,15 @@
 #include "hant.h"
 #include "shard.h"
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: hant-distill build --teacher T.onnx|T.hant --db LIBRARY.db [options]\n"
-          "\n"
-          "Builds the operator library: for every slot of the teacher, every candidate of\n"
-          "the chosen families is trained by layer-wise distillation (MSE on the slot's\n"
-          "output) on the training split, scored by the teacher's validation accuracy\n"
-          "with only that slot replaced, and committed to LIBRARY.db on its own. A rerun\n"
-          "resumes where a killed build stopped.\n"
-          "\n"
-          "  --teacher FILE      the teacher, ONNX or hant's native format (required)\n"
-          "  --db FILE           the library; created if missing (required)\n"
-          "  --data fmnist|DIR   training and validation images (default fmnist)\n"
-          "  --families LIST     comma-separated: identity, width, kernel, dws, ir, lowrank,\n"
-          "                      group, prune, or all (default all); the teacher's own\n"
-          "                      block is always kept\n"
-          "  --epochs E          distillation epochs per candidate (default 1)\n"
-          "  --batch N           (default 64)\n"
-          "  --samples N         use the first N training images (default all 55000)\n"
-          "  --val-samples M     use the first M validation images (default all 5000)\n"
-          "  --jobs J            worker threads, one BLAS thread each (default: cores)\n"
-          "  --chunk N           candidates trained per pass over the teacher (default 4 x jobs)\n"
-          "  --slots LIST        only these slots, e.g. slot0,slot3 (default all)\n"
-          "  --seed N            (default 1)\n"
-          "  --grid G            grid carbon intensity, gCO2/kWh (default %.0f, IEA 2019 world average)\n"
-          "  --dry-run           list the candidates each slot would get, per family, and stop\n"
-          "  --json              progress events and the summary as JSON lines on stdout\n"
-          "\n"
-          "Exit status: 0 built, 1 failed, 2 usage error.\n",
-          HANT_GRID_G_PER_KWH_DEFAULT);
-}
+static const char usage[] =
+    "usage: hant-distill build --teacher T.onnx|T.hant --db LIBRARY.db [options]\n"
+    "\n"
+    "Builds the operator library: for every slot of the teacher, every candidate of\n"
+    "the chosen families is trained by layer-wise distillation (MSE on the slot's\n"
+    "output) on the training split, scored by the teacher's validation accuracy\n"
+    "with only that slot replaced, and committed to LIBRARY.db on its own. A rerun\n"
+    "resumes where a killed build stopped.\n"
+    "\n";
 
 struct ui {
   bool json, tty;
@@ -200,74 +178,51 @@ static void join_args(int argc, char **argv, char *out, size_t n) {
 }
 
 int cmd_build(int argc, char **argv) {
-  const char *teacher_path = NULL, *db = NULL, *data = "fmnist", *families = "all", *slot_list = NULL, *v;
+  const char *teacher_path = NULL, *db = NULL, *data = "fmnist", *families = "all", *slot_list = NULL;
   long epochs = 1, batch = 64, samples = 0, val_samples = 0, jobs = hant_cpu_count(), chunk = 0, seed = 1;
   double grid = HANT_GRID_G_PER_KWH_DEFAULT;
   bool json = false, dry = false;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return EXIT_OK_;
-    } else if (!strcmp(a, "--dry-run")) {
-      dry = true;
-    } else if (!strcmp(a, "--json")) {
-      json = true;
-    } else if (cli_opt(argc, argv, &i, "--teacher", &v)) {
-      if (!(teacher_path = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--db", &v)) {
-      if (!(db = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--data", &v)) {
-      if (!(data = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--slots", &v)) {
-      if (!(slot_list = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--families", &v)) {
-      if (!(families = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--epochs", &v)) {
-      if (!cli_int("build", "--epochs", v, 1, 1000, &epochs))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--batch", &v)) {
-      if (!cli_int("build", "--batch", v, 1, 4096, &batch))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--samples", &v)) {
-      if (!cli_int("build", "--samples", v, 1, 55000, &samples))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--val-samples", &v)) {
-      if (!cli_int("build", "--val-samples", v, 1, 5000, &val_samples))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--jobs", &v)) {
-      if (!cli_int("build", "--jobs", v, 1, 64, &jobs))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--chunk", &v)) {
-      if (!cli_int("build", "--chunk", v, 1, 4096, &chunk))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--seed", &v)) {
-      if (!cli_int("build", "--seed", v, 0, 1L << 40, &seed))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--grid", &v)) {
-      if (!cli_float("build", "--grid", v, 0, 5000, &grid))
-        return EXIT_USAGE;
-    } else {
-      fprintf(stderr, "hant-distill build: unknown option '%s'; see --help\n", a);
-      return EXIT_USAGE;
-    }
-  }
-  if (!teacher_path || (!db && !dry)) {
-    fprintf(stderr, "hant-distill build: --teacher FILE and --db FILE are required\n");
-    return EXIT_USAGE;
-  }
+  char grid_help[96];
+  snprintf(grid_help, sizeof(grid_help), "grid carbon intensity, gCO2/kWh (default %.0f, IEA 2019 world average)",
+           HANT_GRID_G_PER_KWH_DEFAULT);
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("teacher", 0, &teacher_path, "FILE", "the teacher, ONNX or hant's native format (required)"),
+      HANT_OPT_STRING("db", 0, &db, "FILE", "the library; created if missing (required)"),
+      HANT_OPT_STRING("data", 0, &data, "fmnist|DIR", "training and validation images (default fmnist)"),
+      HANT_OPT_STRING("families", 0, &families, "LIST",
+                      "comma-separated: identity, width, kernel, dws, ir, lowrank,\n"
+                      "group, prune, or all (default all); the teacher's own\n"
+                      "block is always kept"),
+      HANT_OPT_INT("epochs", 0, &epochs, 1, 1000, "E", "distillation epochs per candidate (default 1)"),
+      HANT_OPT_INT("batch", 0, &batch, 1, 4096, "N", "(default 64)"),
+      HANT_OPT_INT("samples", 0, &samples, 1, 55000, "N", "use the first N training images (default all 55000)"),
+      HANT_OPT_INT("val-samples", 0, &val_samples, 1, 5000, "M",
+                   "use the first M validation images (default all 5000)"),
+      HANT_OPT_INT("jobs", 0, &jobs, 1, 64, "J", "worker threads, one BLAS thread each (default: cores)"),
+      HANT_OPT_INT("chunk", 0, &chunk, 1, 4096, "N",
+                   "candidates trained per pass over the teacher (default 4 x jobs)"),
+      HANT_OPT_STRING("slots", 0, &slot_list, "LIST", "only these slots, e.g. slot0,slot3 (default all)"),
+      HANT_OPT_INT("seed", 0, &seed, 0, 1L << 40, "N", "(default 1)"),
+      HANT_OPT_DOUBLE("grid", 0, &grid, 0, 5000, "G", grid_help),
+      HANT_OPT_FLAG("dry-run", 0, &dry, "list the candidates each slot would get, per family, and stop"),
+      HANT_OPT_FLAG("json", 0, &json, "progress events and the summary as JSON lines on stdout"),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {.name = "hant-distill build",
+                            .usage = usage,
+                            .footer = "\nExit status: 0 built, 1 failed, 2 usage error.\n",
+                            .column = 22,
+                            .opts = opts};
+  int code = cli_parse(&cmd, argc, argv);
+  if (code >= 0)
+    return code;
+  if (!teacher_path || (!db && !dry))
+    return cli_usage_error(&cmd, "--teacher FILE and --db FILE are required");
   hant_distill_opts o;
   hant_distill_opts_default(&o);
   unsigned mask;
-  if (hant_family_mask(families, &mask)) {
-    fprintf(stderr, "hant-distill build: --families: %s\n", hant_errmsg());
-    return EXIT_USAGE;
-  }
+  if (hant_family_mask(families, &mask))
+    return cli_usage_error(&cmd, "--families: %s", hant_errmsg());
   o.families = mask;
   o.epochs = (int)epochs;
   o.batch = (int)batch;

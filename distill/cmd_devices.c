@@ -7,25 +7,18 @@
 #include "cli.h"
 #include "hant.h"
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: hant-distill devices [--devices DIR] [--model FILE [--measure] [--fps F] [--grid G]] [--json]\n"
-          "\n"
-          "Lists the device profiles found on the search path (--devices DIR, $HANT_DEVICES,\n"
-          "$XDG_DATA_HOME/hant/devices, the installed and the source devices/), validating\n"
-          "each: a profile that does not load is reported with the JSON path of the problem\n"
-          "and makes the exit status 1. With --model, costs that network (ONNX or native,\n"
-          "batch norm folded) on every device and power mode from the profiles: latency,\n"
-          "energy per inference, average power while inferring, sustained power at --fps,\n"
-          "and CO2e per million inferences at --grid. --measure also measures it on this\n"
-          "machine (1 thread) for comparison with the host model.\n"
-          "\n"
-          "  --fps F       frame rate for sustained power (default 30)\n"
-          "  --grid G      grid intensity, gCO2/kWh (default %.0f, IEA 2019 world average)\n"
-          "\n"
-          "Exit status: 0 success, 1 a profile is invalid or the model fails, 2 usage error.\n",
-          HANT_GRID_G_PER_KWH_DEFAULT);
-}
+static const char usage[] =
+    "usage: hant-distill devices [--devices DIR] [--model FILE [--measure] [--fps F] [--grid G]] [--json]\n"
+    "\n"
+    "Lists the device profiles found on the search path (--devices DIR, $HANT_DEVICES,\n"
+    "$XDG_DATA_HOME/hant/devices, the installed and the source devices/), validating\n"
+    "each: a profile that does not load is reported with the JSON path of the problem\n"
+    "and makes the exit status 1. With --model, costs that network (ONNX or native,\n"
+    "batch norm folded) on every device and power mode from the profiles: latency,\n"
+    "energy per inference, average power while inferring, sustained power at --fps,\n"
+    "and CO2e per million inferences at --grid. --measure also measures it on this\n"
+    "machine (1 thread) for comparison with the host model.\n"
+    "\n";
 
 typedef struct row {
   char device[64], mode[32], prec[8], source[12];
@@ -33,39 +26,32 @@ typedef struct row {
 } row;
 
 int cmd_devices(int argc, char **argv) {
-  const char *dir = NULL, *model = NULL, *v;
+  const char *dir = NULL, *model = NULL;
   double fps = 30, grid = HANT_GRID_G_PER_KWH_DEFAULT;
   bool json = false, measure = false;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return EXIT_OK_;
-    } else if (!strcmp(a, "--json")) {
-      json = true;
-    } else if (!strcmp(a, "--measure")) {
-      measure = true;
-    } else if (cli_opt(argc, argv, &i, "--devices", &v)) {
-      if (!(dir = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--model", &v)) {
-      if (!(model = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--fps", &v)) {
-      if (!cli_float("devices", "--fps", v, 0, 1e6, &fps))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--grid", &v)) {
-      if (!cli_float("devices", "--grid", v, 0, 5000, &grid))
-        return EXIT_USAGE;
-    } else {
-      fprintf(stderr, "hant-distill devices: unknown option '%s'; see --help\n", a);
-      return EXIT_USAGE;
-    }
-  }
-  if (measure && !model) {
-    fprintf(stderr, "hant-distill devices: --measure needs --model FILE\n");
-    return EXIT_USAGE;
-  }
+  char grid_help[80];
+  snprintf(grid_help, sizeof(grid_help), "grid intensity, gCO2/kWh (default %.0f, IEA 2019 world average)",
+           HANT_GRID_G_PER_KWH_DEFAULT);
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("devices", 0, &dir, "DIR", NULL),
+      HANT_OPT_STRING("model", 0, &model, "FILE", NULL),
+      HANT_OPT_FLAG("measure", 0, &measure, NULL),
+      HANT_OPT_DOUBLE("fps", 0, &fps, 0, 1e6, "F", "frame rate for sustained power (default 30)"),
+      HANT_OPT_DOUBLE("grid", 0, &grid, 0, 5000, "G", grid_help),
+      HANT_OPT_FLAG("json", 0, &json, NULL),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {
+      .name = "hant-distill devices",
+      .usage = usage,
+      .footer = "\nExit status: 0 success, 1 a profile is invalid or the model fails, 2 usage error.\n",
+      .column = 16,
+      .opts = opts};
+  int code = cli_parse(&cmd, argc, argv);
+  if (code >= 0)
+    return code;
+  if (measure && !model)
+    return cli_usage_error(&cmd, "--measure needs --model FILE");
   char(*names)[64] = NULL;
   int n = 0, bad = 0, nrows = 0, rc = 0;
   hant_net *net = NULL;
@@ -116,7 +102,12 @@ int cmd_devices(int argc, char **argv) {
       hant_measure_opts_default(&mo);
       hant_gemm_set_threads(1);
       hant_cost_estimate e;
-      if ((rc = hant_measure_net(net, &mo, &mr)) || (rc = hant_costmodel_net(d, -1, net, 1, &e)))
+      double e_model;
+      int64_t memory_bytes;
+      char e_source[160];
+      if ((rc = hant_measure_net(net, &mo, &mr)) || (rc = hant_costmodel_net(d, -1, net, 1, &e)) ||
+          (rc = hant_cost_model_energy(d, -1, net, 1, mr.latency_ms, &e_model, &memory_bytes, e_source,
+                                       sizeof(e_source))))
         goto fail;
       row *r = &rows[nrows++];
       snprintf(r->device, sizeof(r->device), "%s", d->name);
@@ -124,9 +115,7 @@ int cmd_devices(int argc, char **argv) {
       snprintf(r->source, sizeof(r->source), "measured");
       r->latency_ms = mr.latency_ms;
       /* Energy: RAPL when it was read, else the profile's model over the measured time. */
-      r->energy_mj = mr.energy_mj >= 0 ? mr.energy_mj : e.energy_mac_mj + e.energy_mem_mj + d->idle_w * mr.latency_ms;
-      if (mr.energy_mj < 0 && r->energy_mj > d->active_w * mr.latency_ms)
-        r->energy_mj = d->active_w * mr.latency_ms;
+      r->energy_mj = mr.energy_mj >= 0 ? mr.energy_mj : e_model;
       r->macs_padded = e.macs_padded;
       r->power_w = hant_power_avg_w(r->energy_mj, r->latency_ms);
       r->sustained_w = hant_power_sustained_w(r->energy_mj, r->latency_ms, fps, d->idle_w);

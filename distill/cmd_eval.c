@@ -7,24 +7,16 @@
 #include "cli.h"
 #include "hant.h"
 
-static void usage(FILE *f) {
-  fprintf(f, "usage: hant-distill eval --model FILE [--data fmnist|DIR] [--split test|val|train] [--samples N]\n"
-             "                         [--mean M[,M...]] [--std S[,S...]] [--json]\n"
-             "\n"
-             "Prints the model's accuracy (a fraction, 0-1) and mean cross-entropy loss.\n"
-             "Models take NCHW float32 pixels in [0, 1]: hant's own networks and PyTorch\n"
-             "models exported the usual way need no options. --mean/--std serve models that\n"
-             "expect normalised input: they feed (pixel - mean) / std, one value for all\n"
-             "channels or one per channel.\n"
-             "\n"
-             "  --model FILE    a hant native network file or an ONNX model\n"
-             "  --data          fmnist (default) or a directory of IDX files\n"
-             "  --split         test (default), val or train\n"
-             "  --samples N     evaluate only the first N images of the split\n"
-             "  --mean M,...    subtract from the input pixels (default 0)\n"
-             "  --std S,...     then divide by (default 1)\n"
-             "  --json          print {\"accuracy\", \"loss\", \"n\", ...} on stdout\n");
-}
+static const char usage[] =
+    "usage: hant-distill eval --model FILE [--data fmnist|DIR] [--split test|val|train] [--samples N]\n"
+    "                         [--mean M[,M...]] [--std S[,S...]] [--json]\n"
+    "\n"
+    "Prints the model's accuracy (a fraction, 0-1) and mean cross-entropy loss.\n"
+    "Models take NCHW float32 pixels in [0, 1]: hant's own networks and PyTorch\n"
+    "models exported the usual way need no options. --mean/--std serve models that\n"
+    "expect normalised input: they feed (pixel - mean) / std, one value for all\n"
+    "channels or one per channel.\n"
+    "\n";
 
 /* Reads "v" or "v1,v2,..." (one per channel) into out[c]. */
 static bool parse_channels(const char *opt, const char *s, int c, float *out, bool positive) {
@@ -54,45 +46,28 @@ static bool parse_channels(const char *opt, const char *s, int c, float *out, bo
 }
 
 int cmd_eval(int argc, char **argv) {
-  const char *model = NULL, *data = "fmnist", *v, *mean_s = NULL, *std_s = NULL;
-  hant_split split = HANT_SPLIT_TEST;
+  const char *model = NULL, *data = "fmnist", *split_s = NULL, *mean_s = NULL, *std_s = NULL;
   long samples = 0;
   bool json = false;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage(stdout);
-      return EXIT_OK_;
-    } else if (!strcmp(argv[i], "--json")) {
-      json = true;
-    } else if (cli_opt(argc, argv, &i, "--model", &v)) {
-      if (!(model = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--data", &v)) {
-      if (!(data = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--mean", &v)) {
-      if (!(mean_s = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--std", &v)) {
-      if (!(std_s = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--samples", &v)) {
-      if (!cli_int("eval", "--samples", v, 1, 1 << 30, &samples))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--split", &v)) {
-      if (!v || (split = hant_split_from_name(v)) == HANT_SPLIT_COUNT) {
-        fprintf(stderr, "hant-distill eval: --split expects test, val or train\n");
-        return EXIT_USAGE;
-      }
-    } else {
-      fprintf(stderr, "hant-distill eval: unknown option '%s'; see --help\n", argv[i]);
-      return EXIT_USAGE;
-    }
-  }
-  if (!model) {
-    fprintf(stderr, "hant-distill eval: --model FILE is required\n");
-    return EXIT_USAGE;
-  }
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("model", 0, &model, "FILE", "a hant native network file or an ONNX model"),
+      HANT_OPT_STRING("data", 0, &data, NULL, "fmnist (default) or a directory of IDX files"),
+      HANT_OPT_STRING("split", 0, &split_s, NULL, "test (default), val or train"),
+      HANT_OPT_INT("samples", 0, &samples, 1, 1 << 30, "N", "evaluate only the first N images of the split"),
+      HANT_OPT_STRING("mean", 0, &mean_s, "M,...", "subtract from the input pixels (default 0)"),
+      HANT_OPT_STRING("std", 0, &std_s, "S,...", "then divide by (default 1)"),
+      HANT_OPT_FLAG("json", 0, &json, "print {\"accuracy\", \"loss\", \"n\", ...} on stdout"),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {.name = "hant-distill eval", .usage = usage, .column = 18, .opts = opts};
+  int code = cli_parse(&cmd, argc, argv);
+  if (code >= 0)
+    return code;
+  hant_split split = HANT_SPLIT_TEST;
+  if (split_s && (split = hant_split_from_name(split_s)) == HANT_SPLIT_COUNT)
+    return cli_usage_error(&cmd, "--split expects test, val or train");
+  if (!model)
+    return cli_usage_error(&cmd, "--model FILE is required");
   hant_net *net = NULL;
   int rc = hant_onnx_load_any(model, &net, NULL);
   if (rc) {

@@ -7,20 +7,16 @@
 #include "cli.h"
 #include "hant.h"
 
-static void usage(FILE *f) {
-  fprintf(f, "usage: hant-distill export --model FILE --out FILE.onnx [--json]\n"
-             "\n"
-             "Writes a network (hant native or ONNX) as an ONNX model: opset 13, batch\n"
-             "norms folded into the convolutions, input \"input\" [N, C, H, W] float32\n"
-             "pixels in [0, 1] with a dynamic batch dimension N, output \"logits\".\n"
-             "The same network always gives the same bytes. The file is then read back\n"
-             "and run on random inputs; the export fails if its outputs differ from the\n"
-             "network's by more than 1e-4 of their scale.\n"
-             "\n"
-             "  --model FILE   the network to export\n"
-             "  --out FILE     where to write the ONNX model\n"
-             "  --json         print {\"out\", \"bytes\", \"opset\", \"max_abs_diff\"} on stdout\n");
-}
+static const char usage[] =
+    "usage: hant-distill export --model FILE --out FILE.onnx [--json]\n"
+    "\n"
+    "Writes a network (hant native or ONNX) as an ONNX model: opset 13, batch\n"
+    "norms folded into the convolutions, input \"input\" [N, C, H, W] float32\n"
+    "pixels in [0, 1] with a dynamic batch dimension N, output \"logits\".\n"
+    "The same network always gives the same bytes. The file is then read back\n"
+    "and run on random inputs; the export fails if its outputs differ from the\n"
+    "network's by more than 1e-4 of their scale.\n"
+    "\n";
 
 /* Max |a - b| over a forward of the same random batch through both nets,
  * and the largest |a| (the output scale). */
@@ -62,29 +58,20 @@ static int compare(hant_net *a, hant_net *b, double *diff, double *scale) {
 }
 
 int cmd_export(int argc, char **argv) {
-  const char *model = NULL, *out = NULL, *v;
+  const char *model = NULL, *out = NULL;
   bool json = false;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage(stdout);
-      return EXIT_OK_;
-    } else if (!strcmp(argv[i], "--json")) {
-      json = true;
-    } else if (cli_opt(argc, argv, &i, "--model", &v)) {
-      if (!(model = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--out", &v)) {
-      if (!(out = v))
-        return EXIT_USAGE;
-    } else {
-      fprintf(stderr, "hant-distill export: unknown option '%s'; see --help\n", argv[i]);
-      return EXIT_USAGE;
-    }
-  }
-  if (!model || !out) {
-    fprintf(stderr, "hant-distill export: --model FILE and --out FILE.onnx are required\n");
-    return EXIT_USAGE;
-  }
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("model", 0, &model, "FILE", "the network to export"),
+      HANT_OPT_STRING("out", 0, &out, "FILE", "where to write the ONNX model"),
+      HANT_OPT_FLAG("json", 0, &json, "print {\"out\", \"bytes\", \"opset\", \"max_abs_diff\"} on stdout"),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {.name = "hant-distill export", .usage = usage, .column = 17, .opts = opts};
+  int code = cli_parse(&cmd, argc, argv);
+  if (code >= 0)
+    return code;
+  if (!model || !out)
+    return cli_usage_error(&cmd, "--model FILE and --out FILE.onnx are required");
   hant_net *net = NULL, *back = NULL;
   int rc = hant_onnx_load_any(model, &net, NULL);
   if (!rc)

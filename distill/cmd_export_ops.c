@@ -7,16 +7,15 @@
 #include "cli.h"
 #include "hant.h"
 
-static void usage(FILE *f) {
-  fprintf(f, "usage: hant-distill export-ops --db LIBRARY.db --out OPS.txt [--slot NAME]\n"
-             "\n"
-             "Writes every candidate of the library (or of one slot) as one line: its id,\n"
-             "its input shape and its block's architecture line (docs/costs.md). Copy the list\n"
-             "and hant-bench to a board, run 'hant-bench OPS.txt -o costs.csv' there, and load\n"
-             "the result with 'hant-distill import-costs'. '--out -' writes to standard output.\n"
-             "\n"
-             "Exit status: 0 success, 1 failure, 2 usage error.\n");
-}
+static const char usage[] =
+    "usage: hant-distill export-ops --db LIBRARY.db --out OPS.txt [--slot NAME]\n"
+    "\n"
+    "Writes every candidate of the library (or of one slot) as one line: its id,\n"
+    "its input shape and its block's architecture line (docs/costs.md). Copy the list\n"
+    "and hant-bench to a board, run 'hant-bench OPS.txt -o costs.csv' there, and load\n"
+    "the result with 'hant-distill import-costs'. '--out -' writes to standard output.\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 /* Splits a candidate's "input CxHxW; BLOCK" architecture. */
 static int split_arch(const hant_cand_rec *c, hant_ops_entry *e) {
@@ -37,29 +36,19 @@ static int split_arch(const hant_cand_rec *c, hant_ops_entry *e) {
 }
 
 int cmd_export_ops(int argc, char **argv) {
-  const char *db = NULL, *out_path = NULL, *only = NULL, *v;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage(stdout);
-      return EXIT_OK_;
-    } else if (cli_opt(argc, argv, &i, "--db", &v)) {
-      if (!(db = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--out", &v)) {
-      if (!(out_path = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--slot", &v)) {
-      if (!(only = v))
-        return EXIT_USAGE;
-    } else {
-      fprintf(stderr, "hant-distill export-ops: unknown option '%s'; see --help\n", argv[i]);
-      return EXIT_USAGE;
-    }
-  }
-  if (!db || !out_path) {
-    fprintf(stderr, "hant-distill export-ops: --db FILE and --out FILE are required\n");
-    return EXIT_USAGE;
-  }
+  const char *db = NULL, *out_path = NULL, *only = NULL;
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("db", 0, &db, "LIBRARY.db", NULL),
+      HANT_OPT_STRING("out", 0, &out_path, "OPS.txt", NULL),
+      HANT_OPT_STRING("slot", 0, &only, "NAME", NULL),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {.name = "hant-distill export-ops", .usage = usage, .opts = opts};
+  int code = cli_parse(&cmd, argc, argv);
+  if (code >= 0)
+    return code;
+  if (!db || !out_path)
+    return cli_usage_error(&cmd, "--db FILE and --out FILE are required");
   hant_store *st = NULL;
   hant_cand_rec *cands = NULL;
   hant_slot_rec *slots = NULL;

@@ -5,26 +5,43 @@
 #include <string.h>
 
 #include "cli.h"
-#include "costs.h"
 #include "hant.h"
 
-static void usage(FILE *f) {
-  fprintf(f, "usage: hant-distill import-costs --db LIBRARY.db --device NAME [options] COSTS.csv\n"
-             "\n"
-             "Loads a cost table written by hant-bench on a real board (docs/costs.md) as\n"
-             "'imported' costs of device NAME, which must have a profile (devices/NAME.json,\n"
-             "or one stored in the library). Every row must name a candidate of the library\n"
-             "and, on a device with power modes, one of its modes. Rows without a measured\n"
-             "energy get the profile's modelled energy over the imported latency. A malformed\n"
-             "table is refused whole, naming the line and the field.\n"
-             "\n"
-             "  --db FILE            the library (required)\n"
-             "  --device NAME        the device the table was measured on (required)\n"
-             "  --devices DIR        look for profiles in DIR first\n"
-             "  --power-mode NAME    mode for rows that name none\n"
-             "  --json               a summary as JSON on stdout\n"
-             "\n"
-             "Exit status: 0 success, 1 failure, 2 usage error.\n");
+static const char usage[] =
+    "usage: hant-distill import-costs --db LIBRARY.db --device NAME [options] COSTS.csv\n"
+    "\n"
+    "Loads a cost table written by hant-bench on a real board (docs/costs.md) as\n"
+    "'imported' costs of device NAME, which must have a profile (devices/NAME.json,\n"
+    "or one stored in the library). Every row must name a candidate of the library\n"
+    "and, on a device with power modes, one of its modes. Rows without a measured\n"
+    "energy get the profile's modelled energy over the imported latency. A malformed\n"
+    "table is refused whole, naming the line and the field.\n"
+    "\n";
+
+/* The record's detail: where the row came from. Fields are cut to fixed
+ * lengths first so that the detail always fits its record. */
+static int import_detail(hant_cost_rec *o, const char *file, const hant_costtable *t, const hant_costtable_row *r) {
+  char tool[40], cpu[60], fname[48], created[24];
+  const char *base = strrchr(file, '/');
+  snprintf(tool, sizeof(tool), "%.39s", t->tool);
+  snprintf(cpu, sizeof(cpu), "%.59s", t->cpu);
+  snprintf(fname, sizeof(fname), "%.47s", base ? base + 1 : file);
+  snprintf(created, sizeof(created), "%.23s", t->created);
+  hant_jsonw w;
+  hant_jsonw_init_buf(&w, o->detail, sizeof(o->detail));
+  hant_jsonw_obj_begin(&w);
+  hant_jsonw_key(&w, "file"), hant_jsonw_str(&w, fname);
+  hant_jsonw_key(&w, "line"), hant_jsonw_int(&w, r->line);
+  hant_jsonw_key(&w, "tool"), hant_jsonw_str(&w, tool);
+  hant_jsonw_key(&w, "cpu"), hant_jsonw_str(&w, cpu);
+  hant_jsonw_key(&w, "threads"), hant_jsonw_int(&w, t->threads);
+  hant_jsonw_key(&w, "runs"), hant_jsonw_int(&w, r->runs);
+  hant_jsonw_key(&w, "created"), hant_jsonw_str(&w, created);
+  hant_jsonw_obj_end(&w);
+  if (hant_jsonw_error(&w))
+    return hant__error(hant_jsonw_error(&w), "%s:%d: the row's detail exceeds %zu bytes", file, r->line,
+                       sizeof(o->detail));
+  return 0;
 }
 
 static int by_id(const void *a, const void *b) {
@@ -33,48 +50,38 @@ static int by_id(const void *a, const void *b) {
 }
 
 int cmd_import_costs(int argc, char **argv) {
-  const char *db = NULL, *device = NULL, *devices = NULL, *mode_opt = NULL, *file = NULL, *v;
+  const char *db = NULL, *device = NULL, *devices = NULL, *mode_opt = NULL;
   bool json = false;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return EXIT_OK_;
-    } else if (!strcmp(a, "--json")) {
-      json = true;
-    } else if (cli_opt(argc, argv, &i, "--db", &v)) {
-      if (!(db = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--device", &v)) {
-      if (!(device = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--devices", &v)) {
-      if (!(devices = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--power-mode", &v)) {
-      if (!(mode_opt = v))
-        return EXIT_USAGE;
-    } else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "hant-distill import-costs: unknown option '%s'; see --help\n", a);
-      return EXIT_USAGE;
-    } else if (!file) {
-      file = a;
-    } else {
-      fprintf(stderr, "hant-distill import-costs: one cost table only\n");
-      return EXIT_USAGE;
-    }
-  }
-  if (!db || !device || !file) {
-    fprintf(stderr, "hant-distill import-costs: --db FILE, --device NAME and a cost table are required\n");
-    return EXIT_USAGE;
-  }
+  hant_opt_list files = {0};
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("db", 0, &db, "FILE", "the library (required)"),
+      HANT_OPT_STRING("device", 0, &device, "NAME", "the device the table was measured on (required)"),
+      HANT_OPT_STRING("devices", 0, &devices, "DIR", "look for profiles in DIR first"),
+      HANT_OPT_STRING("power-mode", 0, &mode_opt, "NAME", "mode for rows that name none"),
+      HANT_OPT_FLAG("json", 0, &json, "a summary as JSON on stdout"),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {.name = "hant-distill import-costs",
+                            .usage = usage,
+                            .footer = "\nExit status: 0 success, 1 failure, 2 usage error.\n",
+                            .column = 23,
+                            .opts = opts,
+                            .operands = &files};
+  int code = cli_parse(&cmd, argc, argv);
+  const char *file = files.n ? files.v[0] : NULL;
+  if (code < 0 && files.n > 1)
+    code = cli_usage_error(&cmd, "one cost table only");
+  else if (code < 0 && (!db || !device || !file))
+    code = cli_usage_error(&cmd, "--db FILE, --device NAME and a cost table are required");
+  hant_opt_list_free(&files);
+  if (code >= 0)
+    return code;
   hant_store *st = NULL;
   hant_device *dev = NULL;
   hant_cand_rec *cands = NULL;
   hant_costtable t = {0};
   hant_cost_rec *recs = NULL;
   int nc = 0, rc;
-  bool in_tx = false;
   if ((rc = hant_store_open(db, 0, &st)) || (rc = hant_device_resolve(st, devices, device, &dev)) ||
       (rc = hant_store_candidates(st, -1, &cands, &nc)) || (rc = hant_costtable_read(file, &t)))
     goto fail;
@@ -133,8 +140,8 @@ int cmd_import_costs(int argc, char **argv) {
     o->latency_spread = r->latency_spread;
     snprintf(o->source, sizeof(o->source), "imported");
     double e_model;
-    rc = costs_model_energy(dev, mi, net, r->batch, r->latency_ms, &e_model, &o->memory_bytes, o->energy_source,
-                            sizeof(o->energy_source));
+    rc = hant_cost_model_energy(dev, mi, net, r->batch, r->latency_ms, &e_model, &o->memory_bytes, o->energy_source,
+                                sizeof(o->energy_source));
     hant_net_destroy(net);
     if (rc)
       goto fail;
@@ -144,33 +151,11 @@ int cmd_import_costs(int argc, char **argv) {
     } else {
       o->energy_mj = e_model;
     }
-    /* Short copies, escaped whole, so the detail stays valid JSON. */
-    char tool[40], cpu[60], fname[48], created[24], e_tool[90], e_cpu[130], e_file[100], e_created[52];
-    const char *base = strrchr(file, '/');
-    snprintf(tool, sizeof(tool), "%.39s", t.tool);
-    snprintf(cpu, sizeof(cpu), "%.59s", t.cpu);
-    snprintf(fname, sizeof(fname), "%.47s", base ? base + 1 : file);
-    snprintf(created, sizeof(created), "%.23s", t.created);
-    hant_json_escape(e_tool, sizeof(e_tool), tool);
-    hant_json_escape(e_cpu, sizeof(e_cpu), cpu);
-    hant_json_escape(e_file, sizeof(e_file), fname);
-    hant_json_escape(e_created, sizeof(e_created), created);
-    snprintf(o->detail, sizeof(o->detail),
-             "{\"file\":%s,\"line\":%d,\"tool\":%s,\"cpu\":%s,\"threads\":%d,\"runs\":%d,\"created\":%s}", e_file,
-             r->line, e_tool, e_cpu, t.threads, r->runs, e_created);
-  }
-  int64_t dev_id;
-  if ((rc = hant_store_begin(st)))
-    goto fail;
-  in_tx = true;
-  if ((rc = costs_device_put(st, dev, &dev_id)))
-    goto fail;
-  for (int i = 0; i < t.n; i++)
-    if ((rc = hant_store_cost_put(st, dev_id, &recs[i])))
+    if ((rc = import_detail(o, file, &t, r)))
       goto fail;
-  if ((rc = hant_store_touch(st)) || (rc = hant_store_commit(st)))
+  }
+  if ((rc = hant_costing_store(st, dev, recs, t.n)))
     goto fail;
-  in_tx = false;
   if (json) {
     hant_jsonw w;
     hant_jsonw_init(&w, stdout);
@@ -193,8 +178,6 @@ int cmd_import_costs(int argc, char **argv) {
   hant_store_close(st);
   return EXIT_OK_;
 fail:
-  if (in_tx)
-    hant_store_rollback(st);
   fprintf(stderr, "hant-distill import-costs: %s\n", hant_errmsg()[0] ? hant_errmsg() : hant_strerror(rc));
   free(recs);
   free(cands);

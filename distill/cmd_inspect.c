@@ -6,20 +6,16 @@
 #include "cli.h"
 #include "hant.h"
 
-static void usage(FILE *f) {
-  fprintf(f, "usage: hant-distill inspect MODEL [--json]\n"
-             "\n"
-             "Reads a model (ONNX, or hant's native format) and lists its slots: the\n"
-             "replaceable blocks (conv-bn-act chains, residual, bottleneck and inverted-\n"
-             "residual blocks, depthwise-separable pairs, linear layers), each with its\n"
-             "input and output shapes (CxHxW of one sample), multiply-accumulates and\n"
-             "trainable parameters, and the architecture line that describes it.\n"
-             "Slots of ONNX models are found from the graph; native files declare them.\n"
-             "\n"
-             "  --json    print {\"model\", \"format\", \"input\", \"output\", \"macs\", \"params\",\n"
-             "            \"slots\": [{\"name\", \"kind\", \"arch\", \"first\", \"last\", \"in\", \"out\",\n"
-             "            \"macs\", \"params\"}, ...]} on stdout\n");
-}
+static const char usage[] =
+    "usage: hant-distill inspect MODEL [--json]\n"
+    "\n"
+    "Reads a model (ONNX, or hant's native format) and lists its slots: the\n"
+    "replaceable blocks (conv-bn-act chains, residual, bottleneck and inverted-\n"
+    "residual blocks, depthwise-separable pairs, linear layers), each with its\n"
+    "input and output shapes (CxHxW of one sample), multiply-accumulates and\n"
+    "trainable parameters, and the architecture line that describes it.\n"
+    "Slots of ONNX models are found from the graph; native files declare them.\n"
+    "\n";
 
 static void shape(char *buf, size_t n, int c, int h, int w) { snprintf(buf, n, "%dx%dx%d", c, h, w); }
 
@@ -31,25 +27,26 @@ static void json_shape(hant_jsonw *w, const char *key, int c, int h, int wd) {
 }
 
 int cmd_inspect(int argc, char **argv) {
-  const char *model = NULL;
   bool json = false;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage(stdout);
-      return EXIT_OK_;
-    } else if (!strcmp(argv[i], "--json")) {
-      json = true;
-    } else if (argv[i][0] == '-' || model) {
-      fprintf(stderr, "hant-distill inspect: unexpected '%s'; see --help\n", argv[i]);
-      return EXIT_USAGE;
-    } else {
-      model = argv[i];
-    }
-  }
-  if (!model) {
-    fprintf(stderr, "hant-distill inspect: a MODEL file is required; see --help\n");
-    return EXIT_USAGE;
-  }
+  hant_opt_list models = {0};
+  const hant_opt opts[] = {
+      HANT_OPT_FLAG("json", 0, &json,
+                    "print {\"model\", \"format\", \"input\", \"output\", \"macs\", \"params\",\n"
+                    "\"slots\": [{\"name\", \"kind\", \"arch\", \"first\", \"last\", \"in\", \"out\",\n"
+                    "\"macs\", \"params\"}, ...]} on stdout"),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {.name = "hant-distill inspect", .usage = usage, .column = 12, .opts = opts,
+                            .operands = &models};
+  int code = cli_parse(&cmd, argc, argv);
+  const char *model = models.n ? models.v[0] : NULL;
+  if (code < 0 && models.n > 1)
+    code = cli_usage_error(&cmd, "unexpected '%s'; see --help", models.v[1]);
+  else if (code < 0 && !model)
+    code = cli_usage_error(&cmd, "a MODEL file is required; see --help");
+  hant_opt_list_free(&models);
+  if (code >= 0)
+    return code;
   /* Native files start with their magic; anything else is read as ONNX. */
   char magic[8] = {0};
   FILE *f = fopen(model, "rb");

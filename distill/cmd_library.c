@@ -7,13 +7,12 @@
 #include "cli.h"
 #include "hant.h"
 
-static void usage(FILE *f) {
-  fprintf(f, "usage: hant-distill library --db LIBRARY.db [--slot NAME] [--json]\n"
-             "\n"
-             "Lists the library: its teacher, slots and candidates with scores, losses,\n"
-             "MACs and, per device, costs with their source (measured, imported, modelled),\n"
-             "then the distribution of scores per family and what building it cost.\n");
-}
+static const char usage[] =
+    "usage: hant-distill library --db LIBRARY.db [--slot NAME] [--json]\n"
+    "\n"
+    "Lists the library: its teacher, slots and candidates with scores, losses,\n"
+    "MACs and, per device, costs with their source (measured, imported, modelled),\n"
+    "then the distribution of scores per family and what building it cost.\n";
 
 /* Scores of one family over the slots listed. */
 typedef struct family_stats {
@@ -107,29 +106,20 @@ static void json_costs(hant_jsonw *w, const hant_cost_rec *c, int nc, int64_t ca
 }
 
 int cmd_library(int argc, char **argv) {
-  const char *db = NULL, *only = NULL, *v;
+  const char *db = NULL, *only = NULL;
   bool json = false;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage(stdout);
-      return EXIT_OK_;
-    } else if (!strcmp(argv[i], "--json")) {
-      json = true;
-    } else if (cli_opt(argc, argv, &i, "--db", &v)) {
-      if (!(db = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--slot", &v)) {
-      if (!(only = v))
-        return EXIT_USAGE;
-    } else {
-      fprintf(stderr, "hant-distill library: unknown option '%s'; see --help\n", argv[i]);
-      return EXIT_USAGE;
-    }
-  }
-  if (!db) {
-    fprintf(stderr, "hant-distill library: --db FILE is required\n");
-    return EXIT_USAGE;
-  }
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("db", 0, &db, "LIBRARY.db", NULL),
+      HANT_OPT_STRING("slot", 0, &only, "NAME", NULL),
+      HANT_OPT_FLAG("json", 0, &json, NULL),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {.name = "hant-distill library", .usage = usage, .opts = opts};
+  int code = cli_parse(&cmd, argc, argv);
+  if (code >= 0)
+    return code;
+  if (!db)
+    return cli_usage_error(&cmd, "--db FILE is required");
   hant_store *st;
   int rc = hant_store_open(db, HANT_STORE_READONLY, &st);
   if (rc) {

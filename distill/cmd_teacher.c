@@ -1,40 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_teacher.c: `hant-distill teacher` trains a teacher and reports validation and test accuracy. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hant.h"
 #include "cli.h"
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: hant-distill teacher --data fmnist --arch NAME|DESC --epochs N --out FILE [options]\n"
-          "\n"
-          "Trains a classifier on the training split (images 0-54999), reports its\n"
-          "accuracy on the validation split (55000-59999) after every epoch and on\n"
-          "the test split once at the end, and saves it in hant's native format.\n"
-          "\n"
-          "  --data fmnist|DIR     Fashion-MNIST from Debian's dataset-fashion-mnist, or a\n"
-          "                        directory of IDX files (default fmnist)\n"
-          "  --arch NAME|DESC      a preset (tiny, resnet8, resnet8w, resnet10, resnet14, mbv2) or an\n"
-          "                        architecture description (default resnet8)\n"
-          "  --epochs N            passes over the training split (default 10)\n"
-          "  --batch N             mini-batch size (default 128)\n"
-          "  --lr X                peak learning rate (default 0.1)\n"
-          "  --wd X                weight decay (default 5e-4)\n"
-          "  --sched NAME          cosine or onecycle or constant (default cosine)\n"
-          "  --optim NAME          sgd, adam or adamw (default sgd, Nesterov 0.9)\n"
-          "  --label-smoothing X   (default 0)\n"
-          "  --no-augment          disable random crop (pad 2) and horizontal flip\n"
-          "  --samples N           use only the first N training images\n"
-          "  --val-samples N       use only the first N validation images\n"
-          "  --max-steps N         stop after N steps (for smoke tests)\n"
-          "  --seed N              (default 1)\n"
-          "  --threads N           BLAS threads (default: all cores)\n"
-          "  --out FILE            where to write the trained network (required)\n"
-          "  --json                print the result as JSON on stdout\n"
-          "  --help                show this help\n");
-}
+static const char usage[] =
+    "usage: hant-distill teacher --data fmnist --arch NAME|DESC --epochs N --out FILE [options]\n"
+    "\n"
+    "Trains a classifier on the training split (images 0-54999), reports its\n"
+    "accuracy on the validation split (55000-59999) after every epoch and on\n"
+    "the test split once at the end, and saves it in hant's native format.\n"
+    "\n";
 
 struct ctx {
   hant_progress bar;
@@ -46,12 +25,24 @@ static void on_progress(void *user, const hant_train_progress *p) {
   char note[128];
   if (p->epoch_done) {
     hant_progress_end(&c->bar);
-    if (c->json)
-      fprintf(stderr, "{\"event\":\"epoch\",\"epoch\":%d,\"epochs\":%d,\"train_loss\":%.5f,\"val_accuracy\":%.5f,\"val_loss\":%.5f,\"samples_per_s\":%.1f,\"seconds\":%.1f}\n",
-              p->epoch, p->epochs, (double)p->loss, p->val_accuracy, p->val_loss, p->samples_per_s, p->epoch_s);
-    else
+    if (c->json) {
+      hant_jsonw w;
+      hant_jsonw_init(&w, stderr);
+      hant_jsonw_obj_begin(&w);
+      hant_jsonw_key(&w, "event"), hant_jsonw_str(&w, "epoch");
+      hant_jsonw_key(&w, "epoch"), hant_jsonw_int(&w, p->epoch);
+      hant_jsonw_key(&w, "epochs"), hant_jsonw_int(&w, p->epochs);
+      hant_jsonw_key(&w, "train_loss"), hant_jsonw_numf(&w, "%.5f", (double)p->loss);
+      hant_jsonw_key(&w, "val_accuracy"), hant_jsonw_numf(&w, "%.5f", p->val_accuracy);
+      hant_jsonw_key(&w, "val_loss"), hant_jsonw_numf(&w, "%.5f", p->val_loss);
+      hant_jsonw_key(&w, "samples_per_s"), hant_jsonw_numf(&w, "%.1f", p->samples_per_s);
+      hant_jsonw_key(&w, "seconds"), hant_jsonw_numf(&w, "%.1f", p->epoch_s);
+      hant_jsonw_obj_end(&w);
+      hant_jsonw_end(&w);
+    } else {
       fprintf(stderr, "epoch %2d/%d  train loss %.4f  val acc %.4f  val loss %.4f  %.0f samples/s  %.1fs\n",
               p->epoch, p->epochs, (double)p->loss, p->val_accuracy, p->val_loss, p->samples_per_s, p->epoch_s);
+    }
     return;
   }
   snprintf(note, sizeof(note), "epoch %d/%d loss %.4f lr %.4f %.0f/s", p->epoch, p->epochs, (double)p->loss,
@@ -60,87 +51,52 @@ static void on_progress(void *user, const hant_train_progress *p) {
 }
 
 int cmd_teacher(int argc, char **argv) {
-  const char *data = "fmnist", *arch = "resnet8", *out = NULL, *v;
+  const char *data = "fmnist", *arch = "resnet8", *out = NULL, *sched_s = NULL, *optim_s = NULL;
   long epochs = 10, batch = 128, samples = 0, val_samples = 0, seed = 1, threads = 0, max_steps = 0;
   double lr = 0.1, wd = 5e-4, ls = 0.0;
-  bool json = false, augment = true;
+  bool json = false, no_augment = false;
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("data", 0, &data, "fmnist|DIR",
+                      "Fashion-MNIST from Debian's dataset-fashion-mnist, or a\ndirectory of IDX files (default fmnist)"),
+      HANT_OPT_STRING("arch", 0, &arch, "NAME|DESC",
+                      "a preset (tiny, resnet8, resnet8w, resnet10, resnet14, mbv2) or an\n"
+                      "architecture description (default resnet8)"),
+      HANT_OPT_INT("epochs", 0, &epochs, 1, 10000, "N", "passes over the training split (default 10)"),
+      HANT_OPT_INT("batch", 0, &batch, 1, 65536, "N", "mini-batch size (default 128)"),
+      HANT_OPT_DOUBLE("lr", 0, &lr, 1e-7, 10, "X", "peak learning rate (default 0.1)"),
+      HANT_OPT_DOUBLE("wd", 0, &wd, 0, 1, "X", "weight decay (default 5e-4)"),
+      HANT_OPT_STRING("sched", 0, &sched_s, "NAME", "cosine or onecycle or constant (default cosine)"),
+      HANT_OPT_STRING("optim", 0, &optim_s, "NAME", "sgd, adam or adamw (default sgd, Nesterov 0.9)"),
+      HANT_OPT_DOUBLE("label-smoothing", 0, &ls, 0, 0.99, "X", "(default 0)"),
+      HANT_OPT_FLAG("no-augment", 0, &no_augment, "disable random crop (pad 2) and horizontal flip"),
+      HANT_OPT_INT("samples", 0, &samples, 1, 1 << 30, "N", "use only the first N training images"),
+      HANT_OPT_INT("val-samples", 0, &val_samples, 1, 1 << 30, "N", "use only the first N validation images"),
+      HANT_OPT_INT("max-steps", 0, &max_steps, 1, 1L << 40, "N", "stop after N steps (for smoke tests)"),
+      HANT_OPT_INT("seed", 0, &seed, 0, 1L << 40, "N", "(default 1)"),
+      HANT_OPT_INT("threads", 0, &threads, 1, 1024, "N", "BLAS threads (default: all cores)"),
+      HANT_OPT_STRING("out", 0, &out, "FILE", "where to write the trained network (required)"),
+      HANT_OPT_FLAG("json", 0, &json, "print the result as JSON on stdout"),
+      HANT_OPT_HELP("show this help"),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {.name = "hant-distill teacher", .usage = usage, .opts = opts};
+  int code = cli_parse(&cmd, argc, argv);
+  if (code >= 0)
+    return code;
   hant_sched sched = HANT_SCHED_COSINE;
   hant_optim_kind optim = HANT_OPTIM_SGD;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return EXIT_OK_;
-    } else if (!strcmp(a, "--json")) {
-      json = true;
-    } else if (!strcmp(a, "--no-augment")) {
-      augment = false;
-    } else if (cli_opt(argc, argv, &i, "--data", &v)) {
-      if (!(data = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--arch", &v)) {
-      if (!(arch = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--out", &v)) {
-      if (!(out = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--epochs", &v)) {
-      if (!cli_int("teacher", "--epochs", v, 1, 10000, &epochs))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--batch", &v)) {
-      if (!cli_int("teacher", "--batch", v, 1, 65536, &batch))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--samples", &v)) {
-      if (!cli_int("teacher", "--samples", v, 1, 1 << 30, &samples))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--val-samples", &v)) {
-      if (!cli_int("teacher", "--val-samples", v, 1, 1 << 30, &val_samples))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--max-steps", &v)) {
-      if (!cli_int("teacher", "--max-steps", v, 1, 1L << 40, &max_steps))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--seed", &v)) {
-      if (!cli_int("teacher", "--seed", v, 0, 1L << 40, &seed))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--threads", &v)) {
-      if (!cli_int("teacher", "--threads", v, 1, 1024, &threads))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--lr", &v)) {
-      if (!cli_float("teacher", "--lr", v, 1e-7, 10, &lr))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--wd", &v)) {
-      if (!cli_float("teacher", "--wd", v, 0, 1, &wd))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--label-smoothing", &v)) {
-      if (!cli_float("teacher", "--label-smoothing", v, 0, 0.99, &ls))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--sched", &v)) {
-      if (!v || (sched = hant_sched_from_name(v)) == HANT_SCHED_COUNT) {
-        fprintf(stderr, "hant-distill teacher: --sched expects cosine, onecycle or constant\n");
-        return EXIT_USAGE;
-      }
-    } else if (cli_opt(argc, argv, &i, "--optim", &v)) {
-      if (!v)
-        return EXIT_USAGE;
-      if (!strcmp(v, "sgd"))
-        optim = HANT_OPTIM_SGD;
-      else if (!strcmp(v, "adam"))
-        optim = HANT_OPTIM_ADAM;
-      else if (!strcmp(v, "adamw"))
-        optim = HANT_OPTIM_ADAMW;
-      else {
-        fprintf(stderr, "hant-distill teacher: --optim expects sgd, adam or adamw\n");
-        return EXIT_USAGE;
-      }
-    } else {
-      fprintf(stderr, "hant-distill teacher: unknown option '%s'; see --help\n", a);
-      return EXIT_USAGE;
-    }
-  }
-  if (!out) {
-    fprintf(stderr, "hant-distill teacher: --out FILE is required\n");
-    return EXIT_USAGE;
-  }
+  if (sched_s && (sched = hant_sched_from_name(sched_s)) == HANT_SCHED_COUNT)
+    return cli_usage_error(&cmd, "--sched expects cosine, onecycle or constant");
+  if (!optim_s || !strcmp(optim_s, "sgd"))
+    optim = HANT_OPTIM_SGD;
+  else if (!strcmp(optim_s, "adam"))
+    optim = HANT_OPTIM_ADAM;
+  else if (!strcmp(optim_s, "adamw"))
+    optim = HANT_OPTIM_ADAMW;
+  else
+    return cli_usage_error(&cmd, "--optim expects sgd, adam or adamw");
+  if (!out)
+    return cli_usage_error(&cmd, "--out FILE is required");
   const char *desc = hant_arch_preset(arch);
   if (!desc)
     desc = arch;
@@ -177,7 +133,7 @@ int cmd_teacher(int argc, char **argv) {
   o.sched = sched;
   o.optim = optim;
   o.label_smoothing = (float)ls;
-  o.augment = augment;
+  o.augment = !no_augment;
   o.seed = (uint64_t)seed;
   o.max_steps = max_steps;
   struct ctx c = {.json = json};
@@ -196,15 +152,35 @@ int cmd_teacher(int argc, char **argv) {
     goto done;
   }
   double cpu_s = hant_cpu_s() - cpu0;
-  char meta[2048], archq[1024];
-  hant_json_escape(archq, sizeof(archq), desc);
-  snprintf(meta, sizeof(meta),
-           "{\"kind\":\"teacher\",\"arch\":%s,\"epochs\":%ld,\"batch\":%ld,\"lr\":%g,\"wd\":%g,\"sched\":\"%s\","
-           "\"seed\":%ld,\"train_images\":%d,\"val_images\":%d,\"val_accuracy\":%.6f,\"test_accuracy\":%.6f,"
-           "\"train_seconds\":%.1f,\"cpu_seconds\":%.1f,\"hant_version\":\"%s\"}",
-           archq, epochs, batch, lr, wd, hant_sched_name(sched), seed, tr.n, va.n, res.val_accuracy, test_acc,
-           res.seconds, cpu_s, hant_version());
-  if ((rc = hant_netfile_save(net, meta, out))) {
+  /* The file's own record of how it was trained. */
+  hant_jsonw m;
+  hant_jsonw_init_mem(&m);
+  hant_jsonw_obj_begin(&m);
+  hant_jsonw_key(&m, "kind"), hant_jsonw_str(&m, "teacher");
+  hant_jsonw_key(&m, "arch"), hant_jsonw_str(&m, desc);
+  hant_jsonw_key(&m, "epochs"), hant_jsonw_int(&m, epochs);
+  hant_jsonw_key(&m, "batch"), hant_jsonw_int(&m, batch);
+  hant_jsonw_key(&m, "lr"), hant_jsonw_numf(&m, "%g", lr);
+  hant_jsonw_key(&m, "wd"), hant_jsonw_numf(&m, "%g", wd);
+  hant_jsonw_key(&m, "sched"), hant_jsonw_str(&m, hant_sched_name(sched));
+  hant_jsonw_key(&m, "seed"), hant_jsonw_int(&m, seed);
+  hant_jsonw_key(&m, "train_images"), hant_jsonw_int(&m, tr.n);
+  hant_jsonw_key(&m, "val_images"), hant_jsonw_int(&m, va.n);
+  hant_jsonw_key(&m, "val_accuracy"), hant_jsonw_numf(&m, "%.6f", res.val_accuracy);
+  hant_jsonw_key(&m, "test_accuracy"), hant_jsonw_numf(&m, "%.6f", test_acc);
+  hant_jsonw_key(&m, "train_seconds"), hant_jsonw_numf(&m, "%.1f", res.seconds);
+  hant_jsonw_key(&m, "cpu_seconds"), hant_jsonw_numf(&m, "%.1f", cpu_s);
+  hant_jsonw_key(&m, "hant_version"), hant_jsonw_str(&m, hant_version());
+  hant_jsonw_obj_end(&m);
+  char *meta = hant_jsonw_take(&m);
+  if (!meta) {
+    rc = HANT_ENOMEM;
+    fprintf(stderr, "hant-distill teacher: %s\n", hant_strerror(rc));
+    goto done;
+  }
+  rc = hant_netfile_save(net, meta, out);
+  free(meta);
+  if (rc) {
     fprintf(stderr, "hant-distill teacher: %s\n", hant_errmsg());
     goto done;
   }

@@ -7,47 +7,34 @@
 #include "cli.h"
 #include "hant.h"
 
-static void usage(FILE *f) {
-  fprintf(f, "usage: hant-distill verify --db LIBRARY.db [--teacher FILE] [--data fmnist|DIR] [--quick] [--json]\n"
-             "\n"
-             "Checks the database's integrity (PRAGMA integrity_check), that every candidate's\n"
-             "weights load and match its architecture and slot, and (unless --quick) that its\n"
-             "recorded distillation loss and score are reproduced by measuring them again on\n"
-             "the same validation images. --teacher overrides the teacher path recorded in\n"
-             "the library (its sha256 must match).\n"
-             "\n"
-             "Exit status: 0 all checks passed, 1 a check failed, 2 usage error.\n");
-}
+static const char usage[] =
+    "usage: hant-distill verify --db LIBRARY.db [--teacher FILE] [--data fmnist|DIR] [--quick] [--json]\n"
+    "\n"
+    "Checks the database's integrity (PRAGMA integrity_check), that every candidate's\n"
+    "weights load and match its architecture and slot, and (unless --quick) that its\n"
+    "recorded distillation loss and score are reproduced by measuring them again on\n"
+    "the same validation images. --teacher overrides the teacher path recorded in\n"
+    "the library (its sha256 must match).\n"
+    "\n"
+    "Exit status: 0 all checks passed, 1 a check failed, 2 usage error.\n";
 
 int cmd_verify(int argc, char **argv) {
-  const char *db = NULL, *teacher_path = NULL, *data = "fmnist", *v;
+  const char *db = NULL, *teacher_path = NULL, *data = "fmnist";
   bool json = false, quick = false;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage(stdout);
-      return EXIT_OK_;
-    } else if (!strcmp(argv[i], "--json")) {
-      json = true;
-    } else if (!strcmp(argv[i], "--quick")) {
-      quick = true;
-    } else if (cli_opt(argc, argv, &i, "--db", &v)) {
-      if (!(db = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--teacher", &v)) {
-      if (!(teacher_path = v))
-        return EXIT_USAGE;
-    } else if (cli_opt(argc, argv, &i, "--data", &v)) {
-      if (!(data = v))
-        return EXIT_USAGE;
-    } else {
-      fprintf(stderr, "hant-distill verify: unknown option '%s'; see --help\n", argv[i]);
-      return EXIT_USAGE;
-    }
-  }
-  if (!db) {
-    fprintf(stderr, "hant-distill verify: --db FILE is required\n");
-    return EXIT_USAGE;
-  }
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("db", 0, &db, "LIBRARY.db", NULL),
+      HANT_OPT_STRING("teacher", 0, &teacher_path, "FILE", NULL),
+      HANT_OPT_STRING("data", 0, &data, "fmnist|DIR", NULL),
+      HANT_OPT_FLAG("quick", 0, &quick, NULL),
+      HANT_OPT_FLAG("json", 0, &json, NULL),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {.name = "hant-distill verify", .usage = usage, .opts = opts};
+  int code = cli_parse(&cmd, argc, argv);
+  if (code >= 0)
+    return code;
+  if (!db)
+    return cli_usage_error(&cmd, "--db FILE is required");
   hant_store *st = NULL;
   hant_net *teacher = NULL;
   hant_dataset va = {0};

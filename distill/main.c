@@ -39,21 +39,32 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    usage(stderr);
-    return EXIT_USAGE;
-  }
-  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+  bool version = false;
+  const hant_opt opts[] = {
+      HANT_OPT_FLAG("version", 0, &version, NULL),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {.name = "hant-distill", .opts = opts, .stop_at_operand = true};
+  int next, rc = hant_opt_parse(&cmd, argc, argv, &next);
+  if (rc == HANT_OPT_HELP_ASKED) {
     usage(stdout);
     return EXIT_OK_;
   }
-  if (!strcmp(argv[1], "--version")) {
+  if (rc) {
+    fprintf(stderr, "hant-distill: %s\n", hant_errmsg());
+    return EXIT_USAGE;
+  }
+  if (version) {
     printf("hant-distill %s\n", hant_version());
     return EXIT_OK_;
   }
+  if (next >= argc) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
   for (const struct command *c = commands; c->name; c++)
-    if (!strcmp(c->name, argv[1]))
-      return c->fn(argc - 1, argv + 1);
-  fprintf(stderr, "hant-distill: unknown command '%s'; see 'hant-distill --help'\n", argv[1]);
+    if (!strcmp(c->name, argv[next]))
+      return c->fn(argc - next, argv + next);
+  fprintf(stderr, "hant-distill: unknown command '%s'; see 'hant-distill --help'\n", argv[next]);
   return EXIT_USAGE;
 }

@@ -9,6 +9,7 @@
 #include "base.h"
 #include "atomicfile.h"
 #include "jsonw.h"
+#include "options.h"
 #include "progress.h"
 #include "rng.h"
 #include "sha256.h"
@@ -43,6 +44,8 @@
 
 /* cost: devices, costs, energy, power, the costed library snapshot */
 #include "additivity.h"
+#include "calibrate.h"
+#include "costing.h"
 #include "costmodel.h"
 #include "costtable.h"
 #include "device.h"

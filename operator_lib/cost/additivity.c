@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* additivity.c: fits and applies the sum-of-operators latency correction, and keeps it in the library's meta table. */
+/* additivity.c: measures, fits and applies the sum-of-operators latency correction, and keeps it in the library's meta table. */
 #include "additivity.h"
 
 #include <math.h>
@@ -7,8 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "costmodel.h"
 #include "base.h"
+#include "costmodel.h"
+#include "jsonw.h"
+#include "onnx.h"
+#include "rng.h"
+#include "sha256.h"
+#include "slots.h"
 
 /* Least squares of y = a + b x on relative residuals (weights 1/y^2), so
  * small and large networks count alike. Falls back to b = mean(y/x), a = 0
@@ -74,15 +79,31 @@ double hant_cost_correct_latency(const hant_additivity *a, double sum_ms) {
 }
 
 int hant_additivity_save(hant_store *st, const hant_additivity *a) {
-  char key[96], val[768];
+  /* The digits are fixed: hant_additivity_load reads them back and
+   * libraries already hold texts written this way. */
+  hant_jsonw w;
+  hant_jsonw_init_mem(&w);
+  hant_jsonw_obj_begin(&w);
+  hant_jsonw_key(&w, "device"), hant_jsonw_str(&w, a->device);
+  hant_jsonw_key(&w, "batch"), hant_jsonw_int(&w, a->batch);
+  hant_jsonw_key(&w, "networks"), hant_jsonw_int(&w, a->networks);
+  hant_jsonw_key(&w, "overhead_ms"), hant_jsonw_numf(&w, "%.9g", a->overhead_ms);
+  hant_jsonw_key(&w, "factor"), hant_jsonw_numf(&w, "%.9g", a->factor);
+  hant_jsonw_key(&w, "raw_median"), hant_jsonw_numf(&w, "%.6g", a->raw_median);
+  hant_jsonw_key(&w, "raw_p90"), hant_jsonw_numf(&w, "%.6g", a->raw_p90);
+  hant_jsonw_key(&w, "raw_within10"), hant_jsonw_numf(&w, "%.6g", a->raw_within10);
+  hant_jsonw_key(&w, "corrected_median"), hant_jsonw_numf(&w, "%.6g", a->corrected_median);
+  hant_jsonw_key(&w, "corrected_p90"), hant_jsonw_numf(&w, "%.6g", a->corrected_p90);
+  hant_jsonw_key(&w, "corrected_within10"), hant_jsonw_numf(&w, "%.6g", a->corrected_within10);
+  hant_jsonw_obj_end(&w);
+  char *val = hant_jsonw_take(&w);
+  if (!val)
+    return HANT_ENOMEM;
+  char key[96];
   snprintf(key, sizeof(key), "additivity.%s", a->device);
-  snprintf(val, sizeof(val),
-           "{\"device\":\"%s\",\"batch\":%d,\"networks\":%d,\"overhead_ms\":%.9g,\"factor\":%.9g,"
-           "\"raw_median\":%.6g,\"raw_p90\":%.6g,\"raw_within10\":%.6g,"
-           "\"corrected_median\":%.6g,\"corrected_p90\":%.6g,\"corrected_within10\":%.6g}",
-           a->device, a->batch, a->networks, a->overhead_ms, a->factor, a->raw_median, a->raw_p90, a->raw_within10,
-           a->corrected_median, a->corrected_p90, a->corrected_within10);
-  return hant_store_meta_put(st, key, val);
+  int rc = hant_store_meta_put(st, key, val);
+  free(val);
+  return rc;
 }
 
 /* Finds "key": and reads the number after it. The text is hant's own. */
@@ -117,5 +138,136 @@ int hant_additivity_load(hant_store *st, const char *device, hant_additivity *a)
   a->batch = (int)batch;
   a->networks = (int)nets;
   free(val);
+  return rc;
+}
+
+/* ---- the experiment ----------------------------------------------------- */
+
+/* Networks of the experiment: the candidates of each slot that have a
+ * measured latency, by index into the library's candidates. */
+typedef struct slot_choices {
+  int *v;
+  int n;
+} slot_choices;
+
+/* Picks network k's candidates (the teacher's own blocks for k = 0), sums
+ * their latencies and names them. */
+static void choose(int k, const slot_choices *per, int ns, const hant_cand_rec *cands, hant_net *const *nets,
+                   const double *lat_ms, hant_rng *rng, hant_net **pick, hant_additivity_net *r) {
+  size_t cl = 0;
+  for (int s = 0; s < ns; s++) {
+    int i = -1;
+    if (k == 0) /* the teacher itself: each slot's teacher-family candidate */
+      for (int j = 0; j < per[s].n; j++)
+        if (!strcmp(cands[per[s].v[j]].family, "teacher"))
+          i = per[s].v[j];
+    if (i < 0)
+      i = per[s].v[hant_rng_below(rng, (uint32_t)per[s].n)];
+    pick[s] = nets[i];
+    r->sum_ms += lat_ms[i];
+    if (cl + 24 < sizeof(r->choice))
+      cl += (size_t)snprintf(r->choice + cl, sizeof(r->choice) - cl, "%s%lld", s ? "," : "", (long long)cands[i].id);
+  }
+}
+
+int hant_additivity_measure(hant_store *st, const hant_device *model, const hant_cand_rec *cands,
+                            hant_net *const *nets, const double *latency_ms, int n, const hant_additivity_opts *o,
+                            hant_additivity *a, hant_additivity_net **out, hant_calib_error *model_error) {
+  *out = NULL;
+  if (o->networks < 2)
+    return hant__error(HANT_EINVAL, "additivity: need at least 2 networks, got %d", o->networks);
+  HANT_ASSERT(o->assemble);
+  hant_teacher_rec t;
+  int rc = hant_store_teacher_get(st, &t);
+  if (rc)
+    return rc;
+  const char *path = o->teacher ? o->teacher : t.path;
+  char sha[65];
+  if ((rc = hant_sha256_file_checked(path, t.sha256, sha)))
+    return hant__error(rc, "additivity: %s (pass --teacher with the library's teacher)", hant_errmsg());
+  int nn = o->networks, ns = 0;
+  hant_net *teacher = NULL;
+  hant_slot_rec *slots = NULL;
+  slot_choices *per = NULL;
+  hant_additivity_net *res = NULL;
+  hant_net **pick = NULL;
+  double *sums = NULL, *meas = NULL, *err = NULL;
+  if ((rc = hant_onnx_load_any(path, &teacher, NULL)) || (rc = hant_teacher_prepare(teacher, path)) ||
+      (rc = hant_store_slots(st, &slots, &ns)))
+    goto out;
+  if (ns != teacher->n_slots) {
+    rc = hant__error(HANT_EINVAL, "additivity: the library has %d slots but %s has %d", ns, path, teacher->n_slots);
+    goto out;
+  }
+  per = calloc((size_t)(ns > 0 ? ns : 1), sizeof(*per));
+  pick = calloc((size_t)(ns > 0 ? ns : 1), sizeof(*pick));
+  res = calloc((size_t)nn, sizeof(*res));
+  sums = calloc((size_t)nn, sizeof(double));
+  meas = calloc((size_t)nn, sizeof(double));
+  err = calloc((size_t)nn, sizeof(double));
+  if (!per || !pick || !res || !sums || !meas || !err) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  for (int s = 0; s < ns; s++) {
+    if (!(per[s].v = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1)))) {
+      rc = HANT_ENOMEM;
+      goto out;
+    }
+    for (int i = 0; i < n; i++)
+      if (cands[i].slot_id == slots[s].id && nets[i] && latency_ms[i] > 0)
+        per[s].v[per[s].n++] = i;
+    if (!per[s].n) {
+      rc = hant__error(HANT_EINVAL, "additivity: slot %s has no candidate with a measured host latency; run "
+                                    "'hant-distill profile --device host' first",
+                       slots[s].name);
+      goto out;
+    }
+  }
+  hant_rng rng;
+  hant_rng_seed(&rng, o->seed * 7919u + 17u);
+  for (int k = 0; k < nn; k++) {
+    hant_additivity_net *r = &res[k];
+    choose(k, per, ns, cands, nets, latency_ms, &rng, pick, r);
+    hant_net *net;
+    if ((rc = o->assemble(teacher, pick, &net)))
+      goto out;
+    hant_measure_result mr;
+    hant_cost_estimate e;
+    rc = hant_measure_net(net, &o->measure, &mr);
+    if (!rc)
+      rc = hant_costmodel_net(model, -1, net, 1, &e);
+    hant_net_destroy(net);
+    if (rc)
+      goto out;
+    r->measured_ms = mr.latency_ms;
+    r->spread = mr.spread;
+    r->model_ms = e.latency_ms;
+    sums[k] = r->sum_ms;
+    meas[k] = r->measured_ms;
+    err[k] = (r->model_ms - r->measured_ms) / r->measured_ms;
+    if (o->progress)
+      o->progress(o->user, k + 1, nn, r);
+  }
+  memset(a, 0, sizeof(*a));
+  snprintf(a->device, sizeof(a->device), "%s", model->name);
+  a->batch = 1;
+  if ((rc = hant_additivity_fit(sums, meas, nn, a)) || (rc = hant_additivity_save(st, a)))
+    goto out;
+  hant_calib_error_summarise(err, nn, model_error);
+  *out = res;
+  res = NULL;
+out:
+  if (per)
+    for (int s = 0; s < ns; s++)
+      free(per[s].v);
+  free(per);
+  free(pick);
+  free(res);
+  free(sums);
+  free(meas);
+  free(err);
+  free(slots);
+  hant_net_destroy(teacher);
   return rc;
 }

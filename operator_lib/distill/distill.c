@@ -11,6 +11,7 @@
 #include "family.h"
 #include "gemm.h"
 #include "base.h"
+#include "jsonw.h"
 #include "netfile.h"
 #include "sha256.h"
 #include "train.h"
@@ -408,9 +409,20 @@ static int finish_candidate(cand_state *cs, const hant_distill_opts *o, int64_t 
   c->train_samples = (int64_t)(train->n / o->batch) * o->batch * o->epochs;
   c->train_seconds = share_wall;
   c->cpu_seconds = cs->cpu_s + share_cpu;
+  /* The weights carry which candidate they are; the text is part of the
+   * stored blob, so its layout stays fixed. */
   char meta[512];
-  snprintf(meta, sizeof(meta), "{\"kind\":\"candidate\",\"slot\":\"%s\",\"key\":\"%s\",\"family\":\"%s\"}", s->name,
-           cs->spec.key, c->family);
+  hant_jsonw w;
+  hant_jsonw_init_buf(&w, meta, sizeof(meta));
+  hant_jsonw_obj_begin(&w);
+  hant_jsonw_key(&w, "kind"), hant_jsonw_str(&w, "candidate");
+  hant_jsonw_key(&w, "slot"), hant_jsonw_str(&w, s->name);
+  hant_jsonw_key(&w, "key"), hant_jsonw_str(&w, cs->spec.key);
+  hant_jsonw_key(&w, "family"), hant_jsonw_str(&w, c->family);
+  hant_jsonw_obj_end(&w);
+  if (hant_jsonw_error(&w))
+    return hant__error(hant_jsonw_error(&w), "candidate '%s': its metadata exceeds %zu bytes", cs->spec.key,
+                       sizeof(meta));
   return hant_netfile_encode(cs->net, meta, &r->weights, &r->weights_len);
 }
 

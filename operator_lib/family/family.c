@@ -54,8 +54,13 @@ int hant_family_mask(const char *list, unsigned *mask) {
   return 0;
 }
 
-int hant__cand_add(cand_list *l, hant_family f, const char *init, const char *key, const char *hparams,
+_Static_assert(HANT__HPARAMS_BYTES == sizeof(((hant_cand_spec *)0)->hparams), "hparams buffers match the spec");
+
+int hant__cand_add(cand_list *l, hant_family f, const char *init, const char *key, const hant_jsonw *hparams,
                    const char *block_fmt, ...) {
+  if (hant_jsonw_error(hparams))
+    return hant__error(hant_jsonw_error(hparams), "candidate '%s': its hyper-parameters exceed %d bytes", key,
+                       HANT__HPARAMS_BYTES);
   for (int i = 0; i < l->n; i++)
     if (!strcmp(l->v[i].key, key))
       return 0;
@@ -71,7 +76,7 @@ int hant__cand_add(cand_list *l, hant_family f, const char *init, const char *ke
   memset(c, 0, sizeof(*c));
   c->family = f;
   snprintf(c->key, sizeof(c->key), "%s", key);
-  snprintf(c->hparams, sizeof(c->hparams), "%s", hparams);
+  snprintf(c->hparams, sizeof(c->hparams), "%s", hparams->buf);
   snprintf(c->init, sizeof(c->init), "%s", init);
   va_list ap;
   va_start(ap, block_fmt);

@@ -11,10 +11,15 @@ int hant__gen_dws(const slot_geom *g, cand_list *l) {
   static const char *const acts[] = {"relu", "hswish"};
   for (int a = 0; a < 2; a++)
     for (int k = 3; k <= 7; k += 2) {
-      char key[40], hp[64];
+      char key[40], hp[HANT__HPARAMS_BYTES];
       snprintf(key, sizeof(key), "dws k=%d act=%s", k, acts[a]);
-      snprintf(hp, sizeof(hp), "{\"k\":%d,\"act\":\"%s\"}", k, acts[a]);
-      int rc = hant__cand_add(l, HANT_FAMILY_DWS, "random", key, hp, "dws %d k=%d s=%d act=%s", g->cout, k, g->stride,
+      hant_jsonw w;
+      hant_jsonw_init_buf(&w, hp, sizeof(hp));
+      hant_jsonw_obj_begin(&w);
+      hant_jsonw_key(&w, "k"), hant_jsonw_int(&w, k);
+      hant_jsonw_key(&w, "act"), hant_jsonw_str(&w, acts[a]);
+      hant_jsonw_obj_end(&w);
+      int rc = hant__cand_add(l, HANT_FAMILY_DWS, "random", key, &w, "dws %d k=%d s=%d act=%s", g->cout, k, g->stride,
                               acts[a]);
       if (rc)
         return rc;

@@ -13,12 +13,16 @@ int hant__gen_group(const slot_geom *g, cand_list *l) {
   for (int gr = 2; gr <= 8; gr *= 2) {
     if (g->cin % gr || g->cout % gr || (res && g->mid % gr))
       continue;
-    char key[32], hp[48];
+    char key[32], hp[HANT__HPARAMS_BYTES];
     snprintf(key, sizeof(key), "group g=%d", gr);
-    snprintf(hp, sizeof(hp), "{\"groups\":%d}", gr);
-    int rc = res ? hant__cand_add(l, HANT_FAMILY_GROUP, "group-slice", key, hp, "res %d s=%d k=%d mid=%d g=%d bn=0",
+    hant_jsonw w;
+    hant_jsonw_init_buf(&w, hp, sizeof(hp));
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "groups"), hant_jsonw_int(&w, gr);
+    hant_jsonw_obj_end(&w);
+    int rc = res ? hant__cand_add(l, HANT_FAMILY_GROUP, "group-slice", key, &w, "res %d s=%d k=%d mid=%d g=%d bn=0",
                                   g->cout, g->stride, g->k, g->mid, gr)
-                 : hant__cand_add(l, HANT_FAMILY_GROUP, "group-slice", key, hp, "conv %d k=%d s=%d g=%d bn=0", g->cout,
+                 : hant__cand_add(l, HANT_FAMILY_GROUP, "group-slice", key, &w, "conv %d k=%d s=%d g=%d bn=0", g->cout,
                                   g->k, g->stride, gr);
     if (rc)
       return rc;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "family.h"
+#include "jsonw.h"
 #include "slots.h"
 
 typedef struct cand_list {
@@ -24,8 +25,15 @@ typedef struct slot_geom {
   bool same_shape;               /* input and output shapes equal */
 } slot_geom;
 
-/* Appends a candidate; printf-style block line. Duplicate keys are dropped. */
-int hant__cand_add(cand_list *l, hant_family f, const char *init, const char *key, const char *hparams,
+/* Bytes of a candidate's hyper-parameter text, as in hant_cand_spec. */
+#define HANT__HPARAMS_BYTES 256
+
+/* Appends a candidate; printf-style block line. Duplicate keys are dropped.
+ * hparams is a writer into a buffer of HANT__HPARAMS_BYTES holding the
+ * family's parameters as one JSON object; HANT_ELIMIT when they did not
+ * fit. The text is stored and compared as it is, so generators write it
+ * in a fixed key order and fixed digits. */
+int hant__cand_add(cand_list *l, hant_family f, const char *init, const char *key, const hant_jsonw *hparams,
                    const char *block_fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* Integer option "name=V" of an architecture line, or def. */

@@ -18,10 +18,16 @@ int hant__gen_ir(const slot_geom *g, cand_list *l) {
     for (int i = 0; i < 5; i++) {
       if (!(grid[gi].e_mask & (1 << i)))
         continue;
-      char key[48], hp[80];
+      char key[48], hp[HANT__HPARAMS_BYTES];
       snprintf(key, sizeof(key), "ir e=%d k=%d act=%s", es[i], grid[gi].k, grid[gi].act);
-      snprintf(hp, sizeof(hp), "{\"e\":%d,\"k\":%d,\"act\":\"%s\"}", es[i], grid[gi].k, grid[gi].act);
-      int rc = hant__cand_add(l, HANT_FAMILY_IR, "random", key, hp, "ir %d e=%d k=%d s=%d act=%s", g->cout, es[i],
+      hant_jsonw w;
+      hant_jsonw_init_buf(&w, hp, sizeof(hp));
+      hant_jsonw_obj_begin(&w);
+      hant_jsonw_key(&w, "e"), hant_jsonw_int(&w, es[i]);
+      hant_jsonw_key(&w, "k"), hant_jsonw_int(&w, grid[gi].k);
+      hant_jsonw_key(&w, "act"), hant_jsonw_str(&w, grid[gi].act);
+      hant_jsonw_obj_end(&w);
+      int rc = hant__cand_add(l, HANT_FAMILY_IR, "random", key, &w, "ir %d e=%d k=%d s=%d act=%s", g->cout, es[i],
                               grid[gi].k, g->stride, grid[gi].act);
       if (rc)
         return rc;

@@ -17,24 +17,28 @@ int hant__gen_kernel(const slot_geom *g, cand_list *l) {
     /* 7x7 pays off only for single convs; residual blocks stop at 5. */
     if (k == g->k || (res && k == 7) || (k == 1 && (dws || ir)))
       continue;
-    char key[32], hp[48];
+    char key[32], hp[HANT__HPARAMS_BYTES];
     snprintf(key, sizeof(key), "kernel k=%d", k);
-    snprintf(hp, sizeof(hp), "{\"k\":%d}", k);
+    hant_jsonw w;
+    hant_jsonw_init_buf(&w, hp, sizeof(hp));
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "k"), hant_jsonw_int(&w, k);
+    hant_jsonw_obj_end(&w);
     if (conv) {
       /* Keep the teacher's activation, if it named one. */
       const char *a = strstr(g->s->desc, "act=");
       char actopt[24] = "";
       if (a)
         snprintf(actopt, sizeof(actopt), " %.*s", (int)strcspn(a, " "), a);
-      rc = hant__cand_add(l, HANT_FAMILY_KERNEL, "kernel", key, hp, "conv %d k=%d s=%d bn=0%s", g->cout, k, g->stride,
+      rc = hant__cand_add(l, HANT_FAMILY_KERNEL, "kernel", key, &w, "conv %d k=%d s=%d bn=0%s", g->cout, k, g->stride,
                           actopt);
     } else if (res) {
-      rc = hant__cand_add(l, HANT_FAMILY_KERNEL, "kernel", key, hp, "res %d s=%d k=%d mid=%d bn=0", g->cout, g->stride,
+      rc = hant__cand_add(l, HANT_FAMILY_KERNEL, "kernel", key, &w, "res %d s=%d k=%d mid=%d bn=0", g->cout, g->stride,
                           k, g->mid);
     } else if (dws) {
-      rc = hant__cand_add(l, HANT_FAMILY_KERNEL, "kernel", key, hp, "dws %d k=%d s=%d bn=0", g->cout, k, g->stride);
+      rc = hant__cand_add(l, HANT_FAMILY_KERNEL, "kernel", key, &w, "dws %d k=%d s=%d bn=0", g->cout, k, g->stride);
     } else {
-      rc = hant__cand_add(l, HANT_FAMILY_KERNEL, "kernel", key, hp, "ir %d k=%d s=%d mid=%d bn=0", g->cout, k,
+      rc = hant__cand_add(l, HANT_FAMILY_KERNEL, "kernel", key, &w, "ir %d k=%d s=%d mid=%d bn=0", g->cout, k,
                           g->stride, g->mid);
     }
     if (rc)

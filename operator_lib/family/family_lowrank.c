@@ -21,17 +21,21 @@ static int add_ranks(const slot_geom *g, cand_list *l, double r_even, int r_max,
     if (r >= r_max || r == last)
       continue;
     last = r;
-    char key[32], hp[48];
+    char key[32], hp[HANT__HPARAMS_BYTES];
     snprintf(key, sizeof(key), "lowrank r=%d", r);
-    snprintf(hp, sizeof(hp), "{\"rank\":%d}", r);
+    hant_jsonw w;
+    hant_jsonw_init_buf(&w, hp, sizeof(hp));
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "rank"), hant_jsonw_int(&w, r);
+    hant_jsonw_obj_end(&w);
     int rc;
     if (linear)
-      rc = hant__cand_add(l, HANT_FAMILY_LOWRANK, "svd", key, hp, "linear %d r=%d", g->cout, r);
+      rc = hant__cand_add(l, HANT_FAMILY_LOWRANK, "svd", key, &w, "linear %d r=%d", g->cout, r);
     else if (!strcmp(fmt_kind, "res"))
-      rc = hant__cand_add(l, HANT_FAMILY_LOWRANK, "svd", key, hp, "res %d s=%d k=%d mid=%d r=%d bn=0", g->cout,
+      rc = hant__cand_add(l, HANT_FAMILY_LOWRANK, "svd", key, &w, "res %d s=%d k=%d mid=%d r=%d bn=0", g->cout,
                           g->stride, g->k, g->mid, r);
     else
-      rc = hant__cand_add(l, HANT_FAMILY_LOWRANK, "svd", key, hp, "conv %d k=%d s=%d r=%d bn=0", g->cout, g->k,
+      rc = hant__cand_add(l, HANT_FAMILY_LOWRANK, "svd", key, &w, "conv %d k=%d s=%d r=%d bn=0", g->cout, g->k,
                           g->stride, r);
     if (rc)
       return rc;

@@ -14,12 +14,18 @@ int hant__gen_prune(const slot_geom *g, cand_list *l) {
     int m = (int)lround(g->mid * pct / 100.0);
     if (m < 1 || m >= g->mid)
       continue;
-    char key[32], hp[64];
+    char key[32], hp[HANT__HPARAMS_BYTES];
     snprintf(key, sizeof(key), "prune keep=%d%%", pct);
-    snprintf(hp, sizeof(hp), "{\"keep\":%.2f,\"mid\":%d,\"importance\":\"l1\"}", pct / 100.0, m);
-    int rc = res ? hant__cand_add(l, HANT_FAMILY_PRUNE, "l1-prune", key, hp, "res %d s=%d k=%d mid=%d bn=0", g->cout,
+    hant_jsonw w;
+    hant_jsonw_init_buf(&w, hp, sizeof(hp));
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "keep"), hant_jsonw_numf(&w, "%.2f", pct / 100.0);
+    hant_jsonw_key(&w, "mid"), hant_jsonw_int(&w, m);
+    hant_jsonw_key(&w, "importance"), hant_jsonw_str(&w, "l1");
+    hant_jsonw_obj_end(&w);
+    int rc = res ? hant__cand_add(l, HANT_FAMILY_PRUNE, "l1-prune", key, &w, "res %d s=%d k=%d mid=%d bn=0", g->cout,
                                   g->stride, g->k, m)
-                 : hant__cand_add(l, HANT_FAMILY_PRUNE, "l1-prune", key, hp, "ir %d k=%d s=%d mid=%d bn=0", g->cout,
+                 : hant__cand_add(l, HANT_FAMILY_PRUNE, "l1-prune", key, &w, "ir %d k=%d s=%d mid=%d bn=0", g->cout,
                                   g->k, g->stride, m);
     if (rc)
       return rc;

@@ -19,5 +19,11 @@ int hant__gen_teacher(const slot_geom *g, cand_list *l) {
     size_t n = strlen(d);
     snprintf(d + n, sizeof(d) - n, "%s%s", n ? " " : "", t);
   }
-  return hant__cand_add(l, HANT_FAMILY_TEACHER, "teacher", "teacher", "{}", "%s%s", d, bn_opt ? " bn=0" : "");
+  /* The teacher's block has no parameters of its own: an empty object. */
+  char hp[HANT__HPARAMS_BYTES];
+  hant_jsonw w;
+  hant_jsonw_init_buf(&w, hp, sizeof(hp));
+  hant_jsonw_obj_begin(&w);
+  hant_jsonw_obj_end(&w);
+  return hant__cand_add(l, HANT_FAMILY_TEACHER, "teacher", "teacher", &w, "%s%s", d, bn_opt ? " bn=0" : "");
 }

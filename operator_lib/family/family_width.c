@@ -16,12 +16,17 @@ int hant__gen_width(const slot_geom *g, cand_list *l) {
   for (int m = 8; m < g->mid; m += 8) {
     if (ir && m == g->cin) /* the block would lose its expansion layer */
       continue;
-    char key[32], hp[64];
+    char key[32], hp[HANT__HPARAMS_BYTES];
     snprintf(key, sizeof(key), "width mid=%d", m);
-    snprintf(hp, sizeof(hp), "{\"mid\":%d,\"tile\":%d}", m, m % 16 ? 8 : 16);
-    int rc = res ? hant__cand_add(l, HANT_FAMILY_WIDTH, "slice", key, hp, "res %d s=%d k=%d mid=%d bn=0", g->cout,
+    hant_jsonw w;
+    hant_jsonw_init_buf(&w, hp, sizeof(hp));
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "mid"), hant_jsonw_int(&w, m);
+    hant_jsonw_key(&w, "tile"), hant_jsonw_int(&w, m % 16 ? 8 : 16);
+    hant_jsonw_obj_end(&w);
+    int rc = res ? hant__cand_add(l, HANT_FAMILY_WIDTH, "slice", key, &w, "res %d s=%d k=%d mid=%d bn=0", g->cout,
                                   g->stride, g->k, m)
-                 : hant__cand_add(l, HANT_FAMILY_WIDTH, "slice", key, hp, "ir %d k=%d s=%d mid=%d bn=0", g->cout, g->k,
+                 : hant__cand_add(l, HANT_FAMILY_WIDTH, "slice", key, &w, "ir %d k=%d s=%d mid=%d bn=0", g->cout, g->k,
                                   g->stride, m);
     if (rc)
       return rc;
