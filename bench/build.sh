@@ -22,7 +22,7 @@ for d in "/usr/include/$TRIPLET/openblas-pthread" "/usr/include/$TRIPLET/openbla
          /usr/include/openblas; do
   [ -f "$d/cblas.h" ] && { INC="$INC -I$d"; break; }
 done
-CORE="base/error base/rng core/arena core/gemm core/conv core/batchnorm core/activation core/pooling core/linear core/loss core/optim net/net net/arch cost/energy cost/sensor cost/measure cost/opsfile cost/costtable"
+CORE="base/error base/file base/rng core/arena core/gemm core/conv core/batchnorm core/activation core/pooling core/linear core/loss core/optim net/net net/arch cost/energy cost/sensor cost/measure cost/opsfile cost/costtable"
 SRC="$ROOT/bench/hant_bench.c"
 for f in $CORE; do SRC="$SRC $ROOT/operator_lib/$f.c"; done
 # shellcheck disable=SC2086

@@ -5,9 +5,10 @@
 
 /* Areas from the bottom up; each header documents its own contracts. */
 
-/* base: errors, files, hashing, random numbers, JSON writing, progress */
+/* base: errors, files read and written, hashing, random numbers, JSON writing, progress */
 #include "base.h"
 #include "atomicfile.h"
+#include "file.h"
 #include "jsonw.h"
 #include "options.h"
 #include "progress.h"

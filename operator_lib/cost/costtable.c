@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base.h"
+#include "file.h"
 #include "opsfile.h"
 
 enum col {
@@ -399,7 +400,7 @@ int hant_costtable_read(const char *path, hant_costtable *t) {
   memset(t, 0, sizeof(*t));
   char *text;
   size_t len;
-  int rc = hant__read_file(path, HANT_COSTTABLE_MAX_BYTES, &text, &len);
+  int rc = hant_file_read(path, HANT_COSTTABLE_MAX_BYTES, &text, &len);
   if (rc)
     return rc;
   rc = hant_costtable_parse(text, len, path, t);

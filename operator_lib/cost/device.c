@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "base.h"
+#include "file.h"
 #include "hant_config.h"
 #include "opsfile.h"
 #include "store.h"
@@ -599,7 +600,7 @@ int hant_device_load(const char *path, hant_device **out) {
   *out = NULL;
   char *text;
   size_t len;
-  int rc = hant__read_file(path, HANT_DEVICE_MAX_BYTES, &text, &len);
+  int rc = hant_file_read(path, HANT_DEVICE_MAX_BYTES, &text, &len);
   if (rc)
     return rc;
   rc = hant_device_parse(text, len, path, out);

@@ -9,55 +9,7 @@
 
 #include "arch.h"
 #include "base.h"
-
-int hant__read_file(const char *path, size_t max, char **text, size_t *len) {
-  *text = NULL;
-  *len = 0;
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return hant__error(HANT_ENOENT, "%s: cannot open: %s", path, strerror(errno));
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap + 1);
-  int rc = 0;
-  if (!buf) {
-    rc = HANT_ENOMEM;
-    goto out;
-  }
-  for (;;) {
-    if (n == cap) {
-      if (cap >= max) {
-        rc = hant__error(HANT_ELIMIT, "%s: larger than the limit of %zu bytes", path, max);
-        goto out;
-      }
-      cap = cap * 2 > max ? max : cap * 2;
-      char *nb = realloc(buf, cap + 1);
-      if (!nb) {
-        rc = HANT_ENOMEM;
-        goto out;
-      }
-      buf = nb;
-    }
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0) {
-      if (ferror(f))
-        rc = hant__error(HANT_EIO, "%s: read error", path);
-      break;
-    }
-  }
-  if (n > max)
-    rc = hant__error(HANT_ELIMIT, "%s: larger than the limit of %zu bytes", path, max);
-out:
-  fclose(f);
-  if (rc) {
-    free(buf);
-    return rc;
-  }
-  buf[n] = '\0';
-  *text = buf;
-  *len = n;
-  return 0;
-}
+#include "file.h"
 
 int hant_opsfile_write_header(FILE *f, const char *comment) {
   fprintf(f, "%s\n", HANT_OPSFILE_MAGIC);
@@ -273,7 +225,7 @@ fail:
 int hant_opsfile_read(const char *path, hant_ops_entry **out, int *n) {
   char *text;
   size_t len;
-  int rc = hant__read_file(path, HANT_OPSFILE_MAX_BYTES, &text, &len);
+  int rc = hant_file_read(path, HANT_OPSFILE_MAX_BYTES, &text, &len);
   if (rc)
     return rc;
   rc = hant_opsfile_parse(text, len, path, out, n);

@@ -47,15 +47,10 @@ int hant_opsfile_write(FILE *f, const hant_ops_entry *e);
  * "NAME:LINE: FIELD: expected ..., got ...". The block line is checked by
  * building it (arch.h), so an unknown layer is refused at its line. */
 int hant_opsfile_parse(const char *text, size_t len, const char *name, hant_ops_entry **out, int *n);
-/* Reads and parses a file. */
+/* Reads and parses a file (file.h says how files are read and refused). */
 int hant_opsfile_read(const char *path, hant_ops_entry **out, int *n);
 
 /* The architecture text "input CxHxW; BLOCK" of an entry, for hant_arch_build. */
 void hant_opsfile_arch(const hant_ops_entry *e, char *buf, size_t n);
-
-/* Reads a whole file of at most `max` bytes into a NUL-terminated malloc'd
- * buffer. Errors name the file. Shared by the operator-list and cost-table
- * readers. */
-int hant__read_file(const char *path, size_t max, char **text, size_t *len);
 
 #endif

@@ -2,11 +2,13 @@
 /* dataset.c: the defensive IDX reader, Fashion-MNIST splits and batch assembly. */
 #include "dataset.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "base.h"
+#include "file.h"
 
 static const char *const split_names[] = {
     [HANT_SPLIT_TRAIN] = "train", [HANT_SPLIT_VAL] = "val", [HANT_SPLIT_TEST] = "test"};
@@ -21,49 +23,117 @@ hant_split hant_split_from_name(const char *s) {
   return HANT_SPLIT_COUNT;
 }
 
-/* Reads a whole (possibly gzip-compressed) file, refusing more than max bytes. */
-static int read_file(const char *path, size_t max, uint8_t **data, size_t *len) {
-  gzFile f = gzopen(path, "rb");
-  if (!f)
-    return hant__error(HANT_ENOENT, "%s: cannot open", path);
-  size_t cap = 1 << 20, n = 0;
-  uint8_t *buf = malloc(cap);
+/* Deflate's stored blocks add 5 bytes to every 65535, and the gzip wrapper
+ * a header and trailer: room for a compressed file of data that does not
+ * compress, whose content is still within the limit. */
+static size_t gzip_slack(size_t max) { return max / 8192 + 4096; }
+
+/* Inflates the gzip members in raw into a new buffer of at most max bytes.
+ * Like zlib's gzread, members written one after another are joined, and
+ * bytes after the last member that do not start another are ignored. */
+static int gunzip(const char *path, const uint8_t *raw, size_t n, size_t max, uint8_t **data, size_t *len) {
+  z_stream zs;
+  memset(&zs, 0, sizeof(zs));
+  /* 16 + MAX_WBITS: a gzip wrapper, not a zlib one. */
+  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+    return hant__error(HANT_ENOMEM, "%s: out of memory for the gzip decoder", path);
+  /* One byte past the limit tells a stream of exactly max bytes from a
+   * longer one. */
+  const size_t lim = max + 1;
+  size_t cap = n < lim / 4 ? 4 * n + 4096 : lim, out = 0;
+  if (cap > lim)
+    cap = lim;
+  uint8_t *buf = malloc(cap + 1);
   int rc = 0;
   if (!buf) {
-    rc = HANT_ENOMEM;
-    goto out;
+    rc = hant__error(HANT_ENOMEM, "%s: out of memory for %zu bytes", path, cap + 1);
+    goto done;
   }
+  const uint8_t *in = raw;
+  size_t in_left = n;
   for (;;) {
-    if (n == cap) {
-      if (cap >= max) {
-        rc = hant__error(HANT_ELIMIT, "%s: larger than the %zu-byte limit", path, max);
-        goto out;
-      }
-      cap *= 2;
-      uint8_t *nb = realloc(buf, cap);
+    if (out > max) {
+      rc = hant__error(HANT_ELIMIT, "%s: decompressed data over the limit of %zu bytes", path, max);
+      break;
+    }
+    if (out == cap) {
+      size_t grow = cap < lim / 2 ? cap * 2 : lim;
+      uint8_t *nb = realloc(buf, grow + 1);
       if (!nb) {
-        rc = HANT_ENOMEM;
-        goto out;
+        rc = hant__error(HANT_ENOMEM, "%s: out of memory for %zu bytes", path, grow + 1);
+        break;
       }
       buf = nb;
+      cap = grow;
     }
-    int got = gzread(f, buf + n, (unsigned)(cap - n > (1u << 30) ? (1u << 30) : cap - n));
-    if (got < 0) {
-      int zerr;
-      rc = hant__error(HANT_EIO, "%s: read error (%s)", path, gzerror(f, &zerr));
-      goto out;
-    }
-    if (got == 0)
+    /* uInt is 32 bits: feed and drain at most 1 GiB per call. */
+    size_t step_in = in_left < (1u << 30) ? in_left : (1u << 30);
+    size_t step_out = cap - out < (1u << 30) ? cap - out : (1u << 30);
+    zs.next_in = (Bytef *)(uintptr_t)in;
+    zs.avail_in = (uInt)step_in;
+    zs.next_out = buf + out;
+    zs.avail_out = (uInt)step_out;
+    int z = inflate(&zs, Z_NO_FLUSH);
+    in += step_in - zs.avail_in;
+    in_left -= step_in - zs.avail_in;
+    out += step_out - zs.avail_out;
+    if (z == Z_STREAM_END) {
+      if (in_left >= 2 && in[0] == 0x1f && in[1] == 0x8b) {
+        inflateReset(&zs);
+        continue;
+      }
+      if (out > max)
+        rc = hant__error(HANT_ELIMIT, "%s: decompressed data over the limit of %zu bytes", path, max);
       break;
-    n += (size_t)got;
+    }
+    if (z == Z_BUF_ERROR && in_left == 0) {
+      rc = hant__error(HANT_EIO, "%s: read error (unexpected end of file)", path);
+      break;
+    }
+    if (z == Z_BUF_ERROR && out < cap) {
+      /* No progress with input and room left: never loop on it. */
+      rc = hant__error(HANT_EIO, "%s: read error (gzip decoder stalled)", path);
+      break;
+    }
+    if (z == Z_MEM_ERROR) {
+      rc = hant__error(HANT_ENOMEM, "%s: out of memory in the gzip decoder", path);
+      break;
+    }
+    if (z != Z_OK && z != Z_BUF_ERROR) {
+      rc = hant__error(HANT_EIO, "%s: read error (%s)", path, zs.msg ? zs.msg : "gzip data corrupt");
+      break;
+    }
   }
-out:
-  gzclose(f);
+done:
+  inflateEnd(&zs);
   if (rc) {
     free(buf);
     return rc;
   }
   *data = buf;
+  *len = out;
+  return 0;
+}
+
+/* Reads a whole file of at most max bytes, inflating it when it starts with
+ * the gzip magic (the compressed file itself may be a little larger). */
+static int read_file(const char *path, size_t max, uint8_t **data, size_t *len) {
+  char *raw;
+  size_t n;
+  int rc = hant_file_read(path, max + gzip_slack(max), &raw, &n);
+  if (rc)
+    return rc;
+  const uint8_t *r = (const uint8_t *)raw;
+  if (n >= 2 && r[0] == 0x1f && r[1] == 0x8b) {
+    rc = gunzip(path, r, n, max, data, len);
+    free(raw);
+    return rc;
+  }
+  if (n > max) {
+    free(raw);
+    return hant__error(HANT_ELIMIT, "%s: %zu bytes, over the limit of %zu bytes", path, n, max);
+  }
+  *data = (uint8_t *)raw;
   *len = n;
   return 0;
 }

@@ -2,14 +2,14 @@
 /* netfile.c: reads and writes the native format; every length is checked before it is trusted. */
 #include "netfile.h"
 
-#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "arch.h"
 #include "atomicfile.h"
 #include "base.h"
+#include "file.h"
 
 /* Layout (little-endian):
  *   "HANTNET1" | u32 version | u32 arch_len | arch | u32 meta_len | meta |
@@ -232,37 +232,15 @@ fail:
 }
 
 int hant_netfile_load(const char *path, hant_net **out, char **meta) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return hant__error(HANT_ENOENT, "%s: cannot open (%s)", path, strerror(errno));
-  uint8_t *buf = NULL;
-  size_t len = 0, cap = 0;
-  int rc = 0;
-  for (;;) {
-    if (len == cap) {
-      if (cap >= HANT_NETFILE_MAX_BYTES) {
-        rc = hant__error(HANT_ELIMIT, "%s: larger than %zu bytes", path, HANT_NETFILE_MAX_BYTES);
-        break;
-      }
-      cap = cap ? cap * 2 : 1 << 16;
-      uint8_t *nb = realloc(buf, cap);
-      if (!nb) {
-        rc = HANT_ENOMEM;
-        break;
-      }
-      buf = nb;
-    }
-    size_t got = fread(buf + len, 1, cap - len, f);
-    len += got;
-    if (got == 0) {
-      if (ferror(f))
-        rc = hant__error(HANT_EIO, "%s: read error", path);
-      break;
-    }
-  }
-  fclose(f);
-  if (!rc)
-    rc = hant_netfile_parse(buf, len, path, out, meta);
+  *out = NULL;
+  if (meta)
+    *meta = NULL;
+  char *buf;
+  size_t len;
+  int rc = hant_file_read(path, HANT_NETFILE_MAX_BYTES, &buf, &len);
+  if (rc)
+    return rc;
+  rc = hant_netfile_parse((const uint8_t *)buf, len, path, out, meta);
   free(buf);
   return rc;
 }

@@ -23,7 +23,9 @@ int hant_netfile_encode(const hant_net *net, const char *meta, uint8_t **out, si
 /* Loads a native file. On success *out owns a new network and, if meta is
  * non-NULL, *meta a malloc'd metadata string (free it). Errors name the
  * file and what is wrong: bad magic, checksum, truncation, a parameter
- * that does not match the architecture. */
+ * that does not match the architecture. The file is read with
+ * hant_file_read() (file.h): a file over HANT_NETFILE_MAX_BYTES or one that
+ * is not a regular file is refused before it is parsed. */
 int hant_netfile_load(const char *path, hant_net **out, char **meta);
 
 /* Same, from memory (used by the file loader and the fuzz target). */

@@ -132,7 +132,7 @@ int main(int argc, char **argv) {
     } else {
       char *t;
       size_t n;
-      if (hant__read_file(argv[i], (size_t)64 << 20, &t, &n)) {
+      if (hant_file_read(argv[i], (size_t)64 << 20, &t, &n)) {
         fprintf(stderr, "fuzz_costs: %s\n", hant_errmsg());
         return 1;
       }

@@ -15,7 +15,7 @@ static const char *src_dir; /* the source tree */
 
 static char *slurp(const char *path, size_t *len) {
   char *t;
-  if (hant__read_file(path, HANT_DEVICE_MAX_BYTES, &t, len))
+  if (hant_file_read(path, HANT_DEVICE_MAX_BYTES, &t, len))
     return NULL;
   return t;
 }

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* file.c: reads whole input files with a size limit, refusing anything but a regular file. */
+#include "file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base.h"
+
+/* Names what a non-regular file is, for the refusal. */
+static const char *kind_of(mode_t m) {
+  if (S_ISDIR(m))
+    return "is a directory";
+  if (S_ISFIFO(m))
+    return "is a FIFO or pipe, not a regular file";
+  if (S_ISSOCK(m))
+    return "is a socket, not a regular file";
+  if (S_ISCHR(m) || S_ISBLK(m))
+    return "is a device, not a regular file";
+  return "is not a regular file";
+}
+
+/* One read(2) that retries when a signal interrupts it. */
+static ssize_t read_some(int fd, char *buf, size_t n) {
+  ssize_t got;
+  do
+    got = read(fd, buf, n);
+  while (got < 0 && errno == EINTR);
+  return got;
+}
+
+int hant_file_read(const char *path, size_t max_bytes, char **data, size_t *len) {
+  if (data)
+    *data = NULL;
+  if (len)
+    *len = 0;
+  if (!path || !data || !len)
+    return hant__error(HANT_EINVAL, "%s: NULL argument to hant_file_read", path ? path : "(no path)");
+  /* One byte of the buffer is the NUL, so the limit must leave room for it. */
+  if (max_bytes > SIZE_MAX - 1)
+    max_bytes = SIZE_MAX - 1;
+
+  /* O_NONBLOCK: opening a FIFO without a writer would otherwise wait
+   * forever, before fstat could tell what the path names. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    int e = errno;
+    return hant__error(e == ENOENT || e == ENOTDIR ? HANT_ENOENT : HANT_EIO, "%s: cannot open: %s", path,
+                       strerror(e));
+  }
+  char *buf = NULL;
+  int rc = 0;
+  struct stat st;
+  if (fstat(fd, &st)) {
+    rc = hant__error(HANT_EIO, "%s: cannot stat: %s", path, strerror(errno));
+    goto out;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    rc = hant__error(HANT_EIO, "%s: %s", path, kind_of(st.st_mode));
+    goto out;
+  }
+  if (st.st_size < 0 || (uintmax_t)st.st_size > max_bytes) {
+    rc = hant__error(HANT_ELIMIT, "%s: %jd bytes, over the limit of %zu bytes", path, (intmax_t)st.st_size,
+                     max_bytes);
+    goto out;
+  }
+
+  /* The size from fstat is a first guess: the file may grow or shrink while
+   * it is read, and files under /proc report 0. Read until end of file and
+   * check the limit against what was actually read. */
+  size_t cap = (size_t)st.st_size ? (size_t)st.st_size : 4096, n = 0;
+  if (cap > max_bytes)
+    cap = max_bytes;
+  if (!(buf = malloc(cap + 1))) {
+    rc = hant__error(HANT_ENOMEM, "%s: out of memory for %zu bytes", path, cap + 1);
+    goto out;
+  }
+  for (;;) {
+    if (n == cap) {
+      if (cap == max_bytes) {
+        /* Full to the limit: one more byte means the file is over it. */
+        char probe;
+        ssize_t got = read_some(fd, &probe, 1);
+        if (got < 0)
+          rc = hant__error(HANT_EIO, "%s: read error: %s", path, strerror(errno));
+        else if (got > 0)
+          rc = hant__error(HANT_ELIMIT, "%s: over the limit of %zu bytes", path, max_bytes);
+        break;
+      }
+      size_t grow = cap < max_bytes / 2 ? cap * 2 : max_bytes;
+      char *nb = realloc(buf, grow + 1);
+      if (!nb) {
+        rc = hant__error(HANT_ENOMEM, "%s: out of memory for %zu bytes", path, grow + 1);
+        break;
+      }
+      buf = nb;
+      cap = grow;
+    }
+    ssize_t got = read_some(fd, buf + n, cap - n);
+    if (got < 0) {
+      rc = hant__error(HANT_EIO, "%s: read error: %s", path, strerror(errno));
+      break;
+    }
+    if (got == 0)
+      break;
+    n += (size_t)got;
+  }
+  if (!rc) {
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    buf = NULL;
+  }
+out:
+  free(buf);
+  close(fd);
+  return rc;
+}
