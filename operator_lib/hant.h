@@ -5,10 +5,12 @@
 
 /* Areas from the bottom up; each header documents its own contracts. */
 
-/* base: errors, files read and written, hashing, random numbers, JSON writing, progress */
+/* base: errors, files, hashing, random numbers, JSON reading and writing, progress */
 #include "base.h"
 #include "atomicfile.h"
 #include "file.h"
+#include "json_read.h"
+#include "jsonbuf.h"
 #include "jsonw.h"
 #include "options.h"
 #include "progress.h"
