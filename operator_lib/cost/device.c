@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* device.c: parses and validates device profiles (the only profile code that includes jansson.h) and finds them on disk. */
+/* device.c: parses and validates device profiles and finds them on disk. */
 #include "device.h"
 
 #include <ctype.h>
 #include <dirent.h>
-#include <errno.h>
-#include <jansson.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,7 +15,7 @@
 #include "base.h"
 #include "file.h"
 #include "hant_config.h"
-#include "opsfile.h"
+#include "json_read.h"
 #include "store.h"
 
 static const char *const prec_names[] = {"fp32", "fp16", "int16", "int8"};
@@ -74,201 +73,143 @@ static const dim D_POWER = {"power", "W", u_power};
 static const dim D_FREQ = {"frequency", "MHz", u_freq};
 static const dim D_ONE = {"dimensionless", "1", u_one};
 
-/* ---- validation context: the JSON path of the value being read ----------- */
+/* ---- validation: every message names the file and the JSON path --------- */
 
-typedef struct vctx {
-  const char *file;
-  char path[256];
-  size_t len;
-} vctx;
-
-static size_t push_key(vctx *v, const char *k) {
-  size_t old = v->len;
-  int w = snprintf(v->path + old, sizeof(v->path) - old, "%s%s", old ? "." : "", k);
-  v->len = w < 0 ? old : (old + (size_t)w < sizeof(v->path) ? old + (size_t)w : sizeof(v->path) - 1);
-  return old;
-}
-
-static size_t push_idx(vctx *v, size_t i) {
-  size_t old = v->len;
-  int w = snprintf(v->path + old, sizeof(v->path) - old, "[%zu]", i);
-  v->len = w < 0 ? old : (old + (size_t)w < sizeof(v->path) ? old + (size_t)w : sizeof(v->path) - 1);
-  return old;
-}
-
-static void pop(vctx *v, size_t old) {
-  v->len = old;
-  v->path[old] = '\0';
-}
-
-static int fail(vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(vctx *v, const char *fmt, ...) {
+/* Fails at member key of the current path. */
+static int fail_at(hant_json_reader *r, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail_at(hant_json_reader *r, const char *key, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  return hant__error(HANT_EFORMAT, "%s: %s: %s", v->file, v->len ? v->path : "(top level)", msg);
-}
-
-/* Refuses keys outside `allowed` (NULL-terminated). */
-static int only_keys(vctx *v, json_t *obj, const char *const *allowed) {
-  const char *k;
-  json_t *val;
-  json_object_foreach(obj, k, val) {
-    bool ok = false;
-    for (const char *const *a = allowed; *a && !ok; a++)
-      ok = !strcmp(k, *a);
-    if (!ok) {
-      char list[256];
-      size_t n = 0;
-      list[0] = '\0';
-      for (const char *const *a = allowed; *a && n < sizeof(list); a++)
-        if ((*a)[0] != '$')
-          n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", *a);
-      size_t old = push_key(v, k);
-      int rc = fail(v, "unknown field (expected one of: %s)", list);
-      pop(v, old);
-      return rc;
-    }
-  }
-  return 0;
-}
-
-static int need_object(vctx *v, json_t *j, const char *what) {
-  if (!json_is_object(j))
-    return fail(v, "expected %s", what);
-  return 0;
-}
-
-/* Reads a string field into buf. */
-static int str_field(vctx *v, json_t *obj, const char *key, bool required, char *buf, size_t n) {
-  json_t *j = json_object_get(obj, key);
-  size_t old = push_key(v, key);
-  int rc = 0;
-  if (!j) {
-    if (required)
-      rc = fail(v, "required field is missing");
-    else if (n)
-      buf[0] = '\0';
-  } else if (!json_is_string(j) || !json_string_length(j)) {
-    rc = fail(v, "expected a non-empty string");
-  } else if (json_string_length(j) >= n) {
-    rc = fail(v, "expected at most %zu characters, got %zu", n - 1, json_string_length(j));
-  } else {
-    snprintf(buf, n, "%s", json_string_value(j));
-  }
-  pop(v, old);
+  size_t o = hant_json_push_key(r, key);
+  int rc = hant_json_fail(r, HANT_EFORMAT, "%s", msg);
+  hant_json_pop(r, o);
   return rc;
+}
+
+/* Profiles word every absent required field the same way, with a hint
+ * where one helps (docs/costs.md shows the message). */
+static int need(hant_json_reader *r, const hant_json *obj, const char *key, const char *hint) {
+  if (hant_json_member(obj, key))
+    return 0;
+  return fail_at(r, key, "required field is missing%s", hint);
+}
+
+/* A string field copied into buf; buf is "" when an optional one is absent. */
+static int str_field(hant_json_reader *r, const hant_json *obj, const char *key, bool required, char *buf,
+                     size_t n) {
+  buf[0] = '\0';
+  int rc = required ? need(r, obj, key, "") : 0;
+  return rc ? rc : hant_json_get_strbuf(r, obj, key, 0, buf, n);
 }
 
 enum range { R_NONNEG, R_POS, R_FRACTION, R_COUNT };
 
 /* Reads a quantity {"value": N, "unit": U, "source": S} in dimension d,
  * converted to d's canonical unit. */
-static int qty(vctx *v, json_t *obj, const char *key, const dim *d, enum range r, bool required, double *out) {
+static int qty(hant_json_reader *r, const hant_json *obj, const char *key, const dim *d, enum range rg, bool required,
+               double *out) {
   static const char *const keys[] = {"value", "unit", "source", NULL};
-  json_t *q = json_object_get(obj, key);
-  size_t old = push_key(v, key);
+  const hant_json *q = hant_json_member(obj, key);
+  size_t old = hant_json_push_key(r, key);
   int rc = 0;
   if (!q) {
     if (required)
-      rc = fail(v, "required field is missing");
+      rc = hant_json_fail(r, HANT_EFORMAT, "required field is missing");
     goto out;
   }
-  if (!json_is_object(q)) {
-    rc = fail(v, "expected an object {\"value\": number, \"unit\": \"%s\", \"source\": \"citation\"}", d->canonical);
+  char what[128];
+  snprintf(what, sizeof(what), "an object {\"value\": number, \"unit\": \"%s\", \"source\": \"citation\"}",
+           d->canonical);
+  if ((rc = hant_json_expect(r, q, HANT_JSON_OBJECT, what)) || (rc = hant_json_only(r, q, keys)))
     goto out;
-  }
-  if ((rc = only_keys(v, q, keys)))
-    goto out;
-  json_t *jv = json_object_get(q, "value"), *ju = json_object_get(q, "unit"), *js = json_object_get(q, "source");
-  size_t o2 = push_key(v, "unit");
-  if (!ju) {
-    rc = fail(v, "required field is missing (a %s unit, e.g. \"%s\")", d->what, d->canonical);
-  } else if (!json_is_string(ju)) {
-    rc = fail(v, "expected a string naming a %s unit", d->what);
-  }
+  const hant_json *ju = hant_json_member(q, "unit"), *js = hant_json_member(q, "source");
+  const char *us = hant_json_string(ju, NULL);
+  size_t o2 = hant_json_push_key(r, "unit");
   const unit *u = NULL;
-  if (!rc) {
+  if (!ju) {
+    rc = hant_json_fail(r, HANT_EFORMAT, "required field is missing (a %s unit, e.g. \"%s\")", d->what, d->canonical);
+  } else if (!us) {
+    rc = hant_json_fail(r, HANT_EFORMAT, "expected a string naming a %s unit, got %s", d->what,
+                        hant_json_type_name(ju));
+  } else {
     for (const unit *c = d->units; c->name && !u; c++)
-      if (!strcmp(c->name, json_string_value(ju)))
+      if (!strcmp(c->name, us))
         u = c;
     if (!u) {
       char list[128];
       size_t n = 0;
       for (const unit *c = d->units; c->name && n < sizeof(list); c++)
         n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", c->name);
-      rc = fail(v, "expected a %s unit (%s), got \"%.32s\"", d->what, list, json_string_value(ju));
+      rc = hant_json_fail(r, HANT_EFORMAT, "expected a %s unit (%s), got \"%.32s\"", d->what, list, us);
     }
   }
-  pop(v, o2);
+  hant_json_pop(r, o2);
   if (rc)
     goto out;
-  o2 = push_key(v, "source");
+  size_t slen = 0;
+  o2 = hant_json_push_key(r, "source");
   if (!js)
-    rc = fail(v, "required field is missing (where the number comes from)");
-  else if (!json_is_string(js) || json_string_length(js) < 3)
-    rc = fail(v, "expected a citation: where the number comes from, or how it was derived");
-  pop(v, o2);
+    rc = hant_json_fail(r, HANT_EFORMAT, "required field is missing (where the number comes from)");
+  else if (!hant_json_string(js, &slen) || slen < 3)
+    rc = hant_json_fail(r, HANT_EFORMAT, "expected a citation: where the number comes from, or how it was derived");
+  hant_json_pop(r, o2);
   if (rc)
     goto out;
-  o2 = push_key(v, "value");
-  if (!jv) {
-    rc = fail(v, "required field is missing");
-  } else if (!json_is_number(jv)) {
-    rc = fail(v, "expected a number in %s", u->name);
-  } else {
-    double x = json_number_value(jv);
-    double c = x * u->factor;
-    switch (r) {
-    case R_NONNEG:
-      if (!(x >= 0) || !isfinite(x))
-        rc = fail(v, "expected a non-negative number in %s, got %g", u->name, x);
-      break;
-    case R_POS:
-      if (!(x > 0) || !isfinite(x))
-        rc = fail(v, "expected a positive number in %s, got %g", u->name, x);
-      break;
-    case R_FRACTION:
-      if (!(x > 0 && x <= 1))
-        rc = fail(v, "expected a fraction in (0, 1], got %g", x);
-      break;
-    case R_COUNT:
-      if (!(x >= 1 && x <= 1e6 && x == (double)(long)x))
-        rc = fail(v, "expected a whole number in 1..1000000, got %g", x);
-      break;
-    }
-    if (!rc)
-      *out = c;
+  if ((rc = need(r, q, "value", "")))
+    goto out;
+  /* The bounds are exclusive where the wording says "positive": the
+   * smallest double above 0 makes them inclusive without changing them. */
+  double x = 0;
+  char w[96];
+  switch (rg) {
+  case R_NONNEG:
+    snprintf(w, sizeof(w), "a non-negative number in %s", u->name);
+    rc = hant_json_get_number(r, q, "value", 0, 0, INFINITY, w, &x);
+    break;
+  case R_POS:
+    snprintf(w, sizeof(w), "a positive number in %s", u->name);
+    rc = hant_json_get_number(r, q, "value", 0, DBL_TRUE_MIN, INFINITY, w, &x);
+    break;
+  case R_FRACTION:
+    rc = hant_json_get_number(r, q, "value", 0, DBL_TRUE_MIN, 1, "a fraction in (0, 1]", &x);
+    break;
+  case R_COUNT: {
+    long long c = 0;
+    rc = hant_json_get_int(r, q, "value", 0, 1, 1000000, "a whole number in 1..1000000", &c);
+    x = (double)c;
+    break;
   }
-  pop(v, o2);
+  }
+  if (!rc)
+    *out = x * u->factor;
 out:
-  pop(v, old);
+  hant_json_pop(r, old);
   return rc;
 }
 
 /* {"fp32": qty, ...}: values per precision. */
-static int per_prec(vctx *v, json_t *obj, const char *key, const dim *d, bool required, double out[HANT_PREC_COUNT]) {
+static int per_prec(hant_json_reader *r, const hant_json *obj, const char *key, const dim *d, bool required,
+                    double out[HANT_PREC_COUNT]) {
   static const char *const keys[] = {"fp32", "fp16", "int16", "int8", NULL};
-  json_t *j = json_object_get(obj, key);
-  size_t old = push_key(v, key);
-  int rc = 0;
-  if (!j) {
-    if (required)
-      rc = fail(v, "required field is missing");
+  hant_json *j = NULL;
+  int rc = required ? need(r, obj, key, "") : 0;
+  if (rc || (rc = hant_json_get_object(r, obj, key, 0, "an object keyed by precision (fp32, fp16, int16, int8)", &j)) ||
+      !j)
+    return rc;
+  size_t old = hant_json_push_key(r, key);
+  if ((rc = hant_json_only(r, j, keys)))
     goto out;
-  }
-  if ((rc = need_object(v, j, "an object keyed by precision (fp32, fp16, int16, int8)")) || (rc = only_keys(v, j, keys)))
-    goto out;
-  if (json_object_size(j) == 0) {
-    rc = fail(v, "expected at least one precision");
+  if (hant_json_size(j) == 0) {
+    rc = hant_json_fail(r, HANT_EFORMAT, "expected at least one precision");
     goto out;
   }
   for (int p = 0; p < HANT_PREC_COUNT && !rc; p++)
-    rc = qty(v, j, prec_names[p], d, R_POS, false, &out[p]);
+    rc = qty(r, j, prec_names[p], d, R_POS, false, &out[p]);
 out:
-  pop(v, old);
+  hant_json_pop(r, old);
   return rc;
 }
 
@@ -281,285 +222,233 @@ static int name_ok(const char *s) {
   return 1;
 }
 
-static int parse_levels(vctx *v, json_t *root, hant_device *d) {
+static int parse_levels(hant_json_reader *r, const hant_json *root, hant_device *d) {
   static const char *const keys[] = {"name", "capacity", "bandwidth", "energy", NULL};
-  json_t *a = json_object_get(root, "memory");
-  size_t old = push_key(v, "memory");
-  int rc = 0;
-  if (!a) {
-    rc = fail(v, "required field is missing (memory levels, outermost first)");
+  static const char what[] = "a non-empty array of memory levels, outermost (DRAM) first";
+  hant_json *a = NULL;
+  int rc;
+  if ((rc = need(r, root, "memory", " (memory levels, outermost first)")) ||
+      (rc = hant_json_get_array(r, root, "memory", 0, what, &a)))
+    return rc;
+  size_t old = hant_json_push_key(r, "memory");
+  if (hant_json_size(a) == 0) {
+    rc = hant_json_fail(r, HANT_EFORMAT, "expected %s", what);
     goto out;
   }
-  if (!json_is_array(a) || json_array_size(a) == 0) {
-    rc = fail(v, "expected a non-empty array of memory levels, outermost (DRAM) first");
+  if (hant_json_size(a) > HANT_DEVICE_MAX_LEVELS) {
+    rc = hant_json_fail(r, HANT_ELIMIT, "more than %d levels", HANT_DEVICE_MAX_LEVELS);
     goto out;
   }
-  if (json_array_size(a) > HANT_DEVICE_MAX_LEVELS) {
-    rc = hant__error(HANT_ELIMIT, "%s: memory: more than %d levels", v->file, HANT_DEVICE_MAX_LEVELS);
-    goto out;
-  }
-  for (size_t i = 0; i < json_array_size(a) && !rc; i++) {
-    json_t *l = json_array_get(a, i);
-    size_t o2 = push_idx(v, i);
+  for (size_t i = 0; i < hant_json_size(a) && !rc; i++) {
+    const hant_json *l = hant_json_at(a, i);
+    size_t o2 = hant_json_push_index(r, i);
     hant_device_level *lv = &d->levels[d->n_levels];
-    if (!(rc = need_object(v, l, "an object {name, capacity, bandwidth, energy}")) && !(rc = only_keys(v, l, keys)) &&
-        !(rc = str_field(v, l, "name", true, lv->name, sizeof(lv->name))) &&
-        !(rc = qty(v, l, "capacity", &D_BYTES, R_POS, true, &lv->capacity_bytes)) &&
-        !(rc = qty(v, l, "bandwidth", &D_BW, R_POS, true, &lv->bandwidth_gbps)) &&
-        !(rc = qty(v, l, "energy", &D_EBYTE, R_NONNEG, true, &lv->pj_per_byte)))
+    if (!(rc = hant_json_expect(r, l, HANT_JSON_OBJECT, "an object {name, capacity, bandwidth, energy}")) &&
+        !(rc = hant_json_only(r, l, keys)) && !(rc = str_field(r, l, "name", true, lv->name, sizeof(lv->name))) &&
+        !(rc = qty(r, l, "capacity", &D_BYTES, R_POS, true, &lv->capacity_bytes)) &&
+        !(rc = qty(r, l, "bandwidth", &D_BW, R_POS, true, &lv->bandwidth_gbps)) &&
+        !(rc = qty(r, l, "energy", &D_EBYTE, R_NONNEG, true, &lv->pj_per_byte)))
       d->n_levels++;
-    pop(v, o2);
+    hant_json_pop(r, o2);
   }
 out:
-  pop(v, old);
+  hant_json_pop(r, old);
   return rc;
 }
 
-static int parse_clusters(vctx *v, json_t *root, hant_device *d) {
+static int parse_clusters(hant_json_reader *r, const hant_json *root, hant_device *d) {
   static const char *const keys[] = {"name", "cores", "clock", "compute", NULL};
-  json_t *a = json_object_get(root, "clusters");
-  if (!a)
-    return 0;
-  size_t old = push_key(v, "clusters");
-  int rc = 0;
-  if (!json_is_array(a)) {
-    rc = fail(v, "expected an array of core clusters");
+  hant_json *a = NULL;
+  int rc = hant_json_get_array(r, root, "clusters", 0, "an array of core clusters", &a);
+  if (rc || !a)
+    return rc;
+  size_t old = hant_json_push_key(r, "clusters");
+  if (hant_json_size(a) > HANT_DEVICE_MAX_CLUSTERS) {
+    rc = hant_json_fail(r, HANT_ELIMIT, "more than %d", HANT_DEVICE_MAX_CLUSTERS);
     goto out;
   }
-  if (json_array_size(a) > HANT_DEVICE_MAX_CLUSTERS) {
-    rc = hant__error(HANT_ELIMIT, "%s: clusters: more than %d", v->file, HANT_DEVICE_MAX_CLUSTERS);
-    goto out;
-  }
-  for (size_t i = 0; i < json_array_size(a) && !rc; i++) {
-    json_t *c = json_array_get(a, i);
-    size_t o2 = push_idx(v, i);
+  for (size_t i = 0; i < hant_json_size(a) && !rc; i++) {
+    const hant_json *c = hant_json_at(a, i);
+    size_t o2 = hant_json_push_index(r, i);
     hant_device_cluster *cl = &d->clusters[d->n_clusters];
     double cores = 0;
-    if (!(rc = need_object(v, c, "an object {name, cores, clock, compute}")) && !(rc = only_keys(v, c, keys)) &&
-        !(rc = str_field(v, c, "name", true, cl->name, sizeof(cl->name))) &&
-        !(rc = qty(v, c, "cores", &D_ONE, R_COUNT, true, &cores)) &&
-        !(rc = qty(v, c, "clock", &D_FREQ, R_POS, true, &cl->clock_mhz)) &&
-        !(rc = per_prec(v, c, "compute", &D_RATE, true, cl->peak_gops))) {
+    if (!(rc = hant_json_expect(r, c, HANT_JSON_OBJECT, "an object {name, cores, clock, compute}")) &&
+        !(rc = hant_json_only(r, c, keys)) && !(rc = str_field(r, c, "name", true, cl->name, sizeof(cl->name))) &&
+        !(rc = qty(r, c, "cores", &D_ONE, R_COUNT, true, &cores)) &&
+        !(rc = qty(r, c, "clock", &D_FREQ, R_POS, true, &cl->clock_mhz)) &&
+        !(rc = per_prec(r, c, "compute", &D_RATE, true, cl->peak_gops))) {
       cl->cores = (int)cores;
       for (int j = 0; j < d->n_clusters && !rc; j++)
-        if (!strcmp(d->clusters[j].name, cl->name)) {
-          size_t o3 = push_key(v, "name");
-          rc = fail(v, "\"%s\" is already the name of clusters[%d]", cl->name, j);
-          pop(v, o3);
-        }
+        if (!strcmp(d->clusters[j].name, cl->name))
+          rc = fail_at(r, "name", "\"%s\" is already the name of clusters[%d]", cl->name, j);
       if (!rc)
         d->n_clusters++;
     }
-    pop(v, o2);
+    hant_json_pop(r, o2);
   }
 out:
-  pop(v, old);
+  hant_json_pop(r, old);
   return rc;
 }
 
-static int parse_modes(vctx *v, json_t *root, hant_device *d) {
+static int parse_modes(hant_json_reader *r, const hant_json *root, hant_device *d) {
   static const char *const keys[] = {"name",         "description", "cluster", "compute_scale", "bandwidth_scale",
                                      "energy_scale", "idle",        "active",  NULL};
-  json_t *a = json_object_get(root, "power_modes");
-  if (!a)
-    return 0;
-  size_t old = push_key(v, "power_modes");
-  int rc = 0;
-  if (!json_is_array(a)) {
-    rc = fail(v, "expected an array of power modes or DVFS points");
+  hant_json *a = NULL;
+  int rc = hant_json_get_array(r, root, "power_modes", 0, "an array of power modes or DVFS points", &a);
+  if (rc || !a)
+    return rc;
+  size_t old = hant_json_push_key(r, "power_modes");
+  if (hant_json_size(a) > HANT_DEVICE_MAX_MODES) {
+    rc = hant_json_fail(r, HANT_ELIMIT, "more than %d", HANT_DEVICE_MAX_MODES);
     goto out;
   }
-  if (json_array_size(a) > HANT_DEVICE_MAX_MODES) {
-    rc = hant__error(HANT_ELIMIT, "%s: power_modes: more than %d", v->file, HANT_DEVICE_MAX_MODES);
-    goto out;
-  }
-  for (size_t i = 0; i < json_array_size(a) && !rc; i++) {
-    json_t *m = json_array_get(a, i);
-    size_t o2 = push_idx(v, i);
+  for (size_t i = 0; i < hant_json_size(a) && !rc; i++) {
+    const hant_json *m = hant_json_at(a, i);
+    size_t o2 = hant_json_push_index(r, i);
     hant_device_mode *md = &d->modes[d->n_modes];
     char cluster[32], desc[256];
     md->compute_scale = md->bandwidth_scale = md->energy_scale = 1.0;
     md->cluster = -1;
-    if (!(rc = need_object(v, m, "an object {name, compute_scale, idle, active, ...}")) &&
-        !(rc = only_keys(v, m, keys)) && !(rc = str_field(v, m, "name", true, md->name, sizeof(md->name))) &&
-        !(rc = str_field(v, m, "description", false, desc, sizeof(desc))) &&
-        !(rc = str_field(v, m, "cluster", false, cluster, sizeof(cluster))) &&
-        !(rc = qty(v, m, "compute_scale", &D_ONE, R_POS, true, &md->compute_scale)) &&
-        !(rc = qty(v, m, "bandwidth_scale", &D_ONE, R_POS, false, &md->bandwidth_scale)) &&
-        !(rc = qty(v, m, "energy_scale", &D_ONE, R_POS, false, &md->energy_scale)) &&
-        !(rc = qty(v, m, "idle", &D_POWER, R_NONNEG, true, &md->idle_w)) &&
-        !(rc = qty(v, m, "active", &D_POWER, R_NONNEG, true, &md->active_w))) {
-      if (!name_ok(md->name)) {
-        size_t o3 = push_key(v, "name");
-        rc = fail(v, "expected letters, digits, '.', '_' or '-', got \"%s\"", md->name);
-        pop(v, o3);
-      }
+    if (!(rc = hant_json_expect(r, m, HANT_JSON_OBJECT, "an object {name, compute_scale, idle, active, ...}")) &&
+        !(rc = hant_json_only(r, m, keys)) && !(rc = str_field(r, m, "name", true, md->name, sizeof(md->name))) &&
+        !(rc = str_field(r, m, "description", false, desc, sizeof(desc))) &&
+        !(rc = str_field(r, m, "cluster", false, cluster, sizeof(cluster))) &&
+        !(rc = qty(r, m, "compute_scale", &D_ONE, R_POS, true, &md->compute_scale)) &&
+        !(rc = qty(r, m, "bandwidth_scale", &D_ONE, R_POS, false, &md->bandwidth_scale)) &&
+        !(rc = qty(r, m, "energy_scale", &D_ONE, R_POS, false, &md->energy_scale)) &&
+        !(rc = qty(r, m, "idle", &D_POWER, R_NONNEG, true, &md->idle_w)) &&
+        !(rc = qty(r, m, "active", &D_POWER, R_NONNEG, true, &md->active_w))) {
+      if (!name_ok(md->name))
+        rc = fail_at(r, "name", "expected letters, digits, '.', '_' or '-', got \"%s\"", md->name);
       for (int j = 0; j < d->n_modes && !rc; j++)
-        if (!strcmp(d->modes[j].name, md->name)) {
-          size_t o3 = push_key(v, "name");
-          rc = fail(v, "\"%s\" is already the name of power_modes[%d]", md->name, j);
-          pop(v, o3);
-        }
+        if (!strcmp(d->modes[j].name, md->name))
+          rc = fail_at(r, "name", "\"%s\" is already the name of power_modes[%d]", md->name, j);
       if (!rc && cluster[0]) {
         for (int j = 0; j < d->n_clusters; j++)
           if (!strcmp(d->clusters[j].name, cluster))
             md->cluster = j;
-        if (md->cluster < 0) {
-          size_t o3 = push_key(v, "cluster");
-          rc = fail(v, "no cluster is named \"%s\" (see clusters)", cluster);
-          pop(v, o3);
-        }
+        if (md->cluster < 0)
+          rc = fail_at(r, "cluster", "no cluster is named \"%s\" (see clusters)", cluster);
       }
-      if (!rc && md->idle_w > md->active_w) {
-        size_t o3 = push_key(v, "idle");
-        rc = fail(v, "idle power %g W exceeds active power %g W", md->idle_w, md->active_w);
-        pop(v, o3);
-      }
+      if (!rc && md->idle_w > md->active_w)
+        rc = fail_at(r, "idle", "idle power %g W exceeds active power %g W", md->idle_w, md->active_w);
       if (!rc)
         d->n_modes++;
     }
-    pop(v, o2);
+    hant_json_pop(r, o2);
   }
 out:
-  pop(v, old);
+  hant_json_pop(r, old);
   return rc;
 }
 
-static int validate(vctx *v, json_t *root, hant_device *d) {
+static int validate(hant_json_reader *r, const hant_json *root, hant_device *d) {
   static const char *const top[] = {"$schema",   "comment",     "name",  "description",        "kind",
                                     "precision", "compute",     "efficiency", "array",         "overhead",
                                     "memory",    "weights_stationary", "execution", "energy", "power",  "power_modes",
                                     "clusters",  NULL};
   static const char *const kinds[] = {"cpu", "gpu", "mcu", "npu", "accelerator", NULL};
   int rc;
-  if ((rc = need_object(v, root, "a JSON object")) || (rc = only_keys(v, root, top)))
+  if ((rc = hant_json_expect(r, root, HANT_JSON_OBJECT, "a JSON object")) || (rc = hant_json_only(r, root, top)))
     return rc;
-  if ((rc = str_field(v, root, "name", true, d->name, sizeof(d->name))))
+  if ((rc = str_field(r, root, "name", true, d->name, sizeof(d->name))))
     return rc;
-  if (!name_ok(d->name)) {
-    size_t o = push_key(v, "name");
-    rc = fail(v, "expected letters, digits, '.', '_' or '-' (it names the file NAME.json), got \"%s\"", d->name);
-    pop(v, o);
-    return rc;
-  }
-  if ((rc = str_field(v, root, "description", true, d->description, sizeof(d->description))) ||
-      (rc = str_field(v, root, "kind", true, d->kind, sizeof(d->kind))))
+  if (!name_ok(d->name))
+    return fail_at(r, "name", "expected letters, digits, '.', '_' or '-' (it names the file NAME.json), got \"%s\"",
+                   d->name);
+  if ((rc = str_field(r, root, "description", true, d->description, sizeof(d->description))) ||
+      (rc = str_field(r, root, "kind", true, d->kind, sizeof(d->kind))))
     return rc;
   bool kind_ok = false;
   for (const char *const *k = kinds; *k; k++)
     kind_ok |= !strcmp(*k, d->kind);
-  if (!kind_ok) {
-    size_t o = push_key(v, "kind");
-    rc = fail(v, "expected cpu, gpu, mcu, npu or accelerator, got \"%s\"", d->kind);
-    pop(v, o);
-    return rc;
-  }
+  if (!kind_ok)
+    return fail_at(r, "kind", "expected cpu, gpu, mcu, npu or accelerator, got \"%s\"", d->kind);
   char prec[16];
-  if ((rc = str_field(v, root, "precision", true, prec, sizeof(prec))))
+  if ((rc = str_field(r, root, "precision", true, prec, sizeof(prec))))
     return rc;
   d->precision = hant_prec_from_name(prec);
-  if (d->precision == HANT_PREC_COUNT) {
-    size_t o = push_key(v, "precision");
-    rc = fail(v, "expected fp32, fp16, int16 or int8, got \"%s\"", prec);
-    pop(v, o);
+  if (d->precision == HANT_PREC_COUNT)
+    return fail_at(r, "precision", "expected fp32, fp16, int16 or int8, got \"%s\"", prec);
+  if ((rc = per_prec(r, root, "compute", &D_RATE, true, d->peak_gops)))
     return rc;
-  }
-  if ((rc = per_prec(v, root, "compute", &D_RATE, true, d->peak_gops)))
-    return rc;
-  if (d->peak_gops[d->precision] <= 0) {
-    size_t o = push_key(v, "compute");
-    rc = fail(v, "no peak for the profile's precision %s", prec);
-    pop(v, o);
-    return rc;
-  }
+  if (d->peak_gops[d->precision] <= 0)
+    return fail_at(r, "compute", "no peak for the profile's precision %s", prec);
 
-  json_t *e = json_object_get(root, "efficiency");
-  size_t o = push_key(v, "efficiency");
   static const char *const effk[] = {"conv", "depthwise", "linear", "memory", NULL};
-  if (!e)
-    rc = fail(v, "required field is missing");
-  else if (!(rc = need_object(v, e, "an object {conv, depthwise, linear, memory}")) && !(rc = only_keys(v, e, effk)))
+  hant_json *e = NULL;
+  if ((rc = need(r, root, "efficiency", "")) ||
+      (rc = hant_json_get_object(r, root, "efficiency", 0, "an object {conv, depthwise, linear, memory}", &e)))
+    return rc;
+  size_t o = hant_json_push_key(r, "efficiency");
+  if (!(rc = hant_json_only(r, e, effk)))
     for (int i = 0; i < HANT_EFF_COUNT && !rc; i++)
-      rc = qty(v, e, eff_names[i], &D_ONE, R_FRACTION, true, &d->eff[i]);
-  pop(v, o);
+      rc = qty(r, e, eff_names[i], &D_ONE, R_FRACTION, true, &d->eff[i]);
+  hant_json_pop(r, o);
   if (rc)
     return rc;
 
-  json_t *arr = json_object_get(root, "array");
-  o = push_key(v, "array");
   static const char *const arrk[] = {"rows", "cols", NULL};
   double rows = 0, cols = 0;
-  if (!arr)
-    rc = fail(v, "required field is missing (use rows 1, cols 1 for no tiling)");
-  else if (!(rc = need_object(v, arr, "an object {rows, cols}")) && !(rc = only_keys(v, arr, arrk)) &&
-           !(rc = qty(v, arr, "rows", &D_ONE, R_COUNT, true, &rows)))
-    rc = qty(v, arr, "cols", &D_ONE, R_COUNT, true, &cols);
-  pop(v, o);
+  hant_json *arr = NULL;
+  if ((rc = need(r, root, "array", " (use rows 1, cols 1 for no tiling)")) ||
+      (rc = hant_json_get_object(r, root, "array", 0, "an object {rows, cols}", &arr)))
+    return rc;
+  o = hant_json_push_key(r, "array");
+  if (!(rc = hant_json_only(r, arr, arrk)) && !(rc = qty(r, arr, "rows", &D_ONE, R_COUNT, true, &rows)))
+    rc = qty(r, arr, "cols", &D_ONE, R_COUNT, true, &cols);
+  hant_json_pop(r, o);
   if (rc)
     return rc;
   d->array_rows = (int)rows;
   d->array_cols = (int)cols;
 
-  if ((rc = qty(v, root, "overhead", &D_TIME, R_NONNEG, true, &d->overhead_us)) || (rc = parse_levels(v, root, d)))
+  if ((rc = qty(r, root, "overhead", &D_TIME, R_NONNEG, true, &d->overhead_us)) || (rc = parse_levels(r, root, d)))
     return rc;
 
-  json_t *ws = json_object_get(root, "weights_stationary");
-  if (ws && !json_is_boolean(ws)) {
-    o = push_key(v, "weights_stationary");
-    rc = fail(v, "expected true or false");
-    pop(v, o);
+  d->weights_stationary = false;
+  if ((rc = hant_json_get_bool(r, root, "weights_stationary", 0, &d->weights_stationary)))
     return rc;
-  }
-  d->weights_stationary = ws && json_is_true(ws);
 
   char exec[16];
-  if ((rc = str_field(v, root, "execution", false, exec, sizeof(exec))))
+  if ((rc = str_field(r, root, "execution", false, exec, sizeof(exec))))
     return rc;
   d->sequential = false;
   if (exec[0]) {
-    if (!strcmp(exec, "sequential")) {
+    if (!strcmp(exec, "sequential"))
       d->sequential = true;
-    } else if (strcmp(exec, "pipelined")) {
-      o = push_key(v, "execution");
-      rc = fail(v, "expected \"pipelined\" or \"sequential\", got \"%s\"", exec);
-      pop(v, o);
-      return rc;
-    }
+    else if (strcmp(exec, "pipelined"))
+      return fail_at(r, "execution", "expected \"pipelined\" or \"sequential\", got \"%s\"", exec);
   }
 
-  json_t *en = json_object_get(root, "energy");
-  o = push_key(v, "energy");
   static const char *const enk[] = {"mac", NULL};
-  if (!en)
-    rc = fail(v, "required field is missing");
-  else if (!(rc = need_object(v, en, "an object {mac}")) && !(rc = only_keys(v, en, enk)))
-    rc = per_prec(v, en, "mac", &D_EMAC, true, d->pj_per_mac);
-  if (!rc && d->pj_per_mac[d->precision] <= 0) {
-    size_t o2 = push_key(v, "mac");
-    rc = fail(v, "no energy per MAC for the profile's precision %s", prec);
-    pop(v, o2);
-  }
-  pop(v, o);
+  hant_json *en = NULL;
+  if ((rc = need(r, root, "energy", "")) || (rc = hant_json_get_object(r, root, "energy", 0, "an object {mac}", &en)))
+    return rc;
+  o = hant_json_push_key(r, "energy");
+  if (!(rc = hant_json_only(r, en, enk)))
+    rc = per_prec(r, en, "mac", &D_EMAC, true, d->pj_per_mac);
+  if (!rc && d->pj_per_mac[d->precision] <= 0)
+    rc = fail_at(r, "mac", "no energy per MAC for the profile's precision %s", prec);
+  hant_json_pop(r, o);
   if (rc)
     return rc;
 
-  json_t *pw = json_object_get(root, "power");
-  o = push_key(v, "power");
   static const char *const pwk[] = {"idle", "active", NULL};
-  if (!pw)
-    rc = fail(v, "required field is missing");
-  else if (!(rc = need_object(v, pw, "an object {idle, active}")) && !(rc = only_keys(v, pw, pwk)) &&
-           !(rc = qty(v, pw, "idle", &D_POWER, R_NONNEG, true, &d->idle_w)))
-    rc = qty(v, pw, "active", &D_POWER, R_NONNEG, true, &d->active_w);
-  if (!rc && d->idle_w > d->active_w) {
-    size_t o2 = push_key(v, "idle");
-    rc = fail(v, "idle power %g W exceeds active power %g W", d->idle_w, d->active_w);
-    pop(v, o2);
-  }
-  pop(v, o);
+  hant_json *pw = NULL;
+  if ((rc = need(r, root, "power", "")) ||
+      (rc = hant_json_get_object(r, root, "power", 0, "an object {idle, active}", &pw)))
+    return rc;
+  o = hant_json_push_key(r, "power");
+  if (!(rc = hant_json_only(r, pw, pwk)) && !(rc = qty(r, pw, "idle", &D_POWER, R_NONNEG, true, &d->idle_w)))
+    rc = qty(r, pw, "active", &D_POWER, R_NONNEG, true, &d->active_w);
+  if (!rc && d->idle_w > d->active_w)
+    rc = fail_at(r, "idle", "idle power %g W exceeds active power %g W", d->idle_w, d->active_w);
+  hant_json_pop(r, o);
   if (rc)
     return rc;
-  if ((rc = parse_clusters(v, root, d)) || (rc = parse_modes(v, root, d)))
+  if ((rc = parse_clusters(r, root, d)) || (rc = parse_modes(r, root, d)))
     return rc;
   return 0;
 }
@@ -568,16 +457,20 @@ int hant_device_parse(const char *text, size_t len, const char *name, hant_devic
   *out = NULL;
   if (len > HANT_DEVICE_MAX_BYTES)
     return hant__error(HANT_ELIMIT, "%s: larger than the limit of %zu bytes", name, HANT_DEVICE_MAX_BYTES);
-  json_error_t err;
-  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-  if (!root)
-    return hant__error(HANT_EFORMAT, "%s:%d:%d: not valid JSON: %s", name, err.line, err.column, err.text);
+  hant_json *root = NULL;
+  hant_json_syntax syn;
+  int rc = hant_json_parse(text, len, name, &root, &syn);
+  if (rc == HANT_EFORMAT)
+    return hant__error(rc, "%s:%d:%d: not valid JSON: %s", name, syn.line, syn.column, syn.what);
+  if (rc)
+    return rc;
   hant_device *d = calloc(1, sizeof(*d));
-  int rc = HANT_ENOMEM;
+  rc = HANT_ENOMEM;
   if (!d)
     goto out;
-  vctx v = {.file = name};
-  if ((rc = validate(&v, root, d)))
+  hant_json_reader r;
+  hant_json_reader_init(&r, name);
+  if ((rc = validate(&r, root, d)))
     goto out;
   d->json = malloc(len + 1);
   if (!d->json) {
@@ -591,7 +484,7 @@ int hant_device_parse(const char *text, size_t len, const char *name, hant_devic
   d = NULL;
   rc = 0;
 out:
-  json_decref(root);
+  hant_json_free(root);
   hant_device_destroy(d);
   return rc;
 }
