@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* problem_json.c: parses selection problem files defensively and writes answers, the only jansson
- * user in the selection path. */
+/* problem_json.c: parses selection problem files defensively and writes answers. */
 #include "problem_json.h"
 
-#include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base.h"
+#include "file.h"
+#include "json_read.h"
+#include "jsonbuf.h"
 
 void hant_problem_limits_default(struct hant_problem_limits *l) {
   l->max_bytes = (size_t)64 << 20;
@@ -50,21 +50,6 @@ void hant_problem_destroy(struct hant_problem *p) {
   free(p);
 }
 
-/* What a JSON value is, for "expected X, got Y" messages. */
-static const char *type_name(const json_t *v) {
-  switch (json_typeof(v)) {
-  case JSON_OBJECT: return "an object";
-  case JSON_ARRAY: return "an array";
-  case JSON_STRING: return "a string";
-  case JSON_INTEGER:
-  case JSON_REAL: return "a number";
-  case JSON_TRUE:
-  case JSON_FALSE: return "a boolean";
-  case JSON_NULL: return "null";
-  }
-  return "something else";
-}
-
 /* Copies an untrusted key into buf for a message: printable ASCII only,
  * at most 64 bytes. */
 static const char *printable(const char *s, char *buf, size_t n) {
@@ -79,49 +64,59 @@ static const char *printable(const char *s, char *buf, size_t n) {
   return buf;
 }
 
-static int finite_number(const json_t *v, double *out) {
-  if (!json_is_number(v))
-    return 0;
-  double x = json_number_value(v);
-  if (!isfinite(x))
-    return 0;
-  *out = x;
-  return 1;
+/* What is wrong with a name (an id, a group name or a cost key) of n bytes
+ * beyond what the JSON reader checks, or NULL: control characters would
+ * garble the table and the messages that show it. */
+static const char *name_why(const char *s, size_t n, size_t max) {
+  if (n == 0)
+    return "must not be empty";
+  if (n > max)
+    return "is too long";
+  if (strlen(s) != n)
+    return "must not contain NUL characters";
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+      return "must not contain control characters";
+  return NULL;
 }
 
-/* A name: a non-empty string within the length limit, without NUL or
- * control characters. Returns NULL and sets *why otherwise. */
-static const char *valid_name(const json_t *v, size_t max, const char **why) {
-  if (!json_is_string(v)) {
-    *why = "expected a string";
-    return NULL;
+/* A name field of obj: a string the JSON reader accepts and name_why too.
+ * *s stays NULL when an optional one is absent. */
+static int get_name(hant_json_reader *r, const hant_json *obj, const char *key, unsigned flags, size_t max,
+                    const char **s) {
+  size_t n = 0;
+  int rc = hant_json_get_string(r, obj, key, flags, max, s, &n);
+  const char *why = rc || !*s ? NULL : name_why(*s, n, max);
+  if (why) {
+    size_t m = hant_json_push_key(r, key);
+    rc = hant_json_fail(r, HANT_EFORMAT, "%s", why);
+    hant_json_pop(r, m);
   }
-  const char *s = json_string_value(v);
-  size_t n = json_string_length(v);
-  if (n == 0) {
-    *why = "must not be empty";
-    return NULL;
-  }
-  if (n > max) {
-    *why = "is too long";
-    return NULL;
-  }
-  if (strlen(s) != n) {
-    *why = "must not contain NUL characters";
-    return NULL;
-  }
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-      *why = "must not contain control characters";
-      return NULL;
-    }
-  return s;
+  return rc;
 }
 
 static int allowed(const char *key, const char *const *list) {
   for (; *list; list++)
     if (!strcmp(key, *list))
       return 1;
+  return 0;
+}
+
+/* Refuses fields of obj outside list, in this format's words: at the top
+ * level the message says so, inside it the path names the object. */
+static int only_fields(hant_json_reader *r, const hant_json *obj, const char *const *list, const char *expected) {
+  hant_json_iter it = hant_json_iter_begin(obj);
+  const char *key;
+  size_t klen;
+  hant_json *val;
+  char kb[80];
+  while (hant_json_iter_next(&it, &key, &klen, &val)) {
+    if (strlen(key) != klen)
+      return hant_json_fail(r, HANT_EFORMAT, "a field name contains a NUL character");
+    if (!allowed(key, list))
+      return hant_json_fail(r, HANT_EFORMAT, "unknown field \"%s\"%s (expected %s)", printable(key, kb, sizeof kb),
+                            r->path_len ? "" : " at the top level", expected);
+  }
   return 0;
 }
 
@@ -169,6 +164,13 @@ static char *dup_str(const char *s) {
     goto fail;                                                                                     \
   } while (0)
 
+/* For the JSON reader's checks, which record their own message. */
+#define TRY(expr)                                                                                  \
+  do {                                                                                             \
+    if ((rc = (expr)))                                                                             \
+      goto fail;                                                                                   \
+  } while (0)
+
 int hant_problem_parse(const char *text, size_t len, const char *source,
                        const struct hant_problem_limits *lim, struct hant_problem **out) {
   struct hant_problem_limits dl;
@@ -183,55 +185,33 @@ int hant_problem_parse(const char *text, size_t len, const char *source,
   if (len > lim->max_bytes)
     return hant__error(HANT_ELIMIT, "%s: %zu bytes, over the limit of %zu bytes", src, len,
                        lim->max_bytes);
-  int rc = 0;
   char kb[80], kb2[80];
   struct name_ref *refs = NULL;
-  json_error_t jerr;
-  json_t *root = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &jerr);
+  hant_json *root = NULL;
+  int rc = hant_json_parse(text ? text : "", len, src, &root, NULL);
+  if (rc)
+    return rc;
   struct hant_problem *p = calloc(1, sizeof *p);
   if (!p) {
-    json_decref(root);
+    hant_json_free(root);
     return hant__error(HANT_ENOMEM, "%s: out of memory", src);
   }
   p->source = dup_str(src);
   p->time_limit_ms = -1;
   if (!p->source)
     FAIL(HANT_ENOMEM, "%s: out of memory", src);
-  if (!root)
-    FAIL(HANT_EFORMAT, "%s:%d:%d: %s", src, jerr.line, jerr.column, jerr.text);
-  if (!json_is_object(root))
-    FAIL(HANT_EFORMAT, "%s: expected an object at the top level, got %s", src, type_name(root));
-
-  const char *key;
-  size_t klen;
-  json_t *val;
-  json_object_keylen_foreach(root, key, klen, val) {
-    if (strlen(key) != klen)
-      FAIL(HANT_EFORMAT, "%s: a field name contains a NUL character", src);
-    if (!allowed(key, top_fields))
-      FAIL(HANT_EFORMAT,
-           "%s: unknown field \"%s\" at the top level (expected groups, budgets, "
-           "time_limit_ms, name, description, meta)",
-           src, printable(key, kb, sizeof kb));
-  }
-  json_t *groups = json_object_get(root, "groups");
-  if (!groups)
-    FAIL(HANT_EFORMAT, "%s: groups: missing (expected an array of groups)", src);
-  if (!json_is_array(groups))
-    FAIL(HANT_EFORMAT, "%s: groups: expected an array, got %s", src, type_name(groups));
-  size_t G = json_array_size(groups);
+  hant_json_reader r;
+  hant_json_reader_init(&r, src);
+  TRY(hant_json_expect(&r, root, HANT_JSON_OBJECT, "an object at the top level"));
+  TRY(only_fields(&r, root, top_fields, "groups, budgets, time_limit_ms, name, description, meta"));
+  hant_json *groups = NULL;
+  TRY(hant_json_get_array(&r, root, "groups", HANT_JSON_REQUIRED, NULL, &groups));
+  size_t G = hant_json_size(groups);
   if (G == 0)
     FAIL(HANT_EFORMAT, "%s: groups: must not be empty", src);
   if (G > lim->max_groups)
     FAIL(HANT_ELIMIT, "%s: groups: %zu groups, over the limit of %zu", src, G, lim->max_groups);
-  json_t *tl = json_object_get(root, "time_limit_ms");
-  if (tl) {
-    double t;
-    if (!finite_number(tl, &t) || t < 0 || t > 1e9)
-      FAIL(HANT_EFORMAT, "%s: time_limit_ms: expected a number from 0 to 1e9, got %s", src,
-           json_is_number(tl) ? "a number out of range" : type_name(tl));
-    p->time_limit_ms = t;
-  }
+  TRY(hant_json_get_number(&r, root, "time_limit_ms", 0, 0, 1e9, "a number from 0 to 1e9", &p->time_limit_ms));
 
   /* Pass 1: shapes, ids, values, and the set of cost keys. */
   size_t N = 0, maxg = 0;
@@ -241,24 +221,16 @@ int hant_problem_parse(const char *text, size_t len, const char *source,
   if (!p->key || !p->group_name || !p->group_size)
     FAIL(HANT_ENOMEM, "%s: out of memory", src);
   p->n_groups = G;
+  hant_json_push_key(&r, "groups");
   for (size_t i = 0; i < G; i++) {
-    json_t *g = json_array_get(groups, i);
-    if (!json_is_object(g))
-      FAIL(HANT_EFORMAT, "%s: groups[%zu]: expected an object, got %s", src, i, type_name(g));
-    json_object_keylen_foreach(g, key, klen, val) {
-      if (strlen(key) != klen)
-        FAIL(HANT_EFORMAT, "%s: groups[%zu]: a field name contains a NUL character", src, i);
-      if (!allowed(key, group_fields))
-        FAIL(HANT_EFORMAT,
-             "%s: groups[%zu]: unknown field \"%s\" (expected name, items, description, meta)", src,
-             i, printable(key, kb, sizeof kb));
-    }
-    json_t *name = json_object_get(g, "name");
+    const hant_json *g = hant_json_at(groups, i);
+    size_t at_group = hant_json_push_index(&r, i);
+    TRY(hant_json_expect(&r, g, HANT_JSON_OBJECT, NULL));
+    TRY(only_fields(&r, g, group_fields, "name, items, description, meta"));
+    const char *name = NULL;
+    TRY(get_name(&r, g, "name", 0, lim->max_name, &name));
     if (name) {
-      const char *why = NULL, *s = valid_name(name, lim->max_name, &why);
-      if (!s)
-        FAIL(HANT_EFORMAT, "%s: groups[%zu].name: %s", src, i, why);
-      p->group_name[i] = dup_str(s);
+      p->group_name[i] = dup_str(name);
     } else {
       char nb[32];
       snprintf(nb, sizeof nb, "slot%zu", i);
@@ -266,14 +238,9 @@ int hant_problem_parse(const char *text, size_t len, const char *source,
     }
     if (!p->group_name[i])
       FAIL(HANT_ENOMEM, "%s: out of memory", src);
-    json_t *items = json_object_get(g, "items");
-    if (!items)
-      FAIL(HANT_EFORMAT, "%s: groups[%zu].items: missing (expected an array of candidates)", src,
-           i);
-    if (!json_is_array(items))
-      FAIL(HANT_EFORMAT, "%s: groups[%zu].items: expected an array, got %s", src, i,
-           type_name(items));
-    size_t n = json_array_size(items);
+    hant_json *items = NULL;
+    TRY(hant_json_get_array(&r, g, "items", HANT_JSON_REQUIRED, NULL, &items));
+    size_t n = hant_json_size(items);
     if (n == 0)
       FAIL(HANT_EFORMAT, "%s: groups[%zu].items: must not be empty (every slot needs a candidate)",
            src, i);
@@ -284,59 +251,30 @@ int hant_problem_parse(const char *text, size_t len, const char *source,
     p->group_size[i] = n;
     if (n > maxg)
       maxg = n;
+    hant_json_push_key(&r, "items");
     for (size_t j = 0; j < n; j++) {
-      json_t *it = json_array_get(items, j);
-      if (!json_is_object(it))
-        FAIL(HANT_EFORMAT, "%s: groups[%zu].items[%zu]: expected an object, got %s", src, i, j,
-             type_name(it));
-      json_object_keylen_foreach(it, key, klen, val) {
-        if (strlen(key) != klen)
-          FAIL(HANT_EFORMAT, "%s: groups[%zu].items[%zu]: a field name contains a NUL character",
-               src, i, j);
-        if (!allowed(key, item_fields))
-          FAIL(HANT_EFORMAT,
-               "%s: groups[%zu].items[%zu]: unknown field \"%s\" (expected id, value, cost, "
-               "description, meta)",
-               src, i, j, printable(key, kb, sizeof kb));
-      }
-      json_t *id = json_object_get(it, "id");
-      if (!id)
-        FAIL(HANT_EFORMAT, "%s: groups[%zu].items[%zu].id: missing (expected a string)", src, i, j);
-      const char *why = NULL;
-      if (!valid_name(id, lim->max_name, &why))
-        FAIL(HANT_EFORMAT, "%s: groups[%zu].items[%zu].id: %s%s%s", src, i, j, why,
-             json_is_string(id) ? "" : ", got ", json_is_string(id) ? "" : type_name(id));
-      json_t *v = json_object_get(it, "value");
+      const hant_json *it = hant_json_at(items, j);
+      size_t at_item = hant_json_push_index(&r, j);
+      TRY(hant_json_expect(&r, it, HANT_JSON_OBJECT, NULL));
+      TRY(only_fields(&r, it, item_fields, "id, value, cost, description, meta"));
+      const char *id = NULL;
       double x;
-      if (!v)
-        FAIL(HANT_EFORMAT, "%s: groups[%zu].items[%zu].value: missing (expected a finite number)",
-             src, i, j);
-      if (!finite_number(v, &x))
-        FAIL(HANT_EFORMAT, "%s: groups[%zu].items[%zu].value: expected a finite number, got %s",
-             src, i, j, type_name(v));
-      json_t *cost = json_object_get(it, "cost");
-      if (!cost)
-        FAIL(HANT_EFORMAT,
-             "%s: groups[%zu].items[%zu].cost: missing (expected an object of "
-             "cost keys to numbers)",
-             src, i, j);
-      if (!json_is_object(cost))
-        FAIL(HANT_EFORMAT, "%s: groups[%zu].items[%zu].cost: expected an object, got %s", src, i, j,
-             type_name(cost));
-      json_object_keylen_foreach(cost, key, klen, val) {
+      hant_json *cost = NULL;
+      TRY(get_name(&r, it, "id", HANT_JSON_REQUIRED, lim->max_name, &id));
+      TRY(hant_json_get_number(&r, it, "value", HANT_JSON_REQUIRED, -INFINITY, INFINITY, NULL, &x));
+      TRY(hant_json_get_object(&r, it, "cost", HANT_JSON_REQUIRED, NULL, &cost));
+      hant_json_push_key(&r, "cost");
+      hant_json_iter ci = hant_json_iter_begin(cost);
+      const char *key;
+      size_t klen;
+      hant_json *val;
+      while (hant_json_iter_next(&ci, &key, &klen, &val)) {
         if (strlen(key) != klen)
-          FAIL(HANT_EFORMAT, "%s: groups[%zu].items[%zu].cost: a key contains a NUL character", src,
-               i, j);
-        const char *kwhy = NULL;
-        json_t *ks = json_string(key);
-        const char *ok = ks ? valid_name(ks, lim->max_name, &kwhy) : NULL;
-        json_decref(ks);
-        if (!ok)
-          FAIL(HANT_EFORMAT, "%s: groups[%zu].items[%zu].cost: key \"%s\" %s", src, i, j,
-               printable(key, kb, sizeof kb), kwhy ? kwhy : "is invalid");
-        if (!finite_number(val, &x))
-          FAIL(HANT_EFORMAT, "%s: groups[%zu].items[%zu].cost.%s: expected a finite number, got %s",
-               src, i, j, printable(key, kb, sizeof kb), type_name(val));
+          TRY(hant_json_fail(&r, HANT_EFORMAT, "a key contains a NUL character"));
+        const char *kwhy = name_why(key, klen, lim->max_name);
+        if (kwhy)
+          TRY(hant_json_fail(&r, HANT_EFORMAT, "key \"%s\" %s", printable(key, kb, sizeof kb), kwhy));
+        TRY(hant_json_get_number(&r, cost, key, 0, -INFINITY, INFINITY, NULL, &x));
         size_t k = 0;
         while (k < p->n_keys && strcmp(p->key[k], key))
           k++;
@@ -350,8 +288,11 @@ int hant_problem_parse(const char *text, size_t len, const char *source,
           p->n_keys++;
         }
       }
+      hant_json_pop(&r, at_item);
     }
+    hant_json_pop(&r, at_group);
   }
+  hant_json_reader_init(&r, src);
   size_t K = p->n_keys;
 
   /* Budgets: known keys, finite numbers. */
@@ -359,14 +300,17 @@ int hant_problem_parse(const char *text, size_t len, const char *source,
   p->budget = calloc(K + 1, sizeof *p->budget);
   if (!p->has_budget || !p->budget)
     FAIL(HANT_ENOMEM, "%s: out of memory", src);
-  json_t *budgets = json_object_get(root, "budgets");
+  hant_json *budgets = NULL;
+  TRY(hant_json_get_object(&r, root, "budgets", 0, "an object of cost keys to numbers", &budgets));
   if (budgets) {
-    if (!json_is_object(budgets))
-      FAIL(HANT_EFORMAT, "%s: budgets: expected an object of cost keys to numbers, got %s", src,
-           type_name(budgets));
-    json_object_keylen_foreach(budgets, key, klen, val) {
+    hant_json_push_key(&r, "budgets");
+    hant_json_iter bi = hant_json_iter_begin(budgets);
+    const char *key;
+    size_t klen;
+    hant_json *val;
+    while (hant_json_iter_next(&bi, &key, &klen, &val)) {
       if (strlen(key) != klen)
-        FAIL(HANT_EFORMAT, "%s: budgets: a key contains a NUL character", src);
+        TRY(hant_json_fail(&r, HANT_EFORMAT, "a key contains a NUL character"));
       size_t k = 0;
       while (k < K && strcmp(p->key[k], key))
         k++;
@@ -380,12 +324,8 @@ int hant_problem_parse(const char *text, size_t len, const char *source,
         FAIL(HANT_EFORMAT, "%s: budgets.%s: no item has this cost key (items have: %s)", src,
              printable(key, kb, sizeof kb), K ? list : "no costs");
       }
-      double b;
-      if (!finite_number(val, &b))
-        FAIL(HANT_EFORMAT, "%s: budgets.%s: expected a finite number, got %s", src,
-             printable(key, kb, sizeof kb), type_name(val));
+      TRY(hant_json_get_number(&r, budgets, key, 0, -INFINITY, INFINITY, NULL, &p->budget[k]));
       p->has_budget[k] = 1;
-      p->budget[k] = b;
     }
   }
 
@@ -399,23 +339,23 @@ int hant_problem_parse(const char *text, size_t len, const char *source,
   p->n_items = N;
   size_t o = 0;
   for (size_t i = 0; i < G; i++) {
-    json_t *items = json_object_get(json_array_get(groups, i), "items");
+    const hant_json *items = hant_json_member(hant_json_at(groups, i), "items");
     for (size_t j = 0; j < p->group_size[i]; j++, o++) {
-      json_t *it = json_array_get(items, j);
-      p->item_id[o] = dup_str(json_string_value(json_object_get(it, "id")));
+      const hant_json *it = hant_json_at(items, j);
+      p->item_id[o] = dup_str(hant_json_string(hant_json_member(it, "id"), NULL));
       if (!p->item_id[o])
         FAIL(HANT_ENOMEM, "%s: out of memory", src);
-      p->value[o] = json_number_value(json_object_get(it, "value"));
-      json_t *cost = json_object_get(it, "cost");
+      hant_json_number(hant_json_member(it, "value"), &p->value[o]);
+      const hant_json *cost = hant_json_member(it, "cost");
       for (size_t k = 0; k < K; k++) {
-        json_t *c = json_object_get(cost, p->key[k]);
+        const hant_json *c = hant_json_member(cost, p->key[k]);
         if (!c) {
           /* name where the key was first seen */
           size_t fi = 0, fj = 0, q = 0;
           for (size_t i2 = 0; i2 < G && !q; i2++) {
-            json_t *its = json_object_get(json_array_get(groups, i2), "items");
-            for (size_t j2 = 0; j2 < json_array_size(its) && !q; j2++)
-              if (json_object_get(json_object_get(json_array_get(its, j2), "cost"), p->key[k])) {
+            const hant_json *its = hant_json_member(hant_json_at(groups, i2), "items");
+            for (size_t j2 = 0; j2 < hant_json_size(its) && !q; j2++)
+              if (hant_json_member(hant_json_member(hant_json_at(its, j2), "cost"), p->key[k])) {
                 fi = i2;
                 fj = j2;
                 q = 1;
@@ -426,7 +366,7 @@ int hant_problem_parse(const char *text, size_t len, const char *source,
                "cost key; groups[%zu].items[%zu] gives it)",
                src, i, j, printable(p->key[k], kb, sizeof kb), fi, fj);
         }
-        p->cost[o * K + k] = json_number_value(c);
+        hant_json_number(c, &p->cost[o * K + k]);
       }
     }
     /* ids unique within the group */
@@ -466,12 +406,12 @@ int hant_problem_parse(const char *text, size_t len, const char *source,
         p->dim_cost[t * D + d] = p->cost[t * K + k];
       d++;
     }
-  json_decref(root);
+  hant_json_free(root);
   free(refs);
   *out = p;
   return 0;
 fail:
-  json_decref(root);
+  hant_json_free(root);
   free(refs);
   hant_problem_destroy(p);
   return rc;
@@ -487,54 +427,12 @@ int hant_problem_load(const char *path, const struct hant_problem_limits *lim,
   if (!path || !out)
     return hant__error(HANT_EINVAL, "problem: NULL path");
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return hant__error(errno == ENOENT ? HANT_ENOENT : HANT_EIO, "%s: cannot open: %s", path,
-                       strerror(errno));
-  struct stat st;
-  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > lim->max_bytes) {
-    fclose(f);
-    return hant__error(HANT_ELIMIT, "%s: %jd bytes, over the limit of %zu bytes", path,
-                       (intmax_t)st.st_size, lim->max_bytes);
-  }
-  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-    fclose(f);
-    return hant__error(HANT_EIO, "%s: is a directory", path);
-  }
-  size_t cap = 65536, n = 0;
-  char *buf = malloc(cap);
-  int rc = 0;
-  while (buf) {
-    if (n == cap) {
-      if (cap > lim->max_bytes) {
-        rc = hant__error(HANT_ELIMIT, "%s: over the limit of %zu bytes", path, lim->max_bytes);
-        break;
-      }
-      char *t = realloc(buf, cap * 2);
-      if (!t) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = t;
-      cap *= 2;
-    }
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0) {
-      if (ferror(f))
-        rc = hant__error(HANT_EIO, "%s: read error", path);
-      break;
-    }
-  }
-  fclose(f);
-  if (!buf)
-    return hant__error(HANT_ENOMEM, "%s: out of memory", path);
-  if (rc == 0 && n > lim->max_bytes)
-    rc = hant__error(HANT_ELIMIT, "%s: %zu bytes, over the limit of %zu bytes", path, n,
-                     lim->max_bytes);
-  if (rc == 0)
-    rc = hant_problem_parse(buf, n, path, lim, out);
+  char *buf;
+  size_t n;
+  int rc = hant_file_read(path, lim->max_bytes, &buf, &n);
+  if (rc)
+    return rc;
+  rc = hant_problem_parse(buf, n, path, lim, out);
   free(buf);
   return rc;
 }
@@ -600,91 +498,90 @@ int hant_problem_view_axis(struct hant_problem *p, size_t key, struct hant_selec
 }
 
 /* ---------------------------------------------------------------------------
- * Output.
+ * Output: 15 significant digits, ", " and ": " between elements.
  * ------------------------------------------------------------------------- */
 
-static json_t *num_or_null(double x) { return isfinite(x) ? json_real(x) : json_null(); }
-
-/* Adds a field, tracking allocation failure in *ok. */
-static void put(json_t *o, const char *k, json_t *v, int *ok) {
-  if (!v || json_object_set_new(o, k, v) != 0)
-    *ok = 0;
+static void real_or_null(hant_jsonbuf *b, double x) {
+  if (isfinite(x))
+    hant_jsonbuf_real(b, x);
+  else
+    hant_jsonbuf_null(b);
 }
 
-static json_t *choice_ids(const struct hant_problem *p, const size_t *choice) {
-  json_t *a = json_array();
+static void choice_ids(hant_jsonbuf *b, const struct hant_problem *p, const size_t *choice) {
+  hant_jsonbuf_arr_begin(b);
   size_t o = 0;
-  for (size_t i = 0; a && i < p->n_groups; i++) {
-    if (json_array_append_new(a, json_string(p->item_id[o + choice[i]])) != 0) {
-      json_decref(a);
-      return NULL;
-    }
+  for (size_t i = 0; i < p->n_groups; i++) {
+    hant_jsonbuf_str(b, p->item_id[o + choice[i]]);
     o += p->group_size[i];
   }
-  return a;
+  hant_jsonbuf_arr_end(b);
 }
 
-static json_t *totals_of(const struct hant_problem *p, const size_t *choice) {
-  json_t *t = json_object();
-  for (size_t k = 0; t && k < p->n_keys; k++) {
+static void totals_of(hant_jsonbuf *b, const struct hant_problem *p, const size_t *choice) {
+  hant_jsonbuf_obj_begin(b);
+  for (size_t k = 0; k < p->n_keys; k++) {
     double s = 0;
     size_t o = 0;
     for (size_t i = 0; i < p->n_groups; i++) {
       s += p->cost[(o + choice[i]) * p->n_keys + k];
       o += p->group_size[i];
     }
-    if (json_object_set_new(t, p->key[k], json_real(s)) != 0) {
-      json_decref(t);
-      return NULL;
-    }
+    hant_jsonbuf_key(b, p->key[k]);
+    hant_jsonbuf_real(b, s);
   }
-  return t;
-}
-
-static char *dump(json_t *o, int ok) {
-  char *s = ok ? json_dumps(o, JSON_REAL_PRECISION(15)) : NULL;
-  json_decref(o);
-  if (!s)
-    return NULL;
-  /* json_dumps uses jansson's allocator; hand back plain malloc memory */
-  json_malloc_t jm;
-  json_free_t jf;
-  json_get_alloc_funcs(&jm, &jf);
-  char *c = dup_str(s);
-  jf(s);
-  return c;
+  hant_jsonbuf_obj_end(b);
 }
 
 char *hant_problem_answer_json(const struct hant_problem *p, const struct hant_select_result *r) {
   if (!p || !r)
     return NULL;
-  json_t *o = json_object();
-  if (!o)
-    return NULL;
-  int ok = 1;
-  put(o, "status", json_string(hant_select_status_name(r->status)), &ok);
-  if (r->has_choice) {
-    put(o, "objective", json_real(r->objective), &ok);
-    put(o, "choice", choice_ids(p, r->choice), &ok);
-    put(o, "totals", totals_of(p, r->choice), &ok);
-    put(o, "gap", num_or_null(r->gap), &ok);
-  } else {
-    put(o, "objective", json_null(), &ok);
-    put(o, "choice", json_null(), &ok);
-    put(o, "totals", json_null(), &ok);
-    put(o, "gap", json_null(), &ok);
-  }
-  put(o, "solve_ms", json_real(r->solve_ms), &ok);
-  put(o, "bound", r->status == HANT_SELECT_INFEASIBLE ? json_null() : num_or_null(r->bound), &ok);
-  put(o, "nodes", json_integer((json_int_t)r->nodes), &ok);
-  json_t *b = json_object();
-  for (size_t k = 0; b && k < p->n_keys; k++)
-    if (p->has_budget[k] && json_object_set_new(b, p->key[k], json_real(p->budget[k])) != 0)
-      ok = 0;
-  put(o, "budgets", b, &ok);
+  hant_jsonbuf b;
+  hant_jsonbuf_init(&b, false, 15);
+  hant_jsonbuf_obj_begin(&b);
+  hant_jsonbuf_key(&b, "status");
+  hant_jsonbuf_str(&b, hant_select_status_name(r->status));
+  hant_jsonbuf_key(&b, "objective");
+  if (r->has_choice)
+    hant_jsonbuf_real(&b, r->objective);
+  else
+    hant_jsonbuf_null(&b);
+  hant_jsonbuf_key(&b, "choice");
+  if (r->has_choice)
+    choice_ids(&b, p, r->choice);
+  else
+    hant_jsonbuf_null(&b);
+  hant_jsonbuf_key(&b, "totals");
+  if (r->has_choice)
+    totals_of(&b, p, r->choice);
+  else
+    hant_jsonbuf_null(&b);
+  hant_jsonbuf_key(&b, "gap");
+  if (r->has_choice)
+    real_or_null(&b, r->gap);
+  else
+    hant_jsonbuf_null(&b);
+  hant_jsonbuf_key(&b, "solve_ms");
+  hant_jsonbuf_real(&b, r->solve_ms);
+  hant_jsonbuf_key(&b, "bound");
+  if (r->status == HANT_SELECT_INFEASIBLE)
+    hant_jsonbuf_null(&b);
+  else
+    real_or_null(&b, r->bound);
+  hant_jsonbuf_key(&b, "nodes");
+  hant_jsonbuf_int(&b, (long long)r->nodes);
+  hant_jsonbuf_key(&b, "budgets");
+  hant_jsonbuf_obj_begin(&b);
+  for (size_t k = 0; k < p->n_keys; k++)
+    if (p->has_budget[k]) {
+      hant_jsonbuf_key(&b, p->key[k]);
+      hant_jsonbuf_real(&b, p->budget[k]);
+    }
+  hant_jsonbuf_obj_end(&b);
   if (r->status == HANT_SELECT_INFEASIBLE) {
-    json_t *mt = json_object(), *over = json_array();
-    for (size_t k = 0; mt && over && k < p->n_keys; k++) {
+    hant_jsonbuf_key(&b, "min_totals");
+    hant_jsonbuf_obj_begin(&b);
+    for (size_t k = 0; k < p->n_keys; k++) {
       double s = 0;
       size_t off = 0;
       for (size_t i = 0; i < p->n_groups; i++) {
@@ -694,17 +591,21 @@ char *hant_problem_answer_json(const struct hant_problem *p, const struct hant_s
         s += mn;
         off += p->group_size[i];
       }
-      if (json_object_set_new(mt, p->key[k], json_real(s)) != 0)
-        ok = 0;
+      hant_jsonbuf_key(&b, p->key[k]);
+      hant_jsonbuf_real(&b, s);
     }
-    for (size_t d = 0; mt && over && d < r->n_dims && d < p->n_dims; d++)
-      if (r->over_budget[d] && json_array_append_new(over, json_string(p->key[p->dim_key[d]])))
-        ok = 0;
-    put(o, "min_totals", mt, &ok);
-    put(o, "over_budget", over, &ok);
-    put(o, "jointly_infeasible", json_boolean(r->jointly_infeasible), &ok);
+    hant_jsonbuf_obj_end(&b);
+    hant_jsonbuf_key(&b, "over_budget");
+    hant_jsonbuf_arr_begin(&b);
+    for (size_t d = 0; d < r->n_dims && d < p->n_dims; d++)
+      if (r->over_budget[d])
+        hant_jsonbuf_str(&b, p->key[p->dim_key[d]]);
+    hant_jsonbuf_arr_end(&b);
+    hant_jsonbuf_key(&b, "jointly_infeasible");
+    hant_jsonbuf_bool(&b, r->jointly_infeasible);
   }
-  return dump(o, ok);
+  hant_jsonbuf_obj_end(&b);
+  return hant_jsonbuf_take(&b);
 }
 
 char *hant_problem_front_json(const struct hant_problem *p, const struct hant_select_front *f,
@@ -716,8 +617,7 @@ char *hant_problem_front_json(const struct hant_problem *p, const struct hant_se
   size_t m = n_levels ? n_levels : n;
   double *level = malloc((m + 1) * sizeof *level);
   size_t *pt = malloc((m + 1) * sizeof *pt), *choice = malloc(p->n_groups * sizeof *choice);
-  json_t *o = json_object(), *pts = json_array();
-  int ok = level && pt && choice && o && pts;
+  int ok = level && pt && choice;
   if (ok && n_levels) {
     ok = hant_select_front_sample(f, n_levels, level, NULL, pt) == 0;
   } else if (ok) {
@@ -726,28 +626,47 @@ char *hant_problem_front_json(const struct hant_problem *p, const struct hant_se
       hant_select_front_point(f, i, &level[i], NULL, NULL);
     }
   }
-  put(o, "axis", json_string(p->key[axis_key]), &ok);
-  put(o, "exact", json_boolean(!hant_select_front_approximate(f)), &ok);
-  put(o, "cost_error", num_or_null(hant_select_front_cost_error(f)), &ok);
-  put(o, "respect_budgets", json_boolean(respect_budgets), &ok);
-  put(o, "front_size", json_integer((json_int_t)n), &ok);
-  put(o, "solve_ms", json_real(solve_ms), &ok);
+  hant_jsonbuf b;
+  hant_jsonbuf_init(&b, false, 15);
+  hant_jsonbuf_obj_begin(&b);
+  hant_jsonbuf_key(&b, "axis");
+  hant_jsonbuf_str(&b, p->key[axis_key]);
+  hant_jsonbuf_key(&b, "exact");
+  hant_jsonbuf_bool(&b, !hant_select_front_approximate(f));
+  hant_jsonbuf_key(&b, "cost_error");
+  real_or_null(&b, hant_select_front_cost_error(f));
+  hant_jsonbuf_key(&b, "respect_budgets");
+  hant_jsonbuf_bool(&b, respect_budgets);
+  hant_jsonbuf_key(&b, "front_size");
+  hant_jsonbuf_int(&b, (long long)n);
+  hant_jsonbuf_key(&b, "solve_ms");
+  hant_jsonbuf_real(&b, solve_ms);
+  hant_jsonbuf_key(&b, "points");
+  hant_jsonbuf_arr_begin(&b);
   for (size_t l = 0; ok && l < m; l++) {
     double c = 0, v = 0;
-    json_t *e = json_object();
-    ok = e && hant_select_front_point(f, pt[l], &c, &v, choice) == 0;
-    put(e, "budget", json_real(level[l]), &ok);
-    put(e, "cost", json_real(c), &ok);
-    put(e, "objective", json_real(v), &ok);
-    put(e, "choice", ok ? choice_ids(p, choice) : NULL, &ok);
-    if (!e || json_array_append_new(pts, e) != 0)
-      ok = 0;
+    ok = hant_select_front_point(f, pt[l], &c, &v, choice) == 0;
+    if (!ok)
+      break;
+    hant_jsonbuf_obj_begin(&b);
+    hant_jsonbuf_key(&b, "budget");
+    hant_jsonbuf_real(&b, level[l]);
+    hant_jsonbuf_key(&b, "cost");
+    hant_jsonbuf_real(&b, c);
+    hant_jsonbuf_key(&b, "objective");
+    hant_jsonbuf_real(&b, v);
+    hant_jsonbuf_key(&b, "choice");
+    choice_ids(&b, p, choice);
+    hant_jsonbuf_obj_end(&b);
   }
+  hant_jsonbuf_arr_end(&b);
+  hant_jsonbuf_obj_end(&b);
   free(level);
   free(pt);
   free(choice);
-  put(o, "points", pts, &ok);
-  if (!o)
+  if (!ok) {
+    hant_jsonbuf_free(&b);
     return NULL;
-  return dump(o, ok);
+  }
+  return hant_jsonbuf_take(&b);
 }

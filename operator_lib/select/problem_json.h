@@ -82,9 +82,10 @@ struct hant_problem {
 int hant_problem_parse(const char *text, size_t len, const char *source,
                        const struct hant_problem_limits *lim, struct hant_problem **out);
 
-/* Reads and parses a file, refusing files over lim->max_bytes before
- * reading them. Returns as hant_problem_parse(), or HANT_EIO/HANT_ENOENT
- * when the file cannot be read. */
+/* Reads and parses a file with hant_file_read() (file.h), refusing files
+ * over lim->max_bytes before reading them. Returns as hant_problem_parse(),
+ * or HANT_ENOENT (no such file) or HANT_EIO (cannot be read, or not a
+ * regular file, such as a directory or a pipe). */
 int hant_problem_load(const char *path, const struct hant_problem_limits *lim,
                       struct hant_problem **out);
 
