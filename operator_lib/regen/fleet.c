@@ -3,28 +3,26 @@
 #include "fleet.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "budget.h"
 #include "base.h"
+#include "file.h"
+#include "json_read.h"
+#include "jsonbuf.h"
 
+/* Largest manifest read from a file. */
+#define FLEET_MAX_BYTES ((size_t)16 << 20)
+
+static const char *const top_keys[] = {"fleet", "description", "defaults", "devices", "$schema", NULL};
+static const char *const device_keys[] = {"device", "description", "entries", NULL};
 static const char *const entry_keys[] = {"name",           "budgets",         "fps",
                                          "power_mode",     "grid_g_per_kwh",  "finetune_epochs",
                                          "finetune_samples", "eval_samples",  NULL};
-
-static bool allowed(const char *key, const char *const *keys) {
-  for (; *keys; keys++)
-    if (!strcmp(key, *keys))
-      return true;
-  return false;
-}
 
 static bool safe_name(const char *s) {
   if (!*s || !strcmp(s, ".") || !strcmp(s, ".."))
@@ -36,45 +34,49 @@ static bool safe_name(const char *s) {
   return true;
 }
 
-/* Sets the entry's error: "FILE: devices[i].entries[j].FIELD: what". */
-static int entry_bad(hant_fleet_entry *e, const char *file, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int entry_bad(hant_fleet_entry *e, const char *file, const char *field, const char *fmt, ...) {
-  char msg[256];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  snprintf(e->error, sizeof(e->error), "%s: %s%s%s: %s", file, e->where, *field ? "." : "", field, msg);
-  return -1;
+/* Makes the message just recorded (hant_errmsg(), "FILE: devices[i].entries[j].FIELD: what") the entry's
+ * own error, so that the other entries still run. */
+static int entry_failed(hant_fleet_entry *e, int rc) {
+  snprintf(e->error, sizeof(e->error), "%s", hant_errmsg());
+  return rc;
 }
 
-/* A whole number in [lo, hi] from member key of any of the objects (entry first). */
-static int get_int(hant_fleet_entry *e, const char *file, const json_t *ent, const json_t *def, const char *key,
-                   int lo, int hi, int *out) {
-  json_t *v = json_object_get(ent, key);
-  if (!v && def)
-    v = json_object_get(def, key);
+/* An entry field comes from the entry, else from "defaults": the object to read key from. */
+static const hant_json *source_of(const hant_json *ent, const hant_json *def, const char *key) {
+  return hant_json_member(ent, key) || !def ? ent : def;
+}
+
+/* A whole number in [lo, hi] from the entry or the defaults. */
+static int get_int(hant_json_reader *r, const hant_json *ent, const hant_json *def, const char *key, int lo, int hi,
+                   int *out) {
+  long long v = *out;
+  int rc = hant_json_get_int(r, source_of(ent, def, key), key, 0, lo, hi, NULL, &v);
+  if (!rc)
+    *out = (int)v;
+  return rc;
+}
+
+/* A number in [lo, hi] from the entry or the defaults; null means none. */
+static int get_num(hant_json_reader *r, const hant_json *ent, const hant_json *def, const char *key, double lo,
+                   double hi, double *out) {
+  return hant_json_get_number(r, source_of(ent, def, key), key, HANT_JSON_NULL_ABSENT, lo, hi, NULL, out);
+}
+
+/* A file-safe name from the entry itself (never from the defaults). */
+static int get_safe(hant_json_reader *r, const hant_json *ent, const char *key, char *buf, size_t n,
+                    const char *what) {
+  const hant_json *v = hant_json_member(ent, key);
   if (!v)
     return 0;
-  if (!json_is_number(v) || json_number_value(v) != floor(json_number_value(v)) || json_number_value(v) < lo ||
-      json_number_value(v) > hi)
-    return entry_bad(e, file, key, "expected a whole number from %d to %d", lo, hi);
-  *out = (int)json_number_value(v);
-  return 0;
-}
-
-static int get_num(hant_fleet_entry *e, const char *file, const json_t *ent, const json_t *def, const char *key,
-                   double lo, double hi, double *out) {
-  json_t *v = json_object_get(ent, key);
-  if (!v && def)
-    v = json_object_get(def, key);
-  if (!v || json_is_null(v))
-    return 0;
-  double x = json_is_number(v) ? json_number_value(v) : NAN;
-  if (!isfinite(x) || x < lo || x > hi)
-    return entry_bad(e, file, key, "expected a number from %g to %g", lo, hi);
-  *out = x;
+  size_t len = 0;
+  const char *s = hant_json_string(v, &len);
+  if (!s || len >= n || strlen(s) != len || !safe_name(s)) {
+    size_t m = hant_json_push_key(r, key);
+    int rc = hant_json_fail(r, HANT_EFORMAT, "expected %s of letters, digits, '.', '_' or '-'", what);
+    hant_json_pop(r, m);
+    return rc;
+  }
+  memcpy(buf, s, len + 1);
   return 0;
 }
 
@@ -100,123 +102,124 @@ static void default_name(hant_fleet_entry *e) {
     snprintf(e->name, sizeof(e->name), "unconstrained");
 }
 
-static int parse_entry(hant_fleet_entry *e, const char *file, const json_t *ent, const json_t *def) {
-  if (!json_is_object(ent))
-    return entry_bad(e, file, "", "expected an object");
-  const char *k;
-  json_t *v;
-  json_object_foreach((json_t *)ent, k, v) {
-    if (!allowed(k, entry_keys))
-      return entry_bad(e, file, k, "unknown member; expected one of name, budgets, fps, power_mode, grid_g_per_kwh, "
-                                   "finetune_epochs, finetune_samples, eval_samples");
-  }
-  json_t *b = json_object_get(ent, "budgets");
-  if (!b && def)
-    b = json_object_get(def, "budgets");
-  if (b && (!json_is_array(b) || json_array_size(b) > HANT_FLEET_MAX_BUDGETS))
-    return entry_bad(e, file, "budgets", "expected an array of at most %d budgets with units", HANT_FLEET_MAX_BUDGETS);
-  size_t i;
-  json_array_foreach(b, i, v) {
-    char f[32];
-    snprintf(f, sizeof(f), "budgets[%zu]", i);
-    if (!json_is_string(v) || json_string_length(v) >= sizeof(e->budgets[0]))
-      return entry_bad(e, file, f, "expected a budget with a unit such as \"2W\" or \"15ms\"");
+/* r stands at the entry. Returns 0 or HANT_EFORMAT, the message recorded. */
+static int parse_entry(hant_fleet_entry *e, hant_json_reader *r, const hant_json *ent, const hant_json *def) {
+  int rc;
+  if ((rc = hant_json_expect(r, ent, HANT_JSON_OBJECT, NULL)) || (rc = hant_json_only(r, ent, entry_keys)))
+    return rc;
+  char what[64];
+  snprintf(what, sizeof(what), "an array of at most %d budgets with units", HANT_FLEET_MAX_BUDGETS);
+  hant_json *b = NULL;
+  if ((rc = hant_json_get_array(r, source_of(ent, def, "budgets"), "budgets", 0, what, &b)))
+    return rc;
+  size_t m = hant_json_push_key(r, "budgets");
+  if (hant_json_size(b) > HANT_FLEET_MAX_BUDGETS)
+    return hant_json_fail(r, HANT_EFORMAT, "expected %s", what);
+  for (size_t i = 0; i < hant_json_size(b); i++) {
+    size_t len = 0;
+    const char *s = hant_json_string(hant_json_at(b, i), &len);
+    size_t mi = hant_json_push_index(r, i);
+    if (!s || len >= sizeof(e->budgets[0]))
+      return hant_json_fail(r, HANT_EFORMAT, "expected a budget with a unit such as \"2W\" or \"15ms\"");
     hant_budget bud;
-    if (hant_budget_parse(json_string_value(v), &bud))
-      return entry_bad(e, file, f, "%s", hant_errmsg());
-    snprintf(e->budgets[e->n_budgets++], sizeof(e->budgets[0]), "%s", json_string_value(v));
+    if (hant_budget_parse(s, &bud))
+      return hant_json_fail(r, HANT_EFORMAT, "%s", hant_errmsg());
+    hant_json_pop(r, mi);
+    snprintf(e->budgets[e->n_budgets++], sizeof(e->budgets[0]), "%s", s);
   }
-  if (get_num(e, file, ent, def, "fps", 0, 1e6, &e->fps) ||
-      get_num(e, file, ent, def, "grid_g_per_kwh", 0, 1e5, &e->grid_g_per_kwh) ||
-      get_int(e, file, ent, def, "finetune_epochs", 0, 1000, &e->finetune_epochs) ||
-      get_int(e, file, ent, def, "finetune_samples", 0, 55000, &e->finetune_samples) ||
-      get_int(e, file, ent, def, "eval_samples", 0, 10000, &e->eval_samples))
-    return -1;
-  json_t *pm = json_object_get(ent, "power_mode");
-  if (pm) {
-    if (!json_is_string(pm) || json_string_length(pm) >= sizeof(e->power_mode) || !safe_name(json_string_value(pm)))
-      return entry_bad(e, file, "power_mode", "expected a power mode name of letters, digits, '.', '_' or '-'");
-    snprintf(e->power_mode, sizeof(e->power_mode), "%s", json_string_value(pm));
-  }
-  json_t *nm = json_object_get(ent, "name");
-  if (nm) {
-    if (!json_is_string(nm) || json_string_length(nm) >= sizeof(e->name) || !safe_name(json_string_value(nm)))
-      return entry_bad(e, file, "name", "expected a file name of letters, digits, '.', '_' or '-'");
-    snprintf(e->name, sizeof(e->name), "%s", json_string_value(nm));
-  } else {
+  hant_json_pop(r, m);
+  if ((rc = get_num(r, ent, def, "fps", 0, 1e6, &e->fps)) ||
+      (rc = get_num(r, ent, def, "grid_g_per_kwh", 0, 1e5, &e->grid_g_per_kwh)) ||
+      (rc = get_int(r, ent, def, "finetune_epochs", 0, 1000, &e->finetune_epochs)) ||
+      (rc = get_int(r, ent, def, "finetune_samples", 0, 55000, &e->finetune_samples)) ||
+      (rc = get_int(r, ent, def, "eval_samples", 0, 10000, &e->eval_samples)) ||
+      (rc = get_safe(r, ent, "power_mode", e->power_mode, sizeof(e->power_mode), "a power mode name")) ||
+      (rc = get_safe(r, ent, "name", e->name, sizeof(e->name), "a file name")))
+    return rc;
+  if (!e->name[0])
     default_name(e);
-  }
   return 0;
 }
 
-/* The entry as canonical JSON: every field, sorted keys, defaults applied. */
+/* The entry as canonical JSON: every field, sorted keys, defaults applied,
+ * compact, reals to 17 digits. hant-client regen hashes it to tell whether
+ * an entry changed since the last run, so the bytes must not drift. */
 static char *canonical(const hant_fleet_entry *e) {
-  json_t *o = json_object(), *b = json_array();
+  hant_jsonbuf b;
+  hant_jsonbuf_init(&b, true, 17);
+  hant_jsonbuf_obj_begin(&b);
+  hant_jsonbuf_key(&b, "budgets");
+  hant_jsonbuf_arr_begin(&b);
   for (int i = 0; i < e->n_budgets; i++)
-    json_array_append_new(b, json_string(e->budgets[i]));
-  json_object_set_new(o, "device", json_string(e->device));
-  json_object_set_new(o, "name", json_string(e->name));
-  json_object_set_new(o, "budgets", b);
-  json_object_set_new(o, "fps", e->fps > 0 ? json_real(e->fps) : json_null());
-  json_object_set_new(o, "grid_g_per_kwh", e->grid_g_per_kwh >= 0 ? json_real(e->grid_g_per_kwh) : json_null());
-  json_object_set_new(o, "power_mode", e->power_mode[0] ? json_string(e->power_mode) : json_null());
-  json_object_set_new(o, "finetune_epochs", json_integer(e->finetune_epochs));
-  json_object_set_new(o, "finetune_samples", json_integer(e->finetune_samples));
-  json_object_set_new(o, "eval_samples", json_integer(e->eval_samples));
-  char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
-  json_decref(o);
-  return s;
+    hant_jsonbuf_str(&b, e->budgets[i]);
+  hant_jsonbuf_arr_end(&b);
+  hant_jsonbuf_key(&b, "device");
+  hant_jsonbuf_str(&b, e->device);
+  hant_jsonbuf_key(&b, "eval_samples");
+  hant_jsonbuf_int(&b, e->eval_samples);
+  hant_jsonbuf_key(&b, "finetune_epochs");
+  hant_jsonbuf_int(&b, e->finetune_epochs);
+  hant_jsonbuf_key(&b, "finetune_samples");
+  hant_jsonbuf_int(&b, e->finetune_samples);
+  hant_jsonbuf_key(&b, "fps");
+  if (e->fps > 0)
+    hant_jsonbuf_real(&b, e->fps);
+  else
+    hant_jsonbuf_null(&b);
+  hant_jsonbuf_key(&b, "grid_g_per_kwh");
+  if (e->grid_g_per_kwh >= 0)
+    hant_jsonbuf_real(&b, e->grid_g_per_kwh);
+  else
+    hant_jsonbuf_null(&b);
+  hant_jsonbuf_key(&b, "name");
+  hant_jsonbuf_str(&b, e->name);
+  hant_jsonbuf_key(&b, "power_mode");
+  if (e->power_mode[0])
+    hant_jsonbuf_str(&b, e->power_mode);
+  else
+    hant_jsonbuf_null(&b);
+  hant_jsonbuf_obj_end(&b);
+  return hant_jsonbuf_take(&b);
 }
 
 int hant_fleet_parse(const char *text, size_t len, const char *name, hant_fleet **out) {
   *out = NULL;
-  json_error_t jerr;
-  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!root)
-    return hant__error(HANT_EFORMAT, "%s: line %d, column %d: %s", name, jerr.line, jerr.column, jerr.text);
-  int rc = 0;
+  hant_json *root = NULL;
+  hant_json_syntax syn;
+  int rc = hant_json_parse(text, len, name, &root, &syn);
+  if (rc == HANT_EFORMAT)
+    return hant__error(rc, "%s: line %d, column %d: %s", name, syn.line, syn.column, syn.what);
+  if (rc)
+    return rc;
   hant_fleet *f = NULL;
-  json_t *devs = json_object_get(root, "devices"), *def = json_object_get(root, "defaults");
-  if (!json_is_object(root)) {
-    rc = hant__error(HANT_EFORMAT, "%s: expected an object with \"devices\"", name);
+  hant_json_reader r;
+  hant_json_reader_init(&r, name);
+  hant_json *devs = NULL, *def = NULL;
+  static const char devs_what[] = "a non-empty array of {\"device\", \"entries\"}";
+  if ((rc = hant_json_expect(&r, root, HANT_JSON_OBJECT, "an object with \"devices\"")) ||
+      (rc = hant_json_only(&r, root, top_keys)) ||
+      (rc = hant_json_get_array(&r, root, "devices", HANT_JSON_REQUIRED, devs_what, &devs)))
+    goto out;
+  if (!hant_json_size(devs)) {
+    rc = hant__error(HANT_EFORMAT, "%s: devices: expected %s", name, devs_what);
     goto out;
   }
-  const char *k;
-  json_t *v;
-  json_object_foreach(root, k, v) {
-    if (strcmp(k, "fleet") && strcmp(k, "defaults") && strcmp(k, "devices") && strcmp(k, "$schema") &&
-        strcmp(k, "description")) {
-      rc = hant__error(HANT_EFORMAT, "%s: %s: unknown member; expected fleet, description, defaults or devices", name,
-                       k);
+  if ((rc = hant_json_get_object(&r, root, "defaults", 0, "an object of entry fields", &def)))
+    goto out;
+  size_t n = 0;
+  hant_json_push_key(&r, "devices");
+  for (size_t i = 0; i < hant_json_size(devs); i++) {
+    const hant_json *d = hant_json_at(devs, i), *es = hant_json_member(d, "entries");
+    size_t m = hant_json_push_index(&r, i);
+    if (hant_json_typeof(d) != HANT_JSON_OBJECT || !hant_json_string(hant_json_member(d, "device"), NULL) ||
+        !hant_json_size(es) || hant_json_typeof(es) != HANT_JSON_ARRAY) {
+      rc = hant_json_fail(&r, HANT_EFORMAT, "expected {\"device\": NAME, \"entries\": [ENTRY, ...]}");
       goto out;
     }
-  }
-  if (!json_is_array(devs) || !json_array_size(devs)) {
-    rc = hant__error(HANT_EFORMAT, "%s: devices: expected a non-empty array of {\"device\", \"entries\"}", name);
-    goto out;
-  }
-  if (def && !json_is_object(def)) {
-    rc = hant__error(HANT_EFORMAT, "%s: defaults: expected an object of entry fields", name);
-    goto out;
-  }
-  size_t n = 0, i, j;
-  json_t *d, *ent;
-  json_array_foreach(devs, i, d) {
-    json_t *es = json_object_get(d, "entries");
-    if (!json_is_object(d) || !json_is_string(json_object_get(d, "device")) || !json_is_array(es) ||
-        !json_array_size(es)) {
-      rc = hant__error(HANT_EFORMAT, "%s: devices[%zu]: expected {\"device\": NAME, \"entries\": [ENTRY, ...]}", name,
-                       i);
+    if ((rc = hant_json_only(&r, d, device_keys)))
       goto out;
-    }
-    json_object_foreach(d, k, v) {
-      if (strcmp(k, "device") && strcmp(k, "entries") && strcmp(k, "description")) {
-        rc = hant__error(HANT_EFORMAT, "%s: devices[%zu].%s: unknown member; expected device, description or entries",
-                         name, i, k);
-        goto out;
-      }
-    }
-    n += json_array_size(es);
+    hant_json_pop(&r, m);
+    n += hant_json_size(es);
   }
   if (n > 10000) {
     rc = hant__error(HANT_ELIMIT, "%s: %zu entries; at most 10000", name, n);
@@ -227,23 +230,33 @@ int hant_fleet_parse(const char *text, size_t len, const char *name, hant_fleet 
     goto out;
   }
   snprintf(f->path, sizeof(f->path), "%s", name);
-  json_t *fn = json_object_get(root, "fleet");
-  if (json_is_string(fn))
-    snprintf(f->name, sizeof(f->name), "%s", json_string_value(fn));
-  json_array_foreach(devs, i, d) {
-    const char *dev = json_string_value(json_object_get(d, "device"));
-    json_array_foreach(json_object_get(d, "entries"), j, ent) {
+  const char *fleet_name = hant_json_string(hant_json_member(root, "fleet"), NULL);
+  if (fleet_name)
+    snprintf(f->name, sizeof(f->name), "%s", fleet_name);
+  for (size_t i = 0; i < hant_json_size(devs); i++) {
+    const hant_json *d = hant_json_at(devs, i), *es = hant_json_member(d, "entries");
+    const char *dev = hant_json_string(hant_json_member(d, "device"), NULL);
+    for (size_t j = 0; j < hant_json_size(es); j++) {
       hant_fleet_entry *e = &f->entries[f->n++];
       e->grid_g_per_kwh = -1;
-      snprintf(e->where, sizeof(e->where), "devices[%zu].entries[%zu]", i, j);
+      hant_json_reader er;
+      hant_json_reader_init(&er, name);
+      hant_json_push_key(&er, "devices");
+      hant_json_push_index(&er, i);
+      hant_json_push_key(&er, "entries");
+      hant_json_push_index(&er, j);
+      snprintf(e->where, sizeof(e->where), "%.*s", (int)sizeof(e->where) - 1, er.path);
       snprintf(e->device, sizeof(e->device), "%s", dev);
       if (strlen(dev) >= sizeof(e->device) || !safe_name(dev)) {
-        entry_bad(e, name, "", "device '%.63s': expected a device name of letters, digits, '.', '_' or '-'", dev);
+        entry_failed(e, hant_json_fail(&er, HANT_EFORMAT,
+                                       "device '%.63s': expected a device name of letters, digits, '.', '_' or '-'",
+                                       dev));
         snprintf(e->name, sizeof(e->name), "devices-%zu-entries-%zu", i, j);
         snprintf(e->device, sizeof(e->device), "devices-%zu", i);
         continue;
       }
-      if (parse_entry(e, name, ent, def)) {
+      if (parse_entry(e, &er, hant_json_at(es, j), def)) {
+        entry_failed(e, HANT_EFORMAT);
         /* Still a name for the summary, never a file name. */
         snprintf(e->name, sizeof(e->name), "devices-%zu-entries-%zu", i, j);
         continue;
@@ -251,8 +264,9 @@ int hant_fleet_parse(const char *text, size_t len, const char *name, hant_fleet 
       for (int p = 0; p < f->n - 1; p++)
         if (!f->entries[p].error[0] && !strcmp(f->entries[p].device, e->device) &&
             !strcmp(f->entries[p].name, e->name)) {
-          entry_bad(e, name, "", "duplicate output name '%s' for device %s (also %s); give one a \"name\"", e->name,
-                    e->device, f->entries[p].where);
+          entry_failed(e, hant_json_fail(&er, HANT_EFORMAT,
+                                         "duplicate output name '%s' for device %s (also %s); give one a \"name\"",
+                                         e->name, e->device, f->entries[p].where));
           break;
         }
       if (!e->error[0] && !(e->canonical = canonical(e))) {
@@ -263,7 +277,7 @@ int hant_fleet_parse(const char *text, size_t len, const char *name, hant_fleet 
   }
   hant_errmsg_clear();
 out:
-  json_decref(root);
+  hant_json_free(root);
   if (rc) {
     hant_fleet_destroy(f);
     return rc;
@@ -274,36 +288,12 @@ out:
 
 int hant_fleet_load(const char *path, hant_fleet **out) {
   *out = NULL;
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    return hant__error(errno == ENOENT ? HANT_ENOENT : HANT_EIO, "%s: %s", path, strerror(errno));
-  char *buf = NULL;
-  size_t len = 0, cap = 0;
-  int rc = 0;
-  for (;;) {
-    if (len + 4096 > cap) {
-      if (cap > ((size_t)16 << 20)) {
-        rc = hant__error(HANT_ELIMIT, "%s: larger than 16 MiB", path);
-        break;
-      }
-      char *nb = realloc(buf, cap = cap ? 2 * cap : 65536);
-      if (!nb) {
-        rc = HANT_ENOMEM;
-        break;
-      }
-      buf = nb;
-    }
-    size_t k = fread(buf + len, 1, cap - len, fp);
-    len += k;
-    if (k == 0) {
-      if (ferror(fp))
-        rc = hant__error(HANT_EIO, "%s: read error", path);
-      break;
-    }
-  }
-  fclose(fp);
-  if (!rc)
-    rc = hant_fleet_parse(buf, len, path, out);
+  char *buf;
+  size_t len;
+  int rc = hant_file_read(path, FLEET_MAX_BYTES, &buf, &len);
+  if (rc)
+    return rc;
+  rc = hant_fleet_parse(buf, len, path, out);
   free(buf);
   return rc;
 }

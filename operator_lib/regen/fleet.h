@@ -49,7 +49,9 @@ typedef struct hant_fleet {
  * of the whole file: HANT_EFORMAT (not JSON, wrong top-level types, no
  * entries), HANT_ENOMEM, with a message naming the file and field. */
 int hant_fleet_parse(const char *text, size_t len, const char *name, hant_fleet **out);
-/* Reads and parses a file; HANT_ENOENT/HANT_EIO when it cannot be read. */
+/* Reads a file of at most 16 MiB with hant_file_read() (file.h) and parses
+ * it; HANT_ENOENT/HANT_EIO when it cannot be read or is not a regular file,
+ * HANT_ELIMIT when it is larger. */
 int hant_fleet_load(const char *path, hant_fleet **out);
 void hant_fleet_destroy(hant_fleet *f);
 
