@@ -29,8 +29,9 @@ hant_split hant_split_from_name(const char *s) {
 static size_t gzip_slack(size_t max) { return max / 8192 + 4096; }
 
 /* Inflates the gzip members in raw into a new buffer of at most max bytes.
- * Like zlib's gzread, members written one after another are joined, and
- * bytes after the last member that do not start another are ignored. */
+ * Like zlib's gzread, members written one after another are joined, bytes
+ * after the last member that do not start another are ignored, and a
+ * stream cut short gives the bytes before the cut. */
 static int gunzip(const char *path, const uint8_t *raw, size_t n, size_t max, uint8_t **data, size_t *len) {
   z_stream zs;
   memset(&zs, 0, sizeof(zs));
@@ -86,10 +87,10 @@ static int gunzip(const char *path, const uint8_t *raw, size_t n, size_t max, ui
         rc = hant__error(HANT_ELIMIT, "%s: decompressed data over the limit of %zu bytes", path, max);
       break;
     }
-    if (z == Z_BUF_ERROR && in_left == 0) {
-      rc = hant__error(HANT_EIO, "%s: read error (unexpected end of file)", path);
+    /* A stream cut short keeps what it inflated, as gzread did: the IDX
+     * header check then says how many bytes are missing. */
+    if (z == Z_BUF_ERROR && in_left == 0)
       break;
-    }
     if (z == Z_BUF_ERROR && out < cap) {
       /* No progress with input and room left: never loop on it. */
       rc = hant__error(HANT_EIO, "%s: read error (gzip decoder stalled)", path);
