@@ -127,10 +127,13 @@ static size_t append(hant_json_reader *r, const char *fmt, ...) {
 }
 
 size_t hant_json_push_key(hant_json_reader *r, const char *key) {
-  /* Keys come from the input: keep the message one printable line. */
+  /* Keys come from the input: keep the message one printable line, and
+   * show an empty key rather than a bare dot. */
+  if (!key || !*key)
+    return append(r, "%s\"\"", r->path_len ? "." : "");
   char shown[72];
   size_t o = 0;
-  const char *k = key ? key : "";
+  const char *k = key;
   for (; *k && o < 64; k++)
     shown[o++] = (*k >= 0x20 && *k < 0x7f) ? *k : '?';
   if (*k) {
@@ -335,6 +338,26 @@ int hant_json_expect(hant_json_reader *r, const hant_json *v, hant_json_type typ
   return 0;
 }
 
+static bool listed(const char *key, size_t klen, const char *const *allowed) {
+  if (strlen(key) != klen)
+    return false;
+  for (const char *const *a = allowed; *a; a++)
+    if (!strcmp(key, *a))
+      return true;
+  return false;
+}
+
+const char *hant_json_first_unknown(const hant_json *obj, const char *const *allowed) {
+  hant_json_iter it = hant_json_iter_begin(obj);
+  const char *k;
+  size_t klen;
+  hant_json *v;
+  while (hant_json_iter_next(&it, &k, &klen, &v))
+    if (!listed(k, klen, allowed))
+      return k;
+  return NULL;
+}
+
 int hant_json_only(hant_json_reader *r, const hant_json *obj, const char *const *allowed) {
   hant_json_iter it = hant_json_iter_begin(obj);
   const char *k;
@@ -343,10 +366,7 @@ int hant_json_only(hant_json_reader *r, const hant_json *obj, const char *const 
   while (hant_json_iter_next(&it, &k, &klen, &v)) {
     if (strlen(k) != klen)
       return hant_json_fail(r, HANT_EFORMAT, "a field name contains a NUL character");
-    bool ok = false;
-    for (const char *const *a = allowed; *a && !ok; a++)
-      ok = !strcmp(k, *a);
-    if (ok)
+    if (listed(k, klen, allowed))
       continue;
     char list[256];
     size_t n = 0;

@@ -168,6 +168,11 @@ int hant_json_get_strbuf(hant_json_reader *r, const hant_json *obj, const char *
  * WHAT, got GOT"). what may be NULL for the type's plain description. */
 int hant_json_expect(hant_json_reader *r, const hant_json *v, hant_json_type type, const char *what);
 
+/* The first key of obj, in document order, that is not in allowed
+ * (NULL-terminated), or NULL when there is none or obj is not an object:
+ * for formats that word the refusal themselves. */
+const char *hant_json_first_unknown(const hant_json *obj, const char *const *allowed);
+
 /* Refuses a member of obj whose key is not in allowed (NULL-terminated):
  * "PATH.KEY: unknown field (expected one of: a, b, c)". Keys starting with
  * '$' (such as "$schema") are accepted when listed but left out of the

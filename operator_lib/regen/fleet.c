@@ -34,6 +34,17 @@ static bool safe_name(const char *s) {
   return true;
 }
 
+/* Refuses a member outside keys, in this format's words. */
+static int only(hant_json_reader *r, const hant_json *obj, const char *const *keys, const char *expected) {
+  const char *k = hant_json_first_unknown(obj, keys);
+  if (!k)
+    return 0;
+  size_t m = hant_json_push_key(r, k);
+  int rc = hant_json_fail(r, HANT_EFORMAT, "unknown member; expected %s", expected);
+  hant_json_pop(r, m);
+  return rc;
+}
+
 /* Makes the message just recorded (hant_errmsg(), "FILE: devices[i].entries[j].FIELD: what") the entry's
  * own error, so that the other entries still run. */
 static int entry_failed(hant_fleet_entry *e, int rc) {
@@ -105,7 +116,9 @@ static void default_name(hant_fleet_entry *e) {
 /* r stands at the entry. Returns 0 or HANT_EFORMAT, the message recorded. */
 static int parse_entry(hant_fleet_entry *e, hant_json_reader *r, const hant_json *ent, const hant_json *def) {
   int rc;
-  if ((rc = hant_json_expect(r, ent, HANT_JSON_OBJECT, NULL)) || (rc = hant_json_only(r, ent, entry_keys)))
+  if ((rc = hant_json_expect(r, ent, HANT_JSON_OBJECT, NULL)) || (rc = only(r, ent, entry_keys,
+                 "one of name, budgets, fps, power_mode, grid_g_per_kwh, finetune_epochs, finetune_samples, "
+                 "eval_samples")))
     return rc;
   char what[64];
   snprintf(what, sizeof(what), "an array of at most %d budgets with units", HANT_FLEET_MAX_BUDGETS);
@@ -197,7 +210,7 @@ int hant_fleet_parse(const char *text, size_t len, const char *name, hant_fleet 
   hant_json *devs = NULL, *def = NULL;
   static const char devs_what[] = "a non-empty array of {\"device\", \"entries\"}";
   if ((rc = hant_json_expect(&r, root, HANT_JSON_OBJECT, "an object with \"devices\"")) ||
-      (rc = hant_json_only(&r, root, top_keys)) ||
+      (rc = only(&r, root, top_keys, "fleet, description, defaults or devices")) ||
       (rc = hant_json_get_array(&r, root, "devices", HANT_JSON_REQUIRED, devs_what, &devs)))
     goto out;
   if (!hant_json_size(devs)) {
@@ -216,7 +229,7 @@ int hant_fleet_parse(const char *text, size_t len, const char *name, hant_fleet 
       rc = hant_json_fail(&r, HANT_EFORMAT, "expected {\"device\": NAME, \"entries\": [ENTRY, ...]}");
       goto out;
     }
-    if ((rc = hant_json_only(&r, d, device_keys)))
+    if ((rc = only(&r, d, device_keys, "device, description or entries")))
       goto out;
     hant_json_pop(&r, m);
     n += hant_json_size(es);

@@ -95,29 +95,15 @@ static int get_name(hant_json_reader *r, const hant_json *obj, const char *key, 
   return rc;
 }
 
-static int allowed(const char *key, const char *const *list) {
-  for (; *list; list++)
-    if (!strcmp(key, *list))
-      return 1;
-  return 0;
-}
-
 /* Refuses fields of obj outside list, in this format's words: at the top
  * level the message says so, inside it the path names the object. */
 static int only_fields(hant_json_reader *r, const hant_json *obj, const char *const *list, const char *expected) {
-  hant_json_iter it = hant_json_iter_begin(obj);
-  const char *key;
-  size_t klen;
-  hant_json *val;
+  const char *key = hant_json_first_unknown(obj, list);
   char kb[80];
-  while (hant_json_iter_next(&it, &key, &klen, &val)) {
-    if (strlen(key) != klen)
-      return hant_json_fail(r, HANT_EFORMAT, "a field name contains a NUL character");
-    if (!allowed(key, list))
-      return hant_json_fail(r, HANT_EFORMAT, "unknown field \"%s\"%s (expected %s)", printable(key, kb, sizeof kb),
-                            r->path_len ? "" : " at the top level", expected);
-  }
-  return 0;
+  if (!key)
+    return 0;
+  return hant_json_fail(r, HANT_EFORMAT, "unknown field \"%s\"%s (expected %s)", printable(key, kb, sizeof kb),
+                        r->path_len ? "" : " at the top level", expected);
 }
 
 struct name_ref {
