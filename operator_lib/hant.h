@@ -5,9 +5,10 @@
 
 /* Areas from the bottom up; each header documents its own contracts. */
 
-/* base: errors, files, hashing, random numbers, JSON writing, progress */
+/* base: errors, files, a merge heap, hashing, random numbers, JSON writing, progress */
 #include "base.h"
 #include "atomicfile.h"
+#include "heap.h"
 #include "jsonw.h"
 #include "progress.h"
 #include "rng.h"
