@@ -42,7 +42,7 @@
 #include "store.h"
 #include "store_jobs.h"
 
-/* cost: devices, costs, energy, power, the costed library snapshot */
+/* cost: devices, costs, energy, power and power rows, the costed library snapshot */
 #include "additivity.h"
 #include "costmodel.h"
 #include "costtable.h"

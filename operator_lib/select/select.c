@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* select.c: the exact multiple-choice knapsack solver, its Pareto front, power rows, power modes
- * and latency correction. */
+/* select.c: the exact multiple-choice knapsack solver, its Pareto front, power modes and latency
+ * correction. */
 #include "select.h"
 
 #include <assert.h>
@@ -2287,10 +2287,6 @@ out:
   return rc;
 }
 
-/* ---------------------------------------------------------------------------
- * Power rows.
- * ------------------------------------------------------------------------- */
-
 static int result_copy(struct hant_select_result *dst, const struct hant_select_result *src) {
   int rc = result_prepare(dst, src->n_groups, src->n_dims);
   if (rc < 0)
@@ -2307,58 +2303,6 @@ static int result_copy(struct hant_select_result *dst, const struct hant_select_
   memcpy(tt, src->totals, src->n_dims * sizeof *tt);
   memcpy(mt, src->min_totals, src->n_dims * sizeof *mt);
   memcpy(ob, src->over_budget, src->n_dims * sizeof *ob);
-  return 0;
-}
-
-static int check_power_args(const double *e, const double *t, const double *row, const double *rb) {
-  if (!e || !t || !row || !rb)
-    return hant__error(HANT_EINVAL, "select: power row: NULL array");
-  return 0;
-}
-
-int hant_select_power_cap_row(size_t n_items, const double *energy_mj, size_t energy_stride,
-                              const double *latency_ms, size_t latency_stride, double cap_w,
-                              double *row, double *row_budget) {
-  int rc = check_power_args(energy_mj, latency_ms, row, row_budget);
-  if (rc < 0)
-    return rc;
-  if (!isfinite(cap_w) || cap_w < 0)
-    return hant__error(HANT_EINVAL, "select: power cap %g W is not a finite non-negative number",
-                       cap_w);
-  for (size_t i = 0; i < n_items; i++) {
-    double e = energy_mj[i * energy_stride], t = latency_ms[i * latency_stride];
-    if (!isfinite(e) || !isfinite(t))
-      return hant__error(HANT_EINVAL, "select: power row: item %zu has a non-finite cost", i);
-    row[i] = e - cap_w * t; /* mJ - W * ms = mJ */
-  }
-  *row_budget = 0;
-  return 0;
-}
-
-int hant_select_sustained_power_row(size_t n_items, const double *energy_mj, size_t energy_stride,
-                                    const double *latency_ms, size_t latency_stride, double fps_hz,
-                                    double idle_w, double cap_w, double *row, double *row_budget,
-                                    double *latency_budget_ms) {
-  int rc = check_power_args(energy_mj, latency_ms, row, row_budget);
-  if (rc < 0)
-    return rc;
-  if (!latency_budget_ms)
-    return hant__error(HANT_EINVAL, "select: sustained power: latency_budget_ms is NULL");
-  if (!isfinite(fps_hz) || fps_hz <= 0)
-    return hant__error(HANT_EINVAL, "select: sustained power: fps %g must be > 0", fps_hz);
-  if (!isfinite(idle_w) || !isfinite(cap_w) || idle_w < 0 || cap_w < 0)
-    return hant__error(HANT_EINVAL,
-                       "select: sustained power: idle %g W and cap %g W must be finite and >= 0",
-                       idle_w, cap_w);
-  for (size_t i = 0; i < n_items; i++) {
-    double e = energy_mj[i * energy_stride], t = latency_ms[i * latency_stride];
-    if (!isfinite(e) || !isfinite(t))
-      return hant__error(HANT_EINVAL, "select: power row: item %zu has a non-finite cost", i);
-    /* F [1/s] * e [mJ] * 1e-3 = W;  P_idle [W] * F [1/s] * t [ms] * 1e-3 = W */
-    row[i] = (fps_hz * e - idle_w * fps_hz * t) * 1e-3;
-  }
-  *row_budget = cap_w - idle_w;
-  *latency_budget_ms = 1e3 / fps_hz;
   return 0;
 }
 
