@@ -5,10 +5,11 @@
 
 /* Areas from the bottom up; each header documents its own contracts. */
 
-/* base: errors, files, hashing, random numbers, JSON reading and writing, progress */
+/* base: errors, files, a merge heap, hashing, random numbers, JSON reading and writing, options, progress */
 #include "base.h"
 #include "atomicfile.h"
 #include "file.h"
+#include "heap.h"
 #include "json_read.h"
 #include "jsonbuf.h"
 #include "jsonw.h"
@@ -45,7 +46,7 @@
 #include "store.h"
 #include "store_jobs.h"
 
-/* cost: devices, costs, energy, power, the costed library snapshot */
+/* cost: devices, costs, energy, power and power rows, the costed library snapshot */
 #include "additivity.h"
 #include "calibrate.h"
 #include "costing.h"

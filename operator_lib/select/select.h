@@ -180,34 +180,6 @@ int hant_select_front_levels(const struct hant_select_problem *p, size_t axis, s
 int hant_select_front_lookup(const struct hant_select_front *f, double budget, size_t *point);
 
 /* ---------------------------------------------------------------------------
- * Power budgets as linear rows (brief section 6). Energies are in mJ per
- * inference and latencies in ms per inference, so mJ / ms is W. Each
- * function reads n_items entries with the given strides (in doubles), so it
- * can read straight from a problem's cost matrix, and writes one new cost
- * row (n_items entries, contiguous) plus its budget.
- * ------------------------------------------------------------------------- */
-
-/* Power cap while inferring, energy / latency <= cap_w, as the linear row
- *   sum (e_ij - cap_w * t_ij) x_ij <= 0          (unit: mJ).
- * The row's entries are negative for candidates under the cap. */
-int hant_select_power_cap_row(size_t n_items, const double *energy_mj, size_t energy_stride,
-                              const double *latency_ms, size_t latency_stride, double cap_w,
-                              double *row, double *row_budget);
-
-/* Sustained power at fps_hz inferences per second, with idle_w drawn
- * between inferences:
- *   F * E + P_idle * (1 - F * T) <= P,  with E in J and T in s,
- * i.e. the linear row (unit: W)
- *   sum (F * e_ij - P_idle * F * t_ij) * 1e-3 * x_ij <= P - P_idle
- * together with the latency condition T <= 1 / F, returned as
- * *latency_budget_ms = 1000 / F; the caller combines it with its latency
- * budget (the smaller one wins). fps_hz must be > 0, powers finite. */
-int hant_select_sustained_power_row(size_t n_items, const double *energy_mj, size_t energy_stride,
-                                    const double *latency_ms, size_t latency_stride, double fps_hz,
-                                    double idle_w, double cap_w, double *row, double *row_budget,
-                                    double *latency_budget_ms);
-
-/* ---------------------------------------------------------------------------
  * Power-mode co-selection: the same slots and candidates (same values),
  * with one cost matrix (and optionally one budget vector) per power mode.
  * ------------------------------------------------------------------------- */

@@ -231,10 +231,9 @@ static int build_problem(const hant_library *lib, const hant_transform_req *req,
         }
         double rb, lb = INFINITY;
         if (req->fps > 0)
-          rc = hant_select_sustained_power_row(b->n_items, te, 1, tl, 1, req->fps, md->idle_w, pow->value, row, &rb,
-                                               &lb);
+          rc = hant_power_sustained_row(b->n_items, te, 1, tl, 1, req->fps, md->idle_w, pow->value, row, &rb, &lb);
         else
-          rc = hant_select_power_cap_row(b->n_items, te, 1, tl, 1, pow->value, row, &rb);
+          rc = hant_power_cap_row(b->n_items, te, 1, tl, 1, pow->value, row, &rb);
         if (rc)
           goto out;
         for (size_t i = 0; i < b->n_items; i++)

@@ -225,6 +225,43 @@ static int step_done(hant_store *st, sqlite3_stmt *s, const char *what) {
   return 0;
 }
 
+int hant__store_list(hant_store *st, sqlite3_stmt *s, size_t rec_size, int first_cap, hant__store_row_fn read_row,
+                     void (*free_rows)(void *rows, int n), const char *what, void **rows, int *n) {
+  char *out = NULL;
+  int count = 0, cap = 0, rc = 0, step;
+  while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    if (count == cap) {
+      cap = cap ? cap * 2 : first_cap;
+      char *p = realloc(out, rec_size * (size_t)cap);
+      if (!p) {
+        rc = HANT_ENOMEM;
+        break;
+      }
+      out = p;
+    }
+    void *rec = out + rec_size * (size_t)count;
+    memset(rec, 0, rec_size);
+    if ((rc = read_row(s, rec)))
+      break;
+    count++;
+  }
+  sqlite3_finalize(s);
+  /* db_error reads the message after finalize: the connection keeps the failed step's error. */
+  if (!rc && step != SQLITE_DONE)
+    rc = db_error(st, what);
+  if (rc) {
+    if (free_rows)
+      free_rows(out, count);
+    else
+      free(out);
+    out = NULL;
+    count = 0;
+  }
+  *rows = out;
+  *n = count;
+  return rc;
+}
+
 /* ---- teacher ------------------------------------------------------------ */
 
 int hant_store_teacher_get(hant_store *st, hant_teacher_rec *t) {
@@ -317,6 +354,26 @@ int hant_store_slot_put(hant_store *st, hant_slot_rec *r) {
   return 0;
 }
 
+/* One row of hant_store_slots, columns in the order of its SELECT. */
+static int read_slot(sqlite3_stmt *s, void *rec) {
+  hant_slot_rec *r = rec;
+  r->id = sqlite3_column_int64(s, 0);
+  r->teacher_id = sqlite3_column_int64(s, 1);
+  r->idx = sqlite3_column_int(s, 2);
+  col_text(s, 3, r->name, sizeof(r->name));
+  col_text(s, 4, r->kind, sizeof(r->kind));
+  col_text(s, 5, r->arch, sizeof(r->arch));
+  r->in_c = sqlite3_column_int(s, 6);
+  r->in_h = sqlite3_column_int(s, 7);
+  r->in_w = sqlite3_column_int(s, 8);
+  r->out_c = sqlite3_column_int(s, 9);
+  r->out_h = sqlite3_column_int(s, 10);
+  r->out_w = sqlite3_column_int(s, 11);
+  r->macs = sqlite3_column_double(s, 12);
+  r->params = sqlite3_column_int64(s, 13);
+  return 0;
+}
+
 int hant_store_slots(hant_store *st, hant_slot_rec **out, int *n) {
   sqlite3_stmt *s;
   *out = NULL;
@@ -327,36 +384,10 @@ int hant_store_slots(hant_store *st, hant_slot_rec **out, int *n) {
                    &s);
   if (rc)
     return rc;
-  int cap = 0;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 16;
-      hant_slot_rec *p = realloc(*out, sizeof(**out) * (size_t)cap);
-      if (!p) {
-        sqlite3_finalize(s);
-        return HANT_ENOMEM;
-      }
-      *out = p;
-    }
-    hant_slot_rec *r = &(*out)[(*n)++];
-    memset(r, 0, sizeof(*r));
-    r->id = sqlite3_column_int64(s, 0);
-    r->teacher_id = sqlite3_column_int64(s, 1);
-    r->idx = sqlite3_column_int(s, 2);
-    col_text(s, 3, r->name, sizeof(r->name));
-    col_text(s, 4, r->kind, sizeof(r->kind));
-    col_text(s, 5, r->arch, sizeof(r->arch));
-    r->in_c = sqlite3_column_int(s, 6);
-    r->in_h = sqlite3_column_int(s, 7);
-    r->in_w = sqlite3_column_int(s, 8);
-    r->out_c = sqlite3_column_int(s, 9);
-    r->out_h = sqlite3_column_int(s, 10);
-    r->out_w = sqlite3_column_int(s, 11);
-    r->macs = sqlite3_column_double(s, 12);
-    r->params = sqlite3_column_int64(s, 13);
-  }
-  sqlite3_finalize(s);
-  return rc == SQLITE_DONE ? 0 : db_error(st, "list slots");
+  void *rows;
+  rc = hant__store_list(st, s, sizeof(**out), 16, read_slot, NULL, "list slots", &rows, n);
+  *out = rows;
+  return rc;
 }
 
 /* ---- candidates --------------------------------------------------------- */
@@ -416,6 +447,31 @@ fail:
   return rc;
 }
 
+/* One row of hant_store_candidates, columns in the order of its SELECT. */
+static int read_candidate(sqlite3_stmt *s, void *rec) {
+  hant_cand_rec *c = rec;
+  c->id = sqlite3_column_int64(s, 0);
+  c->slot_id = sqlite3_column_int64(s, 1);
+  col_text(s, 2, c->key, sizeof(c->key));
+  col_text(s, 3, c->family, sizeof(c->family));
+  col_text(s, 4, c->init, sizeof(c->init));
+  col_text(s, 5, c->arch, sizeof(c->arch));
+  col_text(s, 6, c->hparams, sizeof(c->hparams));
+  c->seed = (uint64_t)sqlite3_column_int64(s, 7);
+  c->params = sqlite3_column_int64(s, 8);
+  c->peak_act_bytes = sqlite3_column_int64(s, 9);
+  c->train_samples = sqlite3_column_int64(s, 10);
+  c->macs = sqlite3_column_double(s, 11);
+  c->loss_init = sqlite3_column_double(s, 12);
+  c->loss_final = sqlite3_column_double(s, 13);
+  c->val_accuracy = sqlite3_column_double(s, 14);
+  c->score = sqlite3_column_double(s, 15);
+  c->train_seconds = sqlite3_column_double(s, 16);
+  c->cpu_seconds = sqlite3_column_double(s, 17);
+  col_text(s, 18, c->created, sizeof(c->created));
+  return 0;
+}
+
 int hant_store_candidates(hant_store *st, int64_t slot_id, hant_cand_rec **out, int *n) {
   sqlite3_stmt *s;
   *out = NULL;
@@ -429,41 +485,10 @@ int hant_store_candidates(hant_store *st, int64_t slot_id, hant_cand_rec **out, 
   if (rc)
     return rc;
   sqlite3_bind_int64(s, 1, slot_id);
-  int cap = 0;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 64;
-      hant_cand_rec *p = realloc(*out, sizeof(**out) * (size_t)cap);
-      if (!p) {
-        sqlite3_finalize(s);
-        return HANT_ENOMEM;
-      }
-      *out = p;
-    }
-    hant_cand_rec *c = &(*out)[(*n)++];
-    memset(c, 0, sizeof(*c));
-    c->id = sqlite3_column_int64(s, 0);
-    c->slot_id = sqlite3_column_int64(s, 1);
-    col_text(s, 2, c->key, sizeof(c->key));
-    col_text(s, 3, c->family, sizeof(c->family));
-    col_text(s, 4, c->init, sizeof(c->init));
-    col_text(s, 5, c->arch, sizeof(c->arch));
-    col_text(s, 6, c->hparams, sizeof(c->hparams));
-    c->seed = (uint64_t)sqlite3_column_int64(s, 7);
-    c->params = sqlite3_column_int64(s, 8);
-    c->peak_act_bytes = sqlite3_column_int64(s, 9);
-    c->train_samples = sqlite3_column_int64(s, 10);
-    c->macs = sqlite3_column_double(s, 11);
-    c->loss_init = sqlite3_column_double(s, 12);
-    c->loss_final = sqlite3_column_double(s, 13);
-    c->val_accuracy = sqlite3_column_double(s, 14);
-    c->score = sqlite3_column_double(s, 15);
-    c->train_seconds = sqlite3_column_double(s, 16);
-    c->cpu_seconds = sqlite3_column_double(s, 17);
-    col_text(s, 18, c->created, sizeof(c->created));
-  }
-  sqlite3_finalize(s);
-  return rc == SQLITE_DONE ? 0 : db_error(st, "list candidates");
+  void *rows;
+  rc = hant__store_list(st, s, sizeof(**out), 64, read_candidate, NULL, "list candidates", &rows, n);
+  *out = rows;
+  return rc;
 }
 
 int hant_store_candidate_weights(hant_store *st, int64_t id, uint8_t **data, size_t *len) {
@@ -544,6 +569,21 @@ int hant_store_device_put(hant_store *st, const char *name, const char *profile_
   return rc;
 }
 
+/* One row of hant_store_devices, columns in the order of its SELECT. */
+static int read_device(sqlite3_stmt *s, void *rec) {
+  hant_device_rec *d = rec;
+  d->id = sqlite3_column_int64(s, 0);
+  col_text(s, 1, d->name, sizeof(d->name));
+  col_text(s, 2, d->profile_sha256, sizeof(d->profile_sha256));
+  col_text(s, 3, d->updated, sizeof(d->updated));
+  const unsigned char *t = sqlite3_column_text(s, 4);
+  d->profile = strdup(t ? (const char *)t : "");
+  return 0;
+}
+
+/* A failed listing frees the profiles read so far as well. */
+static void free_devices(void *rows, int n) { hant_store_devices_free(rows, n); }
+
 int hant_store_devices(hant_store *st, hant_device_rec **out, int *n) {
   sqlite3_stmt *s;
   *out = NULL;
@@ -551,31 +591,10 @@ int hant_store_devices(hant_store *st, hant_device_rec **out, int *n) {
   int rc = prepare(st, "SELECT id, name, profile_sha256, updated, profile FROM device ORDER BY name", &s);
   if (rc)
     return rc;
-  int cap = 0;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 8;
-      hant_device_rec *p = realloc(*out, sizeof(**out) * (size_t)cap);
-      if (!p) {
-        sqlite3_finalize(s);
-        hant_store_devices_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-        return HANT_ENOMEM;
-      }
-      *out = p;
-    }
-    hant_device_rec *d = &(*out)[(*n)++];
-    memset(d, 0, sizeof(*d));
-    d->id = sqlite3_column_int64(s, 0);
-    col_text(s, 1, d->name, sizeof(d->name));
-    col_text(s, 2, d->profile_sha256, sizeof(d->profile_sha256));
-    col_text(s, 3, d->updated, sizeof(d->updated));
-    const unsigned char *t = sqlite3_column_text(s, 4);
-    d->profile = strdup(t ? (const char *)t : "");
-  }
-  sqlite3_finalize(s);
-  return rc == SQLITE_DONE ? 0 : db_error(st, "list devices");
+  void *rows;
+  rc = hant__store_list(st, s, sizeof(**out), 8, read_device, free_devices, "list devices", &rows, n);
+  *out = rows;
+  return rc;
 }
 
 void hant_store_devices_free(hant_device_rec *d, int n) {
@@ -613,6 +632,24 @@ int hant_store_cost_put(hant_store *st, int64_t device_id, const hant_cost_rec *
   return step_done(st, s, "store cost");
 }
 
+/* One row of hant_store_costs, columns in the order of its SELECT. */
+static int read_cost(sqlite3_stmt *s, void *rec) {
+  hant_cost_rec *c = rec;
+  c->candidate_id = sqlite3_column_int64(s, 0);
+  col_text(s, 1, c->device, sizeof(c->device));
+  col_text(s, 2, c->power_mode, sizeof(c->power_mode));
+  c->batch = sqlite3_column_int(s, 3);
+  c->latency_ms = sqlite3_column_double(s, 4);
+  c->latency_spread = sqlite3_column_double(s, 5);
+  c->energy_mj = sqlite3_column_double(s, 6);
+  c->memory_bytes = sqlite3_column_int64(s, 7);
+  col_text(s, 8, c->source, sizeof(c->source));
+  col_text(s, 9, c->energy_source, sizeof(c->energy_source));
+  col_text(s, 10, c->detail, sizeof(c->detail));
+  col_text(s, 11, c->updated, sizeof(c->updated));
+  return 0;
+}
+
 int hant_store_costs(hant_store *st, const char *device, hant_cost_rec **out, int *n) {
   sqlite3_stmt *s;
   *out = NULL;
@@ -629,34 +666,10 @@ int hant_store_costs(hant_store *st, const char *device, hant_cost_rec **out, in
     sqlite3_bind_text(s, 1, device, -1, SQLITE_TRANSIENT);
   else
     sqlite3_bind_null(s, 1);
-  int cap = 0;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 256;
-      hant_cost_rec *p = realloc(*out, sizeof(**out) * (size_t)cap);
-      if (!p) {
-        sqlite3_finalize(s);
-        return HANT_ENOMEM;
-      }
-      *out = p;
-    }
-    hant_cost_rec *c = &(*out)[(*n)++];
-    memset(c, 0, sizeof(*c));
-    c->candidate_id = sqlite3_column_int64(s, 0);
-    col_text(s, 1, c->device, sizeof(c->device));
-    col_text(s, 2, c->power_mode, sizeof(c->power_mode));
-    c->batch = sqlite3_column_int(s, 3);
-    c->latency_ms = sqlite3_column_double(s, 4);
-    c->latency_spread = sqlite3_column_double(s, 5);
-    c->energy_mj = sqlite3_column_double(s, 6);
-    c->memory_bytes = sqlite3_column_int64(s, 7);
-    col_text(s, 8, c->source, sizeof(c->source));
-    col_text(s, 9, c->energy_source, sizeof(c->energy_source));
-    col_text(s, 10, c->detail, sizeof(c->detail));
-    col_text(s, 11, c->updated, sizeof(c->updated));
-  }
-  sqlite3_finalize(s);
-  return rc == SQLITE_DONE ? 0 : db_error(st, "list costs");
+  void *rows;
+  rc = hant__store_list(st, s, sizeof(**out), 256, read_cost, NULL, "list costs", &rows, n);
+  *out = rows;
+  return rc;
 }
 
 int hant_store_touch(hant_store *st) { return bump_version(st); }
@@ -729,6 +742,23 @@ int hant_store_run_update(hant_store *st, const hant_run_rec *r) {
   return step_done(st, s, "update build run");
 }
 
+/* One row of hant_store_runs, columns in the order of its SELECT. */
+static int read_run(sqlite3_stmt *s, void *rec) {
+  hant_run_rec *r = rec;
+  r->id = sqlite3_column_int64(s, 0);
+  col_text(s, 1, r->started, sizeof(r->started));
+  col_text(s, 2, r->finished, sizeof(r->finished));
+  col_text(s, 3, r->args, sizeof(r->args));
+  r->candidates = sqlite3_column_int64(s, 4);
+  r->wall_seconds = sqlite3_column_double(s, 5);
+  r->cpu_seconds = sqlite3_column_double(s, 6);
+  r->energy_j = sqlite3_column_double(s, 7);
+  col_text(s, 8, r->energy_source, sizeof(r->energy_source));
+  r->grid_g_per_kwh = sqlite3_column_double(s, 9);
+  r->co2_g = sqlite3_column_double(s, 10);
+  return 0;
+}
+
 int hant_store_runs(hant_store *st, hant_run_rec **out, int *n) {
   sqlite3_stmt *s;
   *out = NULL;
@@ -739,31 +769,8 @@ int hant_store_runs(hant_store *st, hant_run_rec **out, int *n) {
                    &s);
   if (rc)
     return rc;
-  int cap = 0;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 8;
-      hant_run_rec *p = realloc(*out, sizeof(**out) * (size_t)cap);
-      if (!p) {
-        sqlite3_finalize(s);
-        return HANT_ENOMEM;
-      }
-      *out = p;
-    }
-    hant_run_rec *r = &(*out)[(*n)++];
-    memset(r, 0, sizeof(*r));
-    r->id = sqlite3_column_int64(s, 0);
-    col_text(s, 1, r->started, sizeof(r->started));
-    col_text(s, 2, r->finished, sizeof(r->finished));
-    col_text(s, 3, r->args, sizeof(r->args));
-    r->candidates = sqlite3_column_int64(s, 4);
-    r->wall_seconds = sqlite3_column_double(s, 5);
-    r->cpu_seconds = sqlite3_column_double(s, 6);
-    r->energy_j = sqlite3_column_double(s, 7);
-    col_text(s, 8, r->energy_source, sizeof(r->energy_source));
-    r->grid_g_per_kwh = sqlite3_column_double(s, 9);
-    r->co2_g = sqlite3_column_double(s, 10);
-  }
-  sqlite3_finalize(s);
-  return rc == SQLITE_DONE ? 0 : db_error(st, "list build runs");
+  void *rows;
+  rc = hant__store_list(st, s, sizeof(**out), 8, read_run, NULL, "list build runs", &rows, n);
+  *out = rows;
+  return rc;
 }

@@ -338,32 +338,32 @@ static void test_power_rows(void) {
   double e[] = {4.0, 1.0, 6.0}; /* mJ */
   double t[] = {1.0, 2.0, 2.0}; /* ms */
   double row[3], rb, lat;
-  CHECK(hant_select_power_cap_row(3, e, 1, t, 1, 2.0, row, &rb) == 0, "cap row");
+  CHECK(hant_power_cap_row(3, e, 1, t, 1, 2.0, row, &rb) == 0, "cap row");
   CHECK(row[0] == 2.0 && row[1] == -3.0 && row[2] == 2.0 && rb == 0, "cap row values");
   /* strided read from an interleaved (latency, energy) matrix */
   double m[] = {1.0, 4.0, 2.0, 1.0, 2.0, 6.0};
   double row2[3];
-  CHECK(hant_select_power_cap_row(3, m + 1, 2, m, 2, 2.0, row2, &rb) == 0 &&
+  CHECK(hant_power_cap_row(3, m + 1, 2, m, 2, 2.0, row2, &rb) == 0 &&
             !memcmp(row, row2, sizeof row),
         "strided cap row");
   /* sustained: F = 100 Hz, idle 0.5 W, cap 1 W. Item 0: E = 4 mJ, T = 1 ms:
    * 100 * 0.004 + 0.5 * (1 - 0.1) = 0.85 W; row = (0.4 - 0.05) = 0.35 <= 0.5 */
-  CHECK(hant_select_sustained_power_row(3, e, 1, t, 1, 100, 0.5, 1.0, row, &rb, &lat) == 0,
+  CHECK(hant_power_sustained_row(3, e, 1, t, 1, 100, 0.5, 1.0, row, &rb, &lat) == 0,
         "sustained row");
   CHECK(fabs(row[0] - 0.35) < 1e-12 && fabs(rb - 0.5) < 1e-12 && fabs(lat - 10) < 1e-12,
         "sustained row values: %g %g %g", row[0], rb, lat);
   CHECK(fabs(row[0] + 0.5 - (100 * 4e-3 + 0.5 * (1 - 100 * 1e-3))) < 1e-12,
         "sustained row equals the power formula minus idle");
-  CHECK(hant_select_sustained_power_row(3, e, 1, t, 1, 0, 0.5, 1, row, &rb, &lat) == HANT_EINVAL,
+  CHECK(hant_power_sustained_row(3, e, 1, t, 1, 0, 0.5, 1, row, &rb, &lat) == HANT_EINVAL,
         "fps 0 refused");
-  CHECK(hant_select_power_cap_row(3, e, 1, t, 1, NAN, row, &rb) == HANT_EINVAL, "NaN cap refused");
+  CHECK(hant_power_cap_row(3, e, 1, t, 1, NAN, row, &rb) == HANT_EINVAL, "NaN cap refused");
 
   /* solving under a cap: the chosen network's average power is within it */
   struct gen_inst g;
   gen_make(&g, GEN_UNCORRELATED, 8, 3, 6, 2, 0.7, 0, 5); /* dims: latency, energy */
   double *rowc = malloc(g.n_items * sizeof *rowc), *cost3 = malloc(g.n_items * 3 * sizeof *cost3);
   double cap = 1.0, b3[3] = {g.budget[0], g.budget[1], 0};
-  hant_select_power_cap_row(g.n_items, g.cost + 1, 2, g.cost, 2, cap, rowc, &b3[2]);
+  hant_power_cap_row(g.n_items, g.cost + 1, 2, g.cost, 2, cap, rowc, &b3[2]);
   for (size_t i = 0; i < g.n_items; i++) {
     cost3[i * 3] = g.cost[i * 2];
     cost3[i * 3 + 1] = g.cost[i * 2 + 1];
