@@ -10,7 +10,6 @@
 #include "atomicfile.h"
 #include "file.h"
 #include "json_read.h"
-#include "jsonbuf.h"
 #include "jsonw.h"
 #include "options.h"
 #include "progress.h"
