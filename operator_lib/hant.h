@@ -11,7 +11,6 @@
 #include "file.h"
 #include "heap.h"
 #include "json_read.h"
-#include "jsonbuf.h"
 #include "jsonw.h"
 #include "options.h"
 #include "progress.h"

@@ -13,7 +13,7 @@
 #include "base.h"
 #include "file.h"
 #include "json_read.h"
-#include "jsonbuf.h"
+#include "jsonw.h"
 
 /* Largest manifest read from a file. */
 #define FLEET_MAX_BYTES ((size_t)16 << 20)
@@ -158,41 +158,43 @@ static int parse_entry(hant_fleet_entry *e, hant_json_reader *r, const hant_json
  * compact, reals to 17 digits. hant-client regen hashes it to tell whether
  * an entry changed since the last run, so the bytes must not drift. */
 static char *canonical(const hant_fleet_entry *e) {
-  hant_jsonbuf b;
-  hant_jsonbuf_init(&b, true, 17);
-  hant_jsonbuf_obj_begin(&b);
-  hant_jsonbuf_key(&b, "budgets");
-  hant_jsonbuf_arr_begin(&b);
+  static const hant_jsonw_style style = {.real_digits = 17, .jansson_escapes = true};
+  hant_jsonw b;
+  hant_jsonw_init_mem(&b);
+  hant_jsonw_set_style(&b, &style);
+  hant_jsonw_obj_begin(&b);
+  hant_jsonw_key(&b, "budgets");
+  hant_jsonw_arr_begin(&b);
   for (int i = 0; i < e->n_budgets; i++)
-    hant_jsonbuf_str(&b, e->budgets[i]);
-  hant_jsonbuf_arr_end(&b);
-  hant_jsonbuf_key(&b, "device");
-  hant_jsonbuf_str(&b, e->device);
-  hant_jsonbuf_key(&b, "eval_samples");
-  hant_jsonbuf_int(&b, e->eval_samples);
-  hant_jsonbuf_key(&b, "finetune_epochs");
-  hant_jsonbuf_int(&b, e->finetune_epochs);
-  hant_jsonbuf_key(&b, "finetune_samples");
-  hant_jsonbuf_int(&b, e->finetune_samples);
-  hant_jsonbuf_key(&b, "fps");
+    hant_jsonw_str(&b, e->budgets[i]);
+  hant_jsonw_arr_end(&b);
+  hant_jsonw_key(&b, "device");
+  hant_jsonw_str(&b, e->device);
+  hant_jsonw_key(&b, "eval_samples");
+  hant_jsonw_int(&b, e->eval_samples);
+  hant_jsonw_key(&b, "finetune_epochs");
+  hant_jsonw_int(&b, e->finetune_epochs);
+  hant_jsonw_key(&b, "finetune_samples");
+  hant_jsonw_int(&b, e->finetune_samples);
+  hant_jsonw_key(&b, "fps");
   if (e->fps > 0)
-    hant_jsonbuf_real(&b, e->fps);
+    hant_jsonw_num(&b, e->fps);
   else
-    hant_jsonbuf_null(&b);
-  hant_jsonbuf_key(&b, "grid_g_per_kwh");
+    hant_jsonw_null(&b);
+  hant_jsonw_key(&b, "grid_g_per_kwh");
   if (e->grid_g_per_kwh >= 0)
-    hant_jsonbuf_real(&b, e->grid_g_per_kwh);
+    hant_jsonw_num(&b, e->grid_g_per_kwh);
   else
-    hant_jsonbuf_null(&b);
-  hant_jsonbuf_key(&b, "name");
-  hant_jsonbuf_str(&b, e->name);
-  hant_jsonbuf_key(&b, "power_mode");
+    hant_jsonw_null(&b);
+  hant_jsonw_key(&b, "name");
+  hant_jsonw_str(&b, e->name);
+  hant_jsonw_key(&b, "power_mode");
   if (e->power_mode[0])
-    hant_jsonbuf_str(&b, e->power_mode);
+    hant_jsonw_str(&b, e->power_mode);
   else
-    hant_jsonbuf_null(&b);
-  hant_jsonbuf_obj_end(&b);
-  return hant_jsonbuf_take(&b);
+    hant_jsonw_null(&b);
+  hant_jsonw_obj_end(&b);
+  return hant_jsonw_take(&b);
 }
 
 int hant_fleet_parse(const char *text, size_t len, const char *name, hant_fleet **out) {

@@ -10,7 +10,7 @@
 #include "base.h"
 #include "file.h"
 #include "json_read.h"
-#include "jsonbuf.h"
+#include "jsonw.h"
 
 void hant_problem_limits_default(struct hant_problem_limits *l) {
   l->max_bytes = (size_t)64 << 20;
@@ -484,28 +484,36 @@ int hant_problem_view_axis(struct hant_problem *p, size_t key, struct hant_selec
 }
 
 /* ---------------------------------------------------------------------------
- * Output: 15 significant digits, ", " and ": " between elements.
+ * Output: 15 significant digits, ", " and ": " between elements, as jansson
+ * wrote answers and fronts before, and as tests and clients compare them
+ * ("gap": 0.0).
  * ------------------------------------------------------------------------- */
 
-static void real_or_null(hant_jsonbuf *b, double x) {
-  if (isfinite(x))
-    hant_jsonbuf_real(b, x);
-  else
-    hant_jsonbuf_null(b);
+static void answer_writer(hant_jsonw *b) {
+  static const hant_jsonw_style style = {.spaced = true, .real_digits = 15, .jansson_escapes = true};
+  hant_jsonw_init_mem(b);
+  hant_jsonw_set_style(b, &style);
 }
 
-static void choice_ids(hant_jsonbuf *b, const struct hant_problem *p, const size_t *choice) {
-  hant_jsonbuf_arr_begin(b);
+static void real_or_null(hant_jsonw *b, double x) {
+  if (isfinite(x))
+    hant_jsonw_num(b, x);
+  else
+    hant_jsonw_null(b);
+}
+
+static void choice_ids(hant_jsonw *b, const struct hant_problem *p, const size_t *choice) {
+  hant_jsonw_arr_begin(b);
   size_t o = 0;
   for (size_t i = 0; i < p->n_groups; i++) {
-    hant_jsonbuf_str(b, p->item_id[o + choice[i]]);
+    hant_jsonw_str(b, p->item_id[o + choice[i]]);
     o += p->group_size[i];
   }
-  hant_jsonbuf_arr_end(b);
+  hant_jsonw_arr_end(b);
 }
 
-static void totals_of(hant_jsonbuf *b, const struct hant_problem *p, const size_t *choice) {
-  hant_jsonbuf_obj_begin(b);
+static void totals_of(hant_jsonw *b, const struct hant_problem *p, const size_t *choice) {
+  hant_jsonw_obj_begin(b);
   for (size_t k = 0; k < p->n_keys; k++) {
     double s = 0;
     size_t o = 0;
@@ -513,60 +521,60 @@ static void totals_of(hant_jsonbuf *b, const struct hant_problem *p, const size_
       s += p->cost[(o + choice[i]) * p->n_keys + k];
       o += p->group_size[i];
     }
-    hant_jsonbuf_key(b, p->key[k]);
-    hant_jsonbuf_real(b, s);
+    hant_jsonw_key(b, p->key[k]);
+    hant_jsonw_num(b, s);
   }
-  hant_jsonbuf_obj_end(b);
+  hant_jsonw_obj_end(b);
 }
 
 char *hant_problem_answer_json(const struct hant_problem *p, const struct hant_select_result *r) {
   if (!p || !r)
     return NULL;
-  hant_jsonbuf b;
-  hant_jsonbuf_init(&b, false, 15);
-  hant_jsonbuf_obj_begin(&b);
-  hant_jsonbuf_key(&b, "status");
-  hant_jsonbuf_str(&b, hant_select_status_name(r->status));
-  hant_jsonbuf_key(&b, "objective");
+  hant_jsonw b;
+  answer_writer(&b);
+  hant_jsonw_obj_begin(&b);
+  hant_jsonw_key(&b, "status");
+  hant_jsonw_str(&b, hant_select_status_name(r->status));
+  hant_jsonw_key(&b, "objective");
   if (r->has_choice)
-    hant_jsonbuf_real(&b, r->objective);
+    hant_jsonw_num(&b, r->objective);
   else
-    hant_jsonbuf_null(&b);
-  hant_jsonbuf_key(&b, "choice");
+    hant_jsonw_null(&b);
+  hant_jsonw_key(&b, "choice");
   if (r->has_choice)
     choice_ids(&b, p, r->choice);
   else
-    hant_jsonbuf_null(&b);
-  hant_jsonbuf_key(&b, "totals");
+    hant_jsonw_null(&b);
+  hant_jsonw_key(&b, "totals");
   if (r->has_choice)
     totals_of(&b, p, r->choice);
   else
-    hant_jsonbuf_null(&b);
-  hant_jsonbuf_key(&b, "gap");
+    hant_jsonw_null(&b);
+  hant_jsonw_key(&b, "gap");
   if (r->has_choice)
     real_or_null(&b, r->gap);
   else
-    hant_jsonbuf_null(&b);
-  hant_jsonbuf_key(&b, "solve_ms");
-  hant_jsonbuf_real(&b, r->solve_ms);
-  hant_jsonbuf_key(&b, "bound");
+    hant_jsonw_null(&b);
+  hant_jsonw_key(&b, "solve_ms");
+  hant_jsonw_num(&b, r->solve_ms);
+  hant_jsonw_key(&b, "bound");
   if (r->status == HANT_SELECT_INFEASIBLE)
-    hant_jsonbuf_null(&b);
+    hant_jsonw_null(&b);
   else
     real_or_null(&b, r->bound);
-  hant_jsonbuf_key(&b, "nodes");
-  hant_jsonbuf_int(&b, (long long)r->nodes);
-  hant_jsonbuf_key(&b, "budgets");
-  hant_jsonbuf_obj_begin(&b);
+  hant_jsonw_key(&b, "nodes");
+  hant_jsonw_int(&b, (long long)r->nodes);
+  hant_jsonw_key(&b, "budgets");
+  hant_jsonw_obj_begin(&b);
   for (size_t k = 0; k < p->n_keys; k++)
     if (p->has_budget[k]) {
-      hant_jsonbuf_key(&b, p->key[k]);
-      hant_jsonbuf_real(&b, p->budget[k]);
+      hant_jsonw_key(&b, p->key[k]);
+      hant_jsonw_num(&b, p->budget[k]);
     }
-  hant_jsonbuf_obj_end(&b);
+  hant_jsonw_obj_end(&b);
   if (r->status == HANT_SELECT_INFEASIBLE) {
-    hant_jsonbuf_key(&b, "min_totals");
-    hant_jsonbuf_obj_begin(&b);
+    hant_jsonw_key(&b, "min_totals");
+    hant_jsonw_obj_begin(&b);
     for (size_t k = 0; k < p->n_keys; k++) {
       double s = 0;
       size_t off = 0;
@@ -577,21 +585,21 @@ char *hant_problem_answer_json(const struct hant_problem *p, const struct hant_s
         s += mn;
         off += p->group_size[i];
       }
-      hant_jsonbuf_key(&b, p->key[k]);
-      hant_jsonbuf_real(&b, s);
+      hant_jsonw_key(&b, p->key[k]);
+      hant_jsonw_num(&b, s);
     }
-    hant_jsonbuf_obj_end(&b);
-    hant_jsonbuf_key(&b, "over_budget");
-    hant_jsonbuf_arr_begin(&b);
+    hant_jsonw_obj_end(&b);
+    hant_jsonw_key(&b, "over_budget");
+    hant_jsonw_arr_begin(&b);
     for (size_t d = 0; d < r->n_dims && d < p->n_dims; d++)
       if (r->over_budget[d])
-        hant_jsonbuf_str(&b, p->key[p->dim_key[d]]);
-    hant_jsonbuf_arr_end(&b);
-    hant_jsonbuf_key(&b, "jointly_infeasible");
-    hant_jsonbuf_bool(&b, r->jointly_infeasible);
+        hant_jsonw_str(&b, p->key[p->dim_key[d]]);
+    hant_jsonw_arr_end(&b);
+    hant_jsonw_key(&b, "jointly_infeasible");
+    hant_jsonw_bool(&b, r->jointly_infeasible);
   }
-  hant_jsonbuf_obj_end(&b);
-  return hant_jsonbuf_take(&b);
+  hant_jsonw_obj_end(&b);
+  return hant_jsonw_take(&b);
 }
 
 char *hant_problem_front_json(const struct hant_problem *p, const struct hant_select_front *f,
@@ -612,47 +620,47 @@ char *hant_problem_front_json(const struct hant_problem *p, const struct hant_se
       hant_select_front_point(f, i, &level[i], NULL, NULL);
     }
   }
-  hant_jsonbuf b;
-  hant_jsonbuf_init(&b, false, 15);
-  hant_jsonbuf_obj_begin(&b);
-  hant_jsonbuf_key(&b, "axis");
-  hant_jsonbuf_str(&b, p->key[axis_key]);
-  hant_jsonbuf_key(&b, "exact");
-  hant_jsonbuf_bool(&b, !hant_select_front_approximate(f));
-  hant_jsonbuf_key(&b, "cost_error");
+  hant_jsonw b;
+  answer_writer(&b);
+  hant_jsonw_obj_begin(&b);
+  hant_jsonw_key(&b, "axis");
+  hant_jsonw_str(&b, p->key[axis_key]);
+  hant_jsonw_key(&b, "exact");
+  hant_jsonw_bool(&b, !hant_select_front_approximate(f));
+  hant_jsonw_key(&b, "cost_error");
   real_or_null(&b, hant_select_front_cost_error(f));
-  hant_jsonbuf_key(&b, "respect_budgets");
-  hant_jsonbuf_bool(&b, respect_budgets);
-  hant_jsonbuf_key(&b, "front_size");
-  hant_jsonbuf_int(&b, (long long)n);
-  hant_jsonbuf_key(&b, "solve_ms");
-  hant_jsonbuf_real(&b, solve_ms);
-  hant_jsonbuf_key(&b, "points");
-  hant_jsonbuf_arr_begin(&b);
+  hant_jsonw_key(&b, "respect_budgets");
+  hant_jsonw_bool(&b, respect_budgets);
+  hant_jsonw_key(&b, "front_size");
+  hant_jsonw_int(&b, (long long)n);
+  hant_jsonw_key(&b, "solve_ms");
+  hant_jsonw_num(&b, solve_ms);
+  hant_jsonw_key(&b, "points");
+  hant_jsonw_arr_begin(&b);
   for (size_t l = 0; ok && l < m; l++) {
     double c = 0, v = 0;
     ok = hant_select_front_point(f, pt[l], &c, &v, choice) == 0;
     if (!ok)
       break;
-    hant_jsonbuf_obj_begin(&b);
-    hant_jsonbuf_key(&b, "budget");
-    hant_jsonbuf_real(&b, level[l]);
-    hant_jsonbuf_key(&b, "cost");
-    hant_jsonbuf_real(&b, c);
-    hant_jsonbuf_key(&b, "objective");
-    hant_jsonbuf_real(&b, v);
-    hant_jsonbuf_key(&b, "choice");
+    hant_jsonw_obj_begin(&b);
+    hant_jsonw_key(&b, "budget");
+    hant_jsonw_num(&b, level[l]);
+    hant_jsonw_key(&b, "cost");
+    hant_jsonw_num(&b, c);
+    hant_jsonw_key(&b, "objective");
+    hant_jsonw_num(&b, v);
+    hant_jsonw_key(&b, "choice");
     choice_ids(&b, p, choice);
-    hant_jsonbuf_obj_end(&b);
+    hant_jsonw_obj_end(&b);
   }
-  hant_jsonbuf_arr_end(&b);
-  hant_jsonbuf_obj_end(&b);
+  hant_jsonw_arr_end(&b);
+  hant_jsonw_obj_end(&b);
   free(level);
   free(pt);
   free(choice);
   if (!ok) {
-    hant_jsonbuf_free(&b);
+    hant_jsonw_free(&b);
     return NULL;
   }
-  return hant_jsonbuf_take(&b);
+  return hant_jsonw_take(&b);
 }
