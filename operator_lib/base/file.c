@@ -121,3 +121,26 @@ out:
   close(fd);
   return rc;
 }
+
+void hant_lines_init(hant_lines *r, const char *name, const char *text, size_t len, size_t max_line) {
+  *r = (hant_lines){.name = name, .text = text, .len = len, .max_line = max_line};
+}
+
+int hant_lines_next(hant_lines *r, char *buf) {
+  if (r->pos >= r->len)
+    return 0;
+  r->lineno++;
+  const char *s = r->text + r->pos;
+  const char *e = memchr(s, '\n', r->len - r->pos);
+  size_t l = e ? (size_t)(e - s) : r->len - r->pos;
+  r->pos += l + (e ? 1 : 0);
+  if (l && s[l - 1] == '\r')
+    l--;
+  if (l > r->max_line)
+    return hant__error(HANT_ELIMIT, "%s:%d: line longer than %zu characters", r->name, r->lineno, r->max_line);
+  if (memchr(s, '\0', l))
+    return hant__error(HANT_EFORMAT, "%s:%d: NUL byte in a text file", r->name, r->lineno);
+  memcpy(buf, s, l);
+  buf[l] = '\0';
+  return 1;
+}

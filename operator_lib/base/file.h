@@ -31,4 +31,23 @@
  * file or directory". */
 int hant_file_read(const char *path, size_t max_bytes, char **data, size_t *len);
 
+/* Splits untrusted text into lines, the one way libhant's line formats
+ * (operator lists, cost tables) read their text. Lines end at '\n'; a
+ * '\r' before it is dropped. The caller owns the struct and the text. */
+typedef struct hant_lines {
+  const char *name; /* the file's name, for messages */
+  const char *text;
+  size_t len, pos;
+  size_t max_line; /* longest line accepted, in bytes */
+  int lineno;      /* of the line last returned, from 1 */
+} hant_lines;
+
+void hant_lines_init(hant_lines *r, const char *name, const char *text, size_t len, size_t max_line);
+
+/* Copies the next line into buf (at least max_line + 1 bytes), NUL-
+ * terminated. Returns 1 for a line, 0 at the end of the text, HANT_ELIMIT
+ * for a line longer than max_line or HANT_EFORMAT for a NUL byte, with a
+ * message "NAME:LINE: ...". */
+int hant_lines_next(hant_lines *r, char *buf);
+
 #endif

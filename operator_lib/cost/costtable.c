@@ -186,25 +186,10 @@ int hant_costtable_parse(const char *text, size_t len, const char *name, hant_co
   int nfields = 0, lineno = 0, rc = 0, cap = 0;
   bool magic = false, header = false;
   char line[HANT_COSTTABLE_MAX_LINE + 2];
-  size_t pos = 0;
-  while (pos < len) {
-    lineno++;
-    const char *s = text + pos;
-    const char *e = memchr(s, '\n', len - pos);
-    size_t l = e ? (size_t)(e - s) : len - pos;
-    pos += l + (e ? 1 : 0);
-    if (l && s[l - 1] == '\r')
-      l--;
-    if (l > HANT_COSTTABLE_MAX_LINE) {
-      rc = hant__error(HANT_ELIMIT, "%s:%d: line longer than %d characters", name, lineno, HANT_COSTTABLE_MAX_LINE);
-      goto fail;
-    }
-    if (memchr(s, '\0', l)) {
-      rc = hant__error(HANT_EFORMAT, "%s:%d: NUL byte in a text file", name, lineno);
-      goto fail;
-    }
-    memcpy(line, s, l);
-    line[l] = '\0';
+  hant_lines lines;
+  hant_lines_init(&lines, name, text, len, HANT_COSTTABLE_MAX_LINE);
+  while ((rc = hant_lines_next(&lines, line)) == 1) {
+    lineno = lines.lineno;
     if (!magic) {
       if (strcmp(line, HANT_COSTTABLE_MAGIC)) {
         rc = hant__error(HANT_EFORMAT, "%s:%d: expected the first line '%s', got '%.40s'", name, lineno,
@@ -380,6 +365,8 @@ int hant_costtable_parse(const char *text, size_t len, const char *name, hant_co
     }
     t->n++;
   }
+  if (rc < 0)
+    goto fail;
   if (!magic) {
     rc = hant__error(HANT_EFORMAT, "%s: empty (expected the first line '%s')", name, HANT_COSTTABLE_MAGIC);
     goto fail;

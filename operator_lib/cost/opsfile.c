@@ -94,25 +94,10 @@ int hant_opsfile_parse(const char *text, size_t len, const char *name, hant_ops_
   int nv = 0, cap = 0, rc = 0, lineno = 0;
   bool magic = false;
   char line[HANT_OPSFILE_MAX_LINE + 2];
-  size_t pos = 0;
-  while (pos < len) {
-    lineno++;
-    const char *s = text + pos;
-    const char *e = memchr(s, '\n', len - pos);
-    size_t l = e ? (size_t)(e - s) : len - pos;
-    pos += l + (e ? 1 : 0);
-    if (l && s[l - 1] == '\r')
-      l--;
-    if (l > HANT_OPSFILE_MAX_LINE) {
-      rc = hant__error(HANT_ELIMIT, "%s:%d: line longer than %d characters", name, lineno, HANT_OPSFILE_MAX_LINE);
-      goto fail;
-    }
-    if (memchr(s, '\0', l)) {
-      rc = hant__error(HANT_EFORMAT, "%s:%d: NUL byte in a text file", name, lineno);
-      goto fail;
-    }
-    memcpy(line, s, l);
-    line[l] = '\0';
+  hant_lines lines;
+  hant_lines_init(&lines, name, text, len, HANT_OPSFILE_MAX_LINE);
+  while ((rc = hant_lines_next(&lines, line)) == 1) {
+    lineno = lines.lineno;
     char *p = line;
     while (isspace((unsigned char)*p))
       p++;
@@ -208,6 +193,8 @@ int hant_opsfile_parse(const char *text, size_t len, const char *name, hant_ops_
     }
     nv++;
   }
+  if (rc < 0)
+    goto fail;
   if (!magic) {
     rc = hant__error(HANT_EFORMAT, "%s: empty (expected the first line '%s')", name, HANT_OPSFILE_MAGIC);
     goto fail;
