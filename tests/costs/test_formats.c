@@ -127,8 +127,40 @@ static void test_costtable(void) {
         "missing magic: %s", hant_errmsg());
 }
 
+/* Both line formats share one splitter: CR-LF endings are read, and an
+ * over-long line or a NUL byte is refused with the file and line. */
+static void test_lines(void) {
+  static const char text[] = "one\r\ntwo\n\nthree";
+  hant_lines r;
+  char buf[8];
+  hant_lines_init(&r, "t.txt", text, sizeof(text) - 1, 7);
+  int got = 0;
+  const char *want[] = {"one", "two", "", "three"};
+  for (int rc; (rc = hant_lines_next(&r, buf)) == 1; got++)
+    CHECK(got < 4 && !strcmp(buf, want[got]) && r.lineno == got + 1, "line %d is '%s'", got + 1, buf);
+  CHECK(got == 4, "four lines, got %d", got);
+  hant_lines_init(&r, "t.txt", "ok\ntoo long here\n", 17, 7);
+  CHECK(hant_lines_next(&r, buf) == 1 && hant_lines_next(&r, buf) == HANT_ELIMIT &&
+            strstr(hant_errmsg(), "t.txt:2: line longer than 7"),
+        "a long line is refused: %s", hant_errmsg());
+  hant_lines_init(&r, "t.txt", "a\0b\n", 4, 7);
+  CHECK(hant_lines_next(&r, buf) == HANT_EFORMAT && strstr(hant_errmsg(), "t.txt:1: NUL byte"),
+        "a NUL byte is refused: %s", hant_errmsg());
+  char ops[1200];
+  memset(ops, 'x', sizeof(ops));
+  int n = snprintf(ops, sizeof(ops), "%s\n", HANT_OPSFILE_MAGIC);
+  ops[n] = 'x'; /* the magic line, then 1,100-odd x's on line 2 */
+  ops[sizeof(ops) - 1] = '\0';
+  hant_ops_entry *e = NULL;
+  int ne = 0;
+  CHECK(hant_opsfile_parse(ops, strlen(ops), "ops.txt", &e, &ne) == HANT_ELIMIT && !e &&
+            strstr(hant_errmsg(), "ops.txt:2: line longer than"),
+        "an operator list with a long line is refused: %s", hant_errmsg());
+}
+
 int main(void) {
   test_ops();
   test_costtable();
+  test_lines();
   return test_summary("formats");
 }
