@@ -5,10 +5,11 @@
 
 /* Areas from the bottom up; each header documents its own contracts. */
 
-/* base: errors, files, hashing, random numbers, JSON writing, progress */
+/* base: errors, files, places, hashing, random numbers, JSON writing, progress */
 #include "base.h"
 #include "atomicfile.h"
 #include "jsonw.h"
+#include "place.h"
 #include "progress.h"
 #include "rng.h"
 #include "sha256.h"
