@@ -367,6 +367,11 @@ int hantd_daemon_run(const hantd_config *cfg) {
   d->cfg = *cfg;
   hantd_log_init(d->cfg.log_level);
   signal(SIGPIPE, SIG_IGN);
+  /* What the daemon makes for itself (a new library and its journal, its
+   * directories) is its own: the state directory is 0711 so that peers
+   * reach their directories in it, and a library there must not be
+   * readable by name. Files written for peers get their mode explicitly. */
+  umask(0077);
   int ready_fd = -1;
   /* Under systemd (Type=notify) or when asked, stay in the foreground. */
   if (!d->cfg.foreground && !getenv("NOTIFY_SOCKET") && !getenv("LISTEN_FDS") && daemonize(&ready_fd)) {
