@@ -86,8 +86,8 @@ static void fail(entry_run *e, const char *fmt, ...) {
   e->status = "failed";
 }
 
-/* The transform request of an entry, with out. */
-static json_t *entry_params(const hant_fleet_entry *fe, const char *onnx_abs) {
+/* The transform request of an entry, with out (a name in the user's directory of hantd's state). */
+static json_t *entry_params(const hant_fleet_entry *fe, const char *out_name) {
   json_t *p = json_object(), *b = json_array();
   json_object_set_new(p, "device", json_string(fe->device));
   for (int i = 0; i < fe->n_budgets; i++)
@@ -102,7 +102,7 @@ static json_t *entry_params(const hant_fleet_entry *fe, const char *onnx_abs) {
     json_object_set_new(o, "power_mode", json_string(fe->power_mode));
     json_object_set_new(p, "options", o);
   }
-  json_object_set_new(p, "out", json_string(onnx_abs));
+  json_object_set_new(p, "out", json_string(out_name));
   json_object_set_new(p, "evaluate", json_true());
   if (fe->finetune_epochs > 0)
     json_object_set_new(p, "finetune_epochs", json_integer(fe->finetune_epochs));
@@ -160,7 +160,11 @@ static void run_entry(client_conn *c, entry_run *e, const char *out_dir, json_t 
   }
   json_t *r = NULL, *job = NULL;
   int code = 0;
-  int rc = client_call(c, "regen", "transform", entry_params(fe, abs_onnx), &r, &code, NULL, NULL);
+  /* hantd writes in the user's directory of its state under a name of its
+   * own; this client, running as the user, then places the file. */
+  char name[256];
+  snprintf(name, sizeof(name), "%.60s@%.180s.onnx", fe->device, fe->name);
+  int rc = client_call(c, "regen", "transform", entry_params(fe, name), &r, &code, NULL, NULL);
   if (rc == CLIENT_EXIT_UNREACHABLE) {
     fail(e, "lost the connection to hantd");
     return;
@@ -183,7 +187,7 @@ static void run_entry(client_conn *c, entry_run *e, const char *out_dir, json_t 
     return;
   }
   long long id = (long long)json_integer_value(json_object_get(jo, "id"));
-  rc = client_wait_job_quiet(c, "regen", id, &job);
+  rc = client_wait_job_quiet(c, "regen", id, false, &job);
   if (rc || strcmp(client_str(job, "state", ""), "done")) {
     fail(e, "job %lld %s: %s", id, client_str(job, "state", "lost"), client_str(job, "error", "no reason given"));
     json_decref(job);
@@ -191,6 +195,13 @@ static void run_entry(client_conn *c, entry_run *e, const char *out_dir, json_t 
     return;
   }
   json_t *res = json_object_get(job, "result");
+  char err[1400];
+  if (client_place_file(client_str(res, "out", ""), abs_onnx, err, sizeof(err))) {
+    fail(e, "%s: %s", abs_onnx, err);
+    json_decref(job);
+    json_decref(r);
+    return;
+  }
   json_t *d = json_object();
   json_object_set_new(d, "device", json_string(fe->device));
   json_object_set_new(d, "name", json_string(fe->name));

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hant.h"
 #include "commands.h"
@@ -201,7 +202,10 @@ int cmd_transform(int argc, char **argv) {
       HANT_OPT_DOUBLE("time-limit-ms", 0, &t.time_limit_ms, 0, 600000, "N", "solver time limit (default: the daemon's)"),
       HANT_OPT_STRING("out", 0, &out, "FILE",
                       "also assemble the network and write it as ONNX (a job);\n"
-                      "waits for it with a progress bar unless --no-wait"),
+                      "waits for it with a progress bar unless --no-wait. hantd\n"
+                      "writes the file in your directory of its state, under\n"
+                      "FILE's name; the client then copies it to FILE\n"
+                      "(with --no-wait, copy it yourself from where the answer says)"),
       HANT_OPT_FLAG("no-wait", 0, &no_wait, NULL),
       HANT_OPT_INT("finetune", 0, &finetune, 0, 1000, "N",
                    "with --out: fine-tune the assembled network for N epochs by\n"
@@ -240,12 +244,30 @@ int cmd_transform(int argc, char **argv) {
   json_t *p = target_params(&t);
   char abs[1024];
   if (out) {
+    /* hantd writes in its own places only: it gets FILE's name, writes
+     * there, and this client, running as the user, places the file. */
+    const char *slash = strrchr(out, '/');
+    const char *name = slash ? slash + 1 : out;
+    if (!*name || !strcmp(name, ".") || !strcmp(name, "..") || strlen(name) > 255) {
+      fprintf(stderr, "hant-client transform: --out: expected a file name, got '%s'\n", out);
+      json_decref(p);
+      goto done;
+    }
     if (client_absolute(out, abs, sizeof(abs))) {
       fprintf(stderr, "hant-client transform: --out: path too long\n");
       json_decref(p);
       goto done;
     }
-    json_object_set_new(p, "out", json_string(abs));
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(abs, '/') - abs) ? (int)(strrchr(abs, '/') - abs) : 1, abs);
+    if (access(dir, W_OK | X_OK)) {
+      /* Before the job, not after its fine-tuning. */
+      fprintf(stderr, "hant-client transform: --out: %s: %s\n", dir, strerror(errno));
+      json_decref(p);
+      code = CLIENT_EXIT_FAILURE;
+      goto done;
+    }
+    json_object_set_new(p, "out", json_string(name));
     if (finetune >= 0)
       json_object_set_new(p, "finetune_epochs", json_integer((json_int_t)finetune));
     if (ft_samples >= 0)
@@ -286,11 +308,27 @@ int cmd_transform(int argc, char **argv) {
       long long id = (long long)json_integer_value(json_object_get(job, "id"));
       if (!wait) {
         if (!json)
-          printf("\nexport job %lld queued: 'hant-client jobs wait %lld' writes %s\n", id, id, abs);
+          printf("\nexport job %lld queued: hantd writes %s ('hant-client jobs wait %lld' waits for it); copy it to "
+                 "%s yourself\n",
+                 id, client_str(job, "out", "?"), id, abs);
       } else {
         if (!json)
           printf("\n");
-        code = client_wait_job(&c, "transform", id, json, NULL);
+        json_t *done_job = NULL;
+        code = client_wait_job_quiet(&c, "transform", id, json, &done_job);
+        json_t *res = json_object_get(done_job, "result");
+        if (code == CLIENT_EXIT_OK) {
+          char err[1400];
+          if (client_place_file(client_str(res, "out", ""), abs, err, sizeof(err))) {
+            fprintf(stderr, "hant-client transform: --out %s: %s\n", abs, err);
+            code = CLIENT_EXIT_FAILURE;
+          } else {
+            json_object_set_new(res, "placed", json_string(abs));
+          }
+        }
+        if (done_job && (code == CLIENT_EXIT_OK || json))
+          client_print_job(done_job, json);
+        json_decref(done_job);
       }
     }
   }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* rpc_client.c: connects to hantd, sends JSON-RPC requests, reads answers and notifications, and waits for jobs. */
+/* rpc_client.c: connects to hantd, sends JSON-RPC requests, reads answers and notifications, waits for jobs and places their files. */
 #include "rpc_client.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -305,8 +306,47 @@ int client_wait_job(client_conn *c, const char *cmd, long long id, bool json, js
   return wait_job(c, cmd, id, json, false, job_out);
 }
 
-int client_wait_job_quiet(client_conn *c, const char *cmd, long long id, json_t **job_out) {
-  return wait_job(c, cmd, id, false, true, job_out);
+int client_wait_job_quiet(client_conn *c, const char *cmd, long long id, bool json, json_t **job_out) {
+  return wait_job(c, cmd, id, json, true, job_out);
+}
+
+void client_print_job(const json_t *job, bool json) {
+  if (json) {
+    client_print_json(job);
+    return;
+  }
+  if (strcmp(client_str(job, "state", ""), "done"))
+    return;
+  json_t *res = json_object_get(job, "result");
+  const char *kind = client_str(job, "kind", "");
+  if (!strcmp(kind, "transform")) {
+    const char *placed = client_str(res, "placed", NULL);
+    printf("wrote %s (%lld bytes, ONNX; %.4g MMAC, %lld parameters)\n", placed ? placed : client_str(res, "out", "?"),
+           (long long)json_integer_value(json_object_get(res, "bytes")), client_num(res, "macs") / 1e6,
+           (long long)json_integer_value(json_object_get(res, "params")));
+    if (placed && strcmp(placed, client_str(res, "out", "")))
+      printf("      (copied from hantd's %s)\n", client_str(res, "out", "?"));
+    if (json_is_object(json_object_get(res, "measured"))) {
+      json_t *m = json_object_get(res, "measured");
+      long long ep = (long long)json_integer_value(json_object_get(res, "finetune_epochs"));
+      printf("accuracy: predicted %.4f, measured val %.4f, test %.4f (%lld val / %lld test images)\n",
+             client_num(json_object_get(res, "predicted"), "accuracy"), client_num(m, "val_accuracy"),
+             client_num(m, "test_accuracy"), (long long)json_integer_value(json_object_get(m, "val_images")),
+             (long long)json_integer_value(json_object_get(m, "test_images")));
+      if (ep > 0)
+        printf("          before %lld epochs of KD fine-tuning: val %.4f, test %.4f; teacher test %.4f\n", ep,
+               client_num(m, "val_accuracy_before_finetune"), client_num(m, "test_accuracy_before_finetune"),
+               client_num(m, "teacher_test_accuracy"));
+      else
+        printf("          teacher test %.4f\n", client_num(m, "teacher_test_accuracy"));
+    }
+  } else if (!strcmp(kind, "eval")) {
+    printf("accuracy %.4f  loss %.4f  on %lld %s images of %s\n", client_num(res, "accuracy"), client_num(res, "loss"),
+           (long long)json_integer_value(json_object_get(res, "n")), client_str(res, "split", "?"),
+           client_str(res, "model", "?"));
+  } else {
+    client_print_json(res);
+  }
 }
 
 static int wait_job(client_conn *c, const char *cmd, long long id, bool json, bool quiet, json_t **job_out) {
@@ -351,38 +391,8 @@ static int wait_job(client_conn *c, const char *cmd, long long id, bool json, bo
     return rc;
   const char *state = client_str(job, "state", "?");
   int out = !strcmp(state, "done") ? CLIENT_EXIT_OK : CLIENT_EXIT_FAILURE;
-  if (quiet) {
-    /* The caller prints. */
-  } else if (json) {
-    client_print_json(job);
-  } else if (out == CLIENT_EXIT_OK) {
-    json_t *res = json_object_get(job, "result");
-    const char *kind = client_str(job, "kind", "");
-    if (!strcmp(kind, "transform")) {
-      printf("wrote %s (%lld bytes, ONNX; %.4g MMAC, %lld parameters)\n", client_str(res, "out", "?"),
-             (long long)json_integer_value(json_object_get(res, "bytes")), client_num(res, "macs") / 1e6,
-             (long long)json_integer_value(json_object_get(res, "params")));
-      if (json_is_object(json_object_get(res, "measured"))) {
-      json_t *m = json_object_get(res, "measured");
-      long long ep = (long long)json_integer_value(json_object_get(res, "finetune_epochs"));
-      printf("accuracy: predicted %.4f, measured val %.4f, test %.4f (%lld val / %lld test images)\n",
-             client_num(json_object_get(res, "predicted"), "accuracy"), client_num(m, "val_accuracy"),
-             client_num(m, "test_accuracy"), (long long)json_integer_value(json_object_get(m, "val_images")),
-             (long long)json_integer_value(json_object_get(m, "test_images")));
-      if (ep > 0)
-        printf("          before %lld epochs of KD fine-tuning: val %.4f, test %.4f; teacher test %.4f\n", ep,
-               client_num(m, "val_accuracy_before_finetune"), client_num(m, "test_accuracy_before_finetune"),
-               client_num(m, "teacher_test_accuracy"));
-      else
-        printf("          teacher test %.4f\n", client_num(m, "teacher_test_accuracy"));
-      }
-    } else if (!strcmp(kind, "eval"))
-      printf("accuracy %.4f  loss %.4f  on %lld %s images of %s\n", client_num(res, "accuracy"), client_num(res, "loss"),
-             (long long)json_integer_value(json_object_get(res, "n")), client_str(res, "split", "?"),
-             client_str(res, "model", "?"));
-    else
-      client_print_json(res);
-  }
+  if (!quiet) /* else the caller prints */
+    client_print_job(job, json);
   if (out != CLIENT_EXIT_OK)
     fprintf(stderr, "hant-client %s: job %lld %s: %s\n", cmd, id, state, client_str(job, "error", "no reason given"));
   if (job_out)
@@ -392,14 +402,83 @@ static int wait_job(client_conn *c, const char *cmd, long long id, bool json, bo
   return out;
 }
 
-int client_absolute(const char *path, char *out, size_t n) {
-  if (path[0] == '/') {
-    snprintf(out, n, "%s", path);
+int client_place_file(const char *from, const char *to, char *err, size_t n) {
+  int fd = open(from, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st, dst;
+  if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+    snprintf(err, n, "cannot read hantd's file %s: %s", from, fd < 0 ? strerror(errno) : "not a regular file");
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  /* The user asked for hantd's own copy: nothing to do. */
+  if (stat(to, &dst) == 0 && dst.st_dev == st.st_dev && dst.st_ino == st.st_ino) {
+    close(fd);
     return 0;
   }
-  char cwd[1024];
-  if (!getcwd(cwd, sizeof(cwd)))
+  if ((uint64_t)st.st_size > HANT_ONNX_MAX_BYTES) {
+    snprintf(err, n, "%s: larger than %zu bytes", from, HANT_ONNX_MAX_BYTES);
+    close(fd);
     return -1;
-  int k = snprintf(out, n, "%s/%s", cwd, path);
-  return k < 0 || (size_t)k >= n ? -1 : 0;
+  }
+  size_t len = (size_t)st.st_size, got = 0;
+  char *buf = malloc(len ? len : 1);
+  while (buf && got < len) {
+    ssize_t k = read(fd, buf + got, len - got);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      break;
+    got += (size_t)k;
+  }
+  close(fd);
+  if (!buf || got != len) {
+    snprintf(err, n, "%s: %s", from, buf ? "read error" : "out of memory");
+    free(buf);
+    return -1;
+  }
+  /* As any file the user makes: 0666 less the umask. */
+  mode_t mask = umask(0);
+  umask(mask);
+  int rc = hant_file_write_atomic_mode(to, buf, len, 0666 & ~(unsigned)mask);
+  free(buf);
+  if (rc) {
+    snprintf(err, n, "%s", hant_errmsg());
+    return -1;
+  }
+  return 0;
+}
+
+int client_absolute(const char *path, char *out, size_t n) {
+  char tmp[4096];
+  if (path[0] == '/') {
+    snprintf(tmp, sizeof(tmp), "%s", path);
+  } else {
+    char cwd[1024];
+    if (!getcwd(cwd, sizeof(cwd)))
+      return -1;
+    int k = snprintf(tmp, sizeof(tmp), "%s/%s", cwd, path);
+    if (k < 0 || (size_t)k >= sizeof(tmp))
+      return -1;
+  }
+  /* "./x" and "a//b" name the same file as "x" and "a/b": answers and
+   * messages show the plain form. ".." is left alone: through a link it
+   * does not mean the parent by the text. */
+  size_t o = 0;
+  for (const char *s = tmp; *s;) {
+    if (s[0] == '/' && (s[1] == '/' || (s[1] == '.' && (s[2] == '/' || s[2] == '\0')))) {
+      s += s[1] == '/' ? 1 : 2;
+      continue;
+    }
+    if (o + 1 >= n)
+      return -1;
+    out[o++] = *s++;
+  }
+  if (o == 0) {
+    if (n < 2)
+      return -1;
+    out[o++] = '/';
+  }
+  out[o] = '\0';
+  return 0;
 }

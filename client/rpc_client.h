@@ -60,9 +60,24 @@ void client_fmt_kind(const char *key, double v, char *buf, size_t n);
  * it failed or was canceled. */
 int client_wait_job(client_conn *c, const char *cmd, long long id, bool json, json_t **job_out);
 
-/* Same without printing anything but the progress bar (on a terminal);
- * the caller prints the job from *job_out. */
-int client_wait_job_quiet(client_conn *c, const char *cmd, long long id, json_t **job_out);
+/* Same without printing anything but the progress bar (on a terminal,
+ * and not with json); the caller prints the job from *job_out
+ * (client_print_job). */
+int client_wait_job_quiet(client_conn *c, const char *cmd, long long id, bool json, json_t **job_out);
+
+/* Prints a finished job as client_wait_job does: its JSON with json, else
+ * what a done job made (a transform's result.placed, when set, is the
+ * file named; result.out is hantd's copy). */
+void client_print_job(const json_t *job, bool json);
+
+/* Copies the file hantd wrote (from, the absolute path its answer
+ * reported, in the user's directory of hantd's state) to the path the user
+ * named (to), atomically, mode 0666 less the umask. The client runs as the
+ * user, with the user's rights: so hantd never opens a path the user chose
+ * outside its places, and the user may name any path they may write.
+ * Nothing is copied when both name the same file. On failure returns -1
+ * with the reason in err[n]. */
+int client_place_file(const char *from, const char *to, char *err, size_t n);
 
 /* Makes a path absolute against the working directory (for the daemon). */
 int client_absolute(const char *path, char *out, size_t n);

@@ -41,7 +41,24 @@ void hantd_default_socket(char *buf, size_t n) {
     snprintf(buf, n, "/run/hantd/hantd.sock");
 }
 
+/* The default state directory; see config.h. */
+static void default_state_dir(char *buf, size_t n) {
+  const char *sd = getenv("STATE_DIRECTORY"), *xs = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+  if (sd && sd[0] == '/')
+    snprintf(buf, n, "%.*s", (int)strcspn(sd, ":"), sd); /* systemd lists several with ':' */
+  else if (geteuid() == 0)
+    snprintf(buf, n, "/var/lib/hantd");
+  else if (xs && xs[0] == '/')
+    snprintf(buf, n, "%s/hant", xs);
+  else if (home && home[0] == '/')
+    snprintf(buf, n, "%s/.local/state/hant", home);
+  else
+    snprintf(buf, n, "/var/lib/hantd");
+}
+
 void hantd_config_paths(hantd_config *c) {
+  if (!c->state_dir[0])
+    default_state_dir(c->state_dir, sizeof(c->state_dir));
   if (!c->socket[0])
     hantd_default_socket(c->socket, sizeof(c->socket));
   if (!c->db[0]) {
@@ -91,6 +108,25 @@ static int uid_of(const char *s, uid_t *uid) {
   return 0;
 }
 
+/* A comma-separated list of absolute directories, blanks around each
+ * trimmed (paths with commas cannot be listed). */
+static int dirs(const char *path, int line, const char *key, char *v, char (*out)[1024], int *n) {
+  *n = 0;
+  char *save = NULL;
+  for (char *t = strtok_r(v, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    t = trim(t);
+    if (!*t)
+      continue;
+    if (t[0] != '/' || strlen(t) >= 1024 || *n == HANTD_MAX_DIRS) {
+      fprintf(stderr, "hantd: %s:%d: %s: expected at most %d absolute directories separated by commas, got '%s'\n",
+              path, line, key, HANTD_MAX_DIRS, t);
+      return -1;
+    }
+    snprintf(out[(*n)++], 1024, "%s", t);
+  }
+  return 0;
+}
+
 int hantd_config_load(hantd_config *c, const char *path) {
   FILE *f = fopen(path, "r");
   if (!f) {
@@ -122,6 +158,16 @@ int hantd_config_load(hantd_config *c, const char *path) {
       snprintf(c->socket, sizeof(c->socket), "%s", v);
     } else if (!strcmp(key, "devices")) {
       snprintf(c->devices_dir, sizeof(c->devices_dir), "%s", v);
+    } else if (!strcmp(key, "state_dir")) {
+      if (v[0] != '/') {
+        fprintf(stderr, "hantd: %s:%d: state_dir: expected an absolute directory, got '%s'\n", path, line, v);
+        rc = -1;
+      }
+      snprintf(c->state_dir, sizeof(c->state_dir), "%s", v);
+    } else if (!strcmp(key, "output_dirs")) {
+      rc = dirs(path, line, key, v, c->output_dirs, &c->n_output_dirs);
+    } else if (!strcmp(key, "model_dirs")) {
+      rc = dirs(path, line, key, v, c->model_dirs, &c->n_model_dirs);
     } else if (!strcmp(key, "socket_mode")) {
       char *end;
       long m = strtol(v, &end, 8);
@@ -212,7 +258,8 @@ int hantd_config_load(hantd_config *c, const char *path) {
       c->log_level = l;
     } else {
       fprintf(stderr,
-              "hantd: %s:%d: unknown key '%s'; expected db, socket, devices, socket_mode, socket_group, "
+              "hantd: %s:%d: unknown key '%s'; expected db, socket, devices, state_dir, output_dirs, model_dirs, "
+              "socket_mode, socket_group, "
               "allowed_uids, workers, queue, job_workers, max_jobs_queued, max_message_bytes, idle_timeout_s, "
               "cache_entries, max_clients, max_inflight, write_high_bytes, time_limit_ms, shutdown_timeout_s, "
               "log_level\n",

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #define HANTD_MAX_ALLOWED_UIDS 32
+#define HANTD_MAX_DIRS 16 /* output_dirs, model_dirs: HANT_PLACES_MAX_DIRS each */
 
 /* Every setting of the daemon. The daemon keeps one copy for its whole life;
  * the parts that read it (workers, job runners, connections) hold a pointer
@@ -16,6 +17,14 @@ typedef struct hantd_config {
   char db[1024];
   char socket[1024];
   char devices_dir[1024]; /* "" : the default search path (device.h) */
+  /* The daemon's places (place.h): its state directory, which holds each
+   * peer's own directory (users/UID), and the directories an administrator
+   * lets peers write (output_dirs) and read (model_dirs): absolute paths. */
+  char state_dir[1024];   /* "": the default (hantd_config_paths) */
+  char output_dirs[HANTD_MAX_DIRS][1024];
+  int n_output_dirs;
+  char model_dirs[HANTD_MAX_DIRS][1024];
+  int n_model_dirs;
   bool foreground;
   unsigned socket_mode;   /* permission bits of the socket, default 0600 */
   char socket_group[64];  /* group to own the socket, "" to keep the daemon's */
@@ -41,8 +50,10 @@ void hantd_config_default(hantd_config *c);
 /* Reads "key = value" lines; '#' starts a comment. Errors name the file
  * and line and return nonzero. */
 int hantd_config_load(hantd_config *c, const char *path);
-/* Fills db and socket when unset: $XDG_DATA_HOME/hant/library.db and
- * $XDG_RUNTIME_DIR/hant/hantd.sock (or /run/hantd/hantd.sock). */
+/* Fills db, socket and state_dir when unset: $XDG_DATA_HOME/hant/library.db,
+ * $XDG_RUNTIME_DIR/hant/hantd.sock (or /run/hantd/hantd.sock), and
+ * $STATE_DIRECTORY (systemd's StateDirectory=), else /var/lib/hantd when
+ * running as root, else $XDG_STATE_HOME/hant (~/.local/state/hant). */
 void hantd_config_paths(hantd_config *c);
 /* The default socket path as hant-client finds it too. */
 void hantd_default_socket(char *buf, size_t n);

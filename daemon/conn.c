@@ -42,6 +42,7 @@ static void on_idle(uv_timer_t *t);
 bool hantd_conn_closing(const hantd_conn *c) { return c->closing; }
 bool hantd_conn_congested(const hantd_conn *c) { return c->pending > c->d->cfg.write_high; }
 uint64_t hantd_conn_id(const hantd_conn *c) { return c->id; }
+uid_t hantd_conn_uid(const hantd_conn *c) { return c->uid; }
 uv_stream_t *hantd_conn_stream(hantd_conn *c) { return (uv_stream_t *)&c->pipe; }
 
 void hantd_conn_set_peer(hantd_conn *c, uid_t uid, pid_t pid) {

@@ -28,6 +28,8 @@ uv_stream_t *hantd_conn_stream(hantd_conn *c);
 uint64_t hantd_conn_id(const hantd_conn *c); /* 1, 2, ... in order of acceptance, for the log */
 /* The peer's credentials, as SO_PEERCRED gave them. */
 void hantd_conn_set_peer(hantd_conn *c, uid_t uid, pid_t pid);
+/* The peer's uid, set before the connection reads: workers may read it. */
+uid_t hantd_conn_uid(const hantd_conn *c);
 /* Starts reading requests and the idle timer (cfg.idle_timeout_s). */
 void hantd_conn_start(hantd_conn *c);
 /* Sends one error without an id and closes the connection once it is

@@ -182,6 +182,41 @@ static int mkdirs(const char *dir) {
   return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
 }
 
+/* Opens the places where files peers name are written and read, keeps
+ * the library and the socket out of them, and removes what a crash left
+ * there. Before any worker or job runner starts: they read the places. */
+static int open_places(hantd *d) {
+  const hantd_config *c = &d->cfg;
+  const char *outs[HANTD_MAX_DIRS], *models[HANTD_MAX_DIRS];
+  for (int i = 0; i < c->n_output_dirs; i++)
+    outs[i] = c->output_dirs[i];
+  for (int i = 0; i < c->n_model_dirs; i++)
+    models[i] = c->model_dirs[i];
+  if (hant_places_open(c->state_dir, outs, c->n_output_dirs, models, c->n_model_dirs, &d->places)) {
+    hantd_log(LOG_ERR, "%s", hant_errmsg());
+    return -1;
+  }
+  static const char *const suffix[] = {"", "-wal", "-shm", "-journal", NULL};
+  char f[1100];
+  for (int i = 0; suffix[i]; i++) {
+    snprintf(f, sizeof(f), "%s%s", c->db, suffix[i]);
+    if (hant_places_forbid(d->places, f))
+      hantd_log(LOG_WARNING, "%s", hant_errmsg());
+  }
+  snprintf(f, sizeof(f), "%s.lock", c->socket);
+  if (hant_places_forbid(d->places, c->socket) || hant_places_forbid(d->places, f))
+    hantd_log(LOG_WARNING, "%s", hant_errmsg());
+  int removed = 0;
+  if (hant_places_sweep(d->places, &removed))
+    hantd_log(LOG_WARNING, "%s", hant_errmsg());
+  if (removed)
+    hantd_log(LOG_NOTICE, "removed %d stale temporary files left by a crash in the daemon's places", removed);
+  hant_rpc_set_places(d->places);
+  hantd_log(LOG_INFO, "places: each peer's files in %s/users/UID; %d output and %d model directories", c->state_dir,
+            c->n_output_dirs, c->n_model_dirs);
+  return 0;
+}
+
 static void close_any(uv_handle_t *h, void *arg) {
   (void)arg;
   if (!uv_is_closing(h))
@@ -230,7 +265,7 @@ static int serve(hantd *d, int ready_fd) {
   uv_signal_start(&d->sig_term, on_signal, SIGTERM);
   uv_signal_start(&d->sig_int, on_signal, SIGINT);
   uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
-  if (hantd_listen_start(d))
+  if (hantd_listen_start(d) || open_places(d))
     goto out;
   d->cache = hantd_cache_new(d->cfg.cache_entries);
   d->watches = hantd_watches_new();
@@ -279,6 +314,8 @@ out:
   }
   hantd_workers_destroy(d->workers);
   hantd_jobs_destroy(d->jobs);
+  hant_rpc_set_places(NULL); /* every thread that read them has been joined */
+  hant_places_close(d->places);
   hantd_watches_destroy(d->watches);
   hantd_cache_destroy(d->cache);
   hant_library_unref(d->lib);
@@ -330,6 +367,11 @@ int hantd_daemon_run(const hantd_config *cfg) {
   d->cfg = *cfg;
   hantd_log_init(d->cfg.log_level);
   signal(SIGPIPE, SIG_IGN);
+  /* What the daemon makes for itself (a new library and its journal, its
+   * directories) is its own: the state directory is 0711 so that peers
+   * reach their directories in it, and a library there must not be
+   * readable by name. Files written for peers get their mode explicitly. */
+  umask(0077);
   int ready_fd = -1;
   /* Under systemd (Type=notify) or when asked, stay in the foreground. */
   if (!d->cfg.foreground && !getenv("NOTIFY_SOCKET") && !getenv("LISTEN_FDS") && daemonize(&ready_fd)) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon.h: hantd's state, and its life: start-up, reload on SIGHUP, shutdown on SIGTERM or SIGINT. */
+/* daemon.h: hantd's state, and its life: start-up (its places too), reload on SIGHUP, shutdown on SIGTERM or SIGINT. */
 #ifndef HANTD_DAEMON_H
 #define HANTD_DAEMON_H
 
@@ -29,6 +29,10 @@ struct hantd {
   /* the library */
   hant_library *lib;  /* current snapshot (one reference held here) */
   int schema_version; /* of the library's database, for "version" */
+
+  /* where files peers name are written and read (place.h), shared with
+   * the workers and job runners through hant_rpc_set_places */
+  hant_places *places;
 
   /* listening socket (listen.c) */
   uv_pipe_t listener;

@@ -141,9 +141,14 @@ int hantd_listen_start(hantd *d) {
     /* A lock next to the socket makes "is another daemon here?" exact. */
     char lock[1100];
     snprintf(lock, sizeof(lock), "%s.lock", cfg->socket);
-    d->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    /* O_NOFOLLOW: a link planted at the lock's name must not make the
+     * daemon create or open a file elsewhere. */
+    d->lock_fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (d->lock_fd < 0) {
-      hantd_log(LOG_ERR, "%s: %s", lock, strerror(errno));
+      if (errno == ELOOP)
+        hantd_log(LOG_ERR, "%s is a symbolic link; remove it (hantd follows none there)", lock);
+      else
+        hantd_log(LOG_ERR, "%s: %s", lock, strerror(errno));
       return HANT_EIO;
     }
     if (flock(d->lock_fd, LOCK_EX | LOCK_NB)) {

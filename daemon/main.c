@@ -12,7 +12,7 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: hantd [--db LIBRARY.db] [--socket PATH] [--config FILE] [--foreground]\n"
+          "usage: hantd [--db LIBRARY.db] [--socket PATH] [--state-dir DIR] [--config FILE] [--foreground]\n"
           "\n"
           "Serves hant's transformation requests (newline-delimited JSON-RPC 2.0) on a Unix\n"
           "socket: transform, pareto, solve, devices, library, status, version, jobs.*.\n"
@@ -23,6 +23,10 @@ static void usage(FILE *f) {
           "                   status, version and devices\n"
           "  --socket PATH    (default $XDG_RUNTIME_DIR/hant/hantd.sock, or\n"
           "                   /run/hantd/hantd.sock without XDG_RUNTIME_DIR)\n"
+          "  --state-dir DIR  where each peer's files go (DIR/users/UID; default\n"
+          "                   $STATE_DIRECTORY, /var/lib/hantd as root, else\n"
+          "                   $XDG_STATE_HOME/hant); files peers name are written and read\n"
+          "                   only there and in the configured output_dirs and model_dirs\n"
           "  --config FILE    'key = value' settings; see hantd(8)\n"
           "  --foreground     stay in the foreground (default: detach once serving)\n"
           "  --log-level L    error, warning, notice, info (default) or debug\n"
@@ -48,7 +52,7 @@ static void absolute(char *path, size_t n) {
 }
 
 int main(int argc, char **argv) {
-  const char *config = NULL, *db = NULL, *sock = NULL, *level = NULL;
+  const char *config = NULL, *db = NULL, *sock = NULL, *level = NULL, *state = NULL;
   bool foreground = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -65,6 +69,8 @@ int main(int argc, char **argv) {
       db = argv[++i];
     } else if (!strcmp(a, "--socket") && has) {
       sock = argv[++i];
+    } else if (!strcmp(a, "--state-dir") && has) {
+      state = argv[++i];
     } else if (!strcmp(a, "--config") && has) {
       config = argv[++i];
     } else if (!strcmp(a, "--log-level") && has) {
@@ -83,6 +89,8 @@ int main(int argc, char **argv) {
     snprintf(cfg.db, sizeof(cfg.db), "%s", db);
   if (sock)
     snprintf(cfg.socket, sizeof(cfg.socket), "%s", sock);
+  if (state)
+    snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s", state);
   if (level && (cfg.log_level = hantd_log_level_from_name(level)) < 0) {
     fprintf(stderr, "hantd: --log-level: expected error, warning, notice, info or debug, got '%s'\n", level);
     return 2;
@@ -92,5 +100,6 @@ int main(int argc, char **argv) {
   absolute(cfg.db, sizeof(cfg.db));
   absolute(cfg.socket, sizeof(cfg.socket));
   absolute(cfg.devices_dir, sizeof(cfg.devices_dir));
+  absolute(cfg.state_dir, sizeof(cfg.state_dir));
   return hantd_daemon_run(&cfg);
 }

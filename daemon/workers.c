@@ -7,6 +7,7 @@
 
 #include "workers.h"
 
+#include "conn.h"
 #include "log.h"
 
 typedef struct worker {
@@ -41,6 +42,8 @@ static void run(hantd_workers *w, hant_store *st, hantd_task *t) {
   ctx.st = st;
   ctx.host = w->host;
   ctx.max_queued_jobs = w->cfg->max_jobs_queued;
+  ctx.has_peer = t->conn != NULL; /* files a request names are the asking peer's */
+  ctx.peer_uid = t->conn ? hantd_conn_uid(t->conn) : 0;
   ctx.default_time_limit_ms = w->cfg->time_limit_ms;
   hant_rpc_reply_init(&t->reply);
   switch (t->kind) {

@@ -5,7 +5,7 @@
 
 /* Areas from the bottom up; each header documents its own contracts. */
 
-/* base: errors, files, a merge heap, hashing, random numbers, JSON reading and writing, options, progress */
+/* base: errors, files, places, a merge heap, hashing, random numbers, JSON reading and writing, options, progress */
 #include "base.h"
 #include "atomicfile.h"
 #include "file.h"
@@ -13,6 +13,7 @@
 #include "json_read.h"
 #include "jsonw.h"
 #include "options.h"
+#include "place.h"
 #include "progress.h"
 #include "rng.h"
 #include "sha256.h"

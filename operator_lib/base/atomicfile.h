@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* What temporary names carry between the hidden file's name and its random
  * suffix: `.NAME.tmp-0123456789ab`. */
@@ -21,6 +22,20 @@
 int hant_file_write_atomic_mode(const char *path, const void *data, size_t len, unsigned mode);
 /* The same with mode 0644. */
 int hant_file_write_atomic(const char *path, const void *data, size_t len);
+
+/* The same inside one directory: dir_fd is an open directory (O_PATH is
+ * enough) and name a single path component in it, no '/'. The temporary is
+ * created with openat(dir_fd, ..., O_EXCL | O_NOFOLLOW) and renamed with
+ * renameat within dir_fd, so nothing outside that directory is opened or
+ * replaced, whatever links lie in it or on the way to it. With owner other
+ * than (uid_t)-1 and other than the caller's effective uid, the file is
+ * given to that user (fchown, which needs root or CAP_CHOWN) before it takes
+ * its name; *given (may be NULL) says whether that happened, and when it
+ * could not the file stays the caller's, with `mode` all the same. label
+ * names the file in messages (its absolute path, typically). Returns as
+ * hant_file_write_atomic_mode does. */
+int hant_file_write_atomic_at(int dir_fd, const char *name, const char *label, const void *data, size_t len,
+                              unsigned mode, uid_t owner, bool *given);
 
 /* True when a directory entry's name is one of those temporaries, left
  * behind by a crash, so that a directory's owner can remove it. */

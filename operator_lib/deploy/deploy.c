@@ -102,6 +102,8 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
   hant_deploy_opts none = {0};
   if (!o)
     o = &none;
+  if (o->out_file && !o->places)
+    return hant__error(HANT_EINVAL, "export: an output file in places needs its places");
   if (o->finetune_epochs < 0 || o->finetune_samples < 0 || o->eval_samples < 0)
     return hant__error(HANT_EINVAL, "transform: finetune_epochs, finetune_samples and eval_samples must be >= 0");
   bool ft = o->finetune_epochs > 0, ev = ft || o->evaluate;
@@ -172,11 +174,26 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
   snprintf(doc, sizeof(doc), "hant %s: teacher %.160s with one library candidate per slot", hant_version(),
            info->teacher);
   hant_onnx_save_opts so = {doc};
-  if ((rc = hant_onnx_save(net, out_path, &so)))
-    goto out;
-  struct stat sb;
-  if (stat(out_path, &sb) == 0)
-    info->bytes = (size_t)sb.st_size;
+  if (o->out_file) {
+    /* Written through the directory the job resolved at its start: the
+     * path is not looked up again, so nothing swapped in meanwhile is
+     * followed. */
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if ((rc = hant_onnx_serialize(net, &so, &buf, &len)))
+      goto out;
+    rc = hant_place_file_write(o->places, o->out_file, "out", buf, len);
+    free(buf);
+    if (rc)
+      goto out;
+    info->bytes = len;
+  } else {
+    if ((rc = hant_onnx_save(net, out_path, &so)))
+      goto out;
+    struct stat sb;
+    if (stat(out_path, &sb) == 0)
+      info->bytes = (size_t)sb.st_size;
+  }
   info->macs = hant_net_macs(net);
   info->params = (int64_t)hant_net_param_count(net);
   info->slots = net->n_slots;
@@ -191,23 +208,25 @@ out:
   return rc;
 }
 
-int hant_deploy_eval(const char *model_path, const char *data_dir, const char *split, int samples,
-                     hant_deploy_progress_fn progress, void *user, hant_deploy_eval_info *info) {
+/* Checks eval's arguments and fills info->split; *dir is the IDX directory. */
+static int eval_args(const char *data_dir, const char *split, int samples, hant_split *sp, const char **dir,
+                     hant_deploy_eval_info *info) {
   memset(info, 0, sizeof(*info));
-  hant_split sp = hant_split_from_name(split ? split : "test");
-  if (sp == HANT_SPLIT_COUNT)
+  *sp = hant_split_from_name(split ? split : "test");
+  if (*sp == HANT_SPLIT_COUNT)
     return hant__error(HANT_EINVAL, "split: expected train, val or test, got '%.16s'", split);
   if (samples < 0)
     return hant__error(HANT_EINVAL, "samples: expected a whole number >= 0");
-  snprintf(info->split, sizeof(info->split), "%s", hant_split_name(sp));
-  const char *dir = !data_dir || !strcmp(data_dir, "fmnist") ? hant_fmnist_dir() : data_dir;
-  hant_net *net = NULL;
+  snprintf(info->split, sizeof(info->split), "%s", hant_split_name(*sp));
+  *dir = !data_dir || !strcmp(data_dir, "fmnist") ? hant_fmnist_dir() : data_dir;
+  return 0;
+}
+
+/* Evaluates a loaded network (taken over and freed) on a split. */
+static int eval_net(hant_net *net, const char *dir, hant_split sp, int samples, hant_deploy_progress_fn progress,
+                    void *user, hant_deploy_eval_info *info) {
   hant_dataset ds = {0};
-  int rc = step(progress, user, 0.0, "loading the model");
-  if (rc)
-    return rc;
-  if ((rc = hant_onnx_load_any(model_path, &net, NULL)))
-    return rc;
+  int rc;
   if ((rc = step(progress, user, 0.05, "loading the data")) || (rc = hant_fmnist_load(dir, sp, samples, &ds)))
     goto out;
   /* Chunks of at most 1000 images: progress and cancellation in between. */
@@ -239,6 +258,31 @@ out:
   hant_dataset_free(&ds);
   hant_net_destroy(net);
   return rc;
+}
+
+int hant_deploy_eval(const char *model_path, const char *data_dir, const char *split, int samples,
+                     hant_deploy_progress_fn progress, void *user, hant_deploy_eval_info *info) {
+  hant_split sp = HANT_SPLIT_TEST;
+  const char *dir = NULL;
+  hant_net *net = NULL;
+  int rc;
+  if ((rc = eval_args(data_dir, split, samples, &sp, &dir, info)) ||
+      (rc = step(progress, user, 0.0, "loading the model")) || (rc = hant_onnx_load_any(model_path, &net, NULL)))
+    return rc;
+  return eval_net(net, dir, sp, samples, progress, user, info);
+}
+
+int hant_deploy_eval_fd(int fd, int dir_fd, const char *name, const char *data_dir, const char *split, int samples,
+                        hant_deploy_progress_fn progress, void *user, hant_deploy_eval_info *info) {
+  hant_split sp = HANT_SPLIT_TEST;
+  const char *dir = NULL;
+  hant_net *net = NULL;
+  int rc;
+  if ((rc = eval_args(data_dir, split, samples, &sp, &dir, info)) ||
+      (rc = step(progress, user, 0.0, "loading the model")) ||
+      (rc = hant_onnx_load_any_fd(fd, dir_fd, name, &net, NULL)))
+    return rc;
+  return eval_net(net, dir, sp, samples, progress, user, info);
 }
 
 int hant_deploy_measure_choice(void *user, const int *choice, int n_slots, double *latency_ms) {

@@ -8,6 +8,7 @@
 
 #include "library.h"
 #include "net.h"
+#include "place.h"
 #include "store.h"
 
 /* Called between steps with the fraction done (0-1) and what is being
@@ -45,6 +46,13 @@ typedef struct hant_deploy_opts {
   int eval_samples;     /* first N images of each split evaluated (0: all) */
   const char *data_dir; /* IDX directory; NULL or "fmnist": hant_fmnist_dir() */
   uint64_t seed;        /* of fine-tuning */
+  /* When out_file is set, the ONNX file is written there, in places
+   * (hant_place_file_write: beneath a peer's place, mode 0600, given to
+   * the peer where the daemon can), and out_path only names it in
+   * messages and in info->out. hantd's jobs write this way; programs
+   * leave both NULL and write out_path. */
+  const hant_places *places;
+  const hant_place_file *out_file;
 } hant_deploy_opts;
 
 /* Loads the library's teacher, ready for assembly (hant_teacher_prepare),
@@ -112,5 +120,12 @@ typedef struct hant_deploy_eval_info {
  * honoured between them. */
 int hant_deploy_eval(const char *model_path, const char *data_dir, const char *split, int samples,
                      hant_deploy_progress_fn progress, void *user, hant_deploy_eval_info *info);
+/* The same for a model file already open (hant_onnx_load_any_fd): fd is
+ * read from its start, its external data files are found beneath dir_fd
+ * (-1: refused), and name labels messages. The caller keeps both
+ * descriptors. hantd evaluates a model it opened beneath a peer's place
+ * this way. */
+int hant_deploy_eval_fd(int fd, int dir_fd, const char *name, const char *data_dir, const char *split, int samples,
+                        hant_deploy_progress_fn progress, void *user, hant_deploy_eval_info *info);
 
 #endif

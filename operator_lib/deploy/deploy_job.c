@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* deploy_job.c: deploy jobs as structs: made, copied and freed here, and run by handing their options to deploy.c. */
+/* deploy_job.c: deploy jobs as structs: made, copied and freed here, and run by handing their options (and files resolved in a peer's places) to deploy.c. */
 #include "deploy_job.h"
 
 #include <assert.h>
@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base.h"
 
@@ -84,8 +85,40 @@ int hant_deploy_job_copy(const hant_deploy_job *job, hant_deploy_job **out) {
  * passed on, for hant_deploy_transform to check. */
 static int asked(int v) { return v == -1 ? 0 : v; }
 
-int hant_deploy_job_run(const hant_deploy_job *job, hant_store *st, hant_deploy_progress_fn progress, void *user,
-                        hant_deploy_job_result *res) {
+/* An eval job in places: the model opened beneath the peer's places, and
+ * its data directory too unless it is the installed data set, which the
+ * loader then reads through the descriptor's /proc name. */
+static int run_eval_in(const hant_deploy_job_eval *e, uid_t uid, const hant_places *places,
+                       hant_deploy_progress_fn progress, void *user, hant_deploy_eval_info *info) {
+  hant_place_file mf, df;
+  hant_place_file_init(&mf);
+  hant_place_file_init(&df);
+  int fd = -1, data_fd = -1, rc;
+  char data[64];
+  const char *data_dir = e->data;
+  if ((rc = hant_places_resolve(places, uid, HANT_PLACE_READ, "model", e->model, &mf)) ||
+      (rc = hant_place_file_open(places, &mf, "model", &fd)))
+    goto out;
+  if (e->data[0] && strcmp(e->data, "fmnist")) {
+    if ((rc = hant_places_resolve(places, uid, HANT_PLACE_READ, "data", e->data, &df)) ||
+        (rc = hant_place_file_open_dir(places, &df, "data", &data_fd)))
+      goto out;
+    snprintf(data, sizeof(data), "/proc/self/fd/%d", data_fd);
+    data_dir = data;
+  }
+  rc = hant_deploy_eval_fd(fd, mf.dir_fd, mf.path, data_dir, e->split, e->samples, progress, user, info);
+out:
+  if (fd >= 0)
+    close(fd);
+  if (data_fd >= 0)
+    close(data_fd);
+  hant_place_file_close(&mf);
+  hant_place_file_close(&df);
+  return rc;
+}
+
+int hant_deploy_job_run(const hant_deploy_job *job, const hant_places *places, hant_store *st,
+                        hant_deploy_progress_fn progress, void *user, hant_deploy_job_result *res) {
   memset(res, 0, sizeof(*res));
   switch (job->kind) {
   case HANT_DEPLOY_JOB_TRANSFORM: {
@@ -96,12 +129,25 @@ int hant_deploy_job_run(const hant_deploy_job *job, hant_store *st, hant_deploy_
     o.eval_samples = asked(t->eval_samples);
     o.evaluate = asked(t->evaluate);
     o.seed = job->seed;
-    return hant_deploy_transform(st, t->cand_ids, t->n_cands, t->out, &o, progress, user, &res->transform);
+    if (!places)
+      return hant_deploy_transform(st, t->cand_ids, t->n_cands, t->out, &o, progress, user, &res->transform);
+    /* Resolved before the work, so that a refused path costs no training. */
+    hant_place_file f;
+    int rc = hant_places_resolve(places, job->uid, HANT_PLACE_WRITE, "out", t->out, &f);
+    if (rc)
+      return rc;
+    o.places = places;
+    o.out_file = &f;
+    rc = hant_deploy_transform(st, t->cand_ids, t->n_cands, f.path, &o, progress, user, &res->transform);
+    hant_place_file_close(&f);
+    return rc;
   }
   case HANT_DEPLOY_JOB_EVAL: {
     const hant_deploy_job_eval *e = &job->eval;
     if (!e->model[0])
       return hant__error(HANT_EINVAL, "eval job: no model file");
+    if (places)
+      return run_eval_in(e, job->uid, places, progress, user, &res->eval);
     return hant_deploy_eval(e->model, e->data, e->split, e->samples, progress, user, &res->eval);
   }
   case HANT_DEPLOY_JOB_KIND_COUNT: break;

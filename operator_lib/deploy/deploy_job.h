@@ -5,8 +5,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "deploy.h"
+#include "place.h"
 #include "store.h"
 
 /*
@@ -36,7 +38,7 @@ hant_deploy_job_kind hant_deploy_job_kind_from_name(const char *name);
 typedef struct hant_deploy_job_transform {
   int n_cands;
   int64_t *cand_ids;    /* [n_cands] one library candidate id per slot, in slot order; owned by the job */
-  char out[1024];       /* the ONNX file to write, an absolute path */
+  char out[1024];       /* the ONNX file to write: an absolute path (hantd's jobs: beneath the peer's places) */
   int finetune_epochs;  /* epochs of KD fine-tuning; -1: not asked */
   int finetune_samples; /* first N training images fine-tuned on (0: all); -1: not asked */
   int eval_samples;     /* first N images of each split evaluated (0: all); -1: not asked */
@@ -55,15 +57,16 @@ typedef struct hant_deploy_job_transform {
 
 /* What an eval job does. */
 typedef struct hant_deploy_job_eval {
-  char model[1024]; /* the model file (native or ONNX), an absolute path */
+  char model[1024]; /* the model file (native or ONNX), an absolute path (hantd's jobs: beneath the peer's places) */
   char split[8];    /* "train", "val" or "test" */
   int samples;      /* first N images of the split (0: all) */
-  char data[1024];  /* "fmnist" (the installed data set) or a directory of IDX files */
+  char data[1024];  /* "fmnist" (the installed data set) or a directory of IDX files, as model */
 } hant_deploy_job_eval;
 
 typedef struct hant_deploy_job {
   hant_deploy_job_kind kind;
   uint64_t seed; /* of fine-tuning (0 runs as 1); hantd uses the job's id */
+  uid_t uid;     /* the peer that asked: with places, the job's files are resolved in its places (place.h) */
   hant_deploy_job_transform transform; /* read when kind is HANT_DEPLOY_JOB_TRANSFORM */
   hant_deploy_job_eval eval;           /* read when kind is HANT_DEPLOY_JOB_EVAL */
 } hant_deploy_job;
@@ -90,11 +93,17 @@ typedef struct hant_deploy_job_result {
 /* Runs a job to its end on st (the calling thread's store connection,
  * from which a transform job reads the teacher and its candidates):
  * hant_deploy_transform for a transform job, hant_deploy_eval for an eval
- * job, with the job's options. progress (may be NULL) is called between
+ * job, with the job's options. With places (hantd's jobs), every file the
+ * job names is resolved in job->uid's places before any work: a transform
+ * writes `out` through the directory resolved then, an eval opens `model`
+ * (O_NONBLOCK, a regular file only) and `data` beneath them, so a path the
+ * peer could not name in its request is refused here too (a row edited in
+ * the database, a link planted since). With places NULL (programs) the
+ * paths are used as given. progress (may be NULL) is called between
  * steps; its nonzero return stops the job with HANT_ECANCELED and no
  * output file. On success *res says what was done; on failure the error
  * is returned and hant_errmsg() says why. */
-int hant_deploy_job_run(const hant_deploy_job *job, hant_store *st, hant_deploy_progress_fn progress, void *user,
-                        hant_deploy_job_result *res);
+int hant_deploy_job_run(const hant_deploy_job *job, const hant_places *places, hant_store *st,
+                        hant_deploy_progress_fn progress, void *user, hant_deploy_job_result *res);
 
 #endif

@@ -37,7 +37,8 @@ typedef struct hant_onnx_info {
  * Flatten, Reshape to [N, -1] by a constant shape or by PyTorch's
  * x.view(x.size(0), -1) shape computation, Gemm, MatMul (+ Add of a
  * constant bias), Identity, Constant, initializers, a dynamic batch
- * dimension, and external data files next to the model. The input must be
+ * dimension, and external data files beneath the model's directory
+ * (reached without following a symbolic link, like ONNX's own checker). The input must be
  * NCHW float32. docs/onnx.md lists the exact conditions.
  *
  * Anything else is refused with HANT_ENOTSUP and a message naming the
@@ -58,6 +59,15 @@ int hant_onnx_parse(const uint8_t *data, size_t len, const char *name, const cha
  * "HANTNET1", anything else is read as ONNX. *onnx (may be NULL) tells
  * which it was. */
 int hant_onnx_load_any(const char *path, hant_net **out, bool *onnx);
+
+/* The same from a file already open: fd, a regular file, read whole from
+ * its start with pread (its offset is not moved); name labels messages.
+ * External data files are resolved beneath dir_fd, the model's directory,
+ * without following a link; with dir_fd -1 a model that refers to one is
+ * refused. The caller keeps both descriptors. This is how hantd reads a
+ * model it has opened beneath a peer's place (place.h); programs use the
+ * path-taking loaders. */
+int hant_onnx_load_any_fd(int fd, int dir_fd, const char *name, hant_net **out, bool *onnx);
 
 typedef struct hant_onnx_save_opts {
   const char *doc; /* model doc_string, or NULL */

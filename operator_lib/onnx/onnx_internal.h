@@ -55,7 +55,9 @@ typedef struct onnx_rnode {
  * the network out. */
 typedef struct onnx_reader {
   const char *file; /* labels messages */
-  const char *dir;  /* where external data files are, or NULL */
+  const char *dir;  /* where external data files are (labels messages too), or NULL */
+  int dir_fd;       /* that directory, opened on first use; -1: not yet (or never, when dir is NULL) */
+  bool own_dir_fd;  /* dir_fd was opened here and is closed with the reader */
   int opset;
   const Onnx__GraphProto *g;
   onnx_value *vals;
@@ -95,9 +97,10 @@ int hant__onnx_node_err(const onnx_reader *r, int ni, int err, const char *fmt, 
 /* ---- onnx_tensor.c: constants */
 
 /* Decodes a float32 or int64 tensor (inline or in an external data file
- * next to the model) into v, whose data v then owns, checking the shape
- * against the amount of data. Other data types leave a constant nothing
- * can use. tname labels messages. */
+ * beneath the model's directory, reached without following a link) into
+ * v, whose data v then owns, checking the shape against the amount of
+ * data. Other data types leave a constant nothing can use. tname labels
+ * messages. */
 int hant__onnx_decode_tensor(onnx_reader *r, const Onnx__TensorProto *t, const char *tname, onnx_value *v);
 /* Decodes the attribute of Constant node ni into v. */
 int hant__onnx_constant_node(onnx_reader *r, int ni, onnx_value *v);

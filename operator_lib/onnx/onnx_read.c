@@ -3,11 +3,13 @@
 #include "onnx.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base.h"
 #include "netfile.h"
@@ -407,7 +409,9 @@ static int read_model(onnx_reader *r, const Onnx__ModelProto *m, hant_onnx_info 
 
 /* ---- entry points ------------------------------------------------------------- */
 
-int hant_onnx_parse(const uint8_t *data, size_t len, const char *name, const char *dir, hant_net **out,
+/* The reader's one entry: external data beneath dir_fd when it is open,
+ * else beneath dir, opened on first use; dir labels messages either way. */
+static int parse_at(const uint8_t *data, size_t len, const char *name, const char *dir, int dir_fd, hant_net **out,
                     hant_onnx_info *info) {
   if (!out || (!data && len))
     return hant__error(HANT_EINVAL, "ONNX reader: no output or data");
@@ -427,11 +431,13 @@ int hant_onnx_parse(const uint8_t *data, size_t len, const char *name, const cha
   Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, data);
   if (!m)
     return hant__error(HANT_EFORMAT, "%s: not a valid ONNX model (protobuf-c could not unpack it)", name);
-  onnx_reader r = {.file = name, .dir = dir};
+  onnx_reader r = {.file = name, .dir = dir, .dir_fd = dir_fd};
   rc = read_model(&r, m, info);
   if (!rc && (rc = hant_slots_discover(r.net)) > 0)
     rc = 0;
   free_reader(&r);
+  if (r.own_dir_fd)
+    close(r.dir_fd);
   onnx__model_proto__free_unpacked(m, NULL);
   if (rc) {
     hant_net_destroy(r.net);
@@ -441,30 +447,63 @@ int hant_onnx_parse(const uint8_t *data, size_t len, const char *name, const cha
   return 0;
 }
 
-/* Reads a whole file, refusing more than `limit` bytes. */
-static int slurp(const char *path, size_t limit, uint8_t **buf, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return hant__error(HANT_ENOENT, "%s: cannot open (%s)", path, strerror(errno));
+int hant_onnx_parse(const uint8_t *data, size_t len, const char *name, const char *dir, hant_net **out,
+                    hant_onnx_info *info) {
+  return parse_at(data, len, name, dir, -1, out, info);
+}
+
+/* Reads a whole open file from its start, refusing more than `limit`
+ * bytes and anything but a regular file. */
+static int slurp_fd(int fd, const char *path, size_t limit, uint8_t **buf, size_t *len) {
   struct stat st;
   int rc = 0;
   *buf = NULL;
   *len = 0;
-  if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+  if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
     rc = hant__error(HANT_EIO, "%s: not a regular file", path);
   } else if ((uint64_t)st.st_size > limit) {
     rc = hant__error(HANT_ELIMIT, "%s: %lld bytes is more than the %zu-byte limit", path, (long long)st.st_size, limit);
   } else if (!(*buf = malloc(st.st_size ? (size_t)st.st_size : 1))) {
     rc = HANT_ENOMEM;
-  } else if ((*len = fread(*buf, 1, (size_t)st.st_size, f)) != (size_t)st.st_size) {
-    rc = hant__error(HANT_EIO, "%s: read error", path);
+  } else {
+    size_t want = (size_t)st.st_size;
+    while (*len < want) {
+      ssize_t k = pread(fd, *buf + *len, want - *len, (off_t)*len);
+      if (k < 0 && errno == EINTR)
+        continue;
+      if (k <= 0) {
+        rc = hant__error(HANT_EIO, "%s: read error", path);
+        break;
+      }
+      *len += (size_t)k;
+    }
   }
-  fclose(f);
   if (rc) {
     free(*buf);
     *buf = NULL;
+    *len = 0;
   }
   return rc;
+}
+
+/* Reads a whole file by path. O_NONBLOCK: a FIFO given as a model is
+ * refused as not a regular file instead of waiting for a writer. */
+static int slurp(const char *path, size_t limit, uint8_t **buf, size_t *len) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0)
+    return hant__error(HANT_ENOENT, "%s: cannot open (%s)", path, strerror(errno));
+  int rc = slurp_fd(fd, path, limit, buf, len);
+  close(fd);
+  return rc;
+}
+
+/* The directory of path, for external data files: "." for a bare name. */
+static void dir_of(const char *path, char *dir, size_t n) {
+  const char *slash = strrchr(path, '/');
+  if (!slash)
+    snprintf(dir, n, ".");
+  else
+    snprintf(dir, n, "%.*s", (int)(slash - path) ? (int)(slash - path) : 1, path);
 }
 
 int hant_onnx_load(const char *path, hant_net **out, hant_onnx_info *info) {
@@ -474,14 +513,21 @@ int hant_onnx_load(const char *path, hant_net **out, hant_onnx_info *info) {
   if (rc)
     return rc;
   char dir[4096];
-  const char *slash = strrchr(path, '/');
-  if (!slash)
-    snprintf(dir, sizeof(dir), ".");
-  else
-    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path) ? (int)(slash - path) : 1, path);
+  dir_of(path, dir, sizeof(dir));
   rc = hant_onnx_parse(buf, len, path, dir, out, info);
   free(buf);
   return rc;
+}
+
+/* Either format from memory: hant's native files start with "HANTNET1". */
+static int parse_any(const uint8_t *buf, size_t len, const char *name, const char *dir, int dir_fd, hant_net **out,
+                     bool *onnx) {
+  bool native = len >= 8 && !memcmp(buf, "HANTNET1", 8);
+  if (onnx)
+    *onnx = !native;
+  if (native)
+    return hant_netfile_parse(buf, len, name, out, NULL);
+  return parse_at(buf, len, name, dir, dir_fd, out, NULL);
 }
 
 int hant_onnx_load_any(const char *path, hant_net **out, bool *onnx) {
@@ -490,20 +536,28 @@ int hant_onnx_load_any(const char *path, hant_net **out, bool *onnx) {
   int rc = slurp(path, HANT_ONNX_MAX_BYTES, &buf, &len);
   if (rc)
     return rc;
-  bool native = len >= 8 && !memcmp(buf, "HANTNET1", 8);
-  if (onnx)
-    *onnx = !native;
-  if (native) {
-    rc = hant_netfile_parse(buf, len, path, out, NULL);
-  } else {
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-      snprintf(dir, sizeof(dir), ".");
-    else
-      snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path) ? (int)(slash - path) : 1, path);
-    rc = hant_onnx_parse(buf, len, path, dir, out, NULL);
-  }
+  char dir[4096];
+  dir_of(path, dir, sizeof(dir));
+  rc = parse_any(buf, len, path, dir, -1, out, onnx);
+  free(buf);
+  return rc;
+}
+
+int hant_onnx_load_any_fd(int fd, int dir_fd, const char *name, hant_net **out, bool *onnx) {
+  if (!out || fd < 0)
+    return hant__error(HANT_EINVAL, "ONNX reader: no file or no output");
+  *out = NULL;
+  if (!name)
+    name = "model";
+  uint8_t *buf;
+  size_t len;
+  int rc = slurp_fd(fd, name, HANT_ONNX_MAX_BYTES, &buf, &len);
+  if (rc)
+    return rc;
+  char dir[4096];
+  dir_of(name, dir, sizeof(dir));
+  /* Without a directory, external data is refused as from memory. */
+  rc = parse_any(buf, len, name, dir_fd >= 0 ? dir : NULL, dir_fd, out, onnx);
   free(buf);
   return rc;
 }

@@ -13,10 +13,14 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "place.h"
 
 /* Reads `bytes` of external data into a new buffer *dst, allocated only
- * once the file is known to hold them. */
-static int read_external(const onnx_reader *r, const Onnx__TensorProto *t, const char *tname, uint8_t **dst,
+ * once the file is known to hold them. The file lies beneath the model's
+ * own directory and is reached without following any link, as ONNX's own
+ * checker demands: a model is often someone else's file, and its
+ * locations must not reach what its reader may read but its author not. */
+static int read_external(onnx_reader *r, const Onnx__TensorProto *t, const char *tname, uint8_t **dst,
                          size_t bytes) {
   const char *loc = NULL;
   uint64_t offset = 0, length = bytes;
@@ -56,10 +60,21 @@ static int read_external(const onnx_reader *r, const Onnx__TensorProto *t, const
   char path[4096];
   if (snprintf(path, sizeof(path), "%s/%s", r->dir, loc) >= (int)sizeof(path))
     return hant__error(HANT_EINVAL, "%s: external data path too long", r->file);
-  int fd = open(path, O_RDONLY);
+  if (r->dir_fd < 0) {
+    if ((r->dir_fd = open(r->dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+      return hant__error(HANT_ENOENT, "%s: initializer '%s': cannot open the model's directory %s (%s)", r->file,
+                         tname, r->dir, strerror(errno));
+    r->own_dir_fd = true;
+  }
+  /* O_NONBLOCK: a FIFO at that name must not stall the reader. */
+  int fd = hant_path_open_beneath(r->dir_fd, loc, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+  if (fd == -ELOOP)
+    return hant__error(HANT_EFORMAT,
+                       "%s: initializer '%s': external data %s goes through a symbolic link; hant follows none there",
+                       r->file, tname, path);
   if (fd < 0)
     return hant__error(HANT_ENOENT, "%s: initializer '%s': cannot open external data %s (%s)", r->file, tname, path,
-                       strerror(errno));
+                       strerror(-fd));
   struct stat st;
   int rc = 0;
   if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {

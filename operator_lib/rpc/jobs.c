@@ -19,6 +19,7 @@ static char *job_encode(const hant_deploy_job *job) {
   json_t *o = json_object();
   if (!o)
     return NULL;
+  json_object_set_new(o, "uid", json_integer((json_int_t)job->uid)); /* whose places the job's files are in */
   if (job->kind == HANT_DEPLOY_JOB_EVAL) {
     const hant_deploy_job_eval *e = &job->eval;
     json_object_set_new(o, "model", json_string(e->model));
@@ -89,6 +90,13 @@ static int job_decode(const hant_job_rec *rec, hant_deploy_job **out) {
   if ((rc = hant_deploy_job_new(kind, &job)))
     goto out;
   job->seed = (uint64_t)rec->id;
+  json_t *uid = json_object_get(p, "uid"); /* a row without one predates places: its paths were never checked */
+  if (!json_is_integer(uid) || json_integer_value(uid) < 0 || json_integer_value(uid) > (json_int_t)UINT32_MAX - 1) {
+    rc = hant__error(HANT_EFORMAT, "job %lld: params name no peer uid (queued by an older hantd); submit it again",
+                     (long long)rec->id);
+    goto out;
+  }
+  job->uid = (uid_t)json_integer_value(uid);
   if (kind == HANT_DEPLOY_JOB_TRANSFORM) {
     hant_deploy_job_transform *t = &job->transform;
     json_t *c = json_object_get(p, "candidates");
@@ -286,7 +294,7 @@ int hant_rpc_job_run(hant_store *st, const hant_job_rec *rec, int (*progress)(vo
   if (rc)
     return rc;
   hant_deploy_job_result res;
-  rc = hant_deploy_job_run(job, st, progress, user, &res);
+  rc = hant_deploy_job_run(job, hant__rpc_places(), st, progress, user, &res);
   if (!rc && !(*result_json = job_result(job, &res)))
     rc = HANT_ENOMEM;
   hant_deploy_job_destroy(job);

@@ -9,6 +9,64 @@
 #include "problem_json.h"
 #include "rpc_internal.h"
 
+/* ---- places ---------------------------------------------------------------------- */
+
+/* Set once before the threads that read it start, cleared after they
+ * stopped: the threads' creation and joining order the accesses. */
+static const hant_places *places;
+
+void hant_rpc_set_places(const hant_places *p) { places = p; }
+
+const hant_places *hant__rpc_places(void) { return places ? places : hant_places_none(); }
+
+/* Resolves a path the request names in the peer's places into abs (the
+ * absolute path the job will use and the answer reports). The job resolves
+ * it again when it runs: this check is for an early, precise answer. */
+static int place_path(const hant_rpc_ctx *ctx, hant_place_use use, const char *field, const char *path, char *abs,
+                      size_t n) {
+  if (!ctx->has_peer)
+    return hant__error(HANT_EINVAL, "%s: this server reads and writes no files for a peer it does not know", field);
+  hant_place_file f;
+  int rc = hant_places_resolve(hant__rpc_places(), ctx->peer_uid, use, field, path, &f);
+  if (rc)
+    return rc;
+  hant_place_file_close(&f);
+  if (strlen(f.path) >= n)
+    return hant__error(HANT_EINVAL, "%s: '%s' is too long", field, f.path);
+  snprintf(abs, n, "%s", f.path);
+  return 0;
+}
+
+/* Places the files of a job a request made: each resolved in the peer's
+ * places and replaced by its absolute path, and the peer's uid kept with
+ * the job so that its runner resolves them again in the same places. */
+static int place_job(const hant_rpc_ctx *ctx, hant_deploy_job *job, const char *prefix) {
+  char field[32], abs[1024];
+  int rc;
+  job->uid = ctx->peer_uid;
+  if (job->kind == HANT_DEPLOY_JOB_TRANSFORM) {
+    snprintf(field, sizeof(field), "%sout", prefix);
+    if ((rc = place_path(ctx, HANT_PLACE_WRITE, field, job->transform.out, abs, sizeof(abs))))
+      return rc;
+    snprintf(job->transform.out, sizeof(job->transform.out), "%s", abs);
+    return 0;
+  }
+  hant_deploy_job_eval *e = &job->eval;
+  snprintf(field, sizeof(field), "%smodel", prefix);
+  if ((rc = place_path(ctx, HANT_PLACE_READ, field, e->model, abs, sizeof(abs))))
+    return rc;
+  snprintf(e->model, sizeof(e->model), "%s", abs);
+  if (strcmp(e->data, "fmnist")) {
+    snprintf(field, sizeof(field), "%sdata", prefix);
+    if ((rc = place_path(ctx, HANT_PLACE_READ, field, e->data, abs, sizeof(abs))))
+      return rc;
+    snprintf(e->data, sizeof(e->data), "%s", abs);
+  }
+  return 0;
+}
+
+/* ---- transform ------------------------------------------------------------------- */
+
 /* A transform job's candidates are the solve's choice, and the solve that
  * made them travels with the job into its answer. */
 static int job_from_choice(const hant_deploy_job *asked, const hant_library *lib, const hant_transform_req *tr,
@@ -52,6 +110,14 @@ static int exec_transform(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant
                                  "the library is empty: build one with 'hant-distill build --teacher T --db "
                                  "LIBRARY.db', profile a device with 'hant-distill profile', then send SIGHUP to hantd",
                                  NULL);
+  /* The output is placed before the solve: a refused path costs nothing. */
+  hant_deploy_job *asked = NULL;
+  int rc;
+  if (q->job) {
+    hant_errmsg_clear();
+    if ((rc = hant_deploy_job_copy(q->job, &asked)) || (rc = place_job(ctx, asked, "")))
+      goto refused;
+  }
   hant_transform_req tr = q->tr;
   if (!(tr.time_limit_ms > 0) && q->time_limit_ms < 0)
     tr.time_limit_ms = ctx->default_time_limit_ms;
@@ -59,45 +125,51 @@ static int exec_transform(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant
    * solver; the snapshot's teacher is loaded once for every round. */
   hant_deploy_measurer measurer = {lib, ctx->st};
   if (q->measure) {
-    if (!ctx->st)
+    if (!ctx->st) {
+      hant_deploy_job_destroy(asked);
       return hant__rpc_reply_error(req, r, HANT_RPC_INTERNAL, "measuring needs the library's database", NULL);
+    }
     tr.measure = hant_deploy_measure_choice;
     tr.measure_user = &measurer;
   }
   hant_transform_result res;
   hant_transform_result_init(&res);
   hant_errmsg_clear();
-  int rc = hant_transform_solve(lib, &tr, &res);
+  rc = hant_transform_solve(lib, &tr, &res);
   if (rc) {
     hant_transform_result_free(&res);
+    hant_deploy_job_destroy(asked);
     return hant__rpc_reply_hant_error(req, r, rc, HANT_RPC_NO_COSTS);
   }
   json_t *o = hant__rpc_transform_json(lib, &tr, &res, q->measure);
   if (!o) {
     hant_transform_result_free(&res);
+    hant_deploy_job_destroy(asked);
     return hant__rpc_reply_error(req, r, HANT_RPC_INTERNAL, "out of memory", NULL);
   }
   /* Assembly and export run as a job. */
-  if (q->job && res.has_choice) {
+  if (asked && res.has_choice) {
     if (!ctx->st) {
       json_decref(o);
       hant_transform_result_free(&res);
+      hant_deploy_job_destroy(asked);
       return hant__rpc_reply_error(req, r, HANT_RPC_SERVER, "out: this server cannot run jobs (no database)", "out");
     }
     hant_deploy_job *job = NULL;
     int64_t jid = -1;
-    rc = job_from_choice(q->job, lib, &tr, &res, &job);
+    rc = job_from_choice(asked, lib, &tr, &res, &job);
     if (!rc)
       rc = hant__rpc_job_queue(ctx->st, ctx->max_queued_jobs, &job, &jid);
     if (rc) {
       json_decref(o);
       hant_transform_result_free(&res);
+      hant_deploy_job_destroy(asked);
       return hant__rpc_reply_hant_error(req, r, rc, HANT_RPC_SERVER);
     }
     json_t *jo = json_object();
     json_object_set_new(jo, "id", json_integer(jid));
     json_object_set_new(jo, "state", json_string("queued"));
-    json_object_set_new(jo, "out", json_string(q->job->transform.out));
+    json_object_set_new(jo, "out", json_string(asked->transform.out));
     json_object_set_new(o, "job", jo);
     job_added(ctx, r, jid);
   } else {
@@ -106,7 +178,11 @@ static int exec_transform(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant
   /* A time-limited answer depends on the machine's load: never cache it. */
   bool cacheable = !q->job && !q->measure && res.status != HANT_SELECT_TIME_LIMIT;
   hant_transform_result_free(&res);
+  hant_deploy_job_destroy(asked);
   return hant__rpc_reply_cacheable(req, r, o, cacheable);
+refused:
+  hant_deploy_job_destroy(asked);
+  return hant__rpc_reply_hant_error(req, r, rc, HANT_RPC_INVALID_PARAMS);
 }
 
 static int exec_pareto(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant_rpc_reply *r) {
@@ -246,8 +322,13 @@ static int exec_jobs(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant_rpc_
     hant_deploy_job *job = NULL;
     hant_deploy_job_kind kind = req->u.submit->kind;
     int64_t id;
-    if ((rc = hant_deploy_job_copy(req->u.submit, &job)) ||
-        (rc = hant__rpc_job_queue(ctx->st, ctx->max_queued_jobs, &job, &id)))
+    if ((rc = hant_deploy_job_copy(req->u.submit, &job)))
+      return hant__rpc_reply_hant_error(req, r, rc, HANT_RPC_SERVER);
+    if ((rc = place_job(ctx, job, "params."))) {
+      hant_deploy_job_destroy(job);
+      return hant__rpc_reply_hant_error(req, r, rc, HANT_RPC_INVALID_PARAMS);
+    }
+    if ((rc = hant__rpc_job_queue(ctx->st, ctx->max_queued_jobs, &job, &id)))
       return hant__rpc_reply_hant_error(req, r, rc, HANT_RPC_SERVER);
     job_added(ctx, r, id);
     json_t *o = json_object(), *jo = json_object();

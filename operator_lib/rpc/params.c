@@ -206,13 +206,18 @@ static int get_job_id(struct perr *e, const json_t *p, int64_t *id) {
   return 0;
 }
 
-static int get_abs_path(struct perr *e, const json_t *p, const char *key, const char *field, char *out, size_t n,
-                        bool required) {
+/* A file the request names: a name in the peer's own directory or an
+ * absolute path. Which place it lies in is decided when the request runs
+ * (methods.c), off the event loop: resolving may create the peer's
+ * directory. */
+static int get_path(struct perr *e, const json_t *p, const char *key, const char *field, char *out, size_t n,
+                    bool required) {
+  json_t *v = json_object_get(p, key);
   int rc = get_string(e, p, key, field, out, n, required);
-  if (rc || !*out)
-    return rc ? rc : (required ? bad(e, field, "empty; expected an absolute path") : 0);
-  if (out[0] != '/')
-    return bad(e, field, "expected an absolute path (the daemon's working directory is not yours)");
+  if (rc)
+    return rc;
+  if (v && !*out)
+    return bad(e, field, "empty; expected a file name in your directory of hantd's state or an absolute path");
   return 0;
 }
 
@@ -263,7 +268,7 @@ static int parse_transform(struct perr *e, const json_t *p, rpc_transform *q) {
   if (hant_deploy_job_new(HANT_DEPLOY_JOB_TRANSFORM, &q->job))
     return HANT_RPC_INTERNAL;
   hant_deploy_job_transform *t = &q->job->transform;
-  if ((rc = get_abs_path(e, p, "out", "out", t->out, sizeof(t->out), false)) || (rc = get_tuning(e, p, "", t)))
+  if ((rc = get_path(e, p, "out", "out", t->out, sizeof(t->out), false)) || (rc = get_tuning(e, p, "", t)))
     return rc;
   if (!t->out[0]) {
     if (tuning_given(t))
@@ -368,7 +373,7 @@ static int parse_submit_eval(struct perr *e, const json_t *jp, hant_deploy_job_e
   double samples = 0;
   int rc;
   if ((rc = only(e, jp, "params.", ek)) ||
-      (rc = get_abs_path(e, jp, "model", "params.model", ev->model, sizeof(ev->model), true)) ||
+      (rc = get_path(e, jp, "model", "params.model", ev->model, sizeof(ev->model), true)) ||
       (rc = get_string(e, jp, "split", "params.split", ev->split, sizeof(ev->split), false)) ||
       (rc = get_number(e, jp, "samples", "params.samples", 0, 1e7, &samples)) ||
       (rc = get_string(e, jp, "data", "params.data", ev->data, sizeof(ev->data), false)))
@@ -377,8 +382,8 @@ static int parse_submit_eval(struct perr *e, const json_t *jp, hant_deploy_job_e
     return bad(e, "params.split", "expected test, val or train");
   if (samples != floor(samples))
     return bad(e, "params.samples", "expected a whole number");
-  if (strcmp(ev->data, "fmnist") && ev->data[0] != '/')
-    return bad(e, "params.data", "expected fmnist or an absolute directory");
+  if (!ev->data[0])
+    return bad(e, "params.data", "expected fmnist or a directory of IDX files");
   ev->samples = (int)samples;
   return 0;
 }
@@ -391,7 +396,7 @@ static int parse_submit_transform(struct perr *e, const json_t *jp, hant_deploy_
   json_t *c = json_object_get(jp, "candidates");
   int rc;
   if ((rc = only(e, jp, "params.", tk)) ||
-      (rc = get_abs_path(e, jp, "out", "params.out", t->out, sizeof(t->out), true)) ||
+      (rc = get_path(e, jp, "out", "params.out", t->out, sizeof(t->out), true)) ||
       (rc = get_tuning(e, jp, "params.", t)))
     return rc;
   if (!json_is_array(c) || !json_array_size(c) || json_array_size(c) > 100000)

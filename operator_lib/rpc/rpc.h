@@ -7,7 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include "library.h"
+#include "place.h"
 #include "store.h"
 #include "store_jobs.h"
 #include "transform_solve.h"
@@ -151,6 +154,11 @@ typedef struct hant_rpc_ctx {
   const hant_library *lib; /* the snapshot (may be empty, never NULL) */
   hant_store *st;          /* this thread's connection, for jobs; NULL: job methods fail */
   const hant_rpc_host *host;
+  /* The asking peer (SO_PEERCRED): the files a request names are resolved
+   * in this uid's places (hant_rpc_set_places). Without a peer, every
+   * request that names a file is refused. */
+  bool has_peer;
+  uid_t peer_uid;
   int max_queued_jobs;     /* jobs.submit and transform "out" answer busy beyond it; <= 0: none */
   double default_time_limit_ms; /* of solves that give none; <= 0: none */
   hant_rpc_status status;  /* answered by "status" */
@@ -180,10 +188,23 @@ int hant_rpc_exec(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant_rpc_rep
  * loop. Requests over max_bytes are answered with TOO_LARGE. */
 int hant_rpc_handle(const hant_rpc_ctx *ctx, const char *line, size_t len, size_t max_bytes, hant_rpc_reply *reply);
 
+/* ---- places ----------------------------------------------------------------- */
+
+/* Sets the places (place.h) of every request and job of this process: a
+ * transform's "out", jobs.submit's "out", "model" and "data" are resolved
+ * in the asking peer's places, when the request is answered and again when
+ * its job runs, and the answer reports the absolute path. The daemon sets
+ * them once at start, before any worker or job runner starts, and clears
+ * them (NULL) after every one has stopped; places must stay open until
+ * then. Until they are set, every path a request names is refused. */
+void hant_rpc_set_places(const hant_places *places);
+
 /* ---- jobs ----------------------------------------------------------------- */
 
 /* Runs a claimed job (transform export or eval) to its end with
- * hant_deploy_job_run (deploy_job.h). A job that a request of this process
+ * hant_deploy_job_run (deploy_job.h), its files resolved in the places of
+ * the peer that queued it (hant_rpc_set_places; the row keeps the peer's
+ * uid). A job that a request of this process
  * queued runs from the struct the request made; any other (queued before a
  * restart, or by another process) is decoded from its row first. progress
  * is called between steps; its nonzero return stops the job

@@ -111,4 +111,10 @@ int hant__rpc_job_queue(hant_store *st, int max_queued, hant_deploy_job **job, i
 /* Drops the kept struct of a job that will not run (canceled while queued). */
 void hant__rpc_job_forget(int64_t id);
 
+/* ---- places (methods.c) ------------------------------------------------------------ */
+
+/* The places hant_rpc_set_places set; hant_places_none() until then, so
+ * that every path is refused. Never NULL. */
+const hant_places *hant__rpc_places(void);
+
 #endif

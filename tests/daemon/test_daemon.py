@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # test_daemon.py: the real hantd on a real socket, driven by the real hant-client and by raw socket writes:
 # round trips, every protocol error, garbage, oversize and split messages, 200 concurrent clients, reload and
-# shutdown under load, jobs across a restart, peer uid checks, socket mode, stale sockets.
+# shutdown under load, jobs across a restart, peer uid checks, socket mode, stale sockets, and the places where
+# hantd writes and reads the files another user names (run as that user: nobody).
 #   test_daemon.py HANTD HANT_CLIENT HANT_DISTILL
 import json
 import os
@@ -83,6 +84,14 @@ SCHEMA_CHECKS_BY = {}
 T = tempfile.mkdtemp(prefix="hant-daemon-test.")
 os.chmod(T, 0o711)  # the uid test reaches the socket as another user
 ALL_DAEMONS = []  # stopped at the end whatever happened
+# hantd writes and reads the files a client names only in its places: each peer's own directory under its state
+# directory (T/state-NAME/users/UID), and the directories configured here. The client places the files it asked
+# for itself, so these are only for raw requests that name absolute paths.
+OUTS = os.path.join(T, "out")        # output_dirs of the daemons that need one
+MODELS = os.path.join(T, "models")   # model_dirs: models evaluated by jobs
+os.makedirs(OUTS)
+os.makedirs(MODELS)
+PLACES = "output_dirs = %s\nmodel_dirs = %s\n" % (OUTS, MODELS)
 
 
 def run(args, timeout=300, **kw):
@@ -92,9 +101,10 @@ def run(args, timeout=300, **kw):
 class Daemon:
     """One hantd process on its own socket, with its log in T."""
 
-    def __init__(self, name, db, config=""):
+    def __init__(self, name, db, config="", sock=None):
         self.name, self.db = name, db
-        self.sock = os.path.join(T, name + ".sock")
+        self.sock = sock or os.path.join(T, name + ".sock")
+        self.state = os.path.join(T, "state-" + name)
         self.cfg = os.path.join(T, name + ".conf")
         self.log = os.path.join(T, name + ".log")
         with open(self.cfg, "w") as f:
@@ -104,8 +114,8 @@ class Daemon:
 
     def start(self, expect_ok=True):
         logf = open(self.log, "a")
-        self.proc = subprocess.Popen([HANTD, "--foreground", "--db", self.db, "--socket", self.sock, "--config",
-                                      self.cfg, "--log-level", "info"], stdout=logf, stderr=logf)
+        self.proc = subprocess.Popen([HANTD, "--foreground", "--db", self.db, "--socket", self.sock, "--state-dir",
+                                      self.state, "--config", self.cfg, "--log-level", "info"], stdout=logf, stderr=logf)
         logf.close()
         deadline = time.time() + 30 * SLOW
         while time.time() < deadline:
@@ -261,14 +271,14 @@ BUDGETS = [["2W"], ["1.6W"], ["80us"], ["2W", "75us"], ["100uJ"], ["12KB"], ["30
 
 def test_start_and_mode():
     global D
-    D = Daemon("main", LIB, "workers = 2\nqueue = 64\n")
+    D = Daemon("main", LIB, "workers = 2\nqueue = 64\n" + PLACES)
     if not D.start():
         sys.exit(1)
     mode = stat.S_IMODE(os.stat(D.sock).st_mode)
     check(mode == 0o600, "socket mode is 0600, got %o" % mode)
     check(stat.S_ISSOCK(os.stat(D.sock).st_mode), "the socket is a socket")
     # A second daemon on the same path is refused while the first lives.
-    r = run([HANTD, "--foreground", "--db", LIB, "--socket", D.sock], timeout=30)
+    r = run([HANTD, "--foreground", "--db", LIB, "--socket", D.sock, "--state-dir", D.state], timeout=30)
     check(r.returncode == 1 and ("is serving" in r.stderr or "holds" in r.stderr),
           "a live daemon on the same path is detected: rc %d %s" % (r.returncode, r.stderr[-300:]))
 
@@ -321,8 +331,9 @@ def test_round_trips():
     st = json.loads(client(D, "status", "--json")[1])
     check({"uptime_s", "requests", "queue_depth", "cache_hits"} <= set(st) and st["cache_hits"] >= 1,
           "status fields: %s" % st)
-    # Export as ONNX through a job, then evaluate it through another.
-    out_path = os.path.join(T, "nano-2w.onnx")
+    # Export as ONNX through a job, then evaluate it through another: hantd writes the file in this user's
+    # directory of its state, the client copies it to --out, and the model directory lets hantd read it back.
+    out_path = os.path.join(MODELS, "nano-2w.onnx")
     rc, out, err = client(D, "transform", "--device", "jetson-nano", "--budget", "2W", "--out", out_path)
     check(rc == 0 and os.path.getsize(out_path) > 0 and "wrote" in out, "transform --out: rc %d %s %s" % (rc, out, err))
     try:
@@ -358,7 +369,7 @@ def test_every_method_raw():
         ("solve", {"problem": {"groups": [{"items": [{"id": "a", "value": 1, "cost": {"t": 1}}]}], "budgets": {"t": 2}}}),
         ("devices", None), ("library", {"candidates": True}), ("status", None), ("version", None),
         ("jobs.list", {"limit": 5}), ("jobs.get", {"id": 1}), ("jobs.wait", {"id": 1}), ("jobs.cancel", {"id": 1}),
-        ("jobs.submit", {"kind": "eval", "params": {"model": os.path.join(T, "nano-2w.onnx"), "samples": 100}}),
+        ("jobs.submit", {"kind": "eval", "params": {"model": os.path.join(MODELS, "nano-2w.onnx"), "samples": 100}}),
     ]
     for method, params in calls:
         m = c.call(method, params)
@@ -668,13 +679,13 @@ def test_stale_socket():
 
 def test_cancel_finetune():
     """A running fine-tuning job stops at its next step when canceled, not at the end of its epoch."""
-    d = Daemon("cancel", LIB, "job_workers = 1\n")
+    d = Daemon("cancel", LIB, "job_workers = 1\n" + PLACES)
     if not d.start():
         return
     c = Conn(d.sock)
     m = c.call("transform", {"device": "jetson-nano", "budgets": ["2W"]})
     cands = [s["candidate"] for s in m["result"]["slots"]] if m and "result" in m else None
-    out = os.path.join(T, "canceled.onnx")
+    out = os.path.join(OUTS, "canceled.onnx")
     m = c.call("jobs.submit", {"kind": "transform", "params": {"candidates": cands, "out": out,
                                                                  "finetune_epochs": 3, "eval_samples": 200}})
     jid = m["result"]["job"]["id"] if m and "result" in m else None
@@ -702,8 +713,8 @@ def test_cancel_finetune():
 
 
 def test_job_survives_restart():
-    model = os.path.join(T, "nano-2w.onnx")
-    d = Daemon("jobs", LIB, "job_workers = 1\n")
+    model = os.path.join(MODELS, "nano-2w.onnx")
+    d = Daemon("jobs", LIB, "job_workers = 1\n" + PLACES)
     if not d.start():
         return
     c = Conn(d.sock)
@@ -833,7 +844,8 @@ def test_systemd():
     env = dict(os.environ, NOTIFY_SOCKET=ns_path)
     logf = open(os.path.join(T, "sd.log"), "a")
     # No --foreground: under systemd (NOTIFY_SOCKET) hantd must not detach.
-    p = subprocess.Popen([HANTD, "--db", LIB, "--socket", sock], env=env, stdout=logf, stderr=logf)
+    p = subprocess.Popen([HANTD, "--db", LIB, "--socket", sock, "--state-dir", os.path.join(T, "state-sd")], env=env,
+                         stdout=logf, stderr=logf)
     msgs = []
 
     def until(word):
@@ -865,7 +877,8 @@ def test_systemd():
         logf.close()
         return
     asock = os.path.join(T, "activated.sock")
-    p = subprocess.Popen([act, "-l", asock, HANTD, "--foreground", "--db", LIB, "--socket", asock],
+    p = subprocess.Popen([act, "-l", asock, HANTD, "--foreground", "--db", LIB, "--socket", asock, "--state-dir",
+                          os.path.join(T, "state-sd")],
                          stdout=logf, stderr=logf)
     ok = False
     for _ in range(200 * SLOW):
@@ -885,6 +898,310 @@ def test_systemd():
         check("socket activation" in f.read(), "the log says the socket came from systemd")
 
 
+# ---- the places: where hantd writes and reads the files a client names (issue 13) --------------------------------
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def pb_fields(buf):
+    """The fields of one protobuf message: (number, wire type, value), value bytes for length-delimited ones."""
+    i, out = 0, []
+    while i < len(buf):
+        key, shift = 0, 0
+        while True:
+            b = buf[i]
+            i += 1
+            key |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                break
+        num, wt = key >> 3, key & 7
+        if wt == 0:
+            v, shift = 0, 0
+            while True:
+                b = buf[i]
+                i += 1
+                v |= (b & 0x7F) << shift
+                shift += 7
+                if b < 0x80:
+                    break
+        elif wt == 2:
+            n, shift = 0, 0
+            while True:
+                b = buf[i]
+                i += 1
+                n |= (b & 0x7F) << shift
+                shift += 7
+                if b < 0x80:
+                    break
+            v = buf[i:i + n]
+            i += n
+        elif wt == 1:
+            v = buf[i:i + 8]
+            i += 8
+        elif wt == 5:
+            v = buf[i:i + 4]
+            i += 4
+        else:
+            raise ValueError("wire type %d" % wt)
+        out.append((num, wt, v))
+    return out
+
+
+def pb_encode(fields):
+    out = bytearray()
+    for num, wt, v in fields:
+        out += varint(num << 3 | wt)
+        if wt == 0:
+            out += varint(v)
+        elif wt == 2:
+            out += varint(len(v)) + v
+        else:
+            out += v
+    return bytes(out)
+
+
+def with_external_data(model, location):
+    """An ONNX model (bytes) with its float initializers moved to the file `location` next to it:
+    TensorProto.raw_data (9) becomes external_data (13) entries and data_location (14) EXTERNAL."""
+    data = bytearray()
+
+    def entry(k, v):
+        return (13, 2, pb_encode([(1, 2, k.encode()), (2, 2, v.encode())]))
+
+    def tensor(t):
+        f = pb_fields(t)
+        raw = [v for n, w, v in f if n == 9]
+        if not raw or [v for n, w, v in f if n == 2] != [1]:
+            return t
+        off = len(data)
+        data.extend(raw[0])
+        f = [x for x in f if x[0] != 9] + [entry("location", location), entry("offset", str(off)),
+                                            entry("length", str(len(raw[0]))), (14, 0, 1)]
+        return pb_encode(f)
+
+    def graph(g):
+        return pb_encode([(n, w, tensor(v)) if n == 5 else (n, w, v) for n, w, v in pb_fields(g)])
+
+    out = pb_encode([(n, w, graph(v)) if n == 7 else (n, w, v) for n, w, v in pb_fields(model)])
+    return out, bytes(data)
+
+
+NOBODY_CALL = r"""
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(300)
+s.connect(sys.argv[1])
+s.sendall((json.dumps({"jsonrpc": "2.0", "id": 1, "method": sys.argv[2], "params": json.loads(sys.argv[3])}) + "\n").encode())
+buf = b""
+while b"\n" not in buf:
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+print(buf.split(b"\n")[0].decode())
+"""
+
+
+def test_places():
+    """Another user (nobody) names files: hantd writes and reads only in that user's places."""
+    if os.geteuid() != 0:
+        print("  (skipped: the checks of the places need root to start hantd as root and act as nobody; "
+              "this test runs as uid %d)" % os.geteuid())
+        return
+    import pwd
+    try:
+        nob = pwd.getpwnam("nobody")
+    except KeyError:
+        print("  (skipped: this system has no user nobody)")
+        return
+    uid, gid = nob.pw_uid, nob.pw_gid
+    as_nobody = dict(user=uid, group=gid, extra_groups=[])
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable  # one nobody may run
+    pout = os.path.join(T, "places-out")      # an output directory, with the library and the socket in it
+    pmod = os.path.join(T, "places-models")   # a model directory
+    os.makedirs(pout)
+    os.makedirs(pmod)
+    os.chmod(pout, 0o755)
+    db = os.path.join(pout, "lib.db")
+    src, dst = sqlite3.connect(LIB), sqlite3.connect(db)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    sock = os.path.join(pout, "places.sock")
+    d = Daemon("places", db, "socket_mode_unsafe = 0666\nallowed_uids = nobody\njob_workers = 1\n"
+               "output_dirs = %s\nmodel_dirs = %s\n" % (pout, pmod), sock=sock)
+    own = os.path.join(d.state, "users", str(uid))
+    # A crash left a temporary in the output directory: removed at start, and only it.
+    stale = os.path.join(pout, ".y.onnx.tmp-0123456789ab")
+    open(stale, "w").write("stale")
+    if not d.start():
+        return
+    check(not os.path.exists(stale) and os.path.exists(db), "a stale temporary is removed at start")
+    check(stat.S_IMODE(os.stat(d.state).st_mode) == 0o711 and stat.S_IMODE(os.stat(os.path.join(d.state, "users"))
+                                                                           .st_mode) == 0o711,
+          "the state directory and users/ are 0711")
+
+    def call(method, params):
+        r = run([py, "-c", NOBODY_CALL, d.sock, method, json.dumps(params)], timeout=300, **as_nobody)
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            return {"error": {"code": 0, "message": "no answer: " + r.stderr[-300:]}}
+
+    def wait(jid):
+        c = Conn(d.sock, timeout=120)
+        m = c.call("jobs.wait", {"id": jid})
+        c.close()
+        return m["result"] if m and "result" in m else {}
+
+    def transform(out):
+        return call("transform", {"device": "jetson-nano", "budgets": ["2W"], "out": out})
+
+    def refused(m, field):
+        e = m.get("error", {})
+        return e.get("code") == -32602 and e.get("data", {}).get("field") == field
+
+    # A root-only file, /etc, '..', the library and its journal, the socket and its lock: refused, untouched.
+    victim = os.path.join(T, "victim")
+    open(victim, "w").write("root only")
+    os.chmod(victim, 0o600)
+    lib_sum = open(db, "rb").read()
+    for target in (victim, "/etc/hant-issue13", os.path.join(own, "..", "0", "x.onnx"), "../x.onnx", db,
+                   db + "-wal", db + "-journal", sock, sock + ".lock"):
+        m = transform(target)
+        check(refused(m, "out"), "out %s is refused: %s" % (target, str(m)[:300]))
+    check(open(victim).read() == "root only" and stat.S_IMODE(os.stat(victim).st_mode) == 0o600
+          and os.stat(victim).st_uid == 0, "the root-only file is untouched")
+    check(not os.path.exists("/etc/hant-issue13"), "nothing is created in /etc")
+    check(open(db, "rb").read() == lib_sum or sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok",
+          "the library is intact")
+    check(stat.S_ISSOCK(os.stat(sock).st_mode) and not os.path.islink(sock + ".lock"), "the socket is still a socket")
+    m = transform("/etc/hant-issue13")
+    check("is outside the directories hantd writes for uid %d (%s" % (uid, own) in m.get("error", {}).get("message", ""),
+          "the refusal names the places: %s" % m)
+
+    # The same file name written for nobody: in its own directory, its own, 0600; and in the output directory.
+    for name, where in (("x.onnx", os.path.join(own, "x.onnx")), (os.path.join(pout, "y.onnx"),
+                                                                   os.path.join(pout, "y.onnx"))):
+        m = transform(name)
+        job = m.get("result", {}).get("job") or {}
+        check(job.get("out") == where, "the answer reports the absolute path %s: %s" % (where, str(m)[:300]))
+        j = wait(job.get("id", 0))
+        st = os.stat(where) if os.path.exists(where) else None
+        check(j.get("state") == "done" and st and st.st_uid == uid and stat.S_IMODE(st.st_mode) == 0o600,
+              "%s written for nobody, owned by it, mode 0600: %s %s" % (where, j.get("error"), st))
+    st = os.stat(own)
+    check(st.st_uid == uid and stat.S_IMODE(st.st_mode) == 0o700, "nobody's directory is its own, 0700")
+
+    # Links in nobody's own directory are not followed out of it.
+    victim2 = os.path.join(T, "victim2")
+    open(victim2, "w").write("keep")
+    os.chmod(victim2, 0o600)
+    r = run(["ln", "-s", "/etc", os.path.join(own, "etcdir")], **as_nobody)
+    r = run(["ln", "-s", victim2, os.path.join(own, "link.onnx")], **as_nobody)
+    check(r.returncode == 0, "nobody plants links in its directory: %s" % r.stderr)
+    m = transform("etcdir/hant-issue13")
+    check(refused(m, "out") and "symbolic link" in m["error"]["message"], "a linked directory is refused: %s" % m)
+    check(not os.path.exists("/etc/hant-issue13"), "nothing is created through the link")
+    m = transform("link.onnx")
+    j = wait((m.get("result", {}).get("job") or {}).get("id", 0))
+    check(j.get("state") == "done" and not os.path.islink(os.path.join(own, "link.onnx"))
+          and open(victim2).read() == "keep" and os.stat(victim2).st_uid == 0,
+          "a link at the name is replaced, its target untouched: %s" % j.get("error"))
+
+    # Inputs: outside the places refused with the same words whether the file exists or not.
+    def model_msg(path):
+        m = call("jobs.submit", {"kind": "eval", "params": {"model": path, "samples": 100}})
+        check(refused(m, "params.model"), "model %s is refused: %s" % (path, m))
+        return m.get("error", {}).get("message", "").replace(path, "PATH")
+    a, b = model_msg(victim), model_msg(os.path.join(T, "no-such-model.onnx"))
+    check(a == b and "outside" in a, "existing and missing files outside get one message: %r / %r" % (a, b))
+    check(model_msg("/etc/shadow") == model_msg("/etc/no-such-file"), "the same for /etc")
+    m = call("jobs.submit", {"kind": "eval", "params": {"model": "x.onnx", "data": "/etc", "samples": 100}})
+    check(refused(m, "params.data"), "a data directory outside is refused: %s" % m)
+
+    # A model through a link in nobody's directory is not read.
+    r = run(["ln", "-s", os.path.join(MODELS, "nano-2w.onnx"), os.path.join(own, "m-link.onnx")], **as_nobody)
+    m = call("jobs.submit", {"kind": "eval", "params": {"model": "m-link.onnx", "samples": 100}})
+    j = wait(m.get("result", {}).get("job", {}).get("id", 0))
+    check(j.get("state") == "failed" and "symbolic link" in (j.get("error") or ""), "a linked model fails: %s" % j)
+    # nobody's own output, read back.
+    m = call("jobs.submit", {"kind": "eval", "params": {"model": "x.onnx", "samples": 100}})
+    j = wait(m.get("result", {}).get("job", {}).get("id", 0))
+    check(j.get("state") == "done", "nobody evaluates its own output: %s" % j.get("error"))
+
+    # A FIFO as model fails at once, and the next job still runs.
+    fifo = os.path.join(pmod, "fifo.onnx")
+    os.mkfifo(fifo)
+    t0 = time.time()
+    m = call("jobs.submit", {"kind": "eval", "params": {"model": fifo, "samples": 100}})
+    j = wait(m.get("result", {}).get("job", {}).get("id", 0))
+    check(j.get("state") == "failed" and "not a regular file" in (j.get("error") or "") and time.time() - t0 < 20 * SLOW,
+          "a FIFO fails promptly (%.1f s): %s" % (time.time() - t0, j.get("error")))
+    shutil_copy = open(os.path.join(MODELS, "nano-2w.onnx"), "rb").read()
+    open(os.path.join(pmod, "m.onnx"), "wb").write(shutil_copy)
+    m = call("jobs.submit", {"kind": "eval", "params": {"model": os.path.join(pmod, "m.onnx"), "samples": 100}})
+    j = wait(m.get("result", {}).get("job", {}).get("id", 0))
+    check(j.get("state") == "done", "a later job runs: %s" % j.get("error"))
+
+    # ONNX external data: read next to the model, never through a link.
+    model, data = with_external_data(shutil_copy, "ext.data")
+    open(os.path.join(pmod, "ext.onnx"), "wb").write(model)
+    open(os.path.join(pmod, "ext.data"), "wb").write(data)
+    m = call("jobs.submit", {"kind": "eval", "params": {"model": os.path.join(pmod, "ext.onnx"), "samples": 100}})
+    j = wait(m.get("result", {}).get("job", {}).get("id", 0))
+    check(j.get("state") == "done", "a model with external data is read: %s" % j.get("error"))
+    real = os.path.join(T, "ext-real.data")
+    os.rename(os.path.join(pmod, "ext.data"), real)
+    os.chmod(real, 0o600)
+    os.symlink(real, os.path.join(pmod, "ext.data"))
+    m = call("jobs.submit", {"kind": "eval", "params": {"model": os.path.join(pmod, "ext.onnx"), "samples": 100}})
+    j = wait(m.get("result", {}).get("job", {}).get("id", 0))
+    check(j.get("state") == "failed" and "symbolic link" in (j.get("error") or ""),
+          "external data behind a link is refused: %s" % j.get("error"))
+
+    # hant-client as nobody: --out ./x.onnx lands in its working directory, with its umask.
+    home = os.path.join(T, "nobody-cwd")
+    os.makedirs(home)
+    os.chown(home, uid, gid)
+    r = run(["sh", "-c", "umask 022 && exec \"$0\" --socket \"$1\" transform --device jetson-nano --budget 2W "
+             "--out ./x.onnx", os.path.abspath(CLIENT), d.sock], cwd=home, **as_nobody)
+    placed = os.path.join(home, "x.onnx")
+    st = os.stat(placed) if os.path.exists(placed) else None
+    check(r.returncode == 0 and "wrote %s" % placed in r.stdout and st and st.st_uid == uid
+          and stat.S_IMODE(st.st_mode) == 0o644, "transform --out ./x.onnx as nobody: rc %d %s %s %s" %
+          (r.returncode, r.stdout[-300:], r.stderr[-300:], st))
+    r = run([os.path.abspath(CLIENT), "--socket", d.sock, "transform", "--device", "jetson-nano", "--budget", "2W",
+             "--out", "./j.onnx", "--json"], cwd=home, **as_nobody)
+    lines = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
+    res = lines[-1].get("result", {}) if lines else {}
+    check(r.returncode == 0 and res.get("out") == os.path.join(own, "j.onnx") and res.get("placed") ==
+          os.path.join(home, "j.onnx") and os.path.exists(os.path.join(home, "j.onnx")),
+          "--json shows hantd's path and the placed one: %s" % res)
+    check(d.stop() == 0, "places daemon exits 0")
+
+
+def test_lock_link():
+    """A link planted at SOCKET.lock is not followed: the daemon refuses to start and creates nothing."""
+    sock = os.path.join(T, "locklink.sock")
+    target = os.path.join(T, "lock-target")
+    os.symlink(target, sock + ".lock")
+    d = Daemon("locklink", LIB, sock=sock)
+    started = d.start(expect_ok=False)
+    rc = d.proc.wait(30 * SLOW) if not started else d.stop()
+    check(not started and rc == 1 and not os.path.exists(target), "a linked lock is refused: rc %s, target %s" %
+          (rc, "created" if os.path.exists(target) else "absent"))
+    check("symbolic link" in d.tail(), "the log says why: %s" % d.tail(3))
+
+
 def main():
     t0 = time.time()
     timed(build_library)
@@ -894,7 +1211,7 @@ def main():
     for fn in (test_empty_library, test_start_and_mode, test_round_trips, test_every_method_raw, test_protocol_errors,
                test_garbage_and_oversize, test_half_close_and_slow_reader, test_200_clients, test_sighup_under_load, test_reload_sees_new_costs,
                test_sigterm_under_load, test_stale_socket, test_job_survives_restart, test_cancel_finetune, test_limits,
-               test_disallowed_uid, test_systemd):
+               test_disallowed_uid, test_places, test_lock_link, test_systemd):
         try:
             timed(fn)
         except Exception as e:  # noqa: BLE001 - a crashed test is a failed test, and the others still run
@@ -905,7 +1222,7 @@ def main():
         if d.proc and d.proc.poll() is None:
             d.stop()
     if SANITIZED:
-        for name in ("main", "empty", "stale", "jobs", "limits", "uid", "sd"):
+        for name in ("main", "empty", "stale", "jobs", "limits", "uid", "places", "sd"):
             p = os.path.join(T, name + ".log")
             if os.path.exists(p):
                 with open(p) as f:

@@ -16,7 +16,7 @@ check() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "
 "$HD" profile --db "$T/l.db" --device host --passes 1 >/dev/null 2>&1
 "$HD" profile --db "$T/l.db" --device rpi4 >/dev/null 2>&1
 check '[ "$(sqlite3 "$T/l.db" "SELECT count(*) FROM cost")" -gt 0 ]' "no costs were profiled"
-"$HANTD" --db "$T/l.db" --socket "$T/s.sock" --foreground 2>"$T/d.log" &
+"$HANTD" --db "$T/l.db" --socket "$T/s.sock" --state-dir "$T/state" --foreground 2>"$T/d.log" &
 pid=$!
 i=0; while [ ! -S "$T/s.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 

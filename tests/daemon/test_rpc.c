@@ -326,6 +326,14 @@ static void test_handler(const char *dir) {
   ctx.st = st;
   ctx.max_queued_jobs = 4;
   ctx.default_time_limit_ms = 1000;
+  /* Files a request names lie in the peer's places: here the test's own uid's. */
+  char state[600];
+  snprintf(state, sizeof(state), "%s/state", dir);
+  hant_places *places = NULL;
+  CHECK(hant_places_open(state, NULL, 0, NULL, 0, &places) == 0, "places: %s", hant_errmsg());
+  hant_rpc_set_places(places);
+  ctx.has_peer = true;
+  ctx.peer_uid = geteuid();
   static const struct {
     const char *line;
     int code;
@@ -356,7 +364,11 @@ static void test_handler(const char *dir) {
        HANT_RPC_INVALID_PARAMS, "fps"},
       {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"transform\",\"params\":{\"device\":\"a b\"}}", HANT_RPC_INVALID_PARAMS,
        "device"},
-      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"transform\",\"params\":{\"device\":\"jetson-nano\",\"out\":\"rel.onnx\"}}",
+      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"transform\",\"params\":{\"device\":\"jetson-nano\",\"out\":\"../rel.onnx\"}}",
+       HANT_RPC_INVALID_PARAMS, "out"},
+      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"transform\",\"params\":{\"device\":\"jetson-nano\",\"out\":\"/etc/x.onnx\"}}",
+       HANT_RPC_INVALID_PARAMS, "out"},
+      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"transform\",\"params\":{\"device\":\"jetson-nano\",\"out\":\"\"}}",
        HANT_RPC_INVALID_PARAMS, "out"},
       {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"transform\",\"params\":{\"device\":\"jetson-nano\",\"options\":{\"power_mode\":\"9W\"}}}",
        HANT_RPC_INVALID_PARAMS, "options.power_mode"},
@@ -385,6 +397,12 @@ static void test_handler(const char *dir) {
        "\"value\":1,\"cost\":{\"t\":1}}]}],\"budgets\":{\"t\":2}}}}",
        0, ""},
       {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"jobs.submit\",\"params\":{\"kind\":\"eval\",\"params\":{\"model\":\"/nonexistent\"}}}",
+       HANT_RPC_INVALID_PARAMS, "params.model"},
+      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"jobs.submit\",\"params\":{\"kind\":\"eval\",\"params\":{\"model\":\"m.onnx\",\"data\":\"/usr\"}}}",
+       HANT_RPC_INVALID_PARAMS, "params.data"},
+      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"jobs.submit\",\"params\":{\"kind\":\"transform\",\"params\":{\"candidates\":[1],\"out\":\"a/../b.onnx\"}}}",
+       HANT_RPC_INVALID_PARAMS, "params.out"},
+      {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"jobs.submit\",\"params\":{\"kind\":\"eval\",\"params\":{\"model\":\"m.onnx\"}}}",
        0, ""},
       {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"jobs.list\"}", 0, ""},
   };
@@ -399,8 +417,24 @@ static void test_handler(const char *dir) {
           field, r.line ? r.line : "(no answer)");
     hant_rpc_reply_free(&r);
   }
-  /* A notification gets no answer, even when it is wrong. */
+  /* The answer reports where the job writes: the absolute path in the peer's own directory. */
   hant_rpc_reply r;
+  const char *tq = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"transform\",\"params\":{\"device\":\"jetson-nano\","
+                   "\"budgets\":[\"3W\"],\"out\":\"t.onnx\"}}";
+  char want[700];
+  snprintf(want, sizeof(want), "\"out\":\"%s/users/%u/t.onnx\"", state, (unsigned)geteuid());
+  hant_rpc_reply_init(&r);
+  CHECK(hant_rpc_handle(&ctx, tq, strlen(tq), 1 << 20, &r) == 0 && r.line && strstr(r.line, want),
+        "a transform with out answers the absolute path %s: %.300s", want, r.line ? r.line : "(none)");
+  hant_rpc_reply_free(&r);
+  /* Without a known peer, no file is named at all. */
+  ctx.has_peer = false;
+  hant_rpc_reply_init(&r);
+  CHECK(hant_rpc_handle(&ctx, tq, strlen(tq), 1 << 20, &r) == 0 && r.error == HANT_RPC_INVALID_PARAMS,
+        "no peer, no out: %.200s", r.line ? r.line : "(none)");
+  hant_rpc_reply_free(&r);
+  ctx.has_peer = true;
+  /* A notification gets no answer, even when it is wrong. */
   hant_rpc_reply_init(&r);
   const char *note = "{\"jsonrpc\":\"2.0\",\"method\":\"transform\",\"params\":{}}";
   CHECK(hant_rpc_handle(&ctx, note, strlen(note), 1 << 20, &r) == 0 && !r.line, "no answer to a notification");
@@ -452,6 +486,8 @@ static void test_handler(const char *dir) {
     hant_rpc_req_destroy(req);
   }
   hant_rpc_req_destroy(req2);
+  hant_rpc_set_places(NULL);
+  hant_places_close(places);
 out:
   hant_library_unref(lib);
   hant_library_unref(elib);

@@ -128,7 +128,10 @@ for args in ([DISTILL, "teacher", "--arch", "tiny", "--epochs", "1", "--samples"
         sys.exit(1)
 
 log = open(os.path.join(T, "hantd.log"), "w")
-daemon = subprocess.Popen([HANTD, "--foreground", "--db", LIB, "--socket", SOCK], stdout=log, stderr=log, env=ENV)
+# hantd writes each entry's ONNX file in this user's directory of its state; hant-client regen copies it to --out.
+STATE = os.path.join(T, "state")
+daemon = subprocess.Popen([HANTD, "--foreground", "--db", LIB, "--socket", SOCK, "--state-dir", STATE], stdout=log,
+                          stderr=log, env=ENV)
 try:
     for _ in range(200):
         if os.path.exists(SOCK):
@@ -178,6 +181,10 @@ try:
                                                                     "entry_sha256", "hant_version"},
               "%s.json has the choice, predicted, measured, library version and input hashes" % base)
     check(not [f for f in snapshot(OUT) if ".tmp" in f], "no temporary files left")
+    own = os.path.join(STATE, "users", str(os.geteuid()))
+    check(os.path.exists(os.path.join(own, "jetson-nano@2W_30fps.onnx")),
+          "hantd wrote in this user's directory of its state, the client placed the files: %s" %
+          (os.listdir(own) if os.path.isdir(own) else "no " + own))
     for f in ("report.md", "report.html"):
         check(os.path.exists(os.path.join(OUT, f)), f + " written")
 
