@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_transform.c: hant-client transform and pareto: a device and budgets in, the chosen network (or the front) out. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
