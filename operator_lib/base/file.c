@@ -41,10 +41,6 @@ int hant_file_read(const char *path, size_t max_bytes, char **data, size_t *len)
     *len = 0;
   if (!path || !data || !len)
     return hant__error(HANT_EINVAL, "%s: NULL argument to hant_file_read", path ? path : "(no path)");
-  /* One byte of the buffer is the NUL, so the limit must leave room for it. */
-  if (max_bytes > SIZE_MAX - 1)
-    max_bytes = SIZE_MAX - 1;
-
   /* O_NONBLOCK: opening a FIFO without a writer would otherwise wait
    * forever, before fstat could tell what the path names. */
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -53,6 +49,21 @@ int hant_file_read(const char *path, size_t max_bytes, char **data, size_t *len)
     return hant__error(e == ENOENT || e == ENOTDIR ? HANT_ENOENT : HANT_EIO, "%s: cannot open: %s", path,
                        strerror(e));
   }
+  int rc = hant_file_read_fd(fd, path, max_bytes, data, len);
+  close(fd);
+  return rc;
+}
+
+int hant_file_read_fd(int fd, const char *path, size_t max_bytes, char **data, size_t *len) {
+  if (data)
+    *data = NULL;
+  if (len)
+    *len = 0;
+  if (fd < 0 || !path || !data || !len)
+    return hant__error(HANT_EINVAL, "%s: bad argument to hant_file_read_fd", path ? path : "(no name)");
+  /* One byte of the buffer is the NUL, so the limit must leave room for it. */
+  if (max_bytes > SIZE_MAX - 1)
+    max_bytes = SIZE_MAX - 1;
   char *buf = NULL;
   int rc = 0;
   struct stat st;
@@ -118,7 +129,6 @@ int hant_file_read(const char *path, size_t max_bytes, char **data, size_t *len)
   }
 out:
   free(buf);
-  close(fd);
   return rc;
 }
 

@@ -31,6 +31,10 @@
  * file or directory". */
 int hant_file_read(const char *path, size_t max_bytes, char **data, size_t *len);
 
+/* The same from a file the caller opened (and still owns: it is not
+ * closed), read from its current position; `path` names it in messages. */
+int hant_file_read_fd(int fd, const char *path, size_t max_bytes, char **data, size_t *len);
+
 /* Splits untrusted text into lines, the one way libhant's line formats
  * (operator lists, cost tables) read their text. Lines end at '\n'; a
  * '\r' before it is dropped. The caller owns the struct and the text. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "file.h"
 #include "netfile.h"
 #include "onnx_internal.h"
 #include "slots.h"
@@ -452,51 +453,6 @@ int hant_onnx_parse(const uint8_t *data, size_t len, const char *name, const cha
   return parse_at(data, len, name, dir, -1, out, info);
 }
 
-/* Reads a whole open file from its start, refusing more than `limit`
- * bytes and anything but a regular file. */
-static int slurp_fd(int fd, const char *path, size_t limit, uint8_t **buf, size_t *len) {
-  struct stat st;
-  int rc = 0;
-  *buf = NULL;
-  *len = 0;
-  if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-    rc = hant__error(HANT_EIO, "%s: not a regular file", path);
-  } else if ((uint64_t)st.st_size > limit) {
-    rc = hant__error(HANT_ELIMIT, "%s: %lld bytes is more than the %zu-byte limit", path, (long long)st.st_size, limit);
-  } else if (!(*buf = malloc(st.st_size ? (size_t)st.st_size : 1))) {
-    rc = HANT_ENOMEM;
-  } else {
-    size_t want = (size_t)st.st_size;
-    while (*len < want) {
-      ssize_t k = pread(fd, *buf + *len, want - *len, (off_t)*len);
-      if (k < 0 && errno == EINTR)
-        continue;
-      if (k <= 0) {
-        rc = hant__error(HANT_EIO, "%s: read error", path);
-        break;
-      }
-      *len += (size_t)k;
-    }
-  }
-  if (rc) {
-    free(*buf);
-    *buf = NULL;
-    *len = 0;
-  }
-  return rc;
-}
-
-/* Reads a whole file by path. O_NONBLOCK: a FIFO given as a model is
- * refused as not a regular file instead of waiting for a writer. */
-static int slurp(const char *path, size_t limit, uint8_t **buf, size_t *len) {
-  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0)
-    return hant__error(HANT_ENOENT, "%s: cannot open (%s)", path, strerror(errno));
-  int rc = slurp_fd(fd, path, limit, buf, len);
-  close(fd);
-  return rc;
-}
-
 /* The directory of path, for external data files: "." for a bare name. */
 static void dir_of(const char *path, char *dir, size_t n) {
   const char *slash = strrchr(path, '/');
@@ -509,7 +465,7 @@ static void dir_of(const char *path, char *dir, size_t n) {
 int hant_onnx_load(const char *path, hant_net **out, hant_onnx_info *info) {
   uint8_t *buf;
   size_t len;
-  int rc = slurp(path, HANT_ONNX_MAX_BYTES, &buf, &len);
+  int rc = hant_file_read(path, HANT_ONNX_MAX_BYTES, (char **)&buf, &len);
   if (rc)
     return rc;
   char dir[4096];
@@ -533,7 +489,7 @@ static int parse_any(const uint8_t *buf, size_t len, const char *name, const cha
 int hant_onnx_load_any(const char *path, hant_net **out, bool *onnx) {
   uint8_t *buf;
   size_t len;
-  int rc = slurp(path, HANT_ONNX_MAX_BYTES, &buf, &len);
+  int rc = hant_file_read(path, HANT_ONNX_MAX_BYTES, (char **)&buf, &len);
   if (rc)
     return rc;
   char dir[4096];
@@ -551,7 +507,7 @@ int hant_onnx_load_any_fd(int fd, int dir_fd, const char *name, hant_net **out, 
     name = "model";
   uint8_t *buf;
   size_t len;
-  int rc = slurp_fd(fd, name, HANT_ONNX_MAX_BYTES, &buf, &len);
+  int rc = hant_file_read_fd(fd, name, HANT_ONNX_MAX_BYTES, (char **)&buf, &len);
   if (rc)
     return rc;
   char dir[4096];
