@@ -107,6 +107,11 @@ static int str_field(hant_json_reader *r, const hant_json *obj, const char *key,
 
 enum range { R_NONNEG, R_POS, R_FRACTION, R_COUNT };
 
+/* The range of a quantity in its canonical unit, and of a fraction. */
+#define QTY_MIN 1e-9
+#define QTY_MAX 1e12
+#define QTY_MIN_FRACTION 1e-6
+
 /* Reads a quantity {"value": N, "unit": U, "source": S} in dimension d,
  * converted to d's canonical unit. */
 static int qty(hant_json_reader *r, const hant_json *obj, const char *key, const dim *d, enum range rg, bool required,
@@ -174,7 +179,8 @@ static int qty(hant_json_reader *r, const hant_json *obj, const char *key, const
     rc = hant_json_get_number(r, q, "value", 0, DBL_TRUE_MIN, INFINITY, w, &x);
     break;
   case R_FRACTION:
-    rc = hant_json_get_number(r, q, "value", 0, DBL_TRUE_MIN, 1, "a fraction in (0, 1]", &x);
+    /* Not just (0, 1]: an efficiency of 5e-324 divides a time into Inf. */
+    rc = hant_json_get_number(r, q, "value", 0, QTY_MIN_FRACTION, 1, "a fraction in [1e-06, 1]", &x);
     break;
   case R_COUNT: {
     long long c = 0;
@@ -182,6 +188,18 @@ static int qty(hant_json_reader *r, const hant_json *obj, const char *key, const
     x = (double)c;
     break;
   }
+  }
+  /* Every cost the model derives multiplies or divides a few of these, so
+   * keeping each within [1e-9, 1e12] of its canonical unit (GOP/s, us,
+   * GB/s, B, pJ, W, MHz) keeps every derived cost finite and positive. */
+  if (!rc && (rg == R_POS || rg == R_NONNEG)) {
+    double c = x * u->factor;
+    if (c > QTY_MAX || (rg == R_POS && c < QTY_MIN)) {
+      size_t o3 = hant_json_push_key(r, "value");
+      rc = hant_json_fail(r, HANT_EFORMAT, "%g %s is %g %s, outside the range hant can cost (%g to %g %s)", x,
+                          u->name, c, d->canonical, rg == R_POS ? QTY_MIN : 0.0, QTY_MAX, d->canonical);
+      hant_json_pop(r, o3);
+    }
   }
   if (!rc)
     *out = x * u->factor;

@@ -164,6 +164,21 @@ static int build_problem(const hant_library *lib, const hant_transform_req *req,
         b->skipped++;
         continue;
       }
+      /* A stored cost that is not finite is the library's fault, not the
+       * request's: say so (HANT_EDB) rather than blame the budgets. */
+      for (int m = 0; m < b->n_modes; m++) {
+        const hant_library_mode *md = &dev->modes[b->mode[m]];
+        const char *bad = !isfinite(md->latency_ms[c]) || md->latency_ms[c] < 0 ? "latency"
+                          : !isfinite(md->energy_mj[c]) || md->energy_mj[c] < 0 ? "energy"
+                          : !isfinite(md->memory_bytes[c]) || md->memory_bytes[c] < 0 ? "memory"
+                                                                                       : NULL;
+        if (bad)
+          return hant__error(HANT_EDB,
+                             "library %s: candidate %lld (%s) has a %s cost on device %s%s%s that is not a finite "
+                             "non-negative number; profile the device again (hant-distill profile --device %s)",
+                             lib->path, (long long)lib->cands[c].id, lib->cands[c].key, bad, dev->name,
+                             md->name[0] ? ", power mode " : "", md->name, dev->name);
+      }
       b->item[b->n_items] = c;
       b->value[b->n_items] = lib->cands[c].score;
       b->n_items++;

@@ -47,9 +47,42 @@ static void test_refusals(void) {
   /* And their relatives. */
   refused("bad-negative-mode-idle.json", "power_modes[0].idle.value:", "non-negative");
   refused("bad-unit-bandwidth.json", "memory[1].bandwidth.unit:", "bandwidth unit");
-  refused("bad-efficiency.json", "efficiency.conv.value:", "fraction in (0, 1]");
+  refused("bad-efficiency.json", "efficiency.conv.value:", "fraction in [1e-06, 1]");
+  /* 5e-324 was once accepted and costed every candidate at Inf. */
+  refused("bad-tiny-efficiency.json", "efficiency.memory.value:", "fraction in [1e-06, 1]");
   refused("bad-no-source.json", "compute.fp32.source:", "required");
   refused("bad-unknown-field.json", "clock_ghz: unknown field", NULL);
+
+  /* A quantity outside what hant can cost, named with its field, and the
+   * same bandwidth near the edge of the range accepted. */
+  {
+    char path[1024];
+    size_t len;
+    snprintf(path, sizeof(path), "%s/tests/costs/data/biglittle.json", src_dir);
+    char *t = slurp(path, &len);
+    const char *at = t ? strstr(t, "\"bandwidth\"") : NULL;
+    const char *v = at ? strstr(at, "\"value\":") : NULL;
+    CHECK(v != NULL, "biglittle.json has a bandwidth value");
+    if (v) {
+      const char *num_end = v + strlen("\"value\":");
+      while (*num_end == ' ')
+        num_end++;
+      const char *after = num_end + strspn(num_end, "0123456789.e+-");
+      char buf[16384];
+      hant_device *dd = NULL;
+      snprintf(buf, sizeof(buf), "%.*s 1e-20%s", (int)(num_end - t), t, after);
+      CHECK(hant_device_parse(buf, strlen(buf), "tiny.json", &dd) == HANT_EFORMAT &&
+                strstr(hant_errmsg(), "bandwidth.value:") && strstr(hant_errmsg(), "outside the range hant can cost"),
+            "a bandwidth of 1e-20 is refused: %s", hant_errmsg());
+      hant_device_destroy(dd);
+      dd = NULL;
+      snprintf(buf, sizeof(buf), "%.*s 1e-5%s", (int)(num_end - t), t, after);
+      CHECK(hant_device_parse(buf, strlen(buf), "edge.json", &dd) == 0, "a bandwidth of 1e-5 MB/s is accepted: %s",
+            hant_errmsg());
+      hant_device_destroy(dd);
+    }
+    free(t);
+  }
 
   /* Not JSON, duplicate keys, a bare number where a quantity belongs. */
   hant_device *d = NULL;

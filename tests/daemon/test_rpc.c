@@ -486,6 +486,47 @@ static void test_handler(const char *dir) {
     hant_rpc_req_destroy(req);
   }
   hant_rpc_req_destroy(req2);
+  /* A cost the library stores as Inf (a broken profile once wrote them) is
+   * the library's error, not the client's: a server error naming it. */
+  {
+    int64_t cpu_id = 0;
+    const hant_library_device *cpu = NULL;
+    for (int i = 0; i < lib->n_devices; i++)
+      if (!strcmp(lib->devices[i].name, "cpu"))
+        cpu = &lib->devices[i];
+    char *profile = synth_read_profile("host");
+    hant_cost_rec c;
+    memset(&c, 0, sizeof(c));
+    c.candidate_id = lib->cands[0].id;
+    c.batch = 1;
+    c.latency_spread = -1;
+    c.latency_ms = 0.5;
+    c.energy_mj = INFINITY;
+    c.memory_bytes = 1000;
+    snprintf(c.device, sizeof(c.device), "cpu");
+    snprintf(c.source, sizeof(c.source), "modelled");
+    snprintf(c.energy_source, sizeof(c.energy_source), "modelled: broken");
+    snprintf(c.detail, sizeof(c.detail), "{}");
+    hant_library *broken = NULL;
+    CHECK(cpu && profile && hant_store_device_put(st, "cpu", profile, &cpu_id) == 0 &&
+              hant_store_cost_put(st, cpu_id, &c) == 0 && hant_store_touch(st) == 0 &&
+              hant_library_load(st, NULL, &broken) == 0,
+          "store an infinite cost: %s", hant_errmsg());
+    free(profile);
+    if (broken) {
+      ctx.lib = broken;
+      const char *tc = "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"transform\",\"params\":{\"device\":\"cpu\","
+                       "\"budgets\":[\"1J\"]}}";
+      hant_rpc_reply_init(&r);
+      hant_rpc_handle(&ctx, tc, strlen(tc), 1 << 20, &r);
+      CHECK(r.line && code_of(r.line, field, sizeof(field)) == HANT_RPC_SERVER && strstr(r.line, "not a finite") &&
+                strstr(r.line, "profile the device again"),
+            "an infinite library cost is a library error: %s", r.line ? r.line : "(no answer)");
+      hant_rpc_reply_free(&r);
+      ctx.lib = lib;
+      hant_library_unref(broken);
+    }
+  }
   hant_rpc_set_places(NULL);
   hant_places_close(places);
 out:
