@@ -216,11 +216,7 @@ static int serve(hantd *d, int ready_fd) {
     goto out;
   }
   d->schema_version = hant_store_schema_version(st);
-  int recovered = 0;
-  if (hant_store_jobs_recover(st, &recovered))
-    hantd_log(LOG_WARNING, "%s", hant_errmsg());
-  else if (recovered)
-    hantd_log(LOG_NOTICE, "%d jobs that were running when the daemon stopped are queued again", recovered);
+  /* Jobs left running by a daemon that died are recovered by the job keeper, once their lease expired. */
   if (hant_library_load(st, d->cfg.devices_dir[0] ? d->cfg.devices_dir : NULL, &d->lib)) {
     hantd_log(LOG_ERR, "%s", hant_errmsg());
     hant_store_close(st);
@@ -248,7 +244,7 @@ static int serve(hantd *d, int ready_fd) {
     goto out;
   }
   if (hantd_workers_start(&loop, &d->cfg, &d->host, on_task_done, d, &d->workers) ||
-      hantd_jobs_start(&loop, d->cfg.db, d->cfg.job_workers, on_job_event, d, &d->jobs)) {
+      hantd_jobs_start(&loop, &d->cfg, on_job_event, d, &d->jobs)) {
     hantd_log(LOG_ERR, "cannot start worker threads");
     goto out;
   }

@@ -215,7 +215,7 @@ void hantd_dispatch_done(hantd *d, hantd_task *t) {
     free(w);
   }
   if (r->job_pending && t->req && !hant_rpc_req_is_notification(t->req) && !hantd_conn_closing(c)) {
-    hantd_watches_add(d->watches, c, id, r->job_id);
+    hantd_watches_add(d->watches, d->jobs, c, id, r->job_id);
   } else if (r->line) {
     hantd_conn_send(c, r->line);
     r->line = NULL;
