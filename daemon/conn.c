@@ -148,7 +148,8 @@ static void send_line(hantd_conn *c, char *line, bool exempt) {
   size_t n = strlen(line);
   if (!exempt && !hantd_conn_charge(c->d, n + 1)) {
     free(line);
-    over_budget(c, "an answer", n + 1);
+    if (!c->close_after_write) /* one refusal per connection; it closes anyway */
+      over_budget(c, "an answer", n + 1);
     return;
   }
   if (exempt)

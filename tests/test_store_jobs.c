@@ -232,6 +232,11 @@ static void test_cancel(void) {
   CHECK(hant_store_job_finish(sa, &la, run, HANT_JOB_CANCELED, NULL, "canceled by request") == 0 &&
             state_of(sb, run) == HANT_JOB_CANCELED,
         "and ends it as canceled");
+  hant_job_attempt *at = NULL;
+  int n = 0;
+  CHECK(hant_store_job_attempts(sa, run, &at, &n) == 0 && n == 1 && !strcmp(at[0].outcome, "canceled by request"),
+        "the attempt says why it ended, once: '%s'", n ? at[0].outcome : "");
+  free(at);
 out:
   hant_store_close(sa);
   hant_store_close(sb);

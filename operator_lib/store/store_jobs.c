@@ -527,9 +527,11 @@ int hant_store_job_finish(hant_store *st, const hant_job_lease *l, int64_t id, h
                         : "UPDATE job SET state = 'canceled', result = NULL, error = ?3, finished = ?4, "
                           "owner = NULL, heartbeat_ms = NULL, cancel = 0 "
                           "WHERE id = ?1 AND state = 'running' AND owner = ?2";
+  /* "done", "failed: WHY", "canceled by request: WHERE": the state, then why, once. */
+  const char *name = hant_job_state_name(state), *why = state == HANT_JOB_DONE || !error ? "" : error;
+  bool named = !strncmp(why, name, strlen(name));
   char outcome[300];
-  snprintf(outcome, sizeof(outcome), "%s%s%.280s", hant_job_state_name(state), state == HANT_JOB_DONE ? "" : ": ",
-           state == HANT_JOB_DONE ? "" : error ? error : "");
+  snprintf(outcome, sizeof(outcome), "%s%s%.280s", named ? "" : name, named || !why[0] ? "" : ": ", why);
   int changed = 0;
   /* The attempt closes first: it is found through the job's attempts count, which the end does not change. */
   if ((rc = run(st,
