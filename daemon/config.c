@@ -31,6 +31,12 @@ void hantd_config_default(hantd_config *c) {
   c->time_limit_ms = 2000;
   c->shutdown_timeout_s = 30;
   c->log_level = LOG_INFO;
+  c->max_job_attempts = 3;
+  c->job_heartbeat_s = 3;
+  c->job_lease_heartbeats = 5;
+  c->job_keep_days = 30;
+  c->job_keep_count = 1000;
+  c->max_buffered = (size_t)256 << 20;
 }
 
 void hantd_default_socket(char *buf, size_t n) {
@@ -256,13 +262,32 @@ int hantd_config_load(hantd_config *c, const char *path) {
         rc = -1;
       }
       c->log_level = l;
+    } else if (!strcmp(key, "max_job_attempts")) {
+      if (!(rc = num(path, line, key, v, 1, 1000, &x)))
+        c->max_job_attempts = (int)x;
+    } else if (!strcmp(key, "job_heartbeat_s")) {
+      if (!(rc = num(path, line, key, v, 0.05, 3600, &x)))
+        c->job_heartbeat_s = x;
+    } else if (!strcmp(key, "job_lease_heartbeats")) {
+      if (!(rc = num(path, line, key, v, 2, 1000, &x)))
+        c->job_lease_heartbeats = (int)x;
+    } else if (!strcmp(key, "job_keep_days")) {
+      if (!(rc = num(path, line, key, v, 0, 36500, &x)))
+        c->job_keep_days = x;
+    } else if (!strcmp(key, "job_keep_count")) {
+      if (!(rc = num(path, line, key, v, 0, 1e9, &x)))
+        c->job_keep_count = (int)x;
+    } else if (!strcmp(key, "max_buffered_bytes")) {
+      if (!(rc = num(path, line, key, v, 1 << 20, 1ull << 40, &x)))
+        c->max_buffered = (size_t)x;
     } else {
       fprintf(stderr,
               "hantd: %s:%d: unknown key '%s'; expected db, socket, devices, state_dir, output_dirs, model_dirs, "
               "socket_mode, socket_group, "
               "allowed_uids, workers, queue, job_workers, max_jobs_queued, max_message_bytes, idle_timeout_s, "
               "cache_entries, max_clients, max_inflight, write_high_bytes, time_limit_ms, shutdown_timeout_s, "
-              "log_level\n",
+              "log_level, max_job_attempts, job_heartbeat_s, job_lease_heartbeats, job_keep_days, job_keep_count, "
+              "max_buffered_bytes\n",
               path, line, key);
       rc = -1;
     }

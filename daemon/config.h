@@ -35,7 +35,7 @@ typedef struct hantd_config {
   int queue;              /* bounded work queue, default 64 */
   int job_workers;        /* job threads, default 1 */
   int max_jobs_queued;    /* default 64 */
-  size_t max_message;     /* bytes per request line, default 1 MiB */
+  size_t max_message;     /* bytes per request line, default 16 MiB */
   double idle_timeout_s;  /* default 300 */
   size_t cache_entries;   /* default 4096 */
   int max_clients;        /* default 1024 */
@@ -44,6 +44,13 @@ typedef struct hantd_config {
   double time_limit_ms;   /* default solve time limit, default 2000 */
   double shutdown_timeout_s; /* default 30 */
   int log_level;          /* LOG_ERR .. LOG_DEBUG, default LOG_INFO */
+  /* jobs under leases, and the memory of connections (issue 13) */
+  int max_job_attempts;   /* a job is started at most this often, then fails with its history; default 3 */
+  double job_heartbeat_s; /* a running job's lease is renewed this often, default 3 */
+  int job_lease_heartbeats; /* a lease not renewed for this many heartbeats has expired, default 5 */
+  double job_keep_days;   /* finished jobs older than this are deleted... default 30 */
+  int job_keep_count;     /* ...unless among the newest this many, default 1000 */
+  size_t max_buffered;    /* bytes buffered for all connections together, default 256 MiB */
 } hantd_config;
 
 void hantd_config_default(hantd_config *c);

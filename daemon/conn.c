@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* conn.c: hantd's client connections: framing with a size limit, back-pressure, idle timeouts, closing. */
+/* conn.c: hantd's client connections: framing with a size limit, back-pressure, the daemon-wide memory budget, idle timeouts, closing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,13 +34,35 @@ typedef struct wreq {
   size_t len;
 } wreq;
 
+/* An input buffer larger than this is given back once it is empty. */
+#define KEEP_INPUT_BYTES ((size_t)64 << 10)
+
 static void process(hantd_conn *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
 static void on_idle(uv_timer_t *t);
 
 bool hantd_conn_closing(const hantd_conn *c) { return c->closing; }
-bool hantd_conn_congested(const hantd_conn *c) { return c->pending > c->d->cfg.write_high; }
+bool hantd_conn_congested(const hantd_conn *c) {
+  return c->pending > c->d->cfg.write_high || c->d->buffered > c->d->cfg.max_buffered / 2;
+}
+
+bool hantd_conn_charge(hantd *d, size_t n) {
+  if (n > d->cfg.max_buffered || d->buffered > d->cfg.max_buffered - n)
+    return false;
+  d->buffered += n;
+  return true;
+}
+
+void hantd_conn_uncharge(hantd *d, size_t n) { d->buffered -= n < d->buffered ? n : d->buffered; }
+
+/* Gives the input buffer back, with its share of the budget. */
+static void drop_input(hantd_conn *c) {
+  hantd_conn_uncharge(c->d, c->cap);
+  free(c->buf);
+  c->buf = NULL;
+  c->cap = c->len = c->start = c->scanned = 0;
+}
 uint64_t hantd_conn_id(const hantd_conn *c) { return c->id; }
 uid_t hantd_conn_uid(const hantd_conn *c) { return c->uid; }
 uv_stream_t *hantd_conn_stream(hantd_conn *c) { return (uv_stream_t *)&c->pipe; }
@@ -62,7 +84,7 @@ static void maybe_free(hantd_conn *c) {
     c->next->prev = c->prev;
   d->n_conns--;
   hantd_log(LOG_DEBUG, "connection %llu closed", (unsigned long long)c->id);
-  free(c->buf);
+  drop_input(c);
   free(c);
   hantd_daemon_maybe_finish(d);
 }
@@ -100,6 +122,7 @@ static void on_write(uv_write_t *req, int status) {
   wreq *w = (wreq *)req;
   hantd_conn *c = w->c;
   c->pending -= w->len;
+  hantd_conn_uncharge(c->d, w->len);
   free(w->data);
   free(w);
   if (status < 0 && status != UV_ECANCELED && !c->closing) {
@@ -113,7 +136,10 @@ static void on_write(uv_write_t *req, int status) {
   }
 }
 
-void hantd_conn_send(hantd_conn *c, char *line) {
+static void over_budget(hantd_conn *c, const char *what, size_t n);
+
+/* exempt: the one refusal a connection gets when the budget is spent. */
+static void send_line(hantd_conn *c, char *line, bool exempt) {
   if (!line)
     return;
   if (c->closing) {
@@ -121,10 +147,19 @@ void hantd_conn_send(hantd_conn *c, char *line) {
     return;
   }
   size_t n = strlen(line);
+  if (!exempt && !hantd_conn_charge(c->d, n + 1)) {
+    free(line);
+    if (!c->close_after_write) /* one refusal per connection; it closes anyway */
+      over_budget(c, "an answer", n + 1);
+    return;
+  }
+  if (exempt)
+    c->d->buffered += n + 1;
   /* The line's own terminating NUL becomes the newline. */
   line[n] = '\n';
   wreq *w = calloc(1, sizeof(*w));
   if (!w) {
+    hantd_conn_uncharge(c->d, n + 1);
     free(line);
     hantd_conn_close(c);
     return;
@@ -137,11 +172,14 @@ void hantd_conn_send(hantd_conn *c, char *line) {
   int rc = uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_write);
   if (rc < 0) {
     c->pending -= w->len;
+    hantd_conn_uncharge(c->d, w->len);
     free(line);
     free(w);
     hantd_conn_close(c);
   }
 }
+
+void hantd_conn_send(hantd_conn *c, char *line) { send_line(c, line, false); }
 
 void hantd_conn_send_error(hantd_conn *c, const char *id, int code, const char *msg) {
   c->d->errors++;
@@ -191,11 +229,36 @@ static void too_large(hantd_conn *c) {
   char msg[160];
   snprintf(msg, sizeof(msg), "message too large: more than %zu bytes without a newline; closing the connection",
            c->d->cfg.max_message);
-  hantd_log(LOG_WARNING, "connection %llu (uid %u): %s", (unsigned long long)c->id, (unsigned)c->uid, msg);
+  hantd_log_limited(&c->d->refusals, LOG_WARNING, "connection %llu (uid %u): %s", (unsigned long long)c->id,
+                    (unsigned)c->uid, msg);
   c->close_after_write = true;
-  c->len = c->start = c->scanned = 0;
+  drop_input(c);
   uv_read_stop((uv_stream_t *)&c->pipe);
+  c->reading = false;
   hantd_conn_send_error(c, NULL, HANT_RPC_TOO_LARGE, msg);
+}
+
+/* The daemon-wide budget (max_buffered_bytes) cannot take what this
+ * connection needs: it is closed with one answer, so that many clients
+ * together never hold more than the budget, whatever each one sends. */
+static void over_budget(hantd_conn *c, const char *what, size_t n) {
+  hantd *d = c->d;
+  hantd_log_limited(&d->refusals, LOG_WARNING,
+                    "connection %llu (uid %u): closed: %s of %zu bytes would take the buffers of all clients past "
+                    "max_buffered_bytes (%zu of %zu bytes in use)",
+                    (unsigned long long)c->id, (unsigned)c->uid, what, n, d->buffered, d->cfg.max_buffered);
+  d->busy_rejections++;
+  d->errors++;
+  c->close_after_write = true;
+  drop_input(c);
+  uv_read_stop((uv_stream_t *)&c->pipe);
+  c->reading = false;
+  send_line(c,
+            hant_rpc_error_line(NULL, HANT_RPC_BUSY,
+                                "busy: the daemon holds too much data for its clients (max_buffered_bytes); closing "
+                                "the connection; retry later",
+                                NULL),
+            true);
 }
 
 /* Handles every complete line in the buffer, unless paused. */
@@ -232,8 +295,11 @@ static void process(hantd_conn *c) {
                 c->inflight, c->pending);
     }
   }
-  if (c->start == c->len)
+  if (c->start == c->len) {
     c->start = c->len = c->scanned = 0;
+    if (c->cap > KEEP_INPUT_BYTES) /* an idle connection keeps no large buffer after a large message */
+      drop_input(c);
+  }
   if (c->closing || c->close_after_write)
     return;
   /* A final line without a newline counts at the end of input. */
@@ -291,11 +357,22 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
       c->start = 0;
     }
     if (c->len + n > c->cap) {
+      /* Doubling, but never much past the largest line the limit lets
+       * through (and what one read adds), so a connection holds at most
+       * about max_message bytes of input. */
+      size_t need = c->len + n, most = c->d->cfg.max_message + sizeof(c->d->read_buf) + 2;
       size_t cap = c->cap ? c->cap : 4096;
-      while (cap < c->len + n)
+      while (cap < need)
         cap *= 2;
+      if (cap > most)
+        cap = need > most ? need : most;
+      if (!hantd_conn_charge(c->d, cap - c->cap)) {
+        over_budget(c, "a request", cap);
+        return;
+      }
       char *p = realloc(c->buf, cap);
       if (!p) {
+        hantd_conn_uncharge(c->d, cap - c->cap);
         hantd_conn_send_error(c, NULL, HANT_RPC_INTERNAL, "out of memory");
         c->close_after_write = true;
         uv_read_stop(s);

@@ -14,7 +14,11 @@ typedef struct hantd_conn hantd_conn;
 /* A connection reads newline-framed lines of at most cfg.max_message bytes
  * and hands each to hantd_dispatch_line. It stops reading while it has
  * cfg.max_inflight requests in flight or more than cfg.write_high bytes
- * unsent, and reads again once both fall to half. The connection belongs
+ * unsent, and reads again once both fall to half. Its input buffer grows
+ * to at most about cfg.max_message bytes and is given back once empty.
+ * What all connections hold together (input buffers, unsent answers,
+ * lines handed to workers: d->buffered) never exceeds cfg.max_buffered: a
+ * connection that would take more is closed with one BUSY answer. The connection belongs
  * to the daemon's list (d->conns) from hantd_conn_new until it is freed,
  * which happens only after both its handles are closed and nothing holds
  * it (hantd_conn_hold); then it tells the daemon (hantd_daemon_maybe_finish).
@@ -44,8 +48,15 @@ void hantd_conn_close(hantd_conn *c);
 void hantd_conn_send(hantd_conn *c, char *line);
 /* Sends an error answer (id NULL for none) and counts it in d->errors. */
 void hantd_conn_send_error(hantd_conn *c, const char *id, int code, const char *msg);
-/* True when the connection has more unsent bytes than cfg.write_high. */
+/* True when the connection has more unsent bytes than cfg.write_high, or
+ * all connections together hold more than half of cfg.max_buffered. */
 bool hantd_conn_congested(const hantd_conn *c);
+/* Takes n bytes of the daemon-wide budget (cfg.max_buffered) for data a
+ * connection's request holds elsewhere (a line on a worker); false, taking
+ * nothing, when the budget cannot take them. hantd_conn_uncharge gives
+ * them back. Loop thread. */
+bool hantd_conn_charge(hantd *d, size_t n);
+void hantd_conn_uncharge(hantd *d, size_t n);
 bool hantd_conn_closing(const hantd_conn *c);
 
 /* Something (a task, a coalesced request, a job watch) will answer on this

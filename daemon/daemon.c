@@ -176,9 +176,18 @@ static int mkdirs(const char *dir) {
   struct stat st;
   if (stat(dir, &st) == 0)
     return 0;
+  /* The parent by hand, not dirname(): GCC cannot see that dirname never
+   * returns NULL and fails the sanitizer build on the copy (format-truncation). */
   char parent[1024];
-  snprintf(parent, sizeof(parent), "%s", dir);
-  mkdirs(dirname(parent));
+  size_t n = strlen(dir);
+  if (n >= sizeof(parent))
+    return -1;
+  memcpy(parent, dir, n + 1);
+  char *slash = strrchr(parent, '/');
+  if (slash && slash != parent) {
+    *slash = '\0';
+    mkdirs(parent);
+  }
   return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
 }
 
@@ -242,11 +251,7 @@ static int serve(hantd *d, int ready_fd) {
     goto out;
   }
   d->schema_version = hant_store_schema_version(st);
-  int recovered = 0;
-  if (hant_store_jobs_recover(st, &recovered))
-    hantd_log(LOG_WARNING, "%s", hant_errmsg());
-  else if (recovered)
-    hantd_log(LOG_NOTICE, "%d jobs that were running when the daemon stopped are queued again", recovered);
+  /* Jobs left running by a daemon that died are recovered by the job keeper, once their lease expired. */
   if (hant_library_load(st, d->cfg.devices_dir[0] ? d->cfg.devices_dir : NULL, &d->lib)) {
     hantd_log(LOG_ERR, "%s", hant_errmsg());
     hant_store_close(st);
@@ -274,7 +279,7 @@ static int serve(hantd *d, int ready_fd) {
     goto out;
   }
   if (hantd_workers_start(&loop, &d->cfg, &d->host, on_task_done, d, &d->workers) ||
-      hantd_jobs_start(&loop, d->cfg.db, d->cfg.job_workers, on_job_event, d, &d->jobs)) {
+      hantd_jobs_start(&loop, &d->cfg, on_job_event, d, &d->jobs)) {
     hantd_log(LOG_ERR, "cannot start worker threads");
     goto out;
   }

@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "hant.h"
 #include "jobs.h"
+#include "log.h"
 #include "watch.h"
 #include "workers.h"
 
@@ -47,6 +48,8 @@ struct hantd {
   int n_conns;
   uint64_t next_conn_id;
   char read_buf[65536]; /* shared by all reads: each read is consumed at once */
+  size_t buffered;      /* bytes held for all connections (input, unsent answers, lines on workers); cfg.max_buffered caps it */
+  hantd_log_limit refusals; /* refused connections and oversize messages: one log line a second in a flood */
 
   /* work */
   hantd_cache *cache;

@@ -75,6 +75,8 @@ static void submit(hantd *d, hantd_conn *c, hantd_task *t) {
   hantd_conn_hold(c);
   if (hantd_workers_submit(d->workers, t, false)) {
     d->busy_rejections++;
+    if (t->kind == HANTD_TASK_RAW)
+      hantd_conn_uncharge(d, t->raw_len);
     if (t->req && hant_rpc_req_is_notification(t->req)) {
       /* no answer */
     } else {
@@ -92,32 +94,8 @@ static void submit(hantd *d, hantd_conn *c, hantd_task *t) {
   }
 }
 
-void hantd_dispatch_line(hantd *d, hantd_conn *c, const char *line, size_t n) {
-  d->requests++;
-  if (n > PARSE_ON_LOOP_MAX) {
-    if (d->stopping) {
-      hantd_conn_send_error(c, NULL, HANT_RPC_SHUTTING_DOWN, "the daemon is shutting down");
-      return;
-    }
-    hantd_task *t = calloc(1, sizeof(*t));
-    if (!t || !(t->raw = malloc(n))) {
-      free(t);
-      hantd_conn_send_error(c, NULL, HANT_RPC_INTERNAL, "out of memory");
-      return;
-    }
-    memcpy(t->raw, line, n);
-    t->raw_len = n;
-    t->kind = HANTD_TASK_RAW;
-    submit(d, c, t);
-    return;
-  }
-  hant_rpc_req *req = NULL;
-  char *err = NULL;
-  if (hant_rpc_parse(line, n, &req, &err)) {
-    d->errors++;
-    hantd_conn_send(c, err);
-    return;
-  }
+/* Where a parsed request goes, whatever the length of its line; takes req. */
+static void route(hantd *d, hantd_conn *c, hant_rpc_req *req) {
   bool note = hant_rpc_req_is_notification(req);
   const char *id = hant_rpc_req_id(req);
   if (d->stopping) {
@@ -189,8 +167,69 @@ void hantd_dispatch_line(hantd *d, hantd_conn *c, const char *line, size_t n) {
   submit(d, c, t);
 }
 
+void hantd_dispatch_line(hantd *d, hantd_conn *c, const char *line, size_t n) {
+  d->requests++;
+  if (n > PARSE_ON_LOOP_MAX) {
+    if (d->stopping) {
+      hantd_conn_send_error(c, NULL, HANT_RPC_SHUTTING_DOWN, "the daemon is shutting down");
+      return;
+    }
+    /* The copy counts against the budget of all connections until the worker is done with it. */
+    if (!hantd_conn_charge(d, n)) {
+      d->busy_rejections++;
+      hantd_conn_send_error(c, NULL, HANT_RPC_BUSY,
+                            "busy: the daemon holds too much data for its clients (max_buffered_bytes); retry later");
+      return;
+    }
+    hantd_task *t = calloc(1, sizeof(*t));
+    if (!t || !(t->raw = malloc(n))) {
+      free(t);
+      hantd_conn_uncharge(d, n);
+      hantd_conn_send_error(c, NULL, HANT_RPC_INTERNAL, "out of memory");
+      return;
+    }
+    memcpy(t->raw, line, n);
+    t->raw_len = n;
+    t->kind = HANTD_TASK_RAW;
+    submit(d, c, t);
+    return;
+  }
+  hant_rpc_req *req = NULL;
+  char *err = NULL;
+  if (hant_rpc_parse(line, n, &req, &err)) {
+    d->errors++;
+    hantd_conn_send(c, err);
+    return;
+  }
+  route(d, c, req);
+}
+
+/* A long line parsed by a worker: answered as if it had been short. */
+static void raw_done(hantd *d, hantd_task *t) {
+  hantd_conn *c = t->conn;
+  hantd_conn_uncharge(d, t->raw_len);
+  if (!hantd_conn_closing(c)) {
+    if (t->req) {
+      hant_rpc_req *req = t->req;
+      t->req = NULL;
+      route(d, c, req);
+    } else if (t->reply.line) { /* a parse error (none for a notification) */
+      d->errors++;
+      hantd_conn_send(c, t->reply.line);
+      t->reply.line = NULL;
+    }
+  }
+  t->conn = NULL;
+  task_free(t);
+  hantd_conn_release(c);
+}
+
 /* Answers of a finished task: to its connection and to coalesced waiters. */
 void hantd_dispatch_done(hantd *d, hantd_task *t) {
+  if (t->kind == HANTD_TASK_RAW) {
+    raw_done(d, t);
+    return;
+  }
   hantd_conn *c = t->conn;
   hant_rpc_reply *r = &t->reply;
   if (t->cache_key) {
@@ -215,7 +254,7 @@ void hantd_dispatch_done(hantd *d, hantd_task *t) {
     free(w);
   }
   if (r->job_pending && t->req && !hant_rpc_req_is_notification(t->req) && !hantd_conn_closing(c)) {
-    hantd_watches_add(d->watches, c, id, r->job_id);
+    hantd_watches_add(d->watches, d->jobs, c, id, r->job_id);
   } else if (r->line) {
     hantd_conn_send(c, r->line);
     r->line = NULL;

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,8 +57,8 @@ static void on_connection(uv_stream_t *server, int status) {
   }
   hantd_conn_set_peer(c, cred.uid, cred.pid);
   if (!uid_allowed(&d->cfg, cred.uid)) {
-    hantd_log(LOG_WARNING, "refused a connection from uid %u (pid %d): not in allowed_uids", (unsigned)cred.uid,
-              (int)cred.pid);
+    hantd_log_limited(&d->refusals, LOG_WARNING, "refused a connection from uid %u (pid %d): not in allowed_uids",
+                      (unsigned)cred.uid, (int)cred.pid);
     char msg[128];
     snprintf(msg, sizeof(msg), "permission denied: uid %u may not use this daemon", (unsigned)cred.uid);
     hantd_conn_refuse(c, HANT_RPC_FORBIDDEN, msg);
@@ -67,8 +66,8 @@ static void on_connection(uv_stream_t *server, int status) {
   }
   /* The new connection is already counted. */
   if (d->n_conns > d->cfg.max_clients) {
-    hantd_log(LOG_WARNING, "refused a connection from uid %u: %d clients already", (unsigned)cred.uid,
-              d->n_conns - 1);
+    hantd_log_limited(&d->refusals, LOG_WARNING, "refused a connection from uid %u: %d clients already",
+                      (unsigned)cred.uid, d->n_conns - 1);
     hantd_conn_refuse(c, HANT_RPC_TOO_MANY_CLIENTS, "too many clients; retry later");
     return;
   }
@@ -79,16 +78,24 @@ static void on_connection(uv_stream_t *server, int status) {
 
 /* Creates the socket's directory if missing (0700, or 0755 under /run). */
 static int make_parent(const char *path) {
+  /* The directory by hand, not dirname(): GCC cannot see that dirname
+   * never returns NULL and fails the sanitizer build on its copy. */
   char dir[1024];
-  snprintf(dir, sizeof(dir), "%s", path);
-  char *p = dirname(dir);
+  size_t n = strlen(path);
+  if (n >= sizeof(dir)) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(dir, path, n + 1);
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir) /* the working directory, or / */
+    return 0;
+  *slash = '\0';
   struct stat st;
-  if (stat(p, &st) == 0)
+  if (stat(dir, &st) == 0)
     return S_ISDIR(st.st_mode) ? 0 : -1;
-  char parent[1024];
-  snprintf(parent, sizeof(parent), "%s", p);
-  make_parent(parent);
-  return mkdir(p, strncmp(p, "/run/", 5) ? 0700 : 0755) == 0 || errno == EEXIST ? 0 : -1;
+  make_parent(dir);
+  return mkdir(dir, strncmp(dir, "/run/", 5) ? 0700 : 0755) == 0 || errno == EEXIST ? 0 : -1;
 }
 
 /* Is a daemon answering on path? Returns its pid (> 0), 0 when the socket
@@ -182,12 +189,37 @@ int hantd_listen_start(hantd *d) {
         return HANT_EIO;
       }
     }
+    /* Bound here, not by uv_pipe_bind: libuv would unlink the path when
+     * the handle closes, whatever is there by then. The daemon removes
+     * only the inode it created (hantd_listen_stop). */
+    int sfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (sfd < 0) {
+      hantd_log(LOG_ERR, "%s: socket: %s", cfg->socket, strerror(errno));
+      return HANT_EIO;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, cfg->socket, strlen(cfg->socket) + 1);
     /* Created with no access for others from the first instant. */
     mode_t old = umask(0177);
-    int rc = uv_pipe_bind(&d->listener, cfg->socket);
+    int brc = bind(sfd, (struct sockaddr *)&sa, sizeof(sa));
+    int berr = errno;
     umask(old);
+    if (brc) {
+      hantd_log(LOG_ERR, "%s: bind: %s", cfg->socket, strerror(berr));
+      close(sfd);
+      return HANT_EIO;
+    }
+    struct stat bound;
+    if (lstat(cfg->socket, &bound) == 0) {
+      d->socket_ino = bound.st_ino;
+      d->socket_dev = bound.st_dev;
+    }
+    int rc = uv_pipe_open(&d->listener, sfd);
     if (rc) {
-      hantd_log(LOG_ERR, "%s: bind: %s", cfg->socket, uv_strerror(rc));
+      hantd_log(LOG_ERR, "%s: %s", cfg->socket, uv_strerror(rc));
+      close(sfd);
+      unlink(cfg->socket);
       return HANT_EIO;
     }
     if (cfg->socket_group[0]) {
@@ -203,11 +235,6 @@ int hantd_listen_start(hantd *d) {
       hantd_log(LOG_ERR, "%s: chmod: %s", cfg->socket, strerror(errno));
       unlink(cfg->socket);
       return HANT_EIO;
-    }
-    struct stat bound;
-    if (lstat(cfg->socket, &bound) == 0) {
-      d->socket_ino = bound.st_ino;
-      d->socket_dev = bound.st_dev;
     }
   }
   int rc = uv_listen((uv_stream_t *)&d->listener, 511, on_connection);
@@ -227,7 +254,8 @@ void hantd_listen_stop(hantd *d) {
   d->listening = false;
   uv_close((uv_handle_t *)&d->listener, NULL);
   if (!d->socket_activated) {
-    /* Remove the socket only if it is still the one we bound. */
+    /* Remove the socket only if it is still the one we bound: whatever
+     * replaced it (a file, another daemon's socket) stays. */
     struct stat st;
     if (lstat(d->cfg.socket, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == d->socket_ino &&
         st.st_dev == d->socket_dev)

@@ -30,15 +30,8 @@ int hantd_log_level_from_name(const char *s) {
   return -1;
 }
 
-void hantd_log(int level, const char *fmt, ...) {
-  if (level > max_level)
-    return;
-  char msg[2048];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  /* One write per line, so lines of several threads never interleave. */
+/* One write per line, so lines of several threads never interleave. */
+static void emit(int level, const char *msg) {
   char line[2200];
   if (journal) {
     /* sd-daemon(3): a "<N>" prefix sets the priority of the line. */
@@ -53,4 +46,39 @@ void hantd_log(int level, const char *fmt, ...) {
   }
   fputs(line, stderr);
   fflush(stderr);
+}
+
+void hantd_log(int level, const char *fmt, ...) {
+  if (level > max_level)
+    return;
+  char msg[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  emit(level, msg);
+}
+
+void hantd_log_limited(hantd_log_limit *l, int level, const char *fmt, ...) {
+  if (level > max_level)
+    return;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  double now = (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+  /* A flood of 1000 refusals is one line a second, not 1000 lines. */
+  if (l->last_s > 0 && now - l->last_s < (l->interval_s > 0 ? l->interval_s : 1.0)) {
+    l->suppressed++;
+    return;
+  }
+  char msg[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  if (l->suppressed && n >= 0 && (size_t)n < sizeof(msg))
+    snprintf(msg + n, sizeof(msg) - (size_t)n, " (and %lu more like it in the last %.1f s)", l->suppressed,
+             now - l->last_s);
+  l->suppressed = 0;
+  l->last_s = now;
+  emit(level, msg);
 }

@@ -12,4 +12,16 @@ void hantd_log_init(int level);
 void hantd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int hantd_log_level_from_name(const char *s); /* -1 when unknown */
 
+/* A kind of line that can come in floods (refused connections): logged at
+ * most once per interval_s, and the next line logged says how many were
+ * left out meanwhile. Zero-initialise it (interval_s 0 means one
+ * second); one thread uses it (the loop). */
+typedef struct hantd_log_limit {
+  double interval_s;        /* at most one line per this many seconds */
+  double last_s;            /* when the last line was logged (monotonic clock), 0: never */
+  unsigned long suppressed; /* lines left out since */
+} hantd_log_limit;
+
+void hantd_log_limited(hantd_log_limit *l, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -21,6 +21,7 @@ typedef struct watch {
 } watch;
 
 struct hantd_watches {
+  hantd_jobs *jobs; /* told which jobs are watched, so that ends it does not run reach the loop too */
   watch *head;
   bool stopping;
   struct {
@@ -61,7 +62,7 @@ static const char *recent(hantd_watches *w, int64_t job) {
   return NULL;
 }
 
-void hantd_watches_add(hantd_watches *w, hantd_conn *c, const char *req_id, int64_t job_id) {
+void hantd_watches_add(hantd_watches *w, hantd_jobs *jobs, hantd_conn *c, const char *req_id, int64_t job_id) {
   const char *done = recent(w, job_id);
   if (done) {
     char *line = hant_rpc_result_line(req_id, done);
@@ -88,6 +89,8 @@ void hantd_watches_add(hantd_watches *w, hantd_conn *c, const char *req_id, int6
   x->job = job_id;
   x->next = w->head;
   w->head = x;
+  w->jobs = jobs;
+  hantd_jobs_watch(jobs, job_id);
   hantd_conn_hold(c);
 }
 
@@ -99,6 +102,7 @@ void hantd_watches_drop_conn(hantd_watches *w, hantd_conn *c) {
     watch *x = *pp;
     if (x->conn == c) {
       *pp = x->next;
+      hantd_jobs_unwatch(w->jobs, x->job);
       free(x->id);
       free(x);
       hantd_conn_release(c);
@@ -124,6 +128,7 @@ static void finished(hantd_watches *w, const hantd_job_event *e) {
     watch *x = *pp;
     if (x->job == e->job) {
       *pp = x->next;
+      hantd_jobs_unwatch(w->jobs, x->job);
       if (!hantd_conn_closing(x->conn)) {
         char *line = hant_rpc_result_line(x->id, e->line);
         if (line)
@@ -152,6 +157,7 @@ void hantd_watches_stop(hantd_watches *w) {
   while (w->head) {
     watch *x = w->head;
     w->head = x->next;
+    hantd_jobs_unwatch(w->jobs, x->job);
     if (!hantd_conn_closing(x->conn)) {
       char *line = hant_rpc_error_line(x->id, HANT_RPC_SHUTTING_DOWN,
                                        "the daemon is stopping; the job is queued again and runs at the next start",

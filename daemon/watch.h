@@ -17,10 +17,12 @@ hantd_watches *hantd_watches_new(void);
 void hantd_watches_destroy(hantd_watches *w);
 /* A jobs.wait (id req_id) on job_id, not finished when it was asked: c
  * follows the job's progress notifications and gets its job object as the
- * answer when it ends. A job that ended moments ago (one of the last 64)
- * is answered at once; after hantd_watches_stop the answer is
- * SHUTTING_DOWN. A watch holds c until it is answered or dropped. */
-void hantd_watches_add(hantd_watches *w, hantd_conn *c, const char *req_id, int64_t job_id);
+ * answer when it ends, whichever daemon runs it (jobs tells its keeper
+ * which jobs are watched: hantd_jobs_watch). A job that ended moments ago
+ * (one of the last 64) is answered at once; after hantd_watches_stop the
+ * answer is SHUTTING_DOWN. A watch holds c until it is answered or
+ * dropped. */
+void hantd_watches_add(hantd_watches *w, hantd_jobs *jobs, hantd_conn *c, const char *req_id, int64_t job_id);
 /* Drops c's watches without answering them (c is closing). */
 void hantd_watches_drop_conn(hantd_watches *w, hantd_conn *c);
 /* A job runner's progress or end: sent to the connections that follow the

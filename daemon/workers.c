@@ -49,16 +49,17 @@ static void run(hantd_workers *w, hant_store *st, hantd_task *t) {
   switch (t->kind) {
   case HANTD_TASK_REQ: t->rc = hant_rpc_exec(&ctx, t->req, &t->reply); break;
   case HANTD_TASK_RAW: {
-    /* Parsed here, not on the loop; the request is kept for its id. */
+    /* Only parsed here: where the request goes (status on the loop, the
+     * cache, single flight) is the loop's decision, as for short lines. */
     char *err = NULL;
     int code = hant_rpc_parse(t->raw, t->raw_len, &t->req, &err);
     if (code) {
       t->reply.error = code;
       t->reply.line = err;
       t->req = NULL;
-    } else {
-      t->rc = hant_rpc_exec(&ctx, t->req, &t->reply);
     }
+    free(t->raw);
+    t->raw = NULL;
     break;
   }
   case HANTD_TASK_RELOAD:

@@ -15,7 +15,7 @@ struct hantd_waiter;                  /* dispatch.c: a coalesced request */
 
 typedef enum hantd_task_kind {
   HANTD_TASK_REQ,    /* a request parsed on the loop */
-  HANTD_TASK_RAW,    /* a line too large to parse on the loop: the worker parses it */
+  HANTD_TASK_RAW,    /* a line too large to parse on the loop: the worker only parses it, the loop routes it */
   HANTD_TASK_RELOAD, /* load a new library snapshot */
 } hantd_task_kind;
 
@@ -26,9 +26,9 @@ typedef enum hantd_task_kind {
 typedef struct hantd_task {
   hantd_task_kind kind;
   hantd_conn *conn;     /* the asking connection; NULL for reload */
-  hant_rpc_req *req;    /* HANTD_TASK_REQ; HANTD_TASK_RAW once parsed, for its id */
-  char *raw;            /* HANTD_TASK_RAW: the unparsed line */
-  size_t raw_len;
+  hant_rpc_req *req;    /* HANTD_TASK_REQ; HANTD_TASK_RAW once parsed */
+  char *raw;            /* HANTD_TASK_RAW: the unparsed line, freed by the worker once parsed */
+  size_t raw_len;       /* its length, charged to the daemon's buffer budget until the task is back */
   hant_library *lib;    /* the snapshot the request runs on (a reference) */
   char *cache_key;      /* cacheable transform: its key */
   struct hantd_waiter *waiters; /* other requests waiting for this answer */

@@ -255,7 +255,7 @@ int cmd_build(int argc, char **argv) {
     goto fail;
   /* Rank 0 creates the library and registers the teacher; the others
    * open it read-only once that is done, and send their results to 0. */
-  if (rank == 0 && ((rc = hant_store_open(db, HANT_STORE_CREATE, &st)) ||
+  if (rank == 0 && ((rc = hant_store_open(db, HANT_STORE_CREATE, &st)) || (rc = hant_store_lock_build(st)) ||
                     (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va))))
     goto fail;
   shard_barrier();

@@ -16,8 +16,10 @@
 #include "transform_solve.h"
 
 #define HANT_RPC_PROTOCOL_VERSION 1
-/* Default largest request line, newline excluded. */
-#define HANT_RPC_MAX_MESSAGE_DEFAULT ((size_t)1 << 20)
+/* Default largest request line, newline excluded: systemd's varlink cap,
+ * so that a HANT-scale problem (50 slots x 200 candidates, 3 budgets:
+ * about 1.1 MB) passes with room to spare. */
+#define HANT_RPC_MAX_MESSAGE_DEFAULT ((size_t)16 << 20)
 
 /* Error codes: JSON-RPC 2.0's own, then the server's (-32000 to -32099).
  * Each entry: name, code, message. docs/protocol.md lists them. */

@@ -2,8 +2,12 @@
 /* store.c: the only file that speaks SQLite; opens, migrates and checks libraries, and maps rows to records. */
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +24,7 @@ struct hant_store {
   sqlite3 *db;
   char path[1024];
   bool readonly;
+  int build_lock; /* PATH.build-lock while hant_store_lock_build holds it, else -1 */
 };
 
 static int db_error(hant_store *st, const char *what) {
@@ -90,6 +95,7 @@ int hant_store_open(const char *path, int flags, hant_store **out) {
     return HANT_ENOMEM;
   snprintf(st->path, sizeof(st->path), "%s", path);
   st->readonly = flags & HANT_STORE_READONLY;
+  st->build_lock = -1;
   int rc = 0;
   if (!(flags & HANT_STORE_CREATE) && access(path, F_OK) != 0) {
     rc = hant__error(HANT_ENOENT, "%s: no such library (build one with 'hant-distill build')", path);
@@ -144,6 +150,8 @@ void hant_store_close(hant_store *st) {
   if (!st)
     return;
   sqlite3_close(st->db);
+  if (st->build_lock >= 0)
+    close(st->build_lock);
   free(st);
 }
 
@@ -773,4 +781,47 @@ int hant_store_runs(hant_store *st, hant_run_rec **out, int *n) {
   rc = hant__store_list(st, s, sizeof(**out), 8, read_run, NULL, "list build runs", &rows, n);
   *out = rows;
   return rc;
+}
+
+/* ---- the build lock ----------------------------------------------------- */
+
+int hant_store_lock_build(hant_store *st) {
+  if (st->build_lock >= 0)
+    return 0;
+  char path[1100];
+  snprintf(path, sizeof(path), "%s.build-lock", st->path);
+  /* Not through a link another user planted, and never blocking on a FIFO. */
+  int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return hant__error(HANT_EIO, "%s: cannot open the build lock: %s", path, strerror(errno));
+  struct stat sb;
+  if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+    close(fd);
+    return hant__error(HANT_EIO, "%s: the build lock is not a regular file; remove it", path);
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB)) {
+    int e = errno;
+    char holder[160] = "";
+    ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
+    holder[n > 0 ? n : 0] = '\0';
+    holder[strcspn(holder, "\n")] = '\0';
+    close(fd);
+    if (e != EWOULDBLOCK)
+      return hant__error(HANT_EIO, "%s: cannot lock: %s", path, strerror(e));
+    return hant__error(HANT_EBUSY,
+                       "%s: another 'hant-distill build' (%s) is writing this library; wait for it to finish, or "
+                       "build into another --db",
+                       st->path, holder[0] ? holder : "holder unknown");
+  }
+  /* Who holds it, for the message of the next one. */
+  char me[160], host[65] = "", now[32];
+  if (gethostname(host, sizeof(host) - 1))
+    snprintf(host, sizeof(host), "?");
+  hant_store_now(now);
+  int len = snprintf(me, sizeof(me), "pid %d on %.64s, since %s\n", (int)getpid(), host, now);
+  if (ftruncate(fd, 0) || pwrite(fd, me, (size_t)len, 0) != len) {
+    /* The lock holds all the same; only the next message is poorer. */
+  }
+  st->build_lock = fd;
+  return 0;
 }

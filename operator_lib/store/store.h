@@ -163,6 +163,14 @@ int hant_store_run_begin(hant_store *st, hant_run_rec *r);
 int hant_store_run_update(hant_store *st, const hant_run_rec *r);
 int hant_store_runs(hant_store *st, hant_run_rec **out, int *n);
 
+/* Makes st the only builder of its library: an exclusive lock (flock) on
+ * PATH.build-lock, a regular file beside the database (created if missing,
+ * never through a symbolic link), held until hant_store_close. Call it
+ * before any training: a second builder gets HANT_EBUSY at once, its
+ * message naming the holder's pid, host and start. Calling it again on the
+ * same store is a no-op. */
+int hant_store_lock_build(hant_store *st);
+
 /* UTC time as ISO 8601, e.g. "2026-11-21T14:05:00Z". */
 void hant_store_now(char buf[32]);
 

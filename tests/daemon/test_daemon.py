@@ -244,7 +244,7 @@ def test_empty_library():
     d = Daemon("empty", db)
     if not d.start():
         return
-    check(sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == 2, "new library migrated to version 2")
+    check(sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == 3, "new library migrated to version 3")
     for cmd in ("version", "status", "devices", "library"):
         rc, out, err = client(d, cmd, "--json")
         check(rc == 0 and json.loads(out), "%s on an empty library: rc %d %s" % (cmd, rc, err))
@@ -429,11 +429,11 @@ def test_garbage_and_oversize():
         pass
     c.close()
     check(answers >= 1, "garbage gets parse errors (%d)" % answers)
-    # 10 MiB without a newline: an error, then the connection closes.
+    # 20 MiB without a newline (the limit is 16 MiB): an error, then the connection closes.
     c = Conn(D.sock)
     sent, chunk = 0, b"a" * 65536
     try:
-        while sent < 10 << 20:
+        while sent < 20 << 20:
             c.s.sendall(chunk)
             sent += len(chunk)
     except OSError:
@@ -444,7 +444,7 @@ def test_garbage_and_oversize():
         eof = c.recv() is None
     except OSError:
         eof = True
-    check(code(m) == -32002 and eof, "10 MiB line: TOO_LARGE then close (sent %d): %s" % (sent, m))
+    check(code(m) == -32002 and eof, "20 MiB line: TOO_LARGE then close (sent %d): %s" % (sent, m))
     c.close()
     # A request split into 1-byte writes.
     c = Conn(D.sock)

@@ -77,28 +77,34 @@ static void test_jobs(const char *dir) {
   CHECK(hant_store_open(path, HANT_STORE_CREATE, &st) == 0, "open %s: %s", path, hant_errmsg());
   if (!st)
     return;
-  CHECK(hant_store_schema_version(st) == 2, "schema version 2 after migration, got %d", hant_store_schema_version(st));
+  CHECK(hant_store_schema_version(st) == 3, "schema version 3 after migration, got %d", hant_store_schema_version(st));
+  /* A lease of 50 ms: recovery below finds it expired after a short sleep (test_store_jobs.c tests leases). */
+  hant_job_lease lease;
+  CHECK(hant_job_lease_init(&lease, 50, 0) == 0, "lease");
   int64_t a, b, c;
   CHECK(hant_store_job_add(st, "eval", "{\"x\":1}", 2, &a) == 0, "add job a");
   CHECK(hant_store_job_add(st, "eval", "{\"x\":2}", 2, &b) == 0, "add job b");
   CHECK(hant_store_job_add(st, "eval", "{\"x\":3}", 2, &c) == HANT_EBUSY, "a third queued job is refused (limit 2)");
   hant_job_rec j;
-  CHECK(hant_store_job_claim(st, &j) == 0 && j.id == a && j.state == HANT_JOB_RUNNING && j.attempts == 1,
+  CHECK(hant_store_job_claim(st, &lease, &j) == 0 && j.id == a && j.state == HANT_JOB_RUNNING && j.attempts == 1,
         "claim gives the oldest job, running, attempt 1");
   hant_job_rec_free(&j);
-  CHECK(hant_store_job_claim(st, &j) == 0 && j.id == b, "second claim gives the next job");
+  CHECK(hant_store_job_claim(st, &lease, &j) == 0 && j.id == b, "second claim gives the next job");
   hant_job_rec_free(&j);
-  CHECK(hant_store_job_claim(st, &j) == HANT_ENOENT, "nothing left to claim");
-  CHECK(hant_store_job_progress(st, a, 0.5, "half") == 0, "progress");
-  CHECK(hant_store_job_finish(st, a, HANT_JOB_DONE, "{\"ok\":true}", NULL) == 0, "finish a");
-  CHECK(hant_store_job_finish(st, a, HANT_JOB_DONE, "{}", NULL) == HANT_ENOENT, "a finished job cannot finish again");
+  CHECK(hant_store_job_claim(st, &lease, &j) == HANT_ENOENT, "nothing left to claim");
+  CHECK(hant_store_job_progress(st, &lease, a, 0.5, "half") == 0, "progress");
+  CHECK(hant_store_job_finish(st, &lease, a, HANT_JOB_DONE, "{\"ok\":true}", NULL) == 0, "finish a");
+  CHECK(hant_store_job_finish(st, &lease, a, HANT_JOB_DONE, "{}", NULL) == HANT_ENOENT,
+        "a finished job cannot finish again");
   int n = -1;
-  CHECK(hant_store_jobs_recover(st, &n) == 0 && n == 1, "recover puts the running job back (got %d)", n);
+  usleep(120 * 1000);
+  CHECK(hant_store_jobs_recover(st, &lease, &n, NULL) == 0 && n == 1,
+        "recover puts the running job with an expired lease back (got %d)", n);
   CHECK(hant_store_job_get(st, b, &j) == 0 && j.state == HANT_JOB_QUEUED, "b is queued again");
   hant_job_rec_free(&j);
-  CHECK(hant_store_job_claim(st, &j) == 0 && j.id == b && j.attempts == 2, "b is claimed again, attempt 2");
+  CHECK(hant_store_job_claim(st, &lease, &j) == 0 && j.id == b && j.attempts == 2, "b is claimed again, attempt 2");
   hant_job_rec_free(&j);
-  CHECK(hant_store_job_requeue(st, b) == 0, "requeue b");
+  CHECK(hant_store_job_requeue(st, &lease, b, "test", NULL) == 0, "requeue b");
   hant_job_state before;
   CHECK(hant_store_job_cancel(st, b, &before) == 0 && before == HANT_JOB_QUEUED, "cancel queued b");
   CHECK(hant_store_job_get(st, b, &j) == 0 && j.state == HANT_JOB_CANCELED, "b is canceled");
