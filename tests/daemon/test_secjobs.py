@@ -30,6 +30,8 @@ import checks  # noqa: E402 - tests/pylib/checks.py, found through the path abov
 from checks import check  # noqa: E402
 
 T = tempfile.mkdtemp(prefix="hant-secjobs-test.")
+# The daemons' state directories: outside T, which is their output directory.
+STATES = tempfile.mkdtemp(prefix="hant-secjobs-state.")
 os.chmod(T, 0o711)  # the read-only test runs a daemon as another user
 ALL = []  # every daemon process, stopped at the end whatever happened
 # Leases of one second: a killed daemon's job is taken over quickly.
@@ -48,6 +50,10 @@ class Daemon:
         self.sock = sock or os.path.join(T, name + ".sock")
         self.cfg = os.path.join(T, name + ".conf")
         self.log = os.path.join(T, name + ".log")
+        self.state = os.path.join(STATES, name)
+        # The jobs here read models from and write outputs to T itself.
+        if "output_dirs" not in config:
+            config += "\noutput_dirs = %s\nmodel_dirs = %s\n" % (T, T)
         with open(self.cfg, "w") as f:
             f.write(config)
         self.proc = None
@@ -55,7 +61,8 @@ class Daemon:
     def start(self, prefix=(), expect_ok=True):
         logf = open(self.log, "a")
         self.proc = subprocess.Popen(list(prefix) + [HANTD, "--foreground", "--db", self.db, "--socket", self.sock,
-                                                     "--config", self.cfg, "--log-level", "info"],
+                                                     "--state-dir", self.state, "--config", self.cfg,
+                                                     "--log-level", "info"],
                                      stdout=logf, stderr=logf)
         logf.close()
         ALL.append(self.proc)
@@ -457,7 +464,9 @@ def test_prune_and_recover_v2_rows():
         when = old if i < 4 else new
         con.execute("INSERT INTO job (kind, params, state, created, started, finished, result) "
                     "VALUES ('eval', '{}', 'done', ?, ?, ?, '{}')", (when, when, when))
-    params = json.dumps({"model": MODEL, "split": "test", "samples": 300, "data": "fmnist"})
+    # The row names its peer as rows have since places came (a row without one is refused: its paths were
+    # never checked).
+    params = json.dumps({"model": MODEL, "split": "test", "samples": 300, "data": "fmnist", "uid": os.geteuid()})
     cur = con.execute("INSERT INTO job (kind, params, state, attempts, created, started) "
                       "VALUES ('eval', ?, 'running', 1, ?, ?)", (params, new, new))
     orphan = cur.lastrowid
@@ -708,8 +717,9 @@ def main():
     print("test_secjobs: %d passed, %d failed" % (checks.passed, checks.failed))
     if not checks.failed:
         shutil.rmtree(T, ignore_errors=True)
+        shutil.rmtree(STATES, ignore_errors=True)
     else:
-        print("logs kept in " + T)
+        print("logs kept in %s (states in %s)" % (T, STATES))
     sys.exit(1 if checks.failed else 0)
 
 
