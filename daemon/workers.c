@@ -51,7 +51,7 @@ static void run(hantd_workers *w, hant_store *st, hantd_task *t) {
   case HANTD_TASK_RAW: {
     /* Parsed here, not on the loop; the request is kept for its id. */
     char *err = NULL;
-    int code = hant_rpc_parse(t->raw, t->raw_len, &t->req, &err);
+    int code = hant_rpc_req_parse(t->raw, t->raw_len, &t->req, &err);
     if (code) {
       t->reply.error = code;
       t->reply.line = err;

@@ -431,7 +431,7 @@ static int parse_params(hant_rpc_req *req, hant_json_reader *r) {
 
 /* ---- the envelope -------------------------------------------------------------- */
 
-int hant_rpc_parse(const char *line, size_t len, hant_rpc_req **out, char **error_line) {
+int hant_rpc_req_parse(const char *line, size_t len, hant_rpc_req **out, char **error_line) {
   static const char *const members[] = {"jsonrpc", "id", "method", "params", NULL};
   *out = NULL;
   *error_line = NULL;
