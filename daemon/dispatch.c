@@ -196,7 +196,7 @@ void hantd_dispatch_line(hantd *d, hantd_conn *c, const char *line, size_t n) {
   }
   hant_rpc_req *req = NULL;
   char *err = NULL;
-  if (hant_rpc_parse(line, n, &req, &err)) {
+  if (hant_rpc_req_parse(line, n, &req, &err)) {
     d->errors++;
     hantd_conn_send(c, err);
     return;

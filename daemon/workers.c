@@ -52,7 +52,7 @@ static void run(hantd_workers *w, hant_store *st, hantd_task *t) {
     /* Only parsed here: where the request goes (status on the loop, the
      * cache, single flight) is the loop's decision, as for short lines. */
     char *err = NULL;
-    int code = hant_rpc_parse(t->raw, t->raw_len, &t->req, &err);
+    int code = hant_rpc_req_parse(t->raw, t->raw_len, &t->req, &err);
     if (code) {
       t->reply.error = code;
       t->reply.line = err;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* json_read.c: the JSON reader under libhant's file formats, and outside the protocol code the only file that includes jansson.h. */
+/* json_read.c: the JSON reader under libhant's file formats and hantd's requests, and outside the protocol code the only file that includes jansson.h. */
 #include "json_read.h"
 
 #include <jansson.h>
@@ -110,7 +110,21 @@ void hant_json_reader_init(hant_json_reader *r, const char *source) {
   r->path[0] = '\0';
   r->path_len = 0;
   r->failed_at[0] = '\0';
+  r->wording = NULL;
 }
+
+/* The file formats' words, used by every reader that sets none. */
+static const hant_json_wording file_words = {
+    .expected_open = " (expected ",
+    .expected_close = ")",
+    .no_fields = "none",
+    .too_long = "is too long",
+    .boolean = "true or false",
+    .number_type_alone = false,
+    .show_key = NULL,
+};
+
+static const hant_json_wording *words(const hant_json_reader *r) { return r->wording ? r->wording : &file_words; }
 
 /* Appends to the path, cutting it at the buffer's end rather than failing:
  * a long path still names the start of the field. */
@@ -126,21 +140,28 @@ static size_t append(hant_json_reader *r, const char *fmt, ...) {
   return old;
 }
 
-size_t hant_json_push_key(hant_json_reader *r, const char *key) {
-  /* Keys come from the input: keep the message one printable line, and
-   * show an empty key rather than a bare dot. */
+/* Keys come from the input: keep the message one printable line, and
+ * show an empty key rather than a bare dot. */
+static const char *printable_key(const char *key, char *buf, size_t n) {
   if (!key || !*key)
-    return append(r, "%s\"\"", r->path_len ? "." : "");
-  char shown[72];
+    return "\"\"";
   size_t o = 0;
   const char *k = key;
-  for (; *k && o < 64; k++)
-    shown[o++] = (*k >= 0x20 && *k < 0x7f) ? *k : '?';
-  if (*k) {
-    memcpy(shown + o, "...", 3);
+  for (; *k && o < 64 && o + 4 < n; k++)
+    buf[o++] = (*k >= 0x20 && *k < 0x7f) ? *k : '?';
+  if (*k && o + 4 <= n) {
+    memcpy(buf + o, "...", 3);
     o += 3;
   }
-  shown[o] = '\0';
+  buf[o] = '\0';
+  return buf;
+}
+
+size_t hant_json_push_key(hant_json_reader *r, const char *key) {
+  char buf[96];
+  const hant_json_wording *w = words(r);
+  const char *shown =
+      w->show_key ? w->show_key(key ? key : "", buf, sizeof(buf)) : printable_key(key, buf, sizeof(buf));
   return append(r, "%s%s", r->path_len ? "." : "", shown);
 }
 
@@ -153,18 +174,34 @@ void hant_json_pop(hant_json_reader *r, size_t mark) {
   r->path[mark] = '\0';
 }
 
-int hant_json_fail(hant_json_reader *r, int code, const char *fmt, ...) {
+static int vfail(hant_json_reader *r, int code, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static int vfail(hant_json_reader *r, int code, const char *fmt, va_list ap) {
   /* Formatted apart first: callers pass hant_errmsg() as an argument when
    * they wrap a message from a lower layer. */
   char msg[768];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
   memcpy(r->failed_at, r->path, r->path_len + 1);
   if (r->path_len)
     return hant__error(code, "%s: %s: %s", r->source, r->path, msg);
   return hant__error(code, "%s: %s", r->source, msg);
+}
+
+int hant_json_fail(hant_json_reader *r, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = vfail(r, code, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+int hant_json_fail_at(hant_json_reader *r, const char *key, int code, const char *fmt, ...) {
+  size_t m = hant_json_push_key(r, key);
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = vfail(r, code, fmt, ap);
+  va_end(ap);
+  hant_json_pop(r, m);
+  return rc;
 }
 
 /* ---- getters ------------------------------------------------------------- */
@@ -189,9 +226,8 @@ static bool present(hant_json_reader *r, const hant_json *obj, const char *key, 
   if (!absent)
     return true;
   if (flags & HANT_JSON_REQUIRED) {
-    size_t m = hant_json_push_key(r, key);
-    *rc = hant_json_fail(r, HANT_EFORMAT, "missing (expected %s)", what);
-    hant_json_pop(r, m);
+    const hant_json_wording *w = words(r);
+    *rc = hant_json_fail_at(r, key, HANT_EFORMAT, "missing%s%s%s", w->expected_open, what, w->expected_close);
   }
   return false;
 }
@@ -199,10 +235,7 @@ static bool present(hant_json_reader *r, const hant_json *obj, const char *key, 
 /* Fails at member key: "expected WHAT, got GOT". */
 static int wrong(hant_json_reader *r, const char *key, const char *what, const json_t *v, bool show_number) {
   char b[40];
-  size_t m = hant_json_push_key(r, key);
-  int rc = hant_json_fail(r, HANT_EFORMAT, "expected %s, got %s", what, got(v, show_number, b, sizeof(b)));
-  hant_json_pop(r, m);
-  return rc;
+  return hant_json_fail_at(r, key, HANT_EFORMAT, "expected %s, got %s", what, got(v, show_number, b, sizeof(b)));
 }
 
 static int get_typed(hant_json_reader *r, const hant_json *obj, const char *key, unsigned flags, const char *what,
@@ -249,7 +282,9 @@ int hant_json_get_number(hant_json_reader *r, const hant_json *obj, const char *
   what = what ? what : range_what(lo, hi, wb, sizeof(wb));
   if (!present(r, obj, key, flags, what, &v, &rc))
     return rc;
-  double x = json_is_number(v) ? json_number_value(v) : NAN;
+  if (!json_is_number(v))
+    return wrong(r, key, words(r)->number_type_alone ? "a number" : what, v, false);
+  double x = json_number_value(v);
   if (!isfinite(x) || x < lo || x > hi)
     return wrong(r, key, what, v, true);
   *out = x;
@@ -267,9 +302,11 @@ int hant_json_get_int(hant_json_reader *r, const hant_json *obj, const char *key
   }
   if (!present(r, obj, key, flags, what, &v, &rc))
     return rc;
+  if (!json_is_number(v))
+    return wrong(r, key, words(r)->number_type_alone ? "a number" : what, v, false);
   /* Compared as doubles, so that 2.0 is 2 and 1e300 is out of range
    * instead of overflowing the conversion. */
-  double x = json_is_number(v) ? json_number_value(v) : NAN;
+  double x = json_number_value(v);
   if (!isfinite(x) || x != floor(x) || x < (double)lo || x > (double)hi)
     return wrong(r, key, what, v, true);
   *out = json_is_integer(v) ? (long long)json_integer_value(v) : (long long)x;
@@ -277,12 +314,13 @@ int hant_json_get_int(hant_json_reader *r, const hant_json *obj, const char *key
 }
 
 int hant_json_get_bool(hant_json_reader *r, const hant_json *obj, const char *key, unsigned flags, bool *out) {
+  const char *what = words(r)->boolean;
   json_t *v;
   int rc;
-  if (!present(r, obj, key, flags, "true or false", &v, &rc))
+  if (!present(r, obj, key, flags, what, &v, &rc))
     return rc;
   if (!json_is_boolean(v))
-    return wrong(r, key, "true or false", v, false);
+    return wrong(r, key, what, v, false);
   *out = json_is_true(v);
   return 0;
 }
@@ -302,15 +340,11 @@ int hant_json_get_string(hant_json_reader *r, const hant_json *obj, const char *
   if (n == 0 && !(flags & HANT_JSON_ALLOW_EMPTY))
     why = "must not be empty";
   else if (n > max_len)
-    why = (snprintf(wb, sizeof(wb), "is too long (%zu bytes; at most %zu)", n, max_len), wb);
+    why = (snprintf(wb, sizeof(wb), "%s (%zu bytes; at most %zu)", words(r)->too_long, n, max_len), wb);
   else if (strlen(s) != n)
     why = "must not contain NUL characters";
-  if (why) {
-    size_t m = hant_json_push_key(r, key);
-    rc = hant_json_fail(r, HANT_EFORMAT, "%s", why);
-    hant_json_pop(r, m);
-    return rc;
-  }
+  if (why)
+    return hant_json_fail_at(r, key, HANT_EFORMAT, "%s", why);
   *out = s;
   if (len)
     *len = n;
@@ -330,9 +364,10 @@ int hant_json_get_strbuf(hant_json_reader *r, const hant_json *obj, const char *
 
 int hant_json_expect(hant_json_reader *r, const hant_json *v, hant_json_type type, const char *what) {
   char b[40];
+  const hant_json_wording *w = words(r);
   what = what ? what : type_names[type];
   if (!v)
-    return hant_json_fail(r, HANT_EFORMAT, "missing (expected %s)", what);
+    return hant_json_fail(r, HANT_EFORMAT, "missing%s%s%s", w->expected_open, what, w->expected_close);
   if (hant_json_typeof(v) != type)
     return hant_json_fail(r, HANT_EFORMAT, "expected %s, got %s", what, got(v, false, b, sizeof(b)));
   return 0;
@@ -368,16 +403,15 @@ int hant_json_only(hant_json_reader *r, const hant_json *obj, const char *const 
       return hant_json_fail(r, HANT_EFORMAT, "a field name contains a NUL character");
     if (listed(k, klen, allowed))
       continue;
+    const hant_json_wording *w = words(r);
     char list[256];
     size_t n = 0;
     list[0] = '\0';
     for (const char *const *a = allowed; *a && n < sizeof(list); a++)
       if ((*a)[0] != '$')
         n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", *a);
-    size_t m = hant_json_push_key(r, k);
-    int rc = hant_json_fail(r, HANT_EFORMAT, "unknown field (expected one of: %s)", n ? list : "none");
-    hant_json_pop(r, m);
-    return rc;
+    return hant_json_fail_at(r, k, HANT_EFORMAT, "unknown field%sone of: %s%s", w->expected_open,
+                             n ? list : w->no_fields, w->expected_close);
   }
   return 0;
 }

@@ -91,22 +91,49 @@ bool hant_json_iter_next(hant_json_iter *it, const char **key, size_t *key_len, 
 
 #define HANT_JSON_PATH_MAX 256
 
+/* The words a reader's messages are made of. The file formats use the
+ * default words, quoted below (wording NULL, as hant_json_reader_init()
+ * leaves it); hantd's protocol sets its own, the words its clients have
+ * always received (rpc/params.c). Messages not made of these words read
+ * the same for every reader. */
+typedef struct hant_json_wording {
+  /* Join a complaint to what was expected, as in "missing (expected a
+   * string)" and "unknown field (expected one of: a, b)". */
+  const char *expected_open;  /* " (expected " */
+  const char *expected_close; /* ")" */
+  const char *no_fields;      /* "one of: none", for an object that takes no fields */
+  const char *too_long;       /* "is too long", then " (N bytes; at most M)" */
+  const char *boolean;        /* "true or false", in "expected true or false, got a string" */
+  /* A value that is not a number: false refuses it by the range
+   * expected ("expected a number >= 0, got a string"), true by its type
+   * alone ("expected a number, got a string"). */
+  bool number_type_alone;
+  /* Writes a key, which comes from the input, as paths show it into buf
+   * of n bytes (n is at least 96) and returns buf. NULL: printable ASCII
+   * only (other bytes become '?'), cut at 64 bytes with "...", and the
+   * empty key as two double quotes. */
+  const char *(*show_key)(const char *key, char *buf, size_t n);
+} hant_json_wording;
+
 /* The reader's place in a document, so that every error names the input
  * and the field, e.g.
  *
  *   devices/rpi4.json: power_modes[1].idle.value: expected a number >= 0, got -1
  *
  * The caller owns it (usually on the stack); nothing in it needs freeing.
- * Keys are added to the path with printable ASCII only (other bytes become
- * '?') and cut at 64 bytes, since they come from the input. */
+ * Keys are shown in the path as the wording's show_key writes them, since
+ * they come from the input. */
 typedef struct hant_json_reader {
   const char *source;                  /* names the input: a file name, or a label such as "invalid params" */
   char path[HANT_JSON_PATH_MAX];       /* the field being read, e.g. "groups[3].items[7]"; "" at the top */
   size_t path_len;                     /* strlen(path) */
   char failed_at[HANT_JSON_PATH_MAX]; /* the path of the last error, for callers that report it apart */
+  const hant_json_wording *wording;   /* NULL: the words quoted in hant_json_wording; not copied */
 } hant_json_reader;
 
-/* Starts at the top of a document; source is not copied and must outlive r. */
+/* Starts at the top of a document, with the default wording; source is not
+ * copied and must outlive r. A caller with its own wording sets
+ * r->wording after this. */
 void hant_json_reader_init(hant_json_reader *r, const char *source);
 
 /* Descends into member key or element i. Each returns a mark to give to
@@ -119,6 +146,10 @@ void hant_json_pop(hant_json_reader *r, size_t mark);
  * "SOURCE: PATH: MESSAGE", or "SOURCE: MESSAGE" at the top of the document
  * (hant_errmsg()), and the path is copied to r->failed_at. */
 int hant_json_fail(hant_json_reader *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same at member key of the current path, for checks a getter does not
+ * make: the path of the message and of r->failed_at ends in key. */
+int hant_json_fail_at(hant_json_reader *r, const char *key, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Flags of the getters. */
 enum {
@@ -133,8 +164,9 @@ enum {
  * the caller can set a default first. They return 0 or HANT_EFORMAT, with
  * messages of the form "expected WHAT, got GOT", where GOT is the value of
  * a number out of range ("got -0.5") and otherwise the type of the value
- * found ("got a string"), and "missing (expected WHAT)".
- * `what`, where a getter takes it, replaces the default description. */
+ * found ("got a string"), and "missing (expected WHAT)" (in the reader's
+ * wording). `what`, where a getter takes it, replaces the default
+ * description. */
 
 /* An object or an array; *out points into the document. */
 int hant_json_get_object(hant_json_reader *r, const hant_json *obj, const char *key, unsigned flags,
@@ -174,9 +206,9 @@ int hant_json_expect(hant_json_reader *r, const hant_json *v, hant_json_type typ
 const char *hant_json_first_unknown(const hant_json *obj, const char *const *allowed);
 
 /* Refuses a member of obj whose key is not in allowed (NULL-terminated):
- * "PATH.KEY: unknown field (expected one of: a, b, c)". Keys starting with
- * '$' (such as "$schema") are accepted when listed but left out of the
- * message. Returns 0 or HANT_EFORMAT. */
+ * "PATH.KEY: unknown field (expected one of: a, b, c)", in the reader's
+ * wording. Keys starting with '$' (such as "$schema") are accepted when
+ * listed but left out of the message. Returns 0 or HANT_EFORMAT. */
 int hant_json_only(hant_json_reader *r, const hant_json *obj, const char *const *allowed);
 
 #endif

@@ -374,7 +374,7 @@ int hant_rpc_handle(const hant_rpc_ctx *ctx, const char *line, size_t len, size_
   }
   hant_rpc_req *req = NULL;
   char *err = NULL;
-  int code = hant_rpc_parse(line, len, &req, &err);
+  int code = hant_rpc_req_parse(line, len, &req, &err);
   if (code) {
     r->error = code;
     r->line = err;

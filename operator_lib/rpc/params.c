@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* params.c: hantd's requests parsed and validated into typed requests, with errors that name the offending field, and their cache keys. */
+/* params.c: hantd's requests parsed and validated by libhant's JSON reader into typed requests, with errors that name the offending field, and their cache keys. */
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base.h"
+#include "json_read.h"
 #include "rpc_internal.h"
 
 void hant_rpc_req_destroy(hant_rpc_req *req) {
@@ -30,222 +30,169 @@ int64_t hant_rpc_req_job_id(const hant_rpc_req *req) { return req->job_id; }
 
 /* ---- field checks ------------------------------------------------------------- */
 
-/* A parameter error: the field's path and what is wrong. */
-struct perr {
-  char field[96];
-  char msg[512];
+/* The words of the protocol's parameter errors, which clients have always
+ * been answered with: "device: missing; expected a string", "x: unknown
+ * field; expected one of: (none)", "fps: expected a number, got a string";
+ * keys are shown as answers show every other untrusted text. */
+static const hant_json_wording words = {
+    .expected_open = "; expected ",
+    .expected_close = "",
+    .no_fields = "(none)",
+    .too_long = "too long",
+    .boolean = "a boolean",
+    .number_type_alone = true,
+    .show_key = hant__rpc_shown,
 };
 
-static int bad(struct perr *e, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(struct perr *e, const char *field, const char *fmt, ...) {
-  snprintf(e->field, sizeof(e->field), "%s", field);
-  int o = snprintf(e->msg, sizeof(e->msg), "invalid params: %s: ", field);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(e->msg + o, sizeof(e->msg) - (size_t)o, fmt, ap);
-  va_end(ap);
-  return HANT_RPC_INVALID_PARAMS;
-}
-
-/* Refuses members of obj not in the NULL-terminated list allowed. */
-static int only(struct perr *e, const json_t *obj, const char *prefix, const char *const *allowed) {
-  const char *k;
-  json_t *v;
-  json_object_foreach((json_t *)obj, k, v) {
-    bool ok = false;
-    for (const char *const *a = allowed; *a && !ok; a++)
-      ok = !strcmp(*a, k);
-    if (!ok) {
-      char f[96], s[64];
-      snprintf(f, sizeof(f), "%s%s", prefix, hant__rpc_shown(k, s, sizeof(s)));
-      char list[256];
-      size_t o = 0;
-      list[0] = '\0';
-      for (const char *const *a = allowed; *a && o < sizeof(list); a++)
-        o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", a == allowed ? "" : ", ", *a);
-      return bad(e, f, "unknown field; expected one of: %s", allowed[0] ? list : "(none)");
-    }
-  }
-  return 0;
-}
-
-static int get_number(struct perr *e, const json_t *obj, const char *key, const char *field, double lo, double hi,
-                      double *out) {
-  json_t *v = json_object_get(obj, key);
-  if (!v)
-    return 0;
-  if (!json_is_number(v))
-    return bad(e, field, "expected a number, got %s", hant__rpc_type_name(v));
-  double x = json_number_value(v);
-  if (!isfinite(x) || x < lo || x > hi)
-    return bad(e, field, "expected a number from %g to %g, got %g", lo, hi, x);
-  *out = x;
-  return 0;
-}
-
-static int get_bool(struct perr *e, const json_t *obj, const char *key, const char *field, bool *given, bool *out) {
-  json_t *v = json_object_get(obj, key);
-  *given = v != NULL;
-  if (v && !json_is_boolean(v))
-    return bad(e, field, "expected a boolean, got %s", hant__rpc_type_name(v));
-  if (v)
-    *out = json_is_true(v);
-  return 0;
-}
-
-static int get_string(struct perr *e, const json_t *obj, const char *key, const char *field, char *out, size_t n,
-                      bool required) {
-  json_t *v = json_object_get(obj, key);
-  if (!v) {
-    if (required)
-      return bad(e, field, "missing; expected a string");
-    return 0;
-  }
-  if (!json_is_string(v))
-    return bad(e, field, "expected a string, got %s", hant__rpc_type_name(v));
-  size_t len = json_string_length(v);
-  const char *s = json_string_value(v);
-  if (len >= n)
-    return bad(e, field, "too long (%zu bytes; at most %zu)", len, n - 1);
-  if (strlen(s) != len)
-    return bad(e, field, "contains a NUL character");
-  memcpy(out, s, len + 1);
-  return 0;
-}
-
 /* Device and power mode names: letters, digits, '.', '_', '-'. */
-static int check_name(struct perr *e, const char *field, const char *s, bool allow_empty) {
+static int check_name(hant_json_reader *r, const char *key, const char *s, bool allow_empty) {
   char b[64];
   if (!*s && !allow_empty)
-    return bad(e, field, "empty; expected a name");
+    return hant_json_fail_at(r, key, HANT_EFORMAT, "empty; expected a name");
   for (const char *p = s; *p; p++)
     if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
-      return bad(e, field, "'%s' is not a name: use letters, digits, '.', '_' and '-'",
-                 hant__rpc_shown(s, b, sizeof(b)));
+      return hant_json_fail_at(r, key, HANT_EFORMAT, "'%s' is not a name: use letters, digits, '.', '_' and '-'",
+                               hant__rpc_shown(s, b, sizeof(b)));
   return 0;
 }
 
-static int get_budgets(struct perr *e, const json_t *params, hant_transform_req *tr) {
-  json_t *b = json_object_get(params, "budgets");
+/* Budgets with units: ["2W", "15ms"]. */
+static int get_budget_texts(hant_json_reader *r, const hant_json *b, hant_transform_req *tr) {
+  size_t n = hant_json_size(b);
+  if (n > 32)
+    return hant_json_fail(r, HANT_EFORMAT, "too many budgets (%zu; at most 32)", n);
+  for (size_t i = 0; i < n; i++) {
+    const hant_json *v = hant_json_at(b, i);
+    hant_budget bud;
+    size_t m = hant_json_push_index(r, i);
+    int rc = hant_json_expect(r, v, HANT_JSON_STRING, "a budget with a unit such as \"2W\" or \"15ms\"");
+    if (!rc && hant_budget_parse(hant_json_string(v, NULL), &bud))
+      rc = hant_json_fail(r, HANT_EFORMAT, "%s", hant_errmsg());
+    hant_json_pop(r, m);
+    if (rc)
+      return rc;
+    hant_transform_req_add_budget(tr, &bud);
+  }
+  return 0;
+}
+
+/* Budgets in base units: {"power_w": 2, "latency_ms": 15}. */
+static int get_budget_values(hant_json_reader *r, const hant_json *b, hant_transform_req *tr) {
+  hant_json_iter it = hant_json_iter_begin(b);
+  const char *k;
+  hant_json *v;
+  while (hant_json_iter_next(&it, &k, NULL, &v)) {
+    hant_budget bud = {.kind = hant_budget_kind_from_key(k)};
+    if (bud.kind == HANT_BUDGET_KIND_COUNT)
+      return hant_json_fail_at(r, k, HANT_EFORMAT,
+                               "unknown budget; expected latency_ms, energy_mj, power_w, memory_bytes or macs");
+    if (!hant_json_number(v, &bud.value))
+      return hant_json_fail_at(r, k, HANT_EFORMAT, "expected a number in the key's unit, got %s",
+                               hant_json_type_name(v));
+    if (!isfinite(bud.value) || !(bud.value > 0) || bud.value > 1e18)
+      return hant_json_fail_at(r, k, HANT_EFORMAT, "expected a number greater than 0, got %g", bud.value);
+    hant_transform_req_add_budget(tr, &bud);
+  }
+  return 0;
+}
+
+static int get_budgets(hant_json_reader *r, const hant_json *params, hant_transform_req *tr) {
+  const hant_json *b = hant_json_member(params, "budgets");
   if (!b)
     return 0;
-  if (json_is_array(b)) {
-    if (json_array_size(b) > 32)
-      return bad(e, "budgets", "too many budgets (%zu; at most 32)", json_array_size(b));
-    size_t i;
-    json_t *v;
-    json_array_foreach(b, i, v) {
-      char f[32];
-      snprintf(f, sizeof(f), "budgets[%zu]", i);
-      if (!json_is_string(v))
-        return bad(e, f, "expected a budget with a unit such as \"2W\" or \"15ms\", got %s", hant__rpc_type_name(v));
-      hant_budget bud;
-      if (strlen(json_string_value(v)) != json_string_length(v))
-        return bad(e, f, "contains a NUL character");
-      if (hant_budget_parse(json_string_value(v), &bud))
-        return bad(e, f, "%s", hant_errmsg());
-      hant_transform_req_add_budget(tr, &bud);
-    }
-    return 0;
+  size_t m = hant_json_push_key(r, "budgets");
+  int rc;
+  switch (hant_json_typeof(b)) {
+  case HANT_JSON_ARRAY: rc = get_budget_texts(r, b, tr); break;
+  case HANT_JSON_OBJECT: rc = get_budget_values(r, b, tr); break;
+  default:
+    rc = hant_json_fail(r, HANT_EFORMAT,
+                        "expected an array of budgets with units (\"2W\") or an object of base units "
+                        "({\"power_w\": 2}), got %s",
+                        hant_json_type_name(b));
+    break;
   }
-  if (json_is_object(b)) {
-    const char *k;
-    json_t *v;
-    json_object_foreach(b, k, v) {
-      char f[96], s[64];
-      snprintf(f, sizeof(f), "budgets.%s", hant__rpc_shown(k, s, sizeof(s)));
-      hant_budget bud;
-      bud.kind = hant_budget_kind_from_key(k);
-      if (bud.kind == HANT_BUDGET_KIND_COUNT)
-        return bad(e, f, "unknown budget; expected latency_ms, energy_mj, power_w, memory_bytes or macs");
-      if (!json_is_number(v))
-        return bad(e, f, "expected a number in the key's unit, got %s", hant__rpc_type_name(v));
-      bud.value = json_number_value(v);
-      if (!isfinite(bud.value) || !(bud.value > 0) || bud.value > 1e18)
-        return bad(e, f, "expected a number greater than 0, got %g", bud.value);
-      hant_transform_req_add_budget(tr, &bud);
-    }
-    return 0;
-  }
-  return bad(e, "budgets", "expected an array of budgets with units (\"2W\") or an object of base units "
-                           "({\"power_w\": 2}), got %s",
-             hant__rpc_type_name(b));
+  hant_json_pop(r, m);
+  return rc;
 }
 
 /* device, budgets, fps, grid_g_per_kwh, options: shared by transform and pareto. */
-static int get_target(struct perr *e, const json_t *p, hant_transform_req *tr, double *time_limit_ms) {
+static int get_target(hant_json_reader *r, const hant_json *p, hant_transform_req *tr, double *time_limit_ms) {
+  static const char *const opts[] = {"power_mode", "time_limit_ms", NULL};
+  hant_json *o = NULL;
   int rc;
   hant_transform_req_init(tr);
-  if ((rc = get_string(e, p, "device", "device", tr->device, sizeof(tr->device), true)) ||
-      (rc = check_name(e, "device", tr->device, false)) || (rc = get_budgets(e, p, tr)) ||
-      (rc = get_number(e, p, "fps", "fps", 1e-6, 1e6, &tr->fps)) ||
-      (rc = get_number(e, p, "grid_g_per_kwh", "grid_g_per_kwh", 0, 1e5, &tr->grid_g_per_kwh)))
+  /* Empty names are refused by check_name, in the protocol's words. */
+  if ((rc = hant_json_get_strbuf(r, p, "device", HANT_JSON_REQUIRED | HANT_JSON_ALLOW_EMPTY, tr->device,
+                                 sizeof(tr->device))) ||
+      (rc = check_name(r, "device", tr->device, false)) || (rc = get_budgets(r, p, tr)) ||
+      (rc = hant_json_get_number(r, p, "fps", 0, 1e-6, 1e6, NULL, &tr->fps)) ||
+      (rc = hant_json_get_number(r, p, "grid_g_per_kwh", 0, 0, 1e5, NULL, &tr->grid_g_per_kwh)) ||
+      (rc = hant_json_get_object(r, p, "options", 0, NULL, &o)))
     return rc;
-  json_t *o = json_object_get(p, "options");
-  if (o) {
-    static const char *const opts[] = {"power_mode", "time_limit_ms", NULL};
-    if (!json_is_object(o))
-      return bad(e, "options", "expected an object, got %s", hant__rpc_type_name(o));
-    if ((rc = only(e, o, "options.", opts)) ||
-        (rc = get_string(e, o, "power_mode", "options.power_mode", tr->power_mode, sizeof(tr->power_mode), false)) ||
-        (rc = check_name(e, "options.power_mode", tr->power_mode, true)) ||
-        (rc = get_number(e, o, "time_limit_ms", "options.time_limit_ms", 0, 600000, time_limit_ms)))
-      return rc;
-  }
-  return 0;
+  if (!o)
+    return 0;
+  size_t m = hant_json_push_key(r, "options");
+  if (!(rc = hant_json_only(r, o, opts)) &&
+      !(rc = hant_json_get_strbuf(r, o, "power_mode", HANT_JSON_ALLOW_EMPTY, tr->power_mode,
+                                  sizeof(tr->power_mode))) &&
+      !(rc = check_name(r, "power_mode", tr->power_mode, true)))
+    rc = hant_json_get_number(r, o, "time_limit_ms", 0, 0, 600000, NULL, time_limit_ms);
+  hant_json_pop(r, m);
+  return rc;
 }
 
-static int get_job_id(struct perr *e, const json_t *p, int64_t *id) {
-  json_t *v = json_object_get(p, "id");
+static int get_job_id(hant_json_reader *r, const hant_json *p, int64_t *id) {
+  const json_t *v = hant_json_member(p, "id");
   if (!v)
-    return bad(e, "id", "missing; expected a job id");
+    return hant_json_fail_at(r, "id", HANT_EFORMAT, "missing; expected a job id");
+  /* A job id is a JSON integer: 7.0 names no job, unlike a count of 7.0. */
   if (!json_is_integer(v) || json_integer_value(v) <= 0)
-    return bad(e, "id", "expected a positive whole number, got %s",
-               json_is_integer(v) ? "a number <= 0" : hant__rpc_type_name(v));
+    return hant_json_fail_at(r, "id", HANT_EFORMAT, "expected a positive whole number, got %s",
+                             json_is_integer(v) ? "a number <= 0" : hant_json_type_name(v));
   *id = (int64_t)json_integer_value(v);
   return 0;
 }
 
 /* A file the request names: a name in the peer's own directory or an
- * absolute path. Which place it lies in is decided when the request runs
- * (methods.c), off the event loop: resolving may create the peer's
- * directory. */
-static int get_path(struct perr *e, const json_t *p, const char *key, const char *field, char *out, size_t n,
-                    bool required) {
-  json_t *v = json_object_get(p, key);
-  int rc = get_string(e, p, key, field, out, n, required);
-  if (rc)
+ * absolute path, of at most n - 1 bytes. Which place it lies in is decided
+ * when the request runs (methods.c), off the event loop: resolving may
+ * create the peer's directory. */
+static int get_path(hant_json_reader *r, const hant_json *p, const char *key, unsigned flags, char *out, size_t n) {
+  const char *s = NULL;
+  size_t len = 0;
+  int rc = hant_json_get_string(r, p, key, flags | HANT_JSON_ALLOW_EMPTY, n - 1, &s, &len);
+  if (rc || !s)
     return rc;
-  if (v && !*out)
-    return bad(e, field, "empty; expected a file name in your directory of hantd's state or an absolute path");
+  if (!len)
+    return hant_json_fail_at(r, key, HANT_EFORMAT,
+                             "empty; expected a file name in your directory of hantd's state or an absolute path");
+  memcpy(out, s, len + 1);
   return 0;
 }
 
 /* The fine-tuning and evaluation options of a transform job; those not
  * given stay -1, so the job's stored row leaves them out. */
-static int get_tuning(struct perr *e, const json_t *p, const char *prefix, hant_deploy_job_transform *t) {
+static int get_tuning(hant_json_reader *r, const hant_json *p, hant_deploy_job_transform *t) {
   static const char *const keys[3] = {"finetune_epochs", "finetune_samples", "eval_samples"};
   static const double hi[3] = {1000, 55000, 10000};
-  char f[3][48];
   double v[3] = {-1, -1, -1};
+  bool evaluate = false;
   int rc;
-  for (int i = 0; i < 3; i++) {
-    snprintf(f[i], sizeof(f[i]), "%s%s", prefix, keys[i]);
-    if ((rc = get_number(e, p, keys[i], f[i], 0, hi[i], &v[i])))
+  for (int i = 0; i < 3; i++)
+    if ((rc = hant_json_get_number(r, p, keys[i], 0, 0, hi[i], NULL, &v[i])))
       return rc;
-  }
+  /* Wholeness after every range: of two wrong fields, the answer names
+   * the one it always named. */
   for (int i = 0; i < 3; i++)
     if (v[i] >= 0 && v[i] != floor(v[i]))
-      return bad(e, f[i], "expected a whole number, got %g", v[i]);
+      return hant_json_fail_at(r, keys[i], HANT_EFORMAT, "expected a whole number, got %g", v[i]);
   t->finetune_epochs = (int)v[0];
   t->finetune_samples = (int)v[1];
   t->eval_samples = (int)v[2];
-  char g[48];
-  bool given = false, ev = false;
-  snprintf(g, sizeof(g), "%sevaluate", prefix);
-  if ((rc = get_bool(e, p, "evaluate", g, &given, &ev)))
+  if ((rc = hant_json_get_bool(r, p, "evaluate", 0, &evaluate)))
     return rc;
-  t->evaluate = given ? ev : -1;
+  t->evaluate = hant_json_member(p, "evaluate") ? evaluate : -1;
   return 0;
 }
 
@@ -255,229 +202,242 @@ static bool tuning_given(const hant_deploy_job_transform *t) {
 
 /* ---- each method's params --------------------------------------------------- */
 
-static int parse_transform(struct perr *e, const json_t *p, rpc_transform *q) {
+/* Each returns 0, HANT_EFORMAT for the client's mistake (recorded by r),
+ * or another code for the server's own failure (memory). */
+
+static int parse_transform(hant_json_reader *r, const hant_json *p, rpc_transform *q) {
   static const char *const keys[] = {"device",          "budgets",          "fps",          "grid_g_per_kwh",
                                      "options",         "out",              "finetune_epochs", "finetune_samples",
                                      "eval_samples",    "evaluate",         "measure",         NULL};
   int rc;
   q->time_limit_ms = -1;
-  if ((rc = only(e, p, "", keys)) || (rc = get_target(e, p, &q->tr, &q->time_limit_ms)))
+  if ((rc = hant_json_only(r, p, keys)) || (rc = get_target(r, p, &q->tr, &q->time_limit_ms)))
     return rc;
   /* The export job is made now and completed by the solve; dropped when
    * there is no out. */
-  if (hant_deploy_job_new(HANT_DEPLOY_JOB_TRANSFORM, &q->job))
-    return HANT_RPC_INTERNAL;
+  if ((rc = hant_deploy_job_new(HANT_DEPLOY_JOB_TRANSFORM, &q->job)))
+    return rc;
   hant_deploy_job_transform *t = &q->job->transform;
-  if ((rc = get_path(e, p, "out", "out", t->out, sizeof(t->out), false)) || (rc = get_tuning(e, p, "", t)))
+  if ((rc = get_path(r, p, "out", 0, t->out, sizeof(t->out))) || (rc = get_tuning(r, p, t)))
     return rc;
   if (!t->out[0]) {
     if (tuning_given(t))
-      return bad(e, t->finetune_epochs >= 0 ? "finetune_epochs" : "out",
-                 "fine-tuning and evaluation need out (the ONNX file to write)");
+      return hant_json_fail_at(r, t->finetune_epochs >= 0 ? "finetune_epochs" : "out", HANT_EFORMAT,
+                               "fine-tuning and evaluation need out (the ONNX file to write)");
     hant_deploy_job_destroy(q->job);
     q->job = NULL;
   }
-  bool given;
-  if ((rc = get_bool(e, p, "measure", "measure", &given, &q->measure)))
+  if ((rc = hant_json_get_bool(r, p, "measure", 0, &q->measure)))
     return rc;
   if (q->measure && strcmp(q->tr.device, "host"))
-    return bad(e, "measure", "only the host can be measured (device is '%s')", q->tr.device);
+    return hant_json_fail_at(r, "measure", HANT_EFORMAT, "only the host can be measured (device is '%s')",
+                             q->tr.device);
   if (q->measure && !hant_transform_req_budget(&q->tr, HANT_BUDGET_LATENCY))
-    return bad(e, "measure", "the measured-latency correction needs a latency budget");
+    return hant_json_fail_at(r, "measure", HANT_EFORMAT, "the measured-latency correction needs a latency budget");
   if (q->time_limit_ms >= 0)
     q->tr.time_limit_ms = q->time_limit_ms;
   return 0;
 }
 
-static int parse_pareto(struct perr *e, const json_t *p, rpc_pareto *q) {
+static int parse_pareto(hant_json_reader *r, const hant_json *p, rpc_pareto *q) {
   static const char *const keys[] = {"device", "axis", "budgets", "fps", "grid_g_per_kwh",
                                      "options", "points", "respect_budgets", NULL};
   double time_limit_ms = -1; /* accepted, but a front is computed whole */
-  int rc;
-  if ((rc = only(e, p, "", keys)) || (rc = get_target(e, p, &q->tr, &time_limit_ms)))
-    return rc;
   char axis[32] = "";
-  if ((rc = get_string(e, p, "axis", "axis", axis, sizeof(axis), true)))
+  double pts = 20;
+  int rc;
+  if ((rc = hant_json_only(r, p, keys)) || (rc = get_target(r, p, &q->tr, &time_limit_ms)) ||
+      (rc = hant_json_get_strbuf(r, p, "axis", HANT_JSON_REQUIRED | HANT_JSON_ALLOW_EMPTY, axis, sizeof(axis))))
     return rc;
   q->axis = hant_budget_kind_from_key(axis);
   if (q->axis != HANT_BUDGET_LATENCY && q->axis != HANT_BUDGET_ENERGY && q->axis != HANT_BUDGET_MEMORY &&
       q->axis != HANT_BUDGET_MACS) {
     char s[64];
-    return bad(e, "axis", "'%s': expected latency_ms, energy_mj, memory_bytes or macs",
-               hant__rpc_shown(axis, s, sizeof(s)));
+    return hant_json_fail_at(r, "axis", HANT_EFORMAT, "'%s': expected latency_ms, energy_mj, memory_bytes or macs",
+                             hant__rpc_shown(axis, s, sizeof(s)));
   }
-  double pts = 20;
-  if ((rc = get_number(e, p, "points", "points", 0, 10000, &pts)))
+  if ((rc = hant_json_get_number(r, p, "points", 0, 0, 10000, NULL, &pts)))
     return rc;
   if (pts != floor(pts))
-    return bad(e, "points", "expected a whole number");
+    return hant_json_fail_at(r, "points", HANT_EFORMAT, "expected a whole number");
   q->points = (int)pts;
   q->respect = true;
-  bool given;
-  return get_bool(e, p, "respect_budgets", "respect_budgets", &given, &q->respect);
+  return hant_json_get_bool(r, p, "respect_budgets", 0, &q->respect);
 }
 
-static int parse_solve(struct perr *e, const json_t *p, rpc_solve *q) {
+static int parse_solve(hant_json_reader *r, const hant_json *p, rpc_solve *q) {
   static const char *const keys[] = {"problem", "options", NULL};
+  static const char *const opts[] = {"time_limit_ms", "pareto", "points", "respect_budgets", NULL};
+  hant_json *o = NULL;
+  double pts = 0;
   int rc;
   q->time_limit_ms = -1;
-  if ((rc = only(e, p, "", keys)))
-    return rc;
-  q->problem = json_object_get(p, "problem");
-  if (!q->problem)
-    return bad(e, "problem", "missing; expected a problem object (schema/problem.schema.json)");
-  if (!json_is_object(q->problem))
-    return bad(e, "problem", "expected an object, got %s", hant__rpc_type_name(q->problem));
-  json_t *o = json_object_get(p, "options");
   q->points = 0;
   q->respect = true;
+  if ((rc = hant_json_only(r, p, keys)))
+    return rc;
+  if (!hant_json_member(p, "problem"))
+    return hant_json_fail_at(r, "problem", HANT_EFORMAT,
+                             "missing; expected a problem object (schema/problem.schema.json)");
+  if ((rc = hant_json_get_object(r, p, "problem", 0, NULL, &q->problem)) ||
+      (rc = hant_json_get_object(r, p, "options", 0, NULL, &o)))
+    return rc;
   if (!o)
     return 0;
-  static const char *const opts[] = {"time_limit_ms", "pareto", "points", "respect_budgets", NULL};
-  if (!json_is_object(o))
-    return bad(e, "options", "expected an object, got %s", hant__rpc_type_name(o));
-  double pts = 0;
-  if ((rc = only(e, o, "options.", opts)) ||
-      (rc = get_number(e, o, "time_limit_ms", "options.time_limit_ms", 0, 600000, &q->time_limit_ms)) ||
-      (rc = get_string(e, o, "pareto", "options.pareto", q->pareto_key, sizeof(q->pareto_key), false)) ||
-      (rc = get_number(e, o, "points", "options.points", 0, 10000, &pts)))
-    return rc;
-  if (pts != floor(pts))
-    return bad(e, "options.points", "expected a whole number");
+  size_t m = hant_json_push_key(r, "options");
+  if (!(rc = hant_json_only(r, o, opts)) &&
+      !(rc = hant_json_get_number(r, o, "time_limit_ms", 0, 0, 600000, NULL, &q->time_limit_ms)) &&
+      !(rc = hant_json_get_strbuf(r, o, "pareto", HANT_JSON_ALLOW_EMPTY, q->pareto_key, sizeof(q->pareto_key))) &&
+      !(rc = hant_json_get_number(r, o, "points", 0, 0, 10000, NULL, &pts)) && pts != floor(pts))
+    rc = hant_json_fail_at(r, "points", HANT_EFORMAT, "expected a whole number");
+  if (!rc)
+    rc = hant_json_get_bool(r, o, "respect_budgets", 0, &q->respect);
+  hant_json_pop(r, m);
   q->points = (int)pts;
-  bool given;
-  return get_bool(e, o, "respect_budgets", "options.respect_budgets", &given, &q->respect);
+  return rc;
 }
 
-static int parse_jobs_list(struct perr *e, const json_t *p, rpc_jobs_list *q) {
+static int parse_jobs_list(hant_json_reader *r, const hant_json *p, rpc_jobs_list *q) {
   static const char *const keys[] = {"state", "limit", NULL};
   char st[16] = "";
   double limit = 50;
   int rc;
-  if ((rc = only(e, p, "", keys)) || (rc = get_string(e, p, "state", "state", st, sizeof(st), false)) ||
-      (rc = get_number(e, p, "limit", "limit", 1, 10000, &limit)))
+  if ((rc = hant_json_only(r, p, keys)) ||
+      (rc = hant_json_get_strbuf(r, p, "state", HANT_JSON_ALLOW_EMPTY, st, sizeof(st))) ||
+      (rc = hant_json_get_number(r, p, "limit", 0, 1, 10000, NULL, &limit)))
     return rc;
   q->state = -1;
   if (*st) {
     q->state = (int)hant_job_state_from_name(st);
     if (q->state == HANT_JOB_STATE_COUNT)
-      return bad(e, "state", "expected queued, running, done, failed or canceled");
+      return hant_json_fail_at(r, "state", HANT_EFORMAT, "expected queued, running, done, failed or canceled");
   }
   q->limit = (int)limit;
   return 0;
 }
 
 /* jobs.submit's eval params into an eval job. */
-static int parse_submit_eval(struct perr *e, const json_t *jp, hant_deploy_job_eval *ev) {
+static int parse_submit_eval(hant_json_reader *r, const hant_json *jp, hant_deploy_job_eval *ev) {
   static const char *const ek[] = {"model", "split", "samples", "data", NULL};
   double samples = 0;
   int rc;
-  if ((rc = only(e, jp, "params.", ek)) ||
-      (rc = get_path(e, jp, "model", "params.model", ev->model, sizeof(ev->model), true)) ||
-      (rc = get_string(e, jp, "split", "params.split", ev->split, sizeof(ev->split), false)) ||
-      (rc = get_number(e, jp, "samples", "params.samples", 0, 1e7, &samples)) ||
-      (rc = get_string(e, jp, "data", "params.data", ev->data, sizeof(ev->data), false)))
+  if ((rc = hant_json_only(r, jp, ek)) ||
+      (rc = get_path(r, jp, "model", HANT_JSON_REQUIRED, ev->model, sizeof(ev->model))) ||
+      (rc = hant_json_get_strbuf(r, jp, "split", HANT_JSON_ALLOW_EMPTY, ev->split, sizeof(ev->split))) ||
+      (rc = hant_json_get_number(r, jp, "samples", 0, 0, 1e7, NULL, &samples)) ||
+      (rc = hant_json_get_strbuf(r, jp, "data", HANT_JSON_ALLOW_EMPTY, ev->data, sizeof(ev->data))))
     return rc;
   if (strcmp(ev->split, "test") && strcmp(ev->split, "val") && strcmp(ev->split, "train"))
-    return bad(e, "params.split", "expected test, val or train");
+    return hant_json_fail_at(r, "split", HANT_EFORMAT, "expected test, val or train");
   if (samples != floor(samples))
-    return bad(e, "params.samples", "expected a whole number");
+    return hant_json_fail_at(r, "samples", HANT_EFORMAT, "expected a whole number");
   if (!ev->data[0])
-    return bad(e, "params.data", "expected fmnist or a directory of IDX files");
+    return hant_json_fail_at(r, "data", HANT_EFORMAT, "expected fmnist or a directory of IDX files");
   ev->samples = (int)samples;
   return 0;
 }
 
 /* jobs.submit's transform params into a transform job. */
-static int parse_submit_transform(struct perr *e, const json_t *jp, hant_deploy_job *job) {
+static int parse_submit_transform(hant_json_reader *r, const hant_json *jp, hant_deploy_job *job) {
   static const char *const tk[] = {"candidates",   "out",      "finetune_epochs", "finetune_samples",
                                    "eval_samples", "evaluate", NULL};
   hant_deploy_job_transform *t = &job->transform;
-  json_t *c = json_object_get(jp, "candidates");
+  const json_t *c = hant_json_member(jp, "candidates");
   int rc;
-  if ((rc = only(e, jp, "params.", tk)) ||
-      (rc = get_path(e, jp, "out", "params.out", t->out, sizeof(t->out), true)) ||
-      (rc = get_tuning(e, jp, "params.", t)))
+  if ((rc = hant_json_only(r, jp, tk)) ||
+      (rc = get_path(r, jp, "out", HANT_JSON_REQUIRED, t->out, sizeof(t->out))) || (rc = get_tuning(r, jp, t)))
     return rc;
-  if (!json_is_array(c) || !json_array_size(c) || json_array_size(c) > 100000)
-    return bad(e, "params.candidates", "expected a non-empty array of candidate ids, one per slot");
-  size_t n = json_array_size(c), i;
+  size_t n = hant_json_size(c);
+  if (!json_is_array(c) || !n || n > 100000)
+    return hant_json_fail_at(r, "candidates", HANT_EFORMAT,
+                             "expected a non-empty array of candidate ids, one per slot");
   int64_t *ids = malloc(sizeof(int64_t) * n);
   if (!ids)
-    return HANT_RPC_INTERNAL;
-  json_t *v;
-  json_array_foreach(c, i, v) {
+    return HANT_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    const json_t *v = hant_json_at(c, i);
+    /* Candidate ids are JSON integers, as job ids are. */
     if (!json_is_integer(v) || json_integer_value(v) <= 0) {
       free(ids);
-      char f[48];
-      snprintf(f, sizeof(f), "params.candidates[%zu]", i);
-      return bad(e, f, "expected a candidate id, got %s", hant__rpc_type_name(v));
+      size_t m = hant_json_push_key(r, "candidates");
+      hant_json_push_index(r, i);
+      rc = hant_json_fail(r, HANT_EFORMAT, "expected a candidate id, got %s", hant_json_type_name(v));
+      hant_json_pop(r, m);
+      return rc;
     }
     ids[i] = (int64_t)json_integer_value(v);
   }
   rc = hant_deploy_job_set_candidates(job, ids, (int)n);
   free(ids);
-  return rc ? HANT_RPC_INTERNAL : 0;
+  return rc;
 }
 
-static int parse_submit(struct perr *e, const json_t *p, hant_deploy_job **out) {
+static int parse_submit(hant_json_reader *r, const hant_json *p, hant_deploy_job **out) {
   static const char *const keys[] = {"kind", "params", NULL};
-  char kind[24];
+  char kind[24] = "";
+  hant_json *jp = NULL;
   int rc;
-  if ((rc = only(e, p, "", keys)) || (rc = get_string(e, p, "kind", "kind", kind, sizeof(kind), true)))
+  if ((rc = hant_json_only(r, p, keys)) ||
+      (rc = hant_json_get_strbuf(r, p, "kind", HANT_JSON_REQUIRED | HANT_JSON_ALLOW_EMPTY, kind, sizeof(kind))) ||
+      (rc = hant_json_get_object(r, p, "params", HANT_JSON_REQUIRED, NULL, &jp)))
     return rc;
-  json_t *jp = json_object_get(p, "params");
-  if (!jp || !json_is_object(jp))
-    return bad(e, "params", jp ? "expected an object, got %s" : "missing; expected an object%s",
-               jp ? hant__rpc_type_name(jp) : "");
   hant_deploy_job_kind k = hant_deploy_job_kind_from_name(kind);
   if (k == HANT_DEPLOY_JOB_KIND_COUNT) {
     char s[64];
-    return bad(e, "kind", "'%s': expected eval or transform", hant__rpc_shown(kind, s, sizeof(s)));
+    return hant_json_fail_at(r, "kind", HANT_EFORMAT, "'%s': expected eval or transform",
+                             hant__rpc_shown(kind, s, sizeof(s)));
   }
-  if (hant_deploy_job_new(k, out))
-    return HANT_RPC_INTERNAL;
-  return k == HANT_DEPLOY_JOB_EVAL ? parse_submit_eval(e, jp, &(*out)->eval) : parse_submit_transform(e, jp, *out);
+  if ((rc = hant_deploy_job_new(k, out)))
+    return rc;
+  size_t m = hant_json_push_key(r, "params");
+  rc = k == HANT_DEPLOY_JOB_EVAL ? parse_submit_eval(r, jp, &(*out)->eval) : parse_submit_transform(r, jp, *out);
+  hant_json_pop(r, m);
+  return rc;
 }
 
 /* Validates the parameters of each method into req->u. */
-static int parse_params(hant_rpc_req *req, struct perr *e) {
-  const json_t *p = req->params;
+static int parse_params(hant_rpc_req *req, hant_json_reader *r) {
+  const hant_json *p = req->params;
   static const char *const none[] = {NULL};
+  int rc;
   req->job_id = -1;
   switch (req->method) {
-  case HANT_RPC_TRANSFORM: return parse_transform(e, p, &req->u.transform);
-  case HANT_RPC_PARETO: return parse_pareto(e, p, &req->u.pareto);
-  case HANT_RPC_SOLVE: return parse_solve(e, p, &req->u.solve);
+  case HANT_RPC_TRANSFORM: return parse_transform(r, p, &req->u.transform);
+  case HANT_RPC_PARETO: return parse_pareto(r, p, &req->u.pareto);
+  case HANT_RPC_SOLVE: return parse_solve(r, p, &req->u.solve);
   case HANT_RPC_LIBRARY: {
     static const char *const keys[] = {"candidates", NULL};
-    bool given;
-    int rc = only(e, p, "", keys);
-    return rc ? rc : get_bool(e, p, "candidates", "candidates", &given, &req->u.list_candidates);
+    if ((rc = hant_json_only(r, p, keys)))
+      return rc;
+    return hant_json_get_bool(r, p, "candidates", 0, &req->u.list_candidates);
   }
   case HANT_RPC_DEVICES:
   case HANT_RPC_STATUS:
-  case HANT_RPC_VERSION: return only(e, p, "", none);
-  case HANT_RPC_JOBS_LIST: return parse_jobs_list(e, p, &req->u.jobs_list);
+  case HANT_RPC_VERSION: return hant_json_only(r, p, none);
+  case HANT_RPC_JOBS_LIST: return parse_jobs_list(r, p, &req->u.jobs_list);
   case HANT_RPC_JOBS_GET:
   case HANT_RPC_JOBS_WAIT:
   case HANT_RPC_JOBS_CANCEL: {
     static const char *const keys[] = {"id", NULL};
-    int rc = only(e, p, "", keys);
-    return rc ? rc : get_job_id(e, p, &req->job_id);
+    if ((rc = hant_json_only(r, p, keys)))
+      return rc;
+    return get_job_id(r, p, &req->job_id);
   }
-  case HANT_RPC_JOBS_SUBMIT: return parse_submit(e, p, &req->u.submit);
+  case HANT_RPC_JOBS_SUBMIT: return parse_submit(r, p, &req->u.submit);
   case HANT_RPC_METHOD_COUNT: break;
   }
-  return HANT_RPC_INTERNAL;
+  return HANT_EINVAL;
 }
 
 /* ---- the envelope -------------------------------------------------------------- */
 
-int hant_rpc_parse(const char *line, size_t len, hant_rpc_req **out, char **error_line) {
+int hant_rpc_req_parse(const char *line, size_t len, hant_rpc_req **out, char **error_line) {
+  static const char *const members[] = {"jsonrpc", "id", "method", "params", NULL};
   *out = NULL;
   *error_line = NULL;
   json_error_t jerr;
+  /* Without JSON_ALLOW_NUL, jansson refuses "\u0000": no string or key
+   * that the checks below see holds a NUL. */
   json_t *root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
   if (!root) {
     char msg[300];
@@ -487,7 +447,7 @@ int hant_rpc_parse(const char *line, size_t len, hant_rpc_req **out, char **erro
   }
   int code = 0;
   const char *why = NULL;
-  char field[96] = "", msgbuf[600];
+  char field[HANT_JSON_PATH_MAX] = "", msgbuf[600];
   hant_rpc_req *req = calloc(1, sizeof(*req));
   if (!req) {
     json_decref(root);
@@ -503,7 +463,7 @@ int hant_rpc_parse(const char *line, size_t len, hant_rpc_req **out, char **erro
   }
   if (!json_is_object(root)) {
     code = HANT_RPC_INVALID_REQUEST;
-    snprintf(msgbuf, sizeof(msgbuf), "invalid request: expected an object, got %s", hant__rpc_type_name(root));
+    snprintf(msgbuf, sizeof(msgbuf), "invalid request: expected an object, got %s", hant_json_type_name(root));
     why = msgbuf;
     goto fail;
   }
@@ -513,7 +473,7 @@ int hant_rpc_parse(const char *line, size_t len, hant_rpc_req **out, char **erro
     if (!json_is_string(id) && !json_is_integer(id) && !json_is_null(id)) {
       code = HANT_RPC_INVALID_REQUEST;
       snprintf(msgbuf, sizeof(msgbuf), "invalid request: id: expected a string, a whole number or null, got %s",
-               hant__rpc_type_name(id));
+               hant_json_type_name(id));
       why = msgbuf;
       goto fail;
     }
@@ -527,17 +487,14 @@ int hant_rpc_parse(const char *line, size_t len, hant_rpc_req **out, char **erro
       goto fail;
     }
   }
-  const char *k;
-  json_t *v;
-  json_object_foreach(root, k, v) {
-    if (strcmp(k, "jsonrpc") && strcmp(k, "id") && strcmp(k, "method") && strcmp(k, "params")) {
-      char s[64];
-      code = HANT_RPC_INVALID_REQUEST;
-      snprintf(msgbuf, sizeof(msgbuf), "invalid request: unknown member '%s'; expected jsonrpc, id, method, params",
-               hant__rpc_shown(k, s, sizeof(s)));
-      why = msgbuf;
-      goto fail;
-    }
+  const char *unknown = hant_json_first_unknown(root, members);
+  if (unknown) {
+    char s[64];
+    code = HANT_RPC_INVALID_REQUEST;
+    snprintf(msgbuf, sizeof(msgbuf), "invalid request: unknown member '%s'; expected jsonrpc, id, method, params",
+             hant__rpc_shown(unknown, s, sizeof(s)));
+    why = msgbuf;
+    goto fail;
   }
   json_t *ver = json_object_get(root, "jsonrpc");
   if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0")) {
@@ -568,7 +525,7 @@ int hant_rpc_parse(const char *line, size_t len, hant_rpc_req **out, char **erro
   if (params && !json_is_object(params)) {
     code = HANT_RPC_INVALID_PARAMS;
     snprintf(msgbuf, sizeof(msgbuf), "invalid params: params: expected an object (by-name parameters), got %s",
-             hant__rpc_type_name(params));
+             hant_json_type_name(params));
     snprintf(field, sizeof(field), "params");
     why = msgbuf;
     goto fail;
@@ -578,12 +535,18 @@ int hant_rpc_parse(const char *line, size_t len, hant_rpc_req **out, char **erro
     code = HANT_RPC_INTERNAL;
     goto fail;
   }
-  struct perr pe;
-  memset(&pe, 0, sizeof(pe));
+  /* Parameter errors read "invalid params: FIELD: what is wrong", with
+   * FIELD also in error.data.field. */
+  hant_json_reader r;
+  hant_json_reader_init(&r, "invalid params");
+  r.wording = &words;
   hant_errmsg_clear();
-  if ((code = parse_params(req, &pe))) {
-    snprintf(msgbuf, sizeof(msgbuf), "%s", pe.msg[0] ? pe.msg : "invalid params");
-    snprintf(field, sizeof(field), "%s", pe.field);
+  int rc = parse_params(req, &r);
+  if (rc) {
+    /* The reader's errors are the client's; any other (memory) is ours. */
+    code = rc == HANT_EFORMAT ? HANT_RPC_INVALID_PARAMS : HANT_RPC_INTERNAL;
+    snprintf(msgbuf, sizeof(msgbuf), "%s", *hant_errmsg() ? hant_errmsg() : "invalid params");
+    snprintf(field, sizeof(field), "%s", r.failed_at);
     why = msgbuf;
     goto fail;
   }

@@ -80,7 +80,7 @@ typedef struct hant_rpc_req hant_rpc_req;
  * request was a notification, which gets no answer). Parameter errors name
  * the offending field in the message and in error.data.field. Batches
  * (JSON arrays) are refused as invalid requests. */
-int hant_rpc_parse(const char *line, size_t len, hant_rpc_req **out, char **error_line);
+int hant_rpc_req_parse(const char *line, size_t len, hant_rpc_req **out, char **error_line);
 void hant_rpc_req_destroy(hant_rpc_req *req);
 
 hant_rpc_method hant_rpc_req_method(const hant_rpc_req *req);

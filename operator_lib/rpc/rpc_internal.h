@@ -68,10 +68,10 @@ char *hant__rpc_dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 char *hant__rpc_dump(const json_t *v);
 /* A number, or null when it is not finite (JSON has no NaN). */
 json_t *hant__rpc_num(double v);
-/* Untrusted text made fit for a message: printable ASCII, at most 48 bytes, in buf[n]; returns buf. */
+/* Untrusted text made fit for a message: printable ASCII other than '"'
+ * and '\\', at most 48 bytes and "..." if cut, in buf[n]; returns buf.
+ * Parameter errors show keys this way too (params.c). */
 const char *hant__rpc_shown(const char *s, char *buf, size_t n);
-/* "an object", "a string", ...: what a value is, for messages. */
-const char *hant__rpc_type_name(const json_t *v);
 
 /* ---- replies (wire.c) ------------------------------------------------------------ */
 

@@ -77,20 +77,6 @@ const char *hant__rpc_shown(const char *s, char *buf, size_t n) {
   return buf;
 }
 
-const char *hant__rpc_type_name(const json_t *v) {
-  switch (json_typeof(v)) {
-  case JSON_OBJECT: return "an object";
-  case JSON_ARRAY: return "an array";
-  case JSON_STRING: return "a string";
-  case JSON_INTEGER:
-  case JSON_REAL: return "a number";
-  case JSON_TRUE:
-  case JSON_FALSE: return "a boolean";
-  case JSON_NULL: return "null";
-  }
-  return "something else";
-}
-
 /* ---- response lines ------------------------------------------------------- */
 
 char *hant_rpc_error_line(const char *id_json, int code, const char *message, const char *field) {

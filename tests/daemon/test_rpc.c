@@ -465,7 +465,7 @@ static void test_handler(const char *dir) {
   const char *q = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"transform\",\"params\":{\"device\":\"jetson-nano\",\"budgets\":[\"3W\"]}}";
   hant_rpc_req *req = NULL;
   char *err = NULL;
-  CHECK(hant_rpc_parse(q, strlen(q), &req, &err) == 0, "parse a transform");
+  CHECK(hant_rpc_req_parse(q, strlen(q), &req, &err) == 0, "parse a transform");
   if (req) {
     char *k1 = hant_rpc_req_cache_key(req, lib->version);
     hant_rpc_reply_init(&r);
@@ -483,7 +483,7 @@ static void test_handler(const char *dir) {
   }
   const char *q2 = "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"transform\",\"params\":{\"device\":\"jetson-nano\",\"budgets\":[\"3000mW\"]}}";
   hant_rpc_req *req2 = NULL;
-  if (hant_rpc_parse(q2, strlen(q2), &req2, &err) == 0 && hant_rpc_parse(q, strlen(q), &req, &err) == 0) {
+  if (hant_rpc_req_parse(q2, strlen(q2), &req2, &err) == 0 && hant_rpc_req_parse(q, strlen(q), &req, &err) == 0) {
     char *k2 = hant_rpc_req_cache_key(req2, lib->version);
     char *k1 = hant_rpc_req_cache_key(req, lib->version);
     CHECK(k1 && k2 && !strcmp(k1, k2), "3W and 3000mW share a cache key");
