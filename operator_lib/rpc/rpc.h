@@ -73,11 +73,11 @@ const char *hant_rpc_method_name(hant_rpc_method m);
 /* A parsed, validated request. Opaque; owned by whoever parsed it. */
 typedef struct hant_rpc_req hant_rpc_req;
 
-/* Parses one request line (without its newline) of at most max_bytes
- * and validates its envelope and parameters. On success returns 0 and
- * *out is a new request. Otherwise returns the JSON-RPC error code and
- * *error_line is the malloc'd error response to send (NULL when the
- * request was a notification, which gets no answer). Parameter errors name
+/* Parses one request line of len bytes (without its newline; the caller
+ * enforces the size limit) and validates its envelope and parameters. On
+ * success returns 0 and *out is a new request. Otherwise returns the
+ * JSON-RPC error code and *error_line is the malloc'd error response to
+ * send (NULL when the request was a notification, which gets no answer). Parameter errors name
  * the offending field in the message and in error.data.field. Batches
  * (JSON arrays) are refused as invalid requests. */
 int hant_rpc_req_parse(const char *line, size_t len, hant_rpc_req **out, char **error_line);
