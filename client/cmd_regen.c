@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "hant.h"
+#include "regen_doc.h"
 #include "rpc_client.h"
 
 static const char usage[] =
@@ -255,18 +256,12 @@ static void run_entry(client_conn *c, entry_run *e, const char *out_dir, json_t 
   json_object_set_new(on, "file", json_string(file_name));
   json_decref(job);
   json_decref(r);
-  char *text = json_dumps(d, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+  size_t n;
+  char *text = client_regen_doc_text(d, &n);
   if (!text) {
     fail(e, "out of memory");
     json_decref(d);
     return;
-  }
-  size_t n = strlen(text);
-  char *t2 = realloc(text, n + 2);
-  if (t2) {
-    text = t2;
-    text[n++] = '\n';
-    text[n] = '\0';
   }
   if (hant_report_write_atomic(jpath, text, n, NULL)) {
     fail(e, "%s", hant_errmsg());
@@ -284,16 +279,18 @@ static json_t *load_unchanged(const char *out_dir, const hant_fleet_entry *fe, c
   char jpath[1300], onnx[1300];
   snprintf(jpath, sizeof(jpath), "%s/%s/%s.json", out_dir, fe->device, fe->name);
   snprintf(onnx, sizeof(onnx), "%s/%s/%s.onnx", out_dir, fe->device, fe->name);
-  json_t *d = json_load_file(jpath, 0, NULL);
-  if (!d)
-    return NULL;
-  const char *want = client_str(json_object_get(d, "onnx"), "sha256", "");
-  char have[65];
-  if (strcmp(client_str(d, "inputs_sha256", ""), inputs_sha) || hant_sha256_file(onnx, have) || strcmp(want, have)) {
-    hant_errmsg_clear();
-    json_decref(d);
-    return NULL;
+  char *text, want[65], have[65];
+  size_t len;
+  json_t *d = NULL;
+  if (hant_file_read(jpath, CLIENT_REGEN_DOC_MAX, &text, &len) == 0) {
+    if (client_regen_doc_parse(text, len, jpath, inputs_sha, &d, want) == 0 &&
+        (hant_sha256_file(onnx, have) || strcmp(want, have))) {
+      json_decref(d);
+      d = NULL;
+    }
+    free(text);
   }
+  hant_errmsg_clear(); /* whatever stopped it, the entry is made again */
   return d;
 }
 
@@ -330,8 +327,6 @@ static int front_points(json_t *answer, hant_plot_point **out) {
   *out = pts;
   return (int)k;
 }
-
-static double num_or_nan(const json_t *obj, const char *key) { return obj ? client_num(obj, key) : NAN; }
 
 int cmd_regen(int argc, char **argv) {
   const char *out = NULL;
@@ -466,7 +461,6 @@ int cmd_regen(int argc, char **argv) {
   for (int i = 0; i < fleet->n; i++) {
     entry_run *e = &runs[i];
     hant_report_entry *re = &rent[i];
-    json_t *pred = json_object_get(e->doc, "predicted"), *meas = json_object_get(e->doc, "measured");
     re->device = e->fe->device;
     re->name = e->fe->name;
     re->budgets = e->budgets;
@@ -475,13 +469,7 @@ int cmd_regen(int argc, char **argv) {
      * writes the same report. */
     re->status = strcmp(e->status, "failed") ? "ok" : "failed";
     re->error = e->error[0] ? e->error : NULL;
-    re->power_mode = client_str(pred, "power_mode", NULL);
-    re->predicted_accuracy = num_or_nan(pred, "accuracy");
-    re->test_accuracy = json_is_object(meas) ? num_or_nan(meas, "test_accuracy") : NAN;
-    re->latency_ms = num_or_nan(pred, "latency_ms");
-    re->energy_mj = num_or_nan(pred, "energy_mj");
-    re->power_w = num_or_nan(pred, "power_w");
-    re->co2e_g_per_million = num_or_nan(pred, "co2e_g_per_million");
+    client_regen_doc_figures(e->doc, re);
     re->finetune_epochs = e->fe->finetune_epochs;
     json_t *dev = find_device(devices, e->fe->device);
     if (!dev || !json_is_true(json_object_get(dev, "costed")))

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
@@ -90,12 +91,15 @@ static int send_all(int fd, const char *s, size_t n) {
   return 0;
 }
 
-/* Reads one line (without its newline) into a malloc'd string; NULL at EOF or error. */
-static char *read_line(client_conn *c) {
+/* Reads one line (without its newline) into a malloc'd string of *len
+ * bytes (len may be NULL); NULL at EOF or error. */
+static char *read_line(client_conn *c, size_t *len) {
   for (;;) {
     char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
     if (nl) {
       size_t n = (size_t)(nl - c->buf);
+      if (len)
+        *len = n;
       char *line = malloc(n + 1);
       if (!line)
         return NULL;
@@ -120,6 +124,49 @@ static char *read_line(client_conn *c) {
       return NULL;
     c->len += (size_t)k;
   }
+}
+
+int client_line_parse(const char *text, size_t len, long id, client_line *out) {
+  memset(out, 0, sizeof(*out));
+  out->kind = CLIENT_LINE_INVALID;
+  json_t *msg = json_loadb(text, len, 0, NULL);
+  if (!json_is_object(msg)) {
+    json_decref(msg);
+    return HANT_EFORMAT;
+  }
+  out->msg = msg;
+  json_t *mid = json_object_get(msg, "id");
+  const char *method = json_string_value(json_object_get(msg, "method"));
+  if (method && !mid) {
+    out->kind = CLIENT_LINE_NOTIFICATION;
+    out->method = method;
+    out->params = json_object_get(msg, "params");
+    return 0;
+  }
+  json_t *err = json_object_get(msg, "error");
+  /* An error without an id is about the connection (too large, timeout, refused). */
+  if (!(json_is_integer(mid) && json_integer_value(mid) == id) && !(err && json_is_null(mid))) {
+    out->kind = CLIENT_LINE_OTHER;
+    return 0;
+  }
+  out->kind = CLIENT_LINE_ANSWER;
+  if (err) {
+    out->error = err;
+    json_int_t ec = json_integer_value(json_object_get(err, "code"));
+    out->code = ec >= INT_MIN && ec <= INT_MAX ? (int)ec : 0; /* out of range: no code the client knows */
+    out->message = json_string_value(json_object_get(err, "message"));
+    if (!out->message)
+      out->message = hant_rpc_error_message(out->code);
+  } else {
+    out->result = json_object_get(msg, "result");
+  }
+  return 0;
+}
+
+void client_line_free(client_line *l) {
+  json_decref(l->msg);
+  memset(l, 0, sizeof(*l));
+  l->kind = CLIENT_LINE_INVALID;
 }
 
 /* The message of the last error answer (one thread: the client has one). */
@@ -150,7 +197,7 @@ int client_call(client_conn *c, const char *cmd, const char *method, json_t *par
     if (send_all(c->fd, text, strlen(text)) || send_all(c->fd, "\n", 1)) {
       /* The daemon may have said why it closed (refused uid, too many clients). */
       int e = errno;
-      char *line = read_line(c);
+      char *line = read_line(c, NULL);
       json_t *msg = line ? json_loads(line, 0, NULL) : NULL;
       free(line);
       json_t *err = json_object_get(msg, "error");
@@ -168,66 +215,56 @@ int client_call(client_conn *c, const char *cmd, const char *method, json_t *par
       json_decref(msg);
       break;
     }
-    json_t *answer = NULL;
+    client_line answer = {.kind = CLIENT_LINE_INVALID};
     for (;;) {
-      char *line = read_line(c);
+      size_t n;
+      char *line = read_line(c, &n);
       if (!line) {
         fprintf(stderr, "hant-client %s: hantd at %s closed the connection without answering\n", cmd, c->path);
         rc = CLIENT_EXIT_UNREACHABLE;
         break;
       }
-      json_error_t je;
-      json_t *msg = json_loads(line, 0, &je);
+      client_line l;
+      client_line_parse(line, n, id, &l);
       free(line);
-      if (!msg || !json_is_object(msg)) {
-        json_decref(msg);
+      if (l.kind == CLIENT_LINE_INVALID) {
         fprintf(stderr, "hant-client %s: hantd sent something that is not JSON-RPC\n", cmd);
         rc = CLIENT_EXIT_SERVER;
         break;
       }
-      json_t *mid = json_object_get(msg, "id");
-      const char *nm = json_string_value(json_object_get(msg, "method"));
-      if (nm && !mid) {
+      if (l.kind == CLIENT_LINE_NOTIFICATION) {
         if (notify)
-          notify(user, nm, json_object_get(msg, "params"));
-        json_decref(msg);
+          notify(user, l.method, l.params);
+        client_line_free(&l);
         continue;
       }
-      if (json_is_integer(mid) && json_integer_value(mid) == id) {
-        answer = msg;
+      if (l.kind == CLIENT_LINE_ANSWER) {
+        answer = l;
         break;
       }
-      /* An error without an id is about the connection (too large, timeout, refused). */
-      json_t *err = json_object_get(msg, "error");
-      if (err && json_is_null(mid)) {
-        answer = msg;
-        break;
-      }
-      json_decref(msg);
+      client_line_free(&l);
     }
-    if (!answer)
+    if (answer.kind != CLIENT_LINE_ANSWER)
       break;
-    json_t *err = json_object_get(answer, "error");
-    if (err) {
-      int ec = (int)json_integer_value(json_object_get(err, "code"));
+    if (answer.error) {
+      int ec = answer.code;
       if (ec == HANT_RPC_BUSY && attempt < 8) {
-        json_decref(answer);
+        client_line_free(&answer);
         struct timespec ts = {0, 20000000L << (attempt < 5 ? attempt : 5)};
         nanosleep(&ts, NULL);
         continue;
       }
       if (code)
         *code = ec;
-      const char *m = json_string_value(json_object_get(err, "message"));
-      fprintf(stderr, "hant-client %s: %s\n", cmd, m ? m : hant_rpc_error_message(ec));
+      fprintf(stderr, "hant-client %s: %s\n", cmd, answer.message);
       if (ec == HANT_RPC_LIBRARY_EMPTY || ec == HANT_RPC_NO_COSTS)
         fprintf(stderr, "  (hantd serves %s)\n", c->path);
-      json_decref(answer);
+      client_line_free(&answer);
       rc = CLIENT_EXIT_SERVER;
       break;
     }
-    *result = json_incref(json_object_get(answer, "result"));
-    json_decref(answer);
+    *result = json_incref(answer.result);
+    client_line_free(&answer);
     if (!*result) {
       fprintf(stderr, "hant-client %s: hantd answered without a result\n", cmd);
       rc = CLIENT_EXIT_SERVER;

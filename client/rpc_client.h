@@ -37,6 +37,35 @@ typedef void (*client_notify_fn)(void *user, const char *method, json_t *params)
 int client_call(client_conn *c, const char *cmd, const char *method, json_t *params, json_t **result, int *code,
                 client_notify_fn notify, void *user);
 
+/* What one line from hantd is to a client waiting for the answer to its
+ * request `id` (client_line_parse). */
+typedef enum client_line_kind {
+  CLIENT_LINE_INVALID,      /* not a JSON object: hantd is broken, or is not hantd */
+  CLIENT_LINE_NOTIFICATION, /* a method and no id, e.g. jobs.progress */
+  CLIENT_LINE_OTHER,        /* an answer to another request, or anything else: skipped */
+  CLIENT_LINE_ANSWER,       /* the answer to `id`, or an error with a null id (about the connection) */
+} client_line_kind;
+
+typedef struct client_line {
+  client_line_kind kind;
+  json_t *msg;         /* the parsed line, owned; NULL when INVALID */
+  /* The rest is borrowed from msg. */
+  const char *method;  /* NOTIFICATION: its method */
+  json_t *params;      /* NOTIFICATION: its params, or NULL */
+  json_t *result;      /* ANSWER without error: the result, or NULL when hantd gave none */
+  json_t *error;       /* ANSWER: the error member (any JSON type), or NULL for a result */
+  int code;            /* ANSWER with error: error.code, 0 when absent, not an integer or beyond int */
+  const char *message; /* ANSWER with error: error.message, else the code's default message (never NULL then) */
+} client_line;
+
+/* Parses one line hantd sent (len bytes, without its newline, need not
+ * end in a NUL), with no I/O: what client_call does with every line it
+ * reads. Returns 0 and fills *out, or HANT_EFORMAT with out->kind
+ * CLIENT_LINE_INVALID and nothing owned. Release with client_line_free. */
+int client_line_parse(const char *text, size_t len, long id, client_line *out);
+/* Drops what l owns; l is then INVALID. */
+void client_line_free(client_line *l);
+
 /* The message of the last error answer client_call received ("" if none). */
 const char *client_last_error(void);
 

@@ -91,10 +91,9 @@ static int num(const char *path, int line, const char *key, const char *v, doubl
   char *end;
   errno = 0;
   double x = strtod(v, &end);
-  if (errno || end == v || *end || !isfinite(x) || x < lo || x > hi) {
-    fprintf(stderr, "hantd: %s:%d: %s: expected a number from %g to %g, got '%s'\n", path, line, key, lo, hi, v);
-    return -1;
-  }
+  if (errno || end == v || *end || !isfinite(x) || x < lo || x > hi)
+    return hant__error(HANT_ERANGE, "%s:%d: %s: expected a number from %g to %g, got '%s'", path, line, key, lo, hi,
+                       v);
   *out = x;
   return 0;
 }
@@ -103,7 +102,8 @@ static int uid_of(const char *s, uid_t *uid) {
   char *end;
   errno = 0;
   long v = strtol(s, &end, 10);
-  if (!errno && end != s && !*end && v >= 0) {
+  /* (uid_t)-1 means "no uid" to the kernel, and a larger number would wrap round to another user. */
+  if (!errno && end != s && !*end && v >= 0 && (unsigned long)v < (uid_t)-1) {
     *uid = (uid_t)v;
     return 0;
   }
@@ -123,26 +123,40 @@ static int dirs(const char *path, int line, const char *key, char *v, char (*out
     t = trim(t);
     if (!*t)
       continue;
-    if (t[0] != '/' || strlen(t) >= 1024 || *n == HANTD_MAX_DIRS) {
-      fprintf(stderr, "hantd: %s:%d: %s: expected at most %d absolute directories separated by commas, got '%s'\n",
-              path, line, key, HANTD_MAX_DIRS, t);
-      return -1;
-    }
+    if (t[0] != '/' || strlen(t) >= 1024 || *n == HANTD_MAX_DIRS)
+      return hant__error(HANT_EINVAL,
+                         "%s:%d: %s: expected at most %d absolute directories of under 1024 bytes separated by "
+                         "commas, got '%s'",
+                         path, line, key, HANTD_MAX_DIRS, t);
     snprintf(out[(*n)++], 1024, "%s", t);
   }
   return 0;
 }
 
-int hantd_config_load(hantd_config *c, const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    fprintf(stderr, "hantd: %s: %s\n", path, strerror(errno));
-    return -1;
-  }
-  char buf[2048];
-  int line = 0, rc = 0;
-  while (!rc && fgets(buf, sizeof(buf), f)) {
-    line++;
+/* A string setting, refused rather than cut when it does not fit: a cut
+ * path would name another file. */
+static int string_value(const char *path, int line, const char *key, const char *v, char *out, size_t n) {
+  if (strlen(v) >= n)
+    return hant__error(HANT_ELIMIT, "%s:%d: %s: expected at most %zu bytes, got %zu", path, line, key, n - 1,
+                       strlen(v));
+  snprintf(out, n, "%s", v);
+  return 0;
+}
+
+/* Longest line of a configuration file, in bytes. */
+#define CONFIG_LINE_MAX 2047
+/* Largest configuration file read, in bytes. */
+#define CONFIG_FILE_MAX ((size_t)1 << 20)
+
+int hantd_config_parse_text(const char *text, size_t len, const char *path, hantd_config *c) {
+  char buf[CONFIG_LINE_MAX + 1];
+  hant_lines lines;
+  hant_lines_init(&lines, path, text, len, CONFIG_LINE_MAX);
+  int rc = 0, got;
+  while (!rc && (got = hant_lines_next(&lines, buf)) != 0) {
+    if (got < 0)
+      return got;
+    int line = lines.lineno;
     char *hash = strchr(buf, '#');
     if (hash)
       *hash = '\0';
@@ -151,25 +165,23 @@ int hantd_config_load(hantd_config *c, const char *path) {
       continue;
     char *eq = strchr(s, '=');
     if (!eq) {
-      fprintf(stderr, "hantd: %s:%d: expected 'key = value'\n", path, line);
-      rc = -1;
+      rc = hant__error(HANT_EFORMAT, "%s:%d: expected 'key = value'", path, line);
       break;
     }
     *eq = '\0';
     char *key = trim(s), *v = trim(eq + 1);
-    double x;
+    double x = 0;
     if (!strcmp(key, "db")) {
-      snprintf(c->db, sizeof(c->db), "%s", v);
+      rc = string_value(path, line, key, v, c->db, sizeof(c->db));
     } else if (!strcmp(key, "socket")) {
-      snprintf(c->socket, sizeof(c->socket), "%s", v);
+      rc = string_value(path, line, key, v, c->socket, sizeof(c->socket));
     } else if (!strcmp(key, "devices")) {
-      snprintf(c->devices_dir, sizeof(c->devices_dir), "%s", v);
+      rc = string_value(path, line, key, v, c->devices_dir, sizeof(c->devices_dir));
     } else if (!strcmp(key, "state_dir")) {
-      if (v[0] != '/') {
-        fprintf(stderr, "hantd: %s:%d: state_dir: expected an absolute directory, got '%s'\n", path, line, v);
-        rc = -1;
-      }
-      snprintf(c->state_dir, sizeof(c->state_dir), "%s", v);
+      if (v[0] != '/')
+        rc = hant__error(HANT_EINVAL, "%s:%d: state_dir: expected an absolute directory, got '%s'", path, line, v);
+      else
+        rc = string_value(path, line, key, v, c->state_dir, sizeof(c->state_dir));
     } else if (!strcmp(key, "output_dirs")) {
       rc = dirs(path, line, key, v, c->output_dirs, &c->n_output_dirs);
     } else if (!strcmp(key, "model_dirs")) {
@@ -177,29 +189,25 @@ int hantd_config_load(hantd_config *c, const char *path) {
     } else if (!strcmp(key, "socket_mode")) {
       char *end;
       long m = strtol(v, &end, 8);
-      if (end == v || *end || m < 0 || m > 0777 || (m & 0177 & ~0060)) {
-        fprintf(stderr,
-                "hantd: %s:%d: socket_mode: expected octal permissions such as 0600 or 0660 (no access for others "
-                "unless allowed_uids = any), got '%s'\n",
-                path, line, v);
-        rc = -1;
-      }
+      if (end == v || *end || m < 0 || m > 0777 || (m & 0177 & ~0060))
+        rc = hant__error(HANT_EINVAL,
+                         "%s:%d: socket_mode: expected octal permissions such as 0600 or 0660 (no access for others "
+                         "unless allowed_uids = any), got '%s'",
+                         path, line, v);
       c->socket_mode = (unsigned)m;
     } else if (!strcmp(key, "socket_mode_unsafe")) {
       /* Any mode, for tests of uid checks with world-writable sockets. */
       char *end;
       long m = strtol(v, &end, 8);
-      if (end == v || *end || m < 0 || m > 0777) {
-        fprintf(stderr, "hantd: %s:%d: socket_mode_unsafe: expected octal permissions, got '%s'\n", path, line, v);
-        rc = -1;
-      }
+      if (end == v || *end || m < 0 || m > 0777)
+        rc = hant__error(HANT_EINVAL, "%s:%d: socket_mode_unsafe: expected octal permissions, got '%s'", path, line,
+                         v);
       c->socket_mode = (unsigned)m;
     } else if (!strcmp(key, "socket_group")) {
-      if (!getgrnam(v)) {
-        fprintf(stderr, "hantd: %s:%d: socket_group: no group '%s'\n", path, line, v);
-        rc = -1;
-      }
-      snprintf(c->socket_group, sizeof(c->socket_group), "%s", v);
+      if (!getgrnam(v))
+        rc = hant__error(HANT_ENOENT, "%s:%d: socket_group: no group '%s'", path, line, v);
+      else
+        rc = string_value(path, line, key, v, c->socket_group, sizeof(c->socket_group));
     } else if (!strcmp(key, "allowed_uids")) {
       c->n_allowed = 0;
       c->allow_any = false;
@@ -211,9 +219,8 @@ int hantd_config_load(hantd_config *c, const char *path) {
       for (char *t = strtok_r(v, ", ", &save); t && !rc; t = strtok_r(NULL, ", ", &save)) {
         uid_t u;
         if (c->n_allowed == HANTD_MAX_ALLOWED_UIDS || uid_of(t, &u)) {
-          fprintf(stderr, "hantd: %s:%d: allowed_uids: '%s' is not a user (or more than %d users)\n", path, line, t,
-                  HANTD_MAX_ALLOWED_UIDS);
-          rc = -1;
+          rc = hant__error(HANT_EINVAL, "%s:%d: allowed_uids: '%s' is not a user (or more than %d users)", path, line,
+                           t, HANTD_MAX_ALLOWED_UIDS);
           break;
         }
         c->allowed[c->n_allowed++] = u;
@@ -256,11 +263,9 @@ int hantd_config_load(hantd_config *c, const char *path) {
         c->shutdown_timeout_s = x;
     } else if (!strcmp(key, "log_level")) {
       int l = hantd_log_level_from_name(v);
-      if (l < 0) {
-        fprintf(stderr, "hantd: %s:%d: log_level: expected error, warning, notice, info or debug, got '%s'\n", path,
-                line, v);
-        rc = -1;
-      }
+      if (l < 0)
+        rc = hant__error(HANT_EINVAL, "%s:%d: log_level: expected error, warning, notice, info or debug, got '%s'",
+                         path, line, v);
       c->log_level = l;
     } else if (!strcmp(key, "max_job_attempts")) {
       if (!(rc = num(path, line, key, v, 1, 1000, &x)))
@@ -281,17 +286,48 @@ int hantd_config_load(hantd_config *c, const char *path) {
       if (!(rc = num(path, line, key, v, 1 << 20, 1ull << 40, &x)))
         c->max_buffered = (size_t)x;
     } else {
-      fprintf(stderr,
-              "hantd: %s:%d: unknown key '%s'; expected db, socket, devices, state_dir, output_dirs, model_dirs, "
-              "socket_mode, socket_group, "
-              "allowed_uids, workers, queue, job_workers, max_jobs_queued, max_message_bytes, idle_timeout_s, "
-              "cache_entries, max_clients, max_inflight, write_high_bytes, time_limit_ms, shutdown_timeout_s, "
-              "log_level, max_job_attempts, job_heartbeat_s, job_lease_heartbeats, job_keep_days, job_keep_count, "
-              "max_buffered_bytes\n",
-              path, line, key);
-      rc = -1;
+      rc = hant__error(HANT_EINVAL,
+                       "%s:%d: unknown key '%.64s'; expected db, socket, devices, state_dir, output_dirs, model_dirs, "
+                       "socket_mode, socket_group, "
+                       "allowed_uids, workers, queue, job_workers, max_jobs_queued, max_message_bytes, idle_timeout_s, "
+                       "cache_entries, max_clients, max_inflight, write_high_bytes, time_limit_ms, shutdown_timeout_s, "
+                       "log_level, max_job_attempts, job_heartbeat_s, job_lease_heartbeats, job_keep_days, "
+                       "job_keep_count, max_buffered_bytes",
+                       path, line, key);
     }
   }
+  return rc;
+}
+
+int hantd_config_load(hantd_config *c, const char *path) {
+  /* stdio, not hant_file_read: a configuration may come through a pipe (--config /dev/fd/N). */
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "hantd: %s: %s\n", path, strerror(errno));
+    return HANT_EIO;
+  }
+  size_t cap = 4096, len = 0, got;
+  char *buf = malloc(cap);
+  int rc = buf ? 0 : hant__error(HANT_ENOMEM, "%s: out of memory", path);
+  while (!rc && (got = fread(buf + len, 1, cap - len, f)) > 0) {
+    len += got;
+    if (len < cap)
+      continue;
+    char *more = cap <= CONFIG_FILE_MAX ? realloc(buf, cap * 2) : NULL;
+    if (more)
+      buf = more, cap *= 2;
+    else if (cap > CONFIG_FILE_MAX)
+      rc = hant__error(HANT_ELIMIT, "%s: larger than %zu bytes", path, CONFIG_FILE_MAX);
+    else
+      rc = hant__error(HANT_ENOMEM, "%s: out of memory", path);
+  }
+  if (!rc && ferror(f))
+    rc = hant__error(HANT_EIO, "%s: %s", path, strerror(errno));
   fclose(f);
+  if (!rc)
+    rc = hantd_config_parse_text(buf, len, path, c);
+  free(buf);
+  if (rc)
+    fprintf(stderr, "hantd: %s\n", hant_errmsg());
   return rc;
 }

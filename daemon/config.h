@@ -54,9 +54,21 @@ typedef struct hantd_config {
 } hantd_config;
 
 void hantd_config_default(hantd_config *c);
-/* Reads "key = value" lines; '#' starts a comment. Errors name the file
- * and line and return nonzero. */
+/* Reads the configuration file at path (hantd_config_parse_text) over the
+ * settings already in c. Returns 0, or a negative HANT_E* code after
+ * printing "hantd: " and the message on stderr. */
 int hantd_config_load(hantd_config *c, const char *path);
+/* Parses the text of a configuration file, len bytes that need not end
+ * in a NUL, over the settings already in c (the defaults, usually): one
+ * "key = value" per line, '#' starts a comment, blank lines are skipped;
+ * lines of at most 2047 bytes, no NUL bytes. String settings longer than
+ * their field are refused, never cut. path names the file in messages and
+ * is not opened: the only lookups are of the user and group names that
+ * allowed_uids and socket_group give. Returns 0, or a negative HANT_E*
+ * code with hant_errmsg() naming the file, the line, the key and what was
+ * expected; c may then hold some of the file's settings and is meant to
+ * be dropped. */
+int hantd_config_parse_text(const char *text, size_t len, const char *path, hantd_config *c);
 /* Fills db, socket and state_dir when unset: $XDG_DATA_HOME/hant/library.db,
  * $XDG_RUNTIME_DIR/hant/hantd.sock (or /run/hantd/hantd.sock), and
  * $STATE_DIRECTORY (systemd's StateDirectory=), else /var/lib/hantd when

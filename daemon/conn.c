@@ -8,6 +8,7 @@
 
 #include "daemon.h"
 #include "dispatch.h"
+#include "framing.h"
 #include "hant.h"
 #include "log.h"
 
@@ -265,30 +266,15 @@ static void over_budget(hantd_conn *c, const char *what, size_t n) {
 static void process(hantd_conn *c) {
   hantd *d = c->d;
   while (!c->closing && !c->paused && !c->close_after_write) {
-    char *nl = c->scanned < c->len ? memchr(c->buf + c->scanned, '\n', c->len - c->scanned) : NULL;
-    if (!nl) {
-      c->scanned = c->len;
-      if (c->len - c->start > d->cfg.max_message) {
-        too_large(c);
-        return;
-      }
-      break;
-    }
-    size_t end = (size_t)(nl - c->buf), n = end - c->start;
-    const char *line = c->buf + c->start;
-    c->start = c->scanned = end + 1;
-    if (n && line[n - 1] == '\r')
-      n--;
-    if (n > d->cfg.max_message) {
+    size_t at, n;
+    int got = hantd_frame_next(c->buf, c->len, &c->start, &c->scanned, d->cfg.max_message, &at, &n);
+    if (got < 0) {
       too_large(c);
       return;
     }
-    size_t k = 0;
-    while (k < n && (line[k] == ' ' || line[k] == '\t'))
-      k++;
-    if (k == n)
-      continue; /* blank lines are keep-alives */
-    hantd_dispatch_line(d, c, line, n);
+    if (!got)
+      break;
+    hantd_dispatch_line(d, c, c->buf + at, n);
     if (c->inflight >= d->cfg.max_inflight || c->pending > d->cfg.write_high) {
       c->paused = true;
       hantd_log(LOG_DEBUG, "connection %llu: paused (in flight %d, unsent %zu bytes)", (unsigned long long)c->id,

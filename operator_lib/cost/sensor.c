@@ -2,35 +2,121 @@
 /* sensor.c: finds and reads RAPL counters and INA3221 power rails; a thread integrates sampled rail power. */
 #include "sensor.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base.h"
 
 #define SAMPLE_NS 5000000L /* 5 ms between rail readings */
 
+/* A sysfs attribute holds one value and a newline; anything much longer is not one. */
+#define ATTR_MAX 128
+
+/* Reads up to ATTR_MAX bytes of a sysfs attribute into buf; *len of them.
+ * More than ATTR_MAX bytes is an error too: text cut short could read as another number. */
+static int read_attr(const char *path, char *buf, size_t *len) {
+  *len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return hant__error(HANT_EIO, "%s: cannot open: %s", path, strerror(errno));
+  int rc = 0;
+  for (;;) {
+    ssize_t k = read(fd, buf + *len, ATTR_MAX + 1 - *len);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k < 0) {
+      rc = hant__error(HANT_EIO, "%s: cannot read: %s", path, strerror(errno));
+      break;
+    }
+    if (k == 0)
+      break;
+    *len += (size_t)k;
+    if (*len > ATTR_MAX) {
+      rc = hant__error(HANT_ELIMIT, "%s: longer than %d bytes; expected one number", path, ATTR_MAX);
+      break;
+    }
+  }
+  close(fd);
+  return rc;
+}
+
 static int read_double(const char *path, double *v) {
-  FILE *f = fopen(path, "r");
-  if (!f)
-    return -1;
-  int ok = fscanf(f, "%lf", v) == 1;
-  fclose(f);
-  return ok ? 0 : -1;
+  char buf[ATTR_MAX + 1];
+  size_t n;
+  int rc = read_attr(path, buf, &n);
+  return rc ? rc : hant_sensor_parse_reading(buf, n, path, v);
 }
 
 static void read_label(const char *path, char *buf, size_t n) {
-  buf[0] = '\0';
-  FILE *f = fopen(path, "r");
-  if (!f)
+  char text[ATTR_MAX + 1];
+  size_t len;
+  if (read_attr(path, text, &len))
+    len = 0;
+  hant_sensor_parse_label(text, len, buf, n);
+}
+
+static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* Largest reading accepted, in magnitude: sysfs gives 64-bit integers at
+ * most, and any two readings multiply to a finite number of watts. */
+#define READING_LIMIT 9223372036854775808.0 /* 2^63 */
+
+int hant_sensor_parse_reading(const char *text, size_t len, const char *path, double *value) {
+  size_t a = 0, b = len;
+  while (a < b && is_blank(text[a]))
+    a++;
+  while (b > a && is_blank(text[b - 1]))
+    b--;
+  /* A decimal number and nothing else: strtod alone would also take hex,
+   * "inf", "nan" and trailing junk. */
+  size_t i = a, digits = 0;
+  if (i < b && (text[i] == '+' || text[i] == '-'))
+    i++;
+  for (; i < b && is_digit(text[i]); i++)
+    digits++;
+  if (i < b && text[i] == '.')
+    for (i++; i < b && is_digit(text[i]); i++)
+      digits++;
+  if (digits && i < b && (text[i] == 'e' || text[i] == 'E')) {
+    size_t e = i + 1, exp_digits = 0;
+    if (e < b && (text[e] == '+' || text[e] == '-'))
+      e++;
+    for (; e < b && is_digit(text[e]); e++)
+      exp_digits++;
+    if (exp_digits)
+      i = e;
+  }
+  char num[ATTR_MAX + 1];
+  if (!digits || i != b || b - a > ATTR_MAX)
+    return hant__error(HANT_EFORMAT, "%s: expected a decimal number, got '%.*s'", path, (int)(b - a > 40 ? 40 : b - a),
+                       text + a);
+  memcpy(num, text + a, b - a);
+  num[b - a] = '\0';
+  double v = strtod(num, NULL);
+  if (!(fabs(v) < READING_LIMIT))
+    return hant__error(HANT_ERANGE, "%s: %s is out of range; expected a magnitude below 2^63", path, num);
+  *value = v;
+  return 0;
+}
+
+void hant_sensor_parse_label(const char *text, size_t len, char *buf, size_t n) {
+  if (!n)
     return;
-  if (fgets(buf, (int)n, f))
-    buf[strcspn(buf, "\n")] = '\0';
-  fclose(f);
+  size_t o = 0;
+  /* The label ends up in the library as the energy source and in messages: printable ASCII only. */
+  for (size_t i = 0; i < len && text[i] != '\n' && text[i] != '\0' && o + 1 < n; i++)
+    buf[o++] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
+  buf[o] = '\0';
 }
 
 static bool is_input_rail(const char *label) { return strstr(label, "5V_IN") || strstr(label, "VDD_IN"); }
@@ -106,21 +192,23 @@ int hant_sensor_init(hant_sensor *s) {
     return 0;
   }
   s->kind = HANT_SENSOR_NONE;
-  return HANT_ENOENT;
+  /* Not what a probe last failed on: every probe may fail. */
+  return hant__error(HANT_ENOENT, "no power sensor is readable (RAPL, INA3221)");
 }
 
 int hant_sensor_read_watts(const hant_sensor *s, double *watts) {
   double a, b;
+  int rc;
   if (s->kind != HANT_SENSOR_INA3221)
     return HANT_ENOTSUP;
   if (s->power[0]) {
-    if (read_double(s->power, &a))
-      return hant__error(HANT_EIO, "%s: cannot read", s->power);
+    if ((rc = read_double(s->power, &a)))
+      return rc;
     *watts = a * 1e-3;
     return 0;
   }
-  if (read_double(s->volt, &a) || read_double(s->curr, &b))
-    return hant__error(HANT_EIO, "%s: cannot read", s->curr);
+  if ((rc = read_double(s->volt, &a)) || (rc = read_double(s->curr, &b)))
+    return rc;
   *watts = a * b * 1e-6;
   return 0;
 }

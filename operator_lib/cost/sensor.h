@@ -4,6 +4,7 @@
 #define HANT_SENSOR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "energy.h"
 
@@ -41,7 +42,22 @@ int hant_sensor_start(hant_sensor *s);
 /* Ends the interval and gives the energy in joules since start. */
 int hant_sensor_stop(hant_sensor *s, double *joules);
 
-/* One reading of the INA3221 rail in watts (for tests and tools). */
+/* One reading of the INA3221 rail in watts (for tests and tools): a
+ * finite number. Errors name the file that could not be read or parsed. */
 int hant_sensor_read_watts(const hant_sensor *s, double *watts);
+
+/* Parses the text of one sysfs reading (len bytes, need not end in a NUL),
+ * such as in_power0_input: a decimal number (digits with an optional sign,
+ * fraction and exponent; no hex, "inf" or "nan") with blanks and newlines
+ * around it and nothing else, below 2^63 in magnitude, so that readings
+ * and their products are finite. path names the file in messages.
+ * Returns 0 with *value set, HANT_EFORMAT or HANT_ERANGE. */
+int hant_sensor_parse_reading(const char *text, size_t len, const char *path, double *value);
+
+/* The label of a rail from the text of its sysfs file (rail_name_N,
+ * inN_label; len bytes): the first line, cut at a NUL byte or to n - 1
+ * bytes, each byte that is not printable ASCII shown as '?'. buf (n
+ * bytes, n > 0) always ends in a NUL. */
+void hant_sensor_parse_label(const char *text, size_t len, char *buf, size_t n);
 
 #endif
