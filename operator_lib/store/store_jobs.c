@@ -188,7 +188,21 @@ static int read_row(sqlite3_stmt *s, hant_job_rec *j) {
   return 0;
 }
 
+/* read_row and the jobs' release, in the shapes hant__store_list takes. */
+static int read_job_row(sqlite3_stmt *s, void *rec) { return read_row(s, rec); }
+static void free_job_rows(void *rows, int n) { hant_store_jobs_free(rows, n); }
+
 /* ---- attempts ------------------------------------------------------------------------- */
+
+static int read_attempt(sqlite3_stmt *s, void *rec) {
+  hant_job_attempt *a = rec;
+  a->attempt = sqlite3_column_int(s, 0);
+  col_text(s, 1, a->owner, sizeof(a->owner));
+  col_text(s, 2, a->started, sizeof(a->started));
+  col_text(s, 3, a->ended, sizeof(a->ended));
+  col_text(s, 4, a->outcome, sizeof(a->outcome));
+  return 0;
+}
 
 int hant_store_job_attempts(hant_store *st, int64_t id, hant_job_attempt **out, int *n) {
   *out = NULL;
@@ -199,32 +213,9 @@ int hant_store_job_attempts(hant_store *st, int64_t id, hant_job_attempt **out, 
   if (rc)
     return rc;
   sqlite3_bind_int64(s, 1, id);
-  int cap = 0, step;
-  while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 4;
-      hant_job_attempt *p = realloc(*out, sizeof(**out) * (size_t)cap);
-      if (!p) {
-        rc = HANT_ENOMEM;
-        break;
-      }
-      *out = p;
-    }
-    hant_job_attempt *a = &(*out)[(*n)++];
-    a->attempt = sqlite3_column_int(s, 0);
-    col_text(s, 1, a->owner, sizeof(a->owner));
-    col_text(s, 2, a->started, sizeof(a->started));
-    col_text(s, 3, a->ended, sizeof(a->ended));
-    col_text(s, 4, a->outcome, sizeof(a->outcome));
-  }
-  if (!rc && step != SQLITE_DONE)
-    rc = db_error(st, "read job attempts");
-  sqlite3_finalize(s);
-  if (rc) {
-    free(*out);
-    *out = NULL;
-    *n = 0;
-  }
+  void *rows;
+  rc = hant__store_list(st, s, sizeof(**out), 4, read_attempt, NULL, "read job attempts", &rows, n);
+  *out = rows;
   return rc;
 }
 
@@ -348,29 +339,9 @@ int hant_store_jobs(hant_store *st, int state, int limit, hant_job_rec **out, in
   else
     sqlite3_bind_null(s, 1);
   sqlite3_bind_int64(s, 2, limit > 0 ? limit : -1);
-  int cap = 0, step;
-  while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 16;
-      hant_job_rec *p = realloc(*out, sizeof(**out) * (size_t)cap);
-      if (!p) {
-        rc = HANT_ENOMEM;
-        break;
-      }
-      *out = p;
-    }
-    if ((rc = read_row(s, &(*out)[*n])))
-      break;
-    (*n)++;
-  }
-  if (!rc && step != SQLITE_DONE)
-    rc = db_error(st, "list jobs");
-  sqlite3_finalize(s);
-  if (rc) {
-    hant_store_jobs_free(*out, *n);
-    *out = NULL;
-    *n = 0;
-  }
+  void *rows;
+  rc = hant__store_list(st, s, sizeof(**out), 16, read_job_row, free_job_rows, "list jobs", &rows, n);
+  *out = rows;
   return rc;
 }
 
@@ -595,6 +566,15 @@ typedef struct expired {
   char owner[HANT_JOB_OWNER_MAX];
 } expired;
 
+static int read_expired(sqlite3_stmt *s, void *rec) {
+  expired *e = rec;
+  e->id = sqlite3_column_int64(s, 0);
+  e->heartbeat_ms = sqlite3_column_int64(s, 1);
+  e->attempts = sqlite3_column_int(s, 2);
+  col_text(s, 3, e->owner, sizeof(e->owner));
+  return 0;
+}
+
 static int find_expired(hant_store *st, int64_t before_ms, expired **out, int *n) {
   *out = NULL;
   *n = 0;
@@ -606,31 +586,9 @@ static int find_expired(hant_store *st, int64_t before_ms, expired **out, int *n
   if (rc)
     return rc;
   sqlite3_bind_int64(s, 1, before_ms);
-  int cap = 0, step;
-  while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 8;
-      expired *p = realloc(*out, sizeof(**out) * (size_t)cap);
-      if (!p) {
-        rc = HANT_ENOMEM;
-        break;
-      }
-      *out = p;
-    }
-    expired *e = &(*out)[(*n)++];
-    e->id = sqlite3_column_int64(s, 0);
-    e->heartbeat_ms = sqlite3_column_int64(s, 1);
-    e->attempts = sqlite3_column_int(s, 2);
-    col_text(s, 3, e->owner, sizeof(e->owner));
-  }
-  if (!rc && step != SQLITE_DONE)
-    rc = db_error(st, "find expired job leases");
-  sqlite3_finalize(s);
-  if (rc) {
-    free(*out);
-    *out = NULL;
-    *n = 0;
-  }
+  void *rows;
+  rc = hant__store_list(st, s, sizeof(**out), 8, read_expired, NULL, "find expired job leases", &rows, n);
+  *out = rows;
   return rc;
 }
 
