@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# build.sh: builds hant-bench with a plain C compiler and nothing but libc, libm and OpenBLAS, natively on a board or
+# build.sh: builds hant-bench with a plain C compiler and nothing but libc, libm, OpenBLAS and oneDNN, natively on a board or
 # with a cross compiler, e.g.  CC=aarch64-linux-gnu-gcc sh bench/build.sh  (docs/costs.md).
 #   CC       compiler (default cc)
 #   OUT      output file (default ./hant-bench)
@@ -22,9 +22,9 @@ for d in "/usr/include/$TRIPLET/openblas-pthread" "/usr/include/$TRIPLET/openbla
          /usr/include/openblas; do
   [ -f "$d/cblas.h" ] && { INC="$INC -I$d"; break; }
 done
-CORE="base/error base/rng core/arena core/gemm core/conv core/batchnorm core/activation core/pooling core/linear core/loss core/optim net/net net/arch cost/energy cost/sensor cost/measure cost/opsfile cost/costtable"
+CORE="base/error base/rng core/arena core/dnnl_ctx core/gemm core/conv core/batchnorm core/activation core/pooling core/linear core/loss core/optim net/net net/arch cost/energy cost/sensor cost/measure cost/opsfile cost/costtable"
 SRC="$ROOT/bench/hant_bench.c"
 for f in $CORE; do SRC="$SRC $ROOT/operator_lib/$f.c"; done
 # shellcheck disable=SC2086
-$CC -std=c11 -O2 -D_GNU_SOURCE -pthread ${CFLAGS:-} $INC $SRC -o "$OUT" -lopenblas -lm
+$CC -std=c11 -O2 -D_GNU_SOURCE -pthread ${CFLAGS:-} $INC $SRC -o "$OUT" -lopenblas -ldnnl -lgomp -lm
 echo "built $OUT for $TRIPLET"

@@ -114,7 +114,7 @@ int cmd_devices(int argc, char **argv) {
       hant_measure_opts mo;
       hant_measure_result mr;
       hant_measure_opts_default(&mo);
-      hant_gemm_set_threads(1);
+      hant_threads_set(1);
       hant_cost_estimate e;
       if ((rc = hant_measure_net(net, &mo, &mr)) || (rc = hant_costmodel_net(d, -1, net, 1, &e)))
         goto fail;

@@ -2,7 +2,7 @@
 /* deploy.c: assembles a selection into a network and exports it, and evaluates models, reporting progress and honouring cancellation. */
 #include "deploy.h"
 
-#include "gemm.h"
+#include "kernels.h"
 #include "measure.h"
 
 #include <libgen.h>
@@ -276,13 +276,13 @@ int hant_deploy_measure(hant_store *st, const int64_t *cand_ids, int n, double *
   if (rc || (rc = hant_deploy_assemble(st, teacher, cand_ids, n, &net)))
     goto out;
   /* Measure as profile does: one BLAS thread, warm-up, median. */
-  int threads = hant_gemm_get_threads();
-  hant_gemm_set_threads(1);
+  int threads = hant_threads_get();
+  hant_threads_set(1);
   hant_measure_opts mo;
   hant_measure_opts_default(&mo);
   hant_measure_result mr;
   rc = hant_measure_net(net, &mo, &mr);
-  hant_gemm_set_threads(threads);
+  hant_threads_set(threads);
   if (!rc)
     *latency_ms = mr.latency_ms;
 out:
