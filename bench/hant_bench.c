@@ -29,7 +29,7 @@ static void usage(FILE *f) {
           "\n"
           "  -o, --out FILE         write the cost table here (default: standard output)\n"
           "  --batch B              also measure at batch B (batch 1 is always measured)\n"
-          "  --threads N            BLAS threads (default 1)\n"
+          "  --threads N            kernel threads (default 1)\n"
           "  --power-mode NAME      power mode the board is in, recorded in every row\n"
           "                         (Jetson: 'sudo nvpmodel -q'; the name must match the profile)\n"
           "  --device NAME          device name recorded in the table's header\n"
