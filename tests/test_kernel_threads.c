@@ -155,6 +155,33 @@ static void check_cache(void) {
   hant_net_destroy(net);
 }
 
+/* More distinct shapes than the cache holds: the least recently used
+ * primitives are dropped, and a dropped one is prepared again and still
+ * computes the right thing. */
+static void check_eviction(void) {
+  enum { SHAPES = 1100, MAX_N = SHAPES + 1 };
+  float *x = malloc(MAX_N * sizeof(float)), *y = malloc(MAX_N * sizeof(float));
+  HANT_ASSERT(x && y);
+  for (int i = 0; i < MAX_N; i++)
+    x[i] = (float)(i % 7) - 3.0f;
+  hant_kernel_stats s0, s1, s2;
+  hant_kernel_stats_get(&s0);
+  for (int n = 1; n <= SHAPES; n++)
+    hant_act_forward(HANT_ACT_RELU, x, y, (size_t)n);
+  hant_kernel_stats_get(&s1);
+  CHECK(s1.created - s0.created >= SHAPES, "%d shapes prepared only %llu primitives", SHAPES,
+        (unsigned long long)(s1.created - s0.created));
+  CHECK(s1.cached < s0.cached + SHAPES, "the cache kept all %zu primitives", s1.cached);
+  memset(y, 0, MAX_N * sizeof(float));
+  hant_act_forward(HANT_ACT_RELU, x, y, 1);
+  hant_act_forward(HANT_ACT_RELU6, x, y + 1, 5);
+  hant_kernel_stats_get(&s2);
+  CHECK(s2.created == s1.created + 2, "a dropped primitive was not prepared again");
+  CHECK(y[0] == 0.0f && y[1] == 0.0f && y[5] == 1.0f, "relu after eviction: %g %g %g", y[0], y[1], y[5]);
+  free(x);
+  free(y);
+}
+
 int main(void) {
   hant_rng rng;
   hant_rng_seed(&rng, 5);
@@ -164,6 +191,7 @@ int main(void) {
     dy_out[i] = hant_rng_normal(&rng);
   check_settings();
   check_cache();
+  check_eviction();
   check_concurrent(1);
   if (hant_cpu_count() > 1)
     check_concurrent(2);
