@@ -149,8 +149,9 @@ void hant_maxpool_backward(const hant_pool_desc *d, const float *dy,
     for (int oh = 0; oh < ho; oh++)
       for (int ow = 0; ow < wo; ow++) {
         size_t j = (pl * ho + oh) * wo + ow;
-        /* A window with no input (idx -1) passes no gradient; no valid
-         * network has one, so pointing it at its first tap is harmless. */
+        /* A window with no input (idx -1, only when 2p > k) gets its
+         * first tap, which lies in the padding: oneDNN drops a gradient
+         * there, so the window passes none, as ops.h says. */
         int v = idx[j] < 0 ? 0 : (idx[j] / w - (oh * d->s - d->p)) * d->k + idx[j] % w - (ow * d->s - d->p);
         if (bytes == 1)
           ((uint8_t *)ws)[j] = (uint8_t)v;
