@@ -21,11 +21,23 @@ int hant_conv_check(const hant_conv_desc *d, int h, int w) {
 /* Key values: the batch, the input, the description, whether there is a bias. */
 enum { K_N, K_C, K_H, K_W, K_K, K_KH, K_KW, K_SH, K_SW, K_PH, K_PW, K_G, K_BIAS };
 
-static void conv_key(hant__prim_key *key, hant__prim_kind kind, const hant_conv_desc *d, int n, int h, int w,
-                     bool bias) {
+/* Work toward the one-thread threshold (dnnl_ctx.c), in multiply-adds of
+ * a kxk convolution. A multiply-add of a 1x1 convolution (one plain GEMM)
+ * or of a depthwise one (streamed through memory) takes far less time, so
+ * it counts for less: measured at batch 1, a second thread starts to pay
+ * at about 0.1M multiply-adds for 3x3 convolutions, 2M for 1x1 ones, and
+ * not below 0.5M for depthwise ones. */
+static double conv_work(const hant_conv_desc *d, int n, int h, int w) {
   double macs = (double)n * d->c_out * hant_conv_out_h(d, h) * hant_conv_out_w(d, w) * (d->c_in / d->groups) *
                 d->kh * d->kw;
-  hant__key_init(key, kind, macs);
+  if (d->groups > 1 && d->groups == d->c_in && d->groups == d->c_out)
+    return macs / 16;
+  return d->kh * d->kw == 1 ? macs / 32 : macs;
+}
+
+static void conv_key(hant__prim_key *key, hant__prim_kind kind, const hant_conv_desc *d, int n, int h, int w,
+                     bool bias) {
+  hant__key_init(key, kind, conv_work(d, n, h, w));
   int64_t v[] = {n, d->c_in, h, w, d->c_out, d->kh, d->kw, d->sh, d->sw, d->ph, d->pw, d->groups, bias};
   memcpy(key->v, v, sizeof(v));
 }
