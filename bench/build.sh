@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# build.sh: builds hant-bench with a plain C compiler and nothing but libc, libm and OpenBLAS, natively on a board or
-# with a cross compiler, e.g.  CC=aarch64-linux-gnu-gcc sh bench/build.sh  (docs/costs.md).
+# build.sh: builds hant-bench with a plain C compiler and nothing but libc, libm and oneDNN (with the OpenMP runtime it
+# threads on), natively on a board or with a cross compiler, e.g.  CC=aarch64-linux-gnu-gcc sh bench/build.sh
+# (docs/costs.md). Debian packages oneDNN as libdnnl-dev.
 #   CC       compiler (default cc)
 #   OUT      output file (default ./hant-bench)
 #   CFLAGS   extra flags, e.g. -mcpu=cortex-a72
@@ -17,14 +18,9 @@ trap 'rm -rf "$GEN"' EXIT
 printf '#define HANT_VERSION "%s"\n#define HANT_HAVE_LAPACKE 0\n' "${VERSION:-unknown}" > "$GEN/hant_config.h"
 INC="-I$GEN"
 for a in base core net cost; do INC="$INC -I$ROOT/operator_lib/$a"; done
-# Debian installs OpenBLAS's cblas.h per flavour and architecture.
-for d in "/usr/include/$TRIPLET/openblas-pthread" "/usr/include/$TRIPLET/openblas64-pthread" "/usr/include/$TRIPLET" \
-         /usr/include/openblas; do
-  [ -f "$d/cblas.h" ] && { INC="$INC -I$d"; break; }
-done
-CORE="base/error base/file base/rng core/arena core/gemm core/conv core/batchnorm core/activation core/pooling core/linear core/loss core/optim net/net net/arch cost/energy cost/sensor cost/measure cost/opsfile cost/costtable"
+CORE="base/error base/file base/rng core/arena core/dnnl_ctx core/conv core/batchnorm core/activation core/pooling core/linear core/loss core/optim net/net net/arch cost/energy cost/sensor cost/measure cost/opsfile cost/costtable"
 SRC="$ROOT/bench/hant_bench.c"
 for f in $CORE; do SRC="$SRC $ROOT/operator_lib/$f.c"; done
 # shellcheck disable=SC2086
-$CC -std=c11 -O2 -D_GNU_SOURCE -pthread ${CFLAGS:-} $INC $SRC -o "$OUT" -lopenblas -lm
+$CC -std=c11 -O2 -D_GNU_SOURCE -pthread ${CFLAGS:-} $INC $SRC -o "$OUT" -ldnnl -lgomp -lm
 echo "built $OUT for $TRIPLET"

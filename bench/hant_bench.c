@@ -8,7 +8,7 @@
 
 #include "arch.h"
 #include "costtable.h"
-#include "gemm.h"
+#include "kernels.h"
 #include "base.h"
 #include "measure.h"
 #include "opsfile.h"
@@ -29,7 +29,7 @@ static void usage(FILE *f) {
           "\n"
           "  -o, --out FILE         write the cost table here (default: standard output)\n"
           "  --batch B              also measure at batch B (batch 1 is always measured)\n"
-          "  --threads N            BLAS threads (default 1)\n"
+          "  --threads N            kernel threads (default 1)\n"
           "  --power-mode NAME      power mode the board is in, recorded in every row\n"
           "                         (Jetson: 'sudo nvpmodel -q'; the name must match the profile)\n"
           "  --device NAME          device name recorded in the table's header\n"
@@ -154,7 +154,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "hant-bench: %s\n", hant_errmsg());
     return EXIT_FAIL;
   }
-  hant_gemm_set_threads((int)threads);
+  hant_threads_set((int)threads);
 
   hant_sensor sensor;
   bool have_sensor = hant_sensor_init(&sensor) == 0;
@@ -172,7 +172,7 @@ int main(int argc, char **argv) {
   snprintf(meta.device, sizeof(meta.device), "%s", device);
   snprintf(meta.power_mode, sizeof(meta.power_mode), "%s", power_mode);
   hant_measure_cpu_model(meta.cpu, sizeof(meta.cpu));
-  meta.threads = hant_gemm_get_threads();
+  meta.threads = hant_threads_get();
   time_t now = time(NULL);
   struct tm tmv;
   gmtime_r(&now, &tmv);

@@ -235,7 +235,7 @@ static void close_any(uv_handle_t *h, void *arg) {
 static int serve(hantd *d, int ready_fd) {
   d->t_start = hant_now_s();
   d->lock_fd = -1;
-  hant_gemm_set_threads(1); /* workers and jobs are the parallelism */
+  hant_threads_set(1); /* workers and jobs are the parallelism */
   uv_loop_t loop;
   uv_loop_init(&loop);
   d->loop = &loop;

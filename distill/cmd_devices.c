@@ -100,7 +100,7 @@ int cmd_devices(int argc, char **argv) {
       hant_measure_opts mo;
       hant_measure_result mr;
       hant_measure_opts_default(&mo);
-      hant_gemm_set_threads(1);
+      hant_threads_set(1);
       hant_cost_estimate e;
       double e_model;
       int64_t memory_bytes;

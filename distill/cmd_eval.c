@@ -86,7 +86,7 @@ int cmd_eval(int argc, char **argv) {
   if (!std_s)
     for (int j = 0; j < ch; j++)
       stdv[j] = 1.0f;
-  hant_gemm_set_threads(hant_cpu_count());
+  hant_threads_set(hant_cpu_count());
   hant_dataset ds;
   if ((rc = hant_fmnist_load(cli_data_dir(data), split, (int)samples, &ds))) {
     fprintf(stderr, "hant-distill eval: %s\n", hant_errmsg());

@@ -132,7 +132,7 @@ int cmd_profile(int argc, char **argv) {
   bool measure = host && !o.model && !o.no_measure;
   if (!host && (o.additivity || o.no_measure || o.calib_out))
     return cli_usage_error(&cmd, "--additivity, --no-measure and --calibration-out need --device host");
-  hant_gemm_set_threads((int)o.threads);
+  hant_threads_set((int)o.threads);
 
   hant_store *st = NULL;
   hant_device *dev = NULL;
@@ -227,7 +227,7 @@ int cmd_profile(int argc, char **argv) {
     hant_jsonw_key(&w, "costs_written"), hant_jsonw_int(&w, nout);
     if (measure) {
       hant_jsonw_key(&w, "cpu"), hant_jsonw_str(&w, cpu);
-      hant_jsonw_key(&w, "threads"), hant_jsonw_int(&w, hant_gemm_get_threads());
+      hant_jsonw_key(&w, "threads"), hant_jsonw_int(&w, hant_threads_get());
       hant_jsonw_key(&w, "above_spread_bound"), hant_jsonw_int(&w, unstable);
     }
     if (calibrated) {
@@ -293,8 +293,8 @@ int cmd_profile(int argc, char **argv) {
            measure ? "measured" : host && !o.model ? "none: stored measurements used" : "modelled",
            dev->n_modes && !measure ? ", one per power mode" : "");
     if (measure)
-      printf("measured on   %s, %d thread%s; %d of %d above the spread bound %.2f\n", cpu, hant_gemm_get_threads(),
-             hant_gemm_get_threads() == 1 ? "" : "s", unstable, nout * (int)o.passes, o.max_spread);
+      printf("measured on   %s, %d thread%s; %d of %d above the spread bound %.2f\n", cpu, hant_threads_get(),
+             hant_threads_get() == 1 ? "" : "s", unstable, nout * (int)o.passes, o.max_spread);
     if (calibrated) {
       print_err("host model, profile as shipped", &cal.before);
       print_err("host model, calibrated (in-sample)", &cal.report.fit);

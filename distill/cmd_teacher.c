@@ -105,7 +105,7 @@ int cmd_teacher(int argc, char **argv) {
     fprintf(stderr, "hant-distill teacher: %s\n", hant_errmsg());
     return EXIT_USAGE;
   }
-  hant_gemm_set_threads(threads ? (int)threads : hant_cpu_count());
+  hant_threads_set(threads ? (int)threads : hant_cpu_count());
   hant_dataset tr = {0}, va = {0}, te = {0};
   const char *dir = cli_data_dir(data);
   int rc = hant_fmnist_load(dir, HANT_SPLIT_TRAIN, (int)samples, &tr);
@@ -122,7 +122,7 @@ int cmd_teacher(int argc, char **argv) {
   hant_rng_seed(&rng, (uint64_t)seed * 7919u + 17u);
   hant_net_init_params(net, &rng);
   fprintf(stderr, "teacher: %s: %d slots, %zu parameters, %.2f MMAC/sample; %d train, %d val images, %d BLAS threads\n",
-          arch, net->n_slots, hant_net_param_count(net), hant_net_macs(net) / 1e6, tr.n, va.n, hant_gemm_get_threads());
+          arch, net->n_slots, hant_net_param_count(net), hant_net_macs(net) / 1e6, tr.n, va.n, hant_threads_get());
 
   hant_train_opts o;
   hant_train_opts_default(&o);

@@ -67,7 +67,7 @@ int cmd_verify(int argc, char **argv) {
     if ((rc = hant_onnx_load_any(tp, &teacher, &onnx)) || (rc = hant_teacher_prepare(teacher, tp)) ||
         (rc = hant_fmnist_load(cli_data_dir(data), HANT_SPLIT_VAL, t.val_images, &va)))
       goto fail;
-    hant_gemm_set_threads(hant_cpu_count());
+    hant_threads_set(hant_cpu_count());
   }
   hant_progress bar;
   hant_progress_start(&bar, "verify");

@@ -21,6 +21,7 @@
 /* core: tensors, the arena, kernels, losses, optimisers */
 #include "arena.h"
 #include "gemm.h"
+#include "kernels.h"
 #include "ops.h"
 #include "optim.h"
 #include "svd.h"

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* test_conv_naive.c: hant_conv_forward/backward against a direct double-precision convolution on odd shapes. */
+/* test_conv_naive.c: hant_conv_forward/backward against a direct double-precision convolution and the reference kernel on odd shapes. */
 #include <stdbool.h>
 #include <string.h>
 
 #include "hant.h"
 #include "ops.h"
+#include "oracle/ops_ref.h"
 #include "rng.h"
 #include "test_util.h"
 
@@ -97,6 +98,52 @@ static double rel_err(const float *got, const double *ref, size_t n, const doubl
   return md / (scale > 1e-12 ? scale : 1e-12);
 }
 
+/* The same measure against a float reference. */
+static double rel_err_f(const float *got, const float *ref, size_t n) {
+  double md = 0.0, scale = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double dv = fabs((double)got[i] - ref[i]);
+    if (!(dv <= md))
+      md = dv;
+    if (fabs(ref[i]) > scale)
+      scale = fabs(ref[i]);
+  }
+  return md / (scale > 1e-12 ? scale : 1e-12);
+}
+
+/* hant's former im2col + GEMM kernel (tests/oracle) on the same buffers:
+ * forward, and backward with dw and db accumulating onto zeros. Both sum
+ * in float32 in different orders, so they agree to about 1e-6 of the
+ * output's scale; 1e-4 is the bound used against the double reference. */
+static void check_oracle(const conv_case *cc, bool use_bias, const float *x, const float *wt, const float *b,
+                         const float *dy, hant_arena *scratch) {
+  const hant_conv_desc *d = &cc->d;
+  int n = cc->n, h = cc->h, w = cc->w;
+  int ho = hant_conv_out_h(d, h), wo = hant_conv_out_w(d, w);
+  size_t nx = (size_t)n * d->c_in * h * w, ny = (size_t)n * d->c_out * ho * wo;
+  size_t nw = (size_t)d->c_out * (d->c_in / d->groups) * d->kh * d->kw, nk = (size_t)d->c_out;
+  float *y[2], *dx[2], *dw[2], *db[2];
+  for (int s = 0; s < 2; s++) {
+    y[s] = malloc(ny * sizeof(float)), dx[s] = malloc(nx * sizeof(float));
+    dw[s] = calloc(nw, sizeof(float)), db[s] = calloc(nk, sizeof(float));
+    HANT_ASSERT(y[s] && dx[s] && dw[s] && db[s]);
+  }
+  int rc = hant_conv_forward(d, x, n, h, w, wt, use_bias ? b : NULL, y[0], scratch);
+  hant_arena_reset(scratch);
+  rc |= ref_conv_forward(d, x, n, h, w, wt, use_bias ? b : NULL, y[1], scratch);
+  hant_arena_reset(scratch);
+  rc |= hant_conv_backward(d, x, n, h, w, wt, dy, dx[0], dw[0], use_bias ? db[0] : NULL, scratch);
+  hant_arena_reset(scratch);
+  rc |= ref_conv_backward(d, x, n, h, w, wt, dy, dx[1], dw[1], use_bias ? db[1] : NULL, scratch);
+  hant_arena_reset(scratch);
+  CHECK(rc == 0, "%s: library or reference kernel failed: %s", cc->what, hant_errmsg());
+  double e = fmax(fmax(rel_err_f(y[0], y[1], ny), rel_err_f(dx[0], dx[1], nx)),
+                  fmax(rel_err_f(dw[0], dw[1], nw), rel_err_f(db[0], db[1], nk)));
+  CHECK(e <= 1e-4, "%s: library and reference kernel differ by %.3g", cc->what, e);
+  for (int s = 0; s < 2; s++)
+    free(y[s]), free(dx[s]), free(dw[s]), free(db[s]);
+}
+
 static void run_case(const conv_case *cc, int idx, hant_arena *scratch) {
   const hant_conv_desc *d = &cc->d;
   int n = cc->n, h = cc->h, w = cc->w;
@@ -167,6 +214,8 @@ static void run_case(const conv_case *cc, int idx, hant_arena *scratch) {
   e = rel_err(dw, rdw, nw, NULL);
   CHECK(e <= 1e-4, "%s: dw without dx relative error %.3g", cc->what, e);
 
+  check_oracle(cc, use_bias, x, wt, b, dy, scratch);
+
   free(x), free(wt), free(b), free(y), free(dy), free(dx), free(dw), free(db);
   free(ry), free(rdx), free(rdw), free(rdb), free(dw0), free(db0);
 }
@@ -198,8 +247,8 @@ static const conv_case cases[] = {
     {"3x3 pad 2 (output larger than input)", DESC(2, 3, 3, 3, 1, 1, 2, 2, 1), 2, 5, 4},
     {"kernel equal to padded input", DESC(2, 3, 5, 5, 1, 1, 1, 1, 1), 2, 3, 3},
     {"single pixel input", DESC(3, 2, 3, 3, 1, 1, 1, 1, 1), 4, 1, 1},
-    /* ckk * H'W' = 576 * 784 floats per sample: 9 samples per im2col chunk,
-     * so 24 samples take chunks of 9, 9 and 6. */
+    /* ckk * H'W' = 576 * 784 floats per sample: 9 samples per im2col chunk
+     * of the reference kernel, so 24 samples take chunks of 9, 9 and 6. */
     {"64->16 3x3, 28x28, batch 24 (3 im2col chunks)", DESC(64, 16, 3, 3, 1, 1, 1, 1, 1), 24, 28, 28},
     {"128->16 3x3 groups 2, 28x28, batch 12 (2 chunks)", DESC(128, 16, 3, 3, 1, 1, 1, 1, 2), 12, 28, 28},
 };

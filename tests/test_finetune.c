@@ -5,7 +5,7 @@
 
 #include "arch.h"
 #include "finetune.h"
-#include "gemm.h"
+#include "kernels.h"
 #include "hant.h"
 #include "test_util.h"
 
@@ -39,7 +39,7 @@ static double agreement(hant_net *s, hant_net *t, const hant_dataset *val) {
 }
 
 int main(void) {
-  hant_gemm_set_threads(1);
+  hant_threads_set(1);
   hant_dataset tr, va;
   if (hant_fmnist_load(hant_fmnist_dir(), HANT_SPLIT_TRAIN, 3000, &tr) ||
       hant_fmnist_load(hant_fmnist_dir(), HANT_SPLIT_VAL, 1000, &va)) {

@@ -6,7 +6,7 @@
 
 #include "arch.h"
 #include "dataset.h"
-#include "gemm.h"
+#include "kernels.h"
 #include "hant.h"
 #include "net.h"
 #include "optim.h"
@@ -192,7 +192,7 @@ static void test_training(void) {
   hant_train_result res;
   /* Tiny GEMMs gain nothing from BLAS threads; one keeps the test fast on a
    * busy machine. */
-  hant_gemm_set_threads(1);
+  hant_threads_set(1);
   double t0 = hant_now_s();
   rc = hant_train_classifier(net, &train, &val, &o, &res);
   double dt = hant_now_s() - t0;

@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* conv.c: 2-D convolution by im2col + GEMM over batches of samples, with a direct path for depthwise. */
+/* conv.c: 2-D convolution, forward and backward, as oneDNN convolution primitives on plain NCHW/OIHW buffers. */
 #include <string.h>
 
-#include "gemm.h"
 #include "base.h"
+#include "dnnl_internal.h"
 #include "ops.h"
-
-/* Bound on the im2col buffer, in floats. Large enough that GEMMs stay
- * efficient, small enough to stay in the last-level cache on small nets. */
-#define COL_LIMIT_FLOATS ((size_t)4 << 20)
 
 int hant_conv_check(const hant_conv_desc *d, int h, int w) {
   if (d->c_in <= 0 || d->c_out <= 0 || d->groups <= 0)
@@ -22,171 +18,124 @@ int hant_conv_check(const hant_conv_desc *d, int h, int w) {
   return 0;
 }
 
-static bool is_depthwise(const hant_conv_desc *d) {
-  return d->groups == d->c_in && d->groups == d->c_out && d->groups > 1;
+/* Key values: the batch, the input, the description, whether there is a bias. */
+enum { K_N, K_C, K_H, K_W, K_K, K_KH, K_KW, K_SH, K_SW, K_PH, K_PW, K_G, K_BIAS };
+
+/* Work toward the one-thread threshold (dnnl_ctx.c), in multiply-adds of
+ * a kxk convolution. A multiply-add of a 1x1 convolution (one plain GEMM)
+ * or of a depthwise one (streamed through memory) takes far less time, so
+ * it counts for less: measured at batch 1, a second thread starts to pay
+ * at about 0.1M multiply-adds for 3x3 convolutions, 2M for 1x1 ones, and
+ * not below 0.5M for depthwise ones. */
+static double conv_work(const hant_conv_desc *d, int n, int h, int w) {
+  double macs = (double)n * d->c_out * hant_conv_out_h(d, h) * hant_conv_out_w(d, w) * (d->c_in / d->groups) *
+                d->kh * d->kw;
+  if (d->groups > 1 && d->groups == d->c_in && d->groups == d->c_out)
+    return macs / 16;
+  return d->kh * d->kw == 1 ? macs / 32 : macs;
 }
 
-/* First and last output column whose input column ow*s - p + kj is inside [0, w). */
-static inline void valid_range(int kj, int s, int p, int w, int wo, int *lo, int *hi) {
-  int a = p - kj; /* need ow*s >= a */
-  int l = a <= 0 ? 0 : (a + s - 1) / s;
-  int b = w - 1 + p - kj; /* need ow*s <= b */
-  int r = b < 0 ? -1 : b / s;
-  if (r > wo - 1)
-    r = wo - 1;
-  *lo = l;
-  *hi = r;
+static void conv_key(hant__prim_key *key, hant__prim_kind kind, const hant_conv_desc *d, int n, int h, int w,
+                     bool bias) {
+  hant__key_init(key, kind, conv_work(d, n, h, w));
+  int64_t v[] = {n, d->c_in, h, w, d->c_out, d->kh, d->kw, d->sh, d->sw, d->ph, d->pw, d->groups, bias};
+  memcpy(key->v, v, sizeof(v));
 }
 
-/* col[(c*kh + ki)*kw + kj, s*hwo + oh*wo + ow] = x[n0+s, c0+c, ih, iw] or 0 */
-static void im2col(const hant_conv_desc *d, const float *x, int h, int w, int ho,
-                   int wo, int n0, int nb, int c0, int cg, float *col) {
-  size_t hwo = (size_t)ho * wo, ld = (size_t)nb * hwo;
-  for (int c = 0; c < cg; c++)
-    for (int ki = 0; ki < d->kh; ki++)
-      for (int kj = 0; kj < d->kw; kj++) {
-        float *row = col + ((size_t)(c * d->kh + ki) * d->kw + kj) * ld;
-        int lo, hi;
-        valid_range(kj, d->sw, d->pw, w, wo, &lo, &hi);
-        for (int s = 0; s < nb; s++) {
-          const float *plane = x + ((size_t)(n0 + s) * d->c_in + c0 + c) * h * w;
-          float *dst = row + (size_t)s * hwo;
-          for (int oh = 0; oh < ho; oh++, dst += wo) {
-            int ih = oh * d->sh - d->ph + ki;
-            if (ih < 0 || ih >= h || lo > hi) {
-              memset(dst, 0, sizeof(float) * wo);
-              continue;
-            }
-            const float *src = plane + (size_t)ih * w - d->pw + kj;
-            for (int ow = 0; ow < lo; ow++)
-              dst[ow] = 0.0f;
-            if (d->sw == 1)
-              memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo + 1));
-            else
-              for (int ow = lo; ow <= hi; ow++)
-                dst[ow] = src[ow * d->sw];
-            for (int ow = hi + 1; ow < wo; ow++)
-              dst[ow] = 0.0f;
-          }
-        }
-      }
+typedef struct conv_mds {
+  dnnl_memory_desc_t x, w, b, y;
+  dnnl_dims_t strides, pad_l, pad_r;
+} conv_mds;
+
+/* x nchw, y nchw, w oihw or, with groups, goihw [g, K/g, C/g, kh, kw]: the
+ * same bytes as ops.h's [K, C/g, kh, kw]. Depthwise convolutions are the
+ * exception: oneDNN runs them on plain layouts only through a GEMM per
+ * channel, tens of times slower than its depthwise kernels, which want
+ * channels blocked. So a depthwise primitive picks its own layouts and
+ * hant__prim_exec reorders the plain buffers into them and back. */
+static dnnl_status_t conv_mds_init(const hant__prim_key *key, conv_mds *m) {
+  const int64_t *v = key->v;
+  hant_conv_desc d = {.c_in = (int)v[K_C], .c_out = (int)v[K_K], .kh = (int)v[K_KH], .kw = (int)v[K_KW],
+                      .sh = (int)v[K_SH], .sw = (int)v[K_SW], .ph = (int)v[K_PH], .pw = (int)v[K_PW],
+                      .groups = (int)v[K_G]};
+  int64_t ho = hant_conv_out_h(&d, (int)v[K_H]), wo = hant_conv_out_w(&d, (int)v[K_W]);
+  int64_t xd[] = {v[K_N], v[K_C], v[K_H], v[K_W]}, yd[] = {v[K_N], v[K_K], ho, wo}, bd[] = {v[K_K]};
+  int64_t wd1[] = {v[K_K], v[K_C], v[K_KH], v[K_KW]};
+  int64_t wdg[] = {v[K_G], v[K_K] / v[K_G], v[K_C] / v[K_G], v[K_KH], v[K_KW]};
+  dnnl_status_t s;
+  if ((s = hant__md_plain(&m->x, 4, xd)) || (s = hant__md_plain(&m->y, 4, yd)) || (s = hant__md_plain(&m->b, 1, bd)))
+    return s;
+  if ((s = v[K_G] == 1 ? hant__md_plain(&m->w, 4, wd1) : hant__md_plain(&m->w, 5, wdg)))
+    return s;
+  if (d.groups > 1 && d.groups == d.c_in && d.groups == d.c_out) {
+    dnnl_dims_t dx, dy, dw;
+    memcpy(dx, xd, sizeof(xd)), memcpy(dy, yd, sizeof(yd)), memcpy(dw, wdg, sizeof(wdg));
+    if ((s = dnnl_memory_desc_init_by_tag(&m->x, 4, dx, dnnl_f32, dnnl_format_tag_any)) ||
+        (s = dnnl_memory_desc_init_by_tag(&m->y, 4, dy, dnnl_f32, dnnl_format_tag_any)) ||
+        (s = dnnl_memory_desc_init_by_tag(&m->w, 5, dw, dnnl_f32, dnnl_format_tag_any)))
+      return s;
+  }
+  /* The right padding is the left one: oneDNN rounds the output size down
+   * as ops.h does, leaving any last rows that do not fill a window. */
+  m->strides[0] = d.sh, m->strides[1] = d.sw;
+  m->pad_l[0] = m->pad_r[0] = d.ph;
+  m->pad_l[1] = m->pad_r[1] = d.pw;
+  return dnnl_success;
 }
 
-/* The adjoint of im2col: dx += scatter(dcol). */
-static void col2im(const hant_conv_desc *d, const float *col, int h, int w, int ho,
-                   int wo, int n0, int nb, int c0, int cg, float *dx) {
-  size_t hwo = (size_t)ho * wo, ld = (size_t)nb * hwo;
-  for (int c = 0; c < cg; c++)
-    for (int ki = 0; ki < d->kh; ki++)
-      for (int kj = 0; kj < d->kw; kj++) {
-        const float *row = col + ((size_t)(c * d->kh + ki) * d->kw + kj) * ld;
-        int lo, hi;
-        valid_range(kj, d->sw, d->pw, w, wo, &lo, &hi);
-        if (lo > hi)
-          continue;
-        for (int s = 0; s < nb; s++) {
-          float *plane = dx + ((size_t)(n0 + s) * d->c_in + c0 + c) * h * w;
-          const float *src = row + (size_t)s * hwo;
-          for (int oh = 0; oh < ho; oh++, src += wo) {
-            int ih = oh * d->sh - d->ph + ki;
-            if (ih < 0 || ih >= h)
-              continue;
-            float *dst = plane + (size_t)ih * w - d->pw + kj;
-            if (d->sw == 1)
-              for (int ow = lo; ow <= hi; ow++)
-                dst[ow] += src[ow];
-            else
-              for (int ow = lo; ow <= hi; ow++)
-                dst[ow * d->sw] += src[ow];
-          }
-        }
-      }
+static dnnl_status_t fwd_pd(const conv_mds *m, bool bias, dnnl_engine_t engine, const_dnnl_primitive_attr_t attr,
+                            dnnl_primitive_desc_t *pd) {
+  dnnl_convolution_desc_t cd;
+  /* Training and inference share the forward primitive, so that a
+   * network's eval-mode outputs equal those of its training-mode pass. */
+  dnnl_status_t s = dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct, &m->x,
+                                                       &m->w, bias ? &m->b : NULL, &m->y, m->strides, m->pad_l,
+                                                       m->pad_r);
+  return s ? s : dnnl_primitive_desc_create(pd, &cd, attr, engine, NULL);
 }
 
-static int chunk_samples(size_t rows, size_t hwo, int n) {
-  size_t per = rows * hwo;
-  size_t nb = per ? COL_LIMIT_FLOATS / per : (size_t)n;
-  if (nb < 1)
-    nb = 1;
-  if (nb > (size_t)n)
-    nb = (size_t)n;
-  return (int)nb;
+static dnnl_status_t make_fwd(const hant__prim_key *key, dnnl_engine_t engine, const_dnnl_primitive_attr_t attr,
+                              dnnl_primitive_desc_t *pd) {
+  conv_mds m;
+  dnnl_status_t s = conv_mds_init(key, &m);
+  return s ? s : fwd_pd(&m, key->v[K_BIAS] != 0, engine, attr, pd);
 }
 
-static void dw_forward(const hant_conv_desc *d, const float *x, int n, int h, int w,
-                       const float *wt, const float *bias, float *y) {
-  int ho = hant_conv_out_h(d, h), wo = hant_conv_out_w(d, w);
-  for (int i = 0; i < n; i++)
-    for (int c = 0; c < d->c_in; c++) {
-      const float *xp = x + ((size_t)i * d->c_in + c) * h * w;
-      float *yp = y + ((size_t)i * d->c_out + c) * ho * wo;
-      const float *k = wt + (size_t)c * d->kh * d->kw;
-      float b = bias ? bias[c] : 0.0f;
-      for (size_t j = 0; j < (size_t)ho * wo; j++)
-        yp[j] = b;
-      for (int oh = 0; oh < ho; oh++) {
-        float *yr = yp + (size_t)oh * wo;
-        for (int ki = 0; ki < d->kh; ki++) {
-          int ih = oh * d->sh - d->ph + ki;
-          if (ih < 0 || ih >= h)
-            continue;
-          const float *xr = xp + (size_t)ih * w;
-          for (int kj = 0; kj < d->kw; kj++) {
-            int lo, hi;
-            valid_range(kj, d->sw, d->pw, w, wo, &lo, &hi);
-            float kv = k[ki * d->kw + kj];
-            const float *xs = xr - d->pw + kj;
-            if (d->sw == 1)
-              for (int ow = lo; ow <= hi; ow++)
-                yr[ow] += kv * xs[ow];
-            else
-              for (int ow = lo; ow <= hi; ow++)
-                yr[ow] += kv * xs[ow * d->sw];
-          }
-        }
-      }
-    }
+static dnnl_status_t make_bwd_data(const hant__prim_key *key, dnnl_engine_t engine, const_dnnl_primitive_attr_t attr,
+                                   dnnl_primitive_desc_t *pd) {
+  conv_mds m;
+  dnnl_primitive_desc_t hint = NULL;
+  dnnl_convolution_desc_t cd;
+  dnnl_status_t s = conv_mds_init(key, &m);
+  if (!s)
+    s = fwd_pd(&m, false, engine, attr, &hint);
+  if (!s)
+    s = dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &m.x, &m.w, &m.y, m.strides, m.pad_l,
+                                                 m.pad_r);
+  if (!s)
+    s = dnnl_primitive_desc_create(pd, &cd, attr, engine, hint);
+  if (hint)
+    dnnl_primitive_desc_destroy(hint);
+  return s;
 }
 
-static void dw_backward(const hant_conv_desc *d, const float *x, int n, int h, int w,
-                        const float *wt, const float *dy, float *dx, float *dwt,
-                        float *db) {
-  int ho = hant_conv_out_h(d, h), wo = hant_conv_out_w(d, w);
-  for (int i = 0; i < n; i++)
-    for (int c = 0; c < d->c_in; c++) {
-      const float *xp = x + ((size_t)i * d->c_in + c) * h * w;
-      const float *gp = dy + ((size_t)i * d->c_out + c) * ho * wo;
-      float *dxp = dx ? dx + ((size_t)i * d->c_in + c) * h * w : NULL;
-      const float *k = wt + (size_t)c * d->kh * d->kw;
-      float *dk = dwt + (size_t)c * d->kh * d->kw;
-      if (db) {
-        float s = 0.0f;
-        for (size_t j = 0; j < (size_t)ho * wo; j++)
-          s += gp[j];
-        db[c] += s;
-      }
-      for (int oh = 0; oh < ho; oh++) {
-        const float *gr = gp + (size_t)oh * wo;
-        for (int ki = 0; ki < d->kh; ki++) {
-          int ih = oh * d->sh - d->ph + ki;
-          if (ih < 0 || ih >= h)
-            continue;
-          const float *xr = xp + (size_t)ih * w - d->pw;
-          float *dxr = dxp ? dxp + (size_t)ih * w - d->pw : NULL;
-          for (int kj = 0; kj < d->kw; kj++) {
-            int lo, hi;
-            valid_range(kj, d->sw, d->pw, w, wo, &lo, &hi);
-            float kv = k[ki * d->kw + kj], acc = 0.0f;
-            for (int ow = lo; ow <= hi; ow++)
-              acc += gr[ow] * xr[ow * d->sw + kj];
-            dk[ki * d->kw + kj] += acc;
-            if (dxr)
-              for (int ow = lo; ow <= hi; ow++)
-                dxr[ow * d->sw + kj] += kv * gr[ow];
-          }
-        }
-      }
-    }
+static dnnl_status_t make_bwd_weights(const hant__prim_key *key, dnnl_engine_t engine,
+                                      const_dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd) {
+  conv_mds m;
+  dnnl_primitive_desc_t hint = NULL;
+  dnnl_convolution_desc_t cd;
+  bool bias = key->v[K_BIAS] != 0;
+  dnnl_status_t s = conv_mds_init(key, &m);
+  if (!s)
+    s = fwd_pd(&m, bias, engine, attr, &hint);
+  if (!s)
+    s = dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &m.x, &m.w, bias ? &m.b : NULL,
+                                                    &m.y, m.strides, m.pad_l, m.pad_r);
+  if (!s)
+    s = dnnl_primitive_desc_create(pd, &cd, attr, engine, hint);
+  if (hint)
+    dnnl_primitive_desc_destroy(hint);
+  return s;
 }
 
 int hant_conv_forward(const hant_conv_desc *d, const float *x, int n, int h,
@@ -195,56 +144,10 @@ int hant_conv_forward(const hant_conv_desc *d, const float *x, int n, int h,
   int rc = hant_conv_check(d, h, w);
   if (rc)
     return rc;
-  if (is_depthwise(d)) {
-    dw_forward(d, x, n, h, w, wt, bias, y);
-    return 0;
-  }
-  int ho = hant_conv_out_h(d, h), wo = hant_conv_out_w(d, w);
-  int cg = d->c_in / d->groups, kg = d->c_out / d->groups;
-  size_t hwo = (size_t)ho * wo, ckk = (size_t)cg * d->kh * d->kw;
-  bool pointwise = d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 &&
-                   d->ph == 0 && d->pw == 0;
-  int nb = chunk_samples(ckk, hwo, n);
-  float *col = hant_arena_floats(scratch, ckk * nb * hwo);
-  float *out = nb > 1 ? hant_arena_floats(scratch, (size_t)kg * nb * hwo) : NULL;
-  if (!col || (nb > 1 && !out))
-    return hant__error(HANT_ENOMEM, "conv: no memory for a %zux%zu im2col buffer", ckk, (size_t)nb * hwo);
-  for (int n0 = 0; n0 < n; n0 += nb) {
-    int nbb = n - n0 < nb ? n - n0 : nb;
-    size_t ld = (size_t)nbb * hwo;
-    for (int g = 0; g < d->groups; g++) {
-      const float *b;
-      if (pointwise && nbb == 1) {
-        b = x + ((size_t)n0 * d->c_in + (size_t)g * cg) * hwo;
-      } else {
-        im2col(d, x, h, w, ho, wo, n0, nbb, g * cg, cg, col);
-        b = col;
-      }
-      const float *wg = wt + (size_t)g * kg * ckk;
-      if (nbb == 1) {
-        float *yg = y + ((size_t)n0 * d->c_out + (size_t)g * kg) * hwo;
-        hant_gemm(false, false, kg, (int)hwo, (int)ckk, 1.0f, wg, (int)ckk, b, (int)hwo, 0.0f, yg, (int)hwo);
-        if (bias)
-          for (int k = 0; k < kg; k++) {
-            float bv = bias[g * kg + k];
-            float *yr = yg + (size_t)k * hwo;
-            for (size_t j = 0; j < hwo; j++)
-              yr[j] += bv;
-          }
-        continue;
-      }
-      hant_gemm(false, false, kg, (int)ld, (int)ckk, 1.0f, wg, (int)ckk, b, (int)ld, 0.0f, out, (int)ld);
-      for (int s = 0; s < nbb; s++)
-        for (int k = 0; k < kg; k++) {
-          const float *src = out + (size_t)k * ld + (size_t)s * hwo;
-          float *dst = y + ((size_t)(n0 + s) * d->c_out + (size_t)g * kg + k) * hwo;
-          float bv = bias ? bias[g * kg + k] : 0.0f;
-          for (size_t j = 0; j < hwo; j++)
-            dst[j] = src[j] + bv;
-        }
-    }
-  }
-  return 0;
+  hant__prim_key key;
+  conv_key(&key, HANT__PRIM_CONV_FWD, d, n, h, w, bias != NULL);
+  hant__arg args[] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, wt}, {DNNL_ARG_DST, y}, {DNNL_ARG_BIAS, bias}};
+  return hant__prim_run(&key, make_fwd, args, bias ? 4 : 3, scratch);
 }
 
 int hant_conv_backward(const hant_conv_desc *d, const float *x, int n, int h,
@@ -253,54 +156,27 @@ int hant_conv_backward(const hant_conv_desc *d, const float *x, int n, int h,
   int rc = hant_conv_check(d, h, w);
   if (rc)
     return rc;
-  if (dx)
-    memset(dx, 0, sizeof(float) * (size_t)n * d->c_in * h * w);
-  if (is_depthwise(d)) {
-    dw_backward(d, x, n, h, w, wt, dy, dx, dwt, db);
-    return 0;
+  hant__prim_key key;
+  if (dx) {
+    conv_key(&key, HANT__PRIM_CONV_BWD_DATA, d, n, h, w, false);
+    hant__arg args[] = {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, wt}, {DNNL_ARG_DIFF_SRC, dx}};
+    if ((rc = hant__prim_run(&key, make_bwd_data, args, 3, scratch)))
+      return rc;
   }
-  int ho = hant_conv_out_h(d, h), wo = hant_conv_out_w(d, w);
-  int cg = d->c_in / d->groups, kg = d->c_out / d->groups;
-  size_t hwo = (size_t)ho * wo, ckk = (size_t)cg * d->kh * d->kw;
-  if (db)
-    for (int i = 0; i < n; i++)
-      for (int k = 0; k < d->c_out; k++) {
-        const float *g = dy + ((size_t)i * d->c_out + k) * hwo;
-        float s = 0.0f;
-        for (size_t j = 0; j < hwo; j++)
-          s += g[j];
-        db[k] += s;
-      }
-  int nb = chunk_samples(ckk, hwo, n);
-  float *col = hant_arena_floats(scratch, ckk * nb * hwo);
-  float *dcol = dx ? hant_arena_floats(scratch, ckk * nb * hwo) : NULL;
-  float *dyt = nb > 1 ? hant_arena_floats(scratch, (size_t)kg * nb * hwo) : NULL;
-  if (!col || (dx && !dcol) || (nb > 1 && !dyt))
-    return hant__error(HANT_ENOMEM, "conv backward: no memory for scratch buffers");
-  for (int n0 = 0; n0 < n; n0 += nb) {
-    int nbb = n - n0 < nb ? n - n0 : nb;
-    size_t ld = (size_t)nbb * hwo;
-    for (int g = 0; g < d->groups; g++) {
-      const float *gy;
-      if (nbb == 1) {
-        gy = dy + ((size_t)n0 * d->c_out + (size_t)g * kg) * hwo;
-      } else {
-        for (int s = 0; s < nbb; s++)
-          for (int k = 0; k < kg; k++)
-            memcpy(dyt + (size_t)k * ld + (size_t)s * hwo,
-                   dy + ((size_t)(n0 + s) * d->c_out + (size_t)g * kg + k) * hwo,
-                   sizeof(float) * hwo);
-        gy = dyt;
-      }
-      im2col(d, x, h, w, ho, wo, n0, nbb, g * cg, cg, col);
-      const float *wg = wt + (size_t)g * kg * ckk;
-      hant_gemm(false, true, kg, (int)ckk, (int)ld, 1.0f, gy, (int)ld, col, (int)ld, 1.0f,
-                dwt + (size_t)g * kg * ckk, (int)ckk);
-      if (dx) {
-        hant_gemm(true, false, (int)ckk, (int)ld, kg, 1.0f, wg, (int)ckk, gy, (int)ld, 0.0f, dcol, (int)ld);
-        col2im(d, dcol, h, w, ho, wo, n0, nbb, g * cg, cg, dx);
-      }
-    }
-  }
+  /* oneDNN overwrites the weight and bias gradients; ops.h accumulates
+   * them, so they land in scratch first and are added. */
+  size_t nw = (size_t)d->c_out * (d->c_in / d->groups) * d->kh * d->kw;
+  float *gw = hant_arena_floats(scratch, nw);
+  float *gb = db ? hant_arena_floats(scratch, (size_t)d->c_out) : NULL;
+  if (!gw || (db && !gb))
+    return hant__error(HANT_ENOMEM, "conv backward: no memory for %zu weight gradients", nw);
+  conv_key(&key, HANT__PRIM_CONV_BWD_WEIGHTS, d, n, h, w, db != NULL);
+  hant__arg args[] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, gw}, {DNNL_ARG_DIFF_BIAS, gb}};
+  if ((rc = hant__prim_run(&key, make_bwd_weights, args, db ? 4 : 3, scratch)))
+    return rc;
+  for (size_t i = 0; i < nw; i++)
+    dwt[i] += gw[i];
+  for (int k = 0; db && k < d->c_out; k++)
+    db[k] += gb[k];
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include "svd.h"
 #include "base.h"
+#include "blas_internal.h"
 #include "hant_config.h"
 
 #if HANT_HAVE_LAPACKE
@@ -19,6 +20,7 @@ int hant_svd(int m, int n, const float *a, float *u, float *s, float *vt) {
   if (!work || !superb)
     goto out;
   memcpy(work, a, sizeof(float) * (size_t)m * (size_t)n);
+  hant__blas_init();
   int info = LAPACKE_sgesvd(LAPACK_ROW_MAJOR, 'S', 'S', m, n, work, n, s, u,
                             mn, vt, n, superb);
   rc = info == 0 ? 0 : hant__error(HANT_EINVAL, "SVD of a %dx%d matrix did not converge (info %d)", m, n, info);

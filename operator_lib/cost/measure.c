@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "gemm.h"
+#include "kernels.h"
 #include "base.h"
 #include "rng.h"
 #include "sensor.h"
@@ -78,7 +78,7 @@ int hant_measure_run(hant_measure_fn fn, void *user, const hant_measure_opts *o,
       o->max_spread <= 0)
     return hant__error(HANT_EINVAL, "measure: invalid options (need min_samples >= 3, max_samples >= min_samples, "
                                     "attempts >= 1, sample_ms > 0, max_spread > 0)");
-  r->threads = hant_gemm_get_threads();
+  r->threads = hant_threads_get();
   /* Other threads' CPU time is invisible to this thread's clock, so the
    * preemption test only works single-threaded. */
   bool reject = o->reject_preempted && r->threads <= 1;

@@ -303,9 +303,8 @@ int hant_deploy_measure_choice(void *user, const int *choice, int n_slots, doubl
   free(ids);
   if (rc)
     return rc;
-  /* Measured as profile does (warm-up, median), but with the threads the
-   * process has: the BLAS thread count is process-wide, so a worker that
-   * changed it would change it under every other thread too. */
+  /* Measured as profile does (warm-up, median), but with the threads this
+   * worker was given: a worker never changes the kernels' thread setting. */
   hant_measure_opts mo;
   hant_measure_opts_default(&mo);
   hant_measure_result mr;

@@ -9,7 +9,7 @@
 
 #include "energy.h"
 #include "family.h"
-#include "gemm.h"
+#include "kernels.h"
 #include "base.h"
 #include "jsonw.h"
 #include "netfile.h"
@@ -131,6 +131,7 @@ typedef struct chunk {
   cand_state *c;
   int n;
   int jobs;
+  int threads;         /* kernel threads per worker; 0: the process's count */
   /* The current batch, shared read-only by the workers. */
   const float *x, *y;  /* teacher slot input and output */
   const int *labels;
@@ -227,8 +228,10 @@ typedef struct worker_arg {
 
 static void *worker(void *p) {
   worker_arg *a = p;
+  hant_threads_set_local(a->ch->threads);
   for (int i = a->id; i < a->ch->n; i += a->ch->jobs)
     run_one(a->ch, &a->ch->c[i]);
+  hant_threads_set_local(0);
   return NULL;
 }
 
@@ -494,8 +497,12 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
       p++;
   }
   int jobs = o->jobs, chunk_n = o->chunk > 0 ? o->chunk : 4 * o->jobs;
-  int saved_threads = hant_gemm_get_threads();
-  hant_gemm_set_threads(1); /* one BLAS thread per worker: no oversubscription */
+  /* Each worker gets an equal share of the cores, and the ranks of an MPI
+   * job are taken to share one machine's: no oversubscription. A build's
+   * results depend on this count, so a resumed build and its MPI twin use
+   * the same when jobs * ranks is the same. */
+  int worker_threads = hant_cpu_count() / (jobs * o->shards);
+  worker_threads = worker_threads > 1 ? worker_threads : 1;
   hant_energy_meter em;
   hant_energy_start(&em);
   double t0 = hant_now_s(), cpu0 = hant_cpu_s();
@@ -574,7 +581,7 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
         hant_optim_init(&cs[k].opt, HANT_OPTIM_ADAM);
         cs[k].lr = strcmp(cs[k].spec.init, "random") && strcmp(cs[k].spec.init, "none") ? o->lr_teacher : o->lr_random;
       }
-      chunk ch = {.teacher = teacher, .slot = s, .c = cs, .n = n, .jobs = jobs};
+      chunk ch = {.teacher = teacher, .slot = s, .c = cs, .n = n, .jobs = jobs, .threads = worker_threads};
       ev.kind = HANT_DISTILL_EV_SLOT;
       ev.chunk_size = n;
       ev.chunk_frac = 0;
@@ -648,7 +655,6 @@ out_plan:
   free(specs);
   free(nspec);
 out_free:
-  hant_gemm_set_threads(saved_threads);
   free(slots);
   return rc;
 }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gemm.h"
+#include "kernels.h"
 #include "hant.h"
 #include "net.h"
 #include "onnx.h"
@@ -33,7 +33,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_infer: %s\n", hant_errmsg());
     return 1;
   }
-  hant_gemm_set_threads(threads);
+  hant_threads_set(threads);
   const hant_node *in = &net->nodes[0];
   size_t n = (size_t)batch * in->c * in->h * in->w;
   float *x = hant_alloc(n * sizeof(float));

@@ -13,7 +13,7 @@
 #include "dataset.h"
 #include "deploy.h"
 #include "finetune.h"
-#include "gemm.h"
+#include "kernels.h"
 #include "hant.h"
 #include "jsonw.h"
 #include "library.h"
@@ -432,7 +432,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (threads)
-    hant_gemm_set_threads(threads);
+    hant_threads_set(threads);
   char *devs[16], *divs[8], *kinds[2], *eps[MAX_EPOCHS];
   int n_devs = split_list(devices_s, devs, 16), n_divs = split_list(divisors_s, divs, 8),
       n_kinds = split_list(kinds_s, kinds, 2);

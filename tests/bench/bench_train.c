@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "arch.h"
-#include "gemm.h"
+#include "kernels.h"
 #include "hant.h"
 #include "train.h"
 
@@ -21,7 +21,7 @@ int main(int argc, char **argv) {
   const char *desc = hant_arch_preset(argv[1]) ? hant_arch_preset(argv[1]) : argv[1];
   int batch = argc > 2 ? atoi(argv[2]) : 128, steps = argc > 3 ? atoi(argv[3]) : 100;
   int threads = argc > 4 ? atoi(argv[4]) : 2, warmup = 5;
-  hant_gemm_set_threads(threads);
+  hant_threads_set(threads);
   hant_net *net = hant_arch_build(desc, "arch");
   hant_dataset tr;
   if (!net || hant_fmnist_load(hant_fmnist_dir(), HANT_SPLIT_TRAIN, 0, &tr)) {

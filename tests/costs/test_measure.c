@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "arch.h"
-#include "gemm.h"
+#include "kernels.h"
 #include "hant.h"
 #include "measure.h"
 #include "rng.h"
@@ -23,7 +23,7 @@ static hant_net *build(const char *arch) {
 }
 
 int main(void) {
-  hant_gemm_set_threads(1);
+  hant_threads_set(1);
   hant_measure_opts o;
   hant_measure_opts_default(&o);
   /* A full 5x5 convolution and the depthwise-separable block that replaces
