@@ -16,8 +16,9 @@
 #include "slots.h"
 
 /* Least squares of y = a + b x on relative residuals (weights 1/y^2), so
- * small and large networks count alike. Falls back to b = mean(y/x), a = 0
- * when x does not vary. */
+ * small and large networks count alike. Falls back to the weighted ratio
+ * b = sum(w x y) / sum(w x^2), a = 0 when x does not vary or the slope is
+ * not positive. */
 static void fit_line(const double *x, const double *y, int n, int skip, double *a, double *b) {
   double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
   for (int i = 0; i < n; i++) {
@@ -30,10 +31,13 @@ static void fit_line(const double *x, const double *y, int n, int skip, double *
   if (fabs(det) > 1e-12 * sw * sxx) {
     *b = (sw * sxy - sx * sy) / det;
     *a = (sy - *b * sx) / sw;
-  } else {
-    *a = 0;
-    *b = sx > 0 ? sxy / sxx : 1.0;
+    if (*b > 0)
+      return;
+    /* Timing noise over a few small networks can tilt the line until
+     * latency falls as work grows: no model of latency. Keep the ratio. */
   }
+  *a = 0;
+  *b = sx > 0 ? sxy / sxx : 1.0;
 }
 
 int hant_additivity_fit(const double *sum_ms, const double *measured_ms, int n, hant_additivity *a) {

@@ -82,9 +82,9 @@ for s in lib["slots"]:
         h = k["host"]
         assert h["source"] == "measured" and h["latency_ms"] > 0 and "latency_spread" in h
         assert h["energy_source"] == "rapl" or h["energy_source"].startswith("modelled: host profile")
-assert host["source"] == "measured" and host["threads"] == 1 and host["cpu"]
-cal = host["calibration"]; assert 0 <= cal["held_out_error"]["median"] < 5
-add = host["additivity"]; assert add["networks"] == 4 and add["factor"] > 0
+assert host["source"] == "measured" and host["threads"] == 1 and host["cpu"], host
+cal = host["calibration"]; assert 0 <= cal["held_out_error"]["median"] < 5, cal
+add = host["additivity"]; assert add["networks"] == 4 and add["factor"] > 0, add
 assert any(r["args"].startswith("hant-distill profile") for r in lib["build_runs"]), "profiling run not recorded"
 PY
 echo "costs round trip: ok"
