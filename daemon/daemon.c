@@ -318,6 +318,15 @@ out:
     uv_run(&loop, UV_RUN_DEFAULT);
   }
   hantd_workers_destroy(d->workers);
+  hantd_jobs_join(d->jobs);
+  if (hantd_jobs_left_behind(d->jobs)) {
+    /* A runner stuck in a system call still uses the snapshot, the places
+     * and its store: freeing them, or running exit handlers under it, would
+     * pull them from under its feet. Its job is already back in the queue. */
+    hantd_log(LOG_WARNING, "a job runner is still stuck; exiting without waiting for it");
+    fflush(NULL);
+    _exit(code);
+  }
   hantd_jobs_destroy(d->jobs);
   hant_rpc_set_places(NULL); /* every thread that read them has been joined */
   hant_places_close(d->places);

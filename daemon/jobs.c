@@ -805,6 +805,18 @@ void hantd_jobs_join(hantd_jobs *j) {
     pthread_join(j->keeper, NULL);
 }
 
+bool hantd_jobs_left_behind(hantd_jobs *j) {
+  if (!j)
+    return false;
+  bool stuck = false;
+  pthread_mutex_lock(&j->mu);
+  for (runner *r = j->runners; r; r = r->next)
+    if (r->started && r->abandoned && !r->exited)
+      stuck = true;
+  pthread_mutex_unlock(&j->mu);
+  return stuck;
+}
+
 void hantd_jobs_destroy(hantd_jobs *j) {
   if (!j)
     return;

@@ -79,6 +79,10 @@ bool hantd_jobs_stopped(hantd_jobs *j);
 /* Waits for the threads (after hantd_jobs_stop), except those left behind.
  * NULL is a no-op. */
 void hantd_jobs_join(hantd_jobs *j);
+/* True when a runner was left behind, stuck in a job, and has not exited:
+ * its thread may still use the library, the places and the store, so the
+ * daemon must not free them. false for NULL. */
+bool hantd_jobs_left_behind(hantd_jobs *j);
 /* Joins the threads and frees everything (after the loop ended). A thread
  * left behind that is still blocked keeps what it uses: that much is
  * never freed. NULL is a no-op. */
