@@ -5,6 +5,7 @@
 
 #include "hant.h"
 #include "ops.h"
+#include "oracle/net_ref.h"
 #include "oracle/ops_ref.h"
 #include "rng.h"
 #include "test_util.h"
@@ -20,7 +21,8 @@ static void fill_normal(hant_rng *rng, float *p, size_t n) {
     p[i] = hant_rng_normal(rng);
 }
 
-/* y: [N, K, H', W'] = b + sum over the group's channels and taps, in double. */
+/* y: [N, K, H', W'] = b + sum over the group's channels and taps, in double;
+ * activations channels last, as ops.h has them. */
 static void naive_forward(const hant_conv_desc *d, const float *x, int n, int h, int w, const float *wt,
                           const float *bias, double *y) {
   int ho = hant_conv_out_h(d, h), wo = hant_conv_out_w(d, w);
@@ -40,12 +42,12 @@ static void naive_forward(const hant_conv_desc *d, const float *x, int n, int h,
                 int iw = ow * d->sw - d->pw + kj;
                 if (iw < 0 || iw >= w)
                   continue;
-                double xv = x[(((size_t)i * d->c_in + c0 + c) * h + ih) * w + iw];
+                double xv = x[(((size_t)i * h + ih) * w + iw) * d->c_in + c0 + c];
                 double wv = wt[(((size_t)k * cg + c) * d->kh + ki) * d->kw + kj];
                 s += xv * wv;
               }
             }
-          y[(((size_t)i * d->c_out + k) * ho + oh) * wo + ow] = s;
+          y[(((size_t)i * ho + oh) * wo + ow) * d->c_out + k] = s;
         }
     }
 }
@@ -63,7 +65,7 @@ static void naive_backward(const hant_conv_desc *d, const float *x, int n, int h
       int c0 = (k / kg) * cg;
       for (int oh = 0; oh < ho; oh++)
         for (int ow = 0; ow < wo; ow++) {
-          double g = dy[(((size_t)i * d->c_out + k) * ho + oh) * wo + ow];
+          double g = dy[(((size_t)i * ho + oh) * wo + ow) * d->c_out + k];
           db[k] += g;
           for (int c = 0; c < cg; c++)
             for (int ki = 0; ki < d->kh; ki++) {
@@ -74,7 +76,7 @@ static void naive_backward(const hant_conv_desc *d, const float *x, int n, int h
                 int iw = ow * d->sw - d->pw + kj;
                 if (iw < 0 || iw >= w)
                   continue;
-                size_t xi = (((size_t)i * d->c_in + c0 + c) * h + ih) * w + iw;
+                size_t xi = (((size_t)i * h + ih) * w + iw) * d->c_in + c0 + c;
                 size_t wi = (((size_t)k * cg + c) * d->kh + ki) * d->kw + kj;
                 dx[xi] += g * wt[wi];
                 dw[wi] += g * x[xi];
@@ -128,14 +130,24 @@ static void check_oracle(const conv_case *cc, bool use_bias, const float *x, con
     dw[s] = calloc(nw, sizeof(float)), db[s] = calloc(nk, sizeof(float));
     HANT_ASSERT(y[s] && dx[s] && dw[s] && db[s]);
   }
+  /* The reference kernel runs channels first: x and dy go in converted,
+   * y and dx come back converted. */
+  float *xf = malloc(nx * sizeof(float)), *dyf = malloc(ny * sizeof(float));
+  float *tmp = malloc((nx > ny ? nx : ny) * sizeof(float));
+  HANT_ASSERT(xf && dyf && tmp);
+  ref_channels_first(x, n, d->c_in, h * w, xf);
+  ref_channels_first(dy, n, d->c_out, ho * wo, dyf);
   int rc = hant_conv_forward(d, x, n, h, w, wt, use_bias ? b : NULL, y[0], scratch);
   hant_arena_reset(scratch);
-  rc |= ref_conv_forward(d, x, n, h, w, wt, use_bias ? b : NULL, y[1], scratch);
+  rc |= ref_conv_forward(d, xf, n, h, w, wt, use_bias ? b : NULL, tmp, scratch);
+  ref_channels_last(tmp, n, d->c_out, ho * wo, y[1]);
   hant_arena_reset(scratch);
   rc |= hant_conv_backward(d, x, n, h, w, wt, dy, dx[0], dw[0], use_bias ? db[0] : NULL, scratch);
   hant_arena_reset(scratch);
-  rc |= ref_conv_backward(d, x, n, h, w, wt, dy, dx[1], dw[1], use_bias ? db[1] : NULL, scratch);
+  rc |= ref_conv_backward(d, xf, n, h, w, wt, dyf, tmp, dw[1], use_bias ? db[1] : NULL, scratch);
+  ref_channels_last(tmp, n, d->c_in, h * w, dx[1]);
   hant_arena_reset(scratch);
+  free(xf), free(dyf), free(tmp);
   CHECK(rc == 0, "%s: library or reference kernel failed: %s", cc->what, hant_errmsg());
   double e = fmax(fmax(rel_err_f(y[0], y[1], ny), rel_err_f(dx[0], dx[1], nx)),
                   fmax(rel_err_f(dw[0], dw[1], nw), rel_err_f(db[0], db[1], nk)));

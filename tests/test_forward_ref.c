@@ -105,6 +105,21 @@ static const float *need(const char *prefix, const char *field, size_t count) {
 
 static int cfg_int(const float *cfg, int i) { return (int)lrintf(cfg[i]); }
 
+/* PyTorch's activations are channels first; the library's channels last
+ * (ops.h). Rewrites the fixture's tensor `prefix.field`, [n, c, hw] channels
+ * first, in place into the library's layout. */
+static void to_channels_last(const char *prefix, const char *field, int n, int c, int hw) {
+  size_t cnt = (size_t)n * c * hw;
+  float *x = (float *)need(prefix, field, cnt), *y = malloc(cnt * sizeof(float));
+  HANT_ASSERT(y);
+  for (int b = 0; b < n; b++)
+    for (int ch = 0; ch < c; ch++)
+      for (int i = 0; i < hw; i++)
+        y[((size_t)b * hw + i) * c + ch] = x[((size_t)b * c + ch) * hw + i];
+  memcpy(x, y, cnt * sizeof(float));
+  free(y);
+}
+
 static double compare(const char *what, const float *got, const float *ref, size_t n) {
   double md = 0.0, scale = 0.0;
   for (size_t i = 0; i < n; i++) {
@@ -143,6 +158,10 @@ static void test_conv(void) {
     int ho = hant_conv_out_h(&d, h), wo = hant_conv_out_w(&d, w);
     size_t nx = (size_t)n * d.c_in * h * w, ny = (size_t)n * d.c_out * ho * wo;
     size_t nw = (size_t)d.c_out * (d.c_in / d.groups) * d.kh * d.kw;
+    to_channels_last(pre, "x", n, d.c_in, h * w);
+    to_channels_last(pre, "dx", n, d.c_in, h * w);
+    to_channels_last(pre, "y", n, d.c_out, ho * wo);
+    to_channels_last(pre, "dy", n, d.c_out, ho * wo);
     const float *x = need(pre, "x", nx), *wt = need(pre, "w", nw), *b = bias ? need(pre, "b", (size_t)d.c_out) : NULL;
     float *y = zeros(ny), *dx = zeros(nx), *dw = zeros(nw), *db = zeros((size_t)d.c_out);
     int rc = hant_conv_forward(&d, x, n, h, w, wt, b, y, &scratch);
@@ -172,6 +191,9 @@ static void test_bn(void) {
   const float *cfg = need("bn", "cfg", 4);
   int n = cfg_int(cfg, 0), c = cfg_int(cfg, 1), hw = cfg_int(cfg, 2) * cfg_int(cfg, 3);
   size_t nx = (size_t)n * c * hw;
+  static const char *const bn_acts[] = {"x", "y_eval", "y_train", "dy", "dx"};
+  for (size_t i = 0; i < sizeof(bn_acts) / sizeof(bn_acts[0]); i++)
+    to_channels_last("bn", bn_acts[i], n, c, hw);
   const float *x = need("bn", "x", nx), *gamma = need("bn", "gamma", (size_t)c), *beta = need("bn", "beta", (size_t)c);
   const float *rm = need("bn", "running_mean", (size_t)c), *rv = need("bn", "running_var", (size_t)c);
   float *y = zeros(nx), *dx = zeros(nx), *dg = zeros((size_t)c), *dbeta = zeros((size_t)c);
@@ -229,8 +251,18 @@ static void test_pool(void) {
   const float *cfg = need("pool", "cfg", 4);
   int n = cfg_int(cfg, 0), c = cfg_int(cfg, 1), h = cfg_int(cfg, 2), w = cfg_int(cfg, 3);
   size_t nx = (size_t)n * c * h * w;
-  const float *x = need("pool", "x", nx);
   static const char *const names[] = {"maxpool", "avgpool_pad1", "avgpool_pad0", "avgpool_k2"};
+  to_channels_last("pool", "x", n, c, h * w);
+  to_channels_last("gap", "dx", n, c, h * w);
+  for (size_t v = 0; v < sizeof(names) / sizeof(names[0]); v++) {
+    const float *pc = need(names[v], "cfg", 4);
+    hant_pool_desc d = {.k = cfg_int(pc, 0), .s = cfg_int(pc, 1), .p = cfg_int(pc, 2)};
+    int hwo = hant_pool_out(&d, h) * hant_pool_out(&d, w);
+    to_channels_last(names[v], "y", n, c, hwo);
+    to_channels_last(names[v], "dy", n, c, hwo);
+    to_channels_last(names[v], "dx", n, c, h * w);
+  }
+  const float *x = need("pool", "x", nx);
   float *dx = zeros(nx);
   for (size_t v = 0; v < sizeof(names) / sizeof(names[0]); v++) {
     const float *pc = need(names[v], "cfg", 4);

@@ -17,15 +17,16 @@ static void bn_key(hant__prim_key *key, hant__prim_kind kind, int n, int c, int 
   key->v[K_N] = n, key->v[K_C] = c, key->v[K_HW] = hw, key->v[K_EPS] = bits;
 }
 
-/* The data as [N, C, H*W, 1]: oneDNN normalises over every axis but the
- * second, as ops.h does over N, H and W (its fast kernels want 4-D). */
+/* The data as [N, C, H*W, 1], channels last: oneDNN normalises over every
+ * axis but the second, as ops.h does over N, H and W (its fast kernels
+ * want 4-D). */
 static dnnl_status_t bn_desc(const hant__prim_key *key, dnnl_prop_kind_t prop, unsigned flags, dnnl_memory_desc_t *md,
                              dnnl_batch_normalization_desc_t *d) {
   float eps;
   uint32_t bits = (uint32_t)key->v[K_EPS];
   memcpy(&eps, &bits, sizeof(eps));
   int64_t dims[] = {key->v[K_N], key->v[K_C], key->v[K_HW], 1};
-  dnnl_status_t s = hant__md_plain(md, 4, dims);
+  dnnl_status_t s = hant__md_act(md, 4, dims);
   return s ? s : dnnl_batch_normalization_forward_desc_init(d, prop, md, eps, flags);
 }
 

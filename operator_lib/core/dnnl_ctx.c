@@ -204,13 +204,16 @@ typedef struct reorder {
   size_t scratch_bytes;
 } reorder;
 
-/* Arguments that may be in a layout of the primitive's choosing. */
+/* Arguments that may be in a layout of the primitive's choosing, and
+ * whether the caller's buffer is an activation (channels last, see
+ * hant__md_act) or a parameter (plain row-major). */
 static const struct {
   int arg;
   bool out;
+  bool act;
 } reorderable[] = {
-    {DNNL_ARG_SRC, false},      {DNNL_ARG_WEIGHTS, false},     {DNNL_ARG_DIFF_DST, false},
-    {DNNL_ARG_DST, true},       {DNNL_ARG_DIFF_SRC, true},     {DNNL_ARG_DIFF_WEIGHTS, true},
+    {DNNL_ARG_SRC, false, true}, {DNNL_ARG_WEIGHTS, false, false}, {DNNL_ARG_DIFF_DST, false, true},
+    {DNNL_ARG_DST, true, true},  {DNNL_ARG_DIFF_SRC, true, true},  {DNNL_ARG_DIFF_WEIGHTS, true, false},
 };
 #define MAX_REORDERS (sizeof(reorderable) / sizeof(reorderable[0]))
 
@@ -283,14 +286,15 @@ static hant__prim *evict_one(void) {
 }
 
 /* Prepares the reorders for every argument whose layout the primitive
- * chose and which is not the plain one. */
+ * chose and which is not the caller's. */
 static dnnl_status_t reorders_make(hant__prim *p) {
   for (size_t i = 0; i < MAX_REORDERS; i++) {
     const dnnl_memory_desc_t *md = hant__prim_arg_md(p, reorderable[i].arg);
     if (!md || md->ndims == 0)
       continue;
     reorder *r = &p->re[p->n_re];
-    dnnl_status_t s = hant__md_plain(&r->plain, md->ndims, md->dims);
+    dnnl_status_t s = reorderable[i].act && md->ndims <= 4 ? hant__md_act(&r->plain, md->ndims, md->dims)
+                                                            : hant__md_plain(&r->plain, md->ndims, md->dims);
     if (s)
       return s;
     if (dnnl_memory_desc_equal(&r->plain, md))
@@ -493,6 +497,15 @@ int hant__prim_run(const hant__prim_key *key, hant__prim_make_fn make, const han
 /* ---- helpers ------------------------------------------------------------------- */
 
 void hant__kernel_fail(const char *file, int line) { hant__assert_fail(file, line, hant_errmsg()); }
+
+dnnl_status_t hant__md_act(dnnl_memory_desc_t *md, int ndims, const int64_t *dims) {
+  static const dnnl_format_tag_t tags[] = {dnnl_format_tag_undef, dnnl_a, dnnl_ab, dnnl_acb, dnnl_acdb};
+  HANT_ASSERT(ndims >= 1 && ndims <= 4);
+  dnnl_dims_t d;
+  for (int i = 0; i < ndims; i++)
+    d[i] = dims[i];
+  return dnnl_memory_desc_init_by_tag(md, ndims, d, dnnl_f32, tags[ndims]);
+}
 
 dnnl_status_t hant__md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims) {
   static const dnnl_format_tag_t tags[] = {dnnl_format_tag_undef, dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde};

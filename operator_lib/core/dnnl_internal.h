@@ -73,7 +73,8 @@ typedef struct hant__arg {
 } hant__arg;
 
 /* Runs p on the calling thread's stream with the given arguments, and
- * waits for it. Buffers are plain row-major as ops.h has them; where the
+ * waits for it. Buffers are as ops.h has them (activations channels last,
+ * parameters plain row-major); where the
  * primitive was prepared for a layout of its own choosing (make passed
  * format_tag_any), inputs are reordered into copies before it runs and
  * outputs back after. Scratchpads and copies come from the arena, left for
@@ -99,6 +100,12 @@ _Noreturn void hant__kernel_fail(const char *file, int line);
     if (rc)                                                                    \
       hant__kernel_fail(__FILE__, __LINE__);                                   \
   } while (0)
+
+/* Fills the f32 memory descriptor of an activation of ndims (1-4)
+ * dimensions given in oneDNN's logical order [N, C, spatial...]: channels
+ * last in memory ([N, H, W, C] for 4-D), the layout of every activation
+ * in ops.h. */
+dnnl_status_t hant__md_act(dnnl_memory_desc_t *md, int ndims, const int64_t *dims);
 
 /* Fills a plain (row-major) f32 memory descriptor of ndims dimensions. */
 dnnl_status_t hant__md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims);

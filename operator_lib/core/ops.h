@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* ops.h: operator kernels, each with a forward and a backward, on raw NCHW float32 buffers. */
+/* ops.h: operator kernels, each with a forward and a backward, on raw float32 buffers, activations channels last. */
 #ifndef HANT_OPS_H
 #define HANT_OPS_H
 
@@ -8,7 +8,16 @@
 #include "arena.h"
 #include "tensor.h"
 
-/* ---- conv2d ------------------------------------------------------------
+/* Layouts. Activations (x, y and their gradients) are channels last:
+ * element (n, c, h, w) of a [N, C, H, W] tensor is at ((n*H + h)*W + w)*C
+ * + c, the layout oneDNN's direct kernels run fastest on (on channels-first
+ * buffers it would fall back to a GEMM over an im2col copy). Shapes below
+ * are written in the logical order [N, C, H, W] all the same. Parameters
+ * keep PyTorch's and ONNX's plain row-major order: conv weights [K, C/g,
+ * kh, kw], linear weights [out, in]. With one channel, or 1x1 planes, the
+ * two activation layouts are the same bytes.
+ *
+ * ---- conv2d ------------------------------------------------------------
  * x: [N, C, H, W]  w: [K, C/g, kh, kw]  b: [K] or NULL  -> y: [N, K, H', W']
  * H' = (H + 2*ph - kh) / sh + 1. Depthwise is groups == C == K. */
 typedef struct hant_conv_desc {
@@ -91,7 +100,8 @@ typedef struct hant_pool_desc {
 static inline int hant_pool_out(const hant_pool_desc *d, int h) {
   return (h + 2 * d->p - d->k) / d->s + 1;
 }
-/* idx: [N, C, H', W'] argmax positions within each input plane. */
+/* idx: [N, C, H', W'], channels last as y: argmax positions within each
+ * input plane (ih * W + iw). */
 void hant_maxpool_forward(const hant_pool_desc *d, const float *x, int n,
                           int c, int h, int w, float *y, int *idx);
 void hant_maxpool_backward(const hant_pool_desc *d, const float *dy,
@@ -106,7 +116,7 @@ void hant_gap_forward(const float *x, int n, int c, int hw, float *y);
 void hant_gap_backward(const float *dy, int n, int c, int hw, float *dx);
 
 /* ---- linear -------------------------------------------------------------
- * x: [N, in]  w: [out, in]  b: [out] or NULL  -> y: [N, out] */
+ * x: [N, in] (a flattened activation: channels first, see net.c)  w: [out, in]  b: [out] or NULL  -> y: [N, out] */
 void hant_linear_forward(const float *x, int n, int in, int out,
                          const float *w, const float *b, float *y);
 /* Accumulates dw, db; writes dx when non-NULL. */

@@ -31,7 +31,7 @@ static dnnl_status_t pool_fwd_desc(const hant__prim_key *key, pool_mds *m, dnnl_
   int64_t ho = (v[K_H] + 2 * v[K_P] - v[K_K_H]) / v[K_S] + 1, wo = (v[K_W] + 2 * v[K_P] - v[K_K_W]) / v[K_S] + 1;
   int64_t xd[] = {v[K_N], v[K_C], v[K_H], v[K_W]}, yd[] = {v[K_N], v[K_C], ho, wo};
   dnnl_status_t s;
-  if ((s = hant__md_plain(&m->x, 2 + dims, xd)) || (s = hant__md_plain(&m->y, 2 + dims, yd)))
+  if ((s = hant__md_act(&m->x, 2 + dims, xd)) || (s = hant__md_act(&m->y, 2 + dims, yd)))
     return s;
   for (int i = 0; i < dims; i++) {
     m->kernel[i] = i ? v[K_K_W] : v[K_K_H];
@@ -78,15 +78,15 @@ static dnnl_status_t make_bwd(const hant__prim_key *key, dnnl_engine_t engine, c
  * ih * W + iw, so the kernels translate between the two. */
 
 /* Takes the workspace of p from the arena after checking that it is the
- * dense [N, C, H', W'] array of u8 or s32 described above; *bytes is its
- * element size. */
+ * dense array of u8 or s32 described above, channels last as the output;
+ * *bytes is its element size. */
 static int ws_prepare(const hant__prim *p, hant_arena *scratch, int n, int c, int ho, int wo, const char *what,
                       void **ws, int *bytes) {
   const dnnl_memory_desc_t *md = hant__prim_arg_md(p, DNNL_ARG_WORKSPACE);
   dnnl_memory_desc_t plain;
   dnnl_dims_t d = {n, c, ho, wo};
   if ((md->data_type != dnnl_u8 && md->data_type != dnnl_s32) ||
-      dnnl_memory_desc_init_by_tag(&plain, 4, d, md->data_type, dnnl_abcd) || !dnnl_memory_desc_equal(&plain, md))
+      dnnl_memory_desc_init_by_tag(&plain, 4, d, md->data_type, dnnl_acdb) || !dnnl_memory_desc_equal(&plain, md))
     return hant__error(HANT_ENOTSUP, "%s: oneDNN's workspace is not a plain array of window offsets", what);
   *bytes = md->data_type == dnnl_u8 ? 1 : 4;
   if (!(*ws = hant_arena_alloc(scratch, (size_t)n * c * ho * wo * *bytes)))
@@ -117,10 +117,10 @@ void hant_maxpool_forward(const hant_pool_desc *d, const float *x, int n,
   if (!rc)
     rc = hant__prim_exec(p, args, 3, scratch);
   hant__prim_release(p);
-  for (size_t pl = 0; !rc && pl < (size_t)n * c; pl++)
-    for (int oh = 0; oh < ho; oh++)
-      for (int ow = 0; ow < wo; ow++) {
-        size_t j = (pl * ho + oh) * wo + ow;
+  for (size_t pix = 0; !rc && pix < (size_t)n * ho * wo; pix++)
+    for (int ch = 0; ch < c; ch++) {
+      int oh = (int)(pix / (size_t)wo % (size_t)ho), ow = (int)(pix % (size_t)wo);
+      size_t j = pix * (size_t)c + (size_t)ch;
         int v = ws_get(ws, bytes, j);
         int ih = oh * d->s - d->p + v / d->k, iw = ow * d->s - d->p + v % d->k;
         bool inside = ih >= 0 && ih < h && iw >= 0 && iw < w;
@@ -145,10 +145,10 @@ void hant_maxpool_backward(const hant_pool_desc *d, const float *dy,
   void *ws = NULL;
   int bytes = 0;
   rc = ws_prepare(p, scratch, n, c, ho, wo, "maxpool backward", &ws, &bytes);
-  for (size_t pl = 0; !rc && pl < (size_t)n * c; pl++)
-    for (int oh = 0; oh < ho; oh++)
-      for (int ow = 0; ow < wo; ow++) {
-        size_t j = (pl * ho + oh) * wo + ow;
+  for (size_t pix = 0; !rc && pix < (size_t)n * ho * wo; pix++)
+    for (int ch = 0; ch < c; ch++) {
+      int oh = (int)(pix / (size_t)wo % (size_t)ho), ow = (int)(pix % (size_t)wo);
+      size_t j = pix * (size_t)c + (size_t)ch;
         /* A window with no input (idx -1, only when 2p > k) gets its
          * first tap, which lies in the padding: oneDNN drops a gradient
          * there, so the window passes none, as ops.h says. */

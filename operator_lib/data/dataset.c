@@ -292,8 +292,9 @@ void hant_dataset_batch(const hant_dataset *ds, const int *idx, int n, bool augm
     float *dst = x + per * (size_t)i;
     labels[i] = ds->labels[idx[i]];
     if (!augment) {
-      for (size_t j = 0; j < per; j++)
-        dst[j] = (float)src[j] * k;
+      for (int ch = 0; ch < c; ch++)
+        for (size_t j = 0; j < (size_t)h * w; j++)
+          dst[j * c + ch] = (float)src[(size_t)ch * h * w + j] * k;
       continue;
     }
     int dy = (int)hant_rng_below(rng, (uint32_t)(2 * pad + 1)) - pad;
@@ -307,7 +308,7 @@ void hant_dataset_batch(const hant_dataset *ds, const int *idx, int n, bool augm
           float v = 0.0f;
           if (sy >= 0 && sy < h && sx >= 0 && sx < w)
             v = (float)src[((size_t)ch * h + sy) * w + sx] * k;
-          dst[((size_t)ch * h + y) * w + xx] = v;
+          dst[((size_t)y * w + xx) * c + ch] = v;
         }
       }
   }

@@ -44,7 +44,8 @@ const char *hant_fmnist_dir(void);
  * images of the split (for quick runs); 0 keeps all. */
 int hant_fmnist_load(const char *dir, hant_split split, int limit, hant_dataset *out);
 
-/* Converts images idx[0..n) to float [n, c, h, w] in [0, 1] and their
+/* Converts images idx[0..n) to float [n, c, h, w] in [0, 1], channels last
+ * as the network's activations (ops.h), and their
  * labels. With augment, applies a random crop from the image padded by
  * `pad` zero pixels and a horizontal flip with probability 1/2. */
 void hant_dataset_batch(const hant_dataset *ds, const int *idx, int n, bool augment, int pad,

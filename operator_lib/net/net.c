@@ -450,6 +450,26 @@ static size_t node_numel(const hant_node *nd, int n) {
   return (size_t)n * nd->c * nd->h * nd->w;
 }
 
+/* Activations are channels last ([N, H, W, C]), but a flattened one is the
+ * vector [C*H*W] in channels-first order, as ONNX and the linear layer's
+ * weights have it: flattening moves the values unless one of the two
+ * orders is trivial. */
+static bool flatten_moves(const hant_node *in) { return in->c > 1 && in->h * in->w > 1; }
+
+static void to_channels_first(const float *x, int n, int c, int hw, float *y) {
+  for (int b = 0; b < n; b++, x += (size_t)c * hw, y += (size_t)c * hw)
+    for (int s = 0; s < hw; s++)
+      for (int ch = 0; ch < c; ch++)
+        y[(size_t)ch * hw + s] = x[(size_t)s * c + ch];
+}
+
+static void to_channels_last(const float *x, int n, int c, int hw, float *y) {
+  for (int b = 0; b < n; b++, x += (size_t)c * hw, y += (size_t)c * hw)
+    for (int ch = 0; ch < c; ch++)
+      for (int s = 0; s < hw; s++)
+        y[(size_t)s * c + ch] = x[(size_t)ch * hw + s];
+}
+
 static int forward_node(hant_net *net, hant_pass *p, int i) {
   hant_node *nd = &net->nodes[i];
   int n = p->n;
@@ -457,7 +477,7 @@ static int forward_node(hant_net *net, hant_pass *p, int i) {
   const float *x = in ? p->out[nd->in[0]] : NULL;
   if (in && !x)
     return hant__error(HANT_EINVAL, "node %d runs before its input node %d", i, nd->in[0]);
-  if (nd->op == HANT_OP_IDENTITY || nd->op == HANT_OP_FLATTEN) {
+  if (nd->op == HANT_OP_IDENTITY || (nd->op == HANT_OP_FLATTEN && !flatten_moves(in))) {
     p->out[i] = (float *)x;
     return 0;
   }
@@ -510,6 +530,9 @@ static int forward_node(hant_net *net, hant_pass *p, int i) {
     break;
   case HANT_OP_GAP:
     hant_gap_forward(x, n, in->c, hw, y);
+    break;
+  case HANT_OP_FLATTEN:
+    to_channels_first(x, n, in->c, hw, y);
     break;
   case HANT_OP_LINEAR:
     hant_linear_forward(x, n, in->c * in->h * in->w, nd->c, net->params[nd->param[0]].w,
@@ -604,7 +627,8 @@ static int backward_node(hant_net *net, hant_pass *p, int i) {
    * skipping it saves the first conv's col2im in every training step. */
   bool need_dx = xi > 0 || p->want_input_grad;
   float *dx = NULL;
-  if (need_dx && nd->op != HANT_OP_IDENTITY && nd->op != HANT_OP_FLATTEN && nd->op != HANT_OP_ADD) {
+  bool aliases = nd->op == HANT_OP_IDENTITY || (nd->op == HANT_OP_FLATTEN && !flatten_moves(in));
+  if (need_dx && !aliases && nd->op != HANT_OP_ADD) {
     dx = hant_arena_floats(&p->act, nin);
     if (!dx)
       return HANT_ENOMEM;
@@ -636,8 +660,13 @@ static int backward_node(hant_net *net, hant_pass *p, int i) {
       rc = accum(p, net, nd->in[1], dy, xi == 0 && !p->want_input_grad);
     return rc;
   case HANT_OP_IDENTITY:
-  case HANT_OP_FLATTEN:
     return need_dx ? accum(p, net, xi, dy, true) : 0;
+  case HANT_OP_FLATTEN:
+    if (aliases)
+      return need_dx ? accum(p, net, xi, dy, true) : 0;
+    if (dx)
+      to_channels_last(dy, n, in->c, hw, dx);
+    break;
   case HANT_OP_MAXPOOL:
     if (dx)
       hant_maxpool_backward(&nd->pool, dy, p->aux[i], n, in->c, in->h, in->w, dx);
@@ -695,11 +724,14 @@ size_t hant_net_peak_act_bytes(const hant_net *net) {
     free(root);
     return 0;
   }
-  /* Aliasing nodes (identity, flatten) share their input's buffer. */
+  /* Aliasing nodes (identity, a flatten that moves nothing) share their
+   * input's buffer. */
   for (int i = 0; i < n; i++) {
     hant_op op = net->nodes[i].op;
     int src = net->nodes[i].in[0];
-    root[i] = (op == HANT_OP_IDENTITY || op == HANT_OP_FLATTEN) && src >= 0 && src < i ? root[src] : i;
+    bool alias = src >= 0 && src < i &&
+                 (op == HANT_OP_IDENTITY || (op == HANT_OP_FLATTEN && !flatten_moves(&net->nodes[src])));
+    root[i] = alias ? root[src] : i;
     last[i] = i;
   }
   for (int i = 0; i < n; i++)

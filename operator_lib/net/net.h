@@ -19,7 +19,7 @@ typedef enum hant_op {
   HANT_OP_MAXPOOL,  /* pool */
   HANT_OP_AVGPOOL,  /* pool */
   HANT_OP_GAP,      /* [N, C, H, W] -> [N, C, 1, 1] */
-  HANT_OP_FLATTEN,  /* [N, C, H, W] -> [N, C*H*W, 1, 1] */
+  HANT_OP_FLATTEN,  /* [N, C, H, W] -> [N, C*H*W, 1, 1], values in channels-first order */
   HANT_OP_LINEAR,   /* param[0] weight [out, in], param[1] bias or -1 */
   HANT_OP_IDENTITY, /* output aliases the input */
   HANT_OP_COUNT
@@ -112,7 +112,12 @@ void hant_net_zero_grad(hant_net *net);
 int hant_net_fold_bn(hant_net *net);
 
 /* A forward/backward pass. It owns the activations of one batch in an
- * arena; out[i] is node i's output [n, c, h, w] after a forward. */
+ * arena; out[i] is node i's output [n, c, h, w] after a forward, channels
+ * last as every activation (ops.h), so element (b, ch, y, x) is at
+ * ((b*h + y)*w + x)*c + ch. Inputs, outputs and gradients given to or
+ * taken from the functions below are in the same layout; with one channel
+ * or 1x1 planes (images of one channel, logits) it is also the
+ * channels-first one. */
 typedef struct hant_pass {
   hant_arena act;   /* activations and gradients of the current batch */
   hant_arena tmp;   /* scratch, reset after each operator */
@@ -128,7 +133,7 @@ typedef struct hant_pass {
 void hant_pass_init(hant_pass *p);
 void hant_pass_free(hant_pass *p);
 
-/* x: [n, C, H, W] of the input node. In train mode BN uses batch
+/* x: [n, C, H, W] of the input node, channels last. In train mode BN uses batch
  * statistics and updates its running statistics. */
 int hant_net_forward(hant_net *net, hant_pass *p, const float *x, int n, bool train);
 /* Runs nodes 1..last only (a prefix of the network). */

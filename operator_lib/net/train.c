@@ -57,11 +57,11 @@ int hant_eval_classifier_norm(hant_net *net, const hant_dataset *ds, int batch, 
       idx[i] = b0 + i;
     hant_dataset_batch(ds, idx, nb, false, 0, NULL, x, lab);
     if (mean || std) {
-      size_t hw = (size_t)ds->h * ds->w;
-      for (size_t i = 0; i < (size_t)nb * ds->c; i++) {
-        float m = mean ? mean[i % ds->c] : 0.0f, sd = std ? std[i % ds->c] : 1.0f;
-        for (size_t j = 0; j < hw; j++)
-          x[i * hw + j] = (x[i * hw + j] - m) / sd;
+      /* Channels last: value j belongs to channel j % c. */
+      size_t cnt = (size_t)nb * ds->c * ds->h * ds->w;
+      for (size_t j = 0; j < cnt; j++) {
+        size_t ch = j % (size_t)ds->c;
+        x[j] = (x[j] - (mean ? mean[ch] : 0.0f)) / (std ? std[ch] : 1.0f);
       }
     }
     if ((rc = hant_net_forward(net, &p, x, nb, false)))

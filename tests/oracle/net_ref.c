@@ -13,6 +13,8 @@ void ref_pass_init(ref_pass *p) {
 
 void ref_pass_free(ref_pass *p) {
   hant_arena_free(&p->arena);
+  free(p->cf_out);
+  free(p->cf_grad);
   free(p->out);
   free(p->grad);
   free(p->aux);
@@ -29,21 +31,45 @@ static float *pg(const hant_net *net, const hant_node *nd, int k) {
   return nd->param[k] >= 0 ? net->params[nd->param[k]].g : NULL;
 }
 
+void ref_channels_last(const float *x, int n, int c, int hw, float *y) {
+  for (int b = 0; b < n; b++, x += (size_t)c * hw, y += (size_t)c * hw)
+    for (int ch = 0; ch < c; ch++)
+      for (int s = 0; s < hw; s++)
+        y[(size_t)s * c + ch] = x[(size_t)ch * hw + s];
+}
+
+void ref_channels_first(const float *x, int n, int c, int hw, float *y) {
+  for (int b = 0; b < n; b++, x += (size_t)c * hw, y += (size_t)c * hw)
+    for (int s = 0; s < hw; s++)
+      for (int ch = 0; ch < c; ch++)
+        y[(size_t)ch * hw + s] = x[(size_t)s * c + ch];
+}
+
+/* A copy of node i's activation x (or gradient) in the other layout: to
+ * channels first when `first`, else to the library's channels last. */
+static float *channels(const hant_net *net, int i, int n, const float *x, hant_arena *a, bool first) {
+  const hant_node *nd = &net->nodes[i];
+  float *y = hant_arena_floats(a, numel(nd, n));
+  if (y)
+    (first ? ref_channels_first : ref_channels_last)(x, n, nd->c, nd->h * nd->w, y);
+  return y;
+}
+
 /* Node i's output from its input, as net.c's forward computes it. */
 static int forward_node(hant_net *net, ref_pass *p, int i, bool train) {
   hant_node *nd = &net->nodes[i];
   int n = p->n;
   const hant_node *in = &net->nodes[nd->in[0]];
-  const float *x = p->out[nd->in[0]];
+  const float *x = p->cf_out[nd->in[0]];
   int hw = in->h * in->w;
   if (nd->op == HANT_OP_IDENTITY || nd->op == HANT_OP_FLATTEN) {
-    p->out[i] = (float *)x;
+    p->cf_out[i] = (float *)x;
     return 0;
   }
   float *y = hant_arena_floats(&p->arena, numel(nd, n));
   if (!y)
     return HANT_ENOMEM;
-  p->out[i] = y;
+  p->cf_out[i] = y;
   switch (nd->op) {
   case HANT_OP_CONV: {
     hant_arena tmp;
@@ -70,7 +96,7 @@ static int forward_node(hant_net *net, ref_pass *p, int i, bool train) {
     ref_act_forward(nd->act, x, y, numel(nd, n));
     return 0;
   case HANT_OP_ADD: {
-    const float *x2 = p->out[nd->in[1]];
+    const float *x2 = p->cf_out[nd->in[1]];
     for (size_t j = 0; j < numel(nd, n); j++)
       y[j] = x[j] + x2[j];
     return 0;
@@ -100,45 +126,51 @@ static int forward_node(hant_net *net, ref_pass *p, int i, bool train) {
 int ref_net_forward(hant_net *net, ref_pass *p, const float *x, int n, bool train) {
   hant_arena_reset(&p->arena);
   if (p->n_nodes < net->n_nodes) {
-    free(p->out), free(p->grad), free(p->aux);
+    free(p->cf_out), free(p->cf_grad), free(p->out), free(p->grad), free(p->aux);
+    p->cf_out = calloc((size_t)net->n_nodes, sizeof(float *));
+    p->cf_grad = calloc((size_t)net->n_nodes, sizeof(float *));
     p->out = calloc((size_t)net->n_nodes, sizeof(float *));
     p->grad = calloc((size_t)net->n_nodes, sizeof(float *));
     p->aux = calloc((size_t)net->n_nodes, sizeof(void *));
-    if (!p->out || !p->grad || !p->aux)
+    if (!p->cf_out || !p->cf_grad || !p->out || !p->grad || !p->aux)
       return HANT_ENOMEM;
     p->n_nodes = net->n_nodes;
   }
   memset(p->aux, 0, sizeof(void *) * (size_t)p->n_nodes);
   p->n = n;
-  p->out[0] = (float *)x;
+  if (!(p->cf_out[0] = channels(net, 0, n, x, &p->arena, true)))
+    return HANT_ENOMEM;
   for (int i = 1; i < net->n_nodes; i++) {
     int rc = forward_node(net, p, i, train);
     if (rc)
       return rc;
   }
+  for (int i = 0; i < net->n_nodes; i++)
+    if (!(p->out[i] = channels(net, i, n, p->cf_out[i], &p->arena, false)))
+      return HANT_ENOMEM;
   return 0;
 }
 
 /* grad[x] += g, taking a copy the first time. */
 static int accum(ref_pass *p, const hant_net *net, int x, const float *g) {
   size_t cnt = numel(&net->nodes[x], p->n);
-  if (!p->grad[x]) {
-    if (!(p->grad[x] = hant_arena_zeros(&p->arena, cnt)))
+  if (!p->cf_grad[x]) {
+    if (!(p->cf_grad[x] = hant_arena_zeros(&p->arena, cnt)))
       return HANT_ENOMEM;
   }
   for (size_t j = 0; j < cnt; j++)
-    p->grad[x][j] += g[j];
+    p->cf_grad[x][j] += g[j];
   return 0;
 }
 
 static int backward_node(hant_net *net, ref_pass *p, int i) {
   hant_node *nd = &net->nodes[i];
-  const float *dy = p->grad[i];
+  const float *dy = p->cf_grad[i];
   if (!dy)
     return 0;
   int n = p->n, xi = nd->in[0];
   const hant_node *in = &net->nodes[xi];
-  const float *x = p->out[xi];
+  const float *x = p->cf_out[xi];
   int hw = in->h * in->w, rc = 0;
   if (nd->op == HANT_OP_ADD) {
     rc = accum(p, net, xi, dy);
@@ -188,16 +220,18 @@ static int backward_node(hant_net *net, ref_pass *p, int i) {
 
 int ref_net_backward(hant_net *net, ref_pass *p, const float *dout, float *dx) {
   int last = net->n_nodes - 1;
+  memset(p->cf_grad, 0, sizeof(float *) * (size_t)p->n_nodes);
   memset(p->grad, 0, sizeof(float *) * (size_t)p->n_nodes);
-  size_t cnt = numel(&net->nodes[last], p->n);
-  if (!(p->grad[last] = hant_arena_floats(&p->arena, cnt)))
+  if (!(p->cf_grad[last] = channels(net, last, p->n, dout, &p->arena, true)))
     return HANT_ENOMEM;
-  memcpy(p->grad[last], dout, cnt * sizeof(float));
   for (int i = last; i >= 1; i--) {
     int rc = backward_node(net, p, i);
     if (rc)
       return rc;
   }
+  for (int i = 0; i < net->n_nodes; i++)
+    if (p->cf_grad[i] && !(p->grad[i] = channels(net, i, p->n, p->cf_grad[i], &p->arena, false)))
+      return HANT_ENOMEM;
   if (dx) {
     size_t nin = numel(&net->nodes[0], p->n);
     if (p->grad[0])
