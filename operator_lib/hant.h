@@ -32,6 +32,7 @@
 
 /* net: networks, architecture text, slots, native files, training */
 #include "arch.h"
+#include "infer.h"
 #include "net.h"
 #include "netfile.h"
 #include "slots.h"

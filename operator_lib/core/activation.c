@@ -32,7 +32,7 @@ enum { K_ACT, K_COUNT };
 /* oneDNN's algorithm and its alpha, beta for each activation. ReLU6 is
  * clip_v2 on [0, 6], whose derivative is 1 strictly inside (0, 6) and 0 at
  * both ends, as ops.h's is; hard-swish's derivative is 0 at -3 and 1 at 3. */
-static void act_alg(hant_act a, dnnl_alg_kind_t *alg, float *alpha, float *beta) {
+void hant__act_alg(hant_act a, dnnl_alg_kind_t *alg, float *alpha, float *beta) {
   *alpha = 0.0f, *beta = 0.0f;
   switch (a) {
   case HANT_ACT_RELU: *alg = dnnl_eltwise_relu; return;
@@ -47,7 +47,7 @@ static void act_alg(hant_act a, dnnl_alg_kind_t *alg, float *alpha, float *beta)
 static dnnl_status_t fwd_desc(const hant__prim_key *key, dnnl_memory_desc_t *md, dnnl_eltwise_desc_t *d) {
   dnnl_alg_kind_t alg;
   float alpha, beta;
-  act_alg((hant_act)key->v[K_ACT], &alg, &alpha, &beta);
+  hant__act_alg((hant_act)key->v[K_ACT], &alg, &alpha, &beta);
   dnnl_status_t s = hant__md_plain(md, 1, &key->v[K_COUNT]);
   return s ? s : dnnl_eltwise_forward_desc_init(d, dnnl_forward_training, alg, md, alpha, beta);
 }

@@ -18,8 +18,10 @@ int hant_conv_check(const hant_conv_desc *d, int h, int w) {
   return 0;
 }
 
-/* Key values: the batch, the input, the description, whether there is a bias. */
-enum { K_N, K_C, K_H, K_W, K_K, K_KH, K_KW, K_SH, K_SW, K_PH, K_PW, K_G, K_BIAS };
+/* Key values: the batch, the input, the description, whether there is a
+ * bias, and for an inference primitive its post-ops: a residual sum, an
+ * activation (hant_act). */
+enum { K_N, K_C, K_H, K_W, K_K, K_KH, K_KW, K_SH, K_SW, K_PH, K_PW, K_G, K_BIAS, K_SUM, K_ACT };
 
 /* Work toward the one-thread threshold (dnnl_ctx.c), in multiply-adds of
  * a kxk convolution. A multiply-add of a 1x1 convolution (one plain GEMM)
@@ -79,15 +81,52 @@ static dnnl_status_t conv_mds_init(const hant__prim_key *key, conv_mds *m) {
   return dnnl_success;
 }
 
+static dnnl_status_t fwd_pd_prop(const conv_mds *m, bool bias, dnnl_prop_kind_t prop, dnnl_engine_t engine,
+                                 const_dnnl_primitive_attr_t attr, dnnl_primitive_desc_t *pd) {
+  dnnl_convolution_desc_t cd;
+  dnnl_status_t s = dnnl_convolution_forward_desc_init(&cd, prop, dnnl_convolution_direct, &m->x, &m->w,
+                                                       bias ? &m->b : NULL, &m->y, m->strides, m->pad_l, m->pad_r);
+  return s ? s : dnnl_primitive_desc_create(pd, &cd, attr, engine, NULL);
+}
+
+/* Training and inference share the forward primitive of hant_conv_forward,
+ * so that a network's eval-mode outputs equal those of its training-mode
+ * pass. */
 static dnnl_status_t fwd_pd(const conv_mds *m, bool bias, dnnl_engine_t engine, const_dnnl_primitive_attr_t attr,
                             dnnl_primitive_desc_t *pd) {
-  dnnl_convolution_desc_t cd;
-  /* Training and inference share the forward primitive, so that a
-   * network's eval-mode outputs equal those of its training-mode pass. */
-  dnnl_status_t s = dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct, &m->x,
-                                                       &m->w, bias ? &m->b : NULL, &m->y, m->strides, m->pad_l,
-                                                       m->pad_r);
-  return s ? s : dnnl_primitive_desc_create(pd, &cd, attr, engine, NULL);
+  return fwd_pd_prop(m, bias, dnnl_forward_training, engine, attr, pd);
+}
+
+/* The inference primitive: the sum post-op adds what the destination held
+ * (the residual) before the activation post-op, as a residual block adds
+ * its shortcut before its last activation. */
+static dnnl_status_t make_infer(const hant__prim_key *key, dnnl_engine_t engine, const_dnnl_primitive_attr_t attr,
+                                dnnl_primitive_desc_t *pd) {
+  conv_mds m;
+  dnnl_primitive_attr_t a = NULL;
+  dnnl_post_ops_t po = NULL;
+  dnnl_status_t s = conv_mds_init(key, &m);
+  if (!s)
+    s = dnnl_primitive_attr_clone(&a, attr);
+  if (!s)
+    s = dnnl_post_ops_create(&po);
+  if (!s && key->v[K_SUM])
+    s = dnnl_post_ops_append_sum(po, 1.0f);
+  if (!s && key->v[K_ACT] != HANT_ACT_NONE) {
+    dnnl_alg_kind_t alg;
+    float alpha, beta;
+    hant__act_alg((hant_act)key->v[K_ACT], &alg, &alpha, &beta);
+    s = dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, beta);
+  }
+  if (!s)
+    s = dnnl_primitive_attr_set_post_ops(a, po);
+  if (!s)
+    s = fwd_pd_prop(&m, key->v[K_BIAS] != 0, dnnl_forward_inference, engine, a, pd);
+  if (po)
+    dnnl_post_ops_destroy(po);
+  if (a)
+    dnnl_primitive_attr_destroy(a);
+  return s;
 }
 
 static dnnl_status_t make_fwd(const hant__prim_key *key, dnnl_engine_t engine, const_dnnl_primitive_attr_t attr,
@@ -175,4 +214,65 @@ int hant_conv_backward(const hant_conv_desc *d, const float *x, int n, int h,
   for (int k = 0; db && k < d->c_out; k++)
     db[k] += gb[k];
   return 0;
+}
+
+/* ---- inference with packed weights ---------------------------------------- */
+
+struct hant_conv_packed {
+  hant__prim *prim; /* held until free */
+  int threads;      /* the team size prim was prepared for */
+  void *wt;         /* weights in prim's layout */
+  float *bias;      /* [K] or NULL */
+  bool sum;
+};
+
+int hant_conv_pack(const hant_conv_desc *d, int n, int h, int w, const float *wt, const float *bias,
+                   const hant_conv_post *post, hant_conv_packed **out) {
+  *out = NULL;
+  int rc = hant_conv_check(d, h, w);
+  if (rc)
+    return rc;
+  if (post->act < HANT_ACT_NONE || post->act >= HANT_ACT_COUNT)
+    return hant__error(HANT_EINVAL, "conv: activation %d after the convolution is unknown", (int)post->act);
+  hant_conv_packed *pk = calloc(1, sizeof(*pk));
+  if (!pk)
+    return hant__error(HANT_ENOMEM, "conv: no memory for packed weights");
+  hant__prim_key key;
+  conv_key(&key, HANT__PRIM_CONV_INFER, d, n, h, w, bias != NULL);
+  key.v[K_SUM] = post->sum;
+  key.v[K_ACT] = post->act;
+  pk->threads = key.threads;
+  pk->sum = post->sum;
+  if ((rc = hant__prim_get(&key, make_infer, &pk->prim)) ||
+      (rc = hant__prim_pack(pk->prim, DNNL_ARG_WEIGHTS, wt, &pk->wt))) {
+    hant_conv_packed_free(pk);
+    return rc;
+  }
+  if (bias) {
+    if (!(pk->bias = malloc(sizeof(float) * (size_t)d->c_out))) {
+      hant_conv_packed_free(pk);
+      return hant__error(HANT_ENOMEM, "conv: no memory for packed weights");
+    }
+    memcpy(pk->bias, bias, sizeof(float) * (size_t)d->c_out);
+  }
+  *out = pk;
+  return 0;
+}
+
+int hant_conv_packed_forward(const hant_conv_packed *pk, const float *x, float *y, hant_arena *scratch) {
+  hant__threads_apply(pk->threads);
+  hant__arg args[] = {{DNNL_ARG_SRC, x},
+                      {DNNL_ARG_WEIGHTS | HANT__NATIVE, pk->wt},
+                      {DNNL_ARG_DST, y},
+                      {DNNL_ARG_BIAS, pk->bias}};
+  return hant__prim_exec(pk->prim, args, pk->bias ? 4 : 3, scratch);
+}
+
+void hant_conv_packed_free(hant_conv_packed *pk) {
+  if (!pk)
+    return;
+  hant__prim_release(pk->prim);
+  free(pk->wt);
+  free(pk->bias);
+  free(pk);
 }

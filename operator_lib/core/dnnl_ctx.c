@@ -160,6 +160,11 @@ void hant__key_init(hant__prim_key *key, hant__prim_kind kind, double work) {
   memset(key, 0, sizeof(*key));
   key->kind = kind;
   int n = work < SMALL_WORK ? 1 : hant_threads_get();
+  hant__threads_apply(n);
+  key->threads = n;
+}
+
+void hant__threads_apply(int n) {
   /* OpenMP keeps the count per calling thread, so each thread applies its
    * own; remembering the last value saves the call on every kernel. */
   thread_state *t = thread_state_get();
@@ -168,13 +173,13 @@ void hant__key_init(hant__prim_key *key, hant__prim_kind kind, double work) {
     if (t)
       t->applied = n;
   }
-  key->threads = n;
 }
 
 /* ---- primitive cache --------------------------------------------------------- */
 
 static const char *const kind_names[] = {
     [HANT__PRIM_CONV_FWD] = "convolution forward",
+    [HANT__PRIM_CONV_INFER] = "convolution forward (inference, fused)",
     [HANT__PRIM_CONV_BWD_DATA] = "convolution backward data",
     [HANT__PRIM_CONV_BWD_WEIGHTS] = "convolution backward weights",
     [HANT__PRIM_IP_FWD] = "inner product forward",
@@ -448,10 +453,11 @@ int hant__prim_exec(const hant__prim *p, const hant__arg *args, int nargs, hant_
   void *ptr[MAX_ARGS] = {0};
   const reorder *re[MAX_ARGS] = {0};
   for (int i = 0; i < nargs; i++) {
-    arg[i] = args[i].arg;
-    md[i] = hant__prim_arg_md(p, args[i].arg);
+    bool native = (args[i].arg & HANT__NATIVE) != 0;
+    arg[i] = args[i].arg & ~HANT__NATIVE;
+    md[i] = hant__prim_arg_md(p, arg[i]);
     ptr[i] = (void *)args[i].ptr;
-    for (int j = 0; j < p->n_re; j++)
+    for (int j = 0; j < p->n_re && !native; j++)
       if (p->re[j].arg == arg[i])
         re[i] = &p->re[j];
   }
@@ -480,6 +486,45 @@ int hant__prim_exec(const hant__prim *p, const hant__arg *args, int nargs, hant_
   if (s != dnnl_success)
     return hant__error(status_err(s), "oneDNN cannot run a %s primitive (%s)", kind_names[p->key.kind],
                        status_str(s));
+  return 0;
+}
+
+int hant__prim_pack(const hant__prim *p, int arg, const void *plain, void **packed) {
+  *packed = NULL;
+  const reorder *r = NULL;
+  for (int j = 0; j < p->n_re; j++)
+    if (p->re[j].arg == arg && !p->re[j].out)
+      r = &p->re[j];
+  const dnnl_memory_desc_t *md = r ? r->native : hant__prim_arg_md(p, arg);
+  size_t bytes = dnnl_memory_desc_get_size(md);
+  void *buf = bytes ? aligned_alloc(64, (bytes + 63) / 64 * 64) : NULL;
+  if (!buf)
+    return hant__error(HANT_ENOMEM, "oneDNN: no memory to pack %zu bytes for a %s primitive", bytes,
+                       kind_names[p->key.kind]);
+  if (!r) {
+    memcpy(buf, plain, bytes);
+    *packed = buf;
+    return 0;
+  }
+  thread_state *t = thread_state_get();
+  dnnl_status_t s = dnnl_success;
+  if (!t)
+    s = dnnl_out_of_memory;
+  else if (!t->stream)
+    s = dnnl_stream_create(&t->stream, engine, dnnl_stream_default_flags);
+  hant_arena scratch;
+  hant_arena_init(&scratch, 0);
+  static const int from_to[2] = {DNNL_ARG_FROM, DNNL_ARG_TO};
+  if (s == dnnl_success)
+    s = run_one(r->prim, r->scratch_md, r->scratch_bytes, &scratch, t->stream, 2, from_to,
+                (const dnnl_memory_desc_t *const[]){&r->plain, r->native}, (void *const[]){(void *)plain, buf});
+  hant_arena_free(&scratch);
+  if (s != dnnl_success) {
+    free(buf);
+    return hant__error(status_err(s), "oneDNN cannot pack an argument of a %s primitive (%s)",
+                       kind_names[p->key.kind], status_str(s));
+  }
+  *packed = buf;
   return 0;
 }
 

@@ -8,10 +8,12 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "ops.h"
 
 /* Every kind of primitive the kernels prepare; part of the cache key. */
 typedef enum hant__prim_kind {
   HANT__PRIM_CONV_FWD,
+  HANT__PRIM_CONV_INFER, /* forward for inference, with post-ops */
   HANT__PRIM_CONV_BWD_DATA,
   HANT__PRIM_CONV_BWD_WEIGHTS,
   HANT__PRIM_IP_FWD,
@@ -45,6 +47,14 @@ typedef struct hant__prim_key {
  * to the calling thread's OpenMP team before the key is returned. */
 void hant__key_init(hant__prim_key *key, hant__prim_kind kind, double work);
 
+/* Sets the calling thread's OpenMP team size to n, as hant__key_init does:
+ * for running a primitive held across calls (prepared for key->threads). */
+void hant__threads_apply(int n);
+
+/* oneDNN's eltwise algorithm and its alpha and beta for an activation
+ * other than none (activation.c). */
+void hant__act_alg(hant_act a, dnnl_alg_kind_t *alg, float *alpha, float *beta);
+
 /* Builds the primitive descriptor for a key the cache does not hold yet.
  * attr asks for the user-managed scratchpad; the function must pass it to
  * the descriptor it returns. A backward descriptor builds its own forward
@@ -68,9 +78,12 @@ const dnnl_memory_desc_t *hant__prim_arg_md(const hant__prim *p, int arg);
 
 /* One argument of an execution: the buffer lives as long as the call. */
 typedef struct hant__arg {
-  int arg;         /* DNNL_ARG_* */
-  const void *ptr; /* plain row-major, or for a workspace the primitive's layout */
+  int arg;         /* DNNL_ARG_*, with HANT__NATIVE when ptr is in the primitive's layout */
+  const void *ptr; /* as ops.h has it, or for a workspace the primitive's layout */
 } hant__arg;
+
+/* Marks an argument already in the primitive's layout (hant__prim_pack). */
+#define HANT__NATIVE 0x40000000
 
 /* Runs p on the calling thread's stream with the given arguments, and
  * waits for it. Buffers are as ops.h has them (activations channels last,
@@ -81,6 +94,12 @@ typedef struct hant__arg {
  * the caller's reset. Memory objects are made per call, so several threads
  * may run one primitive at once on their own buffers. */
 int hant__prim_exec(const hant__prim *p, const hant__arg *args, int nargs, hant_arena *scratch);
+
+/* Copies the caller's buffer for input argument arg (laid out as ops.h has
+ * it) into the layout p runs on, in *packed: memory from aligned_alloc that
+ * the caller frees, and passes back as argument arg | HANT__NATIVE. Packing once
+ * saves the reorder of every call, for parameters that do not change. */
+int hant__prim_pack(const hant__prim *p, int arg, const void *plain, void **packed);
 
 /* get + exec + release: the common case. */
 int hant__prim_run(const hant__prim_key *key, hant__prim_make_fn make, const hant__arg *args, int nargs,

@@ -91,6 +91,27 @@ void hant_act_forward(hant_act a, const float *x, float *y, size_t n);
 void hant_act_backward(hant_act a, const float *x, const float *dy, float *dx,
                        size_t n);
 
+/* ---- inference convolution with packed weights --------------------------
+ * For a network that only infers: the weights are copied once into the
+ * layout the kernel runs fastest on (rather than reordered on every call),
+ * and what follows the convolution in the network is fused into its output
+ * pass: y = act(conv(x) + b + r), where r, the residual, is what y held
+ * before the call when post->sum, and act is post->act (or none). The
+ * packed convolution serves batches of exactly n samples of h x w, on the
+ * thread count set when it was packed. It copies wt and bias; the caller
+ * keeps its own. */
+typedef struct hant_conv_post {
+  bool sum;     /* add y's previous contents (a residual) before act */
+  hant_act act; /* HANT_ACT_NONE for none */
+} hant_conv_post;
+
+typedef struct hant_conv_packed hant_conv_packed;
+
+int hant_conv_pack(const hant_conv_desc *d, int n, int h, int w, const float *wt, const float *bias,
+                   const hant_conv_post *post, hant_conv_packed **out);
+int hant_conv_packed_forward(const hant_conv_packed *pk, const float *x, float *y, hant_arena *scratch);
+void hant_conv_packed_free(hant_conv_packed *pk);
+
 /* ---- pooling ------------------------------------------------------------ */
 typedef struct hant_pool_desc {
   int k, s, p;

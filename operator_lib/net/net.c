@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* net.c: building networks, and running their forward and backward passes node by node. */
 #include "net.h"
+#include "net_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -371,7 +372,7 @@ void hant_net_zero_grad(hant_net *net) {
     memset(net->params[i].g, 0, net->params[i].n * sizeof(float));
 }
 
-static int consumers(const hant_net *net, int x) {
+int hant__net_consumers(const hant_net *net, int x) {
   int k = 0;
   for (int i = x + 1; i < net->n_nodes; i++)
     k += (net->nodes[i].in[0] == x) + (net->nodes[i].in[1] == x);
@@ -385,7 +386,7 @@ int hant_net_fold_bn(hant_net *net) {
       continue;
     int ci = bn->in[0];
     hant_node *conv = &net->nodes[ci];
-    if (conv->op != HANT_OP_CONV || consumers(net, ci) != 1)
+    if (conv->op != HANT_OP_CONV || hant__net_consumers(net, ci) != 1)
       continue;
     if (conv->param[1] < 0) {
       int pb = add_param(net, ci, "bias", conv->c, 0, 0, 0, true, false);
@@ -424,7 +425,7 @@ void hant_pass_free(hant_pass *p) {
   memset(p, 0, sizeof(*p));
 }
 
-static int pass_prepare(hant_pass *p, int n_nodes) {
+int hant__pass_prepare(hant_pass *p, int n_nodes) {
   if (p->cap < n_nodes) {
     float **o = realloc(p->out, sizeof(float *) * (size_t)n_nodes);
     if (!o)
@@ -470,7 +471,7 @@ static void to_channels_last(const float *x, int n, int c, int hw, float *y) {
         y[(size_t)s * c + ch] = x[(size_t)ch * hw + s];
 }
 
-static int forward_node(hant_net *net, hant_pass *p, int i) {
+int hant__net_forward_node(hant_net *net, hant_pass *p, int i) {
   hant_node *nd = &net->nodes[i];
   int n = p->n;
   const hant_node *in = nd->in[0] >= 0 ? &net->nodes[nd->in[0]] : NULL;
@@ -547,7 +548,7 @@ static int forward_node(hant_net *net, hant_pass *p, int i) {
 int hant_net_forward_range(hant_net *net, hant_pass *p, int first, int last, bool train) {
   p->train = train;
   for (int i = first; i <= last; i++) {
-    int rc = forward_node(net, p, i);
+    int rc = hant__net_forward_node(net, p, i);
     if (rc)
       return rc;
   }
@@ -565,7 +566,7 @@ int hant_net_forward_to(hant_net *net, hant_pass *p, const float *x, int n, int 
     return hant__error(HANT_EINVAL, "node %d does not exist", last);
   hant_arena_reset(&p->act);
   hant_arena_reset(&p->tmp);
-  int rc = pass_prepare(p, net->n_nodes);
+  int rc = hant__pass_prepare(p, net->n_nodes);
   if (rc)
     return rc;
   p->n = n;
@@ -585,7 +586,7 @@ int hant_net_forward_from(hant_net *net, hant_pass *p, int node, const float *x,
                            node);
   hant_arena_reset(&p->act);
   hant_arena_reset(&p->tmp);
-  int rc = pass_prepare(p, net->n_nodes);
+  int rc = hant__pass_prepare(p, net->n_nodes);
   if (rc)
     return rc;
   p->n = n;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base.h"
+#include "infer.h"
 
 void hant_train_opts_default(hant_train_opts *o) {
   memset(o, 0, sizeof(*o));
@@ -42,15 +43,16 @@ int hant_eval_classifier_norm(hant_net *net, const hant_dataset *ds, int batch, 
   float *x = hant_alloc(per * (size_t)batch * sizeof(float));
   float *dl = hant_alloc((size_t)k * batch * sizeof(float));
   int *idx = malloc(sizeof(int) * (size_t)batch), *lab = malloc(sizeof(int) * (size_t)batch);
-  hant_pass p;
-  hant_pass_init(&p);
-  int rc = 0;
+  /* Evaluation only infers: an inference plan runs it with batch norm
+   * folded and the weights packed once for the whole data set. */
+  hant_infer *inf = NULL;
+  int rc = hant_infer_new(net, &inf);
   long correct = 0;
   double lsum = 0.0;
-  if (!x || !dl || !idx || !lab) {
+  if (!rc && (!x || !dl || !idx || !lab))
     rc = HANT_ENOMEM;
+  if (rc)
     goto out;
-  }
   for (int b0 = 0; b0 < ds->n; b0 += batch) {
     int nb = ds->n - b0 < batch ? ds->n - b0 : batch;
     for (int i = 0; i < nb; i++)
@@ -64,9 +66,9 @@ int hant_eval_classifier_norm(hant_net *net, const hant_dataset *ds, int batch, 
         x[j] = (x[j] - (mean ? mean[ch] : 0.0f)) / (std ? std[ch] : 1.0f);
       }
     }
-    if ((rc = hant_net_forward(net, &p, x, nb, false)))
+    const float *z;
+    if ((rc = hant_infer_run(inf, x, nb, &z)))
       goto out;
-    const float *z = p.out[hant_net_output(net)];
     lsum += (double)hant_loss_xent(z, lab, nb, k, 0.0f, dl) * nb;
     for (int i = 0; i < nb; i++) {
       int best = 0;
@@ -79,7 +81,7 @@ int hant_eval_classifier_norm(hant_net *net, const hant_dataset *ds, int batch, 
   *accuracy = ds->n ? (double)correct / ds->n : 0.0;
   *loss = ds->n ? lsum / ds->n : 0.0;
 out:
-  hant_pass_free(&p);
+  hant_infer_free(inf);
   hant_free(x);
   hant_free(dl);
   free(idx);

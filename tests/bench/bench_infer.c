@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* bench_infer.c: eval-mode inference latency of hant's runtime on a model, the median of many runs after warm-up. */
+/* bench_infer.c: inference latency of hant's runtime (an inference plan, infer.h) on a model, the median of many runs after warm-up. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +44,15 @@ int main(int argc, char **argv) {
   hant_rng_seed(&r, 1);
   for (size_t i = 0; i < n; i++)
     x[i] = hant_rng_uniform(&r);
-  hant_pass p;
-  hant_pass_init(&p);
+  hant_infer *inf = NULL;
+  if (hant_infer_new(net, &inf)) {
+    fprintf(stderr, "bench_infer: %s\n", hant_errmsg());
+    return 1;
+  }
   for (int i = 0; i < warmup + runs; i++) {
     double t0 = hant_now_s();
-    if (hant_net_forward(net, &p, x, batch, false)) {
+    const float *y;
+    if (hant_infer_run(inf, x, batch, &y)) {
       fprintf(stderr, "bench_infer: %s\n", hant_errmsg());
       return 1;
     }
@@ -59,7 +63,7 @@ int main(int argc, char **argv) {
   printf("{\"runtime\": \"hant\", \"batch\": %d, \"threads\": %d, \"runs\": %d, \"median_ms\": %.4f, "
          "\"p10_ms\": %.4f, \"p90_ms\": %.4f}\n",
          batch, threads, runs, ms[runs / 2], ms[runs / 10], ms[runs * 9 / 10]);
-  hant_pass_free(&p);
+  hant_infer_free(inf);
   hant_free(x);
   free(ms);
   hant_net_destroy(net);
