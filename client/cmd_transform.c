@@ -262,8 +262,8 @@ int cmd_transform(int argc, char **argv) {
     char dir[1024];
     snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(abs, '/') - abs) ? (int)(strrchr(abs, '/') - abs) : 1, abs);
     if (access(dir, W_OK | X_OK)) {
-      /* Before the job, not after its fine-tuning. */
-      fprintf(stderr, "hant-client transform: --out: %s: %s\n", dir, strerror(errno));
+      /* Before the job, not after its fine-tuning; named as the user gave it. */
+      fprintf(stderr, "hant-client transform: --out %s: cannot write in %s: %s\n", out, dir, strerror(errno));
       json_decref(p);
       code = CLIENT_EXIT_FAILURE;
       goto done;
@@ -292,11 +292,15 @@ int cmd_transform(int argc, char **argv) {
   json_t *r = NULL;
   code = client_call(&c, "transform", "transform", p, &r, NULL, NULL, NULL);
   if (code == CLIENT_EXIT_OK) {
-    if (json)
-      client_print_json(r);
-    else
-      print_transform(r);
     const char *status = client_str(r, "status", "");
+    /* A waited-for export prints the answer once the file is in place:
+     * an answer printed before a failed --out reads as a success. */
+    bool later = wait && json_is_object(json_object_get(r, "job")) && strcmp(status, "infeasible") &&
+                 json_is_array(json_object_get(r, "slots"));
+    if (!later && json)
+      client_print_json(r);
+    else if (!later)
+      print_transform(r);
     if (!strcmp(status, "infeasible")) {
       fprintf(stderr, "hant-client transform: infeasible: no network meets the budgets\n");
       code = CLIENT_EXIT_INFEASIBLE;
@@ -313,21 +317,31 @@ int cmd_transform(int argc, char **argv) {
                  "%s yourself\n",
                  id, client_str(job, "out", "?"), id, abs);
       } else {
-        if (!json)
-          printf("\n");
         json_t *done_job = NULL;
         code = client_wait_job_quiet(&c, "transform", id, json, &done_job);
         json_t *res = json_object_get(done_job, "result");
+        bool unplaced = false;
         if (code == CLIENT_EXIT_OK) {
           char err[1400];
           if (client_place_file(client_str(res, "out", ""), abs, err, sizeof(err))) {
-            fprintf(stderr, "hant-client transform: --out %s: %s\n", abs, err);
+            fprintf(stderr, "hant-client transform: --out %s: %s\n", out, err);
             code = CLIENT_EXIT_FAILURE;
+            unplaced = true;
           } else {
             json_object_set_new(res, "placed", json_string(abs));
           }
         }
-        if (done_job && (code == CLIENT_EXIT_OK || json))
+        if (code == CLIENT_EXIT_OK) {
+          if (json) {
+            client_print_json(r);
+          } else {
+            print_transform(r);
+            printf("\n");
+          }
+        }
+        /* A failed job's record is what --json asked for; a done job
+         * whose file could not be placed is not shown as done. */
+        if (done_job && (code == CLIENT_EXIT_OK || (json && !unplaced)))
           client_print_job(done_job, json);
         json_decref(done_job);
       }

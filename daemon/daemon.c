@@ -387,6 +387,12 @@ int hantd_daemon_run(const hantd_config *cfg) {
    * readable by name. Files written for peers get their mode explicitly. */
   umask(0077);
   int ready_fd = -1;
+  /* Before the library or any directory is created, and while the
+   * message still reaches the terminal. */
+  if (hantd_listen_check(&d->cfg)) {
+    free(d);
+    return 1;
+  }
   /* Under systemd (Type=notify) or when asked, stay in the foreground. */
   if (!d->cfg.foreground && !getenv("NOTIFY_SOCKET") && !getenv("LISTEN_FDS") && daemonize(&ready_fd)) {
     free(d);

@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -120,6 +121,46 @@ static int probe(const char *path) {
   close(fd);
   errno = e;
   return rc;
+}
+
+int hantd_listen_check(const hantd_config *cfg) {
+  if (getenv("LISTEN_FDS")) /* systemd passes the socket: there is nothing to create */
+    return 0;
+  /* The nearest existing directory on the way to the socket is where
+   * something is created first: the socket's directory or the socket. */
+  char dir[1024];
+  size_t n = strlen(cfg->socket);
+  if (n >= sizeof(dir))
+    return 0; /* hantd_listen_start says it is too long */
+  memcpy(dir, cfg->socket, n + 1);
+  for (;;) {
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+      snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+      dir[1] = '\0';
+    else
+      *slash = '\0';
+    struct stat st;
+    int e = 0;
+    if (stat(dir, &st) == 0)
+      e = !S_ISDIR(st.st_mode) ? ENOTDIR : access(dir, W_OK | X_OK) ? errno : 0;
+    else if (errno == ENOENT && strcmp(dir, "/") && strcmp(dir, "."))
+      continue;
+    else
+      e = errno;
+    if (!e)
+      return 0;
+    const char *rt = getenv("XDG_RUNTIME_DIR");
+    hantd_log(LOG_ERR,
+              "cannot create the socket %s: %s: %s; choose a socket you may create with --socket PATH (or "
+              "'socket =' in --config)%s",
+              cfg->socket, dir, strerror(e),
+              rt && rt[0] ? ""
+                          : ", or set XDG_RUNTIME_DIR (a login session does) for the default "
+                            "$XDG_RUNTIME_DIR/hant/hantd.sock");
+    return HANT_EIO;
+  }
 }
 
 int hantd_listen_start(hantd *d) {

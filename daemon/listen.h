@@ -4,6 +4,15 @@
 #define HANTD_LISTEN_H
 
 typedef struct hantd hantd; /* daemon.h */
+typedef struct hantd_config hantd_config; /* config.h */
+
+/* Checks, before the daemon creates anything (its library, its
+ * directories), that it may create cfg.socket: the nearest existing
+ * directory on the way to it must be a directory this process may write.
+ * Nothing to check when systemd passes the socket (LISTEN_FDS). Returns 0,
+ * or HANT_EIO after logging the socket, the directory, why, and that
+ * --socket PATH (or XDG_RUNTIME_DIR, when unset) chooses another place. */
+int hantd_listen_check(const hantd_config *cfg);
 
 /* Serves the socket systemd passed, or binds cfg.socket: its directory is
  * created if missing, PATH.lock (flock) refuses a second daemon, a stale

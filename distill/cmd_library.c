@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_library.c: `hant-distill library` lists the teacher, slots, candidates and their costs. */
+/* cmd_library.c: `hant-distill library` lists the teacher, slots, candidates and their costs, and stores a teacher in an older library. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +9,51 @@
 
 static const char usage[] =
     "usage: hant-distill library --db LIBRARY.db [--slot NAME] [--json]\n"
+    "       hant-distill library --db LIBRARY.db --store-teacher FILE [--json]\n"
     "\n"
     "Lists the library: its teacher, slots and candidates with scores, losses,\n"
     "MACs and, per device, costs with their source (measured, imported, modelled),\n"
-    "then the distribution of scores per family and what building it cost.\n";
+    "then the distribution of scores per family and what building it cost.\n"
+    "\n"
+    "A library holds its teacher's file, so it needs nothing beside it. One built\n"
+    "before libraries held their teachers reads the teacher from the path it\n"
+    "recorded; --store-teacher FILE stores FILE in it, once its sha256 is checked\n"
+    "against the one recorded at build time, and lists nothing.\n";
+
+/* --store-teacher: makes a library built before schema version 4 self-contained. */
+static int store_teacher(const char *db, const char *file, bool json) {
+  hant_store *st;
+  int rc = hant_store_open(db, 0, &st);
+  hant_teacher_rec t;
+  if (!rc && (rc = hant_store_teacher_get(st, &t)) == HANT_ENOENT)
+    rc = hant__error(HANT_ENOENT, "%s is empty: it has no teacher to store (build it with 'hant-distill build')", db);
+  if (!rc)
+    rc = hant_library_teacher_store(st, &t, file);
+  if (rc) {
+    fprintf(stderr, "hant-distill library: --store-teacher: %s\n", hant_errmsg());
+    hant_store_close(st);
+    return EXIT_FAIL;
+  }
+  hant_store_close(st);
+  if (json) {
+    hant_jsonw w;
+    hant_jsonw_init(&w, stdout);
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "stored_teacher");
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "file"), hant_jsonw_str(&w, file);
+    hant_jsonw_key(&w, "path"), hant_jsonw_str(&w, t.path);
+    hant_jsonw_key(&w, "sha256"), hant_jsonw_str(&w, t.sha256);
+    hant_jsonw_key(&w, "bytes"), hant_jsonw_int(&w, t.stored_bytes);
+    hant_jsonw_obj_end(&w);
+    hant_jsonw_obj_end(&w);
+    hant_jsonw_end(&w);
+  } else {
+    printf("stored %s (%lld bytes, sha256 %.12s...) in %s as its teacher; the library no longer reads %s\n", file,
+           (long long)t.stored_bytes, t.sha256, db, t.path);
+  }
+  return 0;
+}
 
 /* Scores of one family over the slots listed. */
 typedef struct family_stats {
@@ -106,11 +147,12 @@ static void json_costs(hant_jsonw *w, const hant_cost_rec *c, int nc, int64_t ca
 }
 
 int cmd_library(int argc, char **argv) {
-  const char *db = NULL, *only = NULL;
+  const char *db = NULL, *only = NULL, *teacher_file = NULL;
   bool json = false;
   const hant_opt opts[] = {
       HANT_OPT_STRING("db", 0, &db, "LIBRARY.db", NULL),
       HANT_OPT_STRING("slot", 0, &only, "NAME", NULL),
+      HANT_OPT_STRING("store-teacher", 0, &teacher_file, "FILE", NULL),
       HANT_OPT_FLAG("json", 0, &json, NULL),
       HANT_OPT_END,
   };
@@ -120,6 +162,10 @@ int cmd_library(int argc, char **argv) {
     return code;
   if (!db)
     return cli_usage_error(&cmd, "--db FILE is required");
+  if (teacher_file && only)
+    return cli_usage_error(&cmd, "--store-teacher lists nothing: it takes no --slot");
+  if (teacher_file)
+    return store_teacher(db, teacher_file, json);
   hant_store *st;
   int rc = hant_store_open(db, HANT_STORE_READONLY, &st);
   if (rc) {
@@ -162,6 +208,8 @@ int cmd_library(int argc, char **argv) {
     hant_jsonw_obj_begin(&w);
     hant_jsonw_key(&w, "path"), hant_jsonw_str(&w, t.path);
     hant_jsonw_key(&w, "sha256"), hant_jsonw_str(&w, t.sha256);
+    /* 0: the library reads its teacher from path (see --store-teacher). */
+    hant_jsonw_key(&w, "stored_bytes"), hant_jsonw_int(&w, t.stored_bytes);
     hant_jsonw_key(&w, "val_accuracy"), hant_jsonw_num(&w, t.val_accuracy);
     hant_jsonw_key(&w, "val_split"), hant_jsonw_str(&w, t.val_split);
     hant_jsonw_key(&w, "macs"), hant_jsonw_num(&w, t.macs);
@@ -247,6 +295,10 @@ int cmd_library(int argc, char **argv) {
     hant_jsonw_end(&w);
   } else {
     printf("teacher  %s  val accuracy %.4f (%s)  %.2f MMAC\n", t.path, t.val_accuracy, t.val_split, t.macs / 1e6);
+    if (t.stored_bytes > 0)
+      printf("         stored in the library (%lld bytes)\n", (long long)t.stored_bytes);
+    else
+      printf("         not stored in the library: read from the path above ('--store-teacher FILE' stores it)\n");
     for (int s = 0; s < ns; s++) {
       if (only && strcmp(only, slots[s].name))
         continue;

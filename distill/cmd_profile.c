@@ -111,8 +111,8 @@ int cmd_profile(int argc, char **argv) {
                    "compare with the sum of their candidates' measured latencies,\n"
                    "and store the fitted correction for selection"),
       HANT_OPT_STRING("teacher", 0, &o.teacher, "FILE",
-                      "the teacher for --additivity (default: the path recorded in\n"
-                      "the library; its sha256 must match)"),
+                      "the teacher for --additivity (default: the one the library\n"
+                      "holds; its sha256 must match)"),
       HANT_OPT_INT("seed", 0, &o.seed, 0, 1L << 40, "N", "choices for --additivity (default 1)"),
       HANT_OPT_DOUBLE("grid", 0, &o.grid, 0, 5000, "G", grid_help),
       HANT_OPT_FLAG("json", 0, &o.json, "results as JSON on stdout"),

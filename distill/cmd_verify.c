@@ -13,7 +13,8 @@ static const char usage[] =
     "Checks the database's integrity (PRAGMA integrity_check), that every candidate's\n"
     "weights load and match its architecture and slot, and (unless --quick) that its\n"
     "recorded distillation loss and score are reproduced by measuring them again on\n"
-    "the same validation images. --teacher overrides the teacher path recorded in\n"
+    "the same validation images, and the teacher stored in the library is checked\n"
+    "against its recorded sha256. --teacher reads the teacher from FILE instead of\n"
     "the library (its sha256 must match).\n"
     "\n"
     "Exit status: 0 all checks passed, 1 a check failed, 2 usage error.\n";
@@ -58,14 +59,26 @@ int cmd_verify(int argc, char **argv) {
   if ((rc = hant_store_teacher_get(st, &t)) || (rc = hant_store_slots(st, &slots, &ns)) ||
       (rc = hant_store_candidates(st, -1, &cands, &nc)))
     goto fail;
+  if (quick && t.stored_bytes > 0) {
+    /* The stored teacher's hash is checked as it is read. */
+    uint8_t *tb = NULL;
+    size_t tl = 0;
+    if (hant_store_teacher_file(st, &t, &tb, &tl)) {
+      fprintf(stderr, "verify: %s\n", hant_errmsg());
+      failures++;
+    }
+    free(tb);
+  }
   if (!quick) {
-    const char *tp = teacher_path ? teacher_path : t.path;
-    bool onnx;
     char sha[65];
-    if ((rc = hant_sha256_file_checked(tp, t.sha256, sha)))
+    if (teacher_path) {
+      if ((rc = hant_sha256_file_checked(teacher_path, t.sha256, sha)) ||
+          (rc = hant_onnx_load_any(teacher_path, &teacher, NULL)) || (rc = hant_teacher_prepare(teacher, teacher_path)))
+        goto fail;
+    } else if ((rc = hant_deploy_teacher(st, &teacher, NULL, 0))) {
       goto fail;
-    if ((rc = hant_onnx_load_any(tp, &teacher, &onnx)) || (rc = hant_teacher_prepare(teacher, tp)) ||
-        (rc = hant_fmnist_load(cli_data_dir(data), HANT_SPLIT_VAL, t.val_images, &va)))
+    }
+    if ((rc = hant_fmnist_load(cli_data_dir(data), HANT_SPLIT_VAL, t.val_images, &va)))
       goto fail;
     hant_threads_set(hant_cpu_count());
   }

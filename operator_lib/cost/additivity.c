@@ -10,6 +10,7 @@
 #include "base.h"
 #include "costmodel.h"
 #include "jsonw.h"
+#include "library.h"
 #include "onnx.h"
 #include "rng.h"
 #include "sha256.h"
@@ -185,9 +186,9 @@ int hant_additivity_measure(hant_store *st, const hant_device *model, const hant
   int rc = hant_store_teacher_get(st, &t);
   if (rc)
     return rc;
-  const char *path = o->teacher ? o->teacher : t.path;
-  char sha[65];
-  if ((rc = hant_sha256_file_checked(path, t.sha256, sha)))
+  char path[1024], sha[65];
+  snprintf(path, sizeof(path), "%s", o->teacher ? o->teacher : t.path);
+  if (o->teacher && (rc = hant_sha256_file_checked(o->teacher, t.sha256, sha)))
     return hant__error(rc, "additivity: %s (pass --teacher with the library's teacher)", hant_errmsg());
   int nn = o->networks, ns = 0;
   hant_net *teacher = NULL;
@@ -196,8 +197,13 @@ int hant_additivity_measure(hant_store *st, const hant_device *model, const hant
   hant_additivity_net *res = NULL;
   hant_net **pick = NULL;
   double *sums = NULL, *meas = NULL, *err = NULL;
-  if ((rc = hant_onnx_load_any(path, &teacher, NULL)) || (rc = hant_teacher_prepare(teacher, path)) ||
-      (rc = hant_store_slots(st, &slots, &ns)))
+  /* The library's own copy unless a file was named (library.h). */
+  if (o->teacher)
+    rc = hant_onnx_load_any(path, &teacher, NULL);
+  if (!rc)
+    rc = o->teacher ? hant_teacher_prepare(teacher, path)
+                    : hant_library_teacher_load(st, &t, &teacher, path, sizeof(path));
+  if (rc || (rc = hant_store_slots(st, &slots, &ns)))
     goto out;
   if (ns != teacher->n_slots) {
     rc = hant__error(HANT_EINVAL, "additivity: the library has %d slots but %s has %d", ns, path, teacher->n_slots);

@@ -66,8 +66,9 @@ typedef struct hant_additivity_opts {
   int networks;                         /* networks to measure, >= 2: the teacher's own
                                            blocks first, then random choices */
   uint64_t seed;                        /* of the random choices */
-  const char *teacher;                  /* the teacher file; NULL: the path the library
-                                           records. Its sha256 must match the library's */
+  const char *teacher;                  /* the teacher file; NULL: the library's own
+                                           (hant_library_teacher_load). Its sha256 must
+                                           match the library's */
   hant_measure_opts measure;            /* how each network is measured */
   hant_additivity_assemble_fn assemble; /* required */
   /* Called after each network is measured when not NULL (k is 1-based). */

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "file.h"
+#include "netfile.h"
 #include "onnx.h"
 #include "sha256.h"
 #include "slots.h"
@@ -111,7 +113,8 @@ int hant_library_mode_find(const hant_library_device *dev, const char *mode) {
   return -1;
 }
 
-/* The teacher file: as recorded if absolute or present, else next to the library. */
+/* The teacher file of a library that does not hold it: as recorded if
+ * absolute or present, else next to the library. */
 static void teacher_file(const char *db_path, const char *recorded, char *out, size_t n) {
   if (recorded[0] == '/' || access(recorded, R_OK) == 0) {
     snprintf(out, n, "%s", recorded);
@@ -124,16 +127,28 @@ static void teacher_file(const char *db_path, const char *recorded, char *out, s
     snprintf(out, n, "%s", recorded);
 }
 
-int hant_library_teacher_load(const char *db_path, const hant_teacher_rec *t, hant_net **teacher, char *path,
-                              size_t n) {
-  *teacher = NULL;
+/* A library built before schema version 4 names its teacher by path only;
+ * the path means nothing to a process in another directory (a detached
+ * hantd is in /), so a failure says how to make the library hold it. */
+static int teacher_from_path(const char *db_path, const hant_teacher_rec *t, hant_net **teacher, char *path,
+                             size_t n) {
   char file[1024], sha[65];
   teacher_file(db_path, t->path, file, sizeof(file));
   if (path && n)
     snprintf(path, n, "%s", file);
-  int rc = hant_sha256_file_checked(file, t->sha256, sha);
-  if (rc)
-    return hant__error(rc, "teacher: %s (the library was built from another file)", hant_errmsg());
+  int rc = hant_sha256_file(file, sha);
+  if (!rc && strcmp(sha, t->sha256))
+    rc = hant__error(HANT_EINVAL, "%s: sha256 %.12s... differs from the teacher the library was built from (%.12s...)",
+                     file, sha, t->sha256);
+  if (rc) {
+    char why[512];
+    snprintf(why, sizeof(why), "%s", hant_errmsg());
+    return hant__error(rc,
+                       "%s does not hold its teacher (it was built before libraries stored them) and the file it "
+                       "recorded cannot be used: %s; store the teacher in it with 'hant-distill library --db %s "
+                       "--store-teacher FILE'",
+                       db_path, why, db_path);
+  }
   if ((rc = hant_onnx_load_any(file, teacher, NULL)) || (rc = hant_teacher_prepare(*teacher, file))) {
     hant_net_destroy(*teacher);
     *teacher = NULL;
@@ -141,7 +156,74 @@ int hant_library_teacher_load(const char *db_path, const hant_teacher_rec *t, ha
   return rc;
 }
 
-int hant_library_teacher(const hant_library *lib, const hant_net **teacher) {
+int hant_library_teacher_parse(const uint8_t *data, size_t len, const char *name, hant_net **teacher) {
+  *teacher = NULL;
+  /* Without a directory: bytes in a library have no external data files
+   * beside them, so a model that needs one is refused. */
+  int rc = len >= 8 && !memcmp(data, "HANTNET1", 8) ? hant_netfile_parse(data, len, name, teacher, NULL)
+                                                     : hant_onnx_parse(data, len, name, NULL, teacher, NULL);
+  if (!rc)
+    rc = hant_teacher_prepare(*teacher, name);
+  if (rc) {
+    hant_net_destroy(*teacher);
+    *teacher = NULL;
+  }
+  return rc;
+}
+
+int hant_library_teacher_load(hant_store *st, const hant_teacher_rec *t, hant_net **teacher, char *path, size_t n) {
+  *teacher = NULL;
+  if (t->stored_bytes <= 0)
+    return teacher_from_path(hant_store_path(st), t, teacher, path, n);
+  uint8_t *data;
+  size_t len;
+  int rc = hant_store_teacher_file(st, t, &data, &len);
+  if (rc == HANT_ENOENT) /* removed since t was read */
+    return teacher_from_path(hant_store_path(st), t, teacher, path, n);
+  if (rc)
+    return rc;
+  if (path && n)
+    snprintf(path, n, "%s", t->path);
+  char name[1100];
+  snprintf(name, sizeof(name), "%s (teacher %s, stored in the library)", hant_store_path(st), t->path);
+  rc = hant_library_teacher_parse(data, len, name, teacher);
+  free(data);
+  return rc;
+}
+
+int hant_library_teacher_store(hant_store *st, hant_teacher_rec *t, const char *path) {
+  char *data;
+  size_t len;
+  int rc = hant_file_read(path, HANT_ONNX_MAX_BYTES, &data, &len);
+  if (rc)
+    return rc;
+  char sha[65];
+  hant_sha256 h;
+  hant_sha256_init(&h);
+  hant_sha256_update(&h, data, len);
+  hant_sha256_hex(&h, sha);
+  if (strcmp(sha, t->sha256)) {
+    free(data);
+    return hant__error(HANT_EINVAL,
+                       "%s: sha256 %.12s... is not the teacher %s was built from (sha256 %.12s..., recorded as %s)",
+                       path, sha, hant_store_path(st), t->sha256, t->path);
+  }
+  /* What is stored must load on its own, with no file beside it. */
+  hant_net *net = NULL;
+  if (hant_library_teacher_parse((const uint8_t *)data, len, path, &net)) {
+    free(data);
+    return hant__error(HANT_ENOTSUP,
+                       "%s: its bytes alone are not the model (%s); a library holds one file, so save the teacher "
+                       "as a single ONNX file first",
+                       path, hant_errmsg());
+  }
+  hant_net_destroy(net);
+  rc = hant_store_teacher_file_put(st, t, (const uint8_t *)data, len);
+  free(data);
+  return rc;
+}
+
+int hant_library_teacher(const hant_library *lib, hant_store *st, const hant_net **teacher) {
   *teacher = NULL;
   if (!lib->has_teacher)
     return hant__error(HANT_ENOENT, "the library is empty: it has no teacher");
@@ -150,7 +232,7 @@ int hant_library_teacher(const hant_library *lib, const hant_net **teacher) {
     pthread_mutex_lock(&t->mu);
     int rc = 0;
     if (!t->net)
-      rc = hant_library_teacher_load(lib->path, &lib->teacher, &t->net, NULL, 0);
+      rc = hant_library_teacher_load(st, &lib->teacher, &t->net, NULL, 0);
     if (!rc)
       atomic_store_explicit(&t->ready, true, memory_order_release);
     pthread_mutex_unlock(&t->mu);

@@ -85,23 +85,47 @@ int hant_library_mode_find(const hant_library_device *dev, const char *mode);
 int hant_library_cand_find(const hant_library *lib, int64_t id);
 
 /* The snapshot's teacher network, ready for assembly (hant_teacher_prepare),
- * loaded as hant_library_teacher_load does the first time any thread asks
- * and then shared: later calls, from any thread, return the same network
- * without reading or hashing the file again. A load that fails is tried
- * again by the next call. The network belongs to the snapshot and lives as
- * long as it; callers only read it (hant_assemble copies what it uses into
- * a network of its own). HANT_ENOENT ("the library is empty: it has no
- * teacher") for an empty snapshot; otherwise the load's errors. */
-int hant_library_teacher(const hant_library *lib, const hant_net **teacher);
+ * loaded as hant_library_teacher_load does, through st (a connection to
+ * the snapshot's library, the calling thread's own), the first time any
+ * thread asks, and then shared: later calls, from any thread, return the
+ * same network without reading or hashing the teacher again, and do not
+ * use st. A load that fails is tried again by the next call. The network
+ * belongs to the snapshot and lives as long as it; callers only read it
+ * (hant_assemble copies what it uses into a network of its own).
+ * HANT_ENOENT ("the library is empty: it has no teacher") for an empty
+ * snapshot; otherwise the load's errors. */
+int hant_library_teacher(const hant_library *lib, hant_store *st, const hant_net **teacher);
 
-/* Loads the teacher t records for the library whose database is db_path:
- * from t->path as recorded when it is absolute or readable, else from
- * t->path beside the database; checked against the recorded SHA-256
- * (HANT_EINVAL naming the file when it differs: the library was built
- * from another file); then prepared as a teacher. On success *teacher is
- * a new network the caller owns. path (n bytes, may be NULL) receives the
- * file used. */
-int hant_library_teacher_load(const char *db_path, const hant_teacher_rec *t, hant_net **teacher, char *path,
-                              size_t n);
+/* Loads the teacher t records for the library st, ready for assembly
+ * (hant_teacher_prepare). A library that holds its teacher's file
+ * (t->stored_bytes > 0, schema version 4) is self-contained: the stored
+ * bytes are read, checked against t->sha256 and parsed, and t->path is
+ * never opened, so the working directory and the file's fate do not
+ * matter. A library built before that loads from t->path as recorded
+ * when it is absolute or readable, else from t->path beside the
+ * database, checked against t->sha256; when that fails, the message
+ * names the library, the file and why, and says how to store the
+ * teacher ('hant-distill library --db L --store-teacher FILE'). On
+ * success *teacher is a new network the caller owns. path (n bytes, may
+ * be NULL) receives the teacher's name: the recorded path when it came
+ * from the library, else the file read. */
+int hant_library_teacher_load(hant_store *st, const hant_teacher_rec *t, hant_net **teacher, char *path, size_t n);
+
+/* Parses a teacher file's bytes (hant's native format when they start
+ * with "HANTNET1", else ONNX without external data files) and prepares
+ * it as a teacher; name labels messages. On success *teacher is a new
+ * network the caller owns; NULL on failure. Used for stored teachers and
+ * to check that a file can be stored (its bytes alone are the model). */
+int hant_library_teacher_parse(const uint8_t *data, size_t len, const char *name, hant_net **teacher);
+
+/* Stores the file at path in the library st as the bytes of its teacher t
+ * (hant_store_teacher_file_put), making the library self-contained; for
+ * a library built before libraries held their teachers, and for builds.
+ * Errors name the file and the library: HANT_EINVAL when the file is not
+ * the teacher the library was built from (another SHA-256), HANT_ENOTSUP
+ * when its bytes alone are not the model (an ONNX file whose weights are
+ * in external data files), the read's errors otherwise. Sets
+ * t->stored_bytes. */
+int hant_library_teacher_store(hant_store *st, hant_teacher_rec *t, const char *path);
 
 #endif

@@ -27,7 +27,7 @@ int hant_deploy_teacher(hant_store *st, hant_net **teacher, char *path, size_t n
   int rc = hant_store_teacher_get(st, &t);
   if (rc)
     return rc == HANT_ENOENT ? hant__error(rc, "the library is empty: it has no teacher") : rc;
-  return hant_library_teacher_load(hant_store_path(st), &t, teacher, path, n);
+  return hant_library_teacher_load(st, &t, teacher, path, n);
 }
 
 int hant_deploy_assemble(hant_store *st, const hant_net *teacher, const int64_t *cand_ids, int n, hant_net **out) {
@@ -289,8 +289,8 @@ int hant_deploy_measure_choice(void *user, const int *choice, int n_slots, doubl
   const hant_deploy_measurer *m = user;
   const hant_net *teacher;
   /* The snapshot's teacher: a solve measures several rounds, and each
-   * would otherwise read and hash the teacher file again. */
-  int rc = hant_library_teacher(m->lib, &teacher);
+   * would otherwise read and hash the teacher again. */
+  int rc = hant_library_teacher(m->lib, m->st, &teacher);
   if (rc)
     return rc;
   int64_t *ids = malloc(sizeof(int64_t) * (size_t)(n_slots > 0 ? n_slots : 1));

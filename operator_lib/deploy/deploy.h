@@ -17,7 +17,7 @@
 typedef int (*hant_deploy_progress_fn)(void *user, double fraction, const char *note);
 
 typedef struct hant_deploy_export_info {
-  char teacher[1024]; /* the teacher file used */
+  char teacher[1024]; /* the teacher's name: its recorded path, or the file read (hant_deploy_teacher) */
   char out[1024];     /* the ONNX file written */
   size_t bytes;       /* its size */
   double macs;        /* of the assembled network, per sample */
@@ -56,11 +56,12 @@ typedef struct hant_deploy_opts {
 } hant_deploy_opts;
 
 /* Loads the library's teacher, ready for assembly (hant_teacher_prepare),
- * as hant_library_teacher_load does: read from the path the library
- * recorded, resolved against the library's directory when relative, and
- * checked against the recorded SHA-256; path[n] receives the file used.
- * The caller owns *teacher. Code that holds a snapshot uses its shared
- * teacher instead (hant_library_teacher). */
+ * as hant_library_teacher_load does: from the copy the library holds,
+ * checked against the recorded SHA-256 (a library built before libraries
+ * held their teachers reads the path it recorded, resolved against the
+ * library's directory when relative); path[n] receives the teacher's
+ * name (library.h). The caller owns *teacher. Code that holds a snapshot
+ * uses its shared teacher instead (hant_library_teacher). */
 int hant_deploy_teacher(hant_store *st, hant_net **teacher, char *path, size_t n);
 
 /* Builds the network of a choice: teacher with the library's candidate
@@ -71,9 +72,7 @@ int hant_deploy_assemble(hant_store *st, const hant_net *teacher, const int64_t 
 /* Assembles the teacher of st with candidate cand_ids[i] in slot i (n
  * must be the teacher's slot count), and writes it to out_path as ONNX
  * (hant_onnx_save; written to a temporary name and renamed). The teacher
- * is read from the path the library recorded, resolved against the
- * library's directory when relative, and checked against the recorded
- * SHA-256. Candidates are decoded from the library and their batch norms
+ * is loaded as hant_deploy_teacher does. Candidates are decoded from the library and their batch norms
  * folded, as deployed. Errors name the teacher, candidate or output path.
  * info may be NULL; progress may be NULL. */
 int hant_deploy_export(hant_store *st, const int64_t *cand_ids, int n, const char *out_path,

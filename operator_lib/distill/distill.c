@@ -10,6 +10,7 @@
 #include "energy.h"
 #include "family.h"
 #include "kernels.h"
+#include "library.h"
 #include "base.h"
 #include "jsonw.h"
 #include "netfile.h"
@@ -33,6 +34,18 @@ void hant_distill_opts_default(hant_distill_opts *o) {
 
 /* ---- teacher registration ----------------------------------------------- */
 
+/* The library holds its teacher's bytes, so that nothing it needs lives
+ * beside it. A teacher whose bytes alone are not the model (ONNX external
+ * data) is left out: the library reads it from its path as before. */
+static int store_teacher(hant_store *st, hant_teacher_rec *t, const char *teacher_path) {
+  int rc = hant_library_teacher_store(st, t, teacher_path);
+  if (rc == HANT_ENOTSUP) {
+    hant_errmsg_clear();
+    return 0;
+  }
+  return rc;
+}
+
 int hant_distill_register(hant_store *st, const char *teacher_path, const char *format, hant_net *teacher,
                           const hant_dataset *val) {
   char sha[65], split[64];
@@ -52,7 +65,8 @@ int hant_distill_register(hant_store *st, const char *teacher_path, const char *
       return hant__error(HANT_EINVAL,
                          "%s: scores in this library use %d validation images; rerun with --val-samples %d",
                          hant_store_path(st), t.val_images, t.val_images);
-    return 0;
+    /* A library from before libraries held their teachers gets it now. */
+    return t.stored_bytes > 0 ? 0 : store_teacher(st, &t, teacher_path);
   }
   if (rc != HANT_ENOENT)
     return rc;
@@ -77,7 +91,7 @@ int hant_distill_register(hant_store *st, const char *teacher_path, const char *
   t.val_images = val->n;
   if ((rc = hant_store_begin(st)))
     return rc;
-  if ((rc = hant_store_teacher_put(st, &t)))
+  if ((rc = hant_store_teacher_put(st, &t)) || (rc = store_teacher(st, &t, teacher_path)))
     goto fail;
   for (int i = 0; i < teacher->n_slots; i++) {
     const hant_slot *s = &teacher->slots[i];

@@ -76,8 +76,11 @@ typedef int (*hant_distill_sink_fn)(void *user, hant_distill_result *r);
 
 /* Registers the teacher (file at teacher_path, loaded into `teacher`,
  * whose BN must be folded) in an empty library, measuring its accuracy on
- * val; or checks that the library was built from the same file and
- * validation set. Slots follow the teacher's. */
+ * val, and stores the file's bytes in the library
+ * (hant_library_teacher_store) unless they are not the model on their
+ * own (ONNX external data); or checks that the library was built from the
+ * same file and validation set, storing the file in a library that does
+ * not hold it yet. Slots follow the teacher's. */
 int hant_distill_register(hant_store *st, const char *teacher_path, const char *format, hant_net *teacher,
                           const hant_dataset *val);
 

@@ -13,6 +13,7 @@
 
 #include "base.h"
 #include "netfile.h"
+#include "sha256.h"
 #include "store_internal.h"
 #include "store_migrations.h"
 
@@ -276,7 +277,9 @@ int hant_store_teacher_get(hant_store *st, hant_teacher_rec *t) {
   sqlite3_stmt *s;
   int rc = prepare(st,
                    "SELECT id, sha256, path, format, input_c, input_h, input_w, classes, macs, params, "
-                   "val_accuracy, val_split, val_images, created FROM teacher ORDER BY id LIMIT 1",
+                   "val_accuracy, val_split, val_images, created, "
+                   "ifnull((SELECT size FROM teacher_file f WHERE f.teacher_id = teacher.id), 0) "
+                   "FROM teacher ORDER BY id LIMIT 1",
                    &s);
   if (rc)
     return rc;
@@ -297,6 +300,7 @@ int hant_store_teacher_get(hant_store *st, hant_teacher_rec *t) {
     col_text(s, 11, t->val_split, sizeof(t->val_split));
     t->val_images = sqlite3_column_int(s, 12);
     col_text(s, 13, t->created, sizeof(t->created));
+    t->stored_bytes = sqlite3_column_int64(s, 14);
     rc = 0;
   } else if (rc == SQLITE_DONE) {
     rc = HANT_ENOENT;
@@ -333,6 +337,73 @@ int hant_store_teacher_put(hant_store *st, hant_teacher_rec *t) {
   if ((rc = step_done(st, s, "insert teacher")))
     return rc;
   t->id = sqlite3_last_insert_rowid(st->db);
+  return 0;
+}
+
+static void sha256_hex(const uint8_t *data, size_t len, char out[65]) {
+  hant_sha256 h;
+  hant_sha256_init(&h);
+  hant_sha256_update(&h, data, len);
+  hant_sha256_hex(&h, out);
+}
+
+int hant_store_teacher_file_put(hant_store *st, hant_teacher_rec *t, const uint8_t *data, size_t len) {
+  char sha[65];
+  sha256_hex(data, len, sha);
+  if (strcmp(sha, t->sha256))
+    return hant__error(HANT_EINVAL,
+                       "%s: the file given (sha256 %.12s...) is not the teacher this library was built from "
+                       "(sha256 %.12s..., recorded as %s)",
+                       st->path, sha, t->sha256, t->path);
+  sqlite3_stmt *s;
+  int rc = prepare(st, "INSERT OR REPLACE INTO teacher_file (teacher_id, sha256, size, bytes) VALUES (?,?,?,?)", &s);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(s, 1, t->id);
+  sqlite3_bind_text(s, 2, sha, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 3, (sqlite3_int64)len);
+  sqlite3_bind_blob64(s, 4, data, len, SQLITE_STATIC);
+  if ((rc = step_done(st, s, "store the teacher file")))
+    return rc;
+  t->stored_bytes = (int64_t)len;
+  return 0;
+}
+
+int hant_store_teacher_file(hant_store *st, const hant_teacher_rec *t, uint8_t **data, size_t *len) {
+  *data = NULL;
+  *len = 0;
+  sqlite3_stmt *s;
+  int rc = prepare(st, "SELECT bytes FROM teacher_file WHERE teacher_id = ?", &s);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(s, 1, t->id);
+  int step = sqlite3_step(s);
+  if (step != SQLITE_ROW) {
+    sqlite3_finalize(s);
+    return step == SQLITE_DONE ? HANT_ENOENT : db_error(st, "read the teacher file");
+  }
+  int n = sqlite3_column_bytes(s, 0);
+  uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
+  if (!buf) {
+    sqlite3_finalize(s);
+    return HANT_ENOMEM;
+  }
+  if (n > 0)
+    memcpy(buf, sqlite3_column_blob(s, 0), (size_t)n);
+  sqlite3_finalize(s);
+  /* Hashed on every read: a blob edited in place would otherwise be run
+   * as the teacher without a word. */
+  char sha[65];
+  sha256_hex(buf, (size_t)n, sha);
+  if (strcmp(sha, t->sha256)) {
+    free(buf);
+    return hant__error(HANT_EFORMAT,
+                       "%s: the teacher file stored in the library is damaged (sha256 %.12s..., expected %.12s...); "
+                       "store it again with 'hant-distill library --db %s --store-teacher FILE'",
+                       st->path, sha, t->sha256, st->path);
+  }
+  *data = buf;
+  *len = (size_t)n;
   return 0;
 }
 
@@ -543,8 +614,6 @@ int hant_store_candidate_net(hant_store *st, int64_t id, hant_net **out) {
 }
 
 /* ---- devices and costs ------------------------------------------------ */
-
-#include "sha256.h"
 
 int hant_store_device_put(hant_store *st, const char *name, const char *profile_json, int64_t *id) {
   char sha[65], now[32];

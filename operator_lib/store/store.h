@@ -53,12 +53,30 @@ typedef struct hant_teacher_rec {
   char val_split[64];
   int val_images;
   char created[32];
+  int64_t stored_bytes; /* size of the teacher file stored in the library (teacher_file); 0: none stored */
 } hant_teacher_rec;
 
 /* HANT_ENOENT when the library has no teacher yet. */
 int hant_store_teacher_get(hant_store *st, hant_teacher_rec *t);
-/* Inserts the teacher; sets t->id. */
+/* Inserts the teacher; sets t->id. Its file is stored apart
+ * (hant_store_teacher_file_put); t->stored_bytes is ignored. */
 int hant_store_teacher_put(hant_store *st, hant_teacher_rec *t);
+
+/* Stores the bytes of the teacher's file in the library (table
+ * teacher_file, schema version 4), replacing any stored before, so that
+ * the library is self-contained: programs load the teacher from it
+ * instead of from t->path. The bytes must hash to t->sha256: HANT_EINVAL
+ * naming the library and both hashes when they do not (another file).
+ * t->id must be the library's teacher. Sets t->stored_bytes. Does not
+ * bump the library version: selection sees nothing new. */
+int hant_store_teacher_file_put(hant_store *st, hant_teacher_rec *t, const uint8_t *data, size_t len);
+
+/* Reads the stored teacher file of t into *data (malloc'd, the caller
+ * frees it) and *len, after checking that its bytes still hash to
+ * t->sha256 (HANT_EFORMAT naming the library when they do not: the
+ * database was altered). HANT_ENOENT, without a message, when the
+ * library holds no file for t (built before schema version 4). */
+int hant_store_teacher_file(hant_store *st, const hant_teacher_rec *t, uint8_t **data, size_t *len);
 
 /* ---- slots -------------------------------------------------------------- */
 typedef struct hant_slot_rec {
