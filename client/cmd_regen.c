@@ -306,7 +306,7 @@ static int front_points(json_t *answer, hant_plot_point **out) {
     return 0;
   json_array_foreach(json_object_get(answer, "fronts"), i, f) {
     json_array_foreach(json_object_get(f, "points"), j, p) {
-      pts[n++] = (hant_plot_point){client_num(p, "cost"), client_num(p, "predicted_accuracy"), NULL};
+      pts[n++] = (hant_plot_point){client_num(p, "cost"), client_num(p, "predicted_accuracy"), NULL, false};
     }
   }
   /* Sort by cost, then keep strictly improving accuracy. */
@@ -326,6 +326,49 @@ static int front_points(json_t *answer, hant_plot_point **out) {
     }
   *out = pts;
   return (int)k;
+}
+
+/* The teacher's predicted latency and energy on an entry's device and
+ * power mode. An entry's document that carries the teacher beside the
+ * result (a "teacher" object with latency_ms and energy_mj, from the
+ * transform answer) is used as it is; otherwise the teacher's own
+ * selection is summed from the library (the devices answer's
+ * teacher_costs, one per power mode). NaN when neither knows. */
+static void entry_teacher(const json_t *doc, const json_t *dev, const char *power_mode, double *latency_ms,
+                          double *energy_mj) {
+  const json_t *t = json_object_get(doc, "teacher");
+  *latency_ms = *energy_mj = NAN;
+  if (json_is_object(t)) {
+    *latency_ms = client_num(t, "latency_ms");
+    *energy_mj = client_num(t, "energy_mj");
+    if (isfinite(*latency_ms) && isfinite(*energy_mj))
+      return;
+  }
+  size_t i;
+  json_t *tc;
+  json_array_foreach(json_object_get(dev, "teacher_costs"), i, tc) {
+    if (i == 0 || (power_mode && !strcmp(client_str(tc, "power_mode", ""), power_mode))) {
+      *latency_ms = client_num(tc, "latency_ms");
+      *energy_mj = client_num(tc, "energy_mj");
+    }
+  }
+}
+
+/* An entry's latency and energy budgets in ms and mJ (NaN when none): the
+ * tightest of its budgets of that kind, and 1/fps for latency. */
+static void entry_budgets(const hant_fleet_entry *fe, double *latency_ms, double *energy_mj) {
+  *latency_ms = fe->fps > 0 ? 1000.0 / fe->fps : NAN;
+  *energy_mj = NAN;
+  for (int b = 0; b < fe->n_budgets; b++) {
+    hant_budget bud;
+    if (hant_budget_parse(fe->budgets[b], &bud))
+      continue;
+    if (bud.kind == HANT_BUDGET_LATENCY)
+      *latency_ms = isfinite(*latency_ms) ? fmin(*latency_ms, bud.value) : bud.value;
+    else if (bud.kind == HANT_BUDGET_ENERGY)
+      *energy_mj = isfinite(*energy_mj) ? fmin(*energy_mj, bud.value) : bud.value;
+  }
+  hant_errmsg_clear();
 }
 
 int cmd_regen(int argc, char **argv) {
@@ -471,22 +514,32 @@ int cmd_regen(int argc, char **argv) {
     re->error = e->error[0] ? e->error : NULL;
     client_regen_doc_figures(e->doc, re);
     re->finetune_epochs = e->fe->finetune_epochs;
+    entry_budgets(e->fe, &re->budget_latency_ms, &re->budget_energy_mj);
     json_t *dev = find_device(devices, e->fe->device);
+    entry_teacher(e->doc, dev, re->power_mode, &re->teacher_latency_ms, &re->teacher_energy_mj);
     if (!dev || !json_is_true(json_object_get(dev, "costed")))
       continue;
-    int seen = 0;
+    hant_report_device *rd = NULL;
     for (int d = 0; d < n_rdev; d++)
-      seen |= !strcmp(rdev[d].name, e->fe->device);
-    if (seen)
+      if (!strcmp(rdev[d].name, e->fe->device))
+        rd = &rdev[d];
+    /* The teacher's test accuracy, measured with the device's first evaluated entry. */
+    double tt = client_num(json_object_get(e->doc, "measured"), "teacher_test_accuracy");
+    if (rd) {
+      if (!isfinite(rd->teacher_test_accuracy))
+        rd->teacher_test_accuracy = tt;
       continue;
-    hant_report_device *rd = &rdev[n_rdev++];
+    }
+    rd = &rdev[n_rdev++];
     rd->name = e->fe->device;
     rd->teacher_accuracy = client_num(teacher, "val_accuracy");
+    rd->teacher_test_accuracy = tt;
     rd->teacher_energy_mj = rd->teacher_latency_ms = NAN;
     json_t *tc = json_array_get(json_object_get(dev, "teacher_costs"), 0);
     if (tc) {
       rd->teacher_energy_mj = client_num(tc, "energy_mj");
       rd->teacher_latency_ms = client_num(tc, "latency_ms");
+      rd->teacher_power_mode = json_string_value(json_object_get(tc, "power_mode"));
     }
     for (int a = 0; a < 2; a++) {
       json_t *p = json_object(), *r = NULL;
