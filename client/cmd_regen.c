@@ -775,12 +775,14 @@ int cmd_regen(int argc, char **argv) {
     client_print_json(s);
     json_decref(s);
   } else {
-    printf("%d entries: %d generated, %d unchanged, %d failed; report in %s/report.html\n", fleet->n, n_generated,
+    printf("%d %s: %d generated, %d unchanged, %d failed; report in %s/report.html\n", fleet->n,
+           hant_plural(fleet->n, "entry", "entries"), n_generated,
            n_unchanged, n_failed, out);
   }
   code = CLIENT_EXIT_OK;
   if (n_failed) {
-    fprintf(stderr, "hant-client regen: %d of %d entries failed:\n", n_failed, fleet->n);
+    fprintf(stderr, "hant-client regen: %d of %d %s failed:\n", n_failed, fleet->n,
+            hant_plural(fleet->n, "entry", "entries"));
     for (int i = 0; i < fleet->n; i++)
       if (!strcmp(runs[i].status, "failed"))
         fprintf(stderr, "  %s/%s: %s\n", runs[i].fe->device, runs[i].fe->name, runs[i].error);

@@ -268,8 +268,9 @@ int cmd_build(int argc, char **argv) {
   hant_teacher_rec t;
   hant_store_teacher_get(st, &t);
   if (!json && rank == 0)
-    fprintf(stderr, "build: teacher %s, %d slots, val accuracy %.4f on %d images; %d training images; %ld jobs%s\n",
-            teacher_path, teacher->n_slots, t.val_accuracy, va.n, tr.n, jobs, size > 1 ? " per rank" : "");
+    fprintf(stderr, "build: teacher %s, %d %s, val accuracy %.4f on %d images; %d training images; %ld %s%s\n",
+            teacher_path, teacher->n_slots, hant_plural(teacher->n_slots, "slot", "slots"), t.val_accuracy, va.n, tr.n,
+            jobs, hant_plural(jobs, "job", "jobs"), size > 1 ? " per rank" : "");
   if (size > 1 && rank == 0 && !json)
     fprintf(stderr, "build: %d MPI ranks; progress below is rank 0's share\n", size);
   struct ui u = {.json = json && rank == 0, .tty = !json && rank == 0 && isatty(2), .t_start = hant_now_s(), .st = st,

@@ -146,6 +146,12 @@ try:
              "--finetune-samples", "500", "--eval-samples", "300"])
     check(r.returncode == 0 and "predicted" in r.stdout and "measured val" in r.stdout and os.path.getsize(onnx) > 0,
           "transform --finetune: rc %d %s %s" % (r.returncode, r.stdout[-400:], r.stderr[-400:]))
+    check("before 1 epoch of KD fine-tuning" in r.stdout and "1 epochs" not in r.stdout,
+          "one epoch in the singular: %s" % r.stdout[-300:])
+    r = run([CLIENT, "transform", "--device", "rpi4", "--budget", "1ms"])
+    check(r.returncode == 0 and "1 mode tried" in r.stdout, "one power mode in the singular: %s" % r.stdout[-300:])
+    r = run([CLIENT, "transform", "--help"])
+    check("[--measure]" in r.stdout, "transform's usage line lists --measure: %s" % r.stdout[:400])
     r = run([CLIENT, "transform", "--device", "jetson-nano", "--budget", "2W", "--finetune", "1"])
     check(r.returncode == 2 and "--out" in r.stderr, "--finetune without --out is a usage error: %s" % r.stderr)
 
