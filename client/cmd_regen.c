@@ -15,7 +15,8 @@
 #include "rpc_client.h"
 
 static const char usage[] =
-    "usage: hant-client [--socket PATH] regen FLEET.json --out DIR [--force] [--points N] [--json]\n"
+    "usage: hant-client [--socket PATH] regen FLEET.json --out DIR [--force] [--points N]\n"
+    "                   [--finetune-epochs N] [--finetune-images N] [--json]\n"
     "\n"
     "For every entry of the fleet manifest (schema/fleet.schema.json: devices, each with\n"
     "budgets, fps and fine-tune settings) asks hantd for the best network, has it\n"
@@ -28,6 +29,11 @@ static const char usage[] =
     "An entry whose inputs (teacher, candidates, the device's profile and costs, the\n"
     "entry itself, the hant version) did not change is skipped. Files are written\n"
     "atomically; NAME.json is written last and marks a complete entry.\n"
+    "\n"
+    "Before any work it prints the plan on stderr: each entry to make with its\n"
+    "fine-tuning images and epochs and evaluation images, and an estimate of the\n"
+    "wall time (the entry's MACs times the images it passes, over a throughput\n"
+    "recorded by earlier runs in DIR, else a built-in figure; docs/regen.md).\n"
     "\n";
 
 static void sha_text(const char *s, char out[65]) {
@@ -72,11 +78,85 @@ static json_t *find_device(json_t *devices, const char *name) {
 
 typedef struct entry_run {
   const hant_fleet_entry *fe;
-  const char *status; /* generated, unchanged, failed */
+  const char *status; /* generated, unchanged, failed; NULL while still to make */
   char error[640];
   json_t *doc;        /* the entry's .json (new or the one kept), or NULL */
   char budgets[256];  /* as shown in the report */
+  json_t *inputs;     /* the digests of what the entry is made from, while still to make */
+  char inputs_sha[65];
+  double macs;        /* the chosen network's MACs per image, as planned (NaN: unknown) */
+  double est_s;       /* estimated wall time, seconds */
+  bool planned;       /* in this run's plan: to make */
 } entry_run;
+
+/* Fine-tuning throughput, in MACs per second, of one hantd worker when
+ * nothing was recorded: training ResNet-10 runs at 589 images/s on the
+ * 2-core development machine with 2 threads (docs/benchmarks.md), that is
+ * 589 x 16.6 MMAC x 3 (forward and backward) = 29 GMAC/s; hantd gives a
+ * worker one kernel thread, so half of it. */
+#define REGEN_DEFAULT_MAC_PER_S 15e9
+/* Fashion-MNIST's validation and test splits (evaluated when eval_samples is 0). */
+#define REGEN_VAL_IMAGES 5000
+#define REGEN_TEST_IMAGES 10000
+#define REGEN_TRAIN_IMAGES 55000
+
+/* The MACs an entry's job runs through: KD fine-tuning passes each image
+ * through the teacher (forward) and the network (forward and backward,
+ * counted 3x); evaluation passes the validation and test images through
+ * the network after fine-tuning and, when it fine-tunes, before, and the
+ * test images through the teacher. net_macs and teacher_macs per image. */
+static double entry_work_macs(const hant_fleet_entry *fe, double net_macs, double teacher_macs) {
+  double ft = fe->finetune_epochs > 0 ? (double)(fe->finetune_samples > 0 ? fe->finetune_samples : REGEN_TRAIN_IMAGES) *
+                                            fe->finetune_epochs * (teacher_macs + 3 * net_macs)
+                                      : 0;
+  double val = fe->eval_samples > 0 ? fe->eval_samples : REGEN_VAL_IMAGES;
+  double test = fe->eval_samples > 0 ? fe->eval_samples : REGEN_TEST_IMAGES;
+  return ft + (val + test) * net_macs * (fe->finetune_epochs > 0 ? 2 : 1) + test * teacher_macs;
+}
+
+/* The throughput earlier runs recorded in DIR: the median over every
+ * entry's NAME.json with a fine-tuning time, of its work (as
+ * entry_work_macs counts fine-tuning alone) over that time. 0 when none. */
+static double recorded_mac_per_s(const hant_fleet *fleet, const char *out_dir, double teacher_macs) {
+  double *rates = calloc((size_t)fleet->n + 1, sizeof(*rates));
+  int n = 0;
+  for (int i = 0; rates && i < fleet->n; i++) {
+    char path[1300], *text;
+    size_t len;
+    snprintf(path, sizeof(path), "%s/%s/%s.json", out_dir, fleet->entries[i].device, fleet->entries[i].name);
+    if (hant_file_read(path, CLIENT_REGEN_DOC_MAX, &text, &len))
+      continue;
+    json_t *d = json_loadb(text, len, 0, NULL);
+    free(text);
+    const json_t *ft = json_object_get(d, "finetune");
+    double sec = client_num(ft, "seconds"), images = client_num(ft, "samples"),
+           epochs = client_num(d, "finetune_epochs"), macs = client_num(json_object_get(d, "onnx"), "macs");
+    if (sec > 0 && images > 0 && epochs > 0 && macs > 0)
+      rates[n++] = images * epochs * (teacher_macs + 3 * macs) / sec;
+    json_decref(d);
+  }
+  hant_errmsg_clear();
+  for (int a = 1; a < n; a++)
+    for (int b = a; b > 0 && rates[b] < rates[b - 1]; b--) {
+      double t = rates[b];
+      rates[b] = rates[b - 1];
+      rates[b - 1] = t;
+    }
+  double r = n ? (n % 2 ? rates[n / 2] : (rates[n / 2 - 1] + rates[n / 2]) / 2) : 0;
+  free(rates);
+  return r;
+}
+
+/* "1 h 05 min", "3 min 20 s", "45 s". */
+static void fmt_duration(double s, char *buf, size_t n) {
+  long t = (long)(s + 0.5);
+  if (t >= 3600)
+    snprintf(buf, n, "%ld h %02ld min", t / 3600, t / 60 % 60);
+  else if (t >= 60)
+    snprintf(buf, n, "%ld min %02ld s", t / 60, t % 60);
+  else
+    snprintf(buf, n, "%ld s", t);
+}
 
 static void fail(entry_run *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(entry_run *e, const char *fmt, ...) {
@@ -112,6 +192,22 @@ static json_t *entry_params(const hant_fleet_entry *fe, const char *out_name) {
   if (fe->eval_samples > 0)
     json_object_set_new(p, "eval_samples", json_integer(fe->eval_samples));
   return p;
+}
+
+/* The MACs of the network the solver would choose for an entry, from a
+ * transform without out (no job, milliseconds); NaN when it has none. */
+static double planned_macs(client_conn *c, const hant_fleet_entry *fe) {
+  json_t *p = entry_params(fe, "x"), *r = NULL;
+  json_object_del(p, "out");
+  json_object_del(p, "evaluate");
+  json_object_del(p, "finetune_epochs");
+  json_object_del(p, "finetune_samples");
+  json_object_del(p, "eval_samples");
+  double m = NAN;
+  if (client_call(c, "regen", "transform", p, &r, NULL, NULL, NULL) == 0)
+    m = client_num(json_object_get(r, "totals"), "macs");
+  json_decref(r);
+  return m;
 }
 
 /* Why a transform answer is infeasible, in one line. */
@@ -306,7 +402,7 @@ static int front_points(json_t *answer, hant_plot_point **out) {
     return 0;
   json_array_foreach(json_object_get(answer, "fronts"), i, f) {
     json_array_foreach(json_object_get(f, "points"), j, p) {
-      pts[n++] = (hant_plot_point){client_num(p, "cost"), client_num(p, "predicted_accuracy"), NULL};
+      pts[n++] = (hant_plot_point){client_num(p, "cost"), client_num(p, "predicted_accuracy"), NULL, false};
     }
   }
   /* Sort by cost, then keep strictly improving accuracy. */
@@ -328,15 +424,62 @@ static int front_points(json_t *answer, hant_plot_point **out) {
   return (int)k;
 }
 
+/* The teacher's predicted latency and energy on an entry's device and
+ * power mode. An entry's document that carries the teacher beside the
+ * result (a "teacher" object with latency_ms and energy_mj, from the
+ * transform answer) is used as it is; otherwise the teacher's own
+ * selection is summed from the library (the devices answer's
+ * teacher_costs, one per power mode). NaN when neither knows. */
+static void entry_teacher(const json_t *doc, const json_t *dev, const char *power_mode, double *latency_ms,
+                          double *energy_mj) {
+  const json_t *t = json_object_get(doc, "teacher");
+  *latency_ms = *energy_mj = NAN;
+  if (json_is_object(t)) {
+    *latency_ms = client_num(t, "latency_ms");
+    *energy_mj = client_num(t, "energy_mj");
+    if (isfinite(*latency_ms) && isfinite(*energy_mj))
+      return;
+  }
+  size_t i;
+  json_t *tc;
+  json_array_foreach(json_object_get(dev, "teacher_costs"), i, tc) {
+    if (i == 0 || (power_mode && !strcmp(client_str(tc, "power_mode", ""), power_mode))) {
+      *latency_ms = client_num(tc, "latency_ms");
+      *energy_mj = client_num(tc, "energy_mj");
+    }
+  }
+}
+
+/* An entry's latency and energy budgets in ms and mJ (NaN when none): the
+ * tightest of its budgets of that kind, and 1/fps for latency. */
+static void entry_budgets(const hant_fleet_entry *fe, double *latency_ms, double *energy_mj) {
+  *latency_ms = fe->fps > 0 ? 1000.0 / fe->fps : NAN;
+  *energy_mj = NAN;
+  for (int b = 0; b < fe->n_budgets; b++) {
+    hant_budget bud;
+    if (hant_budget_parse(fe->budgets[b], &bud))
+      continue;
+    if (bud.kind == HANT_BUDGET_LATENCY)
+      *latency_ms = isfinite(*latency_ms) ? fmin(*latency_ms, bud.value) : bud.value;
+    else if (bud.kind == HANT_BUDGET_ENERGY)
+      *energy_mj = isfinite(*energy_mj) ? fmin(*energy_mj, bud.value) : bud.value;
+  }
+  hant_errmsg_clear();
+}
+
 int cmd_regen(int argc, char **argv) {
   const char *out = NULL;
   bool force = false, json = false;
-  long points_opt = 40;
+  long points_opt = 40, ft_epochs = -1, ft_images = -1;
   hant_opt_list fleets = {0};
   const hant_opt opts[] = {
       HANT_OPT_STRING("out", 0, &out, "DIR", "output directory (created)"),
       HANT_OPT_FLAG("force", 0, &force, "regenerate every entry"),
       HANT_OPT_INT("points", 0, &points_opt, 0, 10000, "N", "points per Pareto front in the plots (default 40; 0: all)"),
+      HANT_OPT_INT("finetune-epochs", 0, &ft_epochs, 0, 1000, "N",
+                   "fine-tune every entry N epochs (0: none), over the fleet's\nfinetune_epochs"),
+      HANT_OPT_INT("finetune-images", 0, &ft_images, 0, 55000, "N",
+                   "fine-tune on the first N training images (0: all 55,000),\nover the fleet's finetune_images"),
       HANT_OPT_FLAG("json", 0, &json, "print a JSON summary on stdout"),
       HANT_OPT_END,
   };
@@ -365,6 +508,12 @@ int cmd_regen(int argc, char **argv) {
   hant_fleet *fleet = NULL;
   if (hant_fleet_load(fleet_path, &fleet)) {
     fprintf(stderr, "hant-client regen: %s\n", hant_errmsg());
+    return CLIENT_EXIT_FAILURE;
+  }
+  /* The command line wins over the manifest; the entries' hashes follow. */
+  if (hant_fleet_set_finetune(fleet, (int)ft_epochs, (int)ft_images)) {
+    fprintf(stderr, "hant-client regen: out of memory\n");
+    hant_fleet_destroy(fleet);
     return CLIENT_EXIT_FAILURE;
   }
   if (mkdir_p(out)) {
@@ -408,11 +557,19 @@ int cmd_regen(int argc, char **argv) {
   snprintf(version_text, sizeof(version_text), "hantd %s, hant-client %s", client_str(version, "hantd", "?"),
            hant_version());
 
-  int n_failed = 0, n_generated = 0, n_unchanged = 0;
+  /* First the plan: which entries are to make, and what they will cost. */
+  double teacher_macs = client_num(teacher, "macs");
+  double rate = recorded_mac_per_s(fleet, out, teacher_macs);
+  const char *rate_source = rate > 0 ? "recorded by earlier runs in DIR" : "built-in figure (docs/regen.md)";
+  if (!(rate > 0))
+    rate = REGEN_DEFAULT_MAC_PER_S;
+  int n_todo = 0;
+  double est_total = 0;
   for (int i = 0; i < fleet->n; i++) {
     entry_run *e = &runs[i];
     const hant_fleet_entry *fe = &fleet->entries[i];
     e->fe = fe;
+    e->macs = NAN;
     size_t o = 0;
     for (int b = 0; b < fe->n_budgets; b++)
       o += (size_t)snprintf(e->budgets + o, o < sizeof(e->budgets) ? sizeof(e->budgets) - o : 0, "%s%s",
@@ -421,34 +578,85 @@ int cmd_regen(int argc, char **argv) {
       snprintf(e->budgets + o, sizeof(e->budgets) - o, "%s%g fps", o ? ", " : "", fe->fps);
     if (fe->error[0]) {
       fail(e, "%s", fe->error);
+      continue;
+    }
+    json_t *dev = find_device(devices, fe->device);
+    if (!dev || !json_is_true(json_object_get(dev, "costed"))) {
+      fail(e, "%s: %s: device '%s' %s; run hant-distill profile --db LIBRARY --device %s and reload hantd",
+           fleet_path, fe->where, fe->device, dev ? "has no costs in the library" : "is unknown to the library",
+           fe->device);
+      continue;
+    }
+    json_t *inputs = json_object();
+    char entry_sha[65];
+    sha_text(fe->canonical, entry_sha);
+    json_object_set(inputs, "teacher_sha256", json_object_get(teacher, "sha256"));
+    json_object_set_new(inputs, "candidates_sha256", json_string(cands_sha));
+    json_object_set(inputs, "device_profile_sha256", json_object_get(dev, "profile_sha256"));
+    json_object_set(inputs, "device_costs_sha256", json_object_get(dev, "costs_sha256"));
+    json_object_set_new(inputs, "entry_sha256", json_string(entry_sha));
+    json_object_set_new(inputs, "hant_version", json_string(version_text));
+    sha_json(inputs, e->inputs_sha);
+    json_t *kept = force ? NULL : load_unchanged(out, fe, e->inputs_sha);
+    if (kept) {
+      e->doc = kept;
+      e->status = "unchanged";
+      json_decref(inputs);
+      continue;
+    }
+    e->inputs = inputs;
+    e->planned = true;
+    e->macs = planned_macs(&c, fe);
+    /* Without a choice (an infeasible budget) the job never runs. */
+    e->est_s = isfinite(e->macs) ? entry_work_macs(fe, e->macs, teacher_macs) / rate : 0;
+    est_total += e->est_s;
+    n_todo++;
+  }
+  if (!json) {
+    fprintf(stderr, "regen plan: %d of %d %s to make", n_todo, fleet->n, hant_plural(fleet->n, "entry", "entries"));
+    if (n_todo) {
+      char d[32];
+      fmt_duration(est_total, d, sizeof(d));
+      fprintf(stderr, ", about %s\n", d);
     } else {
-      json_t *dev = find_device(devices, fe->device);
-      if (!dev || !json_is_true(json_object_get(dev, "costed"))) {
-        fail(e, "%s: %s: device '%s' %s; run hant-distill profile --db LIBRARY --device %s and reload hantd",
-             fleet_path, fe->where, fe->device, dev ? "has no costs in the library" : "is unknown to the library",
-             fe->device);
-      } else {
-        json_t *inputs = json_object();
-        char entry_sha[65], inputs_sha[65];
-        sha_text(fe->canonical, entry_sha);
-        json_object_set(inputs, "teacher_sha256", json_object_get(teacher, "sha256"));
-        json_object_set_new(inputs, "candidates_sha256", json_string(cands_sha));
-        json_object_set(inputs, "device_profile_sha256", json_object_get(dev, "profile_sha256"));
-        json_object_set(inputs, "device_costs_sha256", json_object_get(dev, "costs_sha256"));
-        json_object_set_new(inputs, "entry_sha256", json_string(entry_sha));
-        json_object_set_new(inputs, "hant_version", json_string(version_text));
-        sha_json(inputs, inputs_sha);
-        json_t *kept = force ? NULL : load_unchanged(out, fe, inputs_sha);
-        if (kept) {
-          e->doc = kept;
-          e->status = "unchanged";
-        } else {
-          if (!json)
-            fprintf(stderr, "regen: %s/%s ...\n", fe->device, fe->name);
-          run_entry(&c, e, out, inputs, inputs_sha, library);
-        }
-        json_decref(inputs);
-      }
+      fprintf(stderr, "\n");
+    }
+    for (int i = 0; i < fleet->n; i++) {
+      const entry_run *e = &runs[i];
+      const hant_fleet_entry *fe = e->fe;
+      if (!e->planned)
+        continue;
+      char d[32], imgs[32], ev[32];
+      fmt_duration(e->est_s, d, sizeof(d));
+      snprintf(imgs, sizeof(imgs), fe->finetune_samples > 0 ? "%d" : "all %d",
+               fe->finetune_samples > 0 ? fe->finetune_samples : REGEN_TRAIN_IMAGES);
+      snprintf(ev, sizeof(ev), fe->eval_samples > 0 ? "%d" : "all", fe->eval_samples);
+      if (fe->finetune_epochs > 0)
+        fprintf(stderr, "  %s/%s: fine-tune %s images x %d %s, evaluate %s; %.3g MMAC; about %s\n", fe->device,
+                fe->name, imgs, fe->finetune_epochs, hant_plural(fe->finetune_epochs, "epoch", "epochs"), ev,
+                e->macs / 1e6, d);
+      else if (isfinite(e->macs))
+        fprintf(stderr, "  %s/%s: no fine-tuning, evaluate %s; %.3g MMAC; about %s\n", fe->device, fe->name, ev,
+                e->macs / 1e6, d);
+      else
+        fprintf(stderr, "  %s/%s: no network meets the budgets\n", fe->device, fe->name);
+    }
+    if (n_todo)
+      fprintf(stderr, "  estimate: each entry's MACs x (fine-tuning images x epochs x (3 + teacher/network MACs) + "
+                      "evaluated images), at %.3g GMAC/s, %s\n",
+              rate / 1e9, rate_source);
+  }
+
+  int n_failed = 0, n_generated = 0, n_unchanged = 0;
+  for (int i = 0; i < fleet->n; i++) {
+    entry_run *e = &runs[i];
+    const hant_fleet_entry *fe = &fleet->entries[i];
+    if (e->inputs) {
+      if (!json)
+        fprintf(stderr, "regen: %s/%s ...\n", fe->device, fe->name);
+      run_entry(&c, e, out, e->inputs, e->inputs_sha, library);
+      json_decref(e->inputs);
+      e->inputs = NULL;
     }
     n_failed += !strcmp(e->status, "failed");
     n_generated += !strcmp(e->status, "generated");
@@ -471,22 +679,32 @@ int cmd_regen(int argc, char **argv) {
     re->error = e->error[0] ? e->error : NULL;
     client_regen_doc_figures(e->doc, re);
     re->finetune_epochs = e->fe->finetune_epochs;
+    entry_budgets(e->fe, &re->budget_latency_ms, &re->budget_energy_mj);
     json_t *dev = find_device(devices, e->fe->device);
+    entry_teacher(e->doc, dev, re->power_mode, &re->teacher_latency_ms, &re->teacher_energy_mj);
     if (!dev || !json_is_true(json_object_get(dev, "costed")))
       continue;
-    int seen = 0;
+    hant_report_device *rd = NULL;
     for (int d = 0; d < n_rdev; d++)
-      seen |= !strcmp(rdev[d].name, e->fe->device);
-    if (seen)
+      if (!strcmp(rdev[d].name, e->fe->device))
+        rd = &rdev[d];
+    /* The teacher's test accuracy, measured with the device's first evaluated entry. */
+    double tt = client_num(json_object_get(e->doc, "measured"), "teacher_test_accuracy");
+    if (rd) {
+      if (!isfinite(rd->teacher_test_accuracy))
+        rd->teacher_test_accuracy = tt;
       continue;
-    hant_report_device *rd = &rdev[n_rdev++];
+    }
+    rd = &rdev[n_rdev++];
     rd->name = e->fe->device;
     rd->teacher_accuracy = client_num(teacher, "val_accuracy");
+    rd->teacher_test_accuracy = tt;
     rd->teacher_energy_mj = rd->teacher_latency_ms = NAN;
     json_t *tc = json_array_get(json_object_get(dev, "teacher_costs"), 0);
     if (tc) {
       rd->teacher_energy_mj = client_num(tc, "energy_mj");
       rd->teacher_latency_ms = client_num(tc, "latency_ms");
+      rd->teacher_power_mode = json_string_value(json_object_get(tc, "power_mode"));
     }
     for (int a = 0; a < 2; a++) {
       json_t *p = json_object(), *r = NULL;
@@ -530,18 +748,41 @@ int cmd_regen(int argc, char **argv) {
       json_array_append_new(ents, o);
     }
     json_object_set_new(s, "entries", ents);
+    json_t *plan = json_object(), *pe = json_array();
+    for (int i = 0; i < fleet->n; i++) {
+      const entry_run *e = &runs[i];
+      if (!e->planned)
+        continue;
+      json_t *o = json_object();
+      json_object_set_new(o, "device", json_string(e->fe->device));
+      json_object_set_new(o, "name", json_string(e->fe->name));
+      json_object_set_new(o, "finetune_epochs", json_integer(e->fe->finetune_epochs));
+      json_object_set_new(o, "finetune_images",
+                          json_integer(e->fe->finetune_samples > 0 ? e->fe->finetune_samples : REGEN_TRAIN_IMAGES));
+      json_object_set_new(o, "eval_images", json_integer(e->fe->eval_samples));
+      json_object_set_new(o, "macs", isfinite(e->macs) ? json_real(e->macs) : json_null());
+      json_object_set_new(o, "estimate_s", json_real(e->est_s));
+      json_array_append_new(pe, o);
+    }
+    json_object_set_new(plan, "entries", pe);
+    json_object_set_new(plan, "estimate_s", json_real(est_total));
+    json_object_set_new(plan, "mac_per_s", json_real(rate));
+    json_object_set_new(plan, "mac_per_s_source", json_string(strstr(rate_source, "recorded") ? "recorded" : "default"));
+    json_object_set_new(s, "plan", plan);
     json_object_set_new(s, "generated", json_integer(n_generated));
     json_object_set_new(s, "unchanged", json_integer(n_unchanged));
     json_object_set_new(s, "failed", json_integer(n_failed));
     client_print_json(s);
     json_decref(s);
   } else {
-    printf("%d entries: %d generated, %d unchanged, %d failed; report in %s/report.html\n", fleet->n, n_generated,
+    printf("%d %s: %d generated, %d unchanged, %d failed; report in %s/report.html\n", fleet->n,
+           hant_plural(fleet->n, "entry", "entries"), n_generated,
            n_unchanged, n_failed, out);
   }
   code = CLIENT_EXIT_OK;
   if (n_failed) {
-    fprintf(stderr, "hant-client regen: %d of %d entries failed:\n", n_failed, fleet->n);
+    fprintf(stderr, "hant-client regen: %d of %d %s failed:\n", n_failed, fleet->n,
+            hant_plural(fleet->n, "entry", "entries"));
     for (int i = 0; i < fleet->n; i++)
       if (!strcmp(runs[i].status, "failed"))
         fprintf(stderr, "  %s/%s: %s\n", runs[i].fe->device, runs[i].fe->name, runs[i].error);
@@ -550,8 +791,10 @@ int cmd_regen(int argc, char **argv) {
 done:
   client_close(&c);
 done_noconn:
-  for (int i = 0; runs && i < fleet->n; i++)
+  for (int i = 0; runs && i < fleet->n; i++) {
     json_decref(runs[i].doc);
+    json_decref(runs[i].inputs);
+  }
   for (int d = 0; d < n_rdev; d++) {
     free((void *)rdev[d].front_energy);
     free((void *)rdev[d].front_latency);

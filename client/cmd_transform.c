@@ -14,7 +14,8 @@
 static const char transform_usage[] =
     "usage: hant-client [--socket PATH] transform --device NAME [--budget B]... [--fps F]\n"
     "                   [--grid G] [--power-mode M] [--time-limit-ms N] [--out FILE [--no-wait]]\n"
-    "                   [--finetune N] [--finetune-samples N] [--eval] [--eval-samples N] [--json]\n"
+    "                   [--finetune N] [--finetune-samples N] [--eval] [--eval-samples N] [--measure]\n"
+    "                   [--json]\n"
     "\n"
     "Asks hantd for the best candidate per slot of its library on a device within the\n"
     "budgets, and prints the choice with its predicted accuracy, latency, energy,\n"
@@ -96,9 +97,9 @@ static void print_transform(const json_t *r) {
   const char *mode = client_str(r, "power_mode", NULL);
   printf("%s on %s%s%s: %s", json_is_true(json_object_get(r, "cache_hit")) ? "cached answer" : "answer",
          client_str(r, "device", "?"), mode ? ", power mode " : "", mode ? mode : "", status);
-  printf(" (%.3f ms, %lld modes tried, library version %lld)\n", client_num(r, "solve_ms"),
-         (long long)json_integer_value(json_object_get(r, "modes_tried")),
-         (long long)json_integer_value(json_object_get(r, "library_version")));
+  long long tried = (long long)json_integer_value(json_object_get(r, "modes_tried"));
+  printf(" (%.3f ms, %lld %s tried, library version %lld)\n", client_num(r, "solve_ms"), tried,
+         hant_plural(tried, "mode", "modes"), (long long)json_integer_value(json_object_get(r, "library_version")));
   json_t *slots = json_object_get(r, "slots");
   if (json_is_array(slots)) {
     size_t w = 4, i;

@@ -72,4 +72,5 @@ void client_regen_doc_figures(const json_t *doc, hant_report_entry *re) {
   re->energy_mj = number(pred, "energy_mj");
   re->power_w = number(pred, "power_w");
   re->co2e_g_per_million = number(pred, "co2e_g_per_million");
+  re->grid_g_per_kwh = number(pred, "grid_g_per_kwh");
 }

@@ -371,7 +371,8 @@ void client_print_job(const json_t *job, bool json) {
              client_num(m, "test_accuracy"), (long long)json_integer_value(json_object_get(m, "val_images")),
              (long long)json_integer_value(json_object_get(m, "test_images")));
       if (ep > 0)
-        printf("          before %lld epochs of KD fine-tuning: val %.4f, test %.4f; teacher test %.4f\n", ep,
+        printf("          before %lld %s of KD fine-tuning: val %.4f, test %.4f; teacher test %.4f\n", ep,
+               hant_plural(ep, "epoch", "epochs"),
                client_num(m, "val_accuracy_before_finetune"), client_num(m, "test_accuracy_before_finetune"),
                client_num(m, "teacher_test_accuracy"));
       else

@@ -287,9 +287,10 @@ static int serve(hantd *d, int ready_fd) {
   d->host.job_added = hantd_jobs_added;
   d->host.job_cancel = hantd_jobs_cancel;
 
-  hantd_log(LOG_INFO, "serving %s (mode %04o%s), %d workers, queue %d, %d job runners, pid %d", d->cfg.socket,
-            d->cfg.socket_mode, d->socket_activated ? ", socket activation" : "", d->cfg.workers, d->cfg.queue,
-            d->cfg.job_workers, (int)getpid());
+  hantd_log(LOG_INFO, "serving %s (mode %04o%s), %d %s, queue %d, %d %s, pid %d", d->cfg.socket, d->cfg.socket_mode,
+            d->socket_activated ? ", socket activation" : "", d->cfg.workers,
+            hant_plural(d->cfg.workers, "worker", "workers"), d->cfg.queue, d->cfg.job_workers,
+            hant_plural(d->cfg.job_workers, "job runner", "job runners"), (int)getpid());
   char status[1300];
   snprintf(status, sizeof(status), "READY=1\nSTATUS=serving %s, library version %lld\nMAINPID=%d", d->cfg.socket,
            (long long)d->lib->version, (int)getpid());

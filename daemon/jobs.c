@@ -511,8 +511,8 @@ static bool recover(hantd_jobs *j, hant_store *st, keeper_log *kl) {
   }
   if (requeued || failed) {
     hantd_log(LOG_NOTICE,
-              "%d jobs whose daemon stopped renewing their lease are queued again; %d failed, started too often",
-              requeued, failed);
+              "%d %s whose daemon stopped renewing their lease %s queued again; %d failed, started too often",
+              requeued, hant_plural(requeued, "job", "jobs"), requeued == 1 ? "is" : "are", failed);
     pthread_mutex_lock(&j->mu);
     j->wake++;
     pthread_cond_broadcast(&j->cv);
@@ -567,7 +567,8 @@ static bool prune(hantd_jobs *j, hant_store *st, keeper_log *kl) {
     return false;
   }
   if (deleted)
-    hantd_log(LOG_INFO, "pruned %d finished jobs (older than %g days, beyond the newest %d)", deleted,
+    hantd_log(LOG_INFO, "pruned %d finished %s (older than %g days, beyond the newest %d)", deleted,
+              hant_plural(deleted, "job", "jobs"),
               j->cfg.job_keep_days, j->cfg.job_keep_count);
   return true;
 }

@@ -25,7 +25,8 @@ struct ui {
   shard_totals *shards;
   double last;
   double t_start;
-  int done0; /* candidates in the library before this run */
+  int done0;         /* candidates in the library before this run */
+  double work_done0; /* and their work, MACs */
   bool seen; /* done0 is set from the first event */
 };
 
@@ -41,6 +42,7 @@ static void on_event(void *user, const hant_distill_event *e) {
   if (!u->seen) {
     /* The first event comes before any candidate of this run finishes. */
     u->done0 = e->done;
+    u->work_done0 = e->work_done;
     u->seen = true;
   }
   if (u->shards)
@@ -83,10 +85,13 @@ static void on_event(void *user, const hant_distill_event *e) {
   if (now - u->last < 0.2 && e->kind == HANT_DISTILL_EV_PROGRESS)
     return;
   u->last = now;
-  /* Overall progress counts the chunk in flight fractionally. */
+  /* Overall progress counts the chunk in flight fractionally. The ETA
+   * weighs by work, not candidates: the last, largest slot may hold most
+   * of what is left. */
   double cur = e->kind == HANT_DISTILL_EV_PROGRESS ? e->chunk_frac * e->chunk_size : 0.0;
-  double done_run = (e->done - u->done0) + cur, left = (e->total - e->done) - cur;
-  double eta = done_run > 0.05 ? (now - u->t_start) / done_run * left : 0.0;
+  double wcur = e->kind == HANT_DISTILL_EV_PROGRESS ? e->chunk_frac * e->chunk_work : 0.0;
+  double eta = hant_progress_eta_s(now - u->t_start, e->work_done + wcur - u->work_done0,
+                                   e->work_total - e->work_done - wcur);
   double fs = e->slot_total ? (e->slot_done + cur) / e->slot_total : 1.0;
   double fa = e->total ? (e->done + cur) / e->total : 1.0;
   char b1[21], b2[31];
@@ -268,8 +273,9 @@ int cmd_build(int argc, char **argv) {
   hant_teacher_rec t;
   hant_store_teacher_get(st, &t);
   if (!json && rank == 0)
-    fprintf(stderr, "build: teacher %s, %d slots, val accuracy %.4f on %d images; %d training images; %ld jobs%s\n",
-            teacher_path, teacher->n_slots, t.val_accuracy, va.n, tr.n, jobs, size > 1 ? " per rank" : "");
+    fprintf(stderr, "build: teacher %s, %d %s, val accuracy %.4f on %d images; %d training images; %ld %s%s\n",
+            teacher_path, teacher->n_slots, hant_plural(teacher->n_slots, "slot", "slots"), t.val_accuracy, va.n, tr.n,
+            jobs, hant_plural(jobs, "job", "jobs"), size > 1 ? " per rank" : "");
   if (size > 1 && rank == 0 && !json)
     fprintf(stderr, "build: %d MPI ranks; progress below is rank 0's share\n", size);
   struct ui u = {.json = json && rank == 0, .tty = !json && rank == 0 && isatty(2), .t_start = hant_now_s(), .st = st,

@@ -5,7 +5,7 @@
 
 /* Areas from the bottom up; each header documents its own contracts. */
 
-/* base: errors, files, places, a merge heap, hashing, random numbers, JSON reading and writing, options, progress */
+/* base: errors, files, places, a merge heap, hashing, random numbers, JSON reading and writing, options, plurals, progress */
 #include "base.h"
 #include "atomicfile.h"
 #include "file.h"
@@ -14,6 +14,7 @@
 #include "jsonw.h"
 #include "options.h"
 #include "place.h"
+#include "plural.h"
 #include "progress.h"
 #include "rng.h"
 #include "sha256.h"

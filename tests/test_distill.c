@@ -150,6 +150,30 @@ static char *dump(hant_store *st) {
   return out;
 }
 
+/* Progress weighed by work: each committed candidate adds its slot's
+ * work, and the build ends with all of it done. */
+static struct {
+  const hant_net *teacher;
+  long images;
+  double last;
+  int candidates, bad;
+  bool done_ok;
+} progress;
+
+static void on_progress(void *user, const hant_distill_event *e) {
+  (void)user;
+  if (e->kind == HANT_DISTILL_EV_SLOT && e->done == 0)
+    progress.last = e->work_done;
+  if (e->kind == HANT_DISTILL_EV_CANDIDATE) {
+    double w = hant_distill_candidate_work(progress.teacher, e->slot, progress.images, 1, 3);
+    progress.bad += fabs(e->work_done - progress.last - w) > 1e-9 * e->work_total;
+    progress.last = e->work_done;
+    progress.candidates++;
+  }
+  if (e->kind == HANT_DISTILL_EV_DONE)
+    progress.done_ok = e->work_total > 0 && fabs(e->work_done - e->work_total) <= 1e-9 * e->work_total;
+}
+
 static int build(const char *db, hant_net *t, const hant_dataset *tr, const hant_dataset *va, const char *families,
                  int shard, int shards, hant_store **out) {
   hant_store *st;
@@ -169,6 +193,7 @@ static int build(const char *db, hant_net *t, const hant_dataset *tr, const hant
   o.chunk = 3;
   o.shard = shard;
   o.shards = shards;
+  o.progress = on_progress;
   hant_distill_summary sum;
   rc = hant_distill_build(st, t, tr, va, &o, hant_distill_store_sink, st, &sum);
   *out = st;
@@ -197,8 +222,24 @@ int main(void) {
   const char *fams = "kernel,lowrank,dws,prune";
 
   hant_store *sa = NULL, *sb = NULL;
+  progress.teacher = t;
+  progress.images = tr.n;
   int rc = build(a, t, &tr, &va, fams, 0, 1, &sa);
   CHECK(rc == 0, "build: %s", hant_errmsg());
+  CHECK(progress.candidates > 10 && progress.bad == 0 && progress.done_ok,
+        "progress by work: %d candidates, %d with the wrong work, all done at the end %d", progress.candidates,
+        progress.bad, progress.done_ok);
+  /* Slots differ in work as they differ in MACs: an ETA by candidate
+   * counts would be wrong. */
+  double wmin = INFINITY, wmax = 0;
+  for (int s = 0; s < t->n_slots; s++) {
+    double w = hant_distill_candidate_work(t, s, tr.n, 1, 3);
+    wmin = fmin(wmin, w), wmax = fmax(wmax, w);
+  }
+  CHECK(wmax > 1.5 * wmin, "slots' work should differ: %g to %g MACs", wmin, wmax);
+  CHECK(hant_progress_eta_s(10, 1, 3) == 30 && hant_progress_eta_s(0.1, 1, 3) == 0 &&
+            hant_progress_eta_s(10, 0, 3) == 0 && hant_progress_eta_s(10, 1, 0) == 0,
+        "ETA: seconds per unit of work times the work left, 0 while unknown");
   hant_cand_rec *c;
   int n;
   hant_teacher_rec tr_rec;

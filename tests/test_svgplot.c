@@ -16,9 +16,10 @@ static int count(const char *hay, const char *needle) {
 }
 
 int main(void) {
-  hant_plot_point front[] = {{0.5, 0.80, NULL}, {0.2, 0.70, NULL}, {1.0, 0.90, NULL}, {NAN, 0.5, NULL}, {2.0, 0.91, NULL}};
-  hant_plot_point chosen[] = {{0.5, 0.80, "2W <nano> & co"}, {1.0, 0.90, "4W"}, {INFINITY, 1, "bad"}};
-  hant_plot_point teacher = {2.0, 0.93, "teacher"};
+  hant_plot_point front[] = {{0.5, 0.80, NULL, false}, {0.2, 0.70, NULL, false}, {1.0, 0.90, NULL, false},
+                             {NAN, 0.5, NULL, false}, {2.0, 0.91, NULL, false}};
+  hant_plot_point chosen[] = {{0.5, 0.80, "2W <nano> & co", false}, {1.0, 0.90, "4W", false}, {INFINITY, 1, "bad", false}};
+  hant_plot_point teacher = {2.0, 0.93, "teacher", false};
   for (int lg = 0; lg < 2; lg++) {
     hant_plot p = {.title = "jetson-nano: accuracy vs energy", .xlabel = "energy per inference (mJ)",
                    .ylabel = "accuracy", .front = front, .n_front = 5, .chosen = chosen, .n_chosen = 3,

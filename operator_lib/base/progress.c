@@ -36,6 +36,13 @@ void hant_progress_update(hant_progress *p, double done, double total, const cha
   fflush(stderr);
 }
 
+double hant_progress_eta_s(double elapsed_s, double done, double left) {
+  /* Before anything finishes the rate is noise: say nothing. */
+  if (!(done > 0) || !(elapsed_s > 0.5) || !(left > 0))
+    return 0.0;
+  return elapsed_s / done * left;
+}
+
 void hant_progress_end(hant_progress *p) {
   if (p->tty) {
     fprintf(stderr, "\r\033[K");

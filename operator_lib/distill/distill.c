@@ -287,6 +287,18 @@ static bool slot_wanted(const char *list, const char *name) {
   return false;
 }
 
+double hant_distill_candidate_work(const hant_net *teacher, int slot, long images, int epochs, int chunk_n) {
+  const hant_slot *s = &teacher->slots[slot];
+  double prefix = 0, block = 0;
+  for (int j = 0; j <= s->last; j++) {
+    double m = hant_node_macs(teacher, j);
+    prefix += m;
+    if (j >= s->first)
+      block += m;
+  }
+  return (double)images * epochs * (prefix / (chunk_n > 0 ? chunk_n : 1) + 3.0 * block);
+}
+
 static void emit(const hant_distill_opts *o, hant_distill_event *e, double t0) {
   if (o->progress) {
     e->elapsed_s = hant_now_s() - t0;
@@ -546,8 +558,12 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
       if (task % o->shards != o->shard || !slot_wanted(o->slots, teacher->slots[i].name))
         continue;
       sum->planned++;
-      if (hant_store_candidate_exists(st, slots[i].id, specs[i][j].key))
+      double w = hant_distill_candidate_work(teacher, i, train->n, o->epochs, chunk_n);
+      ev.work_total += w;
+      if (hant_store_candidate_exists(st, slots[i].id, specs[i][j].key)) {
         sum->existing++;
+        ev.work_done += w;
+      }
     }
   }
   sum->slots = nslots;
@@ -575,6 +591,7 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
     ev.slot_name = s->name;
     ev.slot_total = slot_planned;
     ev.slot_done = slot_planned - npend;
+    double cand_work = hant_distill_candidate_work(teacher, i, train->n, o->epochs, chunk_n);
     for (int c0 = 0; c0 < npend && !rc; c0 += chunk_n) {
       int n = npend - c0 < chunk_n ? npend - c0 : chunk_n;
       cand_state *cs = calloc((size_t)n, sizeof(*cs));
@@ -599,6 +616,7 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
       ev.kind = HANT_DISTILL_EV_SLOT;
       ev.chunk_size = n;
       ev.chunk_frac = 0;
+      ev.chunk_work = n * cand_work;
       emit(o, &ev, t0);
       if (!rc)
         rc = train_chunk(&ch, train, val, o, i, &ev, t0);
@@ -619,6 +637,9 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
           sum->trained++;
           ev.done++;
           ev.slot_done++;
+          ev.work_done += cand_work;
+          /* What is left of the chunk in flight shrinks with it. */
+          ev.chunk_work -= cand_work;
           ev.kind = HANT_DISTILL_EV_CANDIDATE;
           ev.cand = &r.rec;
           emit(o, &ev, t0);

@@ -25,6 +25,11 @@ typedef struct hant_distill_event {
   int done, total;           /* over all slots (this shard) */
   int chunk_size;
   double chunk_frac;         /* 0-1 through the current chunk's training */
+  /* The same counts weighed by work, in MACs (hant_distill_candidate_work):
+   * slots differ a hundredfold in cost, so an ETA from candidate counts is
+   * wrong whenever the slots left are not average. work_done counts
+   * committed candidates; the chunk in flight is chunk_work x chunk_frac. */
+  double work_done, work_total, chunk_work;
   double elapsed_s;
   const hant_cand_rec *cand; /* for HANT_DISTILL_EV_CANDIDATE */
 } hant_distill_event;
@@ -48,6 +53,13 @@ typedef struct hant_distill_opts {
   hant_distill_progress_fn progress;
   void *user;
 } hant_distill_opts;
+
+/* The training work of one candidate of a slot, in MACs: for every image
+ * of every epoch, its share of the teacher's forward pass up to the slot's
+ * output (shared by the chunk of `chunk` candidates trained together) and
+ * the slot's forward and backward pass (3x the teacher block's MACs; a
+ * candidate costs at most about that). Used to weigh progress. */
+double hant_distill_candidate_work(const hant_net *teacher, int slot, long images, int epochs, int chunk);
 
 /* Defaults: all families, 1 epoch, batch 64, Adam 5e-3 / 5e-4, jobs =
  * cores, chunk = 4 x jobs, seed 1, grid HANT_GRID_G_PER_KWH_DEFAULT. */

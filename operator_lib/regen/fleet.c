@@ -22,7 +22,7 @@ static const char *const top_keys[] = {"fleet", "description", "defaults", "devi
 static const char *const device_keys[] = {"device", "description", "entries", NULL};
 static const char *const entry_keys[] = {"name",           "budgets",         "fps",
                                          "power_mode",     "grid_g_per_kwh",  "finetune_epochs",
-                                         "finetune_samples", "eval_samples",  NULL};
+                                         "finetune_images", "finetune_samples", "eval_samples", NULL};
 
 static bool safe_name(const char *s) {
   if (!*s || !strcmp(s, ".") || !strcmp(s, ".."))
@@ -113,11 +113,38 @@ static void default_name(hant_fleet_entry *e) {
     snprintf(e->name, sizeof(e->name), "unconstrained");
 }
 
+/* finetune_images, or its older name finetune_samples: the entry's own
+ * key wins over the defaults' whatever its name; one object giving both
+ * is refused, since they could disagree. */
+static int finetune_images(hant_json_reader *r, const hant_json *ent, const hant_json *def, int *out) {
+  const hant_json *objs[2] = {ent, def};
+  for (int i = 0; i < 2; i++)
+    if (objs[i] && hant_json_member(objs[i], "finetune_images") && hant_json_member(objs[i], "finetune_samples")) {
+      size_t m = 0;
+      if (i)
+        m = hant_json_push_key(r, "defaults");
+      size_t m2 = hant_json_push_key(r, "finetune_samples");
+      int rc = hant_json_fail(r, HANT_EFORMAT, "the older name of finetune_images, which is given too; keep one");
+      hant_json_pop(r, m2);
+      if (i)
+        hant_json_pop(r, m);
+      return rc;
+    }
+  bool own = hant_json_member(ent, "finetune_images") || hant_json_member(ent, "finetune_samples");
+  const hant_json *src = own || !def ? ent : def;
+  const char *key = hant_json_member(src, "finetune_samples") ? "finetune_samples" : "finetune_images";
+  long long v = *out;
+  int rc = hant_json_get_int(r, src, key, 0, 0, 55000, NULL, &v);
+  if (!rc)
+    *out = (int)v;
+  return rc;
+}
+
 /* r stands at the entry. Returns 0 or HANT_EFORMAT, the message recorded. */
 static int parse_entry(hant_fleet_entry *e, hant_json_reader *r, const hant_json *ent, const hant_json *def) {
   int rc;
   if ((rc = hant_json_expect(r, ent, HANT_JSON_OBJECT, NULL)) || (rc = only(r, ent, entry_keys,
-                 "one of name, budgets, fps, power_mode, grid_g_per_kwh, finetune_epochs, finetune_samples, "
+                 "one of name, budgets, fps, power_mode, grid_g_per_kwh, finetune_epochs, finetune_images, "
                  "eval_samples")))
     return rc;
   char what[64];
@@ -144,7 +171,7 @@ static int parse_entry(hant_fleet_entry *e, hant_json_reader *r, const hant_json
   if ((rc = get_num(r, ent, def, "fps", 0, 1e6, &e->fps)) ||
       (rc = get_num(r, ent, def, "grid_g_per_kwh", 0, 1e5, &e->grid_g_per_kwh)) ||
       (rc = get_int(r, ent, def, "finetune_epochs", 0, 1000, &e->finetune_epochs)) ||
-      (rc = get_int(r, ent, def, "finetune_samples", 0, 55000, &e->finetune_samples)) ||
+      (rc = finetune_images(r, ent, def, &e->finetune_samples)) ||
       (rc = get_int(r, ent, def, "eval_samples", 0, 10000, &e->eval_samples)) ||
       (rc = get_safe(r, ent, "power_mode", e->power_mode, sizeof(e->power_mode), "a power mode name")) ||
       (rc = get_safe(r, ent, "name", e->name, sizeof(e->name), "a file name")))
@@ -311,6 +338,24 @@ int hant_fleet_load(const char *path, hant_fleet **out) {
   rc = hant_fleet_parse(buf, len, path, out);
   free(buf);
   return rc;
+}
+
+int hant_fleet_set_finetune(hant_fleet *f, int epochs, int images) {
+  for (int i = 0; i < f->n; i++) {
+    hant_fleet_entry *e = &f->entries[i];
+    if (e->error[0])
+      continue;
+    if (epochs >= 0)
+      e->finetune_epochs = epochs;
+    if (images >= 0)
+      e->finetune_samples = images;
+    char *c = canonical(e);
+    if (!c)
+      return HANT_ENOMEM;
+    free(e->canonical);
+    e->canonical = c;
+  }
+  return 0;
 }
 
 void hant_fleet_destroy(hant_fleet *f) {

@@ -15,7 +15,8 @@
  *
  * ENTRY: "budgets" (strings with units, as hant-client transform --budget),
  * "fps", "power_mode", "grid_g_per_kwh", "finetune_epochs",
- * "finetune_samples", "eval_samples", "name" (the output base name; by
+ * "finetune_images" (or its older name "finetune_samples"),
+ * "eval_samples", "name" (the output base name; by
  * default the budgets joined, "2W_30fps"). "defaults" fills fields an entry
  * leaves out. A malformed file or top level is an error of the whole file; a
  * malformed entry (a budget with a bad unit, a bad device name, a duplicate
@@ -31,7 +32,7 @@ typedef struct hant_fleet_entry {
   double grid_g_per_kwh; /* < 0: the daemon's default */
   char power_mode[32]; /* "": the solver chooses */
   int finetune_epochs; /* 0: no fine-tuning */
-  int finetune_samples; /* 0: all training images */
+  int finetune_samples; /* "finetune_images": fine-tune on the first N training images per epoch; 0: all 55,000 */
   int eval_samples;    /* 0: all validation and test images */
   char *canonical;     /* malloc'd canonical JSON of the entry (sorted keys, defaults applied) */
   char error[384];     /* non-empty: the entry is invalid; names the file and field */
@@ -53,6 +54,12 @@ int hant_fleet_parse(const char *text, size_t len, const char *name, hant_fleet 
  * it; HANT_ENOENT/HANT_EIO when it cannot be read or is not a regular file,
  * HANT_ELIMIT when it is larger. */
 int hant_fleet_load(const char *path, hant_fleet **out);
+/* Sets every valid entry's fine-tuning, as a command line that wins over
+ * the manifest does: epochs >= 0 replaces finetune_epochs, images >= 0
+ * replaces finetune_images (0: all); a negative value leaves the field.
+ * Each entry's canonical JSON is rebuilt, so its hash (and whether regen
+ * remakes it) follows what will actually run. Returns 0 or HANT_ENOMEM. */
+int hant_fleet_set_finetune(hant_fleet *f, int epochs, int images);
 void hant_fleet_destroy(hant_fleet *f);
 
 #endif

@@ -18,7 +18,15 @@ typedef struct hant_report_entry {
   double predicted_accuracy, test_accuracy; /* fractions 0-1 */
   double latency_ms, energy_mj, power_w;    /* predicted on the device, per inference */
   double co2e_g_per_million;                /* grams of CO2e per million inferences */
+  double grid_g_per_kwh;                    /* the grid intensity co2e_g_per_million used */
   int finetune_epochs;
+  /* The teacher on the same device and power mode, predicted the same way
+   * (NaN when unknown): the table shows each cost's cut against it and
+   * flags an entry slower or hungrier than the teacher. */
+  double teacher_latency_ms, teacher_energy_mj;
+  /* The entry's own budgets on the plots' axes (NaN when it has none): a
+   * latency budget or 1/fps, and an energy budget. */
+  double budget_latency_ms, budget_energy_mj;
 } hant_report_entry;
 
 /* A device's Pareto fronts (predicted accuracy against energy and against
@@ -30,6 +38,8 @@ typedef struct hant_report_device {
   const hant_plot_point *front_latency; /* x: latency_ms, y: predicted accuracy */
   int n_front_latency;
   double teacher_accuracy, teacher_energy_mj, teacher_latency_ms; /* NaN when unknown */
+  double teacher_test_accuracy; /* measured with the device's entries; NaN when none was evaluated */
+  const char *teacher_power_mode; /* the mode of teacher_energy_mj and _latency_ms, or NULL */
 } hant_report_device;
 
 typedef struct hant_report {
@@ -43,9 +53,15 @@ typedef struct hant_report {
 
 /* Writes DIR/report.md, DIR/report.html (self-contained: the plots are
  * inline) and DIR/plots/DEVICE-energy.svg and DEVICE-latency.svg (linked
- * from report.md). Each plot marks every entry of its device that has a
- * choice with one <circle class="chosen"> and the teacher with a
- * <rect class="reference">. Files are written atomically and left alone
+ * from report.md). The table has a teacher row per device (class
+ * "teacher" in the HTML) before its entries, each cost with its cut
+ * against the teacher in percent, and a flag (class "flag") on an entry
+ * slower or hungrier than the teacher. Each plot shows accuracy in
+ * percent on the range of its points, marks every entry of its device
+ * that has a choice with one <circle class="chosen"> at its predicted
+ * accuracy and, when it was evaluated, a <rect class="measured"> at its
+ * test accuracy, the teacher with a <rect class="reference">, and the
+ * entries' budgets on that axis as <line class="budget">. Files are written atomically and left alone
  * when their content is unchanged, so a run that changes nothing touches
  * nothing. Returns 0, HANT_EIO naming the file, or HANT_ENOMEM. */
 int hant_report_write(const hant_report *r, const char *dir);

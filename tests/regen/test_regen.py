@@ -15,7 +15,7 @@ import time
 import xml.etree.ElementTree as ET
 import zlib
 
-HANTD, CLIENT, DISTILL = sys.argv[1:4]
+HANTD, CLIENT, DISTILL, ARTIFACTS = sys.argv[1:5]
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 T = tempfile.mkdtemp(prefix="hant-regen-test.")
 LIB = os.path.join(T, "lib.db")
@@ -24,6 +24,7 @@ DEVS = os.path.join(T, "devices")
 ENV = dict(os.environ, HANT_SOCKET=SOCK, HANT_DEVICES=DEVS)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import checks  # noqa: E402 - tests/pylib/checks.py, found through the path above
+import chromium  # noqa: E402 - tests/pylib/chromium.py
 from checks import check  # noqa: E402
 
 
@@ -145,6 +146,12 @@ try:
              "--finetune-samples", "500", "--eval-samples", "300"])
     check(r.returncode == 0 and "predicted" in r.stdout and "measured val" in r.stdout and os.path.getsize(onnx) > 0,
           "transform --finetune: rc %d %s %s" % (r.returncode, r.stdout[-400:], r.stderr[-400:]))
+    check("before 1 epoch of KD fine-tuning" in r.stdout and "1 epochs" not in r.stdout,
+          "one epoch in the singular: %s" % r.stdout[-300:])
+    r = run([CLIENT, "transform", "--device", "rpi4", "--budget", "1ms"])
+    check(r.returncode == 0 and "1 mode tried" in r.stdout, "one power mode in the singular: %s" % r.stdout[-300:])
+    r = run([CLIENT, "transform", "--help"])
+    check("[--measure]" in r.stdout, "transform's usage line lists --measure: %s" % r.stdout[:400])
     r = run([CLIENT, "transform", "--device", "jetson-nano", "--budget", "2W", "--finetune", "1"])
     check(r.returncode == 2 and "--out" in r.stderr, "--finetune without --out is a usage error: %s" % r.stderr)
 
@@ -188,6 +195,11 @@ try:
     for f in ("report.md", "report.html"):
         check(os.path.exists(os.path.join(OUT, f)), f + " written")
 
+    plan = s.get("plan", {})
+    check(len(plan.get("entries", [])) == 3 and plan.get("estimate_s", 0) > 0 and plan.get("mac_per_s", 0) > 0
+          and all(x["finetune_images"] == 500 and x["macs"] > 0 for x in plan["entries"]),
+          "the plan lists every entry with its images, MACs and an estimate: %s" % plan)
+
     step("regen: a second run does nothing")
     before = snapshot(OUT)
     rc, s, err = regen(FLEET, OUT)
@@ -218,6 +230,35 @@ try:
     check(all(after[f] == before[f] for f in before if f.startswith("jetson-nano/")),
           "jetson-nano's files untouched by rpi4's re-profiling")
     check(after["rpi4/0.2ms.json"] != before["rpi4/0.2ms.json"], "rpi4's .json rewritten")
+
+    step("the plan up front; --finetune-epochs and --finetune-images win over the fleet")
+    FT = os.path.join(T, "ft-fleet.json")
+    json.dump({"defaults": {"finetune_images": 400, "finetune_epochs": 2, "eval_samples": 200},
+               "devices": [{"device": "jetson-nano", "entries": [{"budgets": ["2W"]},
+                                                                 {"budgets": ["3W"], "finetune_images": 1,
+                                                                  "finetune_samples": 1}]}]}, open(FT, "w"))
+    OUT3 = os.path.join(T, "out3")
+    r = run([CLIENT, "regen", FT, "--out", OUT3])
+    plan_text = r.stderr.split("regen: jetson-nano/2W ...")[0]
+    check(r.returncode == 6 and "regen plan: 1 of 2 entries to make, about" in plan_text
+          and "jetson-nano/2W: fine-tune 400 images x 2 epochs, evaluate 200;" in plan_text
+          and "GMAC/s, built-in figure" in plan_text,
+          "the plan comes before the work, with images, epochs and an estimate: rc %d %s" % (r.returncode, r.stderr))
+    check("finetune_samples: the older name of finetune_images" in r.stderr,
+          "an entry giving both names fails alone: %s" % r.stderr[-500:])
+    doc = json.load(open(os.path.join(OUT3, "jetson-nano", "2W.json")))
+    check(doc["finetune"]["samples"] == 400 and doc["finetune_epochs"] == 2, "the fleet's finetune_images: %s" %
+          doc.get("finetune"))
+    rc, s3, err = regen(FT, OUT3, "--finetune-epochs", "1", "--finetune-images", "300")
+    pe = {x["name"]: x for x in s3.get("plan", {}).get("entries", [])}
+    check(by_name(s3).get(("jetson-nano", "2W"), {}).get("status") == "generated" and
+          pe.get("2W", {}).get("finetune_epochs") == 1 and pe["2W"].get("finetune_images") == 300 and
+          s3["plan"]["mac_per_s_source"] == "recorded", "the command line wins and remakes the entry: %s %s" % (s3, err))
+    doc = json.load(open(os.path.join(OUT3, "jetson-nano", "2W.json")))
+    check(doc["finetune"]["samples"] == 300 and doc["finetune_epochs"] == 1, "fine-tuned as the command line said: %s"
+          % doc.get("finetune"))
+    r = run([CLIENT, "regen", FT, "--out", OUT3, "--finetune-images", "60000"])
+    check(r.returncode == 2 and "finetune-images" in r.stderr, "--finetune-images out of range: %s" % r.stderr)
 
     step("a fleet with an unknown device, a bad unit and an infeasible budget")
     BAD = os.path.join(T, "bad-fleet.json")
@@ -260,17 +301,11 @@ try:
                 check(len(refs) == 1, "%s: the teacher marked once (%d)" % (path, len(refs)))
 
     step("the HTML report in headless Chromium")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
+    if not chromium.find():
         print("  (skipped: chromium is not installed; scripts/install-deps.sh installs it)")
     else:
-        png = os.path.join(T, "report.png")
-        prof_dir = tempfile.mkdtemp(prefix="chromium.", dir=T)
-        r = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                            "--user-data-dir=" + prof_dir, "--screenshot=" + png, "--window-size=1000,800",
-                            "file://" + os.path.join(OUT, "report.html")],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+        png = os.path.join(ARTIFACTS, "regen-report.png")
+        r = chromium.screenshot(os.path.join(OUT, "report.html"), png, 1000, 800, T)
         if check(os.path.exists(png) and os.path.getsize(png) > 0, "screenshot written: rc %d %s" %
                  (r.returncode, r.stderr[-400:])):
             w, h, bpp, rows = png_pixels(png)
@@ -279,6 +314,17 @@ try:
             dark = sum(1 for p in px if sum(p) < 300) / max(1, len(px))
             check(w == 1000 and colours >= 4 and 0.001 < dark < 0.9,
                   "screenshot is not blank: %dx%d, %d colours, %.3f dark" % (w, h, colours, dark))
+        g, err = chromium.geometry(os.path.join(OUT, "report.html"), 1400, 1800, T)
+        if check(g is not None, "the report's geometry: %s" % err[-300:]):
+            check(sorted(x["cells"][0] for x in g["rows"] if x["cls"] == "teacher") == ["jetson-nano", "rpi4"],
+                  "a teacher row per device: %s" % [x for x in g["rows"] if x["cls"] == "teacher"])
+            for sv in g["svgs"]:
+                bad = [b for b in sv["chosen"] + sv["measured"] + sv["reference"]
+                       if not chromium.centre_inside(b, sv["plot"])]
+                check(not bad and not chromium.overlap(sv["title"], sv["legend"]),
+                      "%s: markers inside the plot, title clear of the legend: %s" % (sv["title_text"], bad))
+                check(len(sv["measured"]) == len(sv["chosen"]), "%s: a measured point per evaluated entry" %
+                      sv["title_text"])
 
     step("the example fleet follows schema/fleet.schema.json")
     try:
