@@ -174,6 +174,28 @@ static double brute(const hant_library *lib, const hant_library_device *dev, int
   return best;
 }
 
+/* The least power while inferring over every choice in mode m, E / T with
+ * T after the latency correction. */
+static double brute_power_floor(const hant_library *lib, const hant_library_mode *md, double factor, double overhead) {
+  int ns = lib->n_slots, idx[8] = {0};
+  double best = INFINITY;
+  for (;;) {
+    double t = 0, e = 0;
+    for (int s = 0; s < ns; s++) {
+      int c = lib->slot_first[s] + idx[s];
+      t += md->latency_ms[c];
+      e += md->energy_mj[c];
+    }
+    best = fmin(best, e / (factor * t + overhead));
+    int s = 0;
+    while (s < ns && ++idx[s] == lib->slot_count[s])
+      idx[s++] = 0;
+    if (s == ns)
+      break;
+  }
+  return best;
+}
+
 static void test_transform(const char *dir) {
   char path[512];
   snprintf(path, sizeof(path), "%s/synth.db", dir);
@@ -235,6 +257,16 @@ static void test_transform(const char *dir) {
       double e = hant_power_co2_g_per_million(res.totals.energy_mj, res.grid_g_per_kwh);
       ok = t_near(res.co2e_g_per_million, e, 0, 1e-12) &&
            t_near(res.predicted_accuracy, 0.9 + res.totals.score, 1e-12, 0) && res.n_slots == 4;
+    }
+    /* The power floor is exact: the least E / T over every choice. */
+    if (ok && !(req.fps > 0)) {
+      double pf = INFINITY;
+      for (int m = 0; m < dev->n_modes; m++)
+        if (!req.power_mode[0] || !strcmp(dev->modes[m].name, req.power_mode))
+          pf = fmin(pf, brute_power_floor(lib, &dev->modes[m], res.correction_factor, res.correction_overhead_ms));
+      ok = t_near(res.floor[HANT_BUDGET_POWER], pf, 1e-9, 1e-9);
+      if (!ok)
+        fprintf(stderr, "trial %d: power floor %.12g, enumeration %.12g\n", trial, res.floor[HANT_BUDGET_POWER], pf);
     }
     agree += ok;
     if (!ok)
