@@ -273,7 +273,9 @@ int cmd_transform(int argc, char **argv) {
                     "a budget with its unit; repeat for several:\n"
                     "latency 15ms, 500us, 0.1s; energy 3mJ, 200uJ, 1J;\n"
                     "power 2W, 500mW; memory 4MB, 512KB, 1MiB (weights + peak\n"
-                    "activations); work 300MMAC, 1GMAC"),
+                    "activations); work 300MMAC, 1GMAC; or relative to\n"
+                    "the teacher on the device, N%KIND: 50%energy, 33%latency,\n"
+                    "80%power, 50%memory, 25%macs (N in (0, 100])"),
       HANT_OPT_DOUBLE("fps", 0, &t.fps, 1e-6, 1e6, "F",
                       "frame rate: latency at most 1/F and, with a power budget,\n"
                       "sustained power F*E + P_idle*(1 - F*T) within it"),
