@@ -329,6 +329,13 @@ static void run_entry(client_conn *c, entry_run *e, const char *out_dir, json_t 
   json_object_set(pred, "co2e_g_per_million", json_object_get(r, "co2e_g_per_million"));
   json_object_set(pred, "grid_g_per_kwh", json_object_get(r, "grid_g_per_kwh"));
   json_object_set_new(d, "predicted", pred);
+  /* The teacher beside the entry's network, as the transform answer has it. */
+  json_t *tch = json_object_get(r, "teacher"), *cut = json_object_get(r, "cut_percent");
+  json_object_set_new(d, "teacher", json_is_object(tch) ? json_deep_copy(tch) : json_null());
+  json_object_set_new(d, "cut_percent", json_is_object(cut) ? json_deep_copy(cut) : json_null());
+  json_object_set_new(d, "teacher_chosen", json_boolean(json_is_true(json_object_get(r, "teacher_chosen"))));
+  json_t *rel = json_object_get(r, "relative_budgets");
+  json_object_set_new(d, "relative_budgets", json_is_object(rel) ? json_deep_copy(rel) : json_object());
   json_t *meas = json_object_get(res, "measured");
   json_object_set_new(d, "measured", json_is_object(meas) ? json_deep_copy(meas) : json_null());
   json_object_set_new(d, "finetune_epochs", json_integer(fe->finetune_epochs));

@@ -90,6 +90,57 @@ static void row(const char *what, const char *key, double total, double budget) 
   printf("%-18s %-16s %-16s %s\n", what, t, b, h);
 }
 
+/* One line of the comparison with the teacher: "energy  16.4 mJ -> 4.6 mJ (-72 %)". */
+static void versus(const char *what, const char *key, double teacher, double chosen, const json_t *cut) {
+  if (!isfinite(teacher) || !isfinite(chosen))
+    return;
+  char a[48], b[48], c[32];
+  if (key) {
+    client_fmt_kind(key, teacher, a, sizeof(a));
+    client_fmt_kind(key, chosen, b, sizeof(b));
+  } else {
+    snprintf(a, sizeof(a), "%.4f", teacher);
+    snprintf(b, sizeof(b), "%.4f", chosen);
+  }
+  if (json_is_number(cut))
+    snprintf(c, sizeof(c), "(%+.0f %%)", json_number_value(cut));
+  else
+    snprintf(c, sizeof(c), "(-)");
+  printf("%-18s %s -> %s %s\n", what, a, b, c);
+}
+
+/* The teacher beside the answer, on the same device and mode. */
+static void print_teacher(const json_t *r, double fps) {
+  json_t *te = json_object_get(r, "teacher"), *cut = json_object_get(r, "cut_percent");
+  if (!json_is_object(te) || !json_is_object(cut))
+    return;
+  json_t *tt = json_object_get(te, "totals"), *t = json_object_get(r, "totals");
+  const char *mode = client_str(te, "power_mode", NULL);
+  printf("\nagainst the teacher on %s%s%s (teacher -> this network):\n", client_str(r, "device", "?"),
+         mode ? ", power mode " : "", mode ? mode : "");
+  versus("latency", "latency_ms", client_num(tt, "latency_ms"), client_num(t, "latency_ms"),
+         json_object_get(cut, "latency_ms"));
+  versus("energy", "energy_mj", client_num(tt, "energy_mj"), client_num(t, "energy_mj"),
+         json_object_get(cut, "energy_mj"));
+  if (isfinite(fps))
+    versus("power at fps", "power_w", client_num(tt, "sustained_power_w"), client_num(t, "sustained_power_w"),
+           json_object_get(cut, "sustained_power_w"));
+  versus("power", "power_w", client_num(tt, "power_w"), client_num(t, "power_w"), json_object_get(cut, "power_w"));
+  versus("memory", "memory_bytes", client_num(tt, "memory_bytes"), client_num(t, "memory_bytes"),
+         json_object_get(cut, "memory_bytes"));
+  versus("MACs", "macs", client_num(tt, "macs"), client_num(t, "macs"), json_object_get(cut, "macs"));
+  char a[48], b[48], c[32];
+  snprintf(a, sizeof(a), "%.4g g", client_num(te, "co2e_g_per_million"));
+  snprintf(b, sizeof(b), "%.4g g", client_num(r, "co2e_g_per_million"));
+  json_t *cc = json_object_get(cut, "co2e_g_per_million");
+  snprintf(c, sizeof(c), json_is_number(cc) ? "(%+.0f %%)" : "(-)", json_number_value(cc));
+  printf("%-18s %s -> %s %s per million inferences\n", "CO2e", a, b, c);
+  versus("accuracy", NULL, client_num(te, "predicted_accuracy"), client_num(r, "predicted_accuracy"),
+         json_object_get(cut, "predicted_accuracy"));
+  if (json_is_true(json_object_get(r, "teacher_chosen")))
+    printf("The teacher itself is the answer: no other network is as accurate and no worse on the budgets.\n");
+}
+
 static void print_transform(const json_t *r) {
   const char *status = client_str(r, "status", "?");
   json_t *budgets = json_object_get(r, "budgets");
@@ -100,6 +151,18 @@ static void print_transform(const json_t *r) {
   long long tried = (long long)json_integer_value(json_object_get(r, "modes_tried"));
   printf(" (%.3f ms, %lld %s tried, library version %lld)\n", client_num(r, "solve_ms"), tried,
          hant_plural(tried, "mode", "modes"), (long long)json_integer_value(json_object_get(r, "library_version")));
+  json_t *rel = json_object_get(r, "relative_budgets");
+  if (json_object_size(rel)) {
+    const char *k;
+    json_t *v;
+    printf("relative budgets:");
+    json_object_foreach(rel, k, v) {
+      char a[48];
+      client_fmt_kind(k, client_num(v, "value"), a, sizeof(a));
+      printf(" %s = %s;", client_str(v, "budget", "?"), a);
+    }
+    printf(" of the teacher on this device\n");
+  }
   json_t *slots = json_object_get(r, "slots");
   if (json_is_array(slots)) {
     size_t w = 4, i;
@@ -147,6 +210,10 @@ static void print_transform(const json_t *r) {
              client_num(ml, "latency_ms"), (long long)json_integer_value(json_object_get(ml, "rounds")),
              json_integer_value(json_object_get(ml, "rounds")) == 1 ? "" : "s",
              json_is_true(json_object_get(ml, "fits")) ? "within" : "over");
+    double se = client_num(r, "noise_se");
+    if (isfinite(se) && se > 0)
+      printf("%-18s gains up to %.4f (one standard error of a score) count as none when choosing\n", "", se);
+    print_teacher(r, fps);
     if (json_integer_value(json_object_get(r, "skipped_candidates")))
       printf("(%lld candidates without costs on this device were left out)\n",
              (long long)json_integer_value(json_object_get(r, "skipped_candidates")));
@@ -176,6 +243,18 @@ static void print_transform(const json_t *r) {
     } else if (json_is_true(json_object_get(r, "jointly_infeasible"))) {
       printf("Each budget can be met alone, but not all of them at once.\n");
     }
+    /* Power has a floor the device sets, not the network: say what it is. */
+    json_t *mf = json_object_get(r, "mode_floors");
+    if (json_is_array(mf) && isfinite(client_num(budgets, "power_w"))) {
+      json_array_foreach(mf, i, o) {
+        const char *m = client_str(o, "power_mode", NULL);
+        char fl[48], id[48];
+        client_fmt_kind("power_w", client_num(o, "power_floor_w"), fl, sizeof(fl));
+        client_fmt_kind("power_w", client_num(o, "idle_w"), id, sizeof(id));
+        printf("%s%s: idles at %s; the least power any network draws %s is %s\n", m ? "power mode " : "",
+               m ? m : client_str(r, "device", "?"), id, isfinite(fps) ? "at this frame rate" : "while inferring", fl);
+      }
+    }
   } else if (!strcmp(status, "time_limit")) {
     printf("(time limit reached: the choice is the best found, within %.4g of the optimum)\n", client_num(r, "gap"));
   }
@@ -195,7 +274,9 @@ int cmd_transform(int argc, char **argv) {
                     "a budget with its unit; repeat for several:\n"
                     "latency 15ms, 500us, 0.1s; energy 3mJ, 200uJ, 1J;\n"
                     "power 2W, 500mW; memory 4MB, 512KB, 1MiB (weights + peak\n"
-                    "activations); work 300MMAC, 1GMAC"),
+                    "activations); work 300MMAC, 1GMAC; or relative to\n"
+                    "the teacher on the device, N%KIND: 50%energy, 33%latency,\n"
+                    "80%power, 50%memory, 25%macs (N in (0, 100])"),
       HANT_OPT_DOUBLE("fps", 0, &t.fps, 1e-6, 1e6, "F",
                       "frame rate: latency at most 1/F and, with a power budget,\n"
                       "sustained power F*E + P_idle*(1 - F*T) within it"),

@@ -311,7 +311,7 @@ void client_fmt_kind(const char *key, double v, char *buf, size_t n) {
     snprintf(buf, n, "-");
     return;
   }
-  hant_budget b = {hant_budget_kind_from_key(key), v};
+  hant_budget b = {.kind = hant_budget_kind_from_key(key), .value = v};
   if (b.kind == HANT_BUDGET_KIND_COUNT)
     snprintf(buf, n, "%.6g", v);
   else

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* answers.c: the JSON of hantd's results: a transform's choice, Pareto fronts, devices, the library, status, version and jobs. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,41 @@ static json_t *budgets_json(const hant_transform_req *t) {
       json_object_set_new(o, hant_budget_kind_key((hant_budget_kind)k), num(b->value));
   }
   return o;
+}
+
+/* Relative budgets as asked and what each resolved to:
+ * {"energy_mj": {"percent": 50, "value": 0.45}}. */
+static json_t *relative_json(const hant_transform_req *t) {
+  json_t *o = json_object();
+  for (int k = 0; k < HANT_BUDGET_KIND_COUNT; k++)
+    if (t->relative_percent[k] > 0) {
+      json_t *r = json_object();
+      char text[48];
+      snprintf(text, sizeof(text), "%g%%%s", t->relative_percent[k], hant_budget_kind_name((hant_budget_kind)k));
+      json_object_set_new(r, "budget", json_string(text));
+      json_object_set_new(r, "percent", num(t->relative_percent[k]));
+      json_object_set_new(r, "value", num(t->relative_value[k]));
+      json_object_set_new(o, hant_budget_kind_key((hant_budget_kind)k), r);
+    }
+  return o;
+}
+
+static json_t *totals_json(const hant_transform_totals *x, bool fps) {
+  json_t *t = json_object();
+  json_object_set_new(t, "latency_ms", num(x->latency_ms));
+  json_object_set_new(t, "latency_sum_ms", num(x->latency_sum_ms));
+  json_object_set_new(t, "energy_mj", num(x->energy_mj));
+  json_object_set_new(t, "power_w", num(x->power_w));
+  json_object_set_new(t, "sustained_power_w", fps ? num(x->sustained_power_w) : json_null());
+  json_object_set_new(t, "memory_bytes", num(x->memory_bytes));
+  json_object_set_new(t, "macs", num(x->macs));
+  return t;
+}
+
+/* (chosen - teacher) / teacher in percent; null where the teacher's is 0. */
+static json_t *cut(double chosen, double teacher) {
+  return teacher != 0 && isfinite(chosen) && isfinite(teacher) ? num(100 * (chosen - teacher) / teacher)
+                                                                : json_null();
 }
 
 /* Hyper-parameters are stored as JSON text; shown as a string if they do not parse. */
@@ -72,21 +108,68 @@ json_t *hant__rpc_transform_json(const hant_library *lib, const hant_transform_r
     json_object_set_new(o, "teacher_accuracy", num(res->teacher_accuracy));
     json_object_set_new(o, "predicted_accuracy", num(res->predicted_accuracy));
     json_object_set_new(o, "score", num(res->totals.score));
-    json_t *t = json_object();
-    json_object_set_new(t, "latency_ms", num(res->totals.latency_ms));
-    json_object_set_new(t, "latency_sum_ms", num(res->totals.latency_sum_ms));
-    json_object_set_new(t, "energy_mj", num(res->totals.energy_mj));
-    json_object_set_new(t, "power_w", num(res->totals.power_w));
-    json_object_set_new(t, "sustained_power_w", tr->fps > 0 ? num(res->totals.sustained_power_w) : json_null());
-    json_object_set_new(t, "memory_bytes", num(res->totals.memory_bytes));
-    json_object_set_new(t, "macs", num(res->totals.macs));
-    json_object_set_new(o, "totals", t);
+    json_object_set_new(o, "totals", totals_json(&res->totals, tr->fps > 0));
     json_object_set_new(o, "co2e_g_per_million", num(res->co2e_g_per_million));
   } else {
     json_object_set_new(o, "slots", json_null());
     json_object_set_new(o, "teacher_accuracy", num(res->teacher_accuracy));
     json_object_set_new(o, "predicted_accuracy", json_null());
     json_object_set_new(o, "totals", json_null());
+  }
+  json_object_set_new(o, "relative_budgets", relative_json(tr));
+  json_object_set_new(o, "objective", res->has_choice ? num(res->objective) : json_null());
+  json_object_set_new(o, "noise_se", num(res->noise_se));
+  json_object_set_new(o, "teacher_chosen", json_boolean(res->teacher_chosen));
+  /* The teacher in the answer's mode, and the cut against it. */
+  if (res->has_teacher) {
+    const hant_transform_totals *tt = &res->teacher_totals;
+    json_t *t = json_object();
+    json_object_set_new(t, "power_mode", res->power_mode[0] ? json_string(res->power_mode) : json_null());
+    json_object_set_new(t, "predicted_accuracy", num(res->teacher_accuracy + tt->score));
+    json_object_set_new(t, "score", num(tt->score));
+    json_object_set_new(t, "totals", totals_json(tt, tr->fps > 0));
+    json_object_set_new(t, "co2e_g_per_million", num(res->teacher_co2e_g_per_million));
+    json_object_set_new(t, "feasible", json_boolean(res->teacher_feasible));
+    json_object_set_new(o, "teacher", t);
+  } else {
+    json_object_set_new(o, "teacher", json_null());
+  }
+  if (res->has_teacher && res->has_choice) {
+    const hant_transform_totals *tt = &res->teacher_totals, *ct = &res->totals;
+    json_t *c = json_object();
+    json_object_set_new(c, "latency_ms", cut(ct->latency_ms, tt->latency_ms));
+    json_object_set_new(c, "energy_mj", cut(ct->energy_mj, tt->energy_mj));
+    json_object_set_new(c, "power_w", cut(ct->power_w, tt->power_w));
+    json_object_set_new(c, "sustained_power_w",
+                        tr->fps > 0 ? cut(ct->sustained_power_w, tt->sustained_power_w) : json_null());
+    json_object_set_new(c, "memory_bytes", cut(ct->memory_bytes, tt->memory_bytes));
+    json_object_set_new(c, "macs", cut(ct->macs, tt->macs));
+    json_object_set_new(c, "co2e_g_per_million", cut(res->co2e_g_per_million, res->teacher_co2e_g_per_million));
+    json_object_set_new(c, "predicted_accuracy",
+                        cut(res->predicted_accuracy, res->teacher_accuracy + tt->score));
+    json_object_set_new(o, "cut_percent", c);
+  } else {
+    json_object_set_new(o, "cut_percent", json_null());
+  }
+  /* Floors: what no choice can go below, per kind, and per mode the idle
+   * power and the power floor (the answer to "why is 2 W infeasible"). */
+  if (res->n_mode_floors) {
+    json_t *fl = json_object(), *pm = json_array();
+    for (int k = 0; k < HANT_BUDGET_KIND_COUNT; k++)
+      json_object_set_new(fl, hant_budget_kind_key((hant_budget_kind)k), num(res->floor[k]));
+    for (int m = 0; m < res->n_mode_floors; m++) {
+      json_t *e = json_object();
+      const struct hant_transform_mode_floor *mf = &res->mode_floors[m];
+      json_object_set_new(e, "power_mode", mf->power_mode[0] ? json_string(mf->power_mode) : json_null());
+      json_object_set_new(e, "idle_w", mf->idle_w >= 0 ? num(mf->idle_w) : json_null());
+      json_object_set_new(e, "power_floor_w", num(mf->power_floor_w));
+      json_array_append_new(pm, e);
+    }
+    json_object_set_new(o, "floors", fl);
+    json_object_set_new(o, "mode_floors", pm);
+  } else {
+    json_object_set_new(o, "floors", json_null());
+    json_object_set_new(o, "mode_floors", json_null());
   }
   if (res->status == HANT_SELECT_INFEASIBLE) {
     json_t *mt = json_object(), *ob = json_array();
@@ -127,6 +210,7 @@ json_t *hant__rpc_front_json(const hant_library *lib, const rpc_pareto *q, const
   json_object_set_new(o, "axis", json_string(hant_budget_kind_key(q->axis)));
   json_object_set_new(o, "respect_budgets", json_boolean(q->respect));
   json_object_set_new(o, "budgets", budgets_json(&q->tr));
+  json_object_set_new(o, "relative_budgets", relative_json(&q->tr));
   json_object_set_new(o, "teacher_accuracy", num(f->teacher_accuracy));
   json_t *fronts = json_array();
   for (int m = 0; m < f->n_modes; m++) {
@@ -136,11 +220,23 @@ json_t *hant__rpc_front_json(const hant_library *lib, const rpc_pareto *q, const
     json_object_set_new(fo, "exact", json_boolean(!fm->approximate));
     json_object_set_new(fo, "cost_error", num(fm->cost_error));
     json_object_set_new(fo, "infeasible", json_boolean(fm->infeasible));
+    if (fm->has_teacher) {
+      /* The teacher in this mode: its cost on the axis and its totals. */
+      json_t *t = json_object();
+      json_object_set_new(t, "cost", num(fm->teacher_cost));
+      json_object_set_new(t, "score", num(fm->teacher_totals.score));
+      json_object_set_new(t, "predicted_accuracy", num(f->teacher_accuracy + fm->teacher_totals.score));
+      json_object_set_new(t, "totals", totals_json(&fm->teacher_totals, q->tr.fps > 0));
+      json_object_set_new(fo, "teacher", t);
+    } else {
+      json_object_set_new(fo, "teacher", json_null());
+    }
     for (int i = 0; i < fm->n_points; i++) {
       json_t *p = json_object(), *ids = json_array();
       json_object_set_new(p, "cost", num(fm->cost[i]));
       json_object_set_new(p, "score", num(fm->score[i]));
       json_object_set_new(p, "predicted_accuracy", num(f->teacher_accuracy + fm->score[i]));
+      json_object_set_new(p, "cut_percent", fm->has_teacher ? cut(fm->cost[i], fm->teacher_cost) : json_null());
       for (int s = 0; s < f->n_slots; s++)
         json_array_append_new(ids,
                               json_integer(lib->cands[fm->choice[(size_t)i * (size_t)f->n_slots + (size_t)s]].id));

@@ -135,7 +135,10 @@ static int exec_transform(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant
   hant_transform_result res;
   hant_transform_result_init(&res);
   hant_errmsg_clear();
-  rc = hant_transform_solve(lib, &tr, &res);
+  /* Resolved here so that the answer echoes what each relative budget became. */
+  rc = hant_transform_req_resolve(lib, &tr);
+  if (!rc)
+    rc = hant_transform_solve(lib, &tr, &res);
   if (rc) {
     hant_transform_result_free(&res);
     hant_deploy_job_destroy(asked);
@@ -193,10 +196,13 @@ static int exec_pareto(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant_rp
                                  "the library is empty: build one with 'hant-distill build'", NULL);
   hant_transform_front *f = NULL;
   hant_errmsg_clear();
-  int rc = hant_transform_front_new(lib, &q->tr, q->axis, q->points, q->respect, &f);
+  rpc_pareto qr = *q;
+  int rc = hant_transform_req_resolve(lib, &qr.tr);
+  if (!rc)
+    rc = hant_transform_front_new(lib, &qr.tr, qr.axis, qr.points, qr.respect, &f);
   if (rc)
     return hant__rpc_reply_hant_error(req, r, rc, HANT_RPC_NO_COSTS);
-  json_t *o = hant__rpc_front_json(lib, q, f);
+  json_t *o = hant__rpc_front_json(lib, &qr, f);
   hant_transform_front_destroy(f);
   return hant__rpc_reply_result(req, r, o);
 }

@@ -76,7 +76,8 @@ static int get_budget_texts(hant_json_reader *r, const hant_json *b, hant_transf
   return 0;
 }
 
-/* Budgets in base units: {"power_w": 2, "latency_ms": 15}. */
+/* Budgets in base units: {"power_w": 2, "latency_ms": 15}; a relative one
+ * as {"energy_mj": {"percent": 50}} (percent of the teacher's). */
 static int get_budget_values(hant_json_reader *r, const hant_json *b, hant_transform_req *tr) {
   hant_json_iter it = hant_json_iter_begin(b);
   const char *k;
@@ -86,8 +87,27 @@ static int get_budget_values(hant_json_reader *r, const hant_json *b, hant_trans
     if (bud.kind == HANT_BUDGET_KIND_COUNT)
       return hant_json_fail_at(r, k, HANT_EFORMAT,
                                "unknown budget; expected latency_ms, energy_mj, power_w, memory_bytes or macs");
+    if (hant_json_typeof(v) == HANT_JSON_OBJECT) {
+      const hant_json *pc = hant_json_member(v, "percent");
+      hant_json_iter vi = hant_json_iter_begin(v);
+      const char *vk;
+      hant_json *vv;
+      while (hant_json_iter_next(&vi, &vk, NULL, &vv))
+        if (strcmp(vk, "percent"))
+          return hant_json_fail_at(r, k, HANT_EFORMAT, "unknown member '%s' of a relative budget; expected "
+                                                       "{\"percent\": N} with N in (0, 100]",
+                                   vk);
+      if (!pc || !hant_json_number(pc, &bud.percent) || !isfinite(bud.percent) || !(bud.percent > 0) ||
+          bud.percent > 100)
+        return hant_json_fail_at(r, k, HANT_EFORMAT,
+                                 "a relative budget is {\"percent\": N} with N greater than 0 and at most 100 (of "
+                                 "the teacher's %s on the device)",
+                                 hant_budget_kind_name(bud.kind));
+      hant_transform_req_add_budget(tr, &bud);
+      continue;
+    }
     if (!hant_json_number(v, &bud.value))
-      return hant_json_fail_at(r, k, HANT_EFORMAT, "expected a number in the key's unit, got %s",
+      return hant_json_fail_at(r, k, HANT_EFORMAT, "expected a number in the key's unit or {\"percent\": N}, got %s",
                                hant_json_type_name(v));
     if (!isfinite(bud.value) || !(bud.value > 0) || bud.value > 1e18)
       return hant_json_fail_at(r, k, HANT_EFORMAT, "expected a number greater than 0, got %g", bud.value);
@@ -575,7 +595,9 @@ char *hant_rpc_req_cache_key(const hant_rpc_req *req, int64_t library_version) {
     else
       snprintf(b[k], sizeof(b[k]), "-");
   }
-  return hant__rpc_dupf("transform|v=%lld|d=%s|b=%s,%s,%s,%s,%s|f=%.17g|g=%.17g|m=%s|t=%.17g",
-                        (long long)library_version, t->device, b[0], b[1], b[2], b[3], b[4], t->fps,
-                        t->grid_g_per_kwh, t->power_mode, t->time_limit_ms);
+  const double *rp = t->relative_percent;
+  return hant__rpc_dupf("transform|v=%lld|d=%s|b=%s,%s,%s,%s,%s|r=%.17g,%.17g,%.17g,%.17g,%.17g|f=%.17g|g=%.17g|m=%s|"
+                        "t=%.17g",
+                        (long long)library_version, t->device, b[0], b[1], b[2], b[3], b[4], rp[0], rp[1], rp[2],
+                        rp[3], rp[4], t->fps, t->grid_g_per_kwh, t->power_mode, t->time_limit_ms);
 }

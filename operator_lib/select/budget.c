@@ -27,6 +27,20 @@ hant_budget_kind hant_budget_kind_from_key(const char *key) {
   return HANT_BUDGET_KIND_COUNT;
 }
 
+static const char *const kind_names[] = {"latency", "energy", "power", "memory", "macs"};
+static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == HANT_BUDGET_KIND_COUNT, "one name per budget kind");
+
+const char *hant_budget_kind_name(hant_budget_kind k) {
+  return (unsigned)k < HANT_BUDGET_KIND_COUNT ? kind_names[k] : "unknown";
+}
+
+hant_budget_kind hant_budget_kind_from_name(const char *name) {
+  for (int k = 0; k < HANT_BUDGET_KIND_COUNT; k++)
+    if (name && (!strcmp(name, kind_names[k]) || !strcmp(name, kind_keys[k])))
+      return (hant_budget_kind)k;
+  return HANT_BUDGET_KIND_COUNT;
+}
+
 struct unit {
   const char *name;
   hant_budget_kind kind;
@@ -112,6 +126,54 @@ static const char *printable(const char *s, char *buf, size_t n) {
   return buf;
 }
 
+/* N%KIND, text holding a '%'. The kind comes after the number so that
+ * "50%energy" cannot be mistaken for an absolute budget in some unit. */
+static int parse_relative(const char *text, const char *shown, hant_budget *out) {
+  const char *pct = strchr(text, '%');
+  const char *q = text;
+  size_t digits = 0;
+  while (isdigit((unsigned char)*q))
+    q++, digits++;
+  if (*q == '.')
+    for (q++; isdigit((unsigned char)*q); q++)
+      digits++;
+  if (!digits || q != pct)
+    return hant__error(HANT_EINVAL,
+                       "budget '%s': expected a relative budget N%%KIND with a number N in (0, 100] before the "
+                       "'%%', e.g. 50%%energy",
+                       shown);
+  double v = strtod(text, NULL);
+  const char *name = pct + 1;
+  hant_budget_kind k = hant_budget_kind_from_name(name);
+  if (k == HANT_BUDGET_KIND_COUNT) {
+    const char *best = NULL;
+    int bd = 3;
+    for (int i = 0; i < HANT_BUDGET_KIND_COUNT; i++) {
+      int d = distance(name, kind_names[i]);
+      if (d < bd)
+        best = kind_names[i], bd = d;
+    }
+    char nshown[40];
+    printable(name, nshown, sizeof(nshown));
+    if (best)
+      return hant__error(HANT_EINVAL, "budget '%s': unknown kind '%s' after the '%%'; did you mean '%.*s%s'?", shown,
+                         nshown, (int)(pct - text + 1), text, best);
+    return hant__error(HANT_EINVAL,
+                       "budget '%s': unknown kind '%s' after the '%%'; expected latency, energy, power, memory or "
+                       "macs, e.g. 50%%energy",
+                       shown, nshown);
+  }
+  if (!(v > 0) || v > 100 || !isfinite(v))
+    return hant__error(HANT_EINVAL,
+                       "budget '%s': the percentage must be greater than 0 and at most 100 (of the teacher's %s on "
+                       "the device), e.g. 50%%%s",
+                       shown, kind_names[k], kind_names[k]);
+  out->kind = k;
+  out->value = 0;
+  out->percent = v;
+  return 0;
+}
+
 int hant_budget_parse(const char *text, hant_budget *out) {
   char shown[80];
   if (!text || !out)
@@ -123,6 +185,8 @@ int hant_budget_parse(const char *text, hant_budget *out) {
   const char *p = text;
   if (!*p)
     return hant__error(HANT_EINVAL, "budget '': empty; expected a number and a unit, e.g. 2W or 15ms");
+  if (strchr(p, '%'))
+    return parse_relative(p, shown, out);
   /* Only the documented form: decimal digits with an optional fraction and
    * exponent, then the unit with nothing between or around them. strtod
    * alone would also take spaces, signs, hex ("0x10ms" as 16 ms), "inf"
@@ -194,11 +258,14 @@ int hant_budget_parse(const char *text, hant_budget *out) {
     return hant__error(HANT_EINVAL, "budget '%s': too large", shown);
   out->kind = found->kind;
   out->value = base;
+  out->percent = 0;
   return 0;
 }
 
 int hant_budget_format(const hant_budget *b, char *buf, size_t n) {
   double v = b->value;
+  if (b->percent > 0 && !(v > 0))
+    return snprintf(buf, n, "%.6g%%%s", b->percent, hant_budget_kind_name(b->kind));
   switch (b->kind) {
   case HANT_BUDGET_LATENCY:
     return v >= 1e3 ? snprintf(buf, n, "%.6g s", v / 1e3)

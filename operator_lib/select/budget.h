@@ -17,7 +17,9 @@ typedef enum hant_budget_kind {
 
 typedef struct hant_budget {
   hant_budget_kind kind;
-  double value; /* in the kind's base unit; finite and > 0 */
+  double value;   /* in the kind's base unit; finite and > 0 (0 for a relative budget not yet resolved) */
+  double percent; /* > 0: a relative budget, at most this percent (0-100] of the teacher's own total of
+                     the kind on the same device (transform_solve.h resolves it); 0: absolute */
 } hant_budget;
 
 /* The kind's key as used in JSON answers and problem files: "latency_ms",
@@ -34,8 +36,22 @@ hant_budget_kind hant_budget_kind_from_key(const char *key);
  * The value must be finite and > 0. On error returns HANT_EINVAL with a
  * message naming the token and, for a unit that is almost right ("2w",
  * "15mS", "4mb", "300mmacs"), the likely intended spelling:
- * "budget '2w': unknown unit 'w'; did you mean '2W'?". */
+ * "budget '2w': unknown unit 'w'; did you mean '2W'?".
+ *
+ * A relative budget reads N%KIND: "50%energy" is half the teacher's energy
+ * on the device, "33%latency" a third of its latency; N is a decimal number
+ * in (0, 100] and KIND one of latency, energy, power, memory, macs. It
+ * parses into out->percent = N with out->value = 0; errors name the budget
+ * and what is expected ("budget '150%energy': the percentage must be greater than 0 and at
+ * most 100 (of the teacher's energy on the device), e.g. 50%energy"). */
 int hant_budget_parse(const char *text, hant_budget *out);
+
+/* A kind by its short name as relative budgets spell it ("latency",
+ * "energy", "power", "memory", "macs") or by its key; HANT_BUDGET_KIND_COUNT
+ * when unknown. */
+hant_budget_kind hant_budget_kind_from_name(const char *name);
+/* The kind's short name ("energy"); never NULL. */
+const char *hant_budget_kind_name(hant_budget_kind k);
 
 /* Writes a budget back with a readable unit (e.g. "2 W", "15 ms",
  * "4 MB"); returns what snprintf returns. */

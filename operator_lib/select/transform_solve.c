@@ -10,6 +10,7 @@
 #include "energy.h"
 #include "base.h"
 #include "power.h"
+#include "select_internal.h"
 
 void hant_transform_req_init(hant_transform_req *r) {
   memset(r, 0, sizeof(*r));
@@ -24,6 +25,14 @@ const hant_budget *hant_transform_req_budget(const hant_transform_req *r, hant_b
 }
 
 void hant_transform_req_add_budget(hant_transform_req *r, const hant_budget *b) {
+  if ((unsigned)b->kind >= HANT_BUDGET_KIND_COUNT)
+    return;
+  if (b->percent > 0) {
+    double *p = &r->relative_percent[b->kind];
+    if (!(*p > 0) || b->percent < *p)
+      *p = b->percent;
+    return;
+  }
   for (int i = 0; i < r->n_budgets; i++)
     if (r->budgets[i].kind == b->kind) {
       if (b->value < r->budgets[i].value)
@@ -41,6 +50,209 @@ void hant_transform_result_free(hant_transform_result *r) {
     return;
   free(r->choice);
   r->choice = NULL;
+  free(r->mode_floors);
+  r->mode_floors = NULL;
+  r->n_mode_floors = 0;
+}
+
+double hant_transform_noise_se(const hant_library *lib) {
+  double p = lib->teacher.val_accuracy, n = lib->teacher.val_images;
+  if (!lib->has_teacher || !(n > 0) || !(p > 0 && p < 1))
+    return 0;
+  return sqrt(p * (1 - p) / n);
+}
+
+double hant_transform_value(double score, double noise_se) {
+  /* A gain no larger than the measurement's standard error is as likely
+   * noise as a real improvement; counting it would let noise beat the
+   * teacher's own (score 0) block at any cost. Losses count in full. */
+  return score > 0 && score <= noise_se ? 0 : score;
+}
+
+static int mode_list(const hant_library_device *dev, char *buf, size_t n) {
+  size_t o = 0;
+  buf[0] = '\0';
+  for (int m = 0; m < dev->n_modes && o < n; m++)
+    o += (size_t)snprintf(buf + o, n - o, "%s'%s'", m ? ", " : "", dev->modes[m].name);
+  return 0;
+}
+
+/* ---- devices, the teacher, totals ---------------------------------------------- */
+
+/* Edit distance of two names (case-sensitive), capped at 99. */
+static int name_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 63 || lb > 63)
+    return 99;
+  int prev[64], cur[64];
+  for (size_t j = 0; j <= lb; j++)
+    prev[j] = (int)j;
+  for (size_t i = 1; i <= la; i++) {
+    cur[0] = (int)i;
+    for (size_t j = 1; j <= lb; j++) {
+      int sub = prev[j - 1] + (a[i - 1] != b[j - 1]), del = prev[j] + 1, ins = cur[j - 1] + 1;
+      cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+    }
+    memcpy(prev, cur, sizeof(int) * (lb + 1));
+  }
+  return prev[lb] > 99 ? 99 : prev[lb];
+}
+
+static bool is_profile(const hant_library *lib, const char *name) {
+  for (int i = 0; i < lib->n_profiles; i++)
+    if (!strcmp(lib->profiles[i], name))
+      return true;
+  return false;
+}
+
+/* The costed device of that name. A name that is neither costed nor a
+ * profile is a typo far more often than a new device: suggest the
+ * nearest names rather than profiling a device that does not exist. */
+static int find_device(const hant_library *lib, const char *name, const hant_library_device **out) {
+  const hant_library_device *dev = hant_library_device_find(lib, name);
+  *out = dev;
+  if (dev && dev->n_modes > 0)
+    return 0;
+  if (dev || is_profile(lib, name))
+    return hant__error(HANT_ENOENT,
+                       "no costs for device %s: run hant-distill profile --db %s --device %s, then send SIGHUP to "
+                       "hantd",
+                       name, lib->path, name);
+  /* Candidates: costed devices, then profiles; the closest within a
+   * third of the name's length (at least 2 edits) are suggested. */
+  char near[256] = "", costed[256] = "";
+  size_t on = 0, oc = 0;
+  int best = 99, limit = (int)strlen(name) / 3 > 2 ? (int)strlen(name) / 3 : 2;
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < lib->n_devices + lib->n_profiles; i++) {
+      const char *cand = i < lib->n_devices ? lib->devices[i].name : lib->profiles[i - lib->n_devices];
+      int d = name_distance(name, cand);
+      if (pass == 0) {
+        if (d < best)
+          best = d;
+        if (i < lib->n_devices && lib->devices[i].n_modes > 0 && oc < sizeof(costed))
+          oc += (size_t)snprintf(costed + oc, sizeof(costed) - oc, "%s%s", oc ? ", " : "", cand);
+        continue;
+      }
+      if (d != best || d > limit || strstr(near, cand))
+        continue;
+      if (on < sizeof(near))
+        on += (size_t)snprintf(near + on, sizeof(near) - on, "%s%s", on ? " or " : "", cand);
+    }
+  if (near[0])
+    return hant__error(HANT_ENOENT, "unknown device '%s': did you mean %s? (devices with costs: %s; see "
+                                    "'hant-client devices')",
+                       name, near, costed[0] ? costed : "none");
+  return hant__error(HANT_ENOENT,
+                     "unknown device '%s': no device profile and no costs of that name (devices with costs: %s; "
+                     "see 'hant-client devices')",
+                     name, costed[0] ? costed : "none");
+}
+
+/* The teacher's own selection costed in device mode dm: for every slot its
+ * candidate of family "teacher". Returns false when some slot has none. */
+static bool teacher_choice(const hant_library *lib, const hant_library_mode *md, int *choice) {
+  for (int s = 0; s < lib->n_slots; s++) {
+    choice[s] = -1;
+    for (int j = 0; j < lib->slot_count[s] && choice[s] < 0; j++) {
+      int c = lib->slot_first[s] + j;
+      if (!strcmp(lib->cands[c].family, "teacher") && (!md || md->has[c]))
+        choice[s] = c;
+    }
+    if (choice[s] < 0)
+      return false;
+  }
+  return true;
+}
+
+/* Totals of a choice (candidate indices) in mode md of dev. */
+static void choice_totals(const hant_library *lib, const hant_library_device *dev, const hant_library_mode *md,
+                          double fps, const int *choice, hant_transform_totals *t) {
+  double factor = dev->has_additivity ? dev->additivity.factor : 1;
+  double overhead = dev->has_additivity ? dev->additivity.overhead_ms : 0;
+  memset(t, 0, sizeof(*t));
+  for (int s = 0; s < lib->n_slots; s++) {
+    int c = choice[s];
+    t->score += lib->cands[c].score;
+    t->latency_sum_ms += md->latency_ms[c];
+    t->energy_mj += md->energy_mj[c];
+    t->memory_bytes += md->memory_bytes[c];
+    t->macs += lib->cands[c].macs;
+  }
+  t->latency_ms = factor * t->latency_sum_ms + overhead;
+  t->power_w = hant_power_avg_w(t->energy_mj, t->latency_ms);
+  t->sustained_power_w =
+      fps > 0 && md->idle_w >= 0 ? hant_power_sustained_w(t->energy_mj, t->latency_ms, fps, md->idle_w) : -1;
+}
+
+/* The total of kind k, as a budget of that kind bounds it. */
+static double totals_kind(const hant_transform_totals *t, hant_budget_kind k, double fps) {
+  switch (k) {
+  case HANT_BUDGET_LATENCY: return t->latency_ms;
+  case HANT_BUDGET_ENERGY: return t->energy_mj;
+  case HANT_BUDGET_POWER: return fps > 0 && t->sustained_power_w >= 0 ? t->sustained_power_w : t->power_w;
+  case HANT_BUDGET_MEMORY: return t->memory_bytes;
+  case HANT_BUDGET_MACS: return t->macs;
+  default: return NAN;
+  }
+}
+
+int hant_transform_req_resolve(const hant_library *lib, hant_transform_req *r) {
+  bool any = false;
+  for (int k = 0; k < HANT_BUDGET_KIND_COUNT; k++)
+    any |= r->relative_percent[k] > 0;
+  if (!any)
+    return 0;
+  if (!lib->has_teacher || lib->n_slots == 0)
+    return hant__error(HANT_ENOENT, "the library is empty: relative budgets need the teacher's costs");
+  const hant_library_device *dev;
+  int rc = find_device(lib, r->device, &dev);
+  if (rc)
+    return rc;
+  int m0 = 0, m1 = dev->n_modes;
+  if (r->power_mode[0]) {
+    if ((m0 = hant_library_mode_find(dev, r->power_mode)) < 0) {
+      char modes[256];
+      mode_list(dev, modes, sizeof(modes));
+      return hant__error(HANT_EINVAL, "options.power_mode: device %s has no power mode '%s'; its modes: %s",
+                         dev->name, r->power_mode, modes);
+    }
+    m1 = m0 + 1;
+  }
+  int *choice = malloc(sizeof(int) * (size_t)lib->n_slots);
+  if (!choice)
+    return HANT_ENOMEM;
+  double best[HANT_BUDGET_KIND_COUNT];
+  for (int k = 0; k < HANT_BUDGET_KIND_COUNT; k++)
+    best[k] = INFINITY;
+  for (int m = m0; m < m1; m++) {
+    const hant_library_mode *md = &dev->modes[m];
+    if (!teacher_choice(lib, md, choice)) {
+      for (int k = 0; k < HANT_BUDGET_KIND_COUNT; k++)
+        if (r->relative_percent[k] > 0) {
+          free(choice);
+          return hant__error(HANT_EINVAL,
+                             "relative budget %g%%%s: the teacher's own blocks have no costs on device %s%s%s, so "
+                             "there is nothing to be relative to; profile it again (hant-distill profile "
+                             "--device %s) or give an absolute budget",
+                             r->relative_percent[k], hant_budget_kind_name((hant_budget_kind)k), dev->name,
+                             md->name[0] ? ", power mode " : "", md->name, dev->name);
+        }
+    }
+    hant_transform_totals t;
+    choice_totals(lib, dev, md, r->fps, choice, &t);
+    for (int k = 0; k < HANT_BUDGET_KIND_COUNT; k++)
+      best[k] = fmin(best[k], totals_kind(&t, (hant_budget_kind)k, r->fps));
+  }
+  free(choice);
+  for (int k = 0; k < HANT_BUDGET_KIND_COUNT; k++) {
+    if (!(r->relative_percent[k] > 0))
+      continue;
+    hant_budget b = {(hant_budget_kind)k, r->relative_percent[k] / 100 * best[k], 0};
+    r->relative_value[k] = b.value;
+    hant_transform_req_add_budget(r, &b);
+  }
+  return 0;
 }
 
 /* ---- the problem ---------------------------------------------------------- */
@@ -62,6 +274,7 @@ struct build {
   double **cost;      /* [n_modes][n_items * n_dims] */
   double **budget;    /* [n_modes][n_dims] */
   double factor, overhead_ms; /* latency correction */
+  double noise_se;            /* see hant_transform_value */
   int skipped;
 };
 
@@ -97,14 +310,6 @@ static double item_cost(const struct build *b, int m, size_t i, hant_budget_kind
   }
 }
 
-static int mode_list(const hant_library_device *dev, char *buf, size_t n) {
-  size_t o = 0;
-  buf[0] = '\0';
-  for (int m = 0; m < dev->n_modes && o < n; m++)
-    o += (size_t)snprintf(buf + o, n - o, "%s'%s'", m ? ", " : "", dev->modes[m].name);
-  return 0;
-}
-
 /* Sets up groups, items, dimensions and per-mode matrices. extra_axis:
  * a kind that must be a dimension even without a budget (Pareto), or
  * HANT_BUDGET_KIND_COUNT. */
@@ -113,16 +318,15 @@ static int build_problem(const hant_library *lib, const hant_transform_req *req,
   memset(b, 0, sizeof(*b));
   b->lib = lib;
   b->factor = 1;
+  b->noise_se = hant_transform_noise_se(lib);
   if (!lib->has_teacher || lib->n_slots == 0 || lib->n_cands == 0)
     return hant__error(HANT_ENOENT, "the library is empty: build one with 'hant-distill build --teacher T --db %s', "
                                     "then send SIGHUP to hantd",
                        lib->path);
-  const hant_library_device *dev = hant_library_device_find(lib, req->device);
-  if (!dev || dev->n_modes == 0)
-    return hant__error(HANT_ENOENT,
-                       "no costs for device %s: run hant-distill profile --db %s --device %s, then send SIGHUP to "
-                       "hantd",
-                       req->device, lib->path, req->device);
+  const hant_library_device *dev;
+  int frc = find_device(lib, req->device, &dev);
+  if (frc)
+    return frc;
   b->dev = dev;
   if (dev->has_additivity) {
     b->factor = dev->additivity.factor;
@@ -180,7 +384,7 @@ static int build_problem(const hant_library *lib, const hant_transform_req *req,
                              md->name[0] ? ", power mode " : "", md->name, dev->name);
       }
       b->item[b->n_items] = c;
-      b->value[b->n_items] = lib->cands[c].score;
+      b->value[b->n_items] = hant_transform_value(lib->cands[c].score, b->noise_se);
       b->n_items++;
       b->gsize[s]++;
     }
@@ -302,20 +506,175 @@ static void problem_view(const struct build *b, int m, double time_limit_ms, str
 /* Totals of a choice (candidate indices) in device mode dm. */
 static void totals_of(const struct build *b, const hant_transform_req *req, int dm, const int *choice,
                       hant_transform_totals *t) {
-  const hant_library_mode *md = &b->dev->modes[dm];
-  memset(t, 0, sizeof(*t));
+  choice_totals(b->lib, b->dev, &b->dev->modes[dm], req->fps, choice, t);
+}
+
+/* The solver's value tolerance for b's values (select.h): objectives
+ * closer than this are equally good. */
+static double value_tol(const struct build *b) {
+  double vscale = 0;
+  size_t o = 0;
   for (int s = 0; s < b->n_slots; s++) {
-    int c = choice[s];
-    t->score += b->lib->cands[c].score;
-    t->latency_sum_ms += md->latency_ms[c];
-    t->energy_mj += md->energy_mj[c];
-    t->memory_bytes += md->memory_bytes[c];
-    t->macs += b->lib->cands[c].macs;
+    double mx = 0;
+    for (size_t j = 0; j < b->gsize[s]; j++)
+      mx = fmax(mx, fabs(b->value[o + j]));
+    vscale += mx;
+    o += b->gsize[s];
   }
-  t->latency_ms = b->factor * t->latency_sum_ms + b->overhead_ms;
-  t->power_w = hant_power_avg_w(t->energy_mj, t->latency_ms);
-  t->sustained_power_w =
-      req->fps > 0 && md->idle_w >= 0 ? hant_power_sustained_w(t->energy_mj, t->latency_ms, req->fps, md->idle_w) : -1;
+  return VALUE_RTOL * (1 + vscale);
+}
+
+/* The lowest-energy choice of mode m (index into b->mode) whose objective
+ * is at least target and which meets every budget: the same knapsack with
+ * the objective as one more budget row (-value <= -target) and minus the
+ * energy as the value. items receives the group indices; *found is false
+ * when the solve proves nothing (time limit) so the caller keeps its own. */
+static int min_energy_at(const struct build *b, int m, double target, double time_limit_ms, size_t *items,
+                         double *energy, bool *found) {
+  *found = false;
+  size_t nd = b->n_dims + 1;
+  const hant_library_mode *md = &b->dev->modes[b->mode[m]];
+  double *cost = malloc(sizeof(double) * b->n_items * nd), *val = malloc(sizeof(double) * b->n_items),
+         *bud = malloc(sizeof(double) * nd);
+  struct hant_select_result r;
+  hant_select_result_init(&r);
+  int rc = 0;
+  if (!cost || !val || !bud) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  for (size_t i = 0; i < b->n_items; i++) {
+    for (size_t d = 0; d < b->n_dims; d++)
+      cost[i * nd + d] = b->cost[m][i * b->n_dims + d];
+    cost[i * nd + b->n_dims] = -b->value[i];
+    val[i] = -md->energy_mj[b->item[i]];
+  }
+  for (size_t d = 0; d < b->n_dims; d++)
+    bud[d] = b->budget[m][d];
+  bud[b->n_dims] = -target;
+  struct hant_select_problem p = {(size_t)b->n_slots, b->gsize, nd, val, cost, bud,
+                                  time_limit_ms > 0 ? time_limit_ms : 0};
+  if ((rc = hant_select_solve(&p, &r)))
+    goto out;
+  if (r.has_choice && r.status == HANT_SELECT_OPTIMAL) {
+    memcpy(items, r.choice, sizeof(size_t) * (size_t)b->n_slots);
+    *energy = -r.objective;
+    *found = true;
+  }
+out:
+  hant_select_result_free(&r);
+  free(cost);
+  free(val);
+  free(bud);
+  return rc;
+}
+
+/* Whether group choice items meets every budget of mode m, within the
+ * solver's tolerance. */
+static bool meets_budgets(const struct build *b, int m, const size_t *items) {
+  struct hant_select_problem p;
+  problem_view(b, m, 0, &p);
+  for (size_t d = 0; d < b->n_dims; d++) {
+    double sum = 0;
+    size_t o = 0;
+    for (int s = 0; s < b->n_slots; s++) {
+      sum += b->cost[m][(o + items[s]) * b->n_dims + d];
+      o += b->gsize[s];
+    }
+    if (sum > b->budget[m][d] + hant_select_cost_tol(&p, d))
+      return false;
+  }
+  return true;
+}
+
+static void items_to_choice(const struct build *b, const size_t *items, int *choice) {
+  size_t o = 0;
+  for (int s = 0; s < b->n_slots; s++) {
+    choice[s] = b->item[o + items[s]];
+    o += b->gsize[s];
+  }
+}
+
+/* The smallest power while inferring, min over choices of E / T in mode m,
+ * by Dinkelbach's parametric search: for a ratio lambda the choice
+ * minimising sum (e - lambda t) is found slot by slot, and lambda moves to
+ * that choice's ratio until it stops falling; each step is exact and the
+ * choices are finite, so it ends at the minimum. */
+static double power_floor_ratio(const struct build *b, int m) {
+  const hant_library_mode *md = &b->dev->modes[b->mode[m]];
+  double lam = INFINITY;
+  for (int it = 0; it < 200; it++) {
+    double e = 0, t = 0;
+    size_t o = 0;
+    for (int s = 0; s < b->n_slots; s++) {
+      double bv = INFINITY, be = 0, bt = 0;
+      for (size_t j = 0; j < b->gsize[s]; j++) {
+        int c = b->item[o + j];
+        double ej = md->energy_mj[c], tj = corrected(b, md->latency_ms[c]);
+        double v = isfinite(lam) ? ej - lam * tj : ej;
+        if (v < bv)
+          bv = v, be = ej, bt = tj;
+      }
+      e += be;
+      t += bt;
+      o += b->gsize[s];
+    }
+    double r = hant_power_avg_w(e, t);
+    if (isfinite(lam) && r >= lam * (1 - 1e-12))
+      break;
+    lam = r;
+  }
+  return lam;
+}
+
+/* Floors of every kind per mode considered (see hant_transform_result). */
+static int compute_floors(const struct build *b, const hant_transform_req *req, hant_transform_result *res) {
+  for (int k = 0; k < HANT_BUDGET_KIND_COUNT; k++)
+    res->floor[k] = INFINITY;
+  if (!(res->mode_floors = calloc((size_t)b->n_modes, sizeof(*res->mode_floors))))
+    return HANT_ENOMEM;
+  res->n_mode_floors = b->n_modes;
+  for (int m = 0; m < b->n_modes; m++) {
+    const hant_library_mode *md = &b->dev->modes[b->mode[m]];
+    static const hant_budget_kind plain[] = {HANT_BUDGET_LATENCY, HANT_BUDGET_ENERGY, HANT_BUDGET_MEMORY,
+                                             HANT_BUDGET_MACS};
+    for (size_t k = 0; k < sizeof(plain) / sizeof(plain[0]); k++) {
+      double sum = 0;
+      size_t o = 0;
+      for (int s = 0; s < b->n_slots; s++) {
+        double smin = INFINITY;
+        for (size_t j = 0; j < b->gsize[s]; j++)
+          smin = fmin(smin, item_cost(b, m, o + j, plain[k]));
+        sum += smin;
+        o += b->gsize[s];
+      }
+      res->floor[plain[k]] = fmin(res->floor[plain[k]], sum);
+    }
+    double pf;
+    if (req->fps > 0 && md->idle_w >= 0) {
+      /* Sustained power is linear in the choice: P_idle plus, per slot,
+       * F (e - P_idle t) (mJ per second, hence 1e-3 for W). */
+      double sum = 0;
+      size_t o = 0;
+      for (int s = 0; s < b->n_slots; s++) {
+        double smin = INFINITY;
+        for (size_t j = 0; j < b->gsize[s]; j++) {
+          int c = b->item[o + j];
+          smin = fmin(smin, md->energy_mj[c] - md->idle_w * corrected(b, md->latency_ms[c]));
+        }
+        sum += smin;
+        o += b->gsize[s];
+      }
+      pf = md->idle_w + 1e-3 * req->fps * sum;
+    } else {
+      pf = power_floor_ratio(b, m);
+    }
+    snprintf(res->mode_floors[m].power_mode, sizeof(res->mode_floors[m].power_mode), "%s", md->name);
+    res->mode_floors[m].idle_w = md->idle_w;
+    res->mode_floors[m].power_floor_w = pf;
+    res->floor[HANT_BUDGET_POWER] = fmin(res->floor[HANT_BUDGET_POWER], pf);
+  }
+  return 0;
 }
 
 /* Adapts the solver's per-group item indices to library candidates. */
@@ -346,8 +705,16 @@ int hant_transform_solve(const hant_library *lib, const hant_transform_req *req,
     res->min_totals[k] = NAN;
   struct build b;
   struct hant_select_result best, *per = NULL;
+  size_t *sel = NULL, *tmp = NULL;
+  int *tchoice = NULL;
   hant_select_result_init(&best);
-  int rc = build_problem(lib, req, HANT_BUDGET_KIND_COUNT, &b);
+  hant_transform_req rq = *req;
+  int rc = hant_transform_req_resolve(lib, &rq);
+  req = &rq;
+  memset(&b, 0, sizeof(b));
+  if (rc)
+    goto out;
+  rc = build_problem(lib, req, HANT_BUDGET_KIND_COUNT, &b);
   if (rc)
     goto out;
   res->n_slots = b.n_slots;
@@ -394,7 +761,89 @@ int hant_transform_solve(const hant_library *lib, const hant_transform_req *req,
   }
   if (rc)
     goto out;
-  res->mode = b.mode[best_m];
+  /* Ties in the objective go to the lowest energy, in any mode (ties
+   * among modes and among choices alike). The measured-latency loop keeps
+   * its own answer: its budget was tightened by measurement. */
+  bool measured = b.n_modes == 1 && req->measure && lat_dim != SIZE_MAX;
+  size_t ns = (size_t)(b.n_slots > 0 ? b.n_slots : 1);
+  if (!(sel = malloc(sizeof(size_t) * ns)) || !(tmp = malloc(sizeof(size_t) * ns)) ||
+      !(tchoice = malloc(sizeof(int) * ns))) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  int sel_m = (int)best_m;
+  double vtol = value_tol(&b);
+  if (best.has_choice)
+    memcpy(sel, best.choice, sizeof(size_t) * (size_t)b.n_slots);
+  if (best.has_choice && best.status == HANT_SELECT_OPTIMAL && !measured) {
+    double best_e = INFINITY;
+    for (int m = 0; m < b.n_modes; m++) {
+      const struct hant_select_result *r = per ? &per[m] : &best;
+      if (!r->has_choice || r->objective < best.objective - vtol)
+        continue;
+      double e;
+      bool found;
+      if ((rc = min_energy_at(&b, m, best.objective - vtol, req->time_limit_ms, tmp, &e, &found)))
+        goto out;
+      if (found && e < best_e) {
+        memcpy(sel, tmp, sizeof(size_t) * (size_t)b.n_slots);
+        sel_m = m;
+        best_e = e;
+      }
+    }
+  }
+  /* The teacher's own blocks, as items of the problem. */
+  bool have_t = true;
+  {
+    size_t o = 0;
+    for (int s = 0; s < b.n_slots; s++) {
+      tmp[s] = SIZE_MAX;
+      for (size_t j = 0; j < b.gsize[s] && tmp[s] == SIZE_MAX; j++)
+        if (!strcmp(lib->cands[b.item[o + j]].family, "teacher"))
+          tmp[s] = j;
+      have_t &= tmp[s] != SIZE_MAX;
+      o += b.gsize[s];
+    }
+  }
+  /* Never answer with a network the teacher dominates: as good in the
+   * objective and no worse on every budgeted kind. */
+  if (best.has_choice && have_t) {
+    hant_transform_totals ct, tt;
+    int *cc = tchoice;
+    items_to_choice(&b, sel, cc);
+    totals_of(&b, req, b.mode[sel_m], cc, &ct);
+    double obj = 0, tval = 0;
+    size_t o = 0;
+    for (int s = 0; s < b.n_slots; s++) {
+      obj += b.value[o + sel[s]];
+      tval += b.value[o + tmp[s]];
+      o += b.gsize[s];
+    }
+    int tm = -1;
+    double te = INFINITY;
+    items_to_choice(&b, tmp, cc);
+    for (int m = 0; m < b.n_modes && tval >= obj - vtol; m++) {
+      if (!meets_budgets(&b, m, tmp))
+        continue;
+      totals_of(&b, req, b.mode[m], cc, &tt);
+      bool no_worse = true;
+      for (int k = 0; k < HANT_BUDGET_KIND_COUNT; k++) {
+        bool budgeted = hant_transform_req_budget(req, (hant_budget_kind)k) ||
+                        (k == HANT_BUDGET_LATENCY && req->fps > 0);
+        double tk = totals_kind(&tt, (hant_budget_kind)k, req->fps), ck = totals_kind(&ct, (hant_budget_kind)k, req->fps);
+        if (budgeted && tk > ck + 1e-9 * fmax(1, fabs(ck)))
+          no_worse = false;
+      }
+      if (no_worse && tt.energy_mj < te)
+        tm = m, te = tt.energy_mj;
+    }
+    if (tm >= 0) {
+      memcpy(sel, tmp, sizeof(size_t) * (size_t)b.n_slots);
+      sel_m = tm;
+      res->teacher_chosen = true;
+    }
+  }
+  res->mode = b.mode[sel_m];
   snprintf(res->power_mode, sizeof(res->power_mode), "%s", b.dev->modes[res->mode].name);
   res->status = best.status;
   res->has_choice = best.has_choice;
@@ -402,6 +851,7 @@ int hant_transform_solve(const hant_library *lib, const hant_transform_req *req,
   res->bound = best.bound;
   res->nodes = best.nodes;
   res->n_modes_tried = b.n_modes;
+  res->noise_se = b.noise_se;
   if (per)
     for (int m = 0; m < b.n_modes; m++)
       if (m != (int)best_m)
@@ -411,39 +861,40 @@ int hant_transform_solve(const hant_library *lib, const hant_transform_req *req,
       rc = HANT_ENOMEM;
       goto out;
     }
+    items_to_choice(&b, sel, res->choice);
     size_t o = 0;
     for (int s = 0; s < b.n_slots; s++) {
-      res->choice[s] = b.item[o + best.choice[s]];
+      res->objective += b.value[o + sel[s]];
       o += b.gsize[s];
     }
     totals_of(&b, req, res->mode, res->choice, &res->totals);
     res->predicted_accuracy = res->teacher_accuracy + res->totals.score;
     res->co2e_g_per_million = hant_power_co2_g_per_million(res->totals.energy_mj, res->grid_g_per_kwh);
   }
+  /* The teacher beside the answer, in the answer's mode. */
+  if (teacher_choice(lib, &b.dev->modes[res->mode], tchoice)) {
+    res->has_teacher = 1;
+    totals_of(&b, req, res->mode, tchoice, &res->teacher_totals);
+    res->teacher_co2e_g_per_million =
+        hant_power_co2_g_per_million(res->teacher_totals.energy_mj, res->grid_g_per_kwh);
+    int m = sel_m;
+    if (!best.has_choice)
+      m = 0;
+    res->teacher_feasible = have_t && meets_budgets(&b, m, tmp);
+  }
+  if ((rc = compute_floors(&b, req, res)))
+    goto out;
   if (best.status == HANT_SELECT_INFEASIBLE) {
     /* Per budget kind: reachable alone in some mode? and its smallest total. */
     for (size_t d = 0; d < b.n_dims; d++) {
       hant_budget_kind k = b.dim_kind[d];
       int over_all = 1;
-      double mn = INFINITY;
       for (int m = 0; m < b.n_modes; m++) {
         const struct hant_select_result *r = per ? &per[m] : &best;
         over_all &= r->over_budget ? r->over_budget[d] : 0;
-        if (k != HANT_BUDGET_POWER) {
-          double sum = 0;
-          size_t o = 0;
-          for (int s = 0; s < b.n_slots; s++) {
-            double smin = INFINITY;
-            for (size_t j = 0; j < b.gsize[s]; j++)
-              smin = fmin(smin, item_cost(&b, m, o + j, k));
-            sum += smin;
-            o += b.gsize[s];
-          }
-          mn = fmin(mn, sum);
-        }
       }
       res->over_budget[k] = over_all;
-      res->min_totals[k] = k == HANT_BUDGET_POWER ? NAN : mn;
+      res->min_totals[k] = res->floor[k];
     }
     int any = 0;
     for (int k = 0; k < HANT_BUDGET_KIND_COUNT; k++)
@@ -455,6 +906,9 @@ out:
     for (int m = 0; m < b.n_modes; m++)
       hant_select_result_free(&per[m]);
   free(per);
+  free(sel);
+  free(tmp);
+  free(tchoice);
   hant_select_result_free(&best);
   build_free(&b);
   res->solve_ms = (hant_now_s() - t0) * 1e3;
@@ -493,8 +947,13 @@ int hant_transform_front_new(const hant_library *lib, const hant_transform_req *
   f->axis = axis;
   f->library_version = lib->version;
   f->teacher_accuracy = lib->teacher.val_accuracy;
-  int rc = build_problem(lib, req, axis, &b);
+  hant_transform_req rq = *req;
+  memset(&b, 0, sizeof(b));
+  int rc = hant_transform_req_resolve(lib, &rq);
+  req = &rq;
   if (rc)
+    goto out;
+  if ((rc = build_problem(lib, req, axis, &b)))
     goto out;
   f->n_slots = b.n_slots;
   size_t axis_dim = 0;
@@ -510,6 +969,19 @@ int hant_transform_front_new(const hant_library *lib, const hant_transform_req *
   for (int m = 0; m < b.n_modes; m++) {
     hant_transform_front_mode *fm = &f->modes[m];
     snprintf(fm->power_mode, sizeof(fm->power_mode), "%s", b.dev->modes[b.mode[m]].name);
+    {
+      int *tc = malloc(sizeof(int) * (size_t)b.n_slots);
+      if (!tc) {
+        rc = HANT_ENOMEM;
+        goto out;
+      }
+      if (teacher_choice(lib, &b.dev->modes[b.mode[m]], tc)) {
+        fm->has_teacher = 1;
+        totals_of(&b, req, b.mode[m], tc, &fm->teacher_totals);
+        fm->teacher_cost = totals_kind(&fm->teacher_totals, axis, 0);
+      }
+      free(tc);
+    }
     struct hant_select_problem p;
     problem_view(&b, m, 0, &p);
     struct hant_select_front_options opt = {axis_dim, respect_budgets ? 1 : 0, 0};

@@ -31,6 +31,24 @@
  *   With fps F, T <= 1000 / F ms is also imposed (the smaller latency budget wins).
  *   A device whose costs have power modes is solved once per mode (or in
  *   the mode asked for) and the best mode wins (hant_select_solve_modes).
+ *
+ * Noise is not a gain. A score is a change of validation accuracy measured
+ * on the teacher's n validation images (the library's teacher record:
+ * val_images, val_accuracy p), so its standard error is about
+ * se = sqrt(p (1 - p) / n) (0.0034 for p = 0.937, n = 5000). In the
+ * objective a score in (0, se] counts as 0 (hant_transform_value); losses
+ * and gains beyond se count as they are. Reported scores and predicted
+ * accuracies stay the measured ones.
+ *
+ * Ties. Among choices (and modes) whose objectives are equal within the
+ * solver's value tolerance, the one with the lowest energy per inference
+ * wins, whether or not energy is budgeted: a second exact solve minimises
+ * energy with the objective held at the optimum.
+ *
+ * The teacher. The teacher's own selection is every slot's candidate of
+ * family "teacher". If it meets every budget in a mode and is at least as
+ * good in the objective and no worse on every budgeted kind than the
+ * choice, the teacher is the answer (teacher_chosen).
  */
 
 /* Measures, on this machine, the latency in ms of the network assembled
@@ -43,6 +61,12 @@ typedef struct hant_transform_req {
   char device[64];
   int n_budgets;
   hant_budget budgets[HANT_BUDGET_KIND_COUNT]; /* at most one per kind; see add_budget */
+  /* Relative budgets, percent (0, 100] of the teacher's own total of each
+   * kind on the device; 0 where none. hant_transform_req_resolve turns
+   * them into absolute budgets (the tighter of the two wins when a kind
+   * has both) and records what each resolved to in relative_value. */
+  double relative_percent[HANT_BUDGET_KIND_COUNT];
+  double relative_value[HANT_BUDGET_KIND_COUNT]; /* base units; 0 until resolved */
   double fps;            /* frames per second; 0: none */
   double grid_g_per_kwh; /* grid carbon intensity; <= 0: HANT_GRID_G_PER_KWH_DEFAULT */
   char power_mode[32];   /* "" lets the solver choose among the device's modes */
@@ -57,10 +81,34 @@ typedef struct hant_transform_req {
 } hant_transform_req;
 
 void hant_transform_req_init(hant_transform_req *r);
-/* Adds a budget; a second budget of the same kind keeps the tighter one. */
+/* Adds a budget; a second budget of the same kind keeps the tighter one. A
+ * relative budget (b->percent > 0) goes to relative_percent, where the
+ * smaller percent of a kind wins. */
 void hant_transform_req_add_budget(hant_transform_req *r, const hant_budget *b);
 /* The budget of a kind, or NULL. */
 const hant_budget *hant_transform_req_budget(const hant_transform_req *r, hant_budget_kind k);
+
+/* Resolves r's relative budgets on lib: N% of the teacher's total of the
+ * kind on r->device, in r->power_mode when one is asked, else the
+ * teacher's smallest total over the device's modes (so the cut is at
+ * least N% against the teacher in any mode). Power is the teacher's
+ * power while inferring (E / T), or its sustained power at r->fps. Adds
+ * the absolute budgets, fills relative_value, and may be called again
+ * (it is idempotent). hant_transform_solve and hant_transform_front_new
+ * resolve a copy themselves; call this to show what a budget became.
+ * Errors: those of hant_transform_solve for an unknown device or mode,
+ * and HANT_EINVAL when the library has no teacher block costed in some
+ * slot ("relative budget 50%energy: ..."). */
+int hant_transform_req_resolve(const hant_library *lib, hant_transform_req *r);
+
+/* The value a candidate's score counts for in the objective: 0 for a gain
+ * within one standard error of zero (0 < score <= noise_se), else the
+ * score. noise_se is hant_transform_noise_se(lib). */
+double hant_transform_value(double score, double noise_se);
+/* The standard error of a score, sqrt(p (1 - p) / n) from the teacher's
+ * validation accuracy p and validation image count n as the library
+ * records them; 0 when either is missing (no noise threshold). */
+double hant_transform_noise_se(const hant_library *lib);
 
 /* Totals of a choice in its power mode. */
 typedef struct hant_transform_totals {
@@ -93,6 +141,28 @@ typedef struct hant_transform_result {
   double min_totals[HANT_BUDGET_KIND_COUNT];
   int over_budget[HANT_BUDGET_KIND_COUNT];
   int jointly_infeasible;
+  /* The floor of each kind: the smallest total any choice reaches on its
+   * own (other budgets ignored) in the best mode for it; power_w is the
+   * smallest power while inferring (min over choices of E / T, exact by
+   * a parametric search) or, with fps, the smallest sustained power.
+   * Filled for every kind in every answer with costs. Per mode, in
+   * mode_floor: the mode's idle power (W, -1 unknown) and power floor. */
+  double floor[HANT_BUDGET_KIND_COUNT];
+  int n_mode_floors;
+  struct hant_transform_mode_floor {
+    char power_mode[32];
+    double idle_w;
+    double power_floor_w;
+  } *mode_floors; /* [n_mode_floors], one per mode considered */
+  /* The teacher's own selection in the answer's mode (in mode 0 without
+   * a choice); has_teacher is 0 when a slot has no costed teacher block. */
+  int has_teacher;
+  hant_transform_totals teacher_totals;
+  double teacher_co2e_g_per_million;
+  bool teacher_feasible;  /* it meets every budget in that mode */
+  bool teacher_chosen;    /* the answer is the teacher (see above) */
+  double noise_se;        /* the standard error below which gains count as 0 */
+  double objective;       /* the summed values of the choice (hant_transform_value) */
   double gap;      /* 0 when optimal; see select.h */
   double bound;    /* proven upper bound on the summed score */
   uint64_t nodes;  /* branch-and-bound nodes, all modes */
@@ -131,6 +201,11 @@ typedef struct hant_transform_front_mode {
   double *score;     /* [n_points] summed score */
   int *choice;       /* [n_points, n_slots] indices into lib->cands */
   int infeasible;    /* 1 when no choice meets the other budgets in this mode */
+  /* The teacher's own selection in this mode (0 when a slot has no costed
+   * teacher block): its totals, and its cost on the axis. */
+  int has_teacher;
+  hant_transform_totals teacher_totals;
+  double teacher_cost;
 } hant_transform_front_mode;
 
 typedef struct hant_transform_front {

@@ -280,7 +280,7 @@ static void run_hant(const ctx *c, const devctx *d, hant_budget_kind k, double b
   hant_transform_req_init(&req);
   snprintf(req.device, sizeof(req.device), "%s", d->dev->name);
   snprintf(req.power_mode, sizeof(req.power_mode), "%s", d->mode->name);
-  hant_budget b = {k, budget};
+  hant_budget b = {.kind = k, .value = budget};
   hant_transform_req_add_budget(&req, &b);
   hant_transform_result res;
   hant_transform_result_init(&res);
