@@ -13,7 +13,8 @@
 
 static const char solve_usage[] =
     "usage: hant-client [--socket PATH] solve --problem FILE [--json] [--time-limit-ms N]\n"
-    "                         [--pareto COSTKEY [--points N] [--no-other-budgets]] [--local]\n"
+    "                         [--pareto COSTKEY [--points N] [--no-other-budgets]]\n"
+    "                         [--local [--kbest K]]\n"
     "\n"
     "Chooses one candidate per slot to maximise the summed value within the\n"
     "budgets of a problem file (see schema/problem.schema.json), exactly, with\n"
@@ -86,6 +87,55 @@ static void print_table(const struct hant_problem *p, const struct hant_select_r
     if (r->jointly_infeasible)
       printf("\nEach budget can be met on its own, but no choice meets them all together.\n");
   }
+}
+
+/* The k best distinct choices, best first, solved in this process. */
+static int run_kbest(struct hant_problem *p, size_t k, double tl, int json) {
+  struct hant_select_problem view;
+  hant_problem_view(p, &view);
+  view.time_limit_ms = tl;
+  struct hant_select_kbest r;
+  hant_select_kbest_init(&r);
+  if (hant_select_kbest(&view, k, &r) < 0) {
+    fprintf(stderr, "hant-client solve: %s\n", hant_errmsg());
+    return CLIENT_EXIT_FAILURE;
+  }
+  int code = CLIENT_EXIT_OK;
+  if (json) {
+    char *s = hant_problem_kbest_json(p, k, &r);
+    if (!s) {
+      fprintf(stderr, "hant-client solve: out of memory writing the answer\n");
+      code = CLIENT_EXIT_FAILURE;
+    } else {
+      printf("%s\n", s);
+      free(s);
+    }
+  } else {
+    printf("status     %s: the %zu best of %zu asked (%llu solves, %.3f ms)\n", hant_select_status_name(r.status),
+           r.n, k, (unsigned long long)r.solves, r.solve_ms);
+    size_t w = 4;
+    for (size_t i = 0; i < p->n_groups; i++)
+      w = strlen(p->group_name[i]) > w ? strlen(p->group_name[i]) : w;
+    for (size_t i = 0; i < r.n; i++) {
+      printf("\n#%zu objective %.10g\n", i + 1, r.objective[i]);
+      size_t o = 0;
+      for (size_t g = 0; g < p->n_groups; g++) {
+        printf("  %-*s  %s\n", (int)w, p->group_name[g], p->item_id[o + r.choice[i * p->n_groups + g]]);
+        o += p->group_size[g];
+      }
+    }
+  }
+  if (r.status == HANT_SELECT_INFEASIBLE) {
+    fprintf(stderr, "hant-client solve: infeasible: no choice meets the budgets\n");
+    code = CLIENT_EXIT_INFEASIBLE;
+  } else if (r.status == HANT_SELECT_TIME_LIMIT) {
+    fprintf(stderr, "hant-client solve: time limit of %.0f ms reached; the choices listed are not proven the best\n",
+            tl);
+    if (!r.n)
+      code = CLIENT_EXIT_FAILURE;
+  }
+  hant_select_kbest_free(&r);
+  return code;
 }
 
 static int run_front(struct hant_problem *p, const char *axis_name, size_t points, int respect,
@@ -232,7 +282,7 @@ int cmd_solve(int argc, char **argv) {
   const char *path = NULL, *pareto = NULL;
   bool json = false, no_other = false, local = false;
   double tl = -1;
-  long pts = 0;
+  long pts = 0, kbest = 0;
   char tl_help[192];
   snprintf(tl_help, sizeof(tl_help),
            "stop after N ms with the best choice so far and its gap;\n"
@@ -249,6 +299,9 @@ int cmd_solve(int argc, char **argv) {
       HANT_OPT_INT("points", 0, &pts, 1, 1e6, "N", "sample the front at N evenly spaced budget levels"),
       HANT_OPT_FLAG("no-other-budgets", 0, &no_other, "ignore the other budgets too in the front"),
       HANT_OPT_FLAG("local", 0, &local, "solve in this process, without hantd"),
+      HANT_OPT_INT("kbest", 0, &kbest, 1, 100000, "K",
+                   "with --local: list the K best distinct choices, best\n"
+                   "first (ties in order of the items' positions)"),
       HANT_OPT_END,
   };
   const hant_opt_cmd cmd = {
@@ -272,6 +325,10 @@ int cmd_solve(int argc, char **argv) {
     fprintf(stderr, "hant-client solve: --points needs --pareto COSTKEY\n");
     return CLIENT_EXIT_USAGE;
   }
+  if (kbest > 0 && (!local || pareto)) {
+    fprintf(stderr, "hant-client solve: --kbest needs --local and no --pareto\n");
+    return CLIENT_EXIT_USAGE;
+  }
   struct hant_problem *p = NULL;
   int rc = hant_problem_load(path, NULL, &p);
   if (rc < 0) {
@@ -293,6 +350,11 @@ int cmd_solve(int argc, char **argv) {
   view.time_limit_ms = tl >= 0                ? tl
                        : p->time_limit_ms >= 0 ? p->time_limit_ms
                                                : DEFAULT_TIME_LIMIT_MS;
+  if (kbest > 0) {
+    rc = run_kbest(p, (size_t)kbest, view.time_limit_ms, json);
+    hant_problem_destroy(p);
+    return rc;
+  }
   struct hant_select_result r;
   hant_select_result_init(&r);
   rc = hant_select_solve(&view, &r);

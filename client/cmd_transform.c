@@ -15,7 +15,7 @@ static const char transform_usage[] =
     "usage: hant-client [--socket PATH] transform --device NAME [--budget B]... [--fps F]\n"
     "                   [--grid G] [--power-mode M] [--time-limit-ms N] [--out FILE [--no-wait]]\n"
     "                   [--finetune N] [--finetune-samples N] [--eval] [--eval-samples N] [--measure]\n"
-    "                   [--json]\n"
+    "                   [--rerank K [--rerank-images N]] [--json]\n"
     "\n"
     "Asks hantd for the best candidate per slot of its library on a device within the\n"
     "budgets, and prints the choice with its predicted accuracy, latency, energy,\n"
@@ -141,6 +141,36 @@ static void print_teacher(const json_t *r, double fps) {
     printf("The teacher itself is the answer: no other network is as accurate and no worse on the budgets.\n");
 }
 
+/* The predicted accuracy, whether it is calibrated (with its held-out
+ * error) or the plain sum of scores, and what made the choice. */
+static void print_prediction(const json_t *r) {
+  double err = client_num(r, "predicted_accuracy_error");
+  bool cal = !strcmp(client_str(r, "prediction", "uncalibrated"), "calibrated");
+  char e[48] = "";
+  if (cal && isfinite(err))
+    snprintf(e, sizeof(e), " +- %.1f", 100 * err);
+  printf("%-18s predicted %.2f %%%s (%s; teacher %.2f %%, summed scores %+.4f)\n", "accuracy",
+         100 * client_num(r, "predicted_accuracy"), e, cal ? "calibrated" : "uncalibrated",
+         100 * client_num(r, "teacher_accuracy"), client_num(r, "score"));
+  json_t *rr = json_object_get(r, "rerank");
+  if (!json_is_object(rr))
+    return;
+  json_t *cands = json_object_get(rr, "candidates");
+  printf("%-18s chosen by measured validation accuracy on %lld images, among the %zu best predicted:\n", "",
+         (long long)json_integer_value(json_object_get(rr, "images")), json_array_size(cands));
+  printf("%-18s %4s %10s %10s %12s %12s %10s %s\n", "", "rank", "predicted", "measured", "latency ms", "energy mJ",
+         "power W", "mode");
+  size_t i;
+  json_t *c;
+  json_array_foreach(cands, i, c) {
+    json_t *t = json_object_get(c, "totals");
+    printf("%-18s %4zu %9.2f%% %9.2f%% %12.5g %12.5g %10.4g %s%s\n", "", i,
+           100 * client_num(c, "predicted_accuracy"), 100 * client_num(c, "measured_accuracy"),
+           client_num(t, "latency_ms"), client_num(t, "energy_mj"), client_num(t, "power_w"),
+           client_str(c, "power_mode", "-"), json_is_true(json_object_get(c, "chosen")) ? "  <- chosen" : "");
+  }
+}
+
 static void print_transform(const json_t *r) {
   const char *status = client_str(r, "status", "?");
   json_t *budgets = json_object_get(r, "budgets");
@@ -196,8 +226,7 @@ static void print_transform(const json_t *r) {
     }
     row("memory", "memory_bytes", client_num(t, "memory_bytes"), client_num(budgets, "memory_bytes"));
     row("MACs", "macs", client_num(t, "macs"), client_num(budgets, "macs"));
-    printf("%-18s %.4f predicted (teacher %.4f, summed scores %+.4f)\n", "accuracy",
-           client_num(r, "predicted_accuracy"), client_num(r, "teacher_accuracy"), client_num(r, "score"));
+    print_prediction(r);
     printf("%-18s %.4g g per million inferences at %g gCO2/kWh\n", "CO2e", client_num(r, "co2e_g_per_million"),
            client_num(r, "grid_g_per_kwh"));
     json_t *lc = json_object_get(r, "latency_correction");
@@ -264,7 +293,7 @@ int cmd_transform(int argc, char **argv) {
   struct target t = {.budgets = json_array(), .grid = -1, .time_limit_ms = -1};
   const char *out = NULL;
   bool json = false, no_wait = false, eval = false, measure = false;
-  long finetune = -1, ft_samples = -1, ev_samples = -1;
+  long finetune = -1, ft_samples = -1, ev_samples = -1, rerank = -1, rerank_images = -1;
   char grid_help[64];
   snprintf(grid_help, sizeof(grid_help), "grid carbon intensity in gCO2/kWh for CO2e (default %.0f)",
            HANT_GRID_G_PER_KWH_DEFAULT);
@@ -303,6 +332,12 @@ int cmd_transform(int argc, char **argv) {
                     "network here and re-solve with a tighter budget until it fits"),
       HANT_OPT_INT("eval-samples", 0, &ev_samples, 0, 10000, "N",
                    "evaluate on the first N images of each split (0: all)"),
+      HANT_OPT_INT("rerank", 0, &rerank, 1, HANT_TRANSFORM_RERANK_K_MAX, "K",
+                   "measured re-ranking: assemble the K best choices by\n"
+                   "predicted accuracy, measure each on validation images and\n"
+                   "answer with the best measured (default 1: no measuring)"),
+      HANT_OPT_INT("rerank-images", 0, &rerank_images, 1, 5000, "N",
+                   "with --rerank: validation images per choice (default 1000)"),
       HANT_OPT_FLAG("json", 0, &json, "print the daemon's answer (and the job's) as JSON"),
       HANT_OPT_END,
   };
@@ -366,6 +401,15 @@ int cmd_transform(int argc, char **argv) {
   }
   if (measure)
     json_object_set_new(p, "measure", json_true());
+  if (rerank_images >= 0 && rerank < 0) {
+    fprintf(stderr, "hant-client transform: --rerank-images needs --rerank K\n");
+    json_decref(p);
+    goto done;
+  }
+  if (rerank >= 0)
+    json_object_set_new(p, "rerank_k", json_integer((json_int_t)rerank));
+  if (rerank_images >= 0)
+    json_object_set_new(p, "rerank_images", json_integer((json_int_t)rerank_images));
   client_conn c;
   if ((code = client_connect(&c))) {
     json_decref(p);

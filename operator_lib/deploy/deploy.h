@@ -105,6 +105,16 @@ typedef struct hant_deploy_measurer {
  * a measured-latency solve calls it directly. */
 int hant_deploy_measure_choice(void *user, const int *choice, int n_slots, double *latency_ms);
 
+/* Assembles the network of a choice as hant_deploy_measure_choice does
+ * (user is a hant_deploy_measurer) and writes its accuracy (fraction 0-1)
+ * on the first `images` images of the validation split (Fashion-MNIST
+ * training images 55000-59999 from hant_fmnist_dir(); all 5,000 when
+ * images is larger), never the test split. The split is read on the first
+ * call and kept for the life of the process (about 4 MB), so that later
+ * calls only assemble and evaluate; any thread may call. The signature is
+ * hant_transform_accuracy_fn's, so measured re-ranking calls it directly. */
+int hant_deploy_accuracy_choice(void *user, const int *choice, int n_slots, int images, double *accuracy);
+
 typedef struct hant_deploy_eval_info {
   double accuracy; /* fraction 0-1 */
   double loss;     /* mean cross-entropy */

@@ -64,6 +64,40 @@ static json_t *hparams_json(const char *text) {
 
 /* ---- transform and pareto ------------------------------------------------------ */
 
+/* Measured re-ranking: every choice measured, best predicted first, with
+ * its predicted and measured validation accuracy and its main costs. */
+static json_t *rerank_json(const hant_library *lib, const hant_transform_req *tr, const hant_transform_result *res) {
+  if (!res->chosen_by_measurement)
+    return json_null();
+  json_t *o = json_object(), *a = json_array();
+  json_object_set_new(o, "k", json_integer(tr->rerank_k));
+  json_object_set_new(o, "images", json_integer(res->rerank_images));
+  json_object_set_new(o, "split", json_string("val"));
+  json_object_set_new(o, "chosen_rank", json_integer(res->chosen_rank));
+  for (int i = 0; i < res->n_ranked; i++) {
+    const hant_transform_ranked *k = &res->ranked[i];
+    json_t *e = json_object(), *ids = json_array(), *t = json_object();
+    json_object_set_new(e, "rank", json_integer(i));
+    json_object_set_new(e, "chosen", json_boolean(i == res->chosen_rank));
+    json_object_set_new(e, "power_mode", k->power_mode[0] ? json_string(k->power_mode) : json_null());
+    json_object_set_new(e, "predicted_accuracy", num(k->predicted_accuracy));
+    json_object_set_new(e, "measured_accuracy", num(k->measured_accuracy));
+    json_object_set_new(e, "score", num(k->totals.score));
+    json_object_set_new(t, "latency_ms", num(k->totals.latency_ms));
+    json_object_set_new(t, "energy_mj", num(k->totals.energy_mj));
+    json_object_set_new(t, "power_w", num(k->totals.power_w));
+    json_object_set_new(t, "memory_bytes", num(k->totals.memory_bytes));
+    json_object_set_new(t, "macs", num(k->totals.macs));
+    json_object_set_new(e, "totals", t);
+    for (int s = 0; s < res->n_slots; s++)
+      json_array_append_new(ids, json_integer(lib->cands[k->choice[s]].id));
+    json_object_set_new(e, "candidates", ids);
+    json_array_append_new(a, e);
+  }
+  json_object_set_new(o, "candidates", a);
+  return o;
+}
+
 json_t *hant__rpc_transform_json(const hant_library *lib, const hant_transform_req *tr,
                                  const hant_transform_result *res, bool measured) {
   const hant_library_device *dev = hant_library_device_find(lib, tr->device);
@@ -107,6 +141,7 @@ json_t *hant__rpc_transform_json(const hant_library *lib, const hant_transform_r
     json_object_set_new(o, "slots", slots);
     json_object_set_new(o, "teacher_accuracy", num(res->teacher_accuracy));
     json_object_set_new(o, "predicted_accuracy", num(res->predicted_accuracy));
+    json_object_set_new(o, "predicted_accuracy_error", num(res->predicted_accuracy_error));
     json_object_set_new(o, "score", num(res->totals.score));
     json_object_set_new(o, "totals", totals_json(&res->totals, tr->fps > 0));
     json_object_set_new(o, "co2e_g_per_million", num(res->co2e_g_per_million));
@@ -114,6 +149,7 @@ json_t *hant__rpc_transform_json(const hant_library *lib, const hant_transform_r
     json_object_set_new(o, "slots", json_null());
     json_object_set_new(o, "teacher_accuracy", num(res->teacher_accuracy));
     json_object_set_new(o, "predicted_accuracy", json_null());
+    json_object_set_new(o, "predicted_accuracy_error", json_null());
     json_object_set_new(o, "totals", json_null());
   }
   json_object_set_new(o, "relative_budgets", relative_json(tr));
@@ -171,6 +207,9 @@ json_t *hant__rpc_transform_json(const hant_library *lib, const hant_transform_r
     json_object_set_new(o, "floors", json_null());
     json_object_set_new(o, "mode_floors", json_null());
   }
+  json_object_set_new(o, "prediction", json_string(res->prediction_calibrated ? "calibrated" : "uncalibrated"));
+  json_object_set_new(o, "chosen_by", json_string(res->chosen_by_measurement ? "measured" : "predicted"));
+  json_object_set_new(o, "rerank", rerank_json(lib, tr, res));
   if (res->status == HANT_SELECT_INFEASIBLE) {
     json_t *mt = json_object(), *ob = json_array();
     for (int k = 0; k < HANT_BUDGET_KIND_COUNT; k++) {

@@ -132,6 +132,15 @@ static int exec_transform(const hant_rpc_ctx *ctx, const hant_rpc_req *req, hant
     tr.measure = hant_deploy_measure_choice;
     tr.measure_user = &measurer;
   }
+  /* Measured re-ranking assembles and evaluates each of the best choices. */
+  if (tr.rerank_k > 1) {
+    if (!ctx->st) {
+      hant_deploy_job_destroy(asked);
+      return hant__rpc_reply_error(req, r, HANT_RPC_INTERNAL, "re-ranking needs the library's database", NULL);
+    }
+    tr.accuracy = hant_deploy_accuracy_choice;
+    tr.accuracy_user = &measurer;
+  }
   hant_transform_result res;
   hant_transform_result_init(&res);
   hant_errmsg_clear();

@@ -220,6 +220,27 @@ static bool tuning_given(const hant_deploy_job_transform *t) {
   return t->finetune_epochs >= 0 || t->finetune_samples >= 0 || t->eval_samples >= 0 || t->evaluate >= 0;
 }
 
+/* Measured re-ranking: how many best choices to measure and on how many
+ * validation images. Not given: one choice (none measured) and the
+ * default image count. */
+static int get_rerank(hant_json_reader *r, const hant_json *p, rpc_transform *q) {
+  double k = HANT_TRANSFORM_RERANK_K_DEFAULT, images = HANT_TRANSFORM_RERANK_IMAGES_DEFAULT;
+  int rc;
+  if ((rc = hant_json_get_number(r, p, "rerank_k", 0, 1, HANT_TRANSFORM_RERANK_K_MAX, NULL, &k)) ||
+      (rc = hant_json_get_number(r, p, "rerank_images", 0, 1, 5000, NULL, &images)))
+    return rc;
+  if (k != floor(k))
+    return hant_json_fail_at(r, "rerank_k", HANT_EFORMAT, "expected a whole number, got %g", k);
+  if (images != floor(images))
+    return hant_json_fail_at(r, "rerank_images", HANT_EFORMAT, "expected a whole number, got %g", images);
+  if (k > 1 && q->measure)
+    return hant_json_fail_at(r, "rerank_k", HANT_EFORMAT,
+                             "measured re-ranking and the measured-latency correction (measure) cannot be combined");
+  q->tr.rerank_k = (int)k;
+  q->tr.rerank_images = (int)images;
+  return 0;
+}
+
 /* ---- each method's params --------------------------------------------------- */
 
 /* Each returns 0, HANT_EFORMAT for the client's mistake (recorded by r),
@@ -228,7 +249,8 @@ static bool tuning_given(const hant_deploy_job_transform *t) {
 static int parse_transform(hant_json_reader *r, const hant_json *p, rpc_transform *q) {
   static const char *const keys[] = {"device",          "budgets",          "fps",          "grid_g_per_kwh",
                                      "options",         "out",              "finetune_epochs", "finetune_samples",
-                                     "eval_samples",    "evaluate",         "measure",         NULL};
+                                     "eval_samples",    "evaluate",         "measure",         "rerank_k",
+                                     "rerank_images",   NULL};
   int rc;
   q->time_limit_ms = -1;
   if ((rc = hant_json_only(r, p, keys)) || (rc = get_target(r, p, &q->tr, &q->time_limit_ms)))
@@ -256,7 +278,7 @@ static int parse_transform(hant_json_reader *r, const hant_json *p, rpc_transfor
     return hant_json_fail_at(r, "measure", HANT_EFORMAT, "the measured-latency correction needs a latency budget");
   if (q->time_limit_ms >= 0)
     q->tr.time_limit_ms = q->time_limit_ms;
-  return 0;
+  return get_rerank(r, p, q);
 }
 
 static int parse_pareto(hant_json_reader *r, const hant_json *p, rpc_pareto *q) {
@@ -595,9 +617,13 @@ char *hant_rpc_req_cache_key(const hant_rpc_req *req, int64_t library_version) {
     else
       snprintf(b[k], sizeof(b[k]), "-");
   }
+  /* Re-ranked answers are cached as well: their measurements are on fixed
+   * validation images, so the same request measures the same. The image
+   * count matters only when something is measured. */
   const double *rp = t->relative_percent;
+  int rk = t->rerank_k > 1 ? t->rerank_k : 1, ri = rk > 1 ? t->rerank_images : 0;
   return hant__rpc_dupf("transform|v=%lld|d=%s|b=%s,%s,%s,%s,%s|r=%.17g,%.17g,%.17g,%.17g,%.17g|f=%.17g|g=%.17g|m=%s|"
-                        "t=%.17g",
+                        "t=%.17g|rk=%d|ri=%d",
                         (long long)library_version, t->device, b[0], b[1], b[2], b[3], b[4], rp[0], rp[1], rp[2],
-                        rp[3], rp[4], t->fps, t->grid_g_per_kwh, t->power_mode, t->time_limit_ms);
+                        rp[3], rp[4], t->fps, t->grid_g_per_kwh, t->power_mode, t->time_limit_ms, rk, ri);
 }

@@ -602,6 +602,50 @@ char *hant_problem_answer_json(const struct hant_problem *p, const struct hant_s
   return hant_jsonw_take(&b);
 }
 
+char *hant_problem_kbest_json(const struct hant_problem *p, size_t k, const struct hant_select_kbest *r) {
+  if (!p || !r)
+    return NULL;
+  hant_jsonw b;
+  answer_writer(&b);
+  hant_jsonw_obj_begin(&b);
+  hant_jsonw_key(&b, "status");
+  hant_jsonw_str(&b, hant_select_status_name(r->status));
+  hant_jsonw_key(&b, "k");
+  hant_jsonw_int(&b, (long long)k);
+  hant_jsonw_key(&b, "solutions");
+  hant_jsonw_arr_begin(&b);
+  for (size_t i = 0; i < r->n; i++) {
+    const size_t *c = &r->choice[i * r->n_groups];
+    hant_jsonw_obj_begin(&b);
+    hant_jsonw_key(&b, "rank");
+    hant_jsonw_int(&b, (long long)i);
+    hant_jsonw_key(&b, "objective");
+    hant_jsonw_num(&b, r->objective[i]);
+    hant_jsonw_key(&b, "choice");
+    choice_ids(&b, p, c);
+    hant_jsonw_key(&b, "totals");
+    totals_of(&b, p, c);
+    hant_jsonw_obj_end(&b);
+  }
+  hant_jsonw_arr_end(&b);
+  hant_jsonw_key(&b, "solves");
+  hant_jsonw_int(&b, (long long)r->solves);
+  hant_jsonw_key(&b, "nodes");
+  hant_jsonw_int(&b, (long long)r->nodes);
+  hant_jsonw_key(&b, "solve_ms");
+  hant_jsonw_num(&b, r->solve_ms);
+  hant_jsonw_key(&b, "budgets");
+  hant_jsonw_obj_begin(&b);
+  for (size_t d = 0; d < p->n_keys; d++)
+    if (p->has_budget[d]) {
+      hant_jsonw_key(&b, p->key[d]);
+      hant_jsonw_num(&b, p->budget[d]);
+    }
+  hant_jsonw_obj_end(&b);
+  hant_jsonw_obj_end(&b);
+  return hant_jsonw_take(&b);
+}
+
 char *hant_problem_front_json(const struct hant_problem *p, const struct hant_select_front *f,
                               size_t axis_key, size_t n_levels, int respect_budgets,
                               double solve_ms) {

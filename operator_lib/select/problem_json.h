@@ -115,6 +115,13 @@ int hant_problem_view_axis(struct hant_problem *p, size_t key, struct hant_selec
  * Returns NULL when out of memory. */
 char *hant_problem_answer_json(const struct hant_problem *p, const struct hant_select_result *r);
 
+/* The k best choices (hant_select_kbest) as a new JSON string, in the
+ * style of hant_problem_answer_json: {"status", "k", "solutions":
+ * [{"rank", "objective", "choice": [item ids], "totals": {key: total}}],
+ * "solves", "nodes", "solve_ms", "budgets"}, solutions best first (empty
+ * when infeasible). Returns NULL when out of memory. */
+char *hant_problem_kbest_json(const struct hant_problem *p, size_t k, const struct hant_select_kbest *r);
+
 /* A Pareto front as a new JSON string: the axis key, whether it is exact,
  * its size, and points [{"budget", "cost", "objective", "choice"}]. With
  * n_levels > 0 the front is sampled at that many evenly spaced budgets

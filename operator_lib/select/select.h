@@ -103,6 +103,59 @@ int hant_select_check(const struct hant_select_problem *p);
 int hant_select_solve(const struct hant_select_problem *p, struct hant_select_result *r);
 
 /* ---------------------------------------------------------------------------
+ * The K best selections (select_kbest.c).
+ * ------------------------------------------------------------------------- */
+
+/* Up to k distinct feasible choices of one problem, best first. The caller
+ * provides the struct, hant_select_kbest_init() clears it, the search
+ * allocates the arrays inside it and hant_select_kbest_free() releases
+ * them; a struct can be reused, each search frees what the last one left. */
+struct hant_select_kbest {
+  /* OPTIMAL: choices 0..n-1 are the n best feasible choices, each within
+   * the value tolerance of select.h, and n < k means no other feasible
+   * choice exists. INFEASIBLE: no choice meets the budgets (n is 0; solve
+   * with hant_select_solve for the report of why). TIME_LIMIT: the time
+   * limit cut the search; the n choices are feasible, distinct and in
+   * order, but better ones may exist. */
+  enum hant_select_status status;
+  size_t n;          /* choices found, at most k */
+  size_t n_groups;   /* copies of the problem's sizes, for the arrays below */
+  size_t n_dims;
+  size_t *choice;    /* [n, n_groups] index of each choice's candidate within each group */
+  double *objective; /* [n] summed value of each choice, non-increasing */
+  double *totals;    /* [n, n_dims] summed costs of each choice, in the budgets' units */
+  uint64_t solves;   /* exact solves of subproblems run */
+  uint64_t nodes;    /* branch-and-bound nodes over all of them */
+  double solve_ms;   /* wall-clock time of the whole search in milliseconds */
+};
+
+void hant_select_kbest_init(struct hant_select_kbest *r);
+void hant_select_kbest_free(struct hant_select_kbest *r);
+
+/* Finds the k best distinct feasible choices of p (k >= 1), in
+ * non-increasing objective order; k = 1 gives hant_select_solve's optimum.
+ * Returns 0 whenever p is valid, whatever the status; HANT_EINVAL for an
+ * invalid problem (see hant_select_check) or k == 0, HANT_ENOMEM when
+ * memory runs out (r then holds no arrays). p->time_limit_ms bounds the
+ * whole search.
+ *
+ * Method: Lawler's partitioning. The space of a solved subproblem, less
+ * its optimum x, splits into disjoint subproblems, the i-th keeping the
+ * first i - 1 free slots at x's candidates and forbidding x's candidate in
+ * the i-th; each is solved exactly by hant_select_solve's method and the
+ * best unreported optimum of all subproblems is the next choice. A search
+ * for k costs at most 1 + (k - 1) x n_groups exact solves of problems no
+ * larger than p.
+ *
+ * Ties are broken deterministically: choices of equal objective (within
+ * the value tolerance) come in lexicographic order of their candidate
+ * indices, and when choices tie with the k-th one the lexicographically
+ * smallest are kept, provided the search meets them within 2k choices in
+ * all (beyond that, which of the tied choices are kept is the one the
+ * solver's order gives, still the same on every run). */
+int hant_select_kbest(const struct hant_select_problem *p, size_t k, struct hant_select_kbest *r);
+
+/* ---------------------------------------------------------------------------
  * Pareto front: the best score at every level of one cost.
  * ------------------------------------------------------------------------- */
 

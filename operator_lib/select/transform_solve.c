@@ -11,6 +11,7 @@
 #include "base.h"
 #include "power.h"
 #include "select_internal.h"
+#include "transform_internal.h"
 
 void hant_transform_req_init(hant_transform_req *r) {
   memset(r, 0, sizeof(*r));
@@ -43,7 +44,10 @@ void hant_transform_req_add_budget(hant_transform_req *r, const hant_budget *b) 
     r->budgets[r->n_budgets++] = *b;
 }
 
-void hant_transform_result_init(hant_transform_result *r) { memset(r, 0, sizeof(*r)); }
+void hant_transform_result_init(hant_transform_result *r) {
+  memset(r, 0, sizeof(*r));
+  r->predicted_accuracy_error = NAN;
+}
 
 void hant_transform_result_free(hant_transform_result *r) {
   if (!r)
@@ -53,6 +57,11 @@ void hant_transform_result_free(hant_transform_result *r) {
   free(r->mode_floors);
   r->mode_floors = NULL;
   r->n_mode_floors = 0;
+  for (int i = 0; i < r->n_ranked; i++)
+    free(r->ranked[i].choice);
+  free(r->ranked);
+  r->ranked = NULL;
+  r->n_ranked = 0;
 }
 
 double hant_transform_noise_se(const hant_library *lib) {
@@ -694,6 +703,31 @@ static int measure_choice(void *user, const size_t *items, size_t n_groups, doub
   return m->req->measure(m->req->measure_user, m->choice, (int)n_groups, measured);
 }
 
+/* Measured re-ranking (transform_rerank.c) sees the problems through this. */
+struct rerank_ctx {
+  const struct build *b;
+  const hant_transform_req *req;
+};
+
+static void rerank_totals(const void *ctx, int dm, const int *choice, hant_transform_totals *t) {
+  const struct rerank_ctx *c = ctx;
+  totals_of(c->b, c->req, dm, choice, t);
+}
+
+static int rerank(const struct build *b, const hant_transform_req *req, hant_transform_result *res) {
+  struct hant_select_problem *pm = malloc(sizeof(*pm) * (size_t)b->n_modes);
+  if (!pm)
+    return HANT_ENOMEM;
+  for (int m = 0; m < b->n_modes; m++)
+    problem_view(b, m, req->time_limit_ms, &pm[m]);
+  struct rerank_ctx c = {b, req};
+  struct hant__transform_space sp = {b->lib, b->dev,   b->n_slots, b->gsize,     b->item,
+                                     b->n_modes, b->mode, pm,      rerank_totals, &c};
+  int rc = hant__transform_rerank(&sp, req, res);
+  free(pm);
+  return rc;
+}
+
 int hant_transform_solve(const hant_library *lib, const hant_transform_req *req, hant_transform_result *res) {
   double t0 = hant_now_s();
   hant_transform_result_free(res);
@@ -715,6 +749,9 @@ int hant_transform_solve(const hant_library *lib, const hant_transform_req *req,
   if (rc)
     goto out;
   rc = build_problem(lib, req, HANT_BUDGET_KIND_COUNT, &b);
+  if (!rc && req->rerank_k > 1 && req->measure)
+    rc = hant__error(HANT_EINVAL, "rerank_k: measured re-ranking and the measured-latency correction cannot be "
+                                  "combined; ask for one of them");
   if (rc)
     goto out;
   res->n_slots = b.n_slots;
@@ -870,6 +907,8 @@ int hant_transform_solve(const hant_library *lib, const hant_transform_req *req,
     totals_of(&b, req, res->mode, res->choice, &res->totals);
     res->predicted_accuracy = res->teacher_accuracy + res->totals.score;
     res->co2e_g_per_million = hant_power_co2_g_per_million(res->totals.energy_mj, res->grid_g_per_kwh);
+    if ((rc = rerank(&b, req, res)))
+      goto out;
   }
   /* The teacher beside the answer, in the answer's mode. */
   if (teacher_choice(lib, &b.dev->modes[res->mode], tchoice)) {

@@ -57,6 +57,23 @@
  * (deploy.h) is the one hantd uses. */
 typedef int (*hant_transform_measure_fn)(void *user, const int *choice, int n_slots, double *latency_ms);
 
+/* Measures the validation accuracy (fraction 0-1) of the network assembled
+ * from choice ([n_slots] indices into lib->cands) on the first `images`
+ * images of the validation split, never the test split. Returns 0 or a
+ * negative HANT_E* code, which aborts the solve.
+ * hant_deploy_accuracy_choice (deploy.h) is the one hantd uses. */
+typedef int (*hant_transform_accuracy_fn)(void *user, const int *choice, int n_slots, int images,
+                                          double *accuracy);
+
+/* Measured re-ranking: the default number of best choices measured (1:
+ * none, the predicted optimum is the answer, as before re-ranking
+ * existed) and of validation images each is measured on. One choice
+ * measured on 1,000 images takes about a second on a two-core machine, so
+ * re-ranking is asked for, not done by default. */
+#define HANT_TRANSFORM_RERANK_K_DEFAULT 1
+#define HANT_TRANSFORM_RERANK_K_MAX 32
+#define HANT_TRANSFORM_RERANK_IMAGES_DEFAULT 1000
+
 typedef struct hant_transform_req {
   char device[64];
   int n_budgets;
@@ -78,6 +95,18 @@ typedef struct hant_transform_req {
   hant_transform_measure_fn measure;
   void *measure_user;
   int measure_max_rounds;
+  /* Measured re-ranking (transform_rerank.c): with rerank_k > 1 and an
+   * accuracy callback, the rerank_k best distinct choices by predicted
+   * accuracy (hant_select_kbest, over every power mode considered) are
+   * each assembled and measured on the same rerank_images validation
+   * images, and the best measured becomes the answer; ties go to the
+   * higher predicted accuracy, then the lower energy. rerank_k <= 1 (the
+   * default) answers with the predicted optimum. Not combined with the
+   * measured-latency correction (HANT_EINVAL). */
+  int rerank_k;      /* 0: HANT_TRANSFORM_RERANK_K_DEFAULT */
+  int rerank_images; /* 0: HANT_TRANSFORM_RERANK_IMAGES_DEFAULT */
+  hant_transform_accuracy_fn accuracy;
+  void *accuracy_user;
 } hant_transform_req;
 
 void hant_transform_req_init(hant_transform_req *r);
@@ -122,6 +151,16 @@ typedef struct hant_transform_totals {
   double macs;
 } hant_transform_totals;
 
+/* One of the best choices measured by re-ranking. */
+typedef struct hant_transform_ranked {
+  int *choice;               /* [n_slots] indices into lib->cands; points into the result's storage */
+  int mode;                  /* index into the device's modes */
+  char power_mode[32];       /* its name ("" when the device has none) */
+  double predicted_accuracy; /* teacher_accuracy + summed scores, fraction 0-1 */
+  double measured_accuracy;  /* on the result's rerank_images validation images, fraction 0-1 */
+  hant_transform_totals totals;
+} hant_transform_ranked;
+
 typedef struct hant_transform_result {
   enum hant_select_status status;
   int has_choice;
@@ -131,6 +170,11 @@ typedef struct hant_transform_result {
   char power_mode[32]; /* its name ("" when the device has none) */
   double teacher_accuracy;   /* validation accuracy of the teacher, fraction 0-1 */
   double predicted_accuracy; /* teacher_accuracy + sum of the chosen scores */
+  /* The held-out error of predicted_accuracy, as a fraction 0-1, when the
+   * library has a calibrated predictor (prediction_calibrated); NaN and
+   * false for an uncalibrated library, whose prediction is the plain sum. */
+  double predicted_accuracy_error;
+  bool prediction_calibrated;
   hant_transform_totals totals;
   double grid_g_per_kwh;
   double co2e_g_per_million; /* grams of CO2e per million inferences at grid_g_per_kwh */
@@ -177,6 +221,17 @@ typedef struct hant_transform_result {
   double measured_latency_ms;
   bool measured_fits;
   int64_t library_version;
+  /* Measured re-ranking (req->rerank_k > 1 and a choice): the choices
+   * measured, best predicted first, of which choice is ranked[chosen_rank],
+   * the best measured (0 when the predicted optimum measured best too), and
+   * the number of validation images each was measured on. chosen_by_measurement
+   * is true when measured accuracy made the choice; n_ranked is then at
+   * least 1 (fewer than rerank_k when fewer choices meet the budgets). */
+  bool chosen_by_measurement;
+  int chosen_rank;
+  int n_ranked;
+  hant_transform_ranked *ranked; /* [n_ranked] */
+  int rerank_images;
 } hant_transform_result;
 
 void hant_transform_result_init(hant_transform_result *r);

@@ -111,6 +111,25 @@ int main(int argc, char **argv) {
   CHECK(rc == 2 && strstr(err, "--pareto watts: no item has this cost key"),
         "pareto bad key: exit %d, err %s", rc, err);
 
+  /* The k best: distinct, best first, the two tied at 1.6 in item order. */
+  rc = run("--problem", file("small.json"), "--kbest", "3", "--json", NULL, NULL);
+  {
+    const char *a = strstr(out, "\"objective\": 1.9, \"choice\": [\"c\", \"b\", \"y\"]");
+    const char *b = strstr(out, "\"objective\": 1.6, \"choice\": [\"b\", \"c\", \"x\"]");
+    const char *c = strstr(out, "\"objective\": 1.6, \"choice\": [\"c\", \"b\", \"x\"]");
+    CHECK(rc == 0 && strstr(out, "\"status\": \"optimal\"") && strstr(out, "\"k\": 3") && a && b && c && a < b &&
+              b < c && !strstr(out, "\"rank\": 3"),
+          "kbest json: exit %d, out %s", rc, out);
+  }
+  rc = run("--problem", file("small.json"), "--kbest", "2", NULL, NULL, NULL);
+  CHECK(rc == 0 && strstr(out, "the 2 best of 2 asked") && strstr(out, "#2 objective 1.6"),
+        "kbest table: exit %d, out %s", rc, out);
+  rc = run("--problem", file("infeasible.json"), "--kbest", "2", "--json", NULL, NULL);
+  CHECK(rc == 4 && strstr(out, "\"solutions\": []"), "kbest infeasible: exit %d, out %s", rc, out);
+  rc = run("--problem", file("small.json"), "--kbest", "2", "--pareto", "latency_ms", NULL);
+  CHECK(rc == 2 && strstr(err, "--kbest needs --local and no --pareto"), "kbest with pareto: exit %d, err %s", rc,
+        err);
+
   rc = run(NULL, NULL, NULL, NULL, NULL, NULL, NULL);
   CHECK(rc == 2 && strstr(err, "--problem FILE is required"), "no problem: exit %d", rc);
   rc = run("--problem", file("small.json"), "--time-limit-ms", "soon", NULL, NULL, NULL);
