@@ -1,0 +1,3 @@
+-- SPDX-License-Identifier: MIT
+-- 004: reserved for the teacher migration developed on another branch; empty here so 005 applies in order.
+-- Applied in one transaction; afterwards PRAGMA user_version = 4.
