@@ -46,6 +46,7 @@
 /* store: the SQLite library and jobs */
 #include "store.h"
 #include "store_jobs.h"
+#include "store_calib.h"
 
 /* cost: devices, costs, energy, power and power rows, the costed library snapshot */
 #include "additivity.h"
