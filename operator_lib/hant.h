@@ -67,6 +67,7 @@
 
 /* select: budgets, the selection problem and solver, the transform solve */
 #include "budget.h"
+#include "predictor.h"
 #include "problem_json.h"
 #include "select.h"
 #include "transform_solve.h"
