@@ -71,6 +71,8 @@ json_t *hant__rpc_transform_json(const hant_library *lib, const hant_transform_r
     json_object_set_new(o, "slots", slots);
     json_object_set_new(o, "teacher_accuracy", num(res->teacher_accuracy));
     json_object_set_new(o, "predicted_accuracy", num(res->predicted_accuracy));
+    json_object_set_new(o, "predicted_accuracy_error", num(res->predicted_accuracy_error));
+    json_object_set_new(o, "prediction", json_string(res->prediction_calibrated ? "calibrated" : "uncalibrated"));
     json_object_set_new(o, "score", num(res->totals.score));
     json_t *t = json_object();
     json_object_set_new(t, "latency_ms", num(res->totals.latency_ms));
@@ -86,6 +88,8 @@ json_t *hant__rpc_transform_json(const hant_library *lib, const hant_transform_r
     json_object_set_new(o, "slots", json_null());
     json_object_set_new(o, "teacher_accuracy", num(res->teacher_accuracy));
     json_object_set_new(o, "predicted_accuracy", json_null());
+    json_object_set_new(o, "predicted_accuracy_error", num(res->predicted_accuracy_error));
+    json_object_set_new(o, "prediction", json_string(res->prediction_calibrated ? "calibrated" : "uncalibrated"));
     json_object_set_new(o, "totals", json_null());
   }
   if (res->status == HANT_SELECT_INFEASIBLE) {
