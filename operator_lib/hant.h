@@ -75,6 +75,7 @@
 /* deploy: assembly, fine-tuning, export, measurement, deploy jobs, baselines */
 #include "assemble.h"
 #include "baseline.h"
+#include "calibration.h"
 #include "deploy.h"
 #include "deploy_job.h"
 #include "finetune.h"
