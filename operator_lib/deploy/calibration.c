@@ -46,8 +46,10 @@ static int plan_add(hant_calibration_plan *p, int cap, const int *choice, const 
 }
 
 /* The solver's choice with one budget: cost[c] per candidate (NAN where
- * the candidate has no cost), budget on their sum. Values are the ones
- * hant_transform_solve maximises, so the plan holds what users get. */
+ * the candidate has no cost), budget on their sum. Values are the
+ * single-slot scores, never a previous fit's coefficients, so that the plan
+ * depends only on the seed and the library's candidates and costs: a rerun
+ * after a fit draws the same plan. */
 static int solver_choice(const hant_library *lib, const double *cost, double budget, int *choice, int *found) {
   *found = 0;
   int ns = lib->n_slots, rc = 0;
@@ -67,7 +69,7 @@ static int solver_choice(const hant_library *lib, const double *cost, double bud
       if (isnan(cost[ci]))
         continue;
       item[n] = ci;
-      value[n] = lib->calibrated ? lib->calib_coef[ci] : lib->cands[ci].score;
+      value[n] = lib->cands[ci].score;
       c[n] = cost[ci];
       n++;
       gsize[s]++;

@@ -14,8 +14,9 @@
  * The plan, drawn from a seed and the library snapshot alone:
  *
  *   0        the teacher (its own block, family "teacher", in every slot)
- *   solver   the solver's choice (the objective it serves today: calibrated
- *            coefficients when the snapshot has a fit, else the scores) at
+ *   solver   the solver's choice on the additive objective (the summed
+ *            scores, whatever fit the library has, so the plan never
+ *            depends on an earlier calibration) at
  *            1/2, 1/4 and 1/8 of the teacher's MACs, and of its energy and
  *            latency on every device of the library with costs (first power
  *            mode), one budget at a time
