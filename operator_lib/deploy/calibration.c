@@ -309,11 +309,20 @@ int hant_calibration_measure(hant_store *st, const hant_library *lib, const hant
     rc = HANT_ENOMEM;
     goto out;
   }
+  /* A position is done when its network was measured, under any seed or
+   * position: a plan drawn after costs changed may hold a measured network
+   * at another position, and measuring it twice would weigh it double. */
+  int next_idx = plan->n;
   for (int i = 0; i < n_have; i++)
-    if (have[i].seed == o->seed && have[i].idx >= 0 && have[i].idx < plan->n && !done[have[i].idx]) {
-      done[have[i].idx] = 1;
-      sum->existing++;
-    }
+    if (have[i].seed == o->seed && have[i].idx >= next_idx)
+      next_idx = have[i].idx + 1;
+  char text[sizeof(have[0].selection)];
+  for (int k = 0; k < plan->n; k++) {
+    selection_text(lib, plan->choice + (size_t)k * (size_t)plan->n_slots, text, sizeof(text));
+    for (int i = 0; i < n_have && !done[k]; i++)
+      done[k] = !strcmp(have[i].selection, text);
+    sum->existing += done[k];
+  }
   for (int k = 0; k < plan->n && !rc; k++) {
     if (done[k])
       continue;
@@ -321,7 +330,12 @@ int hant_calibration_measure(hant_store *st, const hant_library *lib, const hant
     hant_calib_sample_rec r;
     memset(&r, 0, sizeof(r));
     r.seed = o->seed;
+    /* Its plan position, unless an earlier plan of this seed put another
+     * network there: then the first position after all of them. */
     r.idx = k;
+    for (int i = 0; i < n_have; i++)
+      if (have[i].seed == o->seed && have[i].idx == k)
+        r.idx = next_idx++;
     snprintf(r.origin, sizeof(r.origin), "%s", plan->origin[k]);
     snprintf(r.note, sizeof(r.note), "%s", plan->note[k]);
     selection_text(lib, choice, r.selection, sizeof(r.selection));

@@ -29,8 +29,10 @@
  * is assembled (the snapshot's teacher, the store's candidates), evaluated
  * on the validation images given, and committed at once as a row of
  * calib_sample (seed, position), so a killed run resumes at the first
- * position without a row and measures each network once. A position that
- * already has a row is kept as it is. The fit then reads every sample of
+ * position whose network has no row and measures each network once. A
+ * network already measured (under any seed or position) is not measured
+ * again; a new network whose position an earlier plan of the same seed
+ * took (costs changed since) goes after that plan's positions. The fit then reads every sample of
  * the library (all seeds), so its result depends only on the samples.
  */
 
