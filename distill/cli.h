@@ -26,6 +26,30 @@ int cli_usage_error(const hant_opt_cmd *cmd, const char *fmt, ...) __attribute__
  * $HANT_FMNIST_DIR); anything else is taken as a directory of IDX files. */
 const char *cli_data_dir(const char *data);
 
+/* What a calibration takes from the command line; `calibrate` and
+ * `build --calibrate` share the options (CALIBRATE_OPTS). */
+typedef struct calibrate_args {
+  long seed;        /* of the plan */
+  long samples;     /* random selections stratified by MACs */
+  long val_samples; /* validation images per network; 0: as many as the scores used */
+  long folds;       /* of the fit's cross-validation */
+} calibrate_args;
+
+#define CALIBRATE_ARGS_DEFAULT {1, 48, 0, 5}
+#define CALIBRATE_OPTS(a)                                                                                      \
+  HANT_OPT_INT("calibrate-seed", 0, &(a).seed, 0, 1L << 40, "N", "seed of the calibration plan (default 1)"),   \
+      HANT_OPT_INT("calibrate-samples", 0, &(a).samples, 0, 100000, "N",                                      \
+                   "random networks stratified by MACs (default 48)"),                                        \
+      HANT_OPT_INT("calibrate-images", 0, &(a).val_samples, 1, 5000, "M",                                      \
+                   "validation images per network (default: as the scores)"),                                 \
+      HANT_OPT_INT("calibrate-folds", 0, &(a).folds, 2, 100, "K", "cross-validation folds of the fit (default 5)")
+
+/* Measures the calibration plan on st (the validation split from data)
+ * and fits and stores the predictor, printing progress and a summary.
+ * Returns 0 or a HANT_E* code with its message set. */
+int calibrate_run(hant_store *st, const char *data, const calibrate_args *a, bool json);
+
+int cmd_calibrate(int argc, char **argv);
 int cmd_teacher(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

@@ -16,7 +16,8 @@ static const char usage[] =
     "the chosen families is trained by layer-wise distillation (MSE on the slot's\n"
     "output) on the training split, scored by the teacher's validation accuracy\n"
     "with only that slot replaced, and committed to LIBRARY.db on its own. A rerun\n"
-    "resumes where a killed build stopped.\n"
+    "resumes where a killed build stopped. With --calibrate, the accuracy predictor\n"
+    "is then calibrated on assembled networks (hant-distill calibrate).\n"
     "\n";
 
 struct ui {
@@ -186,7 +187,8 @@ int cmd_build(int argc, char **argv) {
   const char *teacher_path = NULL, *db = NULL, *data = "fmnist", *families = "all", *slot_list = NULL;
   long epochs = 1, batch = 64, samples = 0, val_samples = 0, jobs = hant_cpu_count(), chunk = 0, seed = 1;
   double grid = HANT_GRID_G_PER_KWH_DEFAULT;
-  bool json = false, dry = false;
+  bool json = false, dry = false, calibrate = false;
+  calibrate_args ca = CALIBRATE_ARGS_DEFAULT;
   char grid_help[96];
   snprintf(grid_help, sizeof(grid_help), "grid carbon intensity, gCO2/kWh (default %.0f, IEA 2019 world average)",
            HANT_GRID_G_PER_KWH_DEFAULT);
@@ -209,6 +211,10 @@ int cmd_build(int argc, char **argv) {
       HANT_OPT_STRING("slots", 0, &slot_list, "LIST", "only these slots, e.g. slot0,slot3 (default all)"),
       HANT_OPT_INT("seed", 0, &seed, 0, 1L << 40, "N", "(default 1)"),
       HANT_OPT_DOUBLE("grid", 0, &grid, 0, 5000, "G", grid_help),
+      HANT_OPT_FLAG("calibrate", 0, &calibrate,
+                    "then calibrate the accuracy predictor (as hant-distill\n"
+                    "calibrate; its options below)"),
+      CALIBRATE_OPTS(ca),
       HANT_OPT_FLAG("dry-run", 0, &dry, "list the candidates each slot would get, per family, and stop"),
       HANT_OPT_FLAG("json", 0, &json, "progress events and the summary as JSON lines on stdout"),
       HANT_OPT_END,
@@ -323,6 +329,9 @@ int cmd_build(int argc, char **argv) {
       rc = hant__error(HANT_EIO, "rank %d failed: %s", tot.failed_rank, tot.failure);
   }
   if (rc)
+    goto fail;
+  /* Calibration needs every candidate: it runs once the build is complete. */
+  if (calibrate && (rc = calibrate_run(st, data, &ca, json)))
     goto fail;
   if (json) {
     hant_jsonw w;

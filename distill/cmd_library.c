@@ -13,7 +13,9 @@ static const char usage[] =
     "\n"
     "Lists the library: its teacher, slots and candidates with scores, losses,\n"
     "MACs and, per device, costs with their source (measured, imported, modelled),\n"
-    "then the distribution of scores per family and what building it cost.\n"
+    "then the distribution of scores per family, what building it cost, and the\n"
+    "calibration of the accuracy predictor (hant-distill calibrate) with its\n"
+    "held-out errors.\n"
     "\n"
     "A library holds its teacher's file, so it needs nothing beside it. One built\n"
     "before libraries held their teachers reads the teacher from the path it\n"
@@ -146,6 +148,52 @@ static void json_costs(hant_jsonw *w, const hant_cost_rec *c, int nc, int64_t ca
   hant_jsonw_obj_end(w);
 }
 
+static void calibration_json(hant_jsonw *w, const hant_calib_fit_rec *f, bool has_fit, int n_samples, int stale) {
+  if (!has_fit && !n_samples) {
+    hant_jsonw_null(w);
+    return;
+  }
+  hant_jsonw_obj_begin(w);
+  hant_jsonw_key(w, "samples_stored"), hant_jsonw_int(w, n_samples);
+  hant_jsonw_key(w, "fitted"), hant_jsonw_bool(w, has_fit);
+  if (has_fit) {
+    hant_jsonw_key(w, "used"), hant_jsonw_bool(w, stale == 0);
+    hant_jsonw_key(w, "candidates_without_coefficient"), hant_jsonw_int(w, stale);
+    hant_jsonw_key(w, "scale"), hant_jsonw_str(w, f->scale);
+    hant_jsonw_key(w, "intercept"), hant_jsonw_num(w, f->intercept);
+    hant_jsonw_key(w, "ridge"), hant_jsonw_num(w, f->ridge);
+    hant_jsonw_key(w, "noise_se"), hant_jsonw_num(w, f->noise_se);
+    hant_jsonw_key(w, "samples"), hant_jsonw_int(w, f->samples);
+    hant_jsonw_key(w, "folds"), hant_jsonw_int(w, f->folds);
+    hant_jsonw_key(w, "heldout_samples"), hant_jsonw_int(w, f->heldout_samples);
+    hant_jsonw_key(w, "heldout_median_abs_err"), hant_jsonw_num(w, f->heldout_median_abs_err);
+    hant_jsonw_key(w, "heldout_p90_abs_err"), hant_jsonw_num(w, f->heldout_p90_abs_err);
+    hant_jsonw_key(w, "heldout_kendall_tau"), hant_jsonw_num(w, f->heldout_kendall_tau);
+    hant_jsonw_key(w, "images"), hant_jsonw_int(w, f->images);
+    hant_jsonw_key(w, "seconds"), hant_jsonw_num(w, f->seconds);
+    hant_jsonw_key(w, "seed"), hant_jsonw_int(w, (int64_t)f->seed);
+    hant_jsonw_key(w, "created"), hant_jsonw_str(w, f->created);
+  }
+  hant_jsonw_obj_end(w);
+}
+
+static void calibration_text(const hant_calib_fit_rec *f, bool has_fit, int n_samples, int stale) {
+  if (!has_fit) {
+    printf("\ncalibration: none (%d samples stored); predictions are uncalibrated: run hant-distill calibrate\n",
+           n_samples);
+    return;
+  }
+  printf("\ncalibration: %s scale, ridge %g, %d samples (%lld validation images, %.0f s)%s\n", f->scale, f->ridge,
+         f->samples, (long long)f->images, f->seconds,
+         stale ? "; NOT USED: candidates were built after it, run hant-distill calibrate again" : "");
+  if (f->folds)
+    printf("  held out (%d-fold, %d samples): median |error| %.2f points, 90th percentile %.2f, Kendall tau %.3f\n",
+           f->folds, f->heldout_samples, 100 * f->heldout_median_abs_err, 100 * f->heldout_p90_abs_err,
+           f->heldout_kendall_tau);
+  else
+    printf("  held out: none (fewer than 4 samples)\n");
+}
+
 int cmd_library(int argc, char **argv) {
   const char *db = NULL, *only = NULL, *teacher_file = NULL;
   bool json = false;
@@ -191,6 +239,28 @@ int cmd_library(int argc, char **argv) {
     fprintf(stderr, "hant-distill library: %s\n", hant_errmsg());
     goto out;
   }
+  hant_calib_fit_rec fit;
+  hant_calib_coef_rec *coefs = NULL;
+  hant_calib_sample_rec *samples = NULL;
+  int n_coefs = 0, n_samples = 0, stale = 0;
+  int frc = hant_store_calib_fit_get(st, &fit, &coefs, &n_coefs);
+  bool has_fit = frc == 0;
+  if ((frc && frc != HANT_ENOENT) || (rc = hant_store_calib_samples(st, &samples, &n_samples))) {
+    rc = rc ? rc : frc;
+    fprintf(stderr, "hant-distill library: %s\n", hant_errmsg());
+    free(coefs);
+    goto out;
+  }
+  hant_errmsg_clear();
+  /* Candidates built after the fit have no coefficient: the fit is then not used. */
+  for (int ci = 0; has_fit && ci < nc; ci++) {
+    bool found = false;
+    for (int k = 0; k < n_coefs && !found; k++)
+      found = coefs[k].candidate_id == cands[ci].id;
+    stale += !found;
+  }
+  free(coefs);
+  free(samples);
   /* Families over the slot asked for, or the whole library. */
   int64_t only_id = 0;
   for (int s = 0; only && s < ns; s++)
@@ -275,6 +345,8 @@ int cmd_library(int argc, char **argv) {
       hant_jsonw_obj_end(&w);
     }
     hant_jsonw_arr_end(&w);
+    hant_jsonw_key(&w, "calibration");
+    calibration_json(&w, &fit, has_fit, n_samples, stale);
     hant_jsonw_key(&w, "build_runs");
     hant_jsonw_arr_begin(&w);
     for (int r = 0; r < nruns; r++) {
@@ -325,6 +397,7 @@ int cmd_library(int argc, char **argv) {
     for (int r = 0; r < nruns; r++)
       cpu += runs[r].cpu_seconds, ej += runs[r].energy_j, co2 += runs[r].co2_g;
     printf("\nbuilt in %d run%s: %.0f CPU seconds, %.0f J, %.3f gCO2e\n", nruns, nruns == 1 ? "" : "s", cpu, ej, co2);
+    calibration_text(&fit, has_fit, n_samples, stale);
   }
 out:
   free(slots);

@@ -48,6 +48,7 @@
 /* store: the SQLite library and jobs */
 #include "store.h"
 #include "store_jobs.h"
+#include "store_calib.h"
 
 /* cost: devices, costs, energy, power and power rows, the costed library snapshot */
 #include "additivity.h"
@@ -68,6 +69,7 @@
 
 /* select: budgets, the selection problem and solver, the transform solve */
 #include "budget.h"
+#include "predictor.h"
 #include "problem_json.h"
 #include "select.h"
 #include "transform_solve.h"
@@ -75,6 +77,7 @@
 /* deploy: assembly, fine-tuning, export, measurement, deploy jobs, baselines */
 #include "assemble.h"
 #include "baseline.h"
+#include "calibration.h"
 #include "deploy.h"
 #include "deploy_job.h"
 #include "finetune.h"

@@ -56,6 +56,7 @@ static void library_free(hant_library *lib) {
   free(lib->slot_count);
   free(lib->by_id);
   free(lib->profiles);
+  free(lib->calib_coef);
   free(lib);
 }
 
@@ -308,6 +309,46 @@ static void modes_finish(hant_library_device *dev) {
   }
 }
 
+/* The fit counts only when it covers every candidate: a candidate built
+ * after it has no coefficient, and mixing coefficients with raw scores
+ * would compare numbers on different scales. */
+static int calib_load(hant_store *st, hant_library *lib) {
+  hant_calib_coef_rec *coefs = NULL;
+  int n = 0, rc = hant_store_calib_fit_get(st, &lib->calib, &coefs, &n);
+  if (rc == HANT_ENOENT) {
+    hant_errmsg_clear();
+    return 0;
+  }
+  if (rc)
+    return rc;
+  if (lib->n_cands && !(lib->calib_coef = malloc(sizeof(double) * (size_t)lib->n_cands))) {
+    free(coefs);
+    return HANT_ENOMEM;
+  }
+  unsigned char *seen = calloc((size_t)(lib->n_cands > 0 ? lib->n_cands : 1), 1);
+  if (!seen) {
+    free(coefs);
+    return HANT_ENOMEM;
+  }
+  for (int i = 0; i < n; i++) {
+    int c = hant_library_cand_find(lib, coefs[i].candidate_id);
+    if (c >= 0) {
+      lib->calib_coef[c] = coefs[i].coef;
+      seen[c] = 1;
+    }
+  }
+  for (int c = 0; c < lib->n_cands; c++)
+    lib->calib_missing += !seen[c];
+  lib->calibrated = lib->n_cands > 0 && lib->calib_missing == 0;
+  if (!lib->calibrated) {
+    free(lib->calib_coef);
+    lib->calib_coef = NULL;
+  }
+  free(seen);
+  free(coefs);
+  return 0;
+}
+
 int hant_library_load(hant_store *st, const char *devices_dir, hant_library **out) {
   *out = NULL;
   double t0 = hant_now_s();
@@ -437,6 +478,9 @@ int hant_library_load(hant_store *st, const char *devices_dir, hant_library **ou
   }
   for (int d = 0; d < nd; d++)
     modes_finish(&lib->devices[d]);
+
+  if ((rc = calib_load(st, lib)))
+    goto fail;
 
   if (hant_device_list(devices_dir, &lib->profiles, &lib->n_profiles)) {
     lib->profiles = NULL;

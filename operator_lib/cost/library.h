@@ -12,6 +12,7 @@
 #include "device.h"
 #include "net.h"
 #include "store.h"
+#include "store_calib.h"
 
 /* Costs of every candidate on one device in one power mode, at batch 1. */
 typedef struct hant_library_mode {
@@ -63,6 +64,14 @@ typedef struct hant_library {
   int n_profiles;
   char (*profiles)[64]; /* profile names on the device search path (device.h), sorted */
   double load_ms;       /* time taken to load */
+  /* The calibrated accuracy predictor (store_calib.h, select/predictor.h),
+   * when the library has a fit with a coefficient for every candidate:
+   * calib_coef[c] is candidate c's coefficient on calib.scale. A fit
+   * older than some candidate leaves calibrated false. */
+  bool calibrated;
+  hant_calib_fit_rec calib;
+  double *calib_coef;   /* [n_cands] when calibrated, else NULL */
+  int calib_missing;    /* candidates without a coefficient when a fit exists (stale fit) */
   atomic_int refs;      /* managed by hant_library_ref/unref */
   struct hant__library_teacher *teacher_net; /* see hant_library_teacher */
 } hant_library;

@@ -321,9 +321,10 @@ static double item_cost(const struct build *b, int m, size_t i, hant_budget_kind
 
 /* Sets up groups, items, dimensions and per-mode matrices. extra_axis:
  * a kind that must be a dimension even without a budget (Pareto), or
- * HANT_BUDGET_KIND_COUNT. */
+ * HANT_BUDGET_KIND_COUNT. calibrated: values are the library's calibrated
+ * coefficients (lib->calibrated must hold), else the scores. */
 static int build_problem(const hant_library *lib, const hant_transform_req *req, hant_budget_kind extra_axis,
-                         struct build *b) {
+                         bool calibrated, struct build *b) {
   memset(b, 0, sizeof(*b));
   b->lib = lib;
   b->factor = 1;
@@ -393,7 +394,7 @@ static int build_problem(const hant_library *lib, const hant_transform_req *req,
                              md->name[0] ? ", power mode " : "", md->name, dev->name);
       }
       b->item[b->n_items] = c;
-      b->value[b->n_items] = hant_transform_value(lib->cands[c].score, b->noise_se);
+      b->value[b->n_items] = calibrated ? lib->calib_coef[c] : hant_transform_value(lib->cands[c].score, b->noise_se);
       b->n_items++;
       b->gsize[s]++;
     }
@@ -686,6 +687,17 @@ static int compute_floors(const struct build *b, const hant_transform_req *req, 
   return 0;
 }
 
+/* The predicted validation accuracy of a choice: the fitted predictor's
+ * when the library is calibrated, else the teacher's plus the summed scores. */
+double hant__transform_predicted(const hant_library *lib, const int *choice, int n_slots, double score_sum) {
+  if (!lib->calibrated)
+    return lib->teacher.val_accuracy + score_sum;
+  double z = lib->calib.intercept;
+  for (int s = 0; s < n_slots; s++)
+    z += lib->calib_coef[choice[s]];
+  return hant_calib_unlink(hant_calib_scale_from_name(lib->calib.scale), z);
+}
+
 /* Adapts the solver's per-group item indices to library candidates. */
 struct measure_ctx {
   const struct build *b;
@@ -735,6 +747,8 @@ int hant_transform_solve(const hant_library *lib, const hant_transform_req *req,
   res->library_version = lib->version;
   res->grid_g_per_kwh = req->grid_g_per_kwh > 0 ? req->grid_g_per_kwh : HANT_GRID_G_PER_KWH_DEFAULT;
   res->teacher_accuracy = lib->teacher.val_accuracy;
+  res->prediction_calibrated = lib->calibrated;
+  res->predicted_accuracy_error = lib->calibrated ? lib->calib.heldout_median_abs_err : NAN;
   for (int k = 0; k < HANT_BUDGET_KIND_COUNT; k++)
     res->min_totals[k] = NAN;
   struct build b;
@@ -748,7 +762,7 @@ int hant_transform_solve(const hant_library *lib, const hant_transform_req *req,
   memset(&b, 0, sizeof(b));
   if (rc)
     goto out;
-  rc = build_problem(lib, req, HANT_BUDGET_KIND_COUNT, &b);
+  rc = build_problem(lib, req, HANT_BUDGET_KIND_COUNT, lib->calibrated, &b);
   if (!rc && req->rerank_k > 1 && req->measure)
     rc = hant__error(HANT_EINVAL, "rerank_k: measured re-ranking and the measured-latency correction cannot be "
                                   "combined; ask for one of them");
@@ -905,7 +919,7 @@ int hant_transform_solve(const hant_library *lib, const hant_transform_req *req,
       o += b.gsize[s];
     }
     totals_of(&b, req, res->mode, res->choice, &res->totals);
-    res->predicted_accuracy = res->teacher_accuracy + res->totals.score;
+    res->predicted_accuracy = hant__transform_predicted(lib, res->choice, b.n_slots, res->totals.score);
     res->co2e_g_per_million = hant_power_co2_g_per_million(res->totals.energy_mj, res->grid_g_per_kwh);
     if ((rc = rerank(&b, req, res)))
       goto out;
@@ -990,9 +1004,11 @@ int hant_transform_front_new(const hant_library *lib, const hant_transform_req *
   memset(&b, 0, sizeof(b));
   int rc = hant_transform_req_resolve(lib, &rq);
   req = &rq;
+  /* Fronts stay on the summed scores for now: their points carry a summed
+   * score that answers turn into an accuracy by adding the teacher's. */
+  if (!rc)
+    rc = build_problem(lib, req, axis, false, &b);
   if (rc)
-    goto out;
-  if ((rc = build_problem(lib, req, axis, &b)))
     goto out;
   f->n_slots = b.n_slots;
   size_t axis_dim = 0;

@@ -8,13 +8,16 @@
 
 #include "budget.h"
 #include "library.h"
+#include "predictor.h"
 #include "select.h"
 
 /*
  * The problem (brief sections 6 and 7), for device D:
  *
  *   groups = the library's slots, items = their candidates that have a
- *   cost row on D at batch 1 in every power mode considered, value = score.
+ *   cost row on D at batch 1 in every power mode considered, value = the
+ *   candidate's calibrated coefficient when the library has a fit covering
+ *   every candidate (predictor.h), else its single-slot score.
  *   Cost dimensions, one per budget kind given:
  *     latency_ms    factor x t_ij + overhead_ms / n_slots, where factor and
  *                   overhead_ms are D's additivity correction (additivity.h)
@@ -169,12 +172,13 @@ typedef struct hant_transform_result {
   int mode;            /* index into the device's modes */
   char power_mode[32]; /* its name ("" when the device has none) */
   double teacher_accuracy;   /* validation accuracy of the teacher, fraction 0-1 */
-  double predicted_accuracy; /* teacher_accuracy + sum of the chosen scores */
-  /* The held-out error of predicted_accuracy, as a fraction 0-1, when the
-   * library has a calibrated predictor (prediction_calibrated); NaN and
-   * false for an uncalibrated library, whose prediction is the plain sum. */
-  double predicted_accuracy_error;
-  bool prediction_calibrated;
+  /* Validation accuracy predicted for the choice: with a calibrated
+   * library (lib->calibrated) the fitted predictor's (predictor.h), whose
+   * coefficients are then the solver's values; otherwise teacher_accuracy
+   * + sum of the chosen scores, which overestimates when many slots change. */
+  double predicted_accuracy;
+  double predicted_accuracy_error; /* the fit's held-out median absolute error (fraction); NaN when uncalibrated */
+  bool prediction_calibrated;      /* the prediction (and the objective) is the calibrated one */
   hant_transform_totals totals;
   double grid_g_per_kwh;
   double co2e_g_per_million; /* grams of CO2e per million inferences at grid_g_per_kwh */
@@ -273,7 +277,8 @@ typedef struct hant_transform_front {
   int64_t library_version;
 } hant_transform_front;
 
-/* The front of summed score against one cost kind (latency_ms, energy_mj,
+/* The front of summed score (single-slot scores, even in a calibrated
+ * library) against one cost kind (latency_ms, energy_mj,
  * memory_bytes or macs; not power_w, which is not additive) for every
  * mode of the device, or the one asked for. With respect_budgets, every
  * point also meets req's other budgets (the axis's own budget is

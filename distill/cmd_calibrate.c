@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_calibrate.c: `hant-distill calibrate` measures assembled networks on the validation split and fits the accuracy predictor the solver maximises. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "hant.h"
+
+static const char usage[] =
+    "usage: hant-distill calibrate --db LIBRARY.db [options]\n"
+    "\n"
+    "Calibrates the library's accuracy prediction. Assembles networks across the\n"
+    "whole cost range (the teacher; the solver's choices at 1/2, 1/4 and 1/8 of the\n"
+    "teacher's MACs, and of its energy and latency on every costed device; random\n"
+    "selections stratified by total MACs), measures each on the validation split\n"
+    "(never the test split) and commits it, then fits per-candidate coefficients\n"
+    "by ridge regression toward the single-slot scores, choosing the scale\n"
+    "(accuracy, log error, log-odds) and the ridge by cross-validated error. The\n"
+    "solver then maximises the fitted prediction, and every answer carries its\n"
+    "held-out error. A rerun resumes where a killed run stopped; the same seed\n"
+    "draws the same plan.\n"
+    "\n";
+
+struct ui {
+  bool json;
+  hant_progress bar;
+};
+
+static int on_sample(void *user, int done, int total, const char *note) {
+  struct ui *u = user;
+  if (u->json) {
+    hant_jsonw w;
+    hant_jsonw_init(&w, stdout);
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "event"), hant_jsonw_str(&w, "sample");
+    hant_jsonw_key(&w, "done"), hant_jsonw_int(&w, done);
+    hant_jsonw_key(&w, "total"), hant_jsonw_int(&w, total);
+    hant_jsonw_key(&w, "note"), hant_jsonw_str(&w, note);
+    hant_jsonw_obj_end(&w);
+    hant_jsonw_end(&w);
+    fflush(stdout);
+  } else if (u->bar.tty) {
+    hant_progress_update(&u->bar, done, total, note);
+  } else {
+    fprintf(stderr, "calibrate: %d/%d %s\n", done, total, note);
+  }
+  return 0;
+}
+
+int calibrate_run(hant_store *st, const char *data, const calibrate_args *a, bool json) {
+  hant_library *lib = NULL;
+  hant_dataset va = {0};
+  hant_predictor p = {0};
+  hant_calibration_opts o;
+  hant_calibration_opts_default(&o);
+  o.seed = (uint64_t)a->seed;
+  o.random_samples = (int)a->samples;
+  o.folds = (int)a->folds;
+  struct ui u = {.json = json};
+  o.progress = on_sample;
+  o.user = &u;
+  hant_calibration_summary sum;
+  int rc = hant_library_load(st, NULL, &lib);
+  if (rc)
+    goto out;
+  if (!lib->has_teacher) {
+    rc = hant__error(HANT_ENOENT, "%s is empty: build it first (hant-distill build)", hant_store_path(st));
+    goto out;
+  }
+  /* The samples are measured on the images the scores were measured on,
+   * unless asked for fewer. */
+  int images = a->val_samples > 0 ? (int)a->val_samples : lib->teacher.val_images;
+  if ((rc = hant_fmnist_load(cli_data_dir(data), HANT_SPLIT_VAL, images, &va)))
+    goto out;
+  if (!json)
+    fprintf(stderr, "calibrate: %d slots, %d candidates, %d devices with costs; %d validation images per network\n",
+            lib->n_slots, lib->n_cands, lib->n_devices, va.n);
+  hant_progress_start(&u.bar, "calibrate");
+  rc = hant_calibration_measure(st, lib, &va, &o, &sum);
+  hant_progress_end(&u.bar);
+  if (rc || (rc = hant_calibration_fit(st, lib, &o, &p)))
+    goto out;
+  hant_calib_fit_rec f;
+  if ((rc = hant_store_calib_fit_get(st, &f, NULL, NULL)))
+    goto out;
+  if (json) {
+    hant_jsonw w;
+    hant_jsonw_init(&w, stdout);
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "event"), hant_jsonw_str(&w, "summary");
+    hant_jsonw_key(&w, "planned"), hant_jsonw_int(&w, sum.planned);
+    hant_jsonw_key(&w, "existing"), hant_jsonw_int(&w, sum.existing);
+    hant_jsonw_key(&w, "measured"), hant_jsonw_int(&w, sum.measured);
+    hant_jsonw_key(&w, "images"), hant_jsonw_int(&w, sum.images);
+    hant_jsonw_key(&w, "seconds"), hant_jsonw_num(&w, sum.seconds);
+    hant_jsonw_key(&w, "scale"), hant_jsonw_str(&w, f.scale);
+    hant_jsonw_key(&w, "ridge"), hant_jsonw_num(&w, f.ridge);
+    hant_jsonw_key(&w, "samples"), hant_jsonw_int(&w, f.samples);
+    hant_jsonw_key(&w, "folds"), hant_jsonw_int(&w, f.folds);
+    hant_jsonw_key(&w, "heldout_median_abs_err"), hant_jsonw_num(&w, f.heldout_median_abs_err);
+    hant_jsonw_key(&w, "heldout_p90_abs_err"), hant_jsonw_num(&w, f.heldout_p90_abs_err);
+    hant_jsonw_key(&w, "heldout_kendall_tau"), hant_jsonw_num(&w, f.heldout_kendall_tau);
+    hant_jsonw_key(&w, "heldout_mean_abs_err");
+    hant_jsonw_obj_begin(&w);
+    for (int s = 0; s < HANT_CALIB_SCALE_COUNT; s++)
+      hant_jsonw_key(&w, hant_calib_scale_name((hant_calib_scale)s)), hant_jsonw_num(&w, p.heldout_mean_abs_err[s]);
+    hant_jsonw_obj_end(&w);
+    hant_jsonw_obj_end(&w);
+    hant_jsonw_end(&w);
+  } else {
+    printf("library       %s\n", hant_store_path(st));
+    printf("samples       %d planned, %d already measured, %d measured now (%lld images, %.1f s)\n", sum.planned,
+           sum.existing, sum.measured, (long long)sum.images, sum.seconds);
+    printf("fit           %s scale, ridge %g, on %d samples\n", f.scale, f.ridge, f.samples);
+    printf("scales        held-out mean |error|:");
+    for (int s = 0; s < HANT_CALIB_SCALE_COUNT; s++)
+      printf(" %s %.2f", hant_calib_scale_name((hant_calib_scale)s), 100 * p.heldout_mean_abs_err[s]);
+    printf(" points\n");
+    if (f.folds)
+      printf("held out      %d-fold: median |error| %.2f points, 90th percentile %.2f, Kendall tau %.3f\n", f.folds,
+             100 * f.heldout_median_abs_err, 100 * f.heldout_p90_abs_err, f.heldout_kendall_tau);
+    else
+      printf("held out      none (fewer than 4 samples)\n");
+  }
+out:
+  hant_predictor_free(&p);
+  hant_dataset_free(&va);
+  hant_library_unref(lib);
+  return rc;
+}
+
+int cmd_calibrate(int argc, char **argv) {
+  const char *db = NULL, *data = "fmnist";
+  calibrate_args a = CALIBRATE_ARGS_DEFAULT;
+  long threads = hant_cpu_count();
+  bool json = false;
+  const hant_opt opts[] = {
+      HANT_OPT_STRING("db", 0, &db, "FILE", "the library (required)"),
+      HANT_OPT_STRING("data", 0, &data, "fmnist|DIR", "validation images (default fmnist)"),
+      CALIBRATE_OPTS(a),
+      HANT_OPT_INT("threads", 0, &threads, 1, 1024, "N", "BLAS threads (default: all cores)"),
+      HANT_OPT_FLAG("json", 0, &json, "progress events and the summary as JSON lines on stdout"),
+      HANT_OPT_END,
+  };
+  const hant_opt_cmd cmd = {.name = "hant-distill calibrate",
+                            .usage = usage,
+                            .footer = "\nExit status: 0 calibrated, 1 failed, 2 usage error.\n",
+                            .column = 26,
+                            .opts = opts};
+  int code = cli_parse(&cmd, argc, argv);
+  if (code >= 0)
+    return code;
+  if (!db)
+    return cli_usage_error(&cmd, "--db FILE is required");
+  if (access(db, F_OK))
+    return cli_usage_error(&cmd, "--db %s: no such library", db);
+  hant_threads_set((int)threads);
+  hant_store *st = NULL;
+  int rc = hant_store_open(db, 0, &st);
+  if (!rc)
+    rc = hant_store_lock_build(st);
+  if (!rc)
+    rc = calibrate_run(st, data, &a, json);
+  if (rc)
+    fprintf(stderr, "hant-distill calibrate: %s\n", hant_errmsg()[0] ? hant_errmsg() : hant_strerror(rc));
+  hant_store_close(st);
+  return rc ? EXIT_FAIL : EXIT_OK_;
+}

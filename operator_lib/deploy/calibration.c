@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: MIT */
+/* calibration.c: draws the calibration plan, measures each assembled network on the validation split, and fits and stores the predictor. */
+#include "calibration.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+#include "deploy.h"
+#include "rng.h"
+#include "select.h"
+#include "store_calib.h"
+#include "train.h"
+
+void hant_calibration_opts_default(hant_calibration_opts *o) {
+  memset(o, 0, sizeof(*o));
+  o->seed = 1;
+  o->random_samples = 48;
+  o->folds = 5;
+}
+
+void hant_calibration_plan_destroy(hant_calibration_plan *p) {
+  if (!p)
+    return;
+  free(p->choice);
+  free(p->origin);
+  free(p->note);
+  free(p);
+}
+
+/* Appends a selection unless the plan has it already. */
+static int plan_add(hant_calibration_plan *p, int cap, const int *choice, const char *origin, const char *note) {
+  size_t ns = (size_t)p->n_slots;
+  for (int i = 0; i < p->n; i++)
+    if (!memcmp(p->choice + (size_t)i * ns, choice, sizeof(int) * ns))
+      return 0;
+  if (p->n >= cap)
+    return hant__error(HANT_ERANGE, "calibration plan: more than %d positions", cap);
+  memcpy(p->choice + (size_t)p->n * ns, choice, sizeof(int) * ns);
+  snprintf(p->origin[p->n], sizeof(p->origin[0]), "%s", origin);
+  snprintf(p->note[p->n], sizeof(p->note[0]), "%s", note);
+  p->n++;
+  return 0;
+}
+
+/* The solver's choice with one budget: cost[c] per candidate (NAN where
+ * the candidate has no cost), budget on their sum. Values are the
+ * single-slot scores, never a previous fit's coefficients, so that the plan
+ * depends only on the seed and the library's candidates and costs: a rerun
+ * after a fit draws the same plan. */
+static int solver_choice(const hant_library *lib, const double *cost, double budget, int *choice, int *found) {
+  *found = 0;
+  int ns = lib->n_slots, rc = 0;
+  size_t *gsize = calloc((size_t)ns, sizeof(size_t));
+  int *item = malloc(sizeof(int) * (size_t)lib->n_cands);
+  double *value = malloc(sizeof(double) * (size_t)lib->n_cands), *c = malloc(sizeof(double) * (size_t)lib->n_cands);
+  struct hant_select_result r;
+  hant_select_result_init(&r);
+  if (!gsize || !item || !value || !c) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  size_t n = 0;
+  for (int s = 0; s < ns; s++) {
+    for (int j = 0; j < lib->slot_count[s]; j++) {
+      int ci = lib->slot_first[s] + j;
+      if (isnan(cost[ci]))
+        continue;
+      item[n] = ci;
+      value[n] = lib->cands[ci].score;
+      c[n] = cost[ci];
+      n++;
+      gsize[s]++;
+    }
+    if (!gsize[s])
+      goto out; /* this slot has no costed candidate: no choice on this device */
+  }
+  struct hant_select_problem p = {(size_t)ns, gsize, 1, value, c, &budget, 0};
+  if ((rc = hant_select_solve(&p, &r)) || !r.has_choice)
+    goto out;
+  size_t o = 0;
+  for (int s = 0; s < ns; s++) {
+    choice[s] = item[o + r.choice[s]];
+    o += gsize[s];
+  }
+  *found = 1;
+out:
+  hant_select_result_free(&r);
+  free(gsize);
+  free(item);
+  free(value);
+  free(c);
+  return rc;
+}
+
+static double macs_of(const hant_library *lib, const int *choice) {
+  double m = 0;
+  for (int s = 0; s < lib->n_slots; s++)
+    m += lib->cands[choice[s]].macs;
+  return m;
+}
+
+/* One selection with total MACs in [lo, hi], drawn slot by slot in a
+ * random order among the candidates that keep the interval reachable
+ * (by the cheapest and dearest choices of the slots still to visit). If
+ * rounding leaves none, the candidate closest to reachable is taken. */
+static void draw_in(const hant_library *lib, hant_rng *rng, double lo, double hi, const double *mn, const double *mx,
+                    int *order, int *pick, int *choice) {
+  int ns = lib->n_slots;
+  for (int s = 0; s < ns; s++)
+    order[s] = s;
+  hant_rng_shuffle(rng, order, ns);
+  double cur = 0, rest_min = 0, rest_max = 0;
+  for (int s = 0; s < ns; s++)
+    rest_min += mn[s], rest_max += mx[s];
+  for (int k = 0; k < ns; k++) {
+    int s = order[k];
+    rest_min -= mn[s];
+    rest_max -= mx[s];
+    int n = 0, best = lib->slot_first[s];
+    double best_miss = INFINITY;
+    for (int j = 0; j < lib->slot_count[s]; j++) {
+      int ci = lib->slot_first[s] + j;
+      double t = cur + lib->cands[ci].macs;
+      double miss = fmax(t + rest_min - hi, 0) + fmax(lo - (t + rest_max), 0);
+      if (miss <= 0)
+        pick[n++] = ci;
+      if (miss < best_miss)
+        best_miss = miss, best = ci;
+    }
+    int ci = n ? pick[hant_rng_below(rng, (uint32_t)n)] : best;
+    choice[s] = ci;
+    cur += lib->cands[ci].macs;
+  }
+}
+
+int hant_calibration_plan_new(const hant_library *lib, const hant_calibration_opts *o, hant_calibration_plan **out) {
+  *out = NULL;
+  if (!lib->has_teacher || lib->n_slots == 0 || lib->n_cands == 0)
+    return hant__error(HANT_ENOENT, "%s: the library is empty: build it first (hant-distill build)", lib->path);
+  int ns = lib->n_slots, nr = o->random_samples > 0 ? o->random_samples : 0;
+  int cap = 1 + 3 * (1 + 2 * lib->n_devices) + nr;
+  hant_calibration_plan *p = calloc(1, sizeof(*p));
+  int *teacher = malloc(sizeof(int) * (size_t)ns), *choice = malloc(sizeof(int) * (size_t)ns),
+      *order = malloc(sizeof(int) * (size_t)ns), *pick = malloc(sizeof(int) * (size_t)lib->n_cands);
+  double *cost = malloc(sizeof(double) * (size_t)lib->n_cands), *mn = malloc(sizeof(double) * (size_t)ns),
+         *mx = malloc(sizeof(double) * (size_t)ns);
+  int rc = 0;
+  if (!p || !teacher || !choice || !order || !pick || !cost || !mn || !mx ||
+      !(p->choice = malloc(sizeof(int) * (size_t)cap * (size_t)ns)) || !(p->origin = calloc((size_t)cap, 16)) ||
+      !(p->note = calloc((size_t)cap, 96))) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  p->n_slots = ns;
+  for (int s = 0; s < ns; s++) {
+    teacher[s] = -1;
+    mn[s] = INFINITY;
+    mx[s] = -INFINITY;
+    for (int j = 0; j < lib->slot_count[s]; j++) {
+      int ci = lib->slot_first[s] + j;
+      if (!strcmp(lib->cands[ci].family, "teacher"))
+        teacher[s] = ci;
+      mn[s] = fmin(mn[s], lib->cands[ci].macs);
+      mx[s] = fmax(mx[s], lib->cands[ci].macs);
+    }
+    if (teacher[s] < 0) {
+      rc = hant__error(HANT_ENOENT, "%s: slot %s has no teacher-copy candidate to calibrate against", lib->path,
+                       lib->slots[s].name);
+      goto out;
+    }
+  }
+  if ((rc = plan_add(p, cap, teacher, "teacher", "the teacher")))
+    goto out;
+  static const int divisors[] = {2, 4, 8};
+  char note[200];
+  int found;
+  /* MACs: the one cost every library has. */
+  for (int c = 0; c < lib->n_cands; c++)
+    cost[c] = lib->cands[c].macs;
+  double tm = macs_of(lib, teacher);
+  for (int f = 0; f < 3 && !rc; f++) {
+    if ((rc = solver_choice(lib, cost, tm / divisors[f], choice, &found)))
+      break;
+    snprintf(note, sizeof(note), "macs 1/%d", divisors[f]);
+    if (found)
+      rc = plan_add(p, cap, choice, "solver", note);
+  }
+  for (int d = 0; d < lib->n_devices && !rc; d++) {
+    const hant_library_device *dev = &lib->devices[d];
+    if (dev->n_modes == 0)
+      continue;
+    const hant_library_mode *md = &dev->modes[0];
+    double factor = dev->has_additivity ? dev->additivity.factor : 1;
+    for (int kind = 0; kind < 2 && !rc; kind++) {
+      double tc = 0;
+      for (int c = 0; c < lib->n_cands; c++)
+        cost[c] = !md->has[c] ? NAN : kind == 0 ? md->energy_mj[c] : factor * md->latency_ms[c];
+      for (int s = 0; s < ns; s++)
+        tc += cost[teacher[s]];
+      if (isnan(tc))
+        continue; /* the teacher itself is not costed here */
+      for (int f = 0; f < 3 && !rc; f++) {
+        if ((rc = solver_choice(lib, cost, tc / divisors[f], choice, &found)))
+          break;
+        snprintf(note, sizeof(note), "%s%s%s %s 1/%d", dev->name, md->name[0] ? " " : "", md->name,
+                 kind == 0 ? "energy_mj" : "latency_ms", divisors[f]);
+        if (found)
+          rc = plan_add(p, cap, choice, "solver", note);
+      }
+    }
+  }
+  /* Random selections, one per stratum of log MACs. */
+  double lo_all = 0, hi_all = 0;
+  for (int s = 0; s < ns; s++)
+    lo_all += mn[s], hi_all += mx[s];
+  hant_rng rng;
+  hant_rng_seed(&rng, o->seed * 0x9E3779B97F4A7C15ull + 0x636174ull);
+  for (int k = 0; k < nr && !rc; k++) {
+    double a = log(lo_all), b = log(hi_all);
+    double lo = exp(a + (b - a) * k / nr), hi = exp(a + (b - a) * (k + 1) / nr);
+    draw_in(lib, &rng, lo, hi, mn, mx, order, pick, choice);
+    snprintf(note, sizeof(note), "stratum %d of %d", k + 1, nr);
+    rc = plan_add(p, cap, choice, "random", note);
+  }
+out:
+  free(teacher);
+  free(choice);
+  free(order);
+  free(pick);
+  free(cost);
+  free(mn);
+  free(mx);
+  if (rc) {
+    hant_calibration_plan_destroy(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+int hant_calibration_selection_parse(const hant_library *lib, const char *text, int *choice) {
+  const char *q = text;
+  for (int s = 0; s < lib->n_slots; s++) {
+    char *end;
+    long long id = strtoll(q, &end, 10);
+    if (end == q)
+      return hant__error(HANT_EINVAL, "selection '%.60s': expected a candidate id for slot %d", text, s);
+    int c = hant_library_cand_find(lib, id);
+    if (c < 0)
+      return hant__error(HANT_EINVAL, "selection '%.60s': candidate %lld is not in the library", text, id);
+    if (lib->cands[c].slot_id != lib->slots[s].id)
+      return hant__error(HANT_EINVAL, "selection '%.60s': candidate %lld is not of slot %s", text, id,
+                         lib->slots[s].name);
+    choice[s] = c;
+    q = end;
+    if (s + 1 < lib->n_slots) {
+      if (*q != ',')
+        return hant__error(HANT_EINVAL, "selection '%.60s': expected %d comma-separated ids", text, lib->n_slots);
+      q++;
+    }
+  }
+  if (*q)
+    return hant__error(HANT_EINVAL, "selection '%.60s': more ids than the library's %d slots", text, lib->n_slots);
+  return 0;
+}
+
+static void selection_text(const hant_library *lib, const int *choice, char *buf, size_t n) {
+  size_t o = 0;
+  buf[0] = '\0';
+  for (int s = 0; s < lib->n_slots && o < n; s++)
+    o += (size_t)snprintf(buf + o, n - o, "%s%lld", s ? "," : "", (long long)lib->cands[choice[s]].id);
+}
+
+int hant_calibration_evaluate(hant_store *st, const hant_library *lib, const int *choice, const hant_dataset *ds,
+                        double *accuracy) {
+  const hant_net *teacher;
+  int rc = hant_library_teacher(lib, st, &teacher);
+  if (rc)
+    return rc;
+  int64_t *ids = malloc(sizeof(int64_t) * (size_t)lib->n_slots);
+  if (!ids)
+    return HANT_ENOMEM;
+  for (int s = 0; s < lib->n_slots; s++)
+    ids[s] = lib->cands[choice[s]].id;
+  hant_net *net = NULL;
+  double loss;
+  if (!(rc = hant_deploy_assemble(st, teacher, ids, lib->n_slots, &net)))
+    rc = hant_eval_classifier(net, ds, 250, accuracy, &loss);
+  hant_net_destroy(net);
+  free(ids);
+  return rc;
+}
+
+int hant_calibration_measure(hant_store *st, const hant_library *lib, const hant_dataset *val, const hant_calibration_opts *o,
+                       hant_calibration_summary *sum) {
+  memset(sum, 0, sizeof(*sum));
+  hant_calibration_plan *plan = NULL;
+  hant_calib_sample_rec *have = NULL;
+  int n_have = 0;
+  int rc = hant_calibration_plan_new(lib, o, &plan);
+  if (rc || (rc = hant_store_calib_samples(st, &have, &n_have)))
+    goto out;
+  sum->planned = plan->n;
+  unsigned char *done = calloc((size_t)plan->n, 1);
+  if (!done) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  /* A position is done when its network was measured, under any seed or
+   * position: a plan drawn after costs changed may hold a measured network
+   * at another position, and measuring it twice would weigh it double. */
+  int next_idx = plan->n;
+  for (int i = 0; i < n_have; i++)
+    if (have[i].seed == o->seed && have[i].idx >= next_idx)
+      next_idx = have[i].idx + 1;
+  char text[sizeof(have[0].selection)];
+  for (int k = 0; k < plan->n; k++) {
+    selection_text(lib, plan->choice + (size_t)k * (size_t)plan->n_slots, text, sizeof(text));
+    for (int i = 0; i < n_have && !done[k]; i++)
+      done[k] = !strcmp(have[i].selection, text);
+    sum->existing += done[k];
+  }
+  for (int k = 0; k < plan->n && !rc; k++) {
+    if (done[k])
+      continue;
+    const int *choice = plan->choice + (size_t)k * (size_t)plan->n_slots;
+    hant_calib_sample_rec r;
+    memset(&r, 0, sizeof(r));
+    r.seed = o->seed;
+    /* Its plan position, unless an earlier plan of this seed put another
+     * network there: then the first position after all of them. */
+    r.idx = k;
+    for (int i = 0; i < n_have; i++)
+      if (have[i].seed == o->seed && have[i].idx == k)
+        r.idx = next_idx++;
+    snprintf(r.origin, sizeof(r.origin), "%s", plan->origin[k]);
+    snprintf(r.note, sizeof(r.note), "%s", plan->note[k]);
+    selection_text(lib, choice, r.selection, sizeof(r.selection));
+    if (strlen(r.selection) + 1 >= sizeof(r.selection)) {
+      rc = hant__error(HANT_ERANGE, "%s: a selection of %d slots does not fit a calibration sample's %zu bytes",
+                       lib->path, lib->n_slots, sizeof(r.selection));
+      break;
+    }
+    r.macs = macs_of(lib, choice);
+    r.val_images = val->n;
+    double t0 = hant_now_s();
+    if ((rc = hant_calibration_evaluate(st, lib, choice, val, &r.val_accuracy)))
+      break;
+    r.seconds = hant_now_s() - t0;
+    if ((rc = hant_store_calib_sample_put(st, &r)))
+      break;
+    sum->measured++;
+    sum->images += val->n;
+    sum->seconds += r.seconds;
+    if (o->progress) {
+      char note[160];
+      snprintf(note, sizeof(note), "%s %s: %.4f", r.origin, r.note, r.val_accuracy);
+      if (o->progress(o->user, sum->existing + sum->measured, plan->n, note))
+        rc = hant__error(HANT_ECANCELED, "calibration stopped after %d samples", sum->existing + sum->measured);
+    }
+  }
+  free(done);
+out:
+  free(have);
+  hant_calibration_plan_destroy(plan);
+  return rc;
+}
+
+int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_calibration_opts *o, hant_predictor *out) {
+  hant_calib_sample_rec *have = NULL;
+  int n_have = 0, rc = hant_store_calib_samples(st, &have, &n_have);
+  if (rc)
+    return rc;
+  int ns = lib->n_slots, n = 0;
+  int *choice = malloc(sizeof(int) * (size_t)(n_have > 0 ? n_have : 1) * (size_t)(ns > 0 ? ns : 1));
+  double *acc = malloc(sizeof(double) * (size_t)(n_have > 0 ? n_have : 1));
+  double *score = malloc(sizeof(double) * (size_t)(lib->n_cands > 0 ? lib->n_cands : 1));
+  hant_calib_coef_rec *coefs = calloc((size_t)(lib->n_cands > 0 ? lib->n_cands : 1), sizeof(*coefs));
+  hant_predictor p = {0};
+  if (!choice || !acc || !score || !coefs) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  int64_t images = 0;
+  double seconds = 0;
+  for (int i = 0; i < n_have; i++) {
+    /* A sample of candidates since removed says nothing about this library. */
+    if (hant_calibration_selection_parse(lib, have[i].selection, choice + (size_t)n * (size_t)ns)) {
+      hant_errmsg_clear();
+      continue;
+    }
+    acc[n++] = have[i].val_accuracy;
+    images += have[i].val_images;
+    seconds += have[i].seconds;
+  }
+  if (n == 0) {
+    rc = hant__error(HANT_ENOENT, "%s: no calibration samples to fit: run hant-distill calibrate --db %s", lib->path,
+                     lib->path);
+    goto out;
+  }
+  for (int c = 0; c < lib->n_cands; c++)
+    score[c] = lib->cands[c].score;
+  hant_predictor_data d = {ns, lib->n_cands, score, lib->teacher.val_accuracy, lib->teacher.val_images, n, choice,
+                           acc};
+  hant_predictor_opts po;
+  hant_predictor_opts_default(&po);
+  po.folds = o->folds > 1 ? o->folds : 5;
+  po.seed = o->seed;
+  if ((rc = hant_predictor_fit(&d, &po, &p)))
+    goto out;
+  hant_calib_fit_rec f;
+  memset(&f, 0, sizeof(f));
+  snprintf(f.scale, sizeof(f.scale), "%s", hant_calib_scale_name(p.scale));
+  f.intercept = p.intercept;
+  f.ridge = p.ridge;
+  f.noise_se = p.noise_se;
+  f.samples = n;
+  f.folds = p.folds;
+  f.heldout_median_abs_err = p.heldout_median_abs_err;
+  f.heldout_p90_abs_err = p.heldout_p90_abs_err;
+  f.heldout_kendall_tau = p.heldout_kendall_tau;
+  f.heldout_samples = p.heldout_samples;
+  f.images = images;
+  f.seconds = seconds;
+  f.seed = o->seed;
+  for (int c = 0; c < lib->n_cands; c++)
+    coefs[c] = (hant_calib_coef_rec){lib->cands[c].id, p.coef[c], p.prior[c], p.count[c]};
+  if ((rc = hant_store_calib_fit_put(st, &f, coefs, lib->n_cands)))
+    goto out;
+  if (out) {
+    *out = p;
+    memset(&p, 0, sizeof(p));
+  }
+out:
+  hant_predictor_free(&p);
+  free(have);
+  free(choice);
+  free(acc);
+  free(score);
+  free(coefs);
+  return rc;
+}

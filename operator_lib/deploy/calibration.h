@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* calibration.h: calibrating the accuracy predictor: a deterministic plan of assembled networks across the cost range, each measured on the validation split and committed, then the fit. */
+#ifndef HANT_CALIBRATION_H
+#define HANT_CALIBRATION_H
+
+#include <stdint.h>
+
+#include "dataset.h"
+#include "library.h"
+#include "predictor.h"
+#include "store.h"
+
+/*
+ * The plan, drawn from a seed and the library snapshot alone:
+ *
+ *   0        the teacher (its own block, family "teacher", in every slot)
+ *   solver   the solver's choice on the additive objective (the summed
+ *            scores, whatever fit the library has, so the plan never
+ *            depends on an earlier calibration) at
+ *            1/2, 1/4 and 1/8 of the teacher's MACs, and of its energy and
+ *            latency on every device of the library with costs (first power
+ *            mode), one budget at a time
+ *   random   `random_samples` selections stratified by total MACs: the
+ *            range from the cheapest to the dearest selection is cut into as
+ *            many strata, evenly in log MACs, and each stratum gets one
+ *            uniformly drawn selection whose total lies in it
+ *
+ * Repeated selections are dropped, so positions are dense. Each position
+ * is assembled (the snapshot's teacher, the store's candidates), evaluated
+ * on the validation images given, and committed at once as a row of
+ * calib_sample (seed, position), so a killed run resumes at the first
+ * position whose network has no row and measures each network once. A
+ * network already measured (under any seed or position) is not measured
+ * again; a new network whose position an earlier plan of the same seed
+ * took (costs changed since) goes after that plan's positions. The fit then reads every sample of
+ * the library (all seeds), so its result depends only on the samples.
+ */
+
+typedef struct hant_calibration_opts {
+  uint64_t seed;      /* of the plan (default 1) */
+  int random_samples; /* stratified random selections (default 48) */
+  int folds;          /* of the fit's cross-validation (default 5) */
+  /* Called after each sample with the samples done and planned and what was
+   * measured; nonzero stops the run (HANT_ECANCELED) after that commit. */
+  int (*progress)(void *user, int done, int total, const char *note);
+  void *user;
+} hant_calibration_opts;
+
+void hant_calibration_opts_default(hant_calibration_opts *o);
+
+typedef struct hant_calibration_plan {
+  int n_slots;
+  int n;
+  int *choice;      /* [n, n_slots] indices into lib->cands */
+  char (*origin)[16];
+  char (*note)[96];
+} hant_calibration_plan;
+
+/* Draws the plan for lib (see above). *out is new; free it with
+ * hant_calibration_plan_destroy. HANT_ENOENT for an empty library or one whose
+ * slot lacks a teacher-copy candidate. */
+int hant_calibration_plan_new(const hant_library *lib, const hant_calibration_opts *o, hant_calibration_plan **out);
+void hant_calibration_plan_destroy(hant_calibration_plan *p);
+
+typedef struct hant_calibration_summary {
+  int planned;    /* positions in the plan */
+  int existing;   /* already measured before this run */
+  int measured;   /* measured by this run */
+  int64_t images; /* validation images evaluated by this run */
+  double seconds; /* wall time of this run's measurements */
+} hant_calibration_summary;
+
+/* Measures every position of the plan that has no sample yet, on val (the
+ * validation split, already limited to the images wanted; never the test
+ * split), committing each. st must be the store lib was loaded from,
+ * writable. */
+int hant_calibration_measure(hant_store *st, const hant_library *lib, const hant_dataset *val, const hant_calibration_opts *o,
+                       hant_calibration_summary *sum);
+
+/* Fits the predictor on every sample of the library whose candidates are
+ * all in lib (others are skipped) and stores it (hant_store_calib_fit_put,
+ * which bumps the library version). p, when not NULL, receives the fit
+ * (release it with hant_predictor_free). HANT_ENOENT when there is no
+ * sample to fit. */
+int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_calibration_opts *o, hant_predictor *p);
+
+/* The library indices of a stored selection text ("id,id,..."), checked
+ * against lib: one candidate per slot, in slot order. HANT_EINVAL names
+ * what is wrong. */
+int hant_calibration_selection_parse(const hant_library *lib, const char *text, int *choice);
+
+/* A choice's network, measured: assembled from lib's teacher and st's
+ * candidates, and evaluated on ds. */
+int hant_calibration_evaluate(hant_store *st, const hant_library *lib, const int *choice, const hant_dataset *ds,
+                        double *accuracy);
+
+#endif

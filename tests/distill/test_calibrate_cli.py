@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# test_calibrate_cli.py: the real hant-distill calibrate on a real library: killed with SIGKILL after a few committed
+# samples, it resumes to the same fit as an uninterrupted run; the real hantd then serves calibrated predictions (and
+# uncalibrated ones for a library without a fit); a library of schema version 3 is migrated and calibrated.
+#   test_calibrate_cli.py HANT_DISTILL HANTD HANT_CLIENT
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import checks  # noqa: E402 - tests/pylib/checks.py, found through the path above
+from checks import check  # noqa: E402
+
+HD, HANTD, CLIENT = sys.argv[1:4]
+T = tempfile.mkdtemp(prefix="hant-calibrate-")
+CAL = ["--calibrate-samples", "20", "--calibrate-images", "200", "--threads", "1"]
+
+
+def run(args, timeout=300):
+    return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+
+
+def db(path, sql):
+    con = sqlite3.connect(path)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+# The fit without its timings: everything the solver reads, and the held-out figures.
+FIT = ("SELECT scale, printf('%.17g', intercept), ridge, samples, folds, printf('%.17g', heldout_median_abs_err), "
+       "printf('%.17g', heldout_p90_abs_err), printf('%.17g', heldout_kendall_tau), images FROM calib_fit")
+COEF = "SELECT candidate_id, printf('%.17g', coef), printf('%.17g', prior), samples FROM calib_coef ORDER BY 1"
+SAMPLES = "SELECT seed, idx, origin, selection, val_accuracy, val_images FROM calib_sample ORDER BY seed, idx"
+
+
+def transform(dbpath, name):
+    sock = os.path.join(T, name + ".sock")
+    log = open(os.path.join(T, name + ".log"), "w")
+    proc = subprocess.Popen([HANTD, "--foreground", "--db", dbpath, "--socket", sock, "--state-dir",
+                             os.path.join(T, "state-" + name), "--config", "/dev/null"], stdout=log, stderr=log)
+    try:
+        for _ in range(1500):
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(sock)
+                s.close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        r = run([CLIENT, "--socket", sock, "transform", "--device", "rpi4", "--budget", "1000ms", "--json"], 120)
+        check(r.returncode == 0, "%s: transform failed: %s" % (name, r.stderr[-300:]))
+        return json.loads(r.stdout) if r.returncode == 0 else {}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        log.close()
+
+
+def main():
+    teacher = os.path.join(T, "teacher.hant")
+    r = run([HD, "teacher", "--arch", "tiny", "--epochs", "1", "--samples", "1000", "--val-samples", "200", "--out",
+             teacher])
+    if not check(r.returncode == 0, "teacher training failed: " + r.stderr[-300:]):
+        return
+    a = os.path.join(T, "a.db")
+    r = run([HD, "build", "--teacher", teacher, "--samples", "512", "--val-samples", "200", "--batch", "32",
+             "--families", "kernel,lowrank,dws", "--chunk", "2", "--db", a])
+    if not check(r.returncode == 0, "build failed: " + r.stderr[-300:]):
+        return
+    r = run([HD, "profile", "--db", a, "--device", "rpi4"])
+    check(r.returncode == 0, "profile failed: " + r.stderr[-300:])
+    b, c, old = (os.path.join(T, n + ".db") for n in ("b", "c", "old"))
+    for p in (b, c, old):
+        shutil.copy(a, p)
+
+    # Uninterrupted.
+    r = run([HD, "calibrate", "--db", a] + CAL + ["--json"])
+    if not check(r.returncode == 0, "calibrate failed: " + r.stderr[-300:]):
+        return
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    planned = summary["planned"]
+    check(summary["measured"] == planned and planned >= 20, "measured %d of %d planned" % (summary["measured"], planned))
+    check(summary["scale"] in ("accuracy", "log_error", "log_odds") and summary["folds"] == 5,
+          "summary names the scale and 5 folds: %s" % summary)
+    origins = {o for (o,) in db(a, "SELECT DISTINCT origin FROM calib_sample")}
+    check(origins == {"teacher", "solver", "random"}, "samples come from the teacher, the solver and random draws: %s"
+          % origins)
+    check(db(a, "SELECT count(*) FROM calib_sample WHERE note LIKE 'rpi4 energy_mj%' OR note LIKE 'rpi4 latency_ms%'"
+             )[0][0] >= 1, "the solver's choices on the costed device rpi4 are sampled")
+    ncand = db(a, "SELECT count(*) FROM candidate")[0][0]
+    check(db(a, "SELECT count(*) FROM calib_coef")[0][0] == ncand, "one coefficient per candidate")
+
+    # Killed after a few committed samples, then resumed.
+    p = subprocess.Popen([HD, "calibrate", "--db", b] + CAL + ["--json"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+    events = 0
+    for line in p.stdout:
+        events += '"event":"sample"' in line.replace(" ", "")
+        if events >= 5:
+            p.kill()
+            break
+    p.wait()
+    p.stdout.close()
+    killed_at = db(b, "SELECT count(*) FROM calib_sample")[0][0]
+    check(5 <= killed_at < planned, "killed after %d of %d samples" % (killed_at, planned))
+    check(db(b, "SELECT count(*) FROM calib_fit")[0][0] == 0, "no fit was written before the kill")
+    r = run([HD, "calibrate", "--db", b] + CAL + ["--json"])
+    check(r.returncode == 0, "resumed calibrate failed: " + r.stderr[-300:])
+    if r.returncode == 0:
+        s2 = json.loads(r.stdout.strip().splitlines()[-1])
+        check(s2["existing"] == killed_at and s2["measured"] == planned - killed_at,
+              "the resumed run measured only what was missing: %s" % s2)
+    check(db(a, SAMPLES) == db(b, SAMPLES), "resumed samples equal the uninterrupted run's")
+    # Bit for bit: the same samples, in the same order, through the same arithmetic.
+    check(db(a, FIT) == db(b, FIT), "resumed fit equals the uninterrupted one: %s vs %s" % (db(a, FIT), db(b, FIT)))
+    check(db(a, COEF) == db(b, COEF), "resumed coefficients equal the uninterrupted ones bit for bit")
+
+    # A rerun measures nothing and refits to the same numbers.
+    r = run([HD, "calibrate", "--db", a] + CAL + ["--json"])
+    check(r.returncode == 0 and json.loads(r.stdout.strip().splitlines()[-1])["measured"] == 0,
+          "a rerun of a finished calibration measures nothing")
+    check(db(a, COEF) == db(b, COEF), "a refit of the same samples gives the same coefficients")
+
+    # library prints the statistics.
+    r = run([HD, "library", "--db", a, "--json"])
+    lib = json.loads(r.stdout) if r.returncode == 0 else {}
+    cal = lib.get("calibration") or {}
+    check(cal.get("used") is True and cal.get("samples") == planned and "heldout_kendall_tau" in cal,
+          "library --json reports the calibration: %s" % cal)
+    r = run([HD, "library", "--db", a])
+    check("held out (5-fold" in r.stdout, "library prints the held-out figures")
+    r = run([HD, "library", "--db", c, "--json"])
+    check(r.returncode == 0 and json.loads(r.stdout)["calibration"] is None, "an uncalibrated library says so")
+
+    # The daemon's answers.
+    ans = transform(a, "cal")
+    fit = db(a, "SELECT heldout_median_abs_err FROM calib_fit")[0][0]
+    check(ans.get("prediction") == "calibrated", "a calibrated library answers prediction=calibrated: %s"
+          % {k: ans.get(k) for k in ("prediction", "predicted_accuracy", "predicted_accuracy_error")})
+    check(abs((ans.get("predicted_accuracy_error") or -1) - fit) < 1e-12, "predicted_accuracy_error is the fit's "
+          "held-out median error")
+    ans = transform(c, "uncal")
+    check(ans.get("prediction") == "uncalibrated" and ans.get("predicted_accuracy_error") is None,
+          "an uncalibrated library answers prediction=uncalibrated without an error figure")
+
+    # A library of schema version 3 (before teacher files and calibration) opens, migrates and calibrates.
+    con = sqlite3.connect(old)
+    con.executescript("DROP TABLE calib_coef; DROP TABLE calib_fit; DROP TABLE calib_sample; PRAGMA user_version = 3;")
+    con.close()
+    r = run([HD, "calibrate", "--db", old] + CAL)
+    check(r.returncode == 0, "calibrating a version-3 library failed: " + r.stderr[-300:])
+    check(db(old, "PRAGMA user_version")[0][0] >= 5, "the old library was migrated")
+    check(db(old, COEF) == db(a, COEF), "and calibrates to the same fit")
+
+
+try:
+    main()
+finally:
+    shutil.rmtree(T, ignore_errors=True)
+print("calibrate_cli: %d passed, %d failed" % (checks.passed, checks.failed))
+sys.exit(1 if checks.failed else 0)
