@@ -60,6 +60,7 @@ typedef struct sel {
   int *choice;      /* [n_slots] indices into lib->cands (library methods) */
   double width;     /* uniform */
   double predicted; /* NAN for uniform */
+  double objective; /* what hant maximises (noise-aware or calibrated values); NAN for uniform */
   double energy_mj, latency_ms;
   double search_ms;
   int eval; /* index into ctx.evals, -1 when not evaluated */
@@ -231,7 +232,9 @@ static void libprob_build(const ctx *c, const devctx *d, hant_budget_kind k, dou
       if (!d->mode->has[ci])
         continue;
       lp->item[n] = ci;
-      lp->value[n] = lib->cands[ci].score;
+      /* The baselines maximise the values hant does, so that the comparison
+       * is of search methods: noise-sized gains count as none. */
+      lp->value[n] = hant_transform_value(lib->cands[ci].score, hant_transform_noise_se(lib));
       lp->cost[n] = cand_cost(d, ci, k);
       lp->gsize[s]++;
       n++;
@@ -260,18 +263,20 @@ static void sel_from_items(const ctx *c, const devctx *d, const libprob *lp, con
   if (!s->choice)
     die("out of memory");
   size_t o = 0;
-  double score = 0;
+  double score = 0, objective = 0;
   s->energy_mj = 0;
   s->latency_ms = d->overhead_ms;
   for (int g = 0; g < lib->n_slots; g++) {
     int ci = lp->item[o + items[g]];
     s->choice[g] = ci;
     score += lib->cands[ci].score;
+    objective += lp->value[o + items[g]];
     s->energy_mj += cand_cost(d, ci, HANT_BUDGET_ENERGY);
     s->latency_ms += cand_cost(d, ci, HANT_BUDGET_LATENCY);
     o += lp->gsize[g];
   }
   s->predicted = lib->teacher.val_accuracy + score;
+  s->objective = objective;
   s->ok = true;
 }
 
@@ -297,6 +302,7 @@ static void run_hant(const ctx *c, const devctx *d, hant_budget_kind k, double b
       die("out of memory");
     memcpy(s->choice, res.choice, sizeof(int) * (size_t)res.n_slots);
     s->predicted = res.predicted_accuracy;
+    s->objective = res.objective;
     s->energy_mj = res.totals.energy_mj;
     s->latency_ms = res.totals.latency_ms;
     if (res.status != HANT_SELECT_OPTIMAL)
@@ -347,6 +353,7 @@ static void run_uniform(const ctx *c, devctx *d, hant_budget_kind k, double budg
       s->energy_mj = e;
       s->latency_ms = t;
       s->predicted = NAN;
+      s->objective = NAN;
       break;
     }
   }
@@ -596,10 +603,11 @@ int main(int argc, char **argv) {
             continue;
           }
           s[m].eval = s[m].ok ? evaluate(&c, s[m].choice, s[m].width, label) : -1;
-          /* An exact solver cannot predict less than a heuristic's choice. */
-          if (m > 1 && s[0].ok && s[m].ok && s[m].predicted > s[0].predicted + 1e-9) {
-            fprintf(stderr, "bench_quality: %s predicts %.6f, above hant's optimum %.6f\n", label, s[m].predicted,
-                    s[0].predicted);
+          /* An exact solver cannot reach less of its objective than a
+           * heuristic's choice. */
+          if (m > 1 && s[0].ok && s[m].ok && s[m].objective > s[0].objective + 1e-9) {
+            fprintf(stderr, "bench_quality: %s reaches objective %.6f, above hant's optimum %.6f\n", label,
+                    s[m].objective, s[0].objective);
             failures++;
           }
           if (s[m].ok && (kind[ki] == HANT_BUDGET_ENERGY ? s[m].energy_mj : s[m].latency_ms) > budget * (1 + 1e-6)) {
@@ -663,6 +671,8 @@ int main(int argc, char **argv) {
               if (!isnan(s[m].predicted)) {
                 hant_jsonw_key(&jw, "predicted_accuracy");
                 hant_jsonw_num(&jw, s[m].predicted);
+                hant_jsonw_key(&jw, "objective");
+                hant_jsonw_num(&jw, s[m].objective);
               }
               hant_jsonw_key(&jw, "test_accuracy");
               hant_jsonw_obj_begin(&jw);
