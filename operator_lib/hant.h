@@ -44,6 +44,7 @@
 #include "family.h"
 
 /* store: the SQLite library and jobs */
+#include "build_settings.h"
 #include "store.h"
 #include "store_jobs.h"
 
@@ -63,6 +64,7 @@
 
 /* distill: the library build */
 #include "distill.h"
+#include "preset.h"
 
 /* select: budgets, the selection problem and solver, the transform solve */
 #include "budget.h"
