@@ -11,10 +11,10 @@
  *          validation images, 1 epoch, batch 64, seed 1: the library of
  *          docs/benchmarks.md (264 candidates for the default teacher;
  *          about 1 h 35 min on two cores).
- *   quick  the families width, prune, lowrank and dws with at most 2
- *          candidates each per slot (the smallest and largest of each
+ *   quick  the families identity, width, prune and lowrank with at most
+ *          2 candidates each per slot (the smallest and largest of each
  *          family's range), 4,096 training and 1,000 validation images,
- *          1 epoch, batch 64, seed 1 (43 candidates for the default
+ *          1 epoch, batch 64, seed 1 (50 candidates for the default
  *          teacher; a few minutes on two cores).
  *
  * Returns 0, or HANT_EINVAL naming the presets there are. */
