@@ -32,7 +32,7 @@ check '[ -s "$S/regen/report.html" ]' "the fleet report is missing"
 check 'grep -q "0 already built" "$T/err1" && grep -q "\[2\] build the quick library: \([0-9]*\) candidates over 7 slots: \1 already built, 0 trained now" "$T/err2"' \
   "the second run did not find the library built: $(grep "build the quick library:" "$T/err2")"
 check 'grep -q "generated 0, unchanged 4, failed 0" "$T/err2"' "the second regen was not incremental: $(grep "regenerate" "$T/err2")"
-# A failing step names itself, and the daemon still stops.
+# A bad option is a usage error.
 sh "$ROOT/scripts/main.sh" --no-install --tiny --build-dir "$BUILD" --state "$S" --bogus >/dev/null 2>"$T/err3"
 check '[ $? -eq 2 ] && grep -q "unknown option .--bogus." "$T/err3"' "a bad option is not a usage error: $(cat "$T/err3")"
 
