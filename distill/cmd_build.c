@@ -18,6 +18,17 @@ static const char usage[] =
     "with only that slot replaced, and committed to LIBRARY.db on its own. A rerun\n"
     "resumes where a killed build stopped. With --calibrate, the accuracy predictor\n"
     "is then calibrated on assembled networks (hant-distill calibrate).\n"
+    "\n"
+    "Presets name a whole set of settings; options given with one override it:\n"
+    "  full   every family and candidate, all 55000 training and 5000 validation\n"
+    "         images, 1 epoch (the default; 264 candidates of the default teacher,\n"
+    "         about 1 h 35 min on two cores)\n"
+    "  quick  identity, width, prune, lowrank, at most 2 candidates per family\n"
+    "         and slot (the ends of each family's range), 4096 training and 1000\n"
+    "         validation images, 1 epoch (50 candidates, a few minutes)\n"
+    "The library records its settings (hant-distill library shows them), and a\n"
+    "rerun must train the way the library was trained (images, epochs, batch,\n"
+    "seed).\n"
     "\n";
 
 struct ui {
@@ -113,7 +124,7 @@ static int rank0_sink(void *user, hant_distill_result *r) {
 }
 
 /* Lists what a build would train, per slot and family, without training. */
-static int dry_run(const char *teacher_path, unsigned mask, bool json) {
+static int dry_run(const char *teacher_path, unsigned mask, const hant_build_settings *bs, bool json) {
   hant_net *t = NULL;
   int rc = hant_onnx_load_any(teacher_path, &t, NULL);
   if (rc || (rc = hant_teacher_prepare(t, teacher_path))) {
@@ -125,8 +136,13 @@ static int dry_run(const char *teacher_path, unsigned mask, bool json) {
   if (json) {
     hant_jsonw_init(&w, stdout);
     hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "preset"), hant_jsonw_str(&w, bs->preset);
+    hant_jsonw_key(&w, "families"), hant_jsonw_str(&w, bs->families);
+    hant_jsonw_key(&w, "per_family"), hant_jsonw_int(&w, bs->per_family);
     hant_jsonw_key(&w, "slots");
     hant_jsonw_arr_begin(&w);
+  } else if (bs->preset[0]) {
+    printf("preset  %s\n", bs->preset);
   }
   int total = 0;
   for (int s = 0; s < t->n_slots && !rc; s++) {
@@ -136,6 +152,7 @@ static int dry_run(const char *teacher_path, unsigned mask, bool json) {
       fprintf(stderr, "hant-distill build: %s\n", hant_errmsg());
       break;
     }
+    n = hant_family_thin(specs, n, bs->per_family);
     for (int j = 0; j < n; j++)
       per[specs[j].family]++;
     total += n;
@@ -177,6 +194,32 @@ static int dry_run(const char *teacher_path, unsigned mask, bool json) {
   return rc ? EXIT_FAIL : EXIT_OK_;
 }
 
+/* "--preset quick (4096 training images, 1 epoch, batch 64, seed 1)". */
+static void describe(const hant_build_settings *b, char *out, size_t n) {
+  int k = snprintf(out, n, "%s%s%s", b->preset[0] ? "--preset " : "", b->preset, b->preset[0] ? " (" : "");
+  snprintf(out + k, n - (size_t)k, "%d training images, %d epoch%s, batch %d, seed %llu%s", b->samples, b->epochs,
+           b->epochs == 1 ? "" : "s", b->batch, (unsigned long long)b->seed, b->preset[0] ? ")" : "");
+}
+
+/* Refuses to mix candidates trained differently in one library, then
+ * records this build's settings. */
+static int record_settings(hant_store *st, const hant_build_settings *bs) {
+  hant_build_settings old;
+  int rc = hant_build_settings_get(st, &old);
+  if (rc == 0 && !hant_build_settings_same_training(&old, bs)) {
+    char was[160], now[160];
+    describe(&old, was, sizeof(was));
+    describe(bs, now, sizeof(now));
+    return hant__error(HANT_EINVAL,
+                       "%s: this library was built with %s, this build asks for %s; candidates trained "
+                       "differently are not comparable: rerun with the library's settings or use another --db",
+                       hant_store_path(st), was, now);
+  }
+  if (rc && rc != HANT_ENOENT)
+    return rc;
+  return hant_build_settings_put(st, bs);
+}
+
 static void join_args(int argc, char **argv, char *out, size_t n) {
   size_t k = snprintf(out, n, "hant-distill");
   for (int i = 0; i < argc && k < n; i++)
@@ -184,8 +227,10 @@ static void join_args(int argc, char **argv, char *out, size_t n) {
 }
 
 int cmd_build(int argc, char **argv) {
-  const char *teacher_path = NULL, *db = NULL, *data = "fmnist", *families = "all", *slot_list = NULL;
-  long epochs = 1, batch = 64, samples = 0, val_samples = 0, jobs = hant_cpu_count(), chunk = 0, seed = 1;
+  const char *teacher_path = NULL, *db = NULL, *data = "fmnist", *families = NULL, *slot_list = NULL, *preset = NULL;
+  /* -1 (NULL for families): not given, so the preset's value holds. */
+  long epochs = -1, batch = -1, samples = -1, val_samples = -1, per_family = -1, jobs = hant_cpu_count(), chunk = 0,
+       seed = -1;
   double grid = HANT_GRID_G_PER_KWH_DEFAULT;
   bool json = false, dry = false, calibrate = false;
   calibrate_args ca = CALIBRATE_ARGS_DEFAULT;
@@ -194,12 +239,18 @@ int cmd_build(int argc, char **argv) {
            HANT_GRID_G_PER_KWH_DEFAULT);
   const hant_opt opts[] = {
       HANT_OPT_STRING("teacher", 0, &teacher_path, "FILE", "the teacher, ONNX or hant's native format (required)"),
+      HANT_OPT_STRING("preset", 0, &preset, "NAME",
+                      "quick or full: a named set of the settings below\n"
+                      "(default full); options given with it override it"),
       HANT_OPT_STRING("db", 0, &db, "FILE", "the library; created if missing (required)"),
       HANT_OPT_STRING("data", 0, &data, "fmnist|DIR", "training and validation images (default fmnist)"),
       HANT_OPT_STRING("families", 0, &families, "LIST",
                       "comma-separated: identity, width, kernel, dws, ir, lowrank,\n"
                       "group, prune, or all (default all); the teacher's own\n"
                       "block is always kept"),
+      HANT_OPT_INT("per-family", 0, &per_family, 0, 1000, "N",
+                   "at most N candidates per family and slot, spread from\n"
+                   "the family's smallest to its largest (default 0: all)"),
       HANT_OPT_INT("epochs", 0, &epochs, 1, 1000, "E", "distillation epochs per candidate (default 1)"),
       HANT_OPT_INT("batch", 0, &batch, 1, 4096, "N", "(default 64)"),
       HANT_OPT_INT("samples", 0, &samples, 1, 55000, "N", "use the first N training images (default all 55000)"),
@@ -229,24 +280,45 @@ int cmd_build(int argc, char **argv) {
     return code;
   if (!teacher_path || (!db && !dry))
     return cli_usage_error(&cmd, "--teacher FILE and --db FILE are required");
+  /* The preset first, then every option given on the command line. */
+  hant_build_settings bs;
+  if (hant_build_preset(preset ? preset : "full", &bs))
+    return cli_usage_error(&cmd, "--preset: %s", hant_errmsg());
+  if (!preset)
+    bs.preset[0] = '\0'; /* today's defaults, but no preset was named */
+  if (families)
+    snprintf(bs.families, sizeof(bs.families), "%s", families);
+  if (per_family >= 0)
+    bs.per_family = (int)per_family;
+  if (samples >= 0)
+    bs.samples = (int)samples;
+  if (val_samples >= 0)
+    bs.val_samples = (int)val_samples;
+  if (epochs >= 0)
+    bs.epochs = (int)epochs;
+  if (batch >= 0)
+    bs.batch = (int)batch;
+  if (seed >= 0)
+    bs.seed = (uint64_t)seed;
   hant_distill_opts o;
   hant_distill_opts_default(&o);
   unsigned mask;
-  if (hant_family_mask(families, &mask))
+  if (hant_family_mask(bs.families, &mask))
     return cli_usage_error(&cmd, "--families: %s", hant_errmsg());
   o.families = mask;
-  o.epochs = (int)epochs;
-  o.batch = (int)batch;
+  o.per_family = bs.per_family;
+  o.epochs = bs.epochs;
+  o.batch = bs.batch;
   o.jobs = (int)jobs;
   o.chunk = (int)chunk;
-  o.seed = (uint64_t)seed;
+  o.seed = bs.seed;
   o.grid_g_per_kwh = grid;
   o.slots = slot_list;
   char args[512];
   join_args(argc, argv, args, sizeof(args));
   o.args = args;
   if (dry)
-    return dry_run(teacher_path, mask, json);
+    return dry_run(teacher_path, mask, &bs, json);
 
   hant_net *teacher = NULL;
   hant_store *st = NULL;
@@ -261,13 +333,18 @@ int cmd_build(int argc, char **argv) {
   }
   const char *dir = cli_data_dir(data);
   if ((rc = hant_teacher_prepare(teacher, teacher_path)) ||
-      (rc = hant_fmnist_load(dir, HANT_SPLIT_TRAIN, (int)samples, &tr)) ||
-      (rc = hant_fmnist_load(dir, HANT_SPLIT_VAL, (int)val_samples, &va)))
+      (rc = hant_fmnist_load(dir, HANT_SPLIT_TRAIN, bs.samples, &tr)) ||
+      (rc = hant_fmnist_load(dir, HANT_SPLIT_VAL, bs.val_samples, &va)))
     goto fail;
+  /* Record what was loaded, not what was asked: a data set smaller than
+   * the preset's counts trains on what it has. */
+  bs.samples = tr.n;
+  bs.val_samples = va.n;
   /* Rank 0 creates the library and registers the teacher; the others
    * open it read-only once that is done, and send their results to 0. */
   if (rank == 0 && ((rc = hant_store_open(db, HANT_STORE_CREATE, &st)) || (rc = hant_store_lock_build(st)) ||
-                    (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va))))
+                    (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va)) ||
+                    (rc = record_settings(st, &bs))))
     goto fail;
   shard_barrier();
   if (rank != 0 && ((rc = hant_store_open(db, HANT_STORE_READONLY | HANT_STORE_NOCHECK, &st)) ||

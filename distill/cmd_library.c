@@ -268,6 +268,14 @@ int cmd_library(int argc, char **argv) {
       only_id = slots[s].id;
   family_stats fam[16];
   int nfam = families(cands, nc, only_id, fam, 16);
+  /* Libraries built before settings were recorded have none. */
+  hant_build_settings bs;
+  int brc = hant_build_settings_get(st, &bs);
+  if (brc && brc != HANT_ENOENT) {
+    rc = brc;
+    fprintf(stderr, "hant-distill library: %s\n", hant_errmsg());
+    goto out;
+  }
   if (json) {
     hant_jsonw w;
     hant_jsonw_init(&w, stdout);
@@ -285,6 +293,21 @@ int cmd_library(int argc, char **argv) {
     hant_jsonw_key(&w, "macs"), hant_jsonw_num(&w, t.macs);
     hant_jsonw_key(&w, "params"), hant_jsonw_int(&w, t.params);
     hant_jsonw_obj_end(&w);
+    hant_jsonw_key(&w, "build");
+    if (brc) {
+      hant_jsonw_null(&w);
+    } else {
+      hant_jsonw_obj_begin(&w);
+      hant_jsonw_key(&w, "preset"), hant_jsonw_str(&w, bs.preset);
+      hant_jsonw_key(&w, "families"), hant_jsonw_str(&w, bs.families);
+      hant_jsonw_key(&w, "per_family"), hant_jsonw_int(&w, bs.per_family);
+      hant_jsonw_key(&w, "samples"), hant_jsonw_int(&w, bs.samples);
+      hant_jsonw_key(&w, "val_samples"), hant_jsonw_int(&w, bs.val_samples);
+      hant_jsonw_key(&w, "epochs"), hant_jsonw_int(&w, bs.epochs);
+      hant_jsonw_key(&w, "batch"), hant_jsonw_int(&w, bs.batch);
+      hant_jsonw_key(&w, "seed"), hant_jsonw_int(&w, (long long)bs.seed);
+      hant_jsonw_obj_end(&w);
+    }
     hant_jsonw_key(&w, "slots");
     hant_jsonw_arr_begin(&w);
     int ci = 0, costpos = 0;
@@ -371,6 +394,14 @@ int cmd_library(int argc, char **argv) {
       printf("         stored in the library (%lld bytes)\n", (long long)t.stored_bytes);
     else
       printf("         not stored in the library: read from the path above ('--store-teacher FILE' stores it)\n");
+    if (!brc) {
+      char per[48] = "";
+      if (bs.per_family)
+        snprintf(per, sizeof(per), " (at most %d per family and slot)", bs.per_family);
+      printf("built    %s%s: families %s%s, %d training and %d validation images, %d epoch%s, batch %d, seed %llu\n",
+             bs.preset[0] ? "with preset " : "without a preset", bs.preset, bs.families, per, bs.samples,
+             bs.val_samples, bs.epochs, bs.epochs == 1 ? "" : "s", bs.batch, (unsigned long long)bs.seed);
+    }
     for (int s = 0; s < ns; s++) {
       if (only && strcmp(only, slots[s].name))
         continue;

@@ -46,6 +46,7 @@
 #include "family.h"
 
 /* store: the SQLite library and jobs */
+#include "build_settings.h"
 #include "store.h"
 #include "store_jobs.h"
 #include "store_calib.h"
@@ -66,6 +67,7 @@
 
 /* distill: the library build */
 #include "distill.h"
+#include "preset.h"
 
 /* select: budgets, the selection problem and solver, the transform solve */
 #include "budget.h"

@@ -376,6 +376,11 @@ int hant_library_load(hant_store *st, const char *devices_dir, hant_library **ou
     lib->has_teacher = true;
   else if (rc != HANT_ENOENT)
     goto fail;
+  rc = hant_build_settings_get(st, &lib->build);
+  if (rc == 0)
+    lib->has_build = true;
+  else if (rc != HANT_ENOENT)
+    goto fail;
   rc = 0;
   hant_errmsg_clear();
   if ((rc = hant_store_slots(st, &lib->slots, &lib->n_slots)) ||

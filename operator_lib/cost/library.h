@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "additivity.h"
+#include "build_settings.h"
 #include "device.h"
 #include "net.h"
 #include "store.h"
@@ -52,6 +53,8 @@ typedef struct hant_library {
   char path[1024];  /* the database */
   bool has_teacher; /* false for an empty library */
   hant_teacher_rec teacher;
+  bool has_build;   /* false for a library built before build settings were recorded */
+  hant_build_settings build; /* what the library was built with (preset, images, epochs), when has_build */
   int n_slots;
   hant_slot_rec *slots;  /* [n_slots] in network order */
   int n_cands;

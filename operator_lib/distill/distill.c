@@ -554,6 +554,7 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
   for (int i = 0; i < nslots; i++) {
     if ((rc = hant_family_generate(teacher, i, o->families, &specs[i], &nspec[i])))
       goto out_plan;
+    nspec[i] = hant_family_thin(specs[i], nspec[i], o->per_family);
     for (int j = 0; j < nspec[i]; j++, task++) {
       if (task % o->shards != o->shard || !slot_wanted(o->slots, teacher->slots[i].name))
         continue;

@@ -38,6 +38,7 @@ typedef void (*hant_distill_progress_fn)(void *user, const hant_distill_event *e
 
 typedef struct hant_distill_opts {
   unsigned families;   /* mask over hant_family; see hant_family_mask */
+  int per_family;      /* at most this many candidates per family and slot (hant_family_thin); 0: all */
   int epochs;          /* passes over the training images per candidate */
   int batch;
   float lr_random;     /* Adam learning rate for randomly initialised candidates */

@@ -3,6 +3,7 @@
 #include "family.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "arch.h"
@@ -157,6 +158,28 @@ int hant_family_generate(const hant_net *teacher, int slot, unsigned mask, hant_
   *out = l.v;
   *n = l.n;
   return 0;
+}
+
+int hant_family_thin(hant_cand_spec *specs, int n, int per_family) {
+  if (per_family <= 0)
+    return n;
+  int count[HANT_FAMILY_COUNT] = {0}, seen[HANT_FAMILY_COUNT] = {0}, kept = 0;
+  for (int i = 0; i < n; i++)
+    count[specs[i].family]++;
+  for (int i = 0; i < n; i++) {
+    hant_family f = specs[i].family;
+    int m = count[f], j = seen[f]++;
+    bool keep = f == HANT_FAMILY_TEACHER || m <= per_family;
+    /* Index j is kept when it is the nearest to one of per_family evenly
+     * spaced points from 0 to m - 1 (one point: the first). */
+    for (int k = 0; !keep && k < per_family; k++) {
+      long pick = per_family == 1 ? 0 : ((long)k * (m - 1) * 2 + (per_family - 1)) / (2L * (per_family - 1));
+      keep = pick == j;
+    }
+    if (keep)
+      specs[kept++] = specs[i];
+  }
+  return kept;
 }
 
 uint64_t hant_candidate_seed(uint64_t base, int slot, const char *key) {

@@ -45,6 +45,13 @@ typedef struct hant_cand_spec {
  * (hant_net_fold_bn). *out is malloc'd. */
 int hant_family_generate(const hant_net *teacher, int slot, unsigned mask, hant_cand_spec **out, int *n);
 
+/* Keeps at most per_family candidates of each family in specs[0..n),
+ * spread evenly over the family's list from its first to its last (so
+ * the smallest and the largest of a family's ratios stay), in their
+ * order; the teacher's own block always stays. per_family <= 0 keeps
+ * everything. Returns the new count; the specs kept move to the front. */
+int hant_family_thin(hant_cand_spec *specs, int n, int per_family);
+
 /* Builds the candidate network "input CxHxW; <block>" for the slot and
  * initialises it: from the teacher's weights when spec->init says so,
  * otherwise He-random from seed. */

@@ -98,6 +98,12 @@ static json_t *rerank_json(const hant_library *lib, const hant_transform_req *tr
   return o;
 }
 
+/* The preset the library was built with ("quick" says its scores come from
+ * few images), or null when none was named or none was recorded. */
+static json_t *build_preset_json(const hant_library *lib) {
+  return lib->has_build && lib->build.preset[0] ? json_string(lib->build.preset) : json_null();
+}
+
 json_t *hant__rpc_transform_json(const hant_library *lib, const hant_transform_req *tr,
                                  const hant_transform_result *res, bool measured) {
   const hant_library_device *dev = hant_library_device_find(lib, tr->device);
@@ -238,6 +244,7 @@ json_t *hant__rpc_transform_json(const hant_library *lib, const hant_transform_r
   }
   json_object_set_new(o, "solve_ms", num(res->solve_ms));
   json_object_set_new(o, "library_version", json_integer(res->library_version));
+  json_object_set_new(o, "library_preset", build_preset_json(lib));
   return o;
 }
 
@@ -437,6 +444,7 @@ json_t *hant__rpc_library_json(const hant_library *lib, bool list_candidates) {
   } else {
     json_object_set_new(o, "teacher", json_null());
   }
+  json_object_set_new(o, "build_preset", build_preset_json(lib));
   json_t *slots = json_array();
   for (int s = 0; s < lib->n_slots; s++) {
     json_t *so = json_object(), *fam = json_object();

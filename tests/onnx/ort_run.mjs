@@ -3,8 +3,9 @@
 //
 //   node ort_run.mjs run MODEL IN.f32 OUT.f32 [--threads N]
 //       eval forward of the little-endian float32 [N, C, H, W] input; writes the raw float32 output
-//   node ort_run.mjs fmnist MODEL DIR [--threads N] [--batch B]
+//   node ort_run.mjs fmnist MODEL DIR [--threads N] [--batch B] [--samples S]
 //       accuracy (fraction 0-1) and mean cross-entropy on the 10,000 Fashion-MNIST test images in DIR
+//       (the first S of them with --samples)
 //       (t10k-*-idx*-ubyte[.gz]), pixels scaled to [0, 1]; prints {"accuracy", "loss", "n"}
 import fs from 'node:fs';
 import path from 'node:path';
@@ -60,8 +61,9 @@ async function fmnist(args) {
   const [c, h, w] = inputShape(s);
   const img = readIdx(path.join(dir, 't10k-images-idx3-ubyte'));
   const lab = readIdx(path.join(dir, 't10k-labels-idx1-ubyte'));
-  const n = img.dims[0], per = img.dims[1] * img.dims[2];
-  if (c * h * w !== per || lab.dims[0] !== n) throw new Error('model input does not match the data');
+  const per = img.dims[1] * img.dims[2];
+  const n = Math.min(img.dims[0], option(args, '--samples', img.dims[0]));
+  if (c * h * w !== per || lab.dims[0] !== img.dims[0] || !(n >= 1)) throw new Error('model input does not match the data');
   let correct = 0, lsum = 0;
   for (let b0 = 0; b0 < n; b0 += batch) {
     const nb = Math.min(batch, n - b0);

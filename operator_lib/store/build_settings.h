@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* build_settings.h: the settings a library was built with (preset, families, images, epochs), recorded in the library. */
+#ifndef HANT_BUILD_SETTINGS_H
+#define HANT_BUILD_SETTINGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* What `hant-distill build` trained a library with. A candidate's weights
+ * and score depend on the training settings (samples, epochs, batch,
+ * seed), so every candidate of one library must share them; the choice of
+ * candidates (families, per_family) may grow from one run to the next. */
+typedef struct hant_build_settings {
+  char preset[16];     /* "quick", "full", or "" when no preset was named */
+  char families[128];  /* as hant_family_mask reads it, e.g. "width,prune" or "all" */
+  int per_family;      /* candidates kept per family and slot, spread over its range; 0 keeps all */
+  int samples;         /* training images: the first N of images 0-54999 (in a preset, 0: all) */
+  int val_samples;     /* validation images scoring the candidates: the first M of 55000-59999 (0: all) */
+  int epochs;          /* distillation epochs per candidate */
+  int batch;           /* training batch size */
+  uint64_t seed;       /* the build seed candidates' seeds derive from */
+} hant_build_settings;
+
+/* Records s as the library's build settings (the meta row
+ * "build.settings", JSON), replacing earlier ones, in its own statement. */
+int hant_build_settings_put(hant_store *st, const hant_build_settings *s);
+
+/* Reads the recorded settings into *s. HANT_ENOENT when the library has
+ * none (built before settings were recorded); HANT_EFORMAT, naming the
+ * library and the field, when the row is not what hant writes. */
+int hant_build_settings_get(hant_store *st, hant_build_settings *s);
+
+/* Whether a and b train candidates the same way (samples, epochs, batch,
+ * seed): only then may one library hold candidates of both. */
+bool hant_build_settings_same_training(const hant_build_settings *a, const hant_build_settings *b);
+
+#endif
