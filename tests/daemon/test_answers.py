@@ -132,7 +132,7 @@ for mode, lat, en, mem in db.execute("SELECT power_mode, latency_ms, energy_mj, 
 db.commit()
 db.close()
 
-d = subprocess.Popen([HANTD, "--db", LIB, "--socket", SOCK], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+d = subprocess.Popen([HANTD, "--foreground", "--db", LIB, "--socket", SOCK, "--state-dir", os.path.join(T, "state")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                      env=ENV)
 for _ in range(100):
     if os.path.exists(SOCK):
