@@ -256,7 +256,7 @@ int cmd_build(int argc, char **argv) {
       HANT_OPT_INT("samples", 0, &samples, 1, 55000, "N", "use the first N training images (default all 55000)"),
       HANT_OPT_INT("val-samples", 0, &val_samples, 1, 5000, "M",
                    "use the first M validation images (default all 5000)"),
-      HANT_OPT_INT("jobs", 0, &jobs, 1, 64, "J", "worker threads, one BLAS thread each (default: cores)"),
+      HANT_OPT_INT("jobs", 0, &jobs, 1, 64, "J", "worker threads, each with an equal share of the cores (default: cores)"),
       HANT_OPT_INT("chunk", 0, &chunk, 1, 4096, "N",
                    "candidates trained per pass over the teacher (default 4 x jobs)"),
       HANT_OPT_STRING("slots", 0, &slot_list, "LIST", "only these slots, e.g. slot0,slot3 (default all)"),
@@ -311,6 +311,9 @@ int cmd_build(int argc, char **argv) {
   o.batch = bs.batch;
   o.jobs = (int)jobs;
   o.chunk = (int)chunk;
+  /* The teacher's passes, which every worker waits for, run on all cores;
+   * each worker then runs its candidates on its share (distill.c). */
+  hant_threads_set(hant_cpu_count());
   o.seed = bs.seed;
   o.grid_g_per_kwh = grid;
   o.slots = slot_list;

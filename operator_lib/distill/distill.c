@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -153,6 +154,10 @@ typedef struct chunk {
   int phase;           /* 0: val MSE, 1: train step, 2: val MSE + accuracy, 3: BN calibration */
   long step, total;
   int cal_step;        /* batches of BN calibration done */
+  /* Work queue of the current batch: candidates, largest first, taken in
+   * turn by whichever worker is free. */
+  int *order; /* NULL: in index order */
+  atomic_int next;
 } chunk;
 
 static double thread_cpu_s(void) {
@@ -243,18 +248,33 @@ typedef struct worker_arg {
 static void *worker(void *p) {
   worker_arg *a = p;
   hant_threads_set_local(a->ch->threads);
-  for (int i = a->id; i < a->ch->n; i += a->ch->jobs)
-    run_one(a->ch, &a->ch->c[i]);
+  for (int k; (k = atomic_fetch_add(&a->ch->next, 1)) < a->ch->n;)
+    run_one(a->ch, &a->ch->c[a->ch->order ? a->ch->order[k] : k]);
   hant_threads_set_local(0);
   return NULL;
 }
 
 /* Runs every candidate on the current batch, spread over the workers.
- * Candidates are independent, so the assignment does not change results. */
+ * Candidates are independent and every worker runs the same thread count,
+ * so which worker runs which does not change results. A free worker takes
+ * the largest candidate left (the longest-first rule), so that workers do
+ * not wait at the end of the batch for one that drew the large blocks, as
+ * they did with a fixed round-robin share. */
 static void par_candidates(chunk *ch) {
   pthread_t th[64];
   worker_arg args[64];
   int jobs = ch->jobs < 64 ? ch->jobs : 64, started;
+  double *macs = malloc(sizeof(double) * (size_t)ch->n);
+  ch->order = macs ? malloc(sizeof(int) * (size_t)ch->n) : NULL;
+  for (int i = 0; ch->order && i < ch->n; i++) {
+    macs[i] = ch->c[i].net ? hant_net_macs(ch->c[i].net) : 0;
+    int j = i;
+    for (; j > 0 && macs[ch->order[j - 1]] < macs[i]; j--)
+      ch->order[j] = ch->order[j - 1];
+    ch->order[j] = i;
+  }
+  free(macs);
+  atomic_store(&ch->next, 0);
   for (started = 1; started < jobs; started++) {
     args[started] = (worker_arg){ch, started};
     if (pthread_create(&th[started], NULL, worker, &args[started]))
@@ -269,6 +289,8 @@ static void par_candidates(chunk *ch) {
     }
   for (int j = 1; j < started; j++)
     pthread_join(th[j], NULL);
+  free(ch->order);
+  ch->order = NULL;
 }
 
 /* Whether slot `name` is in the comma-separated list (NULL: all). */
