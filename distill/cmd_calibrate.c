@@ -139,7 +139,7 @@ int cmd_calibrate(int argc, char **argv) {
       HANT_OPT_STRING("db", 0, &db, "FILE", "the library (required)"),
       HANT_OPT_STRING("data", 0, &data, "fmnist|DIR", "validation images (default fmnist)"),
       CALIBRATE_OPTS(a),
-      HANT_OPT_INT("threads", 0, &threads, 1, 1024, "N", "BLAS threads (default: all cores)"),
+      HANT_OPT_INT("threads", 0, &threads, 1, 1024, "N", "kernel threads (default: all cores)"),
       HANT_OPT_FLAG("json", 0, &json, "progress events and the summary as JSON lines on stdout"),
       HANT_OPT_END,
   };

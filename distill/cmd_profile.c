@@ -91,7 +91,7 @@ int cmd_profile(int argc, char **argv) {
       HANT_OPT_FLAG("no-measure", 0, &o.no_measure,
                     "on host: keep the stored measurements; only calibrate and\ncheck additivity"),
       HANT_OPT_INT("threads", 0, &o.threads, 1, 256, "N",
-                   "BLAS threads while measuring (default 1: a single thread\n"
+                   "kernel threads while measuring (default 1: a single thread\n"
                    "can drop samples during which it was preempted)"),
       HANT_OPT_DOUBLE("max-spread", 0, &o.max_spread, 0.001, 10, "X", "bound on (p90 - p10) / median (default 0.10)"),
       HANT_OPT_INT("max-samples", 0, &o.max_samples, 15, 100000, "N", "timed samples per attempt (default 100)"),

@@ -73,7 +73,7 @@ int cmd_teacher(int argc, char **argv) {
       HANT_OPT_INT("val-samples", 0, &val_samples, 1, 1 << 30, "N", "use only the first N validation images"),
       HANT_OPT_INT("max-steps", 0, &max_steps, 1, 1L << 40, "N", "stop after N steps (for smoke tests)"),
       HANT_OPT_INT("seed", 0, &seed, 0, 1L << 40, "N", "(default 1)"),
-      HANT_OPT_INT("threads", 0, &threads, 1, 1024, "N", "BLAS threads (default: all cores)"),
+      HANT_OPT_INT("threads", 0, &threads, 1, 1024, "N", "kernel threads (default: all cores)"),
       HANT_OPT_STRING("out", 0, &out, "FILE", "where to write the trained network (required)"),
       HANT_OPT_FLAG("json", 0, &json, "print the result as JSON on stdout"),
       HANT_OPT_HELP("show this help"),
@@ -121,7 +121,7 @@ int cmd_teacher(int argc, char **argv) {
   hant_rng rng;
   hant_rng_seed(&rng, (uint64_t)seed * 7919u + 17u);
   hant_net_init_params(net, &rng);
-  fprintf(stderr, "teacher: %s: %d slots, %zu parameters, %.2f MMAC/sample; %d train, %d val images, %d BLAS threads\n",
+  fprintf(stderr, "teacher: %s: %d slots, %zu parameters, %.2f MMAC/sample; %d train, %d val images, %d kernel threads\n",
           arch, net->n_slots, hant_net_param_count(net), hant_net_macs(net) / 1e6, tr.n, va.n, hant_threads_get());
 
   hant_train_opts o;

@@ -77,7 +77,7 @@ static void usage(FILE *f) {
              "  --seed S           of the held-out plan; must differ from the calibration's (default 1001)\n"
              "  --val-samples M    validation images per network (default 5000)\n"
              "  --test-samples N   test images per network (default 10000)\n"
-             "  --threads N        BLAS threads (default: one per core)\n");
+             "  --threads N        kernel threads (default: one per core)\n");
 }
 
 int main(int argc, char **argv) {

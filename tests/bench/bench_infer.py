@@ -8,7 +8,7 @@ Models: the teacher (models/teacher-fmnist.hant, or a random-weight resnet10, th
 architecture, when it is absent: latency does not depend on the weights) and one transformed network (resnet10
 with four of its five residual blocks replaced by depthwise-separable and inverted-residual ones). Both are exported with `hant-distill export`; hant then reads
 the exported .onnx file back, so both runtimes run the same model. For batch 1 and 64, at 1 and 2 threads
-(hant: BLAS threads; ORT: intraOpNumThreads, sequential execution), each round runs hant then ORT, each timing
+(hant: kernel threads, its --threads; ORT: intraOpNumThreads, sequential execution), each round runs hant then ORT, each timing
 the median of many runs after a warm-up; the table shows the median over rounds of those medians, the spread
 of the rounds (min-max), and hant / ORT. Needs the build (hant-distill, bench_infer, onnx_run) and
 tests/onnx/node_modules (scripts/install-ort.sh).
@@ -75,9 +75,8 @@ def main():
                 runs, warm = RUNS[batch]
                 h, o = [], []
                 for _ in range(a.rounds):
-                    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
                     out = subprocess.run([bench, path, str(batch), str(threads), str(runs), str(warm)],
-                                         capture_output=True, text=True, env=env, check=True).stdout
+                                         capture_output=True, text=True, check=True).stdout
                     h.append(json.loads(out)["median_ms"])
                     o_out = json.loads(sh(["node", ort_js, path, str(batch), str(threads), str(runs), str(warm)]))
                     o.append(o_out["median_ms"])

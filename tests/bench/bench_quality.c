@@ -392,7 +392,7 @@ static void usage(FILE *f) {
           "  --methods LIST        of hant, uniform, random, greedy (default all)\n"
           "  --no-train            evaluate as assembled only\n"
           "  --seed S              fine-tuning and random draws (default 1)\n"
-          "  --threads N           BLAS threads (default: one per core)\n"
+          "  --threads N           kernel threads (default: one per core)\n"
           "  --json FILE           also write every row as JSON\n");
 }
 

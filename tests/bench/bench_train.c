@@ -38,7 +38,7 @@ int main(int argc, char **argv) {
   o.lr = 0.05f;
   o.sched = HANT_SCHED_CONSTANT;
   hant_train_result res;
-  /* Warm-up run (allocations, BLAS thread start), then the timed run. */
+  /* Warm-up run (allocations, primitives, thread start), then the timed run. */
   o.max_steps = warmup;
   if (hant_train_classifier(net, &tr, NULL, &o, &res))
     goto fail;
