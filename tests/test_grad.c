@@ -20,17 +20,6 @@ static double loss_of(hant_net *net, hant_pass *p, const float *x, int n, const 
   return s;
 }
 
-/* Largest |got - ref| over the largest |ref|. */
-static double rel_diff(const float *got, const float *ref, size_t n) {
-  double md = 0.0, scale = 0.0;
-  for (size_t i = 0; i < n; i++) {
-    double d = fabs((double)got[i] - ref[i]);
-    if (!(d <= md))
-      md = d;
-    scale = fmax(scale, fabs(ref[i]));
-  }
-  return md / (scale > 1e-12 ? scale : 1e-12);
-}
 
 /* The same forward and backward through the reference kernels (tests/oracle,
  * hant's former hand-written ones) must give the library's output, input
@@ -59,11 +48,11 @@ static void oracle_check(const char *what, hant_net *net, const hant_pass *p, co
   if (!rc)
     rc = ref_net_backward(net, &rp, r, rdx);
   CHECK(rc == 0, "%s: reference pass failed: %s", what, hant_errmsg());
-  double e = fmax(rel_diff(y, rp.out[o], ny), rel_diff(dx, rdx, nx));
+  double e = fmax(t_rel_diff(y, rp.out[o], ny), t_rel_diff(dx, rdx, nx));
   for (int k = 0; k < net->n_params; k++) {
     hant_param *q = &net->params[k];
     if (q->trainable)
-      e = fmax(e, rel_diff(keep[k], q->g, q->n));
+      e = fmax(e, t_rel_diff(keep[k], q->g, q->n));
     memcpy(q->g, keep[k], q->n * sizeof(float));
     free(keep[k]);
   }

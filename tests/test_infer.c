@@ -26,16 +26,6 @@ static void init(hant_net *net, uint64_t seed) {
   }
 }
 
-static double rel_diff(const float *got, const float *ref, size_t n) {
-  double md = 0.0, scale = 0.0;
-  for (size_t i = 0; i < n; i++) {
-    double d = fabs((double)got[i] - ref[i]);
-    if (!(d <= md))
-      md = d;
-    scale = fmax(scale, fabs(ref[i]));
-  }
-  return md / (scale > 1e-12 ? scale : 1e-12);
-}
 
 /* Runs the plan at several batch sizes (so it packs, reuses and drops
  * stages) and thread counts, each against hant_net_forward in eval mode. */
@@ -63,7 +53,7 @@ static void check_net(const char *what, hant_net *net, hant_infer_stats *stats) 
       rc = hant_net_forward(net, &p, x, n, false);
       CHECK(rc == 0, "%s: forward: %s", what, hant_errmsg());
       if (y && !rc) {
-        double e = rel_diff(y, p.out[net->n_nodes - 1], per_out * (size_t)n);
+        double e = t_rel_diff(y, p.out[net->n_nodes - 1], per_out * (size_t)n);
         CHECK(e <= TOL, "%s: batch %d, %d thread(s): plan and forward differ by %.3g", what, n, t, e);
       }
     }

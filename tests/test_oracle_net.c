@@ -71,19 +71,9 @@ static void init(hant_net *net, uint64_t seed) {
   }
 }
 
-static double rel_diff(const float *got, const float *ref, size_t n) {
-  double md = 0.0, scale = 0.0;
-  for (size_t i = 0; i < n; i++) {
-    double d = fabs((double)got[i] - ref[i]);
-    if (!(d <= md))
-      md = d;
-    scale = fmax(scale, fabs(ref[i]));
-  }
-  return md / (scale > 1e-12 ? scale : 1e-12);
-}
 
 static void compare(const char *what, int threads, const float *got, const float *ref, size_t n, double *worst) {
-  double e = rel_diff(got, ref, n);
+  double e = t_rel_diff(got, ref, n);
   *worst = fmax(*worst, e);
   CHECK(e <= TOL, "%s at %d thread(s): relative difference %.3g", what, threads, e);
 }

@@ -27,6 +27,19 @@ static inline bool t_near(double a, double b, double atol, double rtol) {
   return fabs(a - b) <= atol + rtol * fmax(fabs(a), fabs(b));
 }
 
+/* Largest |got - ref| over the largest |ref|: a difference relative to the
+ * tensor's scale (NaN in got counts as the largest). */
+static inline double t_rel_diff(const float *got, const float *ref, size_t n) {
+  double md = 0.0, scale = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)got[i] - ref[i]);
+    if (!(d <= md))
+      md = d;
+    scale = fmax(scale, fabs(ref[i]));
+  }
+  return md / (scale > 1e-12 ? scale : 1e-12);
+}
+
 static inline int test_summary(const char *name) {
   printf("%s: %d passed, %d failed\n", name, t_pass, t_fail);
   return t_fail ? 1 : 0;

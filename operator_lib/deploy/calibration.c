@@ -276,21 +276,12 @@ static void selection_text(const hant_library *lib, const int *choice, char *buf
 
 int hant_calibration_evaluate(hant_store *st, const hant_library *lib, const int *choice, const hant_dataset *ds,
                         double *accuracy) {
-  const hant_net *teacher;
-  int rc = hant_library_teacher(lib, st, &teacher);
-  if (rc)
-    return rc;
-  int64_t *ids = malloc(sizeof(int64_t) * (size_t)lib->n_slots);
-  if (!ids)
-    return HANT_ENOMEM;
-  for (int s = 0; s < lib->n_slots; s++)
-    ids[s] = lib->cands[choice[s]].id;
   hant_net *net = NULL;
   double loss;
-  if (!(rc = hant_deploy_assemble(st, teacher, ids, lib->n_slots, &net)))
+  int rc = hant_deploy_assemble_choice(st, lib, choice, lib->n_slots, &net);
+  if (!rc)
     rc = hant_eval_classifier(net, ds, 250, accuracy, &loss);
   hant_net_destroy(net);
-  free(ids);
   return rc;
 }
 

@@ -34,20 +34,10 @@ int hant_deploy_accuracy_choice(void *user, const int *choice, int n_slots, int 
   if (images < 1)
     return hant__error(HANT_EINVAL, "rerank_images: expected at least 1 validation image, got %d", images);
   const hant_dataset *ds = NULL;
-  const hant_net *teacher;
-  int rc = val_images(&ds);
-  if (rc)
-    return rc;
-  if ((rc = hant_library_teacher(m->lib, m->st, &teacher)))
-    return rc;
-  int64_t *ids = malloc(sizeof(int64_t) * (size_t)(n_slots > 0 ? n_slots : 1));
-  if (!ids)
-    return HANT_ENOMEM;
-  for (int s = 0; s < n_slots; s++)
-    ids[s] = m->lib->cands[choice[s]].id;
   hant_net *net = NULL;
-  rc = hant_deploy_assemble(m->st, teacher, ids, n_slots, &net);
-  free(ids);
+  int rc = val_images(&ds);
+  if (!rc)
+    rc = hant_deploy_assemble_choice(m->st, m->lib, choice, n_slots, &net);
   if (rc)
     return rc;
   hant_dataset view = *ds;

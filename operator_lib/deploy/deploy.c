@@ -285,22 +285,29 @@ int hant_deploy_eval_fd(int fd, int dir_fd, const char *name, const char *data_d
   return eval_net(net, dir, sp, samples, progress, user, info);
 }
 
-int hant_deploy_measure_choice(void *user, const int *choice, int n_slots, double *latency_ms) {
-  const hant_deploy_measurer *m = user;
+int hant_deploy_assemble_choice(hant_store *st, const hant_library *lib, const int *choice, int n_slots,
+                                hant_net **out) {
+  *out = NULL;
   const hant_net *teacher;
   /* The snapshot's teacher: a solve measures several rounds, and each
    * would otherwise read and hash the teacher again. */
-  int rc = hant_library_teacher(m->lib, m->st, &teacher);
+  int rc = hant_library_teacher(lib, st, &teacher);
   if (rc)
     return rc;
   int64_t *ids = malloc(sizeof(int64_t) * (size_t)(n_slots > 0 ? n_slots : 1));
   if (!ids)
     return HANT_ENOMEM;
   for (int s = 0; s < n_slots; s++)
-    ids[s] = m->lib->cands[choice[s]].id;
-  hant_net *net = NULL;
-  rc = hant_deploy_assemble(m->st, teacher, ids, n_slots, &net);
+    ids[s] = lib->cands[choice[s]].id;
+  rc = hant_deploy_assemble(st, teacher, ids, n_slots, out);
   free(ids);
+  return rc;
+}
+
+int hant_deploy_measure_choice(void *user, const int *choice, int n_slots, double *latency_ms) {
+  const hant_deploy_measurer *m = user;
+  hant_net *net = NULL;
+  int rc = hant_deploy_assemble_choice(m->st, m->lib, choice, n_slots, &net);
   if (rc)
     return rc;
   /* Measured as profile does (warm-up, median), but with the threads this

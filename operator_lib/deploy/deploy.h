@@ -69,6 +69,13 @@ int hant_deploy_teacher(hant_store *st, hant_net **teacher, char *path, size_t n
  * candidates decoded and their batch norms folded, as deployed. */
 int hant_deploy_assemble(hant_store *st, const hant_net *teacher, const int64_t *cand_ids, int n, hant_net **out);
 
+/* The same for a choice of a library snapshot: choice[s] indexes lib->cands
+ * (n_slots of them), and the teacher is the snapshot's shared one
+ * (hant_library_teacher), read and hashed once however many choices are
+ * assembled. */
+int hant_deploy_assemble_choice(hant_store *st, const hant_library *lib, const int *choice, int n_slots,
+                                hant_net **out);
+
 /* Assembles the teacher of st with candidate cand_ids[i] in slot i (n
  * must be the teacher's slot count), and writes it to out_path as ONNX
  * (hant_onnx_save; written to a temporary name and renamed). The teacher
