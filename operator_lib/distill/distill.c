@@ -354,6 +354,34 @@ static int val_pass(chunk *ch, hant_pass *tp, const hant_dataset *val, int batch
   return rc;
 }
 
+/* One training batch and the teacher's features on it. While the workers
+ * train on one batch, the next is drawn and run through the teacher on a
+ * thread of its own (one kernel thread, so no OpenMP team spins beside the
+ * workers): the teacher's pass no longer leaves the workers waiting. The
+ * batches are drawn in the same order, from the same random stream, as one
+ * after the other. */
+typedef struct batch_prep {
+  const hant_dataset *train;
+  const int *idx;
+  int n;
+  hant_rng *rng;
+  hant_net *teacher;
+  int last;
+  float *x;
+  int *labels;
+  hant_pass pass;
+  int rc;
+} batch_prep;
+
+static void *batch_prep_run(void *p) {
+  batch_prep *q = p;
+  hant_threads_set_local(1);
+  hant_dataset_batch(q->train, q->idx, q->n, true, 2, q->rng, q->x, q->labels);
+  q->rc = hant_net_forward_to(q->teacher, &q->pass, q->x, q->n, q->last, false);
+  hant_threads_set_local(0);
+  return NULL;
+}
+
 static int train_chunk(chunk *ch, const hant_dataset *train, const hant_dataset *val, const hant_distill_opts *o,
                        int slot_idx, hant_distill_event *ev, double t0) {
   const hant_slot *s = ch->slot;
@@ -364,8 +392,15 @@ static int train_chunk(chunk *ch, const hant_dataset *train, const hant_dataset 
   int *lab = malloc(sizeof(int) * (size_t)vb), *order = malloc(sizeof(int) * (size_t)train->n);
   hant_pass tp;
   hant_pass_init(&tp);
+  batch_prep bp[2];
+  memset(bp, 0, sizeof(bp));
+  for (int k = 0; k < 2; k++) {
+    hant_pass_init(&bp[k].pass);
+    bp[k].x = hant_alloc(per * (size_t)B * sizeof(float));
+    bp[k].labels = malloc(sizeof(int) * (size_t)B);
+  }
   int rc = 0;
-  if (!xb || !lab || !order) {
+  if (!xb || !lab || !order || !bp[0].x || !bp[1].x || !bp[0].labels || !bp[1].labels) {
     rc = HANT_ENOMEM;
     goto out;
   }
@@ -393,15 +428,30 @@ static int train_chunk(chunk *ch, const hant_dataset *train, const hant_dataset 
     for (int i = 0; i < train->n; i++)
       order[i] = i;
     hant_rng_shuffle(&rng, order, train->n);
+    for (int k = 0; k < 2; k++) {
+      bp[k].train = train, bp[k].n = B, bp[k].rng = &rng, bp[k].teacher = ch->teacher, bp[k].last = s->last;
+    }
+    bp[0].idx = order;
+    batch_prep_run(&bp[0]);
     for (long b = 0; b < spe; b++, ch->step++) {
-      hant_dataset_batch(train, order + b * B, B, true, 2, &rng, xb, lab);
-      if ((rc = hant_net_forward_to(ch->teacher, &tp, xb, B, s->last, false)))
+      batch_prep *cur = &bp[b & 1], *next = &bp[(b + 1) & 1];
+      if ((rc = cur->rc))
         goto out;
-      ch->x = tp.out[s->in];
-      ch->y = tp.out[s->last];
+      pthread_t th;
+      bool ahead = false;
+      if (b + 1 < spe) {
+        next->idx = order + (b + 1) * B;
+        ahead = pthread_create(&th, NULL, batch_prep_run, next) == 0;
+      }
+      ch->x = cur->pass.out[s->in];
+      ch->y = cur->pass.out[s->last];
       ch->nb = B;
       ch->phase = 1;
       par_candidates(ch);
+      if (ahead)
+        pthread_join(th, NULL);
+      else if (b + 1 < spe)
+        batch_prep_run(next);
       for (int i = 0; i < ch->n; i++)
         if (ch->c[i].rc) {
           rc = ch->c[i].rc;
@@ -430,6 +480,11 @@ static int train_chunk(chunk *ch, const hant_dataset *train, const hant_dataset 
   }
   rc = val_pass(ch, &tp, val, vb, xb, lab, 2);
 out:
+  for (int k = 0; k < 2; k++) {
+    hant_pass_free(&bp[k].pass);
+    hant_free(bp[k].x);
+    free(bp[k].labels);
+  }
   hant_pass_free(&tp);
   hant_free(xb);
   free(lab);
