@@ -22,7 +22,7 @@ static const char usage[] =
     "Presets name a whole set of settings; options given with one override it:\n"
     "  full   every family and candidate, all 55000 training and 5000 validation\n"
     "         images, 1 epoch (the default; 264 candidates of the default teacher,\n"
-    "         about 1 h 35 min on two cores)\n"
+    "         about 36 min on two cores)\n"
     "  quick  identity, width, prune, lowrank, at most 2 candidates per family\n"
     "         and slot (the ends of each family's range), 4096 training and 1000\n"
     "         validation images, 1 epoch (50 candidates, a few minutes)\n"
