@@ -124,10 +124,11 @@ static int rank0_sink(void *user, hant_distill_result *r) {
 }
 
 /* Lists what a build would train, per slot and family, without training. */
-static int dry_run(const char *teacher_path, unsigned mask, const hant_build_settings *bs, bool json) {
+static int dry_run(const char *teacher_path, unsigned mask, const hant_build_settings *bs, const char *slots,
+                   bool json) {
   hant_net *t = NULL;
   int rc = hant_onnx_load_any(teacher_path, &t, NULL);
-  if (rc || (rc = hant_teacher_prepare(t, teacher_path))) {
+  if (rc || (rc = hant_teacher_prepare(t, teacher_path)) || (rc = hant_distill_slots_check(t, slots))) {
     fprintf(stderr, "hant-distill build: %s\n", hant_errmsg());
     hant_net_destroy(t);
     return EXIT_FAIL;
@@ -146,6 +147,8 @@ static int dry_run(const char *teacher_path, unsigned mask, const hant_build_set
   }
   int total = 0;
   for (int s = 0; s < t->n_slots && !rc; s++) {
+    if (!hant_distill_slot_wanted(slots, t->slots[s].name))
+      continue;
     hant_cand_spec *specs = NULL;
     int n = 0, per[HANT_FAMILY_COUNT] = {0};
     if ((rc = hant_family_generate(t, s, mask, &specs, &n))) {
@@ -321,7 +324,7 @@ int cmd_build(int argc, char **argv) {
   join_args(argc, argv, args, sizeof(args));
   o.args = args;
   if (dry)
-    return dry_run(teacher_path, mask, &bs, json);
+    return dry_run(teacher_path, mask, &bs, slot_list, json);
 
   hant_net *teacher = NULL;
   hant_store *st = NULL;

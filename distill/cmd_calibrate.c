@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_calibrate.c: `hant-distill calibrate` measures assembled networks on the validation split and fits the accuracy predictor the solver maximises. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -84,6 +86,14 @@ int calibrate_run(hant_store *st, const char *data, const calibrate_args *a, boo
   hant_calib_fit_rec f;
   if ((rc = hant_store_calib_fit_get(st, &f, NULL, NULL)))
     goto out;
+  char *objective = NULL, *add_tau_s = NULL;
+  hant_store_meta_get(st, "calibration_objective", &objective);
+  hant_store_meta_get(st, "calibration_additive_tau", &add_tau_s);
+  hant_errmsg_clear();
+  double add_tau = add_tau_s ? strtod(add_tau_s, NULL) : NAN;
+  bool fit_objective = objective && !strcmp(objective, "calibrated");
+  free(objective);
+  free(add_tau_s);
   if (json) {
     hant_jsonw w;
     hant_jsonw_init(&w, stdout);
@@ -101,6 +111,8 @@ int calibrate_run(hant_store *st, const char *data, const calibrate_args *a, boo
     hant_jsonw_key(&w, "heldout_median_abs_err"), hant_jsonw_num(&w, f.heldout_median_abs_err);
     hant_jsonw_key(&w, "heldout_p90_abs_err"), hant_jsonw_num(&w, f.heldout_p90_abs_err);
     hant_jsonw_key(&w, "heldout_kendall_tau"), hant_jsonw_num(&w, f.heldout_kendall_tau);
+    hant_jsonw_key(&w, "additive_kendall_tau"), hant_jsonw_num(&w, add_tau);
+    hant_jsonw_key(&w, "objective"), hant_jsonw_str(&w, fit_objective ? "calibrated" : "additive");
     hant_jsonw_key(&w, "heldout_mean_abs_err");
     hant_jsonw_obj_begin(&w);
     for (int s = 0; s < HANT_CALIB_SCALE_COUNT; s++)
@@ -122,6 +134,10 @@ int calibrate_run(hant_store *st, const char *data, const calibrate_args *a, boo
              100 * f.heldout_median_abs_err, 100 * f.heldout_p90_abs_err, f.heldout_kendall_tau);
     else
       printf("held out      none (fewer than 4 samples)\n");
+    printf("objective     %s: the fit ranks networks with Kendall tau %.3f held out, the additive objective %.3f; "
+           "answers show the fit's prediction either way\n",
+           fit_objective ? "the fit's coefficients" : "the additive scores (noise-aware)", f.heldout_kendall_tau,
+           add_tau);
   }
 out:
   hant_predictor_free(&p);

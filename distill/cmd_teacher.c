@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hant.h"
 #include "cli.h"
@@ -74,7 +75,9 @@ int cmd_teacher(int argc, char **argv) {
       HANT_OPT_INT("max-steps", 0, &max_steps, 1, 1L << 40, "N", "stop after N steps (for smoke tests)"),
       HANT_OPT_INT("seed", 0, &seed, 0, 1L << 40, "N", "(default 1)"),
       HANT_OPT_INT("threads", 0, &threads, 1, 1024, "N", "kernel threads (default: all cores)"),
-      HANT_OPT_STRING("out", 0, &out, "FILE", "where to write the trained network (required)"),
+      HANT_OPT_STRING("out", 0, &out, "FILE",
+                      "where to write the trained network (required): ONNX when FILE ends in .onnx, else hant's "
+                      "native format"),
       HANT_OPT_FLAG("json", 0, &json, "print the result as JSON on stdout"),
       HANT_OPT_HELP("show this help"),
       HANT_OPT_END,
@@ -178,7 +181,15 @@ int cmd_teacher(int argc, char **argv) {
     fprintf(stderr, "hant-distill teacher: %s\n", hant_strerror(rc));
     goto done;
   }
-  rc = hant_netfile_save(net, meta, out);
+  /* The name says the format: a file called .onnx that held the native
+   * format would be refused by every ONNX tool it is handed to. */
+  size_t ol = strlen(out);
+  if (ol >= 5 && !strcasecmp(out + ol - 5, ".onnx")) {
+    hant_onnx_save_opts so = {.doc = meta};
+    rc = hant_onnx_save(net, out, &so);
+  } else {
+    rc = hant_netfile_save(net, meta, out);
+  }
   free(meta);
   if (rc) {
     fprintf(stderr, "hant-distill teacher: %s\n", hant_errmsg());

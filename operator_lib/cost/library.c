@@ -5,6 +5,7 @@
 #include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -340,6 +341,15 @@ static int calib_load(hant_store *st, hant_library *lib) {
   for (int c = 0; c < lib->n_cands; c++)
     lib->calib_missing += !seen[c];
   lib->calibrated = lib->n_cands > 0 && lib->calib_missing == 0;
+  char *obj = NULL, *tau = NULL;
+  lib->calib_additive_tau = NAN;
+  if (!hant_store_meta_get(st, "calibration_additive_tau", &tau) && tau)
+    lib->calib_additive_tau = strtod(tau, NULL);
+  lib->calib_objective = lib->calibrated && !hant_store_meta_get(st, "calibration_objective", &obj) && obj &&
+                         !strcmp(obj, "calibrated");
+  hant_errmsg_clear();
+  free(obj);
+  free(tau);
   if (!lib->calibrated) {
     free(lib->calib_coef);
     lib->calib_coef = NULL;

@@ -72,6 +72,12 @@ typedef struct hant_library {
    * calib_coef[c] is candidate c's coefficient on calib.scale. A fit
    * older than some candidate leaves calibrated false. */
   bool calibrated;
+  /* The solver maximises the fit's coefficients only when the fit ranked
+   * held-out networks better than the additive objective did (calibration
+   * records which, meta key calibration_objective); otherwise it keeps the
+   * noise-aware scores and only the prediction shown is the fit's. */
+  bool calib_objective;
+  double calib_additive_tau; /* the additive objective's Kendall tau on the samples; NaN if not recorded */
   hant_calib_fit_rec calib;
   double *calib_coef;   /* [n_cands] when calibrated, else NULL */
   int calib_missing;    /* candidates without a coefficient when a fit exists (stale fit) */

@@ -293,8 +293,7 @@ static void par_candidates(chunk *ch) {
   ch->order = NULL;
 }
 
-/* Whether slot `name` is in the comma-separated list (NULL: all). */
-static bool slot_wanted(const char *list, const char *name) {
+bool hant_distill_slot_wanted(const char *list, const char *name) {
   if (!list)
     return true;
   size_t n = strlen(name);
@@ -307,6 +306,22 @@ static bool slot_wanted(const char *list, const char *name) {
       p++;
   }
   return false;
+}
+
+int hant_distill_slots_check(const hant_net *teacher, const char *list) {
+  for (const char *p = list; p && *p;) {
+    size_t k = strcspn(p, ",");
+    bool found = false;
+    for (int s = 0; s < teacher->n_slots && !found; s++)
+      found = strlen(teacher->slots[s].name) == k && !strncmp(teacher->slots[s].name, p, k);
+    if (!found)
+      return hant__error(HANT_EINVAL, "--slots: the teacher has no slot named '%.*s' (it has slot0 to slot%d)",
+                         (int)k, p, teacher->n_slots - 1);
+    p += k;
+    if (*p)
+      p++;
+  }
+  return 0;
 }
 
 double hant_distill_candidate_work(const hant_net *teacher, int slot, long images, int epochs, int chunk_n) {
@@ -576,6 +591,8 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
   if (o->epochs < 1 || o->batch < 1 || o->jobs < 1 || o->shards < 1 || o->shard < 0 || o->shard >= o->shards)
     return hant__error(HANT_EINVAL, "distill: epochs %d, batch %d, jobs %d, shard %d/%d are not valid", o->epochs,
                        o->batch, o->jobs, o->shard, o->shards);
+  if ((rc = hant_distill_slots_check(teacher, o->slots)))
+    return rc;
   if ((rc = hant_store_teacher_get(st, &t)))
     return rc == HANT_ENOENT ? hant__error(rc, "%s: no teacher registered", hant_store_path(st)) : rc;
   if ((rc = hant_store_slots(st, &slots, &nslots)))
@@ -633,7 +650,7 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
       goto out_plan;
     nspec[i] = hant_family_thin(specs[i], nspec[i], o->per_family);
     for (int j = 0; j < nspec[i]; j++, task++) {
-      if (task % o->shards != o->shard || !slot_wanted(o->slots, teacher->slots[i].name))
+      if (task % o->shards != o->shard || !hant_distill_slot_wanted(o->slots, teacher->slots[i].name))
         continue;
       sum->planned++;
       double w = hant_distill_candidate_work(teacher, i, train->n, o->epochs, chunk_n);
@@ -659,7 +676,7 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
       break;
     }
     for (int j = 0; j < nspec[i]; j++) {
-      if ((first_task + j) % o->shards != o->shard || !slot_wanted(o->slots, s->name))
+      if ((first_task + j) % o->shards != o->shard || !hant_distill_slot_wanted(o->slots, s->name))
         continue;
       slot_planned++;
       if (!hant_store_candidate_exists(st, slots[i].id, specs[i][j].key))

@@ -114,4 +114,10 @@ int hant_distill_measure(hant_net *teacher, int slot, hant_net *cand, const hant
 /* Default sink: writes to the store passed as user. */
 int hant_distill_store_sink(void *user, hant_distill_result *r);
 
+/* Whether slot `name` is in the comma-separated list (NULL: every slot). */
+bool hant_distill_slot_wanted(const char *list, const char *name);
+/* Checks that every name of the comma-separated list (NULL: none) is one of
+ * the teacher's slots; HANT_EINVAL naming the first that is not. */
+int hant_distill_slots_check(const hant_net *teacher, const char *list);
+
 #endif

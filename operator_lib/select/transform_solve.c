@@ -762,7 +762,7 @@ int hant_transform_solve(const hant_library *lib, const hant_transform_req *req,
   memset(&b, 0, sizeof(b));
   if (rc)
     goto out;
-  rc = build_problem(lib, req, HANT_BUDGET_KIND_COUNT, lib->calibrated, &b);
+  rc = build_problem(lib, req, HANT_BUDGET_KIND_COUNT, lib->calib_objective, &b);
   if (!rc && req->rerank_k > 1 && req->measure)
     rc = hant__error(HANT_EINVAL, "rerank_k: measured re-ranking and the measured-latency correction cannot be "
                                   "combined; ask for one of them");

@@ -233,8 +233,10 @@ static void libprob_build(const ctx *c, const devctx *d, hant_budget_kind k, dou
         continue;
       lp->item[n] = ci;
       /* The baselines maximise the values hant does, so that the comparison
-       * is of search methods: noise-sized gains count as none. */
-      lp->value[n] = hant_transform_value(lib->cands[ci].score, hant_transform_noise_se(lib));
+       * is of search methods: the calibrated coefficients when the library
+       * has a fit, else the scores with noise-sized gains counted as none. */
+      lp->value[n] = lib->calib_objective ? lib->calib_coef[ci]
+                                     : hant_transform_value(lib->cands[ci].score, hant_transform_noise_se(lib));
       lp->cost[n] = cand_cost(d, ci, k);
       lp->gsize[s]++;
       n++;

@@ -23,6 +23,14 @@ count() { sqlite3 "$1" "SELECT count(*) FROM candidate" 2>/dev/null || echo 0; }
 
 "$HD" teacher --arch tiny --epochs 1 --samples 2000 --val-samples 200 --out "$T/teacher.hant" >/dev/null 2>&1
 check '[ -s "$T/teacher.hant" ]' "teacher training failed"
+# --slots limits the dry run's plan, and a slot the teacher lacks is refused by name.
+"$HD" build --teacher "$T/teacher.hant" --slots slot1 --dry-run --json >"$T/plan1.json" 2>/dev/null
+check 'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if [s[\"name\"] for s in d[\"slots\"]] == [\"slot1\"] else 1)" "$T/plan1.json"' "dry run with --slots slot1 planned other slots"
+"$HD" build --teacher "$T/teacher.hant" --slots slot1,slot99 --dry-run >/dev/null 2>"$T/slots.err"
+check 'grep -q "no slot named .slot99." "$T/slots.err"' "--slots slot99 not refused by name: $(cat "$T/slots.err")"
+# A teacher written under an .onnx name is ONNX (issue 17: it used to be the native format under that name).
+"$HD" teacher --arch tiny --max-steps 1 --samples 256 --val-samples 64 --out "$T/t.onnx" >/dev/null 2>&1
+check '"$HD" inspect "$T/t.onnx" --json 2>/dev/null | grep -q "\"format\": *\"onnx\""' "teacher --out t.onnx did not write ONNX"
 
 ARGS="--teacher $T/teacher.hant --samples 1024 --val-samples 200 --batch 32 --families kernel,lowrank,dws --chunk 2"
 "$HD" build $ARGS --db "$T/a.db" >/dev/null 2>"$T/a.err"
