@@ -73,7 +73,8 @@ static void usage(FILE *f) {
              "\n"
              "  --db FILE          a calibrated library with costs for the devices (required)\n"
              "  --devices LIST     for the calibrated solver's choices (default cortex-m7,rpi4,jetson-nano)\n"
-             "  --random N         random held-out networks stratified by MACs (default 40)\n"
+             "  --random N         random held-out networks stratified by MACs (default 60, so that with\n"
+             "                     the solver's choices at least 50 are held out)\n"
              "  --seed S           of the held-out plan; must differ from the calibration's (default 1001)\n"
              "  --val-samples M    validation images per network (default 5000)\n"
              "  --test-samples N   test images per network (default 10000)\n"
@@ -89,7 +90,7 @@ int main(int argc, char **argv) {
       {0, 0, 0, 0}};
   const char *db = NULL;
   char devices_s[256] = "cortex-m7,rpi4,jetson-nano";
-  int random_n = 40, val_n = 5000, test_n = 10000, threads = 0, o;
+  int random_n = 60, val_n = 5000, test_n = 10000, threads = 0, o;
   uint64_t seed = 1001;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (o) {
