@@ -33,16 +33,19 @@ typedef struct calibrate_args {
   long samples;     /* random selections stratified by MACs */
   long val_samples; /* validation images per network; 0: as many as the scores used */
   long folds;       /* of the fit's cross-validation */
+  bool fit_objective; /* the solver maximises the fit's coefficients */
 } calibrate_args;
 
-#define CALIBRATE_ARGS_DEFAULT {1, 48, 0, 5}
+#define CALIBRATE_ARGS_DEFAULT {1, 48, 0, 5, false}
 #define CALIBRATE_OPTS(a)                                                                                      \
   HANT_OPT_INT("calibrate-seed", 0, &(a).seed, 0, 1L << 40, "N", "seed of the calibration plan (default 1)"),   \
       HANT_OPT_INT("calibrate-samples", 0, &(a).samples, 0, 100000, "N",                                      \
                    "random networks stratified by MACs (default 48)"),                                        \
       HANT_OPT_INT("calibrate-images", 0, &(a).val_samples, 1, 5000, "M",                                      \
                    "validation images per network (default: as the scores)"),                                 \
-      HANT_OPT_INT("calibrate-folds", 0, &(a).folds, 2, 100, "K", "cross-validation folds of the fit (default 5)")
+      HANT_OPT_INT("calibrate-folds", 0, &(a).folds, 2, 100, "K", "cross-validation folds of the fit (default 5)"), \
+      HANT_OPT_FLAG("calibrate-objective", 0, &(a).fit_objective,                                             \
+                    "the solver maximises the fit (default: the noise-aware scores; the fit only predicts)")
 
 /* Measures the calibration plan on st (the validation split from data)
  * and fits and stores the predictor, printing progress and a summary.

@@ -59,6 +59,7 @@ int calibrate_run(hant_store *st, const char *data, const calibrate_args *a, boo
   o.seed = (uint64_t)a->seed;
   o.random_samples = (int)a->samples;
   o.folds = (int)a->folds;
+  o.fit_objective = a->fit_objective;
   struct ui u = {.json = json};
   o.progress = on_sample;
   o.user = &u;
@@ -134,10 +135,10 @@ int calibrate_run(hant_store *st, const char *data, const calibrate_args *a, boo
              100 * f.heldout_median_abs_err, 100 * f.heldout_p90_abs_err, f.heldout_kendall_tau);
     else
       printf("held out      none (fewer than 4 samples)\n");
-    printf("objective     %s: the fit ranks networks with Kendall tau %.3f held out, the additive objective %.3f; "
+    printf("objective     %s (Kendall tau on the samples: the fit %.3f held out, the additive scores %.3f); "
            "answers show the fit's prediction either way\n",
-           fit_objective ? "the fit's coefficients" : "the additive scores (noise-aware)", f.heldout_kendall_tau,
-           add_tau);
+           fit_objective ? "the fit's coefficients (--calibrate-objective)" : "the noise-aware scores",
+           f.heldout_kendall_tau, add_tau);
   }
 out:
   hant_predictor_free(&p);

@@ -10,7 +10,7 @@
 #include "base.h"
 #include "rng.h"
 
-static const char *const scale_names[HANT_CALIB_SCALE_COUNT] = {"accuracy", "log_error", "log_odds"};
+static const char *const scale_names[HANT_CALIB_SCALE_COUNT] = {"accuracy", "log_error", "log_odds", "log_odds_chance"};
 static_assert(sizeof(scale_names) / sizeof(scale_names[0]) == HANT_CALIB_SCALE_COUNT, "one name per scale");
 
 static const double default_ridges[] = {0.01, 0.03, 0.1, 0.3, 1, 3, 10};
@@ -26,27 +26,33 @@ hant_calib_scale hant_calib_scale_from_name(const char *name) {
   return HANT_CALIB_SCALE_COUNT;
 }
 
-double hant_calib_link(hant_calib_scale s, double a, double eps) {
+double hant_calib_link(hant_calib_scale s, double a, double eps, double chance) {
   if (s == HANT_CALIB_ACCURACY)
     return a;
-  a = fmin(fmax(a, eps), 1 - eps);
-  return s == HANT_CALIB_LOG_ERROR ? -log1p(-a) : log(a / (1 - a));
+  double lo = s == HANT_CALIB_LOG_ODDS_CHANCE ? chance : 0;
+  a = fmin(fmax(a, lo + eps), 1 - eps);
+  switch (s) {
+  case HANT_CALIB_LOG_ERROR: return -log1p(-a);
+  case HANT_CALIB_LOG_ODDS_CHANCE: return log((a - chance) / (1 - a));
+  default: return log(a / (1 - a));
+  }
 }
 
-double hant_calib_unlink(hant_calib_scale s, double z) {
+double hant_calib_unlink(hant_calib_scale s, double z, double chance) {
   switch (s) {
   case HANT_CALIB_LOG_ERROR: return -expm1(-z);
   case HANT_CALIB_LOG_ODDS: return 1 / (1 + exp(-z));
+  case HANT_CALIB_LOG_ODDS_CHANCE: return chance + (1 - chance) / (1 + exp(-z));
   default: return z;
   }
 }
 
 double hant_calib_noise_se(double t, int n) { return n > 0 && t >= 0 && t <= 1 ? sqrt(t * (1 - t) / n) : 0; }
 
-double hant_calib_prior(hant_calib_scale s, double t, double score, double se, double eps) {
+double hant_calib_prior(hant_calib_scale s, double t, double score, double se, double eps, double chance) {
   /* A gain within the noise is no gain; a loss is kept, being the safe side. */
   double adj = score > se ? score - se : fmin(score, 0);
-  return hant_calib_link(s, t + adj, eps) - hant_calib_link(s, t, eps);
+  return hant_calib_link(s, t + adj, eps, chance) - hant_calib_link(s, t, eps, chance);
 }
 
 void hant_predictor_opts_default(hant_predictor_opts *o) {
@@ -69,7 +75,7 @@ double hant_predictor_predict(const hant_predictor *p, const int *choice, int n_
   double z = p->intercept;
   for (int s = 0; s < n_slots; s++)
     z += p->coef[choice[s]];
-  return hant_calib_unlink(p->scale, z);
+  return hant_calib_unlink(p->scale, z, p->chance);
 }
 
 double hant_kendall_tau(const double *a, const double *b, int n) {
@@ -192,11 +198,11 @@ static int factor(struct work *w, double ridge) {
 }
 
 static double predict_theta(const struct work *w, int s, int k) {
-  double z = hant_calib_link((hant_calib_scale)s, w->d->teacher_accuracy, w->eps) + w->theta[0];
+  double z = hant_calib_link((hant_calib_scale)s, w->d->teacher_accuracy, w->eps, w->d->chance) + w->theta[0];
   const int *r = row(w, k);
   for (int a = 0; a < w->d->n_slots; a++)
     z += w->w0[s][r[a]] + w->theta[1 + r[a]];
-  return hant_calib_unlink((hant_calib_scale)s, z);
+  return hant_calib_unlink((hant_calib_scale)s, z, w->d->chance);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -243,6 +249,10 @@ int hant_predictor_fit(const hant_predictor_data *d, const hant_predictor_opts *
   const double *ridges = opts->n_ridges ? opts->ridges : default_ridges;
   int n_ridges = opts->n_ridges ? opts->n_ridges : (int)(sizeof(default_ridges) / sizeof(default_ridges[0]));
   unsigned scales = opts->scales ? opts->scales : (1u << HANT_CALIB_SCALE_COUNT) - 1;
+  /* Without a chance level below the teacher's accuracy the floored link
+   * means nothing. */
+  if (!(d->chance > 0 && d->chance < d->teacher_accuracy))
+    scales &= ~(1u << HANT_CALIB_LOG_ODDS_CHANCE);
   int n = d->n_samples, nc = d->n_cands;
   int folds = n >= 4 ? (opts->folds > 1 ? opts->folds : 5) : 0;
   if (folds > n)
@@ -270,11 +280,12 @@ int hant_predictor_fit(const hant_predictor_data *d, const hant_predictor_opts *
       rc = HANT_ENOMEM;
       break;
     }
-    double lt = hant_calib_link((hant_calib_scale)s, d->teacher_accuracy, w.eps);
+    double lt = hant_calib_link((hant_calib_scale)s, d->teacher_accuracy, w.eps, d->chance);
     for (int c = 0; c < nc; c++)
-      w.w0[s][c] = hant_calib_prior((hant_calib_scale)s, d->teacher_accuracy, d->score[c], out->noise_se, w.eps);
+      w.w0[s][c] =
+          hant_calib_prior((hant_calib_scale)s, d->teacher_accuracy, d->score[c], out->noise_se, w.eps, d->chance);
     for (int k = 0; k < n; k++) {
-      double y = hant_calib_link((hant_calib_scale)s, d->accuracy[k], w.eps) - lt;
+      double y = hant_calib_link((hant_calib_scale)s, d->accuracy[k], w.eps, d->chance) - lt;
       for (int a = 0; a < d->n_slots; a++)
         y -= w.w0[s][row(&w, k)[a]];
       w.y[s][k] = y;
@@ -374,7 +385,8 @@ int hant_predictor_fit(const hant_predictor_data *d, const hant_predictor_opts *
   out->folds = folds;
   out->n_samples = n;
   out->n_cands = nc;
-  out->intercept = hant_calib_link(out->scale, d->teacher_accuracy, w.eps) + w.theta[0];
+  out->intercept = hant_calib_link(out->scale, d->teacher_accuracy, w.eps, d->chance) + w.theta[0];
+  out->chance = d->chance;
   for (int c = 0; c < nc; c++) {
     out->prior[c] = w.w0[best_s][c];
     out->coef[c] = w.w0[best_s][c] + w.theta[1 + c];

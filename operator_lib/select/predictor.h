@@ -12,12 +12,15 @@
  *     a(x) = link^-1(b + sum_slots w_{x_s}),
  *
  * with one coefficient w_c per candidate and an intercept b, on one of
- * three scales, all increasing, so that maximising sum_s w_{x_s} in the
+ * four scales, all increasing, so that maximising sum_s w_{x_s} in the
  * integer program maximises a(x) exactly:
  *
- *     accuracy   link(a) = a
- *     log_error  link(a) = -log(1 - a)    (errors compound multiplicatively)
- *     log_odds   link(a) = log(a / (1 - a))
+ *     accuracy         link(a) = a
+ *     log_error        link(a) = -log(1 - a)    (errors compound multiplicatively)
+ *     log_odds         link(a) = log(a / (1 - a))
+ *     log_odds_chance  link(a) = log((a - c) / (1 - a)), c the chance level
+ *                      (1 / classes): a collapsed network scores chance, not
+ *                      zero, and this link never predicts below it
  *
  * The fit is ridge regression of link(measured accuracy) on the choice
  * indicators, each w_c pulled toward a prior mean w0_c and b toward
@@ -42,24 +45,26 @@ typedef enum hant_calib_scale {
   HANT_CALIB_ACCURACY,
   HANT_CALIB_LOG_ERROR,
   HANT_CALIB_LOG_ODDS,
+  HANT_CALIB_LOG_ODDS_CHANCE,
   HANT_CALIB_SCALE_COUNT
 } hant_calib_scale;
 
-/* "accuracy", "log_error", "log_odds"; never NULL. */
+/* "accuracy", "log_error", "log_odds", "log_odds_chance"; never NULL. */
 const char *hant_calib_scale_name(hant_calib_scale s);
 /* HANT_CALIB_SCALE_COUNT for an unknown name. */
 hant_calib_scale hant_calib_scale_from_name(const char *name);
-/* link(a) and link^-1(z) of a scale. link clamps a to [eps, 1 - eps] for
- * the logarithmic scales (eps > 0); link^-1 of the accuracy scale is not
- * clamped. */
-double hant_calib_link(hant_calib_scale s, double a, double eps);
-double hant_calib_unlink(hant_calib_scale s, double z);
+/* link(a) and link^-1(z) of a scale; chance is the chance level c of
+ * log_odds_chance (ignored by the others). link clamps a to [eps, 1 - eps]
+ * (to [c + eps, 1 - eps] for log_odds_chance) for the logarithmic scales
+ * (eps > 0); link^-1 of the accuracy scale is not clamped. */
+double hant_calib_link(hant_calib_scale s, double a, double eps, double chance);
+double hant_calib_unlink(hant_calib_scale s, double z, double chance);
 
 /* se = sqrt(t (1 - t) / n): the standard error of an accuracy t measured
  * on n images (0.0034 at t = 0.94, n = 5000). */
 double hant_calib_noise_se(double t, int n);
 /* The prior mean w0 of a candidate with single-slot score `score`, as above. */
-double hant_calib_prior(hant_calib_scale s, double t, double score, double se, double eps);
+double hant_calib_prior(hant_calib_scale s, double t, double score, double se, double eps, double chance);
 
 /* What the fit reads. The caller owns every array. */
 typedef struct hant_predictor_data {
@@ -71,12 +76,13 @@ typedef struct hant_predictor_data {
   int n_samples;
   const int *choice;       /* [n_samples, n_slots] candidate indices in [0, n_cands) */
   const double *accuracy;  /* [n_samples] measured validation accuracy, fraction 0-1 */
+  double chance;           /* chance accuracy, 1 / classes; 0: log_odds_chance is not tried */
 } hant_predictor_data;
 
 typedef struct hant_predictor_opts {
   int folds;                /* of the cross-validation (default 5; fewer when there are fewer samples) */
   uint64_t seed;            /* of the fold assignment */
-  unsigned scales;          /* bit (1 << s) per scale tried; 0: all three */
+  unsigned scales;          /* bit (1 << s) per scale tried; 0: all (log_odds_chance only with a chance level) */
   int n_ridges;             /* 0: the default grid 0.01, 0.03, 0.1, 0.3, 1, 3, 10 */
   const double *ridges;     /* [n_ridges] ridge strengths tried, each > 0 */
 } hant_predictor_opts;
@@ -87,6 +93,7 @@ void hant_predictor_opts_default(hant_predictor_opts *o);
  * releases its arrays. */
 typedef struct hant_predictor {
   hant_calib_scale scale;
+  double chance; /* the data's chance level, for log_odds_chance */
   double intercept;
   double ridge;
   double noise_se;

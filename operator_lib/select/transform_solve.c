@@ -695,7 +695,8 @@ double hant__transform_predicted(const hant_library *lib, const int *choice, int
   double z = lib->calib.intercept;
   for (int s = 0; s < n_slots; s++)
     z += lib->calib_coef[choice[s]];
-  return hant_calib_unlink(hant_calib_scale_from_name(lib->calib.scale), z);
+  double chance = lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0;
+  return hant_calib_unlink(hant_calib_scale_from_name(lib->calib.scale), z, chance);
 }
 
 /* Adapts the solver's per-group item indices to library candidates. */

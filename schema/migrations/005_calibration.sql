@@ -25,7 +25,7 @@ CREATE TABLE calib_sample (
 -- increasing, so maximising the summed coefficients maximises the prediction. One row per library.
 CREATE TABLE calib_fit (
   id                  INTEGER PRIMARY KEY CHECK (id = 1),
-  scale               TEXT NOT NULL CHECK (scale IN ('accuracy', 'log_error', 'log_odds')),
+  scale               TEXT NOT NULL CHECK (scale IN ('accuracy', 'log_error', 'log_odds', 'log_odds_chance')),
   intercept           REAL NOT NULL,
   ridge               REAL NOT NULL,    -- the ridge strength chosen by held-out error
   noise_se            REAL NOT NULL,    -- standard error of a single-slot score; scores within it are no gain

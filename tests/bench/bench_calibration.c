@@ -223,7 +223,7 @@ int main(int argc, char **argv) {
     double z = lib->calib.intercept, sum = 0;
     for (int s = 0; s < ns; s++)
       z += lib->calib_coef[e->choice[s]], sum += lib->cands[e->choice[s]].score;
-    e->cal = hant_calib_unlink(scale, z);
+    e->cal = hant_calib_unlink(scale, z, lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0);
     e->add = lib->teacher.val_accuracy + sum;
     if (hant_calibration_evaluate(st, lib, e->choice, &val, &e->val) ||
         hant_calibration_evaluate(st, lib, e->choice, &test, &e->test))

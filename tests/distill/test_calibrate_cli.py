@@ -90,8 +90,10 @@ def main():
     summary = json.loads(r.stdout.strip().splitlines()[-1])
     planned = summary["planned"]
     check(summary["measured"] == planned and planned >= 20, "measured %d of %d planned" % (summary["measured"], planned))
-    check(summary["scale"] in ("accuracy", "log_error", "log_odds") and summary["folds"] == 5,
+    check(summary["scale"] in ("accuracy", "log_error", "log_odds", "log_odds_chance") and summary["folds"] == 5,
           "summary names the scale and 5 folds: %s" % summary)
+    check(summary["objective"] == "additive" and summary["additive_kendall_tau"] is not None,
+          "without --calibrate-objective the solver keeps the noise-aware scores: %s" % summary)
     origins = {o for (o,) in db(a, "SELECT DISTINCT origin FROM calib_sample")}
     check(origins == {"teacher", "solver", "random"}, "samples come from the teacher, the solver and random draws: %s"
           % origins)

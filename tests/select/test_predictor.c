@@ -40,7 +40,7 @@ static void recovers_known_coefficients(void) {
     acc[k] = sigmoid(z);
   }
   /* Scores from a million images: noise is no excuse here. */
-  hant_predictor_data d = {SLOTS, C, score, sigmoid(b), 1000000, N, choice, acc};
+  hant_predictor_data d = {SLOTS, C, score, sigmoid(b), 1000000, N, choice, acc, 0};
   hant_predictor p;
   int rc = hant_predictor_fit(&d, NULL, &p);
   CHECK(rc == 0, "fit on synthetic data: %s", hant_errmsg());
@@ -69,16 +69,16 @@ static void noise_is_no_gain(void) {
   double se = hant_calib_noise_se(0.94, 5000);
   CHECK(fabs(se - 0.00336) < 1e-4, "standard error at 94%% on 5000 images is 0.0034 (got %.5f)", se);
   for (int s = 0; s < HANT_CALIB_SCALE_COUNT; s++) {
-    CHECK(hant_calib_prior((hant_calib_scale)s, 0.94, 0.001, se, 1e-4) == 0, "%s: a +0.001 score is no gain",
+    CHECK(hant_calib_prior((hant_calib_scale)s, 0.94, 0.001, se, 1e-4, 0.1) == 0, "%s: a +0.001 score is no gain",
           hant_calib_scale_name((hant_calib_scale)s));
-    CHECK(hant_calib_prior((hant_calib_scale)s, 0.94, se, se, 1e-4) == 0, "%s: a gain of one standard error is none",
+    CHECK(hant_calib_prior((hant_calib_scale)s, 0.94, se, se, 1e-4, 0.1) == 0, "%s: a gain of one standard error is none",
           hant_calib_scale_name((hant_calib_scale)s));
-    CHECK(hant_calib_prior((hant_calib_scale)s, 0.94, -0.02, se, 1e-4) < 0, "%s: a loss stays a loss",
+    CHECK(hant_calib_prior((hant_calib_scale)s, 0.94, -0.02, se, 1e-4, 0.1) < 0, "%s: a loss stays a loss",
           hant_calib_scale_name((hant_calib_scale)s));
-    CHECK(hant_calib_prior((hant_calib_scale)s, 0.94, 0.02, se, 1e-4) > 0, "%s: a real gain is kept",
+    CHECK(hant_calib_prior((hant_calib_scale)s, 0.94, 0.02, se, 1e-4, 0.1) > 0, "%s: a real gain is kept",
           hant_calib_scale_name((hant_calib_scale)s));
-    double z = hant_calib_link((hant_calib_scale)s, 0.8, 1e-4);
-    CHECK(fabs(hant_calib_unlink((hant_calib_scale)s, z) - 0.8) < 1e-12, "%s: unlink inverts link",
+    double z = hant_calib_link((hant_calib_scale)s, 0.8, 1e-4, 0.1);
+    CHECK(fabs(hant_calib_unlink((hant_calib_scale)s, z, 0.1) - 0.8) < 1e-12, "%s: unlink inverts link",
           hant_calib_scale_name((hant_calib_scale)s));
   }
   double a[] = {1, 2, 3, 4}, b[] = {10, 20, 30, 40}, r[] = {4, 3, 2, 1};
@@ -115,7 +115,7 @@ static void interaction_avoided(void) {
       choice[k * 3 + s] = 2 * s + ((k >> s) & 1);
     acc[k] = measure(&choice[k * 3]);
   }
-  hant_predictor_data d = {3, 6, score, 0.9, 1000, 8, choice, acc};
+  hant_predictor_data d = {3, 6, score, 0.9, 1000, 8, choice, acc, 0.1};
   hant_predictor p;
   int rc = hant_predictor_fit(&d, NULL, &p);
   CHECK(rc == 0, "fit: %s", hant_errmsg());
@@ -141,7 +141,7 @@ static void bad_input_named(void) {
   const double score[2] = {0, -0.01};
   int choice[2] = {0, 7};
   double acc[2] = {0.9, 0.8};
-  hant_predictor_data d = {1, 2, score, 0.9, 1000, 2, choice, acc};
+  hant_predictor_data d = {1, 2, score, 0.9, 1000, 2, choice, acc, 0.1};
   hant_predictor p;
   CHECK(hant_predictor_fit(&d, NULL, &p) == HANT_EINVAL && strstr(hant_errmsg(), "choice[1][0]"),
         "an out-of-range choice is refused, naming it: %s", hant_errmsg());
