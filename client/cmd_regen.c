@@ -90,11 +90,12 @@ typedef struct entry_run {
 } entry_run;
 
 /* Fine-tuning throughput, in MACs per second, of one hantd worker when
- * nothing was recorded: training ResNet-10 runs at 589 images/s on the
+ * nothing was recorded: training ResNet-10 runs at 1,569 images/s on the
  * 2-core development machine with 2 threads (docs/benchmarks.md), that is
- * 589 x 16.6 MMAC x 3 (forward and backward) = 29 GMAC/s; hantd gives a
- * worker one kernel thread, so half of it. */
-#define REGEN_DEFAULT_MAC_PER_S 15e9
+ * 1,569 x 16.6 MMAC x 3 (forward and backward) = 78 GMAC/s; hantd gives a
+ * worker one kernel thread, so half of it. (The example fleet's first regen
+ * on the quick library took 48 s, which this figure estimates at 52 s.) */
+#define REGEN_DEFAULT_MAC_PER_S 39e9
 /* Fashion-MNIST's validation and test splits (evaluated when eval_samples is 0). */
 #define REGEN_VAL_IMAGES 5000
 #define REGEN_TEST_IMAGES 10000
