@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -402,6 +403,12 @@ static bool forbidden_entry(const hant_places *p, int dir_fd, const char *name) 
 
 /* ---- stale temporaries ------------------------------------------------------------------ */
 
+/* A temporary younger than this may be a write in progress, by this
+ * daemon's runner before a crash or by another daemon that shares an
+ * output directory: a write keeps its file's mtime fresh, so only an old
+ * temporary is one nobody will rename. */
+#define STALE_TEMP_S 600
+
 static int sweep_dir(int dir_fd, const char *label, int *removed) {
   int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -412,10 +419,11 @@ static int sweep_dir(int dir_fd, const char *label, int *removed) {
     return hant__error(HANT_EIO, "%s: cannot list it to remove stale temporaries (%s)", label, strerror(e));
   }
   int rc = 0;
+  time_t now = time(NULL);
   for (struct dirent *e; (e = readdir(d));) {
     struct stat st;
     if (!hant_file_is_atomic_temp(e->d_name) || fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
-        !S_ISREG(st.st_mode))
+        !S_ISREG(st.st_mode) || now - st.st_mtime < STALE_TEMP_S)
       continue;
     if (unlinkat(fd, e->d_name, 0) == 0)
       (*removed)++;

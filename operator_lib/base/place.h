@@ -93,8 +93,10 @@ const hant_places *hant_places_none(void);
 int hant_places_forbid(hant_places *p, const char *path);
 
 /* Removes what a crash left behind: regular files whose names are atomic
- * write temporaries (hant_file_is_atomic_temp) at the top of the state
- * directory, of every STATE/users/UID and of every output directory.
+ * write temporaries (hant_file_is_atomic_temp), not modified for ten
+ * minutes (a younger one may be another daemon's write in progress in a
+ * shared output directory), at the top of the state directory, of every
+ * STATE/users/UID and of every output directory.
  * *removed (may be NULL) receives how many. Errors are not fatal: what can
  * be removed is, and the last failure is returned. */
 int hant_places_sweep(hant_places *p, int *removed);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hant.h"
@@ -195,15 +196,23 @@ static void test_places(void) {
     printf("(the checks of another peer's files are skipped: they need root to act for uid 65534)\n");
   }
 
-  /* Stale temporaries are removed at start, and only they. */
+  /* Stale temporaries are removed at start, and only they: a fresh one may
+   * be another daemon's write in progress in a shared output directory. */
   snprintf(want, sizeof(want), "%s/users/%u/.x.onnx" HANT_ATOMIC_TMP_MARK "0123456789ab", at("state/deep"),
            (unsigned)me);
   put(want, "stale");
   put(at("out/.y.onnx" HANT_ATOMIC_TMP_MARK "0123456789ab"), "stale");
+  put(at("out/.z.onnx" HANT_ATOMIC_TMP_MARK "0123456789ab"), "being written");
+  struct timespec old[2] = {{.tv_sec = time(NULL) - 3600}, {.tv_sec = time(NULL) - 3600}};
+  CHECK(utimensat(AT_FDCWD, want, old, 0) == 0 &&
+            utimensat(AT_FDCWD, at("out/.y.onnx" HANT_ATOMIC_TMP_MARK "0123456789ab"), old, 0) == 0,
+        "aging the stale temporaries");
   int removed = -1;
   CHECK(hant_places_sweep(p, &removed) == 0 && removed == 2, "two stale temporaries removed: %d %s", removed,
         hant_errmsg());
   CHECK(access(want, F_OK) != 0 && has(at("out/lib.db"), "library"), "the temporaries went, the rest stayed");
+  CHECK(has(at("out/.z.onnx" HANT_ATOMIC_TMP_MARK "0123456789ab"), "being written"),
+        "a fresh temporary (a write in progress) stays");
   hant_places_close(p);
 
   /* The empty set refuses everything; bad configurations are refused. */
