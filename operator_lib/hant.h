@@ -82,6 +82,7 @@
 #include "calibration.h"
 #include "deploy.h"
 #include "deploy_job.h"
+#include "bn_restore.h"
 #include "finetune.h"
 
 /* rpc: the daemon's methods */

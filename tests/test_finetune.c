@@ -119,6 +119,7 @@ int main(void) {
     co.weight_decay = 0;
     co.clip_norm = 1e-3f;
     co.max_steps = 1;
+    co.restore_bn = false; /* the bound is on the network's own weights */
     hant_train_result cr;
     CHECK(hant_finetune_kd(one, teacher, &tr, NULL, &co, &cr) == 0, "one clipped step: %s", hant_errmsg());
     double moved = 0;

@@ -6,12 +6,11 @@
 #include <string.h>
 
 #include "arch.h"
+#include "deploy_internal.h"
 #include "slots.h"
 #include "base.h"
 
-/* Appends a copy of src's node i to dst, its inputs renamed through map,
- * and copies its parameters. Returns the new node or an error. */
-static int copy_node(hant_net *dst, const hant_net *src, int i, const int *map) {
+int hant__copy_node(hant_net *dst, const hant_net *src, int i, const int *map) {
   const hant_node *n = &src->nodes[i];
   int x = n->in[0] >= 0 ? map[n->in[0]] : -1, y = n->in[1] >= 0 ? map[n->in[1]] : -1;
   if ((n->in[0] >= 0 && x < 0) || (n->in[1] >= 0 && y < 0))
@@ -191,7 +190,7 @@ int hant_assemble(const hant_net *teacher, hant_net *const *cands, hant_net **ou
   for (int i = 1; i < teacher->n_nodes; i++) {
     const hant_node *n = &teacher->nodes[i];
     if (n->slot < 0) {
-      if ((rc = map[i] = copy_node(net, teacher, i, map)) < 0)
+      if ((rc = map[i] = hant__copy_node(net, teacher, i, map)) < 0)
         goto fail;
       continue;
     }
@@ -206,7 +205,7 @@ int hant_assemble(const hant_net *teacher, hant_net *const *cands, hant_net **ou
     snprintf(descs[n->slot], sizeof(descs[n->slot]), "%s", desc);
     if (!c) {
       for (int j = s->first; j <= s->last; j++)
-        if ((rc = map[j] = copy_node(net, teacher, j, map)) < 0)
+        if ((rc = map[j] = hant__copy_node(net, teacher, j, map)) < 0)
           goto fail;
     } else {
       int *cm = realloc(cmap, sizeof(int) * (size_t)c->n_nodes);
@@ -219,7 +218,7 @@ int hant_assemble(const hant_net *teacher, hant_net *const *cands, hant_net **ou
       for (int j = 1; j < c->n_nodes; j++)
         cmap[j] = -1;
       for (int j = 1; j < c->n_nodes; j++)
-        if ((rc = cmap[j] = copy_node(net, c, j, cmap)) < 0)
+        if ((rc = cmap[j] = hant__copy_node(net, c, j, cmap)) < 0)
           goto fail;
       map[s->last] = cmap[hant_net_output(c)];
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base.h"
+#include "bn_restore.h"
 
 void hant_finetune_opts_default(hant_finetune_opts *o) {
   memset(o, 0, sizeof(*o));
@@ -17,6 +18,8 @@ void hant_finetune_opts_default(hant_finetune_opts *o) {
   o->alpha = 0.9f;
   o->augment = true;
   o->clip_norm = 1.0f;
+  o->restore_bn = true;
+  o->bn_images = 2048;
   o->seed = 1;
 }
 
@@ -60,10 +63,23 @@ int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *t
                        o->batch, (double)o->lr, (double)o->temperature, (double)o->alpha);
   if (train->n < o->batch)
     return hant__error(HANT_EINVAL, "%d training images are fewer than one batch of %d", train->n, o->batch);
+  /* Batch norms come back for training and are folded again after it,
+   * so the student keeps its structure (bn_restore.h). */
+  hant_bn_restored br = {0};
+  hant_net *trained = student;
+  if (o->restore_bn) {
+    int rc = hant_bn_restore(student, train, o->bn_images, &br);
+    if (rc) {
+      memset(res, 0, sizeof(*res));
+      return rc;
+    }
+    trained = br.net;
+  }
   kd_loss kd = {.teacher = teacher, .temperature = o->temperature, .alpha = o->alpha};
   hant_pass_init(&kd.pass);
   if (!(kd.g_ce = hant_alloc((size_t)k * o->batch * sizeof(float)))) {
     memset(res, 0, sizeof(*res));
+    hant_bn_restored_free(&br);
     return HANT_ENOMEM;
   }
   /* SGD with Nesterov momentum on a cosine schedule without warm-up, and
@@ -91,7 +107,13 @@ int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *t
   t.loss = kd_step;
   t.loss_user = &kd;
   t.name = "fine-tuning";
-  int rc = hant_train_classifier(student, train, val, &t, res);
+  int rc = hant_train_classifier(trained, train, val, &t, res);
+  /* A canceled run still leaves the student as its last step made it. */
+  if (o->restore_bn && (!rc || rc == HANT_ECANCELED)) {
+    int rc2 = hant_bn_refold(&br, student);
+    rc = rc ? rc : rc2;
+  }
+  hant_bn_restored_free(&br);
   hant_pass_free(&kd.pass);
   hant_free(kd.g_ce);
   return rc;

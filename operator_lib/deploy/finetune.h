@@ -16,6 +16,8 @@ typedef struct hant_finetune_opts {
   float alpha;       /* weight of the KD term; (1 - alpha) weighs cross-entropy */
   bool augment;      /* pad-2 crop + flip, as for the teacher */
   float clip_norm;   /* bound on the global L2 norm of the gradients; <= 0: none */
+  bool restore_bn;   /* train with batch norm restored after folded convolutions (bn_restore.h) */
+  int bn_images;     /* training images that initialise the restored batch norms */
   uint64_t seed;
   long max_steps;    /* 0: no limit */
   hant_train_progress_fn progress;

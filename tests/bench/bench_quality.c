@@ -74,6 +74,7 @@ typedef struct ctx {
   int epochs[MAX_EPOCHS], n_epochs;
   bool train_nets;
   uint64_t seed;
+  hant_finetune_opts ft; /* the recipe every method's network is fine-tuned with */
   evalrec *evals;
   int n_evals, cap_evals;
 } ctx;
@@ -187,8 +188,7 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
       continue;
     if (build_net(c, choice, width, &net))
       die(label);
-    hant_finetune_opts fo;
-    hant_finetune_opts_default(&fo);
+    hant_finetune_opts fo = c->ft;
     fo.epochs = c->epochs[k];
     fo.seed = c->seed;
     hant_train_result tr;
@@ -394,6 +394,9 @@ static void usage(FILE *f) {
           "  --methods LIST        of hant, uniform, random, greedy (default all)\n"
           "  --no-train            evaluate as assembled only\n"
           "  --seed S              fine-tuning and random draws (default 1)\n"
+          "  --finetune-lr LR      peak learning rate of fine-tuning (default finetune.h's)\n"
+          "  --finetune-clip C     gradient-norm clip, 0 for none (default finetune.h's)\n"
+          "  --finetune-folded     fine-tune the folded network (no batch norm restored)\n"
           "  --threads N           kernel threads (default: one per core)\n"
           "  --json FILE           also write every row as JSON\n");
 }
@@ -407,6 +410,8 @@ int main(int argc, char **argv) {
       {"no-train", no_argument, 0, 'N'},      {"seed", required_argument, 0, 's'},
       {"json", required_argument, 0, 'j'},    {"threads", required_argument, 0, 'T'},
       {"methods", required_argument, 0, 'M'},
+      {"finetune-lr", required_argument, 0, 'L'}, {"finetune-clip", required_argument, 0, 'C'},
+      {"finetune-folded", no_argument, 0, 'F'},
       {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
   const char *db = NULL, *json_path = NULL;
@@ -416,6 +421,7 @@ int main(int argc, char **argv) {
   ctx c = {0};
   c.train_nets = true;
   c.seed = 1;
+  hant_finetune_opts_default(&c.ft);
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (o) {
     case 'd': db = optarg; break;
@@ -431,6 +437,9 @@ int main(int argc, char **argv) {
     case 'j': json_path = optarg; break;
     case 'T': threads = atoi(optarg); break;
     case 'M': snprintf(methods_s, sizeof(methods_s), "%s", optarg); break;
+    case 'L': c.ft.lr = strtof(optarg, NULL); break;
+    case 'C': c.ft.clip_norm = strtof(optarg, NULL); break;
+    case 'F': c.ft.restore_bn = false; break;
     case 'h': usage(stdout); return 0;
     case 'V': printf("bench_quality (hant) %s\n", hant_version()); return 0;
     default: usage(stderr); return 2;
