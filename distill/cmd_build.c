@@ -63,7 +63,7 @@ static void on_event(void *user, const hant_distill_event *e) {
     hant_jsonw w;
     hant_jsonw_init(&w, stdout);
     hant_jsonw_obj_begin(&w);
-    static const char *const kinds[] = {"slot", "progress", "candidate", "done"};
+    static const char *const kinds[] = {"slot", "progress", "candidate", "done", "round"};
     hant_jsonw_key(&w, "event"), hant_jsonw_str(&w, kinds[e->kind]);
     hant_jsonw_key(&w, "slot"), hant_jsonw_str(&w, e->slot_name ? e->slot_name : "");
     hant_jsonw_key(&w, "slot_done"), hant_jsonw_int(&w, e->slot_done);
@@ -72,6 +72,12 @@ static void on_event(void *user, const hant_distill_event *e) {
     hant_jsonw_key(&w, "total"), hant_jsonw_int(&w, e->total);
     hant_jsonw_key(&w, "chunk_fraction"), hant_jsonw_num(&w, e->chunk_frac);
     hant_jsonw_key(&w, "elapsed_s"), hant_jsonw_num(&w, e->elapsed_s);
+    if (e->kind == HANT_DISTILL_EV_ROUND) {
+      hant_jsonw_key(&w, "key"), hant_jsonw_str(&w, e->round_key);
+      hant_jsonw_key(&w, "round"), hant_jsonw_int(&w, e->round);
+      hant_jsonw_key(&w, "val_loss"), hant_jsonw_num(&w, e->round_loss);
+      hant_jsonw_key(&w, "stop"), hant_jsonw_bool(&w, e->round_stop);
+    }
     if (e->cand) {
       hant_jsonw_key(&w, "candidate");
       hant_jsonw_obj_begin(&w);
@@ -81,11 +87,18 @@ static void on_event(void *user, const hant_distill_event *e) {
       hant_jsonw_key(&w, "score"), hant_jsonw_num(&w, e->cand->score);
       hant_jsonw_key(&w, "loss_init"), hant_jsonw_num(&w, e->cand->loss_init);
       hant_jsonw_key(&w, "loss_final"), hant_jsonw_num(&w, e->cand->loss_final);
+      hant_jsonw_key(&w, "train_samples"), hant_jsonw_int(&w, e->cand->train_samples);
       hant_jsonw_key(&w, "macs"), hant_jsonw_num(&w, e->cand->macs);
       hant_jsonw_obj_end(&w);
     }
     hant_jsonw_obj_end(&w);
     hant_jsonw_end(&w);
+    return;
+  }
+  if (e->kind == HANT_DISTILL_EV_ROUND) {
+    if (!u->tty)
+      fprintf(stderr, "%s: %-26s epoch %d: validation mse %.4g%s\n", e->slot_name, e->round_key, e->round,
+              e->round_loss, e->round_stop ? ", done" : "");
     return;
   }
   if (e->kind == HANT_DISTILL_EV_CANDIDATE && !u->tty)
@@ -200,8 +213,10 @@ static int dry_run(const char *teacher_path, unsigned mask, const hant_build_set
 /* "--preset quick (4096 training images, 1 epoch, batch 64, seed 1)". */
 static void describe(const hant_build_settings *b, char *out, size_t n) {
   int k = snprintf(out, n, "%s%s%s", b->preset[0] ? "--preset " : "", b->preset, b->preset[0] ? " (" : "");
-  snprintf(out + k, n - (size_t)k, "%d training images, %d epoch%s, batch %d, seed %llu%s", b->samples, b->epochs,
-           b->epochs == 1 ? "" : "s", b->batch, (unsigned long long)b->seed, b->preset[0] ? ")" : "");
+  int et = b->epochs_teacher > 0 ? b->epochs_teacher : b->epochs;
+  snprintf(out + k, n - (size_t)k, "%d training images, at most %d epoch%s (%d from the teacher), plateau %g, batch %d, "
+           "seed %llu, recipe %d%s", b->samples, b->epochs, b->epochs == 1 ? "" : "s", et, b->plateau, b->batch,
+           (unsigned long long)b->seed, b->recipe, b->preset[0] ? ")" : "");
 }
 
 /* Refuses to mix candidates trained differently in one library, then
@@ -210,7 +225,7 @@ static int record_settings(hant_store *st, const hant_build_settings *bs) {
   hant_build_settings old;
   int rc = hant_build_settings_get(st, &old);
   if (rc == 0 && !hant_build_settings_same_training(&old, bs)) {
-    char was[160], now[160];
+    char was[256], now[256];
     describe(&old, was, sizeof(was));
     describe(bs, now, sizeof(now));
     return hant__error(HANT_EINVAL,
@@ -232,9 +247,9 @@ static void join_args(int argc, char **argv, char *out, size_t n) {
 int cmd_build(int argc, char **argv) {
   const char *teacher_path = NULL, *db = NULL, *data = "fmnist", *families = NULL, *slot_list = NULL, *preset = NULL;
   /* -1 (NULL for families): not given, so the preset's value holds. */
-  long epochs = -1, batch = -1, samples = -1, val_samples = -1, per_family = -1, jobs = hant_cpu_count(), chunk = 0,
+  long epochs = -1, epochs_teacher = -1, batch = -1, samples = -1, val_samples = -1, per_family = -1, jobs = hant_cpu_count(), chunk = 0,
        seed = -1;
-  double grid = HANT_GRID_G_PER_KWH_DEFAULT;
+  double grid = HANT_GRID_G_PER_KWH_DEFAULT, plateau = -1;
   bool json = false, dry = false, calibrate = false;
   calibrate_args ca = CALIBRATE_ARGS_DEFAULT;
   char grid_help[96];
@@ -254,7 +269,16 @@ int cmd_build(int argc, char **argv) {
       HANT_OPT_INT("per-family", 0, &per_family, 0, 1000, "N",
                    "at most N candidates per family and slot, spread from\n"
                    "the family's smallest to its largest (default 0: all)"),
-      HANT_OPT_INT("epochs", 0, &epochs, 1, 1000, "E", "distillation epochs per candidate (default 1)"),
+      HANT_OPT_INT("epochs", 0, &epochs, 1, 1000, "E",
+                   "most distillation epochs of a randomly initialised\n"
+                   "candidate (the preset's)"),
+      HANT_OPT_INT("epochs-teacher", 0, &epochs_teacher, 1, 1000, "E",
+                   "most epochs of a candidate initialised from the\n"
+                   "teacher's weights (the preset's)"),
+      HANT_OPT_DOUBLE("plateau", 0, &plateau, 0, 1, "F",
+                      "stop a candidate after an epoch that lowered its\n"
+                      "validation feature loss by less than this fraction\n"
+                      "(the preset's; 0: train every epoch allowed)"),
       HANT_OPT_INT("batch", 0, &batch, 1, 4096, "N", "(default 64)"),
       HANT_OPT_INT("samples", 0, &samples, 1, 55000, "N", "use the first N training images (default all 55000)"),
       HANT_OPT_INT("val-samples", 0, &val_samples, 1, 5000, "M",
@@ -299,6 +323,10 @@ int cmd_build(int argc, char **argv) {
     bs.val_samples = (int)val_samples;
   if (epochs >= 0)
     bs.epochs = (int)epochs;
+  if (epochs_teacher >= 0)
+    bs.epochs_teacher = (int)epochs_teacher;
+  if (plateau >= 0)
+    bs.plateau = plateau;
   if (batch >= 0)
     bs.batch = (int)batch;
   if (seed >= 0)
@@ -311,6 +339,8 @@ int cmd_build(int argc, char **argv) {
   o.families = mask;
   o.per_family = bs.per_family;
   o.epochs = bs.epochs;
+  o.epochs_teacher = bs.epochs_teacher;
+  o.plateau = bs.plateau;
   o.batch = bs.batch;
   o.jobs = (int)jobs;
   o.chunk = (int)chunk;

@@ -105,9 +105,9 @@ static void uniform(void) {
   for (int i = 0; i < 2 * 784; i++)
     x[i] = (float)hant_rng_below(&rng, 1000) / 1000.0f;
   hant_net *same = NULL, *half = NULL;
-  CHECK(hant_baseline_uniform(t, 1.0, &same) == 0, "width 1: %s", hant_errmsg());
-  CHECK(hant_baseline_uniform(t, 1.5, &half) == HANT_EINVAL && !half, "width 1.5 accepted");
-  CHECK(hant_baseline_uniform(t, 0.5, &half) == 0, "width 0.5: %s", hant_errmsg());
+  CHECK(hant_baseline_uniform(t, 1.0, HANT_UNIFORM_FIRST, &same) == 0, "width 1: %s", hant_errmsg());
+  CHECK(hant_baseline_uniform(t, 1.5, HANT_UNIFORM_FIRST, &half) == HANT_EINVAL && !half, "width 1.5 accepted");
+  CHECK(hant_baseline_uniform(t, 0.5, HANT_UNIFORM_FIRST, &half) == 0, "width 0.5: %s", hant_errmsg());
   if (same && half) {
     hant_pass pt, ps, ph;
     hant_pass_init(&pt);
@@ -132,6 +132,44 @@ static void uniform(void) {
   }
   hant_net_destroy(same);
   hant_net_destroy(half);
+
+  /* Importance: with the odd channels of every layer dead (their filters
+   * and biases zero, in every layer writing into them, so also across the
+   * residual additions), half the width chosen by L1 keeps exactly the
+   * live channels and computes the teacher's function; the first half
+   * does not. */
+  for (int i = 0; i < t->n_nodes; i++) {
+    const hant_node *n = &t->nodes[i];
+    if ((n->op != HANT_OP_CONV && n->op != HANT_OP_LINEAR) || i == hant_net_output(t))
+      continue;
+    hant_param *w = &t->params[n->param[0]];
+    size_t per = w->n / (size_t)n->c;
+    for (int k = 1; k < n->c; k += 2) {
+      memset(w->w + (size_t)k * per, 0, sizeof(float) * per);
+      if (n->param[1] >= 0)
+        t->params[n->param[1]].w[k] = 0;
+    }
+  }
+  hant_net *l1 = NULL, *first = NULL;
+  CHECK(hant_baseline_uniform(t, 0.5, HANT_UNIFORM_L1, &l1) == 0, "width 0.5 by L1: %s", hant_errmsg());
+  CHECK(hant_baseline_uniform(t, 0.5, HANT_UNIFORM_FIRST, &first) == 0, "width 0.5: %s", hant_errmsg());
+  if (l1 && first) {
+    hant_pass pt, pl, pf;
+    hant_pass_init(&pt);
+    hant_pass_init(&pl);
+    hant_pass_init(&pf);
+    HANT_ASSERT(hant_net_forward(t, &pt, x, 2, false) == 0 && hant_net_forward(l1, &pl, x, 2, false) == 0 &&
+                hant_net_forward(first, &pf, x, 2, false) == 0);
+    const float *zt = pt.out[hant_net_output(t)];
+    double dl = t_rel_diff(pl.out[hant_net_output(l1)], zt, 20), df = t_rel_diff(pf.out[hant_net_output(first)], zt, 20);
+    CHECK(dl < 1e-5, "half width by L1 differs from the teacher by %g", dl);
+    CHECK(df > 1e-2, "half width by first channels matches the teacher (%g): the test cannot tell them apart", df);
+    hant_pass_free(&pt);
+    hant_pass_free(&pl);
+    hant_pass_free(&pf);
+  }
+  hant_net_destroy(l1);
+  hant_net_destroy(first);
   hant_net_destroy(t);
 }
 

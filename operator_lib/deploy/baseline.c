@@ -157,6 +157,8 @@ out:
   return rc;
 }
 
+static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
 /* ---- uniform width ----------------------------------------------------------- */
 
 static int scaled(int c, double width) {
@@ -196,8 +198,151 @@ int hant_baseline_scale_line(const char *line, double width, int keep_out, char 
   return 0;
 }
 
-/* dst[i, j, ...] = src[i, j, ...] for the first rows and columns of dst. */
-static int slice_param(const hant_param *src, hant_param *dst) {
+/* ---- which channels survive ----------------------------------------------------
+ *
+ * Every tensor of the teacher lives in a channel space: a convolution or
+ * linear layer opens a new one; depthwise convolutions, batch norm,
+ * activations and pooling pass their input's on; a residual addition
+ * merges its two inputs' spaces, since their channels must stay aligned.
+ * Each space keeps round(width x channels) of its channels (the network's
+ * input and its classes keep all): the first ones, or those whose
+ * producing filters (every convolution writing into the space, their
+ * biases included) have the largest summed L1 norm, the criterion of the
+ * prune family (Li et al., ICLR 2017). */
+
+typedef struct chspace {
+  int n_spaces;
+  int *node_space; /* per teacher node */
+  int *parent;     /* union-find over spaces */
+  int *size;       /* channels */
+  bool *keep_all;
+  double **score;  /* per channel L1 */
+  int **keep;      /* per root space: the channels kept, ascending */
+  int *kept;
+} chspace;
+
+static int space_root(chspace *cs, int a) {
+  while (cs->parent[a] != a)
+    a = cs->parent[a] = cs->parent[cs->parent[a]];
+  return a;
+}
+
+static void chspace_free(chspace *cs) {
+  for (int i = 0; i < cs->n_spaces; i++) {
+    free(cs->score[i]);
+    free(cs->keep[i]);
+  }
+  free(cs->node_space), free(cs->parent), free(cs->size), free(cs->keep_all), free(cs->score), free(cs->keep);
+  free(cs->kept);
+}
+
+static int space_new(chspace *cs, int c) {
+  int id = cs->n_spaces++;
+  cs->parent[id] = id;
+  cs->size[id] = c;
+  cs->keep_all[id] = false;
+  cs->score[id] = calloc((size_t)c, sizeof(double));
+  cs->keep[id] = NULL;
+  return cs->score[id] ? id : HANT_ENOMEM;
+}
+
+/* Adds the L1 norm of each output row of node i's weight (and bias) to its space. */
+static void add_scores(chspace *cs, const hant_net *t, int i) {
+  const hant_node *n = &t->nodes[i];
+  const hant_param *w = &t->params[n->param[0]], *b = n->param[1] >= 0 ? &t->params[n->param[1]] : NULL;
+  double *sc = cs->score[space_root(cs, cs->node_space[i])];
+  size_t per = w->n / (size_t)n->c;
+  for (int k = 0; k < n->c; k++) {
+    double v = b ? fabs(b->w[k]) : 0.0;
+    for (size_t j = 0; j < per; j++)
+      v += fabs(w->w[(size_t)k * per + j]);
+    sc[k] += v;
+  }
+}
+
+static int chspace_build(const hant_net *t, double width, hant_uniform_pick pick, chspace *cs) {
+  int n = t->n_nodes;
+  memset(cs, 0, sizeof(*cs));
+  cs->node_space = malloc(sizeof(int) * (size_t)n);
+  cs->parent = malloc(sizeof(int) * (size_t)n);
+  cs->size = malloc(sizeof(int) * (size_t)n);
+  cs->keep_all = malloc(sizeof(bool) * (size_t)n);
+  cs->score = calloc((size_t)n, sizeof(double *));
+  cs->keep = calloc((size_t)n, sizeof(int *));
+  cs->kept = calloc((size_t)n, sizeof(int));
+  if (!cs->node_space || !cs->parent || !cs->size || !cs->keep_all || !cs->score || !cs->keep || !cs->kept)
+    return HANT_ENOMEM;
+  int rc = space_new(cs, t->nodes[0].c);
+  if (rc < 0)
+    return rc;
+  cs->node_space[0] = rc;
+  cs->keep_all[rc] = true;
+  for (int i = 1; i < n; i++) {
+    const hant_node *nd = &t->nodes[i], *in = &t->nodes[nd->in[0]];
+    int sp = cs->node_space[nd->in[0]];
+    switch (nd->op) {
+    case HANT_OP_CONV:
+      if (nd->conv.groups == nd->conv.c_in && nd->conv.groups == nd->conv.c_out && nd->conv.groups > 1)
+        break; /* depthwise: channel k in, channel k out */
+      if (nd->conv.groups != 1)
+        return hant__error(HANT_EINVAL, "uniform width: node %d is a grouped convolution", i);
+      if ((sp = space_new(cs, nd->c)) < 0)
+        return sp;
+      break;
+    case HANT_OP_LINEAR:
+      if ((sp = space_new(cs, nd->c)) < 0)
+        return sp;
+      break;
+    case HANT_OP_ADD:
+      sp = space_root(cs, sp);
+      int other = space_root(cs, cs->node_space[nd->in[1]]);
+      if (other != sp) {
+        cs->parent[other] = sp;
+        cs->keep_all[sp] |= cs->keep_all[other];
+        for (int k = 0; k < cs->size[sp]; k++)
+          cs->score[sp][k] += cs->score[other][k];
+      }
+      break;
+    case HANT_OP_FLATTEN:
+      if (in->h * in->w != 1)
+        return hant__error(HANT_EINVAL, "uniform width: node %d flattens a %dx%d plane", i, in->h, in->w);
+      break;
+    default:
+      break;
+    }
+    cs->node_space[i] = sp;
+    if (nd->op == HANT_OP_CONV || nd->op == HANT_OP_LINEAR)
+      add_scores(cs, t, i);
+  }
+  cs->keep_all[space_root(cs, cs->node_space[n - 1])] = true;
+  for (int sp = 0; sp < cs->n_spaces; sp++) {
+    if (space_root(cs, sp) != sp)
+      continue;
+    int c = cs->size[sp], m = cs->keep_all[sp] ? c : scaled(c, width);
+    int *order = malloc(sizeof(int) * (size_t)c);
+    if (!order)
+      return HANT_ENOMEM;
+    for (int k = 0; k < c; k++)
+      order[k] = k;
+    if (pick == HANT_UNIFORM_L1 && m < c) {
+      const double *sc = cs->score[sp];
+      for (int a = 1; a < c; a++) /* insertion sort, descending by score; channel counts are small */
+        for (int b = a; b > 0 && sc[order[b]] > sc[order[b - 1]]; b--) {
+          int x = order[b];
+          order[b] = order[b - 1];
+          order[b - 1] = x;
+        }
+      qsort(order, (size_t)m, sizeof(int), cmp_int);
+    }
+    cs->keep[sp] = order;
+    cs->kept[sp] = m;
+  }
+  return 0;
+}
+
+/* dst[i, j, ...] = src[rows[i], cols[j], ...]; a weight of one input
+ * channel per filter (depthwise) keeps it. */
+static int slice_param(const hant_param *src, hant_param *dst, const int *rows, const int *cols) {
   int K = src->shape[0], C = src->shape[1] > 0 ? src->shape[1] : 1;
   int k = dst->shape[0], c = dst->shape[1] > 0 ? dst->shape[1] : 1;
   size_t per = src->n / ((size_t)K * C);
@@ -205,11 +350,12 @@ static int slice_param(const hant_param *src, hant_param *dst) {
     return hant__error(HANT_ESHAPE, "uniform width: %s does not fit in %s", dst->name, src->name);
   for (int i = 0; i < k; i++)
     for (int j = 0; j < c; j++)
-      memcpy(dst->w + ((size_t)i * c + j) * per, src->w + ((size_t)i * C + j) * per, sizeof(float) * per);
+      memcpy(dst->w + ((size_t)i * c + j) * per, src->w + ((size_t)rows[i] * C + (C == 1 ? 0 : cols[j])) * per,
+             sizeof(float) * per);
   return 0;
 }
 
-static int slice_slot(const hant_net *teacher, hant_net *net, int s) {
+static int slice_slot(const hant_net *teacher, hant_net *net, int s, chspace *cs) {
   int tw[8], sw[8];
   int nt = hant_slot_weight_nodes(teacher, s, tw, 8), ns = hant_slot_weight_nodes(net, s, sw, 8);
   if (nt != ns)
@@ -218,21 +364,23 @@ static int slice_slot(const hant_net *teacher, hant_net *net, int s) {
   for (int i = 0; i < nt; i++) {
     const hant_node *a = &teacher->nodes[tw[i]];
     const hant_node *b = &net->nodes[sw[i]];
-    int rc = slice_param(&teacher->params[a->param[0]], &net->params[b->param[0]]);
+    int so = space_root(cs, cs->node_space[tw[i]]), si = space_root(cs, cs->node_space[a->in[0]]);
+    if (cs->kept[so] != b->c)
+      return hant__error(HANT_ESHAPE, "uniform width: slot %s keeps %d of %d channels, its scaled layer has %d",
+                         teacher->slots[s].name, cs->kept[so], a->c, b->c);
+    int rc = slice_param(&teacher->params[a->param[0]], &net->params[b->param[0]], cs->keep[so], cs->keep[si]);
     if (rc)
       return rc;
     if (b->param[1] < 0)
       continue;
     hant_param *bias = &net->params[b->param[1]];
-    if (a->param[1] >= 0)
-      memcpy(bias->w, teacher->params[a->param[1]].w, sizeof(float) * bias->n);
-    else
-      memset(bias->w, 0, sizeof(float) * bias->n);
+    for (size_t k = 0; k < bias->n; k++)
+      bias->w[k] = a->param[1] >= 0 ? teacher->params[a->param[1]].w[cs->keep[so][k]] : 0.0f;
   }
   return 0;
 }
 
-int hant_baseline_uniform(const hant_net *teacher, double width, hant_net **out) {
+int hant_baseline_uniform(const hant_net *teacher, double width, hant_uniform_pick pick, hant_net **out) {
   *out = NULL;
   if (!(width > 0 && width <= 1))
     return hant__error(HANT_EINVAL, "uniform width: width must be in (0, 1], got %g", width);
@@ -265,8 +413,12 @@ int hant_baseline_uniform(const hant_net *teacher, double width, hant_net **out)
       rc = x;
     i++;
   }
+  chspace cs = {0};
+  if (!rc)
+    rc = chspace_build(teacher, width, pick, &cs);
   for (int s = 0; !rc && s < teacher->n_slots; s++)
-    rc = slice_slot(teacher, net, s);
+    rc = slice_slot(teacher, net, s, &cs);
+  chspace_free(&cs);
   if (rc) {
     hant_net_destroy(net);
     return rc;

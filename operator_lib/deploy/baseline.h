@@ -33,17 +33,23 @@ int hant_baseline_greedy(const struct hant_select_problem *p, size_t *choice, do
 int hant_baseline_random(const struct hant_select_problem *p, int n_draws, uint64_t seed, size_t *choice,
                          double *value);
 
+/* Which channels uniform width scaling keeps. */
+typedef enum hant_uniform_pick {
+  HANT_UNIFORM_FIRST, /* the first ones of every layer */
+  HANT_UNIFORM_L1,    /* the most important: largest L1 norm of their filters, as the prune family ranks them */
+} hant_uniform_pick;
+
 /* Uniform width scaling: the teacher with every slot's output and inner
  * channel counts multiplied by `width` (rounded, at least 1), except the
  * last slot's outputs (the classes). Slots are rebuilt from their
  * architecture lines without batch norm (the teacher is folded, see
  * hant_teacher_prepare); the nodes between slots must be global
- * average pooling or flatten. Weights are sliced from the teacher: every
- * weight keeps its first output and first input channels, which keeps
- * the channels of a residual addition aligned. *out is new. Returns 0,
- * HANT_EINVAL (width not in (0, 1], or a teacher this cannot scale, named)
- * or HANT_ENOMEM. */
-int hant_baseline_uniform(const hant_net *teacher, double width, hant_net **out);
+ * average pooling or flatten. Weights are sliced from the teacher,
+ * keeping the channels `pick` chooses; channels joined by a residual
+ * addition are chosen together (scored by every filter writing into
+ * them), so they stay aligned. *out is new. Returns 0, HANT_EINVAL (width
+ * not in (0, 1], or a teacher this cannot scale, named) or HANT_ENOMEM. */
+int hant_baseline_uniform(const hant_net *teacher, double width, hant_uniform_pick pick, hant_net **out);
 
 /* The architecture line of a slot scaled by width, as hant_baseline_uniform
  * builds it, into buf; keep_out leaves the output count alone. */

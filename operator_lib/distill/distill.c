@@ -22,6 +22,8 @@ void hant_distill_opts_default(hant_distill_opts *o) {
   memset(o, 0, sizeof(*o));
   o->families = (1u << HANT_FAMILY_COUNT) - 1;
   o->epochs = 1;
+  o->epochs_teacher = 0;
+  o->plateau = 0.0;
   o->batch = 64;
   o->lr_random = 5e-3f;
   o->lr_teacher = 5e-4f;
@@ -137,6 +139,15 @@ typedef struct cand_state {
   long correct;
   double cpu_s;               /* this candidate's thread CPU time */
   bool exact;                 /* initialised to the teacher's function: no training */
+  /* Rounds: one epoch each, on a cosine from a peak that halves from one
+   * round to the next (warm restarts, Loshchilov & Hutter 2017), until
+   * the round cap or a validation plateau. */
+  int cap;                    /* rounds allowed */
+  int rounds;                 /* rounds trained */
+  bool stopped;               /* no more rounds: capped, converged or exact */
+  double mse_round;           /* validation sum of squares after the current round */
+  double mse_best;            /* ... of the best round so far */
+  float *best;                /* parameter values after the best round */
   int rc;
 } cand_state;
 
@@ -151,8 +162,11 @@ typedef struct chunk {
   const float *x, *y;  /* teacher slot input and output */
   const int *labels;
   int nb;
-  int phase;           /* 0: val MSE, 1: train step, 2: val MSE + accuracy, 3: BN calibration */
+  int phase;           /* 0: val MSE, 1: train step, 2: val MSE + accuracy, 3: BN calibration,
+                        * 4: val MSE after a round */
   long step, total;
+  int round;           /* the round being trained */
+  long round_step, round_steps;
   int cal_step;        /* batches of BN calibration done */
   /* Work queue of the current batch: candidates, largest first, taken in
    * turn by whichever worker is free. */
@@ -175,7 +189,7 @@ static void run_one(chunk *ch, cand_state *cs) {
   int out = hant_net_output(cs->net);
   bool train = ch->phase == 1;
   int rc;
-  if ((ch->phase == 1 || ch->phase == 3) && cs->exact)
+  if ((ch->phase == 1 || ch->phase == 3 || ch->phase == 4) && cs->stopped)
     goto done_ok;
   if (ch->phase == 3) {
     /* Running statistics as the exact mean over the calibration batches:
@@ -207,7 +221,8 @@ static void run_one(chunk *ch, cand_state *cs) {
     hant_net_zero_grad(cs->net);
     if ((rc = hant_net_backward(cs->net, &cs->pass, dy, NULL)))
       goto done;
-    float lr = hant_sched_lr(HANT_SCHED_COSINE, cs->lr, ch->step, ch->total, 0);
+    float peak = ldexpf(cs->lr, -ch->round);
+    float lr = hant_sched_lr(HANT_SCHED_COSINE, peak, ch->round_step, ch->round_steps, 0);
     rc = hant_optim_step(&cs->opt, cs->net->params, cs->net->n_params, lr);
     goto done;
   }
@@ -218,6 +233,10 @@ static void run_one(chunk *ch, cand_state *cs) {
   }
   if (ch->phase == 0) {
     cs->mse_init += se;
+    goto done;
+  }
+  if (ch->phase == 4) {
+    cs->mse_round += se;
     goto done;
   }
   cs->mse_final += se;
@@ -291,6 +310,11 @@ static void par_candidates(chunk *ch) {
     pthread_join(th[j], NULL);
   free(ch->order);
   ch->order = NULL;
+}
+
+int hant_distill_rounds(const hant_distill_opts *o, const char *init) {
+  bool random = !strcmp(init, "random") || !strcmp(init, "none");
+  return random || o->epochs_teacher < 1 ? o->epochs : o->epochs_teacher;
 }
 
 bool hant_distill_slot_wanted(const char *list, const char *name) {
@@ -397,6 +421,28 @@ static void *batch_prep_run(void *p) {
   return NULL;
 }
 
+/* The best round's parameters, kept while later rounds try to improve on
+ * them. */
+static size_t param_floats(const hant_net *net) {
+  size_t n = 0;
+  for (int i = 0; i < net->n_params; i++)
+    n += net->params[i].n;
+  return n;
+}
+
+static int snapshot_params(cand_state *c) {
+  if (!c->best && !(c->best = malloc(sizeof(float) * param_floats(c->net))))
+    return HANT_ENOMEM;
+  for (int i = 0, o = 0; i < c->net->n_params; o += (int)c->net->params[i].n, i++)
+    memcpy(c->best + o, c->net->params[i].w, sizeof(float) * c->net->params[i].n);
+  return 0;
+}
+
+static void restore_params(cand_state *c) {
+  for (int i = 0, o = 0; i < c->net->n_params; o += (int)c->net->params[i].n, i++)
+    memcpy(c->net->params[i].w, c->best + o, sizeof(float) * c->net->params[i].n);
+}
+
 static int train_chunk(chunk *ch, const hant_dataset *train, const hant_dataset *val, const hant_distill_opts *o,
                        int slot_idx, hant_distill_event *ev, double t0) {
   const hant_slot *s = ch->slot;
@@ -404,7 +450,8 @@ static int train_chunk(chunk *ch, const hant_dataset *train, const hant_dataset 
   size_t per = (size_t)train->c * train->h * train->w;
   int vb = 256 > B ? 256 : B;
   float *xb = hant_alloc(per * (size_t)vb * sizeof(float));
-  int *lab = malloc(sizeof(int) * (size_t)vb), *order = malloc(sizeof(int) * (size_t)train->n);
+  int *lab = malloc(sizeof(int) * (size_t)vb), *order = malloc(sizeof(int) * (size_t)train->n),
+      *cal_order = malloc(sizeof(int) * (size_t)train->n);
   hant_pass tp;
   hant_pass_init(&tp);
   batch_prep bp[2];
@@ -415,7 +462,7 @@ static int train_chunk(chunk *ch, const hant_dataset *train, const hant_dataset 
     bp[k].labels = malloc(sizeof(int) * (size_t)B);
   }
   int rc = 0;
-  if (!xb || !lab || !order || !bp[0].x || !bp[1].x || !bp[0].labels || !bp[1].labels) {
+  if (!xb || !lab || !order || !cal_order || !bp[0].x || !bp[1].x || !bp[0].labels || !bp[1].labels) {
     rc = HANT_ENOMEM;
     goto out;
   }
@@ -426,20 +473,39 @@ static int train_chunk(chunk *ch, const hant_dataset *train, const hant_dataset 
     rc = hant__error(HANT_EINVAL, "%d training images are fewer than one batch of %d", train->n, B);
     goto out;
   }
-  ch->total = spe * o->epochs;
-  ch->step = 0;
   /* A candidate that already computes the teacher's function (the
    * teacher's own block, a zero-padded kernel) is left as it is: Adam
    * would turn its near-zero gradients into unit-size steps. */
+  int max_cap = 0;
   for (int i = 0; i < ch->n; i++) {
     const hant_slot *sl = ch->slot;
     double ref = (double)val->n * sl->out_c * sl->out_h * sl->out_w;
     ch->c[i].exact = ch->c[i].mse_init / ref < 1e-10;
+    ch->c[i].stopped = ch->c[i].exact;
+    if (!ch->c[i].exact && ch->c[i].cap > max_cap)
+      max_cap = ch->c[i].cap;
   }
-  for (int ep = 0; ep < o->epochs; ep++) {
-    /* Data order and augmentation depend on the seed, slot and epoch only. */
+  /* The images that re-estimate BN statistics after each round: a fixed
+   * draw, so a candidate's result does not depend on how many rounds its
+   * chunk's neighbours train. */
+  hant_rng crng;
+  hant_rng_seed(&crng, o->seed * 1000003u + (uint64_t)slot_idx * 7919u + 0x5eedu);
+  for (int i = 0; i < train->n; i++)
+    cal_order[i] = i;
+  hant_rng_shuffle(&crng, cal_order, train->n);
+  ch->total = spe * (max_cap > 0 ? max_cap : 1);
+  ch->step = 0;
+  ch->round_steps = spe;
+  for (int round = 0; round < max_cap; round++) {
+    bool active = false;
+    for (int i = 0; i < ch->n; i++)
+      active |= !ch->c[i].stopped;
+    if (!active)
+      break;
+    ch->round = round;
+    /* Data order and augmentation depend on the seed, slot and round only. */
     hant_rng rng;
-    hant_rng_seed(&rng, o->seed * 1000003u + (uint64_t)slot_idx * 7919u + (uint64_t)ep);
+    hant_rng_seed(&rng, o->seed * 1000003u + (uint64_t)slot_idx * 7919u + (uint64_t)round);
     for (int i = 0; i < train->n; i++)
       order[i] = i;
     hant_rng_shuffle(&rng, order, train->n);
@@ -462,6 +528,7 @@ static int train_chunk(chunk *ch, const hant_dataset *train, const hant_dataset 
       ch->y = cur->pass.out[s->last];
       ch->nb = B;
       ch->phase = 1;
+      ch->round_step = b;
       par_candidates(ch);
       if (ahead)
         pthread_join(th, NULL);
@@ -478,21 +545,72 @@ static int train_chunk(chunk *ch, const hant_dataset *train, const hant_dataset 
         emit(o, ev, t0);
       }
     }
-  }
-  /* Re-estimate BN statistics of the trained candidates (as Once-for-All
-   * does after sampling a subnet): the running averages of a short
-   * training run lag behind the weights. */
-  for (int cb = 0; cb < CAL_BATCHES && (long)cb * B + B <= train->n; cb++) {
-    hant_dataset_batch(train, order + (long)cb * B, B, false, 0, NULL, xb, lab);
-    if ((rc = hant_net_forward_to(ch->teacher, &tp, xb, B, s->last, false)))
+    /* Re-estimate BN statistics of the trained candidates (as Once-for-All
+     * does after sampling a subnet): the running averages of a short
+     * training run lag behind the weights. */
+    for (int cb = 0; cb < CAL_BATCHES && (long)cb * B + B <= train->n; cb++) {
+      hant_dataset_batch(train, cal_order + (long)cb * B, B, false, 0, NULL, xb, lab);
+      if ((rc = hant_net_forward_to(ch->teacher, &tp, xb, B, s->last, false)))
+        goto out;
+      ch->x = tp.out[s->in];
+      ch->y = tp.out[s->last];
+      ch->nb = B;
+      ch->phase = 3;
+      ch->cal_step = cb;
+      par_candidates(ch);
+    }
+    /* Whether another round could follow for anyone: only then is the
+     * round's validation loss needed. */
+    bool more = false;
+    for (int i = 0; i < ch->n; i++) {
+      cand_state *c = &ch->c[i];
+      if (c->stopped)
+        continue;
+      c->rounds++;
+      c->mse_round = 0;
+      if (c->rounds >= c->cap) {
+        c->stopped = true;
+        c->mse_round = NAN; /* not measured: nothing to decide */
+      }
+      more |= !c->stopped;
+    }
+    if (!more)
+      break;
+    if ((rc = val_pass(ch, &tp, val, vb, xb, lab, 4)))
       goto out;
-    ch->x = tp.out[s->in];
-    ch->y = tp.out[s->last];
-    ch->nb = B;
-    ch->phase = 3;
-    ch->cal_step = cb;
-    par_candidates(ch);
+    for (int i = 0; i < ch->n && !rc; i++) {
+      cand_state *c = &ch->c[i];
+      if (c->stopped)
+        continue;
+      if (c->rounds > 1 && !(c->mse_round < c->mse_best)) {
+        /* Worse than the best round: back to it, and no further. */
+        restore_params(c);
+        c->stopped = true;
+        continue;
+      }
+      double gain = c->rounds > 1 ? (c->mse_best - c->mse_round) / c->mse_best : INFINITY;
+      c->mse_best = c->mse_round;
+      c->stopped = gain < o->plateau;
+      if (!c->stopped)
+        rc = snapshot_params(c);
+    }
+    for (int i = 0; i < ch->n && o->progress; i++) {
+      cand_state *c = &ch->c[i];
+      if (c->exact || c->rounds != round + 1 || isnan(c->mse_round))
+        continue;
+      ev->kind = HANT_DISTILL_EV_ROUND;
+      ev->round_key = c->spec.key;
+      ev->round = c->rounds;
+      ev->round_loss = c->mse_round / ((double)val->n * s->out_c * s->out_h * s->out_w);
+      ev->round_stop = c->stopped;
+      emit(o, ev, t0);
+    }
+    ev->round_key = NULL;
+    if (rc)
+      goto out;
   }
+  for (int i = 0; i < ch->n; i++)
+    ch->c[i].stopped = ch->c[i].exact;
   rc = val_pass(ch, &tp, val, vb, xb, lab, 2);
 out:
   for (int k = 0; k < 2; k++) {
@@ -504,6 +622,7 @@ out:
   hant_free(xb);
   free(lab);
   free(order);
+  free(cal_order);
   return rc;
 }
 
@@ -527,7 +646,7 @@ static int finish_candidate(cand_state *cs, const hant_distill_opts *o, int64_t 
   c->loss_final = cs->mse_final / (double)ny;
   c->val_accuracy = (double)cs->correct / val->n;
   c->score = c->val_accuracy - teacher_acc;
-  c->train_samples = (int64_t)(train->n / o->batch) * o->batch * o->epochs;
+  c->train_samples = (int64_t)(train->n / o->batch) * o->batch * cs->rounds;
   c->train_seconds = share_wall;
   c->cpu_seconds = cs->cpu_s + share_cpu;
   /* The weights carry which candidate they are; the text is part of the
@@ -653,7 +772,7 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
       if (task % o->shards != o->shard || !hant_distill_slot_wanted(o->slots, teacher->slots[i].name))
         continue;
       sum->planned++;
-      double w = hant_distill_candidate_work(teacher, i, train->n, o->epochs, chunk_n);
+      double w = hant_distill_candidate_work(teacher, i, train->n, hant_distill_rounds(o, specs[i][j].init), chunk_n);
       ev.work_total += w;
       if (hant_store_candidate_exists(st, slots[i].id, specs[i][j].key)) {
         sum->existing++;
@@ -686,7 +805,6 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
     ev.slot_name = s->name;
     ev.slot_total = slot_planned;
     ev.slot_done = slot_planned - npend;
-    double cand_work = hant_distill_candidate_work(teacher, i, train->n, o->epochs, chunk_n);
     for (int c0 = 0; c0 < npend && !rc; c0 += chunk_n) {
       int n = npend - c0 < chunk_n ? npend - c0 : chunk_n;
       cand_state *cs = calloc((size_t)n, sizeof(*cs));
@@ -705,13 +823,17 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
         hant_pass_init(&cs[k].pass);
         hant_pass_init(&cs[k].suffix);
         hant_optim_init(&cs[k].opt, HANT_OPTIM_ADAM);
-        cs[k].lr = strcmp(cs[k].spec.init, "random") && strcmp(cs[k].spec.init, "none") ? o->lr_teacher : o->lr_random;
+        bool random = !strcmp(cs[k].spec.init, "random") || !strcmp(cs[k].spec.init, "none");
+        cs[k].lr = random ? o->lr_random : o->lr_teacher;
+        cs[k].cap = hant_distill_rounds(o, cs[k].spec.init);
       }
       chunk ch = {.teacher = teacher, .slot = s, .c = cs, .n = n, .jobs = jobs, .threads = worker_threads};
       ev.kind = HANT_DISTILL_EV_SLOT;
       ev.chunk_size = n;
       ev.chunk_frac = 0;
-      ev.chunk_work = n * cand_work;
+      ev.chunk_work = 0;
+      for (int k = 0; k < n; k++)
+        ev.chunk_work += hant_distill_candidate_work(teacher, i, train->n, cs[k].cap, chunk_n);
       emit(o, &ev, t0);
       if (!rc)
         rc = train_chunk(&ch, train, val, o, i, &ev, t0);
@@ -732,6 +854,8 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
           sum->trained++;
           ev.done++;
           ev.slot_done++;
+          /* Counted at its cap, as planned, however early it stopped. */
+          double cand_work = hant_distill_candidate_work(teacher, i, train->n, cs[k].cap, chunk_n);
           ev.work_done += cand_work;
           /* What is left of the chunk in flight shrinks with it. */
           ev.chunk_work -= cand_work;
@@ -752,6 +876,7 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
       }
       for (int k = 0; k < n; k++) {
         hant_net_destroy(cs[k].net);
+        free(cs[k].best);
         hant_pass_free(&cs[k].pass);
         hant_pass_free(&cs[k].suffix);
       }

@@ -15,6 +15,7 @@ typedef enum hant_distill_ev {
   HANT_DISTILL_EV_PROGRESS,  /* training progress within the chunk */
   HANT_DISTILL_EV_CANDIDATE, /* a candidate was committed */
   HANT_DISTILL_EV_DONE,      /* the build finished */
+  HANT_DISTILL_EV_ROUND,     /* a candidate's round was scored on the validation split */
 } hant_distill_ev;
 
 typedef struct hant_distill_event {
@@ -32,6 +33,14 @@ typedef struct hant_distill_event {
   double work_done, work_total, chunk_work;
   double elapsed_s;
   const hant_cand_rec *cand; /* for HANT_DISTILL_EV_CANDIDATE */
+  /* For HANT_DISTILL_EV_ROUND: the candidate, the round just trained (1 =
+   * the first), its mean squared feature error on the validation split,
+   * and whether it stops (converged, worse than its best round, or at
+   * its cap). */
+  const char *round_key;
+  int round;
+  double round_loss;
+  bool round_stop;
 } hant_distill_event;
 
 typedef void (*hant_distill_progress_fn)(void *user, const hant_distill_event *e);
@@ -39,7 +48,14 @@ typedef void (*hant_distill_progress_fn)(void *user, const hant_distill_event *e
 typedef struct hant_distill_opts {
   unsigned families;   /* mask over hant_family; see hant_family_mask */
   int per_family;      /* at most this many candidates per family and slot (hant_family_thin); 0: all */
-  int epochs;          /* passes over the training images per candidate */
+  /* Training runs in rounds of one epoch each, on a cosine schedule whose
+   * peak halves from round to round. After each round the candidate's
+   * feature loss on the validation split is measured; it stops when that
+   * improved by less than `plateau` (relative), or got worse (its best
+   * round's weights are kept), or at its cap. */
+  int epochs;          /* round cap of randomly initialised candidates */
+  int epochs_teacher;  /* round cap of teacher-initialised ones; 0: epochs */
+  double plateau;      /* relative improvement below which a candidate stops; 0: never early */
   int batch;
   float lr_random;     /* Adam learning rate for randomly initialised candidates */
   float lr_teacher;    /* ... and for candidates initialised from the teacher */
@@ -61,6 +77,10 @@ typedef struct hant_distill_opts {
  * the slot's forward and backward pass (3x the teacher block's MACs; a
  * candidate costs at most about that). Used to weigh progress. */
 double hant_distill_candidate_work(const hant_net *teacher, int slot, long images, int epochs, int chunk);
+
+/* The round cap of a candidate initialised as `init` (its spec's init:
+ * "random" and "none" are random, anything else is the teacher's). */
+int hant_distill_rounds(const hant_distill_opts *o, const char *init);
 
 /* Defaults: all families, 1 epoch, batch 64, Adam 5e-3 / 5e-4, jobs =
  * cores, chunk = 4 x jobs, seed 1, grid HANT_GRID_G_PER_KWH_DEFAULT. */

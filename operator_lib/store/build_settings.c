@@ -24,6 +24,9 @@ int hant_build_settings_put(hant_store *st, const hant_build_settings *s) {
   hant_jsonw_key(&w, "samples"), hant_jsonw_int(&w, s->samples);
   hant_jsonw_key(&w, "val_samples"), hant_jsonw_int(&w, s->val_samples);
   hant_jsonw_key(&w, "epochs"), hant_jsonw_int(&w, s->epochs);
+  hant_jsonw_key(&w, "epochs_teacher"), hant_jsonw_int(&w, s->epochs_teacher);
+  hant_jsonw_key(&w, "plateau"), hant_jsonw_num(&w, s->plateau);
+  hant_jsonw_key(&w, "recipe"), hant_jsonw_int(&w, s->recipe);
   hant_jsonw_key(&w, "batch"), hant_jsonw_int(&w, s->batch);
   /* The seed as text: JSON numbers past 2^53 do not survive every reader. */
   char seed[24];
@@ -39,6 +42,14 @@ int hant_build_settings_put(hant_store *st, const hant_build_settings *s) {
 static int get_int(hant_json_reader *r, const hant_json *o, const char *key, long long hi, int *out) {
   long long v = 0;
   int rc = hant_json_get_int(r, o, key, HANT_JSON_REQUIRED, 0, hi, NULL, &v);
+  *out = (int)v;
+  return rc;
+}
+
+/* A key that libraries recorded before it existed lack: `absent` then. */
+static int get_opt(hant_json_reader *r, const hant_json *o, const char *key, long long hi, int absent, int *out) {
+  long long v = absent;
+  int rc = hant_json_get_int(r, o, key, 0, 0, hi, NULL, &v);
   *out = (int)v;
   return rc;
 }
@@ -61,6 +72,9 @@ int hant_build_settings_get(hant_store *st, hant_build_settings *s) {
       !(rc = get_int(&r, doc, "samples", 55000, &s->samples)) &&
       !(rc = get_int(&r, doc, "val_samples", 5000, &s->val_samples)) &&
       !(rc = get_int(&r, doc, "epochs", 1000000, &s->epochs)) && !(rc = get_int(&r, doc, "batch", 1000000, &s->batch)) &&
+      !(rc = get_opt(&r, doc, "epochs_teacher", 1000000, 0, &s->epochs_teacher)) &&
+      !(rc = get_opt(&r, doc, "recipe", 1000, 1, &s->recipe)) &&
+      !(rc = hant_json_get_number(&r, doc, "plateau", 0, 0.0, 1.0, NULL, &s->plateau)) &&
       !(rc = hant_json_get_strbuf(&r, doc, "seed", HANT_JSON_REQUIRED, seed, sizeof(seed)))) {
     char *end;
     s->seed = strtoull(seed, &end, 10);
@@ -73,5 +87,7 @@ int hant_build_settings_get(hant_store *st, hant_build_settings *s) {
 }
 
 bool hant_build_settings_same_training(const hant_build_settings *a, const hant_build_settings *b) {
-  return a->samples == b->samples && a->epochs == b->epochs && a->batch == b->batch && a->seed == b->seed;
+  int ta = a->epochs_teacher > 0 ? a->epochs_teacher : a->epochs, tb = b->epochs_teacher > 0 ? b->epochs_teacher : b->epochs;
+  return a->samples == b->samples && a->epochs == b->epochs && ta == tb && a->plateau == b->plateau &&
+         a->batch == b->batch && a->seed == b->seed && a->recipe == b->recipe;
 }

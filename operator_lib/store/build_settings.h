@@ -18,10 +18,19 @@ typedef struct hant_build_settings {
   int per_family;      /* candidates kept per family and slot, spread over its range; 0 keeps all */
   int samples;         /* training images: the first N of images 0-54999 (in a preset, 0: all) */
   int val_samples;     /* validation images scoring the candidates: the first M of 55000-59999 (0: all) */
-  int epochs;          /* distillation epochs per candidate */
+  int epochs;          /* distillation round cap (one epoch each) of randomly initialised candidates */
+  int epochs_teacher;  /* ... of teacher-initialised ones; 0: epochs */
+  double plateau;      /* relative validation-loss gain below which a candidate stops early; 0: never */
+  int recipe;          /* how rounds train (HANT_BUILD_RECIPE); libraries that predate the field read 1 */
   int batch;           /* training batch size */
   uint64_t seed;       /* the build seed candidates' seeds derive from */
 } hant_build_settings;
+
+/* Version of the distillation recipe: 1 trained every epoch on one cosine
+ * schedule and re-estimated BN on the last epoch's order; 2 trains in
+ * rounds with a plateau stop and re-estimates BN on a fixed draw. A
+ * candidate's weights depend on it, so one library holds one recipe. */
+#define HANT_BUILD_RECIPE 2
 
 /* Records s as the library's build settings (the meta row
  * "build.settings", JSON), replacing earlier ones, in its own statement. */
@@ -32,8 +41,9 @@ int hant_build_settings_put(hant_store *st, const hant_build_settings *s);
  * library and the field, when the row is not what hant writes. */
 int hant_build_settings_get(hant_store *st, hant_build_settings *s);
 
-/* Whether a and b train candidates the same way (samples, epochs, batch,
- * seed): only then may one library hold candidates of both. */
+/* Whether a and b train candidates the same way (samples, round caps,
+ * plateau, batch, seed, recipe): only then may one library hold
+ * candidates of both. */
 bool hant_build_settings_same_training(const hant_build_settings *a, const hant_build_settings *b);
 
 #endif

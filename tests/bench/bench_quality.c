@@ -30,7 +30,8 @@
  *
  *   hant     the exact selection (hant_transform_solve), the product path
  *   uniform  the teacher with every width scaled by one factor, the
- *            widest that fits, weights sliced from the teacher
+ *            widest that fits, weights sliced from the teacher keeping
+ *            the channels of largest L1 norm (as the prune family)
  *   random   the best, by predicted accuracy, of R random feasible
  *            selections from the library
  *   greedy   upgrades by score gained per cost added
@@ -114,7 +115,7 @@ static double overhead(const devctx *d, hant_budget_kind k) { return k == HANT_B
  * own, as the library's candidates are, then summed and corrected alike. */
 static int uniform_cost(const ctx *c, const devctx *d, double width, double *energy_mj, double *latency_ms) {
   hant_net *net;
-  int rc = hant_baseline_uniform(c->teacher, width, &net);
+  int rc = hant_baseline_uniform(c->teacher, width, HANT_UNIFORM_L1, &net);
   if (rc)
     return rc;
   double e = 0, t = 0;
@@ -143,7 +144,7 @@ static int uniform_cost(const ctx *c, const devctx *d, double width, double *ene
 
 static int build_net(ctx *c, const int *choice, double width, hant_net **net) {
   if (!choice)
-    return hant_baseline_uniform(c->teacher, width, net);
+    return hant_baseline_uniform(c->teacher, width, HANT_UNIFORM_L1, net);
   int64_t ids[64];
   for (int s = 0; s < c->lib->n_slots; s++)
     ids[s] = c->lib->cands[choice[s]].id;
@@ -390,6 +391,7 @@ static void usage(FILE *f) {
           "  --epochs LIST         fine-tuning epochs, each run from the assembled weights (default 1,3)\n"
           "  --finetune-samples N  first N training images per epoch (default all 55000)\n"
           "  --test-samples N      first N test images (default all 10000)\n"
+          "  --eval-split S        test (default), or val to choose a recipe without the test split\n"
           "  --draws R             random selections per budget (default 20)\n"
           "  --methods LIST        of hant, uniform, random, greedy (default all)\n"
           "  --no-train            evaluate as assembled only\n"
@@ -411,13 +413,14 @@ int main(int argc, char **argv) {
       {"json", required_argument, 0, 'j'},    {"threads", required_argument, 0, 'T'},
       {"methods", required_argument, 0, 'M'},
       {"finetune-lr", required_argument, 0, 'L'}, {"finetune-clip", required_argument, 0, 'C'},
-      {"finetune-folded", no_argument, 0, 'F'},
+      {"finetune-folded", no_argument, 0, 'F'}, {"eval-split", required_argument, 0, 'S'},
       {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
   const char *db = NULL, *json_path = NULL;
   char devices_s[256] = "cortex-m7,rpi4,jetson-nano", divisors_s[128] = "2,4,8", kinds_s[64] = "energy,latency",
        epochs_s[64] = "1,3", methods_s[64] = "hant,uniform,random,greedy";
   int ft_samples = 0, test_samples = 0, draws = 20, threads = 0, o;
+  hant_split eval_split = HANT_SPLIT_TEST;
   ctx c = {0};
   c.train_nets = true;
   c.seed = 1;
@@ -440,6 +443,11 @@ int main(int argc, char **argv) {
     case 'L': c.ft.lr = strtof(optarg, NULL); break;
     case 'C': c.ft.clip_norm = strtof(optarg, NULL); break;
     case 'F': c.ft.restore_bn = false; break;
+    case 'S':
+      eval_split = hant_split_from_name(optarg);
+      if (eval_split != HANT_SPLIT_TEST && eval_split != HANT_SPLIT_VAL)
+        die("--eval-split must be val or test");
+      break;
     case 'h': usage(stdout); return 0;
     case 'V': printf("bench_quality (hant) %s\n", hant_version()); return 0;
     default: usage(stderr); return 2;
@@ -502,16 +510,16 @@ int main(int argc, char **argv) {
   if (hant_deploy_teacher(c.st, &c.teacher, tpath, sizeof(tpath)))
     die("teacher");
   const char *dir = hant_fmnist_dir();
-  if (hant_fmnist_load(dir, HANT_SPLIT_TEST, test_samples, &c.test))
-    die("test split");
+  if (hant_fmnist_load(dir, eval_split, test_samples, &c.test))
+    die("evaluation split");
   if (c.train_nets && hant_fmnist_load(dir, HANT_SPLIT_TRAIN, ft_samples, &c.train))
     die("training split");
   double teacher_acc, loss;
   if (hant_eval_classifier(c.teacher, &c.test, 250, &teacher_acc, &loss))
     die("teacher");
-  fprintf(stderr, "bench_quality: teacher %s: test accuracy %.4f on %d images, validation %.4f; %d slots, %d "
+  fprintf(stderr, "bench_quality: teacher %s: %s accuracy %.4f on %d images, validation %.4f; %d slots, %d "
                   "candidates; fine-tuning on %d training images\n",
-          tpath, teacher_acc, c.test.n, c.lib->teacher.val_accuracy, c.lib->n_slots, c.lib->n_cands, c.train.n);
+          tpath, hant_split_name(eval_split), teacher_acc, c.test.n, c.lib->teacher.val_accuracy, c.lib->n_slots, c.lib->n_cands, c.train.n);
 
   FILE *jf = NULL;
   hant_jsonw jw;
