@@ -32,7 +32,9 @@ check 'grep -q "no slot named .slot99." "$T/slots.err"' "--slots slot99 not refu
 "$HD" teacher --arch tiny --max-steps 1 --samples 256 --val-samples 64 --out "$T/t.onnx" >/dev/null 2>&1
 check '"$HD" inspect "$T/t.onnx" --json 2>/dev/null | grep -q "\"format\": *\"onnx\""' "teacher --out t.onnx did not write ONNX"
 
-ARGS="--teacher $T/teacher.hant --samples 1024 --val-samples 200 --batch 32 --families kernel,lowrank,dws --chunk 2"
+# Two rounds for the random family, one for the others: resumes and MPI must reproduce the rounds too.
+ARGS="--teacher $T/teacher.hant --samples 1024 --val-samples 200 --batch 32 --families kernel,lowrank,dws --chunk 2
+  --epochs 2 --epochs-teacher 1 --plateau 0.01"
 "$HD" build $ARGS --db "$T/a.db" >/dev/null 2>"$T/a.err"
 check '[ $? -eq 0 ]' "uninterrupted build failed: $(tail -2 "$T/a.err")"
 n=$(count "$T/a.db")
@@ -53,6 +55,33 @@ check '[ $? -eq 0 ]' "resumed build failed: $(tail -2 "$T/b.err")"
 check '[ "$(digest "$T/a.db")" = "$(digest "$T/b.db")" ]' "resumed library differs from the uninterrupted one"
 check '[ "$(sqlite3 "$T/b.db" "PRAGMA integrity_check")" = ok ]' "integrity after resume is not ok"
 check '[ "$(sqlite3 "$T/b.db" "SELECT count(*) FROM build_run")" -eq 2 ]' "expected two build runs recorded"
+
+# The plateau stop (issue 16): with a cap of 5 epochs for every candidate, a candidate that starts from the
+# teacher's weights and has converged stops before its cap, and a randomly initialised one still improving by more
+# than the plateau does not stop after its first epoch. Rounds are reported as JSON events.
+"$HD" build --teacher "$T/teacher.hant" --samples 1024 --val-samples 200 --batch 32 --families lowrank,dws \
+  --slots slot1 --epochs 5 --epochs-teacher 5 --plateau 0.05 --db "$T/p.db" --json >"$T/p.json" 2>"$T/p.err"
+check '[ $? -eq 0 ]' "plateau build failed: $(tail -2 "$T/p.err")"
+check 'python3 - "$T/p.json" <<"PY"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+rounds, fam = {}, {}
+for e in ev:
+    if e["event"] == "round":
+        rounds.setdefault(e["key"], []).append((e["round"], e["val_loss"], e["stop"]))
+    if e["event"] == "candidate":
+        fam[e["candidate"]["key"]] = (e["candidate"]["family"], e["candidate"]["train_samples"] // 1024)
+early = [k for k, (f, n) in fam.items() if f == "lowrank" and n < 5]
+longer = [k for k, (f, n) in fam.items() if f == "dws" and n >= 2]
+# Every stop is earned: the last reported round either gained less than 5 % or got worse.
+for k, r in rounds.items():
+    for (i, l, stop), nxt in zip(r, r[1:] + [None]):
+        if nxt is None and stop and i > 1:
+            prev = r[-2][1]
+            assert (prev - l) / prev < 0.05, (k, r)
+print("epochs:", fam, file=sys.stderr)
+sys.exit(0 if early and longer else 1)
+PY' "plateau stop: a converged lowrank candidate should stop before 5 epochs and a dws one train past 1: $(grep -c round "$T/p.json") round events"
 
 # A rerun of a finished library trains nothing.
 out=$("$HD" build $ARGS --db "$T/a.db" --json 2>/dev/null | tail -1)
