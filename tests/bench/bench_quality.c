@@ -76,6 +76,8 @@ typedef struct ctx {
   bool train_nets;
   uint64_t seed;
   hant_finetune_opts ft; /* the recipe every method's network is fine-tuned with */
+  FILE *resume;          /* finished networks are appended here, when resuming */
+  char setup[512];       /* what a finished network's figures depend on besides the network */
   evalrec *evals;
   int n_evals, cap_evals;
 } ctx;
@@ -202,7 +204,54 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
     fprintf(stderr, ", %d ep %.4f (%.0f s)", c->epochs[k], e->acc[k], e->ft_s[k]);
   }
   fprintf(stderr, "\n");
+  if (c->resume) {
+    fprintf(c->resume, "%s\t%s\t%.17g", c->setup, e->key, e->acc0);
+    for (int k = 0; k < c->n_epochs; k++)
+      fprintf(c->resume, "\t%.17g\t%.17g", e->acc[k], e->ft_s[k]);
+    fprintf(c->resume, "\n");
+    fflush(c->resume);
+  }
   return c->n_evals++;
+}
+
+/* Networks a killed run already evaluated with the same setup: lines
+ * "setup <TAB> key <TAB> assembled accuracy (<TAB> accuracy <TAB> seconds)
+ * per fine-tuning length". Lines of other setups are kept but not used. */
+static void resume_load(ctx *c, const char *path) {
+  FILE *f = fopen(path, "r");
+  if (f) {
+    char line[2048];
+    int used = 0;
+    while (fgets(line, sizeof(line), f)) {
+      line[strcspn(line, "\n")] = '\0';
+      char *save = NULL, *setup = strtok_r(line, "\t", &save), *key = strtok_r(NULL, "\t", &save);
+      if (!setup || !key || strcmp(setup, c->setup))
+        continue;
+      if (c->n_evals == c->cap_evals) {
+        c->cap_evals = c->cap_evals ? 2 * c->cap_evals : 32;
+        if (!(c->evals = realloc(c->evals, sizeof(evalrec) * (size_t)c->cap_evals)))
+          die("out of memory");
+      }
+      evalrec *e = &c->evals[c->n_evals];
+      memset(e, 0, sizeof(*e));
+      snprintf(e->key, sizeof(e->key), "%s", key);
+      char *t = strtok_r(NULL, "\t", &save);
+      bool ok = t != NULL;
+      e->acc0 = t ? strtod(t, NULL) : NAN;
+      for (int k = 0; k < c->n_epochs && ok; k++) {
+        char *a = strtok_r(NULL, "\t", &save), *sec = strtok_r(NULL, "\t", &save);
+        ok = a && sec;
+        e->acc[k] = ok ? strtod(a, NULL) : NAN;
+        e->ft_s[k] = ok ? strtod(sec, NULL) : NAN;
+      }
+      if (ok)
+        c->n_evals++, used++;
+    }
+    fclose(f);
+    fprintf(stderr, "bench_quality: %d networks already evaluated in %s\n", used, path);
+  }
+  if (!(c->resume = fopen(path, "a")))
+    die(path);
 }
 
 /* ---- the methods ----------------------------------------------------------- */
@@ -400,7 +449,9 @@ static void usage(FILE *f) {
           "  --finetune-clip C     gradient-norm clip, 0 for none (default finetune.h's)\n"
           "  --finetune-folded     fine-tune the folded network (no batch norm restored)\n"
           "  --threads N           kernel threads (default: one per core)\n"
-          "  --json FILE           also write every row as JSON\n");
+          "  --json FILE           also write every row as JSON\n"
+          "  --resume FILE         append each evaluated network to FILE and reuse those a\n"
+          "                        killed run with the same settings left there\n");
 }
 
 int main(int argc, char **argv) {
@@ -413,7 +464,7 @@ int main(int argc, char **argv) {
       {"json", required_argument, 0, 'j'},    {"threads", required_argument, 0, 'T'},
       {"methods", required_argument, 0, 'M'},
       {"finetune-lr", required_argument, 0, 'L'}, {"finetune-clip", required_argument, 0, 'C'},
-      {"finetune-folded", no_argument, 0, 'F'}, {"eval-split", required_argument, 0, 'S'},
+      {"finetune-folded", no_argument, 0, 'F'}, {"resume", required_argument, 0, 'R'}, {"eval-split", required_argument, 0, 'S'},
       {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
   const char *db = NULL, *json_path = NULL;
@@ -421,6 +472,7 @@ int main(int argc, char **argv) {
        epochs_s[64] = "1,3", methods_s[64] = "hant,uniform,random,greedy";
   int ft_samples = 0, test_samples = 0, draws = 20, threads = 0, o;
   hant_split eval_split = HANT_SPLIT_TEST;
+  const char *resume_path = NULL;
   ctx c = {0};
   c.train_nets = true;
   c.seed = 1;
@@ -443,6 +495,7 @@ int main(int argc, char **argv) {
     case 'L': c.ft.lr = strtof(optarg, NULL); break;
     case 'C': c.ft.clip_norm = strtof(optarg, NULL); break;
     case 'F': c.ft.restore_bn = false; break;
+    case 'R': resume_path = optarg; break;
     case 'S':
       eval_split = hant_split_from_name(optarg);
       if (eval_split != HANT_SPLIT_TEST && eval_split != HANT_SPLIT_VAL)
@@ -517,6 +570,19 @@ int main(int argc, char **argv) {
   double teacher_acc, loss;
   if (hant_eval_classifier(c.teacher, &c.test, 250, &teacher_acc, &loss))
     die("teacher");
+  if (resume_path) {
+    /* The library's candidates by id and score, and every setting a
+     * network's figures depend on. */
+    double sig = 0;
+    for (int i = 0; i < c.lib->n_cands; i++)
+      sig += (double)c.lib->cands[i].id * (1.0 + c.lib->cands[i].score);
+    snprintf(c.setup, sizeof(c.setup),
+             "cands=%d:%.9g train=%d eval=%s:%d epochs=%s lr=%g clip=%g bn=%d wd=%g T=%g alpha=%g seed=%llu",
+             c.lib->n_cands, sig, c.train_nets ? c.train.n : 0, hant_split_name(eval_split), c.test.n, epochs_s,
+             (double)c.ft.lr, (double)c.ft.clip_norm, (int)c.ft.restore_bn, (double)c.ft.weight_decay,
+             (double)c.ft.temperature, (double)c.ft.alpha, (unsigned long long)c.seed);
+    resume_load(&c, resume_path);
+  }
   fprintf(stderr, "bench_quality: teacher %s: %s accuracy %.4f on %d images, validation %.4f; %d slots, %d "
                   "candidates; fine-tuning on %d training images\n",
           tpath, hant_split_name(eval_split), teacher_acc, c.test.n, c.lib->teacher.val_accuracy, c.lib->n_slots, c.lib->n_cands, c.train.n);
@@ -766,6 +832,8 @@ int main(int argc, char **argv) {
   free(c.evals);
   hant_dataset_free(&c.train);
   hant_dataset_free(&c.test);
+  if (c.resume)
+    fclose(c.resume);
   hant_net_destroy(c.teacher);
   hant_library_unref(c.lib);
   hant_store_close(c.st);

@@ -30,7 +30,7 @@ try:
     steps = [[DISTILL, "teacher", "--arch", "tiny", "--epochs", "1", "--samples", "2000", "--val-samples", "300",
               "--out", TEACHER],
              [DISTILL, "build", "--teacher", TEACHER, "--db", LIB, "--samples", "256", "--val-samples", "300",
-              "--jobs", "1"]]
+              "--epochs", "1", "--epochs-teacher", "1", "--jobs", "1"]]
     steps += [[DISTILL, "profile", "--db", LIB, "--device", d] for d in DEVICES]
     for args in steps:
         if not check(run(args).returncode == 0, " ".join(args[1:3])):
@@ -67,6 +67,23 @@ try:
                                                                                 h["objective"]))
         # The teacher fits a budget of half its cost nowhere, so hant must have chosen something cheaper.
         check(not h["feasible"] or h["network"] != "", "%s: hant row without a network" % (key,))
+    # Resuming: a second run with the same settings evaluates nothing again and reports the same accuracies.
+    RES = os.path.join(T, "resume.tsv")
+    one = [BENCH, "--db", LIB, "--devices", "cortex-m7", "--kinds", "energy", "--divisors", "2,4", "--epochs", "1",
+           "--finetune-samples", "300", "--test-samples", "300", "--resume", RES]
+    r1 = run(one + ["--json", OUT + "1"])
+    r2 = run(one + ["--json", OUT + "2"])
+    n_lines = sum(1 for _ in open(RES)) if os.path.exists(RES) else 0
+    check(r1.returncode == 0 and r2.returncode == 0 and n_lines >= 1, "resumable runs: exit %d, %d, %d lines"
+          % (r1.returncode, r2.returncode, n_lines))
+    check("%d networks already evaluated" % n_lines in r2.stderr and "ep " not in r2.stderr,
+          "the second run evaluated again: " + r2.stderr[-500:])
+    acc = [[row["test_accuracy"] for row in json.load(open(f))["rows"]] for f in (OUT + "1", OUT + "2")]
+    check(acc[0] == acc[1], "resumed accuracies differ: %s vs %s" % tuple(acc))
+    r3 = run(one[:-2] + ["--epochs", "2", "--resume", RES, "--no-train"])
+    check(r3.returncode == 0 and "0 networks already evaluated" in r3.stderr,
+          "other settings reused a network: " + r3.stderr[-300:])
+
     r = run([BENCH, "--db", os.path.join(T, "missing.db")])
     check(r.returncode == 1 and "missing.db" in r.stderr, "a missing library is named: " + r.stderr[-300:])
     r = run([BENCH, "--db", LIB, "--kinds", "power"])
