@@ -216,9 +216,17 @@ static int dry_run(const char *teacher_path, unsigned mask, const hant_build_set
 static void describe(const hant_build_settings *b, char *out, size_t n) {
   int k = snprintf(out, n, "%s%s%s", b->preset[0] ? "--preset " : "", b->preset, b->preset[0] ? " (" : "");
   int et = b->epochs_teacher > 0 ? b->epochs_teacher : b->epochs;
-  snprintf(out + k, n - (size_t)k, "%d training images, at most %d epoch%s (%d from the teacher), plateau %g, batch %d, "
-           "seed %llu, recipe %d%s", b->samples, b->epochs, b->epochs == 1 ? "" : "s", et, b->plateau, b->batch,
-           (unsigned long long)b->seed, b->recipe, b->preset[0] ? ")" : "");
+  char ep[96];
+  if (et == b->epochs && b->plateau == 0)
+    snprintf(ep, sizeof(ep), "%d epoch%s", b->epochs, b->epochs == 1 ? "" : "s");
+  else
+    snprintf(ep, sizeof(ep), "up to %d epoch%s (%d from the teacher's weights), plateau %g%%", b->epochs,
+             b->epochs == 1 ? "" : "s", et, 100 * b->plateau);
+  char recipe[32] = "";
+  if (b->recipe != HANT_BUILD_RECIPE)
+    snprintf(recipe, sizeof(recipe), ", recipe %d", b->recipe);
+  snprintf(out + k, n - (size_t)k, "%d training images, %s, batch %d, seed %llu%s%s", b->samples, ep, b->batch,
+           (unsigned long long)b->seed, recipe, b->preset[0] ? ")" : "");
 }
 
 /* Refuses to mix candidates trained differently in one library, then

@@ -304,6 +304,9 @@ int cmd_library(int argc, char **argv) {
       hant_jsonw_key(&w, "samples"), hant_jsonw_int(&w, bs.samples);
       hant_jsonw_key(&w, "val_samples"), hant_jsonw_int(&w, bs.val_samples);
       hant_jsonw_key(&w, "epochs"), hant_jsonw_int(&w, bs.epochs);
+      hant_jsonw_key(&w, "epochs_teacher"), hant_jsonw_int(&w, bs.epochs_teacher > 0 ? bs.epochs_teacher : bs.epochs);
+      hant_jsonw_key(&w, "plateau"), hant_jsonw_num(&w, bs.plateau);
+      hant_jsonw_key(&w, "recipe"), hant_jsonw_int(&w, bs.recipe);
       hant_jsonw_key(&w, "batch"), hant_jsonw_int(&w, bs.batch);
       hant_jsonw_key(&w, "seed"), hant_jsonw_int(&w, (long long)bs.seed);
       hant_jsonw_obj_end(&w);
@@ -398,9 +401,16 @@ int cmd_library(int argc, char **argv) {
       char per[48] = "";
       if (bs.per_family)
         snprintf(per, sizeof(per), " (at most %d per family and slot)", bs.per_family);
-      printf("built    %s%s: families %s%s, %d training and %d validation images, %d epoch%s, batch %d, seed %llu\n",
+      int et = bs.epochs_teacher > 0 ? bs.epochs_teacher : bs.epochs;
+      char ep[96];
+      if (et == bs.epochs && bs.plateau == 0)
+        snprintf(ep, sizeof(ep), "%d epoch%s", bs.epochs, bs.epochs == 1 ? "" : "s");
+      else
+        snprintf(ep, sizeof(ep), "up to %d epoch%s (%d from the teacher's weights, plateau %g%%)", bs.epochs,
+                 bs.epochs == 1 ? "" : "s", et, 100 * bs.plateau);
+      printf("built    %s%s: families %s%s, %d training and %d validation images, %s, batch %d, seed %llu, recipe %d\n",
              bs.preset[0] ? "with preset " : "without a preset", bs.preset, bs.families, per, bs.samples,
-             bs.val_samples, bs.epochs, bs.epochs == 1 ? "" : "s", bs.batch, (unsigned long long)bs.seed);
+             bs.val_samples, ep, bs.batch, (unsigned long long)bs.seed, bs.recipe);
     }
     for (int s = 0; s < ns; s++) {
       if (only && strcmp(only, slots[s].name))

@@ -63,6 +63,13 @@ check '[ $? -eq 1 ] && grep -q "built with --preset quick (256 training images, 
   "a rerun with other training images is not refused: $(cat "$T/mix.err")"
 check '[ "$(jq1 "$T/lib.json" "sum(len(s[\"candidates\"]) for s in d[\"slots\"])")" = "$(sqlite3 "$T/l.db" "SELECT count(*) FROM candidate")" ]' \
   "the refused build changed the library"
+# A library of the first recipe (its settings predate the recipe field) is not resumed by the second: its
+# candidates trained on one cosine schedule, without rounds.
+cp "$T/l.db" "$T/old.db"
+sqlite3 "$T/old.db" "UPDATE meta SET value = json_remove(value, '$.recipe', '$.epochs_teacher', '$.plateau')
+                     WHERE key = 'build.settings'"
+"$HD" build $ARGS --db "$T/old.db" >/dev/null 2>"$T/old.err"
+check '[ $? -eq 1 ] && grep -q "recipe 1" "$T/old.err"' "a library of recipe 1 was resumed: $(cat "$T/old.err")"
 
 echo "test_preset: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
