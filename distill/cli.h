@@ -45,7 +45,8 @@ typedef struct calibrate_args {
                    "validation images per network (default: as the scores)"),                                 \
       HANT_OPT_INT("calibrate-folds", 0, &(a).folds, 2, 100, "K", "cross-validation folds of the fit (default 5)"), \
       HANT_OPT_FLAG("calibrate-objective", 0, &(a).fit_objective,                                             \
-                    "the solver maximises the fit (default: the noise-aware scores; the fit only predicts)")
+                    "the solver maximises the fit (default: only if its choices,\n"                 \
+                    "measured at the plan's budgets, are no worse)")
 
 /* Measures the calibration plan on st (the validation split from data)
  * and fits and stores the predictor, printing progress and a summary.

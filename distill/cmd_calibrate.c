@@ -82,7 +82,8 @@ int calibrate_run(hant_store *st, const char *data, const calibrate_args *a, boo
   hant_progress_start(&u.bar, "calibrate");
   rc = hant_calibration_measure(st, lib, &va, &o, &sum);
   hant_progress_end(&u.bar);
-  if (rc || (rc = hant_calibration_fit(st, lib, &o, &p)))
+  hant_calibration_check chk = {0};
+  if (rc || (rc = hant_calibration_fit(st, lib, &o, &va, &p, &chk)))
     goto out;
   hant_calib_fit_rec f;
   if ((rc = hant_store_calib_fit_get(st, &f, NULL, NULL)))
@@ -114,6 +115,16 @@ int calibrate_run(hant_store *st, const char *data, const calibrate_args *a, boo
     hant_jsonw_key(&w, "heldout_kendall_tau"), hant_jsonw_num(&w, f.heldout_kendall_tau);
     hant_jsonw_key(&w, "additive_kendall_tau"), hant_jsonw_num(&w, add_tau);
     hant_jsonw_key(&w, "objective"), hant_jsonw_str(&w, fit_objective ? "calibrated" : "additive");
+    if (!a->fit_objective) {
+      hant_jsonw_key(&w, "objective_check");
+      hant_jsonw_obj_begin(&w);
+      hant_jsonw_key(&w, "budgets"), hant_jsonw_int(&w, chk.budgets);
+      hant_jsonw_key(&w, "differ"), hant_jsonw_int(&w, chk.differ);
+      hant_jsonw_key(&w, "fit_better"), hant_jsonw_int(&w, chk.fit_better);
+      hant_jsonw_key(&w, "fit_worse"), hant_jsonw_int(&w, chk.fit_worse);
+      hant_jsonw_key(&w, "mean_gain"), hant_jsonw_num(&w, chk.mean_gain);
+      hant_jsonw_obj_end(&w);
+    }
     hant_jsonw_key(&w, "heldout_mean_abs_err");
     hant_jsonw_obj_begin(&w);
     for (int s = 0; s < HANT_CALIB_SCALE_COUNT; s++)
@@ -137,8 +148,14 @@ int calibrate_run(hant_store *st, const char *data, const calibrate_args *a, boo
       printf("held out      none (fewer than 4 samples)\n");
     printf("objective     %s (Kendall tau on the samples: the fit %.3f held out, the additive scores %.3f); "
            "answers show the fit's prediction either way\n",
-           fit_objective ? "the fit's coefficients (--calibrate-objective)" : "the noise-aware scores",
+           a->fit_objective ? "the fit's coefficients (--calibrate-objective)"
+           : fit_objective  ? "the fit's coefficients (its choices passed the measured check)"
+                            : "the noise-aware scores",
            f.heldout_kendall_tau, add_tau);
+    if (!a->fit_objective)
+      printf("check         at %d budgets the fit chose %d other networks: measured %d better, %d worse (beyond "
+             "two standard errors), %+.2f points on average\n",
+             chk.budgets, chk.differ, chk.fit_better, chk.fit_worse, 100 * chk.mean_gain);
   }
 out:
   hant_predictor_free(&p);

@@ -41,10 +41,11 @@ typedef struct hant_calibration_opts {
   int random_samples; /* stratified random selections (default 48) */
   int folds;          /* of the fit's cross-validation (default 5) */
   /* Whether the solver is to maximise the fit's coefficients rather than
-   * the noise-aware single-slot scores (default false). On the default
-   * library the fit predicts accuracy far better than the sum of scores but
-   * its choices at the budgets of docs/results.md measured worse, so by
-   * default it only predicts. */
+   * the noise-aware single-slot scores whatever the measured check finds
+   * (default false: the check decides, see hant_calibration_fit). On the
+   * first default library the fit predicted accuracy far better than the
+   * sum of scores but its choices at the budgets of docs/results.md
+   * measured worse. */
   bool fit_objective;
   /* Called after each sample with the samples done and planned and what was
    * measured; nonzero stops the run (HANT_ECANCELED) after that commit. */
@@ -83,12 +84,30 @@ typedef struct hant_calibration_summary {
 int hant_calibration_measure(hant_store *st, const hant_library *lib, const hant_dataset *val, const hant_calibration_opts *o,
                        hant_calibration_summary *sum);
 
+/* The measured check of the fit as the solver's objective: at every budget
+ * of the plan's solver positions, the choice maximising the fit against the
+ * choice maximising the noise-aware scores, both measured on the
+ * validation split where they differ. */
+typedef struct hant_calibration_check {
+  int budgets;      /* budgets where both objectives found a network */
+  int differ;       /* ... where they chose different networks, each then measured */
+  int fit_better;   /* the fit's choice measured better by more than two standard errors */
+  int fit_worse;    /* ... worse by more than two standard errors */
+  double mean_gain; /* the fit's measured accuracy minus the scores', averaged over budgets (0 where they agree) */
+  bool use_fit;     /* no budget worse, a gain on average: the solver maximises the fit */
+} hant_calibration_check;
+
 /* Fits the predictor on every sample of the library whose candidates are
  * all in lib (others are skipped) and stores it (hant_store_calib_fit_put,
- * which bumps the library version). p, when not NULL, receives the fit
- * (release it with hant_predictor_free). HANT_ENOENT when there is no
+ * which bumps the library version), with the objective the solver is to
+ * maximise (meta calibration_objective): the fit when o->fit_objective
+ * asks, or when val (the validation split) is given and the measured check
+ * passes (its figures go to meta calibration_check and *check when not
+ * NULL); the noise-aware scores otherwise. p, when not NULL, receives the
+ * fit (release it with hant_predictor_free). HANT_ENOENT when there is no
  * sample to fit. */
-int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_calibration_opts *o, hant_predictor *p);
+int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_calibration_opts *o,
+                         const hant_dataset *val, hant_predictor *p, hant_calibration_check *check);
 
 /* The library indices of a stored selection text ("id,id,..."), checked
  * against lib: one candidate per slot, in slot order. HANT_EINVAL names
