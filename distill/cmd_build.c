@@ -230,7 +230,8 @@ static void join_args(int argc, char **argv, char *out, size_t n) {
 }
 
 int cmd_build(int argc, char **argv) {
-  const char *teacher_path = NULL, *db = NULL, *data = "fmnist", *families = NULL, *slot_list = NULL, *preset = NULL;
+  data_args da = DATA_ARGS_DEFAULT;
+  const char *teacher_path = NULL, *db = NULL, *families = NULL, *slot_list = NULL, *preset = NULL;
   /* -1 (NULL for families): not given, so the preset's value holds. */
   long epochs = -1, batch = -1, samples = -1, val_samples = -1, per_family = -1, jobs = hant_cpu_count(), chunk = 0,
        seed = -1;
@@ -246,7 +247,8 @@ int cmd_build(int argc, char **argv) {
                       "quick or full: a named set of the settings below\n"
                       "(default full); options given with it override it"),
       HANT_OPT_STRING("db", 0, &db, "FILE", "the library; created if missing (required)"),
-      HANT_OPT_STRING("data", 0, &data, "fmnist|DIR", "training and validation images (default fmnist)"),
+      DATA_OPTS(da, "training and validation images"),
+      NORM_OPTS(da),
       HANT_OPT_STRING("families", 0, &families, "LIST",
                       "comma-separated: identity, width, kernel, dws, ir, lowrank,\n"
                       "group, prune, or all (default all); the teacher's own\n"
@@ -256,9 +258,10 @@ int cmd_build(int argc, char **argv) {
                    "the family's smallest to its largest (default 0: all)"),
       HANT_OPT_INT("epochs", 0, &epochs, 1, 1000, "E", "distillation epochs per candidate (default 1)"),
       HANT_OPT_INT("batch", 0, &batch, 1, 4096, "N", "(default 64)"),
-      HANT_OPT_INT("samples", 0, &samples, 1, 55000, "N", "use the first N training images (default all 55000)"),
-      HANT_OPT_INT("val-samples", 0, &val_samples, 1, 5000, "M",
-                   "use the first M validation images (default all 5000)"),
+      HANT_OPT_INT("samples", 0, &samples, 1, 1 << 24, "N",
+                   "use the first N training images (default all: 55000 of\nFashion-MNIST)"),
+      HANT_OPT_INT("val-samples", 0, &val_samples, 1, 1 << 24, "M",
+                   "use the first M validation images (default all: 5000 of\nFashion-MNIST)"),
       HANT_OPT_INT("jobs", 0, &jobs, 1, 64, "J", "worker threads, each with an equal share of the cores (default: cores)"),
       HANT_OPT_INT("chunk", 0, &chunk, 1, 4096, "N",
                    "candidates trained per pass over the teacher (default 4 x jobs)"),
@@ -337,11 +340,16 @@ int cmd_build(int argc, char **argv) {
     fprintf(stderr, "hant-distill build: %s\n", hant_errmsg());
     shard_abort(EXIT_FAIL);
   }
-  const char *dir = cli_data_dir(data);
+  hant_data_spec spec;
+  if ((code = cli_data_spec(cmd.name, &da, teacher, NULL, &spec)) >= 0)
+    shard_abort(code);
   if ((rc = hant_teacher_prepare(teacher, teacher_path)) ||
-      (rc = hant_fmnist_load(dir, HANT_SPLIT_TRAIN, bs.samples, &tr)) ||
-      (rc = hant_fmnist_load(dir, HANT_SPLIT_VAL, bs.val_samples, &va)))
+      (rc = hant_data_load(&spec, HANT_SPLIT_TRAIN, bs.samples, &tr)) ||
+      (rc = hant_data_load(&spec, HANT_SPLIT_VAL, bs.val_samples, &va)))
     goto fail;
+  /* The data and normalisation become the library's: calibration,
+   * fine-tuning and evaluation repeat them without being told. */
+  cli_data_record(&spec, &bs);
   /* Record what was loaded, not what was asked: a data set smaller than
    * the preset's counts trains on what it has. */
   bs.samples = tr.n;
@@ -414,7 +422,7 @@ int cmd_build(int argc, char **argv) {
   if (rc)
     goto fail;
   /* Calibration needs every candidate: it runs once the build is complete. */
-  if (calibrate && (rc = calibrate_run(st, data, &ca, json)))
+  if (calibrate && (rc = calibrate_run(st, &da, &ca, json)))
     goto fail;
   if (json) {
     hant_jsonw w;

@@ -3,6 +3,7 @@
 #include "data_load.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,24 @@ void hant_data_describe(const hant_data_spec *spec, char *buf, size_t n) {
     snprintf(buf, n, "fmnist");
   else
     snprintf(buf, n, "%s %s", hant_data_format_name(spec->format), spec->data);
+}
+
+int hant_data_spec_parse(const char *described, hant_data_spec *spec) {
+  if (!strcmp(described, "fmnist")) {
+    spec->data = "fmnist";
+    spec->format = HANT_DATA_IDX;
+    return 0;
+  }
+  const char *sp = strchr(described, ' ');
+  char name[16];
+  if (!sp || sp - described >= (ptrdiff_t)sizeof(name) || !sp[1])
+    return hant__error(HANT_EFORMAT, "recorded data '%.80s': expected fmnist or FORMAT DIR", described);
+  memcpy(name, described, (size_t)(sp - described));
+  name[sp - described] = '\0';
+  if ((spec->format = hant_data_format_from_name(name)) == HANT_DATA_FORMAT_COUNT)
+    return hant__error(HANT_EFORMAT, "recorded data '%.80s': unknown format '%s'", described, name);
+  spec->data = sp + 1;
+  return 0;
 }
 
 /* Gray to RGB by replication: the one conversion that loses and invents nothing. */

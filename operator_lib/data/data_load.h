@@ -73,6 +73,11 @@ int hant_data_load(const hant_data_spec *spec, hant_split split, int limit, hant
  * for settings and reports. */
 void hant_data_describe(const hant_data_spec *spec, char *buf, size_t n);
 
+/* Reads back what hant_data_describe wrote: sets spec->data (pointing into
+ * `described`, which must outlive spec) and spec->format. HANT_EFORMAT
+ * when the text is neither "fmnist" nor "FORMAT DIR". */
+int hant_data_spec_parse(const char *described, hant_data_spec *spec);
+
 /* ---- the backends, each usable alone (tests, fuzz targets) ------------------------- */
 
 /* Parses one CIFAR-10 binary batch held in memory: records of 1 label byte
