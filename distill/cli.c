@@ -58,8 +58,12 @@ static bool parse_values(const char *name, const char *opt, const char *s, int m
 int cli_data_spec(const char *name, const data_args *a, const hant_net *net, const hant_build_settings *bs,
                   hant_data_spec *spec) {
   memset(spec, 0, sizeof(*spec));
-  spec->data = a->data;
+  spec->data = a->data ? a->data : "fmnist";
   spec->rgb_to_gray = a->gray;
+  if (!a->data && !a->format && bs && bs->data[0] && hant_data_spec_parse(bs->data, spec)) {
+    fprintf(stderr, "%s: %s\n", name, hant_errmsg());
+    return EXIT_USAGE;
+  }
   if (a->format && (spec->format = hant_data_format_from_name(a->format)) == HANT_DATA_FORMAT_COUNT) {
     fprintf(stderr, "%s: --data-format expects idx, cifar, npy or folder, got '%s'\n", name, a->format);
     return EXIT_USAGE;

@@ -24,14 +24,14 @@ int cli_usage_error(const hant_opt_cmd *cmd, const char *fmt, ...) __attribute__
 
 /* What the commands that read data take from the command line. */
 typedef struct data_args {
-  const char *data;   /* --data: "fmnist" or a directory */
+  const char *data;   /* --data: "fmnist" or a directory; NULL: the library's recorded data, else fmnist */
   const char *format; /* --data-format: idx, cifar, npy, folder; NULL detects */
   const char *mean;   /* --mean: 1 or one value per channel, comma-separated; NULL: none */
   const char *std;    /* --std: likewise */
   bool gray;          /* --gray: colour folder images may feed a 1-channel teacher */
 } data_args;
 
-#define DATA_ARGS_DEFAULT {"fmnist", NULL, NULL, NULL, false}
+#define DATA_ARGS_DEFAULT {NULL, NULL, NULL, NULL, false}
 #define DATA_OPTS(a, what)                                                                                       \
   HANT_OPT_STRING("data", 0, &(a).data, "fmnist|DIR",                                                            \
                   what " (default fmnist): Fashion-MNIST, or a directory of IDX files,\nCIFAR-10 batches, NumPy arrays or class folders of PNG/JPEG"), \
@@ -42,9 +42,11 @@ typedef struct data_args {
   HANT_OPT_STRING("mean", 0, &(a).mean, "M[,M...]", "input normalisation: subtract from pixel/255 (one value, or one\nper channel; default 0)"), \
       HANT_OPT_STRING("std", 0, &(a).std, "S[,S...]", "then divide by (default 1)")
 
-/* Fills spec from a: the data and its format; the shape and classes from
- * net's input and output (NULL: the data's own); the normalisation from
- * --mean/--std, else from bs's recorded one (bs NULL: none). Returns -1 on
+/* Fills spec from a: the data and its format (without --data, the data bs
+ * records, else fmnist; spec may then point into bs); the shape and
+ * classes from net's input and output (NULL: the data's own); the
+ * normalisation from --mean/--std, else from bs's recorded one (bs NULL:
+ * none). Returns -1 on
  * success, else prints "NAME: what is wrong" on stderr and returns
  * EXIT_USAGE. */
 int cli_data_spec(const char *name, const data_args *a, const hant_net *net, const hant_build_settings *bs,

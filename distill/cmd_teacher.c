@@ -246,8 +246,11 @@ int cmd_teacher(int argc, char **argv) {
     printf("MMAC/sample    %.2f\n", hant_net_macs(net) / 1e6);
     printf("steps          %ld\n", res.steps);
     printf("train loss     %.4f\n", res.train_loss);
-    printf("val accuracy   %.4f  (images 55000-59999, %d used)\n", res.val_accuracy, va.n);
-    printf("test accuracy  %.4f  (10000 test images)\n", test_acc);
+    if (!da.data || !strcmp(da.data, "fmnist"))
+      printf("val accuracy   %.4f  (images 55000-59999, %d used)\n", res.val_accuracy, va.n);
+    else
+      printf("val accuracy   %.4f  (%d validation images)\n", res.val_accuracy, va.n);
+    printf("test accuracy  %.4f  (%d test images)\n", test_acc, te.n);
     printf("time           %.1f s, %.0f samples/s\n", res.seconds, res.samples_per_s);
   }
 done:

@@ -94,10 +94,19 @@ int hant_data_detect(const char *dir, hant_data_format *out) {
 }
 
 void hant_data_describe(const hant_data_spec *spec, char *buf, size_t n) {
-  if (!spec->data || !strcmp(spec->data, "fmnist"))
+  if (!spec->data || !strcmp(spec->data, "fmnist")) {
     snprintf(buf, n, "fmnist");
-  else
-    snprintf(buf, n, "%s %s", hant_data_format_name(spec->format), spec->data);
+    return;
+  }
+  /* The detected format and the absolute path: another program (hantd)
+   * reads it back from another working directory. */
+  hant_data_format f = spec->format;
+  if (f == HANT_DATA_AUTO && hant_data_detect(spec->data, &f))
+    f = HANT_DATA_AUTO;
+  char *abs = realpath(spec->data, NULL);
+  snprintf(buf, n, "%s %s", hant_data_format_name(f), abs ? abs : spec->data);
+  free(abs);
+  hant_errmsg_clear();
 }
 
 int hant_data_spec_parse(const char *described, hant_data_spec *spec) {
@@ -155,9 +164,8 @@ int hant_data_load(const hant_data_spec *spec, hant_split split, int limit, hant
     return rc;
   char what[64];
   snprintf(what, sizeof(what), "%s data in %s", hant_data_format_name(f), dir);
-  if (spec->c == 3 && out->c == 1 && (rc = replicate(out)))
-    goto fail;
-  if ((spec->c && spec->c != out->c) || (spec->h && spec->h != out->h) || (spec->w && spec->w != out->w)) {
+  bool widen = spec->c == 3 && out->c == 1;
+  if ((spec->c && spec->c != out->c && !widen) || (spec->h && spec->h != out->h) || (spec->w && spec->w != out->w)) {
     rc = hant__error(HANT_ESHAPE, "%s: images are %dx%dx%d (channels x height x width) but the teacher takes %dx%dx%d%s",
                      what, out->c, out->h, out->w, spec->c ? spec->c : out->c, spec->h ? spec->h : out->h,
                      spec->w ? spec->w : out->w,
@@ -165,6 +173,8 @@ int hant_data_load(const hant_data_spec *spec, hant_split split, int limit, hant
                                                  : "");
     goto fail;
   }
+  if (widen && (rc = replicate(out)))
+    goto fail;
   if (spec->classes && spec->classes != out->classes) {
     /* IDX and CIFAR fix 10 classes, folders count theirs; npy was checked against spec->classes already. */
     rc = hant__error(HANT_ESHAPE, "%s: %d classes but the teacher has %d outputs", what, out->classes, spec->classes);

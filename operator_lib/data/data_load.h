@@ -69,8 +69,9 @@ int hant_data_detect(const char *dir, hant_data_format *out);
  * do not match spec's. */
 int hant_data_load(const hant_data_spec *spec, hant_split split, int limit, hant_dataset *out);
 
-/* Describes spec's data in at most n bytes ("fmnist", "cifar /data/c10"),
- * for settings and reports. */
+/* Describes spec's data in at most n bytes, "fmnist" or the format
+ * (detected when spec says auto) and the directory's absolute path
+ * ("cifar /data/c10"), for a library's settings and reports. */
 void hant_data_describe(const hant_data_spec *spec, char *buf, size_t n);
 
 /* Reads back what hant_data_describe wrote: sets spec->data (pointing into
