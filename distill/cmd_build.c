@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_build.c: `hant-distill build` distils the operator library of a teacher into SQLite. */
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -229,6 +230,38 @@ static void join_args(int argc, char **argv, char *out, size_t n) {
     k += snprintf(out + k, n - k, " %s", argv[i]);
 }
 
+/* An image folder's class names, label by label, as the meta row
+ * "data.classes" (a JSON array): what the network's outputs mean. */
+static int record_classes(hant_store *st, const hant_data_spec *spec) {
+  hant_data_format f = spec->format;
+  bool fmnist = !spec->data || !strcmp(spec->data, "fmnist");
+  if (fmnist || (f == HANT_DATA_AUTO && hant_data_detect(spec->data, &f)) || f != HANT_DATA_FOLDER)
+    return 0;
+  char **names = NULL;
+  int n = 0, rc = hant_folder_classes(spec->data, &names, &n);
+  if (rc)
+    return rc;
+  size_t cap = 16;
+  for (int i = 0; i < n; i++)
+    cap += 6 * strlen(names[i]) + 4; /* room for every byte escaped */
+  char *text = malloc(cap);
+  if (!text) {
+    hant_folder_classes_free(names, n);
+    return hant__error(HANT_ENOMEM, "out of memory for %d class names", n);
+  }
+  hant_jsonw w;
+  hant_jsonw_init_buf(&w, text, cap);
+  hant_jsonw_arr_begin(&w);
+  for (int i = 0; i < n; i++)
+    hant_jsonw_str(&w, names[i]);
+  hant_jsonw_arr_end(&w);
+  rc = hant_jsonw_error(&w) ? hant__error(hant_jsonw_error(&w), "class names do not fit in %zu bytes", cap)
+                            : hant_store_meta_put(st, "data.classes", text);
+  free(text);
+  hant_folder_classes_free(names, n);
+  return rc;
+}
+
 int cmd_build(int argc, char **argv) {
   data_args da = DATA_ARGS_DEFAULT;
   const char *teacher_path = NULL, *db = NULL, *families = NULL, *slot_list = NULL, *preset = NULL;
@@ -358,7 +391,7 @@ int cmd_build(int argc, char **argv) {
    * open it read-only once that is done, and send their results to 0. */
   if (rank == 0 && ((rc = hant_store_open(db, HANT_STORE_CREATE, &st)) || (rc = hant_store_lock_build(st)) ||
                     (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va)) ||
-                    (rc = record_settings(st, &bs))))
+                    (rc = record_settings(st, &bs)) || (rc = record_classes(st, &spec))))
     goto fail;
   shard_barrier();
   if (rank != 0 && ((rc = hant_store_open(db, HANT_STORE_READONLY | HANT_STORE_NOCHECK, &st)) ||

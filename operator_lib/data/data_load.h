@@ -79,6 +79,12 @@ void hant_data_describe(const hant_data_spec *spec, char *buf, size_t n);
  * when the text is neither "fmnist" nor "FORMAT DIR". */
 int hant_data_spec_parse(const char *described, hant_data_spec *spec);
 
+/* The class names of an image folder (its train/ folder's when it has
+ * one), sorted in byte order: label i is names[i]. *names and its strings
+ * are the caller's; free them with hant_folder_classes_free. */
+int hant_folder_classes(const char *dir, char ***names, int *n);
+void hant_folder_classes_free(char **names, int n);
+
 /* ---- the backends, each usable alone (tests, fuzz targets) ------------------------- */
 
 /* Parses one CIFAR-10 binary batch held in memory: records of 1 label byte

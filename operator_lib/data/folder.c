@@ -305,3 +305,30 @@ out:
   listing_free(&files);
   return rc;
 }
+
+int hant_folder_classes(const char *dir, char ***names, int *n) {
+  *names = NULL;
+  *n = 0;
+  listing l = {0};
+  char root[4096];
+  snprintf(root, sizeof(root), is_dir(dir, "train") ? "%s/train" : "%s", dir);
+  int rc = list_classes(root, &l);
+  if (!rc && !(*names = malloc((size_t)l.n_classes * sizeof(char *))))
+    rc = hant__error(HANT_ENOMEM, "%s: out of memory", dir);
+  if (rc) {
+    listing_free(&l);
+    return rc;
+  }
+  /* The strings change hands: the listing forgets them. */
+  memcpy(*names, l.classes, (size_t)l.n_classes * sizeof(char *));
+  *n = l.n_classes;
+  l.n_classes = 0;
+  listing_free(&l);
+  return 0;
+}
+
+void hant_folder_classes_free(char **names, int n) {
+  for (int i = 0; names && i < n; i++)
+    free(names[i]);
+  free(names);
+}

@@ -153,6 +153,20 @@ def main():
             con.close()
             p = run([distill, "verify", "--db", db])
             check(p.returncode == 1, "verify without the recorded normalisation fails: %s" % p.stdout)
+
+        # A library built from an image folder records the folder and its class names, label by label.
+        db2 = os.path.join(tmp, "folder.db")
+        p = run([distill, "build", "--teacher", tiny, "--db", db2, "--data", folder, "--families", "width",
+                 "--per-family", "1", "--batch", "8", "--epochs", "1", "--jobs", "2"])
+        if check(p.returncode == 0, "build from the PNG folder: %s" % p.stderr[-300:]):
+            con = sqlite3.connect(db2)
+            meta = dict(con.execute("SELECT key, value FROM meta WHERE key IN ('build.settings', 'data.classes')"))
+            con.close()
+            settings = json.loads(meta.get("build.settings", "{}"))
+            check(settings.get("data") == "folder " + os.path.realpath(folder) and settings.get("samples") == 45 and
+                  settings.get("val_samples") == 5, "the settings name the folder and its splits: %s" % settings)
+            check(json.loads(meta.get("data.classes", "null")) == ["class%d" % c for c in range(10)],
+                  "the class names are recorded in label order: %s" % meta.get("data.classes"))
     print("data_cli: %d passed, %d failed" % (checks.passed, checks.failed))
     return 1 if checks.failed else 0
 
