@@ -81,11 +81,7 @@ static void on_ft_progress(void *user, const hant_train_progress *p) {
     fp->stop = 1;
 }
 
-/* The data a library's networks see: data_dir, else the data the library
- * was built on (Fashion-MNIST when it recorded none), shaped as the
- * teacher's input and normalised as the build was. `recorded` holds the
- * settings spec may point into. */
-static int library_spec(hant_store *st, const hant_net *teacher, const char *data_dir, hant_build_settings *recorded,
+int hant_deploy_data_spec(hant_store *st, const hant_net *teacher, const char *data_dir, hant_build_settings *recorded,
                         hant_data_spec *spec) {
   memset(spec, 0, sizeof(*spec));
   int rc = hant_build_settings_get(st, recorded);
@@ -150,7 +146,7 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
     return rc;
   if ((rc = hant_deploy_teacher(st, &teacher, info->teacher, sizeof(info->teacher))))
     return rc;
-  if ((rc = library_spec(st, teacher, o->data_dir, &recorded, &spec)) ||
+  if ((rc = hant_deploy_data_spec(st, teacher, o->data_dir, &recorded, &spec)) ||
       (rc = step(progress, user, 0.3 * k, "loading the candidates and assembling")))
     goto out;
   if ((rc = hant_deploy_assemble(st, teacher, cand_ids, n, &net)))

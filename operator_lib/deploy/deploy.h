@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "build_settings.h"
+#include "data_load.h"
 #include "library.h"
 #include "net.h"
 #include "place.h"
@@ -128,6 +130,14 @@ typedef struct hant_deploy_eval_info {
   int n;           /* images evaluated */
   char split[8];
 } hant_deploy_eval_info;
+
+/* The data a library's networks see: data_dir when not NULL or empty,
+ * else the data the library records being built on (Fashion-MNIST when it
+ * records none), shaped as teacher's input and output and normalised as
+ * the build was. *recorded receives the library's build settings (zeroed
+ * when it has none); spec may point into it, so it must outlive spec. */
+int hant_deploy_data_spec(hant_store *st, const hant_net *teacher, const char *data_dir,
+                          hant_build_settings *recorded, hant_data_spec *spec);
 
 /* Evaluates a model file (native or ONNX) on a split ("train", "val",
  * "test") of data_dir (NULL or "fmnist" for the installed Fashion-MNIST,
