@@ -32,9 +32,10 @@ typedef struct data_args {
 } data_args;
 
 #define DATA_ARGS_DEFAULT {NULL, NULL, NULL, NULL, false}
-#define DATA_OPTS(a, what)                                                                                       \
+#define DATA_OPTS(a, what, dflt)                                                                                 \
   HANT_OPT_STRING("data", 0, &(a).data, "fmnist|DIR",                                                            \
-                  what " (default fmnist): Fashion-MNIST, or a directory of IDX files,\nCIFAR-10 batches, NumPy arrays or class folders of PNG/JPEG"), \
+                  what " (default " dflt "): Fashion-MNIST,\nor a directory of IDX files, CIFAR-10 batches,\n"     \
+                  "NumPy arrays or PNG/JPEG class folders"),                                                     \
       HANT_OPT_STRING("data-format", 0, &(a).format, "FORMAT", "idx, cifar, npy or folder (default: detected from DIR)"), \
       HANT_OPT_FLAG("gray", 0, &(a).gray, "turn colour images of a folder to gray for a 1-channel teacher")
 /* Normalisation, for the commands that set it (the library records it). */

@@ -280,7 +280,7 @@ int cmd_build(int argc, char **argv) {
                       "quick or full: a named set of the settings below\n"
                       "(default full); options given with it override it"),
       HANT_OPT_STRING("db", 0, &db, "FILE", "the library; created if missing (required)"),
-      DATA_OPTS(da, "training and validation images"),
+      DATA_OPTS(da, "training and validation images", "fmnist"),
       NORM_OPTS(da),
       HANT_OPT_STRING("families", 0, &families, "LIST",
                       "comma-separated: identity, width, kernel, dws, ir, lowrank,\n"

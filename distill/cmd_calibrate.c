@@ -164,7 +164,7 @@ int cmd_calibrate(int argc, char **argv) {
   bool json = false;
   const hant_opt opts[] = {
       HANT_OPT_STRING("db", 0, &db, "FILE", "the library (required)"),
-      DATA_OPTS(da, "validation images"),
+      DATA_OPTS(da, "validation images", "the library's data"),
       CALIBRATE_OPTS(a),
       HANT_OPT_INT("threads", 0, &threads, 1, 1024, "N", "kernel threads (default: all cores)"),
       HANT_OPT_FLAG("json", 0, &json, "progress events and the summary as JSON lines on stdout"),

@@ -25,7 +25,7 @@ int cmd_eval(int argc, char **argv) {
   bool json = false;
   const hant_opt opts[] = {
       HANT_OPT_STRING("model", 0, &model, "FILE", "a hant native network file or an ONNX model"),
-      DATA_OPTS(da, "images"),
+      DATA_OPTS(da, "images", "fmnist"),
       HANT_OPT_STRING("split", 0, &split_s, NULL, "test (default), val or train"),
       HANT_OPT_INT("samples", 0, &samples, 1, 1 << 30, "N", "evaluate only the first N images of the split"),
       NORM_OPTS(da),

@@ -61,7 +61,7 @@ int cmd_teacher(int argc, char **argv) {
   double lr = 0.1, wd = 5e-4, ls = 0.0;
   bool json = false, no_augment = false;
   const hant_opt opts[] = {
-      DATA_OPTS(da, "training images"),
+      DATA_OPTS(da, "training images", "fmnist"),
       NORM_OPTS(da),
       HANT_OPT_STRING("arch", 0, &arch, "NAME|DESC",
                       "a preset (tiny, resnet8, resnet8w, resnet10, resnet14, mbv2) or an\n"

@@ -27,7 +27,7 @@ int cmd_verify(int argc, char **argv) {
   const hant_opt opts[] = {
       HANT_OPT_STRING("db", 0, &db, "LIBRARY.db", NULL),
       HANT_OPT_STRING("teacher", 0, &teacher_path, "FILE", NULL),
-      DATA_OPTS(da, "validation images"),
+      DATA_OPTS(da, "validation images", "the library's data"),
       HANT_OPT_FLAG("quick", 0, &quick, NULL),
       HANT_OPT_FLAG("json", 0, &json, NULL),
       HANT_OPT_END,
