@@ -473,6 +473,19 @@ static void test_norm(void) {
   hant_data_spec spec = {0};
   CHECK(hant_data_spec_parse(a.data, &spec) == 0 && spec.format == HANT_DATA_CIFAR && !strcmp(spec.data, "/data/c10"),
         "the recorded data does not parse back");
+  /* What transforms, fine-tuning and re-ranking see: the recorded data and normalisation, the teacher's shape. */
+  hant_net *teacher = hant_arch_build("input 3x32x32; conv 8; res 8; gap; linear 10", "test");
+  HANT_ASSERT(teacher);
+  hant_build_settings rec;
+  rc = hant_deploy_data_spec(st, teacher, NULL, &rec, &spec);
+  CHECK(rc == 0 && spec.format == HANT_DATA_CIFAR && !strcmp(spec.data, "/data/c10") && spec.c == 3 && spec.h == 32 &&
+            spec.w == 32 && spec.classes == 10 && spec.norm_k == 3 && !memcmp(spec.mean, a.mean, sizeof(a.mean)) &&
+            !memcmp(spec.std, a.std, sizeof(a.std)),
+        "a library's data spec is not its recorded data and normalisation: %s", hant_errmsg());
+  rc = hant_deploy_data_spec(st, teacher, "/elsewhere", &rec, &spec);
+  CHECK(rc == 0 && !strcmp(spec.data, "/elsewhere") && spec.format == HANT_DATA_AUTO && spec.norm_k == 3,
+        "data named by the caller keeps the library's normalisation: %s", hant_errmsg());
+  hant_net_destroy(teacher);
   /* A library recorded before normalisation existed has none. */
   HANT_ASSERT(hant_store_meta_put(st, "build.settings",
                                   "{\"preset\":\"\",\"families\":\"all\",\"per_family\":0,\"samples\":100,"
