@@ -383,6 +383,14 @@ int cmd_build(int argc, char **argv) {
   /* The data and normalisation become the library's: calibration,
    * fine-tuning and evaluation repeat them without being told. */
   cli_data_record(&spec, &bs);
+  /* The teacher's record names its validation images; Fashion-MNIST's keep their old name. */
+  char val_split[64];
+  const char *vs = NULL;
+  if (strcmp(bs.data, "fmnist")) {
+    const char *sp = strchr(bs.data, ' ');
+    snprintf(val_split, sizeof(val_split), "%.*s val[0:%d)", sp ? (int)(sp - bs.data) : 8, bs.data, va.n);
+    vs = val_split;
+  }
   /* Record what was loaded, not what was asked: a data set smaller than
    * the preset's counts trains on what it has. */
   bs.samples = tr.n;
@@ -390,12 +398,12 @@ int cmd_build(int argc, char **argv) {
   /* Rank 0 creates the library and registers the teacher; the others
    * open it read-only once that is done, and send their results to 0. */
   if (rank == 0 && ((rc = hant_store_open(db, HANT_STORE_CREATE, &st)) || (rc = hant_store_lock_build(st)) ||
-                    (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va)) ||
+                    (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va, vs)) ||
                     (rc = record_settings(st, &bs)) || (rc = record_classes(st, &spec))))
     goto fail;
   shard_barrier();
   if (rank != 0 && ((rc = hant_store_open(db, HANT_STORE_READONLY | HANT_STORE_NOCHECK, &st)) ||
-                    (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va))))
+                    (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va, vs))))
     goto fail;
   o.shard = rank;
   o.shards = size;

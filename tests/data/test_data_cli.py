@@ -161,7 +161,10 @@ def main():
         if check(p.returncode == 0, "build from the PNG folder: %s" % p.stderr[-300:]):
             con = sqlite3.connect(db2)
             meta = dict(con.execute("SELECT key, value FROM meta WHERE key IN ('build.settings', 'data.classes')"))
+            val_split = con.execute("SELECT val_split FROM teacher").fetchone()[0]
             con.close()
+            check(val_split == "folder val[0:5)", "the teacher's record names the folder's validation images: %s" %
+                  val_split)
             settings = json.loads(meta.get("build.settings", "{}"))
             check(settings.get("data") == "folder " + os.path.realpath(folder) and settings.get("samples") == 45 and
                   settings.get("val_samples") == 5, "the settings name the folder and its splits: %s" % settings)
