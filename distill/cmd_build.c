@@ -201,8 +201,15 @@ static int dry_run(const char *teacher_path, unsigned mask, const hant_build_set
 /* "--preset quick (4096 training images, 1 epoch, batch 64, seed 1)". */
 static void describe(const hant_build_settings *b, char *out, size_t n) {
   int k = snprintf(out, n, "%s%s%s", b->preset[0] ? "--preset " : "", b->preset, b->preset[0] ? " (" : "");
-  snprintf(out + k, n - (size_t)k, "%d training images, %d epoch%s, batch %d, seed %llu%s", b->samples, b->epochs,
-           b->epochs == 1 ? "" : "s", b->batch, (unsigned long long)b->seed, b->preset[0] ? ")" : "");
+  k += snprintf(out + k, n - (size_t)k, "%d training images, %d epoch%s, batch %d, seed %llu", b->samples, b->epochs,
+                b->epochs == 1 ? "" : "s", b->batch, (unsigned long long)b->seed);
+  /* The normalisation, when there is one: a library cannot mix two. */
+  for (int i = 0; i < b->norm_k && i < 4 && (size_t)k < n; i++)
+    k += snprintf(out + k, n - (size_t)k, "%s%g", i ? "," : ", --mean ", (double)b->mean[i]);
+  for (int i = 0; i < b->norm_k && i < 4 && (size_t)k < n; i++)
+    k += snprintf(out + k, n - (size_t)k, "%s%g", i ? "," : " --std ", (double)b->std[i]);
+  if ((size_t)k < n)
+    snprintf(out + k, n - (size_t)k, "%s", b->preset[0] ? ")" : "");
 }
 
 /* Refuses to mix candidates trained differently in one library, then
@@ -211,7 +218,7 @@ static int record_settings(hant_store *st, const hant_build_settings *bs) {
   hant_build_settings old;
   int rc = hant_build_settings_get(st, &old);
   if (rc == 0 && !hant_build_settings_same_training(&old, bs)) {
-    char was[160], now[160];
+    char was[320], now[320];
     describe(&old, was, sizeof(was));
     describe(bs, now, sizeof(now));
     return hant__error(HANT_EINVAL,

@@ -145,6 +145,11 @@ def main():
                   abs(settings.get("std", [0])[0] - 0.353) < 1e-6, "the settings record data, mean and std: %s" % settings)
             p = run([distill, "verify", "--db", db])
             check(p.returncode == 0, "verify reproduces the scores from the recorded normalisation: %s" % p.stdout)
+            # Candidates trained on other input cannot join the library.
+            p = run([distill, "build", "--teacher", tiny, "--db", db, "--families", "width", "--per-family", "1",
+                     "--samples", "256", "--val-samples", "200", "--epochs", "1", "--jobs", "2"])
+            check(p.returncode == 1 and "--mean 0.286 --std 0.353" in p.stderr,
+                  "a build without the library's normalisation is refused, naming it: %s" % p.stderr.strip()[-300:])
             # Without the record the same images are fed unnormalised, and the scores do not reproduce.
             settings.pop("mean")
             settings.pop("std")
