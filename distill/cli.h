@@ -22,9 +22,43 @@ int cli_parse(const hant_opt_cmd *cmd, int argc, char **argv);
  * and returns EXIT_USAGE. */
 int cli_usage_error(const hant_opt_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Resolves --data: "fmnist" means Debian's Fashion-MNIST (or
- * $HANT_FMNIST_DIR); anything else is taken as a directory of IDX files. */
-const char *cli_data_dir(const char *data);
+/* What the commands that read data take from the command line. */
+typedef struct data_args {
+  const char *data;   /* --data: "fmnist" or a directory; NULL: the library's recorded data, else fmnist */
+  const char *format; /* --data-format: idx, cifar, npy, folder; NULL detects */
+  const char *mean;   /* --mean: 1 or one value per channel, comma-separated; NULL: none */
+  const char *std;    /* --std: likewise */
+  bool gray;          /* --gray: colour folder images may feed a 1-channel teacher */
+} data_args;
+
+#define DATA_ARGS_DEFAULT {NULL, NULL, NULL, NULL, false}
+#define DATA_OPTS(a, what, dflt)                                                                                 \
+  HANT_OPT_STRING("data", 0, &(a).data, "fmnist|DIR",                                                            \
+                  what " (default " dflt "): Fashion-MNIST,\nor a directory of IDX files, CIFAR-10 batches,\n"     \
+                  "NumPy arrays or PNG/JPEG class folders"),                                                     \
+      HANT_OPT_STRING("data-format", 0, &(a).format, "FORMAT", "idx, cifar, npy or folder (default: detected from DIR)"), \
+      HANT_OPT_FLAG("gray", 0, &(a).gray, "turn colour images of a folder to gray for a 1-channel teacher")
+/* Normalisation, for the commands that set it (the library records it). */
+#define NORM_OPTS(a)                                                                                             \
+  HANT_OPT_STRING("mean", 0, &(a).mean, "M[,M...]", "input normalisation: subtract from pixel/255 (one value, or one\nper channel; default 0)"), \
+      HANT_OPT_STRING("std", 0, &(a).std, "S[,S...]", "then divide by (default 1)")
+
+/* Fills spec from a: the data and its format (without --data, the data bs
+ * records, else fmnist; spec may then point into bs); the shape and
+ * classes from net's input and output (NULL: the data's own); the
+ * normalisation from --mean/--std, else from bs's recorded one (bs NULL:
+ * none). Returns -1 on
+ * success, else prints "NAME: what is wrong" on stderr and returns
+ * EXIT_USAGE. */
+int cli_data_spec(const char *name, const data_args *a, const hant_net *net, const hant_build_settings *bs,
+                  hant_data_spec *spec);
+
+/* Loads a split as spec says, printing "NAME: message" on failure. Returns
+ * 0 or the HANT_E* code. */
+int cli_data_load(const char *name, const hant_data_spec *spec, hant_split split, int limit, hant_dataset *out);
+
+/* Records spec's data and normalisation in bs. */
+void cli_data_record(const hant_data_spec *spec, hant_build_settings *bs);
 
 /* What a calibration takes from the command line; `calibrate` and
  * `build --calibrate` share the options (CALIBRATE_OPTS). */
@@ -51,7 +85,7 @@ typedef struct calibrate_args {
 /* Measures the calibration plan on st (the validation split from data)
  * and fits and stores the predictor, printing progress and a summary.
  * Returns 0 or a HANT_E* code with its message set. */
-int calibrate_run(hant_store *st, const char *data, const calibrate_args *a, bool json);
+int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a, bool json);
 
 int cmd_calibrate(int argc, char **argv);
 int cmd_teacher(int argc, char **argv);

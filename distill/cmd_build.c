@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_build.c: `hant-distill build` distils the operator library of a teacher into SQLite. */
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -222,11 +223,17 @@ static void describe(const hant_build_settings *b, char *out, size_t n) {
   else
     snprintf(ep, sizeof(ep), "up to %d epoch%s (%d from the teacher's weights), plateau %g%%", b->epochs,
              b->epochs == 1 ? "" : "s", et, 100 * b->plateau);
-  char recipe[32] = "";
-  if (b->recipe != HANT_BUILD_RECIPE)
-    snprintf(recipe, sizeof(recipe), ", recipe %d", b->recipe);
-  snprintf(out + k, n - (size_t)k, "%d training images, %s, batch %d, seed %llu%s%s", b->samples, ep, b->batch,
-           (unsigned long long)b->seed, recipe, b->preset[0] ? ")" : "");
+  k += snprintf(out + k, n - (size_t)k, "%d training images, %s, batch %d, seed %llu", b->samples, ep, b->batch,
+                (unsigned long long)b->seed);
+  if (b->recipe != HANT_BUILD_RECIPE && (size_t)k < n)
+    k += snprintf(out + k, n - (size_t)k, ", recipe %d", b->recipe);
+  /* The normalisation, when there is one: a library cannot mix two. */
+  for (int i = 0; i < b->norm_k && i < 4 && (size_t)k < n; i++)
+    k += snprintf(out + k, n - (size_t)k, "%s%g", i ? "," : ", --mean ", (double)b->mean[i]);
+  for (int i = 0; i < b->norm_k && i < 4 && (size_t)k < n; i++)
+    k += snprintf(out + k, n - (size_t)k, "%s%g", i ? "," : " --std ", (double)b->std[i]);
+  if ((size_t)k < n)
+    snprintf(out + k, n - (size_t)k, "%s", b->preset[0] ? ")" : "");
 }
 
 /* Refuses to mix candidates trained differently in one library, then
@@ -235,7 +242,7 @@ static int record_settings(hant_store *st, const hant_build_settings *bs) {
   hant_build_settings old;
   int rc = hant_build_settings_get(st, &old);
   if (rc == 0 && !hant_build_settings_same_training(&old, bs)) {
-    char was[256], now[256];
+    char was[400], now[400];
     describe(&old, was, sizeof(was));
     describe(bs, now, sizeof(now));
     return hant__error(HANT_EINVAL,
@@ -254,8 +261,41 @@ static void join_args(int argc, char **argv, char *out, size_t n) {
     k += snprintf(out + k, n - k, " %s", argv[i]);
 }
 
+/* An image folder's class names, label by label, as the meta row
+ * "data.classes" (a JSON array): what the network's outputs mean. */
+static int record_classes(hant_store *st, const hant_data_spec *spec) {
+  hant_data_format f = spec->format;
+  bool fmnist = !spec->data || !strcmp(spec->data, "fmnist");
+  if (fmnist || (f == HANT_DATA_AUTO && hant_data_detect(spec->data, &f)) || f != HANT_DATA_FOLDER)
+    return 0;
+  char **names = NULL;
+  int n = 0, rc = hant_folder_classes(spec->data, &names, &n);
+  if (rc)
+    return rc;
+  size_t cap = 16;
+  for (int i = 0; i < n; i++)
+    cap += 6 * strlen(names[i]) + 4; /* room for every byte escaped */
+  char *text = malloc(cap);
+  if (!text) {
+    hant_folder_classes_free(names, n);
+    return hant__error(HANT_ENOMEM, "out of memory for %d class names", n);
+  }
+  hant_jsonw w;
+  hant_jsonw_init_buf(&w, text, cap);
+  hant_jsonw_arr_begin(&w);
+  for (int i = 0; i < n; i++)
+    hant_jsonw_str(&w, names[i]);
+  hant_jsonw_arr_end(&w);
+  rc = hant_jsonw_error(&w) ? hant__error(hant_jsonw_error(&w), "class names do not fit in %zu bytes", cap)
+                            : hant_store_meta_put(st, "data.classes", text);
+  free(text);
+  hant_folder_classes_free(names, n);
+  return rc;
+}
+
 int cmd_build(int argc, char **argv) {
-  const char *teacher_path = NULL, *db = NULL, *data = "fmnist", *families = NULL, *slot_list = NULL, *preset = NULL;
+  data_args da = DATA_ARGS_DEFAULT;
+  const char *teacher_path = NULL, *db = NULL, *families = NULL, *slot_list = NULL, *preset = NULL;
   /* -1 (NULL for families): not given, so the preset's value holds. */
   long epochs = -1, epochs_teacher = -1, batch = -1, samples = -1, val_samples = -1, per_family = -1, jobs = hant_cpu_count(), chunk = 0,
        seed = -1;
@@ -271,7 +311,8 @@ int cmd_build(int argc, char **argv) {
                       "quick or full: a named set of the settings below\n"
                       "(default full); options given with it override it"),
       HANT_OPT_STRING("db", 0, &db, "FILE", "the library; created if missing (required)"),
-      HANT_OPT_STRING("data", 0, &data, "fmnist|DIR", "training and validation images (default fmnist)"),
+      DATA_OPTS(da, "training and validation images", "fmnist"),
+      NORM_OPTS(da),
       HANT_OPT_STRING("families", 0, &families, "LIST",
                       "comma-separated: identity, width, kernel, dws, ir, lowrank,\n"
                       "group, prune, or all (default all); the teacher's own\n"
@@ -290,9 +331,10 @@ int cmd_build(int argc, char **argv) {
                       "validation feature loss by less than this fraction\n"
                       "(the preset's; 0: train every epoch allowed)"),
       HANT_OPT_INT("batch", 0, &batch, 1, 4096, "N", "(default 64)"),
-      HANT_OPT_INT("samples", 0, &samples, 1, 55000, "N", "use the first N training images (default all 55000)"),
-      HANT_OPT_INT("val-samples", 0, &val_samples, 1, 5000, "M",
-                   "use the first M validation images (default all 5000)"),
+      HANT_OPT_INT("samples", 0, &samples, 1, 1 << 24, "N",
+                   "use the first N training images (default all: 55000 of\nFashion-MNIST)"),
+      HANT_OPT_INT("val-samples", 0, &val_samples, 1, 1 << 24, "M",
+                   "use the first M validation images (default all: 5000 of\nFashion-MNIST)"),
       HANT_OPT_INT("jobs", 0, &jobs, 1, 64, "J", "worker threads, each with an equal share of the cores (default: cores)"),
       HANT_OPT_INT("chunk", 0, &chunk, 1, 4096, "N",
                    "candidates trained per pass over the teacher (default 4 x jobs)"),
@@ -377,11 +419,24 @@ int cmd_build(int argc, char **argv) {
     fprintf(stderr, "hant-distill build: %s\n", hant_errmsg());
     shard_abort(EXIT_FAIL);
   }
-  const char *dir = cli_data_dir(data);
+  hant_data_spec spec;
+  if ((code = cli_data_spec(cmd.name, &da, teacher, NULL, &spec)) >= 0)
+    shard_abort(code);
   if ((rc = hant_teacher_prepare(teacher, teacher_path)) ||
-      (rc = hant_fmnist_load(dir, HANT_SPLIT_TRAIN, bs.samples, &tr)) ||
-      (rc = hant_fmnist_load(dir, HANT_SPLIT_VAL, bs.val_samples, &va)))
+      (rc = hant_data_load(&spec, HANT_SPLIT_TRAIN, bs.samples, &tr)) ||
+      (rc = hant_data_load(&spec, HANT_SPLIT_VAL, bs.val_samples, &va)))
     goto fail;
+  /* The data and normalisation become the library's: calibration,
+   * fine-tuning and evaluation repeat them without being told. */
+  cli_data_record(&spec, &bs);
+  /* The teacher's record names its validation images; Fashion-MNIST's keep their old name. */
+  char val_split[64];
+  const char *vs = NULL;
+  if (strcmp(bs.data, "fmnist")) {
+    const char *sp = strchr(bs.data, ' ');
+    snprintf(val_split, sizeof(val_split), "%.*s val[0:%d)", sp ? (int)(sp - bs.data) : 8, bs.data, va.n);
+    vs = val_split;
+  }
   /* Record what was loaded, not what was asked: a data set smaller than
    * the preset's counts trains on what it has. */
   bs.samples = tr.n;
@@ -389,12 +444,12 @@ int cmd_build(int argc, char **argv) {
   /* Rank 0 creates the library and registers the teacher; the others
    * open it read-only once that is done, and send their results to 0. */
   if (rank == 0 && ((rc = hant_store_open(db, HANT_STORE_CREATE, &st)) || (rc = hant_store_lock_build(st)) ||
-                    (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va)) ||
-                    (rc = record_settings(st, &bs))))
+                    (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va, vs)) ||
+                    (rc = record_settings(st, &bs)) || (rc = record_classes(st, &spec))))
     goto fail;
   shard_barrier();
   if (rank != 0 && ((rc = hant_store_open(db, HANT_STORE_READONLY | HANT_STORE_NOCHECK, &st)) ||
-                    (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va))))
+                    (rc = hant_distill_register(st, teacher_path, onnx ? "onnx" : "hant", teacher, &va, vs))))
     goto fail;
   o.shard = rank;
   o.shards = size;
@@ -454,7 +509,7 @@ int cmd_build(int argc, char **argv) {
   if (rc)
     goto fail;
   /* Calibration needs every candidate: it runs once the build is complete. */
-  if (calibrate && (rc = calibrate_run(st, data, &ca, json)))
+  if (calibrate && (rc = calibrate_run(st, &da, &ca, json)))
     goto fail;
   if (json) {
     hant_jsonw w;

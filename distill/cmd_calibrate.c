@@ -50,7 +50,7 @@ static int on_sample(void *user, int done, int total, const char *note) {
   return 0;
 }
 
-int calibrate_run(hant_store *st, const char *data, const calibrate_args *a, bool json) {
+int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a, bool json) {
   hant_library *lib = NULL;
   hant_dataset va = {0};
   hant_predictor p = {0};
@@ -74,7 +74,16 @@ int calibrate_run(hant_store *st, const char *data, const calibrate_args *a, boo
   /* The samples are measured on the images the scores were measured on,
    * unless asked for fewer. */
   int images = a->val_samples > 0 ? (int)a->val_samples : lib->teacher.val_images;
-  if ((rc = hant_fmnist_load(cli_data_dir(data), HANT_SPLIT_VAL, images, &va)))
+  /* The images are the teacher's shape and normalised as the library was built. */
+  const hant_net *teacher = NULL;
+  hant_data_spec spec;
+  if ((rc = hant_library_teacher(lib, st, &teacher)))
+    goto out;
+  if (cli_data_spec("hant-distill calibrate", data, teacher, lib->has_build ? &lib->build : NULL, &spec) >= 0) {
+    rc = hant__error(HANT_EINVAL, "bad --data options");
+    goto out;
+  }
+  if ((rc = hant_data_load(&spec, HANT_SPLIT_VAL, images, &va)))
     goto out;
   if (!json)
     fprintf(stderr, "calibrate: %d slots, %d candidates, %d devices with costs; %d validation images per network\n",
@@ -165,13 +174,14 @@ out:
 }
 
 int cmd_calibrate(int argc, char **argv) {
-  const char *db = NULL, *data = "fmnist";
+  const char *db = NULL;
+  data_args da = DATA_ARGS_DEFAULT;
   calibrate_args a = CALIBRATE_ARGS_DEFAULT;
   long threads = hant_cpu_count();
   bool json = false;
   const hant_opt opts[] = {
       HANT_OPT_STRING("db", 0, &db, "FILE", "the library (required)"),
-      HANT_OPT_STRING("data", 0, &data, "fmnist|DIR", "validation images (default fmnist)"),
+      DATA_OPTS(da, "validation images", "the library's data"),
       CALIBRATE_OPTS(a),
       HANT_OPT_INT("threads", 0, &threads, 1, 1024, "N", "kernel threads (default: all cores)"),
       HANT_OPT_FLAG("json", 0, &json, "progress events and the summary as JSON lines on stdout"),
@@ -195,7 +205,7 @@ int cmd_calibrate(int argc, char **argv) {
   if (!rc)
     rc = hant_store_lock_build(st);
   if (!rc)
-    rc = calibrate_run(st, data, &a, json);
+    rc = calibrate_run(st, &da, &a, json);
   if (rc)
     fprintf(stderr, "hant-distill calibrate: %s\n", hant_errmsg()[0] ? hant_errmsg() : hant_strerror(rc));
   hant_store_close(st);

@@ -8,8 +8,8 @@
 #include "hant.h"
 
 static const char usage[] =
-    "usage: hant-distill eval --model FILE [--data fmnist|DIR] [--split test|val|train] [--samples N]\n"
-    "                         [--mean M[,M...]] [--std S[,S...]] [--json]\n"
+    "usage: hant-distill eval --model FILE [--data fmnist|DIR] [--data-format FORMAT] [--gray]\n"
+    "                         [--split test|val|train] [--samples N] [--mean M[,M...]] [--std S[,S...]] [--json]\n"
     "\n"
     "Prints the model's accuracy (a fraction, 0-1) and mean cross-entropy loss.\n"
     "Models take NCHW float32 pixels in [0, 1]: hant's own networks and PyTorch\n"
@@ -18,44 +18,17 @@ static const char usage[] =
     "channels or one per channel.\n"
     "\n";
 
-/* Reads "v" or "v1,v2,..." (one per channel) into out[c]. */
-static bool parse_channels(const char *opt, const char *s, int c, float *out, bool positive) {
-  int k = 0;
-  const char *p = s;
-  while (*p) {
-    char *end;
-    double v = strtod(p, &end);
-    if (end == p || (*end && *end != ',') || k == c || !(v > -1e6 && v < 1e6) || (positive && !(v > 0))) {
-      if (c == 1)
-        fprintf(stderr, "hant-distill eval: %s expects a %snumber, got '%s'\n", opt, positive ? "positive " : "", s);
-      else
-        fprintf(stderr, "hant-distill eval: %s expects 1 or %d %snumbers separated by commas, got '%s'\n", opt, c,
-                positive ? "positive " : "", s);
-      return false;
-    }
-    out[k++] = (float)v;
-    p = *end ? end + 1 : end;
-  }
-  if (k != 1 && k != c) {
-    fprintf(stderr, "hant-distill eval: %s has %d values; the model's input has %d channels\n", opt, k, c);
-    return false;
-  }
-  for (int j = k; j < c; j++)
-    out[j] = out[0];
-  return true;
-}
-
 int cmd_eval(int argc, char **argv) {
-  const char *model = NULL, *data = "fmnist", *split_s = NULL, *mean_s = NULL, *std_s = NULL;
+  const char *model = NULL, *split_s = NULL;
+  data_args da = DATA_ARGS_DEFAULT;
   long samples = 0;
   bool json = false;
   const hant_opt opts[] = {
       HANT_OPT_STRING("model", 0, &model, "FILE", "a hant native network file or an ONNX model"),
-      HANT_OPT_STRING("data", 0, &data, NULL, "fmnist (default) or a directory of IDX files"),
+      DATA_OPTS(da, "images", "fmnist"),
       HANT_OPT_STRING("split", 0, &split_s, NULL, "test (default), val or train"),
       HANT_OPT_INT("samples", 0, &samples, 1, 1 << 30, "N", "evaluate only the first N images of the split"),
-      HANT_OPT_STRING("mean", 0, &mean_s, "M,...", "subtract from the input pixels (default 0)"),
-      HANT_OPT_STRING("std", 0, &std_s, "S,...", "then divide by (default 1)"),
+      NORM_OPTS(da),
       HANT_OPT_FLAG("json", 0, &json, "print {\"accuracy\", \"loss\", \"n\", ...} on stdout"),
       HANT_OPT_END,
   };
@@ -74,31 +47,20 @@ int cmd_eval(int argc, char **argv) {
     fprintf(stderr, "hant-distill eval: %s\n", hant_errmsg());
     return EXIT_FAIL;
   }
-  int ch = net->nodes[0].c;
-  float *mean = calloc((size_t)ch, sizeof(float)), *stdv = malloc((size_t)ch * sizeof(float));
-  if (!mean || !stdv || (mean_s && !parse_channels("--mean", mean_s, ch, mean, false)) ||
-      (std_s && !parse_channels("--std", std_s, ch, stdv, true))) {
-    free(mean);
-    free(stdv);
+  hant_data_spec spec;
+  if ((code = cli_data_spec(cmd.name, &da, net, NULL, &spec)) >= 0) {
     hant_net_destroy(net);
-    return mean && stdv ? EXIT_USAGE : EXIT_FAIL;
+    return code;
   }
-  if (!std_s)
-    for (int j = 0; j < ch; j++)
-      stdv[j] = 1.0f;
   hant_threads_set(hant_cpu_count());
   hant_dataset ds;
-  if ((rc = hant_fmnist_load(cli_data_dir(data), split, (int)samples, &ds))) {
-    fprintf(stderr, "hant-distill eval: %s\n", hant_errmsg());
+  if ((rc = cli_data_load(cmd.name, &spec, split, (int)samples, &ds))) {
     hant_net_destroy(net);
-    free(mean);
-    free(stdv);
     return EXIT_FAIL;
   }
   double acc = 0, loss = 0;
-  rc = hant_eval_classifier_norm(net, &ds, 256, mean_s ? mean : NULL, std_s ? stdv : NULL, &acc, &loss);
-  free(mean);
-  free(stdv);
+  /* The normalisation travels with the data set (hant_dataset_batch). */
+  rc = hant_eval_classifier(net, &ds, 256, &acc, &loss);
   if (rc) {
     fprintf(stderr, "hant-distill eval: %s\n", hant_errmsg());
   } else if (json) {

@@ -9,11 +9,14 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: hant-distill teacher --data fmnist --arch NAME|DESC --epochs N --out FILE [options]\n"
+    "usage: hant-distill teacher --data fmnist|DIR --arch NAME|DESC --epochs N --out FILE [options]\n"
     "\n"
-    "Trains a classifier on the training split (images 0-54999), reports its\n"
-    "accuracy on the validation split (55000-59999) after every epoch and on\n"
-    "the test split once at the end, and saves it in hant's native format.\n"
+    "Trains a classifier on the training split (Fashion-MNIST: images 0-54999),\n"
+    "reports its accuracy on the validation split (55000-59999) after every epoch\n"
+    "and on the test split once at the end, and saves it in hant's native format.\n"
+    "A preset --arch takes its input shape and classes from the data; with\n"
+    "--mean/--std the teacher learns normalised input, and `build` must be given\n"
+    "the same values.\n"
     "\n";
 
 struct ctx {
@@ -52,13 +55,14 @@ static void on_progress(void *user, const hant_train_progress *p) {
 }
 
 int cmd_teacher(int argc, char **argv) {
-  const char *data = "fmnist", *arch = "resnet8", *out = NULL, *sched_s = NULL, *optim_s = NULL;
+  data_args da = DATA_ARGS_DEFAULT;
+  const char *arch = "resnet8", *out = NULL, *sched_s = NULL, *optim_s = NULL;
   long epochs = 10, batch = 128, samples = 0, val_samples = 0, seed = 1, threads = 0, max_steps = 0;
   double lr = 0.1, wd = 5e-4, ls = 0.0;
   bool json = false, no_augment = false;
   const hant_opt opts[] = {
-      HANT_OPT_STRING("data", 0, &data, "fmnist|DIR",
-                      "Fashion-MNIST from Debian's dataset-fashion-mnist, or a\ndirectory of IDX files (default fmnist)"),
+      DATA_OPTS(da, "training images", "fmnist"),
+      NORM_OPTS(da),
       HANT_OPT_STRING("arch", 0, &arch, "NAME|DESC",
                       "a preset (tiny, resnet8, resnet8w, resnet10, resnet14, mbv2) or an\n"
                       "architecture description (default resnet8)"),
@@ -100,24 +104,47 @@ int cmd_teacher(int argc, char **argv) {
     return cli_usage_error(&cmd, "--optim expects sgd, adam or adamw");
   if (!out)
     return cli_usage_error(&cmd, "--out FILE is required");
-  const char *desc = hant_arch_preset(arch);
-  if (!desc)
-    desc = arch;
-  hant_net *net = hant_arch_build(desc, "--arch");
-  if (!net) {
-    fprintf(stderr, "hant-distill teacher: %s\n", hant_errmsg());
-    return EXIT_USAGE;
-  }
   hant_threads_set(threads ? (int)threads : hant_cpu_count());
   hant_dataset tr = {0}, va = {0}, te = {0};
-  const char *dir = cli_data_dir(data);
-  int rc = hant_fmnist_load(dir, HANT_SPLIT_TRAIN, (int)samples, &tr);
-  if (!rc)
-    rc = hant_fmnist_load(dir, HANT_SPLIT_VAL, (int)val_samples, &va);
-  if (!rc)
-    rc = hant_fmnist_load(dir, HANT_SPLIT_TEST, 0, &te);
-  if (rc) {
+  hant_data_spec spec;
+  hant_net *net = NULL;
+  int rc = 0;
+  const char *desc = hant_arch_preset(arch);
+  char adapted[1024];
+  if (desc) {
+    /* A preset takes the data's shape and classes: its first clause is
+     * the input and its last "linear 10", which Fashion-MNIST keeps as they are. */
+    if ((code = cli_data_spec(cmd.name, &da, NULL, NULL, &spec)) >= 0)
+      return code;
+    if ((rc = cli_data_load(cmd.name, &spec, HANT_SPLIT_TRAIN, (int)samples, &tr)))
+      return EXIT_FAIL;
+    const char *body = strchr(desc, ';'), *last = strrchr(desc, ';');
+    snprintf(adapted, sizeof(adapted), "input %dx%dx%d%.*s; linear %d", tr.c, tr.h, tr.w, (int)(last - body), body,
+             tr.classes);
+    desc = adapted;
+  } else {
+    desc = arch;
+  }
+  net = hant_arch_build(desc, "--arch");
+  if (!net) {
     fprintf(stderr, "hant-distill teacher: %s\n", hant_errmsg());
+    hant_dataset_free(&tr);
+    return EXIT_USAGE;
+  }
+  if ((code = cli_data_spec(cmd.name, &da, net, NULL, &spec)) >= 0) {
+    hant_dataset_free(&tr);
+    hant_net_destroy(net);
+    return code;
+  }
+  if (!tr.images)
+    rc = cli_data_load(cmd.name, &spec, HANT_SPLIT_TRAIN, (int)samples, &tr);
+  if (!rc)
+    rc = cli_data_load(cmd.name, &spec, HANT_SPLIT_VAL, (int)val_samples, &va);
+  if (!rc)
+    rc = cli_data_load(cmd.name, &spec, HANT_SPLIT_TEST, 0, &te);
+  if (rc) {
+    hant_dataset_free(&tr);
+    hant_dataset_free(&va);
     hant_net_destroy(net);
     return EXIT_FAIL;
   }
@@ -219,8 +246,11 @@ int cmd_teacher(int argc, char **argv) {
     printf("MMAC/sample    %.2f\n", hant_net_macs(net) / 1e6);
     printf("steps          %ld\n", res.steps);
     printf("train loss     %.4f\n", res.train_loss);
-    printf("val accuracy   %.4f  (images 55000-59999, %d used)\n", res.val_accuracy, va.n);
-    printf("test accuracy  %.4f  (10000 test images)\n", test_acc);
+    if (!da.data || !strcmp(da.data, "fmnist"))
+      printf("val accuracy   %.4f  (images 55000-59999, %d used)\n", res.val_accuracy, va.n);
+    else
+      printf("val accuracy   %.4f  (%d validation images)\n", res.val_accuracy, va.n);
+    printf("test accuracy  %.4f  (%d test images)\n", test_acc, te.n);
     printf("time           %.1f s, %.0f samples/s\n", res.seconds, res.samples_per_s);
   }
 done:

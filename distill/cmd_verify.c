@@ -8,7 +8,8 @@
 #include "hant.h"
 
 static const char usage[] =
-    "usage: hant-distill verify --db LIBRARY.db [--teacher FILE] [--data fmnist|DIR] [--quick] [--json]\n"
+    "usage: hant-distill verify --db LIBRARY.db [--teacher FILE] [--data fmnist|DIR] [--data-format FORMAT]\n"
+    "                           [--gray] [--quick] [--json]\n"
     "\n"
     "Checks the database's integrity (PRAGMA integrity_check), that every candidate's\n"
     "weights load and match its architecture and slot, and (unless --quick) that its\n"
@@ -20,12 +21,13 @@ static const char usage[] =
     "Exit status: 0 all checks passed, 1 a check failed, 2 usage error.\n";
 
 int cmd_verify(int argc, char **argv) {
-  const char *db = NULL, *teacher_path = NULL, *data = "fmnist";
+  const char *db = NULL, *teacher_path = NULL;
+  data_args da = DATA_ARGS_DEFAULT;
   bool json = false, quick = false;
   const hant_opt opts[] = {
       HANT_OPT_STRING("db", 0, &db, "LIBRARY.db", NULL),
       HANT_OPT_STRING("teacher", 0, &teacher_path, "FILE", NULL),
-      HANT_OPT_STRING("data", 0, &data, "fmnist|DIR", NULL),
+      DATA_OPTS(da, "validation images", "the library's data"),
       HANT_OPT_FLAG("quick", 0, &quick, NULL),
       HANT_OPT_FLAG("json", 0, &json, NULL),
       HANT_OPT_END,
@@ -78,7 +80,16 @@ int cmd_verify(int argc, char **argv) {
     } else if ((rc = hant_deploy_teacher(st, &teacher, NULL, 0))) {
       goto fail;
     }
-    if ((rc = hant_fmnist_load(cli_data_dir(data), HANT_SPLIT_VAL, t.val_images, &va)))
+    /* Normalised as the library was built, or the scores would not reproduce. */
+    hant_build_settings bs;
+    bool has_bs = hant_build_settings_get(st, &bs) == 0;
+    hant_errmsg_clear();
+    hant_data_spec spec;
+    if ((code = cli_data_spec(cmd.name, &da, teacher, has_bs ? &bs : NULL, &spec)) >= 0) {
+      rc = hant__error(HANT_EINVAL, "bad --data options");
+      goto fail;
+    }
+    if ((rc = hant_data_load(&spec, HANT_SPLIT_VAL, t.val_images, &va)))
       goto fail;
     hant_threads_set(hant_cpu_count());
   }

@@ -28,8 +28,9 @@
 #include "svd.h"
 #include "tensor.h"
 
-/* data: data sets */
+/* data: data sets and their formats (IDX, CIFAR-10, NumPy, image folders) */
 #include "dataset.h"
+#include "data_load.h"
 
 /* net: networks, architecture text, slots, native files, training */
 #include "arch.h"

@@ -180,7 +180,7 @@ static int build(const char *db, hant_net *t, const hant_dataset *tr, const hant
   int rc = hant_store_open(db, HANT_STORE_CREATE, &st);
   if (rc)
     return rc;
-  if ((rc = hant_distill_register(st, "teacher.bin", "hant", t, va))) {
+  if ((rc = hant_distill_register(st, "teacher.bin", "hant", t, va, NULL))) {
     hant_store_close(st);
     return rc;
   }

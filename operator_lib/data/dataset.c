@@ -282,11 +282,36 @@ int hant_fmnist_load(const char *dir, hant_split split, int limit, hant_dataset 
   return 0;
 }
 
+int hant_dataset_set_norm(hant_dataset *ds, const float *mean, const float *std, int k) {
+  if (!mean && !std) {
+    ds->normalised = false;
+    return 0;
+  }
+  if (ds->c < 1 || ds->c > HANT_DATA_MAX_CHANNELS || (k != 1 && k != ds->c))
+    return hant__error(HANT_EINVAL, "normalisation: %d value%s for images of %d channel%s (expected 1 or %d)", k,
+                       k == 1 ? "" : "s", ds->c, ds->c == 1 ? "" : "s", ds->c);
+  for (int ch = 0; ch < ds->c; ch++) {
+    float m = mean ? mean[k == 1 ? 0 : ch] : 0.0f, s = std ? std[k == 1 ? 0 : ch] : 1.0f;
+    if (!(s > 0.0f) || !(m > -1e6f && m < 1e6f) || !(s < 1e6f))
+      return hant__error(HANT_EINVAL, "normalisation: channel %d has mean %g and std %g (std must be > 0)", ch, m, s);
+    ds->mean[ch] = m;
+    ds->std[ch] = s;
+  }
+  ds->normalised = true;
+  return 0;
+}
+
+/* Without normalisation the arithmetic is exactly pixel * (1/255), as it
+ * always was, so results without --mean/--std do not move by a bit. */
+static inline float pixel(const hant_dataset *ds, int ch, uint8_t v) {
+  float f = (float)v * (1.0f / 255.0f);
+  return ds->normalised ? (f - ds->mean[ch]) / ds->std[ch] : f;
+}
+
 void hant_dataset_batch(const hant_dataset *ds, const int *idx, int n, bool augment, int pad,
                         hant_rng *rng, float *x, int *labels) {
   int c = ds->c, h = ds->h, w = ds->w;
   size_t per = (size_t)c * h * w;
-  const float k = 1.0f / 255.0f;
   for (int i = 0; i < n; i++) {
     const uint8_t *src = ds->images + per * (size_t)idx[i];
     float *dst = x + per * (size_t)i;
@@ -294,7 +319,7 @@ void hant_dataset_batch(const hant_dataset *ds, const int *idx, int n, bool augm
     if (!augment) {
       for (int ch = 0; ch < c; ch++)
         for (size_t j = 0; j < (size_t)h * w; j++)
-          dst[j * c + ch] = (float)src[(size_t)ch * h * w + j] * k;
+          dst[j * c + ch] = pixel(ds, ch, src[(size_t)ch * h * w + j]);
       continue;
     }
     int dy = (int)hant_rng_below(rng, (uint32_t)(2 * pad + 1)) - pad;
@@ -305,9 +330,10 @@ void hant_dataset_batch(const hant_dataset *ds, const int *idx, int n, bool augm
         int sy = y + dy;
         for (int xx = 0; xx < w; xx++) {
           int sx = (flip ? w - 1 - xx : xx) + dx;
-          float v = 0.0f;
+          /* Padding is a black pixel, normalised like the others. */
+          float v = pixel(ds, ch, 0);
           if (sy >= 0 && sy < h && sx >= 0 && sx < w)
-            v = (float)src[((size_t)ch * h + sy) * w + sx] * k;
+            v = pixel(ds, ch, src[((size_t)ch * h + sy) * w + sx]);
           dst[((size_t)y * w + xx) * c + ch] = v;
         }
       }

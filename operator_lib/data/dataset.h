@@ -8,12 +8,20 @@
 
 #include "rng.h"
 
-/* Images as uint8 [n, c, h, w] and labels in [0, classes). Owned. */
+/* Most channels an image of a data set may have. */
+#define HANT_DATA_MAX_CHANNELS 4
+
+/* Images as uint8 [n, c, h, w] and labels in [0, classes). Owned.
+ * With `normalised`, hant_dataset_batch feeds (pixel / 255 - mean[ch]) /
+ * std[ch]; without it, pixel / 255 (a zeroed dataset has no normalisation). */
 typedef struct hant_dataset {
   int n, c, h, w;
   int classes;
   uint8_t *images;
   uint8_t *labels;
+  bool normalised;
+  float mean[HANT_DATA_MAX_CHANNELS]; /* per channel, in units of pixel / 255 */
+  float std[HANT_DATA_MAX_CHANNELS];  /* per channel, > 0 */
 } hant_dataset;
 
 /* Largest IDX file accepted, guarding against absurd headers. */
@@ -44,7 +52,14 @@ const char *hant_fmnist_dir(void);
  * images of the split (for quick runs); 0 keeps all. */
 int hant_fmnist_load(const char *dir, hant_split split, int limit, hant_dataset *out);
 
-/* Converts images idx[0..n) to float [n, c, h, w] in [0, 1], channels last
+/* Sets ds's normalisation from mean[0..k) and std[0..k), where k is 1 (the
+ * same for every channel) or ds->c; NULL mean means 0 and NULL std 1. Both
+ * NULL removes it. HANT_EINVAL, naming the count, when k fits neither or a
+ * std is not > 0. */
+int hant_dataset_set_norm(hant_dataset *ds, const float *mean, const float *std, int k);
+
+/* Converts images idx[0..n) to float [n, c, h, w] in [0, 1] (normalised
+ * when ds says so, see hant_dataset), channels last
  * as the network's activations (ops.h), and their
  * labels. With augment, applies a random crop from the image padded by
  * `pad` zero pixels and a horizontal flip with probability 1/2. */

@@ -9,6 +9,8 @@
 
 #include "assemble.h"
 #include "base.h"
+#include "build_settings.h"
+#include "data_load.h"
 #include "dataset.h"
 #include "finetune.h"
 #include "measure.h"
@@ -79,10 +81,34 @@ static void on_ft_progress(void *user, const hant_train_progress *p) {
     fp->stop = 1;
 }
 
+int hant_deploy_data_spec(hant_store *st, const hant_net *teacher, const char *data_dir, hant_build_settings *recorded,
+                        hant_data_spec *spec) {
+  memset(spec, 0, sizeof(*spec));
+  int rc = hant_build_settings_get(st, recorded);
+  if (rc == HANT_ENOENT) {
+    memset(recorded, 0, sizeof(*recorded));
+    hant_errmsg_clear();
+  } else if (rc) {
+    return rc;
+  }
+  if (data_dir && *data_dir)
+    spec->data = data_dir;
+  else if (recorded->data[0] && (rc = hant_data_spec_parse(recorded->data, spec)))
+    return rc;
+  const hant_node *in = &teacher->nodes[0], *out = &teacher->nodes[hant_net_output(teacher)];
+  spec->c = in->c, spec->h = in->h, spec->w = in->w;
+  spec->classes = out->c * out->h * out->w;
+  spec->norm_k = recorded->norm_k;
+  memcpy(spec->mean, recorded->mean, sizeof(spec->mean));
+  memcpy(spec->std, recorded->std, sizeof(spec->std));
+  return 0;
+}
+
 /* Accuracy of net on the first `limit` images of a split (0: all). */
-static int eval_split(hant_net *net, const char *dir, hant_split sp, int limit, double *acc, double *loss, int *n) {
+static int eval_split(hant_net *net, const hant_data_spec *spec, hant_split sp, int limit, double *acc, double *loss,
+                      int *n) {
   hant_dataset ds = {0};
-  int rc = hant_fmnist_load(dir, sp, limit, &ds);
+  int rc = hant_data_load(spec, sp, limit, &ds);
   if (!rc)
     rc = hant_eval_classifier(net, &ds, 250, acc, loss);
   *n = ds.n;
@@ -110,7 +136,8 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
   /* Loading and assembling take the first part of the job, then
    * evaluation before fine-tuning, fine-tuning, evaluation, writing. */
   double k = ev ? 0.15 : 1.0;
-  const char *dir = !o->data_dir || !strcmp(o->data_dir, "fmnist") ? hant_fmnist_dir() : o->data_dir;
+  hant_data_spec spec;
+  hant_build_settings recorded;
   hant_dataset train = {0}, val = {0};
   hant_net *teacher = NULL, *net = NULL;
   int rc;
@@ -119,7 +146,8 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
     return rc;
   if ((rc = hant_deploy_teacher(st, &teacher, info->teacher, sizeof(info->teacher))))
     return rc;
-  if ((rc = step(progress, user, 0.3 * k, "loading the candidates and assembling")))
+  if ((rc = hant_deploy_data_spec(st, teacher, o->data_dir, &recorded, &spec)) ||
+      (rc = step(progress, user, 0.3 * k, "loading the candidates and assembling")))
     goto out;
   if ((rc = hant_deploy_assemble(st, teacher, cand_ids, n, &net)))
     goto out;
@@ -127,11 +155,11 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
     double l0;
     int tn;
     if ((rc = step(progress, user, 0.12, "evaluating the assembled network")) ||
-        (rc = eval_split(net, dir, HANT_SPLIT_VAL, o->eval_samples, &info->val_accuracy_before, &info->val_loss,
+        (rc = eval_split(net, &spec, HANT_SPLIT_VAL, o->eval_samples, &info->val_accuracy_before, &info->val_loss,
                          &info->val_n)) ||
-        (rc = eval_split(net, dir, HANT_SPLIT_TEST, o->eval_samples, &info->test_accuracy_before,
+        (rc = eval_split(net, &spec, HANT_SPLIT_TEST, o->eval_samples, &info->test_accuracy_before,
                          &info->test_loss, &info->test_n)) ||
-        (rc = eval_split(teacher, dir, HANT_SPLIT_TEST, o->eval_samples, &info->teacher_test_accuracy, &l0, &tn)))
+        (rc = eval_split(teacher, &spec, HANT_SPLIT_TEST, o->eval_samples, &info->teacher_test_accuracy, &l0, &tn)))
       goto out;
     info->val_accuracy = info->val_accuracy_before;
     info->test_accuracy = info->test_accuracy_before;
@@ -139,8 +167,8 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
   }
   if (ft) {
     if ((rc = step(progress, user, 0.2, "loading the training split")) ||
-        (rc = hant_fmnist_load(dir, HANT_SPLIT_TRAIN, o->finetune_samples, &train)) ||
-        (rc = hant_fmnist_load(dir, HANT_SPLIT_VAL, o->eval_samples, &val)))
+        (rc = hant_data_load(&spec, HANT_SPLIT_TRAIN, o->finetune_samples, &train)) ||
+        (rc = hant_data_load(&spec, HANT_SPLIT_VAL, o->eval_samples, &val)))
       goto out;
     hant_finetune_opts fo;
     hant_finetune_opts_default(&fo);
@@ -162,9 +190,9 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
     info->finetune_steps = tr.steps;
     info->finetune_s = hant_now_s() - t0;
     if ((rc = step(progress, user, 0.86, "evaluating the fine-tuned network")) ||
-        (rc = eval_split(net, dir, HANT_SPLIT_VAL, o->eval_samples, &info->val_accuracy, &info->val_loss,
+        (rc = eval_split(net, &spec, HANT_SPLIT_VAL, o->eval_samples, &info->val_accuracy, &info->val_loss,
                          &info->val_n)) ||
-        (rc = eval_split(net, dir, HANT_SPLIT_TEST, o->eval_samples, &info->test_accuracy, &info->test_loss,
+        (rc = eval_split(net, &spec, HANT_SPLIT_TEST, o->eval_samples, &info->test_accuracy, &info->test_loss,
                          &info->test_n)))
       goto out;
   }
@@ -208,7 +236,7 @@ out:
   return rc;
 }
 
-/* Checks eval's arguments and fills info->split; *dir is the IDX directory. */
+/* Checks eval's arguments and fills info->split; *dir is the data directory ("fmnist" for the installed one). */
 static int eval_args(const char *data_dir, const char *split, int samples, hant_split *sp, const char **dir,
                      hant_deploy_eval_info *info) {
   memset(info, 0, sizeof(*info));
@@ -218,7 +246,7 @@ static int eval_args(const char *data_dir, const char *split, int samples, hant_
   if (samples < 0)
     return hant__error(HANT_EINVAL, "samples: expected a whole number >= 0");
   snprintf(info->split, sizeof(info->split), "%s", hant_split_name(*sp));
-  *dir = !data_dir || !strcmp(data_dir, "fmnist") ? hant_fmnist_dir() : data_dir;
+  *dir = !data_dir || !*data_dir ? "fmnist" : data_dir;
   return 0;
 }
 
@@ -227,7 +255,12 @@ static int eval_net(hant_net *net, const char *dir, hant_split sp, int samples, 
                     void *user, hant_deploy_eval_info *info) {
   hant_dataset ds = {0};
   int rc;
-  if ((rc = step(progress, user, 0.05, "loading the data")) || (rc = hant_fmnist_load(dir, sp, samples, &ds)))
+  /* A model file carries no normalisation: it is fed pixels / 255, in the
+   * format detected from the directory, shaped as the model's input. */
+  hant_data_spec spec = {.data = dir};
+  const hant_node *in = &net->nodes[0];
+  spec.c = in->c, spec.h = in->h, spec.w = in->w;
+  if ((rc = step(progress, user, 0.05, "loading the data")) || (rc = hant_data_load(&spec, sp, samples, &ds)))
     goto out;
   /* Chunks of at most 1000 images: progress and cancellation in between. */
   const int chunk = 1000;

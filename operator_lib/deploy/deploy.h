@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "build_settings.h"
+#include "data_load.h"
 #include "library.h"
 #include "net.h"
 #include "place.h"
@@ -44,7 +46,7 @@ typedef struct hant_deploy_opts {
   int finetune_samples; /* first N training images (0: all 55,000 of the training split) */
   int evaluate;         /* evaluate on the validation and test splits (implied by fine-tuning) */
   int eval_samples;     /* first N images of each split evaluated (0: all) */
-  const char *data_dir; /* IDX directory; NULL or "fmnist": hant_fmnist_dir() */
+  const char *data_dir; /* "fmnist" or a data directory (format detected); NULL: the data the library was built on */
   uint64_t seed;        /* of fine-tuning */
   /* When out_file is set, the ONNX file is written there, in places
    * (hant_place_file_write: beneath a peer's place, mode 0600, given to
@@ -129,9 +131,18 @@ typedef struct hant_deploy_eval_info {
   char split[8];
 } hant_deploy_eval_info;
 
-/* Evaluates a model file (native or ONNX) on a Fashion-MNIST split
- * ("train", "val", "test"; data_dir NULL or "fmnist" for the installed
- * data set, else a directory of IDX files), the first `samples` images
+/* The data a library's networks see: data_dir when not NULL or empty,
+ * else the data the library records being built on (Fashion-MNIST when it
+ * records none), shaped as teacher's input and output and normalised as
+ * the build was. *recorded receives the library's build settings (zeroed
+ * when it has none); spec may point into it, so it must outlive spec. */
+int hant_deploy_data_spec(hant_store *st, const hant_net *teacher, const char *data_dir,
+                          hant_build_settings *recorded, hant_data_spec *spec);
+
+/* Evaluates a model file (native or ONNX) on a split ("train", "val",
+ * "test") of data_dir (NULL or "fmnist" for the installed Fashion-MNIST,
+ * else a directory in any format hant_data_detect knows, fed as
+ * pixels / 255 without normalisation), the first `samples` images
  * (0: all), in chunks so that progress is reported and cancellation
  * honoured between them. */
 int hant_deploy_eval(const char *model_path, const char *data_dir, const char *split, int samples,

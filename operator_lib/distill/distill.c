@@ -50,12 +50,15 @@ static int store_teacher(hant_store *st, hant_teacher_rec *t, const char *teache
 }
 
 int hant_distill_register(hant_store *st, const char *teacher_path, const char *format, hant_net *teacher,
-                          const hant_dataset *val) {
+                          const hant_dataset *val, const char *val_split) {
   char sha[65], split[64];
   int rc = hant_sha256_file(teacher_path, sha);
   if (rc)
     return rc;
-  snprintf(split, sizeof(split), "fmnist train[55000:%d)", 55000 + val->n);
+  if (val_split)
+    snprintf(split, sizeof(split), "%s", val_split);
+  else
+    snprintf(split, sizeof(split), "fmnist train[55000:%d)", 55000 + val->n);
   hant_teacher_rec t;
   rc = hant_store_teacher_get(st, &t);
   if (rc == 0) {

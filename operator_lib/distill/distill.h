@@ -113,9 +113,11 @@ typedef int (*hant_distill_sink_fn)(void *user, hant_distill_result *r);
  * (hant_library_teacher_store) unless they are not the model on their
  * own (ONNX external data); or checks that the library was built from the
  * same file and validation set, storing the file in a library that does
- * not hold it yet. Slots follow the teacher's. */
+ * not hold it yet. Slots follow the teacher's. val_split names the
+ * validation images in the teacher's record (at most 63 bytes kept); NULL
+ * names Fashion-MNIST's, "fmnist train[55000:55000+N)". */
 int hant_distill_register(hant_store *st, const char *teacher_path, const char *format, hant_net *teacher,
-                          const hant_dataset *val);
+                          const hant_dataset *val, const char *val_split);
 
 /* Trains and scores every candidate of the selected families that the
  * library lacks. A rerun resumes: finished candidates are skipped. A

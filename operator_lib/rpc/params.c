@@ -374,7 +374,7 @@ static int parse_submit_eval(hant_json_reader *r, const hant_json *jp, hant_depl
   if (samples != floor(samples))
     return hant_json_fail_at(r, "samples", HANT_EFORMAT, "expected a whole number");
   if (!ev->data[0])
-    return hant_json_fail_at(r, "data", HANT_EFORMAT, "expected fmnist or a directory of IDX files");
+    return hant_json_fail_at(r, "data", HANT_EFORMAT, "expected fmnist or a data directory (IDX, CIFAR-10, NumPy or image folders)");
   ev->samples = (int)samples;
   return 0;
 }

@@ -14,7 +14,7 @@
 #define SETTINGS_KEY "build.settings"
 
 int hant_build_settings_put(hant_store *st, const hant_build_settings *s) {
-  char text[512];
+  char text[1024];
   hant_jsonw w;
   hant_jsonw_init_buf(&w, text, sizeof(text));
   hant_jsonw_obj_begin(&w);
@@ -32,6 +32,19 @@ int hant_build_settings_put(hant_store *st, const hant_build_settings *s) {
   char seed[24];
   snprintf(seed, sizeof(seed), "%llu", (unsigned long long)s->seed);
   hant_jsonw_key(&w, "seed"), hant_jsonw_str(&w, seed);
+  if (s->data[0])
+    hant_jsonw_key(&w, "data"), hant_jsonw_str(&w, s->data);
+  if (s->norm_k > 0) {
+    /* %.9g: a float's value read back exactly. */
+    hant_jsonw_key(&w, "mean"), hant_jsonw_arr_begin(&w);
+    for (int i = 0; i < s->norm_k && i < 4; i++)
+      hant_jsonw_numf(&w, "%.9g", s->mean[i]);
+    hant_jsonw_arr_end(&w);
+    hant_jsonw_key(&w, "std"), hant_jsonw_arr_begin(&w);
+    for (int i = 0; i < s->norm_k && i < 4; i++)
+      hant_jsonw_numf(&w, "%.9g", s->std[i]);
+    hant_jsonw_arr_end(&w);
+  }
   hant_jsonw_obj_end(&w);
   if (hant_jsonw_error(&w))
     return hant__error(hant_jsonw_error(&w), "%s: build settings do not fit in %zu bytes", hant_store_path(st),
@@ -54,6 +67,30 @@ static int get_opt(hant_json_reader *r, const hant_json *o, const char *key, lon
   return rc;
 }
 
+/* "mean" and "std": both or neither, arrays of the same 1 to 4 numbers, std > 0. */
+static int get_norm(hant_json_reader *r, const hant_json *doc, hant_build_settings *s) {
+  hant_json *m = NULL, *sd = NULL;
+  int rc;
+  if ((rc = hant_json_get_array(r, doc, "mean", 0, "an array of 1 to 4 numbers", &m)) ||
+      (rc = hant_json_get_array(r, doc, "std", 0, "an array of 1 to 4 positive numbers", &sd)))
+    return rc;
+  if (!m && !sd)
+    return 0;
+  size_t k = m ? hant_json_size(m) : 0;
+  if (!m || !sd || k < 1 || k > 4 || hant_json_size(sd) != k)
+    return hant_json_fail_at(r, m ? "std" : "mean", HANT_EFORMAT, "expected mean and std of the same 1 to 4 numbers");
+  for (size_t i = 0; i < k; i++) {
+    double a, b;
+    if (!hant_json_number(hant_json_at(m, i), &a) || !hant_json_number(hant_json_at(sd, i), &b) || !(a > -1e6 && a < 1e6) ||
+        !(b > 0 && b < 1e6))
+      return hant_json_fail_at(r, "std", HANT_EFORMAT, "expected finite means and positive stds (element %zu)", i);
+    s->mean[i] = (float)a;
+    s->std[i] = (float)b;
+  }
+  s->norm_k = (int)k;
+  return 0;
+}
+
 int hant_build_settings_get(hant_store *st, hant_build_settings *s) {
   memset(s, 0, sizeof(*s));
   char *text = NULL, source[1100], seed[24];
@@ -69,8 +106,8 @@ int hant_build_settings_get(hant_store *st, hant_build_settings *s) {
                                   sizeof(s->preset))) &&
       !(rc = hant_json_get_strbuf(&r, doc, "families", HANT_JSON_REQUIRED, s->families, sizeof(s->families))) &&
       !(rc = get_int(&r, doc, "per_family", 1000000, &s->per_family)) &&
-      !(rc = get_int(&r, doc, "samples", 55000, &s->samples)) &&
-      !(rc = get_int(&r, doc, "val_samples", 5000, &s->val_samples)) &&
+      !(rc = get_int(&r, doc, "samples", 1 << 24, &s->samples)) &&
+      !(rc = get_int(&r, doc, "val_samples", 1 << 24, &s->val_samples)) &&
       !(rc = get_int(&r, doc, "epochs", 1000000, &s->epochs)) && !(rc = get_int(&r, doc, "batch", 1000000, &s->batch)) &&
       !(rc = get_opt(&r, doc, "epochs_teacher", 1000000, 0, &s->epochs_teacher)) &&
       !(rc = get_opt(&r, doc, "recipe", 1000, 1, &s->recipe)) &&
@@ -81,12 +118,21 @@ int hant_build_settings_get(hant_store *st, hant_build_settings *s) {
     if (*end || end == seed)
       rc = hant__error(HANT_EFORMAT, "%s: seed: expected a whole number as text, got \"%s\"", source, seed);
   }
+  if (!rc)
+    rc = hant_json_get_strbuf(&r, doc, "data", 0, s->data, sizeof(s->data));
+  if (!rc)
+    rc = get_norm(&r, doc, s);
   hant_json_free(doc);
   free(text);
   return rc;
 }
 
 bool hant_build_settings_same_training(const hant_build_settings *a, const hant_build_settings *b) {
+  if (a->norm_k != b->norm_k)
+    return false;
+  for (int i = 0; i < a->norm_k && i < 4; i++)
+    if (a->mean[i] != b->mean[i] || a->std[i] != b->std[i])
+      return false;
   int ta = a->epochs_teacher > 0 ? a->epochs_teacher : a->epochs, tb = b->epochs_teacher > 0 ? b->epochs_teacher : b->epochs;
   return a->samples == b->samples && a->epochs == b->epochs && ta == tb && a->plateau == b->plateau &&
          a->batch == b->batch && a->seed == b->seed && a->recipe == b->recipe;

@@ -16,14 +16,25 @@ typedef struct hant_build_settings {
   char preset[16];     /* "quick", "full", or "" when no preset was named */
   char families[128];  /* as hant_family_mask reads it, e.g. "width,prune" or "all" */
   int per_family;      /* candidates kept per family and slot, spread over its range; 0 keeps all */
-  int samples;         /* training images: the first N of images 0-54999 (in a preset, 0: all) */
-  int val_samples;     /* validation images scoring the candidates: the first M of 55000-59999 (0: all) */
+  int samples;         /* training images: the first N of the train split (in a preset, 0: all) */
+  int val_samples;     /* validation images scoring the candidates: the first M of the val split (0: all) */
   int epochs;          /* distillation round cap (one epoch each) of randomly initialised candidates */
   int epochs_teacher;  /* ... of teacher-initialised ones; 0: epochs */
   double plateau;      /* relative validation-loss gain below which a candidate stops early; 0: never */
   int recipe;          /* how rounds train (HANT_BUILD_RECIPE); libraries that predate the field read 1 */
   int batch;           /* training batch size */
   uint64_t seed;       /* the build seed candidates' seeds derive from */
+  /* The data the library was trained on, as hant_data_describe gives it
+   * ("fmnist", "cifar /data/c10"); "" when not recorded (libraries built
+   * before it was). */
+  char data[160];
+  /* The input normalisation every use of the library repeats (build,
+   * calibration, fine-tuning, evaluation): pixel / 255 becomes
+   * (pixel / 255 - mean[ch]) / std[ch] for ch < norm_k (1: every channel
+   * alike). norm_k 0: none, and the JSON has no "mean" or "std". */
+  int norm_k;
+  float mean[4];
+  float std[4];
 } hant_build_settings;
 
 /* Version of the distillation recipe: 1 trained every epoch on one cosine
@@ -42,8 +53,8 @@ int hant_build_settings_put(hant_store *st, const hant_build_settings *s);
 int hant_build_settings_get(hant_store *st, hant_build_settings *s);
 
 /* Whether a and b train candidates the same way (samples, round caps,
- * plateau, batch, seed, recipe): only then may one library hold
- * candidates of both. */
+ * plateau, batch, seed, recipe, normalisation): only then may one library
+ * hold candidates of both. */
 bool hant_build_settings_same_training(const hant_build_settings *a, const hant_build_settings *b);
 
 #endif

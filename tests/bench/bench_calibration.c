@@ -210,9 +210,13 @@ int main(int argc, char **argv) {
   hant_calibration_plan_destroy(plan);
 
   hant_dataset val, test;
-  const char *dir = hant_fmnist_dir();
-  if (hant_fmnist_load(dir, HANT_SPLIT_VAL, val_n, &val) || hant_fmnist_load(dir, HANT_SPLIT_TEST, test_n, &test))
-    die("Fashion-MNIST");
+  /* The library's data, normalised as it was built (Fashion-MNIST unless it records other data). */
+  hant_build_settings recorded;
+  hant_data_spec spec;
+  const hant_net *teacher;
+  if (hant_library_teacher(lib, st, &teacher) || hant_deploy_data_spec(st, teacher, NULL, &recorded, &spec) ||
+      hant_data_load(&spec, HANT_SPLIT_VAL, val_n, &val) || hant_data_load(&spec, HANT_SPLIT_TEST, test_n, &test))
+    die("the library's data");
   hant_calib_scale scale = hant_calib_scale_from_name(lib->calib.scale);
   fprintf(stderr, "bench_calibration: %d held-out networks (%d calibration samples excluded); %d validation and %d "
                   "test images each\n",

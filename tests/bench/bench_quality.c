@@ -562,10 +562,14 @@ int main(int argc, char **argv) {
     die("more than 64 slots");
   if (hant_deploy_teacher(c.st, &c.teacher, tpath, sizeof(tpath)))
     die("teacher");
-  const char *dir = hant_fmnist_dir();
-  if (hant_fmnist_load(dir, eval_split, test_samples, &c.test))
+  /* The library's data, normalised as it was built (Fashion-MNIST unless it records other data). */
+  hant_build_settings recorded;
+  hant_data_spec spec;
+  if (hant_deploy_data_spec(c.st, c.teacher, NULL, &recorded, &spec))
+    die("the library's data");
+  if (hant_data_load(&spec, eval_split, test_samples, &c.test))
     die("evaluation split");
-  if (c.train_nets && hant_fmnist_load(dir, HANT_SPLIT_TRAIN, ft_samples, &c.train))
+  if (c.train_nets && hant_data_load(&spec, HANT_SPLIT_TRAIN, ft_samples, &c.train))
     die("training split");
   double teacher_acc, loss;
   if (hant_eval_classifier(c.teacher, &c.test, 250, &teacher_acc, &loss))

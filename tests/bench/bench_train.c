@@ -24,7 +24,7 @@ int main(int argc, char **argv) {
   hant_threads_set(threads);
   hant_net *net = hant_arch_build(desc, "arch");
   hant_dataset tr;
-  if (!net || hant_fmnist_load(hant_fmnist_dir(), HANT_SPLIT_TRAIN, 0, &tr)) {
+  if (!net || hant_data_load(&(hant_data_spec){.data = "fmnist"}, HANT_SPLIT_TRAIN, 0, &tr)) {
     fprintf(stderr, "bench_train: %s\n", hant_errmsg());
     return 1;
   }

@@ -24,6 +24,9 @@ edges = {
     "lapacke.h": {"operator_lib/core/svd.c"},
     "sqlite3.h": {"operator_lib/store/store_internal.h", "operator_lib/store/store.c"},
     # JSON is read through base/json_read.c; only the protocol edges use jansson directly.
+    # Image decoding: one file each side of the data area's image folders.
+    "png.h": {"operator_lib/data/image_decode.c"},
+    "jpeglib.h": {"operator_lib/data/image_decode.c"},
     "jansson.h": {"operator_lib/base/json_read.c", "operator_lib/rpc/rpc_internal.h", "client/rpc_client.h"},
 }
 # Outside libraries one folder alone may include.
