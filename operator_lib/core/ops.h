@@ -78,6 +78,10 @@ typedef enum hant_act {
   HANT_ACT_RELU,
   HANT_ACT_RELU6,
   HANT_ACT_HSWISH,
+  /* squeeze-and-excitation activations (MobileNetV3, EfficientNet, RegNetY) */
+  HANT_ACT_SIGMOID,  /* 1 / (1 + exp(-x)) */
+  HANT_ACT_SILU,     /* x * sigmoid(x), also called swish */
+  HANT_ACT_HSIGMOID, /* relu6(x + 3) / 6, PyTorch's Hardsigmoid (ONNX HardSigmoid alpha 1/6, beta 1/2) */
   HANT_ACT_COUNT
 } hant_act;
 
@@ -90,6 +94,16 @@ void hant_act_forward(hant_act a, const float *x, float *y, size_t n);
 /* dx = dy * act'(x). x is the activation's input. */
 void hant_act_backward(hant_act a, const float *x, const float *dy, float *dx,
                        size_t n);
+
+/* ---- element-wise multiply with broadcast --------------------------------
+ * a: [N, C, H, W]  b: [N, C, H, W] or [N, C, 1, 1] (bhw is H*W or 1)
+ * -> y: [N, C, H, W], y = a * b, b broadcast over H and W when bhw is 1:
+ * the channel gate of squeeze-and-excitation. */
+void hant_mul_forward(const float *a, const float *b, int n, int c, int hw, int bhw, float *y);
+/* Writes da = dy * b and db = sum over H, W of dy * a (overwrites; either
+ * may be NULL when not wanted). */
+void hant_mul_backward(const float *a, const float *b, const float *dy, int n, int c, int hw, int bhw, float *da,
+                       float *db);
 
 /* ---- inference convolution with packed weights --------------------------
  * For a network that only infers: the weights are copied once into the

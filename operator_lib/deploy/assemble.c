@@ -34,6 +34,9 @@ static int copy_node(hant_net *dst, const hant_net *src, int i, const int *map) 
   case HANT_OP_ADD:
     id = hant_net_add(dst, x, y);
     break;
+  case HANT_OP_MUL:
+    id = hant_net_mul(dst, x, y);
+    break;
   case HANT_OP_MAXPOOL:
     id = hant_net_maxpool(dst, x, &n->pool);
     break;

@@ -14,7 +14,7 @@ static const char *const op_names[] = {
     [HANT_OP_ADD] = "add",         [HANT_OP_MAXPOOL] = "maxpool",
     [HANT_OP_AVGPOOL] = "avgpool", [HANT_OP_GAP] = "gap",
     [HANT_OP_FLATTEN] = "flatten", [HANT_OP_LINEAR] = "linear",
-    [HANT_OP_IDENTITY] = "identity",
+    [HANT_OP_IDENTITY] = "identity", [HANT_OP_MUL] = "mul",
 };
 _Static_assert(sizeof(op_names) / sizeof(op_names[0]) == HANT_OP_COUNT,
                "op_names must cover every op");
@@ -244,6 +244,20 @@ int hant_net_flatten(hant_net *net, int x) {
     return rc;
   const hant_node *in = &net->nodes[x];
   return add_node(net, HANT_OP_FLATTEN, x, in->c * in->h * in->w, 1, 1);
+}
+
+int hant_net_mul(hant_net *net, int a, int b) {
+  int rc = check_in(net, a);
+  if (rc || (rc = check_in(net, b)))
+    return rc;
+  const hant_node *x = &net->nodes[a], *y = &net->nodes[b];
+  if (x->c != y->c || !((y->h == x->h && y->w == x->w) || (y->h == 1 && y->w == 1)))
+    return hant__error(HANT_ESHAPE, "mul: node %d is %dx%dx%d but node %d is %dx%dx%d (expected the same shape or %dx1x1)",
+                       a, x->c, x->h, x->w, b, y->c, y->h, y->w, x->c);
+  int id = add_node(net, HANT_OP_MUL, a, x->c, x->h, x->w);
+  if (id >= 0)
+    net->nodes[id].in[1] = b;
+  return id;
 }
 
 int hant_net_identity(hant_net *net, int x) {
@@ -539,6 +553,11 @@ int hant__net_forward_node(hant_net *net, hant_pass *p, int i) {
     hant_linear_forward(x, n, in->c * in->h * in->w, nd->c, net->params[nd->param[0]].w,
                         nd->param[1] >= 0 ? net->params[nd->param[1]].w : NULL, y);
     break;
+  case HANT_OP_MUL: {
+    const hant_node *g = &net->nodes[nd->in[1]];
+    hant_mul_forward(x, p->out[nd->in[1]], n, in->c, hw, g->h * g->w, y);
+    break;
+  }
   default:
     return hant__error(HANT_EINVAL, "node %d: op %s cannot run", i, hant_op_name(nd->op));
   }
@@ -615,6 +634,23 @@ static int accum(hant_pass *p, const hant_net *net, int x, float *buf, bool adop
   return 0;
 }
 
+/* Both inputs of a multiply get a gradient, each scaled by the other. */
+static int backward_mul(hant_net *net, hant_pass *p, int i) {
+  const hant_node *nd = &net->nodes[i];
+  int a = nd->in[0], b = nd->in[1], n = p->n;
+  const hant_node *na = &net->nodes[a], *nb = &net->nodes[b];
+  bool want_a = a > 0 || p->want_input_grad, want_b = b > 0 || p->want_input_grad;
+  float *da = want_a ? hant_arena_floats(&p->act, node_numel(na, n)) : NULL;
+  float *db = want_b ? hant_arena_floats(&p->act, node_numel(nb, n)) : NULL;
+  if ((want_a && !da) || (want_b && !db))
+    return HANT_ENOMEM;
+  hant_mul_backward(p->out[a], p->out[b], p->grad[i], n, na->c, na->h * na->w, nb->h * nb->w, da, db);
+  int rc = want_a ? accum(p, net, a, da, true) : 0;
+  if (!rc && want_b)
+    rc = accum(p, net, b, db, true);
+  return rc;
+}
+
 static int backward_node(hant_net *net, hant_pass *p, int i) {
   hant_node *nd = &net->nodes[i];
   float *dy = p->grad[i];
@@ -629,6 +665,8 @@ static int backward_node(hant_net *net, hant_pass *p, int i) {
   bool need_dx = xi > 0 || p->want_input_grad;
   float *dx = NULL;
   bool aliases = nd->op == HANT_OP_IDENTITY || (nd->op == HANT_OP_FLATTEN && !flatten_moves(in));
+  if (nd->op == HANT_OP_MUL)
+    return backward_mul(net, p, i);
   if (need_dx && !aliases && nd->op != HANT_OP_ADD) {
     dx = hant_arena_floats(&p->act, nin);
     if (!dx)

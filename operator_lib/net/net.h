@@ -22,6 +22,8 @@ typedef enum hant_op {
   HANT_OP_FLATTEN,  /* [N, C, H, W] -> [N, C*H*W, 1, 1], values in channels-first order */
   HANT_OP_LINEAR,   /* param[0] weight [out, in], param[1] bias or -1 */
   HANT_OP_IDENTITY, /* output aliases the input */
+  /* squeeze-and-excitation */
+  HANT_OP_MUL,      /* in[0] * in[1]; in[1] the same shape or [C, 1, 1], broadcast over H and W */
   HANT_OP_COUNT
 } hant_op;
 
@@ -88,6 +90,9 @@ int hant_net_gap(hant_net *net, int x);
 int hant_net_flatten(hant_net *net, int x);
 int hant_net_linear(hant_net *net, int x, int out, bool bias);
 int hant_net_identity(hant_net *net, int x);
+/* a * b, element by element, with b of a's shape or [C, 1, 1] (a channel
+ * gate, broadcast over a's plane); the output has a's shape. */
+int hant_net_mul(hant_net *net, int a, int b);
 
 /* Nodes added between begin and end form a slot that reads node `in`. */
 int hant_net_slot_begin(hant_net *net, const char *kind, const char *desc, int in);
