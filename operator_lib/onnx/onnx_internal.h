@@ -133,6 +133,8 @@ int hant__onnx_attr_string(const onnx_reader *r, int ni, const char *name, const
 
 /* HardSigmoid(x; 1/6, 1/2) read only by Mul(x, .): hard-swish, emitted by the Mul. */
 int hant__onnx_hswish_mul(const onnx_reader *r, int hs);
+/* Sigmoid(x) read only by Mul(x, .): SiLU, emitted by the Mul. */
+int hant__onnx_silu_mul(const onnx_reader *r, int sg);
 /* MatMul(x, W) read only by an Add of a constant bias: a linear layer, emitted by the Add. */
 int hant__onnx_matmul_add(const onnx_reader *r, int mm);
 /* A zero Pad of H and W read only by an AveragePool: padding counted in

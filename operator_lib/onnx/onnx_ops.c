@@ -282,17 +282,78 @@ static int op_hardswish(onnx_reader *r, int ni) {
   return emit_act(r, ni, x, HANT_ACT_HSWISH);
 }
 
+static int op_mul_gate(onnx_reader *r, int ni);
+
 static int op_mul(onnx_reader *r, int ni) {
   for (int k = 0; k < 2; k++) {
     int v = hant__onnx_in_val(r, ni, k);
     if (v >= 0 && r->vals[v].kind == V_DYN && r->nodes[r->vals[v].producer].absorbed_by == ni) {
       int x;
+      bool silu = !strcmp(r->nodes[r->vals[v].producer].p->op_type, "Sigmoid");
       int rc = dyn_in(r, ni, 1 - k, 0, &x);
-      return rc ? rc : emit_act(r, ni, x, HANT_ACT_HSWISH);
+      return rc ? rc : emit_act(r, ni, x, silu ? HANT_ACT_SILU : HANT_ACT_HSWISH);
     }
   }
-  return hant__onnx_node_err(r, ni, HANT_ENOTSUP,
-                             "Mul is supported only as x * HardSigmoid(x; alpha=1/6, beta=0.5) (hard-swish)");
+  return op_mul_gate(r, ni);
+}
+
+/* ---- squeeze-and-excitation: sigmoid, hard-sigmoid, the gating Mul ------------
+ * (MobileNetV3, EfficientNet, RegNetY; SiLU is the Sigmoid-Mul pattern above) */
+
+static int op_sigmoid(onnx_reader *r, int ni) {
+  static const char *const known[] = {NULL};
+  int x, rc;
+  if (r->nodes[ni].absorbed_by >= 0)
+    return 0; /* SiLU: the Mul after it emits the activation */
+  if ((rc = need_inputs(r, ni, 1, 1)) || (rc = hant__onnx_attrs_known(r, ni, known)) || (rc = dyn_in(r, ni, 0, 0, &x)))
+    return rc;
+  return emit_act(r, ni, x, HANT_ACT_SIGMOID);
+}
+
+/* PyTorch's Hardsigmoid, relu6(x + 3) / 6: alpha 1/6 and beta 1/2 only. */
+static int op_hardsigmoid(onnx_reader *r, int ni) {
+  static const char *const known[] = {"alpha", "beta", NULL};
+  int x, rc;
+  float alpha, beta;
+  if (r->nodes[ni].absorbed_by >= 0)
+    return 0; /* hard-swish: the Mul after it emits the activation */
+  if ((rc = need_inputs(r, ni, 1, 1)) || (rc = hant__onnx_attrs_known(r, ni, known)) ||
+      (rc = dyn_in(r, ni, 0, 0, &x)) || (rc = hant__onnx_attr_float(r, ni, "alpha", 0.2f, &alpha)) ||
+      (rc = hant__onnx_attr_float(r, ni, "beta", 0.5f, &beta)))
+    return rc;
+  if (fabsf(alpha - 1.0f / 6.0f) > 1e-6f || beta != 0.5f)
+    return hant__onnx_node_err(r, ni, HANT_ENOTSUP,
+                               "HardSigmoid with alpha=%g, beta=%g is not supported (expected alpha=1/6, beta=0.5, "
+                               "PyTorch's Hardsigmoid)",
+                               (double)alpha, (double)beta);
+  return emit_act(r, ni, x, HANT_ACT_HSIGMOID);
+}
+
+/* Mul of two computed [N, C, H, W] values: the same shape, or one of them
+ * [N, C, 1, 1] (the squeeze-and-excitation gate, either operand). */
+static int op_mul_gate(onnx_reader *r, int ni) {
+  static const char *const known[] = {NULL};
+  int a, b, rc;
+  if ((rc = need_inputs(r, ni, 2, 2)) || (rc = hant__onnx_attrs_known(r, ni, known)))
+    return rc;
+  for (int k = 0; k < 2; k++)
+    if (r->vals[hant__onnx_in_val(r, ni, k)].kind == V_CONST)
+      return hant__onnx_node_err(r, ni, HANT_ENOTSUP,
+                                 "Mul by a constant is not supported (expected two computed values: x * HardSigmoid(x), "
+                                 "x * Sigmoid(x), or a [N, C, H, W] value times a [N, C, 1, 1] gate)");
+  if ((rc = dyn_in(r, ni, 0, 4, &a)) || (rc = dyn_in(r, ni, 1, 4, &b)))
+    return rc;
+  const hant_node *na = &r->net->nodes[a], *nb = &r->net->nodes[b];
+  if (na->h * na->w < nb->h * nb->w) { /* PyTorch's SE writes gate * x */
+    int t = a;
+    a = b, b = t;
+  }
+  int h = built(r, ni, hant_net_mul(r->net, a, b));
+  if (h < 0)
+    return h;
+  onnx_value *o = out_val(r, ni);
+  o->hnode = h, o->rank = 4;
+  return 0;
 }
 
 static int emit_linear(onnx_reader *r, int ni, int x, const onnx_value *wv, bool trans, const onnx_value *bv) {
@@ -635,13 +696,15 @@ static const struct {
   int since; /* first opset with this op */
 } ops[] = {
     {"Conv", op_conv, 1},          {"BatchNormalization", op_bn, 1},   {"Relu", op_relu, 1},
-    {"Clip", op_clip, 1},          {"HardSwish", op_hardswish, 14},    {"HardSigmoid", op_absorbed, 1},
+    {"Clip", op_clip, 1},          {"HardSwish", op_hardswish, 14},    {"HardSigmoid", op_hardsigmoid, 1},
     {"Mul", op_mul, 1},            {"Add", op_add, 1},                 {"MaxPool", op_maxpool, 1},
     {"AveragePool", op_avgpool, 1}, {"GlobalAveragePool", op_gap, 1},  {"Flatten", op_flatten, 1},
     {"Reshape", op_reshape, 5},    {"Gemm", op_gemm, 1},               {"MatMul", op_matmul, 1},
     {"Pad", op_absorbed, 2},       {"Identity", NULL, 1},              {"Constant", NULL, 1},
     {"Shape", op_absorbed, 1},     {"Gather", op_absorbed, 1},         {"Unsqueeze", op_absorbed, 1},
     {"Concat", op_absorbed, 4},    {"ReduceMean", op_reducemean, 1},   {"Dropout", op_dropout, 1},
+    /* squeeze-and-excitation */
+    {"Sigmoid", op_sigmoid, 1},
 };
 
 hant__onnx_op_fn hant__onnx_find_op(const char *name, int opset, bool *known) {

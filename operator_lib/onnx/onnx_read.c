@@ -383,6 +383,8 @@ static int read_model(onnx_reader *r, const Onnx__ModelProto *m, hant_onnx_info 
   for (int ni = 0; ni < r->n_nodes; ni++) {
     int by = hant__onnx_hswish_mul(r, ni);
     if (by < 0)
+      by = hant__onnx_silu_mul(r, ni);
+    if (by < 0)
       by = hant__onnx_matmul_add(r, ni);
     if (by < 0)
       by = hant__onnx_pad_pool(r, ni, NULL);

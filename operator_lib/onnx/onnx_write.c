@@ -316,12 +316,25 @@ static int build_graph(wr *w, const hant_net *net, const char **names, int *rank
         attr_float(w, n, "alpha", 1.0f / 6.0f);
         attr_float(w, n, "beta", 0.5f);
         n = wnode(w, "Mul", nm, out, in, hs, NULL);
+      } else if (nd->act == HANT_ACT_SIGMOID) {
+        n = wnode(w, "Sigmoid", nm, out, in, NULL, NULL);
+      } else if (nd->act == HANT_ACT_SILU) { /* as PyTorch exports SiLU: no SiLU op before opset 24 */
+        const char *sg = wstr(w, "n%d_sig", i);
+        wnode(w, "Sigmoid", sg, sg, in, NULL, NULL);
+        n = wnode(w, "Mul", nm, out, in, sg, NULL);
+      } else if (nd->act == HANT_ACT_HSIGMOID) {
+        n = wnode(w, "HardSigmoid", nm, out, in, NULL, NULL);
+        attr_float(w, n, "alpha", 1.0f / 6.0f);
+        attr_float(w, n, "beta", 0.5f);
       } else {
         n = wnode(w, "Identity", nm, out, in, NULL, NULL);
       }
       break;
     case HANT_OP_ADD:
       n = wnode(w, "Add", nm, out, in, names[nd->in[1]], NULL);
+      break;
+    case HANT_OP_MUL: /* a [N, C, H, W] times a gate [N, C, 1, 1] or a same-shaped tensor: ONNX broadcasts */
+      n = wnode(w, "Mul", nm, out, in, names[nd->in[1]], NULL);
       break;
     case HANT_OP_MAXPOOL:
     case HANT_OP_AVGPOOL: {
