@@ -178,8 +178,9 @@ int main(void) {
     gradcheck("batch norm (train)", net, 4, 7);
     hant_net_destroy(net);
   }
-  const hant_act acts[] = {HANT_ACT_RELU, HANT_ACT_RELU6, HANT_ACT_HSWISH};
-  for (size_t i = 0; i < 3; i++) {
+  const hant_act acts[] = {HANT_ACT_RELU,    HANT_ACT_RELU6, HANT_ACT_HSWISH,
+                           HANT_ACT_SIGMOID, HANT_ACT_SILU,  HANT_ACT_HSIGMOID};
+  for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
     hant_net *net = hant_net_new(2, 4, 4);
     /* Scale inputs up through a conv so ReLU6's upper kink is exercised. */
     hant_conv_desc d = {.c_in = 2, .c_out = 2, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = 1};
@@ -196,6 +197,44 @@ int main(void) {
     hant_net_conv(net, y, &d, false);
     gradcheck("residual add", net, 2, 31);
     hant_net_destroy(net);
+  }
+  /* Squeeze-and-excitation: the multiply (same shape, and a [C, 1, 1]
+   * gate broadcast over the plane), then whole SE blocks with batch norm in
+   * training mode, as arch.h builds them. */
+  {
+    hant_conv_desc d = {.c_in = 3, .c_out = 3, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 1};
+    hant_net *net = hant_net_new(3, 5, 5);
+    int y = hant_net_conv(net, 0, &d, true);
+    hant_net_mul(net, y, 0);
+    gradcheck("mul, same shape", net, 2, 32);
+    hant_net_destroy(net);
+    net = hant_net_new(3, 5, 5);
+    int g = hant_net_act(net, hant_net_gap(net, 0), HANT_ACT_SIGMOID);
+    y = hant_net_conv(net, 0, &d, true);
+    CHECK(hant_net_mul(net, g, y) == HANT_ESHAPE, "mul: a [C, 1, 1] first operand times a plane must be refused");
+    hant_errmsg_clear();
+    hant_net_mul(net, y, g);
+    gradcheck("mul, [C, 1, 1] gate broadcast", net, 2, 33);
+    hant_net_destroy(net);
+  }
+  {
+    static const struct {
+      const char *name, *arch;
+    } blocks[] = {
+        {"se_ir (MobileNetV3: hswish, SE relu/hsigmoid, residual)",
+         "input 8x6x6; se_ir 8 e=3 k=3 act=hswish se=8 sa=relu gate=hsigmoid"},
+        {"se_ir (EfficientNet: no expansion, SiLU, SE silu/sigmoid, stride 2)",
+         "input 8x6x6; se_ir 12 e=1 k=5 s=2 act=silu se=2 sa=silu gate=sigmoid"},
+        {"se_bottleneck (RegNetY: groups, SE, projection shortcut)",
+         "input 8x6x6; se_bottleneck 16 mid=16 g=2 s=2 se=4"},
+    };
+    for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++) {
+      hant_net *net = hant_arch_build(blocks[i].arch, blocks[i].name);
+      CHECK(net != NULL, "%s: %s", blocks[i].name, hant_errmsg());
+      if (net)
+        gradcheck_eps(blocks[i].name, net, 3, 34 + i, 1e-3f);
+      hant_net_destroy(net);
+    }
   }
   {
     hant_pool_desc pd = {.k = 3, .s = 2, .p = 1, .count_include_pad = true};

@@ -55,7 +55,7 @@ static int opt_act(const line_ctx *lc, hant_act def, hant_act *out, unsigned *us
     *used |= 1u << i;
     hant_act a = hant_act_from_name(lc->tok[i] + 4);
     if (a == HANT_ACT_COUNT)
-      return hant__error(HANT_EFORMAT, "%s:%d: unknown activation '%s' (expected relu, relu6, hswish or none)", lc->name, lc->lineno, lc->tok[i] + 4);
+      return hant__error(HANT_EFORMAT, "%s:%d: unknown activation '%s' (expected relu, relu6, hswish, sigmoid, silu, hsigmoid or none)", lc->name, lc->lineno, lc->tok[i] + 4);
     *out = a;
   }
   return 0;
@@ -195,6 +195,105 @@ static int block_dws(hant_net *net, int x, const line_ctx *lc) {
   return y < 0 ? y : conv_bn_act(net, y, out, 1, 1, 1, bn, act);
 }
 
+/* ---- squeeze-and-excitation blocks (MobileNetV3, EfficientNet, RegNetY) ---- */
+
+/* An activation option other than act= (sa=, gate=). */
+static int opt_act_named(const line_ctx *lc, const char *key, hant_act def, hant_act *out, unsigned *used) {
+  size_t kl = strlen(key);
+  *out = def;
+  for (int i = 2; i < lc->ntok; i++) {
+    if (strncmp(lc->tok[i], key, kl) || lc->tok[i][kl] != '=')
+      continue;
+    *used |= 1u << i;
+    hant_act a = hant_act_from_name(lc->tok[i] + kl + 1);
+    if (a == HANT_ACT_COUNT || a == HANT_ACT_NONE)
+      return hant__error(HANT_EFORMAT,
+                         "%s:%d: unknown activation '%s' for %s (expected relu, relu6, hswish, sigmoid, silu or hsigmoid)",
+                         lc->name, lc->lineno, lc->tok[i] + kl + 1, key);
+    *out = a;
+  }
+  return 0;
+}
+
+/* The options every SE block shares: se=R (the reduce width, 0 for no
+ * squeeze-and-excitation), sa= (the activation between its two 1x1
+ * convolutions) and gate= (the activation that makes the channel gate). */
+static int opt_se(const line_ctx *lc, int *se, hant_act *sa, hant_act *gate, unsigned *used) {
+  int rc;
+  if ((rc = opt_int(lc, "se", 0, 0, MAX_DIM, se, used)) || (rc = opt_act_named(lc, "sa", HANT_ACT_RELU, sa, used)) ||
+      (rc = opt_act_named(lc, "gate", HANT_ACT_SIGMOID, gate, used)))
+    return rc;
+  return 0;
+}
+
+/* Squeeze-and-excitation on y: global average pool, 1x1 conv to r with a
+ * bias, sa, 1x1 conv back with a bias, gate, and y times the gate. */
+static int se_gate(hant_net *net, int y, int r, hant_act sa, hant_act gate) {
+  if (y < 0 || r == 0)
+    return y;
+  int c = net->nodes[y].c;
+  hant_conv_desc d1 = {.c_in = c, .c_out = r, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = 1};
+  hant_conv_desc d2 = {.c_in = r, .c_out = c, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = 1};
+  int g = hant_net_gap(net, y);
+  if (g >= 0)
+    g = hant_net_conv(net, g, &d1, true);
+  if (g >= 0)
+    g = hant_net_act(net, g, sa);
+  if (g >= 0)
+    g = hant_net_conv(net, g, &d2, true);
+  if (g >= 0)
+    g = hant_net_act(net, g, gate);
+  return g < 0 ? g : hant_net_mul(net, y, g);
+}
+
+/* MobileNetV3's and EfficientNet's block: [1x1 expansion,] depthwise, SE
+ * on the depthwise output, 1x1 projection, and the input added when the
+ * shapes allow; as ir, no expansion when mid equals the input width. */
+static int block_se_ir(hant_net *net, int x, const line_ctx *lc) {
+  int out = 0, e, k, s, mid, bn, se, rc;
+  unsigned used = 0;
+  hant_act act, sa, gate;
+  int cin = net->nodes[x].c;
+  if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "e", 6, 1, 16, &e, &used)) ||
+      (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) || (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) ||
+      (rc = opt_int(lc, "mid", cin * e, 1, MAX_DIM, &mid, &used)) || (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) ||
+      (rc = opt_act(lc, HANT_ACT_RELU6, &act, &used)) || (rc = opt_se(lc, &se, &sa, &gate, &used)) ||
+      (rc = check_used(lc, used, 2)))
+    return rc;
+  int y = x;
+  if (mid != cin)
+    y = conv_bn_act(net, y, mid, 1, 1, 1, bn, act);
+  if (y >= 0)
+    y = conv_bn_act(net, y, mid, k, s, mid, bn, act);
+  y = se_gate(net, y, se, sa, gate);
+  if (y >= 0)
+    y = conv_bn_act(net, y, out, 1, 1, 1, bn, HANT_ACT_NONE);
+  if (y >= 0 && s == 1 && cin == out)
+    y = hant_net_add(net, y, x);
+  return y;
+}
+
+/* RegNetY's block: 1x1 to mid, kxk grouped (g groups, the stride), SE,
+ * 1x1 to out, shortcut (a 1x1 projection when the stride or width
+ * changes), add, ReLU. */
+static int block_se_bottleneck(hant_net *net, int x, const line_ctx *lc) {
+  int out = 0, k, s, mid, g, bn, se, rc;
+  unsigned used = 0;
+  hant_act sa, gate;
+  if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) ||
+      (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) || (rc = opt_int(lc, "mid", out, 1, MAX_DIM, &mid, &used)) ||
+      (rc = opt_int(lc, "g", 1, 1, MAX_DIM, &g, &used)) || (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) ||
+      (rc = opt_se(lc, &se, &sa, &gate, &used)) || (rc = check_used(lc, used, 2)))
+    return rc;
+  int y = conv_bn_act(net, x, mid, 1, 1, 1, bn, HANT_ACT_RELU);
+  if (y >= 0)
+    y = conv_bn_act(net, y, mid, k, s, g, bn, HANT_ACT_RELU);
+  y = se_gate(net, y, se, sa, gate);
+  if (y >= 0)
+    y = conv_bn_act(net, y, out, 1, 1, 1, bn, HANT_ACT_NONE);
+  return residual_end(net, x, y, out, s, bn);
+}
+
 static int block_linear(hant_net *net, int x, const line_ctx *lc) {
   int out = 0, r, rc;
   unsigned used = 0;
@@ -252,6 +351,7 @@ static const struct layer_kind kinds[] = {
     {"ir", true, block_ir},           {"dws", true, block_dws},
     {"bottleneck", true, block_bottleneck},
     {"linear", true, block_linear},   {"identity", true, block_identity},
+    {"se_ir", true, block_se_ir},     {"se_bottleneck", true, block_se_bottleneck},
     {"maxpool", false, layer_pool},   {"avgpool", false, layer_pool},
     {"gap", false, layer_gap},        {"flatten", false, layer_flatten},
 };
@@ -283,7 +383,7 @@ static int add_line(hant_net *net, int x, line_ctx *lc, char *text) {
     if (!strcmp(kinds[i].name, lc->tok[0]))
       k = &kinds[i];
   if (!k)
-    return hant__error(HANT_EFORMAT, "%s:%d: unknown layer '%s' (expected conv, res, ir, dws, linear, identity, maxpool, avgpool, gap or flatten)", lc->name, lc->lineno, lc->tok[0]);
+    return hant__error(HANT_EFORMAT, "%s:%d: unknown layer '%s' (expected conv, res, ir, dws, bottleneck, se_ir, se_bottleneck, linear, identity, maxpool, avgpool, gap or flatten)", lc->name, lc->lineno, lc->tok[0]);
   if (k->slot) {
     int rc = hant_net_slot_begin(net, k->name, text, x);
     if (rc < 0)

@@ -10,11 +10,15 @@
  * is one layer, and block layers become slots:
  *
  *   input 1x28x28
- *   conv OUT [k=3] [s=1] [g=1] [r=0] [act=relu|relu6|hswish|none] [bn=1]  slot
+ *   conv OUT [k=3] [s=1] [g=1] [r=0] [act=relu|relu6|hswish|sigmoid|silu|hsigmoid|none] [bn=1]  slot
  *   res OUT [s=1] [k=3] [mid=OUT] [g=1] [r=0] [bn=1]   basic residual block slot
  *   bottleneck OUT [mid=OUT/4] [k=3] [s=1] [bn=1]  1x1, kxk (strided), 1x1  slot
  *   ir OUT [e=6 | mid=M] [k=3] [s=1] [act=relu6] [bn=1] inverted residual  slot
  *   dws OUT [k=3] [s=1] [act=relu] [bn=1]   depthwise then pointwise     slot
+ *   se_ir OUT [e=6 | mid=M] [k=3] [s=1] [act=relu6] [se=0] [sa=relu] [gate=sigmoid] [bn=1]
+ *        ir with squeeze-and-excitation on the depthwise output      slot
+ *   se_bottleneck OUT [mid=OUT] [g=1] [k=3] [s=1] [se=0] [sa=relu] [gate=sigmoid] [bn=1]
+ *        bottleneck with a grouped kxk conv and squeeze-and-excitation  slot
  *   linear OUT [r=0] [act=none]                                           slot
  *   identity                          skip (shapes must allow)       slot
  *   maxpool k=2 [s=k] [p=0] | avgpool k=2 [s=k] [p=0] | gap | flatten
@@ -23,7 +27,11 @@
  * projection shortcut when the stride or width changes. g sets groups
  * on the kxk convolutions; r > 0 replaces each kxk convolution by its
  * rank-r spatial factorisation (kx1 to r channels, then 1xk), and each
- * linear layer by in -> r -> out. bn=0 drops batch norm and gives every
+ * linear layer by in -> r -> out. Squeeze-and-excitation (se=R > 0) is
+ * a global average pool, a 1x1 conv to R channels with a bias, sa, a 1x1
+ * conv back with a bias, gate, and the block's features times that
+ * per-channel gate (MobileNetV3: sa=relu gate=hsigmoid; EfficientNet:
+ * sa=silu gate=sigmoid; RegNetY: sa=relu gate=sigmoid). bn=0 drops batch norm and gives every
  * convolution a bias: the form of a teacher whose BN was folded. */
 
 /* Builds a network from a description. On error returns NULL and sets

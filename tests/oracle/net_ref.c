@@ -118,6 +118,11 @@ static int forward_node(hant_net *net, ref_pass *p, int i, bool train) {
   case HANT_OP_LINEAR:
     ref_linear_forward(x, n, in->c * hw, nd->c, pw(net, nd, 0), pw(net, nd, 1), y);
     return 0;
+  case HANT_OP_MUL: {
+    const hant_node *g = &net->nodes[nd->in[1]];
+    ref_mul_forward(x, p->cf_out[nd->in[1]], n, in->c, hw, g->h * g->w, y);
+    return 0;
+  }
   default:
     return hant__error(HANT_EINVAL, "net_ref: node %d: op %s cannot run", i, hant_op_name(nd->op));
   }
@@ -178,6 +183,15 @@ static int backward_node(hant_net *net, ref_pass *p, int i) {
   }
   if (nd->op == HANT_OP_IDENTITY || nd->op == HANT_OP_FLATTEN)
     return accum(p, net, xi, dy);
+  if (nd->op == HANT_OP_MUL) {
+    const hant_node *g = &net->nodes[nd->in[1]];
+    float *da = hant_arena_floats(&p->arena, numel(in, n)), *db = hant_arena_floats(&p->arena, numel(g, n));
+    if (!da || !db)
+      return HANT_ENOMEM;
+    ref_mul_backward(x, p->cf_out[nd->in[1]], dy, n, in->c, hw, g->h * g->w, da, db);
+    rc = accum(p, net, xi, da);
+    return rc ? rc : accum(p, net, nd->in[1], db);
+  }
   float *dx = hant_arena_floats(&p->arena, numel(in, n));
   if (!dx)
     return HANT_ENOMEM;

@@ -50,4 +50,11 @@ void ref_linear_forward(const float *x, int n, int in, int out, const float *w, 
 void ref_linear_backward(const float *x, const float *dy, int n, int in, int out, const float *w, float *dx,
                          float *dw, float *db);
 
+/* a: [N, C, H, W] channels first; b: the same shape (bhw == H*W) or
+ * [N, C, 1, 1] (bhw == 1), broadcast.  y = a * b. Backward overwrites da
+ * and db (either may be NULL). */
+void ref_mul_forward(const float *a, const float *b, int n, int c, int hw, int bhw, float *y);
+void ref_mul_backward(const float *a, const float *b, const float *dy, int n, int c, int hw, int bhw, float *da,
+                      float *db);
+
 #endif
