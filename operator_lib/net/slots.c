@@ -369,6 +369,160 @@ static int match_linear(finder *f, int i, int x, int *end) {
   return rc;
 }
 
+/* ---- squeeze-and-excitation blocks: se_ir (MobileNetV3, EfficientNet) and
+ * se_bottleneck (RegNetY) ------------------------------------------------- */
+
+/* Steps back over identity nodes from v, marking them. */
+static int skip_back(const finder *f, int v) {
+  while (N(f, v)->op == HANT_OP_IDENTITY)
+    f->cover[v] = true, v = N(f, v)->in[0];
+  return v;
+}
+
+/* The only reader of v, or -1. */
+static int sole_reader(const finder *f, int v) {
+  return f->ncons[v] == 1 ? f->clist[f->cstart[v]] : -1;
+}
+
+/* Walks the gate g back to the features a it squeezes: gate(conv2(sa(
+ * conv1(gap(a))))), both convs 1x1 with biases. Marks the nodes; returns
+ * the reduce width, or -1 when g is not such a gate. */
+static int se_back(const finder *f, int g, int a, hant_act *sa, hant_act *gate) {
+  int v = skip_back(f, g);
+  if (N(f, v)->op != HANT_OP_ACT || (N(f, v)->act != HANT_ACT_SIGMOID && N(f, v)->act != HANT_ACT_HSIGMOID))
+    return -1;
+  *gate = N(f, v)->act, f->cover[v] = true;
+  int c2 = skip_back(f, N(f, v)->in[0]);
+  if (N(f, c2)->op != HANT_OP_CONV)
+    return -1;
+  f->cover[c2] = true;
+  v = skip_back(f, N(f, c2)->in[0]);
+  *sa = HANT_ACT_NONE;
+  if (N(f, v)->op == HANT_OP_ACT)
+    *sa = N(f, v)->act, f->cover[v] = true, v = skip_back(f, N(f, v)->in[0]);
+  int c1 = v;
+  if (N(f, c1)->op != HANT_OP_CONV || *sa == HANT_ACT_NONE)
+    return -1;
+  f->cover[c1] = true;
+  v = skip_back(f, N(f, c1)->in[0]);
+  if (N(f, v)->op != HANT_OP_GAP || N(f, v)->in[0] != a)
+    return -1;
+  f->cover[v] = true;
+  const hant_conv_desc *d1 = &N(f, c1)->conv, *d2 = &N(f, c2)->conv;
+  if (!is_pw(d1) || !is_pw(d2) || N(f, c1)->param[1] < 0 || N(f, c2)->param[1] < 0 || d2->c_out != N(f, a)->c)
+    return -1;
+  return d1->c_out;
+}
+
+/* Nodes [i, last] read only x and each other, and only last is read from
+ * outside. */
+static bool region_closed(const finder *f, int x, int i, int last) {
+  for (int k = i; k <= last; k++) {
+    for (int j = 0; j < 2; j++) {
+      int s = N(f, k)->in[j];
+      if (s >= 0 && s != x && (s < i || s > last))
+        return false;
+    }
+    if (k < last && f->ncons[k] && f->clist[f->cstart[k + 1] - 1] > last)
+      return false;
+  }
+  return true;
+}
+
+/* A block whose depthwise or grouped convolution's output is gated by
+ * squeeze-and-excitation, starting at conv node i (its first convolution,
+ * or a projection shortcut that the exporter placed first). */
+static int match_se(finder *f, int i, int x, int *end) {
+  hant_net *net = f->net;
+  int m = -1;
+  for (int j = i + 1; j < net->n_nodes && j < i + MAX_REGION && m < 0; j++)
+    if (N(f, j)->op == HANT_OP_MUL)
+      m = j;
+  if (m < 0)
+    return 0;
+  unit up, sc = {.conv = -1};
+  int pc = sole_reader(f, m);
+  if (pc < 0 || unit_fwd(f, pc, m, &up) || !is_pw(unit_conv(f, &up)) || unit_act(f, &up) != HANT_ACT_NONE)
+    return 0;
+  int last = up.last, add = -1, relu = -1;
+  int r = sole_reader(f, last);
+  if (r >= 0 && N(f, r)->op == HANT_OP_ADD) {
+    add = last = r;
+    r = sole_reader(f, add);
+    if (r >= 0 && N(f, r)->op == HANT_OP_ACT && N(f, r)->act == HANT_ACT_RELU && N(f, r)->in[0] == add)
+      relu = last = r;
+  }
+  if (last >= i + MAX_REGION)
+    return 0;
+  memset(f->cover + i, 0, sizeof(bool) * (size_t)(last - i + 1));
+  if (unit_back(f, up.last, &up) != m)
+    return 0;
+  f->cover[m] = true;
+  if (add >= 0) {
+    f->cover[add] = true;
+    if (relu >= 0)
+      f->cover[relu] = true;
+    int other = N(f, add)->in[0] == up.last ? N(f, add)->in[1] : N(f, add)->in[0];
+    other = skip_back(f, other);
+    if (other != x && unit_back(f, other, &sc) != x)
+      return 0;
+  }
+  hant_act sa, gate;
+  int a = N(f, m)->in[0];
+  int se = se_back(f, N(f, m)->in[1], a, &sa, &gate);
+  unit u[MAX_UNITS];
+  int n = se < 0 ? -1 : chain_back(f, a, x, u);
+  if (n < 1 || n > 2 || u[0].conv < i)
+    return 0;
+  for (int k = i; k <= last; k++)
+    if (!f->cover[k])
+      return 0;
+  if (!region_closed(f, x, i, last))
+    return 0;
+  int cin = net->nodes[x].c, out = N(f, last)->c;
+  const hant_conv_desc *dk = unit_conv(f, &u[n - 1]);
+  hant_act act = unit_act(f, &u[n - 1]);
+  if (!is_same(dk) || act == HANT_ACT_NONE)
+    return 0;
+  int s = dk->sh, mid = dk->c_out;
+  char desc[160];
+  const char *kind;
+  if (relu < 0 && sc.conv < 0 && is_dw(dk)) {
+    if (n == 2 && (!is_pw(unit_conv(f, &u[0])) || unit_act(f, &u[0]) != act || mid == cin))
+      return 0;
+    if ((add >= 0) != (s == 1 && cin == out)) /* the builder adds the input exactly when shapes allow */
+      return 0;
+    kind = "se_ir";
+    int len = mid % cin == 0 && mid / cin <= 16
+                  ? snprintf(desc, sizeof(desc), "se_ir %d e=%d", out, mid / cin)
+                  : snprintf(desc, sizeof(desc), "se_ir %d mid=%d", out, mid);
+    snprintf(desc + len, sizeof(desc) - (size_t)len, " k=%d s=%d act=%s se=%d sa=%s gate=%s", dk->kh, s,
+             act_name(act), se, act_name(sa), act_name(gate));
+  } else if (relu >= 0 && n == 2) {
+    const hant_conv_desc *da = unit_conv(f, &u[0]);
+    if (!is_pw(da) || unit_act(f, &u[0]) != HANT_ACT_RELU || act != HANT_ACT_RELU || da->c_out != mid)
+      return 0;
+    bool proj = s != 1 || cin != out;
+    if (proj != (sc.conv >= 0))
+      return 0;
+    if (proj) {
+      const hant_conv_desc *ds = unit_conv(f, &sc);
+      if (ds->kh != 1 || ds->kw != 1 || ds->ph || ds->pw || ds->sh != s || ds->sw != s || ds->groups != 1 ||
+          unit_act(f, &sc) != HANT_ACT_NONE)
+        return 0;
+    }
+    kind = "se_bottleneck";
+    snprintf(desc, sizeof(desc), "se_bottleneck %d mid=%d g=%d k=%d s=%d se=%d sa=%s gate=%s", out, mid, dk->groups,
+             dk->kh, s, se, act_name(sa), act_name(gate));
+  } else {
+    return 0;
+  }
+  int rc = add_slot(f, kind, desc, x, i, last);
+  if (rc > 0)
+    *end = last;
+  return rc;
+}
+
 int hant_slots_discover(hant_net *net) {
   if (!net)
     return hant__error(HANT_EINVAL, "slots: no network");
@@ -410,7 +564,7 @@ int hant_slots_discover(hant_net *net) {
     const hant_node *nd = &net->nodes[i];
     int x = nd->in[0], end = i;
     if (nd->op == HANT_OP_CONV) {
-      if ((rc = match_residual(&f, i, x, &end)) == 0)
+      if ((rc = match_se(&f, i, x, &end)) == 0 && (rc = match_residual(&f, i, x, &end)) == 0)
         rc = match_chain(&f, i, x, &end);
     } else if (nd->op == HANT_OP_LINEAR) {
       rc = match_linear(&f, i, x, &end);
