@@ -155,6 +155,10 @@ int hant_family_generate(const hant_net *teacher, int slot, unsigned mask, hant_
       return rc;
     }
   }
+  if ((rc = hant__gen_se(&g, mask, &l))) { /* squeeze-and-excitation slots, several families */
+    free(l.v);
+    return rc;
+  }
   *out = l.v;
   *n = l.n;
   return 0;
@@ -227,6 +231,8 @@ int hant_candidate_build(const hant_net *teacher, int slot, const hant_cand_spec
     rc = hant__init_svd(teacher, slot, c);
   else if (!strcmp(spec->init, "group-slice"))
     rc = hant__init_group(teacher, slot, c);
+  else if (!strncmp(spec->init, "se-", 3))
+    rc = hant__init_se(teacher, slot, c, spec->init);
   else if (strcmp(spec->init, "random") && strcmp(spec->init, "none"))
     rc = hant__error(HANT_EINVAL, "candidate '%s': unknown initialisation '%s'", spec->key, spec->init);
   if (rc) {

@@ -646,19 +646,55 @@ static bool has_weights(hant_op op) {
   return op == HANT_OP_CONV || op == HANT_OP_LINEAR;
 }
 
-int hant_slot_weight_nodes(const hant_net *net, int slot, int *ids, int max) {
-  const hant_slot *s = &net->slots[slot];
-  int n = 0;
-  for (int i = s->first; i <= s->last && n < max; i++)
-    if (has_weights(net->nodes[i].op))
+/* Whether conv node c, reading the block's input, is a projection
+ * shortcut: its output reaches only an add, through identities and batch
+ * norm. */
+static bool is_shortcut(const hant_net *net, int c, int in) {
+  if (net->nodes[c].op != HANT_OP_CONV || net->nodes[c].in[0] != in)
+    return false;
+  for (int v = c;;) {
+    int reader = -1;
+    for (int j = v + 1; j < net->n_nodes; j++)
+      if (net->nodes[j].in[0] == v || net->nodes[j].in[1] == v) {
+        if (reader >= 0)
+          return false;
+        reader = j;
+      }
+    if (reader < 0)
+      return false;
+    hant_op op = net->nodes[reader].op;
+    if (op == HANT_OP_ADD)
+      return true;
+    if (op != HANT_OP_IDENTITY && op != HANT_OP_BN)
+      return false;
+    v = reader;
+  }
+}
+
+/* Weight layers of nodes [first, last] reading `in`, in node order except
+ * that a projection shortcut comes last, where arch.h's builders put it:
+ * an exporter may place it first (RegNet's proj(x) + f(x)), and families
+ * match teacher and candidate layers by position. */
+static int weight_nodes(const hant_net *net, int first, int last, int in, int *ids, int max) {
+  int n = 0, sc = -1;
+  for (int i = first; i <= last && n < max; i++) {
+    if (!has_weights(net->nodes[i].op))
+      continue;
+    if (sc < 0 && is_shortcut(net, i, in))
+      sc = i;
+    else
       ids[n++] = i;
+  }
+  if (sc >= 0 && n < max)
+    ids[n++] = sc;
   return n;
 }
 
+int hant_slot_weight_nodes(const hant_net *net, int slot, int *ids, int max) {
+  const hant_slot *s = &net->slots[slot];
+  return weight_nodes(net, s->first, s->last, s->in, ids, max);
+}
+
 int hant_net_weight_nodes(const hant_net *net, int *ids, int max) {
-  int n = 0;
-  for (int i = 0; i < net->n_nodes && n < max; i++)
-    if (has_weights(net->nodes[i].op))
-      ids[n++] = i;
-  return n;
+  return weight_nodes(net, 0, net->n_nodes - 1, 0, ids, max);
 }
