@@ -134,6 +134,8 @@ static int geometry(const hant_net *t, int slot, slot_geom *g) {
   g->stride = hant__desc_int(s->desc, "s", 1);
   g->e = hant__desc_int(s->desc, "e", 6);
   g->mid = hant__desc_int(s->desc, "mid", !strcmp(s->kind, "ir") ? s->in_c * g->e : s->out_c);
+  g->expand = hant__desc_int(s->desc, "expand", g->mid != s->in_c) != 0;
+  g->skip = hant__desc_int(s->desc, "skip", g->stride == 1 && s->in_c == s->out_c) != 0;
   g->same_shape = s->in_c == s->out_c && s->in_h == s->out_h && s->in_w == s->out_w;
   return 0;
 }

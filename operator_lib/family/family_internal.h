@@ -22,6 +22,7 @@ typedef struct slot_geom {
   char kind[16];
   int cin, cout, k, stride, mid; /* mid: inner width (res: first conv's outputs; ir: expanded) */
   int e;                         /* ir expansion */
+  bool expand, skip;             /* ir: has its 1x1 expansion conv; adds its input */
   bool same_shape;               /* input and output shapes equal */
 } slot_geom;
 

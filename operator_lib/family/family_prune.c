@@ -8,7 +8,7 @@
 
 int hant__gen_prune(const slot_geom *g, cand_list *l) {
   bool res = !strcmp(g->kind, "res"), ir = !strcmp(g->kind, "ir");
-  if (!res && !ir)
+  if ((!res && !ir) || (ir && !g->expand)) /* no inner width of its own to prune */
     return 0;
   for (int pct = 30; pct <= 70; pct += 10) {
     int m = (int)lround(g->mid * pct / 100.0);
@@ -25,8 +25,8 @@ int hant__gen_prune(const slot_geom *g, cand_list *l) {
     hant_jsonw_obj_end(&w);
     int rc = res ? hant__cand_add(l, HANT_FAMILY_PRUNE, "l1-prune", key, &w, "res %d s=%d k=%d mid=%d bn=0", g->cout,
                                   g->stride, g->k, m)
-                 : hant__cand_add(l, HANT_FAMILY_PRUNE, "l1-prune", key, &w, "ir %d k=%d s=%d mid=%d bn=0", g->cout,
-                                  g->k, g->stride, m);
+                 : hant__cand_add(l, HANT_FAMILY_PRUNE, "l1-prune", key, &w, "ir %d k=%d s=%d mid=%d bn=0 expand=1 skip=%d",
+                                  g->cout, g->k, g->stride, m, g->skip);
     if (rc)
       return rc;
   }

@@ -11,11 +11,10 @@
  * vector and systolic-array tile sizes, so these widths waste no lanes. */
 int hant__gen_width(const slot_geom *g, cand_list *l) {
   bool res = !strcmp(g->kind, "res"), ir = !strcmp(g->kind, "ir");
-  if (!res && !ir)
+  /* An ir block without an expansion conv has its input width inside. */
+  if ((!res && !ir) || (ir && !g->expand))
     return 0;
   for (int m = 8; m < g->mid; m += 8) {
-    if (ir && m == g->cin) /* the block would lose its expansion layer */
-      continue;
     char key[32], hp[HANT__HPARAMS_BYTES];
     snprintf(key, sizeof(key), "width mid=%d", m);
     hant_jsonw w;
@@ -26,8 +25,8 @@ int hant__gen_width(const slot_geom *g, cand_list *l) {
     hant_jsonw_obj_end(&w);
     int rc = res ? hant__cand_add(l, HANT_FAMILY_WIDTH, "slice", key, &w, "res %d s=%d k=%d mid=%d bn=0", g->cout,
                                   g->stride, g->k, m)
-                 : hant__cand_add(l, HANT_FAMILY_WIDTH, "slice", key, &w, "ir %d k=%d s=%d mid=%d bn=0", g->cout, g->k,
-                                  g->stride, m);
+                 : hant__cand_add(l, HANT_FAMILY_WIDTH, "slice", key, &w, "ir %d k=%d s=%d mid=%d bn=0 expand=1 skip=%d",
+                                  g->cout, g->k, g->stride, m, g->skip);
     if (rc)
       return rc;
   }

@@ -161,23 +161,37 @@ static int block_bottleneck(hant_net *net, int x, const line_ctx *lc) {
 }
 
 static int block_ir(hant_net *net, int x, const line_ctx *lc) {
-  int out = 0, e, k, s, mid, bn, rc;
+  int out = 0, e, k, s, mid, bn, expand, skip, rc;
   unsigned used = 0;
   hant_act act;
   int cin = net->nodes[x].c;
   if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "e", 6, 1, 16, &e, &used)) ||
       (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) || (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) ||
       (rc = opt_int(lc, "mid", cin * e, 1, MAX_DIM, &mid, &used)) || (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) ||
-      (rc = opt_act(lc, HANT_ACT_RELU6, &act, &used)) || (rc = check_used(lc, used, 2)))
+      (rc = opt_act(lc, HANT_ACT_RELU6, &act, &used)))
     return rc;
+  /* Widths alone cannot tell whether a block has its expansion conv or its
+   * skip: MobileNetV2's first block expands 1x by a 1x1 conv and adds its
+   * input, and a stride-1 block of equal widths need not add it. Lines say
+   * so with expand= and skip=; without them, the usual reading holds. */
+  if ((rc = opt_int(lc, "expand", mid != cin, 0, 1, &expand, &used)) ||
+      (rc = opt_int(lc, "skip", s == 1 && cin == out, 0, 1, &skip, &used)) || (rc = check_used(lc, used, 2)))
+    return rc;
+  if (!expand && mid != cin)
+    return hant__error(HANT_EFORMAT, "%s:%d: ir with expand=0 has its input width %d as inner width, not mid=%d",
+                       lc->name, lc->lineno, cin, mid);
+  if (skip && (s != 1 || cin != out))
+    return hant__error(HANT_EFORMAT,
+                       "%s:%d: ir with skip=1 needs stride 1 and output width = input width (%d), not s=%d and %d",
+                       lc->name, lc->lineno, cin, s, out);
   int y = x;
-  if (mid != cin)
+  if (expand)
     y = conv_bn_act(net, y, mid, 1, 1, 1, bn, act);
   if (y >= 0)
     y = conv_bn_act(net, y, mid, k, s, mid, bn, act);
   if (y >= 0)
     y = conv_bn_act(net, y, out, 1, 1, 1, bn, HANT_ACT_NONE);
-  if (y >= 0 && s == 1 && cin == out)
+  if (y >= 0 && skip)
     y = hant_net_add(net, y, x);
   return y;
 }

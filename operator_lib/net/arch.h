@@ -13,7 +13,8 @@
  *   conv OUT [k=3] [s=1] [g=1] [r=0] [act=relu|relu6|hswish|sigmoid|silu|hsigmoid|none] [bn=1]  slot
  *   res OUT [s=1] [k=3] [mid=OUT] [g=1] [r=0] [bn=1]   basic residual block slot
  *   bottleneck OUT [mid=OUT/4] [k=3] [s=1] [bn=1]  1x1, kxk (strided), 1x1  slot
- *   ir OUT [e=6 | mid=M] [k=3] [s=1] [act=relu6] [bn=1] inverted residual  slot
+ *   ir OUT [e=6 | mid=M] [k=3] [s=1] [act=relu6] [bn=1] [expand=0|1] [skip=0|1]
+ *                                                   inverted residual    slot
  *   dws OUT [k=3] [s=1] [act=relu] [bn=1]   depthwise then pointwise     slot
  *   se_ir OUT [e=6 | mid=M] [k=3] [s=1] [act=relu6] [se=0] [sa=relu] [gate=sigmoid] [bn=1]
  *        ir with squeeze-and-excitation on the depthwise output      slot
@@ -27,11 +28,15 @@
  * projection shortcut when the stride or width changes. g sets groups
  * on the kxk convolutions; r > 0 replaces each kxk convolution by its
  * rank-r spatial factorisation (kx1 to r channels, then 1xk), and each
- * linear layer by in -> r -> out. Squeeze-and-excitation (se=R > 0) is
- * a global average pool, a 1x1 conv to R channels with a bias, sa, a 1x1
- * conv back with a bias, gate, and the block's features times that
- * per-channel gate (MobileNetV3: sa=relu gate=hsigmoid; EfficientNet:
- * sa=silu gate=sigmoid; RegNetY: sa=relu gate=sigmoid). bn=0 drops batch norm and gives every
+ * linear layer by in -> r -> out. An ir block has its 1x1 expansion
+ * convolution when expand=1 (default: when mid differs from the input
+ * width; expand=0 needs mid equal to it) and adds its input when skip=1
+ * (default: stride 1 and equal widths, which skip=1 requires).
+ * Squeeze-and-excitation (se=R > 0) is a global average pool, a 1x1 conv
+ * to R channels with a bias, sa, a 1x1 conv back with a bias, gate, and
+ * the block's features times that per-channel gate (MobileNetV3: sa=relu
+ * gate=hsigmoid; EfficientNet: sa=silu gate=sigmoid; RegNetY: sa=relu
+ * gate=sigmoid). bn=0 drops batch norm and gives every
  * convolution a bias: the form of a teacher whose BN was folded. */
 
 /* Builds a network from a description. On error returns NULL and sets

@@ -205,6 +205,20 @@ static const char *act_name(hant_act a) {
   return s ? s : "none";
 }
 
+/* An ir line that says whether the block has its 1x1 expansion conv and
+ * its skip: neither follows from the widths (an expansion ratio of 1 may
+ * still have the conv, a stride-1 block of equal widths may lack the add). */
+static void ir_desc(char *desc, size_t n, int out, int cin, int mid, const hant_conv_desc *dw, hant_act act,
+                    bool expand, bool skip) {
+  int len;
+  if (mid % cin == 0 && mid / cin <= 16)
+    len = snprintf(desc, n, "ir %d e=%d", out, mid / cin);
+  else
+    len = snprintf(desc, n, "ir %d mid=%d", out, mid);
+  snprintf(desc + len, n - (size_t)len, " k=%d s=%d act=%s expand=%d skip=%d", dw->kh, dw->sh, act_name(act), expand,
+           skip);
+}
+
 /* Residual blocks: the region from i ends in an add (and, for res and
  * bottleneck, a ReLU after it). Returns 1 when a slot was made. */
 static int match_residual(finder *f, int i, int x, int *end) {
@@ -278,12 +292,8 @@ static int match_residual(finder *f, int i, int x, int *end) {
       return 0;
     if (na == 3 && (!is_pw(d0) || unit_act(f, &ua[0]) != act))
       return 0;
-    int mid = dd->c_out;
     kind = "ir";
-    if (mid % cin == 0 && mid / cin <= 16)
-      snprintf(desc, sizeof(desc), "ir %d e=%d k=%d s=%d act=%s", out, mid / cin, dd->kh, dd->sh, act_name(act));
-    else
-      snprintf(desc, sizeof(desc), "ir %d mid=%d k=%d s=%d act=%s", out, mid, dd->kh, dd->sh, act_name(act));
+    ir_desc(desc, sizeof(desc), out, cin, dd->c_out, dd, act, na == 3, true);
   } else {
     return 0;
   }
@@ -312,11 +322,7 @@ static int match_chain(finder *f, int i, int x, int *end) {
     hant_act act = unit_act(f, &u[0]);
     if (is_pw(a) && is_dw(b) && is_same(b) && is_pw(c) && act != HANT_ACT_NONE && unit_act(f, &u[1]) == act &&
         unit_act(f, &u[2]) == HANT_ACT_NONE) {
-      int mid = b->c_out;
-      if (mid % cin == 0 && mid / cin <= 16)
-        snprintf(desc, sizeof(desc), "ir %d e=%d k=%d s=%d act=%s", c->c_out, mid / cin, b->kh, b->sh, act_name(act));
-      else
-        snprintf(desc, sizeof(desc), "ir %d mid=%d k=%d s=%d act=%s", c->c_out, mid, b->kh, b->sh, act_name(act));
+      ir_desc(desc, sizeof(desc), c->c_out, cin, b->c_out, b, act, true, false);
       if ((rc = add_slot(f, "ir", desc, x, i, u[2].last)))
         return *end = u[2].last, rc;
     }
@@ -326,7 +332,7 @@ static int match_chain(finder *f, int i, int x, int *end) {
     hant_act act = unit_act(f, &u[0]);
     if (is_dw(a) && is_same(a) && is_pw(b) && act != HANT_ACT_NONE) {
       if (unit_act(f, &u[1]) == HANT_ACT_NONE) {
-        snprintf(desc, sizeof(desc), "ir %d e=1 k=%d s=%d act=%s", b->c_out, a->kh, a->sh, act_name(act));
+        ir_desc(desc, sizeof(desc), b->c_out, cin, a->c_out, a, act, false, false);
         rc = add_slot(f, "ir", desc, x, i, u[1].last);
       } else if (unit_act(f, &u[1]) == act) {
         snprintf(desc, sizeof(desc), "dws %d k=%d s=%d act=%s", b->c_out, a->kh, a->sh, act_name(act));

@@ -13,7 +13,9 @@
  *   conv        conv [bn] [act]                                  "conv 16 k=3 s=1 act=relu bn=1"
  *   dws         depthwise conv [bn] act, 1x1 conv [bn] act        "dws 32 k=3 s=1 act=relu"
  *   ir          [1x1 conv [bn] act,] depthwise conv [bn] act,
- *               1x1 conv [bn] (no act) [+ add of the input]      "ir 24 mid=144 k=3 s=2 act=relu6"
+ *               1x1 conv [bn] (no act) [+ add of the input]      "ir 24 e=6 k=3 s=2 act=relu6 expand=1 skip=0"
+ *               (expand= and skip= always written: an expansion ratio of 1 may keep its 1x1 conv, and a
+ *               stride-1 block of equal widths may lack the add)
  *   res         kxk conv [bn] relu, kxk conv [bn], shortcut
  *               (input, or 1x1 conv [bn]), add, relu             "res 32 k=3 s=2"
  *   bottleneck  1x1, kxk, 1x1 convs, shortcut, add, relu         "bottleneck 64 mid=16 k=3 s=2"

@@ -50,5 +50,24 @@ int main(void) {
                       "gap; flatten; linear 64 act=relu; linear 10";
   same_slots("mixed", mixed, false);
   same_slots("mixed", mixed, true);
+  /* Inverted residuals whose widths do not tell their shape (issue 18). */
+  const char *ir_flags = "input 1x16x16; conv 16 act=relu6; ir 16 e=1 expand=1 skip=1; ir 16 e=1 skip=0; ir 16 e=4 skip=0;"
+                         "ir 24 e=1 s=2 expand=1; ir 24 e=1; gap; linear 10";
+  same_slots("ir-flags", ir_flags, false);
+  same_slots("ir-flags", ir_flags, true);
+  static const struct {
+    const char *line, *says;
+  } bad[] = {
+      {"input 1x8x8; conv 8; ir 8 e=2 expand=0", "expand=0 has its input width 8 as inner width, not mid=16"},
+      {"input 1x8x8; conv 8; ir 8 e=1 s=2 skip=1", "skip=1 needs stride 1"},
+      {"input 1x8x8; conv 8; ir 12 e=1 skip=1", "skip=1 needs stride 1 and output width = input width (8)"},
+      {"input 1x8x8; conv 8; ir 8 expand=2", "'expand=2' needs an integer in [0, 1]"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    hant_net *n = hant_arch_build(bad[i].line, "arch");
+    CHECK(!n && strstr(hant_errmsg(), bad[i].says), "'%s' is refused saying '%s': %s", bad[i].line, bad[i].says,
+          n ? "built" : hant_errmsg());
+    hant_net_destroy(n);
+  }
   return test_summary("slots");
 }
