@@ -474,8 +474,12 @@ static int match_se(finder *f, int i, int x, int *end) {
       return 0;
   }
   hant_act sa, gate;
+  /* The gate is the multiply's second operand, except on a 1x1 plane,
+   * where the two have one shape and keep the exporter's order. */
   int a = N(f, m)->in[0];
   int se = se_back(f, N(f, m)->in[1], a, &sa, &gate);
+  if (se < 0 && (se = se_back(f, a, N(f, m)->in[1], &sa, &gate)) >= 0)
+    a = N(f, m)->in[1];
   unit u[MAX_UNITS];
   int n = se < 0 ? -1 : chain_back(f, a, x, u);
   if (n < 1 || n > 2 || u[0].conv < i)
