@@ -100,5 +100,12 @@ int main(void) {
   /* A max-pool stem and two branches meeting without batch norm. */
   check_arch("input 2x16x16; conv 8 bn=0; maxpool k=3 s=2 p=1; res 8 bn=0; avgpool k=3 s=1 p=1; gap; linear 4", 3, 0,
              1, 3);
+  /* Squeeze-and-excitation: the gate's hard-sigmoid has no oneDNN post-op
+   * and runs on its own; sigmoid, SiLU and the rest fuse; the multiply
+   * runs between convolutions. */
+  check_arch("input 1x16x16; conv 8 s=2 act=hswish; se_ir 8 e=3 act=hswish se=8 sa=relu gate=hsigmoid; "
+             "se_ir 16 e=4 k=5 s=2 act=silu se=4 sa=silu gate=sigmoid; se_bottleneck 16 mid=16 g=2 se=4; gap; "
+             "linear 10",
+             16, 10, 2, 13);
   return test_summary("test_infer");
 }
