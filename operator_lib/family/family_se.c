@@ -69,7 +69,18 @@ int hant__gen_se(const slot_geom *g, unsigned mask, cand_list *l) {
       rc = add(l, HANT_FAMILY_WIDTH, "se-slice", key, "mid", m, line);
     }
   }
-  /* Pruning: keep 30-70% of the expanded channels, ranked by L1. */
+  /* Pruning: keep 30-70% of the expanded channels (se_bottleneck: of its
+   * groups, whole), ranked by L1. */
+  if ((mask & (1u << HANT_FAMILY_PRUNE)) && bot && mid / gw > 1)
+    for (int pct = 30; pct <= 70 && !rc; pct += 10) {
+      int keep_g = (int)lround(mid / gw * pct / 100.0);
+      if (keep_g < 1 || keep_g >= mid / gw)
+        continue;
+      snprintf(extra, sizeof(extra), "mid=%d g=%d", keep_g * gw, keep_g);
+      rewrite(desc, "mid= g=", extra, line, sizeof(line));
+      snprintf(key, sizeof(key), "prune keep=%d%%", pct);
+      rc = add(l, HANT_FAMILY_PRUNE, "se-l1-prune", key, "mid", keep_g * gw, line);
+    }
   if ((mask & (1u << HANT_FAMILY_PRUNE)) && ir && mid != g->cin)
     for (int pct = 30; pct <= 70 && !rc; pct += 10) {
       int m = (int)lround(mid * pct / 100.0);
@@ -137,29 +148,37 @@ static const hant_param *wt(const hant_net *n, int node, int k) {
   return n->nodes[node].param[k] >= 0 ? &n->params[n->nodes[node].param[k]] : NULL;
 }
 
-/* Copies rows `keep` (output channels) of src's weight and bias into dst. */
-static void rows(const hant_net *t, int tn, hant_net *c, int cn, const int *keep, int m) {
+/* Copies rows `keep` (output channels) of src's weight and bias into dst,
+ * whose weight must have m rows of the same size. */
+static int rows(const hant_net *t, int tn, hant_net *c, int cn, const int *keep, int m) {
   const hant_param *a = wt(t, tn, 0), *ab = wt(t, tn, 1);
   hant_param *b = (hant_param *)wt(c, cn, 0), *bb = (hant_param *)wt(c, cn, 1);
   size_t per = a->n / (size_t)a->shape[0];
+  if (b->n != per * (size_t)m || (bb && bb->n != (size_t)m))
+    return hant__error(HANT_ESHAPE, "se: candidate layer %d has %zu weights, expected %d rows of %zu", cn, b->n, m, per);
   for (int i = 0; i < m; i++) {
     memcpy(b->w + (size_t)i * per, a->w + (size_t)keep[i] * per, sizeof(float) * per);
     if (ab && bb)
       bb->w[i] = ab->w[keep[i]];
   }
+  return 0;
 }
 
-/* Copies input channels `keep` of src's [K, C, kh, kw] weight, all of its bias. */
-static void cols(const hant_net *t, int tn, hant_net *c, int cn, const int *keep, int m) {
+/* Copies input channels `keep` of src's [K, C, kh, kw] weight, all of its
+ * bias, into dst's [K, m, kh, kw]. */
+static int cols(const hant_net *t, int tn, hant_net *c, int cn, const int *keep, int m) {
   const hant_param *a = wt(t, tn, 0), *ab = wt(t, tn, 1);
   hant_param *b = (hant_param *)wt(c, cn, 0), *bb = (hant_param *)wt(c, cn, 1);
   int K = a->shape[0], C = a->shape[1];
   size_t kk = a->n / ((size_t)K * C);
+  if (b->n != (size_t)K * m * kk || (ab && bb && bb->n != ab->n))
+    return hant__error(HANT_ESHAPE, "se: candidate layer %d has %zu weights, expected [%d, %d, ...]", cn, b->n, K, m);
   for (int o = 0; o < K; o++)
     for (int i = 0; i < m; i++)
       memcpy(b->w + ((size_t)o * m + i) * kk, a->w + ((size_t)o * C + keep[i]) * kk, sizeof(float) * kk);
   if (ab && bb)
     memcpy(bb->w, ab->w, sizeof(float) * ab->n);
+  return 0;
 }
 
 static int same(const hant_net *t, int tn, hant_net *c, int cn) {
@@ -176,33 +195,40 @@ static int same(const hant_net *t, int tn, hant_net *c, int cn) {
 }
 
 /* The hidden channels to keep: the first m, or the m whose producing
- * filters (the expansion's, BN folded into them) have the largest L1 norm. */
-static void choose(const hant_net *t, int producer, int m0, int m, bool by_l1, int *keep) {
+ * filters (the first layer's, BN folded into them) have the largest L1
+ * norm, ranked in units of `unit` channels (whole groups for a grouped
+ * layer, so each kept channel keeps its group's inputs). */
+static void choose(const hant_net *t, int producer, int m0, int m, int unit, bool by_l1, int *keep) {
   for (int i = 0; i < m; i++)
     keep[i] = i;
   if (!by_l1)
     return;
   const hant_param *w = wt(t, producer, 0), *b = wt(t, producer, 1);
   size_t per = w->n / (size_t)m0;
-  char *taken = calloc((size_t)m0, 1);
+  int units = m0 / unit;
+  char *taken = calloc((size_t)units, 1);
   if (!taken)
     return; /* the first m: still a valid start */
-  for (int i = 0; i < m; i++) {
+  for (int i = 0; i < m / unit; i++) {
     int best = -1;
     double best_s = -1.0;
-    for (int j = 0; j < m0; j++) {
-      if (taken[j])
+    for (int u = 0; u < units; u++) {
+      if (taken[u])
         continue;
-      double s = b ? fabs(b->w[j]) : 0.0;
-      for (size_t q = 0; q < per; q++)
-        s += fabs(w->w[(size_t)j * per + q]);
+      double s = 0.0;
+      for (int j = u * unit; j < (u + 1) * unit; j++) {
+        s += b ? fabs(b->w[j]) : 0.0;
+        for (size_t q = 0; q < per; q++)
+          s += fabs(w->w[(size_t)j * per + q]);
+      }
       if (s > best_s)
-        best_s = s, best = j;
+        best_s = s, best = u;
     }
     taken[best] = 1;
   }
-  for (int j = 0, i = 0; j < m0; j++) /* ascending channel order */
-    if (taken[j])
+  int i = 0;
+  for (int u = 0; u < units; u++) /* ascending channel order */
+    for (int j = u * unit; taken[u] && j < (u + 1) * unit; j++)
       keep[i++] = j;
   free(taken);
 }
@@ -216,13 +242,14 @@ int hant__init_se(const hant_net *teacher, int slot, hant_net *cand, const char 
   roles rt, rc_;
   find_roles(teacher, tw, nt, has_sc, &rt);
   find_roles(cand, cw, nc, has_sc, &rc_);
-  if (rt.n_main != rc_.n_main || rt.n_se != 2 || (rc_.n_se != 0 && rc_.n_se != 2) || (rt.sc < 0) != (rc_.sc < 0))
+  bool drop = !strcmp(how, "se-drop");
+  if (rt.n_main != rc_.n_main || rt.n_se != 2 || rc_.n_se != (drop ? 0 : 2) || (rt.sc < 0) != (rc_.sc < 0))
     return hant__error(HANT_ESHAPE, "se: candidate has %d main and %d SE layers, teacher slot %s %d and %d", rc_.n_main,
                        rc_.n_se, s->name, rt.n_main, rt.n_se);
   int rc = 0;
   if (rt.sc >= 0 && (rc = same(teacher, rt.sc, cand, rc_.sc)))
     return rc;
-  if (!strcmp(how, "se-drop")) {
+  if (drop) {
     for (int i = 0; i < rt.n_main && !rc; i++)
       rc = same(teacher, rt.main[i], cand, rc_.main[i]);
     return rc;
@@ -235,16 +262,28 @@ int hant__init_se(const hant_net *teacher, int slot, hant_net *cand, const char 
   int *keep = malloc(sizeof(int) * (size_t)m);
   if (!keep)
     return HANT_ENOMEM;
-  choose(teacher, rt.main[0], m0, m, !strcmp(how, "se-l1-prune"), keep);
+  int unit = 1; /* se_bottleneck: its grouped layer's group width */
+  if (bot) {
+    const hant_conv_desc *d = &teacher->nodes[rt.main[1]].conv;
+    unit = d->c_out / d->groups;
+    if (m % unit) {
+      free(keep);
+      return hant__error(HANT_ESHAPE, "se: %d hidden channels are not whole groups of %d", m, unit);
+    }
+  }
+  choose(teacher, rt.main[0], m0, m, unit, !strcmp(how, "se-l1-prune"), keep);
   int last = rt.n_main - 1;
   /* Every main layer but the last writes hidden channels: rows. A
    * depthwise row holds its own channel's input; an se_bottleneck's
    * grouped rows keep whole groups from the first, so the same holds. */
-  for (int i = 0; i < last; i++)
-    rows(teacher, rt.main[i], cand, rc_.main[i], keep, m);
-  cols(teacher, rt.se[0], cand, rc_.se[0], keep, m);
-  rows(teacher, rt.se[1], cand, rc_.se[1], keep, m);
-  cols(teacher, rt.main[last], cand, rc_.main[last], keep, m);
+  for (int i = 0; i < last && !rc; i++)
+    rc = rows(teacher, rt.main[i], cand, rc_.main[i], keep, m);
+  if (!rc)
+    rc = cols(teacher, rt.se[0], cand, rc_.se[0], keep, m);
+  if (!rc)
+    rc = rows(teacher, rt.se[1], cand, rc_.se[1], keep, m);
+  if (!rc)
+    rc = cols(teacher, rt.main[last], cand, rc_.main[last], keep, m);
   free(keep);
-  return 0;
+  return rc;
 }
