@@ -145,16 +145,20 @@ static int block_res(hant_net *net, int x, const line_ctx *lc) {
 /* ResNet-50-style: 1x1 to mid, kxk (with the stride, as torchvision's
  * v1.5 places it), 1x1 to out, shortcut, add, ReLU. */
 static int block_bottleneck(hant_net *net, int x, const line_ctx *lc) {
-  int out = 0, k, s, mid, bn, rc;
+  int out = 0, k, s, mid, g, bn, rc;
   unsigned used = 0;
   if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) ||
       (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) ||
       (rc = opt_int(lc, "mid", out / 4 > 0 ? out / 4 : 1, 1, MAX_DIM, &mid, &used)) ||
-      (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) || (rc = check_used(lc, used, 2)))
+      (rc = opt_int(lc, "g", 1, 1, MAX_DIM, &g, &used)) || (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) ||
+      (rc = check_used(lc, used, 2)))
     return rc;
+  if (mid % g)
+    return hant__error(HANT_EFORMAT, "%s:%d: bottleneck g=%d does not divide its inner width mid=%d", lc->name,
+                       lc->lineno, g, mid);
   int y = conv_bn_act(net, x, mid, 1, 1, 1, bn, HANT_ACT_RELU);
-  if (y >= 0)
-    y = conv_bn_act(net, y, mid, k, s, 1, bn, HANT_ACT_RELU);
+  if (y >= 0) /* g groups on the kxk conv: ResNeXt and RegNet's bottlenecks */
+    y = conv_bn_act(net, y, mid, k, s, g, bn, HANT_ACT_RELU);
   if (y >= 0)
     y = conv_bn_act(net, y, out, 1, 1, 1, bn, HANT_ACT_NONE);
   return residual_end(net, x, y, out, s, bn);

@@ -12,7 +12,7 @@
  *   input 1x28x28
  *   conv OUT [k=3] [s=1] [g=1] [r=0] [act=relu|relu6|hswish|none] [bn=1]  slot
  *   res OUT [s=1] [k=3] [mid=OUT] [g=1] [r=0] [bn=1]   basic residual block slot
- *   bottleneck OUT [mid=OUT/4] [k=3] [s=1] [bn=1]  1x1, kxk (strided), 1x1  slot
+ *   bottleneck OUT [mid=OUT/4] [k=3] [s=1] [g=1] [bn=1]  1x1, kxk (strided, g groups), 1x1  slot
  *   ir OUT [e=6 | mid=M] [k=3] [s=1] [act=relu6] [bn=1] [expand=0|1] [skip=0|1]
  *                                                   inverted residual    slot
  *   dws OUT [k=3] [s=1] [act=relu] [bn=1]   depthwise then pointwise     slot

@@ -277,13 +277,16 @@ static int match_residual(finder *f, int i, int x, int *end) {
       snprintf(desc + n, sizeof(desc) - (size_t)n, " mid=%d", d0->c_out);
   } else if (na == 3 && !is_dw(unit_conv(f, &ua[1])) && relu_after) {
     const hant_conv_desc *d1 = unit_conv(f, &ua[1]);
-    if (d0->kh != 1 || d0->kw != 1 || dl->kh != 1 || dl->kw != 1 || !is_same(d1) || d1->groups != 1 ||
+    if (d0->kh != 1 || d0->kw != 1 || dl->kh != 1 || dl->kw != 1 || !is_same(d1) || d0->groups != 1 ||
+        dl->groups != 1 || d1->c_in != d1->c_out ||
         unit_act(f, &ua[0]) != HANT_ACT_RELU || unit_act(f, &ua[1]) != HANT_ACT_RELU ||
         unit_act(f, &ua[2]) != HANT_ACT_NONE)
       return 0;
     kind = "bottleneck";
-    snprintf(desc, sizeof(desc), "bottleneck %d mid=%d k=%d s=%d", out, d1->c_out, d1->kh,
-             d0->sh * d1->sh * dl->sh);
+    int n = snprintf(desc, sizeof(desc), "bottleneck %d mid=%d k=%d s=%d", out, d1->c_out, d1->kh,
+                     d0->sh * d1->sh * dl->sh);
+    if (d1->groups > 1) /* ResNeXt, RegNet */
+      snprintf(desc + n, sizeof(desc) - (size_t)n, " g=%d", d1->groups);
   } else if (!relu_after && nb == 0 && (na == 2 || na == 3)) {
     const unit *dw = &ua[na - 2];
     const hant_conv_desc *dd = unit_conv(f, dw);
@@ -498,12 +501,38 @@ static bool has_weights(hant_op op) {
   return op == HANT_OP_CONV || op == HANT_OP_LINEAR;
 }
 
+/* The projection shortcut of a residual slot: the conv that one of the
+ * add's inputs comes from (through bn, act and identity nodes) when that
+ * conv reads the slot's input. -1 when there is none. */
+static int shortcut_conv(const hant_net *net, const hant_slot *s) {
+  for (int a = s->last; a >= s->first; a--) {
+    if (net->nodes[a].op != HANT_OP_ADD)
+      continue;
+    for (int k = 0; k < 2; k++) {
+      int v = net->nodes[a].in[k];
+      while (v >= s->first && (net->nodes[v].op == HANT_OP_BN || net->nodes[v].op == HANT_OP_ACT ||
+                               net->nodes[v].op == HANT_OP_IDENTITY))
+        v = net->nodes[v].in[0];
+      if (v >= s->first && net->nodes[v].op == HANT_OP_CONV && net->nodes[v].in[0] == s->in)
+        return v;
+    }
+    return -1;
+  }
+  return -1;
+}
+
 int hant_slot_weight_nodes(const hant_net *net, int slot, int *ids, int max) {
   const hant_slot *s = &net->slots[slot];
+  /* Blocks built from architecture lines put the shortcut after the main
+   * path; exports may put it first (RegNet's proj(x) + f(x)). Listing it
+   * last lets teacher weights map onto a rebuilt block layer by layer. */
+  int sc = shortcut_conv(net, s);
   int n = 0;
   for (int i = s->first; i <= s->last && n < max; i++)
-    if (has_weights(net->nodes[i].op))
+    if (has_weights(net->nodes[i].op) && i != sc)
       ids[n++] = i;
+  if (sc >= 0 && n < max)
+    ids[n++] = sc;
   return n;
 }
 

@@ -50,7 +50,9 @@ int hant_teacher_prepare(hant_net *teacher, const char *path);
 
 /* Fills ids with the indices of the weight layers (convolutions and linear
  * layers) of one slot, or of the whole network, in node order, at most
- * max; returns how many were found. */
+ * max; returns how many were found. A slot's projection shortcut (a conv
+ * reading the slot's input that feeds its add) comes last, wherever it
+ * sits among the nodes, as in blocks built from architecture lines. */
 int hant_slot_weight_nodes(const hant_net *net, int slot, int *ids, int max);
 int hant_net_weight_nodes(const hant_net *net, int *ids, int max);
 
