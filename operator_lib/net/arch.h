@@ -16,6 +16,10 @@
  *   ir OUT [e=6 | mid=M] [k=3] [s=1] [act=relu6] [bn=1] [expand=0|1] [skip=0|1]
  *                                                   inverted residual    slot
  *   dws OUT [k=3] [s=1] [act=relu] [bn=1]   depthwise then pointwise     slot
+ *   shuffle OUT [s=1] [k=3] [mid=OUT/2] [bn=1]  ShuffleNet V2 unit          slot
+ *       (s=1: split in halves, 1x1 relu, depthwise, 1x1 relu on the second;
+ *        s=2: depthwise, 1x1 relu | 1x1 relu, depthwise, 1x1 relu; both
+ *        concatenate and shuffle in 2 groups; mid: the branch's inner width)
  *   linear OUT [r=0] [act=none]                                           slot
  *   identity                          skip (shapes must allow)       slot
  *   maxpool k=2 [s=k] [p=0] | avgpool k=2 [s=k] [p=0] | gap | flatten

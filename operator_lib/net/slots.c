@@ -306,6 +306,74 @@ static int match_residual(finder *f, int i, int x, int *end) {
   return rc;
 }
 
+/* Does unit u match conv kxk-or-1x1 with the given act and depthwise-ness? */
+static bool unit_is(const finder *f, const unit *u, bool dw, int k, hant_act act) {
+  const hant_conv_desc *d = unit_conv(f, u);
+  return (dw ? is_dw(d) : d->groups == 1) && d->kh == k && d->kw == k && is_same(d) && unit_act(f, u) == act &&
+         (dw || d->sh == 1);
+}
+
+/* ShuffleNet V2 units: the region from i ends in a shuffle in two groups
+ * of a concatenation. Stride 1: the concatenation reads the first half of
+ * the input's channels and a 1x1 relu, depthwise, 1x1 relu chain from the
+ * second half. Stride 2: it reads a depthwise, 1x1 relu chain and a 1x1
+ * relu, depthwise, 1x1 relu chain, both from the input. */
+static int match_shuffle(finder *f, int i, int x, int *end) {
+  hant_net *net = f->net;
+  int j = region_end(f, i, x);
+  /* the smallest region ends at the concatenation; the shuffle is its only reader */
+  if (j >= 0 && j + 1 < net->n_nodes && N(f, j)->op == HANT_OP_CONCAT && f->ncons[j] == 1 &&
+      N(f, j + 1)->in[0] == j)
+    j++;
+  if (j < 0 || N(f, j)->op != HANT_OP_SHUFFLE || N(f, j)->ch_groups != 2)
+    return 0;
+  int cat = N(f, j)->in[0];
+  if (cat < i || N(f, cat)->op != HANT_OP_CONCAT)
+    return 0;
+  memset(f->cover + i, 0, sizeof(bool) * (size_t)(j - i + 1));
+  f->cover[j] = f->cover[cat] = true;
+  int a = N(f, cat)->in[0], b = N(f, cat)->in[1], cin = net->nodes[x].c, out = N(f, j)->c, half = out / 2;
+  unit ub[MAX_UNITS], ua[MAX_UNITS];
+  int s, nb, k, mid;
+  if (N(f, a)->op == HANT_OP_CHSLICE) {
+    int bs = b;
+    while (bs >= i && N(f, bs)->op != HANT_OP_CHSLICE)
+      bs = N(f, bs)->in[0];
+    if (bs < i || N(f, a)->in[0] != x || N(f, a)->ch_first != 0 || N(f, a)->c != half || N(f, bs)->in[0] != x ||
+        N(f, bs)->ch_first != half || N(f, bs)->c != half || cin != out)
+      return 0;
+    f->cover[a] = f->cover[bs] = true;
+    if ((nb = chain_back(f, b, bs, ub)) != 3)
+      return 0;
+    s = 1;
+  } else {
+    if (chain_back(f, a, x, ua) != 2 || (nb = chain_back(f, b, x, ub)) != 3)
+      return 0;
+    const hant_conv_desc *d0 = unit_conv(f, &ua[0]);
+    s = d0->sh;
+    if (!unit_is(f, &ua[0], true, d0->kh, HANT_ACT_NONE) || !unit_is(f, &ua[1], false, 1, HANT_ACT_RELU) ||
+        unit_conv(f, &ua[1])->c_out != half)
+      return 0;
+  }
+  const hant_conv_desc *dw = unit_conv(f, &ub[1]);
+  k = dw->kh, mid = dw->c_out;
+  if (!unit_is(f, &ub[0], false, 1, HANT_ACT_RELU) || !unit_is(f, &ub[1], true, k, HANT_ACT_NONE) ||
+      !unit_is(f, &ub[2], false, 1, HANT_ACT_RELU) || dw->sh != s || unit_conv(f, &ub[2])->c_out != half ||
+      (s == 2 && unit_conv(f, &ua[0])->kh != k))
+    return 0;
+  for (int m = i; m <= j; m++)
+    if (!f->cover[m])
+      return 0;
+  char desc[160];
+  int n = snprintf(desc, sizeof(desc), "shuffle %d k=%d s=%d", out, k, s);
+  if (mid != half)
+    snprintf(desc + n, sizeof(desc) - (size_t)n, " mid=%d", mid);
+  int rc = add_slot(f, "shuffle", desc, x, i, j);
+  if (rc > 0)
+    *end = j;
+  return rc;
+}
+
 /* Chains without a skip: ir (no residual), dws, conv. */
 static int match_chain(finder *f, int i, int x, int *end) {
   hant_net *net = f->net;
@@ -418,8 +486,10 @@ int hant_slots_discover(hant_net *net) {
   for (int i = 1; i < n;) {
     const hant_node *nd = &net->nodes[i];
     int x = nd->in[0], end = i;
-    if (nd->op == HANT_OP_CONV) {
-      if ((rc = match_residual(&f, i, x, &end)) == 0)
+    if (nd->op == HANT_OP_CHSLICE) {
+      rc = match_shuffle(&f, i, x, &end);
+    } else if (nd->op == HANT_OP_CONV) {
+      if ((rc = match_shuffle(&f, i, x, &end)) == 0 && (rc = match_residual(&f, i, x, &end)) == 0)
         rc = match_chain(&f, i, x, &end);
     } else if (nd->op == HANT_OP_LINEAR) {
       rc = match_linear(&f, i, x, &end);
