@@ -264,6 +264,36 @@ int main(void) {
     gradcheck("flatten + linear", net, 3, 52);
     hant_net_destroy(net);
   }
+  {
+    /* ShuffleNet's unit in miniature: split the channels, convolve one
+     * half, concatenate, shuffle; and a concat of two branches. */
+    hant_net *net = hant_net_new(6, 4, 4);
+    hant_conv_desc d = {.c_in = 3, .c_out = 3, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 1};
+    int a = hant_net_chslice(net, 0, 0, 3), b = hant_net_chslice(net, 0, 3, 3);
+    b = hant_net_conv(net, b, &d, true);
+    int y = hant_net_shuffle(net, hant_net_concat(net, a, b), 2);
+    d.c_in = 6;
+    hant_net_conv(net, y, &d, false);
+    CHECK(y > 0 && net->nodes[y].c == 6, "split, conv, concat, shuffle builds");
+    gradcheck("channel split + concat + shuffle", net, 2, 71);
+    hant_net_destroy(net);
+    net = hant_net_new(4, 5, 5);
+    d.c_in = 4, d.c_out = 2;
+    a = hant_net_conv(net, 0, &d, true);
+    d.c_out = 3;
+    b = hant_net_conv(net, 0, &d, true);
+    y = hant_net_shuffle(net, hant_net_concat(net, b, a), 5);
+    CHECK(y > 0 && net->nodes[y].c == 5, "concat of two branches, shuffle in 5 groups of 1");
+    hant_net *s3 = hant_net_new(6, 2, 2);
+    hant_net_shuffle(s3, hant_net_chslice(s3, 0, 1, 4), 2);
+    gradcheck("concat of two convs + shuffle", net, 2, 72);
+    gradcheck("slice of the middle channels + shuffle", s3, 3, 73);
+    CHECK(hant_net_chslice(s3, 0, 4, 3) < 0 && hant_net_shuffle(s3, 0, 4) < 0 &&
+              hant_net_concat(net, 0, hant_net_gap(net, 0)) < 0,
+          "a slice past the channels, groups that do not divide them and a concat of other H, W are refused");
+    hant_net_destroy(net);
+    hant_net_destroy(s3);
+  }
 
   /* Losses: analytic gradient against finite differences. */
   {

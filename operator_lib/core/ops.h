@@ -159,6 +159,24 @@ void hant_linear_backward(const float *x, const float *dy, int n, int in,
                           int out, const float *w, float *dx, float *dw,
                           float *db);
 
+/* ---- channel moves: concatenation, slices, shuffles ----------------------
+ * Pure data movement along C, so per pixel (channels last) each is a copy
+ * of contiguous runs. ShuffleNet's units split, concatenate and shuffle;
+ * SqueezeNet's and GoogLeNet's modules concatenate. */
+/* a: [N, ca, H, W], b: [N, cb, H, W] -> y: [N, ca + cb, H, W] */
+void hant_concat_forward(const float *a, int ca, const float *b, int cb, int n, int hw, float *y);
+/* da and db are written (not accumulated); either may be NULL. */
+void hant_concat_backward(const float *dy, int ca, int cb, int n, int hw, float *da, float *db);
+/* x: [N, c, H, W] -> y: [N, cy, H, W], channels [first, first + cy) */
+void hant_chslice_forward(const float *x, int c, int first, int cy, int n, int hw, float *y);
+/* dx is written in full: zero outside the slice. */
+void hant_chslice_backward(const float *dy, int c, int first, int cy, int n, int hw, float *dx);
+/* ShuffleNet's channel shuffle with g groups of c/g: x viewed as [N, g,
+ * c/g, H, W], transposed to [N, c/g, g, H, W]; output channel j*g + i is
+ * input channel i*(c/g) + j. The backward is the inverse permutation. */
+void hant_shuffle_forward(const float *x, int c, int groups, int n, int hw, float *y);
+void hant_shuffle_backward(const float *dy, int c, int groups, int n, int hw, float *dx);
+
 /* ---- losses -------------------------------------------------------------
  * Each returns the mean loss over the batch and writes d(loss)/d(input). */
 /* logits: [N, K], labels in [0, K). smoothing in [0, 1). */

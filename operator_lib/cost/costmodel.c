@@ -99,6 +99,9 @@ static int features(const hant_device *d, const hant_net *net, int batch, node_f
     case HANT_OP_MAXPOOL:
     case HANT_OP_AVGPOOL:
     case HANT_OP_GAP:
+    case HANT_OP_CONCAT: /* channel moves: memory traffic, no arithmetic */
+    case HANT_OP_CHSLICE:
+    case HANT_OP_SHUFFLE:
       nf->cls = CLS_ELTWISE;
       break;
     default:

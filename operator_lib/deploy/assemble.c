@@ -55,6 +55,15 @@ static int copy_node(hant_net *dst, const hant_net *src, int i, const int *map) 
   case HANT_OP_IDENTITY:
     id = hant_net_identity(dst, x);
     break;
+  case HANT_OP_CONCAT:
+    id = hant_net_concat(dst, x, y);
+    break;
+  case HANT_OP_CHSLICE:
+    id = hant_net_chslice(dst, x, n->ch_first, n->c);
+    break;
+  case HANT_OP_SHUFFLE:
+    id = hant_net_shuffle(dst, x, n->ch_groups);
+    break;
   default:
     return hant__error(HANT_EINVAL, "assemble: node %d: cannot copy op %s", i, hant_op_name(n->op));
   }

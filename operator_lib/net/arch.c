@@ -145,16 +145,20 @@ static int block_res(hant_net *net, int x, const line_ctx *lc) {
 /* ResNet-50-style: 1x1 to mid, kxk (with the stride, as torchvision's
  * v1.5 places it), 1x1 to out, shortcut, add, ReLU. */
 static int block_bottleneck(hant_net *net, int x, const line_ctx *lc) {
-  int out = 0, k, s, mid, bn, rc;
+  int out = 0, k, s, mid, g, bn, rc;
   unsigned used = 0;
   if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) ||
       (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) ||
       (rc = opt_int(lc, "mid", out / 4 > 0 ? out / 4 : 1, 1, MAX_DIM, &mid, &used)) ||
-      (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) || (rc = check_used(lc, used, 2)))
+      (rc = opt_int(lc, "g", 1, 1, MAX_DIM, &g, &used)) || (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) ||
+      (rc = check_used(lc, used, 2)))
     return rc;
+  if (mid % g)
+    return hant__error(HANT_EFORMAT, "%s:%d: bottleneck g=%d does not divide its inner width mid=%d", lc->name,
+                       lc->lineno, g, mid);
   int y = conv_bn_act(net, x, mid, 1, 1, 1, bn, HANT_ACT_RELU);
-  if (y >= 0)
-    y = conv_bn_act(net, y, mid, k, s, 1, bn, HANT_ACT_RELU);
+  if (y >= 0) /* g groups on the kxk conv: ResNeXt and RegNet's bottlenecks */
+    y = conv_bn_act(net, y, mid, k, s, g, bn, HANT_ACT_RELU);
   if (y >= 0)
     y = conv_bn_act(net, y, out, 1, 1, 1, bn, HANT_ACT_NONE);
   return residual_end(net, x, y, out, s, bn);
@@ -207,6 +211,43 @@ static int block_dws(hant_net *net, int x, const line_ctx *lc) {
     return rc;
   int y = conv_bn_act(net, x, cin, k, s, cin, bn, act);
   return y < 0 ? y : conv_bn_act(net, y, out, 1, 1, 1, bn, act);
+}
+
+/* ShuffleNet V2's unit. Stride 1 splits the channels in halves, keeps
+ * the first and runs the second through 1x1 (to mid) relu, depthwise kxk,
+ * 1x1 relu; stride 2 runs the whole input through two branches, depthwise
+ * kxk then 1x1 relu, and the three-conv one. Both concatenate (kept or
+ * first branch first) and shuffle in two groups. */
+static int block_shuffle(hant_net *net, int x, const line_ctx *lc) {
+  int out = 0, k, s, mid, bn, rc;
+  unsigned used = 0;
+  int cin = net->nodes[x].c;
+  if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) ||
+      (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) || (rc = opt_int(lc, "mid", out / 2 > 0 ? out / 2 : 1, 1, MAX_DIM, &mid, &used)) ||
+      (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) || (rc = check_used(lc, used, 2)))
+    return rc;
+  if (out % 2 || (s == 1 && (cin != out)))
+    return hant__error(HANT_EFORMAT, "%s:%d: shuffle needs an even width%s (input %d, output %d)", lc->name,
+                       lc->lineno, s == 1 ? " equal to its input's at stride 1" : "", cin, out);
+  int half = out / 2, keep, y;
+  if (s == 1) {
+    keep = hant_net_chslice(net, x, 0, half);
+    y = keep < 0 ? keep : hant_net_chslice(net, x, half, half);
+  } else {
+    keep = conv_bn_act(net, x, cin, k, s, cin, bn, HANT_ACT_NONE);
+    if (keep >= 0)
+      keep = conv_bn_act(net, keep, half, 1, 1, 1, bn, HANT_ACT_RELU);
+    y = keep < 0 ? keep : x;
+  }
+  if (y >= 0)
+    y = conv_bn_act(net, y, mid, 1, 1, 1, bn, HANT_ACT_RELU);
+  if (y >= 0)
+    y = conv_bn_act(net, y, mid, k, s, mid, bn, HANT_ACT_NONE);
+  if (y >= 0)
+    y = conv_bn_act(net, y, half, 1, 1, 1, bn, HANT_ACT_RELU);
+  if (y >= 0)
+    y = hant_net_concat(net, keep, y);
+  return y < 0 ? y : hant_net_shuffle(net, y, 2);
 }
 
 /* ---- squeeze-and-excitation blocks (MobileNetV3, EfficientNet, RegNetY) ---- */
@@ -363,7 +404,7 @@ struct layer_kind {
 static const struct layer_kind kinds[] = {
     {"conv", true, block_conv},       {"res", true, block_res},
     {"ir", true, block_ir},           {"dws", true, block_dws},
-    {"bottleneck", true, block_bottleneck},
+    {"bottleneck", true, block_bottleneck}, {"shuffle", true, block_shuffle},
     {"linear", true, block_linear},   {"identity", true, block_identity},
     {"se_ir", true, block_se_ir},     {"se_bottleneck", true, block_se_bottleneck},
     {"maxpool", false, layer_pool},   {"avgpool", false, layer_pool},
@@ -397,7 +438,7 @@ static int add_line(hant_net *net, int x, line_ctx *lc, char *text) {
     if (!strcmp(kinds[i].name, lc->tok[0]))
       k = &kinds[i];
   if (!k)
-    return hant__error(HANT_EFORMAT, "%s:%d: unknown layer '%s' (expected conv, res, ir, dws, bottleneck, se_ir, se_bottleneck, linear, identity, maxpool, avgpool, gap or flatten)", lc->name, lc->lineno, lc->tok[0]);
+    return hant__error(HANT_EFORMAT, "%s:%d: unknown layer '%s' (expected conv, res, ir, dws, bottleneck, shuffle, se_ir, se_bottleneck, linear, identity, maxpool, avgpool, gap or flatten)", lc->name, lc->lineno, lc->tok[0]);
   if (k->slot) {
     int rc = hant_net_slot_begin(net, k->name, text, x);
     if (rc < 0)

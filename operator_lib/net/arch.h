@@ -12,10 +12,14 @@
  *   input 1x28x28
  *   conv OUT [k=3] [s=1] [g=1] [r=0] [act=relu|relu6|hswish|sigmoid|silu|hsigmoid|none] [bn=1]  slot
  *   res OUT [s=1] [k=3] [mid=OUT] [g=1] [r=0] [bn=1]   basic residual block slot
- *   bottleneck OUT [mid=OUT/4] [k=3] [s=1] [bn=1]  1x1, kxk (strided), 1x1  slot
+ *   bottleneck OUT [mid=OUT/4] [k=3] [s=1] [g=1] [bn=1]  1x1, kxk (strided, g groups), 1x1  slot
  *   ir OUT [e=6 | mid=M] [k=3] [s=1] [act=relu6] [bn=1] [expand=0|1] [skip=0|1]
  *                                                   inverted residual    slot
  *   dws OUT [k=3] [s=1] [act=relu] [bn=1]   depthwise then pointwise     slot
+ *   shuffle OUT [s=1] [k=3] [mid=OUT/2] [bn=1]  ShuffleNet V2 unit          slot
+ *       (s=1: split in halves, 1x1 relu, depthwise, 1x1 relu on the second;
+ *        s=2: depthwise, 1x1 relu | 1x1 relu, depthwise, 1x1 relu; both
+ *        concatenate and shuffle in 2 groups; mid: the branch's inner width)
  *   se_ir OUT [e=6 | mid=M] [k=3] [s=1] [act=relu6] [se=0] [sa=relu] [gate=sigmoid] [bn=1]
  *        ir with squeeze-and-excitation on the depthwise output      slot
  *   se_bottleneck OUT [mid=OUT] [g=1] [k=3] [s=1] [se=0] [sa=relu] [gate=sigmoid] [bn=1]

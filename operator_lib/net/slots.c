@@ -277,13 +277,16 @@ static int match_residual(finder *f, int i, int x, int *end) {
       snprintf(desc + n, sizeof(desc) - (size_t)n, " mid=%d", d0->c_out);
   } else if (na == 3 && !is_dw(unit_conv(f, &ua[1])) && relu_after) {
     const hant_conv_desc *d1 = unit_conv(f, &ua[1]);
-    if (d0->kh != 1 || d0->kw != 1 || dl->kh != 1 || dl->kw != 1 || !is_same(d1) || d1->groups != 1 ||
+    if (d0->kh != 1 || d0->kw != 1 || dl->kh != 1 || dl->kw != 1 || !is_same(d1) || d0->groups != 1 ||
+        dl->groups != 1 || d1->c_in != d1->c_out ||
         unit_act(f, &ua[0]) != HANT_ACT_RELU || unit_act(f, &ua[1]) != HANT_ACT_RELU ||
         unit_act(f, &ua[2]) != HANT_ACT_NONE)
       return 0;
     kind = "bottleneck";
-    snprintf(desc, sizeof(desc), "bottleneck %d mid=%d k=%d s=%d", out, d1->c_out, d1->kh,
-             d0->sh * d1->sh * dl->sh);
+    int n = snprintf(desc, sizeof(desc), "bottleneck %d mid=%d k=%d s=%d", out, d1->c_out, d1->kh,
+                     d0->sh * d1->sh * dl->sh);
+    if (d1->groups > 1) /* ResNeXt, RegNet */
+      snprintf(desc + n, sizeof(desc) - (size_t)n, " g=%d", d1->groups);
   } else if (!relu_after && nb == 0 && (na == 2 || na == 3)) {
     const unit *dw = &ua[na - 2];
     const hant_conv_desc *dd = unit_conv(f, dw);
@@ -300,6 +303,74 @@ static int match_residual(finder *f, int i, int x, int *end) {
   int rc = add_slot(f, kind, desc, x, i, last);
   if (rc > 0)
     *end = last;
+  return rc;
+}
+
+/* Does unit u match conv kxk-or-1x1 with the given act and depthwise-ness? */
+static bool unit_is(const finder *f, const unit *u, bool dw, int k, hant_act act) {
+  const hant_conv_desc *d = unit_conv(f, u);
+  return (dw ? is_dw(d) : d->groups == 1) && d->kh == k && d->kw == k && is_same(d) && unit_act(f, u) == act &&
+         (dw || d->sh == 1);
+}
+
+/* ShuffleNet V2 units: the region from i ends in a shuffle in two groups
+ * of a concatenation. Stride 1: the concatenation reads the first half of
+ * the input's channels and a 1x1 relu, depthwise, 1x1 relu chain from the
+ * second half. Stride 2: it reads a depthwise, 1x1 relu chain and a 1x1
+ * relu, depthwise, 1x1 relu chain, both from the input. */
+static int match_shuffle(finder *f, int i, int x, int *end) {
+  hant_net *net = f->net;
+  int j = region_end(f, i, x);
+  /* the smallest region ends at the concatenation; the shuffle is its only reader */
+  if (j >= 0 && j + 1 < net->n_nodes && N(f, j)->op == HANT_OP_CONCAT && f->ncons[j] == 1 &&
+      N(f, j + 1)->in[0] == j)
+    j++;
+  if (j < 0 || N(f, j)->op != HANT_OP_SHUFFLE || N(f, j)->ch_groups != 2)
+    return 0;
+  int cat = N(f, j)->in[0];
+  if (cat < i || N(f, cat)->op != HANT_OP_CONCAT)
+    return 0;
+  memset(f->cover + i, 0, sizeof(bool) * (size_t)(j - i + 1));
+  f->cover[j] = f->cover[cat] = true;
+  int a = N(f, cat)->in[0], b = N(f, cat)->in[1], cin = net->nodes[x].c, out = N(f, j)->c, half = out / 2;
+  unit ub[MAX_UNITS], ua[MAX_UNITS];
+  int s, nb, k, mid;
+  if (N(f, a)->op == HANT_OP_CHSLICE) {
+    int bs = b;
+    while (bs >= i && N(f, bs)->op != HANT_OP_CHSLICE)
+      bs = N(f, bs)->in[0];
+    if (bs < i || N(f, a)->in[0] != x || N(f, a)->ch_first != 0 || N(f, a)->c != half || N(f, bs)->in[0] != x ||
+        N(f, bs)->ch_first != half || N(f, bs)->c != half || cin != out)
+      return 0;
+    f->cover[a] = f->cover[bs] = true;
+    if ((nb = chain_back(f, b, bs, ub)) != 3)
+      return 0;
+    s = 1;
+  } else {
+    if (chain_back(f, a, x, ua) != 2 || (nb = chain_back(f, b, x, ub)) != 3)
+      return 0;
+    const hant_conv_desc *d0 = unit_conv(f, &ua[0]);
+    s = d0->sh;
+    if (!unit_is(f, &ua[0], true, d0->kh, HANT_ACT_NONE) || !unit_is(f, &ua[1], false, 1, HANT_ACT_RELU) ||
+        unit_conv(f, &ua[1])->c_out != half)
+      return 0;
+  }
+  const hant_conv_desc *dw = unit_conv(f, &ub[1]);
+  k = dw->kh, mid = dw->c_out;
+  if (!unit_is(f, &ub[0], false, 1, HANT_ACT_RELU) || !unit_is(f, &ub[1], true, k, HANT_ACT_NONE) ||
+      !unit_is(f, &ub[2], false, 1, HANT_ACT_RELU) || dw->sh != s || unit_conv(f, &ub[2])->c_out != half ||
+      (s == 2 && unit_conv(f, &ua[0])->kh != k))
+    return 0;
+  for (int m = i; m <= j; m++)
+    if (!f->cover[m])
+      return 0;
+  char desc[160];
+  int n = snprintf(desc, sizeof(desc), "shuffle %d k=%d s=%d", out, k, s);
+  if (mid != half)
+    snprintf(desc + n, sizeof(desc) - (size_t)n, " mid=%d", mid);
+  int rc = add_slot(f, "shuffle", desc, x, i, j);
+  if (rc > 0)
+    *end = j;
   return rc;
 }
 
@@ -573,8 +644,11 @@ int hant_slots_discover(hant_net *net) {
   for (int i = 1; i < n;) {
     const hant_node *nd = &net->nodes[i];
     int x = nd->in[0], end = i;
-    if (nd->op == HANT_OP_CONV) {
-      if ((rc = match_se(&f, i, x, &end)) == 0 && (rc = match_residual(&f, i, x, &end)) == 0)
+    if (nd->op == HANT_OP_CHSLICE) {
+      rc = match_shuffle(&f, i, x, &end);
+    } else if (nd->op == HANT_OP_CONV) {
+      if ((rc = match_se(&f, i, x, &end)) == 0 && (rc = match_shuffle(&f, i, x, &end)) == 0 &&
+          (rc = match_residual(&f, i, x, &end)) == 0)
         rc = match_chain(&f, i, x, &end);
     } else if (nd->op == HANT_OP_LINEAR) {
       rc = match_linear(&f, i, x, &end);
@@ -656,55 +730,45 @@ static bool has_weights(hant_op op) {
   return op == HANT_OP_CONV || op == HANT_OP_LINEAR;
 }
 
-/* Whether conv node c, reading the block's input, is a projection
- * shortcut: its output reaches only an add, through identities and batch
- * norm. */
-static bool is_shortcut(const hant_net *net, int c, int in) {
-  if (net->nodes[c].op != HANT_OP_CONV || net->nodes[c].in[0] != in)
-    return false;
-  for (int v = c;;) {
-    int reader = -1;
-    for (int j = v + 1; j < net->n_nodes; j++)
-      if (net->nodes[j].in[0] == v || net->nodes[j].in[1] == v) {
-        if (reader >= 0)
-          return false;
-        reader = j;
-      }
-    if (reader < 0)
-      return false;
-    hant_op op = net->nodes[reader].op;
-    if (op == HANT_OP_ADD)
-      return true;
-    if (op != HANT_OP_IDENTITY && op != HANT_OP_BN)
-      return false;
-    v = reader;
+/* The projection shortcut of a residual slot: the conv that one of the
+ * add's inputs comes from (through bn, act and identity nodes) when that
+ * conv reads the slot's input. -1 when there is none. */
+static int shortcut_conv(const hant_net *net, const hant_slot *s) {
+  for (int a = s->last; a >= s->first; a--) {
+    if (net->nodes[a].op != HANT_OP_ADD)
+      continue;
+    for (int k = 0; k < 2; k++) {
+      int v = net->nodes[a].in[k];
+      while (v >= s->first && (net->nodes[v].op == HANT_OP_BN || net->nodes[v].op == HANT_OP_ACT ||
+                               net->nodes[v].op == HANT_OP_IDENTITY))
+        v = net->nodes[v].in[0];
+      if (v >= s->first && net->nodes[v].op == HANT_OP_CONV && net->nodes[v].in[0] == s->in)
+        return v;
+    }
+    return -1;
   }
+  return -1;
 }
 
-/* Weight layers of nodes [first, last] reading `in`, in node order except
- * that a projection shortcut comes last, where arch.h's builders put it:
- * an exporter may place it first (RegNet's proj(x) + f(x)), and families
- * match teacher and candidate layers by position. */
-static int weight_nodes(const hant_net *net, int first, int last, int in, int *ids, int max) {
-  int n = 0, sc = -1;
-  for (int i = first; i <= last && n < max; i++) {
-    if (!has_weights(net->nodes[i].op))
-      continue;
-    if (sc < 0 && is_shortcut(net, i, in))
-      sc = i;
-    else
+int hant_slot_weight_nodes(const hant_net *net, int slot, int *ids, int max) {
+  const hant_slot *s = &net->slots[slot];
+  /* Blocks built from architecture lines put the shortcut after the main
+   * path; exports may put it first (RegNet's proj(x) + f(x)). Listing it
+   * last lets teacher weights map onto a rebuilt block layer by layer. */
+  int sc = shortcut_conv(net, s);
+  int n = 0;
+  for (int i = s->first; i <= s->last && n < max; i++)
+    if (has_weights(net->nodes[i].op) && i != sc)
       ids[n++] = i;
-  }
   if (sc >= 0 && n < max)
     ids[n++] = sc;
   return n;
 }
 
-int hant_slot_weight_nodes(const hant_net *net, int slot, int *ids, int max) {
-  const hant_slot *s = &net->slots[slot];
-  return weight_nodes(net, s->first, s->last, s->in, ids, max);
-}
-
 int hant_net_weight_nodes(const hant_net *net, int *ids, int max) {
-  return weight_nodes(net, 0, net->n_nodes - 1, 0, ids, max);
+  int n = 0;
+  for (int i = 0; i < net->n_nodes && n < max; i++)
+    if (has_weights(net->nodes[i].op))
+      ids[n++] = i;
+  return n;
 }

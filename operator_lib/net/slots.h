@@ -49,11 +49,10 @@ int hant_slots_check_swappable(const hant_net *t, const char *who);
 int hant_teacher_prepare(hant_net *teacher, const char *path);
 
 /* Fills ids with the indices of the weight layers (convolutions and linear
- * layers) of one slot, or of the whole network, in node order except that
- * a projection shortcut (a convolution of the block's input whose output
- * only an add reads, through identities or batch norm) comes last, as the
- * architecture builders place it; at most max; returns how many were
- * found. */
+ * layers) of one slot, or of the whole network, in node order, at most
+ * max; returns how many were found. A slot's projection shortcut (a conv
+ * reading the slot's input that feeds its add) comes last, wherever it
+ * sits among the nodes, as in blocks built from architecture lines. */
 int hant_slot_weight_nodes(const hant_net *net, int slot, int *ids, int max);
 int hant_net_weight_nodes(const hant_net *net, int *ids, int max);
 

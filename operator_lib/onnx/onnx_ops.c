@@ -633,7 +633,11 @@ static int op_reshape(onnx_reader *r, int ni) {
   int x, rc;
   int64_t allowzero;
   if ((rc = need_inputs(r, ni, 2, 2)) || (rc = hant__onnx_attrs_known(r, ni, known)) ||
-      (rc = dyn_in(r, ni, 0, 0, &x)) || (rc = hant__onnx_attr_int(r, ni, "allowzero", 0, 0, 1, &allowzero)))
+      (rc = hant__onnx_attr_int(r, ni, "allowzero", 0, 0, 1, &allowzero)))
+    return rc;
+  if ((rc = hant__onnx_shuffle_reshape(r, ni)))
+    return rc < 0 ? rc : 0;
+  if ((rc = dyn_in(r, ni, 0, 0, &x)))
     return rc;
   const onnx_value *sv = &r->vals[hant__onnx_in_val(r, ni, 1)];
   const hant_node *in = &r->net->nodes[x];
@@ -652,7 +656,8 @@ static int op_reshape(onnx_reader *r, int ni) {
                                "constant (other computed shapes are not supported)");
   const int64_t *d = sv->i64;
   /* the first dimension keeps the batch: 0 (copy), -1, or the input's fixed batch size */
-  bool ok = sv->numel == 2 && ((d[0] == 0 && !allowzero) || d[0] == -1 || (r->batch > 0 && d[0] == r->batch)) &&
+  bool ok = sv->numel == 2 &&
+            ((d[0] == 0 && !allowzero) || d[0] == -1 || d[0] == HANT__ONNX_BATCH || (r->batch > 0 && d[0] == r->batch)) &&
             (d[1] == f || (d[1] == -1 && d[0] != -1));
   if (!ok) {
     char shape[128] = "";
@@ -677,10 +682,10 @@ static int op_absorbed(onnx_reader *r, int ni) {
   if (r->nodes[ni].absorbed_by >= 0)
     return 0;
   const char *op = r->nodes[ni].p->op_type;
-  if (!strcmp(op, "Shape") || !strcmp(op, "Gather") || !strcmp(op, "Unsqueeze") || !strcmp(op, "Concat"))
+  if (!strcmp(op, "Shape") || !strcmp(op, "Gather") || !strcmp(op, "Unsqueeze"))
     return hant__onnx_node_err(r, ni, HANT_ENOTSUP,
-                               "%s is supported only in the shape of x.view(x.size(0), -1): "
-                               "Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0), [0]), [-1]))",
+                               "%s is supported only on integer shape values hant can evaluate at import (computed "
+                               "from Shape of an activation and constants)",
                                op);
   if (!strcmp(op, "Pad"))
     return hant__onnx_node_err(
@@ -702,7 +707,7 @@ static const struct {
     {"Reshape", op_reshape, 5},    {"Gemm", op_gemm, 1},               {"MatMul", op_matmul, 1},
     {"Pad", op_absorbed, 2},       {"Identity", NULL, 1},              {"Constant", NULL, 1},
     {"Shape", op_absorbed, 1},     {"Gather", op_absorbed, 1},         {"Unsqueeze", op_absorbed, 1},
-    {"Concat", op_absorbed, 4},    {"ReduceMean", op_reducemean, 1},   {"Dropout", op_dropout, 1},
+    {"Concat", hant__onnx_op_concat, 4},    {"ReduceMean", op_reducemean, 1},   {"Dropout", op_dropout, 1},
     /* squeeze-and-excitation */
     {"Sigmoid", op_sigmoid, 1},
 };
@@ -713,6 +718,5 @@ hant__onnx_op_fn hant__onnx_find_op(const char *name, int opset, bool *known) {
       *known = opset >= ops[i].since;
       return ops[i].fn;
     }
-  *known = false;
-  return NULL;
+  return hant__onnx_find_channel_op(name, opset, known);
 }

@@ -205,7 +205,9 @@ static int emit_all(onnx_reader *r) {
     hant__onnx_op_fn fn = hant__onnx_find_op(p->op_type, r->opset, &known);
     if (fn && r->net->n_nodes >= HANT_ONNX_MAX_NODES)
       rc = hant__error(HANT_ELIMIT, "%s: more than %d operators", r->file, HANT_ONNX_MAX_NODES);
-    else if (fn)
+    else if ((rc = hant__onnx_fold(r, ni)) > 0)
+      rc = 0; /* shape arithmetic, now constants */
+    else if (fn && !rc)
       rc = fn(r, ni);
   }
 out:

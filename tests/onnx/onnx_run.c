@@ -20,7 +20,8 @@ static void usage(void) {
                   "  onnx_run export MODEL OUT.onnx      read a native or ONNX model, write it as ONNX\n"
                   "  onnx_run make ARCH SEED OUT.hant    random network (batch norms with random statistics)\n"
                   "  onnx_run slots MODEL                print kind, first, last, desc of each slot\n"
-                  "  onnx_run rebuild MODEL              per slot: max |teacher - rebuilt block| / max |teacher|\n");
+                  "  onnx_run rebuild MODEL              per slot: max |teacher - rebuilt block| / max |teacher|\n"
+                  "  onnx_run candidates MODEL           build and initialise every candidate of every family\n");
 }
 
 static int fail(const char *what) {
@@ -188,6 +189,43 @@ out:
   return bad;
 }
 
+/* Every candidate a build would train must build and take its
+ * initialisation from the teacher; a dry run only lists them. Prints the
+ * ones that fail and "candidates N built, M failed". */
+static int cmd_candidates(const char *model) {
+  hant_net *t = NULL;
+  if (hant_onnx_load_any(model, &t, NULL))
+    return fail(model);
+  if (hant_teacher_prepare(t, model)) {
+    hant_net_destroy(t);
+    return fail("teacher");
+  }
+  int built = 0, failed = 0;
+  for (int s = 0; s < t->n_slots; s++) {
+    hant_cand_spec *specs = NULL;
+    int ns = 0;
+    if (hant_family_generate(t, s, (1u << HANT_FAMILY_COUNT) - 1, &specs, &ns)) {
+      printf("%s generate: %s\n", t->slots[s].name, hant_errmsg());
+      failed++;
+      continue;
+    }
+    for (int j = 0; j < ns; j++) {
+      hant_net *c = NULL;
+      if (hant_candidate_build(t, s, &specs[j], 1, &c)) {
+        printf("%s %s (%s): %s\n", t->slots[s].name, specs[j].key, specs[j].block, hant_errmsg());
+        failed++;
+      } else {
+        built++;
+      }
+      hant_net_destroy(c);
+    }
+    free(specs);
+  }
+  printf("candidates %d built, %d failed\n", built, failed);
+  hant_net_destroy(t);
+  return failed != 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 5 && !strcmp(argv[1], "run"))
     return cmd_run(argv[2], argv[3], argv[4]);
@@ -199,6 +237,8 @@ int main(int argc, char **argv) {
     return cmd_slots(argv[2]);
   if (argc == 3 && !strcmp(argv[1], "rebuild"))
     return cmd_rebuild(argv[2]);
+  if (argc == 3 && !strcmp(argv[1], "candidates"))
+    return cmd_candidates(argv[2]);
   usage();
   return 2;
 }

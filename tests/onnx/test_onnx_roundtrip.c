@@ -115,5 +115,19 @@ int main(void) {
   randomize(net, seed++);
   same_outputs("hand-built", net);
   hant_net_destroy(net);
+  /* Channel moves: a ShuffleNet unit (split, branch, concat, shuffle) and
+   * a concatenation of two branches with three channels of a slice. */
+  net = hant_net_new(8, 6, 6);
+  d = (hant_conv_desc){.c_in = 4, .c_out = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 1};
+  int s0 = hant_net_chslice(net, 0, 0, 4), s1 = hant_net_chslice(net, 0, 4, 4);
+  int br = hant_net_act(net, hant_net_conv(net, s1, &d, true), HANT_ACT_RELU);
+  int sh = hant_net_shuffle(net, hant_net_concat(net, s0, br), 2);
+  d.c_in = 8, d.c_out = 3;
+  int cat = hant_net_concat(net, hant_net_conv(net, sh, &d, true), hant_net_chslice(net, sh, 2, 3));
+  l = hant_net_linear(net, hant_net_gap(net, hant_net_shuffle(net, cat, 3)), 4, true);
+  CHECK(l > 0, "channel moves: %s", hant_errmsg());
+  randomize(net, seed++);
+  same_outputs("channels", net);
+  hant_net_destroy(net);
   return test_summary("onnx_roundtrip");
 }

@@ -53,6 +53,11 @@ int main(void) {
   /* Inverted residuals whose widths do not tell their shape (issue 18). */
   const char *ir_flags = "input 1x16x16; conv 16 act=relu6; ir 16 e=1 expand=1 skip=1; ir 16 e=1 skip=0; ir 16 e=4 skip=0;"
                          "ir 24 e=1 s=2 expand=1; ir 24 e=1; gap; linear 10";
+  /* ShuffleNet V2 units of both strides, one with a narrower branch. */
+  const char *shuffle = "input 3x16x16; conv 24 s=2; shuffle 48 s=2; shuffle 48; shuffle 48 k=5 mid=16; "
+                        "shuffle 96 s=2 k=5; conv 64 k=1; gap; linear 10";
+  same_slots("shuffle", shuffle, false);
+  same_slots("shuffle", shuffle, true);
   same_slots("ir-flags", ir_flags, false);
   same_slots("ir-flags", ir_flags, true);
   static const struct {

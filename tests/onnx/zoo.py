@@ -20,7 +20,9 @@ For each (architecture, opset) it runs, stopping at the first failure:
   slots             onnx_run slots: the slots discovery finds and their kinds;
   exact rebuild     onnx_run rebuild: each slot's architecture line built with the teacher's folded weights
                     (the build's "teacher" candidate) reproduces the slot's output to 1e-4 of its scale;
-  plan              hant-distill build --teacher M.onnx --dry-run --json: candidates planned per slot.
+  plan              hant-distill build --teacher M.onnx --dry-run --json: candidates planned per slot;
+  candidates        with --candidates, onnx_run candidates: every planned candidate builds and takes its
+                    initialisation from the teacher (slow: tens of seconds for the larger architectures).
 
 It prints a table (architecture, opset, slots, slot kinds, candidates planned, parity error, first error) to
 stdout, or with --json one object per row. The exit status is 1 when a check fails for an architecture in
@@ -137,6 +139,11 @@ def run_one(args, tmp, name, opset, shape):
     empty = [s["name"] for s in plan["slots"] if s["candidates"] < 2]
     if empty:
         row["error"] = "plan: slots with only the teacher's block: " + ", ".join(empty)
+        return row
+    if args.candidates:
+        p = subprocess.run([args.onnx_run, "candidates", path], capture_output=True, text=True)
+        if p.returncode:
+            row["error"] = "candidates: " + (p.stdout.splitlines() or [first_line(p.stderr)])[0]
     return row
 
 
@@ -153,6 +160,7 @@ def main():
     ap.add_argument("--input", default="1x28x28", choices=["1x28x28", "3x32x32"], help="input shape C x H x W")
     ap.add_argument("--expect-pass", default=None,
                     help="architectures whose failure fails the run (default: all run; 'none' for a report only)")
+    ap.add_argument("--candidates", action="store_true", help="also build and initialise every planned candidate")
     ap.add_argument("--json", action="store_true", help="one JSON object per row on stdout instead of the table")
     args = ap.parse_args()
     archs = [a for a in args.arch.split(",") if a]

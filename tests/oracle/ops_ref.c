@@ -640,6 +640,60 @@ void ref_linear_backward(const float *x, const float *dy, int n, int in,
     hant_gemm(false, false, n, in, out, 1.0f, dy, out, w, in, 0.0f, dx, in);
 }
 
+void ref_concat_forward(const float *a, int ca, const float *b, int cb, int n, int hw, float *y) {
+  for (int i = 0; i < n; i++)
+    for (int c = 0; c < ca + cb; c++)
+      for (int s = 0; s < hw; s++)
+        y[((size_t)i * (ca + cb) + c) * hw + s] =
+            c < ca ? a[((size_t)i * ca + c) * hw + s] : b[((size_t)i * cb + c - ca) * hw + s];
+}
+
+void ref_concat_backward(const float *dy, int ca, int cb, int n, int hw, float *da, float *db) {
+  for (int i = 0; i < n; i++)
+    for (int c = 0; c < ca + cb; c++)
+      for (int s = 0; s < hw; s++) {
+        float g = dy[((size_t)i * (ca + cb) + c) * hw + s];
+        if (c < ca && da)
+          da[((size_t)i * ca + c) * hw + s] = g;
+        else if (c >= ca && db)
+          db[((size_t)i * cb + c - ca) * hw + s] = g;
+      }
+}
+
+void ref_chslice_forward(const float *x, int c, int first, int cy, int n, int hw, float *y) {
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < cy; k++)
+      for (int s = 0; s < hw; s++)
+        y[((size_t)i * cy + k) * hw + s] = x[((size_t)i * c + first + k) * hw + s];
+}
+
+void ref_chslice_backward(const float *dy, int c, int first, int cy, int n, int hw, float *dx) {
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < c; k++)
+      for (int s = 0; s < hw; s++)
+        dx[((size_t)i * c + k) * hw + s] = k >= first && k < first + cy ? dy[((size_t)i * cy + k - first) * hw + s] : 0;
+}
+
+/* Element (i, g, j, s) of the [N, G, C/G, HW] view goes to (i, j, g, s) of
+ * the transposed [N, C/G, G, HW], whose flat channel is j*G + g. */
+void ref_shuffle_forward(const float *x, int c, int groups, int n, int hw, float *y) {
+  int per = c / groups;
+  for (int i = 0; i < n; i++)
+    for (int g = 0; g < groups; g++)
+      for (int j = 0; j < per; j++)
+        for (int s = 0; s < hw; s++)
+          y[(((size_t)i * per + j) * groups + g) * hw + s] = x[(((size_t)i * groups + g) * per + j) * hw + s];
+}
+
+void ref_shuffle_backward(const float *dy, int c, int groups, int n, int hw, float *dx) {
+  int per = c / groups;
+  for (int i = 0; i < n; i++)
+    for (int g = 0; g < groups; g++)
+      for (int j = 0; j < per; j++)
+        for (int s = 0; s < hw; s++)
+          dx[(((size_t)i * groups + g) * per + j) * hw + s] = dy[(((size_t)i * per + j) * groups + g) * hw + s];
+}
+
 /* ---- multiply with broadcast (squeeze-and-excitation) ------------------- */
 
 void ref_mul_forward(const float *a, const float *b, int n, int c, int hw, int bhw, float *y) {
