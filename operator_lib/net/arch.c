@@ -275,14 +275,16 @@ static int block_identity(hant_net *net, int x, const line_ctx *lc) {
 static int layer_pool(hant_net *net, int x, const line_ctx *lc) {
   int k, s, p, rc;
   unsigned used = 0;
+  int ceil = 0;
   if ((rc = opt_int(lc, "k", 2, 1, 64, &k, &used)) || (rc = opt_int(lc, "s", k, 1, 64, &s, &used)) ||
-      (rc = opt_int(lc, "p", 0, 0, 32, &p, &used)))
+      (rc = opt_int(lc, "p", 0, 0, 32, &p, &used)) || (rc = opt_int(lc, "ceil", 0, 0, 1, &ceil, &used)))
     return rc;
   /* options start at token 1 for pools: check them all */
   for (int i = 1; i < lc->ntok; i++)
-    if (strncmp(lc->tok[i], "k=", 2) && strncmp(lc->tok[i], "s=", 2) && strncmp(lc->tok[i], "p=", 2))
+    if (strncmp(lc->tok[i], "k=", 2) && strncmp(lc->tok[i], "s=", 2) && strncmp(lc->tok[i], "p=", 2) &&
+        strncmp(lc->tok[i], "ceil=", 5))
       return hant__error(HANT_EFORMAT, "%s:%d: unexpected '%s' for %s", lc->name, lc->lineno, lc->tok[i], lc->tok[0]);
-  hant_pool_desc d = {.k = k, .s = s, .p = p, .count_include_pad = true};
+  hant_pool_desc d = {.k = k, .s = s, .p = p, .count_include_pad = true, .ceil_mode = ceil != 0};
   return !strcmp(lc->tok[0], "maxpool") ? hant_net_maxpool(net, x, &d) : hant_net_avgpool(net, x, &d);
 }
 

@@ -22,7 +22,8 @@
  *        concatenate and shuffle in 2 groups; mid: the branch's inner width)
  *   linear OUT [r=0] [act=none]                                           slot
  *   identity                          skip (shapes must allow)       slot
- *   maxpool k=2 [s=k] [p=0] | avgpool k=2 [s=k] [p=0] | gap | flatten
+ *   maxpool k=2 [s=k] [p=0] [ceil=0] | avgpool k=2 [s=k] [p=0] | gap | flatten
+ *       (ceil=1: the output size rounds up, as PyTorch's ceil_mode)
  *
  * Convolutions use "same" padding (k/2). Residual blocks add a 1x1
  * projection shortcut when the stride or width changes. g sets groups
