@@ -246,6 +246,25 @@ int main(void) {
     hant_net_avgpool(net, 0, &pd);
     gradcheck("avg pool 3x3 s2 p1 (count pad)", net, 2, 42);
     hant_net_destroy(net);
+    /* Ceil mode: 3x3 windows of stride 2 over 8x8 round up to 4x4, the
+     * last hanging over the edge (GoogLeNet's pools), and a 2x2 window over
+     * a 1x1 input. */
+    hant_pool_desc pc = {.k = 3, .s = 2, .p = 0, .ceil_mode = true};
+    net = hant_net_new(2, 8, 8);
+    int mp = hant_net_maxpool(net, 0, &pc);
+    CHECK(mp > 0 && net->nodes[mp].h == 4 && net->nodes[mp].w == 4, "ceil mode rounds 8x8 up to 4x4");
+    gradcheck("max pool 3x3 s2 ceil mode", net, 2, 44);
+    hant_net_destroy(net);
+    pc = (hant_pool_desc){.k = 2, .s = 2, .p = 0, .ceil_mode = true};
+    net = hant_net_new(3, 1, 1);
+    mp = hant_net_maxpool(net, 0, &pc);
+    CHECK(mp > 0 && net->nodes[mp].h == 1, "ceil mode: a 2x2 window over a 1x1 input gives 1x1");
+    gradcheck("max pool 2x2 ceil mode over 1x1", net, 2, 45);
+    hant_net_destroy(net);
+    net = hant_net_new(2, 8, 8);
+    CHECK(hant_net_avgpool(net, 0, &(hant_pool_desc){.k = 3, .s = 2, .ceil_mode = true}) < 0,
+          "ceil mode on an average pool is refused");
+    hant_net_destroy(net);
     pd.count_include_pad = false;
     net = hant_net_new(2, 7, 7);
     hant_net_avgpool(net, 0, &pd);

@@ -130,10 +130,19 @@ void hant_conv_packed_free(hant_conv_packed *pk);
 typedef struct hant_pool_desc {
   int k, s, p;
   bool count_include_pad; /* average pool only; PyTorch's default is true */
+  /* Max pool only: the output size rounds up, so a last window may hang
+   * over the right and bottom edges (PyTorch's and ONNX's ceil_mode; a
+   * window that would start in the right padding is dropped). GoogLeNet's
+   * and SqueezeNet's pools use it. */
+  bool ceil_mode;
 } hant_pool_desc;
 
 static inline int hant_pool_out(const hant_pool_desc *d, int h) {
-  return (h + 2 * d->p - d->k) / d->s + 1;
+  int span = h + 2 * d->p - d->k;
+  if (!d->ceil_mode || span < 0)
+    return span / d->s + 1;
+  int o = (span + d->s - 1) / d->s + 1;
+  return (o - 1) * d->s >= h + d->p ? o - 1 : o;
 }
 /* idx: [N, C, H', W'], channels last as y: argmax positions within each
  * input plane (ih * W + iw). */

@@ -121,8 +121,8 @@ static char *compose_arch(const hant_net *t, const char (*descs)[192]) {
     switch (n->op) {
     case HANT_OP_MAXPOOL:
     case HANT_OP_AVGPOOL:
-      snprintf(line, sizeof(line), "%s k=%d s=%d p=%d", n->op == HANT_OP_MAXPOOL ? "maxpool" : "avgpool", n->pool.k,
-               n->pool.s, n->pool.p);
+      snprintf(line, sizeof(line), "%s k=%d s=%d p=%d%s", n->op == HANT_OP_MAXPOOL ? "maxpool" : "avgpool", n->pool.k,
+               n->pool.s, n->pool.p, n->pool.ceil_mode ? " ceil=1" : "");
       break;
     case HANT_OP_GAP:
       snprintf(line, sizeof(line), "gap");

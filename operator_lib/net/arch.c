@@ -250,6 +250,53 @@ static int block_shuffle(hant_net *net, int x, const line_ctx *lc) {
   return y < 0 ? y : hant_net_shuffle(net, y, 2);
 }
 
+/* SqueezeNet's fire module: 1x1 squeeze (to sq) relu, then a 1x1 (e1
+ * outputs) relu and a kxk (OUT - e1) relu side by side, concatenated. */
+static int block_fire(hant_net *net, int x, const line_ctx *lc) {
+  int out = 0, sq, e1, k, bn, rc;
+  unsigned used = 0;
+  if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "sq", out / 8 > 0 ? out / 8 : 1, 1, MAX_DIM, &sq, &used)) ||
+      (rc = opt_int(lc, "e1", out / 2 > 0 ? out / 2 : 1, 1, MAX_DIM, &e1, &used)) ||
+      (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) || (rc = opt_int(lc, "bn", 0, 0, 1, &bn, &used)) ||
+      (rc = check_used(lc, used, 2)))
+    return rc;
+  if (e1 >= out)
+    return hant__error(HANT_EFORMAT, "%s:%d: fire e1=%d leaves no outputs of %d for its kxk branch", lc->name,
+                       lc->lineno, e1, out);
+  int s = conv_bn_act(net, x, sq, 1, 1, 1, bn, HANT_ACT_RELU);
+  int a = s < 0 ? s : conv_bn_act(net, s, e1, 1, 1, 1, bn, HANT_ACT_RELU);
+  int b = a < 0 ? a : conv_bn_act(net, s, out - e1, k, 1, 1, bn, HANT_ACT_RELU);
+  return b < 0 ? b : hant_net_concat(net, a, b);
+}
+
+/* GoogLeNet's Inception module: four branches concatenated in order: 1x1
+ * (c1); 1x1 (r3) then k3 x k3 (c3); 1x1 (r5) then k5 x k5 (c5); 3x3 max
+ * pool of stride 1 then 1x1 (pool). Every conv is followed by [bn] relu. */
+static int block_inception(hant_net *net, int x, const line_ctx *lc) {
+  int out = 0, c1, r3, c3, r5, c5, pp, k3, k5, bn, rc;
+  unsigned used = 0;
+  if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "c1", 64, 1, MAX_DIM, &c1, &used)) || (rc = opt_int(lc, "r3", 96, 1, MAX_DIM, &r3, &used)) ||
+      (rc = opt_int(lc, "c3", 128, 1, MAX_DIM, &c3, &used)) || (rc = opt_int(lc, "r5", 16, 1, MAX_DIM, &r5, &used)) ||
+      (rc = opt_int(lc, "c5", 32, 1, MAX_DIM, &c5, &used)) || (rc = opt_int(lc, "pool", 32, 1, MAX_DIM, &pp, &used)) ||
+      (rc = opt_int(lc, "k3", 3, 1, 15, &k3, &used)) || (rc = opt_int(lc, "k5", 5, 1, 15, &k5, &used)) ||
+      (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) || (rc = check_used(lc, used, 2)))
+    return rc;
+  if (c1 + c3 + c5 + pp != out)
+    return hant__error(HANT_EFORMAT, "%s:%d: inception %d: c1 + c3 + c5 + pool = %d, not its width", lc->name,
+                       lc->lineno, out, c1 + c3 + c5 + pp);
+  int y = conv_bn_act(net, x, c1, 1, 1, 1, bn, HANT_ACT_RELU);
+  int b = y < 0 ? y : conv_bn_act(net, x, r3, 1, 1, 1, bn, HANT_ACT_RELU);
+  b = b < 0 ? b : conv_bn_act(net, b, c3, k3, 1, 1, bn, HANT_ACT_RELU);
+  y = b < 0 ? b : hant_net_concat(net, y, b);
+  b = y < 0 ? y : conv_bn_act(net, x, r5, 1, 1, 1, bn, HANT_ACT_RELU);
+  b = b < 0 ? b : conv_bn_act(net, b, c5, k5, 1, 1, bn, HANT_ACT_RELU);
+  y = b < 0 ? b : hant_net_concat(net, y, b);
+  hant_pool_desc pd = {.k = 3, .s = 1, .p = 1, .ceil_mode = true};
+  b = y < 0 ? y : hant_net_maxpool(net, x, &pd);
+  b = b < 0 ? b : conv_bn_act(net, b, pp, 1, 1, 1, bn, HANT_ACT_RELU);
+  return b < 0 ? b : hant_net_concat(net, y, b);
+}
+
 /* ---- squeeze-and-excitation blocks (MobileNetV3, EfficientNet, RegNetY) ---- */
 
 /* An activation option other than act= (sa=, gate=). */
@@ -374,14 +421,16 @@ static int block_identity(hant_net *net, int x, const line_ctx *lc) {
 static int layer_pool(hant_net *net, int x, const line_ctx *lc) {
   int k, s, p, rc;
   unsigned used = 0;
+  int ceil = 0;
   if ((rc = opt_int(lc, "k", 2, 1, 64, &k, &used)) || (rc = opt_int(lc, "s", k, 1, 64, &s, &used)) ||
-      (rc = opt_int(lc, "p", 0, 0, 32, &p, &used)))
+      (rc = opt_int(lc, "p", 0, 0, 32, &p, &used)) || (rc = opt_int(lc, "ceil", 0, 0, 1, &ceil, &used)))
     return rc;
   /* options start at token 1 for pools: check them all */
   for (int i = 1; i < lc->ntok; i++)
-    if (strncmp(lc->tok[i], "k=", 2) && strncmp(lc->tok[i], "s=", 2) && strncmp(lc->tok[i], "p=", 2))
+    if (strncmp(lc->tok[i], "k=", 2) && strncmp(lc->tok[i], "s=", 2) && strncmp(lc->tok[i], "p=", 2) &&
+        strncmp(lc->tok[i], "ceil=", 5))
       return hant__error(HANT_EFORMAT, "%s:%d: unexpected '%s' for %s", lc->name, lc->lineno, lc->tok[i], lc->tok[0]);
-  hant_pool_desc d = {.k = k, .s = s, .p = p, .count_include_pad = true};
+  hant_pool_desc d = {.k = k, .s = s, .p = p, .count_include_pad = true, .ceil_mode = ceil != 0};
   return !strcmp(lc->tok[0], "maxpool") ? hant_net_maxpool(net, x, &d) : hant_net_avgpool(net, x, &d);
 }
 
@@ -405,6 +454,7 @@ static const struct layer_kind kinds[] = {
     {"conv", true, block_conv},       {"res", true, block_res},
     {"ir", true, block_ir},           {"dws", true, block_dws},
     {"bottleneck", true, block_bottleneck}, {"shuffle", true, block_shuffle},
+    {"fire", true, block_fire},       {"inception", true, block_inception},
     {"linear", true, block_linear},   {"identity", true, block_identity},
     {"se_ir", true, block_se_ir},     {"se_bottleneck", true, block_se_bottleneck},
     {"maxpool", false, layer_pool},   {"avgpool", false, layer_pool},
@@ -438,7 +488,7 @@ static int add_line(hant_net *net, int x, line_ctx *lc, char *text) {
     if (!strcmp(kinds[i].name, lc->tok[0]))
       k = &kinds[i];
   if (!k)
-    return hant__error(HANT_EFORMAT, "%s:%d: unknown layer '%s' (expected conv, res, ir, dws, bottleneck, shuffle, se_ir, se_bottleneck, linear, identity, maxpool, avgpool, gap or flatten)", lc->name, lc->lineno, lc->tok[0]);
+    return hant__error(HANT_EFORMAT, "%s:%d: unknown layer '%s' (expected conv, res, ir, dws, bottleneck, shuffle, fire, inception, se_ir, se_bottleneck, linear, identity, maxpool, avgpool, gap or flatten)", lc->name, lc->lineno, lc->tok[0]);
   if (k->slot) {
     int rc = hant_net_slot_begin(net, k->name, text, x);
     if (rc < 0)

@@ -20,13 +20,19 @@
  *       (s=1: split in halves, 1x1 relu, depthwise, 1x1 relu on the second;
  *        s=2: depthwise, 1x1 relu | 1x1 relu, depthwise, 1x1 relu; both
  *        concatenate and shuffle in 2 groups; mid: the branch's inner width)
+ *   fire OUT [sq=OUT/8] [e1=OUT/2] [k=3] [bn=0]  SqueezeNet's fire module   slot
+ *       (1x1 squeeze relu, then 1x1 (e1) relu | kxk (OUT - e1) relu, concatenated)
+ *   inception OUT c1= r3= c3= r5= c5= pool= [k3=3] [k5=5] [bn=1]  GoogLeNet  slot
+ *       (OUT = c1 + c3 + c5 + pool)
+ *       (1x1 | 1x1, k3 | 1x1, k5 | 3x3 max pool, 1x1; each conv [bn] relu; concatenated)
  *   se_ir OUT [e=6 | mid=M] [k=3] [s=1] [act=relu6] [se=0] [sa=relu] [gate=sigmoid] [bn=1]
  *        ir with squeeze-and-excitation on the depthwise output      slot
  *   se_bottleneck OUT [mid=OUT] [g=1] [k=3] [s=1] [se=0] [sa=relu] [gate=sigmoid] [bn=1]
  *        bottleneck with a grouped kxk conv and squeeze-and-excitation  slot
  *   linear OUT [r=0] [act=none]                                           slot
  *   identity                          skip (shapes must allow)       slot
- *   maxpool k=2 [s=k] [p=0] | avgpool k=2 [s=k] [p=0] | gap | flatten
+ *   maxpool k=2 [s=k] [p=0] [ceil=0] | avgpool k=2 [s=k] [p=0] | gap | flatten
+ *       (ceil=1: the output size rounds up, as PyTorch's ceil_mode)
  *
  * Convolutions use "same" padding (k/2). Residual blocks add a 1x1
  * projection shortcut when the stride or width changes. g sets groups

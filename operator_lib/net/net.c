@@ -225,7 +225,12 @@ static int add_pool(hant_net *net, hant_op op, int x, const hant_pool_desc *d) {
   if (rc)
     return rc;
   const hant_node *in = &net->nodes[x];
-  if (d->k <= 0 || d->s <= 0 || d->p < 0 || 2 * d->p > d->k || in->h + 2 * d->p < d->k || in->w + 2 * d->p < d->k)
+  if (d->ceil_mode && op != HANT_OP_MAXPOOL)
+    return hant__error(HANT_EINVAL, "%s: ceil mode is supported for max pooling only", hant_op_name(op));
+  /* In ceil mode a window may hang over the edge as long as it starts inside. */
+  int slack = d->ceil_mode ? d->k - 1 : 0;
+  if (d->k <= 0 || d->s <= 0 || d->p < 0 || 2 * d->p > d->k || in->h + 2 * d->p + slack < d->k ||
+      in->w + 2 * d->p + slack < d->k)
     return hant__error(HANT_EINVAL, "%s: kernel %d, stride %d, padding %d do not fit a %dx%d input", hant_op_name(op), d->k, d->s, d->p, in->h, in->w);
   int id = add_node(net, op, x, in->c, hant_pool_out(d, in->h), hant_pool_out(d, in->w));
   if (id >= 0)

@@ -374,6 +374,90 @@ static int match_shuffle(finder *f, int i, int x, int *end) {
   return rc;
 }
 
+/* SqueezeNet's fire module from conv i: a 1x1 relu squeeze read by a 1x1
+ * relu and a kxk relu, concatenated in that order. */
+static int match_fire(finder *f, int i, int x, int *end) {
+  unit sq, ea, eb;
+  if (unit_fwd(f, i, x, &sq) || !unit_is(f, &sq, false, 1, HANT_ACT_RELU) || f->ncons[sq.last] != 2)
+    return 0;
+  int j = region_end(f, sq.last + 1, sq.last);
+  if (j < 0 || N(f, j)->op != HANT_OP_CONCAT)
+    return 0;
+  memset(f->cover + i, 0, sizeof(bool) * (size_t)(j - i + 1));
+  for (int m = i; m <= sq.last; m++)
+    f->cover[m] = true;
+  f->cover[j] = true;
+  if (chain_back(f, N(f, j)->in[0], sq.last, &ea) != 1 || chain_back(f, N(f, j)->in[1], sq.last, &eb) != 1)
+    return 0;
+  int k = unit_conv(f, &eb)->kh;
+  if (!unit_is(f, &ea, false, 1, HANT_ACT_RELU) || !unit_is(f, &eb, false, k, HANT_ACT_RELU))
+    return 0;
+  for (int m = i; m <= j; m++)
+    if (!f->cover[m])
+      return 0;
+  char desc[160];
+  snprintf(desc, sizeof(desc), "fire %d sq=%d e1=%d k=%d bn=%d", N(f, j)->c, unit_conv(f, &sq)->c_out,
+           unit_conv(f, &ea)->c_out, k, sq.bn >= 0);
+  int rc = add_slot(f, "fire", desc, x, i, j);
+  if (rc > 0)
+    *end = j;
+  return rc;
+}
+
+/* GoogLeNet's Inception module: the region from i ends in a chain of
+ * concatenations of four branches: 1x1; 1x1, kxk; 1x1, kxk; 3x3 stride-1
+ * max pool, 1x1; every conv [bn] relu. */
+static int match_inception(finder *f, int i, int x, int *end) {
+  int j = region_end(f, i, x);
+  if (j < 0 || N(f, j)->op != HANT_OP_CONCAT)
+    return 0;
+  int ends[4], nb = 0, c = j;
+  memset(f->cover + i, 0, sizeof(bool) * (size_t)(j - i + 1));
+  while (N(f, c)->op == HANT_OP_CONCAT && nb < 3) { /* left-nested: ((b0, b1), b2), b3 */
+    f->cover[c] = true;
+    ends[3 - nb++] = N(f, c)->in[1];
+    c = N(f, c)->in[0];
+    if (c < i)
+      return 0;
+  }
+  if (nb != 3)
+    return 0;
+  ends[0] = c;
+  unit u[4][MAX_UNITS];
+  int n[4];
+  for (int b = 0; b < 3; b++)
+    if ((n[b] = chain_back(f, ends[b], x, u[b])) != (b ? 2 : 1))
+      return 0;
+  /* the pool branch: a unit reading a max pool of x */
+  unit pu;
+  int pool = unit_back(f, ends[3], &pu);
+  if (pool < i || N(f, pool)->op != HANT_OP_MAXPOOL || N(f, pool)->in[0] != x)
+    return 0;
+  const hant_pool_desc *pd = &N(f, pool)->pool;
+  if (pd->k != 3 || pd->s != 1 || pd->p != 1)
+    return 0;
+  f->cover[pool] = true;
+  int k3 = unit_conv(f, &u[1][1])->kh, k5 = unit_conv(f, &u[2][1])->kh;
+  bool bn = u[0][0].bn >= 0;
+  if (!unit_is(f, &u[0][0], false, 1, HANT_ACT_RELU) || !unit_is(f, &pu, false, 1, HANT_ACT_RELU))
+    return 0;
+  for (int b = 1; b < 3; b++)
+    if (!unit_is(f, &u[b][0], false, 1, HANT_ACT_RELU) ||
+        !unit_is(f, &u[b][1], false, unit_conv(f, &u[b][1])->kh, HANT_ACT_RELU))
+      return 0;
+  for (int m = i; m <= j; m++)
+    if (!f->cover[m])
+      return 0;
+  char desc[160];
+  snprintf(desc, sizeof(desc), "inception %d c1=%d r3=%d c3=%d r5=%d c5=%d pool=%d k3=%d k5=%d bn=%d", N(f, j)->c,
+           unit_conv(f, &u[0][0])->c_out, unit_conv(f, &u[1][0])->c_out, unit_conv(f, &u[1][1])->c_out,
+           unit_conv(f, &u[2][0])->c_out, unit_conv(f, &u[2][1])->c_out, unit_conv(f, &pu)->c_out, k3, k5, bn);
+  int rc = add_slot(f, "inception", desc, x, i, j);
+  if (rc > 0)
+    *end = j;
+  return rc;
+}
+
 /* Chains without a skip: ir (no residual), dws, conv. */
 static int match_chain(finder *f, int i, int x, int *end) {
   hant_net *net = f->net;
@@ -648,6 +732,7 @@ int hant_slots_discover(hant_net *net) {
       rc = match_shuffle(&f, i, x, &end);
     } else if (nd->op == HANT_OP_CONV) {
       if ((rc = match_se(&f, i, x, &end)) == 0 && (rc = match_shuffle(&f, i, x, &end)) == 0 &&
+          (rc = match_inception(&f, i, x, &end)) == 0 && (rc = match_fire(&f, i, x, &end)) == 0 &&
           (rc = match_residual(&f, i, x, &end)) == 0)
         rc = match_chain(&f, i, x, &end);
     } else if (nd->op == HANT_OP_LINEAR) {

@@ -503,12 +503,13 @@ static int op_pool(onnx_reader *r, int ni, bool avg) {
     d.p = padded, d.count_include_pad = true;
   if (2 * d.p > d.k)
     return hant__onnx_node_err(r, ni, HANT_ENOTSUP, "padding %d is more than half the kernel %d", d.p, d.k);
-  if (ceil_mode) { /* fine only when rounding up gives the same size */
+  d.ceil_mode = ceil_mode && !avg; /* max pools round up as asked (GoogLeNet, SqueezeNet) */
+  if (ceil_mode && avg) { /* fine only when rounding up gives the same size */
     for (int dim = 0; dim < 2; dim++) {
       int n = dim ? in->w : in->h, span = n + 2 * d.p - d.k;
       if (span >= 0 && span % d.s)
         return hant__onnx_node_err(r, ni, HANT_ENOTSUP,
-                                   "ceil_mode=1 changes the output size here (hant pools round down)");
+                                   "ceil_mode=1 changes the output size here (hant's average pools round down)");
     }
   }
   int h = built(r, ni, avg ? hant_net_avgpool(r->net, x, &d) : hant_net_maxpool(r->net, x, &d));

@@ -382,6 +382,8 @@ static int build_graph(wr *w, const hant_net *net, const char **names, int *rank
       attr_ints(w, n, "strides", 2, d->s, d->s, 0, 0);
       if (nd->op == HANT_OP_AVGPOOL)
         attr_int(w, n, "count_include_pad", d->count_include_pad);
+      if (d->ceil_mode)
+        attr_int(w, n, "ceil_mode", 1);
       break;
     }
     case HANT_OP_GAP:

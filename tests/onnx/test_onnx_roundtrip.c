@@ -86,6 +86,7 @@ int main(void) {
       "input 3x17x13; conv 8 k=5 s=2 act=hswish; dws 12 k=3 act=relu6; maxpool k=3 s=2 p=1; conv 12 g=4 bn=0 act=none;"
       "avgpool k=2; flatten; linear 20 act=hswish; linear 7",
       "input 2x9x9; conv 4 k=1 act=relu6 bn=0; avgpool k=3 s=1 p=1; ir 6 mid=10 k=5; gap; linear 3 act=relu",
+      "input 3x15x15; conv 8 s=2; maxpool k=3 s=2 ceil=1; conv 8; maxpool k=2 ceil=1; gap; linear 4",
   };
   for (size_t i = 0; i < sizeof(archs) / sizeof(archs[0]); i++) {
     hant_net *net = hant_arch_build(archs[i], "mixed");

@@ -58,6 +58,12 @@ int main(void) {
                         "shuffle 96 s=2 k=5; conv 64 k=1; gap; linear 10";
   same_slots("shuffle", shuffle, false);
   same_slots("shuffle", shuffle, true);
+  /* SqueezeNet's fire modules and GoogLeNet's Inception modules. */
+  const char *concat = "input 3x16x16; conv 32 s=2 act=relu; fire 32 sq=8 e1=16; maxpool k=3 s=2 ceil=1; "
+                       "fire 64 sq=8 e1=24 k=5 bn=1; inception 64 c1=16 r3=16 c3=24 r5=4 c5=8 pool=16 k5=3; "
+                       "inception 48 c1=8 r3=8 c3=16 r5=4 c5=8 pool=16 bn=0; gap; linear 10";
+  same_slots("concat", concat, false);
+  same_slots("concat", concat, true);
   same_slots("ir-flags", ir_flags, false);
   same_slots("ir-flags", ir_flags, true);
   static const struct {
