@@ -88,7 +88,7 @@ static void act_key(hant__prim_key *key, hant__prim_kind kind, hant_act a, size_
   key->v[K_ACT] = a, key->v[K_COUNT] = (int64_t)n;
 }
 
-/* oneDNN 2.6 has no hard-sigmoid (its hardsigmoid algorithm came in 2.7),
+/* oneDNN 2.6 (Debian 12's) has no hard-sigmoid algorithm,
  * so it runs as a loop. Its derivative is 1/6 strictly inside (-3, 3) and
  * 0 at both ends, as PyTorch's. */
 static void hsigmoid_fwd(const float *x, float *y, size_t n) {

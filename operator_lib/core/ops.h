@@ -116,7 +116,7 @@ void hant_mul_backward(const float *a, const float *b, const float *dy, int n, i
  * keeps its own. */
 typedef struct hant_conv_post {
   bool sum;     /* add y's previous contents (a residual) before act */
-  hant_act act; /* HANT_ACT_NONE for none */
+  hant_act act; /* HANT_ACT_NONE for none; not HANT_ACT_HSIGMOID (HANT_EINVAL) */
 } hant_conv_post;
 
 typedef struct hant_conv_packed hant_conv_packed;
