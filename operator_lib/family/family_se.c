@@ -26,9 +26,11 @@ static void rewrite(const char *desc, const char *drop, const char *extra, char 
       if (strstr(dropped, key))
         continue;
     }
-    len += (size_t)snprintf(out + len, len < n ? n - len : 0, "%s%s", len ? " " : "", t);
+    if (len < n)
+      len += (size_t)snprintf(out + len, n - len, "%s%s", len ? " " : "", t);
   }
-  snprintf(out + len, len < n ? n - len : 0, "%s%s bn=0", extra[0] ? " " : "", extra);
+  if (len < n)
+    snprintf(out + len, n - len, "%s%s bn=0", extra[0] ? " " : "", extra);
 }
 
 static int add(cand_list *l, hant_family f, const char *init, const char *key, const char *hp_key, int hp_val,
@@ -243,7 +245,8 @@ int hant__init_se(const hant_net *teacher, int slot, hant_net *cand, const char 
   find_roles(teacher, tw, nt, has_sc, &rt);
   find_roles(cand, cw, nc, has_sc, &rc_);
   bool drop = !strcmp(how, "se-drop");
-  if (rt.n_main != rc_.n_main || rt.n_se != 2 || rc_.n_se != (drop ? 0 : 2) || (rt.sc < 0) != (rc_.sc < 0))
+  if (rt.n_main < (bot ? 3 : 2) || rt.n_main != rc_.n_main || rt.n_se != 2 || rc_.n_se != (drop ? 0 : 2) ||
+      (rt.sc < 0) != (rc_.sc < 0))
     return hant__error(HANT_ESHAPE, "se: candidate has %d main and %d SE layers, teacher slot %s %d and %d", rc_.n_main,
                        rc_.n_se, s->name, rt.n_main, rt.n_se);
   int rc = 0;
