@@ -18,7 +18,7 @@ trap 'rm -rf "$GEN"' EXIT
 printf '#define HANT_VERSION "%s"\n#define HANT_HAVE_LAPACKE 0\n' "${VERSION:-unknown}" > "$GEN/hant_config.h"
 INC="-I$GEN"
 for a in base core net cost; do INC="$INC -I$ROOT/operator_lib/$a"; done
-CORE="base/error base/file base/rng core/arena core/dnnl_ctx core/conv core/batchnorm core/activation core/pooling core/linear core/loss core/optim net/net net/infer net/arch cost/energy cost/sensor cost/measure cost/opsfile cost/costtable"
+CORE="base/error base/file base/rng core/arena core/dnnl_ctx core/conv core/batchnorm core/activation core/mul core/pooling core/channels core/linear core/loss core/optim net/net net/infer net/arch cost/energy cost/sensor cost/measure cost/opsfile cost/costtable"
 SRC="$ROOT/bench/hant_bench.c"
 for f in $CORE; do SRC="$SRC $ROOT/operator_lib/$f.c"; done
 # shellcheck disable=SC2086

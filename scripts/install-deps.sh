@@ -9,7 +9,7 @@ BUILD_PKGS="build-essential meson ninja-build pkg-config \
   libuv1-dev libsqlite3-dev libopenblas-dev liblapacke-dev libdnnl-dev libjansson-dev zlib1g-dev \
   libpng-dev libjpeg62-turbo-dev \
   dataset-fashion-mnist sqlite3 glpk-utils \
-  libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-onnx python3-torch nodejs npm python3-jsonschema \
+  libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-onnx python3-torch python3-torchvision nodejs npm python3-jsonschema \
   libopenmpi-dev openmpi-bin libsystemd-dev chromium"
 BENCH_PKGS="python3-torch python3-numpy"
 

@@ -178,8 +178,9 @@ int main(void) {
     gradcheck("batch norm (train)", net, 4, 7);
     hant_net_destroy(net);
   }
-  const hant_act acts[] = {HANT_ACT_RELU, HANT_ACT_RELU6, HANT_ACT_HSWISH};
-  for (size_t i = 0; i < 3; i++) {
+  const hant_act acts[] = {HANT_ACT_RELU,    HANT_ACT_RELU6, HANT_ACT_HSWISH,
+                           HANT_ACT_SIGMOID, HANT_ACT_SILU,  HANT_ACT_HSIGMOID};
+  for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
     hant_net *net = hant_net_new(2, 4, 4);
     /* Scale inputs up through a conv so ReLU6's upper kink is exercised. */
     hant_conv_desc d = {.c_in = 2, .c_out = 2, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = 1};
@@ -197,6 +198,44 @@ int main(void) {
     gradcheck("residual add", net, 2, 31);
     hant_net_destroy(net);
   }
+  /* Squeeze-and-excitation: the multiply (same shape, and a [C, 1, 1]
+   * gate broadcast over the plane), then whole SE blocks with batch norm in
+   * training mode, as arch.h builds them. */
+  {
+    hant_conv_desc d = {.c_in = 3, .c_out = 3, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 1};
+    hant_net *net = hant_net_new(3, 5, 5);
+    int y = hant_net_conv(net, 0, &d, true);
+    hant_net_mul(net, y, 0);
+    gradcheck("mul, same shape", net, 2, 32);
+    hant_net_destroy(net);
+    net = hant_net_new(3, 5, 5);
+    int g = hant_net_act(net, hant_net_gap(net, 0), HANT_ACT_SIGMOID);
+    y = hant_net_conv(net, 0, &d, true);
+    CHECK(hant_net_mul(net, g, y) == HANT_ESHAPE, "mul: a [C, 1, 1] first operand times a plane must be refused");
+    hant_errmsg_clear();
+    hant_net_mul(net, y, g);
+    gradcheck("mul, [C, 1, 1] gate broadcast", net, 2, 33);
+    hant_net_destroy(net);
+  }
+  {
+    static const struct {
+      const char *name, *arch;
+    } blocks[] = {
+        {"se_ir (MobileNetV3: hswish, SE relu/hsigmoid, residual)",
+         "input 8x6x6; se_ir 8 e=3 k=3 act=hswish se=8 sa=relu gate=hsigmoid"},
+        {"se_ir (EfficientNet: no expansion, SiLU, SE silu/sigmoid, stride 2)",
+         "input 8x6x6; se_ir 12 e=1 k=5 s=2 act=silu se=2 sa=silu gate=sigmoid"},
+        {"se_bottleneck (RegNetY: groups, SE, projection shortcut)",
+         "input 8x6x6; se_bottleneck 16 mid=16 g=2 s=2 se=4"},
+    };
+    for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++) {
+      hant_net *net = hant_arch_build(blocks[i].arch, blocks[i].name);
+      CHECK(net != NULL, "%s: %s", blocks[i].name, hant_errmsg());
+      if (net)
+        gradcheck_eps(blocks[i].name, net, 3, 34 + i, 1e-3f);
+      hant_net_destroy(net);
+    }
+  }
   {
     hant_pool_desc pd = {.k = 3, .s = 2, .p = 1, .count_include_pad = true};
     hant_net *net = hant_net_new(2, 7, 7);
@@ -206,6 +245,25 @@ int main(void) {
     net = hant_net_new(2, 7, 7);
     hant_net_avgpool(net, 0, &pd);
     gradcheck("avg pool 3x3 s2 p1 (count pad)", net, 2, 42);
+    hant_net_destroy(net);
+    /* Ceil mode: 3x3 windows of stride 2 over 8x8 round up to 4x4, the
+     * last hanging over the edge (GoogLeNet's pools), and a 2x2 window over
+     * a 1x1 input. */
+    hant_pool_desc pc = {.k = 3, .s = 2, .p = 0, .ceil_mode = true};
+    net = hant_net_new(2, 8, 8);
+    int mp = hant_net_maxpool(net, 0, &pc);
+    CHECK(mp > 0 && net->nodes[mp].h == 4 && net->nodes[mp].w == 4, "ceil mode rounds 8x8 up to 4x4");
+    gradcheck("max pool 3x3 s2 ceil mode", net, 2, 44);
+    hant_net_destroy(net);
+    pc = (hant_pool_desc){.k = 2, .s = 2, .p = 0, .ceil_mode = true};
+    net = hant_net_new(3, 1, 1);
+    mp = hant_net_maxpool(net, 0, &pc);
+    CHECK(mp > 0 && net->nodes[mp].h == 1, "ceil mode: a 2x2 window over a 1x1 input gives 1x1");
+    gradcheck("max pool 2x2 ceil mode over 1x1", net, 2, 45);
+    hant_net_destroy(net);
+    net = hant_net_new(2, 8, 8);
+    CHECK(hant_net_avgpool(net, 0, &(hant_pool_desc){.k = 3, .s = 2, .ceil_mode = true}) < 0,
+          "ceil mode on an average pool is refused");
     hant_net_destroy(net);
     pd.count_include_pad = false;
     net = hant_net_new(2, 7, 7);
@@ -224,6 +282,36 @@ int main(void) {
     hant_net_linear(net, y, 4, false);
     gradcheck("flatten + linear", net, 3, 52);
     hant_net_destroy(net);
+  }
+  {
+    /* ShuffleNet's unit in miniature: split the channels, convolve one
+     * half, concatenate, shuffle; and a concat of two branches. */
+    hant_net *net = hant_net_new(6, 4, 4);
+    hant_conv_desc d = {.c_in = 3, .c_out = 3, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 1};
+    int a = hant_net_chslice(net, 0, 0, 3), b = hant_net_chslice(net, 0, 3, 3);
+    b = hant_net_conv(net, b, &d, true);
+    int y = hant_net_shuffle(net, hant_net_concat(net, a, b), 2);
+    d.c_in = 6;
+    hant_net_conv(net, y, &d, false);
+    CHECK(y > 0 && net->nodes[y].c == 6, "split, conv, concat, shuffle builds");
+    gradcheck("channel split + concat + shuffle", net, 2, 71);
+    hant_net_destroy(net);
+    net = hant_net_new(4, 5, 5);
+    d.c_in = 4, d.c_out = 2;
+    a = hant_net_conv(net, 0, &d, true);
+    d.c_out = 3;
+    b = hant_net_conv(net, 0, &d, true);
+    y = hant_net_shuffle(net, hant_net_concat(net, b, a), 5);
+    CHECK(y > 0 && net->nodes[y].c == 5, "concat of two branches, shuffle in 5 groups of 1");
+    hant_net *s3 = hant_net_new(6, 2, 2);
+    hant_net_shuffle(s3, hant_net_chslice(s3, 0, 1, 4), 2);
+    gradcheck("concat of two convs + shuffle", net, 2, 72);
+    gradcheck("slice of the middle channels + shuffle", s3, 3, 73);
+    CHECK(hant_net_chslice(s3, 0, 4, 3) < 0 && hant_net_shuffle(s3, 0, 4) < 0 &&
+              hant_net_concat(net, 0, hant_net_gap(net, 0)) < 0,
+          "a slice past the channels, groups that do not divide them and a concat of other H, W are refused");
+    hant_net_destroy(net);
+    hant_net_destroy(s3);
   }
 
   /* Losses: analytic gradient against finite differences. */

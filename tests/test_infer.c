@@ -100,5 +100,33 @@ int main(void) {
   /* A max-pool stem and two branches meeting without batch norm. */
   check_arch("input 2x16x16; conv 8 bn=0; maxpool k=3 s=2 p=1; res 8 bn=0; avgpool k=3 s=1 p=1; gap; linear 4", 3, 0,
              1, 3);
+  {
+    /* Channel moves: a ShuffleNet unit (split, a branch whose ReLUs fuse
+     * into its convolutions, concat, shuffle), then a residual add onto a
+     * concatenation, so a fused sum reads a channel move's output. */
+    hant_net *net = hant_net_new(8, 9, 9);
+    hant_conv_desc d = {.c_in = 4, .c_out = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 1};
+    int a = hant_net_chslice(net, 0, 0, 4), b = hant_net_chslice(net, 0, 4, 4);
+    b = hant_net_act(net, hant_net_conv(net, b, &d, true), HANT_ACT_RELU);
+    int y = hant_net_shuffle(net, hant_net_concat(net, a, b), 4);
+    d.c_in = 8, d.c_out = 8;
+    int c = hant_net_conv(net, y, &d, true);
+    y = hant_net_act(net, hant_net_add(net, c, y), HANT_ACT_RELU);
+    int l = hant_net_linear(net, hant_net_gap(net, y), 3, true);
+    CHECK(l > 0, "channel-move network builds: %s", hant_errmsg());
+    init(net, 5);
+    hant_infer_stats s;
+    check_net("channel moves", net, &s);
+    CHECK(s.convs == 2 && s.fused_sum == 1 && s.fused_act == 2, "channel moves: %d convs, %d sums, %d activations fused",
+          s.convs, s.fused_sum, s.fused_act);
+    hant_net_destroy(net);
+  }
+  /* Squeeze-and-excitation: the gate's hard-sigmoid has no oneDNN post-op
+   * and runs on its own; sigmoid, SiLU and the rest fuse; the multiply
+   * runs between convolutions. */
+  check_arch("input 1x16x16; conv 8 s=2 act=hswish; se_ir 8 e=3 act=hswish se=8 sa=relu gate=hsigmoid; "
+             "se_ir 16 e=4 k=5 s=2 act=silu se=4 sa=silu gate=sigmoid; se_bottleneck 16 mid=16 g=2 se=4; gap; "
+             "linear 10",
+             16, 10, 2, 13);
   return test_summary("test_infer");
 }

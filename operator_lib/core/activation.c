@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* activation.c: ReLU, ReLU6 and hard-swish, forward and backward, as oneDNN element-wise primitives. */
+/* activation.c: ReLU, ReLU6, hard-swish, sigmoid, SiLU and hard-sigmoid, forward and backward, as oneDNN element-wise primitives. */
 #include <string.h>
 
 #include "base.h"
@@ -11,6 +11,9 @@ static const char *const act_names[] = {
     [HANT_ACT_RELU] = "relu",
     [HANT_ACT_RELU6] = "relu6",
     [HANT_ACT_HSWISH] = "hswish",
+    [HANT_ACT_SIGMOID] = "sigmoid",
+    [HANT_ACT_SILU] = "silu",
+    [HANT_ACT_HSIGMOID] = "hsigmoid",
 };
 _Static_assert(sizeof(act_names) / sizeof(act_names[0]) == HANT_ACT_COUNT,
                "act_names must cover every activation");
@@ -38,6 +41,9 @@ void hant__act_alg(hant_act a, dnnl_alg_kind_t *alg, float *alpha, float *beta) 
   case HANT_ACT_RELU: *alg = dnnl_eltwise_relu; return;
   case HANT_ACT_RELU6: *alg = dnnl_eltwise_clip_v2, *beta = 6.0f; return;
   case HANT_ACT_HSWISH: *alg = dnnl_eltwise_hardswish; return;
+  case HANT_ACT_SIGMOID: *alg = dnnl_eltwise_logistic; return;
+  case HANT_ACT_SILU: *alg = dnnl_eltwise_swish, *alpha = 1.0f; return;
+  case HANT_ACT_HSIGMOID:
   case HANT_ACT_NONE:
   case HANT_ACT_COUNT: break;
   }
@@ -82,9 +88,28 @@ static void act_key(hant__prim_key *key, hant__prim_kind kind, hant_act a, size_
   key->v[K_ACT] = a, key->v[K_COUNT] = (int64_t)n;
 }
 
+/* oneDNN 2.6 (Debian 12's) has no hard-sigmoid algorithm,
+ * so it runs as a loop. Its derivative is 1/6 strictly inside (-3, 3) and
+ * 0 at both ends, as PyTorch's. */
+static void hsigmoid_fwd(const float *x, float *y, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    float v = x[i] / 6.0f + 0.5f;
+    y[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+  }
+}
+
+static void hsigmoid_bwd(const float *x, const float *dy, float *dx, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    dx[i] = x[i] > -3.0f && x[i] < 3.0f ? dy[i] / 6.0f : 0.0f;
+}
+
 void hant_act_forward(hant_act a, const float *x, float *y, size_t n) {
   if ((unsigned)a >= HANT_ACT_COUNT)
     return;
+  if (a == HANT_ACT_HSIGMOID) {
+    hsigmoid_fwd(x, y, n);
+    return;
+  }
   if (a == HANT_ACT_NONE) {
     if (y != x)
       memmove(y, x, n * sizeof(float));
@@ -105,6 +130,10 @@ void hant_act_backward(hant_act a, const float *x, const float *dy, float *dx,
                        size_t n) {
   if ((unsigned)a >= HANT_ACT_COUNT)
     return;
+  if (a == HANT_ACT_HSIGMOID) {
+    hsigmoid_bwd(x, dy, dx, n);
+    return;
+  }
   if (a == HANT_ACT_NONE) {
     if (dx != dy)
       memmove(dx, dy, n * sizeof(float));

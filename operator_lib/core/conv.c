@@ -234,6 +234,8 @@ int hant_conv_pack(const hant_conv_desc *d, int n, int h, int w, const float *wt
     return rc;
   if (post->act < HANT_ACT_NONE || post->act >= HANT_ACT_COUNT)
     return hant__error(HANT_EINVAL, "conv: activation %d after the convolution is unknown", (int)post->act);
+  if (post->act == HANT_ACT_HSIGMOID) /* no oneDNN algorithm to run it as a post-op (activation.c) */
+    return hant__error(HANT_EINVAL, "conv: hard-sigmoid cannot be fused after a packed convolution");
   hant_conv_packed *pk = calloc(1, sizeof(*pk));
   if (!pk)
     return hant__error(HANT_ENOMEM, "conv: no memory for packed weights");

@@ -78,6 +78,10 @@ typedef enum hant_act {
   HANT_ACT_RELU,
   HANT_ACT_RELU6,
   HANT_ACT_HSWISH,
+  /* squeeze-and-excitation activations (MobileNetV3, EfficientNet, RegNetY) */
+  HANT_ACT_SIGMOID,  /* 1 / (1 + exp(-x)) */
+  HANT_ACT_SILU,     /* x * sigmoid(x), also called swish */
+  HANT_ACT_HSIGMOID, /* relu6(x + 3) / 6, PyTorch's Hardsigmoid (ONNX HardSigmoid alpha 1/6, beta 1/2) */
   HANT_ACT_COUNT
 } hant_act;
 
@@ -91,6 +95,16 @@ void hant_act_forward(hant_act a, const float *x, float *y, size_t n);
 void hant_act_backward(hant_act a, const float *x, const float *dy, float *dx,
                        size_t n);
 
+/* ---- element-wise multiply with broadcast --------------------------------
+ * a: [N, C, H, W]  b: [N, C, H, W] or [N, C, 1, 1] (bhw is H*W or 1)
+ * -> y: [N, C, H, W], y = a * b, b broadcast over H and W when bhw is 1:
+ * the channel gate of squeeze-and-excitation. */
+void hant_mul_forward(const float *a, const float *b, int n, int c, int hw, int bhw, float *y);
+/* Writes da = dy * b and db = sum over H, W of dy * a (overwrites; either
+ * may be NULL when not wanted). */
+void hant_mul_backward(const float *a, const float *b, const float *dy, int n, int c, int hw, int bhw, float *da,
+                       float *db);
+
 /* ---- inference convolution with packed weights --------------------------
  * For a network that only infers: the weights are copied once into the
  * layout the kernel runs fastest on (rather than reordered on every call),
@@ -102,7 +116,7 @@ void hant_act_backward(hant_act a, const float *x, const float *dy, float *dx,
  * keeps its own. */
 typedef struct hant_conv_post {
   bool sum;     /* add y's previous contents (a residual) before act */
-  hant_act act; /* HANT_ACT_NONE for none */
+  hant_act act; /* HANT_ACT_NONE for none; not HANT_ACT_HSIGMOID (HANT_EINVAL) */
 } hant_conv_post;
 
 typedef struct hant_conv_packed hant_conv_packed;
@@ -116,10 +130,19 @@ void hant_conv_packed_free(hant_conv_packed *pk);
 typedef struct hant_pool_desc {
   int k, s, p;
   bool count_include_pad; /* average pool only; PyTorch's default is true */
+  /* Max pool only: the output size rounds up, so a last window may hang
+   * over the right and bottom edges (PyTorch's and ONNX's ceil_mode; a
+   * window that would start in the right padding is dropped). GoogLeNet's
+   * and SqueezeNet's pools use it. */
+  bool ceil_mode;
 } hant_pool_desc;
 
 static inline int hant_pool_out(const hant_pool_desc *d, int h) {
-  return (h + 2 * d->p - d->k) / d->s + 1;
+  int span = h + 2 * d->p - d->k;
+  if (!d->ceil_mode || span < 0)
+    return span / d->s + 1;
+  int o = (span + d->s - 1) / d->s + 1;
+  return (o - 1) * d->s >= h + d->p ? o - 1 : o;
 }
 /* idx: [N, C, H', W'], channels last as y: argmax positions within each
  * input plane (ih * W + iw). */
@@ -144,6 +167,24 @@ void hant_linear_forward(const float *x, int n, int in, int out,
 void hant_linear_backward(const float *x, const float *dy, int n, int in,
                           int out, const float *w, float *dx, float *dw,
                           float *db);
+
+/* ---- channel moves: concatenation, slices, shuffles ----------------------
+ * Pure data movement along C, so per pixel (channels last) each is a copy
+ * of contiguous runs. ShuffleNet's units split, concatenate and shuffle;
+ * SqueezeNet's and GoogLeNet's modules concatenate. */
+/* a: [N, ca, H, W], b: [N, cb, H, W] -> y: [N, ca + cb, H, W] */
+void hant_concat_forward(const float *a, int ca, const float *b, int cb, int n, int hw, float *y);
+/* da and db are written (not accumulated); either may be NULL. */
+void hant_concat_backward(const float *dy, int ca, int cb, int n, int hw, float *da, float *db);
+/* x: [N, c, H, W] -> y: [N, cy, H, W], channels [first, first + cy) */
+void hant_chslice_forward(const float *x, int c, int first, int cy, int n, int hw, float *y);
+/* dx is written in full: zero outside the slice. */
+void hant_chslice_backward(const float *dy, int c, int first, int cy, int n, int hw, float *dx);
+/* ShuffleNet's channel shuffle with g groups of c/g: x viewed as [N, g,
+ * c/g, H, W], transposed to [N, c/g, g, H, W]; output channel j*g + i is
+ * input channel i*(c/g) + j. The backward is the inverse permutation. */
+void hant_shuffle_forward(const float *x, int c, int groups, int n, int hw, float *y);
+void hant_shuffle_backward(const float *dy, int c, int groups, int n, int hw, float *dx);
 
 /* ---- losses -------------------------------------------------------------
  * Each returns the mean loss over the batch and writes d(loss)/d(input). */

@@ -10,25 +10,32 @@
  * dimensions (2, or 1 for global pooling over H*W), the input's extent in
  * each, the window, the stride and the padding (the same on both axes and
  * both sides). */
-enum { K_ALG, K_N, K_C, K_DIMS, K_H, K_W, K_K_H, K_K_W, K_S, K_P };
+enum { K_ALG, K_N, K_C, K_DIMS, K_H, K_W, K_K_H, K_K_W, K_S, K_P, K_CEIL };
+
+/* Output extent of one spatial axis, as hant_pool_out. */
+static int64_t extent(int64_t n, int64_t k, int64_t s, int64_t p, int64_t ceil_mode) {
+  hant_pool_desc d = {.k = (int)k, .s = (int)s, .p = (int)p, .ceil_mode = ceil_mode != 0};
+  return hant_pool_out(&d, (int)n);
+}
 
 static void pool_key(hant__prim_key *key, hant__prim_kind kind, dnnl_alg_kind_t alg, int n, int c, int dims, int h,
-                     int w, int kh, int kw, int s, int p) {
-  int ho = (h + 2 * p - kh) / s + 1, wo = (w + 2 * p - kw) / s + 1;
+                     int w, int kh, int kw, int s, int p, bool ceil_mode) {
+  int64_t ho = extent(h, kh, s, p, ceil_mode), wo = extent(w, kw, s, p, ceil_mode);
   hant__key_init(key, kind, (double)n * c * ho * wo * kh * kw);
-  int64_t v[] = {alg, n, c, dims, h, w, kh, kw, s, p};
+  int64_t v[] = {alg, n, c, dims, h, w, kh, kw, s, p, ceil_mode};
   memcpy(key->v, v, sizeof(v));
 }
 
 typedef struct pool_mds {
   dnnl_memory_desc_t x, y;
-  dnnl_dims_t kernel, strides, dilation, pad;
+  dnnl_dims_t kernel, strides, dilation, pad, pad_r;
 } pool_mds;
 
 static dnnl_status_t pool_fwd_desc(const hant__prim_key *key, pool_mds *m, dnnl_pooling_v2_desc_t *d) {
   const int64_t *v = key->v;
   int dims = (int)v[K_DIMS];
-  int64_t ho = (v[K_H] + 2 * v[K_P] - v[K_K_H]) / v[K_S] + 1, wo = (v[K_W] + 2 * v[K_P] - v[K_K_W]) / v[K_S] + 1;
+  int64_t ho = extent(v[K_H], v[K_K_H], v[K_S], v[K_P], v[K_CEIL]),
+          wo = extent(v[K_W], v[K_K_W], v[K_S], v[K_P], v[K_CEIL]);
   int64_t xd[] = {v[K_N], v[K_C], v[K_H], v[K_W]}, yd[] = {v[K_N], v[K_C], ho, wo};
   dnnl_status_t s;
   if ((s = hant__md_act(&m->x, 2 + dims, xd)) || (s = hant__md_act(&m->y, 2 + dims, yd)))
@@ -40,9 +47,14 @@ static dnnl_status_t pool_fwd_desc(const hant__prim_key *key, pool_mds *m, dnnl_
     /* oneDNN's right padding may leave rows that do not fill a window
      * unused, as ops.h's rounding down of the output size does. */
     m->pad[i] = v[K_P];
+    /* Rounding up (ceil mode) needs more padding on the right: as much as
+     * the last window hangs over, which max pooling never picks. */
+    int64_t in = i ? v[K_W] : v[K_H], out = i ? wo : ho;
+    int64_t over = (out - 1) * v[K_S] + m->kernel[i] - in - v[K_P];
+    m->pad_r[i] = over > v[K_P] ? over : v[K_P];
   }
   return dnnl_pooling_v2_forward_desc_init(d, dnnl_forward_training, (dnnl_alg_kind_t)v[K_ALG], &m->x, &m->y,
-                                           m->strides, m->kernel, m->dilation, m->pad, m->pad);
+                                           m->strides, m->kernel, m->dilation, m->pad, m->pad_r);
 }
 
 static dnnl_status_t make_fwd(const hant__prim_key *key, dnnl_engine_t engine, const_dnnl_primitive_attr_t attr,
@@ -63,7 +75,7 @@ static dnnl_status_t make_bwd(const hant__prim_key *key, dnnl_engine_t engine, c
     s = dnnl_primitive_desc_create(&hint, &fd, attr, engine, NULL);
   if (!s)
     s = dnnl_pooling_v2_backward_desc_init(&bd, (dnnl_alg_kind_t)key->v[K_ALG], &m.x, &m.y, m.strides, m.kernel,
-                                           m.dilation, m.pad, m.pad);
+                                           m.dilation, m.pad, m.pad_r);
   if (!s)
     s = dnnl_primitive_desc_create(pd, &bd, attr, engine, hint);
   if (hint)
@@ -106,7 +118,7 @@ void hant_maxpool_forward(const hant_pool_desc *d, const float *x, int n,
   int ho = hant_pool_out(d, h), wo = hant_pool_out(d, w);
   hant_arena *scratch = hant__thread_arena();
   hant__prim_key key;
-  pool_key(&key, HANT__PRIM_POOL_FWD, dnnl_pooling_max, n, c, 2, h, w, d->k, d->k, d->s, d->p);
+  pool_key(&key, HANT__PRIM_POOL_FWD, dnnl_pooling_max, n, c, 2, h, w, d->k, d->k, d->s, d->p, d->ceil_mode);
   hant__prim *p;
   int rc = hant__prim_get(&key, make_fwd, &p);
   HANT__KERNEL_OK(rc);
@@ -138,7 +150,7 @@ void hant_maxpool_backward(const hant_pool_desc *d, const float *dy,
   int ho = hant_pool_out(d, h), wo = hant_pool_out(d, w);
   hant_arena *scratch = hant__thread_arena();
   hant__prim_key key;
-  pool_key(&key, HANT__PRIM_POOL_BWD, dnnl_pooling_max, n, c, 2, h, w, d->k, d->k, d->s, d->p);
+  pool_key(&key, HANT__PRIM_POOL_BWD, dnnl_pooling_max, n, c, 2, h, w, d->k, d->k, d->s, d->p, d->ceil_mode);
   hant__prim *p;
   int rc = hant__prim_get(&key, make_bwd, &p);
   HANT__KERNEL_OK(rc);
@@ -177,7 +189,7 @@ static void pool_run(hant__prim_kind kind, dnnl_alg_kind_t alg, int n, int c, in
                      int kw, int s, int p, const float *in, float *out) {
   hant_arena *scratch = hant__thread_arena();
   hant__prim_key key;
-  pool_key(&key, kind, alg, n, c, dims, h, w, kh, kw, s, p);
+  pool_key(&key, kind, alg, n, c, dims, h, w, kh, kw, s, p, false); /* average pools round down */
   bool fwd = kind == HANT__PRIM_POOL_FWD;
   hant__arg args[] = {{fwd ? DNNL_ARG_SRC : DNNL_ARG_DIFF_DST, in}, {fwd ? DNNL_ARG_DST : DNNL_ARG_DIFF_SRC, out}};
   int rc = hant__prim_run(&key, fwd ? make_fwd : make_bwd, args, 2, scratch);

@@ -95,9 +95,13 @@ static int features(const hant_device *d, const hant_net *net, int batch, node_f
     case HANT_OP_BN:
     case HANT_OP_ACT:
     case HANT_OP_ADD:
+    case HANT_OP_MUL:
     case HANT_OP_MAXPOOL:
     case HANT_OP_AVGPOOL:
     case HANT_OP_GAP:
+    case HANT_OP_CONCAT: /* channel moves: memory traffic, no arithmetic */
+    case HANT_OP_CHSLICE:
+    case HANT_OP_SHUFFLE:
       nf->cls = CLS_ELTWISE;
       break;
     default:

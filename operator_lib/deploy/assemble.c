@@ -33,6 +33,9 @@ int hant__copy_node(hant_net *dst, const hant_net *src, int i, const int *map) {
   case HANT_OP_ADD:
     id = hant_net_add(dst, x, y);
     break;
+  case HANT_OP_MUL:
+    id = hant_net_mul(dst, x, y);
+    break;
   case HANT_OP_MAXPOOL:
     id = hant_net_maxpool(dst, x, &n->pool);
     break;
@@ -50,6 +53,15 @@ int hant__copy_node(hant_net *dst, const hant_net *src, int i, const int *map) {
     break;
   case HANT_OP_IDENTITY:
     id = hant_net_identity(dst, x);
+    break;
+  case HANT_OP_CONCAT:
+    id = hant_net_concat(dst, x, y);
+    break;
+  case HANT_OP_CHSLICE:
+    id = hant_net_chslice(dst, x, n->ch_first, n->c);
+    break;
+  case HANT_OP_SHUFFLE:
+    id = hant_net_shuffle(dst, x, n->ch_groups);
     break;
   default:
     return hant__error(HANT_EINVAL, "assemble: node %d: cannot copy op %s", i, hant_op_name(n->op));
@@ -108,8 +120,8 @@ static char *compose_arch(const hant_net *t, const char (*descs)[192]) {
     switch (n->op) {
     case HANT_OP_MAXPOOL:
     case HANT_OP_AVGPOOL:
-      snprintf(line, sizeof(line), "%s k=%d s=%d p=%d", n->op == HANT_OP_MAXPOOL ? "maxpool" : "avgpool", n->pool.k,
-               n->pool.s, n->pool.p);
+      snprintf(line, sizeof(line), "%s k=%d s=%d p=%d%s", n->op == HANT_OP_MAXPOOL ? "maxpool" : "avgpool", n->pool.k,
+               n->pool.s, n->pool.p, n->pool.ceil_mode ? " ceil=1" : "");
       break;
     case HANT_OP_GAP:
       snprintf(line, sizeof(line), "gap");

@@ -134,6 +134,8 @@ static int geometry(const hant_net *t, int slot, slot_geom *g) {
   g->stride = hant__desc_int(s->desc, "s", 1);
   g->e = hant__desc_int(s->desc, "e", 6);
   g->mid = hant__desc_int(s->desc, "mid", !strcmp(s->kind, "ir") ? s->in_c * g->e : s->out_c);
+  g->expand = hant__desc_int(s->desc, "expand", g->mid != s->in_c) != 0;
+  g->skip = hant__desc_int(s->desc, "skip", g->stride == 1 && s->in_c == s->out_c) != 0;
   g->same_shape = s->in_c == s->out_c && s->in_h == s->out_h && s->in_w == s->out_w;
   return 0;
 }
@@ -154,6 +156,10 @@ int hant_family_generate(const hant_net *teacher, int slot, unsigned mask, hant_
       free(l.v);
       return rc;
     }
+  }
+  if ((rc = hant__gen_se(&g, mask, &l))) { /* squeeze-and-excitation slots, several families */
+    free(l.v);
+    return rc;
   }
   *out = l.v;
   *n = l.n;
@@ -227,6 +233,8 @@ int hant_candidate_build(const hant_net *teacher, int slot, const hant_cand_spec
     rc = hant__init_svd(teacher, slot, c);
   else if (!strcmp(spec->init, "group-slice"))
     rc = hant__init_group(teacher, slot, c);
+  else if (!strncmp(spec->init, "se-", 3))
+    rc = hant__init_se(teacher, slot, c, spec->init);
   else if (strcmp(spec->init, "random") && strcmp(spec->init, "none"))
     rc = hant__error(HANT_EINVAL, "candidate '%s': unknown initialisation '%s'", spec->key, spec->init);
   if (rc) {

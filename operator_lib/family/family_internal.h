@@ -22,6 +22,7 @@ typedef struct slot_geom {
   char kind[16];
   int cin, cout, k, stride, mid; /* mid: inner width (res: first conv's outputs; ir: expanded) */
   int e;                         /* ir expansion */
+  bool expand, skip;             /* ir: has its 1x1 expansion conv; adds its input */
   bool same_shape;               /* input and output shapes equal */
 } slot_geom;
 
@@ -54,11 +55,18 @@ int hant__gen_ir(const slot_geom *g, cand_list *l);
 int hant__gen_lowrank(const slot_geom *g, cand_list *l);
 int hant__gen_group(const slot_geom *g, cand_list *l);
 int hant__gen_prune(const slot_geom *g, cand_list *l);
+/* Squeeze-and-excitation slots (se_ir, se_bottleneck): width, prune,
+ * kernel and identity (the block without its SE) candidates, each family
+ * only when its bit is in mask (family_se.c). */
+int hant__gen_se(const slot_geom *g, unsigned mask, cand_list *l);
 
 /* Inner-channel selection (width: first M; prune: top M by L1). */
 int hant__init_channels(const hant_net *teacher, int slot, hant_net *cand, bool by_l1);
 int hant__init_kernel(const hant_net *teacher, int slot, hant_net *cand);
 int hant__init_svd(const hant_net *teacher, int slot, hant_net *cand);
 int hant__init_group(const hant_net *teacher, int slot, hant_net *cand);
+/* how: "se-slice" (the first hidden channels), "se-l1-prune" (those of
+ * largest L1 norm) or "se-drop" (every layer but the SE's). */
+int hant__init_se(const hant_net *teacher, int slot, hant_net *cand, const char *how);
 
 #endif

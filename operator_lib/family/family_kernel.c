@@ -38,8 +38,8 @@ int hant__gen_kernel(const slot_geom *g, cand_list *l) {
     } else if (dws) {
       rc = hant__cand_add(l, HANT_FAMILY_KERNEL, "kernel", key, &w, "dws %d k=%d s=%d bn=0", g->cout, k, g->stride);
     } else {
-      rc = hant__cand_add(l, HANT_FAMILY_KERNEL, "kernel", key, &w, "ir %d k=%d s=%d mid=%d bn=0", g->cout, k,
-                          g->stride, g->mid);
+      rc = hant__cand_add(l, HANT_FAMILY_KERNEL, "kernel", key, &w, "ir %d k=%d s=%d mid=%d bn=0 expand=%d skip=%d",
+                          g->cout, k, g->stride, g->mid, g->expand, g->skip);
     }
     if (rc)
       return rc;

@@ -9,7 +9,9 @@ int hant__gen_teacher(const slot_geom *g, cand_list *l) {
   /* The teacher is folded, so its block is the bn=0 form of its line:
    * drop any bn= option and append bn=0. */
   bool bn_opt = !strcmp(g->kind, "conv") || !strcmp(g->kind, "res") || !strcmp(g->kind, "ir") ||
-                !strcmp(g->kind, "dws") || !strcmp(g->kind, "bottleneck");
+                !strcmp(g->kind, "dws") || !strcmp(g->kind, "bottleneck") || !strcmp(g->kind, "shuffle") ||
+                !strcmp(g->kind, "fire") || !strcmp(g->kind, "inception") ||
+                !strcmp(g->kind, "se_ir") || !strcmp(g->kind, "se_bottleneck");
   char d[192] = "";
   char buf[192];
   snprintf(buf, sizeof(buf), "%s", g->s->desc);

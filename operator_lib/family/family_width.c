@@ -5,17 +5,19 @@
 #include <string.h>
 
 #include "family_internal.h"
+
+/* Most groups a pruned bottleneck chooses among (RegNet's widest stage has 25 at 400MF, 80 at 32GF). */
+#define MAX_DIM_GROUPS 1024
 #include "base.h"
 
 /* Multiples of 8 below the teacher's inner width: 8 and 16 are common
  * vector and systolic-array tile sizes, so these widths waste no lanes. */
 int hant__gen_width(const slot_geom *g, cand_list *l) {
   bool res = !strcmp(g->kind, "res"), ir = !strcmp(g->kind, "ir");
-  if (!res && !ir)
+  /* An ir block without an expansion conv has its input width inside. */
+  if ((!res && !ir) || (ir && !g->expand))
     return 0;
   for (int m = 8; m < g->mid; m += 8) {
-    if (ir && m == g->cin) /* the block would lose its expansion layer */
-      continue;
     char key[32], hp[HANT__HPARAMS_BYTES];
     snprintf(key, sizeof(key), "width mid=%d", m);
     hant_jsonw w;
@@ -26,8 +28,8 @@ int hant__gen_width(const slot_geom *g, cand_list *l) {
     hant_jsonw_obj_end(&w);
     int rc = res ? hant__cand_add(l, HANT_FAMILY_WIDTH, "slice", key, &w, "res %d s=%d k=%d mid=%d bn=0", g->cout,
                                   g->stride, g->k, m)
-                 : hant__cand_add(l, HANT_FAMILY_WIDTH, "slice", key, &w, "ir %d k=%d s=%d mid=%d bn=0", g->cout, g->k,
-                                  g->stride, m);
+                 : hant__cand_add(l, HANT_FAMILY_WIDTH, "slice", key, &w, "ir %d k=%d s=%d mid=%d bn=0 expand=1 skip=%d",
+                                  g->cout, g->k, g->stride, m, g->skip);
     if (rc)
       return rc;
   }
@@ -93,6 +95,89 @@ static const hant_param *bias_of(const hant_net *n, int node) {
   return n->nodes[node].param[1] >= 0 ? &n->params[n->nodes[node].param[1]] : NULL;
 }
 
+/* Bottleneck [1x1 a, kxk b (g groups), 1x1 c, (shortcut)]: a and b keep
+ * the chosen inner channels as rows, b (when dense) and c as columns. A
+ * grouped b keeps whole groups, chosen by the L1 norm of a's rows in each,
+ * so its filters (which see only their own group) are copied unchanged. */
+static int init_bottleneck(const hant_net *teacher, const int *tw, hant_net *cand, const int *cw, int nt,
+                           bool by_l1) {
+  const hant_param *a = &teacher->params[teacher->nodes[tw[0]].param[0]];
+  int m0 = a->shape[0], m = cand->params[cand->nodes[cw[0]].param[0]].shape[0];
+  int g0 = teacher->nodes[tw[1]].conv.groups, g1 = cand->nodes[cw[1]].conv.groups;
+  if (m > m0 || (g0 > 1 && (m0 / g0 != m / g1)) || (g0 == 1 && g1 != 1))
+    return hant__error(HANT_ESHAPE, "prune: a bottleneck of %d channels in %d groups cannot keep %d in %d groups", m0,
+                       g0, m, g1);
+  int *keep = malloc(sizeof(int) * (size_t)m0);
+  if (!keep)
+    return HANT_ENOMEM;
+  int rc = 0;
+  const hant_param *ab = bias_of(teacher, tw[0]);
+  if (g0 > 1) {
+    /* Score groups as one filter each: a group's rows of a, laid end to end. */
+    int gw = m0 / g0, kept_groups[MAX_DIM_GROUPS];
+    if (g0 > MAX_DIM_GROUPS) {
+      free(keep);
+      return hant__error(HANT_ELIMIT, "prune: %d groups (at most %d)", g0, MAX_DIM_GROUPS);
+    }
+    hant_param gsc = *a, gb = {0};
+    float *sums = calloc((size_t)g0, sizeof(float));
+    if (!sums) {
+      free(keep);
+      return HANT_ENOMEM;
+    }
+    if (ab)
+      for (int i = 0; i < m0; i++)
+        sums[i / gw] += fabsf(ab->w[i]);
+    gsc.shape[0] = g0;
+    gb.w = sums, gb.n = (size_t)g0;
+    rc = choose(&gsc, ab ? &gb : NULL, g0, g1, by_l1, kept_groups);
+    free(sums);
+    for (int i = 0; i < g1 && !rc; i++)
+      for (int j = 0; j < gw; j++)
+        keep[i * gw + j] = kept_groups[i] * gw + j;
+  } else {
+    rc = choose(a, ab, m0, m, by_l1, keep);
+  }
+  for (int i = 0; i < nt && !rc; i++) {
+    const hant_param *tp = &teacher->params[teacher->nodes[tw[i]].param[0]];
+    hant_param *cp = &cand->params[cand->nodes[cw[i]].param[0]];
+    const hant_param *tb = bias_of(teacher, tw[i]);
+    const hant_param *cb = bias_of(cand, cw[i]);
+    if (i == 0 || i == 1) {
+      if (i == 1 && g0 == 1) { /* rows, then columns, through a scratch copy */
+        hant_param rows = *cp;
+        rows.shape[1] = m0;
+        rows.n = (size_t)m * m0 * tp->shape[2] * tp->shape[3];
+        rows.w = malloc(sizeof(float) * rows.n);
+        if (!rows.w) {
+          rc = HANT_ENOMEM;
+          break;
+        }
+        take_rows(tp, &rows, keep, m);
+        take_cols(&rows, cp, keep, m);
+        free(rows.w);
+      } else {
+        take_rows(tp, cp, keep, m);
+      }
+      if (tb && cb)
+        for (int j = 0; j < m; j++)
+          cb->w[j] = tb->w[keep[j]];
+    } else if (i == 2) {
+      take_cols(tp, cp, keep, m);
+      if (tb && cb)
+        memcpy(cb->w, tb->w, sizeof(float) * tb->n);
+    } else if (tp->n == cp->n) {
+      memcpy(cp->w, tp->w, sizeof(float) * tp->n);
+      if (tb && cb)
+        memcpy(cb->w, tb->w, sizeof(float) * tb->n);
+    } else {
+      rc = hant__error(HANT_ESHAPE, "prune: shortcut sizes differ");
+    }
+  }
+  free(keep);
+  return rc;
+}
+
 int hant__init_channels(const hant_net *teacher, int slot, hant_net *cand, bool by_l1) {
   int tw[8], cw[8];
   int nt = hant_slot_weight_nodes(teacher, slot, tw, 8), nc = hant_net_weight_nodes(cand, cw, 8);
@@ -100,6 +185,11 @@ int hant__init_channels(const hant_net *teacher, int slot, hant_net *cand, bool 
   bool res = !strcmp(kind, "res");
   if (nt != nc || nt < 2)
     return hant__error(HANT_ESHAPE, "width candidate has %d layers, teacher slot %d has %d", nc, slot, nt);
+  if (!strcmp(kind, "bottleneck")) {
+    if (nt < 3)
+      return hant__error(HANT_ESHAPE, "prune: teacher slot %d is a bottleneck of %d layers", slot, nt);
+    return init_bottleneck(teacher, tw, cand, cw, nt, by_l1);
+  }
   /* res: [conv0 -> mid, conv1 mid ->, (shortcut)]; ir: [expand, depthwise, project]. */
   int first = tw[0];
   const hant_param *w0 = &teacher->params[teacher->nodes[first].param[0]];

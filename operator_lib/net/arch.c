@@ -55,7 +55,7 @@ static int opt_act(const line_ctx *lc, hant_act def, hant_act *out, unsigned *us
     *used |= 1u << i;
     hant_act a = hant_act_from_name(lc->tok[i] + 4);
     if (a == HANT_ACT_COUNT)
-      return hant__error(HANT_EFORMAT, "%s:%d: unknown activation '%s' (expected relu, relu6, hswish or none)", lc->name, lc->lineno, lc->tok[i] + 4);
+      return hant__error(HANT_EFORMAT, "%s:%d: unknown activation '%s' (expected relu, relu6, hswish, sigmoid, silu, hsigmoid or none)", lc->name, lc->lineno, lc->tok[i] + 4);
     *out = a;
   }
   return 0;
@@ -145,39 +145,57 @@ static int block_res(hant_net *net, int x, const line_ctx *lc) {
 /* ResNet-50-style: 1x1 to mid, kxk (with the stride, as torchvision's
  * v1.5 places it), 1x1 to out, shortcut, add, ReLU. */
 static int block_bottleneck(hant_net *net, int x, const line_ctx *lc) {
-  int out = 0, k, s, mid, bn, rc;
+  int out = 0, k, s, mid, g, bn, rc;
   unsigned used = 0;
   if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) ||
       (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) ||
       (rc = opt_int(lc, "mid", out / 4 > 0 ? out / 4 : 1, 1, MAX_DIM, &mid, &used)) ||
-      (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) || (rc = check_used(lc, used, 2)))
+      (rc = opt_int(lc, "g", 1, 1, MAX_DIM, &g, &used)) || (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) ||
+      (rc = check_used(lc, used, 2)))
     return rc;
+  if (mid % g)
+    return hant__error(HANT_EFORMAT, "%s:%d: bottleneck g=%d does not divide its inner width mid=%d", lc->name,
+                       lc->lineno, g, mid);
   int y = conv_bn_act(net, x, mid, 1, 1, 1, bn, HANT_ACT_RELU);
-  if (y >= 0)
-    y = conv_bn_act(net, y, mid, k, s, 1, bn, HANT_ACT_RELU);
+  if (y >= 0) /* g groups on the kxk conv: ResNeXt and RegNet's bottlenecks */
+    y = conv_bn_act(net, y, mid, k, s, g, bn, HANT_ACT_RELU);
   if (y >= 0)
     y = conv_bn_act(net, y, out, 1, 1, 1, bn, HANT_ACT_NONE);
   return residual_end(net, x, y, out, s, bn);
 }
 
 static int block_ir(hant_net *net, int x, const line_ctx *lc) {
-  int out = 0, e, k, s, mid, bn, rc;
+  int out = 0, e, k, s, mid, bn, expand, skip, rc;
   unsigned used = 0;
   hant_act act;
   int cin = net->nodes[x].c;
   if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "e", 6, 1, 16, &e, &used)) ||
       (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) || (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) ||
       (rc = opt_int(lc, "mid", cin * e, 1, MAX_DIM, &mid, &used)) || (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) ||
-      (rc = opt_act(lc, HANT_ACT_RELU6, &act, &used)) || (rc = check_used(lc, used, 2)))
+      (rc = opt_act(lc, HANT_ACT_RELU6, &act, &used)))
     return rc;
+  /* Widths alone cannot tell whether a block has its expansion conv or its
+   * skip: MobileNetV2's first block expands 1x by a 1x1 conv and adds its
+   * input, and a stride-1 block of equal widths need not add it. Lines say
+   * so with expand= and skip=; without them, the usual reading holds. */
+  if ((rc = opt_int(lc, "expand", mid != cin, 0, 1, &expand, &used)) ||
+      (rc = opt_int(lc, "skip", s == 1 && cin == out, 0, 1, &skip, &used)) || (rc = check_used(lc, used, 2)))
+    return rc;
+  if (!expand && mid != cin)
+    return hant__error(HANT_EFORMAT, "%s:%d: ir with expand=0 has its input width %d as inner width, not mid=%d",
+                       lc->name, lc->lineno, cin, mid);
+  if (skip && (s != 1 || cin != out))
+    return hant__error(HANT_EFORMAT,
+                       "%s:%d: ir with skip=1 needs stride 1 and output width = input width (%d), not s=%d and %d",
+                       lc->name, lc->lineno, cin, s, out);
   int y = x;
-  if (mid != cin)
+  if (expand)
     y = conv_bn_act(net, y, mid, 1, 1, 1, bn, act);
   if (y >= 0)
     y = conv_bn_act(net, y, mid, k, s, mid, bn, act);
   if (y >= 0)
     y = conv_bn_act(net, y, out, 1, 1, 1, bn, HANT_ACT_NONE);
-  if (y >= 0 && s == 1 && cin == out)
+  if (y >= 0 && skip)
     y = hant_net_add(net, y, x);
   return y;
 }
@@ -193,6 +211,189 @@ static int block_dws(hant_net *net, int x, const line_ctx *lc) {
     return rc;
   int y = conv_bn_act(net, x, cin, k, s, cin, bn, act);
   return y < 0 ? y : conv_bn_act(net, y, out, 1, 1, 1, bn, act);
+}
+
+/* ShuffleNet V2's unit. Stride 1 splits the channels in halves, keeps
+ * the first and runs the second through 1x1 (to mid) relu, depthwise kxk,
+ * 1x1 relu; stride 2 runs the whole input through two branches, depthwise
+ * kxk then 1x1 relu, and the three-conv one. Both concatenate (kept or
+ * first branch first) and shuffle in two groups. */
+static int block_shuffle(hant_net *net, int x, const line_ctx *lc) {
+  int out = 0, k, s, mid, bn, rc;
+  unsigned used = 0;
+  int cin = net->nodes[x].c;
+  if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) ||
+      (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) || (rc = opt_int(lc, "mid", out / 2 > 0 ? out / 2 : 1, 1, MAX_DIM, &mid, &used)) ||
+      (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) || (rc = check_used(lc, used, 2)))
+    return rc;
+  if (out % 2 || (s == 1 && (cin != out)))
+    return hant__error(HANT_EFORMAT, "%s:%d: shuffle needs an even width%s (input %d, output %d)", lc->name,
+                       lc->lineno, s == 1 ? " equal to its input's at stride 1" : "", cin, out);
+  int half = out / 2, keep, y;
+  if (s == 1) {
+    keep = hant_net_chslice(net, x, 0, half);
+    y = keep < 0 ? keep : hant_net_chslice(net, x, half, half);
+  } else {
+    keep = conv_bn_act(net, x, cin, k, s, cin, bn, HANT_ACT_NONE);
+    if (keep >= 0)
+      keep = conv_bn_act(net, keep, half, 1, 1, 1, bn, HANT_ACT_RELU);
+    y = keep < 0 ? keep : x;
+  }
+  if (y >= 0)
+    y = conv_bn_act(net, y, mid, 1, 1, 1, bn, HANT_ACT_RELU);
+  if (y >= 0)
+    y = conv_bn_act(net, y, mid, k, s, mid, bn, HANT_ACT_NONE);
+  if (y >= 0)
+    y = conv_bn_act(net, y, half, 1, 1, 1, bn, HANT_ACT_RELU);
+  if (y >= 0)
+    y = hant_net_concat(net, keep, y);
+  return y < 0 ? y : hant_net_shuffle(net, y, 2);
+}
+
+/* SqueezeNet's fire module: 1x1 squeeze (to sq) relu, then a 1x1 (e1
+ * outputs) relu and a kxk (OUT - e1) relu side by side, concatenated. */
+static int block_fire(hant_net *net, int x, const line_ctx *lc) {
+  int out = 0, sq, e1, k, bn, rc;
+  unsigned used = 0;
+  if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "sq", out / 8 > 0 ? out / 8 : 1, 1, MAX_DIM, &sq, &used)) ||
+      (rc = opt_int(lc, "e1", out / 2 > 0 ? out / 2 : 1, 1, MAX_DIM, &e1, &used)) ||
+      (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) || (rc = opt_int(lc, "bn", 0, 0, 1, &bn, &used)) ||
+      (rc = check_used(lc, used, 2)))
+    return rc;
+  if (e1 >= out)
+    return hant__error(HANT_EFORMAT, "%s:%d: fire e1=%d leaves no outputs of %d for its kxk branch", lc->name,
+                       lc->lineno, e1, out);
+  int s = conv_bn_act(net, x, sq, 1, 1, 1, bn, HANT_ACT_RELU);
+  int a = s < 0 ? s : conv_bn_act(net, s, e1, 1, 1, 1, bn, HANT_ACT_RELU);
+  int b = a < 0 ? a : conv_bn_act(net, s, out - e1, k, 1, 1, bn, HANT_ACT_RELU);
+  return b < 0 ? b : hant_net_concat(net, a, b);
+}
+
+/* GoogLeNet's Inception module: four branches concatenated in order: 1x1
+ * (c1); 1x1 (r3) then k3 x k3 (c3); 1x1 (r5) then k5 x k5 (c5); 3x3 max
+ * pool of stride 1 then 1x1 (pool). Every conv is followed by [bn] relu. */
+static int block_inception(hant_net *net, int x, const line_ctx *lc) {
+  int out = 0, c1, r3, c3, r5, c5, pp, k3, k5, bn, rc;
+  unsigned used = 0;
+  if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "c1", 64, 1, MAX_DIM, &c1, &used)) || (rc = opt_int(lc, "r3", 96, 1, MAX_DIM, &r3, &used)) ||
+      (rc = opt_int(lc, "c3", 128, 1, MAX_DIM, &c3, &used)) || (rc = opt_int(lc, "r5", 16, 1, MAX_DIM, &r5, &used)) ||
+      (rc = opt_int(lc, "c5", 32, 1, MAX_DIM, &c5, &used)) || (rc = opt_int(lc, "pool", 32, 1, MAX_DIM, &pp, &used)) ||
+      (rc = opt_int(lc, "k3", 3, 1, 15, &k3, &used)) || (rc = opt_int(lc, "k5", 5, 1, 15, &k5, &used)) ||
+      (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) || (rc = check_used(lc, used, 2)))
+    return rc;
+  if (c1 + c3 + c5 + pp != out)
+    return hant__error(HANT_EFORMAT, "%s:%d: inception %d: c1 + c3 + c5 + pool = %d, not its width", lc->name,
+                       lc->lineno, out, c1 + c3 + c5 + pp);
+  int y = conv_bn_act(net, x, c1, 1, 1, 1, bn, HANT_ACT_RELU);
+  int b = y < 0 ? y : conv_bn_act(net, x, r3, 1, 1, 1, bn, HANT_ACT_RELU);
+  b = b < 0 ? b : conv_bn_act(net, b, c3, k3, 1, 1, bn, HANT_ACT_RELU);
+  y = b < 0 ? b : hant_net_concat(net, y, b);
+  b = y < 0 ? y : conv_bn_act(net, x, r5, 1, 1, 1, bn, HANT_ACT_RELU);
+  b = b < 0 ? b : conv_bn_act(net, b, c5, k5, 1, 1, bn, HANT_ACT_RELU);
+  y = b < 0 ? b : hant_net_concat(net, y, b);
+  hant_pool_desc pd = {.k = 3, .s = 1, .p = 1, .ceil_mode = true};
+  b = y < 0 ? y : hant_net_maxpool(net, x, &pd);
+  b = b < 0 ? b : conv_bn_act(net, b, pp, 1, 1, 1, bn, HANT_ACT_RELU);
+  return b < 0 ? b : hant_net_concat(net, y, b);
+}
+
+/* ---- squeeze-and-excitation blocks (MobileNetV3, EfficientNet, RegNetY) ---- */
+
+/* An activation option other than act= (sa=, gate=). */
+static int opt_act_named(const line_ctx *lc, const char *key, hant_act def, hant_act *out, unsigned *used) {
+  size_t kl = strlen(key);
+  *out = def;
+  for (int i = 2; i < lc->ntok; i++) {
+    if (strncmp(lc->tok[i], key, kl) || lc->tok[i][kl] != '=')
+      continue;
+    *used |= 1u << i;
+    hant_act a = hant_act_from_name(lc->tok[i] + kl + 1);
+    if (a == HANT_ACT_COUNT || a == HANT_ACT_NONE)
+      return hant__error(HANT_EFORMAT,
+                         "%s:%d: unknown activation '%s' for %s (expected relu, relu6, hswish, sigmoid, silu or hsigmoid)",
+                         lc->name, lc->lineno, lc->tok[i] + kl + 1, key);
+    *out = a;
+  }
+  return 0;
+}
+
+/* The options every SE block shares: se=R (the reduce width, 0 for no
+ * squeeze-and-excitation), sa= (the activation between its two 1x1
+ * convolutions) and gate= (the activation that makes the channel gate). */
+static int opt_se(const line_ctx *lc, int *se, hant_act *sa, hant_act *gate, unsigned *used) {
+  int rc;
+  if ((rc = opt_int(lc, "se", 0, 0, MAX_DIM, se, used)) || (rc = opt_act_named(lc, "sa", HANT_ACT_RELU, sa, used)) ||
+      (rc = opt_act_named(lc, "gate", HANT_ACT_SIGMOID, gate, used)))
+    return rc;
+  return 0;
+}
+
+/* Squeeze-and-excitation on y: global average pool, 1x1 conv to r with a
+ * bias, sa, 1x1 conv back with a bias, gate, and y times the gate. */
+static int se_gate(hant_net *net, int y, int r, hant_act sa, hant_act gate) {
+  if (y < 0 || r == 0)
+    return y;
+  int c = net->nodes[y].c;
+  hant_conv_desc d1 = {.c_in = c, .c_out = r, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = 1};
+  hant_conv_desc d2 = {.c_in = r, .c_out = c, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = 1};
+  int g = hant_net_gap(net, y);
+  if (g >= 0)
+    g = hant_net_conv(net, g, &d1, true);
+  if (g >= 0)
+    g = hant_net_act(net, g, sa);
+  if (g >= 0)
+    g = hant_net_conv(net, g, &d2, true);
+  if (g >= 0)
+    g = hant_net_act(net, g, gate);
+  return g < 0 ? g : hant_net_mul(net, y, g);
+}
+
+/* MobileNetV3's and EfficientNet's block: [1x1 expansion,] depthwise, SE
+ * on the depthwise output, 1x1 projection, and the input added when the
+ * shapes allow; as ir, no expansion when mid equals the input width. */
+static int block_se_ir(hant_net *net, int x, const line_ctx *lc) {
+  int out = 0, e, k, s, mid, bn, se, rc;
+  unsigned used = 0;
+  hant_act act, sa, gate;
+  int cin = net->nodes[x].c;
+  if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "e", 6, 1, 16, &e, &used)) ||
+      (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) || (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) ||
+      (rc = opt_int(lc, "mid", cin * e, 1, MAX_DIM, &mid, &used)) || (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) ||
+      (rc = opt_act(lc, HANT_ACT_RELU6, &act, &used)) || (rc = opt_se(lc, &se, &sa, &gate, &used)) ||
+      (rc = check_used(lc, used, 2)))
+    return rc;
+  int y = x;
+  if (mid != cin)
+    y = conv_bn_act(net, y, mid, 1, 1, 1, bn, act);
+  if (y >= 0)
+    y = conv_bn_act(net, y, mid, k, s, mid, bn, act);
+  y = se_gate(net, y, se, sa, gate);
+  if (y >= 0)
+    y = conv_bn_act(net, y, out, 1, 1, 1, bn, HANT_ACT_NONE);
+  if (y >= 0 && s == 1 && cin == out)
+    y = hant_net_add(net, y, x);
+  return y;
+}
+
+/* RegNetY's block: 1x1 to mid, kxk grouped (g groups, the stride), SE,
+ * 1x1 to out, shortcut (a 1x1 projection when the stride or width
+ * changes), add, ReLU. */
+static int block_se_bottleneck(hant_net *net, int x, const line_ctx *lc) {
+  int out = 0, k, s, mid, g, bn, se, rc;
+  unsigned used = 0;
+  hant_act sa, gate;
+  if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) ||
+      (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) || (rc = opt_int(lc, "mid", out, 1, MAX_DIM, &mid, &used)) ||
+      (rc = opt_int(lc, "g", 1, 1, MAX_DIM, &g, &used)) || (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) ||
+      (rc = opt_se(lc, &se, &sa, &gate, &used)) || (rc = check_used(lc, used, 2)))
+    return rc;
+  int y = conv_bn_act(net, x, mid, 1, 1, 1, bn, HANT_ACT_RELU);
+  if (y >= 0)
+    y = conv_bn_act(net, y, mid, k, s, g, bn, HANT_ACT_RELU);
+  y = se_gate(net, y, se, sa, gate);
+  if (y >= 0)
+    y = conv_bn_act(net, y, out, 1, 1, 1, bn, HANT_ACT_NONE);
+  return residual_end(net, x, y, out, s, bn);
 }
 
 static int block_linear(hant_net *net, int x, const line_ctx *lc) {
@@ -220,14 +421,16 @@ static int block_identity(hant_net *net, int x, const line_ctx *lc) {
 static int layer_pool(hant_net *net, int x, const line_ctx *lc) {
   int k, s, p, rc;
   unsigned used = 0;
+  int ceil = 0;
   if ((rc = opt_int(lc, "k", 2, 1, 64, &k, &used)) || (rc = opt_int(lc, "s", k, 1, 64, &s, &used)) ||
-      (rc = opt_int(lc, "p", 0, 0, 32, &p, &used)))
+      (rc = opt_int(lc, "p", 0, 0, 32, &p, &used)) || (rc = opt_int(lc, "ceil", 0, 0, 1, &ceil, &used)))
     return rc;
   /* options start at token 1 for pools: check them all */
   for (int i = 1; i < lc->ntok; i++)
-    if (strncmp(lc->tok[i], "k=", 2) && strncmp(lc->tok[i], "s=", 2) && strncmp(lc->tok[i], "p=", 2))
+    if (strncmp(lc->tok[i], "k=", 2) && strncmp(lc->tok[i], "s=", 2) && strncmp(lc->tok[i], "p=", 2) &&
+        strncmp(lc->tok[i], "ceil=", 5))
       return hant__error(HANT_EFORMAT, "%s:%d: unexpected '%s' for %s", lc->name, lc->lineno, lc->tok[i], lc->tok[0]);
-  hant_pool_desc d = {.k = k, .s = s, .p = p, .count_include_pad = true};
+  hant_pool_desc d = {.k = k, .s = s, .p = p, .count_include_pad = true, .ceil_mode = ceil != 0};
   return !strcmp(lc->tok[0], "maxpool") ? hant_net_maxpool(net, x, &d) : hant_net_avgpool(net, x, &d);
 }
 
@@ -250,8 +453,10 @@ struct layer_kind {
 static const struct layer_kind kinds[] = {
     {"conv", true, block_conv},       {"res", true, block_res},
     {"ir", true, block_ir},           {"dws", true, block_dws},
-    {"bottleneck", true, block_bottleneck},
+    {"bottleneck", true, block_bottleneck}, {"shuffle", true, block_shuffle},
+    {"fire", true, block_fire},       {"inception", true, block_inception},
     {"linear", true, block_linear},   {"identity", true, block_identity},
+    {"se_ir", true, block_se_ir},     {"se_bottleneck", true, block_se_bottleneck},
     {"maxpool", false, layer_pool},   {"avgpool", false, layer_pool},
     {"gap", false, layer_gap},        {"flatten", false, layer_flatten},
 };
@@ -283,7 +488,7 @@ static int add_line(hant_net *net, int x, line_ctx *lc, char *text) {
     if (!strcmp(kinds[i].name, lc->tok[0]))
       k = &kinds[i];
   if (!k)
-    return hant__error(HANT_EFORMAT, "%s:%d: unknown layer '%s' (expected conv, res, ir, dws, linear, identity, maxpool, avgpool, gap or flatten)", lc->name, lc->lineno, lc->tok[0]);
+    return hant__error(HANT_EFORMAT, "%s:%d: unknown layer '%s' (expected conv, res, ir, dws, bottleneck, shuffle, fire, inception, se_ir, se_bottleneck, linear, identity, maxpool, avgpool, gap or flatten)", lc->name, lc->lineno, lc->tok[0]);
   if (k->slot) {
     int rc = hant_net_slot_begin(net, k->name, text, x);
     if (rc < 0)

@@ -92,7 +92,9 @@ static void plan_group(hant_infer *inf, int c) {
       j = next_in_chain(net, inf->role, cur, chain, &len, CAP);
     }
   }
-  if (j >= 0 && net->nodes[j].op == HANT_OP_ACT && net->nodes[j].act != HANT_ACT_NONE) {
+  /* Hard-sigmoid has no oneDNN algorithm to fuse as a post-op: it runs alone. */
+  if (j >= 0 && net->nodes[j].op == HANT_OP_ACT && net->nodes[j].act != HANT_ACT_NONE &&
+      net->nodes[j].act != HANT_ACT_HSIGMOID) {
     g.act = net->nodes[j].act, chain[len++] = j, cur = j, keep = len;
   }
   /* Identities stepped over after the last fused node stay outside. */

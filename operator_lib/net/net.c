@@ -15,6 +15,9 @@ static const char *const op_names[] = {
     [HANT_OP_AVGPOOL] = "avgpool", [HANT_OP_GAP] = "gap",
     [HANT_OP_FLATTEN] = "flatten", [HANT_OP_LINEAR] = "linear",
     [HANT_OP_IDENTITY] = "identity",
+    [HANT_OP_CONCAT] = "concat",   [HANT_OP_CHSLICE] = "chslice",
+    [HANT_OP_SHUFFLE] = "shuffle",
+    [HANT_OP_MUL] = "mul",
 };
 _Static_assert(sizeof(op_names) / sizeof(op_names[0]) == HANT_OP_COUNT,
                "op_names must cover every op");
@@ -222,7 +225,12 @@ static int add_pool(hant_net *net, hant_op op, int x, const hant_pool_desc *d) {
   if (rc)
     return rc;
   const hant_node *in = &net->nodes[x];
-  if (d->k <= 0 || d->s <= 0 || d->p < 0 || 2 * d->p > d->k || in->h + 2 * d->p < d->k || in->w + 2 * d->p < d->k)
+  if (d->ceil_mode && op != HANT_OP_MAXPOOL)
+    return hant__error(HANT_EINVAL, "%s: ceil mode is supported for max pooling only", hant_op_name(op));
+  /* In ceil mode a window may hang over the edge as long as it starts inside. */
+  int slack = d->ceil_mode ? d->k - 1 : 0;
+  if (d->k <= 0 || d->s <= 0 || d->p < 0 || 2 * d->p > d->k || in->h + 2 * d->p + slack < d->k ||
+      in->w + 2 * d->p + slack < d->k)
     return hant__error(HANT_EINVAL, "%s: kernel %d, stride %d, padding %d do not fit a %dx%d input", hant_op_name(op), d->k, d->s, d->p, in->h, in->w);
   int id = add_node(net, op, x, in->c, hant_pool_out(d, in->h), hant_pool_out(d, in->w));
   if (id >= 0)
@@ -246,12 +254,67 @@ int hant_net_flatten(hant_net *net, int x) {
   return add_node(net, HANT_OP_FLATTEN, x, in->c * in->h * in->w, 1, 1);
 }
 
+int hant_net_mul(hant_net *net, int a, int b) {
+  int rc = check_in(net, a);
+  if (rc || (rc = check_in(net, b)))
+    return rc;
+  const hant_node *x = &net->nodes[a], *y = &net->nodes[b];
+  if (x->c != y->c || !((y->h == x->h && y->w == x->w) || (y->h == 1 && y->w == 1)))
+    return hant__error(HANT_ESHAPE, "mul: node %d is %dx%dx%d but node %d is %dx%dx%d (expected the same shape or %dx1x1)",
+                       a, x->c, x->h, x->w, b, y->c, y->h, y->w, x->c);
+  int id = add_node(net, HANT_OP_MUL, a, x->c, x->h, x->w);
+  if (id >= 0)
+    net->nodes[id].in[1] = b;
+  return id;
+}
+
 int hant_net_identity(hant_net *net, int x) {
   int rc = check_in(net, x);
   if (rc)
     return rc;
   const hant_node *in = &net->nodes[x];
   return add_node(net, HANT_OP_IDENTITY, x, in->c, in->h, in->w);
+}
+
+int hant_net_concat(hant_net *net, int a, int b) {
+  int rc = check_in(net, a);
+  if (rc || (rc = check_in(net, b)))
+    return rc;
+  const hant_node *x = &net->nodes[a], *y = &net->nodes[b];
+  if (x->h != y->h || x->w != y->w)
+    return hant__error(HANT_ESHAPE, "concat: node %d is %dx%dx%d but node %d is %dx%dx%d (H and W must agree)", a,
+                       x->c, x->h, x->w, b, y->c, y->h, y->w);
+  int id = add_node(net, HANT_OP_CONCAT, a, x->c + y->c, x->h, x->w);
+  if (id >= 0)
+    net->nodes[id].in[1] = b;
+  return id;
+}
+
+int hant_net_chslice(hant_net *net, int x, int first, int count) {
+  int rc = check_in(net, x);
+  if (rc)
+    return rc;
+  const hant_node *in = &net->nodes[x];
+  if (first < 0 || count <= 0 || first + count > in->c)
+    return hant__error(HANT_ESHAPE, "chslice: channels [%d, %d) are not within node %d's %d", first, first + count, x,
+                       in->c);
+  int id = add_node(net, HANT_OP_CHSLICE, x, count, in->h, in->w);
+  if (id >= 0)
+    net->nodes[id].ch_first = first;
+  return id;
+}
+
+int hant_net_shuffle(hant_net *net, int x, int groups) {
+  int rc = check_in(net, x);
+  if (rc)
+    return rc;
+  const hant_node *in = &net->nodes[x];
+  if (groups < 1 || in->c % groups)
+    return hant__error(HANT_ESHAPE, "shuffle: %d groups do not divide node %d's %d channels", groups, x, in->c);
+  int id = add_node(net, HANT_OP_SHUFFLE, x, in->c, in->h, in->w);
+  if (id >= 0)
+    net->nodes[id].ch_groups = groups;
+  return id;
 }
 
 int hant_net_linear(hant_net *net, int x, int out, bool bias) {
@@ -539,6 +602,20 @@ int hant__net_forward_node(hant_net *net, hant_pass *p, int i) {
     hant_linear_forward(x, n, in->c * in->h * in->w, nd->c, net->params[nd->param[0]].w,
                         nd->param[1] >= 0 ? net->params[nd->param[1]].w : NULL, y);
     break;
+  case HANT_OP_CONCAT:
+    hant_concat_forward(x, in->c, p->out[nd->in[1]], net->nodes[nd->in[1]].c, n, hw, y);
+    break;
+  case HANT_OP_CHSLICE:
+    hant_chslice_forward(x, in->c, nd->ch_first, nd->c, n, hw, y);
+    break;
+  case HANT_OP_SHUFFLE:
+    hant_shuffle_forward(x, in->c, nd->ch_groups, n, hw, y);
+    break;
+  case HANT_OP_MUL: {
+    const hant_node *g = &net->nodes[nd->in[1]];
+    hant_mul_forward(x, p->out[nd->in[1]], n, in->c, hw, g->h * g->w, y);
+    break;
+  }
   default:
     return hant__error(HANT_EINVAL, "node %d: op %s cannot run", i, hant_op_name(nd->op));
   }
@@ -615,6 +692,23 @@ static int accum(hant_pass *p, const hant_net *net, int x, float *buf, bool adop
   return 0;
 }
 
+/* Both inputs of a multiply get a gradient, each scaled by the other. */
+static int backward_mul(hant_net *net, hant_pass *p, int i) {
+  const hant_node *nd = &net->nodes[i];
+  int a = nd->in[0], b = nd->in[1], n = p->n;
+  const hant_node *na = &net->nodes[a], *nb = &net->nodes[b];
+  bool want_a = a > 0 || p->want_input_grad, want_b = b > 0 || p->want_input_grad;
+  float *da = want_a ? hant_arena_floats(&p->act, node_numel(na, n)) : NULL;
+  float *db = want_b ? hant_arena_floats(&p->act, node_numel(nb, n)) : NULL;
+  if ((want_a && !da) || (want_b && !db))
+    return HANT_ENOMEM;
+  hant_mul_backward(p->out[a], p->out[b], p->grad[i], n, na->c, na->h * na->w, nb->h * nb->w, da, db);
+  int rc = want_a ? accum(p, net, a, da, true) : 0;
+  if (!rc && want_b)
+    rc = accum(p, net, b, db, true);
+  return rc;
+}
+
 static int backward_node(hant_net *net, hant_pass *p, int i) {
   hant_node *nd = &net->nodes[i];
   float *dy = p->grad[i];
@@ -629,7 +723,9 @@ static int backward_node(hant_net *net, hant_pass *p, int i) {
   bool need_dx = xi > 0 || p->want_input_grad;
   float *dx = NULL;
   bool aliases = nd->op == HANT_OP_IDENTITY || (nd->op == HANT_OP_FLATTEN && !flatten_moves(in));
-  if (need_dx && !aliases && nd->op != HANT_OP_ADD) {
+  if (nd->op == HANT_OP_MUL)
+    return backward_mul(net, p, i);
+  if (need_dx && !aliases && nd->op != HANT_OP_ADD && nd->op != HANT_OP_CONCAT) {
     dx = hant_arena_floats(&p->act, nin);
     if (!dx)
       return HANT_ENOMEM;
@@ -662,6 +758,28 @@ static int backward_node(hant_net *net, hant_pass *p, int i) {
     return rc;
   case HANT_OP_IDENTITY:
     return need_dx ? accum(p, net, xi, dy, true) : 0;
+  case HANT_OP_CONCAT: {
+    /* Two inputs, like add: each gets its part of dy when it needs one. */
+    int bi = nd->in[1];
+    const hant_node *b = &net->nodes[bi];
+    bool need_db = bi > 0 || p->want_input_grad;
+    float *da = need_dx ? hant_arena_floats(&p->act, nin) : NULL;
+    float *db = need_db ? hant_arena_floats(&p->act, node_numel(b, n)) : NULL;
+    if ((need_dx && !da) || (need_db && !db))
+      return HANT_ENOMEM;
+    hant_concat_backward(dy, in->c, b->c, n, hw, da, db);
+    if (da && (rc = accum(p, net, xi, da, true)))
+      return rc;
+    return db ? accum(p, net, bi, db, true) : 0;
+  }
+  case HANT_OP_CHSLICE:
+    if (dx)
+      hant_chslice_backward(dy, in->c, nd->ch_first, nd->c, n, hw, dx);
+    break;
+  case HANT_OP_SHUFFLE:
+    if (dx)
+      hant_shuffle_backward(dy, in->c, nd->ch_groups, n, hw, dx);
+    break;
   case HANT_OP_FLATTEN:
     if (aliases)
       return need_dx ? accum(p, net, xi, dy, true) : 0;

@@ -22,6 +22,12 @@ typedef enum hant_op {
   HANT_OP_FLATTEN,  /* [N, C, H, W] -> [N, C*H*W, 1, 1], values in channels-first order */
   HANT_OP_LINEAR,   /* param[0] weight [out, in], param[1] bias or -1 */
   HANT_OP_IDENTITY, /* output aliases the input */
+  /* Channel moves (ShuffleNet, SqueezeNet, GoogLeNet): */
+  HANT_OP_CONCAT,   /* [in[0] channels, in[1] channels], same H and W */
+  HANT_OP_CHSLICE,  /* channels [ch_first, ch_first + c) of in[0] */
+  HANT_OP_SHUFFLE,  /* channel shuffle of in[0] in ch_groups groups (ops.h) */
+  /* squeeze-and-excitation */
+  HANT_OP_MUL,      /* in[0] * in[1]; in[1] the same shape or [C, 1, 1], broadcast over H and W */
   HANT_OP_COUNT
 } hant_op;
 
@@ -37,6 +43,8 @@ typedef struct hant_node {
   hant_pool_desc pool;
   hant_act act;
   float bn_eps, bn_momentum;
+  int ch_first;  /* chslice: first channel taken */
+  int ch_groups; /* shuffle: groups */
 } hant_node;
 
 /* A replaceable block: a contiguous run of nodes [first, last] that reads
@@ -88,6 +96,14 @@ int hant_net_gap(hant_net *net, int x);
 int hant_net_flatten(hant_net *net, int x);
 int hant_net_linear(hant_net *net, int x, int out, bool bias);
 int hant_net_identity(hant_net *net, int x);
+/* Channel moves: a and b must have the same H and W; the slice must lie
+ * within x's channels; groups must divide x's channels. */
+int hant_net_concat(hant_net *net, int a, int b);
+int hant_net_chslice(hant_net *net, int x, int first, int count);
+int hant_net_shuffle(hant_net *net, int x, int groups);
+/* a * b, element by element, with b of a's shape or [C, 1, 1] (a channel
+ * gate, broadcast over a's plane); the output has a's shape. */
+int hant_net_mul(hant_net *net, int a, int b);
 
 /* Nodes added between begin and end form a slot that reads node `in`. */
 int hant_net_slot_begin(hant_net *net, const char *kind, const char *desc, int in);

@@ -13,7 +13,9 @@
  *   conv        conv [bn] [act]                                  "conv 16 k=3 s=1 act=relu bn=1"
  *   dws         depthwise conv [bn] act, 1x1 conv [bn] act        "dws 32 k=3 s=1 act=relu"
  *   ir          [1x1 conv [bn] act,] depthwise conv [bn] act,
- *               1x1 conv [bn] (no act) [+ add of the input]      "ir 24 mid=144 k=3 s=2 act=relu6"
+ *               1x1 conv [bn] (no act) [+ add of the input]      "ir 24 e=6 k=3 s=2 act=relu6 expand=1 skip=0"
+ *               (expand= and skip= always written: an expansion ratio of 1 may keep its 1x1 conv, and a
+ *               stride-1 block of equal widths may lack the add)
  *   res         kxk conv [bn] relu, kxk conv [bn], shortcut
  *               (input, or 1x1 conv [bn]), add, relu             "res 32 k=3 s=2"
  *   bottleneck  1x1, kxk, 1x1 convs, shortcut, add, relu         "bottleneck 64 mid=16 k=3 s=2"
@@ -48,7 +50,9 @@ int hant_teacher_prepare(hant_net *teacher, const char *path);
 
 /* Fills ids with the indices of the weight layers (convolutions and linear
  * layers) of one slot, or of the whole network, in node order, at most
- * max; returns how many were found. */
+ * max; returns how many were found. A slot's projection shortcut (a conv
+ * reading the slot's input that feeds its add) comes last, wherever it
+ * sits among the nodes, as in blocks built from architecture lines. */
 int hant_slot_weight_nodes(const hant_net *net, int slot, int *ids, int max);
 int hant_net_weight_nodes(const hant_net *net, int *ids, int max);
 

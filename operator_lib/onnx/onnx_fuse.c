@@ -26,6 +26,25 @@ int hant__onnx_hswish_mul(const onnx_reader *r, int hs) {
   return (a0 == x && a1 == y) || (a0 == y && a1 == x) ? ni : -1;
 }
 
+/* Sigmoid(x) read only by Mul(x, .): SiLU, as PyTorch exports
+ * nn.SiLU. Returns the Mul's node index when node sg is that pattern, else
+ * -1; a Sigmoid whose Mul multiplies something else (the gate of
+ * squeeze-and-excitation) is a sigmoid of its own. */
+int hant__onnx_silu_mul(const onnx_reader *r, int sg) {
+  const Onnx__NodeProto *p = r->nodes[sg].p;
+  if (strcmp(p->op_type, "Sigmoid") || p->n_input != 1 || p->n_output != 1 || !p->output[0][0] || p->n_attribute)
+    return -1;
+  int x = hant__onnx_lookup(r, p->input[0]), y = hant__onnx_lookup(r, p->output[0]);
+  if (x < 0 || y < 0 || r->vals[y].cons != 1 || r->vals[y].reader < 0)
+    return -1;
+  int ni = r->vals[y].reader;
+  const Onnx__NodeProto *m = r->nodes[ni].p;
+  if (strcmp(m->op_type, "Mul") || m->n_input != 2 || m->n_attribute)
+    return -1;
+  int a0 = hant__onnx_lookup(r, m->input[0]), a1 = hant__onnx_lookup(r, m->input[1]);
+  return (a0 == x && a1 == y) || (a0 == y && a1 == x) ? ni : -1;
+}
+
 /* MatMul(x, W) with constant W [in, out] read only by an Add of a constant
  * bias: a linear layer. Returns the Add's index, or -1. */
 int hant__onnx_matmul_add(const onnx_reader *r, int mm) {

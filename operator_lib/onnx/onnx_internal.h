@@ -40,8 +40,15 @@ typedef struct onnx_value {
   int reader; /* the last compute node that reads it, -1 for none */
   /* after emission */
   int hnode; /* hant node, -1 before */
-  int rank;  /* 4: [N, C, H, W]; 2: [N, F] */
+  int rank;  /* 4: [N, C, H, W]; 2: [N, F]; 5: inside a channel shuffle */
+  /* Inside a channel shuffle (onnx_channels.c): 1 after its first
+   * Reshape, 2 after its Transpose, 0 elsewhere; the activation shuffled
+   * and the groups. */
+  int shuf_stage, shuf_src, shuf_groups;
 } onnx_value;
+
+/* The dynamic batch size in a shape folded from a Shape node (onnx_fold.c). */
+#define HANT__ONNX_BATCH INT64_MIN
 
 /* A node of the ONNX graph as the reader walks it. */
 typedef struct onnx_rnode {
@@ -133,6 +140,8 @@ int hant__onnx_attr_string(const onnx_reader *r, int ni, const char *name, const
 
 /* HardSigmoid(x; 1/6, 1/2) read only by Mul(x, .): hard-swish, emitted by the Mul. */
 int hant__onnx_hswish_mul(const onnx_reader *r, int hs);
+/* Sigmoid(x) read only by Mul(x, .): SiLU, emitted by the Mul. */
+int hant__onnx_silu_mul(const onnx_reader *r, int sg);
 /* MatMul(x, W) read only by an Add of a constant bias: a linear layer, emitted by the Add. */
 int hant__onnx_matmul_add(const onnx_reader *r, int mm);
 /* A zero Pad of H and W read only by an AveragePool: padding counted in
@@ -153,5 +162,25 @@ typedef int (*hant__onnx_op_fn)(onnx_reader *r, int ni);
 hant__onnx_op_fn hant__onnx_find_op(const char *name, int opset, bool *known);
 /* The value of node ni's input k, or -1 for an absent optional input. */
 int hant__onnx_in_val(const onnx_reader *r, int ni, int k);
+
+/* ---- onnx_fold.c: integer shape arithmetic */
+
+/* Folds node ni into int64 constants when it is shape arithmetic whose
+ * inputs are known (Shape of an emitted activation, Gather, Unsqueeze,
+ * Concat on axis 0, Div, Mul, Add, Sub, Cast to int64). Returns 1 when
+ * folded, 0 when the node is not such arithmetic, or an error. */
+int hant__onnx_fold(onnx_reader *r, int ni);
+
+/* ---- onnx_channels.c: channel moves */
+
+/* Concat of activations on channels (and nodes of x.view's shape, which
+ * their Reshape emits). */
+int hant__onnx_op_concat(onnx_reader *r, int ni);
+/* The Reshape nodes of a channel shuffle: 1 when node ni is one (and was
+ * handled), 0 when it is not, or an error. */
+int hant__onnx_shuffle_reshape(onnx_reader *r, int ni);
+/* Importers of Slice, Split, Transpose, and integer ops left unfolded,
+ * by op name, as hant__onnx_find_op. */
+hant__onnx_op_fn hant__onnx_find_channel_op(const char *name, int opset, bool *known);
 
 #endif

@@ -282,17 +282,78 @@ static int op_hardswish(onnx_reader *r, int ni) {
   return emit_act(r, ni, x, HANT_ACT_HSWISH);
 }
 
+static int op_mul_gate(onnx_reader *r, int ni);
+
 static int op_mul(onnx_reader *r, int ni) {
   for (int k = 0; k < 2; k++) {
     int v = hant__onnx_in_val(r, ni, k);
     if (v >= 0 && r->vals[v].kind == V_DYN && r->nodes[r->vals[v].producer].absorbed_by == ni) {
       int x;
+      bool silu = !strcmp(r->nodes[r->vals[v].producer].p->op_type, "Sigmoid");
       int rc = dyn_in(r, ni, 1 - k, 0, &x);
-      return rc ? rc : emit_act(r, ni, x, HANT_ACT_HSWISH);
+      return rc ? rc : emit_act(r, ni, x, silu ? HANT_ACT_SILU : HANT_ACT_HSWISH);
     }
   }
-  return hant__onnx_node_err(r, ni, HANT_ENOTSUP,
-                             "Mul is supported only as x * HardSigmoid(x; alpha=1/6, beta=0.5) (hard-swish)");
+  return op_mul_gate(r, ni);
+}
+
+/* ---- squeeze-and-excitation: sigmoid, hard-sigmoid, the gating Mul ------------
+ * (MobileNetV3, EfficientNet, RegNetY; SiLU is the Sigmoid-Mul pattern above) */
+
+static int op_sigmoid(onnx_reader *r, int ni) {
+  static const char *const known[] = {NULL};
+  int x, rc;
+  if (r->nodes[ni].absorbed_by >= 0)
+    return 0; /* SiLU: the Mul after it emits the activation */
+  if ((rc = need_inputs(r, ni, 1, 1)) || (rc = hant__onnx_attrs_known(r, ni, known)) || (rc = dyn_in(r, ni, 0, 0, &x)))
+    return rc;
+  return emit_act(r, ni, x, HANT_ACT_SIGMOID);
+}
+
+/* PyTorch's Hardsigmoid, relu6(x + 3) / 6: alpha 1/6 and beta 1/2 only. */
+static int op_hardsigmoid(onnx_reader *r, int ni) {
+  static const char *const known[] = {"alpha", "beta", NULL};
+  int x, rc;
+  float alpha, beta;
+  if (r->nodes[ni].absorbed_by >= 0)
+    return 0; /* hard-swish: the Mul after it emits the activation */
+  if ((rc = need_inputs(r, ni, 1, 1)) || (rc = hant__onnx_attrs_known(r, ni, known)) ||
+      (rc = dyn_in(r, ni, 0, 0, &x)) || (rc = hant__onnx_attr_float(r, ni, "alpha", 0.2f, &alpha)) ||
+      (rc = hant__onnx_attr_float(r, ni, "beta", 0.5f, &beta)))
+    return rc;
+  if (fabsf(alpha - 1.0f / 6.0f) > 1e-6f || beta != 0.5f)
+    return hant__onnx_node_err(r, ni, HANT_ENOTSUP,
+                               "HardSigmoid with alpha=%g, beta=%g is not supported (expected alpha=1/6, beta=0.5, "
+                               "PyTorch's Hardsigmoid)",
+                               (double)alpha, (double)beta);
+  return emit_act(r, ni, x, HANT_ACT_HSIGMOID);
+}
+
+/* Mul of two computed [N, C, H, W] values: the same shape, or one of them
+ * [N, C, 1, 1] (the squeeze-and-excitation gate, either operand). */
+static int op_mul_gate(onnx_reader *r, int ni) {
+  static const char *const known[] = {NULL};
+  int a, b, rc;
+  if ((rc = need_inputs(r, ni, 2, 2)) || (rc = hant__onnx_attrs_known(r, ni, known)))
+    return rc;
+  for (int k = 0; k < 2; k++)
+    if (r->vals[hant__onnx_in_val(r, ni, k)].kind == V_CONST)
+      return hant__onnx_node_err(r, ni, HANT_ENOTSUP,
+                                 "Mul by a constant is not supported (expected two computed values: x * HardSigmoid(x), "
+                                 "x * Sigmoid(x), or a [N, C, H, W] value times a [N, C, 1, 1] gate)");
+  if ((rc = dyn_in(r, ni, 0, 4, &a)) || (rc = dyn_in(r, ni, 1, 4, &b)))
+    return rc;
+  const hant_node *na = &r->net->nodes[a], *nb = &r->net->nodes[b];
+  if (na->h * na->w < nb->h * nb->w) { /* PyTorch's SE writes gate * x */
+    int t = a;
+    a = b, b = t;
+  }
+  int h = built(r, ni, hant_net_mul(r->net, a, b));
+  if (h < 0)
+    return h;
+  onnx_value *o = out_val(r, ni);
+  o->hnode = h, o->rank = 4;
+  return 0;
 }
 
 static int emit_linear(onnx_reader *r, int ni, int x, const onnx_value *wv, bool trans, const onnx_value *bv) {
@@ -442,12 +503,13 @@ static int op_pool(onnx_reader *r, int ni, bool avg) {
     d.p = padded, d.count_include_pad = true;
   if (2 * d.p > d.k)
     return hant__onnx_node_err(r, ni, HANT_ENOTSUP, "padding %d is more than half the kernel %d", d.p, d.k);
-  if (ceil_mode) { /* fine only when rounding up gives the same size */
+  d.ceil_mode = ceil_mode && !avg; /* max pools round up as asked (GoogLeNet, SqueezeNet) */
+  if (ceil_mode && avg) { /* fine only when rounding up gives the same size */
     for (int dim = 0; dim < 2; dim++) {
       int n = dim ? in->w : in->h, span = n + 2 * d.p - d.k;
       if (span >= 0 && span % d.s)
         return hant__onnx_node_err(r, ni, HANT_ENOTSUP,
-                                   "ceil_mode=1 changes the output size here (hant pools round down)");
+                                   "ceil_mode=1 changes the output size here (hant's average pools round down)");
     }
   }
   int h = built(r, ni, avg ? hant_net_avgpool(r->net, x, &d) : hant_net_maxpool(r->net, x, &d));
@@ -572,7 +634,11 @@ static int op_reshape(onnx_reader *r, int ni) {
   int x, rc;
   int64_t allowzero;
   if ((rc = need_inputs(r, ni, 2, 2)) || (rc = hant__onnx_attrs_known(r, ni, known)) ||
-      (rc = dyn_in(r, ni, 0, 0, &x)) || (rc = hant__onnx_attr_int(r, ni, "allowzero", 0, 0, 1, &allowzero)))
+      (rc = hant__onnx_attr_int(r, ni, "allowzero", 0, 0, 1, &allowzero)))
+    return rc;
+  if ((rc = hant__onnx_shuffle_reshape(r, ni)))
+    return rc < 0 ? rc : 0;
+  if ((rc = dyn_in(r, ni, 0, 0, &x)))
     return rc;
   const onnx_value *sv = &r->vals[hant__onnx_in_val(r, ni, 1)];
   const hant_node *in = &r->net->nodes[x];
@@ -591,7 +657,8 @@ static int op_reshape(onnx_reader *r, int ni) {
                                "constant (other computed shapes are not supported)");
   const int64_t *d = sv->i64;
   /* the first dimension keeps the batch: 0 (copy), -1, or the input's fixed batch size */
-  bool ok = sv->numel == 2 && ((d[0] == 0 && !allowzero) || d[0] == -1 || (r->batch > 0 && d[0] == r->batch)) &&
+  bool ok = sv->numel == 2 &&
+            ((d[0] == 0 && !allowzero) || d[0] == -1 || d[0] == HANT__ONNX_BATCH || (r->batch > 0 && d[0] == r->batch)) &&
             (d[1] == f || (d[1] == -1 && d[0] != -1));
   if (!ok) {
     char shape[128] = "";
@@ -616,10 +683,10 @@ static int op_absorbed(onnx_reader *r, int ni) {
   if (r->nodes[ni].absorbed_by >= 0)
     return 0;
   const char *op = r->nodes[ni].p->op_type;
-  if (!strcmp(op, "Shape") || !strcmp(op, "Gather") || !strcmp(op, "Unsqueeze") || !strcmp(op, "Concat"))
+  if (!strcmp(op, "Shape") || !strcmp(op, "Gather") || !strcmp(op, "Unsqueeze"))
     return hant__onnx_node_err(r, ni, HANT_ENOTSUP,
-                               "%s is supported only in the shape of x.view(x.size(0), -1): "
-                               "Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0), [0]), [-1]))",
+                               "%s is supported only on integer shape values hant can evaluate at import (computed "
+                               "from Shape of an activation and constants)",
                                op);
   if (!strcmp(op, "Pad"))
     return hant__onnx_node_err(
@@ -635,13 +702,15 @@ static const struct {
   int since; /* first opset with this op */
 } ops[] = {
     {"Conv", op_conv, 1},          {"BatchNormalization", op_bn, 1},   {"Relu", op_relu, 1},
-    {"Clip", op_clip, 1},          {"HardSwish", op_hardswish, 14},    {"HardSigmoid", op_absorbed, 1},
+    {"Clip", op_clip, 1},          {"HardSwish", op_hardswish, 14},    {"HardSigmoid", op_hardsigmoid, 1},
     {"Mul", op_mul, 1},            {"Add", op_add, 1},                 {"MaxPool", op_maxpool, 1},
     {"AveragePool", op_avgpool, 1}, {"GlobalAveragePool", op_gap, 1},  {"Flatten", op_flatten, 1},
     {"Reshape", op_reshape, 5},    {"Gemm", op_gemm, 1},               {"MatMul", op_matmul, 1},
     {"Pad", op_absorbed, 2},       {"Identity", NULL, 1},              {"Constant", NULL, 1},
     {"Shape", op_absorbed, 1},     {"Gather", op_absorbed, 1},         {"Unsqueeze", op_absorbed, 1},
-    {"Concat", op_absorbed, 4},    {"ReduceMean", op_reducemean, 1},   {"Dropout", op_dropout, 1},
+    {"Concat", hant__onnx_op_concat, 4},    {"ReduceMean", op_reducemean, 1},   {"Dropout", op_dropout, 1},
+    /* squeeze-and-excitation */
+    {"Sigmoid", op_sigmoid, 1},
 };
 
 hant__onnx_op_fn hant__onnx_find_op(const char *name, int opset, bool *known) {
@@ -650,6 +719,5 @@ hant__onnx_op_fn hant__onnx_find_op(const char *name, int opset, bool *known) {
       *known = opset >= ops[i].since;
       return ops[i].fn;
     }
-  *known = false;
-  return NULL;
+  return hant__onnx_find_channel_op(name, opset, known);
 }

@@ -205,7 +205,9 @@ static int emit_all(onnx_reader *r) {
     hant__onnx_op_fn fn = hant__onnx_find_op(p->op_type, r->opset, &known);
     if (fn && r->net->n_nodes >= HANT_ONNX_MAX_NODES)
       rc = hant__error(HANT_ELIMIT, "%s: more than %d operators", r->file, HANT_ONNX_MAX_NODES);
-    else if (fn)
+    else if ((rc = hant__onnx_fold(r, ni)) > 0)
+      rc = 0; /* shape arithmetic, now constants */
+    else if (fn && !rc)
       rc = fn(r, ni);
   }
 out:
@@ -382,6 +384,8 @@ static int read_model(onnx_reader *r, const Onnx__ModelProto *m, hant_onnx_info 
   r->vals[r->output].cons++;
   for (int ni = 0; ni < r->n_nodes; ni++) {
     int by = hant__onnx_hswish_mul(r, ni);
+    if (by < 0)
+      by = hant__onnx_silu_mul(r, ni);
     if (by < 0)
       by = hant__onnx_matmul_add(r, ni);
     if (by < 0)

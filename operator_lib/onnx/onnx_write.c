@@ -111,6 +111,32 @@ static const char *init_f32(wr *w, const char *name, int ndims, const int64_t *d
   return t->name;
 }
 
+/* A 1-D int64 initializer of n values (shapes, slice bounds), copied. */
+static const char *init_i64(wr *w, const char *name, const int64_t *vals, size_t n) {
+  Onnx__TensorProto *t = wa(w, sizeof(*t));
+  int64_t *d = wa(w, sizeof(int64_t)), *v = wa(w, sizeof(int64_t) * n);
+  if (!t || !d || !v) {
+    w->err = w->err ? w->err : HANT_ENOMEM;
+    return NULL;
+  }
+  onnx__tensor_proto__init(t);
+  d[0] = (int64_t)n;
+  memcpy(v, vals, sizeof(int64_t) * n);
+  t->n_dims = 1;
+  t->dims = d;
+  t->has_data_type = 1;
+  t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+  t->name = wstr(w, "%s", name);
+  t->n_int64_data = n;
+  t->int64_data = v;
+  if (!t->name || w->err || push((void ***)&w->inits, &w->n_inits, &w->cap_inits, t)) {
+    if (!w->err)
+      w->err = HANT_ENOMEM;
+    return NULL;
+  }
+  return t->name;
+}
+
 /* A node with up to 3 inputs (NULL ends the list) and one output. */
 static Onnx__NodeProto *wnode(wr *w, const char *op, const char *name, const char *out, const char *in0,
                               const char *in1, const char *in2) {
@@ -179,6 +205,17 @@ static void attr_ints(wr *w, Onnx__NodeProto *n, const char *name, int count, in
     return;
   v[0] = a0, v[1] = a1, v[2] = a2, v[3] = a3;
   a->n_ints = (size_t)count;
+  a->ints = v;
+}
+
+/* perm = (0, 2, 1, 3, 4): the transpose of a channel shuffle. */
+static void attr_shuffle_perm(wr *w, Onnx__NodeProto *n) {
+  Onnx__AttributeProto *a = wattr(w, n, "perm", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+  int64_t *v = wa(w, 5 * sizeof(int64_t));
+  if (!a || !v)
+    return;
+  v[0] = 0, v[1] = 2, v[2] = 1, v[3] = 3, v[4] = 4;
+  a->n_ints = 5;
   a->ints = v;
 }
 
@@ -316,12 +353,25 @@ static int build_graph(wr *w, const hant_net *net, const char **names, int *rank
         attr_float(w, n, "alpha", 1.0f / 6.0f);
         attr_float(w, n, "beta", 0.5f);
         n = wnode(w, "Mul", nm, out, in, hs, NULL);
+      } else if (nd->act == HANT_ACT_SIGMOID) {
+        n = wnode(w, "Sigmoid", nm, out, in, NULL, NULL);
+      } else if (nd->act == HANT_ACT_SILU) { /* as PyTorch exports SiLU: no SiLU op before opset 24 */
+        const char *sg = wstr(w, "n%d_sig", i);
+        wnode(w, "Sigmoid", sg, sg, in, NULL, NULL);
+        n = wnode(w, "Mul", nm, out, in, sg, NULL);
+      } else if (nd->act == HANT_ACT_HSIGMOID) {
+        n = wnode(w, "HardSigmoid", nm, out, in, NULL, NULL);
+        attr_float(w, n, "alpha", 1.0f / 6.0f);
+        attr_float(w, n, "beta", 0.5f);
       } else {
         n = wnode(w, "Identity", nm, out, in, NULL, NULL);
       }
       break;
     case HANT_OP_ADD:
       n = wnode(w, "Add", nm, out, in, names[nd->in[1]], NULL);
+      break;
+    case HANT_OP_MUL: /* a [N, C, H, W] times a gate [N, C, 1, 1] or a same-shaped tensor: ONNX broadcasts */
+      n = wnode(w, "Mul", nm, out, in, names[nd->in[1]], NULL);
       break;
     case HANT_OP_MAXPOOL:
     case HANT_OP_AVGPOOL: {
@@ -332,6 +382,8 @@ static int build_graph(wr *w, const hant_net *net, const char **names, int *rank
       attr_ints(w, n, "strides", 2, d->s, d->s, 0, 0);
       if (nd->op == HANT_OP_AVGPOOL)
         attr_int(w, n, "count_include_pad", d->count_include_pad);
+      if (d->ceil_mode)
+        attr_int(w, n, "ceil_mode", 1);
       break;
     }
     case HANT_OP_GAP:
@@ -367,6 +419,38 @@ static int build_graph(wr *w, const hant_net *net, const char **names, int *rank
       if (i == last)
         n = wnode(w, "Identity", nm, out, in, NULL, NULL);
       break;
+    case HANT_OP_CONCAT:
+      n = wnode(w, "Concat", nm, out, in, names[nd->in[1]], NULL);
+      attr_int(w, n, "axis", 1);
+      break;
+    case HANT_OP_CHSLICE: {
+      int64_t b[3] = {nd->ch_first, nd->ch_first + nd->c, 1};
+      const char *st = init_i64(w, wstr(w, "n%d.starts", i), &b[0], 1);
+      const char *en = init_i64(w, wstr(w, "n%d.ends", i), &b[1], 1);
+      const char *ax = init_i64(w, wstr(w, "n%d.axes", i), &b[2], 1);
+      n = wnode(w, "Slice", nm, out, in, st, en);
+      char **ins = n ? wa(w, 4 * sizeof(char *)) : NULL;
+      if (!ins)
+        break;
+      memcpy(ins, n->input, 3 * sizeof(char *));
+      ins[3] = (char *)ax;
+      n->input = ins;
+      n->n_input = 4;
+      break;
+    }
+    case HANT_OP_SHUFFLE: {
+      /* PyTorch's form, which the reader recognises as one shuffle:
+       * Reshape [N, g, C/g, H, W], Transpose (0, 2, 1, 3, 4), Reshape back. */
+      int g = nd->ch_groups;
+      int64_t s5[5] = {0, g, nd->c / g, nd->h, nd->w}, s4[4] = {0, nd->c, nd->h, nd->w};
+      const char *r5 = wstr(w, "n%d_split", i), *tr = wstr(w, "n%d_swap", i);
+      Onnx__NodeProto *a = wnode(w, "Reshape", r5, r5, in, init_i64(w, wstr(w, "n%d.shape5", i), s5, 5), NULL);
+      Onnx__NodeProto *t = a ? wnode(w, "Transpose", tr, tr, r5, NULL, NULL) : NULL;
+      if (t)
+        attr_shuffle_perm(w, t);
+      n = t ? wnode(w, "Reshape", nm, out, tr, init_i64(w, wstr(w, "n%d.shape4", i), s4, 4), NULL) : NULL;
+      break;
+    }
     default:
       return hant__error(HANT_ENOTSUP, "ONNX export: node %d has op %s, which has no ONNX form", i,
                          hant_op_name(nd->op));

@@ -60,10 +60,14 @@ static const char *const base_seeds[] = {
     "input 3x16x16\nconv 8 k=5 s=2 g=1 act=hswish bn=0 # stem\ndws 16 k=3 act=relu\nres 16 mid=8 g=2 r=4\n"
     "maxpool k=3 s=2 p=1\navgpool k=2\nidentity\nflatten\nlinear 10 r=3",
     "input 2x9x7; conv 4 k=3 r=2 bn=0; res 6 s=2 k=5; gap; linear 3 act=relu",
+    /* squeeze-and-excitation blocks */
+    "input 1x12x12; conv 8 s=2 act=hswish; se_ir 8 e=3 act=hswish se=8 sa=relu gate=hsigmoid; "
+    "se_ir 16 e=1 k=5 s=2 act=silu se=2 sa=silu; se_bottleneck 16 mid=16 g=2 se=4 bn=0; gap; linear 4 act=sigmoid",
 };
 static const char *const dict[] = {"input ", "conv ", "res ", "ir ", "dws ", "linear ", "identity", "gap", "flatten",
                                    "maxpool ", "avgpool ", " k=", " s=", " g=", " r=", " e=", " mid=", " bn=0",
-                                   " act=relu6", "; ", "\n", "#", "1x1x1", "65536", "0", "-1", "99999999999"};
+                                   " act=relu6", " se=", " sa=silu", " gate=hsigmoid", "se_ir ", "se_bottleneck ",
+                                   "; ", "\n", "#", "1x1x1", "65536", "0", "-1", "99999999999"};
 
 static const fuzz_target target = {.seeds = base_seeds,
                                     .n_seeds = sizeof(base_seeds) / sizeof(base_seeds[0]),

@@ -102,11 +102,12 @@ static void undo_op(Onnx__ModelProto *m, void **s) {
   n->name = s[2];
 }
 
-/* a standalone Mul: the Relu becomes x * x */
+/* a Mul by a constant: the Relu becomes x * (an initializer); x * x of
+ * one shape is a Mul hant reads (squeeze-and-excitation's operator) */
 static void mut_mul(Onnx__ModelProto *m, void **s) {
   Onnx__NodeProto *n = node_of(m, "Relu");
   char **two = malloc(2 * sizeof(char *));
-  two[0] = two[1] = n->input[0];
+  two[0] = n->input[0], two[1] = m->graph->initializer[0]->name;
   s[0] = n, s[1] = n->op_type, s[2] = n->input, s[3] = two;
   n->op_type = (char *)"Mul";
   n->input = two;
@@ -118,6 +119,14 @@ static void undo_mul(Onnx__ModelProto *m, void **s) {
   n->input = s[2];
   n->n_input = 1;
   free(s[3]);
+}
+
+/* a lone HardSigmoid with ONNX's default alpha 0.2, not PyTorch's 1/6 */
+static void mut_hsig(Onnx__ModelProto *m, void **s) {
+  Onnx__NodeProto *n = node_of(m, "Relu");
+  s[0] = n, s[1] = n->op_type, s[2] = n->name;
+  n->op_type = (char *)"HardSigmoid";
+  n->name = (char *)"my_hsig";
 }
 
 /* cycle: the first Conv reads the Relu's output, which depends on it */
@@ -264,8 +273,10 @@ int main(void) {
 
   mutated("unsupported op", mut_op, undo_op, HANT_ENOTSUP,
           (const char *const[]){"bad.onnx", "Softplus", "my_softplus", "opset 13", NULL});
-  mutated("standalone Mul", mut_mul, undo_mul, HANT_ENOTSUP,
-          (const char *const[]){"bad.onnx", "n3_act", "Mul", "opset 13", "hard-swish", NULL});
+  mutated("Mul by a constant", mut_mul, undo_mul, HANT_ENOTSUP,
+          (const char *const[]){"bad.onnx", "n3_act", "Mul", "opset 13", "constant", "gate", NULL});
+  mutated("HardSigmoid alpha 0.2", mut_hsig, undo_op, HANT_ENOTSUP,
+          (const char *const[]){"bad.onnx", "my_hsig", "HardSigmoid", "alpha=0.2", "alpha=1/6", NULL});
   mutated("cycle", mut_cycle, undo_cycle, HANT_EFORMAT, (const char *const[]){"bad.onnx", "cycle", NULL});
   mutated("asymmetric pads", mut_pads, undo_pads, HANT_ENOTSUP,
           (const char *const[]){"bad.onnx", "n1_conv", "Conv", "asymmetric pads [1, 1, 0, 1]", NULL});

@@ -86,6 +86,7 @@ int main(void) {
       "input 3x17x13; conv 8 k=5 s=2 act=hswish; dws 12 k=3 act=relu6; maxpool k=3 s=2 p=1; conv 12 g=4 bn=0 act=none;"
       "avgpool k=2; flatten; linear 20 act=hswish; linear 7",
       "input 2x9x9; conv 4 k=1 act=relu6 bn=0; avgpool k=3 s=1 p=1; ir 6 mid=10 k=5; gap; linear 3 act=relu",
+      "input 3x15x15; conv 8 s=2; maxpool k=3 s=2 ceil=1; conv 8; maxpool k=2 ceil=1; gap; linear 4",
   };
   for (size_t i = 0; i < sizeof(archs) / sizeof(archs[0]); i++) {
     hant_net *net = hant_arch_build(archs[i], "mixed");
@@ -114,6 +115,20 @@ int main(void) {
   CHECK(id > 0, "hand-built network: %s", hant_errmsg());
   randomize(net, seed++);
   same_outputs("hand-built", net);
+  hant_net_destroy(net);
+  /* Channel moves: a ShuffleNet unit (split, branch, concat, shuffle) and
+   * a concatenation of two branches with three channels of a slice. */
+  net = hant_net_new(8, 6, 6);
+  d = (hant_conv_desc){.c_in = 4, .c_out = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 1};
+  int s0 = hant_net_chslice(net, 0, 0, 4), s1 = hant_net_chslice(net, 0, 4, 4);
+  int br = hant_net_act(net, hant_net_conv(net, s1, &d, true), HANT_ACT_RELU);
+  int sh = hant_net_shuffle(net, hant_net_concat(net, s0, br), 2);
+  d.c_in = 8, d.c_out = 3;
+  int cat = hant_net_concat(net, hant_net_conv(net, sh, &d, true), hant_net_chslice(net, sh, 2, 3));
+  l = hant_net_linear(net, hant_net_gap(net, hant_net_shuffle(net, cat, 3)), 4, true);
+  CHECK(l > 0, "channel moves: %s", hant_errmsg());
+  randomize(net, seed++);
+  same_outputs("channels", net);
   hant_net_destroy(net);
   return test_summary("onnx_roundtrip");
 }

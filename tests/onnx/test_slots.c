@@ -50,5 +50,35 @@ int main(void) {
                       "gap; flatten; linear 64 act=relu; linear 10";
   same_slots("mixed", mixed, false);
   same_slots("mixed", mixed, true);
+  /* Inverted residuals whose widths do not tell their shape (issue 18). */
+  const char *ir_flags = "input 1x16x16; conv 16 act=relu6; ir 16 e=1 expand=1 skip=1; ir 16 e=1 skip=0; ir 16 e=4 skip=0;"
+                         "ir 24 e=1 s=2 expand=1; ir 24 e=1; gap; linear 10";
+  /* ShuffleNet V2 units of both strides, one with a narrower branch. */
+  const char *shuffle = "input 3x16x16; conv 24 s=2; shuffle 48 s=2; shuffle 48; shuffle 48 k=5 mid=16; "
+                        "shuffle 96 s=2 k=5; conv 64 k=1; gap; linear 10";
+  same_slots("shuffle", shuffle, false);
+  same_slots("shuffle", shuffle, true);
+  /* SqueezeNet's fire modules and GoogLeNet's Inception modules. */
+  const char *concat = "input 3x16x16; conv 32 s=2 act=relu; fire 32 sq=8 e1=16; maxpool k=3 s=2 ceil=1; "
+                       "fire 64 sq=8 e1=24 k=5 bn=1; inception 64 c1=16 r3=16 c3=24 r5=4 c5=8 pool=16 k5=3; "
+                       "inception 48 c1=8 r3=8 c3=16 r5=4 c5=8 pool=16 bn=0; gap; linear 10";
+  same_slots("concat", concat, false);
+  same_slots("concat", concat, true);
+  same_slots("ir-flags", ir_flags, false);
+  same_slots("ir-flags", ir_flags, true);
+  static const struct {
+    const char *line, *says;
+  } bad[] = {
+      {"input 1x8x8; conv 8; ir 8 e=2 expand=0", "expand=0 has its input width 8 as inner width, not mid=16"},
+      {"input 1x8x8; conv 8; ir 8 e=1 s=2 skip=1", "skip=1 needs stride 1"},
+      {"input 1x8x8; conv 8; ir 12 e=1 skip=1", "skip=1 needs stride 1 and output width = input width (8)"},
+      {"input 1x8x8; conv 8; ir 8 expand=2", "'expand=2' needs an integer in [0, 1]"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    hant_net *n = hant_arch_build(bad[i].line, "arch");
+    CHECK(!n && strstr(hant_errmsg(), bad[i].says), "'%s' is refused saying '%s': %s", bad[i].line, bad[i].says,
+          n ? "built" : hant_errmsg());
+    hant_net_destroy(n);
+  }
   return test_summary("slots");
 }

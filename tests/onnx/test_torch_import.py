@@ -120,14 +120,14 @@ class BottleneckNet(nn.Module):
 
 
 class IR(nn.Module):
-    def __init__(self, cin, cout, s, t):
+    def __init__(self, cin, cout, s, t, expand=None, skip=None):
         super().__init__()
         mid = cin * t
-        layers = [] if t == 1 else cbr(cin, mid, k=1, act=nn.ReLU6)
+        layers = cbr(cin, mid, k=1, act=nn.ReLU6) if (t != 1 if expand is None else expand) else []
         layers += cbr(mid, mid, s=s, g=mid, act=nn.ReLU6)
         layers += [nn.Conv2d(mid, cout, 1, bias=False), nn.BatchNorm2d(cout)]
         self.body = nn.Sequential(*layers)
-        self.skip = s == 1 and cin == cout
+        self.skip = s == 1 and cin == cout if skip is None else skip
 
     def forward(self, x):
         return x + self.body(x) if self.skip else self.body(x)
@@ -142,6 +142,20 @@ class MobileNet(nn.Module):
 
     def forward(self, x):
         return self.head(self.f(x))
+
+
+class Expand1(nn.Module):
+    """Inverted residuals whose widths do not say their shape: an expansion ratio of 1 with a 1x1 expansion conv
+    and a residual add (as some MobileNetV2 exports have), and stride-1 equal-width blocks without the add."""
+
+    def __init__(self):
+        super().__init__()
+        self.f = nn.Sequential(*cbr(1, 16, s=2, act=nn.ReLU6), IR(16, 16, 1, 1, expand=True), IR(16, 16, 1, 1, skip=False),
+                               IR(16, 16, 1, 4, skip=False), IR(16, 24, 2, 1, expand=True), nn.AdaptiveAvgPool2d(1))
+        self.fc = nn.Linear(24, 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.f(x), 1))
 
 
 class MeanNet(nn.Module):
@@ -162,6 +176,12 @@ EXPECTED_SLOTS = {
     "mobilenet": ["conv", "ir", "ir", "ir", "ir", "ir", "conv", "linear"],
     "bottleneck": ["conv", "bottleneck", "bottleneck", "bottleneck", "linear"],
     "meanpool": ["conv", "res", "linear"],
+    "expand1": ["conv", "ir", "ir", "ir", "ir", "linear"],
+}
+# Architecture lines that must say what the widths do not (issue 18).
+EXPECTED_DESC = {
+    "expand1": ["ir 16 e=1 k=3 s=1 act=relu6 expand=1 skip=1", "ir 16 e=1 k=3 s=1 act=relu6 expand=0 skip=0",
+                "ir 16 e=4 k=3 s=1 act=relu6 expand=1 skip=0", "ir 24 e=1 k=3 s=2 act=relu6 expand=1 skip=0"],
 }
 
 failures = []
@@ -226,7 +246,7 @@ def dropout_checks(onnx_run, path, tmp, x, want):
 def main():
     onnx_run = sys.argv[1]
     nets = {"plain": Plain(), "resnet": ResNet(), "mobilenet": MobileNet(), "bottleneck": BottleneckNet(),
-            "meanpool": MeanNet()}
+            "meanpool": MeanNet(), "expand1": Expand1()}
     with tempfile.TemporaryDirectory() as tmp:
         for name, net in nets.items():
             net = randomize_bn(net).eval()
@@ -249,6 +269,13 @@ def main():
                     kinds = [s.split()[0] for s in slots if s]
                     check(kinds == EXPECTED_SLOTS[name],
                           f"{name}: slots {kinds} (expected {EXPECTED_SLOTS[name]}):\n      " + "\n      ".join(slots))
+                    if name in EXPECTED_DESC:
+                        descs = [s.split(None, 3)[3] for s in slots if s and s.split()[0] == "ir"]
+                        check(descs == EXPECTED_DESC[name], f"{name}: ir lines {descs}")
+                    # every slot's line, built with the teacher's weights, gives the slot's output
+                    p = run([onnx_run, "rebuild", path])
+                    check(p.returncode == 0, f"{name}: every slot rebuilds exactly:\n      " +
+                          "\n      ".join(p.stdout.splitlines()) + p.stderr.strip())
                     # weights in an external data file next to the model
                     ext = os.path.join(tmp, f"{name}-external.onnx")
                     onnx.save_model(onnx.load(path), ext, save_as_external_data=True, all_tensors_to_one_file=True,

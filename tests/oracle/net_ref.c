@@ -118,6 +118,20 @@ static int forward_node(hant_net *net, ref_pass *p, int i, bool train) {
   case HANT_OP_LINEAR:
     ref_linear_forward(x, n, in->c * hw, nd->c, pw(net, nd, 0), pw(net, nd, 1), y);
     return 0;
+  case HANT_OP_CONCAT:
+    ref_concat_forward(x, in->c, p->cf_out[nd->in[1]], net->nodes[nd->in[1]].c, n, hw, y);
+    return 0;
+  case HANT_OP_CHSLICE:
+    ref_chslice_forward(x, in->c, nd->ch_first, nd->c, n, hw, y);
+    return 0;
+  case HANT_OP_SHUFFLE:
+    ref_shuffle_forward(x, in->c, nd->ch_groups, n, hw, y);
+    return 0;
+  case HANT_OP_MUL: {
+    const hant_node *g = &net->nodes[nd->in[1]];
+    ref_mul_forward(x, p->cf_out[nd->in[1]], n, in->c, hw, g->h * g->w, y);
+    return 0;
+  }
   default:
     return hant__error(HANT_EINVAL, "net_ref: node %d: op %s cannot run", i, hant_op_name(nd->op));
   }
@@ -178,6 +192,24 @@ static int backward_node(hant_net *net, ref_pass *p, int i) {
   }
   if (nd->op == HANT_OP_IDENTITY || nd->op == HANT_OP_FLATTEN)
     return accum(p, net, xi, dy);
+  if (nd->op == HANT_OP_CONCAT) {
+    const hant_node *b = &net->nodes[nd->in[1]];
+    float *da = hant_arena_floats(&p->arena, numel(in, n)), *db = hant_arena_floats(&p->arena, numel(b, n));
+    if (!da || !db)
+      return HANT_ENOMEM;
+    ref_concat_backward(dy, in->c, b->c, n, hw, da, db);
+    rc = accum(p, net, xi, da);
+    return rc ? rc : accum(p, net, nd->in[1], db);
+  }
+  if (nd->op == HANT_OP_MUL) {
+    const hant_node *g = &net->nodes[nd->in[1]];
+    float *da = hant_arena_floats(&p->arena, numel(in, n)), *db = hant_arena_floats(&p->arena, numel(g, n));
+    if (!da || !db)
+      return HANT_ENOMEM;
+    ref_mul_backward(x, p->cf_out[nd->in[1]], dy, n, in->c, hw, g->h * g->w, da, db);
+    rc = accum(p, net, xi, da);
+    return rc ? rc : accum(p, net, nd->in[1], db);
+  }
   float *dx = hant_arena_floats(&p->arena, numel(in, n));
   if (!dx)
     return HANT_ENOMEM;
@@ -211,6 +243,12 @@ static int backward_node(hant_net *net, ref_pass *p, int i) {
     break;
   case HANT_OP_LINEAR:
     ref_linear_backward(x, dy, n, in->c * hw, nd->c, pw(net, nd, 0), dx, pg(net, nd, 0), pg(net, nd, 1));
+    break;
+  case HANT_OP_CHSLICE:
+    ref_chslice_backward(dy, in->c, nd->ch_first, nd->c, n, hw, dx);
+    break;
+  case HANT_OP_SHUFFLE:
+    ref_shuffle_backward(dy, in->c, nd->ch_groups, n, hw, dx);
     break;
   default:
     return hant__error(HANT_EINVAL, "net_ref: node %d: op %s has no backward", i, hant_op_name(nd->op));

@@ -424,6 +424,22 @@ void ref_act_forward(hant_act a, const float *x, float *y, size_t n) {
       y[i] = x[i] * v * (1.0f / 6.0f);
     }
     break;
+  case HANT_ACT_SIGMOID: /* in double: the reference must not share float's rounding */
+    for (size_t i = 0; i < n; i++)
+      y[i] = (float)(1.0 / (1.0 + exp(-(double)x[i])));
+    break;
+  case HANT_ACT_SILU:
+    for (size_t i = 0; i < n; i++)
+      y[i] = (float)((double)x[i] / (1.0 + exp(-(double)x[i])));
+    break;
+  case HANT_ACT_HSIGMOID: /* relu6(x + 3) / 6 */
+    for (size_t i = 0; i < n; i++) {
+      float v = x[i] + 3.0f;
+      v = v > 0.0f ? v : 0.0f;
+      v = v < 6.0f ? v : 6.0f;
+      y[i] = v / 6.0f;
+    }
+    break;
   case HANT_ACT_COUNT:
     break;
   }
@@ -450,6 +466,22 @@ void ref_act_backward(hant_act a, const float *x, const float *dy, float *dx,
       float g = v <= -3.0f ? 0.0f : v >= 3.0f ? 1.0f : (2.0f * v + 3.0f) * (1.0f / 6.0f);
       dx[i] = dy[i] * g;
     }
+    break;
+  case HANT_ACT_SIGMOID: /* s (1 - s) */
+    for (size_t i = 0; i < n; i++) {
+      double sg = 1.0 / (1.0 + exp(-(double)x[i]));
+      dx[i] = (float)(dy[i] * sg * (1.0 - sg));
+    }
+    break;
+  case HANT_ACT_SILU: /* s + x s (1 - s) */
+    for (size_t i = 0; i < n; i++) {
+      double v = x[i], sg = 1.0 / (1.0 + exp(-v));
+      dx[i] = (float)(dy[i] * (sg + v * sg * (1.0 - sg)));
+    }
+    break;
+  case HANT_ACT_HSIGMOID: /* 1/6 strictly inside (-3, 3), 0 outside */
+    for (size_t i = 0; i < n; i++)
+      dx[i] = x[i] > -3.0f && x[i] < 3.0f ? dy[i] / 6.0f : 0.0f;
     break;
   case HANT_ACT_COUNT:
     break;
@@ -606,4 +638,84 @@ void ref_linear_backward(const float *x, const float *dy, int n, int in,
         db[o] += dy[(size_t)i * out + o];
   if (dx)
     hant_gemm(false, false, n, in, out, 1.0f, dy, out, w, in, 0.0f, dx, in);
+}
+
+void ref_concat_forward(const float *a, int ca, const float *b, int cb, int n, int hw, float *y) {
+  for (int i = 0; i < n; i++)
+    for (int c = 0; c < ca + cb; c++)
+      for (int s = 0; s < hw; s++)
+        y[((size_t)i * (ca + cb) + c) * hw + s] =
+            c < ca ? a[((size_t)i * ca + c) * hw + s] : b[((size_t)i * cb + c - ca) * hw + s];
+}
+
+void ref_concat_backward(const float *dy, int ca, int cb, int n, int hw, float *da, float *db) {
+  for (int i = 0; i < n; i++)
+    for (int c = 0; c < ca + cb; c++)
+      for (int s = 0; s < hw; s++) {
+        float g = dy[((size_t)i * (ca + cb) + c) * hw + s];
+        if (c < ca && da)
+          da[((size_t)i * ca + c) * hw + s] = g;
+        else if (c >= ca && db)
+          db[((size_t)i * cb + c - ca) * hw + s] = g;
+      }
+}
+
+void ref_chslice_forward(const float *x, int c, int first, int cy, int n, int hw, float *y) {
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < cy; k++)
+      for (int s = 0; s < hw; s++)
+        y[((size_t)i * cy + k) * hw + s] = x[((size_t)i * c + first + k) * hw + s];
+}
+
+void ref_chslice_backward(const float *dy, int c, int first, int cy, int n, int hw, float *dx) {
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < c; k++)
+      for (int s = 0; s < hw; s++)
+        dx[((size_t)i * c + k) * hw + s] = k >= first && k < first + cy ? dy[((size_t)i * cy + k - first) * hw + s] : 0;
+}
+
+/* Element (i, g, j, s) of the [N, G, C/G, HW] view goes to (i, j, g, s) of
+ * the transposed [N, C/G, G, HW], whose flat channel is j*G + g. */
+void ref_shuffle_forward(const float *x, int c, int groups, int n, int hw, float *y) {
+  int per = c / groups;
+  for (int i = 0; i < n; i++)
+    for (int g = 0; g < groups; g++)
+      for (int j = 0; j < per; j++)
+        for (int s = 0; s < hw; s++)
+          y[(((size_t)i * per + j) * groups + g) * hw + s] = x[(((size_t)i * groups + g) * per + j) * hw + s];
+}
+
+void ref_shuffle_backward(const float *dy, int c, int groups, int n, int hw, float *dx) {
+  int per = c / groups;
+  for (int i = 0; i < n; i++)
+    for (int g = 0; g < groups; g++)
+      for (int j = 0; j < per; j++)
+        for (int s = 0; s < hw; s++)
+          dx[(((size_t)i * groups + g) * per + j) * hw + s] = dy[(((size_t)i * per + j) * groups + g) * hw + s];
+}
+
+/* ---- multiply with broadcast (squeeze-and-excitation) ------------------- */
+
+void ref_mul_forward(const float *a, const float *b, int n, int c, int hw, int bhw, float *y) {
+  for (int i = 0; i < n; i++)
+    for (int ch = 0; ch < c; ch++)
+      for (int k = 0; k < hw; k++) {
+        size_t ia = ((size_t)i * c + ch) * hw + k, ib = ((size_t)i * c + ch) * bhw + (bhw == 1 ? 0 : k);
+        y[ia] = a[ia] * b[ib];
+      }
+}
+
+void ref_mul_backward(const float *a, const float *b, const float *dy, int n, int c, int hw, int bhw, float *da,
+                      float *db) {
+  if (db)
+    memset(db, 0, sizeof(float) * (size_t)n * c * bhw);
+  for (int i = 0; i < n; i++)
+    for (int ch = 0; ch < c; ch++)
+      for (int k = 0; k < hw; k++) {
+        size_t ia = ((size_t)i * c + ch) * hw + k, ib = ((size_t)i * c + ch) * bhw + (bhw == 1 ? 0 : k);
+        if (da)
+          da[ia] = dy[ia] * b[ib];
+        if (db)
+          db[ib] += dy[ia] * a[ia];
+      }
 }

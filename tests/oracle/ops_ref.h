@@ -50,4 +50,21 @@ void ref_linear_forward(const float *x, int n, int in, int out, const float *w, 
 void ref_linear_backward(const float *x, const float *dy, int n, int in, int out, const float *w, float *dx,
                          float *dw, float *db);
 
+/* Channel moves in the channels-first layout, written from their
+ * definitions: Concat on axis 1, a Slice of axis 1, and ShuffleNet's
+ * reshape [N, g, C/g, H, W], transpose (0, 2, 1, 3, 4), reshape back.
+ * Backward overwrites da, db, dx (da or db may be NULL). */
+void ref_concat_forward(const float *a, int ca, const float *b, int cb, int n, int hw, float *y);
+void ref_concat_backward(const float *dy, int ca, int cb, int n, int hw, float *da, float *db);
+void ref_chslice_forward(const float *x, int c, int first, int cy, int n, int hw, float *y);
+void ref_chslice_backward(const float *dy, int c, int first, int cy, int n, int hw, float *dx);
+void ref_shuffle_forward(const float *x, int c, int groups, int n, int hw, float *y);
+void ref_shuffle_backward(const float *dy, int c, int groups, int n, int hw, float *dx);
+/* a: [N, C, H, W] channels first; b: the same shape (bhw == H*W) or
+ * [N, C, 1, 1] (bhw == 1), broadcast.  y = a * b. Backward overwrites da
+ * and db (either may be NULL). */
+void ref_mul_forward(const float *a, const float *b, int n, int c, int hw, int bhw, float *y);
+void ref_mul_backward(const float *a, const float *b, const float *dy, int n, int c, int hw, int bhw, float *da,
+                      float *db);
+
 #endif
