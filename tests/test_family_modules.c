@@ -61,7 +61,7 @@ static void silence(hant_net *t, int slot, int i, int ch) {
 
 int main(void) {
   hant_net *t = make_teacher("input 8x8x8; shuffle 16 s=2 mid=8; shuffle 16; fire 16 sq=4 e1=8; "
-                             "inception 16 c1=4 r3=4 c3=4 r5=2 c5=4 pool=4; gap; linear 3");
+                             "inception 16 c1=4 r3=4 c3=4 r5=2 c5=4 pool=4 k5=3; gap; linear 3");
   static const char *const kinds[] = {"shuffle", "shuffle", "fire", "inception", "linear"};
   CHECK(t->n_slots == 5, "five slots found, %d", t->n_slots);
   for (int s = 0; s < 4 && s < t->n_slots; s++) {
@@ -78,6 +78,23 @@ int main(void) {
         p50 = &v[i];
     CHECK(teach && p50, "slot %d (%s): teacher and a 50%% prune planned", s, kind);
     hant_net *c = NULL;
+    /* A larger kernel, zero-padded from the teacher's, is the same function. */
+    hant_cand_spec *kv = NULL;
+    int kn = 0;
+    CHECK(hant_family_generate(t, s, 1u << HANT_FAMILY_KERNEL, &kv, &kn) == 0, "%s", hant_errmsg());
+    const char *kkey = !strcmp(kind, "inception") ? "kernel k5=5" : "kernel k=5";
+    for (int i = 0; i < kn; i++)
+      if (!strcmp(kv[i].key, kkey)) {
+        CHECK(hant_candidate_build(t, s, &kv[i], 1, &c) == 0, "slot %d (%s): %s", s, kind, hant_errmsg());
+        CHECK(c && slot_diff(t, s, c) < 1e-5, "slot %d (%s): %s padded from the teacher differs by %g", s, kind,
+              kv[i].block, c ? slot_diff(t, s, c) : -1.0);
+        hant_net_destroy(c);
+        c = NULL;
+        kkey = NULL;
+        break;
+      }
+    CHECK(!kkey, "slot %d (%s): a kernel-5 candidate planned", s, kind);
+    free(kv);
     if (teach) {
       CHECK(hant_candidate_build(t, s, teach, 1, &c) == 0 && slot_diff(t, s, c) < 1e-5,
             "slot %d (%s): the teacher's block rebuilds exactly", s, kind);
