@@ -193,6 +193,7 @@ static const char *const kind_names[] = {
     [HANT__PRIM_POOL_FWD] = "pooling forward",
     [HANT__PRIM_POOL_BWD] = "pooling backward",
     [HANT__PRIM_BINARY_MUL] = "element-wise multiply",
+    [HANT__PRIM_CONCAT] = "concat",
 };
 _Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == HANT__PRIM_COUNT, "kind_names must cover every kind");
 

@@ -6,7 +6,48 @@
 #include "family_internal.h"
 #include "base.h"
 
+/* Modules: a ShuffleNet unit's depthwise convs and a fire module's
+ * expand conv take kernel 3, 5 or 7; an Inception module's second
+ * reduction branch takes 1, 3 or 5 (GoogLeNet's paper has 5 where
+ * torchvision has 3). Zero-padded from the teacher, a larger kernel starts
+ * as the teacher's function. */
+static int gen_kernel_module(const slot_geom *g, cand_list *l) {
+  static const int ks[] = {1, 3, 5, 7};
+  const char *d = g->s->desc;
+  bool inception = !strcmp(g->kind, "inception");
+  int cur = inception ? hant__desc_int(d, "k5", 5) : g->k;
+  for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+    int k = ks[i], rc;
+    if (k == cur || (inception ? k == 7 : k == 1))
+      continue;
+    char key[32], hp[HANT__HPARAMS_BYTES];
+    snprintf(key, sizeof(key), inception ? "kernel k5=%d" : "kernel k=%d", k);
+    hant_jsonw w;
+    hant_jsonw_init_buf(&w, hp, sizeof(hp));
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, inception ? "k5" : "k"), hant_jsonw_int(&w, k);
+    hant_jsonw_obj_end(&w);
+    if (!strcmp(g->kind, "shuffle"))
+      rc = hant__cand_add(l, HANT_FAMILY_KERNEL, "kernel", key, &w, "shuffle %d k=%d s=%d mid=%d bn=0", g->cout, k,
+                          g->stride, hant__desc_int(d, "mid", g->cout / 2));
+    else if (!strcmp(g->kind, "fire"))
+      rc = hant__cand_add(l, HANT_FAMILY_KERNEL, "kernel", key, &w, "fire %d sq=%d e1=%d k=%d bn=0", g->cout,
+                          hant__desc_int(d, "sq", 1), hant__desc_int(d, "e1", 1), k);
+    else
+      rc = hant__cand_add(l, HANT_FAMILY_KERNEL, "kernel", key, &w,
+                          "inception %d c1=%d r3=%d c3=%d r5=%d c5=%d pool=%d k3=%d k5=%d bn=0", g->cout,
+                          hant__desc_int(d, "c1", 1), hant__desc_int(d, "r3", 1), hant__desc_int(d, "c3", 1),
+                          hant__desc_int(d, "r5", 1), hant__desc_int(d, "c5", 1), hant__desc_int(d, "pool", 1),
+                          hant__desc_int(d, "k3", 3), k);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
 int hant__gen_kernel(const slot_geom *g, cand_list *l) {
+  if (!strcmp(g->kind, "shuffle") || !strcmp(g->kind, "fire") || !strcmp(g->kind, "inception"))
+    return gen_kernel_module(g, l);
   static const int ks[] = {1, 3, 5, 7};
   bool conv = !strcmp(g->kind, "conv"), res = !strcmp(g->kind, "res");
   bool dws = !strcmp(g->kind, "dws"), ir = !strcmp(g->kind, "ir");

@@ -178,6 +178,81 @@ static int init_bottleneck(const hant_net *teacher, const int *tw, hant_net *can
   return rc;
 }
 
+/* One inner width of a module pruned: layer `row` (and `row2`, a
+ * depthwise conv after it, when >= 0) keep the chosen output channels,
+ * layers cols[0..ncols) keep them as inputs. */
+static int prune_inner(const hant_net *teacher, const int *tw, hant_net *cand, const int *cw, int row, int row2,
+                       const int *cols, int ncols, bool by_l1) {
+  const hant_param *a = &teacher->params[teacher->nodes[tw[row]].param[0]];
+  int m0 = a->shape[0], m = cand->params[cand->nodes[cw[row]].param[0]].shape[0];
+  if (m > m0)
+    return hant__error(HANT_ESHAPE, "prune: a candidate keeps %d of %d channels", m, m0);
+  int *keep = malloc(sizeof(int) * (size_t)m);
+  if (!keep)
+    return HANT_ENOMEM;
+  int rc = choose(a, bias_of(teacher, tw[row]), m0, m, by_l1, keep);
+  for (int r = 0; r < 2 && !rc; r++) {
+    int li = r ? row2 : row;
+    if (li < 0)
+      continue;
+    take_rows(&teacher->params[teacher->nodes[tw[li]].param[0]], &cand->params[cand->nodes[cw[li]].param[0]], keep, m);
+    const hant_param *tb = bias_of(teacher, tw[li]);
+    const hant_param *cb = bias_of(cand, cw[li]);
+    if (tb && cb)
+      for (int j = 0; j < m; j++)
+        cb->w[j] = tb->w[keep[j]];
+  }
+  for (int c = 0; c < ncols && !rc; c++) {
+    take_cols(&teacher->params[teacher->nodes[tw[cols[c]]].param[0]], &cand->params[cand->nodes[cw[cols[c]]].param[0]],
+              keep, m);
+    const hant_param *tb = bias_of(teacher, tw[cols[c]]);
+    const hant_param *cb = bias_of(cand, cw[cols[c]]);
+    if (tb && cb)
+      memcpy(cb->w, tb->w, sizeof(float) * tb->n);
+  }
+  free(keep);
+  return rc;
+}
+
+/* Shuffle unit [(dw, 1x1,) 1x1 -> mid, dw mid, 1x1], fire [squeeze, e1,
+ * e3], Inception [1x1, r3, c3, r5, c5, pool 1x1]: inner widths pruned,
+ * every other layer copied. */
+static int init_module(const hant_net *teacher, int slot, const int *tw, hant_net *cand, const int *cw, int nt,
+                       bool by_l1) {
+  const char *kind = teacher->slots[slot].kind;
+  bool touched[16] = {false};
+  int rc;
+  if (!strcmp(kind, "shuffle")) {
+    int o = nt == 5 ? 2 : 0, cols[1] = {o + 2};
+    rc = prune_inner(teacher, tw, cand, cw, o, o + 1, cols, 1, by_l1);
+    touched[o] = touched[o + 1] = touched[o + 2] = true;
+  } else if (!strcmp(kind, "fire")) {
+    int cols[2] = {1, 2};
+    rc = prune_inner(teacher, tw, cand, cw, 0, -1, cols, 2, by_l1);
+    touched[0] = touched[1] = touched[2] = true;
+  } else {
+    int c3[1] = {2}, c5[1] = {4};
+    rc = prune_inner(teacher, tw, cand, cw, 1, -1, c3, 1, by_l1);
+    if (!rc)
+      rc = prune_inner(teacher, tw, cand, cw, 3, -1, c5, 1, by_l1);
+    touched[1] = touched[2] = touched[3] = touched[4] = true;
+  }
+  for (int i = 0; i < nt && !rc; i++) {
+    if (touched[i])
+      continue;
+    const hant_param *tp = &teacher->params[teacher->nodes[tw[i]].param[0]];
+    hant_param *cp = &cand->params[cand->nodes[cw[i]].param[0]];
+    const hant_param *tb = bias_of(teacher, tw[i]);
+    const hant_param *cb = bias_of(cand, cw[i]);
+    if (tp->n != cp->n)
+      return hant__error(HANT_ESHAPE, "prune: %s layer %d sizes differ", kind, i);
+    memcpy(cp->w, tp->w, sizeof(float) * tp->n);
+    if (tb && cb)
+      memcpy(cb->w, tb->w, sizeof(float) * tb->n);
+  }
+  return rc;
+}
+
 int hant__init_channels(const hant_net *teacher, int slot, hant_net *cand, bool by_l1) {
   int tw[8], cw[8];
   int nt = hant_slot_weight_nodes(teacher, slot, tw, 8), nc = hant_net_weight_nodes(cand, cw, 8);
@@ -185,6 +260,12 @@ int hant__init_channels(const hant_net *teacher, int slot, hant_net *cand, bool 
   bool res = !strcmp(kind, "res");
   if (nt != nc || nt < 2)
     return hant__error(HANT_ESHAPE, "width candidate has %d layers, teacher slot %d has %d", nc, slot, nt);
+  if (!strcmp(kind, "shuffle") || !strcmp(kind, "fire") || !strcmp(kind, "inception")) {
+    if (nt > 16 || (!strcmp(kind, "inception") && nt != 6) || (!strcmp(kind, "fire") && nt != 3) ||
+        (!strcmp(kind, "shuffle") && nt != 3 && nt != 5))
+      return hant__error(HANT_ESHAPE, "prune: teacher slot %d is a %s of %d layers", slot, kind, nt);
+    return init_module(teacher, slot, tw, cand, cw, nt, by_l1);
+  }
   if (!strcmp(kind, "bottleneck")) {
     if (nt < 3)
       return hant__error(HANT_ESHAPE, "prune: teacher slot %d is a bottleneck of %d layers", slot, nt);

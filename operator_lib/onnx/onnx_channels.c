@@ -204,7 +204,8 @@ int hant__onnx_shuffle_reshape(onnx_reader *r, int ni) {
   if (x->shuf_stage == 0 && s->numel == 5 && x->hnode >= 0 && x->rank == 4) {
     const hant_node *in = &r->net->nodes[x->hnode];
     const int64_t *d = s->i64;
-    if (!is_batch(r, d[0]) || d[1] <= 0 || d[2] <= 0 || d[1] * d[2] != in->c || d[3] != in->h || d[4] != in->w)
+    if (!is_batch(r, d[0]) || d[1] <= 0 || d[2] <= 0 || d[1] > in->c || d[2] > in->c || d[1] * d[2] != in->c ||
+        d[3] != in->h || d[4] != in->w)
       return hant__onnx_node_err(r, ni, HANT_ENOTSUP,
                                  "a reshape to 5 dimensions is supported only as [N, g, C/g, H, W] before a "
                                  "channel shuffle (C=%d, H=%d, W=%d)",

@@ -218,6 +218,9 @@ static const char *const archs[] = {
     "input 3x8x8; conv 8 act=hswish; res 8; res 16 s=2; ir 16 e=2; dws 24; maxpool k=2; flatten; linear 5",
     "input 2x9x7; conv 6 k=5 g=2 act=relu6; avgpool k=3 s=2 p=1; gap; linear 4 act=relu",
     "input 1x12x12; conv 8 s=2 bn=0; ir 8 e=1; ir 12 e=3 s=2 k=5 act=hswish; linear 10",
+    /* channel moves: slices, concatenations, the shuffle's reshapes and transpose, ceil-mode pools */
+    "input 2x9x9; conv 8 s=2; shuffle 16 s=2; shuffle 16; maxpool k=3 s=2 ceil=1; fire 16 sq=4 e1=8; "
+    "inception 16 c1=4 r3=4 c3=4 r5=2 c5=4 pool=4; gap; linear 3",
 };
 
 static int make_seeds(seed *pool, size_t *n, size_t cap) {

@@ -7,7 +7,8 @@ usage: test_ort.py HANT_DISTILL ONNX_RUN SOURCE_ROOT
 The teacher is models/teacher-fmnist.hant when it exists, else a "tiny" network trained here for one epoch.
 The assembled network is built from a different architecture (hard-swish stem, depthwise-separable and
 inverted-residual blocks, average pooling) and trained briefly. Outputs on random inputs must agree within 1e-4
-of their scale; test accuracy must agree within 0.05 percentage points (0.0005). `hant-distill eval` must give
+of their scale; test accuracy must agree within 0.05 percentage points (0.0005). A random network of channel
+moves (ShuffleNet units, fire and Inception modules, ceil-mode max pooling) must give ONNX Runtime's outputs. `hant-distill eval` must give
 the same figures for the native file and its ONNX export, and --mean 0 --std 1 must change nothing.
 """
 import json
@@ -23,6 +24,9 @@ TOL = 1e-4
 ACC_TOL = 0.0005  # 0.05 percentage points
 ASSEMBLED = ("input 1x28x28; conv 8 s=2 act=hswish; dws 16; ir 16 e=2 act=relu6; ir 24 e=2 s=2 k=5 act=hswish;"
              " avgpool k=3 s=1 p=1; conv 32 k=1 act=relu6; gap; linear 10")
+
+CHANNEL_MOVES = ("input 1x28x28; conv 24 s=2; shuffle 48 s=2; shuffle 48; maxpool k=3 s=2 ceil=1;"
+                 " fire 64 sq=8 e1=32; inception 64 c1=16 r3=16 c3=16 r5=8 c5=16 pool=16 k5=3; gap; linear 10")
 
 failures = []
 
@@ -109,6 +113,21 @@ def main():
                 check(evals["hant normalised"]["accuracy"] == evals["hant onnx"]["accuracy"] and
                       abs(evals["hant normalised"]["loss"] - evals["hant onnx"]["loss"]) < 1e-6,
                       f"{name}: --mean 0 --std 1 changes nothing")
+        # Channel moves as hant writes them (Concat, Slice, the shuffle's Reshape-Transpose-Reshape, ceil-mode
+        # MaxPool) mean the same in ONNX Runtime: a random network of ShuffleNet units, a fire and an Inception
+        # module.
+        moves = os.path.join(tmp, "moves.hant")
+        ok = run([onnx_run, "make", CHANNEL_MOVES, "5", moves]).returncode == 0
+        ok = ok and run([onnx_run, "export", moves, moves + ".onnx"]).returncode == 0
+        yh, yo = moves + ".hant.f32", moves + ".ort.f32"
+        ok = ok and run([onnx_run, "run", moves, xin, yh]).returncode == 0
+        ok = ok and run(["node", ort_js, "run", moves + ".onnx", xin, yo]).returncode == 0
+        check(ok, "channel moves: built, exported, run in hant and ONNX Runtime")
+        if ok:
+            a, b = np.fromfile(yh, "<f4"), np.fromfile(yo, "<f4")
+            scale = max(float(np.abs(a).max()), 1e-6)
+            diff = float(np.abs(a - b).max()) if a.shape == b.shape else float("inf")
+            check(diff <= TOL * scale, f"channel moves: max |hant - ORT| = {diff:.3g} (scale {scale:.3g})")
         p = run([distill, "eval", "--model", teacher, "--data", data, "--std", "0"])
         check(p.returncode == 2 and "--std" in p.stderr, "eval --std 0 is a usage error")
         p = run([distill, "inspect", teacher, "--json"])
