@@ -26,6 +26,7 @@ typedef enum hant__prim_kind {
   HANT__PRIM_ELTWISE_BWD,
   HANT__PRIM_POOL_FWD,
   HANT__PRIM_POOL_BWD,
+  HANT__PRIM_QCONV_INFER, /* int8 forward for inference, int32 sums (qconv.c) */
   HANT__PRIM_COUNT
 } hant__prim_kind;
 
