@@ -169,14 +169,18 @@ static int run_int(hant_qnet *q, int i, uint8_t *const *buf, int n, uint8_t *out
   return 0;
 }
 
-/* QLinearAdd as MLAS computes it: each input's scale over the output's,
- * summed in float32, rounded half to even. */
+/* QLinearAdd as MLAS computes it: the zero points folded into one
+ * constant, each raw uint8 input times its scale over the output's added
+ * by a fused multiply-add, rounded half to even. Computing (a - za) * ra +
+ * (b - zb) * rb instead rounds differently often enough to change 0.8 % of
+ * the teacher's logits by one step. */
 static void run_add(const hant_qnode *qa, const hant_qnode *qb, const hant_qnode *qc, const uint8_t *a,
                     const uint8_t *b, uint8_t *c, size_t cnt) {
   float ra = qa->scale / qc->scale, rb = qb->scale / qc->scale;
+  float fixed = (float)qc->zp - (ra * (float)qa->zp + rb * (float)qb->zp);
   for (size_t e = 0; e < cnt; e++) {
-    float v = ra * (float)((int32_t)a[e] - qa->zp) + rb * (float)((int32_t)b[e] - qb->zp);
-    v = nearbyintf(v) + (float)qc->zp;
+    float v = fmaf((float)a[e], ra, fixed);
+    v = nearbyintf(fmaf((float)b[e], rb, v));
     c[e] = (uint8_t)(int32_t)fminf(fmaxf(v, 0.0f), 255.0f);
   }
 }
