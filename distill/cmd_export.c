@@ -149,6 +149,8 @@ int cmd_export(int argc, char **argv) {
   bool int8 = !strcmp(precision, "int8");
   if (!int8 && strcmp(precision, "fp32"))
     return cli_usage_error(&cmd, "--precision expects fp32 or int8, not '%s'", precision);
+  if (strcmp(calib, "auto") && hant_qcalib_from_name(calib) == HANT_QCALIB_COUNT)
+    return cli_usage_error(&cmd, "--calib expects auto, minmax or percentile, not '%s'", calib);
   hant_net *net = NULL, *back = NULL;
   int rc = hant_onnx_load_any(model, &net, NULL);
   if (int8) {
