@@ -14,6 +14,10 @@ usage: test_qdq.py HANT_DISTILL QDQ_RUN SOURCE_ROOT
    and logits within 3 % of their scale.
 3. `hant-distill export --precision int8` on the teacher end to end with a limited image count: JSON fields,
    onnx.checker, and ORT's test accuracy on 1000 images within 1 point of the float32 teacher's.
+4. Import: hant reads the QDQ file back as its float network (weights dequantised, the ReLUs the uint8
+   saturation stands for restored), and refuses malformed quantisation parameters (zero or negative scale,
+   zero point out of range, axis out of range, scale length not matching the axis, zero point length not
+   matching the scale) with a message naming the node.
 """
 import gzip
 import json
@@ -85,6 +89,68 @@ def compare(qdq_run, ort_js, tmp, tag, model, x):
     return np.fromfile(hout, np.float32).reshape(n, -1), np.fromfile(oout, np.float32).reshape(n, -1), kinds
 
 
+def refusals(distill, data, tmp, qdq_file):
+    p = run([distill, "eval", "--model", qdq_file, "--data", data, "--samples", "500", "--json"])
+    if check(p.returncode == 0, "hant imports its QDQ export"):
+        a = json.loads(p.stdout)["accuracy"]
+        check(a > 0.85, f"the imported QDQ teacher classifies ({a:.4f} on 500 test images)")
+    base = onnx.load(qdq_file)
+
+    def tensor(m, name):
+        return next(t for t in m.graph.initializer if t.name == name)
+
+    def node(m, name):
+        return next(n for n in m.graph.node if n.name == name)
+
+    def set_floats(t, vals):
+        t.ClearField("raw_data")
+        t.ClearField("float_data")
+        t.float_data.extend(vals)
+
+    def zero_scale(m):
+        t = tensor(m, "n1.weight_scale")
+        v = list(np.frombuffer(t.raw_data, np.float32))
+        v[3] = 0.0
+        set_floats(t, v)
+        return "n1.weight_DQ", "scales must be positive"
+
+    def negative_scale(m):
+        set_floats(tensor(m, "input_scale"), [-1.0 / 255])
+        return "input_Q", "scales must be positive"
+
+    def zp_range(m):
+        t = tensor(m, "n3_zp")
+        t.ClearField("raw_data")
+        t.int32_data.extend([300])
+        return "n3_Q", "outside uint8's 0..255"
+
+    def axis_range(m):
+        n = node(m, "n1.weight_DQ")
+        n.attribute[0].i = 4
+        return "n1.weight_DQ", "axis 4 is outside"
+
+    def axis_mismatch(m):
+        n = node(m, "n3.weight_DQ")  # [16, 16, 3, 3] weights: axis 2 has 3 values, the scale 16
+        n.attribute[0].i = 2
+        return "n3.weight_DQ", "has 16 values but axis 2"
+
+    def zp_length(m):
+        t = tensor(m, "n1.weight_zp")
+        t.dims[0] = 15
+        t.raw_data = t.raw_data[:15]
+        return "n1.weight_DQ", "zero point 'n1.weight_zp' has 15 values, the scale 16"
+
+    for case in (zero_scale, negative_scale, zp_range, axis_range, axis_mismatch, zp_length):
+        m = onnx.ModelProto()
+        m.CopyFrom(base)
+        node_name, what = case(m)
+        path = os.path.join(tmp, case.__name__ + ".onnx")
+        onnx.save(m, path)
+        p = run([distill, "eval", "--model", path, "--data", data, "--samples", "10"])
+        check(p.returncode == 1 and f"'{node_name}'" in p.stderr and what in p.stderr,
+              f"import refuses {case.__name__} naming node {node_name} and '{what}': {p.stderr.strip()}")
+
+
 def main():
     distill, qdq_run, root = sys.argv[1:4]
     ort_js = os.path.join(root, "tests", "onnx", "ort_run.mjs")
@@ -137,6 +203,7 @@ def main():
                 a8, a32 = json.loads(po.stdout)["accuracy"], json.loads(pf.stdout)["accuracy"]
                 print(f"export: ORT int8 {a8:.4f}, hant fp32 {a32:.4f} on 1000 test images")
                 check(abs(a8 - a32) <= 0.01, f"int8 accuracy {a8:.4f} within 1 point of fp32 {a32:.4f}")
+            refusals(distill, data, tmp, out)
         p = run([distill, "export", "--model", teacher, "--out", out, "--precision", "int4"])
         check(p.returncode == 2 and "--precision" in p.stderr, "export --precision int4 is a usage error")
         p = run([distill, "export", "--model", teacher, "--out", out, "--precision", "int8", "--calib", "entropy",
