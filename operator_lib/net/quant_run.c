@@ -15,6 +15,7 @@
 struct hant_qrun {
   int n, threads, n_nodes;
   hant_qconv_packed **pk; /* per node; NULL where the exact loops run */
+  uint8_t **add_lut;      /* per add node: [256 * 256] sums, indexed a * 256 + b */
   hant_arena act, tmp;
   hant_pass pass; /* for the nodes that run in float32 */
 };
@@ -24,6 +25,9 @@ void hant__qrun_free(struct hant_qrun *r) {
     return;
   for (int i = 0; r->pk && i < r->n_nodes; i++)
     hant_qconv_packed_free(r->pk[i]);
+  for (int i = 0; r->add_lut && i < r->n_nodes; i++)
+    free(r->add_lut[i]);
+  free(r->add_lut);
   free(r->pk);
   hant_arena_free(&r->act);
   hant_arena_free(&r->tmp);
@@ -31,23 +35,38 @@ void hant__qrun_free(struct hant_qrun *r) {
   free(r);
 }
 
+/* Rounds half to even as the CPU's default rounding mode does, for |v| <
+ * 2^22: adding and subtracting 1.5 * 2^23 leaves v's integer part in the
+ * float's last bits (MLAS's own trick). It saves the libm call nearbyintf
+ * is on a baseline x86-64 build, which made int8 slower than float32. */
+static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+static inline float rne(float v) {
+  const float magic = 12582912.0f;
+  return (v + magic) - magic;
+}
+
 /* ONNX Runtime's QuantizeLinear (MLAS): a division, not a multiplication
- * by the reciprocal, then rounding half to even, then saturation. */
+ * by the reciprocal, then rounding half to even, then saturation (clamping
+ * first to the range the zero point leaves is the same and keeps rne in
+ * its domain). */
 static inline uint8_t quantise(float x, float scale, int32_t zp) {
-  float v = nearbyintf(x / scale) + (float)zp;
-  v = fmaxf(v, 0.0f);
-  v = fminf(v, 255.0f);
-  return (uint8_t)(int32_t)v;
+  float v = clampf(x / scale, (float)(0 - zp), (float)(255 - zp));
+  return (uint8_t)((int32_t)rne(v) + zp);
 }
 
 /* MLAS's requantisation of an int32 sum: scaled in float32, clamped to the
  * range the zero point leaves, rounded half to even. */
 static inline uint8_t requant(int32_t acc, float m, int32_t zp) {
-  float v = (float)acc * m;
-  v = fmaxf(v, (float)(0 - zp));
-  v = fminf(v, (float)(255 - zp));
-  return (uint8_t)((int32_t)nearbyintf(v) + zp);
+  float v = clampf((float)acc * m, (float)(0 - zp), (float)(255 - zp));
+  return (uint8_t)((int32_t)rne(v) + zp);
 }
+
+/* fmaf(a, b, c) for a uint8 a: a * b is exact in double, so one rounding
+ * of the double sum to float gives the fused result except in double
+ * rounding ties, far rarer than the differences the test allows. fmaf
+ * itself is a slow software routine on a baseline x86-64 build. */
+static inline float fma_u8(uint8_t a, float b, float c) { return (float)((double)a * (double)b + (double)c); }
 
 static size_t numel(const hant_node *nd, int n) { return (size_t)n * nd->c * nd->h * nd->w; }
 
@@ -83,6 +102,36 @@ static void conv_ref(const hant_conv_desc *d, const uint8_t *x, int32_t zx, int 
       }
 }
 
+/* QLinearAdd as MLAS computes it: the zero points folded into one
+ * constant, each raw uint8 input times its scale over the output's added
+ * by a fused multiply-add, rounded half to even. Computing (a - za) * ra +
+ * (b - zb) * rb instead rounds differently often enough to change 0.8 % of
+ * the teacher's logits by one step. */
+static uint8_t qadd(const hant_qnode *qa, const hant_qnode *qb, const hant_qnode *qc, uint8_t a, uint8_t b) {
+  float ra = qa->scale / qc->scale, rb = qb->scale / qc->scale;
+  float fixed = (float)qc->zp - (ra * (float)qa->zp + rb * (float)qb->zp);
+  float v = fma_u8(a, ra, fixed);
+  v = fma_u8(b, rb, v);
+  return (uint8_t)(int32_t)rne(clampf(v, 0.0f, 255.0f));
+}
+
+/* The sum depends on the two uint8 inputs only, so each add node keeps
+ * all 65,536 of them in a table made once: a lookup per element instead of
+ * two multiply-adds in double precision and a rounding. */
+static uint8_t *add_table(const hant_qnode *qa, const hant_qnode *qb, const hant_qnode *qc) {
+  uint8_t *t = malloc(256 * 256);
+  for (int a = 0; t && a < 256; a++)
+    for (int b = 0; b < 256; b++)
+      t[a * 256 + b] = qadd(qa, qb, qc, (uint8_t)a, (uint8_t)b);
+  return t;
+}
+
+static void run_add(const uint8_t *restrict lut, const uint8_t *restrict a, const uint8_t *restrict b,
+                    uint8_t *restrict c, size_t cnt) {
+  for (size_t e = 0; e < cnt; e++)
+    c[e] = lut[(size_t)a[e] << 8 | b[e]];
+}
+
 static int prepare(hant_qnet *q, int n) {
   struct hant_qrun *r = q->run;
   const hant_net *net = q->net;
@@ -90,7 +139,10 @@ static int prepare(hant_qnet *q, int n) {
   if (r && r->n == n && r->threads == threads)
     return 0;
   if (!r) {
-    if (!(r = calloc(1, sizeof(*r))) || !(r->pk = calloc((size_t)net->n_nodes, sizeof(*r->pk)))) {
+    if (!(r = calloc(1, sizeof(*r))) || !(r->pk = calloc((size_t)net->n_nodes, sizeof(*r->pk))) ||
+        !(r->add_lut = calloc((size_t)net->n_nodes, sizeof(*r->add_lut)))) {
+      if (r)
+        free(r->pk);
       free(r);
       return hant__error(HANT_ENOMEM, "int8 evaluation: no memory for its state");
     }
@@ -108,6 +160,9 @@ static int prepare(hant_qnet *q, int n) {
   for (int i = 1; i < net->n_nodes; i++) {
     const hant_node *nd = &net->nodes[i];
     const hant_qnode *qn = &q->nodes[i];
+    if (qn->kind == HANT_QK_ADD && !r->add_lut[i] &&
+        !(r->add_lut[i] = add_table(&q->nodes[q->nodes[nd->in[0]].src], &q->nodes[q->nodes[nd->in[1]].src], qn)))
+      return hant__error(HANT_ENOMEM, "int8 evaluation: no memory for the table of add node %d", i);
     if (qn->kind != HANT_QK_INT || nd->op != HANT_OP_CONV)
       continue;
     const hant_node *in = &net->nodes[nd->in[0]];
@@ -158,31 +213,23 @@ static int run_int(hant_qnet *q, int i, uint8_t *const *buf, int n, uint8_t *out
         acc[(size_t)b * k + o] = s;
       }
   }
-  for (size_t e = 0; e < cnt; e++) {
-    int o = (int)(e % (size_t)k);
-    int32_t a = acc[e] + qn->bq[o];
-    if (fout)
-      fout[e] = (float)a * qn->mult[o];
-    else
-      out[e] = requant(a, qn->mult[o], qn->zp);
+  /* one pixel's channels at a time; locals so that the stores through
+   * uint8 pointers, which may alias anything, do not reload them */
+  const int32_t *restrict bq = qn->bq;
+  const float *restrict mult = qn->mult;
+  int32_t zp = qn->zp;
+  for (size_t e0 = 0; e0 < cnt; e0 += (size_t)k) {
+    const int32_t *restrict a = acc + e0;
+    if (fout) {
+      for (int o = 0; o < k; o++)
+        fout[e0 + o] = (float)(a[o] + bq[o]) * mult[o];
+    } else {
+      uint8_t *restrict y = out + e0;
+      for (int o = 0; o < k; o++)
+        y[o] = requant(a[o] + bq[o], mult[o], zp);
+    }
   }
   return 0;
-}
-
-/* QLinearAdd as MLAS computes it: the zero points folded into one
- * constant, each raw uint8 input times its scale over the output's added
- * by a fused multiply-add, rounded half to even. Computing (a - za) * ra +
- * (b - zb) * rb instead rounds differently often enough to change 0.8 % of
- * the teacher's logits by one step. */
-static void run_add(const hant_qnode *qa, const hant_qnode *qb, const hant_qnode *qc, const uint8_t *a,
-                    const uint8_t *b, uint8_t *c, size_t cnt) {
-  float ra = qa->scale / qc->scale, rb = qb->scale / qc->scale;
-  float fixed = (float)qc->zp - (ra * (float)qa->zp + rb * (float)qb->zp);
-  for (size_t e = 0; e < cnt; e++) {
-    float v = fmaf((float)a[e], ra, fixed);
-    v = nearbyintf(fmaf((float)b[e], rb, v));
-    c[e] = (uint8_t)(int32_t)fminf(fmaxf(v, 0.0f), 255.0f);
-  }
 }
 
 /* QLinearGlobalAveragePool: the integer sum of each plane, requantised by
@@ -299,7 +346,7 @@ int hant_qnet_run(hant_qnet *q, const float *x, int n, float *y) {
       break;
     case HANT_QK_ADD: {
       const hant_qnode *qb = &q->nodes[q->nodes[nd->in[1]].src];
-      run_add(qi, qb, qn, xi, buf[qb - q->nodes], buf[i], cnt);
+      run_add(r->add_lut[i], xi, buf[qb - q->nodes], buf[i], cnt);
       break;
     }
     case HANT_QK_GAP:
