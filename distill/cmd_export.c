@@ -108,12 +108,21 @@ static int export_int8(hant_net *net, const char *model, const char *out, const 
       hant_jsonw_key(&w, "val_images"), hant_jsonw_int(&w, val.n);
       hant_jsonw_key(&w, "val_accuracy_int8"), hant_jsonw_num(&w, q->val_accuracy);
       hant_jsonw_key(&w, "val_accuracy_fp32"), hant_jsonw_num(&w, fp32_val);
+      if (qo.choose) { /* what the choice was made between */
+        hant_jsonw_key(&w, "val_accuracy_by_calib");
+        hant_jsonw_obj_begin(&w);
+        for (int c = 0; c < HANT_QCALIB_COUNT; c++)
+          hant_jsonw_key(&w, hant_qcalib_name((hant_qcalib)c)), hant_jsonw_num(&w, q->val_accuracy_by[c]);
+        hant_jsonw_obj_end(&w);
+      }
       hant_jsonw_obj_end(&w);
       hant_jsonw_end(&w);
     } else {
       printf("wrote %s (%ld bytes, ONNX opset 13, int8 QDQ)\n", out, bytes);
       printf("calibration  %s on %d training images%s\n", hant_qcalib_name(q->calib), q->calib_images,
              qo.choose ? " (chosen by validation accuracy)" : "");
+      for (int c = 0; qo.choose && c < HANT_QCALIB_COUNT; c++)
+        printf("  %-11s int8 validation accuracy %.4f\n", hant_qcalib_name((hant_qcalib)c), q->val_accuracy_by[c]);
       printf("validation   int8 %.4f, fp32 %.4f (%d images)\n", q->val_accuracy, fp32_val, val.n);
     }
   }

@@ -267,6 +267,8 @@ int hant_qnet_calibrate(hant_net *net, const float *x, int n, hant_qcalib calib,
   q->calib = calib;
   q->percentile = calib == HANT_QCALIB_PERCENTILE ? percentile : 0;
   q->val_accuracy = -1;
+  for (int c = 0; c < HANT_QCALIB_COUNT; c++)
+    q->val_accuracy_by[c] = -1;
   q->calib_images = n;
   if ((rc = plan_kinds(q)))
     goto out;
@@ -366,6 +368,9 @@ int hant_quantise(hant_net *net, const hant_dataset *train, const hant_dataset *
     idx[i] = (int)((int64_t)i * train->n / o.calib_images);
   hant_dataset_batch(train, idx, o.calib_images, false, 0, NULL, x, lab);
   hant_qnet *best = NULL;
+  double by[HANT_QCALIB_COUNT];
+  for (int c = 0; c < HANT_QCALIB_COUNT; c++)
+    by[c] = -1;
   for (int c = 0; c < HANT_QCALIB_COUNT && !rc; c++) {
     if (!o.choose && c != (int)o.calib)
       continue;
@@ -376,6 +381,7 @@ int hant_quantise(hant_net *net, const hant_dataset *train, const hant_dataset *
       hant_qnet_destroy(q);
       break;
     }
+    by[c] = q->val_accuracy;
     if (!best || q->val_accuracy > best->val_accuracy) {
       hant_qnet_destroy(best);
       best = q;
@@ -383,10 +389,12 @@ int hant_quantise(hant_net *net, const hant_dataset *train, const hant_dataset *
       hant_qnet_destroy(q);
     }
   }
-  if (rc)
+  if (rc) {
     hant_qnet_destroy(best);
-  else
+  } else {
+    memcpy(best->val_accuracy_by, by, sizeof(by));
     *out = best;
+  }
 done:
   hant_free(x);
   free(idx);

@@ -83,6 +83,7 @@ typedef struct hant_qnet {
   hant_qcalib calib; /* how the ranges were calibrated */
   double percentile; /* for HANT_QCALIB_PERCENTILE, e.g. 99.99 */
   double val_accuracy; /* int8 accuracy on the validation images used to choose, or -1 */
+  double val_accuracy_by[HANT_QCALIB_COUNT]; /* each method's, when hant_quantise chose; else -1 */
   int calib_images;  /* images the ranges were calibrated on */
   struct hant_qrun *run; /* evaluation state (packed kernels, buffers), owned */
 } hant_qnet;

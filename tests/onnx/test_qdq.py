@@ -190,6 +190,10 @@ def main():
             j = json.loads(p.stdout)
             check(j["precision"] == "int8" and j["calib"] in ("minmax", "percentile") and j["calib_images"] == 200
                   and j["val_images"] == 300 and 0.8 < j["val_accuracy_int8"] <= 1, f"export JSON: {j}")
+            by = j.get("val_accuracy_by_calib", {})
+            check(set(by) == {"minmax", "percentile"} and j["val_accuracy_int8"] == max(by.values())
+                  and (j["calib"] == "minmax" or by["percentile"] > by["minmax"]),
+                  f"the method kept is the best on validation, ties to min-max: {by}")
             try:
                 onnx.checker.check_model(onnx.load(out), full_check=True)
                 ok = True
