@@ -68,7 +68,7 @@ static int compare(hant_net *a, hant_net *b, double *diff, double *scale) {
  * chosen and the accuracy it was chosen by. */
 static int export_int8(hant_net *net, const char *model, const char *out, const char *data, long calib_images,
                        long val_images, const char *calib_s, double percentile, bool json) {
-  hant_quant_opts qo = {.calib_images = (int)calib_images, .val_images = (int)val_images, .percentile = percentile};
+  hant_quant_opts qo = {.calib_images = (int)calib_images, .percentile = percentile};
   if (!strcmp(calib_s, "auto")) {
     qo.choose = true;
   } else if ((qo.calib = hant_qcalib_from_name(calib_s)) == HANT_QCALIB_COUNT) {

@@ -90,7 +90,6 @@ typedef struct hant_qnet {
 
 typedef struct hant_quant_opts {
   int calib_images;  /* training images to calibrate on, spread over the split; 0: 1000 */
-  int val_images;    /* validation images that choose the method; 0: all 5000 */
   double percentile; /* 0: 99.99 */
   int batch;         /* images per forward; 0: 128 */
   bool choose;       /* try every method and keep the best on validation; else use `calib` */
@@ -110,8 +109,9 @@ int hant_qnet_calibrate(hant_net *net, const float *x, int n, hant_qcalib calib,
 /* Quantises net on its own as a user with a trained model wants it: folds
  * its batch norms (net is changed, its eval output is not), calibrates on
  * opts->calib_images images of `train` and, with opts->choose, keeps the
- * method whose int8 accuracy on `val` is highest (ties to min-max). The test
- * split never enters. val may be NULL when not choosing. */
+ * method whose int8 accuracy on all of `val` (the validation split, or its
+ * first images) is highest, ties to min-max. The test split never enters.
+ * val may be NULL when not choosing. */
 int hant_quantise(hant_net *net, const hant_dataset *train, const hant_dataset *val, const hant_quant_opts *opts,
                   hant_qnet **out);
 
