@@ -194,6 +194,7 @@ static const char *const kind_names[] = {
     [HANT__PRIM_POOL_BWD] = "pooling backward",
     [HANT__PRIM_BINARY_MUL] = "element-wise multiply",
     [HANT__PRIM_CONCAT] = "concat",
+    [HANT__PRIM_QCONV_INFER] = "int8 convolution forward (inference)",
 };
 _Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == HANT__PRIM_COUNT, "kind_names must cover every kind");
 
@@ -304,6 +305,8 @@ static dnnl_status_t reorders_make(hant__prim *p) {
                                                             : hant__md_plain(&r->plain, md->ndims, md->dims);
     if (s)
       return s;
+    /* the caller's buffer holds the primitive's data type (int8 weights stay int8) */
+    r->plain.data_type = md->data_type;
     if (dnnl_memory_desc_equal(&r->plain, md))
       continue;
     r->arg = reorderable[i].arg;

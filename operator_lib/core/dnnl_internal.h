@@ -28,6 +28,7 @@ typedef enum hant__prim_kind {
   HANT__PRIM_POOL_BWD,
   HANT__PRIM_BINARY_MUL, /* mul.c: a * b with b broadcast over H, W */
   HANT__PRIM_CONCAT, /* channels.c */
+  HANT__PRIM_QCONV_INFER, /* int8 forward for inference, int32 sums (qconv.c) */
   HANT__PRIM_COUNT
 } hant__prim_kind;
 

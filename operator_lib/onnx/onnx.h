@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "net.h"
+#include "quant.h"
 
 /* Largest ONNX file accepted, and largest external data file. protobuf-c's
  * unpacker has no limit of its own, so the reader checks the size first,
@@ -85,5 +86,20 @@ int hant_onnx_save(const hant_net *net, const char *path, const hant_onnx_save_o
 /* Same, into a malloc'd buffer (*data, *len) the caller frees. */
 int hant_onnx_serialize(const hant_net *net, const hant_onnx_save_opts *opts, uint8_t **data,
                         size_t *len);
+
+/* Writes a quantised network (quant.h) as a QDQ ONNX model, opset 13:
+ * the float32 model hant_onnx_save writes, with QuantizeLinear ->
+ * DequantizeLinear (uint8, per tensor) after every tensor the int8
+ * evaluation holds in uint8, conv and linear weights as int8 initializers
+ * with per-output-channel scales (DequantizeLinear axis 0), biases as int32
+ * in units of input scale x weight scale, and the ReLUs the quantised
+ * network absorbs into its producers left out. Input "input" and output
+ * "logits" stay float32. ONNX Runtime runs it as hant_qnet_run does
+ * (docs/int8.md states how closely). The same quantised network always
+ * gives the same bytes; the file is written atomically. */
+int hant_onnx_save_qdq(const hant_qnet *q, const char *path, const hant_onnx_save_opts *opts);
+
+/* Same, into a malloc'd buffer the caller frees. */
+int hant_onnx_serialize_qdq(const hant_qnet *q, const hant_onnx_save_opts *opts, uint8_t **data, size_t *len);
 
 #endif

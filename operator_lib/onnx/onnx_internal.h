@@ -153,6 +153,22 @@ int hant__onnx_pad_pool(const onnx_reader *r, int pad, int *p);
  * nodes are marked as absorbed by the Reshape. */
 int hant__onnx_batch_shape(onnx_reader *r, int reshape, int64_t *tail, bool mark);
 
+/* ---- onnx_qdq_read.c: QuantizeLinear and DequantizeLinear */
+
+/* Whether p is a QuantizeLinear or DequantizeLinear node. */
+bool hant__onnx_is_qdq(const Onnx__NodeProto *p);
+/* Checks the quantisation parameters of Q/DQ node ni (scales positive and
+ * finite, zero points in their type's range and as many as the scales,
+ * the axis inside the input's rank and as long as the scales), naming the
+ * node on failure. *is_const tells whether its input is an initializer:
+ * then node ni is a DequantizeLinear whose output is a constant
+ * (hant__onnx_qdq_const); otherwise its output passes its input through,
+ * unless *clamps: a QuantizeLinear whose zero point is its type's minimum
+ * clamps at 0 and is read as a ReLU. */
+int hant__onnx_qdq_check(onnx_reader *r, int ni, bool *is_const, bool *clamps);
+/* Decodes the float32 output of DequantizeLinear node ni of a constant into v. */
+int hant__onnx_qdq_const(onnx_reader *r, int ni, onnx_value *v);
+
 /* ---- onnx_ops.c: one importer per ONNX operator */
 
 /* Emits node ni into r->net and records the hant node of its output. */

@@ -250,6 +250,14 @@ static int op_relu(onnx_reader *r, int ni) {
   return emit_act(r, ni, x, HANT_ACT_RELU);
 }
 
+/* A QuantizeLinear that clamps at 0 (onnx_qdq_read.c decides which). */
+static int op_quantize_relu(onnx_reader *r, int ni) {
+  int x = -1, rc;
+  if ((rc = dyn_in(r, ni, 0, 0, &x)))
+    return rc;
+  return emit_act(r, ni, x, HANT_ACT_RELU);
+}
+
 static int op_clip(onnx_reader *r, int ni) {
   static const char *const known_old[] = {"min", "max", NULL}, *const known_new[] = {NULL};
   int x, rc;
@@ -711,6 +719,7 @@ static const struct {
     {"Concat", hant__onnx_op_concat, 4},    {"ReduceMean", op_reducemean, 1},   {"Dropout", op_dropout, 1},
     /* squeeze-and-excitation */
     {"Sigmoid", op_sigmoid, 1},
+    {"QuantizeLinear", op_quantize_relu, 10},  {"DequantizeLinear", NULL, 10}, /* onnx_qdq_read.c */
 };
 
 hant__onnx_op_fn hant__onnx_find_op(const char *name, int opset, bool *known) {

@@ -319,6 +319,13 @@ static int read_model(onnx_reader *r, const Onnx__ModelProto *m, hant_onnx_info 
     if (p->n_output < 1 || p->n_output > 8)
       return hant__onnx_node_err(r, ni, HANT_EFORMAT, "%zu outputs", p->n_output);
     bool is_id = !strcmp(p->op_type, "Identity"), is_const = !strcmp(p->op_type, "Constant");
+    bool is_qdq = hant__onnx_is_qdq(p), qdq_const = false, qdq_relu = false;
+    if (is_qdq && (rc = hant__onnx_qdq_check(r, ni, &qdq_const, &qdq_relu)))
+      return rc;
+    /* a quantised constant reads as its float values, a Q/DQ of a computed
+     * value as that value, or as a ReLU (onnx_qdq_read.c) */
+    if (is_qdq)
+      is_id = !qdq_const && !qdq_relu, is_const = qdq_const;
     for (size_t k = 0; k < p->n_output; k++) {
       if (!p->output[k] || !p->output[k][0]) {
         if (k == 0)
@@ -328,14 +335,15 @@ static int read_model(onnx_reader *r, const Onnx__ModelProto *m, hant_onnx_info 
       int v = add_value(r, p->output[k], is_id ? V_ALIAS : is_const ? V_CONST : V_DYN, ni);
       if (v < 0)
         return hant__onnx_node_err(r, ni, v, "%s", "output names must be unique and not shadow initializers or inputs");
-      if (is_const && (rc = hant__onnx_constant_node(r, ni, &r->vals[v])))
+      if (is_const && (rc = is_qdq ? hant__onnx_qdq_const(r, ni, &r->vals[v])
+                                   : hant__onnx_constant_node(r, ni, &r->vals[v])))
         return rc;
     }
     if ((is_id || is_const) && p->n_output != 1)
       return hant__onnx_node_err(r, ni, HANT_EFORMAT, "expected one output");
-    if (is_id && (p->n_input != 1 || !p->input[0] || !p->input[0][0]))
+    if (is_id && !is_qdq && (p->n_input != 1 || !p->input[0] || !p->input[0][0]))
       return hant__onnx_node_err(r, ni, HANT_EFORMAT, "expected one input");
-    if (is_const && p->n_input)
+    if (is_const && !is_qdq && p->n_input)
       return hant__onnx_node_err(r, ni, HANT_EFORMAT, "expected no inputs");
   }
   /* Identity chains: resolve each alias to its source, refusing loops */
@@ -373,7 +381,8 @@ static int read_model(onnx_reader *r, const Onnx__ModelProto *m, hant_onnx_info 
   /* readers of each value, then the fused patterns */
   for (int ni = 0; ni < r->n_nodes; ni++) {
     const Onnx__NodeProto *p = r->nodes[ni].p;
-    if (!strcmp(p->op_type, "Identity") || !strcmp(p->op_type, "Constant"))
+    if (!strcmp(p->op_type, "Identity") || !strcmp(p->op_type, "Constant") ||
+        (hant__onnx_is_qdq(p) && r->vals[hant__onnx_find(r, p->output[0])].kind != V_DYN))
       continue;
     for (size_t k = 0; k < p->n_input; k++) {
       int v = p->input[k] && p->input[k][0] ? hant__onnx_lookup(r, p->input[k]) : -1;

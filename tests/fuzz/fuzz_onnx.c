@@ -134,7 +134,8 @@ static size_t mutate_bytes(uint8_t *buf, size_t len, size_t cap) {
 
 static const char *const op_names[] = {"Conv", "BatchNormalization", "Relu", "Clip", "HardSwish", "HardSigmoid",
                                        "Mul", "Add", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten",
-                                       "Reshape", "Gemm", "MatMul", "Identity", "Constant", "Pad", "Softmax", ""};
+                                       "Reshape", "Gemm", "MatMul", "Identity", "Constant", "Pad", "Softmax",
+                                       "QuantizeLinear", "DequantizeLinear", ""};
 static const int64_t ints[] = {-1, 0, 1, 2, 3, 4, 6, 7, 64, 65, 1000, 65536, 1 << 30, INT64_MAX, INT64_MIN};
 
 /* Edits the unpacked model in place; every edit points at data owned by
@@ -223,9 +224,38 @@ static const char *const archs[] = {
     "inception 16 c1=4 r3=4 c3=4 r5=2 c5=4 pool=4; gap; linear 3",
 };
 
+/* The same network quantised to int8 on random images and written as QDQ
+ * (onnx_qdq.c), so mutations reach the quantisation parameters' checks. */
+static seed exported_qdq(const char *arch, uint64_t rs) {
+  seed s = {NULL, 0};
+  hant_net *net = hant_arch_build(arch, "seed");
+  if (!net)
+    abort();
+  hant_rng r;
+  hant_rng_seed(&r, rs);
+  hant_net_init_params(net, &r);
+  const hant_node *in = &net->nodes[0];
+  size_t per = (size_t)in->c * in->h * in->w;
+  float *x = malloc(sizeof(float) * per * 8);
+  hant_qnet *q = NULL;
+  if (!x)
+    abort();
+  for (size_t i = 0; i < per * 8; i++)
+    x[i] = hant_rng_uniform(&r);
+  if (hant_net_fold_bn(net) || hant_qnet_calibrate(net, x, 8, HANT_QCALIB_MINMAX, 0, &q) ||
+      hant_onnx_serialize_qdq(q, NULL, &s.p, &s.n))
+    abort();
+  hant_qnet_destroy(q);
+  hant_net_destroy(net);
+  free(x);
+  return s;
+}
+
 static int make_seeds(seed *pool, size_t *n, size_t cap) {
   for (size_t i = 0; i < sizeof(archs) / sizeof(archs[0]) && *n < cap; i++)
     pool[(*n)++] = exported(archs[i], (uint64_t)i + 1);
+  for (size_t i = 0; i < 2 && *n < cap; i++)
+    pool[(*n)++] = exported_qdq(archs[i], (uint64_t)i + 11);
   return 0;
 }
 
