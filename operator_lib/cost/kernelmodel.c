@@ -1,0 +1,625 @@
+/* SPDX-License-Identifier: MIT */
+/* kernelmodel.c: per-class kernel latency predictors (a log-space line plus nearest-neighbour residuals), their sweep and their fit. */
+#include "kernelmodel.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base.h"
+#include "rng.h"
+
+static const char *const class_names[] = {"conv", "conv1x1", "depthwise", "grouped", "linear", "pool", "eltwise"};
+_Static_assert(sizeof(class_names) / sizeof(class_names[0]) == HANT_KCLASS_COUNT, "a name per kernel class");
+
+const char *hant_kclass_name(hant_kclass c) { return c < HANT_KCLASS_COUNT ? class_names[c] : "?"; }
+
+hant_kclass hant_kclass_of(const hant_infer_kernel *k) {
+  switch (k->op) {
+  case HANT_OP_CONV:
+    if (k->conv.groups > 1)
+      return k->conv.groups == k->conv.c_in && k->conv.groups == k->conv.c_out ? HANT_KCLASS_DEPTHWISE
+                                                                               : HANT_KCLASS_GROUPED;
+    return k->conv.kh == 1 && k->conv.kw == 1 ? HANT_KCLASS_CONV1X1 : HANT_KCLASS_CONV;
+  case HANT_OP_LINEAR:
+    return HANT_KCLASS_LINEAR;
+  case HANT_OP_MAXPOOL:
+  case HANT_OP_AVGPOOL:
+  case HANT_OP_GAP:
+    return HANT_KCLASS_POOL;
+  default:
+    return HANT_KCLASS_ELTWISE;
+  }
+}
+
+void hant_kernelmodel_cpu_key(char *buf, size_t n) {
+  char model[128];
+  hant_measure_cpu_model(model, sizeof(model));
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  snprintf(buf, n, "%s (%ld logical CPU%s)", model, cpus, cpus == 1 ? "" : "s");
+}
+
+static double lg(double x) { return log2(x > 1 ? x : 1); }
+
+/* The neighbour features: what the line's three regressors do not tell
+ * apart (two shapes of equal MACs and bytes can pick different kernels),
+ * log-scaled so that doubling a size is one step anywhere. */
+static void features(const hant_infer_kernel *k, double f[HANT_KFEAT], double x[4]) {
+  double in = (double)k->c_in * k->h_in * k->w_in, out = (double)k->c_out * k->h_out * k->w_out;
+  double macs = out, weights = 0;
+  memset(f, 0, sizeof(double) * HANT_KFEAT);
+  f[0] = lg(k->c_in), f[1] = lg(k->c_out), f[2] = lg((double)k->h_out * k->w_out), f[6] = lg((double)k->h_in * k->w_in);
+  switch (k->op) {
+  case HANT_OP_CONV: {
+    const hant_conv_desc *c = &k->conv;
+    double taps = (double)c->kh * c->kw, per_group = (double)c->c_in / (c->groups > 0 ? c->groups : 1);
+    macs = out * per_group * taps;
+    weights = (double)c->c_out * per_group * taps;
+    f[3] = lg(taps), f[4] = c->sh + 0.5 * (c->kh != c->kw), f[5] = lg(c->groups);
+    f[7] = (k->act != HANT_ACT_NONE) + 2.0 * k->sum + 2.0 * k->sum_copy + 0.5 * (k->act == HANT_ACT_HSWISH);
+    break;
+  }
+  case HANT_OP_LINEAR:
+    f[0] = lg(in);
+    macs = in * k->c_out, weights = macs;
+    break;
+  case HANT_OP_MAXPOOL:
+  case HANT_OP_AVGPOOL:
+    macs = out * k->pool.k * k->pool.k;
+    f[3] = lg((double)k->pool.k * k->pool.k), f[4] = k->pool.s, f[7] = k->op == HANT_OP_AVGPOOL ? 2 : 0;
+    break;
+  case HANT_OP_GAP:
+    macs = in, f[7] = 4;
+    break;
+  default:
+    macs = out * (k->op == HANT_OP_ADD ? 2 : 1);
+    f[7] = 2.0 * k->op;
+    break;
+  }
+  x[0] = 1, x[1] = log(macs > 1 ? macs : 1), x[2] = log(4 * (in + out + weights)), x[3] = log(out > 1 ? out : 1);
+}
+
+/* Solves the 4x4 normal equations of ridge-regularised least squares
+ * (the intercept unpenalised) by Gaussian elimination with pivoting. A
+ * class whose sweep varies fewer than four ways still gets a line. */
+static void fit_line(const double (*x)[4], const double *y, int n, const int *use, double beta[4]) {
+  double a[4][5] = {{0}};
+  for (int i = 0; i < n; i++) {
+    if (use && !use[i])
+      continue;
+    for (int r = 0; r < 4; r++) {
+      for (int c = 0; c < 4; c++)
+        a[r][c] += x[i][r] * x[i][c];
+      a[r][4] += x[i][r] * y[i];
+    }
+  }
+  for (int r = 1; r < 4; r++)
+    a[r][r] += 1e-6 * (1 + a[r][r]);
+  if (a[0][0] == 0)
+    a[0][0] = 1;
+  for (int c = 0; c < 4; c++) {
+    int p = c;
+    for (int r = c + 1; r < 4; r++)
+      if (fabs(a[r][c]) > fabs(a[p][c]))
+        p = r;
+    for (int j = 0; j < 5; j++) {
+      double t = a[c][j];
+      a[c][j] = a[p][j], a[p][j] = t;
+    }
+    if (fabs(a[c][c]) < 1e-300)
+      a[c][c] = 1e-300;
+    for (int r = 0; r < 4; r++) {
+      if (r == c)
+        continue;
+      double m = a[r][c] / a[c][c];
+      for (int j = c; j < 5; j++)
+        a[r][j] -= m * a[c][j];
+    }
+  }
+  for (int r = 0; r < 4; r++)
+    beta[r] = a[r][4] / a[r][r];
+}
+
+static double line(const double beta[4], const double x[4]) {
+  return beta[0] * x[0] + beta[1] * x[1] + beta[2] * x[2] + beta[3] * x[3];
+}
+
+/* Inverse-squared-distance mean of the residuals of the k nearest rows
+ * (skip: a row to leave out, or -1; use: rows allowed, or NULL). */
+static double knn(const double *feat, const double *resid, const double *scale, int n, const int *use, int skip,
+                  const double *q, int k) {
+  enum { KMAX = 16 };
+  double bd[KMAX];
+  int bi[KMAX], nb = 0;
+  if (k > KMAX)
+    k = KMAX;
+  for (int i = 0; i < n; i++) {
+    if (i == skip || (use && !use[i]))
+      continue;
+    double d = 0;
+    for (int j = 0; j < HANT_KFEAT; j++) {
+      double t = (feat[i * HANT_KFEAT + j] - q[j]) / scale[j];
+      d += t * t;
+    }
+    int pos = nb < k ? nb++ : k;
+    if (pos == k && d >= bd[k - 1])
+      continue;
+    if (pos == k)
+      pos = k - 1;
+    while (pos > 0 && bd[pos - 1] > d) {
+      bd[pos] = bd[pos - 1], bi[pos] = bi[pos - 1];
+      pos--;
+    }
+    bd[pos] = d, bi[pos] = i;
+  }
+  double sw = 0, s = 0;
+  for (int j = 0; j < nb; j++) {
+    double w = 1.0 / (bd[j] + 1e-3);
+    sw += w, s += w * resid[bi[j]];
+  }
+  return sw > 0 ? s / sw : 0;
+}
+
+static const int k_choices[] = {0, 1, 2, 3, 4, 6, 8};
+
+/* Fits one class from its rows, choosing the neighbour count by
+ * leave-one-out error (fraction within 10 %, then median). */
+static int fit_class(hant_kclass_fit *cf, const double (*x)[4], const double *feat, const double *y, int n) {
+  cf->n = n;
+  if (!n)
+    return 0;
+  cf->feat = malloc(sizeof(double) * HANT_KFEAT * (size_t)n);
+  cf->resid = malloc(sizeof(double) * (size_t)n);
+  int *use = malloc(sizeof(int) * (size_t)n);
+  double *res = malloc(sizeof(double) * (size_t)n), *err = malloc(sizeof(double) * (size_t)n * 8);
+  if (!cf->feat || !cf->resid || !use || !res || !err) {
+    free(use), free(res), free(err);
+    return HANT_ENOMEM;
+  }
+  memcpy(cf->feat, feat, sizeof(double) * HANT_KFEAT * (size_t)n);
+  for (int j = 0; j < HANT_KFEAT; j++) {
+    double m = 0, v = 0;
+    for (int i = 0; i < n; i++)
+      m += feat[i * HANT_KFEAT + j];
+    m /= n;
+    for (int i = 0; i < n; i++)
+      v += (feat[i * HANT_KFEAT + j] - m) * (feat[i * HANT_KFEAT + j] - m);
+    v = sqrt(v / n);
+    cf->scale[j] = v > 1e-9 ? v : 1;
+  }
+  int nk = (int)(sizeof(k_choices) / sizeof(k_choices[0]));
+  /* Leave-one-out: the line refitted without row i, its residuals on the
+   * others, and the neighbours among them. */
+  for (int i = 0; i < n && n > 1; i++) {
+    double b[4];
+    for (int j = 0; j < n; j++)
+      use[j] = j != i;
+    fit_line(x, y, n, use, b);
+    for (int j = 0; j < n; j++)
+      res[j] = y[j] - line(b, x[j]);
+    double base = line(b, x[i]);
+    for (int c = 0; c < nk; c++) {
+      double r = k_choices[c] ? knn(feat, res, cf->scale, n, use, i, &feat[i * HANT_KFEAT], k_choices[c]) : 0;
+      err[c * n + i] = exp(base + r - y[i]) - 1;
+    }
+  }
+  int best = 0;
+  hant_calib_error be = {0};
+  for (int c = 0; c < nk && n > 1; c++) {
+    hant_calib_error e;
+    hant_calib_error_summarise(&err[c * n], n, &e);
+    if (c == 0 || e.within10 > be.within10 + 1e-12 ||
+        (fabs(e.within10 - be.within10) <= 1e-12 && e.median < be.median))
+      best = c, be = e;
+  }
+  cf->k = n > 1 ? k_choices[best] : 0;
+  cf->loo = be;
+  fit_line(x, y, n, NULL, cf->beta);
+  for (int i = 0; i < n; i++)
+    cf->resid[i] = y[i] - line(cf->beta, x[i]);
+  free(use), free(res), free(err);
+  return 0;
+}
+
+void hant_kernelmodel_free(hant_kernelmodel *m) {
+  if (!m)
+    return;
+  for (int c = 0; c < HANT_KCLASS_COUNT; c++) {
+    free(m->cls[c].feat);
+    free(m->cls[c].resid);
+    m->cls[c].feat = m->cls[c].resid = NULL;
+    m->cls[c].n = 0;
+  }
+}
+
+int hant_kernelmodel_fit(const hant_kernel_rec *recs, int n, hant_kernelmodel *m) {
+  memset(m, 0, sizeof(*m));
+  if (n < 1)
+    return hant__error(HANT_EINVAL, "kernel model: no measured kernels to fit");
+  snprintf(m->cpu, sizeof(m->cpu), "%s", recs[0].cpu);
+  m->threads = recs[0].threads, m->batch = recs[0].batch;
+  double(*x)[4] = malloc(sizeof(*x) * (size_t)n);
+  double *feat = malloc(sizeof(double) * HANT_KFEAT * (size_t)n), *y = malloc(sizeof(double) * (size_t)n);
+  int rc = 0;
+  if (!x || !feat || !y) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  for (int c = 0; c < HANT_KCLASS_COUNT && !rc; c++) {
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+      if (hant_kclass_of(&recs[i].k) != (hant_kclass)c)
+        continue;
+      if (!(recs[i].latency_us > 0)) {
+        rc = hant__error(HANT_EINVAL, "kernel model: row %d (%s): latency_us must be positive, got %g", i,
+                         class_names[c], recs[i].latency_us);
+        goto out;
+      }
+      features(&recs[i].k, &feat[k * HANT_KFEAT], x[k]);
+      y[k++] = log(recs[i].latency_us);
+    }
+    rc = fit_class(&m->cls[c], (const double(*)[4])x, feat, y, k);
+  }
+out:
+  free(x), free(feat), free(y);
+  if (rc)
+    hant_kernelmodel_free(m);
+  return rc;
+}
+
+int hant_kernelmodel_kernel_us(const hant_kernelmodel *m, const hant_infer_kernel *k, double *us) {
+  hant_kclass c = hant_kclass_of(k);
+  const hant_kclass_fit *cf = &m->cls[c];
+  *us = 0;
+  if (!cf->n)
+    return hant__error(HANT_ENOENT, "kernel model of %s: no measured %s kernels (node %d, %s)", m->cpu,
+                       class_names[c], k->node, hant_op_name(k->op));
+  double f[HANT_KFEAT], x[4];
+  features(k, f, x);
+  double r = cf->k ? knn(cf->feat, cf->resid, cf->scale, cf->n, NULL, -1, f, cf->k) : 0;
+  *us = exp(line(cf->beta, x) + r);
+  return 0;
+}
+
+int hant_kernelmodel_net_us(const hant_kernelmodel *m, hant_net *net, double *sum_us, int *kernels) {
+  *sum_us = 0;
+  hant_infer *inf = NULL;
+  int rc = hant_infer_new(net, &inf);
+  if (rc)
+    return rc;
+  const hant_infer_kernel *k;
+  int nk;
+  hant_infer_kernels(inf, &k, &nk);
+  for (int i = 0; i < nk && !rc; i++) {
+    double us;
+    if (!(rc = hant_kernelmodel_kernel_us(m, &k[i], &us)))
+      *sum_us += us;
+  }
+  if (kernels)
+    *kernels = nk;
+  hant_infer_free(inf);
+  return rc;
+}
+
+double hant_kernelmodel_fixed_fit(const double *sum_us, const double *measured_us, const bool *use, int n) {
+  /* d/df sum ((s + f - m) / m)^2 = 0  =>  f = sum (m - s) / m^2 / sum 1 / m^2 */
+  double num = 0, den = 0;
+  for (int i = 0; i < n; i++) {
+    if ((use && !use[i]) || !(measured_us[i] > 0))
+      continue;
+    double w = 1.0 / (measured_us[i] * measured_us[i]);
+    num += (measured_us[i] - sum_us[i]) * w, den += w;
+  }
+  return den > 0 ? num / den : 0;
+}
+
+int hant_kernelmodel_evaluate(hant_kernelmodel *m, hant_net *const *nets, const double *measured_ms, int n, int folds,
+                              double *pred_ms, hant_kernelmodel_report *r) {
+  memset(r, 0, sizeof(*r));
+  double *sum = calloc((size_t)(n > 0 ? n : 1), sizeof(double)), *meas = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
+  double *err = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+  bool *ok = calloc((size_t)(n > 0 ? n : 1), sizeof(bool)), *use = calloc((size_t)(n > 0 ? n : 1), sizeof(bool));
+  int rc = 0, k = 0;
+  if (!sum || !meas || !err || !ok || !use) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  for (int i = 0; i < n; i++) {
+    if (pred_ms)
+      pred_ms[i] = 0;
+    int nk = 0;
+    if (!nets[i] || !(measured_ms[i] > 0))
+      continue;
+    if ((rc = hant_kernelmodel_net_us(m, nets[i], &sum[i], &nk)))
+      goto out;
+    ok[i] = nk > 0, meas[i] = measured_ms[i] * 1e3;
+    k += ok[i];
+  }
+  if (k < 2) {
+    rc = hant__error(HANT_EINVAL, "kernel model: need at least 2 measured networks that run kernels, got %d", k);
+    goto out;
+  }
+  if (folds < 2)
+    folds = 2;
+  if (folds > k)
+    folds = k;
+  /* Fold j holds the j-th, (j + folds)-th, ... usable network. */
+  int ne = 0;
+  for (int j = 0; j < folds; j++) {
+    int pos = 0;
+    for (int i = 0; i < n; i++)
+      use[i] = ok[i] && (pos++ % folds) != j;
+    double f = hant_kernelmodel_fixed_fit(sum, meas, use, n);
+    pos = 0;
+    for (int i = 0; i < n; i++) {
+      if (!ok[i] || (pos++ % folds) != j)
+        continue;
+      double p = sum[i] + f;
+      if (pred_ms)
+        pred_ms[i] = p * 1e-3;
+      err[ne++] = (p - meas[i]) / meas[i];
+    }
+  }
+  hant_calib_error_summarise(err, ne, &r->held);
+  m->fixed_us = hant_kernelmodel_fixed_fit(sum, meas, ok, n);
+  r->fixed_us = m->fixed_us, r->folds = folds, r->samples = k;
+out:
+  free(sum), free(meas), free(err), free(ok), free(use);
+  return rc;
+}
+
+/* ---- the sweep ---------------------------------------------------------- */
+
+void hant_kernel_sweep_opts_default(hant_kernel_sweep_opts *o) {
+  *o = (hant_kernel_sweep_opts){.seed = 1, .scale = 1, .c_max = 384, .hw_max = 32};
+}
+
+/* Configurations per class at scale 1: most where shapes vary most. */
+static const int class_counts[] = {150, 100, 100, 100, 50, 40, 20};
+_Static_assert(sizeof(class_counts) / sizeof(class_counts[0]) == HANT_KCLASS_COUNT, "a count per kernel class");
+
+static double unif(hant_rng *r) { return hant_rng_uniform(r); }
+
+/* Channels log-uniform in [lo, hi], half of them rounded to a multiple of
+ * 8 (the widths blocked layouts favour), half left odd-sized (pruned and
+ * low-rank widths are). */
+static int channels(hant_rng *r, int lo, int hi) {
+  int c = (int)lround(exp(log(lo) + unif(r) * (log(hi) - log(lo))));
+  if (unif(r) < 0.5 && c >= 8)
+    c = (c + 4) / 8 * 8;
+  return c < lo ? lo : c > hi ? hi : c;
+}
+
+/* Input sides: mostly the sides a 28x28 network's stages run at, the rest
+ * anywhere up to hw_max. */
+static int side(hant_rng *r, int hw_max) {
+  static const int common[] = {7, 14, 28};
+  if (unif(r) < 0.6) {
+    int h = common[hant_rng_below(r, 3)];
+    return h <= hw_max ? h : hw_max;
+  }
+  return 3 + (int)hant_rng_below(r, (uint32_t)(hw_max - 2));
+}
+
+static hant_act any_act(hant_rng *r) {
+  static const hant_act acts[] = {HANT_ACT_NONE, HANT_ACT_RELU, HANT_ACT_RELU, HANT_ACT_RELU6, HANT_ACT_HSWISH};
+  return acts[hant_rng_below(r, 5)];
+}
+
+static void conv_kernel(hant_infer_kernel *k, int c_in, int c_out, int h, int kh, int kw, int s, int g, hant_rng *r,
+                        bool allow_sum) {
+  hant_conv_desc d = {.c_in = c_in, .c_out = c_out, .kh = kh, .kw = kw, .sh = s, .sw = s, .ph = kh / 2, .pw = kw / 2,
+                      .groups = g};
+  *k = (hant_infer_kernel){.op = HANT_OP_CONV, .c_in = c_in, .h_in = h, .w_in = h, .c_out = c_out,
+                           .h_out = hant_conv_out_h(&d, h), .w_out = hant_conv_out_w(&d, h), .conv = d,
+                           .bn = unif(r) < 0.5, .act = any_act(r)};
+  if (allow_sum && s == 1 && c_in == c_out && unif(r) < 0.5)
+    k->sum = k->sum_copy = true;
+}
+
+int hant_kernel_sweep(const hant_kernel_sweep_opts *o, hant_infer_kernel **out, int *n) {
+  *out = NULL;
+  *n = 0;
+  if (!(o->scale > 0) || o->c_max < 8 || o->hw_max < 7)
+    return hant__error(HANT_EINVAL, "kernel sweep: need scale > 0, c_max >= 8 and hw_max >= 7");
+  int total = 0, counts[HANT_KCLASS_COUNT];
+  for (int c = 0; c < HANT_KCLASS_COUNT; c++)
+    total += counts[c] = (int)ceil(class_counts[c] * o->scale);
+  hant_infer_kernel *ks = calloc((size_t)total, sizeof(*ks));
+  if (!ks)
+    return HANT_ENOMEM;
+  hant_rng r;
+  hant_rng_seed(&r, o->seed);
+  int m = 0, cm = o->c_max;
+  static const int taps[][2] = {{3, 3}, {3, 3}, {3, 3}, {5, 5}, {7, 7}, {1, 3}, {3, 1}, {1, 5}, {5, 1}, {1, 7}, {7, 1}};
+  for (int i = 0; i < counts[HANT_KCLASS_CONV]; i++) {
+    int t = (int)hant_rng_below(&r, 11), s = unif(&r) < 0.6 ? 1 : 2, h = side(&r, o->hw_max);
+    int ci = unif(&r) < 0.1 ? 1 + (int)hant_rng_below(&r, 3) : channels(&r, 2, cm / 2);
+    int co = unif(&r) < 0.3 ? ci : channels(&r, 2, cm / 2);
+    conv_kernel(&ks[m++], ci, co, h, taps[t][0], taps[t][1], s, 1, &r, true);
+  }
+  for (int i = 0; i < counts[HANT_KCLASS_CONV1X1]; i++) {
+    int s = unif(&r) < 0.75 ? 1 : 2, h = side(&r, o->hw_max), ci = channels(&r, 2, cm);
+    int co = unif(&r) < 0.2 ? ci : channels(&r, 2, cm);
+    conv_kernel(&ks[m++], ci, co, h, 1, 1, s, 1, &r, true);
+  }
+  for (int i = 0; i < counts[HANT_KCLASS_DEPTHWISE]; i++) {
+    int kk = 3 + 2 * (int)hant_rng_below(&r, 3), s = unif(&r) < 0.6 ? 1 : 2, h = side(&r, o->hw_max);
+    int c = channels(&r, 2, cm);
+    conv_kernel(&ks[m++], c, c, h, kk, kk, s, c, &r, false);
+  }
+  for (int i = 0; i < counts[HANT_KCLASS_GROUPED]; i++) {
+    int g = 2 << hant_rng_below(&r, 3), s = unif(&r) < 0.6 ? 1 : 2, h = side(&r, o->hw_max);
+    int kk = unif(&r) < 0.7 ? 3 : unif(&r) < 0.5 ? 1 : 5;
+    int ci = g * channels(&r, 1, cm / 2 / g > 1 ? cm / 2 / g : 1);
+    int co = unif(&r) < 0.4 ? ci : g * channels(&r, 1, cm / 2 / g > 1 ? cm / 2 / g : 1);
+    if (ci == g && co == g)
+      co = 2 * g; /* keep it grouped, not depthwise */
+    conv_kernel(&ks[m++], ci, co, h, kk, kk, s, g, &r, true);
+  }
+  for (int i = 0; i < counts[HANT_KCLASS_LINEAR]; i++) {
+    int in = channels(&r, 4, 1024), outc = channels(&r, 1, 256);
+    ks[m++] = (hant_infer_kernel){.op = HANT_OP_LINEAR, .c_in = in, .h_in = 1, .w_in = 1, .c_out = outc,
+                                  .h_out = 1, .w_out = 1};
+  }
+  for (int i = 0; i < counts[HANT_KCLASS_POOL]; i++) {
+    int c = channels(&r, 1, cm), h = side(&r, o->hw_max), kind = (int)hant_rng_below(&r, 3);
+    hant_infer_kernel *k = &ks[m++];
+    *k = (hant_infer_kernel){.c_in = c, .h_in = h, .w_in = h, .c_out = c, .h_out = 1, .w_out = 1};
+    if (kind == 2) {
+      k->op = HANT_OP_GAP;
+    } else {
+      k->op = kind ? HANT_OP_AVGPOOL : HANT_OP_MAXPOOL;
+      k->pool = (hant_pool_desc){.k = 2 + (int)hant_rng_below(&r, 2), .s = 2, .p = 0, .count_include_pad = true};
+      k->h_out = k->w_out = hant_pool_out(&k->pool, h);
+    }
+  }
+  for (int i = 0; i < counts[HANT_KCLASS_ELTWISE]; i++) {
+    static const hant_op ops[] = {HANT_OP_ACT, HANT_OP_ADD, HANT_OP_BN, HANT_OP_FLATTEN};
+    int c = channels(&r, 2, cm), h = side(&r, o->hw_max);
+    hant_infer_kernel *k = &ks[m++];
+    *k = (hant_infer_kernel){.op = ops[hant_rng_below(&r, 4)], .c_in = c, .h_in = h, .w_in = h, .c_out = c,
+                             .h_out = h, .w_out = h};
+    if (k->op == HANT_OP_ACT)
+      k->act = HANT_ACT_RELU + (int)hant_rng_below(&r, 3);
+    if (k->op == HANT_OP_FLATTEN)
+      k->c_out = c * h * h, k->h_out = k->w_out = 1;
+  }
+  *out = ks;
+  *n = m;
+  return 0;
+}
+
+/* The network whose inference plan is exactly kernel k. */
+static int kernel_net(const hant_infer_kernel *k, hant_net **out) {
+  *out = NULL;
+  hant_net *net = hant_net_new(k->c_in, k->h_in, k->w_in);
+  if (!net)
+    return HANT_ENOMEM;
+  int x = 0;
+  switch (k->op) {
+  case HANT_OP_CONV:
+    x = hant_net_conv(net, 0, &k->conv, !k->bn);
+    if (x >= 0 && k->bn)
+      x = hant_net_bn(net, x);
+    if (x >= 0 && k->sum)
+      x = hant_net_add(net, x, 0);
+    if (x >= 0 && k->act != HANT_ACT_NONE)
+      x = hant_net_act(net, x, k->act);
+    break;
+  case HANT_OP_LINEAR:
+    x = hant_net_linear(net, 0, k->c_out, true);
+    break;
+  case HANT_OP_MAXPOOL:
+    x = hant_net_maxpool(net, 0, &k->pool);
+    break;
+  case HANT_OP_AVGPOOL:
+    x = hant_net_avgpool(net, 0, &k->pool);
+    break;
+  case HANT_OP_GAP:
+    x = hant_net_gap(net, 0);
+    break;
+  case HANT_OP_ACT:
+    x = hant_net_act(net, 0, k->act);
+    break;
+  case HANT_OP_ADD:
+    x = hant_net_add(net, 0, 0);
+    break;
+  case HANT_OP_BN:
+    x = hant_net_bn(net, 0);
+    break;
+  case HANT_OP_FLATTEN:
+    x = hant_net_flatten(net, 0);
+    break;
+  default:
+    x = hant__error(HANT_EINVAL, "kernel sweep: op %s is not a kernel", hant_op_name(k->op));
+  }
+  if (x < 0) {
+    hant_net_destroy(net);
+    return x;
+  }
+  hant_rng r;
+  hant_rng_seed(&r, 7);
+  hant_net_init_params(net, &r);
+  *out = net;
+  return 0;
+}
+
+int hant_kernel_measure(const hant_infer_kernel *k, const hant_measure_opts *mo, hant_measure_result *r) {
+  hant_net *net = NULL;
+  int rc = kernel_net(k, &net);
+  if (rc)
+    return rc;
+  rc = hant_measure_net(net, mo, r);
+  hant_net_destroy(net);
+  return rc;
+}
+
+int hant_kernel_sweep_measure(const hant_kernel_sweep_opts *so, const hant_measure_opts *mo, const char *cpu,
+                              hant_kernel_progress_fn progress, void *user, hant_kernel_rec **out, int *n) {
+  *out = NULL;
+  *n = 0;
+  hant_infer_kernel *ks = NULL;
+  int nk = 0, rc = hant_kernel_sweep(so, &ks, &nk);
+  if (rc)
+    return rc;
+  hant_kernel_rec *recs = calloc((size_t)nk, sizeof(*recs));
+  if (!recs) {
+    free(ks);
+    return HANT_ENOMEM;
+  }
+  char now[32];
+  hant_store_now(now);
+  for (int i = 0; i < nk; i++) {
+    hant_measure_result mr;
+    if ((rc = hant_kernel_measure(&ks[i], mo, &mr)))
+      break;
+    hant_kernel_rec *r = &recs[i];
+    snprintf(r->cpu, sizeof(r->cpu), "%s", cpu);
+    snprintf(r->created, sizeof(r->created), "%s", now);
+    r->threads = mr.threads, r->batch = mo->batch, r->k = ks[i];
+    r->latency_us = mr.latency_ms * 1e3, r->spread = mr.spread, r->samples = mr.samples;
+    if (progress)
+      progress(user, i + 1, nk, r);
+  }
+  free(ks);
+  if (rc) {
+    free(recs);
+    return rc;
+  }
+  *out = recs;
+  *n = nk;
+  return 0;
+}
+
+int hant_kernelmodel_load(hant_store *st, const char *cpu, int threads, int batch, hant_kernelmodel *m, char *foreign,
+                          size_t foreign_len) {
+  memset(m, 0, sizeof(*m));
+  if (foreign && foreign_len)
+    foreign[0] = '\0';
+  hant_kernel_rec *recs = NULL;
+  int n = 0, rc = hant_store_kernels(st, cpu, threads, batch, &recs, &n);
+  if (rc)
+    return rc;
+  if (n) {
+    rc = hant_kernelmodel_fit(recs, n, m);
+    free(recs);
+    return rc;
+  }
+  hant_kernel_key *keys = NULL;
+  int nkeys = 0;
+  if ((rc = hant_store_kernel_keys(st, &keys, &nkeys)))
+    return rc;
+  if (nkeys && foreign && foreign_len)
+    snprintf(foreign, foreign_len,
+             "%s: its host kernel table was measured on '%s' (%d thread%s, batch %d, %d kernels, %s)%s; this is '%s' "
+             "(%d thread%s, batch %d): that table is foreign here and is not used",
+             hant_store_path(st), keys[0].cpu, keys[0].threads, keys[0].threads == 1 ? "" : "s", keys[0].batch,
+             keys[0].rows, keys[0].created, nkeys > 1 ? " among others" : "", cpu, threads, threads == 1 ? "" : "s",
+             batch);
+  free(keys);
+  return hant__error(HANT_ENOENT, "%s: no host kernel table for '%s' at %d thread%s, batch %d", hant_store_path(st),
+                     cpu, threads, threads == 1 ? "" : "s", batch);
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/* kernelmodel.h: the kernel-level host latency model: per-class predictors fitted from single kernels measured on this machine. */
+#ifndef HANT_KERNELMODEL_H
+#define HANT_KERNELMODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "costmodel.h"
+#include "infer.h"
+#include "measure.h"
+#include "store.h"
+#include "store_kernels.h"
+
+/*
+ * A roofline with a handful of efficiencies cannot follow what decides a
+ * 2-40 us operator on this machine: the fixed cost of a call and the
+ * kernel oneDNN picks for a shape (direct, 1x1, depthwise, GEMM). Following
+ * nn-Meter (Zhang et al., "nn-Meter: Towards Accurate Latency Prediction of
+ * Deep-Learning Model Inference on Diverse Edge Devices", MobiSys 2021),
+ * this model predicts a network as the sum of its inference plan's kernels
+ * (infer.h: each fused convolution group, pooling, linear layer, ...) plus
+ * the plan's fixed cost per run, each kernel by a predictor of its class
+ * fitted from kernels measured alone at sampled configurations (a sweep
+ * over channels, spatial size, stride, kernel and groups) on this machine.
+ *
+ * A class's predictor is a least-squares line in log space,
+ *   log t = b0 + b1 log MACs + b2 log bytes + b3 log output elements,
+ * plus, where it lowers the leave-one-out error over the class's sweep, the
+ * inverse-distance-weighted mean of the line's log residuals at the k
+ * nearest measured kernels in a standardised log feature space (channels,
+ * spatial size, kernel taps, stride, groups, post-ops): the line carries
+ * the trend, the neighbours the shape effects it misses.
+ *
+ * Measured tables are stored in the library keyed by a CPU identifier and
+ * thread count (store_kernels.h): they are valid only on the machine that
+ * measured them.
+ */
+
+typedef enum hant_kclass {
+  HANT_KCLASS_CONV,      /* dense convolution with a kernel larger than 1x1 (kxk, kx1, 1xk) */
+  HANT_KCLASS_CONV1X1,   /* dense 1x1 convolution, any stride */
+  HANT_KCLASS_DEPTHWISE, /* groups == input channels == output channels */
+  HANT_KCLASS_GROUPED,   /* any other grouped convolution */
+  HANT_KCLASS_LINEAR,
+  HANT_KCLASS_POOL,      /* max and average pooling, global average pooling */
+  HANT_KCLASS_ELTWISE,   /* an unfused batch norm, activation or add; a reordering flatten */
+  HANT_KCLASS_COUNT
+} hant_kclass;
+
+const char *hant_kclass_name(hant_kclass c);
+hant_kclass hant_kclass_of(const hant_infer_kernel *k);
+
+/* Features per kernel: HANT_KFEAT log-scaled shape figures (see
+ * kernelmodel.c) and the three regressors of the line. */
+#define HANT_KFEAT 8
+
+/* One class's fitted predictor. */
+typedef struct hant_kclass_fit {
+  int n;                  /* measured kernels fitted; 0: the class has no data */
+  double beta[4];         /* the line, natural log of microseconds */
+  int k;                  /* neighbours of the residual correction; 0 for the line alone */
+  double scale[HANT_KFEAT]; /* feature standardisation (standard deviation, or 1) */
+  double *feat;           /* [n][HANT_KFEAT] */
+  double *resid;          /* [n] log residuals of the line */
+  hant_calib_error loo;   /* leave-one-out error over the class's measured kernels */
+} hant_kclass_fit;
+
+typedef struct hant_kernelmodel {
+  char cpu[160];
+  int threads, batch;
+  hant_kclass_fit cls[HANT_KCLASS_COUNT];
+  double fixed_us; /* the plan's fixed cost per run, fitted to measured candidates
+                      (hant_kernelmodel_fixed_fit); 0 until then */
+} hant_kernelmodel;
+
+/* The CPU identifier tables are keyed by: the CPU model name and the number
+ * of logical CPUs, e.g. "AMD EPYC 9R45 (2 logical CPUs)". */
+void hant_kernelmodel_cpu_key(char *buf, size_t n);
+
+/* Fits a model from n measured kernels (of one key: their cpu, threads and
+ * batch are copied from recs[0]). m is overwritten; free it with
+ * hant_kernelmodel_free. HANT_EINVAL when n < 1 or a row is unusable. */
+int hant_kernelmodel_fit(const hant_kernel_rec *recs, int n, hant_kernelmodel *m);
+void hant_kernelmodel_free(hant_kernelmodel *m);
+
+/* Predicted latency of one kernel in microseconds at the model's batch;
+ * HANT_ENOENT (with a message) when its class has no measured kernels. */
+int hant_kernelmodel_kernel_us(const hant_kernelmodel *m, const hant_infer_kernel *k, double *us);
+/* Sum of the predictions of net's plan kernels, microseconds, without the
+ * fixed cost; *kernels (may be NULL) gets their count (0 for a network of
+ * identities, which costs nothing to predict). */
+int hant_kernelmodel_net_us(const hant_kernelmodel *m, hant_net *net, double *sum_us, int *kernels);
+
+/* The fixed cost f minimising sum_i ((sum_us[i] + f - measured_us[i]) /
+ * measured_us[i])^2 (relative errors, so small and large networks count
+ * alike), over the n >= 1 entries with use[i] (use may be NULL: all). */
+double hant_kernelmodel_fixed_fit(const double *sum_us, const double *measured_us, const bool *use, int n);
+
+/* How the model does on measured networks. Kernels are fitted on the sweep
+ * alone, so every network is held out from them; the fixed cost is fitted
+ * `folds`-fold, each network predicted with a fixed cost fitted without
+ * it. Networks without kernels or without a measurement (measured_ms <= 0)
+ * are left out. pred_ms[n] (may be NULL) gets each network's held-out
+ * prediction, or 0 when left out. Sets m->fixed_us to the fit on all. */
+typedef struct hant_kernelmodel_report {
+  hant_calib_error held; /* held-out, as above */
+  int folds;
+  int samples;
+  double fixed_us;
+} hant_kernelmodel_report;
+int hant_kernelmodel_evaluate(hant_kernelmodel *m, hant_net *const *nets, const double *measured_ms, int n, int folds,
+                              double *pred_ms, hant_kernelmodel_report *r);
+
+/* ---- the sweep ---------------------------------------------------------- */
+
+typedef struct hant_kernel_sweep_opts {
+  unsigned long seed; /* of the sampled configurations (default 1) */
+  double scale;       /* configurations per class, times the default counts (default 1: 560 kernels) */
+  int c_max;          /* largest channel count sampled (default 384: the widest inverted-residual expansion
+                         of the shipped presets) */
+  int hw_max;         /* largest input side sampled (default 32, around Fashion-MNIST's 28) */
+} hant_kernel_sweep_opts;
+
+void hant_kernel_sweep_opts_default(hant_kernel_sweep_opts *o);
+
+/* The sampled configurations, *out malloc'd (the caller frees it). They
+ * depend on the options only, never on a library's candidates. */
+int hant_kernel_sweep(const hant_kernel_sweep_opts *o, hant_infer_kernel **out, int *n);
+
+/* Measures one kernel alone: a network of the kernel's input and the nodes
+ * whose plan is exactly that kernel, random weights, run through an
+ * inference plan by hant_measure_net at mo->batch. */
+int hant_kernel_measure(const hant_infer_kernel *k, const hant_measure_opts *mo, hant_measure_result *r);
+
+/* Progress of a sweep: kernel i of n just measured. */
+typedef void (*hant_kernel_progress_fn)(void *user, int i, int n, const hant_kernel_rec *r);
+
+/* Measures every configuration of the sweep on this machine at the calling
+ * thread's thread count and mo->batch, into *out (malloc'd, the caller
+ * frees it), keyed by cpu. */
+int hant_kernel_sweep_measure(const hant_kernel_sweep_opts *so, const hant_measure_opts *mo, const char *cpu,
+                              hant_kernel_progress_fn progress, void *user, hant_kernel_rec **out, int *n);
+
+/* Loads the table of (cpu, threads, batch) from the library and fits it.
+ * HANT_ENOENT when the library holds no such table; then, if it holds
+ * tables of other keys, `foreign` (may be NULL) gets a sentence saying
+ * whose they are and that they do not apply here, for the caller to show
+ * as a warning ("" otherwise). */
+int hant_kernelmodel_load(hant_store *st, const char *cpu, int threads, int batch, hant_kernelmodel *m, char *foreign,
+                          size_t foreign_len);
+
+#endif
