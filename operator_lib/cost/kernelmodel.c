@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "jsonw.h"
 #include "rng.h"
 
 static const char *const class_names[] = {"conv", "conv1x1", "depthwise", "grouped", "linear", "pool", "eltwise"};
@@ -622,4 +623,48 @@ int hant_kernelmodel_load(hant_store *st, const char *cpu, int threads, int batc
   free(keys);
   return hant__error(HANT_ENOENT, "%s: no host kernel table for '%s' at %d thread%s, batch %d", hant_store_path(st),
                      cpu, threads, threads == 1 ? "" : "s", batch);
+}
+
+static void json_err(hant_jsonw *w, const char *key, const hant_calib_error *e) {
+  hant_jsonw_key(w, key);
+  hant_jsonw_obj_begin(w);
+  hant_jsonw_key(w, "n"), hant_jsonw_int(w, e->n);
+  hant_jsonw_key(w, "median"), hant_jsonw_numf(w, "%.6g", e->median);
+  hant_jsonw_key(w, "p90"), hant_jsonw_numf(w, "%.6g", e->p90);
+  hant_jsonw_key(w, "within10"), hant_jsonw_numf(w, "%.6g", e->within10);
+  hant_jsonw_obj_end(w);
+}
+
+int hant_kernelmodel_store_meta(hant_store *st, const char *device, const hant_kernelmodel *m,
+                                const hant_kernelmodel_report *r) {
+  hant_jsonw w;
+  hant_jsonw_init_mem(&w);
+  hant_jsonw_obj_begin(&w);
+  hant_jsonw_key(&w, "cpu"), hant_jsonw_str(&w, m->cpu);
+  hant_jsonw_key(&w, "threads"), hant_jsonw_int(&w, m->threads);
+  hant_jsonw_key(&w, "batch"), hant_jsonw_int(&w, m->batch);
+  hant_jsonw_key(&w, "fixed_us"), hant_jsonw_numf(&w, "%.6g", m->fixed_us);
+  hant_jsonw_key(&w, "folds"), hant_jsonw_int(&w, r->folds);
+  json_err(&w, "held_out_error", &r->held);
+  hant_jsonw_key(&w, "classes");
+  hant_jsonw_obj_begin(&w);
+  for (int c = 0; c < HANT_KCLASS_COUNT; c++) {
+    const hant_kclass_fit *cf = &m->cls[c];
+    hant_jsonw_key(&w, class_names[c]);
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "kernels"), hant_jsonw_int(&w, cf->n);
+    hant_jsonw_key(&w, "neighbours"), hant_jsonw_int(&w, cf->k);
+    json_err(&w, "leave_one_out_error", &cf->loo);
+    hant_jsonw_obj_end(&w);
+  }
+  hant_jsonw_obj_end(&w);
+  hant_jsonw_obj_end(&w);
+  char *val = hant_jsonw_take(&w);
+  if (!val)
+    return HANT_ENOMEM;
+  char key[96];
+  snprintf(key, sizeof(key), "kernelmodel.%s", device);
+  int rc = hant_store_meta_put(st, key, val);
+  free(val);
+  return rc;
 }

@@ -150,4 +150,10 @@ int hant_kernel_sweep_measure(const hant_kernel_sweep_opts *so, const hant_measu
 int hant_kernelmodel_load(hant_store *st, const char *cpu, int threads, int batch, hant_kernelmodel *m, char *foreign,
                           size_t foreign_len);
 
+/* Stores the fit and its report as the library's "kernelmodel.NAME" meta
+ * (JSON: cpu, threads, batch, fixed_us, held-out error, per class its
+ * kernels, neighbours and leave-one-out error), for reports. */
+int hant_kernelmodel_store_meta(hant_store *st, const char *device, const hant_kernelmodel *m,
+                                const hant_kernelmodel_report *r);
+
 #endif
