@@ -493,8 +493,7 @@ int hant_kernel_sweep(const hant_kernel_sweep_opts *o, hant_infer_kernel **out, 
   return 0;
 }
 
-/* The network whose inference plan is exactly kernel k. */
-static int kernel_net(const hant_infer_kernel *k, hant_net **out) {
+int hant_kernel_net(const hant_infer_kernel *k, hant_net **out) {
   *out = NULL;
   hant_net *net = hant_net_new(k->c_in, k->h_in, k->w_in);
   if (!net)
@@ -550,7 +549,7 @@ static int kernel_net(const hant_infer_kernel *k, hant_net **out) {
 
 int hant_kernel_measure(const hant_infer_kernel *k, const hant_measure_opts *mo, hant_measure_result *r) {
   hant_net *net = NULL;
-  int rc = kernel_net(k, &net);
+  int rc = hant_kernel_net(k, &net);
   if (rc)
     return rc;
   rc = hant_measure_net(net, mo, r);

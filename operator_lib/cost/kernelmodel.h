@@ -128,6 +128,11 @@ void hant_kernel_sweep_opts_default(hant_kernel_sweep_opts *o);
  * depend on the options only, never on a library's candidates. */
 int hant_kernel_sweep(const hant_kernel_sweep_opts *o, hant_infer_kernel **out, int *n);
 
+/* The network whose inference plan is exactly kernel k (its input node and
+ * the nodes that fuse into k), parameters random; *out is the caller's
+ * (hant_net_destroy). */
+int hant_kernel_net(const hant_infer_kernel *k, hant_net **out);
+
 /* Measures one kernel alone: a network of the kernel's input and the nodes
  * whose plan is exactly that kernel, random weights, run through an
  * inference plan by hant_measure_net at mo->batch. */
