@@ -313,6 +313,7 @@ int cmd_profile(int argc, char **argv) {
         nk += km.cls[c].n;
       hant_jsonw_key(&w, "kernels"), hant_jsonw_int(&w, nk);
       hant_jsonw_key(&w, "fixed_us"), hant_jsonw_num(&w, km.fixed_us);
+      hant_jsonw_key(&w, "per_kernel_us"), hant_jsonw_num(&w, km.per_kernel_us);
       hant_jsonw_key(&w, "folds"), hant_jsonw_int(&w, kr.folds);
       json_err(&w, "held_out_error", &kr.held);
       hant_jsonw_key(&w, "classes");
@@ -406,7 +407,8 @@ int cmd_profile(int argc, char **argv) {
           printf(" %s %.0f%%", hant_kclass_name((hant_kclass)c), 100 * km.cls[c].loo.within10);
       printf("\n");
       print_err("host model, kernels (held-out)", &kr.held);
-      printf("plan fixed    %.3f us per run (fitted %d-fold)\n", km.fixed_us, kr.folds);
+      printf("plan fixed    %.3f us per run %+.3f us per kernel (fitted %d-fold)\n", km.fixed_us, km.per_kernel_us,
+             kr.folds);
     }
     if (calibrated) {
       print_err("host model, profile as shipped", &cal.before);

@@ -304,16 +304,28 @@ int hant_kernelmodel_net_us(const hant_kernelmodel *m, hant_net *net, double *su
   return rc;
 }
 
-double hant_kernelmodel_fixed_fit(const double *sum_us, const double *measured_us, const bool *use, int n) {
-  /* d/df sum ((s + f - m) / m)^2 = 0  =>  f = sum (m - s) / m^2 / sum 1 / m^2 */
-  double num = 0, den = 0;
+void hant_kernelmodel_fixed_fit(const double *sum_us, const int *kernels, const double *measured_us, const bool *use,
+                                int n, double *fixed_us, double *per_kernel_us) {
+  /* Weighted least squares, weights 1 / m^2, of r = m - s on [1, K]:
+   *   [sw  swk ] [f]   [swr ]
+   *   [swk swkk] [p] = [swkr] */
+  double sw = 0, swk = 0, swkk = 0, swr = 0, swkr = 0;
   for (int i = 0; i < n; i++) {
     if ((use && !use[i]) || !(measured_us[i] > 0))
       continue;
-    double w = 1.0 / (measured_us[i] * measured_us[i]);
-    num += (measured_us[i] - sum_us[i]) * w, den += w;
+    double w = 1.0 / (measured_us[i] * measured_us[i]), k = kernels[i], r = measured_us[i] - sum_us[i];
+    sw += w, swk += w * k, swkk += w * k * k, swr += w * r, swkr += w * k * r;
   }
-  return den > 0 ? num / den : 0;
+  *fixed_us = *per_kernel_us = 0;
+  if (!(sw > 0))
+    return;
+  double det = sw * swkk - swk * swk;
+  if (det > 1e-9 * sw * swkk) {
+    *fixed_us = (swr * swkk - swk * swkr) / det;
+    *per_kernel_us = (sw * swkr - swk * swr) / det;
+  } else {
+    *fixed_us = swr / sw;
+  }
 }
 
 int hant_kernelmodel_evaluate(hant_kernelmodel *m, hant_net *const *nets, const double *measured_ms, int n, int folds,
@@ -322,20 +334,20 @@ int hant_kernelmodel_evaluate(hant_kernelmodel *m, hant_net *const *nets, const 
   double *sum = calloc((size_t)(n > 0 ? n : 1), sizeof(double)), *meas = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
   double *err = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
   bool *ok = calloc((size_t)(n > 0 ? n : 1), sizeof(bool)), *use = calloc((size_t)(n > 0 ? n : 1), sizeof(bool));
+  int *nk = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
   int rc = 0, k = 0;
-  if (!sum || !meas || !err || !ok || !use) {
+  if (!sum || !meas || !err || !ok || !use || !nk) {
     rc = HANT_ENOMEM;
     goto out;
   }
   for (int i = 0; i < n; i++) {
     if (pred_ms)
       pred_ms[i] = 0;
-    int nk = 0;
     if (!nets[i] || !(measured_ms[i] > 0))
       continue;
-    if ((rc = hant_kernelmodel_net_us(m, nets[i], &sum[i], &nk)))
+    if ((rc = hant_kernelmodel_net_us(m, nets[i], &sum[i], &nk[i])))
       goto out;
-    ok[i] = nk > 0, meas[i] = measured_ms[i] * 1e3;
+    ok[i] = nk[i] > 0, meas[i] = measured_ms[i] * 1e3;
     k += ok[i];
   }
   if (k < 2) {
@@ -352,22 +364,23 @@ int hant_kernelmodel_evaluate(hant_kernelmodel *m, hant_net *const *nets, const 
     int pos = 0;
     for (int i = 0; i < n; i++)
       use[i] = ok[i] && (pos++ % folds) != j;
-    double f = hant_kernelmodel_fixed_fit(sum, meas, use, n);
+    double f, pk;
+    hant_kernelmodel_fixed_fit(sum, nk, meas, use, n, &f, &pk);
     pos = 0;
     for (int i = 0; i < n; i++) {
       if (!ok[i] || (pos++ % folds) != j)
         continue;
-      double p = sum[i] + f;
+      double p = sum[i] + f + pk * nk[i];
       if (pred_ms)
         pred_ms[i] = p * 1e-3;
       err[ne++] = (p - meas[i]) / meas[i];
     }
   }
   hant_calib_error_summarise(err, ne, &r->held);
-  m->fixed_us = hant_kernelmodel_fixed_fit(sum, meas, ok, n);
-  r->fixed_us = m->fixed_us, r->folds = folds, r->samples = k;
+  hant_kernelmodel_fixed_fit(sum, nk, meas, ok, n, &m->fixed_us, &m->per_kernel_us);
+  r->fixed_us = m->fixed_us, r->per_kernel_us = m->per_kernel_us, r->folds = folds, r->samples = k;
 out:
-  free(sum), free(meas), free(err), free(ok), free(use);
+  free(sum), free(meas), free(err), free(ok), free(use), free(nk);
   return rc;
 }
 
@@ -643,6 +656,7 @@ int hant_kernelmodel_store_meta(hant_store *st, const char *device, const hant_k
   hant_jsonw_key(&w, "threads"), hant_jsonw_int(&w, m->threads);
   hant_jsonw_key(&w, "batch"), hant_jsonw_int(&w, m->batch);
   hant_jsonw_key(&w, "fixed_us"), hant_jsonw_numf(&w, "%.6g", m->fixed_us);
+  hant_jsonw_key(&w, "per_kernel_us"), hant_jsonw_numf(&w, "%.6g", m->per_kernel_us);
   hant_jsonw_key(&w, "folds"), hant_jsonw_int(&w, r->folds);
   json_err(&w, "held_out_error", &r->held);
   hant_jsonw_key(&w, "classes");

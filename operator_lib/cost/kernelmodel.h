@@ -20,7 +20,7 @@
  * Deep-Learning Model Inference on Diverse Edge Devices", MobiSys 2021),
  * this model predicts a network as the sum of its inference plan's kernels
  * (infer.h: each fused convolution group, pooling, linear layer, ...) plus
- * the plan's fixed cost per run, each kernel by a predictor of its class
+ * the plan's fixed cost per run (a constant and a term per kernel), each kernel by a predictor of its class
  * fitted from kernels measured alone at sampled configurations (a sweep
  * over channels, spatial size, stride, kernel and groups) on this machine.
  *
@@ -70,8 +70,12 @@ typedef struct hant_kernelmodel {
   char cpu[160];
   int threads, batch;
   hant_kclass_fit cls[HANT_KCLASS_COUNT];
-  double fixed_us; /* the plan's fixed cost per run, fitted to measured candidates
-                      (hant_kernelmodel_fixed_fit); 0 until then */
+  /* The plan's fixed cost per run: fixed_us + per_kernel_us x kernels,
+   * fitted to measured networks (hant_kernelmodel_fixed_fit), 0 until then.
+   * Each kernel was measured in a plan of its own, so its figure carries a
+   * run's cost once; per_kernel_us (usually negative) takes back what a
+   * plan of several kernels pays only once. */
+  double fixed_us, per_kernel_us;
 } hant_kernelmodel;
 
 /* The CPU identifier tables are keyed by: the CPU model name and the number
@@ -89,25 +93,29 @@ void hant_kernelmodel_free(hant_kernelmodel *m);
 int hant_kernelmodel_kernel_us(const hant_kernelmodel *m, const hant_infer_kernel *k, double *us);
 /* Sum of the predictions of net's plan kernels, microseconds, without the
  * fixed cost; *kernels (may be NULL) gets their count (0 for a network of
- * identities, which costs nothing to predict). */
+ * identities, which costs nothing to predict). The whole prediction is
+ * *sum_us + m->fixed_us + m->per_kernel_us x *kernels. */
 int hant_kernelmodel_net_us(const hant_kernelmodel *m, hant_net *net, double *sum_us, int *kernels);
 
-/* The fixed cost f minimising sum_i ((sum_us[i] + f - measured_us[i]) /
- * measured_us[i])^2 (relative errors, so small and large networks count
- * alike), over the n >= 1 entries with use[i] (use may be NULL: all). */
-double hant_kernelmodel_fixed_fit(const double *sum_us, const double *measured_us, const bool *use, int n);
+/* The fixed cost (*fixed_us, *per_kernel_us) minimising sum_i ((sum_us[i] +
+ * fixed + per_kernel x kernels[i] - measured_us[i]) / measured_us[i])^2
+ * (relative errors, so small and large networks count alike), over the
+ * entries with use[i] (use may be NULL: all). When the kernel counts do
+ * not vary, per_kernel is 0 and fixed alone is fitted. */
+void hant_kernelmodel_fixed_fit(const double *sum_us, const int *kernels, const double *measured_us, const bool *use,
+                                int n, double *fixed_us, double *per_kernel_us);
 
 /* How the model does on measured networks. Kernels are fitted on the sweep
  * alone, so every network is held out from them; the fixed cost is fitted
  * `folds`-fold, each network predicted with a fixed cost fitted without
  * it. Networks without kernels or without a measurement (measured_ms <= 0)
  * are left out. pred_ms[n] (may be NULL) gets each network's held-out
- * prediction, or 0 when left out. Sets m->fixed_us to the fit on all. */
+ * prediction, or 0 when left out. Sets m's fixed cost to the fit on all. */
 typedef struct hant_kernelmodel_report {
   hant_calib_error held; /* held-out, as above */
   int folds;
   int samples;
-  double fixed_us;
+  double fixed_us, per_kernel_us;
 } hant_kernelmodel_report;
 int hant_kernelmodel_evaluate(hant_kernelmodel *m, hant_net *const *nets, const double *measured_ms, int n, int folds,
                               double *pred_ms, hant_kernelmodel_report *r);

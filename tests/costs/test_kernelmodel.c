@@ -143,13 +143,21 @@ static void test_fit_arithmetic(void) {
   CHECK(hant_kernelmodel_kernel_us(&m, &q.k, &us) == HANT_ENOENT && strstr(hant_errmsg(), "depthwise"),
         "a class without rows: %s", hant_errmsg());
 
-  /* f = sum (m - s) / m^2 / sum 1 / m^2 */
-  double s2[] = {1, 10, 5}, m2[] = {2, 10, 4};
+  /* Equal kernel counts: f = sum (m - s) / m^2 / sum 1 / m^2, no per-kernel term. */
+  double s2[] = {1, 10, 5}, m2[] = {2, 10, 4}, f, pk;
+  int k1[] = {1, 1, 1};
   bool use[] = {true, true, false};
-  double f = hant_kernelmodel_fixed_fit(s2, m2, use, 3), want = (1.0 / 4) / (1.0 / 4 + 1.0 / 100);
-  CHECK(t_near(f, want, 1e-12, 0), "fixed cost %.12g, want %.12g", f, want);
-  double s3[] = {3, 7, 20, 41}, m3[] = {5.5, 9.5, 22.5, 43.5};
-  CHECK(t_near(hant_kernelmodel_fixed_fit(s3, m3, NULL, 4), 2.5, 1e-12, 0), "a constant offset is recovered");
+  double want = (1.0 / 4) / (1.0 / 4 + 1.0 / 100);
+  hant_kernelmodel_fixed_fit(s2, k1, m2, use, 3, &f, &pk);
+  CHECK(t_near(f, want, 1e-12, 0) && pk == 0, "fixed cost %.12g, want %.12g; per kernel %g, want 0", f, want, pk);
+  /* m = s + 2.5 - 0.75 K exactly is recovered. */
+  double s3[] = {3, 7, 20, 41}, m3[4];
+  int k3[] = {1, 2, 3, 5};
+  for (int i = 0; i < 4; i++)
+    m3[i] = s3[i] + 2.5 - 0.75 * k3[i];
+  hant_kernelmodel_fixed_fit(s3, k3, m3, NULL, 4, &f, &pk);
+  CHECK(t_near(f, 2.5, 1e-9, 0) && t_near(pk, -0.75, 1e-9, 0), "fixed %.12g (want 2.5), per kernel %.12g (want -0.75)",
+        f, pk);
 
   /* Networks of single conv kernels: measured = prediction + 1.5 us. */
   enum { NN = 12 };
