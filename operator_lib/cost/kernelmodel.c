@@ -47,7 +47,7 @@ static double lg(double x) { return log2(x > 1 ? x : 1); }
 /* The neighbour features: what the line's three regressors do not tell
  * apart (two shapes of equal MACs and bytes can pick different kernels),
  * log-scaled so that doubling a size is one step anywhere. */
-static void features(const hant_infer_kernel *k, double f[HANT_KFEAT], double x[4]) {
+static void features(const hant_infer_kernel *k, double f[HANT_KFEAT], double x[3]) {
   double in = (double)k->c_in * k->h_in * k->w_in, out = (double)k->c_out * k->h_out * k->w_out;
   double macs = out, weights = 0;
   memset(f, 0, sizeof(double) * HANT_KFEAT);
@@ -79,23 +79,13 @@ static void features(const hant_infer_kernel *k, double f[HANT_KFEAT], double x[
     f[7] = 2.0 * k->op;
     break;
   }
-  x[0] = 1, x[1] = log(macs > 1 ? macs : 1), x[2] = log(4 * (in + out + weights)), x[3] = log(out > 1 ? out : 1);
+  x[0] = macs > 1 ? macs : 1, x[1] = 4 * (in + out + weights), x[2] = out > 1 ? out : 1;
 }
 
-/* Solves the 4x4 normal equations of ridge-regularised least squares
- * (the intercept unpenalised) by Gaussian elimination with pivoting. A
- * class whose sweep varies fewer than four ways still gets a line. */
-static void fit_line(const double (*x)[4], const double *y, int n, const int *use, double beta[4]) {
-  double a[4][5] = {{0}};
-  for (int i = 0; i < n; i++) {
-    if (use && !use[i])
-      continue;
-    for (int r = 0; r < 4; r++) {
-      for (int c = 0; c < 4; c++)
-        a[r][c] += x[i][r] * x[i][c];
-      a[r][4] += x[i][r] * y[i];
-    }
-  }
+/* Solves the 4x4 normal equations of weighted, ridge-regularised least
+ * squares (the intercept unpenalised) by Gaussian elimination with
+ * pivoting. A class whose sweep varies fewer than four ways still gets a fit. */
+static void solve4(double a[4][5], double beta[4]) {
   for (int r = 1; r < 4; r++)
     a[r][r] += 1e-6 * (1 + a[r][r]);
   if (a[0][0] == 0)
@@ -123,8 +113,40 @@ static void fit_line(const double (*x)[4], const double *y, int n, const int *us
     beta[r] = a[r][4] / a[r][r];
 }
 
-static double line(const double beta[4], const double x[4]) {
-  return beta[0] * x[0] + beta[1] * x[1] + beta[2] * x[2] + beta[3] * x[3];
+/* The two base forms a class may take:
+ *   HANT_KFORM_LOG:      log t = b0 + b1 log MACs + b2 log bytes + b3 log outputs  (a power law: one regime)
+ *   HANT_KFORM_ADDITIVE: t = b0 + b1 MACs + b2 bytes + b3 outputs, fitted on relative errors
+ *                        (a fixed call cost plus work at a rate: small kernels are all call cost)
+ * Regressors in thousands keep the additive normal equations well scaled. */
+static void design(int form, const double x[3], double d[4]) {
+  d[0] = 1;
+  for (int j = 0; j < 3; j++)
+    d[j + 1] = form == HANT_KFORM_LOG ? log(x[j]) : x[j] * 1e-3;
+}
+
+static void fit_base(int form, const double (*x)[3], const double *t, int n, const int *use, double beta[4]) {
+  double a[4][5] = {{0}}, d[4];
+  for (int i = 0; i < n; i++) {
+    if (use && !use[i])
+      continue;
+    design(form, x[i], d);
+    double y = form == HANT_KFORM_LOG ? log(t[i]) : t[i], w = form == HANT_KFORM_LOG ? 1 : 1 / (t[i] * t[i]);
+    for (int r = 0; r < 4; r++) {
+      for (int c = 0; c < 4; c++)
+        a[r][c] += w * d[r] * d[c];
+      a[r][4] += w * d[r] * y;
+    }
+  }
+  solve4(a, beta);
+}
+
+/* The base prediction, natural log of microseconds. An additive fit that
+ * extrapolates below zero is held at a floor of 0.05 us. */
+static double base_log(int form, const double beta[4], const double x[3]) {
+  double d[4];
+  design(form, x, d);
+  double v = beta[0] * d[0] + beta[1] * d[1] + beta[2] * d[2] + beta[3] * d[3];
+  return form == HANT_KFORM_LOG ? v : log(v > 0.05 ? v : 0.05);
 }
 
 /* Inverse-squared-distance mean of the residuals of the k nearest rows
@@ -164,17 +186,18 @@ static double knn(const double *feat, const double *resid, const double *scale, 
 }
 
 static const int k_choices[] = {0, 1, 2, 3, 4, 6, 8};
+enum { NK = (int)(sizeof(k_choices) / sizeof(k_choices[0])) };
 
-/* Fits one class from its rows, choosing the neighbour count by
- * leave-one-out error (fraction within 10 %, then median). */
-static int fit_class(hant_kclass_fit *cf, const double (*x)[4], const double *feat, const double *y, int n) {
+/* Fits one class from its rows, choosing the base form and the neighbour
+ * count by leave-one-out error (fraction within 10 %, then median). */
+static int fit_class(hant_kclass_fit *cf, const double (*x)[3], const double *feat, const double *t, int n) {
   cf->n = n;
   if (!n)
     return 0;
   cf->feat = malloc(sizeof(double) * HANT_KFEAT * (size_t)n);
   cf->resid = malloc(sizeof(double) * (size_t)n);
   int *use = malloc(sizeof(int) * (size_t)n);
-  double *res = malloc(sizeof(double) * (size_t)n), *err = malloc(sizeof(double) * (size_t)n * 8);
+  double *res = malloc(sizeof(double) * (size_t)n), *err = malloc(sizeof(double) * (size_t)n * NK * HANT_KFORM_COUNT);
   if (!cf->feat || !cf->resid || !use || !res || !err) {
     free(use), free(res), free(err);
     return HANT_ENOMEM;
@@ -190,36 +213,37 @@ static int fit_class(hant_kclass_fit *cf, const double (*x)[4], const double *fe
     v = sqrt(v / n);
     cf->scale[j] = v > 1e-9 ? v : 1;
   }
-  int nk = (int)(sizeof(k_choices) / sizeof(k_choices[0]));
-  /* Leave-one-out: the line refitted without row i, its residuals on the
+  /* Leave-one-out: the base refitted without row i, its residuals on the
    * others, and the neighbours among them. */
-  for (int i = 0; i < n && n > 1; i++) {
-    double b[4];
-    for (int j = 0; j < n; j++)
-      use[j] = j != i;
-    fit_line(x, y, n, use, b);
-    for (int j = 0; j < n; j++)
-      res[j] = y[j] - line(b, x[j]);
-    double base = line(b, x[i]);
-    for (int c = 0; c < nk; c++) {
-      double r = k_choices[c] ? knn(feat, res, cf->scale, n, use, i, &feat[i * HANT_KFEAT], k_choices[c]) : 0;
-      err[c * n + i] = exp(base + r - y[i]) - 1;
+  for (int form = 0; form < HANT_KFORM_COUNT; form++)
+    for (int i = 0; i < n && n > 1; i++) {
+      double b[4];
+      for (int j = 0; j < n; j++)
+        use[j] = j != i;
+      fit_base(form, x, t, n, use, b);
+      for (int j = 0; j < n; j++)
+        res[j] = log(t[j]) - base_log(form, b, x[j]);
+      double base = base_log(form, b, x[i]);
+      for (int c = 0; c < NK; c++) {
+        double r = k_choices[c] ? knn(feat, res, cf->scale, n, use, i, &feat[i * HANT_KFEAT], k_choices[c]) : 0;
+        err[(form * NK + c) * n + i] = exp(base + r) / t[i] - 1;
+      }
     }
-  }
   int best = 0;
   hant_calib_error be = {0};
-  for (int c = 0; c < nk && n > 1; c++) {
+  for (int c = 0; c < NK * HANT_KFORM_COUNT && n > 1; c++) {
     hant_calib_error e;
     hant_calib_error_summarise(&err[c * n], n, &e);
     if (c == 0 || e.within10 > be.within10 + 1e-12 ||
         (fabs(e.within10 - be.within10) <= 1e-12 && e.median < be.median))
       best = c, be = e;
   }
-  cf->k = n > 1 ? k_choices[best] : 0;
+  cf->form = n > 1 ? best / NK : HANT_KFORM_LOG;
+  cf->k = n > 1 ? k_choices[best % NK] : 0;
   cf->loo = be;
-  fit_line(x, y, n, NULL, cf->beta);
+  fit_base(cf->form, x, t, n, NULL, cf->beta);
   for (int i = 0; i < n; i++)
-    cf->resid[i] = y[i] - line(cf->beta, x[i]);
+    cf->resid[i] = log(t[i]) - base_log(cf->form, cf->beta, x[i]);
   free(use), free(res), free(err);
   return 0;
 }
@@ -241,7 +265,7 @@ int hant_kernelmodel_fit(const hant_kernel_rec *recs, int n, hant_kernelmodel *m
     return hant__error(HANT_EINVAL, "kernel model: no measured kernels to fit");
   snprintf(m->cpu, sizeof(m->cpu), "%s", recs[0].cpu);
   m->threads = recs[0].threads, m->batch = recs[0].batch;
-  double(*x)[4] = malloc(sizeof(*x) * (size_t)n);
+  double(*x)[3] = malloc(sizeof(*x) * (size_t)n);
   double *feat = malloc(sizeof(double) * HANT_KFEAT * (size_t)n), *y = malloc(sizeof(double) * (size_t)n);
   int rc = 0;
   if (!x || !feat || !y) {
@@ -259,9 +283,9 @@ int hant_kernelmodel_fit(const hant_kernel_rec *recs, int n, hant_kernelmodel *m
         goto out;
       }
       features(&recs[i].k, &feat[k * HANT_KFEAT], x[k]);
-      y[k++] = log(recs[i].latency_us);
+      y[k++] = recs[i].latency_us;
     }
-    rc = fit_class(&m->cls[c], (const double(*)[4])x, feat, y, k);
+    rc = fit_class(&m->cls[c], (const double(*)[3])x, feat, y, k);
   }
 out:
   free(x), free(feat), free(y);
@@ -277,10 +301,10 @@ int hant_kernelmodel_kernel_us(const hant_kernelmodel *m, const hant_infer_kerne
   if (!cf->n)
     return hant__error(HANT_ENOENT, "kernel model of %s: no measured %s kernels (node %d, %s)", m->cpu,
                        class_names[c], k->node, hant_op_name(k->op));
-  double f[HANT_KFEAT], x[4];
+  double f[HANT_KFEAT], x[3];
   features(k, f, x);
   double r = cf->k ? knn(cf->feat, cf->resid, cf->scale, cf->n, NULL, -1, f, cf->k) : 0;
-  *us = exp(line(cf->beta, x) + r);
+  *us = exp(base_log(cf->form, cf->beta, x) + r);
   return 0;
 }
 
@@ -666,6 +690,7 @@ int hant_kernelmodel_store_meta(hant_store *st, const char *device, const hant_k
     hant_jsonw_key(&w, class_names[c]);
     hant_jsonw_obj_begin(&w);
     hant_jsonw_key(&w, "kernels"), hant_jsonw_int(&w, cf->n);
+    hant_jsonw_key(&w, "form"), hant_jsonw_str(&w, cf->form == HANT_KFORM_LOG ? "log" : "additive");
     hant_jsonw_key(&w, "neighbours"), hant_jsonw_int(&w, cf->k);
     json_err(&w, "leave_one_out_error", &cf->loo);
     hant_jsonw_obj_end(&w);

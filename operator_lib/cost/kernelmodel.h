@@ -24,13 +24,15 @@
  * fitted from kernels measured alone at sampled configurations (a sweep
  * over channels, spatial size, stride, kernel and groups) on this machine.
  *
- * A class's predictor is a least-squares line in log space,
- *   log t = b0 + b1 log MACs + b2 log bytes + b3 log output elements,
- * plus, where it lowers the leave-one-out error over the class's sweep, the
- * inverse-distance-weighted mean of the line's log residuals at the k
+ * A class's predictor is a least-squares base in MACs, bytes moved and
+ * output elements, either a power law (a line in log space) or additive (a
+ * call cost plus work at fitted rates, on relative errors), times the
+ * inverse-distance-weighted mean of the base's log residuals at the k
  * nearest measured kernels in a standardised log feature space (channels,
- * spatial size, kernel taps, stride, groups, post-ops): the line carries
- * the trend, the neighbours the shape effects it misses.
+ * spatial size, kernel taps, stride, groups, post-ops): the base carries
+ * the trend, the neighbours the shape effects it misses. The form and k
+ * (0: the base alone) are chosen per class by leave-one-out error over its
+ * measured kernels.
  *
  * Measured tables are stored in the library keyed by a CPU identifier and
  * thread count (store_kernels.h): they are valid only on the machine that
@@ -52,13 +54,17 @@ const char *hant_kclass_name(hant_kclass c);
 hant_kclass hant_kclass_of(const hant_infer_kernel *k);
 
 /* Features per kernel: HANT_KFEAT log-scaled shape figures (see
- * kernelmodel.c) and the three regressors of the line. */
+ * kernelmodel.c) for the neighbours, and the base's three regressors. */
 #define HANT_KFEAT 8
+
+typedef enum hant_kform { HANT_KFORM_LOG, HANT_KFORM_ADDITIVE, HANT_KFORM_COUNT } hant_kform;
 
 /* One class's fitted predictor. */
 typedef struct hant_kclass_fit {
   int n;                  /* measured kernels fitted; 0: the class has no data */
-  double beta[4];         /* the line, natural log of microseconds */
+  int form;               /* hant_kform of the base */
+  double beta[4];         /* the base: [1, MACs, bytes, outputs] (their logs for HANT_KFORM_LOG; in thousands
+                             for HANT_KFORM_ADDITIVE), microseconds or their natural log */
   int k;                  /* neighbours of the residual correction; 0 for the line alone */
   double scale[HANT_KFEAT]; /* feature standardisation (standard deviation, or 1) */
   double *feat;           /* [n][HANT_KFEAT] */
