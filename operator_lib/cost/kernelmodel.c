@@ -58,7 +58,12 @@ static void features(const hant_infer_kernel *k, double f[HANT_KFEAT], double x[
     double taps = (double)c->kh * c->kw, per_group = (double)c->c_in / (c->groups > 0 ? c->groups : 1);
     macs = out * per_group * taps;
     weights = (double)c->c_out * per_group * taps;
+    /* Channels per group, not in total: a grouped convolution with a
+     * few channels per group runs another kernel than one with many, and
+     * blocked layouts favour multiples of 8. */
+    f[0] = lg(per_group), f[1] = lg((double)c->c_out / (c->groups > 0 ? c->groups : 1));
     f[3] = lg(taps), f[4] = c->sh + 0.5 * (c->kh != c->kw), f[5] = lg(c->groups);
+    f[8] = ((int)per_group % 8 != 0) + ((c->c_out / (c->groups > 0 ? c->groups : 1)) % 8 != 0);
     f[7] = (k->act != HANT_ACT_NONE) + 2.0 * k->sum + 2.0 * k->sum_copy + 0.5 * (k->act == HANT_ACT_HSWISH);
     break;
   }

@@ -55,7 +55,7 @@ hant_kclass hant_kclass_of(const hant_infer_kernel *k);
 
 /* Features per kernel: HANT_KFEAT log-scaled shape figures (see
  * kernelmodel.c) for the neighbours, and the base's three regressors. */
-#define HANT_KFEAT 8
+#define HANT_KFEAT 9
 
 typedef enum hant_kform { HANT_KFORM_LOG, HANT_KFORM_ADDITIVE, HANT_KFORM_COUNT } hant_kform;
 
