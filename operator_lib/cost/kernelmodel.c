@@ -469,7 +469,7 @@ int hant_kernel_sweep(const hant_kernel_sweep_opts *o, hant_infer_kernel **out, 
     return hant__error(HANT_EINVAL, "kernel sweep: need scale > 0, c_max >= 8 and hw_max >= 7");
   int total = 0, counts[HANT_KCLASS_COUNT];
   for (int c = 0; c < HANT_KCLASS_COUNT; c++)
-    total += counts[c] = (int)ceil(class_counts[c] * o->scale);
+    total += counts[c] = (int)ceil(class_counts[c] * o->scale - 1e-9);
   hant_infer_kernel *ks = calloc((size_t)total, sizeof(*ks));
   if (!ks)
     return HANT_ENOMEM;
