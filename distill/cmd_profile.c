@@ -95,9 +95,9 @@ static int kernel_model(const opts *o, hant_store *st, hant_kernelmodel *km, boo
   hant_kernel_rec *recs = NULL;
   int n = 0;
   if (!o->quiet && !o->json)
-    fprintf(stderr, "profile: measuring the host kernel table on %s, %d thread%s\n", cpu, threads,
-            threads == 1 ? "" : "s");
-  if ((rc = hant_kernel_sweep_measure(&so, &mo, cpu, on_kernel, (void *)o, &recs, &n)) ||
+    fprintf(stderr, "profile: measuring the host kernel table on %s, %d thread%s, %ld pass%s\n", cpu, threads,
+            threads == 1 ? "" : "s", o->passes, o->passes == 1 ? "" : "es");
+  if ((rc = hant_kernel_sweep_measure(&so, &mo, (int)o->passes, cpu, on_kernel, (void *)o, &recs, &n)) ||
       (rc = hant_store_kernels_put(st, cpu, threads, 1, recs, n)) || (rc = hant_kernelmodel_fit(recs, n, km))) {
     free(recs);
     return rc;

@@ -599,34 +599,50 @@ int hant_kernel_measure(const hant_infer_kernel *k, const hant_measure_opts *mo,
   return rc;
 }
 
-int hant_kernel_sweep_measure(const hant_kernel_sweep_opts *so, const hant_measure_opts *mo, const char *cpu,
-                              hant_kernel_progress_fn progress, void *user, hant_kernel_rec **out, int *n) {
+static int cmp_pass(const void *a, const void *b) {
+  const hant_kernel_rec *x = a, *y = b;
+  return (x->latency_us > y->latency_us) - (x->latency_us < y->latency_us);
+}
+
+int hant_kernel_sweep_measure(const hant_kernel_sweep_opts *so, const hant_measure_opts *mo, int passes,
+                              const char *cpu, hant_kernel_progress_fn progress, void *user, hant_kernel_rec **out,
+                              int *n) {
   *out = NULL;
   *n = 0;
+  if (passes < 1)
+    passes = 1;
   hant_infer_kernel *ks = NULL;
   int nk = 0, rc = hant_kernel_sweep(so, &ks, &nk);
   if (rc)
     return rc;
-  hant_kernel_rec *recs = calloc((size_t)nk, sizeof(*recs));
-  if (!recs) {
-    free(ks);
+  hant_kernel_rec *recs = calloc((size_t)nk, sizeof(*recs)), *all = calloc((size_t)nk * passes, sizeof(*all));
+  if (!recs || !all) {
+    free(ks), free(recs), free(all);
     return HANT_ENOMEM;
   }
   char now[32];
   hant_store_now(now);
-  for (int i = 0; i < nk; i++) {
-    hant_measure_result mr;
-    if ((rc = hant_kernel_measure(&ks[i], mo, &mr)))
-      break;
-    hant_kernel_rec *r = &recs[i];
-    snprintf(r->cpu, sizeof(r->cpu), "%s", cpu);
-    snprintf(r->created, sizeof(r->created), "%s", now);
-    r->threads = mr.threads, r->batch = mo->batch, r->k = ks[i];
-    r->latency_us = mr.latency_ms * 1e3, r->spread = mr.spread, r->samples = mr.samples;
-    if (progress)
-      progress(user, i + 1, nk, r);
+  /* Passes go over all kernels in turn, as the candidates' do, so a burst
+   * of load hits one pass of a kernel rather than all its samples. */
+  for (int p = 0; p < passes && !rc; p++)
+    for (int i = 0; i < nk; i++) {
+      hant_measure_result mr;
+      if ((rc = hant_kernel_measure(&ks[i], mo, &mr)))
+        break;
+      hant_kernel_rec *r = &all[(size_t)i * passes + p];
+      snprintf(r->cpu, sizeof(r->cpu), "%s", cpu);
+      snprintf(r->created, sizeof(r->created), "%s", now);
+      r->threads = mr.threads, r->batch = mo->batch, r->k = ks[i];
+      r->latency_us = mr.latency_ms * 1e3, r->spread = mr.spread, r->samples = mr.samples;
+      if (progress)
+        progress(user, p * nk + i + 1, nk * passes, r);
+    }
+  for (int i = 0; i < nk && !rc; i++) {
+    qsort(&all[(size_t)i * passes], (size_t)passes, sizeof(*all), cmp_pass);
+    recs[i] = all[(size_t)i * passes + (passes - 1) / 2];
   }
   free(ks);
+  free(all);
   if (rc) {
     free(recs);
     return rc;

@@ -156,10 +156,13 @@ int hant_kernel_measure(const hant_infer_kernel *k, const hant_measure_opts *mo,
 typedef void (*hant_kernel_progress_fn)(void *user, int i, int n, const hant_kernel_rec *r);
 
 /* Measures every configuration of the sweep on this machine at the calling
- * thread's thread count and mo->batch, into *out (malloc'd, the caller
- * frees it), keyed by cpu. */
-int hant_kernel_sweep_measure(const hant_kernel_sweep_opts *so, const hant_measure_opts *mo, const char *cpu,
-                              hant_kernel_progress_fn progress, void *user, hant_kernel_rec **out, int *n);
+ * thread's thread count and mo->batch, `passes` times over all of them in
+ * turn, keeping each kernel's median pass, into *out (malloc'd, the caller
+ * frees it), keyed by cpu. progress counts kernel measurements (i of n x
+ * passes). */
+int hant_kernel_sweep_measure(const hant_kernel_sweep_opts *so, const hant_measure_opts *mo, int passes,
+                              const char *cpu, hant_kernel_progress_fn progress, void *user, hant_kernel_rec **out,
+                              int *n);
 
 /* Loads the table of (cpu, threads, batch) from the library and fits it.
  * HANT_ENOENT when the library holds no such table; then, if it holds
