@@ -154,7 +154,7 @@ int cmd_profile(int argc, char **argv) {
       HANT_OPT_FLAG("remeasure-kernels", 0, &o.remeasure_kernels,
                     "on host: measure the kernel table again even if the library\nholds one for this CPU"),
       HANT_OPT_DOUBLE("sweep-scale", 0, &o.sweep_scale, 0.01, 100, "X",
-                      "kernels measured per class, times the default counts\n(default 1: 560 kernels)"),
+                      "kernels measured per class, times the default counts\n(default 1: 660 kernels)"),
       HANT_OPT_STRING("calibration-out", 0, &o.calib_out, "F",
                       "write the fitted host efficiencies and overhead as JSON"),
       HANT_OPT_STRING("residuals", 0, &o.residuals, "F",

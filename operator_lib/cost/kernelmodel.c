@@ -44,32 +44,52 @@ void hant_kernelmodel_cpu_key(char *buf, size_t n) {
 
 static double lg(double x) { return log2(x > 1 ? x : 1); }
 
-/* The neighbour features: what the line's three regressors do not tell
- * apart (two shapes of equal MACs and bytes can pick different kernels),
- * log-scaled so that doubling a size is one step anywhere. */
-static void features(const hant_infer_kernel *k, double f[HANT_KFEAT], double x[3]) {
-  double in = (double)k->c_in * k->h_in * k->w_in, out = (double)k->c_out * k->h_out * k->w_out;
+/* Channel blocks a class may be padded to: none, 8 or 16 floats (one
+ * AVX2 or AVX-512 register). Vectorised kernels run whole blocks, so a
+ * 3-channel depthwise layer costs what a 16-channel one does; the block
+ * that fits a class best is chosen by leave-one-out error. */
+static const int blocks[] = {1, 8, 16};
+enum { NB = (int)(sizeof(blocks) / sizeof(blocks[0])) };
+
+static double pad(double c, int b) { return ceil(c / b) * b; }
+
+/* The base's regressors at channel block b (x: MACs, bytes moved, output
+ * elements, with channels padded to b) and the neighbour features: what
+ * those do not tell apart (two shapes of equal work can run different
+ * kernels), log-scaled so that doubling a size is one step anywhere. */
+static void features(const hant_infer_kernel *k, int b, double f[HANT_KFEAT], double x[3]) {
+  double hw_in = (double)k->h_in * k->w_in, hw_out = (double)k->h_out * k->w_out;
+  double in = pad(k->c_in, b) * hw_in, out = pad(k->c_out, b) * hw_out;
   double macs = out, weights = 0;
   memset(f, 0, sizeof(double) * HANT_KFEAT);
-  f[0] = lg(k->c_in), f[1] = lg(k->c_out), f[2] = lg((double)k->h_out * k->w_out), f[6] = lg((double)k->h_in * k->w_in);
+  f[0] = lg(k->c_in), f[1] = lg(k->c_out), f[2] = lg(hw_out), f[6] = lg(hw_in);
   switch (k->op) {
   case HANT_OP_CONV: {
     const hant_conv_desc *c = &k->conv;
-    double taps = (double)c->kh * c->kw, per_group = (double)c->c_in / (c->groups > 0 ? c->groups : 1);
-    macs = out * per_group * taps;
-    weights = (double)c->c_out * per_group * taps;
+    int g = c->groups > 0 ? c->groups : 1;
+    double taps = (double)c->kh * c->kw, ci = (double)c->c_in / g, co = (double)c->c_out / g;
+    if (g > 1 && g == c->c_in && g == c->c_out) { /* depthwise: the channels are the groups */
+      macs = out * taps, weights = pad(c->c_out, b) * taps;
+    } else { /* dense or grouped: each group's channels padded */
+      /* except a few input channels (an image's), which kernels read
+       * unblocked */
+      double pci = ci < 4 ? ci : pad(ci, b);
+      in = g * pci * hw_in, out = g * pad(co, b) * hw_out;
+      macs = out * pci * taps, weights = g * pad(co, b) * pci * taps;
+    }
     /* Channels per group, not in total: a grouped convolution with a
-     * few channels per group runs another kernel than one with many, and
-     * blocked layouts favour multiples of 8. */
-    f[0] = lg(per_group), f[1] = lg((double)c->c_out / (c->groups > 0 ? c->groups : 1));
-    f[3] = lg(taps), f[4] = c->sh + 0.5 * (c->kh != c->kw), f[5] = lg(c->groups);
-    f[8] = ((int)per_group % 8 != 0) + ((c->c_out / (c->groups > 0 ? c->groups : 1)) % 8 != 0);
+     * few channels per group runs another kernel than one with many. */
+    f[0] = lg(ci), f[1] = lg(co), f[3] = lg(taps), f[4] = c->sh + 0.5 * (c->kh != c->kw), f[5] = lg(g);
+    f[8] = lg(pad(ci, 16) / ci) + lg(pad(co, 16) / co) + (g == c->c_in ? lg(pad(g, 16) / g) : 0);
     f[7] = (k->act != HANT_ACT_NONE) + 2.0 * k->sum + 2.0 * k->sum_copy + 0.5 * (k->act == HANT_ACT_HSWISH);
+    if (k->sum)
+      out *= 2; /* the residual is read too */
     break;
   }
   case HANT_OP_LINEAR:
-    f[0] = lg(in);
-    macs = in * k->c_out, weights = macs;
+    f[0] = lg((double)k->c_in * hw_in);
+    in = (double)k->c_in * hw_in, out = pad(k->c_out, b);
+    macs = in * out, weights = macs;
     break;
   case HANT_OP_MAXPOOL:
   case HANT_OP_AVGPOOL:
@@ -193,21 +213,26 @@ static double knn(const double *feat, const double *resid, const double *scale, 
 static const int k_choices[] = {0, 1, 2, 3, 4, 6, 8};
 enum { NK = (int)(sizeof(k_choices) / sizeof(k_choices[0])) };
 
-/* Fits one class from its rows, choosing the base form and the neighbour
- * count by leave-one-out error (fraction within 10 %, then median). */
-static int fit_class(hant_kclass_fit *cf, const double (*x)[3], const double *feat, const double *t, int n) {
+/* Fits one class from its n kernels ks[] of latencies t[] (us), choosing
+ * the channel block, the base form and the neighbour count by
+ * leave-one-out error (fraction within 10 %, then median). */
+static int fit_class(hant_kclass_fit *cf, const hant_infer_kernel *const *ks, const double *t, int n) {
   cf->n = n;
   if (!n)
     return 0;
+  enum { NC = NK * HANT_KFORM_COUNT * NB };
   cf->feat = malloc(sizeof(double) * HANT_KFEAT * (size_t)n);
   cf->resid = malloc(sizeof(double) * (size_t)n);
   int *use = malloc(sizeof(int) * (size_t)n);
-  double *res = malloc(sizeof(double) * (size_t)n), *err = malloc(sizeof(double) * (size_t)n * NK * HANT_KFORM_COUNT);
-  if (!cf->feat || !cf->resid || !use || !res || !err) {
-    free(use), free(res), free(err);
+  double *res = malloc(sizeof(double) * (size_t)n), *err = malloc(sizeof(double) * (size_t)n * NC);
+  double(*xs)[3] = malloc(sizeof(*xs) * (size_t)n * NB), *feat = cf->feat;
+  if (!cf->feat || !cf->resid || !use || !res || !err || !xs) {
+    free(use), free(res), free(err), free(xs);
     return HANT_ENOMEM;
   }
-  memcpy(cf->feat, feat, sizeof(double) * HANT_KFEAT * (size_t)n);
+  for (int bi = 0; bi < NB; bi++)
+    for (int i = 0; i < n; i++)
+      features(ks[i], blocks[bi], &feat[i * HANT_KFEAT], xs[bi * n + i]);
   for (int j = 0; j < HANT_KFEAT; j++) {
     double m = 0, v = 0;
     for (int i = 0; i < n; i++)
@@ -220,8 +245,10 @@ static int fit_class(hant_kclass_fit *cf, const double (*x)[3], const double *fe
   }
   /* Leave-one-out: the base refitted without row i, its residuals on the
    * others, and the neighbours among them. */
+  for (int bi = 0; bi < NB; bi++)
   for (int form = 0; form < HANT_KFORM_COUNT; form++)
     for (int i = 0; i < n && n > 1; i++) {
+      const double(*x)[3] = (const double(*)[3])xs + bi * n;
       double b[4];
       for (int j = 0; j < n; j++)
         use[j] = j != i;
@@ -231,25 +258,28 @@ static int fit_class(hant_kclass_fit *cf, const double (*x)[3], const double *fe
       double base = base_log(form, b, x[i]);
       for (int c = 0; c < NK; c++) {
         double r = k_choices[c] ? knn(feat, res, cf->scale, n, use, i, &feat[i * HANT_KFEAT], k_choices[c]) : 0;
-        err[(form * NK + c) * n + i] = exp(base + r) / t[i] - 1;
+        err[((bi * HANT_KFORM_COUNT + form) * NK + c) * n + i] = exp(base + r) / t[i] - 1;
       }
     }
   int best = 0;
   hant_calib_error be = {0};
-  for (int c = 0; c < NK * HANT_KFORM_COUNT && n > 1; c++) {
+  for (int c = 0; c < NC && n > 1; c++) {
     hant_calib_error e;
     hant_calib_error_summarise(&err[c * n], n, &e);
     if (c == 0 || e.within10 > be.within10 + 1e-12 ||
         (fabs(e.within10 - be.within10) <= 1e-12 && e.median < be.median))
       best = c, be = e;
   }
-  cf->form = n > 1 ? best / NK : HANT_KFORM_LOG;
-  cf->k = n > 1 ? k_choices[best % NK] : 0;
+  int bi = best / (NK * HANT_KFORM_COUNT);
+  cf->block = blocks[bi];
+  cf->form = (best / NK) % HANT_KFORM_COUNT;
+  cf->k = k_choices[best % NK];
   cf->loo = be;
+  const double(*x)[3] = (const double(*)[3])xs + bi * n;
   fit_base(cf->form, x, t, n, NULL, cf->beta);
   for (int i = 0; i < n; i++)
     cf->resid[i] = log(t[i]) - base_log(cf->form, cf->beta, x[i]);
-  free(use), free(res), free(err);
+  free(use), free(res), free(err), free(xs);
   return 0;
 }
 
@@ -270,10 +300,10 @@ int hant_kernelmodel_fit(const hant_kernel_rec *recs, int n, hant_kernelmodel *m
     return hant__error(HANT_EINVAL, "kernel model: no measured kernels to fit");
   snprintf(m->cpu, sizeof(m->cpu), "%s", recs[0].cpu);
   m->threads = recs[0].threads, m->batch = recs[0].batch;
-  double(*x)[3] = malloc(sizeof(*x) * (size_t)n);
-  double *feat = malloc(sizeof(double) * HANT_KFEAT * (size_t)n), *y = malloc(sizeof(double) * (size_t)n);
+  const hant_infer_kernel **ks = malloc(sizeof(*ks) * (size_t)n);
+  double *t = malloc(sizeof(double) * (size_t)n);
   int rc = 0;
-  if (!x || !feat || !y) {
+  if (!ks || !t) {
     rc = HANT_ENOMEM;
     goto out;
   }
@@ -287,13 +317,13 @@ int hant_kernelmodel_fit(const hant_kernel_rec *recs, int n, hant_kernelmodel *m
                          class_names[c], recs[i].latency_us);
         goto out;
       }
-      features(&recs[i].k, &feat[k * HANT_KFEAT], x[k]);
-      y[k++] = recs[i].latency_us;
+      ks[k] = &recs[i].k;
+      t[k++] = recs[i].latency_us;
     }
-    rc = fit_class(&m->cls[c], (const double(*)[3])x, feat, y, k);
+    rc = fit_class(&m->cls[c], ks, t, k);
   }
 out:
-  free(x), free(feat), free(y);
+  free(ks), free(t);
   if (rc)
     hant_kernelmodel_free(m);
   return rc;
@@ -307,7 +337,7 @@ int hant_kernelmodel_kernel_us(const hant_kernelmodel *m, const hant_infer_kerne
     return hant__error(HANT_ENOENT, "kernel model of %s: no measured %s kernels (node %d, %s)", m->cpu,
                        class_names[c], k->node, hant_op_name(k->op));
   double f[HANT_KFEAT], x[3];
-  features(k, f, x);
+  features(k, cf->block, f, x);
   double r = cf->k ? knn(cf->feat, cf->resid, cf->scale, cf->n, NULL, -1, f, cf->k) : 0;
   *us = exp(base_log(cf->form, cf->beta, x) + r);
   return 0;
@@ -420,7 +450,7 @@ void hant_kernel_sweep_opts_default(hant_kernel_sweep_opts *o) {
 }
 
 /* Configurations per class at scale 1: most where shapes vary most. */
-static const int class_counts[] = {150, 100, 100, 100, 50, 40, 20};
+static const int class_counts[] = {200, 100, 100, 150, 50, 40, 20};
 _Static_assert(sizeof(class_counts) / sizeof(class_counts[0]) == HANT_KCLASS_COUNT, "a count per kernel class");
 
 static double unif(hant_rng *r) { return hant_rng_uniform(r); }
@@ -479,7 +509,8 @@ int hant_kernel_sweep(const hant_kernel_sweep_opts *o, hant_infer_kernel **out, 
   static const int taps[][2] = {{3, 3}, {3, 3}, {3, 3}, {5, 5}, {7, 7}, {1, 3}, {3, 1}, {1, 5}, {5, 1}, {1, 7}, {7, 1}};
   for (int i = 0; i < counts[HANT_KCLASS_CONV]; i++) {
     int t = (int)hant_rng_below(&r, 11), s = unif(&r) < 0.6 ? 1 : 2, h = side(&r, o->hw_max);
-    int ci = unif(&r) < 0.1 ? 1 + (int)hant_rng_below(&r, 3) : channels(&r, 2, cm / 2);
+    /* a fifth with an image's few input channels, as a first layer has */
+    int ci = unif(&r) < 0.2 ? 1 + (int)hant_rng_below(&r, 3) : channels(&r, 2, cm / 2);
     int co = unif(&r) < 0.3 ? ci : channels(&r, 2, cm / 2);
     conv_kernel(&ks[m++], ci, co, h, taps[t][0], taps[t][1], s, 1, &r, true);
   }
@@ -712,6 +743,7 @@ int hant_kernelmodel_store_meta(hant_store *st, const char *device, const hant_k
     hant_jsonw_obj_begin(&w);
     hant_jsonw_key(&w, "kernels"), hant_jsonw_int(&w, cf->n);
     hant_jsonw_key(&w, "form"), hant_jsonw_str(&w, cf->form == HANT_KFORM_LOG ? "log" : "additive");
+    hant_jsonw_key(&w, "channel_block"), hant_jsonw_int(&w, cf->block);
     hant_jsonw_key(&w, "neighbours"), hant_jsonw_int(&w, cf->k);
     json_err(&w, "leave_one_out_error", &cf->loo);
     hant_jsonw_obj_end(&w);

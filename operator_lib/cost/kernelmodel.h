@@ -30,9 +30,10 @@
  * inverse-distance-weighted mean of the base's log residuals at the k
  * nearest measured kernels in a standardised log feature space (channels,
  * spatial size, kernel taps, stride, groups, post-ops): the base carries
- * the trend, the neighbours the shape effects it misses. The form and k
- * (0: the base alone) are chosen per class by leave-one-out error over its
- * measured kernels.
+ * the trend, the neighbours the shape effects it misses. Channels in the
+ * base are padded to a block of 1, 8 or 16 (vectorised kernels run whole
+ * blocks). The block, the form and k (0: the base alone) are chosen per
+ * class by leave-one-out error over its measured kernels.
  *
  * Measured tables are stored in the library keyed by a CPU identifier and
  * thread count (store_kernels.h): they are valid only on the machine that
@@ -63,6 +64,7 @@ typedef enum hant_kform { HANT_KFORM_LOG, HANT_KFORM_ADDITIVE, HANT_KFORM_COUNT 
 typedef struct hant_kclass_fit {
   int n;                  /* measured kernels fitted; 0: the class has no data */
   int form;               /* hant_kform of the base */
+  int block;              /* channels padded to a multiple of this (1, 8 or 16) in the base */
   double beta[4];         /* the base: [1, MACs, bytes, outputs] (their logs for HANT_KFORM_LOG; in thousands
                              for HANT_KFORM_ADDITIVE), microseconds or their natural log */
   int k;                  /* neighbours of the residual correction; 0 for the line alone */
@@ -130,7 +132,7 @@ int hant_kernelmodel_evaluate(hant_kernelmodel *m, hant_net *const *nets, const 
 
 typedef struct hant_kernel_sweep_opts {
   unsigned long seed; /* of the sampled configurations (default 1) */
-  double scale;       /* configurations per class, times the default counts (default 1: 560 kernels) */
+  double scale;       /* configurations per class, times the default counts (default 1: 660 kernels) */
   int c_max;          /* largest channel count sampled (default 384: the widest inverted-residual expansion
                          of the shipped presets) */
   int hw_max;         /* largest input side sampled (default 32, around Fashion-MNIST's 28) */

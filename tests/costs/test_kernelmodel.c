@@ -68,7 +68,7 @@ static void test_extraction(void) {
   hant_kernel_sweep_opts_default(&so);
   hant_infer_kernel *ks = NULL;
   int nk = 0, bad = 0, classes[HANT_KCLASS_COUNT] = {0};
-  CHECK(hant_kernel_sweep(&so, &ks, &nk) == 0 && nk == 560, "sweep: %d kernels: %s", nk, hant_errmsg());
+  CHECK(hant_kernel_sweep(&so, &ks, &nk) == 0 && nk == 660, "sweep: %d kernels: %s", nk, hant_errmsg());
   for (int i = 0; i < nk; i++) {
     hant_net *kn = NULL;
     hant_infer *ki = NULL;

@@ -86,7 +86,7 @@ assert host["source"] == "measured" and host["threads"] == 1 and host["cpu"], ho
 cal = host["calibration"]; assert 0 <= cal["held_out_error"]["median"] < 5, cal
 add = host["additivity"]; assert add["networks"] == 4 and add["factor"] > 0, add
 km = host["kernel_model"]
-assert km["table"] == "measured" and km["kernels"] == 29 and km["threads"] == 1 and km["cpu"], km
+assert km["table"] == "measured" and km["kernels"] == 34 and km["threads"] == 1 and km["cpu"], km
 assert km["held_out_error"]["n"] > 0 and 0 <= km["held_out_error"]["median"] < 5, km
 assert [c["class"] for c in km["classes"]] == ["conv", "conv1x1", "depthwise", "grouped", "linear", "pool", "eltwise"]
 assert any(r["args"].startswith("hant-distill profile") for r in lib["build_runs"]), "profiling run not recorded"
