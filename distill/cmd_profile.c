@@ -67,9 +67,11 @@ static void on_kernel(void *user, int i, int n, const hant_kernel_rec *r) {
   if (o->quiet || o->json)
     return;
   const hant_infer_kernel *k = &r->k;
+  bool pool = k->op == HANT_OP_MAXPOOL || k->op == HANT_OP_AVGPOOL;
+  int kh = pool ? k->pool.k : k->conv.kh, kw = pool ? k->pool.k : k->conv.kw, s = pool ? k->pool.s : k->conv.sh;
   fprintf(stderr, "kernel [%d/%d] %-9s %-7s %4dx%-2dx%-2d -> %4dx%-2dx%-2d k%dx%d s%d g%d %9.3f us  spread %5.3f\n", i,
           n, hant_kclass_name(hant_kclass_of(k)), hant_op_name(k->op), k->c_in, k->h_in, k->w_in, k->c_out, k->h_out,
-          k->w_out, k->conv.kh, k->conv.kw, k->conv.sh, k->conv.groups, r->latency_us, r->spread);
+          k->w_out, kh, kw, s, k->op == HANT_OP_CONV ? k->conv.groups : 1, r->latency_us, r->spread);
 }
 
 /* The kernel model of this CPU and thread count: the library's table, or
