@@ -324,7 +324,10 @@ int cmd_profile(int argc, char **argv) {
         hant_jsonw_obj_begin(&w);
         hant_jsonw_key(&w, "class"), hant_jsonw_str(&w, hant_kclass_name((hant_kclass)c));
         hant_jsonw_key(&w, "kernels"), hant_jsonw_int(&w, km.cls[c].n);
+        hant_jsonw_key(&w, "form"), hant_jsonw_str(&w, km.cls[c].form == HANT_KFORM_LOG ? "log" : "additive");
+        hant_jsonw_key(&w, "channel_block"), hant_jsonw_int(&w, km.cls[c].block);
         hant_jsonw_key(&w, "neighbours"), hant_jsonw_int(&w, km.cls[c].k);
+        hant_jsonw_key(&w, "compose"), hant_jsonw_num(&w, km.compose[c]);
         json_err(&w, "leave_one_out_error", &km.cls[c].loo);
         hant_jsonw_obj_end(&w);
       }
@@ -407,6 +410,11 @@ int cmd_profile(int argc, char **argv) {
       for (int c = 0; c < HANT_KCLASS_COUNT; c++)
         if (km.cls[c].n)
           printf(" %s %.0f%%", hant_kclass_name((hant_kclass)c), 100 * km.cls[c].loo.within10);
+      printf("\n");
+      printf("composition  ");
+      for (int c = 0; c < HANT_KCLASS_COUNT; c++)
+        if (km.cls[c].n)
+          printf(" %s x%.3f", hant_kclass_name((hant_kclass)c), km.compose[c]);
       printf("\n");
       print_err("host model, kernels (held-out)", &kr.held);
       printf("plan fixed    %.3f us per run %+.3f us per kernel (fitted %d-fold)\n", km.fixed_us, km.per_kernel_us,

@@ -300,6 +300,8 @@ int hant_kernelmodel_fit(const hant_kernel_rec *recs, int n, hant_kernelmodel *m
     return hant__error(HANT_EINVAL, "kernel model: no measured kernels to fit");
   snprintf(m->cpu, sizeof(m->cpu), "%s", recs[0].cpu);
   m->threads = recs[0].threads, m->batch = recs[0].batch;
+  for (int c = 0; c < HANT_KCLASS_COUNT; c++)
+    m->compose[c] = 1;
   const hant_infer_kernel **ks = malloc(sizeof(*ks) * (size_t)n);
   double *t = malloc(sizeof(double) * (size_t)n);
   int rc = 0;
@@ -343,8 +345,9 @@ int hant_kernelmodel_kernel_us(const hant_kernelmodel *m, const hant_infer_kerne
   return 0;
 }
 
-int hant_kernelmodel_net_us(const hant_kernelmodel *m, hant_net *net, double *sum_us, int *kernels) {
-  *sum_us = 0;
+int hant_kernelmodel_net_classes(const hant_kernelmodel *m, hant_net *net, double class_us[HANT_KCLASS_COUNT],
+                                 int *kernels) {
+  memset(class_us, 0, sizeof(double) * HANT_KCLASS_COUNT);
   hant_infer *inf = NULL;
   int rc = hant_infer_new(net, &inf);
   if (rc)
@@ -355,11 +358,20 @@ int hant_kernelmodel_net_us(const hant_kernelmodel *m, hant_net *net, double *su
   for (int i = 0; i < nk && !rc; i++) {
     double us;
     if (!(rc = hant_kernelmodel_kernel_us(m, &k[i], &us)))
-      *sum_us += us;
+      class_us[hant_kclass_of(&k[i])] += us;
   }
   if (kernels)
     *kernels = nk;
   hant_infer_free(inf);
+  return rc;
+}
+
+int hant_kernelmodel_net_us(const hant_kernelmodel *m, hant_net *net, double *sum_us, int *kernels) {
+  double cu[HANT_KCLASS_COUNT];
+  int rc = hant_kernelmodel_net_classes(m, net, cu, kernels);
+  *sum_us = 0;
+  for (int c = 0; c < HANT_KCLASS_COUNT && !rc; c++)
+    *sum_us += m->compose[c] * cu[c];
   return rc;
 }
 
@@ -387,15 +399,66 @@ void hant_kernelmodel_fixed_fit(const double *sum_us, const int *kernels, const 
   }
 }
 
+void hant_kernelmodel_compose_fit(const double (*class_us)[HANT_KCLASS_COUNT], const int *kernels,
+                                  const double *measured_us, const bool *use, int n, double *fixed_us,
+                                  double *per_kernel_us, double compose[HANT_KCLASS_COUNT]) {
+  /* Unknowns v = [fixed, per_kernel, compose[0..C)]; rows [1, K, S_0..S_C)
+   * weighted 1 / m^2; a ridge of strength 1 (about one network's worth)
+   * pulls each factor towards 1, so a class the networks hardly use keeps
+   * its kernels' own figures. */
+  enum { C = HANT_KCLASS_COUNT, P = 2 + HANT_KCLASS_COUNT };
+  double a[P][P + 1] = {{0}};
+  for (int i = 0; i < n; i++) {
+    if ((use && !use[i]) || !(measured_us[i] > 0))
+      continue;
+    double row[P], w = 1.0 / (measured_us[i] * measured_us[i]);
+    row[0] = 1, row[1] = kernels[i];
+    for (int c = 0; c < C; c++)
+      row[2 + c] = class_us[i][c];
+    for (int r = 0; r < P; r++) {
+      for (int c = 0; c < P; c++)
+        a[r][c] += w * row[r] * row[c];
+      a[r][P] += w * row[r] * measured_us[i];
+    }
+  }
+  for (int c = 0; c < C; c++)
+    a[2 + c][2 + c] += 1.0, a[2 + c][P] += 1.0;
+  for (int r = 0; r < 2; r++)
+    a[r][r] += 1e-9 * (1 + a[r][r]);
+  for (int c = 0; c < P; c++) {
+    int p = c;
+    for (int r = c + 1; r < P; r++)
+      if (fabs(a[r][c]) > fabs(a[p][c]))
+        p = r;
+    for (int j = 0; j <= P; j++) {
+      double t = a[c][j];
+      a[c][j] = a[p][j], a[p][j] = t;
+    }
+    if (fabs(a[c][c]) < 1e-300)
+      a[c][c] = 1e-300;
+    for (int r = 0; r < P; r++) {
+      if (r == c)
+        continue;
+      double f = a[r][c] / a[c][c];
+      for (int j = c; j <= P; j++)
+        a[r][j] -= f * a[c][j];
+    }
+  }
+  *fixed_us = a[0][P] / a[0][0], *per_kernel_us = a[1][P] / a[1][1];
+  for (int c = 0; c < C; c++)
+    compose[c] = a[2 + c][P] / a[2 + c][2 + c];
+}
+
 int hant_kernelmodel_evaluate(hant_kernelmodel *m, hant_net *const *nets, const double *measured_ms, int n, int folds,
                               double *pred_ms, hant_kernelmodel_report *r) {
   memset(r, 0, sizeof(*r));
-  double *sum = calloc((size_t)(n > 0 ? n : 1), sizeof(double)), *meas = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
+  double(*cu)[HANT_KCLASS_COUNT] = calloc((size_t)(n > 0 ? n : 1), sizeof(*cu));
+  double *meas = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
   double *err = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
   bool *ok = calloc((size_t)(n > 0 ? n : 1), sizeof(bool)), *use = calloc((size_t)(n > 0 ? n : 1), sizeof(bool));
   int *nk = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
   int rc = 0, k = 0;
-  if (!sum || !meas || !err || !ok || !use || !nk) {
+  if (!cu || !meas || !err || !ok || !use || !nk) {
     rc = HANT_ENOMEM;
     goto out;
   }
@@ -404,7 +467,7 @@ int hant_kernelmodel_evaluate(hant_kernelmodel *m, hant_net *const *nets, const 
       pred_ms[i] = 0;
     if (!nets[i] || !(measured_ms[i] > 0))
       continue;
-    if ((rc = hant_kernelmodel_net_us(m, nets[i], &sum[i], &nk[i])))
+    if ((rc = hant_kernelmodel_net_classes(m, nets[i], cu[i], &nk[i])))
       goto out;
     ok[i] = nk[i] > 0, meas[i] = measured_ms[i] * 1e3;
     k += ok[i];
@@ -423,23 +486,26 @@ int hant_kernelmodel_evaluate(hant_kernelmodel *m, hant_net *const *nets, const 
     int pos = 0;
     for (int i = 0; i < n; i++)
       use[i] = ok[i] && (pos++ % folds) != j;
-    double f, pk;
-    hant_kernelmodel_fixed_fit(sum, nk, meas, use, n, &f, &pk);
+    double f, pk, a[HANT_KCLASS_COUNT];
+    hant_kernelmodel_compose_fit((const double(*)[HANT_KCLASS_COUNT])cu, nk, meas, use, n, &f, &pk, a);
     pos = 0;
     for (int i = 0; i < n; i++) {
       if (!ok[i] || (pos++ % folds) != j)
         continue;
-      double p = sum[i] + f + pk * nk[i];
+      double p = f + pk * nk[i];
+      for (int c = 0; c < HANT_KCLASS_COUNT; c++)
+        p += a[c] * cu[i][c];
       if (pred_ms)
         pred_ms[i] = p * 1e-3;
       err[ne++] = (p - meas[i]) / meas[i];
     }
   }
   hant_calib_error_summarise(err, ne, &r->held);
-  hant_kernelmodel_fixed_fit(sum, nk, meas, ok, n, &m->fixed_us, &m->per_kernel_us);
+  hant_kernelmodel_compose_fit((const double(*)[HANT_KCLASS_COUNT])cu, nk, meas, ok, n, &m->fixed_us,
+                               &m->per_kernel_us, m->compose);
   r->fixed_us = m->fixed_us, r->per_kernel_us = m->per_kernel_us, r->folds = folds, r->samples = k;
 out:
-  free(sum), free(meas), free(err), free(ok), free(use), free(nk);
+  free(cu), free(meas), free(err), free(ok), free(use), free(nk);
   return rc;
 }
 
@@ -744,6 +810,7 @@ int hant_kernelmodel_store_meta(hant_store *st, const char *device, const hant_k
     hant_jsonw_key(&w, "kernels"), hant_jsonw_int(&w, cf->n);
     hant_jsonw_key(&w, "form"), hant_jsonw_str(&w, cf->form == HANT_KFORM_LOG ? "log" : "additive");
     hant_jsonw_key(&w, "channel_block"), hant_jsonw_int(&w, cf->block);
+    hant_jsonw_key(&w, "compose"), hant_jsonw_numf(&w, "%.6g", m->compose[c]);
     hant_jsonw_key(&w, "neighbours"), hant_jsonw_int(&w, cf->k);
     json_err(&w, "leave_one_out_error", &cf->loo);
     hant_jsonw_obj_end(&w);

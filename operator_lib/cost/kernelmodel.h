@@ -84,6 +84,10 @@ typedef struct hant_kernelmodel {
    * run's cost once; per_kernel_us (usually negative) takes back what a
    * plan of several kernels pays only once. */
   double fixed_us, per_kernel_us;
+  /* Per class, the factor on the sum of its kernels' predictions when they
+   * run inside a plan rather than alone (what runs before a kernel changes
+   * what is in cache), fitted with the fixed cost; 1 until then. */
+  double compose[HANT_KCLASS_COUNT];
 } hant_kernelmodel;
 
 /* The CPU identifier tables are keyed by: the CPU model name and the number
@@ -99,10 +103,14 @@ void hant_kernelmodel_free(hant_kernelmodel *m);
 /* Predicted latency of one kernel in microseconds at the model's batch;
  * HANT_ENOENT (with a message) when its class has no measured kernels. */
 int hant_kernelmodel_kernel_us(const hant_kernelmodel *m, const hant_infer_kernel *k, double *us);
-/* Sum of the predictions of net's plan kernels, microseconds, without the
- * fixed cost; *kernels (may be NULL) gets their count (0 for a network of
- * identities, which costs nothing to predict). The whole prediction is
- * *sum_us + m->fixed_us + m->per_kernel_us x *kernels. */
+/* Per class, the sum of the predictions of net's plan kernels in
+ * microseconds; *kernels (may be NULL) gets their count (0 for a network
+ * of identities, which costs nothing to predict). */
+int hant_kernelmodel_net_classes(const hant_kernelmodel *m, hant_net *net, double class_us[HANT_KCLASS_COUNT],
+                                 int *kernels);
+/* The sum over classes of m->compose[c] x that class's sum, without the
+ * fixed cost. The whole prediction is *sum_us + m->fixed_us +
+ * m->per_kernel_us x *kernels. */
 int hant_kernelmodel_net_us(const hant_kernelmodel *m, hant_net *net, double *sum_us, int *kernels);
 
 /* The fixed cost (*fixed_us, *per_kernel_us) minimising sum_i ((sum_us[i] +
@@ -113,10 +121,21 @@ int hant_kernelmodel_net_us(const hant_kernelmodel *m, hant_net *net, double *su
 void hant_kernelmodel_fixed_fit(const double *sum_us, const int *kernels, const double *measured_us, const bool *use,
                                 int n, double *fixed_us, double *per_kernel_us);
 
+/* The composition fit: fixed, per_kernel and compose[c] minimising
+ * sum_i ((fixed + per_kernel x kernels[i] + sum_c compose[c] x
+ * class_us[i][c] - measured_us[i]) / measured_us[i])^2 + sum_c (compose[c]
+ * - 1)^2 over the entries with use[i] (use may be NULL: all): relative
+ * errors, and a ridge that keeps a class the networks hardly use at its
+ * kernels' own figures. */
+void hant_kernelmodel_compose_fit(const double (*class_us)[HANT_KCLASS_COUNT], const int *kernels,
+                                  const double *measured_us, const bool *use, int n, double *fixed_us,
+                                  double *per_kernel_us, double compose[HANT_KCLASS_COUNT]);
+
 /* How the model does on measured networks. Kernels are fitted on the sweep
  * alone, so every network is held out from them; the fixed cost is fitted
  * `folds`-fold, each network predicted with a fixed cost fitted without
- * it. Networks without kernels or without a measurement (measured_ms <= 0)
+ * it (and the per-class composition factors with it, see
+ * hant_kernelmodel_compose_fit). Networks without kernels or without a measurement (measured_ms <= 0)
  * are left out. pred_ms[n] (may be NULL) gets each network's held-out
  * prediction, or 0 when left out. Sets m's fixed cost to the fit on all. */
 typedef struct hant_kernelmodel_report {
