@@ -19,17 +19,21 @@
  * nn-Meter (Zhang et al., "nn-Meter: Towards Accurate Latency Prediction of
  * Deep-Learning Model Inference on Diverse Edge Devices", MobiSys 2021),
  * this model predicts a network as the sum of its inference plan's kernels
- * (infer.h: each fused convolution group, pooling, linear layer, ...) plus
- * the plan's fixed cost per run (a constant and a term per kernel), each kernel by a predictor of its class
- * fitted from kernels measured alone at sampled configurations (a sweep
- * over channels, spatial size, stride, kernel and groups) on this machine.
+ * (infer.h: each fused convolution group, pooling, linear layer, ...),
+ * each kernel by a predictor of its class fitted from kernels measured
+ * alone at sampled configurations (a sweep over channels, spatial size,
+ * stride, kernel and groups) on this machine, plus the plan's fixed cost
+ * per run (a constant and a term per kernel) and with a per-class factor
+ * for running inside a plan rather than alone; those nine numbers are
+ * fitted to measured networks. Batch 1 only, the size selection costs.
  *
  * A class's predictor is a least-squares base in MACs, bytes moved and
  * output elements, either a power law (a line in log space) or additive (a
  * call cost plus work at fitted rates, on relative errors), times the
  * inverse-distance-weighted mean of the base's log residuals at the k
- * nearest measured kernels in a standardised log feature space (channels,
- * spatial size, kernel taps, stride, groups, post-ops): the base carries
+ * nearest measured kernels in a standardised log feature space (channels
+ * per group, spatial size, kernel taps, stride, groups, channel padding,
+ * post-ops): the base carries
  * the trend, the neighbours the shape effects it misses. Channels in the
  * base are padded to a block of 1, 8 or 16 (vectorised kernels run whole
  * blocks). The block, the form and k (0: the base alone) are chosen per
