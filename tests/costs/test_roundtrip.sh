@@ -102,4 +102,12 @@ grep -q "warning: .*measured on 'Other CPU 9000 (64 logical CPUs)'.*foreign here
   || fail "no foreign-table warning: $(cat "$T/err.txt")"
 grep -q '"table":"measured"' "$T/moved.json" || fail "foreign table used: $(cat "$T/moved.json")"
 [ "$(sqlite3 "$T/l.db" "SELECT count(DISTINCT cpu) FROM host_kernel")" = 2 ] || fail "tables of both CPUs kept"
+# --roofline: the check as before the kernel model; it cannot be combined with a new kernel table.
+"$D" profile --db "$T/l.db" --device host --no-measure --roofline --json -q > "$T/roof.json" || fail "profile --roofline"
+grep -q '"kernel_model"' "$T/roof.json" && fail "--roofline still ran the kernel model"
+grep -q '"calibration"' "$T/roof.json" || fail "--roofline lost the calibration: $(cat "$T/roof.json")"
+if "$D" profile --db "$T/l.db" --device host --roofline --remeasure-kernels 2> "$T/err.txt"; then
+  fail "--roofline --remeasure-kernels accepted"
+fi
+grep -q "remeasure-kernels needs it" "$T/err.txt" || fail "message: $(cat "$T/err.txt")"
 echo "costs round trip: ok"
