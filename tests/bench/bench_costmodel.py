@@ -66,8 +66,8 @@ def main():
         km, cal = out["kernel_model"], out["calibration"]
         print("machine   %s, %s thread(s); load average before %s, after %s" % (km["cpu"], km["threads"], before,
                                                                                 after))
-        print("library   %s: %d candidates; kernel table %d kernels; plan fixed cost %.3f us" % (
-            a.db or "resnet10 (built)", out["candidates"], km["kernels"], km["fixed_us"]))
+        print("library   %s: %d candidates; kernel table %d kernels; plan fixed cost %.3f us %+.3f us per kernel" % (
+            a.db or "resnet10 (built)", out["candidates"], km["kernels"], km["fixed_us"], km["per_kernel_us"]))
         e = km["held_out_error"]
         print("kernel model, held-out     median %5.1f%%  p90 %5.1f%%  within 10%% %5.1f%%  (n = %d)" % (
             100 * e["median"], 100 * e["p90"], 100 * e["within10"], e["n"]))
@@ -76,8 +76,10 @@ def main():
             100 * e["median"], 100 * e["p90"], 100 * e["within10"], e["n"]))
         for c in km["classes"]:
             l = c["leave_one_out_error"]
-            print("  kernels %-9s %3d measured, %d neighbours, leave-one-out median %5.1f%% within 10%% %5.1f%%" % (
-                c["class"], c["kernels"], c["neighbours"], 100 * l["median"], 100 * l["within10"]))
+            print("  kernels %-9s %4d measured, %-8s base, block %2d, %d neighbours, x%.3f in plans; "
+                  "leave-one-out median %5.1f%% within 10%% %5.1f%%" % (
+                      c["class"], c["kernels"], c["form"], c["channel_block"], c["neighbours"], c["compose"],
+                      100 * l["median"], 100 * l["within10"]))
         fam = {}
         with open(res) as f:
             for r in csv.DictReader(f):
