@@ -767,7 +767,15 @@ int hant_kernelmodel_load(hant_store *st, const char *cpu, int threads, int batc
   int nkeys = 0;
   if ((rc = hant_store_kernel_keys(st, &keys, &nkeys)))
     return rc;
-  if (nkeys && foreign && foreign_len)
+  bool same_cpu = false;
+  for (int i = 0; i < nkeys; i++)
+    same_cpu |= !strcmp(keys[i].cpu, cpu);
+  if (nkeys && same_cpu && foreign && foreign_len)
+    snprintf(foreign, foreign_len,
+             "%s: its host kernel tables of this CPU ('%s') are for other thread counts or batch sizes than %d "
+             "thread%s, batch %d",
+             hant_store_path(st), cpu, threads, threads == 1 ? "" : "s", batch);
+  else if (nkeys && foreign && foreign_len)
     snprintf(foreign, foreign_len,
              "%s: its host kernel table was measured on '%s' (%d thread%s, batch %d, %d kernels, %s)%s; this is '%s' "
              "(%d thread%s, batch %d): that table is foreign here and is not used",

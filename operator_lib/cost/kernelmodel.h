@@ -192,8 +192,9 @@ int hant_kernel_sweep_measure(const hant_kernel_sweep_opts *so, const hant_measu
 /* Loads the table of (cpu, threads, batch) from the library and fits it.
  * HANT_ENOENT when the library holds no such table; then, if it holds
  * tables of other keys, `foreign` (may be NULL) gets a sentence saying
- * whose they are and that they do not apply here, for the caller to show
- * as a warning ("" otherwise). */
+ * whose they are (another CPU's, or this CPU's at other thread counts) and
+ * that they do not apply here, for the caller to show as a warning (""
+ * otherwise). */
 int hant_kernelmodel_load(hant_store *st, const char *cpu, int threads, int batch, hant_kernelmodel *m, char *foreign,
                           size_t foreign_len);
 

@@ -273,8 +273,9 @@ static void test_store_and_foreign(void) {
         "this CPU has no table yet");
   CHECK(strstr(foreign, other) && strstr(foreign, "foreign") && strstr(foreign, here) && strstr(foreign, path),
         "the warning names the library, its table's CPU and this one: '%s'", foreign);
-  CHECK(hant_kernelmodel_load(st, other, 2, 1, &m, foreign, sizeof(foreign)) == HANT_ENOENT && foreign[0],
-        "another thread count is another key");
+  CHECK(hant_kernelmodel_load(st, other, 2, 1, &m, foreign, sizeof(foreign)) == HANT_ENOENT &&
+            strstr(foreign, "other thread counts") && strstr(foreign, "2 threads"),
+        "another thread count is another key: '%s'", foreign);
   CHECK(hant_kernelmodel_load(st, other, 1, 1, &m, foreign, sizeof(foreign)) == 0 && !foreign[0] &&
             m.cls[HANT_KCLASS_CONV].n == 5 && m.cls[HANT_KCLASS_POOL].n == 1 && !strcmp(m.cpu, other),
         "the table of its own key loads and fits: %s", hant_errmsg());
