@@ -15,16 +15,19 @@ static const char usage[] =
     "until (p90 - p10) / median is below --max-spread (up to --attempts tries), the\n"
     "median recorded with the thread count and CPU model. Energy comes from RAPL\n"
     "where readable, else from the host profile's energy model over the measured\n"
-    "latency (the record says which). The host model is then calibrated against the\n"
-    "measurements and its error reported. Any other device is modelled from its\n"
-    "profile (devices/NAME.json), once per power mode.\n"
+    "latency (the record says which). The host models are then checked against the\n"
+    "measurements: the kernel model (the sum of each candidate's inference-plan\n"
+    "kernels, each predicted from single kernels measured on this machine at\n"
+    "sampled shapes, kept in the library per CPU, plus a fitted fixed cost) and\n"
+    "the roofline, whose efficiencies are calibrated. Any other device is\n"
+    "modelled from its profile (devices/NAME.json), once per power mode.\n"
     "\n";
 
 typedef struct opts {
   const char *db, *device, *devices, *teacher, *calib_out, *residuals;
   long batch, threads, max_samples, attempts, additivity, seed, passes;
-  double max_spread, energy_s, grid;
-  bool model, no_measure, json, quiet;
+  double max_spread, energy_s, grid, sweep_scale;
+  bool model, no_measure, json, quiet, roofline, remeasure_kernels;
 } opts;
 
 static void join_args(int argc, char **argv, char *out, size_t n) {
@@ -59,6 +62,53 @@ static void on_additivity(void *user, int k, int n, const hant_additivity_net *r
           r->measured_ms, 100 * (r->sum_ms - r->measured_ms) / r->measured_ms, r->model_ms);
 }
 
+static void on_kernel(void *user, int i, int n, const hant_kernel_rec *r) {
+  const opts *o = user;
+  if (o->quiet || o->json)
+    return;
+  const hant_infer_kernel *k = &r->k;
+  bool pool = k->op == HANT_OP_MAXPOOL || k->op == HANT_OP_AVGPOOL;
+  int kh = pool ? k->pool.k : k->conv.kh, kw = pool ? k->pool.k : k->conv.kw, s = pool ? k->pool.s : k->conv.sh;
+  fprintf(stderr, "kernel [%d/%d] %-9s %-7s %4dx%-2dx%-2d -> %4dx%-2dx%-2d k%dx%d s%d g%d %9.3f us  spread %5.3f\n", i,
+          n, hant_kclass_name(hant_kclass_of(k)), hant_op_name(k->op), k->c_in, k->h_in, k->w_in, k->c_out, k->h_out,
+          k->w_out, kh, kw, s, k->op == HANT_OP_CONV ? k->conv.groups : 1, r->latency_us, r->spread);
+}
+
+/* The kernel model of this CPU and thread count: the library's table, or
+ * a new sweep measured now (and stored) when it has none or is asked to. */
+static int kernel_model(const opts *o, hant_store *st, hant_kernelmodel *km, bool *measured_now) {
+  char cpu[160], foreign[768];
+  hant_kernelmodel_cpu_key(cpu, sizeof(cpu));
+  int threads = hant_threads_get(), rc = HANT_ENOENT;
+  *measured_now = false;
+  if (!o->remeasure_kernels) {
+    rc = hant_kernelmodel_load(st, cpu, threads, 1, km, foreign, sizeof(foreign));
+    if (rc != HANT_ENOENT)
+      return rc;
+    if (foreign[0])
+      fprintf(stderr, "hant-distill profile: warning: %s; measuring this machine's\n", foreign);
+  }
+  hant_kernel_sweep_opts so;
+  hant_kernel_sweep_opts_default(&so);
+  so.scale = o->sweep_scale;
+  hant_measure_opts mo;
+  measure_opts(o, &mo);
+  mo.batch = 1;
+  hant_kernel_rec *recs = NULL;
+  int n = 0;
+  if (!o->quiet && !o->json)
+    fprintf(stderr, "profile: measuring the host kernel table on %s, %d thread%s, %ld pass%s\n", cpu, threads,
+            threads == 1 ? "" : "s", o->passes, o->passes == 1 ? "" : "es");
+  if ((rc = hant_kernel_sweep_measure(&so, &mo, (int)o->passes, cpu, on_kernel, (void *)o, &recs, &n)) ||
+      (rc = hant_store_kernels_put(st, cpu, threads, 1, recs, n)) || (rc = hant_kernelmodel_fit(recs, n, km))) {
+    free(recs);
+    return rc;
+  }
+  free(recs);
+  *measured_now = true;
+  return 0;
+}
+
 static void print_err(const char *what, const hant_calib_error *e) {
   printf("%-34s median %5.1f%%  p90 %5.1f%%  within 10%% %5.1f%%  (n = %d)\n", what, 100 * e->median, 100 * e->p90,
          100 * e->within10, e->n);
@@ -77,7 +127,7 @@ static void json_err(hant_jsonw *w, const char *key, const hant_calib_error *e) 
 
 int cmd_profile(int argc, char **argv) {
   opts o = {.batch = 1, .threads = 1, .max_samples = 100, .attempts = 3, .seed = 1, .passes = 3, .max_spread = 0.10,
-            .energy_s = -1, .grid = HANT_GRID_G_PER_KWH_DEFAULT};
+            .energy_s = -1, .grid = HANT_GRID_G_PER_KWH_DEFAULT, .sweep_scale = 1};
   char grid_help[96];
   snprintf(grid_help, sizeof(grid_help), "grid intensity for the carbon of this run, gCO2/kWh\n(default %.0f)",
            HANT_GRID_G_PER_KWH_DEFAULT);
@@ -101,6 +151,12 @@ int cmd_profile(int argc, char **argv) {
                    "passes over all candidates; the median pass is kept (default 3)"),
       HANT_OPT_DOUBLE("energy-seconds", 0, &o.energy_s, 0, 60, "S",
                       "seconds of RAPL reading per candidate (default 0.5 when RAPL\nis readable)"),
+      HANT_OPT_FLAG("roofline", 0, &o.roofline,
+                    "on host: check only the roofline model, as before the kernel\nmodel (no kernel table)"),
+      HANT_OPT_FLAG("remeasure-kernels", 0, &o.remeasure_kernels,
+                    "on host: measure the kernel table again even if the library\nholds one for this CPU"),
+      HANT_OPT_DOUBLE("sweep-scale", 0, &o.sweep_scale, 0.01, 100, "X",
+                      "kernels measured per class, times the default counts\n(default 1: 660 kernels)"),
       HANT_OPT_STRING("calibration-out", 0, &o.calib_out, "F",
                       "write the fitted host efficiencies and overhead as JSON"),
       HANT_OPT_STRING("residuals", 0, &o.residuals, "F",
@@ -130,8 +186,11 @@ int cmd_profile(int argc, char **argv) {
     return cli_usage_error(&cmd, "--db FILE and --device NAME are required");
   bool host = !strcmp(o.device, "host");
   bool measure = host && !o.model && !o.no_measure;
-  if (!host && (o.additivity || o.no_measure || o.calib_out))
-    return cli_usage_error(&cmd, "--additivity, --no-measure and --calibration-out need --device host");
+  if (!host && (o.additivity || o.no_measure || o.calib_out || o.roofline || o.remeasure_kernels))
+    return cli_usage_error(&cmd, "--additivity, --no-measure, --calibration-out, --roofline and --remeasure-kernels "
+                                 "need --device host");
+  if (o.roofline && o.remeasure_kernels)
+    return cli_usage_error(&cmd, "--roofline leaves the kernel model out; --remeasure-kernels needs it");
   hant_threads_set((int)o.threads);
 
   hant_store *st = NULL;
@@ -145,7 +204,10 @@ int cmd_profile(int argc, char **argv) {
   hant_calib_result cal = {0};
   hant_additivity add = {0};
   hant_calib_error add_model = {0};
-  bool calibrated = false;
+  bool calibrated = false, kernels = false, kernels_measured = false;
+  hant_kernelmodel km = {0};
+  hant_kernelmodel_report kr = {0};
+  double *kpred = NULL;
   hant_energy_meter meter;
   hant_energy_start(&meter);
   double t0 = hant_now_s(), cpu0 = hant_cpu_s();
@@ -191,9 +253,21 @@ int cmd_profile(int argc, char **argv) {
     goto fail;
 
   if (host && !o.model) {
-    hant_calib_opts copt = {.residuals = o.residuals, .out = o.calib_out};
-    if ((rc = hant_calib_latencies_load(st, dev->name, cands, nc, lat)) ||
-        (rc = hant_calib_fit(st, dev, cands, nets, lat, nc, &copt, &cal)))
+    if ((rc = hant_calib_latencies_load(st, dev->name, cands, nc, lat)))
+      goto fail;
+    if (!o.roofline) {
+      if (!(kpred = calloc((size_t)nc, sizeof(double)))) {
+        rc = HANT_ENOMEM;
+        goto fail;
+      }
+      if ((rc = kernel_model(&o, st, &km, &kernels_measured)) ||
+          (rc = hant_kernelmodel_evaluate(&km, nets, lat, nc, 5, kpred, &kr)) ||
+          (rc = hant_kernelmodel_store_meta(st, dev->name, &km, &kr)))
+        goto fail;
+      kernels = true;
+    }
+    hant_calib_opts copt = {.residuals = o.residuals, .out = o.calib_out, .kernel_ms = kpred};
+    if ((rc = hant_calib_fit(st, dev, cands, nets, lat, nc, &copt, &cal)))
       goto fail;
     calibrated = true;
     if (o.additivity) {
@@ -229,6 +303,36 @@ int cmd_profile(int argc, char **argv) {
       hant_jsonw_key(&w, "cpu"), hant_jsonw_str(&w, cpu);
       hant_jsonw_key(&w, "threads"), hant_jsonw_int(&w, hant_threads_get());
       hant_jsonw_key(&w, "above_spread_bound"), hant_jsonw_int(&w, unstable);
+    }
+    if (kernels) {
+      hant_jsonw_key(&w, "kernel_model");
+      hant_jsonw_obj_begin(&w);
+      hant_jsonw_key(&w, "cpu"), hant_jsonw_str(&w, km.cpu);
+      hant_jsonw_key(&w, "threads"), hant_jsonw_int(&w, km.threads);
+      hant_jsonw_key(&w, "table"), hant_jsonw_str(&w, kernels_measured ? "measured" : "stored");
+      int nk = 0;
+      for (int c = 0; c < HANT_KCLASS_COUNT; c++)
+        nk += km.cls[c].n;
+      hant_jsonw_key(&w, "kernels"), hant_jsonw_int(&w, nk);
+      hant_jsonw_key(&w, "fixed_us"), hant_jsonw_num(&w, km.fixed_us);
+      hant_jsonw_key(&w, "per_kernel_us"), hant_jsonw_num(&w, km.per_kernel_us);
+      hant_jsonw_key(&w, "folds"), hant_jsonw_int(&w, kr.folds);
+      json_err(&w, "held_out_error", &kr.held);
+      hant_jsonw_key(&w, "classes");
+      hant_jsonw_arr_begin(&w);
+      for (int c = 0; c < HANT_KCLASS_COUNT; c++) {
+        hant_jsonw_obj_begin(&w);
+        hant_jsonw_key(&w, "class"), hant_jsonw_str(&w, hant_kclass_name((hant_kclass)c));
+        hant_jsonw_key(&w, "kernels"), hant_jsonw_int(&w, km.cls[c].n);
+        hant_jsonw_key(&w, "form"), hant_jsonw_str(&w, km.cls[c].form == HANT_KFORM_LOG ? "log" : "additive");
+        hant_jsonw_key(&w, "channel_block"), hant_jsonw_int(&w, km.cls[c].block);
+        hant_jsonw_key(&w, "neighbours"), hant_jsonw_int(&w, km.cls[c].k);
+        hant_jsonw_key(&w, "compose"), hant_jsonw_num(&w, km.compose[c]);
+        json_err(&w, "leave_one_out_error", &km.cls[c].loo);
+        hant_jsonw_obj_end(&w);
+      }
+      hant_jsonw_arr_end(&w);
+      hant_jsonw_obj_end(&w);
     }
     if (calibrated) {
       hant_jsonw_key(&w, "calibration");
@@ -295,6 +399,27 @@ int cmd_profile(int argc, char **argv) {
     if (measure)
       printf("measured on   %s, %d thread%s; %d of %d above the spread bound %.2f\n", cpu, hant_threads_get(),
              hant_threads_get() == 1 ? "" : "s", unstable, nout * (int)o.passes, o.max_spread);
+    if (kernels) {
+      int nk = 0;
+      for (int c = 0; c < HANT_KCLASS_COUNT; c++)
+        nk += km.cls[c].n;
+      printf("kernel table  %d kernels (%s) on %s, %d thread%s\n", nk,
+             kernels_measured ? "measured now" : "stored in the library", km.cpu, km.threads,
+             km.threads == 1 ? "" : "s");
+      printf("kernel fits   leave-one-out within 10%%:");
+      for (int c = 0; c < HANT_KCLASS_COUNT; c++)
+        if (km.cls[c].n)
+          printf(" %s %.0f%%", hant_kclass_name((hant_kclass)c), 100 * km.cls[c].loo.within10);
+      printf("\n");
+      printf("composition  ");
+      for (int c = 0; c < HANT_KCLASS_COUNT; c++)
+        if (km.cls[c].n)
+          printf(" %s x%.3f", hant_kclass_name((hant_kclass)c), km.compose[c]);
+      printf("\n");
+      print_err("host model, kernels (held-out)", &kr.held);
+      printf("plan fixed    %.3f us per run %+.3f us per kernel (fitted %d-fold)\n", km.fixed_us, km.per_kernel_us,
+             kr.folds);
+    }
     if (calibrated) {
       print_err("host model, profile as shipped", &cal.before);
       print_err("host model, calibrated (in-sample)", &cal.report.fit);
@@ -324,6 +449,8 @@ done:
       hant_net_destroy(nets[i]);
   free(nets);
   free(lat);
+  free(kpred);
+  hant_kernelmodel_free(&km);
   free(an);
   free(out);
   free(cands);

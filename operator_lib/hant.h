@@ -52,6 +52,7 @@
 #include "store.h"
 #include "store_jobs.h"
 #include "store_calib.h"
+#include "store_kernels.h"
 
 /* cost: devices, costs, energy, power and power rows, the costed library snapshot */
 #include "additivity.h"
@@ -61,6 +62,7 @@
 #include "costtable.h"
 #include "device.h"
 #include "energy.h"
+#include "kernelmodel.h"
 #include "library.h"
 #include "measure.h"
 #include "opsfile.h"

@@ -31,18 +31,23 @@ int hant_calib_latencies_load(hant_store *st, const char *device, const hant_can
 }
 
 static int write_residuals(const char *path, const hant_device *d, const hant_device *f, const hant_cand_rec *cands,
-                           hant_net *const *nets, const double *lat_ms, int n) {
+                           hant_net *const *nets, const double *lat_ms, const double *kernel_ms, int n) {
   FILE *fr = fopen(path, "w");
   if (!fr)
     return hant__error(HANT_EIO, "%s: cannot write", path);
-  fprintf(fr, "id,key,family,arch,macs,measured_ms,profile_ms,calibrated_ms\n");
+  fprintf(fr, "id,key,family,arch,macs,measured_ms,profile_ms,calibrated_ms%s\n", kernel_ms ? ",kernel_ms" : "");
   for (int i = 0; i < n; i++) {
     hant_cost_estimate e0, e1;
     if (!nets[i] || !(lat_ms[i] > 0) || hant_costmodel_net(d, -1, nets[i], 1, &e0) ||
         hant_costmodel_net(f, -1, nets[i], 1, &e1))
       continue;
-    fprintf(fr, "%lld,%s,%s,\"%s\",%.0f,%.6g,%.6g,%.6g\n", (long long)cands[i].id, cands[i].key, cands[i].family,
+    fprintf(fr, "%lld,%s,%s,\"%s\",%.0f,%.6g,%.6g,%.6g", (long long)cands[i].id, cands[i].key, cands[i].family,
             cands[i].arch, e0.macs, lat_ms[i], e0.latency_ms, e1.latency_ms);
+    if (kernel_ms && kernel_ms[i] > 0)
+      fprintf(fr, ",%.6g", kernel_ms[i]);
+    else if (kernel_ms)
+      fputc(',', fr);
+    fputc('\n', fr);
   }
   if (fclose(fr))
     return hant__error(HANT_EIO, "%s: write error", path);
@@ -158,7 +163,7 @@ int hant_calib_fit(hant_store *st, const hant_device *d, const hant_cand_rec *ca
     goto out;
   if ((rc = hant_costmodel_calibrate(r->fitted, s, k, CALIB_FOLDS, &r->report)))
     goto out;
-  if (o && o->residuals && (rc = write_residuals(o->residuals, d, r->fitted, cands, nets, latency_ms, n)))
+  if (o && o->residuals && (rc = write_residuals(o->residuals, d, r->fitted, cands, nets, latency_ms, o->kernel_ms, n)))
     goto out;
   if ((rc = store_meta(st, d, r)))
     goto out;

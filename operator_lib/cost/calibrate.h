@@ -18,6 +18,8 @@ int hant_calib_latencies_load(hant_store *st, const char *device, const hant_can
 typedef struct hant_calib_opts {
   const char *residuals; /* CSV: per candidate its MACs and measured, profile and calibrated latency */
   const char *out;       /* JSON: the fitted efficiencies and overhead as profile fields, with their source */
+  const double *kernel_ms; /* when not NULL: per candidate the kernel model's held-out prediction
+                              (kernelmodel.h), 0 where it has none, written as the residuals' kernel_ms */
 } hant_calib_opts;
 
 typedef struct hant_calib_result {

@@ -35,6 +35,8 @@ struct hant_infer {
   int last_used;
   hant_pass pass;
   hant_infer_stats stats;
+  hant_infer_kernel *kernels; /* [n_kernels], in run order */
+  int n_kernels;
 };
 
 /* The one node that reads x, or -1 when none or several do, or x is the
@@ -108,6 +110,34 @@ static void plan_group(hant_infer *inf, int c) {
   inf->stats.fused_act += g.act != HANT_ACT_NONE;
 }
 
+/* The kernel list follows hant_infer_run's loop exactly, so a cost model
+ * that sums per-kernel predictions sees what a run calls. */
+static void list_kernels(hant_infer *inf) {
+  const hant_net *net = inf->net;
+  for (int i = 1; i < net->n_nodes; i++) {
+    const hant_node *nd = &net->nodes[i], *in = &net->nodes[nd->in[0]];
+    int g = inf->role[i];
+    hant_infer_kernel k = {.op = nd->op, .node = i, .c_in = in->c, .h_in = in->h, .w_in = in->w,
+                           .c_out = nd->c, .h_out = nd->h, .w_out = nd->w, .act = HANT_ACT_NONE};
+    if (g >= 0) {
+      const group *gr = &inf->groups[g];
+      if (gr->end != i)
+        continue;
+      const hant_node *c = &net->nodes[gr->conv], *cin = &net->nodes[c->in[0]];
+      k.op = HANT_OP_CONV, k.conv = c->conv;
+      k.c_in = cin->c, k.h_in = cin->h, k.w_in = cin->w;
+      k.bn = gr->bn >= 0, k.sum = gr->sum_from >= 0, k.sum_copy = k.sum && !gr->in_place, k.act = gr->act;
+    } else if (nd->op == HANT_OP_IDENTITY || (nd->op == HANT_OP_FLATTEN && !(in->c > 1 && in->h * in->w > 1))) {
+      continue; /* aliases its input (net.c) */
+    } else if (nd->op == HANT_OP_MAXPOOL || nd->op == HANT_OP_AVGPOOL) {
+      k.pool = nd->pool;
+    } else if (nd->op == HANT_OP_ACT) {
+      k.act = nd->act;
+    }
+    inf->kernels[inf->n_kernels++] = k;
+  }
+}
+
 int hant_infer_new(hant_net *net, hant_infer **out) {
   *out = NULL;
   hant_infer *inf = calloc(1, sizeof(*inf));
@@ -116,7 +146,8 @@ int hant_infer_new(hant_net *net, hant_infer **out) {
   inf->net = net;
   inf->role = malloc(sizeof(int) * (size_t)net->n_nodes);
   inf->groups = calloc((size_t)net->n_nodes, sizeof(group));
-  if (!inf->role || !inf->groups) {
+  inf->kernels = calloc((size_t)net->n_nodes, sizeof(hant_infer_kernel));
+  if (!inf->role || !inf->groups || !inf->kernels) {
     hant_infer_free(inf);
     return hant__error(HANT_ENOMEM, "inference plan: no memory for %d nodes", net->n_nodes);
   }
@@ -125,6 +156,7 @@ int hant_infer_new(hant_net *net, hant_infer **out) {
   for (int i = 1; i < net->n_nodes; i++)
     if (net->nodes[i].op == HANT_OP_CONV && inf->role[i] < 0)
       plan_group(inf, i);
+  list_kernels(inf);
   hant_pass_init(&inf->pass);
   *out = inf;
   return 0;
@@ -145,10 +177,16 @@ void hant_infer_free(hant_infer *inf) {
   hant_pass_free(&inf->pass);
   free(inf->role);
   free(inf->groups);
+  free(inf->kernels);
   free(inf);
 }
 
 void hant_infer_stats_get(const hant_infer *inf, hant_infer_stats *s) { *s = inf->stats; }
+
+void hant_infer_kernels(const hant_infer *inf, const hant_infer_kernel **k, int *n) {
+  *k = inf->kernels;
+  *n = inf->n_kernels;
+}
 
 /* Packs group g's convolution for batch size n, folding its batch norm into
  * copies of the weights and bias. */

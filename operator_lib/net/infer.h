@@ -48,4 +48,29 @@ typedef struct hant_infer_stats {
 } hant_infer_stats;
 void hant_infer_stats_get(const hant_infer *inf, hant_infer_stats *s);
 
+/* One kernel of a plan: what a run calls, in the order it calls them. A
+ * fused convolution group (its batch norm, residual sum and activation
+ * included) is one kernel of op HANT_OP_CONV; every other node that does
+ * work runs alone as a kernel of its own op (pooling, global average
+ * pooling, linear, a batch norm, activation or add that could not be
+ * fused, a flatten that reorders). Identities, and flattens of a [C, 1, 1]
+ * or [1, H, W] activation, alias their input and are not kernels. Shapes
+ * are of one sample; a run at batch n scales them by n. */
+typedef struct hant_infer_kernel {
+  hant_op op;
+  int node;                 /* the node whose output the kernel writes */
+  int c_in, h_in, w_in;     /* its (first) input */
+  int c_out, h_out, w_out;  /* its output */
+  hant_conv_desc conv;      /* HANT_OP_CONV: the convolution */
+  hant_pool_desc pool;      /* HANT_OP_MAXPOOL, HANT_OP_AVGPOOL */
+  bool bn;                  /* HANT_OP_CONV: a batch norm folded into the weights */
+  bool sum;                 /* HANT_OP_CONV: a residual summed into the output */
+  bool sum_copy;            /* ... whose operand is first copied to a new buffer (not in place) */
+  hant_act act;             /* HANT_OP_CONV: the fused activation; HANT_OP_ACT: its function */
+} hant_infer_kernel;
+
+/* The plan's kernels without running anything: *k points at *n kernels
+ * the plan owns (valid until hant_infer_free). */
+void hant_infer_kernels(const hant_infer *inf, const hant_infer_kernel **k, int *n);
+
 #endif

@@ -67,8 +67,8 @@ grep -q "no profile for device 'no-such-board'" "$T/err.txt" || fail "message: $
 "$D" profile --db "$T/l.db" --device jetson-nano -q >/dev/null || fail "profile jetson-nano"
 "$D" profile --db "$T/l.db" --device eyeriss -q >/dev/null || fail "profile eyeriss"
 # Measured host costs, calibration and an additivity check.
-"$D" profile --db "$T/l.db" --device host --passes 1 --max-samples 15 --max-spread 1 --attempts 1 --additivity 4 --json -q > "$T/host.json" \
-  || fail "profile host"
+"$D" profile --db "$T/l.db" --device host --passes 1 --max-samples 15 --max-spread 1 --attempts 1 --additivity 4 \
+  --sweep-scale 0.05 --json -q > "$T/host.json" || fail "profile host"
 "$D" library --db "$T/l.db" --json > "$T/lib.json"
 python3 - "$T/lib.json" "$T/host.json" <<'PY' || fail "profiled costs"
 import json, sys
@@ -85,6 +85,29 @@ for s in lib["slots"]:
 assert host["source"] == "measured" and host["threads"] == 1 and host["cpu"], host
 cal = host["calibration"]; assert 0 <= cal["held_out_error"]["median"] < 5, cal
 add = host["additivity"]; assert add["networks"] == 4 and add["factor"] > 0, add
+km = host["kernel_model"]
+assert km["table"] == "measured" and km["kernels"] == 34 and km["threads"] == 1 and km["cpu"], km
+assert km["held_out_error"]["n"] > 0 and 0 <= km["held_out_error"]["median"] < 5, km
+assert [c["class"] for c in km["classes"]] == ["conv", "conv1x1", "depthwise", "grouped", "linear", "pool", "eltwise"]
 assert any(r["args"].startswith("hant-distill profile") for r in lib["build_runs"]), "profiling run not recorded"
 PY
+# The kernel table is reused on the same machine, and reported as foreign (and measured anew) on another CPU.
+"$D" profile --db "$T/l.db" --device host --no-measure --json -q > "$T/again.json" 2> "$T/err.txt" || fail "profile again"
+grep -q '"table":"stored"' "$T/again.json" || fail "kernel table not reused: $(cat "$T/again.json")"
+[ -s "$T/err.txt" ] && fail "unexpected warning: $(cat "$T/err.txt")"
+sqlite3 "$T/l.db" "UPDATE host_kernel SET cpu = 'Other CPU 9000 (64 logical CPUs)'" || fail "sqlite3"
+"$D" profile --db "$T/l.db" --device host --no-measure --sweep-scale 0.05 --max-samples 15 --max-spread 1 \
+  --attempts 1 --json -q > "$T/moved.json" 2> "$T/err.txt" || fail "profile on a foreign table"
+grep -q "warning: .*measured on 'Other CPU 9000 (64 logical CPUs)'.*foreign here" "$T/err.txt" \
+  || fail "no foreign-table warning: $(cat "$T/err.txt")"
+grep -q '"table":"measured"' "$T/moved.json" || fail "foreign table used: $(cat "$T/moved.json")"
+[ "$(sqlite3 "$T/l.db" "SELECT count(DISTINCT cpu) FROM host_kernel")" = 2 ] || fail "tables of both CPUs kept"
+# --roofline: the check as before the kernel model; it cannot be combined with a new kernel table.
+"$D" profile --db "$T/l.db" --device host --no-measure --roofline --json -q > "$T/roof.json" || fail "profile --roofline"
+grep -q '"kernel_model"' "$T/roof.json" && fail "--roofline still ran the kernel model"
+grep -q '"calibration"' "$T/roof.json" || fail "--roofline lost the calibration: $(cat "$T/roof.json")"
+if "$D" profile --db "$T/l.db" --device host --roofline --remeasure-kernels 2> "$T/err.txt"; then
+  fail "--roofline --remeasure-kernels accepted"
+fi
+grep -q "remeasure-kernels needs it" "$T/err.txt" || fail "message: $(cat "$T/err.txt")"
 echo "costs round trip: ok"

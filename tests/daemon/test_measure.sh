@@ -13,7 +13,7 @@ check() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "
 
 "$HD" teacher --arch tiny --epochs 1 --samples 2000 --val-samples 200 --out "$T/t.hant" >/dev/null 2>&1
 "$HD" build --teacher "$T/t.hant" --db "$T/l.db" --samples 256 --val-samples 100 --families kernel,lowrank >/dev/null 2>&1
-"$HD" profile --db "$T/l.db" --device host --passes 1 >/dev/null 2>&1
+"$HD" profile --db "$T/l.db" --device host --passes 1 --roofline >/dev/null 2>&1
 "$HD" profile --db "$T/l.db" --device rpi4 >/dev/null 2>&1
 check '[ "$(sqlite3 "$T/l.db" "SELECT count(*) FROM cost")" -gt 0 ]' "no costs were profiled"
 "$HANTD" --db "$T/l.db" --socket "$T/s.sock" --state-dir "$T/state" --foreground 2>"$T/d.log" &
