@@ -66,7 +66,7 @@ static int compare(hant_net *a, hant_net *b, double *diff, double *scale) {
 
 /* --precision int8: quantise and write the QDQ model, reporting what was
  * chosen and the accuracy it was chosen by. */
-static int export_int8(hant_net *net, const char *model, const char *out, const char *data, long calib_images,
+static int export_int8(hant_net *net, const char *model, const char *out, const hant_data_spec *spec, long calib_images,
                        long val_images, const char *calib_s, double percentile, bool json) {
   hant_quant_opts qo = {.calib_images = (int)calib_images, .percentile = percentile};
   if (!strcmp(calib_s, "auto")) {
@@ -78,9 +78,9 @@ static int export_int8(hant_net *net, const char *model, const char *out, const 
   hant_qnet *q = NULL;
   double fp32_val = -1, loss = 0;
   hant_threads_set(hant_cpu_count());
-  int rc = hant_fmnist_load(cli_data_dir(data), HANT_SPLIT_TRAIN, 0, &train);
+  int rc = hant_data_load(spec, HANT_SPLIT_TRAIN, 0, &train);
   if (!rc)
-    rc = hant_fmnist_load(cli_data_dir(data), HANT_SPLIT_VAL, (int)val_images, &val);
+    rc = hant_data_load(spec, HANT_SPLIT_VAL, (int)val_images, &val);
   if (!rc)
     rc = hant_quantise(net, &train, &val, &qo, &q);
   if (!rc && q->val_accuracy < 0)
@@ -133,7 +133,8 @@ static int export_int8(hant_net *net, const char *model, const char *out, const 
 }
 
 int cmd_export(int argc, char **argv) {
-  const char *model = NULL, *out = NULL, *precision = "fp32", *data = "fmnist", *calib = "auto";
+  const char *model = NULL, *out = NULL, *precision = "fp32", *calib = "auto";
+  data_args da = DATA_ARGS_DEFAULT;
   long calib_images = 1000, val_images = 5000;
   double percentile = 99.99;
   bool json = false;
@@ -141,7 +142,8 @@ int cmd_export(int argc, char **argv) {
       HANT_OPT_STRING("model", 0, &model, "FILE", "the network to export"),
       HANT_OPT_STRING("out", 0, &out, "FILE", "where to write the ONNX model"),
       HANT_OPT_STRING("precision", 0, &precision, "P", "fp32 (default) or int8 (a QDQ model)"),
-      HANT_OPT_STRING("data", 0, &data, "fmnist|DIR", "int8: the images to calibrate on and choose by (fmnist)"),
+      DATA_OPTS(da, "int8: the images to calibrate on and choose by", "fmnist"),
+      NORM_OPTS(da),
       HANT_OPT_INT("calib-images", 0, &calib_images, 1, 60000, "N", "int8: training images to calibrate on (1000)"),
       HANT_OPT_INT("val-images", 0, &val_images, 1, 5000, "N", "int8: validation images that choose the method (5000)"),
       HANT_OPT_STRING("calib", 0, &calib, "M", "int8: auto (default: the best on validation), minmax or percentile"),
@@ -163,8 +165,13 @@ int cmd_export(int argc, char **argv) {
   hant_net *net = NULL, *back = NULL;
   int rc = hant_onnx_load_any(model, &net, NULL);
   if (int8) {
+    hant_data_spec spec;
+    if (!rc && (code = cli_data_spec(cmd.name, &da, net, NULL, &spec)) >= 0) {
+      hant_net_destroy(net);
+      return code;
+    }
     if (!rc)
-      rc = export_int8(net, model, out, data, calib_images, val_images, calib, percentile, json);
+      rc = export_int8(net, model, out, &spec, calib_images, val_images, calib, percentile, json);
     if (rc)
       fprintf(stderr, "hant-distill export: %s\n", hant_errmsg());
     hant_net_destroy(net);
