@@ -121,7 +121,9 @@ elif [ "$n_host" -ge "$n_cands" ]; then
   host_how="measured before (kept)"
 else
   # One pass, fewer samples: the quick library's costs, in seconds, not minutes.
-  "$HD" profile --db "$db" --device host --passes 1 --attempts 2 --max-samples 40 -q >/dev/null ||
+  # --roofline: the kernel table (a sweep of 660 kernels, minutes) is for checking the host model, not for
+  # costing the candidates, which are measured either way.
+  "$HD" profile --db "$db" --device host --passes 1 --attempts 2 --max-samples 40 --roofline -q >/dev/null ||
     fail "hant-distill profile --device host"
   host_how="measured"
 fi
