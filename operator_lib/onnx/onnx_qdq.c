@@ -142,7 +142,8 @@ static const char *init_raw(qb *b, const char *name, int dtype, size_t esize, in
   if (!t || !d || !raw || !name)
     return NULL;
   onnx__tensor_proto__init(t);
-  memcpy(d, dims, sizeof(int64_t) * (size_t)ndims);
+  if (ndims > 0) /* a scalar has no dims, and memcpy must not see its NULL */
+    memcpy(d, dims, sizeof(int64_t) * (size_t)ndims);
   memcpy(raw, data, count * esize);
   t->n_dims = (size_t)ndims;
   t->dims = d;
