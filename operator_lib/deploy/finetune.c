@@ -17,7 +17,7 @@ void hant_finetune_opts_default(hant_finetune_opts *o) {
   o->temperature = 4.0f;
   o->alpha = 0.9f;
   o->augment = true;
-  o->clip_norm = 0.0f;
+  o->clip_norm = 1.0f;
   o->restore_bn = true;
   o->bn_images = 2048;
   o->seed = 1;
