@@ -10,7 +10,7 @@ shufflenet_v2_x1_0):
   train      tests/onnx/zoo.py's builder (Debian's torchvision, num_classes=10, 1-channel stem) trained in
              PyTorch for --steps steps of Adam (learning rate 1e-3, batch --batch) on hant's training split
              (the first 55,000 Fashion-MNIST training images, pixels in [0, 1]), seed 0, 2 threads; exported by
-             torch.onnx.export at opset 13;
+             torch.onnx.export at opset 13 (PyTorch on one thread);
   build      hant-distill build --teacher M.onnx --db L.db --json plus --build-args (default --preset quick);
   profile    hant-distill profile --db L.db --device rpi4 (modelled from devices/rpi4.json);
   transform  hantd on a private socket and state directory, then hant-client transform --device rpi4
@@ -97,7 +97,8 @@ def train(name, steps, batch, onnx_path, eval_n):
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(2)
+    # One thread: on a shared machine two threads that wait for each other made a step ten times slower.
+    torch.set_num_threads(1)
     d = data_dir()
     x = read_idx(os.path.join(d, "train-images-idx3-ubyte"))[:TRAIN_IMAGES]
     y = read_idx(os.path.join(d, "train-labels-idx1-ubyte"))[:TRAIN_IMAGES]
