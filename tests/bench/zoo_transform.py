@@ -3,15 +3,18 @@
 energy, and check the export in ONNX Runtime against the accuracy hant reports.
 
 usage: zoo_transform.py --distill PATH --hantd PATH --client PATH [--arch A,B,...] [--steps N] [--batch B]
-                        [--build-args "ARGS"] [--eval-samples N] [--tol POINTS] [--keep DIR] [--json]
+                        [--build-args "ARGS"] [--budget B] [--eval-samples N] [--tol POINTS] [--keep DIR]
+                        [--json]
 
 For each architecture (default: resnet18, mobilenet_v2, mobilenet_v3_small, efficientnet_b0,
 shufflenet_v2_x1_0):
   train      tests/onnx/zoo.py's builder (Debian's torchvision, num_classes=10, 1-channel stem) trained in
-             PyTorch for --steps steps of Adam (learning rate 1e-3, batch --batch) on hant's training split
-             (the first 55,000 Fashion-MNIST training images, pixels in [0, 1]), seed 0, 2 threads; exported by
-             torch.onnx.export at opset 13 (PyTorch on one thread);
-  build      hant-distill build --teacher M.onnx --db L.db --json plus --build-args (default --preset quick);
+             PyTorch for --steps steps (default 100) of Adam (learning rate 1e-3, batch --batch, default 64) on
+             hant's training split (the first 55,000 Fashion-MNIST training images, pixels in [0, 1]), seed 0,
+             one thread; batch-norm statistics recomputed on 2048 training images; exported by
+             torch.onnx.export at opset 13;
+  build      hant-distill build --teacher M.onnx --db L.db --json plus --build-args (default --preset quick
+             --samples 1024 --val-samples 500: the quick preset on a quarter of its training images);
   profile    hant-distill profile --db L.db --device rpi4 (modelled from devices/rpi4.json);
   transform  hantd on a private socket and state directory, then hant-client transform --device rpi4
              --budget 50%energy --out net.onnx --eval --eval-samples N --json;
@@ -276,6 +279,8 @@ def run_one(args, name, tmp):
         dst = os.path.join(args.keep, name)
         shutil.rmtree(dst, ignore_errors=True)
         shutil.copytree(tmp, dst, ignore=shutil.ignore_patterns("*.sock"))
+        with open(os.path.join(dst, "row.json"), "w") as f:
+            json.dump(row, f)
     return row
 
 
@@ -285,7 +290,7 @@ def pct(v):
 
 def print_table(rows):
     head = ("architecture", "teacher hant", "teacher ORT", "slots", "candidates", "energy rpi4 (mJ)",
-            "chosen hant", "chosen ORT", "diff", "seconds: train/build/profile/transform/ort")
+            "chosen hant", "chosen ORT", "diff", "test images", "seconds: train/build/profile/transform/ort")
     out = []
     for r in rows:
         energy = "-"
@@ -299,7 +304,8 @@ def print_table(rows):
         out.append((r["arch"], pct(r["teacher_test_accuracy"]), pct(r["ort_teacher_test_accuracy"]),
                     "-" if r["slots"] is None else str(r["slots"]),
                     "-" if r["candidates"] is None else str(r["candidates"]), energy, pct(r["test_accuracy"]),
-                    pct(r["ort_test_accuracy"]), diff, secs))
+                    pct(r["ort_test_accuracy"]), diff, "-" if r["test_images"] is None else str(r["test_images"]),
+                    secs))
     w = [max(len(x[i]) for x in out + [head]) for i in range(len(head))]
     for x in [head] + out:
         print("  ".join(c.ljust(w[i]) for i, c in enumerate(x)).rstrip(), flush=True)
@@ -309,20 +315,22 @@ def print_table(rows):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n", 2)[2],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--distill", required=True, help="hant-distill (build/distill/hant-distill)")
     ap.add_argument("--hantd", required=True, help="hantd (build/daemon/hantd)")
     ap.add_argument("--client", required=True, help="hant-client (build/client/hant-client)")
     ap.add_argument("--arch", default=",".join(ARCHS), help="comma-separated architectures (default: the five)")
-    ap.add_argument("--steps", type=int, default=400, help="teacher training steps (default 400)")
+    ap.add_argument("--steps", type=int, default=100, help="teacher training steps (default 100)")
     ap.add_argument("--batch", type=int, default=64, help="teacher training batch (default 64)")
-    ap.add_argument("--build-args", default="--preset quick",
-                    help="hant-distill build options after --teacher/--db/--json (default '--preset quick')")
+    ap.add_argument("--build-args", default="--preset quick --samples 1024 --val-samples 500",
+                    help="hant-distill build options after --teacher/--db/--json (default '--preset quick "
+                         "--samples 1024 --val-samples 500')")
     ap.add_argument("--budget", default="50%energy", help="hant-client transform's budget (default 50%%energy)")
     ap.add_argument("--eval-samples", type=int, default=0,
                     help="the first N test images for hant and ONNX Runtime (default 0: all 10,000)")
     ap.add_argument("--tol", type=float, default=0.1, help="largest hant - ORT difference, points (default 0.1)")
-    ap.add_argument("--keep", default=None, help="copy each architecture's files into DIR/ARCH")
+    ap.add_argument("--keep", default=None, help="copy each architecture's files and its row (row.json) into DIR/ARCH")
     ap.add_argument("--json", action="store_true", help="one JSON object per architecture on stdout")
     args = ap.parse_args()
     archs = [a for a in args.arch.split(",") if a]
