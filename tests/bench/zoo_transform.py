@@ -3,7 +3,7 @@
 energy, and check the export in ONNX Runtime against the accuracy hant reports.
 
 usage: zoo_transform.py --distill PATH --hantd PATH --client PATH [--arch A,B,...] [--steps N] [--batch B]
-                        [--build-args "ARGS"] [--budget B] [--eval-samples N] [--tol POINTS] [--keep DIR]
+                        [--build-args "ARGS"] [--budget B] [--transform-args "ARGS"] [--eval-samples N] [--tol POINTS] [--keep DIR]
                         [--json]
 
 For each architecture (default: resnet18, mobilenet_v2, mobilenet_v3_small, efficientnet_b0,
@@ -17,7 +17,7 @@ shufflenet_v2_x1_0):
              --samples 1024 --val-samples 500: the quick preset on a quarter of its training images);
   profile    hant-distill profile --db L.db --device rpi4 (modelled from devices/rpi4.json);
   transform  hantd on a private socket and state directory, then hant-client transform --device rpi4
-             --budget 50%energy --out net.onnx --eval --eval-samples N --json;
+             --budget 50%energy --out net.onnx --eval --eval-samples N --json plus --transform-args;
   ort        tests/onnx/ort_run.mjs (npm onnxruntime-node) on the teacher and on net.onnx, on the same first N
              Fashion-MNIST test images (N = --eval-samples, 0 or absent: all 10,000).
 The data directory is HANT_FMNIST_DIR, else hant's default /usr/share/datasets/fashion-mnist.
@@ -193,7 +193,7 @@ def json_lines(path):
 
 
 def run_one(args, name, tmp):
-    row = {"arch": name, "train_steps": args.steps, "batch": args.batch, "torch_teacher_test_accuracy": None,
+    row = {"arch": name, "train_steps": args.steps, "batch": args.batch, "transform_args": args.transform_args, "torch_teacher_test_accuracy": None,
            "slots": None, "candidates": None, "teacher_energy_mj": None, "energy_mj": None,
            "teacher_test_accuracy": None, "ort_teacher_test_accuracy": None, "test_accuracy": None,
            "ort_test_accuracy": None, "test_images": None, "seconds": {}, "error": None}
@@ -233,7 +233,8 @@ def run_one(args, name, tmp):
             proc, sock = start_daemon(args, db, tmp)
             try:
                 cmd = [args.client, "--socket", sock, "transform", "--device", "rpi4", "--budget", args.budget,
-                       "--out", net, "--eval", "--eval-samples", str(args.eval_samples), "--json"]
+                       "--out", net, "--eval", "--eval-samples", str(args.eval_samples), "--json"] + \
+                    args.transform_args.split()
                 p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 if p.returncode == 4:  # infeasible: say how far the library can go
                     least = json.loads(p.stdout.splitlines()[0]).get("min_totals") or {}
@@ -327,6 +328,8 @@ def main():
                     help="hant-distill build options after --teacher/--db/--json (default '--preset quick "
                          "--samples 1024 --val-samples 500')")
     ap.add_argument("--budget", default="50%energy", help="hant-client transform's budget (default 50%%energy)")
+    ap.add_argument("--transform-args", default="",
+                    help="more hant-client transform options, e.g. '--finetune 1 --finetune-samples 4096'")
     ap.add_argument("--eval-samples", type=int, default=0,
                     help="the first N test images for hant and ONNX Runtime (default 0: all 10,000)")
     ap.add_argument("--tol", type=float, default=0.1, help="largest hant - ORT difference, points (default 0.1)")
