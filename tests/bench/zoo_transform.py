@@ -3,8 +3,8 @@
 energy, and check the export in ONNX Runtime against the accuracy hant reports.
 
 usage: zoo_transform.py --distill PATH --hantd PATH --client PATH [--arch A,B,...] [--steps N] [--batch B]
-                        [--build-args "ARGS"] [--budget B] [--transform-args "ARGS"] [--eval-samples N] [--tol POINTS] [--keep DIR]
-                        [--json]
+                        [--build-args "ARGS"] [--budget B] [--transform-args "ARGS"] [--eval-samples N]
+                        [--tol POINTS] [--keep DIR] [--json]
 
 For each architecture (default: resnet18, mobilenet_v2, mobilenet_v3_small, efficientnet_b0,
 shufflenet_v2_x1_0):
