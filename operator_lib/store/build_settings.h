@@ -39,8 +39,9 @@ typedef struct hant_build_settings {
 
 /* Version of the distillation recipe: 1 trained every epoch on one cosine
  * schedule and re-estimated BN on the last epoch's order; 2 trains in
- * rounds with a plateau stop and re-estimates BN on a fixed draw. A
- * candidate's weights depend on it, so one library holds one recipe. */
+ * rounds with a plateau stop and re-estimates BN on the first round's
+ * order. With one epoch the two train alike, so such libraries of either
+ * recipe may mix; otherwise one library holds one recipe. */
 #define HANT_BUILD_RECIPE 2
 
 /* Records s as the library's build settings (the meta row

@@ -63,13 +63,19 @@ check '[ $? -eq 1 ] && grep -q "built with --preset quick (256 training images, 
   "a rerun with other training images is not refused: $(cat "$T/mix.err")"
 check '[ "$(jq1 "$T/lib.json" "sum(len(s[\"candidates\"]) for s in d[\"slots\"])")" = "$(sqlite3 "$T/l.db" "SELECT count(*) FROM candidate")" ]' \
   "the refused build changed the library"
-# A library of the first recipe (its settings predate the recipe field) is not resumed by the second: its
-# candidates trained on one cosine schedule, without rounds.
+# A library of the first recipe (its settings predate the recipe field): with one epoch the recipes train alike,
+# so it resumes (the quick library an earlier scripts/main.sh left); with two, its candidates trained on one
+# cosine schedule without rounds, and it is refused, naming the recipe.
 cp "$T/l.db" "$T/old.db"
 sqlite3 "$T/old.db" "UPDATE meta SET value = json_remove(value, '$.recipe', '$.epochs_teacher', '$.plateau')
                      WHERE key = 'build.settings'"
-"$HD" build $ARGS --db "$T/old.db" >/dev/null 2>"$T/old.err"
-check '[ $? -eq 1 ] && grep -q "recipe 1" "$T/old.err"' "a library of recipe 1 was resumed: $(cat "$T/old.err")"
+"$HD" build $ARGS --db "$T/old.db" --json 2>"$T/old1.err" | tail -1 >"$T/old1.json"
+check 'grep -q "\"trained\":0" "$T/old1.json"' "a one-epoch library of recipe 1 was not resumed: $(cat "$T/old1.err")"
+cp "$T/l.db" "$T/old2.db"
+sqlite3 "$T/old2.db" "UPDATE meta SET value = json_set(json_remove(value, '$.recipe', '$.epochs_teacher', '$.plateau'),
+                     '$.epochs', 2) WHERE key = 'build.settings'"
+"$HD" build $ARGS --epochs 2 --epochs-teacher 2 --db "$T/old2.db" >/dev/null 2>"$T/old.err"
+check '[ $? -eq 1 ] && grep -q "recipe 1" "$T/old.err"' "a two-epoch library of recipe 1 was resumed: $(cat "$T/old.err")"
 
 echo "test_preset: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
