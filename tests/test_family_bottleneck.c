@@ -8,49 +8,9 @@
 #include "net.h"
 #include "rng.h"
 #include "slots.h"
+#include "family_fixture.h"
 #include "test_util.h"
 
-/* Random weights with non-trivial biases, folded; the slots are rediscovered
- * from the graph as for an imported model. */
-static hant_net *make_teacher(const char *arch) {
-  hant_net *t = hant_arch_build(arch, "teacher");
-  HANT_ASSERT(t);
-  hant_rng rng;
-  hant_rng_seed(&rng, 3);
-  hant_net_init_params(t, &rng);
-  HANT_ASSERT(hant_net_fold_bn(t) == 0);
-  for (int i = 0; i < t->n_nodes; i++)
-    if (t->nodes[i].op == HANT_OP_CONV && t->nodes[i].param[1] >= 0) {
-      hant_param *b = &t->params[t->nodes[i].param[1]];
-      for (size_t j = 0; j < b->n; j++)
-        b->w[j] = 0.1f * hant_rng_normal(&rng);
-    }
-  HANT_ASSERT(hant_slots_discover(t) > 0 && hant_teacher_prepare(t, "teacher") == 0);
-  return t;
-}
-
-/* Max |teacher slot output - candidate output| relative to the teacher's. */
-static double slot_diff(hant_net *t, int slot, hant_net *c) {
-  const hant_node *in = &t->nodes[0];
-  int n = 2;
-  size_t nx = (size_t)n * in->c * in->h * in->w;
-  float *x = malloc(nx * sizeof(float));
-  hant_rng rng;
-  hant_rng_seed(&rng, 9);
-  for (size_t i = 0; i < nx; i++)
-    x[i] = hant_rng_uniform(&rng);
-  hant_pass p, q;
-  hant_pass_init(&p);
-  hant_pass_init(&q);
-  const hant_slot *s = &t->slots[slot];
-  HANT_ASSERT(hant_net_forward_to(t, &p, x, n, s->last, false) == 0);
-  HANT_ASSERT(hant_net_forward(c, &q, p.out[s->in], n, false) == 0);
-  double d = t_rel_diff(q.out[hant_net_output(c)], p.out[s->last], (size_t)n * s->out_c * s->out_h * s->out_w);
-  hant_pass_free(&p);
-  hant_pass_free(&q);
-  free(x);
-  return d;
-}
 
 static const hant_cand_spec *find(const hant_cand_spec *v, int n, const char *key) {
   for (int i = 0; i < n; i++)
@@ -68,7 +28,7 @@ static hant_param *layer(hant_net *t, int slot, int i, int k) {
 
 int main(void) {
   /* A strided grouped bottleneck with a projection, then one with an identity shortcut. */
-  hant_net *t = make_teacher("input 8x8x8; bottleneck 32 mid=32 s=2 g=4; bottleneck 32 mid=32 g=4; gap; linear 5");
+  hant_net *t = family_teacher("input 8x8x8; bottleneck 32 mid=32 s=2 g=4; bottleneck 32 mid=32 g=4; gap; linear 5", 3);
   CHECK(t->n_slots == 3 && !strcmp(t->slots[0].kind, "bottleneck") && strstr(t->slots[0].desc, " g=4"),
         "a grouped bottleneck is one slot that says its groups: %s", t->n_slots ? t->slots[0].desc : "(none)");
   for (int s = 0; s < 2; s++) {
@@ -86,7 +46,7 @@ int main(void) {
     }
     CHECK(strstr(p50->block, "mid=16") && strstr(p50->block, " g=2"), "prune keeps whole groups: %s", p50->block);
     hant_net *c = NULL;
-    CHECK(hant_candidate_build(t, s, teach, 1, &c) == 0 && slot_diff(t, s, c) < 1e-5,
+    CHECK(hant_candidate_build(t, s, teach, 1, &c) == 0 && family_slot_diff(t, s, c) < 1e-5,
           "slot %d: the teacher's own block rebuilds exactly", s);
     hant_net_destroy(c);
     /* Make the teacher's kxk conv block-diagonal over 8 groups: the g=8
@@ -100,8 +60,8 @@ int main(void) {
         if (j / 4 != (k % 8) / 4) /* teacher groups of 8 channels, candidate groups of 4 */
           memset(b->w + ((size_t)k * ct + j) * kk, 0, sizeof(float) * (size_t)kk);
     CHECK(hant_candidate_build(t, s, g8, 1, &c) == 0, "%s", hant_errmsg());
-    CHECK(c && slot_diff(t, s, c) < 1e-5, "slot %d: g=8 sliced from a block-diagonal g=4 teacher differs by %g", s,
-          c ? slot_diff(t, s, c) : -1.0);
+    CHECK(c && family_slot_diff(t, s, c) < 1e-5, "slot %d: g=8 sliced from a block-diagonal g=4 teacher differs by %g", s,
+          c ? family_slot_diff(t, s, c) : -1.0);
     hant_net_destroy(c);
     memcpy(b->w, keep, sizeof(float) * b->n);
     free(keep);
@@ -118,8 +78,8 @@ int main(void) {
       ab->w[ch] = 0, bb->w[ch] = 0;
     }
     CHECK(hant_candidate_build(t, s, p50, 1, &c) == 0, "%s", hant_errmsg());
-    CHECK(c && slot_diff(t, s, c) < 1e-5, "slot %d: pruning the two silent groups differs by %g", s,
-          c ? slot_diff(t, s, c) : -1.0);
+    CHECK(c && family_slot_diff(t, s, c) < 1e-5, "slot %d: pruning the two silent groups differs by %g", s,
+          c ? family_slot_diff(t, s, c) : -1.0);
     hant_net_destroy(c);
     memcpy(aw->w, a_saved, sizeof(float) * aw->n);
     memcpy(ab->w, ab_saved, sizeof(float) * ab->n);
@@ -132,7 +92,7 @@ int main(void) {
   /* A dense bottleneck (ResNet-50's) prunes channel by channel: the kxk
    * conv loses the same channels as rows and as columns. Silence half of
    * them and prune them. */
-  t = make_teacher("input 16x8x8; bottleneck 16 mid=10; gap; linear 5");
+  t = family_teacher("input 16x8x8; bottleneck 16 mid=10; gap; linear 5", 3);
   hant_cand_spec *v = NULL;
   int n = 0;
   CHECK(hant_family_generate(t, 0, 1u << HANT_FAMILY_PRUNE, &v, &n) == 0, "%s", hant_errmsg());
@@ -148,8 +108,8 @@ int main(void) {
     }
     hant_net *c = NULL;
     CHECK(hant_candidate_build(t, 0, p50, 1, &c) == 0, "%s", hant_errmsg());
-    CHECK(c && slot_diff(t, 0, c) < 1e-5, "dense: pruning the silent channels differs by %g",
-          c ? slot_diff(t, 0, c) : -1.0);
+    CHECK(c && family_slot_diff(t, 0, c) < 1e-5, "dense: pruning the silent channels differs by %g",
+          c ? family_slot_diff(t, 0, c) : -1.0);
     hant_net_destroy(c);
   }
   free(v);
@@ -179,7 +139,7 @@ int main(void) {
     hant_net *c = NULL;
     CHECK(hant_family_generate(r, 0, 0, &w, &m) == 0 && m == 1 && hant_candidate_build(r, 0, &w[0], 1, &c) == 0,
           "teacher copy builds: %s", hant_errmsg());
-    CHECK(c && slot_diff(r, 0, c) < 1e-5, "shortcut-first teacher copy differs by %g", c ? slot_diff(r, 0, c) : -1.0);
+    CHECK(c && family_slot_diff(r, 0, c) < 1e-5, "shortcut-first teacher copy differs by %g", c ? family_slot_diff(r, 0, c) : -1.0);
     hant_net_destroy(c);
     free(w);
   }

@@ -8,46 +8,9 @@
 #include "net.h"
 #include "rng.h"
 #include "slots.h"
+#include "family_fixture.h"
 #include "test_util.h"
 
-static hant_net *make_teacher(const char *arch) {
-  hant_net *t = hant_arch_build(arch, "teacher");
-  HANT_ASSERT(t);
-  hant_rng rng;
-  hant_rng_seed(&rng, 11);
-  hant_net_init_params(t, &rng);
-  HANT_ASSERT(hant_net_fold_bn(t) == 0);
-  for (int i = 0; i < t->n_nodes; i++)
-    if (t->nodes[i].op == HANT_OP_CONV && t->nodes[i].param[1] >= 0) {
-      hant_param *b = &t->params[t->nodes[i].param[1]];
-      for (size_t j = 0; j < b->n; j++)
-        b->w[j] = 0.1f * hant_rng_normal(&rng);
-    }
-  HANT_ASSERT(hant_slots_discover(t) > 0 && hant_teacher_prepare(t, "teacher") == 0);
-  return t;
-}
-
-static double slot_diff(hant_net *t, int slot, hant_net *c) {
-  const hant_node *in = &t->nodes[0];
-  int n = 2;
-  size_t nx = (size_t)n * in->c * in->h * in->w;
-  float *x = malloc(nx * sizeof(float));
-  hant_rng rng;
-  hant_rng_seed(&rng, 9);
-  for (size_t i = 0; i < nx; i++)
-    x[i] = hant_rng_uniform(&rng);
-  hant_pass p, q;
-  hant_pass_init(&p);
-  hant_pass_init(&q);
-  const hant_slot *s = &t->slots[slot];
-  HANT_ASSERT(hant_net_forward_to(t, &p, x, n, s->last, false) == 0);
-  HANT_ASSERT(hant_net_forward(c, &q, p.out[s->in], n, false) == 0);
-  double d = t_rel_diff(q.out[hant_net_output(c)], p.out[s->last], (size_t)n * s->out_c * s->out_h * s->out_w);
-  hant_pass_free(&p);
-  hant_pass_free(&q);
-  free(x);
-  return d;
-}
 
 /* Zeroes output channel ch of weight layer i of the slot (rows and bias). */
 static void silence(hant_net *t, int slot, int i, int ch) {
@@ -60,8 +23,8 @@ static void silence(hant_net *t, int slot, int i, int ch) {
 }
 
 int main(void) {
-  hant_net *t = make_teacher("input 8x8x8; shuffle 16 s=2 mid=8; shuffle 16; fire 16 sq=4 e1=8; "
-                             "inception 16 c1=4 r3=4 c3=4 r5=2 c5=4 pool=4 k5=3; gap; linear 3");
+  hant_net *t = family_teacher("input 8x8x8; shuffle 16 s=2 mid=8; shuffle 16; fire 16 sq=4 e1=8; "
+                             "inception 16 c1=4 r3=4 c3=4 r5=2 c5=4 pool=4 k5=3; gap; linear 3", 11);
   static const char *const kinds[] = {"shuffle", "shuffle", "fire", "inception", "linear"};
   CHECK(t->n_slots == 5, "five slots found, %d", t->n_slots);
   for (int s = 0; s < 4 && s < t->n_slots; s++) {
@@ -86,8 +49,8 @@ int main(void) {
     for (int i = 0; i < kn; i++)
       if (!strcmp(kv[i].key, kkey)) {
         CHECK(hant_candidate_build(t, s, &kv[i], 1, &c) == 0, "slot %d (%s): %s", s, kind, hant_errmsg());
-        CHECK(c && slot_diff(t, s, c) < 1e-5, "slot %d (%s): %s padded from the teacher differs by %g", s, kind,
-              kv[i].block, c ? slot_diff(t, s, c) : -1.0);
+        CHECK(c && family_slot_diff(t, s, c) < 1e-5, "slot %d (%s): %s padded from the teacher differs by %g", s, kind,
+              kv[i].block, c ? family_slot_diff(t, s, c) : -1.0);
         hant_net_destroy(c);
         c = NULL;
         kkey = NULL;
@@ -96,7 +59,7 @@ int main(void) {
     CHECK(!kkey, "slot %d (%s): a kernel-5 candidate planned", s, kind);
     free(kv);
     if (teach) {
-      CHECK(hant_candidate_build(t, s, teach, 1, &c) == 0 && slot_diff(t, s, c) < 1e-5,
+      CHECK(hant_candidate_build(t, s, teach, 1, &c) == 0 && family_slot_diff(t, s, c) < 1e-5,
             "slot %d (%s): the teacher's block rebuilds exactly", s, kind);
       hant_net_destroy(c);
     }
@@ -120,8 +83,8 @@ int main(void) {
     }
     c = NULL;
     CHECK(hant_candidate_build(t, s, p50, 1, &c) == 0, "slot %d (%s): %s", s, kind, hant_errmsg());
-    CHECK(c && slot_diff(t, s, c) < 1e-5, "slot %d (%s): pruning the silent channels (%s) differs by %g", s, kind,
-          p50->block, c ? slot_diff(t, s, c) : -1.0);
+    CHECK(c && family_slot_diff(t, s, c) < 1e-5, "slot %d (%s): pruning the silent channels (%s) differs by %g", s, kind,
+          p50->block, c ? family_slot_diff(t, s, c) : -1.0);
     hant_net_destroy(c);
     free(v);
   }
