@@ -27,7 +27,7 @@ typedef struct opts {
   const char *db, *device, *devices, *teacher, *calib_out, *residuals;
   long batch, threads, max_samples, attempts, additivity, seed, passes;
   double max_spread, energy_s, grid, sweep_scale;
-  bool model, no_measure, json, quiet, roofline, remeasure_kernels;
+  bool model, no_measure, json, quiet, roofline, remeasure_kernels, sweep_only;
 } opts;
 
 static void join_args(int argc, char **argv, char *out, size_t n) {
@@ -76,7 +76,8 @@ static void on_kernel(void *user, int i, int n, const hant_kernel_rec *r) {
 
 /* The kernel model of this CPU and thread count: the library's table, or
  * a new sweep measured now (and stored) when it has none or is asked to. */
-static int kernel_model(const opts *o, hant_store *st, hant_kernelmodel *km, bool *measured_now) {
+static int kernel_model(const opts *o, hant_store *st, hant_net *const *nets, int nc, hant_kernelmodel *km,
+                        bool *measured_now) {
   char cpu[160], foreign[768];
   hant_kernelmodel_cpu_key(cpu, sizeof(cpu));
   int threads = hant_threads_get(), rc = HANT_ENOENT;
@@ -91,20 +92,26 @@ static int kernel_model(const opts *o, hant_store *st, hant_kernelmodel *km, boo
   hant_kernel_sweep_opts so;
   hant_kernel_sweep_opts_default(&so);
   so.scale = o->sweep_scale;
+  hant_infer_kernel *lib = NULL;
+  int nlib = 0;
+  if (!o->sweep_only && (rc = hant_kernels_of_nets(nets, nc, &lib, &nlib)))
+    return rc;
+  so.extra = lib, so.n_extra = nlib;
   hant_measure_opts mo;
   measure_opts(o, &mo);
   mo.batch = 1;
   hant_kernel_rec *recs = NULL;
   int n = 0;
   if (!o->quiet && !o->json)
-    fprintf(stderr, "profile: measuring the host kernel table on %s, %d thread%s, %ld pass%s\n", cpu, threads,
-            threads == 1 ? "" : "s", o->passes, o->passes == 1 ? "" : "es");
+    fprintf(stderr, "profile: measuring the host kernel table on %s, %d thread%s, %ld pass%s (%d kernel shapes "
+            "of the library beside the sweep)\n", cpu, threads, threads == 1 ? "" : "s", o->passes,
+            o->passes == 1 ? "" : "es", nlib);
   if ((rc = hant_kernel_sweep_measure(&so, &mo, (int)o->passes, cpu, on_kernel, (void *)o, &recs, &n)) ||
       (rc = hant_store_kernels_put(st, cpu, threads, 1, recs, n)) || (rc = hant_kernelmodel_fit(recs, n, km))) {
-    free(recs);
+    free(recs), free(lib);
     return rc;
   }
-  free(recs);
+  free(recs), free(lib);
   *measured_now = true;
   return 0;
 }
@@ -155,6 +162,8 @@ int cmd_profile(int argc, char **argv) {
                     "on host: check only the roofline model, as before the kernel\nmodel (no kernel table)"),
       HANT_OPT_FLAG("remeasure-kernels", 0, &o.remeasure_kernels,
                     "on host: measure the kernel table again even if the library\nholds one for this CPU"),
+      HANT_OPT_FLAG("sweep-only", 0, &o.sweep_only,
+                    "on host: measure only the sampled kernel configurations, not\nthe library's own kernel shapes beside them"),
       HANT_OPT_DOUBLE("sweep-scale", 0, &o.sweep_scale, 0.01, 100, "X",
                       "kernels measured per class, times the default counts\n(default 1: 660 kernels)"),
       HANT_OPT_STRING("calibration-out", 0, &o.calib_out, "F",
@@ -260,7 +269,7 @@ int cmd_profile(int argc, char **argv) {
         rc = HANT_ENOMEM;
         goto fail;
       }
-      if ((rc = kernel_model(&o, st, &km, &kernels_measured)) ||
+      if ((rc = kernel_model(&o, st, nets, nc, &km, &kernels_measured)) ||
           (rc = hant_kernelmodel_evaluate(&km, nets, lat, nc, 5, kpred, &kr)) ||
           (rc = hant_kernelmodel_store_meta(st, dev->name, &km, &kr)))
         goto fail;
@@ -316,6 +325,8 @@ int cmd_profile(int argc, char **argv) {
       hant_jsonw_key(&w, "kernels"), hant_jsonw_int(&w, nk);
       hant_jsonw_key(&w, "fixed_us"), hant_jsonw_num(&w, km.fixed_us);
       hant_jsonw_key(&w, "per_kernel_us"), hant_jsonw_num(&w, km.per_kernel_us);
+      hant_jsonw_key(&w, "shared_rows"), hant_jsonw_int(&w, kr.shared_rows);
+      hant_jsonw_key(&w, "held_rows_per_fold"), hant_jsonw_num(&w, kr.held_rows);
       hant_jsonw_key(&w, "folds"), hant_jsonw_int(&w, kr.folds);
       json_err(&w, "held_out_error", &kr.held);
       hant_jsonw_key(&w, "classes");
@@ -403,9 +414,9 @@ int cmd_profile(int argc, char **argv) {
       int nk = 0;
       for (int c = 0; c < HANT_KCLASS_COUNT; c++)
         nk += km.cls[c].n;
-      printf("kernel table  %d kernels (%s) on %s, %d thread%s\n", nk,
-             kernels_measured ? "measured now" : "stored in the library", km.cpu, km.threads,
-             km.threads == 1 ? "" : "s");
+      printf("kernel table  %d kernels (%s) on %s, %d thread%s; %d of the library's shapes, %.1f per fold left out "
+             "when its networks are held out\n", nk, kernels_measured ? "measured now" : "stored in the library", km.cpu,
+             km.threads, km.threads == 1 ? "" : "s", kr.shared_rows, kr.held_rows);
       printf("kernel fits   leave-one-out within 10%%:");
       for (int c = 0; c < HANT_KCLASS_COUNT; c++)
         if (km.cls[c].n)

@@ -286,12 +286,99 @@ static int fit_class(hant_kclass_fit *cf, const hant_infer_kernel *const *ks, co
 void hant_kernelmodel_free(hant_kernelmodel *m) {
   if (!m)
     return;
+  free(m->rows);
+  m->rows = NULL;
+  m->n_rows = 0;
   for (int c = 0; c < HANT_KCLASS_COUNT; c++) {
     free(m->cls[c].feat);
     free(m->cls[c].resid);
     m->cls[c].feat = m->cls[c].resid = NULL;
     m->cls[c].n = 0;
   }
+}
+
+bool hant_infer_kernel_same(const hant_infer_kernel *a, const hant_infer_kernel *b) {
+  if (a->op != b->op || a->c_in != b->c_in || a->h_in != b->h_in || a->w_in != b->w_in || a->c_out != b->c_out ||
+      a->h_out != b->h_out || a->w_out != b->w_out || a->act != b->act)
+    return false;
+  /* only what the op uses: the library's table keeps no more (a pool's
+   * ceil mode shows in its output size) */
+  const hant_conv_desc *p = &a->conv, *q = &b->conv;
+  switch (a->op) {
+  case HANT_OP_CONV:
+    return p->kh == q->kh && p->kw == q->kw && p->sh == q->sh && p->sw == q->sw && p->ph == q->ph &&
+           p->pw == q->pw && p->groups == q->groups && a->bn == b->bn && a->sum == b->sum &&
+           a->sum_copy == b->sum_copy;
+  case HANT_OP_AVGPOOL:
+    if (a->pool.count_include_pad != b->pool.count_include_pad)
+      return false;
+    /* fall through */
+  case HANT_OP_MAXPOOL:
+    return a->pool.k == b->pool.k && a->pool.s == b->pool.s && a->pool.p == b->pool.p;
+  default:
+    return true;
+  }
+}
+
+/* The plan kernels of one network, copied: *out malloc'd. */
+static int net_kernels(hant_net *net, hant_infer_kernel **out, int *n) {
+  *out = NULL, *n = 0;
+  hant_infer *inf = NULL;
+  int rc = hant_infer_new(net, &inf);
+  if (rc)
+    return rc;
+  const hant_infer_kernel *k;
+  int nk;
+  hant_infer_kernels(inf, &k, &nk);
+  if (nk && !(*out = malloc(sizeof(*k) * (size_t)nk)))
+    rc = HANT_ENOMEM;
+  else if (nk)
+    memcpy(*out, k, sizeof(*k) * (size_t)nk), *n = nk;
+  hant_infer_free(inf);
+  return rc;
+}
+
+int hant_kernels_of_nets(hant_net *const *nets, int n, hant_infer_kernel **out, int *nout) {
+  *out = NULL, *nout = 0;
+  hant_infer_kernel *all = NULL;
+  int na = 0, cap = 0, rc = 0;
+  for (int i = 0; i < n && !rc; i++) {
+    hant_infer_kernel *k = NULL;
+    int nk = 0;
+    if (!nets[i] || (rc = net_kernels(nets[i], &k, &nk)))
+      continue;
+    for (int j = 0; j < nk && !rc; j++) {
+      /* hant_kernel_net sums the kernel's own input into its output: a
+       * residual whose operand has another shape needs a second input,
+       * so that kernel is left to the sampled neighbours */
+      const hant_infer_kernel *q = &k[j];
+      if (q->sum && (q->c_in != q->c_out || q->h_in != q->h_out || q->w_in != q->w_out))
+        continue;
+      bool seen = false;
+      for (int a = 0; a < na && !seen; a++)
+        seen = hant_infer_kernel_same(&all[a], &k[j]);
+      if (seen)
+        continue;
+      if (na == cap) {
+        cap = cap ? 2 * cap : 64;
+        hant_infer_kernel *t = realloc(all, sizeof(*all) * (size_t)cap);
+        if (!t) {
+          rc = HANT_ENOMEM;
+          break;
+        }
+        all = t;
+      }
+      all[na] = k[j];
+      all[na++].node = 0;
+    }
+    free(k);
+  }
+  if (rc) {
+    free(all);
+    return rc;
+  }
+  *out = all, *nout = na;
+  return 0;
 }
 
 int hant_kernelmodel_fit(const hant_kernel_rec *recs, int n, hant_kernelmodel *m) {
@@ -305,10 +392,12 @@ int hant_kernelmodel_fit(const hant_kernel_rec *recs, int n, hant_kernelmodel *m
   const hant_infer_kernel **ks = malloc(sizeof(*ks) * (size_t)n);
   double *t = malloc(sizeof(double) * (size_t)n);
   int rc = 0;
-  if (!ks || !t) {
+  if (!ks || !t || !(m->rows = malloc(sizeof(*m->rows) * (size_t)n))) {
     rc = HANT_ENOMEM;
     goto out;
   }
+  memcpy(m->rows, recs, sizeof(*recs) * (size_t)n);
+  m->n_rows = n;
   for (int c = 0; c < HANT_KCLASS_COUNT && !rc; c++) {
     int k = 0;
     for (int i = 0; i < n; i++) {
@@ -338,6 +427,17 @@ int hant_kernelmodel_kernel_us(const hant_kernelmodel *m, const hant_infer_kerne
   if (!cf->n)
     return hant__error(HANT_ENOENT, "kernel model of %s: no measured %s kernels (node %d, %s)", m->cpu,
                        class_names[c], k->node, hant_op_name(k->op));
+  /* A kernel the table measured is looked up: no predictor knows its
+   * shape better than its own measurement (the mean when measured twice). */
+  double same = 0;
+  int nsame = 0;
+  for (int i = 0; i < m->n_rows; i++)
+    if (hant_infer_kernel_same(&m->rows[i].k, k))
+      same += m->rows[i].latency_us, nsame++;
+  if (nsame) {
+    *us = same / nsame;
+    return 0;
+  }
   double f[HANT_KFEAT], x[3];
   features(k, cf->block, f, x);
   double r = cf->k ? knn(cf->feat, cf->resid, cf->scale, cf->n, NULL, -1, f, cf->k) : 0;
@@ -449,26 +549,50 @@ void hant_kernelmodel_compose_fit(const double (*class_us)[HANT_KCLASS_COUNT], c
     compose[c] = a[2 + c][P] / a[2 + c][2 + c];
 }
 
+/* Per class, the sum of the predictions of kernels k[0..nk). */
+static int kernels_classes(const hant_kernelmodel *m, const hant_infer_kernel *k, int nk,
+                           double class_us[HANT_KCLASS_COUNT]) {
+  memset(class_us, 0, sizeof(double) * HANT_KCLASS_COUNT);
+  for (int i = 0; i < nk; i++) {
+    double us;
+    int rc = hant_kernelmodel_kernel_us(m, &k[i], &us);
+    if (rc)
+      return rc;
+    class_us[hant_kclass_of(&k[i])] += us;
+  }
+  return 0;
+}
+
 int hant_kernelmodel_evaluate(hant_kernelmodel *m, hant_net *const *nets, const double *measured_ms, int n, int folds,
                               double *pred_ms, hant_kernelmodel_report *r) {
   memset(r, 0, sizeof(*r));
-  double(*cu)[HANT_KCLASS_COUNT] = calloc((size_t)(n > 0 ? n : 1), sizeof(*cu));
-  double *meas = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
-  double *err = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
-  bool *ok = calloc((size_t)(n > 0 ? n : 1), sizeof(bool)), *use = calloc((size_t)(n > 0 ? n : 1), sizeof(bool));
-  int *nk = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+  size_t nn = (size_t)(n > 0 ? n : 1), nr = (size_t)(m->n_rows > 0 ? m->n_rows : 1);
+  double(*cu)[HANT_KCLASS_COUNT] = calloc(nn, sizeof(*cu));
+  double *meas = calloc(nn, sizeof(double));
+  double *err = malloc(sizeof(double) * nn);
+  bool *ok = calloc(nn, sizeof(bool)), *use = calloc(nn, sizeof(bool));
+  int *nk = calloc(nn, sizeof(int)), *fold = calloc(nn, sizeof(int));
+  hant_infer_kernel **ks = calloc(nn, sizeof(*ks));
+  /* per table row: the fold of the networks that run its shape, -1 when
+   * none does, -2 when networks of several folds (or unmeasured ones) do */
+  int *row_fold = malloc(sizeof(int) * nr);
+  hant_kernel_rec *kept = malloc(sizeof(*kept) * nr);
+  hant_kernelmodel fm = {0};
   int rc = 0, k = 0;
-  if (!cu || !meas || !err || !ok || !use || !nk) {
+  if (!cu || !meas || !err || !ok || !use || !nk || !fold || !ks || !row_fold || !kept) {
     rc = HANT_ENOMEM;
     goto out;
   }
   for (int i = 0; i < n; i++) {
     if (pred_ms)
       pred_ms[i] = 0;
-    if (!nets[i] || !(measured_ms[i] > 0))
+    fold[i] = -2;
+    if (!nets[i])
       continue;
-    if ((rc = hant_kernelmodel_net_classes(m, nets[i], cu[i], &nk[i])))
+    if ((rc = net_kernels(nets[i], &ks[i], &nk[i])))
       goto out;
+    if (!(measured_ms[i] > 0))
+      continue;
     ok[i] = nk[i] > 0, meas[i] = measured_ms[i] * 1e3;
     k += ok[i];
   }
@@ -481,16 +605,43 @@ int hant_kernelmodel_evaluate(hant_kernelmodel *m, hant_net *const *nets, const 
   if (folds > k)
     folds = k;
   /* Fold j holds the j-th, (j + folds)-th, ... usable network. */
-  int ne = 0;
+  for (int i = 0, pos = 0; i < n; i++)
+    if (ok[i])
+      fold[i] = pos++ % folds;
+  for (int t = 0; t < m->n_rows; t++) {
+    row_fold[t] = -1;
+    for (int i = 0; i < n && row_fold[t] != -2; i++)
+      for (int j = 0; j < nk[i]; j++)
+        if (hant_infer_kernel_same(&m->rows[t].k, &ks[i][j])) {
+          row_fold[t] = row_fold[t] == -1 || row_fold[t] == fold[i] ? fold[i] : -2;
+          break;
+        }
+    r->shared_rows += row_fold[t] != -1;
+  }
+  int ne = 0, held = 0;
   for (int j = 0; j < folds; j++) {
-    int pos = 0;
+    int nkept = 0;
+    for (int t = 0; t < m->n_rows; t++)
+      if (row_fold[t] != j)
+        kept[nkept++] = m->rows[t];
+    held += m->n_rows - nkept;
+    const hant_kernelmodel *jm = m;
+    if (nkept < m->n_rows) {
+      if ((rc = hant_kernelmodel_fit(kept, nkept, &fm)))
+        goto out;
+      jm = &fm;
+    }
+    for (int i = 0; i < n && !rc; i++)
+      if (ok[i])
+        rc = kernels_classes(jm, ks[i], nk[i], cu[i]);
+    if (rc)
+      goto out;
     for (int i = 0; i < n; i++)
-      use[i] = ok[i] && (pos++ % folds) != j;
+      use[i] = ok[i] && fold[i] != j;
     double f, pk, a[HANT_KCLASS_COUNT];
     hant_kernelmodel_compose_fit((const double(*)[HANT_KCLASS_COUNT])cu, nk, meas, use, n, &f, &pk, a);
-    pos = 0;
     for (int i = 0; i < n; i++) {
-      if (!ok[i] || (pos++ % folds) != j)
+      if (!ok[i] || fold[i] != j)
         continue;
       double p = f + pk * nk[i];
       for (int c = 0; c < HANT_KCLASS_COUNT; c++)
@@ -499,13 +650,23 @@ int hant_kernelmodel_evaluate(hant_kernelmodel *m, hant_net *const *nets, const 
         pred_ms[i] = p * 1e-3;
       err[ne++] = (p - meas[i]) / meas[i];
     }
+    hant_kernelmodel_free(&fm);
   }
   hant_calib_error_summarise(err, ne, &r->held);
+  for (int i = 0; i < n && !rc; i++)
+    if (ok[i])
+      rc = kernels_classes(m, ks[i], nk[i], cu[i]);
+  if (rc)
+    goto out;
   hant_kernelmodel_compose_fit((const double(*)[HANT_KCLASS_COUNT])cu, nk, meas, ok, n, &m->fixed_us,
                                &m->per_kernel_us, m->compose);
   r->fixed_us = m->fixed_us, r->per_kernel_us = m->per_kernel_us, r->folds = folds, r->samples = k;
+  r->held_rows = (double)held / folds;
 out:
-  free(cu), free(meas), free(err), free(ok), free(use), free(nk);
+  hant_kernelmodel_free(&fm);
+  for (int i = 0; ks && i < n; i++)
+    free(ks[i]);
+  free(cu), free(meas), free(err), free(ok), free(use), free(nk), free(fold), free(ks), free(row_fold), free(kept);
   return rc;
 }
 
@@ -712,6 +873,16 @@ int hant_kernel_sweep_measure(const hant_kernel_sweep_opts *so, const hant_measu
   int nk = 0, rc = hant_kernel_sweep(so, &ks, &nk);
   if (rc)
     return rc;
+  if (so->n_extra > 0) {
+    hant_infer_kernel *t = realloc(ks, sizeof(*ks) * (size_t)(nk + so->n_extra));
+    if (!t) {
+      free(ks);
+      return HANT_ENOMEM;
+    }
+    ks = t;
+    memcpy(ks + nk, so->extra, sizeof(*ks) * (size_t)so->n_extra);
+    nk += so->n_extra;
+  }
   hant_kernel_rec *recs = calloc((size_t)nk, sizeof(*recs)), *all = calloc((size_t)nk * passes, sizeof(*all));
   if (!recs || !all) {
     free(ks), free(recs), free(all);

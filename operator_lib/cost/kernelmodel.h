@@ -92,11 +92,28 @@ typedef struct hant_kernelmodel {
    * run inside a plan rather than alone (what runs before a kernel changes
    * what is in cache), fitted with the fixed cost; 1 until then. */
   double compose[HANT_KCLASS_COUNT];
+  /* The measured table the classes were fitted from (a copy the model
+   * owns), kept so that hant_kernelmodel_evaluate can refit without the
+   * rows a held-out network alone brought in. */
+  hant_kernel_rec *rows;
+  int n_rows;
 } hant_kernelmodel;
 
 /* The CPU identifier tables are keyed by: the CPU model name and the number
  * of logical CPUs, e.g. "AMD EPYC 9R45 (2 logical CPUs)". */
 void hant_kernelmodel_cpu_key(char *buf, size_t n);
+
+/* True when a and b run the same kernel: every field but the node. */
+bool hant_infer_kernel_same(const hant_infer_kernel *a, const hant_infer_kernel *b);
+
+/* The distinct kernels of the networks' inference plans at batch 1 that
+ * hant_kernel_net can build alone (not a residual sum whose operand's
+ * shape differs from the kernel's input), in first-seen order (NULL
+ * networks are skipped); *out malloc'd (the caller
+ * frees it), NULL with *n = 0 when there are none. Measuring these beside
+ * the sweep gives the table the exact shapes a library runs, as nn-Meter
+ * samples its kernels where its model zoo's configurations lie. */
+int hant_kernels_of_nets(hant_net *const *nets, int n, hant_infer_kernel **out, int *nout);
 
 /* Fits a model from n measured kernels (of one key: their cpu, threads and
  * batch are copied from recs[0]). m is overwritten; free it with
@@ -104,7 +121,9 @@ void hant_kernelmodel_cpu_key(char *buf, size_t n);
 int hant_kernelmodel_fit(const hant_kernel_rec *recs, int n, hant_kernelmodel *m);
 void hant_kernelmodel_free(hant_kernelmodel *m);
 
-/* Predicted latency of one kernel in microseconds at the model's batch;
+/* Predicted latency of one kernel in microseconds at the model's batch:
+ * its measured latency when the table holds the same kernel
+ * (hant_infer_kernel_same), else its class's predictor;
  * HANT_ENOENT (with a message) when its class has no measured kernels. */
 int hant_kernelmodel_kernel_us(const hant_kernelmodel *m, const hant_infer_kernel *k, double *us);
 /* Per class, the sum of the predictions of net's plan kernels in
@@ -135,15 +154,20 @@ void hant_kernelmodel_compose_fit(const double (*class_us)[HANT_KCLASS_COUNT], c
                                   const double *measured_us, const bool *use, int n, double *fixed_us,
                                   double *per_kernel_us, double compose[HANT_KCLASS_COUNT]);
 
-/* How the model does on measured networks. Kernels are fitted on the sweep
- * alone, so every network is held out from them; the fixed cost is fitted
- * `folds`-fold, each network predicted with a fixed cost fitted without
- * it (and the per-class composition factors with it, see
- * hant_kernelmodel_compose_fit). Networks without kernels or without a measurement (measured_ms <= 0)
+/* How the model does on measured networks, `folds`-fold: each network is
+ * predicted by a model fitted without the networks of its fold. The kernel
+ * table rows whose shape only networks of that fold run (a library kernel
+ * measured because of them, or a sweep configuration that happens to
+ * match) are left out and the classes refitted from the rest, so a
+ * held-out network is predicted from kernels measured for others only;
+ * the fixed cost and the per-class composition factors are fitted on the
+ * other folds' networks (hant_kernelmodel_compose_fit). Networks without kernels or without a measurement (measured_ms <= 0)
  * are left out. pred_ms[n] (may be NULL) gets each network's held-out
  * prediction, or 0 when left out. Sets m's fixed cost to the fit on all. */
 typedef struct hant_kernelmodel_report {
   hant_calib_error held; /* held-out, as above */
+  int shared_rows;       /* table rows whose shape some network runs exactly */
+  double held_rows;      /* of those, left out per fold on average */
   int folds;
   int samples;
   double fixed_us, per_kernel_us;
@@ -159,6 +183,10 @@ typedef struct hant_kernel_sweep_opts {
   int c_max;          /* largest channel count sampled (default 384: the widest inverted-residual expansion
                          of the shipped presets) */
   int hw_max;         /* largest input side sampled (default 32, around Fashion-MNIST's 28) */
+  /* Kernels measured after the sampled configurations (the library's own
+   * shapes, hant_kernels_of_nets), not owned; NULL for none. */
+  const hant_infer_kernel *extra;
+  int n_extra;
 } hant_kernel_sweep_opts;
 
 void hant_kernel_sweep_opts_default(hant_kernel_sweep_opts *o);

@@ -293,9 +293,75 @@ static void test_store_and_foreign(void) {
   CHECK(system(cmd) == 0, "clean up");
 }
 
+/* The library's own kernel shapes in the table: a measured shape is looked
+ * up, not predicted; hant_kernels_of_nets lists each distinct shape once
+ * (and leaves out a residual whose operand's shape differs from the
+ * input's); and a held-out network is never predicted from a row that
+ * only its own fold runs. Table: conv rows on the trend t = 0.5 us x
+ * MACs^0.7, plus two shapes A and B that run twice the trend (what only a
+ * measurement can know). Network X alone runs A; networks Y1 and Y2, in
+ * different folds, both run B. */
+static void test_library_shapes(void) {
+  enum { M = 200, NN = 12 };
+  hant_kernel_rec t[M + 2];
+  hant_rng r;
+  hant_rng_seed(&r, 11);
+  for (int i = 0; i < M; i++) {
+    int c = 8 * (1 + (int)hant_rng_below(&r, 8));
+    t[i] = conv_rec(c, c, 7 + (int)hant_rng_below(&r, 8), 3, 1, 1, 1);
+    t[i].latency_us = 0.5 * pow(macs_of(&t[i]), 0.7);
+  }
+  hant_kernel_rec a = conv_rec(20, 20, 14, 3, 1, 1, 1), b = conv_rec(44, 44, 14, 3, 1, 1, 1);
+  a.latency_us = 2 * 0.5 * pow(macs_of(&a), 0.7);
+  b.latency_us = 2 * 0.5 * pow(macs_of(&b), 0.7);
+  t[M] = a, t[M + 1] = b;
+  hant_kernelmodel m;
+  CHECK(hant_kernelmodel_fit(t, M + 2, &m) == 0, "fit: %s", hant_errmsg());
+  double us;
+  CHECK(hant_kernelmodel_kernel_us(&m, &b.k, &us) == 0 && us == b.latency_us, "a measured shape is looked up: %g us, "
+        "measured %g", us, b.latency_us);
+
+  /* networks: 0 = X (A), 1 = Y1 (B), 2 = Y2 (B; fold 2 of 5), the rest on the trend at unmeasured shapes */
+  hant_net *nets[NN];
+  double meas[NN], pred[NN];
+  for (int i = 0; i < NN; i++) {
+    hant_kernel_rec c = i == 0 ? a : i <= 2 ? b : conv_rec(13 + 2 * i, 13 + 2 * i, 10, 3, 1, 1, 1);
+    double truth = i <= 2 ? c.latency_us : 0.5 * pow(macs_of(&c), 0.7);
+    CHECK(hant_kernel_net(&c.k, &nets[i]) == 0, "net %d", i);
+    meas[i] = (truth + 1.5) * 1e-3;
+  }
+  hant_infer_kernel *ks = NULL;
+  int nks = 0;
+  CHECK(hant_kernels_of_nets(nets, NN, &ks, &nks) == 0 && nks == NN - 1 && hant_infer_kernel_same(&ks[0], &a.k) &&
+            hant_infer_kernel_same(&ks[1], &b.k),
+        "distinct shapes: %d (want %d), first A then B", nks, NN - 1);
+  free(ks);
+  hant_net *res = build("input 16x14x14; res 32 s=2");
+  CHECK(hant_kernels_of_nets(&res, 1, &ks, &nks) == 0, "kernels of a projection block: %s", hant_errmsg());
+  for (int i = 0; i < nks; i++)
+    CHECK(!ks[i].sum || (ks[i].c_in == ks[i].c_out && ks[i].h_in == ks[i].h_out),
+          "kernel %d sums an operand of another shape: not measurable alone", i);
+  free(ks);
+  hant_net_destroy(res);
+
+  hant_kernelmodel_report rep;
+  CHECK(hant_kernelmodel_evaluate(&m, nets, meas, NN, 5, pred, &rep) == 0, "evaluate: %s", hant_errmsg());
+  CHECK(rep.shared_rows == 2 && fabs(rep.held_rows - 1.0 / 5) < 1e-12, "rows shared with networks: %d (want 2), "
+        "left out per fold %.3f (want 0.2: A in one fold of five)", rep.shared_rows, rep.held_rows);
+  /* X is predicted from the trend (its own row left out): about half its
+   * latency; Y1 and Y2 from B's row, measured for the other */
+  CHECK(pred[0] < 0.8 * meas[0], "X held out from its own row: predicted %.4g ms, measured %.4g", pred[0], meas[0]);
+  CHECK(fabs(pred[1] / meas[1] - 1) < 0.1 && fabs(pred[2] / meas[2] - 1) < 0.1,
+        "Y1, Y2 from the row the other brought: %.4g / %.4g, %.4g / %.4g ms", pred[1], meas[1], pred[2], meas[2]);
+  for (int i = 0; i < NN; i++)
+    hant_net_destroy(nets[i]);
+  hant_kernelmodel_free(&m);
+}
+
 int main(void) {
   test_extraction();
   test_fit_arithmetic();
+  test_library_shapes();
   test_store_and_foreign();
   printf("%d passed, %d failed\n", t_pass, t_fail);
   return t_fail ? 1 : 0;
