@@ -86,7 +86,9 @@ assert host["source"] == "measured" and host["threads"] == 1 and host["cpu"], ho
 cal = host["calibration"]; assert 0 <= cal["held_out_error"]["median"] < 5, cal
 add = host["additivity"]; assert add["networks"] == 4 and add["factor"] > 0, add
 km = host["kernel_model"]
-assert km["table"] == "measured" and km["kernels"] == 34 and km["threads"] == 1 and km["cpu"], km
+# 34 sampled shapes at --sweep-scale 0.05, then the library's own shapes, each of which some candidate runs
+assert km["table"] == "measured" and km["kernels"] > 34 and km["threads"] == 1 and km["cpu"], km
+assert km["shared_rows"] >= km["kernels"] - 34 and 0 < km["held_rows_per_fold"] <= km["shared_rows"], km
 assert km["held_out_error"]["n"] > 0 and 0 <= km["held_out_error"]["median"] < 5, km
 assert [c["class"] for c in km["classes"]] == ["conv", "conv1x1", "depthwise", "grouped", "linear", "pool", "eltwise"]
 assert any(r["args"].startswith("hant-distill profile") for r in lib["build_runs"]), "profiling run not recorded"
@@ -101,6 +103,10 @@ sqlite3 "$T/l.db" "UPDATE host_kernel SET cpu = 'Other CPU 9000 (64 logical CPUs
 grep -q "warning: .*measured on 'Other CPU 9000 (64 logical CPUs)'.*foreign here" "$T/err.txt" \
   || fail "no foreign-table warning: $(cat "$T/err.txt")"
 grep -q '"table":"measured"' "$T/moved.json" || fail "foreign table used: $(cat "$T/moved.json")"
+# --sweep-only: the sampled shapes alone
+"$D" profile --db "$T/l.db" --device host --no-measure --remeasure-kernels --sweep-only --sweep-scale 0.05 \
+  --max-samples 15 --max-spread 1 --attempts 1 --json -q > "$T/sweep.json" || fail "profile --sweep-only"
+grep -q '"kernels":34,' "$T/sweep.json" || fail "--sweep-only measured more than the sweep: $(cat "$T/sweep.json")"
 [ "$(sqlite3 "$T/l.db" "SELECT count(DISTINCT cpu) FROM host_kernel")" = 2 ] || fail "tables of both CPUs kept"
 # --roofline: the check as before the kernel model; it cannot be combined with a new kernel table.
 "$D" profile --db "$T/l.db" --device host --no-measure --roofline --json -q > "$T/roof.json" || fail "profile --roofline"
