@@ -68,7 +68,7 @@ static void emit_candidate(const quantize_opts *o, hant_progress *bar, int done,
     if (bar->tty)
       hant_progress_update(bar, done, total, note);
     else
-      fprintf(stderr, "quantize: %d/%d %s %s\n", done, total, note, r ? "" : "(no int8 form)");
+      fprintf(stderr, "quantize: %d/%d %s%s\n", done, total, note, r ? "" : " (no int8 form)");
   }
 }
 
