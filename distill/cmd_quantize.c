@@ -91,7 +91,16 @@ static int int8_teacher(hant_store *st, const hant_net *teacher, const hant_data
   hant_net *copy = NULL;
   hant_qnet *q = NULL;
   double fp32 = 0, loss = 0;
-  if ((rc = hant_assemble(teacher, NULL, &copy)) || (rc = hant_quantise(copy, train, val, &qo, &q)))
+  if ((rc = hant_assemble(teacher, NULL, &copy)))
+    goto out;
+  if ((rc = hant_quantise(copy, train, val, &qo, &q)) == HANT_ENOTSUP) {
+    /* every candidate runs inside the teacher: none can be scored */
+    char why[256];
+    snprintf(why, sizeof(why), "%s", hant_errmsg());
+    rc = hant__error(HANT_ENOTSUP, "%s: the teacher has no int8 form, so no candidate can be scored in int8: %s",
+                     hant_store_path(st), why);
+  }
+  if (rc)
     goto out;
   if (q->val_accuracy < 0 && (rc = hant_qnet_accuracy(q, val, 128, &q->val_accuracy)))
     goto out;

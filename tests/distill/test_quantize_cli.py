@@ -234,6 +234,21 @@ def main():
           "an old library on an int8 device: accuracy measured in fp32, said so")
 
 
+    # A teacher without an int8 form (its squeeze-and-excitation gate is a mul): a clear error, nothing stored.
+    se = os.path.join(T, "se.hant")
+    r = run([HD, "teacher", "--arch", "input 1x28x28; conv 8 s=2; se_ir 16 e=1 s=2 se=4; gap; linear 10", "--epochs",
+             "1", "--samples", "300", "--val-samples", "100", "--out", se])
+    sedb = os.path.join(T, "se.db")
+    if check(r.returncode == 0, "the SE teacher trains: " + r.stderr[-300:]):
+        r = run([HD, "build", "--teacher", se, "--samples", "128", "--val-samples", "100", "--batch", "32",
+                 "--families", "kernel", "--chunk", "1", "--db", sedb])
+        check(r.returncode == 0, "the SE library builds: " + r.stderr[-300:])
+        r = run([HD, "quantize", "--db", sedb] + Q)
+        check(r.returncode == 1 and "the teacher has no int8 form" in r.stderr and "mul" in r.stderr,
+              "a teacher without an int8 form is refused naming the operator: " + r.stderr[-300:])
+        check(db(sedb, "SELECT count(*) FROM candidate_int8")[0][0] == 0 and not db(sedb, META),
+              "nothing is stored for it")
+
 try:
     main()
 finally:
