@@ -95,7 +95,7 @@ def main():
         return
     a = os.path.join(T, "a.db")
     r = run([HD, "build", "--teacher", teacher, "--samples", "512", "--val-samples", "200", "--batch", "32",
-             "--families", "kernel,dws", "--chunk", "2", "--db", a])
+             "--families", "kernel,dws", "--per-family", "2", "--chunk", "2", "--db", a])
     if not check(r.returncode == 0, "build failed: " + r.stderr[-300:]):
         return
     for dev in ("cortex-m7", "rpi4"):
