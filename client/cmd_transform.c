@@ -152,6 +152,11 @@ static void print_prediction(const json_t *r) {
   printf("%-18s predicted %.2f %%%s (%s; teacher %.2f %%, summed scores %+.4f)\n", "accuracy",
          100 * client_num(r, "predicted_accuracy"), e, cal ? "calibrated" : "uncalibrated",
          100 * client_num(r, "teacher_accuracy"), client_num(r, "score"));
+  /* an int8 device served fp32 scores says so */
+  const char *prec = client_str(r, "precision", NULL), *sprec = client_str(r, "scores_precision", NULL);
+  if (prec && sprec)
+    printf("%-18s the network runs in %s on this device; accuracy and scores measured in %s\n", "precision", prec,
+           sprec);
   json_t *rr = json_object_get(r, "rerank");
   if (!json_is_object(rr))
     return;

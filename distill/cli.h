@@ -99,5 +99,6 @@ int cmd_profile(int argc, char **argv);
 int cmd_export_ops(int argc, char **argv);
 int cmd_import_costs(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 #endif

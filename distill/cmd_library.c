@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_library.c: `hant-distill library` lists the teacher, slots, candidates and their costs, and stores a teacher in an older library. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,90 @@ static void calibration_text(const hant_calib_fit_rec *f, bool has_fit, int n_sa
     printf("  held out: none (fewer than 4 samples)\n");
 }
 
+/* The int8 scores (hant-distill quantize) beside the fp32 ones: how many
+ * candidates have one, and the median |int8 score - fp32 score|, which says
+ * how much quantisation moves the ranking the solver sees. */
+typedef struct int8_summary {
+  bool has_teacher;
+  hant_int8_teacher_rec teacher;
+  hant_cand_int8_rec *rows; /* by candidate id */
+  int n_rows;
+  int scored;               /* library candidates with a row */
+  double median_abs_diff;   /* accuracy fraction; NaN without rows */
+} int8_summary;
+
+static const hant_cand_int8_rec *int8_row(const int8_summary *q, int64_t id) {
+  for (int i = 0; i < q->n_rows; i++)
+    if (q->rows[i].candidate_id == id)
+      return &q->rows[i];
+  return NULL;
+}
+
+static int int8_load(hant_store *st, const hant_cand_rec *cands, int nc, int8_summary *q) {
+  memset(q, 0, sizeof(*q));
+  q->median_abs_diff = NAN;
+  int rc = hant_store_int8_teacher_get(st, &q->teacher);
+  if (rc && rc != HANT_ENOENT)
+    return rc;
+  q->has_teacher = rc == 0;
+  if ((rc = hant_store_int8_scores(st, &q->rows, &q->n_rows)))
+    return rc;
+  double *d = malloc(sizeof(double) * (size_t)(nc ? nc : 1));
+  if (!d)
+    return HANT_ENOMEM;
+  for (int i = 0; i < nc; i++) {
+    const hant_cand_int8_rec *r = int8_row(q, cands[i].id);
+    if (r)
+      d[q->scored++] = fabs(r->score - cands[i].score);
+  }
+  if (q->scored) {
+    qsort(d, (size_t)q->scored, sizeof(double), cmp_double);
+    int n = q->scored;
+    q->median_abs_diff = n % 2 ? d[n / 2] : 0.5 * (d[n / 2 - 1] + d[n / 2]);
+  }
+  free(d);
+  return 0;
+}
+
+static void int8_json(hant_jsonw *w, const int8_summary *q, int nc) {
+  if (!q->has_teacher) {
+    hant_jsonw_null(w);
+    return;
+  }
+  hant_jsonw_obj_begin(w);
+  hant_jsonw_key(w, "teacher_val_accuracy"), hant_jsonw_num(w, q->teacher.val_accuracy);
+  hant_jsonw_key(w, "teacher_fp32_val_accuracy"), hant_jsonw_num(w, q->teacher.fp32_val_accuracy);
+  hant_jsonw_key(w, "val_images"), hant_jsonw_int(w, q->teacher.val_images);
+  hant_jsonw_key(w, "calib"), hant_jsonw_str(w, q->teacher.calib);
+  hant_jsonw_key(w, "percentile"), hant_jsonw_num(w, q->teacher.percentile);
+  hant_jsonw_key(w, "calib_images"), hant_jsonw_int(w, q->teacher.calib_images);
+  hant_jsonw_key(w, "candidates_scored"), hant_jsonw_int(w, q->scored);
+  hant_jsonw_key(w, "candidates"), hant_jsonw_int(w, nc);
+  hant_jsonw_key(w, "median_abs_score_diff");
+  if (q->scored)
+    hant_jsonw_num(w, q->median_abs_diff);
+  else
+    hant_jsonw_null(w);
+  hant_jsonw_key(w, "created"), hant_jsonw_str(w, q->teacher.created);
+  hant_jsonw_obj_end(w);
+}
+
+static void int8_text(const int8_summary *q, int nc) {
+  if (!q->has_teacher) {
+    printf("\nint8: no int8 scores; int8 devices are served fp32 scores (hant-distill quantize measures them)\n");
+    return;
+  }
+  printf("\nint8: teacher %.4f validation accuracy in int8 (fp32 %.4f, %d images), %s calibration on %d training "
+         "images\n",
+         q->teacher.val_accuracy, q->teacher.fp32_val_accuracy, q->teacher.val_images, q->teacher.calib,
+         q->teacher.calib_images);
+  if (q->scored)
+    printf("  %d of %d candidates scored in int8; median |int8 score - fp32 score| %.2f points\n", q->scored, nc,
+           100 * q->median_abs_diff);
+  else
+    printf("  0 of %d candidates scored in int8\n", nc);
+}
+
 int cmd_library(int argc, char **argv) {
   const char *db = NULL, *only = NULL, *teacher_file = NULL;
   bool json = false;
@@ -251,6 +336,14 @@ int cmd_library(int argc, char **argv) {
     free(coefs);
     goto out;
   }
+  int8_summary q8;
+  if ((rc = int8_load(st, cands, nc, &q8))) {
+    fprintf(stderr, "hant-distill library: %s\n", hant_errmsg());
+    free(coefs);
+    free(samples);
+    free(q8.rows);
+    goto out;
+  }
   hant_errmsg_clear();
   /* Candidates built after the fit have no coefficient: the fit is then not used. */
   for (int ci = 0; has_fit && ci < nc; ci++) {
@@ -274,6 +367,7 @@ int cmd_library(int argc, char **argv) {
   if (brc && brc != HANT_ENOENT) {
     rc = brc;
     fprintf(stderr, "hant-distill library: %s\n", hant_errmsg());
+    free(q8.rows);
     goto out;
   }
   if (json) {
@@ -350,6 +444,11 @@ int cmd_library(int argc, char **argv) {
         hant_jsonw_key(&w, "train_seconds"), hant_jsonw_num(&w, c->train_seconds);
         hant_jsonw_key(&w, "cpu_seconds"), hant_jsonw_num(&w, c->cpu_seconds);
         costpos = 0;
+        const hant_cand_int8_rec *r8 = int8_row(&q8, c->id);
+        if (r8) {
+          hant_jsonw_key(&w, "int8_score"), hant_jsonw_num(&w, r8->score);
+          hant_jsonw_key(&w, "int8_val_accuracy"), hant_jsonw_num(&w, r8->val_accuracy);
+        }
         json_costs(&w, costs, ncost, c->id, &costpos);
         hant_jsonw_obj_end(&w);
       }
@@ -373,6 +472,8 @@ int cmd_library(int argc, char **argv) {
     hant_jsonw_arr_end(&w);
     hant_jsonw_key(&w, "calibration");
     calibration_json(&w, &fit, has_fit, n_samples, stale);
+    hant_jsonw_key(&w, "int8");
+    int8_json(&w, &q8, nc);
     hant_jsonw_key(&w, "build_runs");
     hant_jsonw_arr_begin(&w);
     for (int r = 0; r < nruns; r++) {
@@ -420,13 +521,20 @@ int cmd_library(int argc, char **argv) {
         count += cands[ci].slot_id == slots[s].id;
       printf("\n%s  %s  %dx%dx%d -> %dx%dx%d  %.2f MMAC  %d candidates\n", slots[s].name, slots[s].arch, slots[s].in_c,
              slots[s].in_h, slots[s].in_w, slots[s].out_c, slots[s].out_h, slots[s].out_w, slots[s].macs / 1e6, count);
-      printf("  %6s  %-26s %-9s %9s %10s %10s %9s\n", "id", "candidate", "family", "score", "mse init", "mse final",
-             "MMAC");
+      printf("  %6s  %-26s %-9s %9s %10s %10s %9s%s\n", "id", "candidate", "family", "score", "mse init", "mse final",
+             "MMAC", q8.n_rows ? "      int8" : "");
       for (int ci = 0; ci < nc; ci++) {
         const hant_cand_rec *c = &cands[ci];
-        if (c->slot_id == slots[s].id)
-          printf("  %6lld  %-26s %-9s %+9.4f %10.4g %10.4g %9.3f\n", (long long)c->id, c->key, c->family, c->score,
-                 c->loss_init, c->loss_final, c->macs / 1e6);
+        if (c->slot_id != slots[s].id)
+          continue;
+        printf("  %6lld  %-26s %-9s %+9.4f %10.4g %10.4g %9.3f", (long long)c->id, c->key, c->family, c->score,
+               c->loss_init, c->loss_final, c->macs / 1e6);
+        const hant_cand_int8_rec *r8 = int8_row(&q8, c->id);
+        if (r8)
+          printf(" %+9.4f", r8->score);
+        else if (q8.n_rows)
+          printf(" %9s", "-");
+        printf("\n");
       }
     }
     printf("\n%-10s %10s %9s %9s %9s %9s %9s\n", "family", "candidates", "min", "median", "mean", "max",
@@ -439,7 +547,9 @@ int cmd_library(int argc, char **argv) {
       cpu += runs[r].cpu_seconds, ej += runs[r].energy_j, co2 += runs[r].co2_g;
     printf("\nbuilt in %d run%s: %.0f CPU seconds, %.0f J, %.3f gCO2e\n", nruns, nruns == 1 ? "" : "s", cpu, ej, co2);
     calibration_text(&fit, has_fit, n_samples, stale);
+    int8_text(&q8, nc);
   }
+  free(q8.rows);
 out:
   free(slots);
   free(cands);

@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"build", cmd_build, "distil the operator library of a teacher into SQLite"},
     {"library", cmd_library, "list a library's slots, candidates and costs"},
     {"calibrate", cmd_calibrate, "measure assembled networks and fit the accuracy predictor"},
+    {"quantize", cmd_quantize, "score every candidate under int8 arithmetic for int8 devices"},
     {"verify", cmd_verify, "check a library and re-measure its losses and scores"},
     {"profile", cmd_profile, "measure (host) or model (any device) every candidate's costs"},
     {"devices", cmd_devices, "list and check device profiles; cost a network on each"},

@@ -53,6 +53,7 @@
 #include "store_jobs.h"
 #include "store_calib.h"
 #include "store_kernels.h"
+#include "store_int8.h"
 
 /* cost: devices, costs, energy, power and power rows, the costed library snapshot */
 #include "additivity.h"

@@ -58,6 +58,8 @@ static void library_free(hant_library *lib) {
   free(lib->by_id);
   free(lib->profiles);
   free(lib->calib_coef);
+  free(lib->int8_score);
+  free(lib->int8_val_accuracy);
   free(lib);
 }
 
@@ -359,6 +361,40 @@ static int calib_load(hant_store *st, hant_library *lib) {
   return 0;
 }
 
+/* The int8 scores beside the fp32 ones; a library without an int8
+ * teacher (never quantised, or migrated from before schema 7) has none. */
+static int int8_load(hant_store *st, hant_library *lib) {
+  int rc = hant_store_int8_teacher_get(st, &lib->int8);
+  if (rc == HANT_ENOENT)
+    return 0;
+  if (rc)
+    return rc;
+  hant_cand_int8_rec *rows = NULL;
+  int n = 0;
+  if ((rc = hant_store_int8_scores(st, &rows, &n)))
+    return rc;
+  size_t nc = (size_t)(lib->n_cands > 0 ? lib->n_cands : 1);
+  lib->int8_score = malloc(sizeof(double) * nc);
+  lib->int8_val_accuracy = malloc(sizeof(double) * nc);
+  if (!lib->int8_score || !lib->int8_val_accuracy) {
+    free(rows);
+    return HANT_ENOMEM;
+  }
+  for (int c = 0; c < lib->n_cands; c++)
+    lib->int8_score[c] = lib->int8_val_accuracy[c] = NAN;
+  for (int i = 0; i < n; i++) {
+    int c = hant_library_cand_find(lib, rows[i].candidate_id);
+    if (c >= 0 && isnan(lib->int8_score[c])) {
+      lib->int8_score[c] = rows[i].score;
+      lib->int8_val_accuracy[c] = rows[i].val_accuracy;
+      lib->int8_scored++;
+    }
+  }
+  free(rows);
+  lib->has_int8 = true;
+  return 0;
+}
+
 int hant_library_load(hant_store *st, const char *devices_dir, hant_library **out) {
   *out = NULL;
   double t0 = hant_now_s();
@@ -494,6 +530,8 @@ int hant_library_load(hant_store *st, const char *devices_dir, hant_library **ou
   for (int d = 0; d < nd; d++)
     modes_finish(&lib->devices[d]);
 
+  if ((rc = int8_load(st, lib)))
+    goto fail;
   if ((rc = calib_load(st, lib)))
     goto fail;
 

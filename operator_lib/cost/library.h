@@ -14,6 +14,7 @@
 #include "net.h"
 #include "store.h"
 #include "store_calib.h"
+#include "store_int8.h"
 
 /* Costs of every candidate on one device in one power mode, at batch 1. */
 typedef struct hant_library_mode {
@@ -81,6 +82,15 @@ typedef struct hant_library {
   hant_calib_fit_rec calib;
   double *calib_coef;   /* [n_cands] when calibrated, else NULL */
   int calib_missing;    /* candidates without a coefficient when a fit exists (stale fit) */
+  /* int8 scores (store_int8.h, hant-distill quantize): the int8 teacher,
+   * when the library has one, and each candidate's int8 score and
+   * accuracy, NaN where it has none (never quantised, or an operator
+   * without an int8 form). int8_scored counts the candidates with one. */
+  bool has_int8;
+  hant_int8_teacher_rec int8;
+  double *int8_score;        /* [n_cands] when has_int8, else NULL */
+  double *int8_val_accuracy; /* [n_cands] when has_int8, else NULL */
+  int int8_scored;
   atomic_int refs;      /* managed by hant_library_ref/unref */
   struct hant__library_teacher *teacher_net; /* see hant_library_teacher */
 } hant_library;

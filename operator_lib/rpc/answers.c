@@ -104,6 +104,9 @@ static json_t *build_preset_json(const hant_library *lib) {
   return lib->has_build && lib->build.preset[0] ? json_string(lib->build.preset) : json_null();
 }
 
+/* The device's precision, or null when its profile does not parse. */
+static json_t *precision_json(const char *p) { return p[0] ? json_string(p) : json_null(); }
+
 json_t *hant__rpc_transform_json(const hant_library *lib, const hant_transform_req *tr,
                                  const hant_transform_result *res, bool measured) {
   const hant_library_device *dev = hant_library_device_find(lib, tr->device);
@@ -137,7 +140,10 @@ json_t *hant__rpc_transform_json(const hant_library *lib, const hant_transform_r
       json_object_set_new(e, "key", json_string(c->key));
       json_object_set_new(e, "family", json_string(c->family));
       json_object_set_new(e, "hparams", hparams_json(c->hparams));
-      json_object_set_new(e, "score", num(c->score));
+      /* the score the solver used: int8 when the answer's scores are */
+      bool int8 = !strcmp(res->scores_precision, "int8");
+      json_object_set_new(e, "score", num(int8 ? lib->int8_score[res->choice[s]] : c->score));
+      json_object_set_new(e, "precision", precision_json(res->precision));
       json_object_set_new(e, "latency_ms", num(md->latency_ms[res->choice[s]]));
       json_object_set_new(e, "energy_mj", num(md->energy_mj[res->choice[s]]));
       json_object_set_new(e, "memory_bytes", num(md->memory_bytes[res->choice[s]]));
@@ -214,6 +220,9 @@ json_t *hant__rpc_transform_json(const hant_library *lib, const hant_transform_r
     json_object_set_new(o, "mode_floors", json_null());
   }
   json_object_set_new(o, "prediction", json_string(res->prediction_calibrated ? "calibrated" : "uncalibrated"));
+  json_object_set_new(o, "precision", precision_json(res->precision));
+  json_object_set_new(o, "scores_precision", json_string(res->scores_precision));
+  json_object_set_new(o, "int8_scores_missing", json_integer(res->int8_missing));
   json_object_set_new(o, "chosen_by", json_string(res->chosen_by_measurement ? "measured" : "predicted"));
   json_object_set_new(o, "rerank", rerank_json(lib, tr, res));
   if (res->status == HANT_SELECT_INFEASIBLE) {

@@ -225,6 +225,20 @@ typedef struct hant_transform_result {
   double measured_latency_ms;
   bool measured_fits;
   int64_t library_version;
+  /* Precisions (issue 19). precision is the device profile's ("fp32",
+   * "fp16", "int16", "int8"; "" when its profile does not parse): what
+   * the network runs in there, and so each slot. scores_precision is what
+   * the scores, teacher_accuracy and predicted_accuracy were measured in:
+   * "int8" when the device computes in int8 and every candidate costed on
+   * it has an int8 score (hant-distill quantize), and then the
+   * teacher_accuracy is the int8 teacher's and the prediction is additive
+   * and uncalibrated (the calibration was fitted on fp32 networks); "fp32"
+   * otherwise, also on an int8 device, whose answer then says plainly that
+   * its accuracy was measured in fp32. int8_missing counts the costed
+   * candidates without an int8 score on an int8 device (0 elsewhere). */
+  char precision[8];
+  char scores_precision[8];
+  int int8_missing;
   /* Measured re-ranking (req->rerank_k > 1 and a choice): the choices
    * measured, best predicted first, of which choice is ranked[chosen_rank],
    * the best measured (0 when the predicted optimum measured best too), and

@@ -167,7 +167,7 @@ def main():
     # A library of schema version 3 (before teacher files and calibration) opens, migrates and calibrates.
     con = sqlite3.connect(old)
     con.executescript("DROP TABLE calib_coef; DROP TABLE calib_fit; DROP TABLE calib_sample; DROP TABLE teacher_file; "
-                      "DROP TABLE IF EXISTS host_kernel; PRAGMA user_version = 3;")
+                      "DROP TABLE IF EXISTS host_kernel; DROP TABLE IF EXISTS candidate_int8; PRAGMA user_version = 3;")
     con.close()
     r = run([HD, "calibrate", "--db", old] + CAL)
     check(r.returncode == 0, "calibrating a version-3 library failed: " + r.stderr[-300:])
