@@ -690,8 +690,13 @@ static int compute_floors(const struct build *b, const hant_transform_req *req, 
 /* The predicted validation accuracy of a choice: the fitted predictor's
  * when the library is calibrated, else the teacher's plus the summed scores. */
 double hant__transform_predicted(const hant_library *lib, const int *choice, int n_slots, double score_sum) {
-  if (!lib->calibrated)
-    return lib->teacher.val_accuracy + score_sum;
+  if (!lib->calibrated) {
+    /* the additive sum is not an accuracy once many slots change (scores
+     * compound; a deep cut sums to below zero): keep the figure a user reads
+     * inside what an accuracy can be, the answer saying it is uncalibrated */
+    double a = lib->teacher.val_accuracy + score_sum;
+    return a < 0 ? 0 : a > 1 ? 1 : a;
+  }
   double z = lib->calib.intercept;
   for (int s = 0; s < n_slots; s++)
     z += lib->calib_coef[choice[s]];

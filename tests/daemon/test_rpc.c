@@ -256,7 +256,7 @@ static void test_transform(const char *dir) {
     if (ok && res.has_choice) {
       double e = hant_power_co2_g_per_million(res.totals.energy_mj, res.grid_g_per_kwh);
       ok = t_near(res.co2e_g_per_million, e, 0, 1e-12) &&
-           t_near(res.predicted_accuracy, 0.9 + res.totals.score, 1e-12, 0) && res.n_slots == 4;
+           t_near(res.predicted_accuracy, fmin(1, fmax(0, 0.9 + res.totals.score)), 1e-12, 0) && res.n_slots == 4;
     }
     /* The power floor is exact: the least E / T over every choice. */
     if (ok && !(req.fps > 0)) {
@@ -275,6 +275,25 @@ static void test_transform(const char *dir) {
     hant_transform_result_free(&res);
   }
   CHECK(agree == cases, "transform agrees with enumeration on %d of %d random requests", agree, cases);
+
+  /* Uncalibrated, the prediction is the teacher's plus the scores, held
+   * to [0, 1]: a sum below zero is not shown as an accuracy. */
+  {
+    double keep = lib->teacher.val_accuracy;
+    lib->teacher.val_accuracy = 1e-6;
+    hant_transform_req q;
+    hant_transform_req_init(&q);
+    snprintf(q.device, sizeof(q.device), "jetson-nano");
+    hant_budget b = {.kind = HANT_BUDGET_ENERGY, .value = 0.25};
+    hant_transform_req_add_budget(&q, &b);
+    hant_transform_result r;
+    hant_transform_result_init(&r);
+    int rc = hant_transform_solve(lib, &q, &r);
+    CHECK(rc == 0 && r.has_choice && r.totals.score < -1e-6 && r.predicted_accuracy == 0,
+          "a sum below zero: rc %d, scores %.6g, predicted %.6g (want 0)", rc, r.totals.score, r.predicted_accuracy);
+    hant_transform_result_free(&r);
+    lib->teacher.val_accuracy = keep;
+  }
 
   /* Errors: unknown device, unknown mode, and a stored additivity correction. */
   hant_transform_req req;
