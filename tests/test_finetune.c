@@ -103,6 +103,38 @@ int main(void) {
     CHECK(isfinite(bl1) && b1 > b0, "large-weight student: val accuracy %.3f -> %.3f, loss %g", b0, b1, bl1);
     hant_net_destroy(big);
   }
+  /* A divergence without the clip (a folded student with large weights
+   * at a high learning rate: the loss leaves the floats) is run again from
+   * the student as it was, clipped; without the second run it is an
+   * error. */
+  {
+    hant_train_result dr[2];
+    int drc[2];
+    double acc[2];
+    for (int pass = 0; pass < 2; pass++) {
+      hant_net *big = hant_arch_build("input 1x28x28; conv 8 s=2; res 16 s=2 mid=8; gap; linear 10", "big");
+      hant_net_init_params(big, &rng);
+      for (int i = 0; i < big->n_params; i++)
+        if (strstr(big->params[i].name, "running_var"))
+          for (size_t j = 0; j < big->params[i].n; j++)
+            big->params[i].w[j] = 1e-6f;
+      HANT_ASSERT(hant_net_fold_bn(big) == 0);
+      for (size_t j = 0; j < big->params[0].n; j++) /* the first convolution's weights, far out */
+        big->params[0].w[j] *= 1e12f;
+      hant_finetune_opts bo;
+      hant_finetune_opts_default(&bo);
+      bo.retry_clip_norm = pass ? 1.0f : 0.0f;
+      bo.restore_bn = false; /* a restored batch norm would take the scale back out */
+      drc[pass] = hant_finetune_kd(big, teacher, &tr, NULL, &bo, &dr[pass]);
+      double l;
+      hant_eval_classifier(big, &va, 256, &acc[pass], &l);
+      hant_net_destroy(big);
+    }
+    CHECK(drc[0] == HANT_ERANGE, "unclipped, no second run: rc %d, want HANT_ERANGE", drc[0]);
+    CHECK(drc[1] == 0 && dr[1].retried_clipped && dr[1].clip_norm == 1.0f && isfinite(acc[1]),
+          "with the second run: rc %d, retried %d, clip %g, val accuracy %.3f", drc[1], (int)dr[1].retried_clipped,
+          (double)dr[1].clip_norm, acc[1]);
+  }
   /* The clip bounds the step: one SGD step with Nesterov momentum 0.9 and
    * no weight decay moves the weights by lr x 1.9 x the clipped norm. */
   {

@@ -189,6 +189,8 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
     info->finetune_samples = train.n;
     info->finetune_steps = tr.steps;
     info->finetune_s = hant_now_s() - t0;
+    info->finetune_clip_norm = tr.clip_norm > 0 ? tr.clip_norm : 0;
+    info->finetune_retried = tr.retried_clipped;
     if ((rc = step(progress, user, 0.86, "evaluating the fine-tuned network")) ||
         (rc = eval_split(net, &spec, HANT_SPLIT_VAL, o->eval_samples, &info->val_accuracy, &info->val_loss,
                          &info->val_n)) ||

@@ -31,6 +31,8 @@ typedef struct hant_deploy_export_info {
   int finetune_samples;       /* training images used */
   long finetune_steps;
   double finetune_s;          /* wall time of fine-tuning, s */
+  float finetune_clip_norm;   /* gradient clip of the run kept (0: none) */
+  int finetune_retried;       /* 1: the unclipped run diverged and was run again clipped */
   int evaluated;              /* 1 when the fields below are set */
   double val_accuracy_before; /* assembled, before fine-tuning, fraction 0-1 */
   double val_accuracy, val_loss;   /* after fine-tuning (= before without it) */

@@ -3,6 +3,7 @@
 #include "finetune.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base.h"
@@ -17,7 +18,8 @@ void hant_finetune_opts_default(hant_finetune_opts *o) {
   o->temperature = 4.0f;
   o->alpha = 0.9f;
   o->augment = true;
-  o->clip_norm = 1.0f;
+  o->clip_norm = 0.0f;
+  o->retry_clip_norm = 1.0f;
   o->restore_bn = true;
   o->bn_images = 2048;
   o->seed = 1;
@@ -51,8 +53,49 @@ static int kd_step(void *user, const hant_train_batch *b, float *dz, float *loss
   return 0;
 }
 
+static int finetune_once(hant_net *student, hant_net *teacher, const hant_dataset *train, const hant_dataset *val,
+                         const hant_finetune_opts *o, hant_train_result *res);
+
+/* The student's parameter values (running statistics included), to start
+ * again from after a divergence; NULL when out of memory. */
+static float *snapshot(const hant_net *n) {
+  size_t total = 0;
+  for (int i = 0; i < n->n_params; i++)
+    total += n->params[i].n;
+  float *v = malloc(sizeof(float) * (total ? total : 1));
+  for (int i = 0, o = 0; v && i < n->n_params; o += (int)n->params[i].n, i++)
+    memcpy(v + o, n->params[i].w, sizeof(float) * n->params[i].n);
+  return v;
+}
+
+static void restore(hant_net *n, const float *v) {
+  for (int i = 0, o = 0; i < n->n_params; o += (int)n->params[i].n, i++)
+    memcpy(n->params[i].w, v + o, sizeof(float) * n->params[i].n);
+}
+
 int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *train, const hant_dataset *val,
                      const hant_finetune_opts *o, hant_train_result *res) {
+  bool retry = !(o->clip_norm > 0) && o->retry_clip_norm > 0;
+  float *start = retry ? snapshot(student) : NULL;
+  if (retry && !start)
+    return HANT_ENOMEM;
+  int rc = finetune_once(student, teacher, train, val, o, res);
+  if (rc == HANT_ERANGE && retry) {
+    /* Without a clip the restored networks recover more (docs/results.md),
+     * but a network with large folded weights can diverge in a few steps:
+     * start again from where it was, clipped. */
+    restore(student, start);
+    hant_finetune_opts c = *o;
+    c.clip_norm = o->retry_clip_norm;
+    rc = finetune_once(student, teacher, train, val, &c, res);
+    res->retried_clipped = true;
+  }
+  free(start);
+  return rc;
+}
+
+static int finetune_once(hant_net *student, hant_net *teacher, const hant_dataset *train, const hant_dataset *val,
+                         const hant_finetune_opts *o, hant_train_result *res) {
   const hant_node *so = &student->nodes[hant_net_output(student)], *to = &teacher->nodes[hant_net_output(teacher)];
   int k = so->c * so->h * so->w;
   if (k != to->c * to->h * to->w || k != train->classes)
@@ -108,6 +151,7 @@ int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *t
   t.loss_user = &kd;
   t.name = "fine-tuning";
   int rc = hant_train_classifier(trained, train, val, &t, res);
+  res->clip_norm = o->clip_norm;
   /* A canceled run still leaves the student as its last step made it. */
   if (o->restore_bn && (!rc || rc == HANT_ECANCELED)) {
     int rc2 = hant_bn_refold(&br, student);

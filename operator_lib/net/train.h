@@ -79,6 +79,8 @@ typedef struct hant_train_result {
   double seconds;
   double samples_per_s; /* over the whole run */
   long steps;
+  float clip_norm;       /* gradient norm bound of the run (<= 0: none); set by fine-tuning */
+  bool retried_clipped;  /* fine-tuning: the unclipped run diverged and this is the clipped second run */
 } hant_train_result;
 
 /* Trains net in place with softmax cross-entropy, or with o->loss. Each

@@ -177,6 +177,8 @@ static char *job_result(const hant_deploy_job *job, const hant_deploy_job_result
       json_object_set_new(ft, "samples", json_integer(info->finetune_samples));
       json_object_set_new(ft, "steps", json_integer((json_int_t)info->finetune_steps));
       json_object_set_new(ft, "seconds", num(info->finetune_s));
+      json_object_set_new(ft, "clip_norm", num(info->finetune_clip_norm));
+      json_object_set_new(ft, "retried_clipped", json_boolean(info->finetune_retried));
       json_object_set_new(o, "finetune", ft);
     }
     /* Predicted and measured accuracy side by side. */

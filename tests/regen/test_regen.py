@@ -249,6 +249,8 @@ try:
     doc = json.load(open(os.path.join(OUT3, "jetson-nano", "2W.json")))
     check(doc["finetune"]["samples"] == 400 and doc["finetune_epochs"] == 2, "the fleet's finetune_images: %s" %
           doc.get("finetune"))
+    check(doc["finetune"]["clip_norm"] == 0 and doc["finetune"]["retried_clipped"] is False,
+          "fine-tuned without a clip, no second run needed: %s" % doc.get("finetune"))
     rc, s3, err = regen(FT, OUT3, "--finetune-epochs", "1", "--finetune-images", "300")
     pe = {x["name"]: x for x in s3.get("plan", {}).get("entries", [])}
     check(by_name(s3).get(("jetson-nano", "2W"), {}).get("status") == "generated" and
