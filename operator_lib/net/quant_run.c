@@ -17,7 +17,8 @@
  * arenas of a run. */
 struct hant_qrun {
   int n, threads, n_nodes;
-  hant_qconv_packed **pk; /* per node; NULL where the exact loops run */
+  hant_qconv_packed **pk; /* per conv node: oneDNN's int8 convolution */
+  int32_t **zcorr;        /* per conv node whose input's zero point is not 0: [H_out * W_out * K] (see zero_corr) */
   uint8_t **add_lut;      /* per add node: [256 * 256] sums, indexed a * 256 + b */
   hant_arena act, tmp;
   hant_pass pass; /* for the nodes that run in float32 */
@@ -30,7 +31,10 @@ void hant__qrun_free(struct hant_qrun *r) {
     hant_qconv_packed_free(r->pk[i]);
   for (int i = 0; r->add_lut && i < r->n_nodes; i++)
     free(r->add_lut[i]);
+  for (int i = 0; r->zcorr && i < r->n_nodes; i++)
+    free(r->zcorr[i]);
   free(r->add_lut);
+  free(r->zcorr);
   free(r->pk);
   hant_arena_free(&r->act);
   hant_arena_free(&r->tmp);
@@ -73,36 +77,35 @@ static inline float fma_u8(uint8_t a, float b, float c) { return (float)((double
 
 static size_t numel(const hant_node *nd, int n) { return (size_t)n * nd->c * nd->h * nd->w; }
 
-/* Exact int32 sums of a convolution of uint8 x (zero point zx, padding
- * worth zx so that it contributes 0) by int8 weights [K, C/g, kh, kw]. */
-static void conv_ref(const hant_conv_desc *d, const uint8_t *x, int32_t zx, int n, int h, int w, const int8_t *wt,
-                     int32_t *acc) {
-  int ho = hant_conv_out_h(d, h), wo = hant_conv_out_w(d, w);
-  int cg = d->c_in / d->groups, kg = d->c_out / d->groups;
-  for (int b = 0; b < n; b++)
-    for (int oy = 0; oy < ho; oy++)
-      for (int ox = 0; ox < wo; ox++) {
-        int32_t *out = acc + (((size_t)b * ho + oy) * wo + ox) * d->c_out;
-        for (int k = 0; k < d->c_out; k++) {
-          int g = k / kg;
-          int32_t s = 0;
-          const int8_t *wk = wt + (size_t)k * cg * d->kh * d->kw;
-          for (int ky = 0; ky < d->kh; ky++) {
-            int iy = oy * d->sh - d->ph + ky;
-            if (iy < 0 || iy >= h)
+/* What oneDNN's sums lack when the input's zero point zx is not 0: the
+ * convolution is of (x - zx), padded with the real zero (zx), but oneDNN
+ * multiplies the raw uint8 values and pads with 0, so
+ * sum (x - zx) w over the taps inside the image = its sum - zx x (sum of
+ * w over the taps inside). The second term depends on the output position
+ * only through which taps fall inside; kept per position and channel,
+ * [H_out * W_out * K], exact in int32 as the sums are. NULL when out of
+ * memory. */
+static int32_t *zero_corr(const hant_conv_desc *d, int32_t zx, int h, int w, const int8_t *wt) {
+  int ho = hant_conv_out_h(d, h), wo = hant_conv_out_w(d, w), cg = d->c_in / d->groups;
+  int32_t *corr = malloc(sizeof(int32_t) * (size_t)ho * wo * d->c_out);
+  for (int oy = 0; corr && oy < ho; oy++)
+    for (int ox = 0; ox < wo; ox++)
+      for (int k = 0; k < d->c_out; k++) {
+        const int8_t *wk = wt + (size_t)k * cg * d->kh * d->kw;
+        int32_t s = 0;
+        for (int ky = 0; ky < d->kh; ky++) {
+          int iy = oy * d->sh - d->ph + ky;
+          for (int kx = 0; kx < d->kw && iy >= 0 && iy < h; kx++) {
+            int ix = ox * d->sw - d->pw + kx;
+            if (ix < 0 || ix >= w)
               continue;
-            for (int kx = 0; kx < d->kw; kx++) {
-              int ix = ox * d->sw - d->pw + kx;
-              if (ix < 0 || ix >= w)
-                continue;
-              const uint8_t *xp = x + (((size_t)b * h + iy) * w + ix) * d->c_in + (size_t)g * cg;
-              for (int c = 0; c < cg; c++)
-                s += ((int32_t)xp[c] - zx) * wk[((size_t)c * d->kh + ky) * d->kw + kx];
-            }
+            for (int c = 0; c < cg; c++)
+              s += wk[((size_t)c * d->kh + ky) * d->kw + kx];
           }
-          out[k] = s;
         }
+        corr[((size_t)oy * wo + ox) * d->c_out + k] = zx * s;
       }
+  return corr;
 }
 
 /* QLinearAdd as MLAS computes it: the zero points folded into one
@@ -165,9 +168,10 @@ static int prepare(hant_qnet *q, int n) {
     return 0;
   if (!r) {
     if (!(r = calloc(1, sizeof(*r))) || !(r->pk = calloc((size_t)net->n_nodes, sizeof(*r->pk))) ||
-        !(r->add_lut = calloc((size_t)net->n_nodes, sizeof(*r->add_lut)))) {
+        !(r->add_lut = calloc((size_t)net->n_nodes, sizeof(*r->add_lut))) ||
+        !(r->zcorr = calloc((size_t)net->n_nodes, sizeof(*r->zcorr)))) {
       if (r)
-        free(r->pk);
+        free(r->pk), free(r->add_lut);
       free(r);
       return hant__error(HANT_ENOMEM, "int8 evaluation: no memory for its state");
     }
@@ -191,9 +195,11 @@ static int prepare(hant_qnet *q, int n) {
     if (qn->kind != HANT_QK_INT || nd->op != HANT_OP_CONV)
       continue;
     const hant_node *in = &net->nodes[nd->in[0]];
-    /* oneDNN pads with 0, which is the real zero only when the zero point is */
-    if (q->nodes[q->nodes[nd->in[0]].src].zp != 0)
-      continue;
+    /* oneDNN pads with 0, which is the real zero only when the zero point
+     * is; otherwise its sums are corrected (zero_corr) */
+    int32_t zx = q->nodes[q->nodes[nd->in[0]].src].zp;
+    if (zx != 0 && !r->zcorr[i] && !(r->zcorr[i] = zero_corr(&nd->conv, zx, in->h, in->w, qn->wq)))
+      return hant__error(HANT_ENOMEM, "int8 evaluation: no memory for the zero-point correction of node %d", i);
     int rc = hant_qconv_pack(&nd->conv, n, in->h, in->w, qn->wq, &r->pk[i]);
     if (rc)
       return rc;
@@ -228,12 +234,17 @@ static int run_int(hant_qnet *q, int i, uint8_t *const *buf, int n, uint8_t *out
   if (!acc)
     return hant__error(HANT_ENOMEM, "int8 evaluation: no memory for node %d", i);
   if (nd->op == HANT_OP_CONV) {
-    if (r->pk[i]) {
+    {
       int rc = hant_qconv_packed_forward(r->pk[i], x, acc, &r->tmp);
       if (rc)
         return rc;
-    } else {
-      conv_ref(&nd->conv, x, qi->zp, n, in->h, in->w, qn->wq, acc);
+      const int32_t *restrict corr = r->zcorr[i];
+      size_t per = cnt / (size_t)n; /* one sample's outputs: H_out * W_out * K */
+      for (int b = 0; corr && b < n; b++) {
+        int32_t *restrict ab = acc + (size_t)b * per;
+        for (size_t e = 0; e < per; e++)
+          ab[e] -= corr[e];
+      }
     }
   } else { /* linear: features in channels-first order, as hant_net_forward flattens */
     int c = in->c, hw = in->h * in->w, f = c * hw;
