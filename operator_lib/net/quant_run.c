@@ -209,10 +209,11 @@ static int prepare(hant_qnet *q, int n) {
   return 0;
 }
 
-/* One pixel's k channels: bias added, requantised. Built for AVX-512,
- * AVX2 and the baseline, chosen when the program loads: this loop is most
- * of the int8 evaluation's own work. */
-__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) static void
+/* One pixel's k channels: bias added, requantised. Built for AVX2 and the
+ * baseline, chosen when the program loads: this loop is most of the int8
+ * evaluation's own work. An AVX-512 clone measured slower at 16-64
+ * channels (one partial 512-bit vector; docs/results.md, int8). */
+__attribute__((target_clones("avx2", "default"))) static void
 requant_row(const int32_t *restrict a, const int32_t *restrict bq, const float *restrict mult, int32_t zp,
             uint8_t *restrict y, int k) {
   for (int o = 0; o < k; o++)
