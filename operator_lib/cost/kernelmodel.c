@@ -320,6 +320,18 @@ bool hant_infer_kernel_same(const hant_infer_kernel *a, const hant_infer_kernel 
   }
 }
 
+/* k as hant_kernel_net can build it alone: hant_kernel_net sums the
+ * kernel's own input into its output, so a residual whose operand has
+ * another shape (it would need a second input) comes without the sum
+ * (hant_kernelmodel_kernel_us adds what the predictor says it costs). */
+static hant_infer_kernel measurable(const hant_infer_kernel *k) {
+  hant_infer_kernel q = *k;
+  if (q.sum && (q.c_in != q.c_out || q.h_in != q.h_out || q.w_in != q.w_out))
+    q.sum = q.sum_copy = false;
+  q.node = 0;
+  return q;
+}
+
 /* The plan kernels of one network, copied: *out malloc'd. */
 static int net_kernels(hant_net *net, hant_infer_kernel **out, int *n) {
   *out = NULL, *n = 0;
@@ -348,15 +360,10 @@ int hant_kernels_of_nets(hant_net *const *nets, int n, hant_infer_kernel **out, 
     if (!nets[i] || (rc = net_kernels(nets[i], &k, &nk)))
       continue;
     for (int j = 0; j < nk && !rc; j++) {
-      /* hant_kernel_net sums the kernel's own input into its output: a
-       * residual whose operand has another shape needs a second input,
-       * so that kernel is left to the sampled neighbours */
-      const hant_infer_kernel *q = &k[j];
-      if (q->sum && (q->c_in != q->c_out || q->h_in != q->h_out || q->w_in != q->w_out))
-        continue;
+      hant_infer_kernel q = measurable(&k[j]);
       bool seen = false;
       for (int a = 0; a < na && !seen; a++)
-        seen = hant_infer_kernel_same(&all[a], &k[j]);
+        seen = hant_infer_kernel_same(&all[a], &q);
       if (seen)
         continue;
       if (na == cap) {
@@ -368,8 +375,7 @@ int hant_kernels_of_nets(hant_net *const *nets, int n, hant_infer_kernel **out, 
         }
         all = t;
       }
-      all[na] = k[j];
-      all[na++].node = 0;
+      all[na++] = q;
     }
     free(k);
   }
@@ -420,6 +426,23 @@ out:
   return rc;
 }
 
+/* The mean measured latency of the table's rows that run k, or 0. */
+static double measured_us(const hant_kernelmodel *m, const hant_infer_kernel *k) {
+  double same = 0;
+  int nsame = 0;
+  for (int i = 0; i < m->n_rows; i++)
+    if (hant_infer_kernel_same(&m->rows[i].k, k))
+      same += m->rows[i].latency_us, nsame++;
+  return nsame ? same / nsame : 0;
+}
+
+static double predicted_us(const hant_kclass_fit *cf, const hant_infer_kernel *k) {
+  double f[HANT_KFEAT], x[3];
+  features(k, cf->block, f, x);
+  double r = cf->k ? knn(cf->feat, cf->resid, cf->scale, cf->n, NULL, -1, f, cf->k) : 0;
+  return exp(base_log(cf->form, cf->beta, x) + r);
+}
+
 int hant_kernelmodel_kernel_us(const hant_kernelmodel *m, const hant_infer_kernel *k, double *us) {
   hant_kclass c = hant_kclass_of(k);
   const hant_kclass_fit *cf = &m->cls[c];
@@ -429,19 +452,20 @@ int hant_kernelmodel_kernel_us(const hant_kernelmodel *m, const hant_infer_kerne
                        class_names[c], k->node, hant_op_name(k->op));
   /* A kernel the table measured is looked up: no predictor knows its
    * shape better than its own measurement (the mean when measured twice). */
-  double same = 0;
-  int nsame = 0;
-  for (int i = 0; i < m->n_rows; i++)
-    if (hant_infer_kernel_same(&m->rows[i].k, k))
-      same += m->rows[i].latency_us, nsame++;
-  if (nsame) {
-    *us = same / nsame;
+  if ((*us = measured_us(m, k)) > 0)
     return 0;
+  *us = predicted_us(cf, k);
+  /* A residual sum whose operand has another shape than the input cannot
+   * be measured alone (hant_kernels_of_nets measures the convolution
+   * without it): its measured convolution, times what the predictor says
+   * the sum adds. */
+  if (k->sum) {
+    hant_infer_kernel plain = *k;
+    plain.sum = plain.sum_copy = false;
+    double base = measured_us(m, &plain);
+    if (base > 0)
+      *us = base * *us / predicted_us(cf, &plain);
   }
-  double f[HANT_KFEAT], x[3];
-  features(k, cf->block, f, x);
-  double r = cf->k ? knn(cf->feat, cf->resid, cf->scale, cf->n, NULL, -1, f, cf->k) : 0;
-  *us = exp(base_log(cf->form, cf->beta, x) + r);
   return 0;
 }
 
@@ -611,11 +635,13 @@ int hant_kernelmodel_evaluate(hant_kernelmodel *m, hant_net *const *nets, const 
   for (int t = 0; t < m->n_rows; t++) {
     row_fold[t] = -1;
     for (int i = 0; i < n && row_fold[t] != -2; i++)
-      for (int j = 0; j < nk[i]; j++)
-        if (hant_infer_kernel_same(&m->rows[t].k, &ks[i][j])) {
+      for (int j = 0; j < nk[i]; j++) {
+        hant_infer_kernel q = measurable(&ks[i][j]);
+        if (hant_infer_kernel_same(&m->rows[t].k, &q)) {
           row_fold[t] = row_fold[t] == -1 || row_fold[t] == fold[i] ? fold[i] : -2;
           break;
         }
+      }
     r->shared_rows += row_fold[t] != -1;
   }
   int ne = 0, held = 0;

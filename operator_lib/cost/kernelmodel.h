@@ -106,10 +106,10 @@ void hant_kernelmodel_cpu_key(char *buf, size_t n);
 /* True when a and b run the same kernel: every field but the node. */
 bool hant_infer_kernel_same(const hant_infer_kernel *a, const hant_infer_kernel *b);
 
-/* The distinct kernels of the networks' inference plans at batch 1 that
- * hant_kernel_net can build alone (not a residual sum whose operand's
- * shape differs from the kernel's input), in first-seen order (NULL
- * networks are skipped); *out malloc'd (the caller
+/* The distinct kernels of the networks' inference plans at batch 1, in
+ * first-seen order (NULL networks are skipped), each as hant_kernel_net
+ * can build it alone: a residual sum whose operand's shape differs from
+ * the kernel's input comes without the sum; *out malloc'd (the caller
  * frees it), NULL with *n = 0 when there are none. Measuring these beside
  * the sweep gives the table the exact shapes a library runs, as nn-Meter
  * samples its kernels where its model zoo's configurations lie. */
@@ -123,7 +123,9 @@ void hant_kernelmodel_free(hant_kernelmodel *m);
 
 /* Predicted latency of one kernel in microseconds at the model's batch:
  * its measured latency when the table holds the same kernel
- * (hant_infer_kernel_same), else its class's predictor;
+ * (hant_infer_kernel_same); for a residual sum the table holds only
+ * without the sum, that latency times the class predictor's ratio of
+ * the two; else its class's predictor;
  * HANT_ENOENT (with a message) when its class has no measured kernels. */
 int hant_kernelmodel_kernel_us(const hant_kernelmodel *m, const hant_infer_kernel *k, double *us);
 /* Per class, the sum of the predictions of net's plan kernels in

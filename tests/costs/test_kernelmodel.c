@@ -321,6 +321,14 @@ static void test_library_shapes(void) {
   CHECK(hant_kernelmodel_kernel_us(&m, &b.k, &us) == 0 && us == b.latency_us, "a measured shape is looked up: %g us, "
         "measured %g", us, b.latency_us);
 
+  /* B with a residual summed in, a shape the table holds only without the
+   * sum (as for a projection shortcut's, which cannot run alone): B's
+   * measurement times what the sum adds, not the trend's half of it */
+  hant_infer_kernel bs = b.k;
+  bs.sum = true;
+  CHECK(hant_kernelmodel_kernel_us(&m, &bs, &us) == 0 && us > b.latency_us && us < 1.5 * b.latency_us,
+        "B with a sum: %g us, B measured %g us", us, b.latency_us);
+
   /* networks: 0 = X (A), 1 = Y1 (B), 2 = Y2 (B; fold 2 of 5), the rest on the trend at unmeasured shapes */
   hant_net *nets[NN];
   double meas[NN], pred[NN];
