@@ -358,9 +358,10 @@ void client_print_job(const json_t *job, bool json) {
   const char *kind = client_str(job, "kind", "");
   if (!strcmp(kind, "transform")) {
     const char *placed = client_str(res, "placed", NULL);
-    printf("wrote %s (%lld bytes, ONNX; %.4g MMAC, %lld parameters)\n", placed ? placed : client_str(res, "out", "?"),
-           (long long)json_integer_value(json_object_get(res, "bytes")), client_num(res, "macs") / 1e6,
-           (long long)json_integer_value(json_object_get(res, "params")));
+    bool int8 = !strcmp(client_str(res, "precision", "fp32"), "int8");
+    printf("wrote %s (%lld bytes, ONNX%s; %.4g MMAC, %lld parameters)\n", placed ? placed : client_str(res, "out", "?"),
+           (long long)json_integer_value(json_object_get(res, "bytes")), int8 ? ", int8 QDQ" : "",
+           client_num(res, "macs") / 1e6, (long long)json_integer_value(json_object_get(res, "params")));
     if (placed && strcmp(placed, client_str(res, "out", "")))
       printf("      (copied from hantd's %s)\n", client_str(res, "out", "?"));
     if (json_is_object(json_object_get(res, "measured"))) {
@@ -378,6 +379,12 @@ void client_print_job(const json_t *job, bool json) {
       else
         printf("          teacher test %.4f\n", client_num(m, "teacher_test_accuracy"));
     }
+    json_t *q8 = json_object_get(res, "int8");
+    if (int8 && json_is_object(q8) && json_is_number(json_object_get(q8, "test_accuracy")))
+      printf("int8 (as written, ranges by %s): val %.4f, test %.4f\n", client_str(q8, "calib", "?"),
+             client_num(q8, "val_accuracy"), client_num(q8, "test_accuracy"));
+    else if (int8 && json_is_object(q8))
+      printf("int8 (as written, ranges by %s): val %.4f\n", client_str(q8, "calib", "?"), client_num(q8, "val_accuracy"));
   } else if (!strcmp(kind, "eval")) {
     printf("accuracy %.4f  loss %.4f  on %lld %s images of %s\n", client_num(res, "accuracy"), client_num(res, "loss"),
            (long long)json_integer_value(json_object_get(res, "n")), client_str(res, "split", "?"),

@@ -40,6 +40,11 @@ typedef struct hant_deploy_export_info {
   double test_accuracy_before;
   double teacher_test_accuracy;    /* the teacher on the same test images */
   int val_n, test_n;          /* images evaluated */
+  /* Set when the network was written in int8 (hant_deploy_opts.int8): */
+  char precision[8];          /* of the file written: "fp32" or "int8" */
+  char int8_calib[16];        /* the range calibration chosen on validation: "minmax", "percentile" */
+  double int8_val_accuracy;   /* the quantised network's, on the validation images that chose the method */
+  double int8_test_accuracy;  /* on the test images evaluated (when evaluated), else -1 */
 } hant_deploy_export_info;
 
 /* What hant_deploy_transform does besides assembling and exporting. */
@@ -50,6 +55,8 @@ typedef struct hant_deploy_opts {
   int eval_samples;     /* first N images of each split evaluated (0: all) */
   const char *data_dir; /* "fmnist" or a data directory (format detected); NULL: the data the library was built on */
   uint64_t seed;        /* of fine-tuning */
+  bool int8;            /* quantise after fine-tuning and write a QDQ model (docs/int8.md): the device computes
+                           in int8; calibrated on 1000 training images, the method chosen on validation */
   /* When out_file is set, the ONNX file is written there, in places
    * (hant_place_file_write: beneath a peer's place, mode 0600, given to
    * the peer where the daemon can), and out_path only names it in

@@ -128,6 +128,7 @@ int hant_deploy_job_run(const hant_deploy_job *job, const hant_places *places, h
     o.finetune_samples = asked(t->finetune_samples);
     o.eval_samples = asked(t->eval_samples);
     o.evaluate = asked(t->evaluate);
+    o.int8 = !strcmp(t->precision, "int8");
     o.seed = job->seed;
     if (!places)
       return hant_deploy_transform(st, t->cand_ids, t->n_cands, t->out, &o, progress, user, &res->transform);

@@ -43,6 +43,7 @@ typedef struct hant_deploy_job_transform {
   int finetune_samples; /* first N training images fine-tuned on (0: all); -1: not asked */
   int eval_samples;     /* first N images of each split evaluated (0: all); -1: not asked */
   int evaluate;         /* 1: evaluate before and after (implied by fine-tuning), 0: not; -1: not asked */
+  char precision[8];    /* "int8": quantised and written as QDQ ONNX (the device computes in int8); "": float */
   /* When a transform request chose the candidates (chosen is true), the
    * solve it came from, so that the job's answer puts the predicted
    * accuracy beside the measured one. A job submitted with its candidates

@@ -120,8 +120,8 @@ void hant_qnet_destroy(hant_qnet *q);
 /* Runs the quantised network in integer arithmetic on x ([n, C, H, W]
  * float32, channels last) and writes the float32 output of the last node
  * ([n, outputs]) to y. Convolutions run on oneDNN's int8 kernels (uint8 x
- * int8 -> int32) when the input zero point is 0, by exact integer loops
- * otherwise; either way the int32 sums are the same. Not for concurrent use
+ * int8 -> int32), their sums corrected for the input's zero point when it
+ * is not 0 (exact: the sums are those of (x - zx) x w). Not for concurrent use
  * of one qnet from several threads. */
 int hant_qnet_run(hant_qnet *q, const float *x, int n, float *y);
 

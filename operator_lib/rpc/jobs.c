@@ -48,6 +48,8 @@ static char *job_encode(const hant_deploy_job *job) {
       json_object_set_new(o, "eval_samples", json_integer(t->eval_samples));
     if (t->evaluate >= 0)
       json_object_set_new(o, "evaluate", json_boolean(t->evaluate));
+    if (t->precision[0])
+      json_object_set_new(o, "precision", json_string(t->precision));
   }
   char *s = hant__rpc_dump(o);
   json_decref(o);
@@ -126,6 +128,7 @@ static int job_decode(const hant_job_rec *rec, hant_deploy_job **out) {
     t->chosen = json_object_get(p, "device") != NULL;
     row_string(p, "device", t->device, sizeof(t->device));
     row_string(p, "power_mode", t->power_mode, sizeof(t->power_mode));
+    row_string(p, "precision", t->precision, sizeof(t->precision));
     t->library_version = (int64_t)json_integer_value(json_object_get(p, "library_version"));
     json_t *pa = json_object_get(p, "predicted_accuracy"), *ta = json_object_get(p, "teacher_accuracy");
     t->predicted_accuracy = json_is_number(pa) ? json_number_value(pa) : NAN;
@@ -166,6 +169,15 @@ static char *job_result(const hant_deploy_job *job, const hant_deploy_job_result
     const hant_deploy_export_info *info = &res->transform;
     json_object_set_new(o, "out", json_string(info->out));
     json_object_set_new(o, "format", json_string("onnx"));
+    json_object_set_new(o, "precision", json_string(info->precision[0] ? info->precision : "fp32"));
+    if (!strcmp(info->precision, "int8")) {
+      json_t *q8 = json_object();
+      json_object_set_new(q8, "calib", json_string(info->int8_calib));
+      json_object_set_new(q8, "val_accuracy", num(info->int8_val_accuracy));
+      json_object_set_new(q8, "test_accuracy", info->int8_test_accuracy >= 0 ? num(info->int8_test_accuracy)
+                                                                             : json_null());
+      json_object_set_new(o, "int8", q8);
+    }
     json_object_set_new(o, "bytes", json_integer((json_int_t)info->bytes));
     json_object_set_new(o, "macs", num(info->macs));
     json_object_set_new(o, "params", json_integer(info->params));

@@ -92,6 +92,8 @@ static int job_from_choice(const hant_deploy_job *asked, const hant_library *lib
   t->library_version = lib->version;
   t->predicted_accuracy = res->predicted_accuracy;
   t->teacher_accuracy = res->teacher_accuracy;
+  /* a device that computes in int8 gets the network it can run */
+  snprintf(t->precision, sizeof(t->precision), "%s", !strcmp(res->precision, "int8") ? "int8" : "");
   *out = job;
   return 0;
 }
