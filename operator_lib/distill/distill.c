@@ -911,9 +911,11 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
         hant_optim_init(&cs[k].opt, HANT_OPTIM_ADAM);
         bool random = !strcmp(cs[k].spec.init, "random") || !strcmp(cs[k].spec.init, "none");
         cs[k].lr = random ? o->lr_random : o->lr_teacher;
-        /* A candidate that does not end in a 1x1 conv has nothing to fit
-         * and starts random. */
-        if (random && o->init == HANT_DISTILL_INIT_LSQ && (rc = hant_lsq_new(cs[k].net, &cs[k].lsq))) {
+        /* The fit is for the families measured with it (dws, ir; issue
+         * 16); a candidate that does not end in a 1x1 conv has nothing to
+         * fit and starts random. */
+        bool fitted = cs[k].spec.family == HANT_FAMILY_DWS || cs[k].spec.family == HANT_FAMILY_IR;
+        if (random && fitted && o->init == HANT_DISTILL_INIT_LSQ && (rc = hant_lsq_new(cs[k].net, &cs[k].lsq))) {
           if (rc != HANT_ENOTSUP)
             break;
           hant_errmsg_clear();
