@@ -31,6 +31,9 @@ check '[ "$(jq1 "$T/quick.json" "[k for k in d[\"slots\"][4][\"keys\"] if k.star
 # Without a preset, today's defaults: every family, every candidate.
 "$HD" build --teacher "$TEACHER" --dry-run --json >"$T/full.json" 2>/dev/null
 check '[ "$(jq1 "$T/full.json" "d[\"total\"]")" = 264 ]' "the default plan is not the full 264: $(jq1 "$T/full.json" "d[\"total\"]")"
+# dws and ir start from a least-squares fit in the full preset (the default), randomly in the quick one.
+check '[ "$(jq1 "$T/full.json" "d[\"init\"]") $(jq1 "$T/quick.json" "d[\"init\"]")" = "lsq random" ]' \
+  "the presets' init: full $(jq1 "$T/full.json" "d[\"init\"]"), quick $(jq1 "$T/quick.json" "d[\"init\"]"), expected lsq and random"
 "$HD" build --teacher "$TEACHER" --preset full --dry-run --json >"$T/full2.json" 2>/dev/null
 check '[ "$(jq1 "$T/full2.json" "d[\"total\"], d[\"preset\"]")" = "(264, '"'full'"')" ]' "--preset full is not 264 candidates"
 # Options override the preset: one per family, or other families.
