@@ -24,14 +24,15 @@ static const char usage[] =
     "  full   every family and candidate, all 55000 training and 5000 validation\n"
     "         images, up to 3 epochs (2 for candidates that start from the\n"
     "         teacher's weights), each candidate stopping once an epoch lowers\n"
-    "         its validation feature loss by less than 2% (the default; 264\n"
-    "         candidates of the default teacher)\n"
+    "         its validation feature loss by less than 2%, dws and ir starting\n"
+    "         from a least-squares fit of their last conv (--init lsq) (the\n"
+    "         default; 264 candidates of the default teacher)\n"
     "  quick  identity, width, prune, lowrank, at most 2 candidates per family\n"
     "         and slot (the ends of each family's range), 4096 training and 1000\n"
     "         validation images, 1 epoch (50 candidates, a few minutes)\n"
     "The library records its settings (hant-distill library shows them), and a\n"
     "rerun must train the way the library was trained (images, epochs, plateau,\n"
-    "batch, seed).\n"
+    "batch, seed, init).\n"
     "\n";
 
 struct ui {
@@ -156,6 +157,7 @@ static int dry_run(const char *teacher_path, unsigned mask, const hant_build_set
     hant_jsonw_key(&w, "preset"), hant_jsonw_str(&w, bs->preset);
     hant_jsonw_key(&w, "families"), hant_jsonw_str(&w, bs->families);
     hant_jsonw_key(&w, "per_family"), hant_jsonw_int(&w, bs->per_family);
+    hant_jsonw_key(&w, "init"), hant_jsonw_str(&w, bs->init[0] ? bs->init : "random");
     hant_jsonw_key(&w, "slots");
     hant_jsonw_arr_begin(&w);
   } else if (bs->preset[0]) {
@@ -227,6 +229,8 @@ static void describe(const hant_build_settings *b, char *out, size_t n) {
                 (unsigned long long)b->seed);
   if (b->recipe != HANT_BUILD_RECIPE && (size_t)k < n)
     k += snprintf(out + k, n - (size_t)k, ", recipe %d", b->recipe);
+  if (b->init[0] && strcmp(b->init, "random") && (size_t)k < n)
+    k += snprintf(out + k, n - (size_t)k, ", --init %s", b->init);
   /* The normalisation, when there is one: a library cannot mix two. */
   for (int i = 0; i < b->norm_k && i < 4 && (size_t)k < n; i++)
     k += snprintf(out + k, n - (size_t)k, "%s%g", i ? "," : ", --mean ", (double)b->mean[i]);
@@ -295,7 +299,7 @@ static int record_classes(hant_store *st, const hant_data_spec *spec) {
 
 int cmd_build(int argc, char **argv) {
   data_args da = DATA_ARGS_DEFAULT;
-  const char *teacher_path = NULL, *db = NULL, *families = NULL, *slot_list = NULL, *preset = NULL;
+  const char *teacher_path = NULL, *db = NULL, *families = NULL, *slot_list = NULL, *preset = NULL, *init = NULL;
   /* -1 (NULL for families): not given, so the preset's value holds. */
   long epochs = -1, epochs_teacher = -1, batch = -1, samples = -1, val_samples = -1, per_family = -1, jobs = hant_cpu_count(), chunk = 0,
        seed = -1;
@@ -330,6 +334,11 @@ int cmd_build(int argc, char **argv) {
                       "stop a candidate after an epoch that lowered its\n"
                       "validation feature loss by less than this fraction\n"
                       "(the preset's; 0: train every epoch allowed)"),
+      HANT_OPT_STRING("init", 0, &init, "HOW",
+                      "how dws and ir candidates start: random, or lsq (their\n"
+                      "last 1x1 conv fitted to the teacher's slot output by\n"
+                      "least squares on 512 training images; the preset's:\n"
+                      "lsq in full, random in quick)"),
       HANT_OPT_INT("batch", 0, &batch, 1, 4096, "N", "(default 64)"),
       HANT_OPT_INT("samples", 0, &samples, 1, 1 << 24, "N",
                    "use the first N training images (default all: 55000 of\nFashion-MNIST)"),
@@ -381,6 +390,11 @@ int cmd_build(int argc, char **argv) {
     bs.plateau = plateau;
   if (batch >= 0)
     bs.batch = (int)batch;
+  if (init) {
+    if (hant_distill_init_from_name(init) == HANT_DISTILL_INIT_COUNT)
+      return cli_usage_error(&cmd, "--init: expected %s, got '%s'", hant_distill_init_names(), init);
+    snprintf(bs.init, sizeof(bs.init), "%s", init);
+  }
   if (seed >= 0)
     bs.seed = (uint64_t)seed;
   hant_distill_opts o;
@@ -394,6 +408,7 @@ int cmd_build(int argc, char **argv) {
   o.epochs_teacher = bs.epochs_teacher;
   o.plateau = bs.plateau;
   o.batch = bs.batch;
+  o.init = bs.init[0] ? hant_distill_init_from_name(bs.init) : HANT_DISTILL_INIT_RANDOM;
   o.jobs = (int)jobs;
   o.chunk = (int)chunk;
   /* The teacher's passes, which every worker waits for, run on all cores;

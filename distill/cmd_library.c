@@ -402,6 +402,7 @@ int cmd_library(int argc, char **argv) {
       hant_jsonw_key(&w, "plateau"), hant_jsonw_num(&w, bs.plateau);
       hant_jsonw_key(&w, "recipe"), hant_jsonw_int(&w, bs.recipe);
       hant_jsonw_key(&w, "batch"), hant_jsonw_int(&w, bs.batch);
+      hant_jsonw_key(&w, "init"), hant_jsonw_str(&w, bs.init[0] ? bs.init : "random");
       hant_jsonw_key(&w, "seed"), hant_jsonw_int(&w, (long long)bs.seed);
       hant_jsonw_obj_end(&w);
     }

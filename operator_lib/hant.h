@@ -46,6 +46,7 @@
 
 /* family: candidate generation */
 #include "family.h"
+#include "family_lsq.h"
 
 /* store: the SQLite library and jobs */
 #include "build_settings.h"

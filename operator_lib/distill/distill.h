@@ -45,6 +45,23 @@ typedef struct hant_distill_event {
 
 typedef void (*hant_distill_progress_fn)(void *user, const hant_distill_event *e);
 
+/* How randomly initialised candidates (dws, ir) start before distillation. */
+typedef enum hant_distill_init {
+  HANT_DISTILL_INIT_RANDOM, /* He-random, as generated */
+  /* He-random, then the last 1x1 convolution fitted by ridge regression
+   * to the teacher's slot output on 512 training images
+   * (family_lsq.h); a candidate that does not end in one stays random. */
+  HANT_DISTILL_INIT_LSQ,
+  HANT_DISTILL_INIT_COUNT
+} hant_distill_init;
+
+/* "random" or "lsq"; NULL for a value out of range. */
+const char *hant_distill_init_name(hant_distill_init i);
+/* HANT_DISTILL_INIT_COUNT for an unknown name. */
+hant_distill_init hant_distill_init_from_name(const char *s);
+/* The names, for messages: "random or lsq". */
+const char *hant_distill_init_names(void);
+
 typedef struct hant_distill_opts {
   unsigned families;   /* mask over hant_family; see hant_family_mask */
   int per_family;      /* at most this many candidates per family and slot (hant_family_thin); 0: all */
@@ -59,6 +76,7 @@ typedef struct hant_distill_opts {
   int batch;
   float lr_random;     /* Adam learning rate for randomly initialised candidates */
   float lr_teacher;    /* ... and for candidates initialised from the teacher */
+  hant_distill_init init; /* how randomly initialised candidates start */
   int jobs;            /* worker threads; each uses one BLAS thread */
   int chunk;           /* candidates trained together per pass over the teacher */
   uint64_t seed;

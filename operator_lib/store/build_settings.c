@@ -28,6 +28,9 @@ int hant_build_settings_put(hant_store *st, const hant_build_settings *s) {
   hant_jsonw_key(&w, "plateau"), hant_jsonw_num(&w, s->plateau);
   hant_jsonw_key(&w, "recipe"), hant_jsonw_int(&w, s->recipe);
   hant_jsonw_key(&w, "batch"), hant_jsonw_int(&w, s->batch);
+  /* Only when it differs from what libraries before the field did. */
+  if (s->init[0] && strcmp(s->init, "random"))
+    hant_jsonw_key(&w, "init"), hant_jsonw_str(&w, s->init);
   /* The seed as text: JSON numbers past 2^53 do not survive every reader. */
   char seed[24];
   snprintf(seed, sizeof(seed), "%llu", (unsigned long long)s->seed);
@@ -121,6 +124,10 @@ int hant_build_settings_get(hant_store *st, hant_build_settings *s) {
   if (!rc)
     rc = hant_json_get_strbuf(&r, doc, "data", 0, s->data, sizeof(s->data));
   if (!rc)
+    rc = hant_json_get_strbuf(&r, doc, "init", 0, s->init, sizeof(s->init));
+  if (!rc && s->init[0] && strcmp(s->init, "random") && strcmp(s->init, "lsq"))
+    rc = hant__error(HANT_EFORMAT, "%s: init: expected \"random\" or \"lsq\", got \"%s\"", source, s->init);
+  if (!rc)
     rc = get_norm(&r, doc, s);
   hant_json_free(doc);
   free(text);
@@ -136,6 +143,9 @@ bool hant_build_settings_same_training(const hant_build_settings *a, const hant_
   int ta = a->epochs_teacher > 0 ? a->epochs_teacher : a->epochs, tb = b->epochs_teacher > 0 ? b->epochs_teacher : b->epochs;
   /* One round trains alike in both recipes, and no plateau is measured. */
   bool one = a->epochs == 1 && ta == 1 && b->epochs == 1 && tb == 1;
+  const char *ia = a->init[0] ? a->init : "random", *ib = b->init[0] ? b->init : "random";
+  if (strcmp(ia, ib))
+    return false;
   return a->samples == b->samples && a->epochs == b->epochs && ta == tb && (one || a->plateau == b->plateau) &&
          a->batch == b->batch && a->seed == b->seed && (one || a->recipe == b->recipe);
 }

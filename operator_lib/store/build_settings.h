@@ -23,6 +23,10 @@ typedef struct hant_build_settings {
   double plateau;      /* relative validation-loss gain below which a candidate stops early; 0: never */
   int recipe;          /* how rounds train (HANT_BUILD_RECIPE); libraries that predate the field read 1 */
   int batch;           /* training batch size */
+  /* How randomly initialised candidates start: "random", or "lsq" (their
+   * last 1x1 conv fitted to the teacher by least squares, distill.h);
+   * "" reads as "random", which libraries before the field used. */
+  char init[8];
   uint64_t seed;       /* the build seed candidates' seeds derive from */
   /* The data the library was trained on, as hant_data_describe gives it
    * ("fmnist", "cifar /data/c10"); "" when not recorded (libraries built

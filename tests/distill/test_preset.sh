@@ -31,6 +31,9 @@ check '[ "$(jq1 "$T/quick.json" "[k for k in d[\"slots\"][4][\"keys\"] if k.star
 # Without a preset, today's defaults: every family, every candidate.
 "$HD" build --teacher "$TEACHER" --dry-run --json >"$T/full.json" 2>/dev/null
 check '[ "$(jq1 "$T/full.json" "d[\"total\"]")" = 264 ]' "the default plan is not the full 264: $(jq1 "$T/full.json" "d[\"total\"]")"
+# dws and ir start from a least-squares fit in the full preset (the default), randomly in the quick one.
+check '[ "$(jq1 "$T/full.json" "d[\"init\"]") $(jq1 "$T/quick.json" "d[\"init\"]")" = "lsq random" ]' \
+  "the presets' init: full $(jq1 "$T/full.json" "d[\"init\"]"), quick $(jq1 "$T/quick.json" "d[\"init\"]"), expected lsq and random"
 "$HD" build --teacher "$TEACHER" --preset full --dry-run --json >"$T/full2.json" 2>/dev/null
 check '[ "$(jq1 "$T/full2.json" "d[\"total\"], d[\"preset\"]")" = "(264, '"'full'"')" ]' "--preset full is not 264 candidates"
 # Options override the preset: one per family, or other families.
@@ -76,6 +79,22 @@ sqlite3 "$T/old2.db" "UPDATE meta SET value = json_set(json_remove(value, '$.rec
                      '$.epochs', 2) WHERE key = 'build.settings'"
 "$HD" build $ARGS --epochs 2 --epochs-teacher 2 --db "$T/old2.db" >/dev/null 2>"$T/old.err"
 check '[ $? -eq 1 ] && grep -q "recipe 1" "$T/old.err"' "a two-epoch library of recipe 1 was resumed: $(cat "$T/old.err")"
+
+# --init lsq (issue 16): dws and ir candidates start from a least-squares fit of their last conv, which the
+# library records, per candidate and in its settings; a rerun that would start them otherwise is refused.
+"$HD" build --teacher "$TEACHER" --init lsqr --dry-run >/dev/null 2>"$T/init.err"
+check '[ $? -eq 2 ] && grep -q "\-\-init: expected random or lsq, got .lsqr." "$T/init.err"' \
+  "an unknown --init is not a usage error naming the choices: $(cat "$T/init.err")"
+LARGS="--teacher $T/t.hant --db $T/lsq.db --preset quick --families dws,ir --per-family 1 --samples 256 --val-samples 100"
+"$HD" build $LARGS --init lsq --json >/dev/null 2>"$T/lsq.err"
+check '[ $? -eq 0 ]' "an --init lsq build failed: $(tail -2 "$T/lsq.err")"
+"$HD" library --db "$T/lsq.db" --json >"$T/lsq.json"
+check '[ "$(jq1 "$T/lsq.json" "d[\"build\"][\"init\"], sorted({c[\"family\"] + \" \" + c[\"init\"] for s in d[\"slots\"] for c in s[\"candidates\"] if c[\"family\"] != \"teacher\"})")" = "('"'lsq', ['dws lsq', 'ir lsq']"')" ]' \
+  "an --init lsq library does not record it: $(jq1 "$T/lsq.json" "d[\"build\"]")"
+check '[ "$(jq1 "$T/lib.json" "d[\"build\"][\"init\"]")" = random ]' "a library built without --init does not say random"
+"$HD" build $LARGS >/dev/null 2>"$T/lsqmix.err"
+check '[ $? -eq 1 ] && grep -q "built with --preset quick (256 training images, 1 epoch, batch 64, seed 1, --init lsq), this build asks for --preset quick (256 training images, 1 epoch, batch 64, seed 1)" "$T/lsqmix.err"' \
+  "a rerun with random starts is not refused: $(cat "$T/lsqmix.err")"
 
 echo "test_preset: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
