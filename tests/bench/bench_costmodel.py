@@ -68,6 +68,8 @@ def main():
                                                                                 after))
         print("library   %s: %d candidates; kernel table %d kernels; plan fixed cost %.3f us %+.3f us per kernel" % (
             a.db or "resnet10 (built)", out["candidates"], km["kernels"], km["fixed_us"], km["per_kernel_us"]))
+        print("          %d table rows are shapes the library's candidates run; %.1f per fold left out when their "
+              "candidates are held out" % (km["shared_rows"], km["held_rows_per_fold"]))
         e = km["held_out_error"]
         print("kernel model, held-out     median %5.1f%%  p90 %5.1f%%  within 10%% %5.1f%%  (n = %d)" % (
             100 * e["median"], 100 * e["p90"], 100 * e["within10"], e["n"]))
