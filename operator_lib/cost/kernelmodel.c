@@ -469,24 +469,30 @@ int hant_kernelmodel_kernel_us(const hant_kernelmodel *m, const hant_infer_kerne
   return 0;
 }
 
+/* Per class, the sum of the predictions of kernels k[0..nk). */
+static int kernels_classes(const hant_kernelmodel *m, const hant_infer_kernel *k, int nk,
+                           double class_us[HANT_KCLASS_COUNT]) {
+  memset(class_us, 0, sizeof(double) * HANT_KCLASS_COUNT);
+  for (int i = 0; i < nk; i++) {
+    double us;
+    int rc = hant_kernelmodel_kernel_us(m, &k[i], &us);
+    if (rc)
+      return rc;
+    class_us[hant_kclass_of(&k[i])] += us;
+  }
+  return 0;
+}
+
 int hant_kernelmodel_net_classes(const hant_kernelmodel *m, hant_net *net, double class_us[HANT_KCLASS_COUNT],
                                  int *kernels) {
   memset(class_us, 0, sizeof(double) * HANT_KCLASS_COUNT);
-  hant_infer *inf = NULL;
-  int rc = hant_infer_new(net, &inf);
-  if (rc)
-    return rc;
-  const hant_infer_kernel *k;
-  int nk;
-  hant_infer_kernels(inf, &k, &nk);
-  for (int i = 0; i < nk && !rc; i++) {
-    double us;
-    if (!(rc = hant_kernelmodel_kernel_us(m, &k[i], &us)))
-      class_us[hant_kclass_of(&k[i])] += us;
-  }
+  hant_infer_kernel *k = NULL;
+  int nk = 0, rc = net_kernels(net, &k, &nk);
+  if (!rc)
+    rc = kernels_classes(m, k, nk, class_us);
   if (kernels)
     *kernels = nk;
-  hant_infer_free(inf);
+  free(k);
   return rc;
 }
 
@@ -571,20 +577,6 @@ void hant_kernelmodel_compose_fit(const double (*class_us)[HANT_KCLASS_COUNT], c
   *fixed_us = a[0][P] / a[0][0], *per_kernel_us = a[1][P] / a[1][1];
   for (int c = 0; c < C; c++)
     compose[c] = a[2 + c][P] / a[2 + c][2 + c];
-}
-
-/* Per class, the sum of the predictions of kernels k[0..nk). */
-static int kernels_classes(const hant_kernelmodel *m, const hant_infer_kernel *k, int nk,
-                           double class_us[HANT_KCLASS_COUNT]) {
-  memset(class_us, 0, sizeof(double) * HANT_KCLASS_COUNT);
-  for (int i = 0; i < nk; i++) {
-    double us;
-    int rc = hant_kernelmodel_kernel_us(m, &k[i], &us);
-    if (rc)
-      return rc;
-    class_us[hant_kclass_of(&k[i])] += us;
-  }
-  return 0;
 }
 
 int hant_kernelmodel_evaluate(hant_kernelmodel *m, hant_net *const *nets, const double *measured_ms, int n, int folds,
