@@ -74,8 +74,24 @@ static int engine_get(void) {
 
 /* ---- per-thread state ------------------------------------------------------ */
 
+/* Memory objects kept from one execution to the next: creating and
+ * destroying four per primitive call cost about a tenth of a batch-1
+ * inference (glibc consolidating its free lists on every destroy). An
+ * entry serves one argument position of one descriptor; the data handle
+ * is set on each use, which zero-pads blocked layouts exactly as creation
+ * does. Direct-mapped per argument position, so the arguments of one
+ * execution never evict each other: a collision replaces the entry. */
+#define MAX_ARGS 12
+enum { MEM_CACHE = 64 };
+
+typedef struct mem_entry {
+  const dnnl_memory_desc_t *md; /* the descriptor it was made for (the owner's pointer) */
+  dnnl_memory_t mem;
+} mem_entry;
+
 typedef struct thread_state {
   dnnl_stream_t stream; /* NULL until the thread first runs a primitive */
+  mem_entry mem[MAX_ARGS][MEM_CACHE];
   hant_arena arena;     /* scratch for kernels whose signature has none */
   int local;            /* the thread's own count, 0: the process's */
   int applied;          /* count last given to OpenMP on this thread, 0: none */
@@ -91,6 +107,10 @@ static void thread_state_free(void *p) {
   tls = NULL; /* runs on the exiting thread: later destructors start afresh */
   if (t->stream)
     dnnl_stream_destroy(t->stream);
+  for (int a = 0; a < MAX_ARGS; a++)
+    for (int i = 0; i < MEM_CACHE; i++)
+      if (t->mem[a][i].mem)
+        dnnl_memory_destroy(t->mem[a][i].mem);
   hant_arena_free(&t->arena);
   free(t);
 }
@@ -416,13 +436,40 @@ void hant_kernel_stats_get(hant_kernel_stats *s) {
 
 /* ---- execution ----------------------------------------------------------------- */
 
-#define MAX_ARGS 12
 
 /* Runs one primitive on the thread's stream with memory objects made for
  * this call (a primitive is safe to run from several threads at once only
  * with distinct memory objects), taking its scratchpad from the arena. */
-static dnnl_status_t run_one(dnnl_primitive_t prim, const dnnl_memory_desc_t *scratch_md, size_t scratch_bytes,
-                             hant_arena *scratch, dnnl_stream_t stream, int n, const int *arg,
+/* A memory object for descriptor md at argument position slot, its data
+ * handle set to ptr. The pointer alone does not identify a descriptor (a
+ * released primitive's address can be reused), so the cached object's own
+ * descriptor is compared too. */
+static dnnl_status_t mem_get(thread_state *t, const dnnl_memory_desc_t *md, int slot, void *ptr,
+                             dnnl_memory_t *out) {
+  uintptr_t h = (uintptr_t)md >> 4;
+  mem_entry *e = &t->mem[slot][(h ^ (h >> 6) ^ (h >> 12)) % MEM_CACHE];
+  if (e->mem && e->md == md) {
+    const dnnl_memory_desc_t *have = NULL;
+    if (dnnl_memory_get_memory_desc(e->mem, &have) == dnnl_success && dnnl_memory_desc_equal(have, md)) {
+      *out = e->mem;
+      return dnnl_memory_set_data_handle_v2(e->mem, ptr, t->stream);
+    }
+  }
+  if (e->mem)
+    dnnl_memory_destroy(e->mem);
+  e->mem = NULL;
+  dnnl_status_t s = dnnl_memory_create(&e->mem, md, engine, ptr);
+  if (s != dnnl_success) {
+    e->mem = NULL;
+    return s;
+  }
+  e->md = md;
+  *out = e->mem;
+  return dnnl_success;
+}
+
+static dnnl_status_t run_one(thread_state *t, dnnl_primitive_t prim, const dnnl_memory_desc_t *scratch_md,
+                             size_t scratch_bytes, hant_arena *scratch, int n, const int *arg,
                              const dnnl_memory_desc_t *const *md, void *const *ptr) {
   dnnl_exec_arg_t ea[MAX_ARGS];
   void *pad = scratch_bytes ? hant_arena_alloc(scratch, scratch_bytes) : NULL;
@@ -430,18 +477,14 @@ static dnnl_status_t run_one(dnnl_primitive_t prim, const dnnl_memory_desc_t *sc
     return dnnl_out_of_memory;
   dnnl_status_t s = dnnl_success;
   int made = 0;
-  for (; made < n + (pad != NULL); made++) {
+  for (; made < n + (pad != NULL) && s == dnnl_success; made++) {
     ea[made].arg = made < n ? arg[made] : DNNL_ARG_SCRATCHPAD;
-    s = dnnl_memory_create(&ea[made].memory, made < n ? md[made] : scratch_md, engine, made < n ? ptr[made] : pad);
-    if (s != dnnl_success)
-      break;
+    s = mem_get(t, made < n ? md[made] : scratch_md, made, made < n ? ptr[made] : pad, &ea[made].memory);
   }
   if (s == dnnl_success)
-    s = dnnl_primitive_execute(prim, stream, made, ea);
+    s = dnnl_primitive_execute(prim, t->stream, made, ea);
   if (s == dnnl_success)
-    s = dnnl_stream_wait(stream);
-  for (int i = 0; i < made; i++)
-    dnnl_memory_destroy(ea[i].memory);
+    s = dnnl_stream_wait(t->stream);
   return s;
 }
 
@@ -476,16 +519,16 @@ int hant__prim_exec(const hant__prim *p, const hant__arg *args, int nargs, hant_
     if (!(native[i] = hant_arena_alloc(scratch, dnnl_memory_desc_get_size(re[i]->native))))
       s = dnnl_out_of_memory;
     else if (!re[i]->out)
-      s = run_one(re[i]->prim, re[i]->scratch_md, re[i]->scratch_bytes, scratch, t->stream, 2, from_to,
+      s = run_one(t, re[i]->prim, re[i]->scratch_md, re[i]->scratch_bytes, scratch, 2, from_to,
                   (const dnnl_memory_desc_t *const[]){&re[i]->plain, re[i]->native}, (void *const[]){ptr[i], native[i]});
     md[i] = re[i]->native;
     ptr[i] = native[i];
   }
   if (s == dnnl_success)
-    s = run_one(p->prim, p->scratch_md, p->scratch_bytes, scratch, t->stream, nargs, arg, md, ptr);
+    s = run_one(t, p->prim, p->scratch_md, p->scratch_bytes, scratch, nargs, arg, md, ptr);
   for (int i = 0; i < nargs && s == dnnl_success; i++)
     if (re[i] && re[i]->out)
-      s = run_one(re[i]->prim, re[i]->scratch_md, re[i]->scratch_bytes, scratch, t->stream, 2, from_to,
+      s = run_one(t, re[i]->prim, re[i]->scratch_md, re[i]->scratch_bytes, scratch, 2, from_to,
                   (const dnnl_memory_desc_t *const[]){re[i]->native, &re[i]->plain},
                   (void *const[]){native[i], (void *)args[i].ptr});
   if (s != dnnl_success)
@@ -521,7 +564,7 @@ int hant__prim_pack(const hant__prim *p, int arg, const void *plain, void **pack
   hant_arena_init(&scratch, 0);
   static const int from_to[2] = {DNNL_ARG_FROM, DNNL_ARG_TO};
   if (s == dnnl_success)
-    s = run_one(r->prim, r->scratch_md, r->scratch_bytes, &scratch, t->stream, 2, from_to,
+    s = run_one(t, r->prim, r->scratch_md, r->scratch_bytes, &scratch, 2, from_to,
                 (const dnnl_memory_desc_t *const[]){&r->plain, r->native}, (void *const[]){(void *)plain, buf});
   hant_arena_free(&scratch);
   if (s != dnnl_success) {

@@ -209,15 +209,24 @@ static int prepare(hant_qnet *q, int n) {
   return 0;
 }
 
-/* One pixel's k channels: bias added, requantised. Built for AVX2 and the
- * baseline, chosen when the program loads: this loop is most of the int8
- * evaluation's own work. An AVX-512 clone measured slower at 16-64
- * channels (one partial 512-bit vector; docs/results.md, int8). */
+/* px pixels of k channels: the zero-point correction (corr, one sample's
+ * [px * k], or NULL) taken off, the bias added, requantised. Built for
+ * AVX2 and the baseline, chosen when the program loads: this loop is most
+ * of the int8 evaluation's own work. An AVX-512 clone measured slower at
+ * 16-64 channels (one partial 512-bit vector; docs/results.md, int8). */
 __attribute__((target_clones("avx2", "default"))) static void
-requant_row(const int32_t *restrict a, const int32_t *restrict bq, const float *restrict mult, int32_t zp,
-            uint8_t *restrict y, int k) {
-  for (int o = 0; o < k; o++)
-    y[o] = requant(a[o] + bq[o], mult[o], zp);
+requant_rows(const int32_t *restrict a, const int32_t *restrict corr, const int32_t *restrict bq,
+             const float *restrict mult, int32_t zp, uint8_t *restrict y, size_t px, int k) {
+  for (size_t p = 0; p < px; p++, a += k, y += k) {
+    if (corr) {
+      const int32_t *restrict cp = corr + p * (size_t)k;
+      for (int o = 0; o < k; o++)
+        y[o] = requant(a[o] - cp[o] + bq[o], mult[o], zp);
+    } else {
+      for (int o = 0; o < k; o++)
+        y[o] = requant(a[o] + bq[o], mult[o], zp);
+    }
+  }
 }
 
 /* Runs integer node i: its int32 sums, then requantised into out (uint8)
@@ -235,18 +244,20 @@ static int run_int(hant_qnet *q, int i, uint8_t *const *buf, int n, uint8_t *out
   if (!acc)
     return hant__error(HANT_ENOMEM, "int8 evaluation: no memory for node %d", i);
   if (nd->op == HANT_OP_CONV) {
-    {
-      int rc = hant_qconv_packed_forward(r->pk[i], x, acc, &r->tmp);
-      if (rc)
-        return rc;
-      const int32_t *restrict corr = r->zcorr[i];
-      size_t per = cnt / (size_t)n; /* one sample's outputs: H_out * W_out * K */
-      for (int b = 0; corr && b < n; b++) {
-        int32_t *restrict ab = acc + (size_t)b * per;
-        for (size_t e = 0; e < per; e++)
-          ab[e] -= corr[e];
-      }
+    int rc = hant_qconv_packed_forward(r->pk[i], x, acc, &r->tmp);
+    if (rc)
+      return rc;
+    const int32_t *corr = r->zcorr[i];
+    size_t per = cnt / (size_t)n; /* one sample's outputs: H_out * W_out * K */
+    if (!fout) {
+      for (int b = 0; b < n; b++)
+        requant_rows(acc + (size_t)b * per, corr, qn->bq, qn->mult, qn->zp, out + (size_t)b * per,
+                     per / (size_t)k, k);
+      return 0;
     }
+    for (int b = 0; corr && b < n; b++)
+      for (size_t e = 0; e < per; e++)
+        acc[(size_t)b * per + e] -= corr[e];
   } else { /* linear: features in channels-first order, as hant_net_forward flattens */
     int c = in->c, hw = in->h * in->w, f = c * hw;
     for (int b = 0; b < n; b++)
@@ -260,20 +271,15 @@ static int run_int(hant_qnet *q, int i, uint8_t *const *buf, int n, uint8_t *out
         acc[(size_t)b * k + o] = s;
       }
   }
-  /* one pixel's channels at a time; locals so that the stores through
-   * uint8 pointers, which may alias anything, do not reload them */
+  if (!fout) {
+    requant_rows(acc, NULL, qn->bq, qn->mult, qn->zp, out, cnt / (size_t)k, k);
+    return 0;
+  }
   const int32_t *restrict bq = qn->bq;
   const float *restrict mult = qn->mult;
-  int32_t zp = qn->zp;
-  for (size_t e0 = 0; e0 < cnt; e0 += (size_t)k) {
-    const int32_t *restrict a = acc + e0;
-    if (fout) {
-      for (int o = 0; o < k; o++)
-        fout[e0 + o] = (float)(a[o] + bq[o]) * mult[o];
-    } else {
-      requant_row(a, bq, mult, zp, out + e0, k);
-    }
-  }
+  for (size_t e0 = 0; e0 < cnt; e0 += (size_t)k)
+    for (int o = 0; o < k; o++)
+      fout[e0 + o] = (float)(acc[e0 + o] + bq[o]) * mult[o];
   return 0;
 }
 
