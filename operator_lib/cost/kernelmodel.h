@@ -36,7 +36,7 @@
  * post-ops): the base carries
  * the trend, the neighbours the shape effects it misses. Channels in the
  * base are padded to a block of 1, 8 or 16 (vectorised kernels run whole
- * blocks). The block, the form and k (0: the base alone) are chosen per
+ * blocks, or only their output channels). The block, the form and k (0: the base alone) are chosen per
  * class by leave-one-out error over its measured kernels.
  *
  * Measured tables are stored in the library keyed by a CPU identifier and
@@ -68,7 +68,8 @@ typedef enum hant_kform { HANT_KFORM_LOG, HANT_KFORM_ADDITIVE, HANT_KFORM_COUNT 
 typedef struct hant_kclass_fit {
   int n;                  /* measured kernels fitted; 0: the class has no data */
   int form;               /* hant_kform of the base */
-  int block;              /* channels padded to a multiple of this (1, 8 or 16) in the base */
+  int block;              /* channels padded to a multiple of this (1, 8 or 16) in the base; negative (-8,
+                             -16): only the output channels of each group, by its magnitude */
   double beta[4];         /* the base: [1, MACs, bytes, outputs] (their logs for HANT_KFORM_LOG; in thousands
                              for HANT_KFORM_ADDITIVE), microseconds or their natural log */
   int k;                  /* neighbours of the residual correction; 0 for the line alone */
