@@ -76,6 +76,8 @@ typedef struct ctx {
   bool train_nets;
   uint64_t seed;
   hant_finetune_opts ft; /* the recipe every method's network is fine-tuned with */
+  int rerank_k;          /* hant's measured re-ranking: the k best choices by prediction, the best on */
+  int rerank_images;     /* ... this many validation images answers (k <= 1: the predicted optimum) */
   FILE *resume;          /* finished networks are appended here, when resuming */
   char setup[512];       /* what a finished network's figures depend on besides the network */
   evalrec *evals;
@@ -339,6 +341,13 @@ static void run_hant(const ctx *c, const devctx *d, hant_budget_kind k, double b
   snprintf(req.power_mode, sizeof(req.power_mode), "%s", d->mode->name);
   hant_budget b = {.kind = k, .value = budget};
   hant_transform_req_add_budget(&req, &b);
+  hant_deploy_measurer measurer = {c->lib, c->st};
+  if (c->rerank_k > 1) {
+    req.rerank_k = c->rerank_k;
+    req.rerank_images = c->rerank_images;
+    req.accuracy = hant_deploy_accuracy_choice;
+    req.accuracy_user = &measurer;
+  }
   hant_transform_result res;
   hant_transform_result_init(&res);
   double t0 = hant_now_s();
@@ -448,6 +457,9 @@ static void usage(FILE *f) {
           "  --finetune-lr LR      peak learning rate of fine-tuning (default finetune.h's)\n"
           "  --finetune-clip C     gradient-norm clip, 0 for none (default finetune.h's)\n"
           "  --finetune-folded     fine-tune the folded network (no batch norm restored)\n"
+          "  --rerank K            hant: measure the K best choices by prediction on validation\n"
+          "                        images and keep the best measured, as transform --rerank does\n"
+          "  --rerank-images N     validation images per re-ranked choice (default 1000)\n"
           "  --threads N           kernel threads (default: one per core)\n"
           "  --json FILE           also write every row as JSON\n"
           "  --resume FILE         append each evaluated network to FILE and reuse those a\n"
@@ -465,6 +477,7 @@ int main(int argc, char **argv) {
       {"methods", required_argument, 0, 'M'},
       {"finetune-lr", required_argument, 0, 'L'}, {"finetune-clip", required_argument, 0, 'C'},
       {"finetune-folded", no_argument, 0, 'F'}, {"resume", required_argument, 0, 'R'}, {"eval-split", required_argument, 0, 'S'},
+      {"rerank", required_argument, 0, 'K'}, {"rerank-images", required_argument, 0, 'I'},
       {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
   const char *db = NULL, *json_path = NULL;
@@ -496,6 +509,8 @@ int main(int argc, char **argv) {
     case 'C': c.ft.clip_norm = strtof(optarg, NULL); break;
     case 'F': c.ft.restore_bn = false; break;
     case 'R': resume_path = optarg; break;
+    case 'K': c.rerank_k = atoi(optarg); break;
+    case 'I': c.rerank_images = atoi(optarg); break;
     case 'S':
       eval_split = hant_split_from_name(optarg);
       if (eval_split != HANT_SPLIT_TEST && eval_split != HANT_SPLIT_VAL)
@@ -506,7 +521,8 @@ int main(int argc, char **argv) {
     default: usage(stderr); return 2;
     }
   }
-  if (!db || draws < 1 || ft_samples < 0 || test_samples < 0 || threads < 0) {
+  if (!db || draws < 1 || ft_samples < 0 || test_samples < 0 || threads < 0 || c.rerank_k < 0 ||
+      c.rerank_images < 0) {
     usage(stderr);
     return 2;
   }
