@@ -250,7 +250,8 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
     fo.seed = c->seed;
     hant_train_result tr;
     double t0 = hant_now_s();
-    if (hant_finetune_kd(net, c->teacher, &c->train, NULL, &fo, &tr))
+    /* quantisation-aware fine-tuning calibrates as measure() will */
+    if (hant_finetune_kd(net, c->teacher, &c->train, fo.qat ? &c->val : NULL, &fo, &tr))
       die(label);
     e->ft_s[k] = hant_now_s() - t0;
     if (measure(c, net, &e->acc[k], &e->acc_fp32[k], NULL))
@@ -580,6 +581,8 @@ static void usage(FILE *f) {
           "                        and measured in int8, fp32 beside it; losses against the\n"
           "                        int8 teacher; hant, random and greedy choose on the int8\n"
           "                        scores (hant-distill quantize), required on every device\n"
+          "  --qat                 with int8: fine-tune quantisation-aware (finetune.h's qat,\n"
+          "                        as transform --out does on int8 devices), not in fp32\n"
           "  --seed S              fine-tuning and random draws (default 1)\n"
           "  --finetune-lr LR      peak learning rate of fine-tuning (default finetune.h's)\n"
           "  --finetune-clip C     gradient-norm clip, 0 for none (default finetune.h's)\n"
@@ -601,7 +604,7 @@ int main(int argc, char **argv) {
       {"methods", required_argument, 0, 'M'},
       {"finetune-lr", required_argument, 0, 'L'}, {"finetune-clip", required_argument, 0, 'C'},
       {"finetune-folded", no_argument, 0, 'F'}, {"resume", required_argument, 0, 'R'}, {"eval-split", required_argument, 0, 'S'},
-      {"precision", required_argument, 0, 'P'}, {"help", no_argument, 0, 'h'},
+      {"precision", required_argument, 0, 'P'}, {"qat", no_argument, 0, 'Q'}, {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
   const char *db = NULL, *json_path = NULL;
   char devices_s[256] = "cortex-m7,rpi4,jetson-nano", divisors_s[128] = "2,4,8", kinds_s[64] = "energy,latency",
@@ -644,10 +647,15 @@ int main(int argc, char **argv) {
       }
       c.int8 = !strcmp(optarg, "int8");
       break;
+    case 'Q': c.ft.qat = true; break;
     case 'h': usage(stdout); return 0;
     case 'V': printf("bench_quality (hant) %s\n", hant_version()); return 0;
     default: usage(stderr); return 2;
     }
+  }
+  if (c.ft.qat && !c.int8) {
+    fprintf(stderr, "bench_quality: --qat needs --precision int8\n");
+    return 2;
   }
   if (!db || draws < 1 || ft_samples < 0 || test_samples < 0 || threads < 0) {
     usage(stderr);
@@ -775,7 +783,7 @@ int main(int argc, char **argv) {
     /* fp32 setups keep their old text, so that files of earlier runs stay usable. */
     if (c.int8) {
       size_t n = strlen(c.setup);
-      snprintf(c.setup + n, sizeof(c.setup) - n, " precision=int8");
+      snprintf(c.setup + n, sizeof(c.setup) - n, " precision=int8%s", c.ft.qat ? " qat" : "");
     }
     resume_load(&c, resume_path);
   }
@@ -801,6 +809,8 @@ int main(int argc, char **argv) {
     hant_jsonw_obj_begin(&jw);
     hant_jsonw_key(&jw, "precision");
     hant_jsonw_str(&jw, c.int8 ? "int8" : "fp32");
+    hant_jsonw_key(&jw, "qat");
+    hant_jsonw_bool(&jw, c.ft.qat);
     hant_jsonw_key(&jw, "teacher_test_accuracy");
     hant_jsonw_num(&jw, teacher_acc);
     hant_jsonw_key(&jw, "teacher_val_accuracy");
