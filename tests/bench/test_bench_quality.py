@@ -34,9 +34,10 @@ def run(args):
     return r
 
 
-def product_int8(lib, n):
+def product_int8(lib, n, job_args=("--eval",)):
     """The network hantd chooses on cortex-m7 at half the teacher's energy, and its int8 test accuracy on the first n
-    test images as transform --out --eval measures it (deploy.c), through the real daemon and client."""
+    test images as transform --out measures it (deploy.c; --eval, or fine-tuning), through the real daemon and
+    client."""
     sock, log = os.path.join(T, "d.sock"), open(os.path.join(T, "hantd.log"), "w")
     proc = subprocess.Popen([HANTD, "--foreground", "--db", lib, "--socket", sock, "--state-dir",
                              os.path.join(T, "state"), "--config", "/dev/null"], stdout=log, stderr=log)
@@ -50,7 +51,7 @@ def product_int8(lib, n):
             except OSError:
                 time.sleep(0.02)
         r = run([CLIENT, "--socket", sock, "transform", "--device", "cortex-m7", "--budget", "50%energy", "--out",
-                 os.path.join(T, "hant8.onnx"), "--eval", "--eval-samples", str(n), "--json"])
+                 os.path.join(T, "hant8.onnx"), "--eval-samples", str(n), "--json"] + list(job_args))
         check(r.returncode == 0, "transform --out on cortex-m7: exit %d" % r.returncode)
         lines = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
         job = lines[-1] if lines else {}
@@ -129,6 +130,19 @@ def int8_checks():
           "the int8 teacher (%s, %s) is quantised as export does (%s, %s)" % (
               res["teacher_int8_calib"], res["teacher_int8_calib_val_accuracy"], ex.get("calib"),
               ex.get("val_accuracy_int8")))
+    # Quantisation-aware fine-tuning: in the bench (its own resume rows) and in transform --out on an int8 device.
+    r = run(one8 + ["--qat", "--json", OUT + "8q", "--resume", RES])
+    check(r.returncode == 0 and "0 networks already evaluated" in r.stderr,
+          "--qat ran on its own resume rows: exit %d, %s" % (r.returncode, r.stderr[-300:]))
+    res = json.load(open(OUT + "8q")) if r.returncode == 0 else {"rows": []}
+    check(res.get("qat") is True and all(0 <= x["test_accuracy"]["finetune_1"] <= 1 for x in res["rows"]
+                                         if x["feasible"]), "--qat rows: %s" % res["rows"][:1])
+    r = run(one8[:1] + ["--db", LIB, "--qat"])
+    check(r.returncode == 2 and "--qat needs --precision int8" in r.stderr, "--qat in fp32 refused: " +
+          r.stderr[-200:])
+    ids, acc8 = product_int8(LIB, 300, ("--finetune", "1", "--finetune-samples", "300"))
+    check(ids and acc8 is not None and 0 <= acc8 <= 1, "transform --out --finetune on cortex-m7 (QAT): %s, %s" %
+          (ids, acc8))
 
 
 try:
