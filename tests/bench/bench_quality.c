@@ -55,7 +55,10 @@
  * accuracy of each network is printed beside its int8 one. hant, random
  * and greedy all choose on the library's int8 scores (hant-distill
  * quantize), and the bench refuses a device whose costed candidates lack
- * them rather than comparing fp32 choices.
+ * them rather than comparing fp32 choices. --qat makes the fine-tuning
+ * quantisation-aware (finetune.h), as transform --out fine-tunes for an
+ * int8 device; without it the fine-tuning is fp32 and the quantisation
+ * post-training only.
  */
 
 #define MAX_EPOCHS 4
