@@ -37,6 +37,7 @@
 #include "infer.h"
 #include "net.h"
 #include "netfile.h"
+#include "qat.h"
 #include "quant.h"
 #include "slots.h"
 #include "train.h"

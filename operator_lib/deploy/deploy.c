@@ -208,6 +208,9 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
     hant_finetune_opts_default(&fo);
     fo.epochs = o->finetune_epochs;
     fo.seed = o->seed ? o->seed : 1;
+    /* A network for an int8 device learns the int8 arithmetic it will run
+     * in, at the ranges quantise() below calibrates from the same images. */
+    fo.qat = o->int8;
     struct ft_progress fp = {progress, user, 0.2, 0.85, 0};
     fo.progress = on_ft_progress;
     fo.user = &fp;

@@ -8,6 +8,8 @@
 
 #include "base.h"
 #include "bn_restore.h"
+#include "qat.h"
+#include "quant.h"
 
 void hant_finetune_opts_default(hant_finetune_opts *o) {
   memset(o, 0, sizeof(*o));
@@ -55,6 +57,28 @@ static int kd_step(void *user, const hant_train_batch *b, float *dz, float *loss
 
 static int finetune_once(hant_net *student, hant_net *teacher, const hant_dataset *train, const hant_dataset *val,
                          const hant_finetune_opts *o, hant_train_result *res);
+
+/* Each step's forward and backward run at the quantised weights; the
+ * update is applied to the master weights (straight-through). */
+static int qat_begin(void *user) { return hant_qat_weights_fake(user); }
+
+static int qat_end(void *user) {
+  hant_qat_weights_master(user);
+  return 0;
+}
+
+/* The fake quantisation of student at the ranges hant_quantise calibrates
+ * for it now, which are those transform --out quantises it with when
+ * given the same images. */
+static int qat_prepare(hant_net *student, const hant_dataset *train, const hant_dataset *val, hant_qat **qat) {
+  hant_quant_opts qo = {.choose = val && val->n > 0};
+  hant_qnet *q = NULL;
+  int rc = hant_quantise(student, train, qo.choose ? val : NULL, &qo, &q);
+  if (!rc)
+    rc = hant_qat_new(student, q, qat);
+  hant_qnet_destroy(q);
+  return rc;
+}
 
 /* The student's parameter values (running statistics included), to start
  * again from after a divergence; NULL when out of memory. */
@@ -110,7 +134,14 @@ static int finetune_once(hant_net *student, hant_net *teacher, const hant_datase
    * so the student keeps its structure (bn_restore.h). */
   hant_bn_restored br = {0};
   hant_net *trained = student;
-  if (o->restore_bn) {
+  hant_qat *qat = NULL;
+  if (o->qat) {
+    int rc = qat_prepare(student, train, val, &qat);
+    if (rc) {
+      memset(res, 0, sizeof(*res));
+      return rc;
+    }
+  } else if (o->restore_bn) {
     int rc = hant_bn_restore(student, train, o->bn_images, &br);
     if (rc) {
       memset(res, 0, sizeof(*res));
@@ -123,6 +154,7 @@ static int finetune_once(hant_net *student, hant_net *teacher, const hant_datase
   if (!(kd.g_ce = hant_alloc((size_t)k * o->batch * sizeof(float)))) {
     memset(res, 0, sizeof(*res));
     hant_bn_restored_free(&br);
+    hant_qat_destroy(qat);
     return HANT_ENOMEM;
   }
   /* SGD with Nesterov momentum on a cosine schedule without warm-up, and
@@ -150,10 +182,18 @@ static int finetune_once(hant_net *student, hant_net *teacher, const hant_datase
   t.loss = kd_step;
   t.loss_user = &kd;
   t.name = "fine-tuning";
+  if (qat) {
+    t.pass_hook = hant_qat_hook;
+    t.step_begin = qat_begin;
+    t.step_end = qat_end;
+    t.hook_user = qat;
+  }
   int rc = hant_train_classifier(trained, train, val, &t, res);
+  /* the master weights, also when a step failed between its two calls */
+  hant_qat_destroy(qat);
   res->clip_norm = o->clip_norm;
   /* A canceled run still leaves the student as its last step made it. */
-  if (o->restore_bn && (!rc || rc == HANT_ECANCELED)) {
+  if (br.net && (!rc || rc == HANT_ECANCELED)) {
     int rc2 = hant_bn_refold(&br, student);
     rc = rc ? rc : rc2;
   }

@@ -22,6 +22,14 @@ typedef struct hant_finetune_opts {
   int bn_images;     /* training images that initialise the restored batch norms */
   uint64_t seed;
   long max_steps;    /* 0: no limit */
+  /* Quantisation-aware (qat.h), for a network that will run in int8: the
+   * student is quantised first as hant_quantise does it (calibrated on
+   * train, the method chosen on val when given, else min-max), and trained
+   * folded (restore_bn is ignored: the int8 network's weights are the
+   * folded ones) with fake-quantised weights and activations at those
+   * ranges. The student keeps float32 weights, to be quantised again
+   * after training. */
+  bool qat;
   hant_train_progress_fn progress;
   void *user;
   /* When not NULL, read before every step: once nonzero (progress may set

@@ -626,6 +626,8 @@ int hant_net_forward_range(hant_net *net, hant_pass *p, int first, int last, boo
   p->train = train;
   for (int i = first; i <= last; i++) {
     int rc = hant__net_forward_node(net, p, i);
+    if (!rc && p->hook)
+      rc = p->hook(p->hook_user, p, i, HANT_PASS_FORWARD_DONE);
     if (rc)
       return rc;
   }
@@ -648,6 +650,8 @@ int hant_net_forward_to(hant_net *net, hant_pass *p, const float *x, int n, int 
     return rc;
   p->n = n;
   p->out[0] = (float *)x;
+  if (p->hook && (rc = p->hook(p->hook_user, p, 0, HANT_PASS_FORWARD_DONE)))
+    return rc;
   return hant_net_forward_range(net, p, 1, last, train);
 }
 
@@ -821,8 +825,8 @@ int hant_net_backward(hant_net *net, hant_pass *p, const float *dout, float *dx)
   p->grad[last] = g;
   p->want_input_grad = dx != NULL;
   for (int i = last; i >= 1; i--) {
-    int rc = backward_node(net, p, i);
-    if (rc)
+    int rc = p->hook ? p->hook(p->hook_user, p, i, HANT_PASS_BACKWARD_START) : 0;
+    if (rc || (rc = backward_node(net, p, i)))
       return rc;
   }
   if (dx) {

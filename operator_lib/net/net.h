@@ -134,7 +134,23 @@ int hant_net_fold_bn(hant_net *net);
  * taken from the functions below are in the same layout; with one channel
  * or 1x1 planes (images of one channel, logits) it is also the
  * channels-first one. */
-typedef struct hant_pass {
+typedef struct hant_pass hant_pass;
+
+/* Where a pass calls its hook (hant_pass.hook). */
+typedef enum hant_pass_event {
+  HANT_PASS_FORWARD_DONE,  /* node's output is in p->out[node] */
+  HANT_PASS_BACKWARD_START /* p->grad[node] (NULL when no gradient reached it) is about to flow to its inputs */
+} hant_pass_event;
+
+/* A pass hook sees every node's output after its forward (the input node's
+ * too) and every node's gradient before its backward, and may change
+ * either in place; it must not write into the input node's output, which
+ * is the caller's buffer, but may point p->out[0] at a copy in p->act.
+ * Fake quantisation (qat.h) is the one user. A nonzero return (a HANT_E*
+ * code) ends the pass with it. */
+typedef int (*hant_pass_hook_fn)(void *user, hant_pass *p, int node, hant_pass_event ev);
+
+struct hant_pass {
   hant_arena act;   /* activations and gradients of the current batch */
   hant_arena tmp;   /* scratch, reset after each operator */
   float **out;      /* per node */
@@ -144,7 +160,9 @@ typedef struct hant_pass {
   int n;            /* batch size of the last forward */
   bool train;
   bool want_input_grad; /* set by backward when the caller wants dx */
-} hant_pass;
+  hant_pass_hook_fn hook; /* NULL (hant_pass_init) for none */
+  void *hook_user;
+};
 
 void hant_pass_init(hant_pass *p);
 void hant_pass_free(hant_pass *p);

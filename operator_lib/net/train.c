@@ -136,6 +136,8 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
   int *order = malloc(sizeof(int) * (size_t)train->n), *lab = malloc(sizeof(int) * (size_t)B);
   hant_pass p;
   hant_pass_init(&p);
+  p.hook = o->pass_hook;
+  p.hook_user = o->hook_user;
   hant_rng rng;
   hant_rng_seed(&rng, o->seed);
   hant_optim opt;
@@ -163,7 +165,7 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
         goto out;
       }
       hant_dataset_batch(train, order + b * B, B, o->augment, o->pad, &rng, x, lab);
-      if ((rc = hant_net_forward(net, &p, x, B, true)))
+      if ((o->step_begin && (rc = o->step_begin(o->hook_user))) || (rc = hant_net_forward(net, &p, x, B, true)))
         goto out;
       const float *z = p.out[hant_net_output(net)];
       float l;
@@ -180,7 +182,7 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
         goto out;
       }
       hant_net_zero_grad(net);
-      if ((rc = hant_net_backward(net, &p, dl, NULL)))
+      if ((rc = hant_net_backward(net, &p, dl, NULL)) || (o->step_end && (rc = o->step_end(o->hook_user))))
         goto out;
       if (o->clip_norm > 0)
         clip_grad_norm(net, o->clip_norm);

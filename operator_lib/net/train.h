@@ -65,6 +65,15 @@ typedef struct hant_train_opts {
    * label_smoothing. */
   hant_train_loss_fn loss;
   void *loss_user;
+  /* Quantisation-aware training (qat.h), all NULL otherwise: the hook of
+   * the training passes (net.h), and calls before each step's forward
+   * (step_begin) and after its backward, before the gradients are clipped
+   * and applied (step_end), each returning 0 or a HANT_E* code that ends
+   * the run. Validation runs without any of them. */
+  hant_pass_hook_fn pass_hook;
+  int (*step_begin)(void *user);
+  int (*step_end)(void *user);
+  void *hook_user;
   const char *name;      /* names the run in messages; NULL: "training" */
 } hant_train_opts;
 

@@ -17,6 +17,7 @@
 #include "hant.h"
 #include "jsonw.h"
 #include "library.h"
+#include "quant.h"
 #include "store.h"
 #include "train.h"
 #include "transform_solve.h"
@@ -42,6 +43,22 @@
  * Predicted accuracy is the teacher's validation accuracy plus the summed
  * validation-split scores; nothing is chosen on the test split. Results
  * are cached by network, since budgets and devices often share choices.
+ *
+ * With --precision int8 (issue 19; devices whose profile computes in int8)
+ * every network, the teacher's included, is measured as the device runs
+ * it: after the same fp32 fine-tuning (or as assembled), quantised as
+ * `transform --out` does (deploy.c): hant_quantise calibrating on the
+ * fine-tuning images (the whole training split with --no-train), the
+ * calibration method chosen by int8 accuracy on the validation split,
+ * then its int8 accuracy (hant_qnet_accuracy) on the evaluation split.
+ * The teacher row and every point lost are the int8 teacher's; the fp32
+ * accuracy of each network is printed beside its int8 one. hant, random
+ * and greedy all choose on the library's int8 scores (hant-distill
+ * quantize), and the bench refuses a device whose costed candidates lack
+ * them rather than comparing fp32 choices. --qat makes the fine-tuning
+ * quantisation-aware (finetune.h), as transform --out fine-tunes for an
+ * int8 device; without it the fine-tuning is fp32 and the quantisation
+ * post-training only.
  */
 
 #define MAX_EPOCHS 4
@@ -53,6 +70,10 @@ typedef struct evalrec {
   double acc0;
   double acc[MAX_EPOCHS];
   double ft_s[MAX_EPOCHS];
+  /* With --precision int8, acc0 and acc are int8 accuracies and these the
+   * same networks' fp32 ones; NAN otherwise. */
+  double acc0_fp32;
+  double acc_fp32[MAX_EPOCHS];
 } evalrec;
 
 typedef struct sel {
@@ -75,6 +96,9 @@ typedef struct ctx {
   int epochs[MAX_EPOCHS], n_epochs;
   bool train_nets;
   uint64_t seed;
+  bool int8;             /* --precision int8: networks measured quantised */
+  const hant_dataset *calib; /* int8: the images activation ranges are calibrated on */
+  hant_dataset calib_own, val; /* int8: the whole training split (--no-train); the validation split */
   hant_finetune_opts ft; /* the recipe every method's network is fine-tuned with */
   int rerank_k;          /* hant's measured re-ranking: the k best choices by prediction, the best on */
   int rerank_images;     /* ... this many validation images answers (k <= 1: the predicted optimum) */
@@ -102,6 +126,9 @@ typedef struct devctx {
   const hant_library_device *dev;
   const hant_library_mode *mode;
   int profile_mode; /* index into dev->profile's modes, -1 without modes */
+  /* The library the baselines choose from: the library itself, or with
+   * --precision int8 its int8 view (int8_view) */
+  const hant_library *lib;
   double factor, overhead_ms;
   /* Modelled costs of the uniform widths ch / base, ch = 1..base, filled on
    * first use and shared by every budget on the device. */
@@ -166,6 +193,33 @@ static void key_of(const ctx *c, const int *choice, double width, char *key, siz
 }
 
 /* Evaluates a network once; later requests for the same network reuse it. */
+/* How a network was quantised: the calibration method chosen and its int8
+ * accuracy on the validation images that chose it. */
+typedef struct qinfo {
+  hant_qcalib calib;
+  double val_accuracy;
+} qinfo;
+
+/* Accuracy of net on the evaluation split as the bench's precision runs
+ * it; *acc_fp32 gets the float32 accuracy (also *acc for fp32). In int8
+ * net is quantised as deploy.c's quantise() does it, which folds its batch
+ * norms (its output is unchanged), and qi (may be NULL) says how. */
+static int measure(ctx *c, hant_net *net, double *acc, double *acc_fp32, qinfo *qi) {
+  double loss;
+  int rc = hant_eval_classifier(net, &c->test, 250, acc_fp32, &loss);
+  *acc = *acc_fp32;
+  if (rc || !c->int8)
+    return rc;
+  hant_quant_opts qo = {.choose = true};
+  hant_qnet *q = NULL;
+  if (!(rc = hant_quantise(net, c->calib, &c->val, &qo, &q)))
+    rc = hant_qnet_accuracy(q, &c->test, 128, acc);
+  if (!rc && qi)
+    *qi = (qinfo){q->calib, q->val_accuracy};
+  hant_qnet_destroy(q);
+  return rc;
+}
+
 static int evaluate(ctx *c, const int *choice, double width, const char *label) {
   char key[640];
   key_of(c, choice, width, key, sizeof(key));
@@ -182,13 +236,16 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
   memset(e, 0, sizeof(*e));
   snprintf(e->key, sizeof(e->key), "%s", key);
   hant_net *net;
-  double loss;
-  if (build_net(c, choice, width, &net) || hant_eval_classifier(net, &c->test, 250, &e->acc0, &loss))
+  e->acc0_fp32 = NAN;
+  if (build_net(c, choice, width, &net) || measure(c, net, &e->acc0, &e->acc0_fp32, NULL))
     die(label);
   hant_net_destroy(net);
   fprintf(stderr, "  %s: assembled %.4f", label, e->acc0);
+  if (c->int8)
+    fprintf(stderr, " (fp32 %.4f)", e->acc0_fp32);
   for (int k = 0; k < c->n_epochs; k++) {
     e->acc[k] = NAN;
+    e->acc_fp32[k] = NAN;
     if (!c->train_nets)
       continue;
     if (build_net(c, choice, width, &net))
@@ -198,18 +255,27 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
     fo.seed = c->seed;
     hant_train_result tr;
     double t0 = hant_now_s();
-    if (hant_finetune_kd(net, c->teacher, &c->train, NULL, &fo, &tr) ||
-        hant_eval_classifier(net, &c->test, 250, &e->acc[k], &loss))
+    /* quantisation-aware fine-tuning calibrates as measure() will */
+    if (hant_finetune_kd(net, c->teacher, &c->train, fo.qat ? &c->val : NULL, &fo, &tr))
       die(label);
     e->ft_s[k] = hant_now_s() - t0;
+    if (measure(c, net, &e->acc[k], &e->acc_fp32[k], NULL))
+      die(label);
     hant_net_destroy(net);
     fprintf(stderr, ", %d ep %.4f (%.0f s)", c->epochs[k], e->acc[k], e->ft_s[k]);
+    if (c->int8)
+      fprintf(stderr, " (fp32 %.4f)", e->acc_fp32[k]);
   }
   fprintf(stderr, "\n");
   if (c->resume) {
     fprintf(c->resume, "%s\t%s\t%.17g", c->setup, e->key, e->acc0);
     for (int k = 0; k < c->n_epochs; k++)
       fprintf(c->resume, "\t%.17g\t%.17g", e->acc[k], e->ft_s[k]);
+    if (c->int8) {
+      fprintf(c->resume, "\t%.17g", e->acc0_fp32);
+      for (int k = 0; k < c->n_epochs; k++)
+        fprintf(c->resume, "\t%.17g", e->acc_fp32[k]);
+    }
     fprintf(c->resume, "\n");
     fflush(c->resume);
   }
@@ -218,7 +284,9 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
 
 /* Networks a killed run already evaluated with the same setup: lines
  * "setup <TAB> key <TAB> assembled accuracy (<TAB> accuracy <TAB> seconds)
- * per fine-tuning length". Lines of other setups are kept but not used. */
+ * per fine-tuning length", then with --precision int8 (whose setup says
+ * so) the fp32 accuracies: assembled, then per fine-tuning length. Lines
+ * of other setups are kept but not used. */
 static void resume_load(ctx *c, const char *path) {
   FILE *f = fopen(path, "r");
   if (f) {
@@ -246,6 +314,14 @@ static void resume_load(ctx *c, const char *path) {
         e->acc[k] = ok ? strtod(a, NULL) : NAN;
         e->ft_s[k] = ok ? strtod(sec, NULL) : NAN;
       }
+      e->acc0_fp32 = NAN;
+      for (int k = 0; k < c->n_epochs; k++)
+        e->acc_fp32[k] = NAN;
+      for (int k = -1; k < c->n_epochs && ok && c->int8; k++) {
+        char *a = strtok_r(NULL, "\t", &save);
+        ok = a != NULL;
+        *(k < 0 ? &e->acc0_fp32 : &e->acc_fp32[k]) = ok ? strtod(a, NULL) : NAN;
+      }
       if (ok)
         c->n_evals++, used++;
     }
@@ -258,6 +334,46 @@ static void resume_load(ctx *c, const char *path) {
 
 /* ---- the methods ----------------------------------------------------------- */
 
+/* The library as the baselines see it on an int8 device: each candidate's
+ * int8 score and the int8 teacher's validation accuracy in place of the
+ * fp32 ones, uncalibrated (the fit was made on fp32 networks), as
+ * hant_transform_solve views it there, so that all methods maximise the
+ * same values. Returns the number of candidates costed on the device
+ * without an int8 score; *view (free() it and its cands) is set only when
+ * that is 0 and some candidate is costed. */
+static int int8_view(const hant_library *lib, const hant_library_device *dev, hant_library **view) {
+  int missing = 0, costed = 0;
+  *view = NULL;
+  for (int c = 0; c < lib->n_cands; c++) {
+    bool has = false;
+    for (int m = 0; m < dev->n_modes && !has; m++)
+      has = dev->modes[m].has[c];
+    costed += has;
+    missing += has && (!lib->has_int8 || isnan(lib->int8_score[c]));
+  }
+  if (missing || !costed)
+    return missing ? missing : 1;
+  hant_library *v = malloc(sizeof(*v));
+  hant_cand_rec *cands = malloc(sizeof(*cands) * (size_t)lib->n_cands);
+  if (!v || !cands)
+    die("out of memory");
+  memcpy(v, lib, sizeof(*v));
+  memcpy(cands, lib->cands, sizeof(*cands) * (size_t)lib->n_cands);
+  for (int c = 0; c < lib->n_cands; c++)
+    if (!isnan(lib->int8_score[c])) {
+      cands[c].score = lib->int8_score[c];
+      cands[c].val_accuracy = lib->int8_val_accuracy[c];
+    }
+  v->cands = cands;
+  v->teacher.val_accuracy = lib->int8.val_accuracy;
+  v->teacher.val_images = lib->int8.val_images;
+  v->calibrated = false;
+  v->calib_objective = false;
+  v->calib_coef = NULL;
+  *view = v;
+  return 0;
+}
+
 /* The library problem on one device and budget kind: items are candidates
  * costed there, in slot order. */
 typedef struct libprob {
@@ -268,8 +384,8 @@ typedef struct libprob {
   double budget;
 } libprob;
 
-static void libprob_build(const ctx *c, const devctx *d, hant_budget_kind k, double budget, libprob *lp) {
-  const hant_library *lib = c->lib;
+static void libprob_build(const devctx *d, hant_budget_kind k, double budget, libprob *lp) {
+  const hant_library *lib = d->lib;
   memset(lp, 0, sizeof(*lp));
   lp->gsize = calloc((size_t)lib->n_slots, sizeof(size_t));
   lp->value = malloc(sizeof(double) * (size_t)lib->n_cands);
@@ -311,8 +427,8 @@ static void libprob_free(libprob *lp) {
 }
 
 /* Fills a library selection's figures from its per-group item choice. */
-static void sel_from_items(const ctx *c, const devctx *d, const libprob *lp, const size_t *items, sel *s) {
-  const hant_library *lib = c->lib;
+static void sel_from_items(const devctx *d, const libprob *lp, const size_t *items, sel *s) {
+  const hant_library *lib = d->lib;
   s->choice = malloc(sizeof(int) * (size_t)lib->n_slots);
   if (!s->choice)
     die("out of memory");
@@ -354,6 +470,13 @@ static void run_hant(const ctx *c, const devctx *d, hant_budget_kind k, double b
   if (hant_transform_solve(c->lib, &req, &res))
     die("hant selection");
   s->search_ms = 1e3 * (hant_now_s() - t0);
+  /* The product path decides the scores' precision itself; an int8 bench
+   * comparing fp32-chosen networks would measure something else. */
+  if (c->int8 && strcmp(res.scores_precision, "int8")) {
+    fprintf(stderr, "bench_quality: hant's selection on %s used %s scores (%d costed candidates without an int8 "
+                    "score)\n", d->dev->name, res.scores_precision, res.int8_missing);
+    exit(1);
+  }
   if (!res.has_choice) {
     snprintf(s->why, sizeof(s->why), "%s", hant_select_status_name(res.status));
   } else {
@@ -375,7 +498,7 @@ static void run_hant(const ctx *c, const devctx *d, hant_budget_kind k, double b
 static void run_library_baseline(const ctx *c, const devctx *d, hant_budget_kind k, double budget, int method,
                                  int draws, uint64_t seed, sel *s) {
   libprob lp;
-  libprob_build(c, d, k, budget, &lp);
+  libprob_build(d, k, budget, &lp);
   size_t *items = malloc(sizeof(size_t) * (size_t)c->lib->n_slots);
   double value;
   if (!items)
@@ -389,7 +512,7 @@ static void run_library_baseline(const ctx *c, const devctx *d, hant_budget_kind
   else if (rc)
     die(method_names[method]);
   else
-    sel_from_items(c, d, &lp, items, s);
+    sel_from_items(d, &lp, items, s);
   free(items);
   libprob_free(&lp);
 }
@@ -432,6 +555,16 @@ static void pct(char *buf, size_t n, double v) {
     snprintf(buf, n, "%.2f", 100 * v);
 }
 
+/* An accuracy cell: the figure, and with int8 the fp32 one of the same
+ * network in parentheses. */
+static void acc_cell(char *buf, size_t n, double v, double fp32) {
+  if (isnan(v) || isnan(fp32)) {
+    pct(buf, n, v);
+    return;
+  }
+  snprintf(buf, n, "%.2f (%.2f)", 100 * v, 100 * fp32);
+}
+
 static void usage(FILE *f) {
   fprintf(f,
           "usage: bench_quality --db LIBRARY.db [options]\n"
@@ -453,6 +586,15 @@ static void usage(FILE *f) {
           "  --draws R             random selections per budget (default 20)\n"
           "  --methods LIST        of hant, uniform, random, greedy (default all)\n"
           "  --no-train            evaluate as assembled only\n"
+          "  --precision P         fp32 (default), or int8 for devices that compute in int8:\n"
+          "                        every network (the teacher's too) quantised after its fp32\n"
+          "                        fine-tuning as transform --out does (calibrated on the\n"
+          "                        fine-tuning images, method chosen on the validation split)\n"
+          "                        and measured in int8, fp32 beside it; losses against the\n"
+          "                        int8 teacher; hant, random and greedy choose on the int8\n"
+          "                        scores (hant-distill quantize), required on every device\n"
+          "  --qat                 with int8: fine-tune quantisation-aware (finetune.h's qat,\n"
+          "                        as transform --out does on int8 devices), not in fp32\n"
           "  --seed S              fine-tuning and random draws (default 1)\n"
           "  --finetune-lr LR      peak learning rate of fine-tuning (default finetune.h's)\n"
           "  --finetune-clip C     gradient-norm clip, 0 for none (default finetune.h's)\n"
@@ -478,7 +620,7 @@ int main(int argc, char **argv) {
       {"finetune-lr", required_argument, 0, 'L'}, {"finetune-clip", required_argument, 0, 'C'},
       {"finetune-folded", no_argument, 0, 'F'}, {"resume", required_argument, 0, 'R'}, {"eval-split", required_argument, 0, 'S'},
       {"rerank", required_argument, 0, 'K'}, {"rerank-images", required_argument, 0, 'I'},
-      {"help", no_argument, 0, 'h'},
+      {"precision", required_argument, 0, 'P'}, {"qat", no_argument, 0, 'Q'}, {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
   const char *db = NULL, *json_path = NULL;
   char devices_s[256] = "cortex-m7,rpi4,jetson-nano", divisors_s[128] = "2,4,8", kinds_s[64] = "energy,latency",
@@ -516,10 +658,22 @@ int main(int argc, char **argv) {
       if (eval_split != HANT_SPLIT_TEST && eval_split != HANT_SPLIT_VAL)
         die("--eval-split must be val or test");
       break;
+    case 'P':
+      if (strcmp(optarg, "fp32") && strcmp(optarg, "int8")) {
+        fprintf(stderr, "bench_quality: --precision: '%s' is neither fp32 nor int8\n", optarg);
+        return 2;
+      }
+      c.int8 = !strcmp(optarg, "int8");
+      break;
+    case 'Q': c.ft.qat = true; break;
     case 'h': usage(stdout); return 0;
     case 'V': printf("bench_quality (hant) %s\n", hant_version()); return 0;
     default: usage(stderr); return 2;
     }
+  }
+  if (c.ft.qat && !c.int8) {
+    fprintf(stderr, "bench_quality: --qat needs --precision int8\n");
+    return 2;
   }
   if (!db || draws < 1 || ft_samples < 0 || test_samples < 0 || threads < 0 || c.rerank_k < 0 ||
       c.rerank_images < 0) {
@@ -578,6 +732,33 @@ int main(int argc, char **argv) {
     die("more than 64 slots");
   if (hant_deploy_teacher(c.st, &c.teacher, tpath, sizeof(tpath)))
     die("teacher");
+  /* Every device must be costed, and with int8 compute in int8 and have
+   * every costed candidate's int8 score, before anything is measured. */
+  for (int di = 0; di < n_devs; di++) {
+    const hant_library_device *dev = hant_library_device_find(c.lib, devs[di]);
+    if (!dev || dev->n_modes == 0 || !dev->profile) {
+      fprintf(stderr, "bench_quality: no modelled costs for %s: run hant-distill profile --db %s --device %s\n",
+              devs[di], db, devs[di]);
+      return 1;
+    }
+    if (!c.int8)
+      continue;
+    if (dev->profile->precision != HANT_PREC_INT8) {
+      fprintf(stderr, "bench_quality: --precision int8: %s computes in %s (its profile), not int8\n", devs[di],
+              hant_prec_name(dev->profile->precision));
+      return 1;
+    }
+    hant_library *view;
+    int missing = int8_view(c.lib, dev, &view);
+    if (missing) {
+      fprintf(stderr, "bench_quality: --precision int8: %d of the candidates costed on %s have no int8 score: run "
+                      "hant-distill quantize --db %s\n",
+              missing, devs[di], db);
+      return 1;
+    }
+    free(view->cands);
+    free(view);
+  }
   /* The library's data, normalised as it was built (Fashion-MNIST unless it records other data). */
   hant_build_settings recorded;
   hant_data_spec spec;
@@ -587,9 +768,26 @@ int main(int argc, char **argv) {
     die("evaluation split");
   if (c.train_nets && hant_data_load(&spec, HANT_SPLIT_TRAIN, ft_samples, &c.train))
     die("training split");
-  double teacher_acc, loss;
-  if (hant_eval_classifier(c.teacher, &c.test, 250, &teacher_acc, &loss))
+  /* int8: calibrated as deploy.c does, on the fine-tuning images or,
+   * without fine-tuning, the whole training split, the method chosen on as
+   * many validation images as are evaluated. */
+  if (c.int8) {
+    if (!c.train_nets && hant_data_load(&spec, HANT_SPLIT_TRAIN, 0, &c.calib_own))
+      die("training split (int8 calibration)");
+    c.calib = c.train_nets ? &c.train : &c.calib_own;
+    if (hant_data_load(&spec, HANT_SPLIT_VAL, test_samples, &c.val))
+      die("validation split (int8 calibration method)");
+  }
+  /* The teacher row: with int8, the teacher quantised the same way, on a
+   * copy, since quantising folds batch norms and c.teacher teaches. */
+  double teacher_acc, teacher_acc_fp32;
+  hant_net *tq = NULL;
+  qinfo tqi = {HANT_QCALIB_MINMAX, NAN};
+  char tpath2[1024];
+  if ((c.int8 && hant_deploy_teacher(c.st, &tq, tpath2, sizeof(tpath2))) ||
+      measure(&c, c.int8 ? tq : c.teacher, &teacher_acc, &teacher_acc_fp32, &tqi))
     die("teacher");
+  hant_net_destroy(tq);
   if (resume_path) {
     /* The library's candidates by id and score, and every setting a
      * network's figures depend on. */
@@ -601,11 +799,25 @@ int main(int argc, char **argv) {
              c.lib->n_cands, sig, c.train_nets ? c.train.n : 0, hant_split_name(eval_split), c.test.n, epochs_s,
              (double)c.ft.lr, (double)c.ft.clip_norm, (int)c.ft.restore_bn, (double)c.ft.weight_decay,
              (double)c.ft.temperature, (double)c.ft.alpha, (unsigned long long)c.seed);
+    /* fp32 setups keep their old text, so that files of earlier runs stay usable. */
+    if (c.int8) {
+      size_t n = strlen(c.setup);
+      snprintf(c.setup + n, sizeof(c.setup) - n, " precision=int8%s", c.ft.qat ? " qat" : "");
+    }
     resume_load(&c, resume_path);
   }
-  fprintf(stderr, "bench_quality: teacher %s: %s accuracy %.4f on %d images, validation %.4f; %d slots, %d "
+  /* The teacher's validation accuracy the predictions add scores to: the
+   * int8 teacher's (hant-distill quantize) with int8 scores. */
+  double teacher_val = c.int8 && c.lib->has_int8 ? c.lib->int8.val_accuracy : c.lib->teacher.val_accuracy;
+  fprintf(stderr, "bench_quality: teacher %s: %s %s accuracy %.4f on %d images, validation %.4f; %d slots, %d "
                   "candidates; fine-tuning on %d training images\n",
-          tpath, hant_split_name(eval_split), teacher_acc, c.test.n, c.lib->teacher.val_accuracy, c.lib->n_slots, c.lib->n_cands, c.train.n);
+          tpath, c.int8 ? "int8" : "fp32", hant_split_name(eval_split), teacher_acc, c.test.n, teacher_val,
+          c.lib->n_slots, c.lib->n_cands, c.train.n);
+  if (c.int8)
+    fprintf(stderr, "bench_quality: int8: calibrated on %d training images, method chosen on %d validation images; "
+                    "teacher fp32 %.4f, int8 calibrated %s (%.4f on those validation images)\n",
+            c.calib->n < 1000 ? c.calib->n : 1000, c.val.n, teacher_acc_fp32, hant_qcalib_name(tqi.calib),
+            tqi.val_accuracy);
 
   FILE *jf = NULL;
   hant_jsonw jw;
@@ -614,10 +826,26 @@ int main(int argc, char **argv) {
       die(json_path);
     hant_jsonw_init(&jw, jf);
     hant_jsonw_obj_begin(&jw);
+    hant_jsonw_key(&jw, "precision");
+    hant_jsonw_str(&jw, c.int8 ? "int8" : "fp32");
+    hant_jsonw_key(&jw, "qat");
+    hant_jsonw_bool(&jw, c.ft.qat);
     hant_jsonw_key(&jw, "teacher_test_accuracy");
     hant_jsonw_num(&jw, teacher_acc);
     hant_jsonw_key(&jw, "teacher_val_accuracy");
-    hant_jsonw_num(&jw, c.lib->teacher.val_accuracy);
+    hant_jsonw_num(&jw, teacher_val);
+    if (c.int8) {
+      hant_jsonw_key(&jw, "teacher_test_accuracy_fp32");
+      hant_jsonw_num(&jw, teacher_acc_fp32);
+      hant_jsonw_key(&jw, "teacher_int8_calib");
+      hant_jsonw_str(&jw, hant_qcalib_name(tqi.calib));
+      hant_jsonw_key(&jw, "teacher_int8_calib_val_accuracy");
+      hant_jsonw_num(&jw, tqi.val_accuracy);
+      hant_jsonw_key(&jw, "int8_calibration_images");
+      hant_jsonw_int(&jw, c.calib->n < 1000 ? c.calib->n : 1000);
+      hant_jsonw_key(&jw, "int8_validation_images");
+      hant_jsonw_int(&jw, c.val.n);
+    }
     hant_jsonw_key(&jw, "test_images");
     hant_jsonw_int(&jw, c.test.n);
     hant_jsonw_key(&jw, "finetune_images");
@@ -625,9 +853,15 @@ int main(int argc, char **argv) {
     hant_jsonw_key(&jw, "rows");
     hant_jsonw_arr_begin(&jw);
   }
-  printf("Teacher: test accuracy %.2f%%, validation %.2f%%. Fine-tuning: %d training images per epoch, "
-         "finetune.h defaults; %d random draws.\n",
-         100 * teacher_acc, 100 * c.lib->teacher.val_accuracy, c.train.n, draws);
+  if (c.int8)
+    printf("Precision int8: every accuracy measured in int8 after post-training quantisation (fp32 in "
+           "parentheses); losses against the int8 teacher. Teacher: int8 test accuracy %.2f%% (fp32 %.2f%%), int8 "
+           "validation %.2f%%. Fine-tuning: %d training images per epoch, finetune.h defaults; %d random draws.\n",
+           100 * teacher_acc, 100 * teacher_acc_fp32, 100 * teacher_val, c.train.n, draws);
+  else
+    printf("Teacher: test accuracy %.2f%%, validation %.2f%%. Fine-tuning: %d training images per epoch, "
+           "finetune.h defaults; %d random draws.\n",
+           100 * teacher_acc, 100 * c.lib->teacher.val_accuracy, c.train.n, draws);
   int failures = 0;
   for (int di = 0; di < n_devs; di++) {
     devctx d = {0};
@@ -638,6 +872,12 @@ int main(int argc, char **argv) {
       return 1;
     }
     d.mode = &d.dev->modes[0];
+    d.lib = c.lib;
+    hant_library *view = NULL;
+    if (c.int8 && int8_view(c.lib, d.dev, &view))
+      die("int8 view"); /* checked before anything was measured */
+    if (view)
+      d.lib = view;
     d.profile_mode = d.mode->name[0] ? hant_device_mode_find(d.dev->profile, d.mode->name) : -1;
     d.factor = d.dev->has_additivity ? d.dev->additivity.factor : 1;
     d.overhead_ms = d.dev->has_additivity ? d.dev->additivity.overhead_ms : 0;
@@ -720,9 +960,9 @@ int main(int argc, char **argv) {
             failures++;
           }
           const evalrec *e = s[m].eval >= 0 ? &c.evals[s[m].eval] : NULL;
-          char p[16], a0[16], name[48];
+          char p[16], a0[40], name[48];
           pct(p, sizeof(p), s[m].predicted);
-          pct(a0, sizeof(a0), e ? e->acc0 : NAN);
+          acc_cell(a0, sizeof(a0), e ? e->acc0 : NAN, e ? e->acc0_fp32 : NAN);
           if (m == 1 && s[m].ok)
             snprintf(name, sizeof(name), "uniform x%.3g", s[m].width);
           else
@@ -736,8 +976,8 @@ int main(int argc, char **argv) {
                    s[m].search_ms, s[m].energy_mj, te / s[m].energy_mj, s[m].latency_ms, tl / s[m].latency_ms, p,
                    a0);
             for (int k = 0; k < c.n_epochs; k++) {
-              char a[16];
-              pct(a, sizeof(a), e->acc[k]);
+              char a[40];
+              acc_cell(a, sizeof(a), e->acc[k], e->acc_fp32[k]);
               printf(" %s |", a);
             }
           }
@@ -760,6 +1000,8 @@ int main(int argc, char **argv) {
             hant_jsonw_num(&jw, tl);
             hant_jsonw_key(&jw, "method");
             hant_jsonw_str(&jw, method_names[m]);
+            hant_jsonw_key(&jw, "precision");
+            hant_jsonw_str(&jw, c.int8 ? "int8" : "fp32");
             hant_jsonw_key(&jw, "feasible");
             hant_jsonw_bool(&jw, s[m].ok);
             hant_jsonw_key(&jw, "note");
@@ -790,6 +1032,20 @@ int main(int argc, char **argv) {
                 hant_jsonw_num(&jw, e->acc[k]);
               }
               hant_jsonw_obj_end(&jw);
+              if (c.int8) {
+                /* the same networks before quantisation */
+                hant_jsonw_key(&jw, "test_accuracy_fp32");
+                hant_jsonw_obj_begin(&jw);
+                hant_jsonw_key(&jw, "assembled");
+                hant_jsonw_num(&jw, e->acc0_fp32);
+                for (int k = 0; k < c.n_epochs; k++) {
+                  char kk[32];
+                  snprintf(kk, sizeof(kk), "finetune_%d", c.epochs[k]);
+                  hant_jsonw_key(&jw, kk);
+                  hant_jsonw_num(&jw, e->acc_fp32[k]);
+                }
+                hant_jsonw_obj_end(&jw);
+              }
             }
             hant_jsonw_obj_end(&jw);
           }
@@ -827,8 +1083,14 @@ int main(int argc, char **argv) {
           free(s[m].choice);
         fflush(stdout);
       }
-    printf("\nhant's test accuracy against the teacher's (points), and against the best baseline at the same "
-           "budget and fine-tuning (ahead, tied or behind):\n\n"
+    if (view) {
+      free(view->cands);
+      free(view);
+    }
+    printf("\nhant's %stest accuracy against the %steacher's (points), and against the best baseline at the same "
+           "budget and fine-tuning (ahead, tied or behind):\n\n",
+           c.int8 ? "int8 " : "", c.int8 ? "int8 " : "");
+    printf(
            "| budget | cut achieved | assembled |");
     for (int k = 0; k < c.n_epochs; k++)
       printf(" FT %d ep |", c.epochs[k]);
@@ -852,6 +1114,8 @@ int main(int argc, char **argv) {
   free(c.evals);
   hant_dataset_free(&c.train);
   hant_dataset_free(&c.test);
+  hant_dataset_free(&c.calib_own);
+  hant_dataset_free(&c.val);
   if (c.resume)
     fclose(c.resume);
   hant_net_destroy(c.teacher);

@@ -2,15 +2,23 @@
 # test_bench_quality.py: the quality benchmark end to end at toy size: a tiny teacher, its library with modelled
 # costs on three devices, then bench_quality. Checks every budget gets a row per method, every chosen network is
 # within its budget, and no baseline reaches more of hant's objective than hant's exact optimum. The figures themselves mean nothing
-# at this size; docs/results.md has the full-size run.
+# at this size; docs/results.md has the full-size run. Then --precision int8 (issue 19) on the library scored by
+# hant-distill quantize: refused without the int8 scores and on an fp32 device; its rows are int8-measured (hant's
+# network as assembled gets exactly the int8 test accuracy the real hantd's transform --out --eval reports for it, and the
+# teacher is quantised exactly as hant-distill export --precision int8 quantises it), losses are against the int8
+# teacher, and fp32 and int8 never share a resume file's rows.
+#   test_bench_quality.py HANT_DISTILL BENCH_QUALITY HANTD HANT_CLIENT
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
-DISTILL, BENCH = sys.argv[1:3]
+DISTILL, BENCH, HANTD, CLIENT = sys.argv[1:5]
 T = tempfile.mkdtemp(prefix="hant-quality-test.")
 LIB, TEACHER, OUT = (os.path.join(T, n) for n in ("lib.db", "teacher.hant", "q.json"))
 DEVICES = ["cortex-m7", "rpi4", "jetson-nano"]
@@ -24,6 +32,117 @@ def run(args):
     if r.returncode != 0:
         print(r.stderr[-2000:], file=sys.stderr)
     return r
+
+
+def product_int8(lib, n, job_args=("--eval",)):
+    """The network hantd chooses on cortex-m7 at half the teacher's energy, and its int8 test accuracy on the first n
+    test images as transform --out measures it (deploy.c; --eval, or fine-tuning), through the real daemon and
+    client."""
+    sock, log = os.path.join(T, "d.sock"), open(os.path.join(T, "hantd.log"), "w")
+    proc = subprocess.Popen([HANTD, "--foreground", "--db", lib, "--socket", sock, "--state-dir",
+                             os.path.join(T, "state"), "--config", "/dev/null"], stdout=log, stderr=log)
+    try:
+        for _ in range(1500):
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(sock)
+                s.close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        r = run([CLIENT, "--socket", sock, "transform", "--device", "cortex-m7", "--budget", "50%energy", "--out",
+                 os.path.join(T, "hant8.onnx"), "--eval-samples", str(n), "--json"] + list(job_args))
+        check(r.returncode == 0, "transform --out on cortex-m7: exit %d" % r.returncode)
+        lines = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+        job = lines[-1] if lines else {}
+        return job.get("params", {}).get("candidates"), job.get("result", {}).get("int8", {}).get("test_accuracy")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        log.close()
+
+
+def int8_checks():
+    one8 = [BENCH, "--db", LIB, "--devices", "cortex-m7", "--kinds", "energy", "--divisors", "2,4", "--epochs", "1",
+            "--finetune-samples", "300", "--test-samples", "300", "--precision", "int8"]
+    r = run(one8)
+    check(r.returncode == 1 and "no int8 score" in r.stderr and "hant-distill quantize" in r.stderr,
+          "int8 without int8 scores is refused, naming the fix: " + r.stderr[-300:])
+    r = run(one8[:4] + ["rpi4"] + one8[5:])
+    check(r.returncode == 1 and "rpi4 computes in fp32" in r.stderr, "int8 on an fp32 device is refused: " +
+          r.stderr[-300:])
+    r = run([BENCH, "--db", LIB, "--precision", "int4"])
+    check(r.returncode == 2 and "int4" in r.stderr, "an unknown precision is refused: " + r.stderr[-300:])
+    if not check(run([DISTILL, "quantize", "--db", LIB, "--calib-images", "200", "--threads", "1", "-q"]).returncode
+                 == 0, "hant-distill quantize"):
+        return
+    # Fine-tuned, resumable: int8 rows never reuse the fp32 rows of the same resume file.
+    RES = os.path.join(T, "resume.tsv")
+    r = run(one8 + ["--json", OUT + "8", "--resume", RES])
+    check(r.returncode == 0, "bench_quality --precision int8 exit %d" % r.returncode)
+    check("0 networks already evaluated" in r.stderr, "int8 reused fp32 rows of the resume file: " + r.stderr[-300:])
+    check("against the int8 teacher's" in r.stdout and "fp32 in parentheses" in r.stdout, "int8 tables: " +
+          r.stdout[-800:])
+    res = json.load(open(OUT + "8"))
+    fp32 = json.load(open(OUT))
+    check(res["precision"] == "int8" and len(res["rows"]) == 2 * 4, "int8 run: %s, %d rows" % (res["precision"],
+                                                                                              len(res["rows"])))
+    check(res["teacher_test_accuracy_fp32"] == fp32["teacher_test_accuracy"],
+          "the fp32 teacher beside the int8 one is the fp32 run's: %s vs %s" % (res["teacher_test_accuracy_fp32"],
+                                                                                  fp32["teacher_test_accuracy"]))
+    differs = False
+    for row in res["rows"]:
+        check(row["precision"] == "int8", "row precision %s" % row["precision"])
+        if row["feasible"]:
+            a8, a32 = row["test_accuracy"], row["test_accuracy_fp32"]
+            check(set(a8) == set(a32) == {"assembled", "finetune_1"}, "int8 and fp32 figures: %s %s" % (a8, a32))
+            differs = differs or any(a8[k] != a32[k] for k in a8)
+    check(differs, "every int8 accuracy equals its fp32 one: not measured in int8")
+    h = [row for row in res["rows"] if row["method"] == "hant" and row["feasible"]]
+    check(len(h) >= 1, "hant chose nothing on cortex-m7")
+    loss = "%+.2f" % (100 * (h[0]["test_accuracy"]["assembled"] - res["teacher_test_accuracy"]))
+    check("| E/%g | " % h[0]["divisor"] in r.stdout and loss in r.stdout.split("int8 teacher's")[-1],
+          "hant's loss %s against the int8 teacher in the summary: %s" % (loss, r.stdout[-600:]))
+    r2 = run(one8 + ["--json", OUT + "8b", "--resume", RES])
+    n8 = sum(1 for x in open(RES) if "precision=int8" in x)
+    check(r2.returncode == 0 and "%d networks already evaluated" % n8 in r2.stderr and "ep " not in r2.stderr,
+          "the int8 rerun evaluated again: " + r2.stderr[-400:])
+    check([x["test_accuracy_fp32"] for x in json.load(open(OUT + "8b"))["rows"] if x["feasible"]] ==
+          [x["test_accuracy_fp32"] for x in res["rows"] if x["feasible"]], "resumed fp32 figures differ")
+    # As assembled the bench calibrates as transform --out --eval does without fine-tuning: the same network gets
+    # the same int8 test accuracy as the product path, and the teacher is quantised as export --precision int8 does.
+    r = run(one8[:5] + ["--kinds", "energy", "--divisors", "2", "--methods", "hant", "--no-train",
+                        "--test-samples", "300", "--precision", "int8", "--json", OUT + "8n"])
+    check(r.returncode == 0, "bench_quality --precision int8 --no-train exit %d" % r.returncode)
+    res = json.load(open(OUT + "8n"))
+    row = res["rows"][0]
+    ids, acc8 = product_int8(LIB, 300)
+    check(row["feasible"] and ids and row["network"] == "ids " + ",".join(map(str, ids)),
+          "the bench's hant network %s is hantd's %s" % (row.get("network"), ids))
+    # equal up to the digits the JSON writers print (accuracies on 300 images differ by 1/300 at least)
+    check(acc8 is not None and abs(row["test_accuracy"]["assembled"] - acc8) < 1e-9,
+          "hant's int8 accuracy %s, transform --out's %s" % (row["test_accuracy"]["assembled"], acc8))
+    r = run([DISTILL, "export", "--model", TEACHER, "--out", os.path.join(T, "t8.onnx"), "--precision", "int8",
+             "--val-images", "300", "--json"])
+    ex = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(ex.get("calib") == res["teacher_int8_calib"] and
+          abs(ex.get("val_accuracy_int8", -1) - res["teacher_int8_calib_val_accuracy"]) < 1e-9,
+          "the int8 teacher (%s, %s) is quantised as export does (%s, %s)" % (
+              res["teacher_int8_calib"], res["teacher_int8_calib_val_accuracy"], ex.get("calib"),
+              ex.get("val_accuracy_int8")))
+    # Quantisation-aware fine-tuning: in the bench (its own resume rows) and in transform --out on an int8 device.
+    r = run(one8 + ["--qat", "--json", OUT + "8q", "--resume", RES])
+    check(r.returncode == 0 and "0 networks already evaluated" in r.stderr,
+          "--qat ran on its own resume rows: exit %d, %s" % (r.returncode, r.stderr[-300:]))
+    res = json.load(open(OUT + "8q")) if r.returncode == 0 else {"rows": []}
+    check(res.get("qat") is True and all(0 <= x["test_accuracy"]["finetune_1"] <= 1 for x in res["rows"]
+                                         if x["feasible"]), "--qat rows: %s" % res["rows"][:1])
+    r = run(one8[:1] + ["--db", LIB, "--qat"])
+    check(r.returncode == 2 and "--qat needs --precision int8" in r.stderr, "--qat in fp32 refused: " +
+          r.stderr[-200:])
+    ids, acc8 = product_int8(LIB, 300, ("--finetune", "1", "--finetune-samples", "300"))
+    check(ids and acc8 is not None and 0 <= acc8 <= 1, "transform --out --finetune on cortex-m7 (QAT): %s, %s" %
+          (ids, acc8))
 
 
 try:
@@ -83,6 +202,8 @@ try:
     r3 = run(one[:-2] + ["--epochs", "2", "--resume", RES, "--no-train"])
     check(r3.returncode == 0 and "0 networks already evaluated" in r3.stderr,
           "other settings reused a network: " + r3.stderr[-300:])
+
+    int8_checks()
 
     r = run([BENCH, "--db", os.path.join(T, "missing.db")])
     check(r.returncode == 1 and "missing.db" in r.stderr, "a missing library is named: " + r.stderr[-300:])
