@@ -553,3 +553,50 @@ fail:
   library_free(lib);
   return rc;
 }
+
+int hant_library_int8_view(const hant_library *lib, const hant_library_device *dev, hant_library **view,
+                           int *missing) {
+  *view = NULL;
+  int miss = 0, costed = 0;
+  for (int c = 0; c < lib->n_cands; c++) {
+    bool has = false;
+    for (int m = 0; m < dev->n_modes && !has; m++)
+      has = dev->modes[m].has[c];
+    costed += has;
+    miss += has && (!lib->has_int8 || isnan(lib->int8_score[c]));
+  }
+  *missing = miss;
+  if (!lib->has_int8 || miss || !costed)
+    return 0;
+  hant_library *v = malloc(sizeof(*v));
+  hant_cand_rec *cands = malloc(sizeof(*cands) * (size_t)lib->n_cands);
+  if (!v || !cands) {
+    free(v);
+    free(cands);
+    return hant__error(HANT_ENOMEM, "no memory for the library's int8 view");
+  }
+  memcpy(v, lib, sizeof(*v));
+  memcpy(cands, lib->cands, sizeof(*cands) * (size_t)lib->n_cands);
+  /* a candidate not costed on dev keeps its fp32 score: a problem on dev
+   * never sees it (it is skipped for lack of a cost row) */
+  for (int c = 0; c < lib->n_cands; c++)
+    if (!isnan(lib->int8_score[c])) {
+      cands[c].score = lib->int8_score[c];
+      cands[c].val_accuracy = lib->int8_val_accuracy[c];
+    }
+  v->cands = cands;
+  v->teacher.val_accuracy = lib->int8.val_accuracy;
+  v->teacher.val_images = lib->int8.val_images;
+  v->calibrated = false;
+  v->calib_objective = false;
+  v->calib_coef = NULL;
+  *view = v;
+  return 0;
+}
+
+void hant_library_view_free(hant_library *view) {
+  if (!view)
+    return;
+  free(view->cands);
+  free(view);
+}

@@ -112,6 +112,19 @@ int hant_library_mode_find(const hant_library_device *dev, const char *mode);
 /* Index of a candidate by id, or -1. */
 int hant_library_cand_find(const hant_library *lib, int64_t id);
 
+/* The library as a device that computes in int8 sees it: every candidate's
+ * score and validation accuracy are its int8 ones (hant-distill quantize)
+ * and the teacher's accuracy the int8 teacher's; the view is not
+ * calibrated (the fit is of fp32 networks). *missing gets the number of
+ * candidates costed on dev without an int8 score; *view is set only when
+ * that is 0 and some candidate is costed, else NULL. The view shares
+ * everything but its candidate array with lib and must not outlive it;
+ * free it with hant_library_view_free, never hant_library_unref. The
+ * caller checks that dev computes in int8. HANT_ENOMEM, else 0. */
+int hant_library_int8_view(const hant_library *lib, const hant_library_device *dev, hant_library **view,
+                           int *missing);
+void hant_library_view_free(hant_library *view);
+
 /* The snapshot's teacher network, ready for assembly (hant_teacher_prepare),
  * loaded as hant_library_teacher_load does, through st (a connection to
  * the snapshot's library, the calling thread's own), the first time any

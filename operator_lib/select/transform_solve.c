@@ -753,8 +753,8 @@ static int rerank(const struct build *b, const hant_transform_req *req, hant_tra
  * downstream (values, noise threshold, totals, the teacher's dominance,
  * the prediction) works on int8 measurements. The fit of the accuracy
  * predictor was made on fp32 networks, so the view is uncalibrated. Sets
- * res's precisions; *view is NULL when the scores stay fp32, else a new
- * view sharing everything but the candidates with lib (view_free). */
+ * res's precisions; *view is NULL when the scores stay fp32, else
+ * hant_library_int8_view's (hant_library_view_free). */
 static int int8_view(const hant_library *lib, const char *device, hant_library **view, hant_transform_result *res) {
   *view = NULL;
   snprintf(res->scores_precision, sizeof(res->scores_precision), "fp32");
@@ -764,49 +764,10 @@ static int int8_view(const hant_library *lib, const char *device, hant_library *
   snprintf(res->precision, sizeof(res->precision), "%s", hant_prec_name(dev->profile->precision));
   if (dev->profile->precision != HANT_PREC_INT8)
     return 0;
-  int missing = 0, costed = 0;
-  for (int c = 0; c < lib->n_cands; c++) {
-    bool has = false;
-    for (int m = 0; m < dev->n_modes && !has; m++)
-      has = dev->modes[m].has[c];
-    costed += has;
-    missing += has && (!lib->has_int8 || isnan(lib->int8_score[c]));
-  }
-  res->int8_missing = missing;
-  if (!lib->has_int8 || missing || !costed)
-    return 0;
-  hant_library *v = malloc(sizeof(*v));
-  hant_cand_rec *cands = malloc(sizeof(*cands) * (size_t)lib->n_cands);
-  if (!v || !cands) {
-    free(v);
-    free(cands);
-    return HANT_ENOMEM;
-  }
-  memcpy(v, lib, sizeof(*v));
-  memcpy(cands, lib->cands, sizeof(*cands) * (size_t)lib->n_cands);
-  /* a candidate not costed here keeps its fp32 score: the problem never
-   * sees it (it is skipped for lack of a cost row) */
-  for (int c = 0; c < lib->n_cands; c++)
-    if (!isnan(lib->int8_score[c])) {
-      cands[c].score = lib->int8_score[c];
-      cands[c].val_accuracy = lib->int8_val_accuracy[c];
-    }
-  v->cands = cands;
-  v->teacher.val_accuracy = lib->int8.val_accuracy;
-  v->teacher.val_images = lib->int8.val_images;
-  v->calibrated = false;
-  v->calib_objective = false;
-  v->calib_coef = NULL;
-  snprintf(res->scores_precision, sizeof(res->scores_precision), "int8");
-  *view = v;
-  return 0;
-}
-
-static void view_free(hant_library *v) {
-  if (!v)
-    return;
-  free(v->cands);
-  free(v);
+  int rc = hant_library_int8_view(lib, dev, view, &res->int8_missing);
+  if (!rc && *view)
+    snprintf(res->scores_precision, sizeof(res->scores_precision), "int8");
+  return rc;
 }
 
 int hant_transform_solve(const hant_library *lib, const hant_transform_req *req, hant_transform_result *res) {
@@ -1039,7 +1000,7 @@ out:
   free(tchoice);
   hant_select_result_free(&best);
   build_free(&b);
-  view_free(view);
+  hant_library_view_free(view);
   res->solve_ms = (hant_now_s() - t0) * 1e3;
   return rc;
 }

@@ -127,7 +127,7 @@ typedef struct devctx {
   const hant_library_mode *mode;
   int profile_mode; /* index into dev->profile's modes, -1 without modes */
   /* The library the baselines choose from: the library itself, or with
-   * --precision int8 its int8 view (int8_view) */
+   * --precision int8 its int8 view (hant_library_int8_view) */
   const hant_library *lib;
   double factor, overhead_ms;
   /* Modelled costs of the uniform widths ch / base, ch = 1..base, filled on
@@ -333,46 +333,6 @@ static void resume_load(ctx *c, const char *path) {
 }
 
 /* ---- the methods ----------------------------------------------------------- */
-
-/* The library as the baselines see it on an int8 device: each candidate's
- * int8 score and the int8 teacher's validation accuracy in place of the
- * fp32 ones, uncalibrated (the fit was made on fp32 networks), as
- * hant_transform_solve views it there, so that all methods maximise the
- * same values. Returns the number of candidates costed on the device
- * without an int8 score; *view (free() it and its cands) is set only when
- * that is 0 and some candidate is costed. */
-static int int8_view(const hant_library *lib, const hant_library_device *dev, hant_library **view) {
-  int missing = 0, costed = 0;
-  *view = NULL;
-  for (int c = 0; c < lib->n_cands; c++) {
-    bool has = false;
-    for (int m = 0; m < dev->n_modes && !has; m++)
-      has = dev->modes[m].has[c];
-    costed += has;
-    missing += has && (!lib->has_int8 || isnan(lib->int8_score[c]));
-  }
-  if (missing || !costed)
-    return missing ? missing : 1;
-  hant_library *v = malloc(sizeof(*v));
-  hant_cand_rec *cands = malloc(sizeof(*cands) * (size_t)lib->n_cands);
-  if (!v || !cands)
-    die("out of memory");
-  memcpy(v, lib, sizeof(*v));
-  memcpy(cands, lib->cands, sizeof(*cands) * (size_t)lib->n_cands);
-  for (int c = 0; c < lib->n_cands; c++)
-    if (!isnan(lib->int8_score[c])) {
-      cands[c].score = lib->int8_score[c];
-      cands[c].val_accuracy = lib->int8_val_accuracy[c];
-    }
-  v->cands = cands;
-  v->teacher.val_accuracy = lib->int8.val_accuracy;
-  v->teacher.val_images = lib->int8.val_images;
-  v->calibrated = false;
-  v->calib_objective = false;
-  v->calib_coef = NULL;
-  *view = v;
-  return 0;
-}
 
 /* The library problem on one device and budget kind: items are candidates
  * costed there, in slot order. */
@@ -749,15 +709,16 @@ int main(int argc, char **argv) {
       return 1;
     }
     hant_library *view;
-    int missing = int8_view(c.lib, dev, &view);
-    if (missing) {
+    int missing;
+    if (hant_library_int8_view(c.lib, dev, &view, &missing))
+      die("int8 view");
+    if (missing || !view) {
       fprintf(stderr, "bench_quality: --precision int8: %d of the candidates costed on %s have no int8 score: run "
                       "hant-distill quantize --db %s\n",
               missing, devs[di], db);
       return 1;
     }
-    free(view->cands);
-    free(view);
+    hant_library_view_free(view);
   }
   /* The library's data, normalised as it was built (Fashion-MNIST unless it records other data). */
   hant_build_settings recorded;
@@ -874,8 +835,9 @@ int main(int argc, char **argv) {
     d.mode = &d.dev->modes[0];
     d.lib = c.lib;
     hant_library *view = NULL;
-    if (c.int8 && int8_view(c.lib, d.dev, &view))
-      die("int8 view"); /* checked before anything was measured */
+    int missing = 0;
+    if (c.int8 && hant_library_int8_view(c.lib, d.dev, &view, &missing))
+      die("int8 view"); /* its scores were checked before anything was measured */
     if (view)
       d.lib = view;
     d.profile_mode = d.mode->name[0] ? hant_device_mode_find(d.dev->profile, d.mode->name) : -1;
@@ -1083,10 +1045,7 @@ int main(int argc, char **argv) {
           free(s[m].choice);
         fflush(stdout);
       }
-    if (view) {
-      free(view->cands);
-      free(view);
-    }
+    hant_library_view_free(view);
     printf("\nhant's %stest accuracy against the %steacher's (points), and against the best baseline at the same "
            "budget and fine-tuning (ahead, tied or behind):\n\n",
            c.int8 ? "int8 " : "", c.int8 ? "int8 " : "");
