@@ -176,6 +176,11 @@ static int finetune_once(hant_net *student, hant_net *teacher, const hant_datase
   t.seed = o->seed;
   t.max_steps = o->max_steps;
   t.clip_norm = o->clip_norm;
+  /* Quantisation-aware training runs the folded network, with no batch
+   * norm to steady it, and unclipped it collapsed to chance at full size
+   * (docs/results.md, int8): it keeps the clip the folded recipe had. */
+  if (qat && !(t.clip_norm > 0))
+    t.clip_norm = o->retry_clip_norm > 0 ? o->retry_clip_norm : 1.0f;
   t.progress = o->progress;
   t.user = o->user;
   t.stop = o->stop;
@@ -191,7 +196,7 @@ static int finetune_once(hant_net *student, hant_net *teacher, const hant_datase
   int rc = hant_train_classifier(trained, train, val, &t, res);
   /* the master weights, also when a step failed between its two calls */
   hant_qat_destroy(qat);
-  res->clip_norm = o->clip_norm;
+  res->clip_norm = t.clip_norm;
   /* A canceled run still leaves the student as its last step made it. */
   if (br.net && (!rc || rc == HANT_ECANCELED)) {
     int rc2 = hant_bn_refold(&br, student);

@@ -11,12 +11,9 @@
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 DISTILL, BENCH, HANTD, CLIENT = sys.argv[1:5]
 T = tempfile.mkdtemp(prefix="hant-quality-test.")
@@ -25,6 +22,7 @@ DEVICES = ["cortex-m7", "rpi4", "jetson-nano"]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import checks  # noqa: E402 - tests/pylib/checks.py, found through the path above
 from checks import check  # noqa: E402
+import daemon  # noqa: E402 - tests/pylib/daemon.py
 
 
 def run(args):
@@ -38,26 +36,13 @@ def product_int8(lib, n, job_args=("--eval",)):
     """The network hantd chooses on cortex-m7 at half the teacher's energy, and its int8 test accuracy on the first n
     test images as transform --out measures it (deploy.c; --eval, or fine-tuning), through the real daemon and
     client."""
-    sock, log = os.path.join(T, "d.sock"), open(os.path.join(T, "hantd.log"), "w")
-    proc = subprocess.Popen([HANTD, "--foreground", "--db", lib, "--socket", sock, "--state-dir",
-                             os.path.join(T, "state"), "--config", "/dev/null"], stdout=log, stderr=log)
-    try:
-        for _ in range(1500):
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(sock)
-                s.close()
-                break
-            except OSError:
-                time.sleep(0.02)
+    with daemon.hantd(HANTD, lib, T) as sock:
         r = run([CLIENT, "--socket", sock, "transform", "--device", "cortex-m7", "--budget", "50%energy", "--out",
                  os.path.join(T, "hant8.onnx"), "--eval-samples", str(n), "--json"] + list(job_args))
         check(r.returncode == 0, "transform --out on cortex-m7: exit %d" % r.returncode)
         lines = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
         job = lines[-1] if lines else {}
         return job.get("params", {}).get("candidates"), job.get("result", {}).get("int8", {}).get("test_accuracy")
-    finally:
-        proc.send_signal(signal.SIGTERM)
         proc.wait(60)
         log.close()
 

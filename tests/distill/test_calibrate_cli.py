@@ -7,17 +7,15 @@
 import json
 import os
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import checks  # noqa: E402 - tests/pylib/checks.py, found through the path above
 from checks import check  # noqa: E402
+import daemon  # noqa: E402 - tests/pylib/daemon.py
 
 HD, HANTD, CLIENT = sys.argv[1:4]
 T = tempfile.mkdtemp(prefix="hant-calibrate-")
@@ -44,26 +42,10 @@ SAMPLES = "SELECT seed, idx, origin, selection, val_accuracy, val_images FROM ca
 
 
 def transform(dbpath, name):
-    sock = os.path.join(T, name + ".sock")
-    log = open(os.path.join(T, name + ".log"), "w")
-    proc = subprocess.Popen([HANTD, "--foreground", "--db", dbpath, "--socket", sock, "--state-dir",
-                             os.path.join(T, "state-" + name), "--config", "/dev/null"], stdout=log, stderr=log)
-    try:
-        for _ in range(1500):
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(sock)
-                s.close()
-                break
-            except OSError:
-                time.sleep(0.02)
+    with daemon.hantd(HANTD, dbpath, T, name) as sock:
         r = run([CLIENT, "--socket", sock, "transform", "--device", "rpi4", "--budget", "1000ms", "--json"], 120)
         check(r.returncode == 0, "%s: transform failed: %s" % (name, r.stderr[-300:]))
         return json.loads(r.stdout) if r.returncode == 0 else {}
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
-        log.close()
 
 
 def main():

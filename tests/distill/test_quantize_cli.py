@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import checks  # noqa: E402 - tests/pylib/checks.py, found through the path above
 from checks import check  # noqa: E402
+import daemon  # noqa: E402 - tests/pylib/daemon.py
 
 HD, HANTD, CLIENT, MAKE_MUL = sys.argv[1:5]
 T = tempfile.mkdtemp(prefix="hant-quantize-")
@@ -49,19 +49,7 @@ def json_lines(text):
 
 
 def transform(dbpath, name, device, extra=()):
-    sock = os.path.join(T, name + ".sock")
-    log = open(os.path.join(T, name + ".log"), "w")
-    proc = subprocess.Popen([HANTD, "--foreground", "--db", dbpath, "--socket", sock, "--state-dir",
-                             os.path.join(T, "state-" + name), "--config", "/dev/null"], stdout=log, stderr=log)
-    try:
-        for _ in range(1500):
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(sock)
-                s.close()
-                break
-            except OSError:
-                time.sleep(0.02)
+    with daemon.hantd(HANTD, dbpath, T, name) as sock:
         r = run([CLIENT, "--socket", sock, "transform", "--device", device, "--budget", "50%energy", "--json"] +
                 list(extra), 300)
         check(r.returncode == 0, "%s: transform on %s failed: %s" % (name, device, r.stderr[-300:]))
@@ -69,10 +57,6 @@ def transform(dbpath, name, device, extra=()):
             return (json_lines(r.stdout) if r.returncode == 0 else [{}]), ""
         text = run([CLIENT, "--socket", sock, "transform", "--device", device, "--budget", "50%energy"], 120)
         return (json.loads(r.stdout) if r.returncode == 0 else {}), text.stdout
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
-        log.close()
 
 
 def add_mul_candidate(path):
