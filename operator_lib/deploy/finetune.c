@@ -22,6 +22,8 @@ void hant_finetune_opts_default(hant_finetune_opts *o) {
   o->augment = true;
   o->clip_norm = 0.0f;
   o->retry_clip_norm = 1.0f;
+  o->qat_epochs = 1;
+  o->qat_lr_scale = 0.1f;
   o->restore_bn = true;
   o->bn_images = 2048;
   o->seed = 1;
@@ -99,6 +101,24 @@ static void restore(hant_net *n, const float *v) {
 
 int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *train, const hant_dataset *val,
                      const hant_finetune_opts *o, hant_train_result *res) {
+  if (o->qat) {
+    /* the float32 recipe, then the quantisation-aware phase from where it
+     * ended (finetune.h) */
+    hant_finetune_opts f = *o;
+    f.qat = false;
+    int rc = hant_finetune_kd(student, teacher, train, val, &f, res);
+    if (rc)
+      return rc;
+    hant_finetune_opts q = *o;
+    q.epochs = o->qat_epochs > 0 ? o->qat_epochs : 1;
+    q.lr = o->lr * (o->qat_lr_scale > 0 ? o->qat_lr_scale : 0.1f);
+    hant_train_result r1 = *res;
+    rc = finetune_once(student, teacher, train, val, &q, res);
+    res->seconds += r1.seconds;
+    res->steps += r1.steps;
+    res->retried_clipped = r1.retried_clipped;
+    return rc;
+  }
   bool retry = !(o->clip_norm > 0) && o->retry_clip_norm > 0;
   float *start = retry ? snapshot(student) : NULL;
   if (retry && !start)

@@ -23,13 +23,18 @@ typedef struct hant_finetune_opts {
   uint64_t seed;
   long max_steps;    /* 0: no limit */
   /* Quantisation-aware (qat.h), for a network that will run in int8: the
-   * student is quantised first as hant_quantise does it (calibrated on
-   * train, the method chosen on val when given, else min-max), and trained
-   * folded (restore_bn is ignored: the int8 network's weights are the
-   * folded ones) with fake-quantised weights and activations at those
-   * ranges. The student keeps float32 weights, to be quantised again
-   * after training. */
+   * float32 recipe above runs first, for its epochs; then the student is
+   * quantised as hant_quantise does it (calibrated on train, the method
+   * chosen on val when given, else min-max) and trained qat_epochs more,
+   * folded (the int8 network's weights are the folded ones), at lr x
+   * qat_lr_scale with the clip at retry_clip_norm, with fake-quantised
+   * weights and activations at those ranges. The student keeps float32
+   * weights, to be quantised again after training. QAT from the start
+   * measured worse (docs/results.md, int8): the folded network without
+   * batch norm recovers less from the cuts than the restored one. */
   bool qat;
+  int qat_epochs;       /* default 1 */
+  float qat_lr_scale;   /* default 0.1 */
   hant_train_progress_fn progress;
   void *user;
   /* When not NULL, read before every step: once nonzero (progress may set
