@@ -31,7 +31,8 @@ typedef struct hant_finetune_opts {
    * weights and activations at those ranges. The student keeps float32
    * weights, to be quantised again after training. QAT from the start
    * measured worse (docs/results.md, int8): the folded network without
-   * batch norm recovers less from the cuts than the restored one. */
+   * batch norm recovers less from the cuts than the restored one (the
+   * comparison on the validation split is in docs/results.md). */
   bool qat;
   int qat_epochs;       /* default 1 */
   float qat_lr_scale;   /* default 0.1 */
