@@ -694,19 +694,22 @@ int main(int argc, char **argv) {
     die("teacher");
   /* Every device must be costed, and with int8 compute in int8 and have
    * every costed candidate's int8 score, before anything is measured. */
-  for (int di = 0; di < n_devs; di++) {
+  bool refused = false;
+  for (int di = 0; di < n_devs && !refused; di++) {
     const hant_library_device *dev = hant_library_device_find(c.lib, devs[di]);
     if (!dev || dev->n_modes == 0 || !dev->profile) {
       fprintf(stderr, "bench_quality: no modelled costs for %s: run hant-distill profile --db %s --device %s\n",
               devs[di], db, devs[di]);
-      return 1;
+      refused = true;
+      continue;
     }
     if (!c.int8)
       continue;
     if (dev->profile->precision != HANT_PREC_INT8) {
       fprintf(stderr, "bench_quality: --precision int8: %s computes in %s (its profile), not int8\n", devs[di],
               hant_prec_name(dev->profile->precision));
-      return 1;
+      refused = true;
+      continue;
     }
     hant_library *view;
     int missing;
@@ -716,9 +719,15 @@ int main(int argc, char **argv) {
       fprintf(stderr, "bench_quality: --precision int8: %d of the candidates costed on %s have no int8 score: run "
                       "hant-distill quantize --db %s\n",
               missing, devs[di], db);
-      return 1;
+      refused = true;
     }
     hant_library_view_free(view);
+  }
+  if (refused) {
+    hant_net_destroy(c.teacher);
+    hant_library_unref(c.lib);
+    hant_store_close(c.st);
+    return 1;
   }
   /* The library's data, normalised as it was built (Fashion-MNIST unless it records other data). */
   hant_build_settings recorded;
