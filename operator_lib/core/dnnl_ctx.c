@@ -436,10 +436,6 @@ void hant_kernel_stats_get(hant_kernel_stats *s) {
 
 /* ---- execution ----------------------------------------------------------------- */
 
-
-/* Runs one primitive on the thread's stream with memory objects made for
- * this call (a primitive is safe to run from several threads at once only
- * with distinct memory objects), taking its scratchpad from the arena. */
 /* A memory object for descriptor md at argument position slot, its data
  * handle set to ptr. The pointer alone does not identify a descriptor (a
  * released primitive's address can be reused), so the cached object's own
@@ -468,6 +464,9 @@ static dnnl_status_t mem_get(thread_state *t, const dnnl_memory_desc_t *md, int 
   return dnnl_success;
 }
 
+/* Runs one primitive on the thread's stream with the thread's own memory
+ * objects (a primitive is safe to run from several threads at once only
+ * with distinct memory objects), taking its scratchpad from the arena. */
 static dnnl_status_t run_one(thread_state *t, dnnl_primitive_t prim, const dnnl_memory_desc_t *scratch_md,
                              size_t scratch_bytes, hant_arena *scratch, int n, const int *arg,
                              const dnnl_memory_desc_t *const *md, void *const *ptr) {

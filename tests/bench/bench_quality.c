@@ -525,6 +525,21 @@ static void acc_cell(char *buf, size_t n, double v, double fp32) {
   snprintf(buf, n, "%.2f (%.2f)", 100 * v, 100 * fp32);
 }
 
+/* key: {"assembled": acc0, "finetune_E": acc[k] for each epoch count E}. */
+static void json_accuracies(hant_jsonw *jw, const char *key, const ctx *c, double acc0, const double *acc) {
+  hant_jsonw_key(jw, key);
+  hant_jsonw_obj_begin(jw);
+  hant_jsonw_key(jw, "assembled");
+  hant_jsonw_num(jw, acc0);
+  for (int k = 0; k < c->n_epochs; k++) {
+    char kk[32];
+    snprintf(kk, sizeof(kk), "finetune_%d", c->epochs[k]);
+    hant_jsonw_key(jw, kk);
+    hant_jsonw_num(jw, acc[k]);
+  }
+  hant_jsonw_obj_end(jw);
+}
+
 static void usage(FILE *f) {
   fprintf(f,
           "usage: bench_quality --db LIBRARY.db [options]\n"
@@ -992,31 +1007,9 @@ int main(int argc, char **argv) {
                 hant_jsonw_key(&jw, "objective");
                 hant_jsonw_num(&jw, s[m].objective);
               }
-              hant_jsonw_key(&jw, "test_accuracy");
-              hant_jsonw_obj_begin(&jw);
-              hant_jsonw_key(&jw, "assembled");
-              hant_jsonw_num(&jw, e->acc0);
-              for (int k = 0; k < c.n_epochs; k++) {
-                char kk[32];
-                snprintf(kk, sizeof(kk), "finetune_%d", c.epochs[k]);
-                hant_jsonw_key(&jw, kk);
-                hant_jsonw_num(&jw, e->acc[k]);
-              }
-              hant_jsonw_obj_end(&jw);
-              if (c.int8) {
-                /* the same networks before quantisation */
-                hant_jsonw_key(&jw, "test_accuracy_fp32");
-                hant_jsonw_obj_begin(&jw);
-                hant_jsonw_key(&jw, "assembled");
-                hant_jsonw_num(&jw, e->acc0_fp32);
-                for (int k = 0; k < c.n_epochs; k++) {
-                  char kk[32];
-                  snprintf(kk, sizeof(kk), "finetune_%d", c.epochs[k]);
-                  hant_jsonw_key(&jw, kk);
-                  hant_jsonw_num(&jw, e->acc_fp32[k]);
-                }
-                hant_jsonw_obj_end(&jw);
-              }
+              json_accuracies(&jw, "test_accuracy", &c, e->acc0, e->acc);
+              if (c.int8) /* the same networks before quantisation */
+                json_accuracies(&jw, "test_accuracy_fp32", &c, e->acc0_fp32, e->acc_fp32);
             }
             hant_jsonw_obj_end(&jw);
           }

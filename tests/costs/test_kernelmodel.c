@@ -366,9 +366,40 @@ static void test_library_shapes(void) {
   hant_kernelmodel_free(&m);
 }
 
+/* Grouped kernels whose time is a call cost plus work over cpg x pad16(opg)
+ * (oneDNN's direct kernel for few input channels per group keeps output
+ * channels in the vector lanes and loops over the input ones) are fitted
+ * with only output channels padded (block -16), exactly, and a shape the
+ * table lacks is predicted; padding both or neither cannot fit them. */
+static void test_output_padding(void) {
+  enum { N = 48 };
+  hant_kernel_rec recs[N];
+  hant_rng r;
+  hant_rng_seed(&r, 5);
+  for (int i = 0; i < N; i++) {
+    int g = 2 << hant_rng_below(&r, 3), cpg = 1 + (int)hant_rng_below(&r, 12), opg = 1 + (int)hant_rng_below(&r, 40);
+    recs[i] = conv_rec(g * cpg, g * opg, 7 + 7 * (int)hant_rng_below(&r, 3), 3, 1, g, 1);
+    const hant_infer_kernel *k = &recs[i].k;
+    recs[i].latency_us = 3 + 1e-3 * g * cpg * (ceil(opg / 16.0) * 16) * k->h_out * k->w_out * 9;
+  }
+  hant_kernelmodel m;
+  CHECK(hant_kernelmodel_fit(recs, N, &m) == 0, "fit: %s", hant_errmsg());
+  const hant_kclass_fit *cf = &m.cls[HANT_KCLASS_GROUPED];
+  CHECK(cf->n == N && cf->block == -16 && cf->form == HANT_KFORM_ADDITIVE,
+        "grouped: %d rows, block %d (want -16), form %d (want additive)", cf->n, cf->block, cf->form);
+  CHECK(cf->loo.within10 == 1.0 && cf->loo.median < 1e-3, "leave-one-out: within 10%% %.3f, median %.2g",
+        cf->loo.within10, cf->loo.median);
+  hant_kernel_rec q = conv_rec(4 * 5, 4 * 21, 12, 3, 1, 4, 1);
+  double us = 0, want = 3 + 1e-3 * 4 * 5 * 32 * q.k.h_out * q.k.w_out * 9;
+  CHECK(hant_kernelmodel_kernel_us(&m, &q.k, &us) == 0 && t_near(us, want, 0, 1e-2),
+        "an unseen grouped shape: %.4g us, want %.4g", us, want);
+  hant_kernelmodel_free(&m);
+}
+
 int main(void) {
   test_extraction();
   test_fit_arithmetic();
+  test_output_padding();
   test_library_shapes();
   test_store_and_foreign();
   printf("%d passed, %d failed\n", t_pass, t_fail);
