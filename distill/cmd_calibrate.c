@@ -88,6 +88,19 @@ int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a
   if (!json)
     fprintf(stderr, "calibrate: %d slots, %d candidates, %d devices with costs; %d validation images per network\n",
             lib->n_slots, lib->n_cands, lib->n_devices, va.n);
+  /* Candidates built before divergences were measured get theirs first:
+   * with every one measured the solver ranks by them, so the samples' plan
+   * and the objective check below see the objective answers will use. */
+  hant_divergence_summary dsum = {0};
+  if (lib->kl_measured < lib->n_cands) {
+    hant_progress_start(&u.bar, "divergences");
+    rc = hant_divergence_measure(st, lib, &va, on_sample, &u, &dsum);
+    hant_progress_end(&u.bar);
+    hant_library_unref(lib);
+    lib = NULL;
+    if (rc || (rc = hant_library_load(st, NULL, &lib)))
+      goto out;
+  }
   hant_progress_start(&u.bar, "calibrate");
   rc = hant_calibration_measure(st, lib, &va, &o, &sum);
   hant_progress_end(&u.bar);
@@ -115,6 +128,9 @@ int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a
     hant_jsonw_key(&w, "measured"), hant_jsonw_int(&w, sum.measured);
     hant_jsonw_key(&w, "images"), hant_jsonw_int(&w, sum.images);
     hant_jsonw_key(&w, "seconds"), hant_jsonw_num(&w, sum.seconds);
+    hant_jsonw_key(&w, "divergences_measured"), hant_jsonw_int(&w, dsum.measured);
+    hant_jsonw_key(&w, "divergences_seconds"), hant_jsonw_num(&w, dsum.seconds);
+    hant_jsonw_key(&w, "kl_slope"), lib->has_divergence ? hant_jsonw_num(&w, lib->kl_slope) : hant_jsonw_null(&w);
     hant_jsonw_key(&w, "scale"), hant_jsonw_str(&w, f.scale);
     hant_jsonw_key(&w, "ridge"), hant_jsonw_num(&w, f.ridge);
     hant_jsonw_key(&w, "samples"), hant_jsonw_int(&w, f.samples);
@@ -145,6 +161,11 @@ int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a
     printf("library       %s\n", hant_store_path(st));
     printf("samples       %d planned, %d already measured, %d measured now (%lld images, %.1f s)\n", sum.planned,
            sum.existing, sum.measured, (long long)sum.images, sum.seconds);
+    if (lib->has_divergence)
+      printf("divergences   every candidate's (%d measured now, %.1f s); a nat costs %.1f points of accuracy\n",
+             dsum.measured, dsum.seconds, 100 * lib->kl_slope);
+    else
+      printf("divergences   %d of %d candidates; the scores stay the objective\n", lib->kl_measured, lib->n_cands);
     printf("fit           %s scale, ridge %g, on %d samples\n", f.scale, f.ridge, f.samples);
     printf("scales        held-out mean |error|:");
     for (int s = 0; s < HANT_CALIB_SCALE_COUNT; s++)
@@ -159,7 +180,8 @@ int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a
            "answers show the fit's prediction either way\n",
            a->fit_objective ? "the fit's coefficients (--calibrate-objective)"
            : fit_objective  ? "the fit's coefficients (its choices passed the measured check)"
-                            : "the noise-aware scores",
+           : lib->has_divergence ? "the divergences"
+                                 : "the noise-aware scores",
            f.heldout_kendall_tau, add_tau);
     if (!a->fit_objective)
       printf("check         at %d budgets the fit chose %d other networks: measured %d better, %d worse (beyond "

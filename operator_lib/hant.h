@@ -87,6 +87,7 @@
 #include "assemble.h"
 #include "baseline.h"
 #include "calibration.h"
+#include "divergence.h"
 #include "deploy.h"
 #include "deploy_job.h"
 #include "bn_restore.h"

@@ -80,3 +80,24 @@ float hant_loss_kd(const float *student, const float *teacher, int n, int k,
     free(pt);
   return (float)(total / n);
 }
+
+/* log sum exp of a row, shifted by its maximum so that no term overflows. */
+static double logsumexp_row(const float *z, int k) {
+  double m = z[0];
+  for (int j = 1; j < k; j++)
+    m = z[j] > m ? z[j] : m;
+  double sum = 0.0;
+  for (int j = 0; j < k; j++)
+    sum += exp(z[j] - m);
+  return m + log(sum);
+}
+
+double hant_kl_logits(const float *teacher, const float *student, int k) {
+  double lt = logsumexp_row(teacher, k), ls = logsumexp_row(student, k), kl = 0.0;
+  for (int j = 0; j < k; j++) {
+    double log_pt = teacher[j] - lt;
+    kl += exp(log_pt) * (log_pt - (student[j] - ls));
+  }
+  /* Rounding can leave a hair below zero for equal rows. */
+  return kl > 0.0 ? kl : 0.0;
+}

@@ -197,5 +197,8 @@ float hant_loss_mse(const float *y, const float *t, size_t count, float *dy);
  * 2015 scaling, so gradients keep their size across temperatures). */
 float hant_loss_kd(const float *student, const float *teacher, int n, int k,
                    float temperature, float *dstudent);
+/* KL(softmax(teacher) || softmax(student)) of one row of k logits, in nats,
+ * computed in double precision (0 when the rows are equal). */
+double hant_kl_logits(const float *teacher, const float *student, int k);
 
 #endif

@@ -530,6 +530,10 @@ int hant_library_load(hant_store *st, const char *devices_dir, hant_library **ou
   for (int d = 0; d < nd; d++)
     modes_finish(&lib->devices[d]);
 
+  for (int c = 0; c < lib->n_cands; c++)
+    lib->kl_measured += lib->cands[c].kl_images > 0;
+  lib->kl_slope = hant_library_kl_slope(lib->cands, lib->n_cands);
+  lib->has_divergence = lib->n_cands > 0 && lib->kl_measured == lib->n_cands && lib->kl_slope > 0;
   if ((rc = int8_load(st, lib)))
     goto fail;
   if ((rc = calib_load(st, lib)))
@@ -552,6 +556,18 @@ fail:
   free(ids);
   library_free(lib);
   return rc;
+}
+
+double hant_library_kl_slope(const hant_cand_rec *cands, int n) {
+  double num = 0, den = 0;
+  for (int c = 0; c < n; c++) {
+    double kl = cands[c].val_kl;
+    if (cands[c].kl_images > 0 && kl > 0 && kl <= HANT_LIBRARY_KL_FIT_MAX) {
+      num += kl * -cands[c].score;
+      den += kl * kl;
+    }
+  }
+  return den > 0 ? num / den : 0;
 }
 
 int hant_library_int8_view(const hant_library *lib, const hant_library_device *dev, hant_library **view,
@@ -589,6 +605,8 @@ int hant_library_int8_view(const hant_library *lib, const hant_library_device *d
   v->teacher.val_images = lib->int8.val_images;
   v->calibrated = false;
   v->calib_objective = false;
+  /* the divergences were measured in fp32: int8 scores rank int8 candidates */
+  v->has_divergence = false;
   v->calib_coef = NULL;
   *view = v;
   return 0;

@@ -86,6 +86,15 @@ typedef struct hant_library {
    * when the library has one, and each candidate's int8 score and
    * accuracy, NaN where it has none (never quantised, or an operator
    * without an int8 form). int8_scored counts the candidates with one. */
+  /* Divergences (store.h's val_kl): has_divergence when every candidate
+   * has one and they explain the scores (kl_slope > 0); kl_slope is the
+   * validation accuracy (fraction) a nat of divergence costs, fitted through
+   * the origin on the library's own candidates whose divergence is at most
+   * HANT_LIBRARY_KL_FIT_MAX (hant_library_kl_slope). kl_measured counts the
+   * candidates with one. */
+  bool has_divergence;
+  double kl_slope;
+  int kl_measured;
   bool has_int8;
   hant_int8_teacher_rec int8;
   double *int8_score;        /* [n_cands] when has_int8, else NULL */
@@ -99,6 +108,15 @@ typedef struct hant_library {
  * profiles, as in hant_device_list(). A library without a teacher loads
  * as an empty snapshot. On success *out holds one reference. */
 int hant_library_load(hant_store *st, const char *devices_dir, hant_library **out);
+
+/* Divergences above this (nats) are past the range where accuracy falls
+ * in proportion (a candidate that costs half the accuracy), so the slope's
+ * fit leaves them out. */
+#define HANT_LIBRARY_KL_FIT_MAX 0.5
+/* The accuracy lost per nat of divergence: sum(kl x -score) / sum(kl^2)
+ * over the n candidates with 0 < kl <= HANT_LIBRARY_KL_FIT_MAX (NaN
+ * divergences skipped); 0 when none qualify. */
+double hant_library_kl_slope(const hant_cand_rec *cands, int n);
 
 /* Takes another reference (thread-safe); returns lib. */
 hant_library *hant_library_ref(hant_library *lib);

@@ -426,7 +426,7 @@ static int objective_check(hant_store *st, const hant_library *lib, const hant_p
   }
   double se = hant_transform_noise_se(lib);
   for (int c = 0; c < nc; c++)
-    add[c] = hant_transform_value(lib->cands[c].score, se);
+    add[c] = hant_transform_cand_value(lib, c, se);
   if ((rc = budget_list_make(lib, teacher, &bl)))
     goto out;
   double gain = 0;
@@ -538,7 +538,7 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
   for (int i = 0; i < n; i++) {
     add[i] = lib->teacher.val_accuracy;
     for (int s = 0; s < ns; s++)
-      add[i] += hant_transform_value(lib->cands[choice[(size_t)i * (size_t)ns + (size_t)s]].score, se);
+      add[i] += hant_transform_cand_value(lib, choice[(size_t)i * (size_t)ns + (size_t)s], se);
   }
   double add_tau = hant_kendall_tau(add, acc, n);
   free(add);

@@ -165,6 +165,7 @@ typedef struct cand_state {
   float lr;
   double mse_init, mse_final; /* sums over validation elements */
   long correct;
+  double kl; /* sum over validation images of KL(teacher || teacher with this candidate) */
   double cpu_s;               /* this candidate's thread CPU time */
   bool exact;                 /* initialised to the teacher's function: no training */
   /* Rounds: one epoch each, on a cosine from a peak that halves from one
@@ -191,6 +192,7 @@ typedef struct chunk {
   /* The current batch, shared read-only by the workers. */
   const float *x, *y;  /* teacher slot input and output */
   const float *z;      /* the teacher's pre-activation of y, or NULL (phase 5) */
+  const float *zt;     /* the teacher's logits on the batch (phase 2) */
   const int *labels;
   int nb;
   int phase;           /* 0: val MSE, 1: train step, 2: val MSE + accuracy, 3: BN calibration,
@@ -297,6 +299,7 @@ static void run_one(chunk *ch, cand_state *cs) {
       if (z[(size_t)i * k + j] > z[(size_t)i * k + best])
         best = j;
     cs->correct += best == ch->labels[i];
+    cs->kl += hant_kl_logits(ch->zt + (size_t)i * k, z + (size_t)i * k, k);
   }
 done:
   cs->rc = rc;
@@ -425,8 +428,11 @@ static int val_pass(chunk *ch, hant_pass *tp, const hant_dataset *val, int batch
     for (int i = 0; i < nb; i++)
       idx[i] = b0 + i;
     hant_dataset_batch(val, idx, nb, false, 0, NULL, xb, lab);
-    if ((rc = hant_net_forward_to(ch->teacher, tp, xb, nb, s->last, false)))
+    /* The final pass also needs the teacher's logits, for the divergence. */
+    int last = phase == 2 ? ch->teacher->n_nodes - 1 : s->last;
+    if ((rc = hant_net_forward_to(ch->teacher, tp, xb, nb, last, false)))
       break;
+    ch->zt = phase == 2 ? tp->out[hant_net_output(ch->teacher)] : NULL;
     ch->x = tp->out[s->in];
     ch->y = tp->out[s->last];
     ch->labels = lab;
@@ -732,6 +738,8 @@ static int finish_candidate(cand_state *cs, const hant_distill_opts *o, int64_t 
   c->loss_final = cs->mse_final / (double)ny;
   c->val_accuracy = (double)cs->correct / val->n;
   c->score = c->val_accuracy - teacher_acc;
+  c->val_kl = cs->kl / val->n;
+  c->kl_images = val->n;
   c->train_samples = (int64_t)(train->n / o->batch) * o->batch * cs->rounds;
   c->train_seconds = share_wall;
   c->cpu_seconds = cs->cpu_s + share_cpu;

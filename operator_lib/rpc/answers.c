@@ -143,6 +143,7 @@ json_t *hant__rpc_transform_json(const hant_library *lib, const hant_transform_r
       /* the score the solver used: int8 when the answer's scores are */
       bool int8 = !strcmp(res->scores_precision, "int8");
       json_object_set_new(e, "score", num(int8 ? lib->int8_score[res->choice[s]] : c->score));
+      json_object_set_new(e, "divergence", c->kl_images > 0 ? num(c->val_kl) : json_null());
       json_object_set_new(e, "precision", precision_json(res->precision));
       json_object_set_new(e, "latency_ms", num(md->latency_ms[res->choice[s]]));
       json_object_set_new(e, "energy_mj", num(md->energy_mj[res->choice[s]]));
@@ -220,6 +221,7 @@ json_t *hant__rpc_transform_json(const hant_library *lib, const hant_transform_r
     json_object_set_new(o, "mode_floors", json_null());
   }
   json_object_set_new(o, "prediction", json_string(res->prediction_calibrated ? "calibrated" : "uncalibrated"));
+  json_object_set_new(o, "objective_values", json_string(res->objective_values));
   json_object_set_new(o, "precision", precision_json(res->precision));
   json_object_set_new(o, "scores_precision", json_string(res->scores_precision));
   json_object_set_new(o, "int8_scores_missing", json_integer(res->int8_missing));

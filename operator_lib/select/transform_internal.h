@@ -31,12 +31,6 @@ struct hant__transform_space {
  * choice, filling res's re-ranking fields (transform_solve.h). Returns 0,
  * HANT_ENOMEM, or the callback's error (res then keeps the predicted
  * optimum, without re-ranking fields). */
-/* The validation accuracy predicted for choice ([n_slots] indices into
- * lib->cands) whose scores sum to score_sum: the calibrated predictor's
- * when the library has one, else the teacher's plus the sum, held to
- * [0, 1]. */
-double hant__transform_predicted(const hant_library *lib, const int *choice, int n_slots, double score_sum);
-
 int hant__transform_rerank(const struct hant__transform_space *sp, const hant_transform_req *req,
                            hant_transform_result *res);
 

@@ -103,7 +103,7 @@ int hant__transform_rerank(const struct hant__transform_space *sp, const hant_tr
     r->mode = sp->mode[f[i].mi];
     snprintf(r->power_mode, sizeof(r->power_mode), "%s", sp->dev->modes[r->mode].name);
     sp->totals(sp->ctx, r->mode, r->choice, &r->totals);
-    r->predicted_accuracy = hant__transform_predicted(sp->lib, r->choice, S, r->totals.score);
+    r->predicted_accuracy = hant_transform_predicted(sp->lib, r->choice);
   }
   /* Every choice on the same images, so that their differences are the
    * networks', not the samples'. */

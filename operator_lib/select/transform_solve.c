@@ -183,6 +183,7 @@ static void choice_totals(const hant_library *lib, const hant_library_device *de
   for (int s = 0; s < lib->n_slots; s++) {
     int c = choice[s];
     t->score += lib->cands[c].score;
+    t->kl += lib->cands[c].val_kl; /* NaN when unmeasured, as documented */
     t->latency_sum_ms += md->latency_ms[c];
     t->energy_mj += md->energy_mj[c];
     t->memory_bytes += md->memory_bytes[c];
@@ -306,6 +307,12 @@ static double corrected(const struct build *b, double t_ms) {
   return b->factor * t_ms + b->overhead_ms / (b->n_slots > 0 ? b->n_slots : 1);
 }
 
+double hant_transform_cand_value(const hant_library *lib, int c, double noise_se) {
+  if (lib->has_divergence)
+    return -lib->kl_slope * lib->cands[c].val_kl;
+  return hant_transform_value(lib->cands[c].score, noise_se);
+}
+
 /* Item cost of kind k in mode m (not power_w). */
 static double item_cost(const struct build *b, int m, size_t i, hant_budget_kind k) {
   const hant_library_mode *md = &b->dev->modes[b->mode[m]];
@@ -394,7 +401,7 @@ static int build_problem(const hant_library *lib, const hant_transform_req *req,
                              md->name[0] ? ", power mode " : "", md->name, dev->name);
       }
       b->item[b->n_items] = c;
-      b->value[b->n_items] = calibrated ? lib->calib_coef[c] : hant_transform_value(lib->cands[c].score, b->noise_se);
+      b->value[b->n_items] = calibrated ? lib->calib_coef[c] : hant_transform_cand_value(lib, c, b->noise_se);
       b->n_items++;
       b->gsize[s]++;
     }
@@ -688,8 +695,21 @@ static int compute_floors(const struct build *b, const hant_transform_req *req, 
 }
 
 /* The predicted validation accuracy of a choice: the fitted predictor's
- * when the library is calibrated, else the teacher's plus the summed scores. */
-double hant__transform_predicted(const hant_library *lib, const int *choice, int n_slots, double score_sum) {
+ * when the library is calibrated, else the divergences' (see
+ * hant_transform_result), else the teacher's plus the summed scores. */
+double hant_transform_predicted(const hant_library *lib, const int *choice) {
+  int n_slots = lib->n_slots;
+  double score_sum = 0;
+  for (int s = 0; s < n_slots; s++)
+    score_sum += lib->cands[choice[s]].score;
+  double chance = lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0;
+  if (!lib->calibrated && lib->has_divergence) {
+    double kl = 0;
+    for (int s = 0; s < n_slots; s++)
+      kl += lib->cands[choice[s]].val_kl;
+    double a = lib->teacher.val_accuracy - lib->kl_slope * kl;
+    return a < chance ? chance : a;
+  }
   if (!lib->calibrated) {
     /* the additive sum is not an accuracy once many slots change (scores
      * compound; a deep cut sums to below zero): keep the figure a user reads
@@ -700,7 +720,6 @@ double hant__transform_predicted(const hant_library *lib, const int *choice, int
   double z = lib->calib.intercept;
   for (int s = 0; s < n_slots; s++)
     z += lib->calib_coef[choice[s]];
-  double chance = lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0;
   return hant_calib_unlink(hant_calib_scale_from_name(lib->calib.scale), z, chance);
 }
 
@@ -785,6 +804,8 @@ int hant_transform_solve(const hant_library *lib, const hant_transform_req *req,
   res->teacher_accuracy = lib->teacher.val_accuracy;
   res->prediction_calibrated = lib->calibrated;
   res->predicted_accuracy_error = lib->calibrated ? lib->calib.heldout_median_abs_err : NAN;
+  snprintf(res->objective_values, sizeof(res->objective_values), "%s",
+           lib->calib_objective ? "calibrated" : lib->has_divergence ? "divergence" : "scores");
   for (int k = 0; k < HANT_BUDGET_KIND_COUNT; k++)
     res->min_totals[k] = NAN;
   struct build b;
@@ -955,7 +976,7 @@ int hant_transform_solve(const hant_library *lib, const hant_transform_req *req,
       o += b.gsize[s];
     }
     totals_of(&b, req, res->mode, res->choice, &res->totals);
-    res->predicted_accuracy = hant__transform_predicted(lib, res->choice, b.n_slots, res->totals.score);
+    res->predicted_accuracy = hant_transform_predicted(lib, res->choice);
     res->co2e_g_per_million = hant_power_co2_g_per_million(res->totals.energy_mj, res->grid_g_per_kwh);
     if ((rc = rerank(&b, req, res)))
       goto out;

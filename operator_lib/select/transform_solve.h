@@ -137,6 +137,16 @@ int hant_transform_req_resolve(const hant_library *lib, hant_transform_req *r);
  * within one standard error of zero (0 < score <= noise_se), else the
  * score. noise_se is hant_transform_noise_se(lib). */
 double hant_transform_value(double score, double noise_se);
+/* The value candidate c (index into lib->cands) counts for in the objective
+ * the solver maximises when the library's fit is not the objective: with
+ * divergences for every candidate (lib->has_divergence), the accuracy they
+ * predict it costs, -kl_slope x val_kl, which ranks candidates whose scores
+ * are all within the noise; otherwise its noise-aware score
+ * (hant_transform_value). */
+double hant_transform_cand_value(const hant_library *lib, int c, double noise_se);
+/* The validation accuracy predicted for a choice ([lib->n_slots] indices
+ * into lib->cands), as hant_transform_result's predicted_accuracy says. */
+double hant_transform_predicted(const hant_library *lib, const int *choice);
 /* The standard error of a score, sqrt(p (1 - p) / n) from the teacher's
  * validation accuracy p and validation image count n as the library
  * records them; 0 when either is missing (no noise threshold). */
@@ -145,6 +155,7 @@ double hant_transform_noise_se(const hant_library *lib);
 /* Totals of a choice in its power mode. */
 typedef struct hant_transform_totals {
   double score;             /* sum of the candidates' scores */
+  double kl;                /* sum of their divergences (nats); NaN when the library has none */
   double latency_ms;        /* predicted: after the additivity correction */
   double latency_sum_ms;    /* plain sum of the candidates' latencies */
   double energy_mj;         /* per inference */
@@ -173,12 +184,16 @@ typedef struct hant_transform_result {
   char power_mode[32]; /* its name ("" when the device has none) */
   double teacher_accuracy;   /* validation accuracy of the teacher, fraction 0-1 */
   /* Validation accuracy predicted for the choice: with a calibrated
-   * library (lib->calibrated) the fitted predictor's (predictor.h), whose
-   * coefficients are then the solver's values; otherwise teacher_accuracy
-   * + sum of the chosen scores, which overestimates when many slots change. */
+   * library (lib->calibrated) the fitted predictor's (predictor.h);
+   * otherwise, with divergences, teacher_accuracy - kl_slope x the summed
+   * divergences (at least chance); else teacher_accuracy + the summed
+   * scores, which overestimates when many slots change. */
   double predicted_accuracy;
   double predicted_accuracy_error; /* the fit's held-out median absolute error (fraction); NaN when uncalibrated */
-  bool prediction_calibrated;      /* the prediction (and the objective) is the calibrated one */
+  bool prediction_calibrated;      /* the prediction is the calibrated one */
+  /* What the solver maximised: "calibrated" (the fit's coefficients),
+   * "divergence" (hant_transform_cand_value with divergences) or "scores". */
+  char objective_values[16];
   hant_transform_totals totals;
   double grid_g_per_kwh;
   double co2e_g_per_million; /* grams of CO2e per million inferences at grid_g_per_kwh */

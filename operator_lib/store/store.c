@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/file.h>
@@ -482,6 +483,27 @@ bool hant_store_candidate_exists(hant_store *st, int64_t slot_id, const char *ke
   return found;
 }
 
+/* One row of candidate_divergence, inside the caller's transaction. */
+static int divergence_insert(hant_store *st, int64_t id, double kl, int images, const char *created) {
+  if (!isfinite(kl) || kl < 0 || images < 1)
+    return hant__error(HANT_EINVAL,
+                       "%s: divergence of candidate %lld: expected a finite number >= 0 over at least one image "
+                       "(got %g over %d)",
+                       st->path, (long long)id, kl, images);
+  sqlite3_stmt *s;
+  int rc = prepare(st,
+                   "INSERT OR REPLACE INTO candidate_divergence (candidate_id, kl, val_images, created) "
+                   "VALUES (?,?,?,?)",
+                   &s);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_double(s, 2, kl);
+  sqlite3_bind_int(s, 3, images);
+  sqlite3_bind_text(s, 4, created, -1, SQLITE_TRANSIENT);
+  return step_done(st, s, "store divergence");
+}
+
 int hant_store_candidate_put(hant_store *st, hant_cand_rec *c, const uint8_t *weights, size_t len) {
   sqlite3_stmt *s;
   if (!c->created[0])
@@ -518,12 +540,27 @@ int hant_store_candidate_put(hant_store *st, hant_cand_rec *c, const uint8_t *we
   if ((rc = step_done(st, s, "insert candidate")))
     goto fail;
   c->id = sqlite3_last_insert_rowid(st->db);
-  if ((rc = bump_version(st)) || (rc = hant_store_commit(st)))
+  if ((c->kl_images > 0 && (rc = divergence_insert(st, c->id, c->val_kl, c->kl_images, c->created))) ||
+      (rc = bump_version(st)) || (rc = hant_store_commit(st)))
     goto fail;
   return 0;
 fail:
   hant_store_rollback(st);
   return rc;
+}
+
+int hant_store_divergence_put(hant_store *st, int64_t candidate_id, double kl, int images) {
+  char now[32];
+  hant_store_now(now);
+  int rc = hant_store_begin(st);
+  if (rc)
+    return rc;
+  if ((rc = divergence_insert(st, candidate_id, kl, images, now)) || (rc = bump_version(st)) ||
+      (rc = hant_store_commit(st))) {
+    hant_store_rollback(st);
+    return rc;
+  }
+  return 0;
 }
 
 /* One row of hant_store_candidates, columns in the order of its SELECT. */
@@ -548,6 +585,8 @@ static int read_candidate(sqlite3_stmt *s, void *rec) {
   c->train_seconds = sqlite3_column_double(s, 16);
   c->cpu_seconds = sqlite3_column_double(s, 17);
   col_text(s, 18, c->created, sizeof(c->created));
+  c->val_kl = sqlite3_column_type(s, 19) == SQLITE_NULL ? NAN : sqlite3_column_double(s, 19);
+  c->kl_images = sqlite3_column_int(s, 20);
   return 0;
 }
 
@@ -558,7 +597,8 @@ int hant_store_candidates(hant_store *st, int64_t slot_id, hant_cand_rec **out, 
   int rc = prepare(st,
                    "SELECT c.id, c.slot_id, c.key, c.family, c.init, c.arch, c.hparams, c.seed, c.params, "
                    "c.peak_act_bytes, c.train_samples, c.macs, c.loss_init, c.loss_final, c.val_accuracy, c.score, "
-                   "c.train_seconds, c.cpu_seconds, c.created FROM candidate c JOIN slot s ON s.id = c.slot_id "
+                   "c.train_seconds, c.cpu_seconds, c.created, d.kl, d.val_images FROM candidate c "
+                   "JOIN slot s ON s.id = c.slot_id LEFT JOIN candidate_divergence d ON d.candidate_id = c.id "
                    "WHERE ?1 < 0 OR c.slot_id = ?1 ORDER BY s.idx, c.id",
                    &s);
   if (rc)

@@ -103,14 +103,26 @@ typedef struct hant_cand_rec {
   double macs, loss_init, loss_final, val_accuracy, score;
   double train_seconds, cpu_seconds;
   char created[32];
+  /* Its divergence from the teacher (table candidate_divergence): the mean
+   * KL(teacher || the teacher with only this candidate in its slot), nats
+   * per image, on the first kl_images validation images. Stored only when
+   * kl_images > 0; read back as NAN with kl_images 0 when not measured (a
+   * library built before schema version 8). */
+  double val_kl;
+  int kl_images;
 } hant_cand_rec;
 
 bool hant_store_candidate_exists(hant_store *st, int64_t slot_id, const char *key);
-/* Inserts a finished candidate with its weights (a native network file)
- * in its own transaction, and bumps the library version. Sets c->id. */
+/* Inserts a finished candidate with its weights (a native network file),
+ * and its divergence when c->kl_images > 0, in its own transaction,
+ * and bumps the library version. Sets c->id. */
 int hant_store_candidate_put(hant_store *st, hant_cand_rec *c, const uint8_t *weights, size_t len);
+/* Stores a candidate's divergence measured after it was built (replacing
+ * any), in its own transaction, and bumps the library version. HANT_EINVAL
+ * when kl is not a finite number >= 0 or images < 1. */
+int hant_store_divergence_put(hant_store *st, int64_t candidate_id, double kl, int images);
 /* Candidates of a slot (all slots when slot_id < 0), ordered by slot and
- * id; *out is malloc'd. */
+ * id, with their divergences; *out is malloc'd. */
 int hant_store_candidates(hant_store *st, int64_t slot_id, hant_cand_rec **out, int *n);
 /* The weights blob of a candidate; *data is malloc'd. */
 int hant_store_candidate_weights(hant_store *st, int64_t id, uint8_t **data, size_t *len);

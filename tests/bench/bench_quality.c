@@ -362,9 +362,10 @@ static void libprob_build(const devctx *d, hant_budget_kind k, double budget, li
       lp->item[n] = ci;
       /* The baselines maximise the values hant does, so that the comparison
        * is of search methods: the calibrated coefficients when the library
-       * has a fit, else the scores with noise-sized gains counted as none. */
+       * has a fit as its objective, else the divergences' or noise-aware
+       * scores' values (hant_transform_cand_value). */
       lp->value[n] = lib->calib_objective ? lib->calib_coef[ci]
-                                     : hant_transform_value(lib->cands[ci].score, hant_transform_noise_se(lib));
+                                          : hant_transform_cand_value(lib, ci, hant_transform_noise_se(lib));
       lp->cost[n] = cand_cost(d, ci, k);
       lp->gsize[s]++;
       n++;
@@ -405,7 +406,8 @@ static void sel_from_items(const devctx *d, const libprob *lp, const size_t *ite
     s->latency_ms += cand_cost(d, ci, HANT_BUDGET_LATENCY);
     o += lp->gsize[g];
   }
-  s->predicted = lib->teacher.val_accuracy + score;
+  (void)score;
+  s->predicted = hant_transform_predicted(lib, s->choice);
   s->objective = objective;
   s->ok = true;
 }

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # test_calibrate_cli.py: the real hant-distill calibrate on a real library: killed with SIGKILL after a few committed
 # samples, it resumes to the same fit as an uninterrupted run; the real hantd then serves calibrated predictions (and
-# uncalibrated ones for a library without a fit); a library of schema version 3 is migrated and calibrated.
+# uncalibrated ones for a library without a fit); a library of schema version 3 is migrated and calibrated, its
+# divergences measured as build measures them.
 #   test_calibrate_cli.py HANT_DISTILL HANTD HANT_CLIENT
 import json
 import os
@@ -59,6 +60,14 @@ def main():
              "--families", "kernel,lowrank,dws", "--chunk", "2", "--db", a])
     if not check(r.returncode == 0, "build failed: " + r.stderr[-300:]):
         return
+    # Build measures every candidate's divergence from the teacher beside its score (issue 15); the teacher's own
+    # block does not diverge.
+    n, lo = db(a, "SELECT count(*), min(kl) FROM candidate_divergence")[0]
+    check(n == db(a, "SELECT count(*) FROM candidate")[0][0] and lo is not None and lo >= 0,
+          "build stored a divergence >= 0 for each candidate (%s of them, least %s)" % (n, lo))
+    tk = db(a, "SELECT max(d.kl) FROM candidate_divergence d JOIN candidate c ON c.id = d.candidate_id "
+               "WHERE c.family = 'teacher'")[0][0]
+    check(tk is not None and tk < 1e-6, "the teacher's own block diverges by %s" % tk)
     r = run([HD, "profile", "--db", a, "--device", "rpi4"])
     check(r.returncode == 0, "profile failed: " + r.stderr[-300:])
     b, c, old = (os.path.join(T, n + ".db") for n in ("b", "c", "old"))
@@ -145,16 +154,28 @@ def main():
     ans = transform(c, "uncal")
     check(ans.get("prediction") == "uncalibrated" and ans.get("predicted_accuracy_error") is None,
           "an uncalibrated library answers prediction=uncalibrated without an error figure")
+    check(ans.get("objective_values") == "divergence" and all(
+        isinstance(e.get("divergence"), float) for e in ans.get("slots") or [{}]),
+        "with divergences the solver ranks by them, and each slot shows its own: %s" % ans.get("objective_values"))
 
     # A library of schema version 3 (before teacher files and calibration) opens, migrates and calibrates.
     con = sqlite3.connect(old)
     con.executescript("DROP TABLE calib_coef; DROP TABLE calib_fit; DROP TABLE calib_sample; DROP TABLE teacher_file; "
-                      "DROP TABLE IF EXISTS host_kernel; DROP TABLE IF EXISTS candidate_int8; PRAGMA user_version = 3;")
+                      "DROP TABLE IF EXISTS host_kernel; DROP TABLE IF EXISTS candidate_int8; "
+                      "DROP TABLE IF EXISTS candidate_divergence; PRAGMA user_version = 3;")
     con.close()
     r = run([HD, "calibrate", "--db", old] + CAL)
     check(r.returncode == 0, "calibrating a version-3 library failed: " + r.stderr[-300:])
-    check(db(old, "PRAGMA user_version")[0][0] >= 5, "the old library was migrated")
+    check(db(old, "PRAGMA user_version")[0][0] >= 8, "the old library was migrated")
     check(db(old, COEF) == db(a, COEF), "and calibrates to the same fit")
+    # Calibrate measured the divergences build would have, on assembled networks rather than inside the build's
+    # pipeline: the same numbers up to float summation order.
+    KL = "SELECT candidate_id, kl, val_images FROM candidate_divergence ORDER BY 1"
+    built, filled = db(a, KL), db(old, KL)
+    check(len(filled) == len(built) and all(
+        i == j and n == m and abs(x - y) <= 1e-4 * max(x, y) + 1e-7 for (i, x, n), (j, y, m) in zip(built, filled)),
+        "calibrate's divergences match build's: %s" % [(x, y) for (_, x, _), (_, y, _) in zip(built, filled)
+                                                       if abs(x - y) > 1e-4 * max(x, y) + 1e-7][:5])
 
 
 try:

@@ -179,6 +179,7 @@ def main():
 
     # A library of schema version 6 migrates and has no int8 rows.
     db(old, "DROP TABLE candidate_int8")
+    db(old, "DROP TABLE candidate_divergence")
     db(old, "PRAGMA user_version = 6")
     r = run([HD, "profile", "--db", old, "--device", "cortex-m7", "-q"])
     check(r.returncode == 0, "a version 6 library opens for writing: " + r.stderr[-300:])
