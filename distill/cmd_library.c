@@ -336,6 +336,12 @@ int cmd_library(int argc, char **argv) {
     free(coefs);
     goto out;
   }
+  /* as the solver's library snapshot decides (library.c) */
+  int kl_measured = 0;
+  for (int i = 0; i < nc; i++)
+    kl_measured += cands[i].kl_images > 0;
+  double kl_slope = hant_library_kl_slope(cands, nc);
+  bool kl_used = nc > 0 && kl_measured == nc && kl_slope > 0;
   int8_summary q8;
   if ((rc = int8_load(st, cands, nc, &q8))) {
     fprintf(stderr, "hant-distill library: %s\n", hant_errmsg());
@@ -471,6 +477,12 @@ int cmd_library(int argc, char **argv) {
       hant_jsonw_obj_end(&w);
     }
     hant_jsonw_arr_end(&w);
+    hant_jsonw_key(&w, "divergence");
+    hant_jsonw_obj_begin(&w);
+    hant_jsonw_key(&w, "measured"), hant_jsonw_int(&w, kl_measured);
+    hant_jsonw_key(&w, "kl_slope"), kl_used ? hant_jsonw_num(&w, kl_slope) : hant_jsonw_null(&w);
+    hant_jsonw_key(&w, "ranks_candidates"), hant_jsonw_bool(&w, kl_used);
+    hant_jsonw_obj_end(&w);
     hant_jsonw_key(&w, "calibration");
     calibration_json(&w, &fit, has_fit, n_samples, stale);
     hant_jsonw_key(&w, "int8");
@@ -547,6 +559,14 @@ int cmd_library(int argc, char **argv) {
     for (int r = 0; r < nruns; r++)
       cpu += runs[r].cpu_seconds, ej += runs[r].energy_j, co2 += runs[r].co2_g;
     printf("\nbuilt in %d run%s: %.0f CPU seconds, %.0f J, %.3f gCO2e\n", nruns, nruns == 1 ? "" : "s", cpu, ej, co2);
+    if (kl_used)
+      printf("\ndivergences: every candidate's; a nat of divergence costs %.1f points of validation accuracy, "
+             "and the solver ranks by them\n",
+             100 * kl_slope);
+    else
+      printf("\ndivergences: %d of %d candidates; the solver ranks by the noise-aware scores (hant-distill "
+             "calibrate measures the rest)\n",
+             kl_measured, nc);
     calibration_text(&fit, has_fit, n_samples, stale);
     int8_text(&q8, nc);
   }

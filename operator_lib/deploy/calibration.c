@@ -495,8 +495,11 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
                      lib->path);
     goto out;
   }
+  /* The prior of each coefficient: what the candidate alone costs, told by
+   * its divergence when every candidate has one (the scores' noise is as
+   * large as most candidates' real cost), else by its score. */
   for (int c = 0; c < lib->n_cands; c++)
-    score[c] = lib->cands[c].score;
+    score[c] = lib->has_divergence ? -lib->kl_slope * lib->cands[c].val_kl : lib->cands[c].score;
   hant_predictor_data d = {ns, lib->n_cands, score, lib->teacher.val_accuracy, lib->teacher.val_images, n, choice,
                            acc, lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0};
   hant_predictor_opts po;

@@ -139,8 +139,12 @@ def main():
     cal = lib.get("calibration") or {}
     check(cal.get("used") is True and cal.get("samples") == planned and "heldout_kendall_tau" in cal,
           "library --json reports the calibration: %s" % cal)
+    dv = lib.get("divergence") or {}
+    check(dv.get("measured") == ncand and dv.get("ranks_candidates") is True and dv.get("kl_slope", 0) > 0,
+          "library --json reports the divergences: %s" % dv)
     r = run([HD, "library", "--db", a])
     check("held out (5-fold" in r.stdout, "library prints the held-out figures")
+    check("divergences: every candidate's" in r.stdout, "library prints the divergences' line")
     r = run([HD, "library", "--db", c, "--json"])
     check(r.returncode == 0 and json.loads(r.stdout)["calibration"] is None, "an uncalibrated library says so")
 
@@ -167,7 +171,6 @@ def main():
     r = run([HD, "calibrate", "--db", old] + CAL)
     check(r.returncode == 0, "calibrating a version-3 library failed: " + r.stderr[-300:])
     check(db(old, "PRAGMA user_version")[0][0] >= 8, "the old library was migrated")
-    check(db(old, COEF) == db(a, COEF), "and calibrates to the same fit")
     # Calibrate measured the divergences build would have, on assembled networks rather than inside the build's
     # pipeline: the same numbers up to float summation order.
     KL = "SELECT candidate_id, kl, val_images FROM candidate_divergence ORDER BY 1"
@@ -176,6 +179,12 @@ def main():
         i == j and n == m and abs(x - y) <= 1e-4 * max(x, y) + 1e-7 for (i, x, n), (j, y, m) in zip(built, filled)),
         "calibrate's divergences match build's: %s" % [(x, y) for (_, x, _), (_, y, _) in zip(built, filled)
                                                        if abs(x - y) > 1e-4 * max(x, y) + 1e-7][:5])
+    # The coefficients' priors come from the divergences, so the fit is the same up to that rounding.
+    NUM = "SELECT candidate_id, coef, prior, samples FROM calib_coef ORDER BY 1"
+    mine, theirs = db(old, NUM), db(a, NUM)
+    check(len(mine) == len(theirs) and all(
+        i == j and n == m and abs(x - y) <= 1e-3 * abs(y) + 1e-6 and abs(p - q) <= 1e-3 * abs(q) + 1e-6
+        for (i, x, p, n), (j, y, q, m) in zip(mine, theirs)), "and calibrates to the same fit")
 
 
 try:
