@@ -29,7 +29,7 @@ static void die(const char *what) {
 typedef struct net {
   int *choice;
   char origin[16], note[200];
-  double add, cal; /* predicted validation accuracy: additive, calibrated */
+  double add, cal, div; /* predicted validation accuracy: additive, calibrated, by divergences */
   double val, test;
 } net;
 
@@ -38,12 +38,15 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static void quantiles(const net *n, int k, bool cal, double *median, double *p90) {
+/* Which prediction: 0 additive, 1 calibrated, 2 by divergences. */
+static double pred_of(const net *n, int which) { return which == 2 ? n->div : which == 1 ? n->cal : n->add; }
+
+static void quantiles(const net *n, int k, int which, double *median, double *p90) {
   double *e = malloc(sizeof(double) * (size_t)k);
   if (!e)
     die("out of memory");
   for (int i = 0; i < k; i++)
-    e[i] = fabs((cal ? n[i].cal : n[i].add) - n[i].test);
+    e[i] = fabs(pred_of(&n[i], which) - n[i].test);
   qsort(e, (size_t)k, sizeof(double), cmp_double);
   *median = k % 2 ? e[k / 2] : 0.5 * (e[k / 2 - 1] + e[k / 2]);
   int i90 = (int)ceil(0.9 * k) - 1;
@@ -51,12 +54,12 @@ static void quantiles(const net *n, int k, bool cal, double *median, double *p90
   free(e);
 }
 
-static double tau_of(const net *n, int k, bool cal) {
+static double tau_of(const net *n, int k, int which) {
   double *p = malloc(sizeof(double) * (size_t)k), *m = malloc(sizeof(double) * (size_t)k);
   if (!p || !m)
     die("out of memory");
   for (int i = 0; i < k; i++)
-    p[i] = cal ? n[i].cal : n[i].add, m[i] = n[i].val;
+    p[i] = pred_of(&n[i], which), m[i] = n[i].val;
   double t = hant_kendall_tau(p, m, k);
   free(p);
   free(m);
@@ -224,11 +227,14 @@ int main(int argc, char **argv) {
   double t0 = hant_now_s();
   for (int i = 0; i < n; i++) {
     net *e = &nets[i];
-    double z = lib->calib.intercept, sum = 0;
+    double z = lib->calib.intercept, sum = 0, kl = 0;
     for (int s = 0; s < ns; s++)
-      z += lib->calib_coef[e->choice[s]], sum += lib->cands[e->choice[s]].score;
-    e->cal = hant_calib_unlink(scale, z, lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0);
+      z += lib->calib_coef[e->choice[s]], sum += lib->cands[e->choice[s]].score, kl += lib->cands[e->choice[s]].val_kl;
+    double chance = lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0;
+    e->cal = hant_calib_unlink(scale, z, chance);
     e->add = lib->teacher.val_accuracy + sum;
+    /* the uncalibrated prediction of a library with divergences (transform_solve.h) */
+    e->div = lib->has_divergence ? fmax(chance, lib->teacher.val_accuracy - lib->kl_slope * kl) : NAN;
     if (hant_calibration_evaluate(st, lib, e->choice, &val, &e->val) ||
         hant_calibration_evaluate(st, lib, e->choice, &test, &e->test))
       die(e->note);
@@ -245,11 +251,12 @@ int main(int argc, char **argv) {
          val.n, test.n, wall);
   printf("| prediction | Kendall tau vs validation | median abs error vs test (points) | p90 abs error vs test "
          "(points) |\n|---|---:|---:|---:|\n");
-  for (int c = 0; c < 2; c++) {
+  static const char *const names[] = {"additive (teacher + summed scores)", "calibrated",
+                                      "divergences (teacher - slope x summed KL, at least chance)"};
+  for (int c = 0; c < (lib->has_divergence ? 3 : 2); c++) {
     double med, p90;
-    quantiles(nets, n, c == 1, &med, &p90);
-    printf("| %s | %.3f | %.2f | %.2f |\n", c ? "calibrated" : "additive", tau_of(nets, n, c == 1), 100 * med,
-           100 * p90);
+    quantiles(nets, n, c, &med, &p90);
+    printf("| %s | %.3f | %.2f | %.2f |\n", names[c], tau_of(nets, n, c), 100 * med, 100 * p90);
   }
   for (int i = 0; i < n; i++)
     free(nets[i].choice);
