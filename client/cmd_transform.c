@@ -152,6 +152,12 @@ static void print_prediction(const json_t *r) {
   printf("%-18s predicted %.2f %%%s (%s; teacher %.2f %%, summed scores %+.4f)\n", "accuracy",
          100 * client_num(r, "predicted_accuracy"), e, cal ? "calibrated" : "uncalibrated",
          100 * client_num(r, "teacher_accuracy"), client_num(r, "score"));
+  const char *values = client_str(r, "objective_values", NULL);
+  if (values)
+    printf("%-18s chose the best by %s\n", "objective",
+           !strcmp(values, "divergence")   ? "each candidate's divergence from the teacher (its accuracy cost)"
+           : !strcmp(values, "calibrated") ? "the calibrated fit's coefficients"
+                                           : "the noise-aware single-slot scores");
   /* an int8 device served fp32 scores says so */
   const char *prec = client_str(r, "precision", NULL), *sprec = client_str(r, "scores_precision", NULL);
   if (prec && sprec)
