@@ -140,6 +140,9 @@ int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a
     hant_jsonw_key(&w, "heldout_kendall_tau"), hant_jsonw_num(&w, f.heldout_kendall_tau);
     hant_jsonw_key(&w, "additive_kendall_tau"), hant_jsonw_num(&w, add_tau);
     hant_jsonw_key(&w, "objective"), hant_jsonw_str(&w, fit_objective ? "calibrated" : "additive");
+    hant_jsonw_key(&w, "prediction"), hant_jsonw_str(&w, chk.by_divergence ? "divergence" : "fit");
+    hant_jsonw_key(&w, "divergence_median_abs_err");
+    isfinite(chk.div_median_abs_err) ? hant_jsonw_num(&w, chk.div_median_abs_err) : hant_jsonw_null(&w);
     if (!a->fit_objective) {
       hant_jsonw_key(&w, "objective_check");
       hant_jsonw_obj_begin(&w);
@@ -183,6 +186,11 @@ int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a
            : lib->has_divergence ? "the divergences"
                                  : "the noise-aware scores",
            f.heldout_kendall_tau, add_tau);
+    if (isfinite(chk.div_median_abs_err))
+      printf("prediction    %s: the divergences' on the %d samples, median |error| %.2f points, 90th percentile "
+             "%.2f, Kendall tau %.3f (nothing of it fitted on them)\n",
+             chk.by_divergence ? "the divergences'" : "the fit's", f.samples, 100 * chk.div_median_abs_err,
+             100 * chk.div_p90_abs_err, chk.div_tau);
     if (!a->fit_objective)
       printf("check         at %d budgets the fit chose %d other networks: measured %d better, %d worse (beyond "
              "two standard errors), %+.2f points on average\n",

@@ -349,7 +349,17 @@ static int calib_load(hant_store *st, hant_library *lib) {
     lib->calib_additive_tau = strtod(tau, NULL);
   lib->calib_objective = lib->calibrated && !hant_store_meta_get(st, "calibration_objective", &obj) && obj &&
                          !strcmp(obj, "calibrated");
+  char *pred = NULL, *dj = NULL;
+  if (lib->calibrated && lib->has_divergence && !hant_store_meta_get(st, "calibration_prediction", &pred) && pred &&
+      !strcmp(pred, "divergence") && !hant_store_meta_get(st, "calibration_divergence_median_abs_err", &dj) && dj) {
+    char *end;
+    double v = strtod(dj, &end);
+    lib->calib_by_divergence = end != dj && isfinite(v);
+    lib->calib_div_median_abs_err = v;
+  }
   hant_errmsg_clear();
+  free(pred);
+  free(dj);
   free(obj);
   free(tau);
   if (!lib->calibrated) {

@@ -79,6 +79,12 @@ typedef struct hant_library {
    * noise-aware scores and only the prediction shown is the fit's. */
   bool calib_objective;
   double calib_additive_tau; /* the additive objective's Kendall tau on the samples; NaN if not recorded */
+  /* The divergences predicted the calibration samples better than the fit
+   * did (meta calibration_prediction), with this median absolute error
+   * (meta calibration_divergence_median_abs_err; calibration_divergence
+   * has its other figures); only with has_divergence. */
+  bool calib_by_divergence;
+  double calib_div_median_abs_err;
   hant_calib_fit_rec calib;
   double *calib_coef;   /* [n_cands] when calibrated, else NULL */
   int calib_missing;    /* candidates without a coefficient when a fit exists (stale fit) */

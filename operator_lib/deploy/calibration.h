@@ -95,6 +95,14 @@ typedef struct hant_calibration_check {
   int fit_worse;    /* ... worse by more than two standard errors */
   double mean_gain; /* the fit's measured accuracy minus the scores', averaged over budgets (0 where they agree) */
   bool use_fit;     /* no budget worse, a gain on average: the solver maximises the fit */
+  /* The divergences' own prediction (transform_solve.h) on every sample,
+   * when the library has divergences: none of its figures was fitted on
+   * the samples, so each sample is out of its sample. It is the library's
+   * prediction when its median error is below the fit's held-out one
+   * (meta calibration_prediction "divergence", figures in meta
+   * calibration_divergence). */
+  bool by_divergence;
+  double div_median_abs_err, div_p90_abs_err, div_tau; /* NaN without divergences */
 } hant_calibration_check;
 
 /* Fits the predictor on every sample of the library whose candidates are

@@ -697,19 +697,22 @@ static int compute_floors(const struct build *b, const hant_transform_req *req, 
 /* The predicted validation accuracy of a choice: the fitted predictor's
  * when the library is calibrated, else the divergences' (see
  * hant_transform_result), else the teacher's plus the summed scores. */
+double hant_transform_predicted_divergence(const hant_library *lib, const int *choice) {
+  double chance = lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0, kl = 0;
+  for (int s = 0; s < lib->n_slots; s++)
+    kl += lib->cands[choice[s]].val_kl;
+  double a = lib->teacher.val_accuracy - lib->kl_slope * kl;
+  return a < chance ? chance : a;
+}
+
 double hant_transform_predicted(const hant_library *lib, const int *choice) {
   int n_slots = lib->n_slots;
   double score_sum = 0;
   for (int s = 0; s < n_slots; s++)
     score_sum += lib->cands[choice[s]].score;
   double chance = lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0;
-  if (!lib->calibrated && lib->has_divergence) {
-    double kl = 0;
-    for (int s = 0; s < n_slots; s++)
-      kl += lib->cands[choice[s]].val_kl;
-    double a = lib->teacher.val_accuracy - lib->kl_slope * kl;
-    return a < chance ? chance : a;
-  }
+  if (lib->has_divergence && (!lib->calibrated || lib->calib_by_divergence))
+    return hant_transform_predicted_divergence(lib, choice);
   if (!lib->calibrated) {
     /* the additive sum is not an accuracy once many slots change (scores
      * compound; a deep cut sums to below zero): keep the figure a user reads
@@ -803,7 +806,9 @@ int hant_transform_solve(const hant_library *lib, const hant_transform_req *req,
   res->grid_g_per_kwh = req->grid_g_per_kwh > 0 ? req->grid_g_per_kwh : HANT_GRID_G_PER_KWH_DEFAULT;
   res->teacher_accuracy = lib->teacher.val_accuracy;
   res->prediction_calibrated = lib->calibrated;
-  res->predicted_accuracy_error = lib->calibrated ? lib->calib.heldout_median_abs_err : NAN;
+  res->predicted_accuracy_error = !lib->calibrated      ? NAN
+                                  : lib->calib_by_divergence ? lib->calib_div_median_abs_err
+                                                             : lib->calib.heldout_median_abs_err;
   snprintf(res->objective_values, sizeof(res->objective_values), "%s",
            lib->calib_objective ? "calibrated" : lib->has_divergence ? "divergence" : "scores");
   for (int k = 0; k < HANT_BUDGET_KIND_COUNT; k++)

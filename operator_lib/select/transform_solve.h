@@ -147,6 +147,9 @@ double hant_transform_cand_value(const hant_library *lib, int c, double noise_se
 /* The validation accuracy predicted for a choice ([lib->n_slots] indices
  * into lib->cands), as hant_transform_result's predicted_accuracy says. */
 double hant_transform_predicted(const hant_library *lib, const int *choice);
+/* The divergences' prediction of a choice: teacher accuracy - kl_slope x
+ * the summed divergences, at least chance (lib->has_divergence must hold). */
+double hant_transform_predicted_divergence(const hant_library *lib, const int *choice);
 /* The standard error of a score, sqrt(p (1 - p) / n) from the teacher's
  * validation accuracy p and validation image count n as the library
  * records them; 0 when either is missing (no noise threshold). */
@@ -183,13 +186,14 @@ typedef struct hant_transform_result {
   int mode;            /* index into the device's modes */
   char power_mode[32]; /* its name ("" when the device has none) */
   double teacher_accuracy;   /* validation accuracy of the teacher, fraction 0-1 */
-  /* Validation accuracy predicted for the choice: with a calibrated
-   * library (lib->calibrated) the fitted predictor's (predictor.h);
-   * otherwise, with divergences, teacher_accuracy - kl_slope x the summed
-   * divergences (at least chance); else teacher_accuracy + the summed
-   * scores, which overestimates when many slots change. */
+  /* Validation accuracy predicted for the choice: with divergences,
+   * teacher_accuracy - kl_slope x the summed divergences (at least chance)
+   * unless the library is calibrated and its fit predicted the calibration
+   * samples better (lib->calib_by_divergence false); then the fitted
+   * predictor's (predictor.h); without either, teacher_accuracy + the
+   * summed scores, which overestimates when many slots change. */
   double predicted_accuracy;
-  double predicted_accuracy_error; /* the fit's held-out median absolute error (fraction); NaN when uncalibrated */
+  double predicted_accuracy_error; /* the calibration's median absolute error of the prediction used (fraction); NaN when uncalibrated */
   bool prediction_calibrated;      /* the prediction is the calibrated one */
   /* What the solver maximised: "calibrated" (the fit's coefficients),
    * "divergence" (hant_transform_cand_value with divergences) or "scores". */

@@ -153,8 +153,15 @@ def main():
     fit = db(a, "SELECT heldout_median_abs_err FROM calib_fit")[0][0]
     check(ans.get("prediction") == "calibrated", "a calibrated library answers prediction=calibrated: %s"
           % {k: ans.get(k) for k in ("prediction", "predicted_accuracy", "predicted_accuracy_error")})
-    check(abs((ans.get("predicted_accuracy_error") or -1) - fit) < 1e-12, "predicted_accuracy_error is the fit's "
-          "held-out median error")
+    # The prediction is the fit's, or the divergences' when they predicted the samples better; the error is that
+    # of the one used.
+    by = summary.get("prediction")
+    dmed = summary.get("divergence_median_abs_err")
+    check(by in ("fit", "divergence") and dmed is not None and (by == "divergence") == (dmed < fit),
+          "the better predictor of the samples predicts: %s (divergences %s, fit %s)" % (by, dmed, fit))
+    want = dmed if by == "divergence" else fit
+    check(abs((ans.get("predicted_accuracy_error") or -1) - want) < 1e-5, "predicted_accuracy_error is the "
+          "calibration's median error of the prediction used: %s vs %s" % (ans.get("predicted_accuracy_error"), want))
     ans = transform(c, "uncal")
     check(ans.get("prediction") == "uncalibrated" and ans.get("predicted_accuracy_error") is None,
           "an uncalibrated library answers prediction=uncalibrated without an error figure")
