@@ -179,18 +179,17 @@ int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a
              100 * f.heldout_median_abs_err, 100 * f.heldout_p90_abs_err, f.heldout_kendall_tau);
     else
       printf("held out      none (fewer than 4 samples)\n");
-    printf("objective     %s (Kendall tau on the samples: the fit %.3f held out, the additive scores %.3f); "
-           "answers show the fit's prediction either way\n",
+    printf("objective     %s (Kendall tau on the samples: the fit %.3f held out, the additive objective %.3f)\n",
            a->fit_objective ? "the fit's coefficients (--calibrate-objective)"
            : fit_objective  ? "the fit's coefficients (its choices passed the measured check)"
            : lib->has_divergence ? "the divergences"
                                  : "the noise-aware scores",
            f.heldout_kendall_tau, add_tau);
     if (isfinite(chk.div_median_abs_err))
-      printf("prediction    %s: the divergences' on the %d samples, median |error| %.2f points, 90th percentile "
-             "%.2f, Kendall tau %.3f (nothing of it fitted on them)\n",
+      printf("prediction    %s: the divergences' median |error| on the %d samples (none of it fitted on them) "
+             "%.2f points, 90th percentile %.2f, Kendall tau %.3f; the fit's held out %.2f\n",
              chk.by_divergence ? "the divergences'" : "the fit's", f.samples, 100 * chk.div_median_abs_err,
-             100 * chk.div_p90_abs_err, chk.div_tau);
+             100 * chk.div_p90_abs_err, chk.div_tau, 100 * f.heldout_median_abs_err);
     if (!a->fit_objective)
       printf("check         at %d budgets the fit chose %d other networks: measured %d better, %d worse (beyond "
              "two standard errors), %+.2f points on average\n",
