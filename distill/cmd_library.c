@@ -336,12 +336,9 @@ int cmd_library(int argc, char **argv) {
     free(coefs);
     goto out;
   }
-  /* as the solver's library snapshot decides (library.c) */
-  int kl_measured = 0;
-  for (int i = 0; i < nc; i++)
-    kl_measured += cands[i].kl_images > 0;
-  double kl_slope = hant_library_kl_slope(cands, nc);
-  bool kl_used = nc > 0 && kl_measured == nc && kl_slope > 0;
+  int kl_measured;
+  double kl_slope;
+  bool kl_used = hant_library_divergence(cands, nc, &kl_measured, &kl_slope);
   int8_summary q8;
   if ((rc = int8_load(st, cands, nc, &q8))) {
     fprintf(stderr, "hant-distill library: %s\n", hant_errmsg());

@@ -540,10 +540,7 @@ int hant_library_load(hant_store *st, const char *devices_dir, hant_library **ou
   for (int d = 0; d < nd; d++)
     modes_finish(&lib->devices[d]);
 
-  for (int c = 0; c < lib->n_cands; c++)
-    lib->kl_measured += lib->cands[c].kl_images > 0;
-  lib->kl_slope = hant_library_kl_slope(lib->cands, lib->n_cands);
-  lib->has_divergence = lib->n_cands > 0 && lib->kl_measured == lib->n_cands && lib->kl_slope > 0;
+  lib->has_divergence = hant_library_divergence(lib->cands, lib->n_cands, &lib->kl_measured, &lib->kl_slope);
   if ((rc = int8_load(st, lib)))
     goto fail;
   if ((rc = calib_load(st, lib)))
@@ -568,16 +565,21 @@ fail:
   return rc;
 }
 
-double hant_library_kl_slope(const hant_cand_rec *cands, int n) {
+bool hant_library_divergence(const hant_cand_rec *cands, int n, int *measured, double *slope) {
   double num = 0, den = 0;
+  *measured = 0;
   for (int c = 0; c < n; c++) {
     double kl = cands[c].val_kl;
-    if (cands[c].kl_images > 0 && kl > 0 && kl <= HANT_LIBRARY_KL_FIT_MAX) {
+    if (cands[c].kl_images <= 0)
+      continue;
+    ++*measured;
+    if (kl > 0 && kl <= HANT_LIBRARY_KL_FIT_MAX) {
       num += kl * -cands[c].score;
       den += kl * kl;
     }
   }
-  return den > 0 ? num / den : 0;
+  *slope = den > 0 ? num / den : 0;
+  return n > 0 && *measured == n && *slope > 0;
 }
 
 int hant_library_int8_view(const hant_library *lib, const hant_library_device *dev, hant_library **view,

@@ -96,7 +96,7 @@ typedef struct hant_library {
    * has one and they explain the scores (kl_slope > 0); kl_slope is the
    * validation accuracy (fraction) a nat of divergence costs, fitted through
    * the origin on the library's own candidates whose divergence is at most
-   * HANT_LIBRARY_KL_FIT_MAX (hant_library_kl_slope). kl_measured counts the
+   * HANT_LIBRARY_KL_FIT_MAX (hant_library_divergence). kl_measured counts the
    * candidates with one. */
   bool has_divergence;
   double kl_slope;
@@ -119,10 +119,11 @@ int hant_library_load(hant_store *st, const char *devices_dir, hant_library **ou
  * in proportion (a candidate that costs half the accuracy), so the slope's
  * fit leaves them out. */
 #define HANT_LIBRARY_KL_FIT_MAX 0.5
-/* The accuracy lost per nat of divergence: sum(kl x -score) / sum(kl^2)
- * over the n candidates with 0 < kl <= HANT_LIBRARY_KL_FIT_MAX (NaN
- * divergences skipped); 0 when none qualify. */
-double hant_library_kl_slope(const hant_cand_rec *cands, int n);
+/* Whether divergences rank the n candidates: every one has a divergence
+ * and the accuracy lost per nat, sum(kl x -score) / sum(kl^2) over those
+ * with 0 < kl <= HANT_LIBRARY_KL_FIT_MAX, is positive. Sets *measured
+ * (candidates with one) and *slope (0 when none qualify). */
+bool hant_library_divergence(const hant_cand_rec *cands, int n, int *measured, double *slope);
 
 /* Takes another reference (thread-safe); returns lib. */
 hant_library *hant_library_ref(hant_library *lib);

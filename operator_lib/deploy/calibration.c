@@ -462,11 +462,6 @@ out:
   return rc;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_calibration_opts *o,
                          const hant_dataset *val, hant_predictor *out, hant_calibration_check *check) {
   hant_calib_sample_rec *have = NULL;
@@ -549,35 +544,23 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
       add[i] += hant_transform_cand_value(lib, choice[(size_t)i * (size_t)ns + (size_t)s], se);
   }
   double add_tau = hant_kendall_tau(add, acc, n);
-  hant_calibration_check chk = {0}, div = {.div_median_abs_err = NAN, .div_p90_abs_err = NAN, .div_tau = NAN};
+  hant_calibration_check chk = {0};
+  if (!o->fit_objective && val && (rc = objective_check(st, lib, &p, val, &chk))) {
+    free(add);
+    goto out;
+  }
+  chk.div_median_abs_err = chk.div_p90_abs_err = chk.div_tau = NAN;
   if (lib->has_divergence) {
     /* add[] is free again: the divergences' prediction of each sample */
-    double *err = malloc(sizeof(double) * (size_t)n);
-    if (!err) {
-      free(add);
-      rc = HANT_ENOMEM;
-      goto out;
-    }
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
       add[i] = hant_transform_predicted_divergence(lib, choice + (size_t)i * (size_t)ns);
-      err[i] = fabs(add[i] - acc[i]);
-    }
-    div.div_tau = hant_kendall_tau(add, acc, n);
-    qsort(err, (size_t)n, sizeof(double), cmp_double);
-    div.div_median_abs_err = n % 2 ? err[n / 2] : 0.5 * (err[n / 2 - 1] + err[n / 2]);
-    int i90 = (int)ceil(0.9 * n) - 1;
-    div.div_p90_abs_err = err[i90 < 0 ? 0 : i90];
+    rc = hant_prediction_errors(add, acc, n, &chk.div_median_abs_err, &chk.div_p90_abs_err, &chk.div_tau);
     /* a fit without held-out figures (too few samples) gives way */
-    div.by_divergence = !(div.div_median_abs_err >= p.heldout_median_abs_err);
-    free(err);
+    chk.by_divergence = !(chk.div_median_abs_err >= p.heldout_median_abs_err);
   }
   free(add);
-  if (!o->fit_objective && val && (rc = objective_check(st, lib, &p, val, &chk)))
+  if (rc)
     goto out;
-  chk.by_divergence = div.by_divergence;
-  chk.div_median_abs_err = div.div_median_abs_err;
-  chk.div_p90_abs_err = div.div_p90_abs_err;
-  chk.div_tau = div.div_tau;
   bool use_fit = o->fit_objective || chk.use_fit;
   if (check)
     *check = chk;

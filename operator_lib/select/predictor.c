@@ -210,6 +210,25 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+int hant_prediction_errors(const double *predicted, const double *measured, int n, double *median_abs_err,
+                           double *p90_abs_err, double *kendall_tau) {
+  *median_abs_err = *p90_abs_err = *kendall_tau = NAN;
+  if (n < 1)
+    return 0;
+  double *err = malloc(sizeof(double) * (size_t)n);
+  if (!err)
+    return HANT_ENOMEM;
+  for (int k = 0; k < n; k++)
+    err[k] = fabs(predicted[k] - measured[k]);
+  qsort(err, (size_t)n, sizeof(double), cmp_double);
+  *median_abs_err = n % 2 ? err[n / 2] : 0.5 * (err[n / 2 - 1] + err[n / 2]);
+  int i90 = (int)ceil(0.9 * n) - 1;
+  *p90_abs_err = err[i90 < 0 ? 0 : i90];
+  *kendall_tau = hant_kendall_tau(predicted, measured, n);
+  free(err);
+  return 0;
+}
+
 static int check_data(const hant_predictor_data *d, const hant_predictor_opts *o) {
   if (d->n_slots < 1 || d->n_cands < 1)
     return hant__error(HANT_EINVAL, "predictor: expected at least one slot and one candidate");
@@ -262,14 +281,13 @@ int hant_predictor_fit(const hant_predictor_data *d, const hant_predictor_opts *
   int *fold = malloc(sizeof(int) * (size_t)n);
   unsigned char *in = malloc((size_t)n);
   double *pred = malloc(sizeof(double) * (size_t)n * HANT_CALIB_SCALE_COUNT * (size_t)n_ridges);
-  double *err = malloc(sizeof(double) * (size_t)n);
   w.gram = malloc(sizeof(double) * dd);
   w.chol = malloc(sizeof(double) * dd);
   w.theta = malloc(sizeof(double) * (size_t)w.dim);
   out->coef = malloc(sizeof(double) * (size_t)nc);
   out->prior = malloc(sizeof(double) * (size_t)nc);
   out->count = calloc((size_t)nc, sizeof(int));
-  rc = !fold || !in || !pred || !err || !w.gram || !w.chol || !w.theta || !out->coef || !out->prior || !out->count
+  rc = !fold || !in || !pred || !w.gram || !w.chol || !w.theta || !out->coef || !out->prior || !out->count
            ? HANT_ENOMEM
            : 0;
   out->noise_se = hant_calib_noise_se(d->teacher_accuracy, d->val_images);
@@ -358,13 +376,9 @@ int hant_predictor_fit(const hant_predictor_data *d, const hant_predictor_opts *
       }
     }
     const double *p = pred + ((size_t)best_r * HANT_CALIB_SCALE_COUNT + (size_t)best_s) * (size_t)n;
-    for (int k = 0; k < n; k++)
-      err[k] = fabs(p[k] - d->accuracy[k]);
-    out->heldout_kendall_tau = hant_kendall_tau(p, d->accuracy, n);
-    qsort(err, (size_t)n, sizeof(double), cmp_double);
-    out->heldout_median_abs_err = n % 2 ? err[n / 2] : 0.5 * (err[n / 2 - 1] + err[n / 2]);
-    int i90 = (int)ceil(0.9 * n) - 1;
-    out->heldout_p90_abs_err = err[i90 < 0 ? 0 : i90];
+    if ((rc = hant_prediction_errors(p, d->accuracy, n, &out->heldout_median_abs_err, &out->heldout_p90_abs_err,
+                                     &out->heldout_kendall_tau)))
+      goto out;
     out->heldout_samples = n;
   } else if (!(scales & (1u << best_s))) {
     for (int s = 0; s < HANT_CALIB_SCALE_COUNT; s++)
@@ -405,7 +419,6 @@ out:
   free(fold);
   free(in);
   free(pred);
-  free(err);
   if (rc)
     hant_predictor_free(out);
   return rc;

@@ -124,4 +124,9 @@ double hant_predictor_predict(const hant_predictor *p, const int *choice, int n_
  * neither concordant nor discordant); NaN when n < 2 or a series is constant. */
 double hant_kendall_tau(const double *a, const double *b, int n);
 
+/* How n predictions match n measurements: the median and 90th-percentile
+ * absolute error and Kendall's tau-b. HANT_ENOMEM, else 0. */
+int hant_prediction_errors(const double *predicted, const double *measured, int n, double *median_abs_err,
+                           double *p90_abs_err, double *kendall_tau);
+
 #endif

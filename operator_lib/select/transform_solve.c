@@ -706,13 +706,13 @@ double hant_transform_predicted_divergence(const hant_library *lib, const int *c
 }
 
 double hant_transform_predicted(const hant_library *lib, const int *choice) {
+  if (lib->has_divergence && (!lib->calibrated || lib->calib_by_divergence))
+    return hant_transform_predicted_divergence(lib, choice);
   int n_slots = lib->n_slots;
   double score_sum = 0;
   for (int s = 0; s < n_slots; s++)
     score_sum += lib->cands[choice[s]].score;
   double chance = lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0;
-  if (lib->has_divergence && (!lib->calibrated || lib->calib_by_divergence))
-    return hant_transform_predicted_divergence(lib, choice);
   if (!lib->calibrated) {
     /* the additive sum is not an accuracy once many slots change (scores
      * compound; a deep cut sums to below zero): keep the figure a user reads

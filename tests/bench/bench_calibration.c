@@ -227,14 +227,12 @@ int main(int argc, char **argv) {
   double t0 = hant_now_s();
   for (int i = 0; i < n; i++) {
     net *e = &nets[i];
-    double z = lib->calib.intercept, sum = 0, kl = 0;
+    double z = lib->calib.intercept, sum = 0;
     for (int s = 0; s < ns; s++)
-      z += lib->calib_coef[e->choice[s]], sum += lib->cands[e->choice[s]].score, kl += lib->cands[e->choice[s]].val_kl;
-    double chance = lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0;
-    e->cal = hant_calib_unlink(scale, z, chance);
+      z += lib->calib_coef[e->choice[s]], sum += lib->cands[e->choice[s]].score;
+    e->cal = hant_calib_unlink(scale, z, lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0);
     e->add = lib->teacher.val_accuracy + sum;
-    /* the uncalibrated prediction of a library with divergences (transform_solve.h) */
-    e->div = lib->has_divergence ? fmax(chance, lib->teacher.val_accuracy - lib->kl_slope * kl) : NAN;
+    e->div = lib->has_divergence ? hant_transform_predicted_divergence(lib, e->choice) : NAN;
     if (hant_calibration_evaluate(st, lib, e->choice, &val, &e->val) ||
         hant_calibration_evaluate(st, lib, e->choice, &test, &e->test))
       die(e->note);
