@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_divergence.c: candidates' divergences round-trip through a real library, are refused when malformed, and make the solver rank the cuts whose scores are all noise, where the scores pick a cut that hurts more. */
+/* test_divergence.c: candidates' divergences round-trip through a real library, are refused when malformed, and make the solver rank the cuts whose scores are all noise, where the scores pick a cut that hurts more; on an int8 device what quantising costs each candidate counts too. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -54,10 +54,15 @@ static void fill(hant_store *st, bool with_kl, int64_t ids[N_SLOTS][N_CANDS]) {
   snprintf(t.format, sizeof(t.format), "hant");
   t.input_c = 1, t.input_h = 28, t.input_w = 28, t.classes = 10, t.val_accuracy = 0.9, t.val_images = 1000;
   CHECK(hant_store_teacher_put(st, &t) == 0, "teacher: %s", hant_errmsg());
-  char *profile = read_profile("host");
-  int64_t dev = 0;
-  CHECK(profile && hant_store_device_put(st, "host", profile, &dev) == 0, "device: %s", hant_errmsg());
-  free(profile);
+  /* host computes in fp32, cortex-m7 in int8; both cost every candidate alike */
+  int64_t devs[2] = {0, 0};
+  const char *dev_names[2] = {"host", "cortex-m7"};
+  for (int d = 0; d < 2; d++) {
+    char *profile = read_profile(dev_names[d]);
+    CHECK(profile && hant_store_device_put(st, dev_names[d], profile, &devs[d]) == 0, "device %s: %s", dev_names[d],
+          hant_errmsg());
+    free(profile);
+  }
   for (int s = 0; s < N_SLOTS; s++) {
     hant_slot_rec sl = {.teacher_id = t.id, .idx = s};
     snprintf(sl.name, sizeof(sl.name), "s%d", s);
@@ -83,14 +88,16 @@ static void fill(hant_store *st, bool with_kl, int64_t ids[N_SLOTS][N_CANDS]) {
       snprintf(k.source, sizeof(k.source), "modelled");
       snprintf(k.energy_source, sizeof(k.energy_source), "modelled: test");
       snprintf(k.detail, sizeof(k.detail), "{}");
-      CHECK(hant_store_cost_put(st, dev, &k) == 0, "cost: %s", hant_errmsg());
+      for (int d = 0; d < 2; d++)
+        CHECK(hant_store_cost_put(st, devs[d], &k) == 0, "cost: %s", hant_errmsg());
     }
   CHECK(hant_store_touch(st) == 0 && hant_store_commit(st) == 0, "commit: %s", hant_errmsg());
 }
 
-/* Solves at 15 mJ: the keys chosen ("key0,key1"), what the solver
- * maximised and the predicted accuracy. */
-static void solve(hant_store *st, char keys[256], size_t n, char *values, size_t nv, double *predicted) {
+/* Solves at 15 mJ on device: the keys chosen ("key0,key1"), what the
+ * solver maximised and the predicted accuracy. */
+static void solve_on(hant_store *st, const char *device, char keys[256], size_t n, char *values, size_t nv,
+                     double *predicted) {
   hant_library *lib = NULL;
   keys[0] = values[0] = 0;
   CHECK(hant_library_load(st, NULL, &lib) == 0, "load: %s", hant_errmsg());
@@ -98,7 +105,7 @@ static void solve(hant_store *st, char keys[256], size_t n, char *values, size_t
     return;
   hant_transform_req req;
   hant_transform_req_init(&req);
-  snprintf(req.device, sizeof(req.device), "host");
+  snprintf(req.device, sizeof(req.device), "%s", device);
   hant_budget b = {.kind = HANT_BUDGET_ENERGY, .value = 15};
   hant_transform_req_add_budget(&req, &b);
   hant_transform_result res;
@@ -110,6 +117,46 @@ static void solve(hant_store *st, char keys[256], size_t n, char *values, size_t
   *predicted = res.predicted_accuracy;
   hant_transform_result_free(&res);
   hant_library_unref(lib);
+}
+
+static void solve(hant_store *st, char keys[256], size_t n, char *values, size_t nv, double *predicted) {
+  solve_on(st, "host", keys, n, values, nv, predicted);
+}
+
+/*
+ * int8 scores for the same candidates (the int8 teacher at 0.9 too): loud
+ * quantises as its fp32 self does, quiet loses 2.6 points more in int8
+ * than in fp32 (score -0.004 -> -0.030). On cortex-m7 (int8) the cut must
+ * go to loud (its divergence costs 0.3 x 0.03 = 0.009, quiet now 0.0263);
+ * the int8 scores alone would take loud in both slots (+0.002, a noise
+ * gain).
+ */
+static const double int8_score[N_CANDS] = {0, 0.002, -0.030, -0.120};
+
+static void int8_costs(hant_store *st, int64_t ids[N_SLOTS][N_CANDS]) {
+  hant_int8_teacher_rec t = {.calib_images = 100, .val_accuracy = 0.9, .fp32_val_accuracy = 0.9, .val_images = 1000};
+  snprintf(t.calib, sizeof(t.calib), "minmax");
+  CHECK(hant_store_int8_teacher_put(st, &t) == 0, "int8 teacher: %s", hant_errmsg());
+  for (int s = 0; s < N_SLOTS; s++)
+    for (int c = 0; c < N_CANDS; c++) {
+      hant_cand_int8_rec r = {.candidate_id = ids[s][c], .val_accuracy = 0.9 + int8_score[c],
+                              .score = int8_score[c], .val_images = 1000};
+      snprintf(r.calib, sizeof(r.calib), "minmax");
+      CHECK(hant_store_int8_put(st, &r) == 0, "int8 score: %s", hant_errmsg());
+    }
+  char keys[256], values[16];
+  double pred;
+  solve_on(st, "cortex-m7", keys, sizeof(keys), values, sizeof(values), &pred);
+  CHECK(!strcmp(values, "divergence") && (!strcmp(keys, "loud,teacher") || !strcmp(keys, "teacher,loud")),
+        "on an int8 device the divergences plus the int8 costs cut one slot with loud: %s by %s", keys, values);
+  double num = 0, den = 0;
+  for (int c = 1; c < N_CANDS; c++)
+    num += 2 * cands[c].kl * -cands[c].score, den += 2 * cands[c].kl * cands[c].kl;
+  CHECK(fabs(pred - (0.9 - num / den * cands[1].kl)) < 1e-12, "int8 prediction %.6f = int8 teacher - slope x kl (%.6f)",
+        pred, 0.9 - num / den * cands[1].kl);
+  solve_on(st, "host", keys, sizeof(keys), values, sizeof(values), &pred);
+  CHECK(!strcmp(keys, "quiet,teacher") || !strcmp(keys, "teacher,quiet"),
+        "on an fp32 device the int8 costs do not count: %s", keys);
 }
 
 static void kl_of_logits(void) {
@@ -198,6 +245,7 @@ int main(void) {
     solve(st, keys, sizeof(keys), values, sizeof(values), &pred);
     CHECK(!strcmp(values, "divergence") && (!strcmp(keys, "quiet,teacher") || !strcmp(keys, "teacher,quiet")),
           "a library built with divergences takes the quiet cut: %s by %s", keys, values);
+    int8_costs(st, ids);
     hant_store_close(st);
   }
   char cmd[512];

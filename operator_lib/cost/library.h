@@ -101,6 +101,12 @@ typedef struct hant_library {
   bool has_divergence;
   double kl_slope;
   int kl_measured;
+  /* Only in an int8 view of a library with divergences (fp32 figures):
+   * what quantising costs each candidate beyond its divergence, its int8
+   * score minus its fp32 score when that is a loss, else 0 (fraction of
+   * accuracy, <= 0). Both scores come from the same validation images,
+   * so the difference is paired. NULL elsewhere. */
+  double *int8_cost;
   bool has_int8;
   hant_int8_teacher_rec int8;
   double *int8_score;        /* [n_cands] when has_int8, else NULL */
@@ -140,10 +146,12 @@ int hant_library_cand_find(const hant_library *lib, int64_t id);
 /* The library as a device that computes in int8 sees it: every candidate's
  * score and validation accuracy are its int8 ones (hant-distill quantize)
  * and the teacher's accuracy the int8 teacher's; the view is not
- * calibrated (the fit is of fp32 networks). *missing gets the number of
+ * calibrated (the fit is of fp32 networks). A library with divergences
+ * keeps them, each candidate's value adding its int8_cost (the scores'
+ * noise would otherwise rank the int8 choice as it once did the fp32 one). *missing gets the number of
  * candidates costed on dev without an int8 score; *view is set only when
  * that is 0 and some candidate is costed, else NULL. The view shares
- * everything but its candidate array with lib and must not outlive it;
+ * everything but its candidate and int8_cost arrays with lib and must not outlive it;
  * free it with hant_library_view_free, never hant_library_unref. The
  * caller checks that dev computes in int8. HANT_ENOMEM, else 0. */
 int hant_library_int8_view(const hant_library *lib, const hant_library_device *dev, hant_library **view,

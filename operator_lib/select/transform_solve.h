@@ -141,14 +141,16 @@ double hant_transform_value(double score, double noise_se);
  * the solver maximises when the library's fit is not the objective: with
  * divergences for every candidate (lib->has_divergence), the accuracy they
  * predict it costs, -kl_slope x val_kl, which ranks candidates whose scores
- * are all within the noise; otherwise its noise-aware score
+ * are all within the noise, plus its int8_cost in an int8 view (library.h);
+ * otherwise its noise-aware score
  * (hant_transform_value). */
 double hant_transform_cand_value(const hant_library *lib, int c, double noise_se);
 /* The validation accuracy predicted for a choice ([lib->n_slots] indices
  * into lib->cands), as hant_transform_result's predicted_accuracy says. */
 double hant_transform_predicted(const hant_library *lib, const int *choice);
 /* The divergences' prediction of a choice: teacher accuracy - kl_slope x
- * the summed divergences, at least chance (lib->has_divergence must hold). */
+ * the summed divergences (+ the summed int8 costs in an int8 view), at
+ * least chance (lib->has_divergence must hold). */
 double hant_transform_predicted_divergence(const hant_library *lib, const int *choice);
 /* The standard error of a score, sqrt(p (1 - p) / n) from the teacher's
  * validation accuracy p and validation image count n as the library
