@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_train.c: optimiser steps and schedules against hand-computed values, and a short real training run that learns. */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -219,6 +220,41 @@ static void test_training(void) {
   rc = hant_train_classifier(net, &train, NULL, &o, &res);
   CHECK(rc == 0 && res.steps == 5 && res.val_accuracy == -1.0, "max_steps 5: rc %d, %ld steps, val %.2f", rc,
         res.steps, res.val_accuracy);
+  /* Polyak averaging: after one step the average is 0.1 w0 + 0.9 w1 (the
+   * decay's warm-up, min(0.999, 1/10)), batch-norm statistics included;
+   * w1 is the same step without averaging. */
+  o.max_steps = 1;
+  size_t total = 0;
+  for (int i = 0; i < net->n_params; i++)
+    total += net->params[i].n;
+  float *w0 = malloc(total * sizeof(float)), *w1 = malloc(total * sizeof(float));
+  CHECK(w0 && w1, "no memory");
+  if (w0 && w1) {
+    for (int i = 0, o0 = 0; i < net->n_params; o0 += (int)net->params[i].n, i++)
+      memcpy(w0 + o0, net->params[i].w, net->params[i].n * sizeof(float));
+    rc = hant_train_classifier(net, &train, NULL, &o, &res);
+    for (int i = 0, o0 = 0; i < net->n_params; o0 += (int)net->params[i].n, i++) {
+      memcpy(w1 + o0, net->params[i].w, net->params[i].n * sizeof(float));
+      memcpy(net->params[i].w, w0 + o0, net->params[i].n * sizeof(float));
+    }
+    o.ema_decay = 0.999f;
+    rc |= hant_train_classifier(net, &train, NULL, &o, &res);
+    o.ema_decay = 0;
+    CHECK(rc == 0, "one step with and without averaging: %s", hant_errmsg());
+    int bad = 0, moved = 0, stats = 0;
+    for (int i = 0, o0 = 0; i < net->n_params; o0 += (int)net->params[i].n, i++)
+      for (size_t j = 0; j < net->params[i].n; j++) {
+        float a = w0[o0 + j], b = w1[o0 + j], got = net->params[i].w[j], want = 0.1f * a + 0.9f * b;
+        bad += !t_near(got, want, 1e-6, 1e-5);
+        moved += a != b;
+        stats += !net->params[i].trainable && a != b;
+      }
+    CHECK(moved > 0 && stats > 0, "the step moved %d values, %d of them batch-norm statistics", moved, stats);
+    CHECK(bad == 0, "%d of %zu averaged values are not 0.1 w0 + 0.9 w1", bad, total);
+  }
+  free(w0);
+  free(w1);
+
   o.batch = 4000;
   rc = hant_train_classifier(net, &train, NULL, &o, &res);
   CHECK(rc == HANT_EINVAL && strstr(hant_errmsg(), "batch"), "a batch larger than the data: %s '%s'",

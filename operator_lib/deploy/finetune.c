@@ -196,6 +196,7 @@ static int finetune_once(hant_net *student, hant_net *teacher, const hant_datase
   t.seed = o->seed;
   t.max_steps = o->max_steps;
   t.clip_norm = o->clip_norm;
+  t.ema_decay = o->ema_decay;
   /* Quantisation-aware training runs the folded network, with no batch
    * norm to steady it, and unclipped it collapsed to chance at full size
    * (docs/results.md, int8): it keeps the clip the folded recipe had. */

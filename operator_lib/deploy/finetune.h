@@ -19,6 +19,7 @@ typedef struct hant_finetune_opts {
   float retry_clip_norm; /* when clip_norm is none and the loss diverges (not finite): the bound of a second run
                             from the student as it was; <= 0: no second run */
   bool restore_bn;   /* train with batch norm restored after folded convolutions (bn_restore.h) */
+  float ema_decay;   /* > 0: the student ends as the moving average of its weights (train.h); 0: none */
   int bn_images;     /* training images that initialise the restored batch norms */
   uint64_t seed;
   long max_steps;    /* 0: no limit */

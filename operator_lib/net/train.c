@@ -112,6 +112,41 @@ static void clip_grad_norm(hant_net *net, float max_norm) {
   }
 }
 
+/* The moving average of every parameter's values (ema_decay): one buffer
+ * per parameter, started at the network's values. NULL on no memory. */
+static float **ema_new(const hant_net *net) {
+  float **a = calloc((size_t)net->n_params + 1, sizeof(*a));
+  for (int i = 0; a && i < net->n_params; i++) {
+    const hant_param *p = &net->params[i];
+    if (!(a[i] = malloc(p->n * sizeof(float)))) {
+      for (int j = 0; j < i; j++)
+        free(a[j]);
+      free(a);
+      return NULL;
+    }
+    memcpy(a[i], p->w, p->n * sizeof(float));
+  }
+  return a;
+}
+
+static void ema_update(float **a, const hant_net *net, float decay, long step) {
+  /* the warm-up keeps the first steps from being dominated by the start */
+  float d = fminf(decay, (1.0f + (float)step) / (10.0f + (float)step));
+  for (int i = 0; i < net->n_params; i++) {
+    const hant_param *p = &net->params[i];
+    for (size_t j = 0; j < p->n; j++)
+      a[i][j] = d * a[i][j] + (1.0f - d) * p->w[j];
+  }
+}
+
+static void ema_free(float **a, const hant_net *net) {
+  if (!a)
+    return;
+  for (int i = 0; i < net->n_params; i++)
+    free(a[i]);
+  free(a);
+}
+
 int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_dataset *val,
                           const hant_train_opts *o, hant_train_result *res) {
   const hant_node *out = &net->nodes[hant_net_output(net)];
@@ -149,7 +184,8 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
   int rc = 0;
   double t_start = hant_now_s();
   long step = 0;
-  if (!x || !dl || !order || !lab) {
+  float **ema = o->ema_decay > 0 ? ema_new(net) : NULL;
+  if (!x || !dl || !order || !lab || (o->ema_decay > 0 && !ema)) {
     rc = HANT_ENOMEM;
     goto out;
   }
@@ -189,6 +225,8 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
       float lr = hant_sched_lr(o->sched, o->lr, step, total, (long)o->warmup_epochs * per_epoch);
       if ((rc = hant_optim_step(&opt, net->params, net->n_params, lr)))
         goto out;
+      if (ema)
+        ema_update(ema, net, o->ema_decay, step);
       lsum += l;
       nsteps++;
       if (o->progress && (nsteps % 10 == 0 || b + 1 == per_epoch)) {
@@ -202,6 +240,9 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
     res->train_loss = nsteps ? lsum / nsteps : 0.0;
     res->val_accuracy = -1.0;
     double ep_s = hant_now_s() - t_ep;
+    if (ema && (ep == o->epochs || step >= total))
+      for (int i = 0; i < net->n_params; i++)
+        memcpy(net->params[i].w, ema[i], net->params[i].n * sizeof(float));
     if (val && (rc = hant_eval_classifier(net, val, 256, &res->val_accuracy, &res->val_loss)))
       goto out;
     if (o->progress) {
@@ -213,6 +254,7 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
     }
   }
 out:
+  ema_free(ema, net);
   res->steps = step;
   res->seconds = hant_now_s() - t_start;
   res->samples_per_s = res->seconds > 0 ? (double)step * B / res->seconds : 0.0;

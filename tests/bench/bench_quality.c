@@ -576,6 +576,7 @@ static void usage(FILE *f) {
           "  --finetune-lr LR      peak learning rate of fine-tuning (default finetune.h's)\n"
           "  --finetune-clip C     gradient-norm clip, 0 for none (default finetune.h's)\n"
           "  --finetune-folded     fine-tune the folded network (no batch norm restored)\n"
+          "  --finetune-ema D      end fine-tuning on the moving average of the weights, decay D per step\n"
           "  --rerank K            hant: measure the K best choices by prediction on validation\n"
           "                        images and keep the best measured, as transform --rerank does\n"
           "  --rerank-images N     validation images per re-ranked choice (default 1000)\n"
@@ -595,7 +596,7 @@ int main(int argc, char **argv) {
       {"json", required_argument, 0, 'j'},    {"threads", required_argument, 0, 'T'},
       {"methods", required_argument, 0, 'M'},
       {"finetune-lr", required_argument, 0, 'L'}, {"finetune-clip", required_argument, 0, 'C'},
-      {"finetune-folded", no_argument, 0, 'F'}, {"resume", required_argument, 0, 'R'}, {"eval-split", required_argument, 0, 'S'},
+      {"finetune-folded", no_argument, 0, 'F'}, {"finetune-ema", required_argument, 0, 'A'}, {"resume", required_argument, 0, 'R'}, {"eval-split", required_argument, 0, 'S'},
       {"rerank", required_argument, 0, 'K'}, {"rerank-images", required_argument, 0, 'I'},
       {"precision", required_argument, 0, 'P'}, {"qat", no_argument, 0, 'Q'}, {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
@@ -627,6 +628,7 @@ int main(int argc, char **argv) {
     case 'L': c.ft.lr = strtof(optarg, NULL); break;
     case 'C': c.ft.clip_norm = strtof(optarg, NULL); break;
     case 'F': c.ft.restore_bn = false; break;
+    case 'A': c.ft.ema_decay = (float)atof(optarg); break;
     case 'R': resume_path = optarg; break;
     case 'K': c.rerank_k = atoi(optarg); break;
     case 'I': c.rerank_images = atoi(optarg); break;
@@ -790,6 +792,10 @@ int main(int argc, char **argv) {
     if (c.int8) {
       size_t n = strlen(c.setup);
       snprintf(c.setup + n, sizeof(c.setup) - n, " precision=int8%s", c.ft.qat ? " qat" : "");
+    }
+    if (c.ft.ema_decay > 0) {
+      size_t n = strlen(c.setup);
+      snprintf(c.setup + n, sizeof(c.setup) - n, " ema=%g", (double)c.ft.ema_decay);
     }
     resume_load(&c, resume_path);
   }
