@@ -129,9 +129,14 @@ int hant_deploy_measure_choice(void *user, const int *choice, int n_slots, doubl
  * training images 55000-59999 from hant_fmnist_dir(); all 5,000 when
  * images is larger), never the test split. The split is read on the first
  * call and kept for the life of the process (about 4 MB), so that later
- * calls only assemble and evaluate; any thread may call. The signature is
+ * calls only assemble and evaluate; any thread may call. With int8 the
+ * network is quantised as the library's int8 scores were (hant-distill
+ * quantize's method and calibration images, on the training split, read
+ * once as the validation split is) and measured in int8; HANT_EINVAL when
+ * the library has no int8 teacher. The signature is
  * hant_transform_accuracy_fn's, so measured re-ranking calls it directly. */
-int hant_deploy_accuracy_choice(void *user, const int *choice, int n_slots, int images, double *accuracy);
+int hant_deploy_accuracy_choice(void *user, const int *choice, int n_slots, int images, bool int8,
+                                double *accuracy);
 
 typedef struct hant_deploy_eval_info {
   double accuracy; /* fraction 0-1 */

@@ -73,6 +73,7 @@ static json_t *rerank_json(const hant_library *lib, const hant_transform_req *tr
   json_object_set_new(o, "k", json_integer(tr->rerank_k));
   json_object_set_new(o, "images", json_integer(res->rerank_images));
   json_object_set_new(o, "split", json_string("val"));
+  json_object_set_new(o, "precision", json_string(!strcmp(res->scores_precision, "int8") ? "int8" : "fp32"));
   json_object_set_new(o, "chosen_rank", json_integer(res->chosen_rank));
   for (int i = 0; i < res->n_ranked; i++) {
     const hant_transform_ranked *k = &res->ranked[i];

@@ -108,8 +108,9 @@ int hant__transform_rerank(const struct hant__transform_space *sp, const hant_tr
   /* Every choice on the same images, so that their differences are the
    * networks', not the samples'. */
   int best = 0;
+  bool int8 = !strcmp(res->scores_precision, "int8");
   for (int i = 0; i < nr; i++) {
-    if ((rc = req->accuracy(req->accuracy_user, rk[i].choice, sp->n_slots, images, &rk[i].measured_accuracy)))
+    if ((rc = req->accuracy(req->accuracy_user, rk[i].choice, sp->n_slots, images, int8, &rk[i].measured_accuracy)))
       goto out;
     /* Strictly better only: a tie keeps the higher predicted, which ranks
      * first (and, among equal predictions, the lower energy). */

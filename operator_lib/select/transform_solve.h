@@ -62,10 +62,12 @@ typedef int (*hant_transform_measure_fn)(void *user, const int *choice, int n_sl
 
 /* Measures the validation accuracy (fraction 0-1) of the network assembled
  * from choice ([n_slots] indices into lib->cands) on the first `images`
- * images of the validation split, never the test split. Returns 0 or a
+ * images of the validation split, never the test split; with int8 (the
+ * problem was solved on int8 scores: the device computes in int8) of the
+ * network quantised as the library's int8 scores were. Returns 0 or a
  * negative HANT_E* code, which aborts the solve.
  * hant_deploy_accuracy_choice (deploy.h) is the one hantd uses. */
-typedef int (*hant_transform_accuracy_fn)(void *user, const int *choice, int n_slots, int images,
+typedef int (*hant_transform_accuracy_fn)(void *user, const int *choice, int n_slots, int images, bool int8,
                                           double *accuracy);
 
 /* Measured re-ranking: the default number of best choices measured (1:

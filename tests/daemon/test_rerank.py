@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # test_rerank.py: measured re-ranking through the real hantd and hant-client on a small library built from
 # Fashion-MNIST: --rerank 3 lists three distinct candidates with predicted and measured validation accuracy and
-# chooses the best measured; the measurement agrees with hant-distill eval of the exported network; a repeated
+# chooses the best measured; the measurement agrees with hant-distill eval of the exported network, in int8 on an
+# int8 device; a repeated
 # request is served from the cache, a different image count is not; misuse is refused.
 #   test_rerank.py HANTD HANT_CLIENT HANT_DISTILL
 import json
@@ -63,8 +64,13 @@ def main():
              "--families", "kernel,lowrank,width"])
     if not check(r.returncode == 0, "build: %s" % r.stderr[-500:]):
         return
-    r = run([DISTILL, "profile", "--db", lib, "--device", "rpi4"])
-    if not check(r.returncode == 0, "profile: %s" % r.stderr[-500:]):
+    for dev in ("rpi4", "cortex-m7"):
+        r = run([DISTILL, "profile", "--db", lib, "--device", dev])
+        if not check(r.returncode == 0, "profile %s: %s" % (dev, r.stderr[-500:])):
+            return
+    # int8 scores, so that cortex-m7 (int8) is answered, and re-ranked, in int8
+    r = run([DISTILL, "quantize", "--db", lib, "--val-samples", "100", "--calib", "minmax", "-q"])
+    if not check(r.returncode == 0, "quantize: %s" % r.stderr[-500:]):
         return
     log = open(os.path.join(T, "d.log"), "w")
     daemon = subprocess.Popen([HANTD, "--db", lib, "--socket", SOCK, "--state-dir", os.path.join(T, "state"),
@@ -151,6 +157,32 @@ def main():
         want = cands[rr["chosen_rank"]]["measured_accuracy"]
         check(ev.get("n") == 100 and abs(ev.get("accuracy", -1) - want) <= 0.0101,
               "hant-distill eval of the export: %s, re-ranking measured %s" % (ev, want))
+
+    # On an int8 device the candidates are measured in int8, as the device computes; the chosen network's figure
+    # agrees with hant-distill eval of the QDQ model the same request exports: exactly when the export chose the
+    # library's calibration method (it chooses on validation images), else within two images of 100.
+    check(rr and rr["precision"] == "fp32", "rpi4 computes in fp32 and is measured so: %s" % (rr or {}).get("precision"))
+    q = os.path.join(T, "chosen-int8.onnx")
+    rc, out, err = client("transform", "--device", "cortex-m7", "--budget", "0.15MMAC", "--rerank", "3",
+                          "--rerank-images", "100", "--out", q, "--json")
+    # with --out the client prints the answer, then the job's events, one JSON object per line
+    d = next((o for o in map(json.loads, out.splitlines()) if "rerank" in o), {}) if rc == 0 else {}
+    rq = d.get("rerank") or {}
+    check(rc == 0 and d.get("scores_precision") == "int8" and rq.get("precision") == "int8",
+          "cortex-m7 is re-ranked in int8: rc %d %s %s" % (rc, rq.get("precision"), err[-300:]))
+    if rq and os.path.exists(q):
+        r = run([DISTILL, "eval", "--model", q, "--split", "val", "--samples", "100", "--json"])
+        ev = json.loads(r.stdout) if r.returncode == 0 else {}
+        want = rq["candidates"][rq["chosen_rank"]]["measured_accuracy"]
+        job = next((o for o in map(json.loads, out.splitlines()) if "result" in o), {}).get("result", {})
+        # the same method as the library's (quantize --calib minmax): the same ranges, the same figure
+        tol = 1e-9 if (job.get("int8") or {}).get("calib") == "minmax" else 0.0201
+        check(ev.get("n") == 100 and abs(ev.get("accuracy", -1) - want) <= tol,
+              "hant-distill eval of the int8 export (%s): %s, re-ranking measured %s"
+              % ((job.get("int8") or {}).get("calib"), ev, want))
+        if RESULT:
+            errs = sorted(RESULT.iter_errors(d), key=str)
+            check(not errs, "int8 rerank answer follows the schema: %s" % (errs[0].message if errs else ""))
 
     # Misuse is refused with a message naming what is wrong.
     rc, out, err = client("transform", "--device", "rpi4", "--rerank-images", "100")
