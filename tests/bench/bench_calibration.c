@@ -236,8 +236,8 @@ int main(int argc, char **argv) {
     if (hant_calibration_evaluate(st, lib, e->choice, &val, &e->val) ||
         hant_calibration_evaluate(st, lib, e->choice, &test, &e->test))
       die(e->note);
-    fprintf(stderr, "  %3d/%d %-10s %-32s additive %.4f calibrated %.4f val %.4f test %.4f\n", i + 1, n, e->origin,
-            e->note, e->add, e->cal, e->val, e->test);
+    fprintf(stderr, "  %3d/%d %-10s %-32s additive %.4f calibrated %.4f divergences %.4f val %.4f test %.4f\n", i + 1,
+            n, e->origin, e->note, e->add, e->cal, e->div, e->val, e->test);
   }
   double wall = hant_now_s() - t0;
   printf("Library %s: %d slots, %d candidates; calibration: %s scale, ridge %g, %d samples, %lld validation images, "
@@ -256,6 +256,27 @@ int main(int argc, char **argv) {
     quantiles(nets, n, c, &med, &p90);
     printf("| %s | %.3f | %.2f | %.2f |\n", names[c], tau_of(nets, n, c), 100 * med, 100 * p90);
   }
+  /* The same figures where a user would deploy: the networks within 10
+   * points of the teacher on validation. Networks that collapse to near
+   * chance differ only by noise, which no prediction ranks. */
+  net *near = malloc(sizeof(*near) * (size_t)n);
+  int nn = 0;
+  if (!near)
+    die("out of memory");
+  for (int i = 0; i < n; i++)
+    if (nets[i].val >= lib->teacher.val_accuracy - 0.10)
+      near[nn++] = nets[i];
+  if (nn >= 2) {
+    printf("\nThe %d of them within 10 points of the teacher on validation:\n\n", nn);
+    printf("| prediction | Kendall tau vs validation | median abs error vs test (points) | p90 abs error vs test "
+           "(points) |\n|---|---:|---:|---:|\n");
+    for (int c = 0; c < (lib->has_divergence ? 3 : 2); c++) {
+      double med, p90;
+      quantiles(near, nn, c, &med, &p90);
+      printf("| %s | %.3f | %.2f | %.2f |\n", names[c], tau_of(near, nn, c), 100 * med, 100 * p90);
+    }
+  }
+  free(near);
   for (int i = 0; i < n; i++)
     free(nets[i].choice);
   free(nets);

@@ -576,7 +576,8 @@ static void usage(FILE *f) {
           "  --finetune-lr LR      peak learning rate of fine-tuning (default finetune.h's)\n"
           "  --finetune-clip C     gradient-norm clip, 0 for none (default finetune.h's)\n"
           "  --finetune-folded     fine-tune the folded network (no batch norm restored)\n"
-          "  --finetune-ema D      end fine-tuning on the moving average of the weights, decay D per step\n"
+          "  --finetune-ema F      end fine-tuning on the moving average of the weights over about the\n"
+          "                        last fraction F of its steps (0: none; default finetune.h's)\n"
           "  --rerank K            hant: measure the K best choices by prediction on validation\n"
           "                        images and keep the best measured, as transform --rerank does\n"
           "  --rerank-images N     validation images per re-ranked choice (default 1000)\n"
@@ -628,7 +629,7 @@ int main(int argc, char **argv) {
     case 'L': c.ft.lr = strtof(optarg, NULL); break;
     case 'C': c.ft.clip_norm = strtof(optarg, NULL); break;
     case 'F': c.ft.restore_bn = false; break;
-    case 'A': c.ft.ema_decay = (float)atof(optarg); break;
+    case 'A': c.ft.ema_horizon = strtof(optarg, NULL); break;
     case 'R': resume_path = optarg; break;
     case 'K': c.rerank_k = atoi(optarg); break;
     case 'I': c.rerank_images = atoi(optarg); break;
@@ -793,9 +794,9 @@ int main(int argc, char **argv) {
       size_t n = strlen(c.setup);
       snprintf(c.setup + n, sizeof(c.setup) - n, " precision=int8%s", c.ft.qat ? " qat" : "");
     }
-    if (c.ft.ema_decay > 0) {
+    if (c.ft.ema_horizon > 0) {
       size_t n = strlen(c.setup);
-      snprintf(c.setup + n, sizeof(c.setup) - n, " ema=%g", (double)c.ft.ema_decay);
+      snprintf(c.setup + n, sizeof(c.setup) - n, " ema_horizon=%g", (double)c.ft.ema_horizon);
     }
     resume_load(&c, resume_path);
   }
