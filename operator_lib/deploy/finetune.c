@@ -112,6 +112,7 @@ int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *t
     hant_finetune_opts q = *o;
     q.epochs = o->qat_epochs > 0 ? o->qat_epochs : 1;
     q.lr = o->lr * (o->qat_lr_scale > 0 ? o->qat_lr_scale : 0.1f);
+    q.ema_horizon = 0; /* one short epoch at a tenth of the rate: nothing to average, and never measured */
     hant_train_result r1 = *res;
     rc = finetune_once(student, teacher, train, val, &q, res);
     res->seconds += r1.seconds;
