@@ -26,6 +26,7 @@ void hant_finetune_opts_default(hant_finetune_opts *o) {
   o->qat_lr_scale = 0.1f;
   o->restore_bn = true;
   o->bn_images = 2048;
+  o->ema_horizon = 0.4f;
   o->seed = 1;
 }
 

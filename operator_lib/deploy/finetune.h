@@ -52,7 +52,10 @@ typedef struct hant_finetune_opts {
 /* 1 epoch, batch 128, lr 0.01, wd 5e-4, T = 4, alpha = 0.9 (Hinton et al.
  * 2015 use a high weight on the soft targets), augmentation on, batch norm
  * restored after folded convolutions, no gradient clip, and a clipped
- * second run (norm 1) after a divergence. On the default library's
+ * second run (norm 1) after a divergence; the weights averaged over the
+ * last 0.4 of the run (ema_horizon: on validation, +0.04 and +0.12 points
+ * at 1/2 and 1/4 of cortex-m7's energy, +0.06 at 1/4 of rpi4's, -0.04 on
+ * the teacher itself, over 3 epochs; docs/results.md). On the default library's
  * networks at 1/2 and 1/4 of cortex-m7's energy, one epoch of 11,000
  * images reached 93.28 % and 92.02 % validation accuracy without the clip,
  * 93.24 % and 91.48 % with it, 93.10 % and 91.38 % folded with it
