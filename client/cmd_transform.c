@@ -2,6 +2,7 @@
 /* cmd_transform.c: hant-client transform and pareto: a device and budgets in, the chosen network (or the front) out. */
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,13 +154,17 @@ static void print_prediction(const json_t *r) {
          100 * client_num(r, "predicted_accuracy"), e, cal ? "calibrated" : "uncalibrated",
          100 * client_num(r, "teacher_accuracy"), client_num(r, "score"));
   const char *values = client_str(r, "objective_values", NULL);
+  const char *prec = client_str(r, "precision", NULL), *sprec = client_str(r, "scores_precision", NULL);
+  bool int8 = sprec && !strcmp(sprec, "int8");
   if (values)
     printf("%-18s chose the best by %s\n", "objective",
-           !strcmp(values, "divergence")   ? "each candidate's divergence from the teacher (its accuracy cost)"
+           !strcmp(values, "divergence")
+               ? (int8 ? "each candidate's divergence from the teacher plus what quantising costs it"
+                       : "each candidate's divergence from the teacher (its accuracy cost)")
            : !strcmp(values, "calibrated") ? "the calibrated fit's coefficients"
+           : int8                          ? "the noise-aware single-slot int8 scores"
                                            : "the noise-aware single-slot scores");
   /* an int8 device served fp32 scores says so */
-  const char *prec = client_str(r, "precision", NULL), *sprec = client_str(r, "scores_precision", NULL);
   if (prec && sprec)
     printf("%-18s the network runs in %s on this device; accuracy and scores measured in %s\n", "precision", prec,
            sprec);
@@ -167,8 +172,10 @@ static void print_prediction(const json_t *r) {
   if (!json_is_object(rr))
     return;
   json_t *cands = json_object_get(rr, "candidates");
-  printf("%-18s chosen by measured validation accuracy on %lld images, among the %zu best predicted:\n", "",
-         (long long)json_integer_value(json_object_get(rr, "images")), json_array_size(cands));
+  const char *rprec = client_str(rr, "precision", NULL);
+  printf("%-18s chosen by measured validation accuracy%s on %lld images, among the %zu best predicted:\n", "",
+         rprec && !strcmp(rprec, "int8") ? " in int8" : "", (long long)json_integer_value(json_object_get(rr, "images")),
+         json_array_size(cands));
   printf("%-18s %4s %10s %10s %12s %12s %10s %s\n", "", "rank", "predicted", "measured", "latency ms", "energy mJ",
          "power W", "mode");
   size_t i;

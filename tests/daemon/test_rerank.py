@@ -184,6 +184,11 @@ def main():
             errs = sorted(RESULT.iter_errors(d), key=str)
             check(not errs, "int8 rerank answer follows the schema: %s" % (errs[0].message if errs else ""))
 
+    rc, out, err = client("transform", "--device", "cortex-m7", "--budget", "0.15MMAC", "--rerank", "3",
+                          "--rerank-images", "100")
+    check(rc == 0 and "chosen by measured validation accuracy in int8 on 100 images" in out,
+          "the int8 rerank table says what it measured in: rc %d\n%s%s" % (rc, out, err))
+
     # Misuse is refused with a message naming what is wrong.
     rc, out, err = client("transform", "--device", "rpi4", "--rerank-images", "100")
     check(rc == 2 and "--rerank-images needs --rerank" in err, "--rerank-images alone: rc %d %s" % (rc, err))
