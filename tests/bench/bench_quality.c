@@ -282,6 +282,14 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
   return c->n_evals++;
 }
 
+/* FNV-1a of a string: a seed that names what it seeds. */
+static uint64_t fnv1a(const char *s) {
+  uint64_t h = 14695981039346656037ull;
+  for (; *s; s++)
+    h = (h ^ (uint8_t)*s) * 1099511628211ull;
+  return h;
+}
+
 /* Networks a killed run already evaluated with the same setup: lines
  * "setup <TAB> key <TAB> assembled accuracy (<TAB> accuracy <TAB> seconds)
  * per fine-tuning length", then with --precision int8 (whose setup says
@@ -923,7 +931,11 @@ int main(int argc, char **argv) {
         double budget = (kind[ki] == HANT_BUDGET_ENERGY ? te : tl) / divisor[fi];
         sel s[N_METHODS];
         memset(s, 0, sizeof(s));
-        uint64_t rseed = c.seed * 1000003u + (uint64_t)(di * 64 + ki * 8 + fi);
+        /* the draws depend on the budget, not on where it falls in this run's
+         * lists, so that a budget run alone draws what it draws among others */
+        char who[160];
+        snprintf(who, sizeof(who), "%s/%d/%g", d.dev->name, (int)kind[ki], divisor[fi]);
+        uint64_t rseed = c.seed * 1000003u + fnv1a(who);
         if (use[0])
           run_hant(&c, &d, kind[ki], budget, &s[0]);
         if (use[1])
