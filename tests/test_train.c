@@ -221,8 +221,9 @@ static void test_training(void) {
   CHECK(rc == 0 && res.steps == 5 && res.val_accuracy == -1.0, "max_steps 5: rc %d, %ld steps, val %.2f", rc,
         res.steps, res.val_accuracy);
   /* Polyak averaging: after one step the average is 0.1 w0 + 0.9 w1 (the
-   * decay's warm-up, min(0.999, 1/10)), batch-norm statistics included;
-   * w1 is the same step without averaging. */
+   * decay's warm-up, min(1 - 1/1000, 1/10) for a horizon of 1000 x the
+   * one step), batch-norm statistics included; w1 is the same step
+   * without averaging. */
   o.max_steps = 1;
   size_t total = 0;
   for (int i = 0; i < net->n_params; i++)
@@ -237,9 +238,9 @@ static void test_training(void) {
       memcpy(w1 + o0, net->params[i].w, net->params[i].n * sizeof(float));
       memcpy(net->params[i].w, w0 + o0, net->params[i].n * sizeof(float));
     }
-    o.ema_decay = 0.999f;
+    o.ema_horizon = 1000;
     rc |= hant_train_classifier(net, &train, NULL, &o, &res);
-    o.ema_decay = 0;
+    o.ema_horizon = 0;
     CHECK(rc == 0, "one step with and without averaging: %s", hant_errmsg());
     int bad = 0, moved = 0, stats = 0;
     for (int i = 0, o0 = 0; i < net->n_params; o0 += (int)net->params[i].n, i++)

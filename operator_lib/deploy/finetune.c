@@ -198,14 +198,7 @@ static int finetune_once(hant_net *student, hant_net *teacher, const hant_datase
   t.seed = o->seed;
   t.max_steps = o->max_steps;
   t.clip_norm = o->clip_norm;
-  if (o->ema_horizon > 0) {
-    /* an average over about ema_horizon of the run's steps, whatever its length */
-    double steps = (double)(train->n / o->batch) * o->epochs;
-    if (o->max_steps > 0 && o->max_steps < steps)
-      steps = (double)o->max_steps;
-    double span = o->ema_horizon * steps;
-    t.ema_decay = span > 1 ? (float)(1.0 - 1.0 / span) : 0.0f;
-  }
+  t.ema_horizon = o->ema_horizon;
   /* Quantisation-aware training runs the folded network, with no batch
    * norm to steady it, and unclipped it collapsed to chance at full size
    * (docs/results.md, int8): it keeps the clip the folded recipe had. */

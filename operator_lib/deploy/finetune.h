@@ -19,11 +19,8 @@ typedef struct hant_finetune_opts {
   float retry_clip_norm; /* when clip_norm is none and the loss diverges (not finite): the bound of a second run
                             from the student as it was; <= 0: no second run */
   bool restore_bn;   /* train with batch norm restored after folded convolutions (bn_restore.h) */
-  /* > 0: the student ends as the moving average of its weights (train.h's
-   * ema_decay) over about this fraction of the run's steps, decay
-   * 1 - 1 / (ema_horizon x steps), so that a short run averages as much of
-   * itself as a long one; 0: the last step's weights. */
-  float ema_horizon;
+  float ema_horizon; /* > 0: the student ends as the moving average of its weights over about this fraction of
+                        the run's steps (train.h); 0: the last step's weights */
   int bn_images;     /* training images that initialise the restored batch norms */
   uint64_t seed;
   long max_steps;    /* 0: no limit */

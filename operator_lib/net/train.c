@@ -112,7 +112,7 @@ static void clip_grad_norm(hant_net *net, float max_norm) {
   }
 }
 
-/* The moving average of every parameter's values (ema_decay): one buffer
+/* The moving average of every parameter's values (ema_horizon): one buffer
  * per parameter, started at the network's values. NULL on no memory. */
 static float **ema_new(const hant_net *net) {
   float **a = calloc((size_t)net->n_params + 1, sizeof(*a));
@@ -184,8 +184,11 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
   int rc = 0;
   double t_start = hant_now_s();
   long step = 0;
-  float **ema = o->ema_decay > 0 ? ema_new(net) : NULL;
-  if (!x || !dl || !order || !lab || (o->ema_decay > 0 && !ema)) {
+  /* the averaging's decay, from the run's length */
+  double span = (double)o->ema_horizon * (double)total;
+  float ema_decay = span > 1 ? (float)(1.0 - 1.0 / span) : 0.0f;
+  float **ema = o->ema_horizon > 0 ? ema_new(net) : NULL;
+  if (!x || !dl || !order || !lab || (o->ema_horizon > 0 && !ema)) {
     rc = HANT_ENOMEM;
     goto out;
   }
@@ -226,7 +229,7 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
       if ((rc = hant_optim_step(&opt, net->params, net->n_params, lr)))
         goto out;
       if (ema)
-        ema_update(ema, net, o->ema_decay, step);
+        ema_update(ema, net, ema_decay, step);
       lsum += l;
       nsteps++;
       if (o->progress && (nsteps % 10 == 0 || b + 1 == per_epoch)) {

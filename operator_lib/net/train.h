@@ -55,12 +55,14 @@ typedef struct hant_train_opts {
   uint64_t seed;
   long max_steps;        /* stop after this many steps in total; 0: no limit */
   float clip_norm;       /* bound on the global L2 norm of the gradients before each step; <= 0: none */
-  /* > 0: Polyak averaging. Every step updates an exponential moving
-   * average of every parameter, batch-norm running statistics included,
-   * a <- d a + (1 - d) w with d = min(ema_decay, (1 + step) / (10 + step)),
-   * and the network ends the run holding the average (the validation
-   * figures of res are then the average's). 0: the last step's weights. */
-  float ema_decay;
+  /* > 0: Polyak averaging over about this fraction of the run's steps.
+   * Every step updates an exponential moving average of every parameter,
+   * batch-norm running statistics included, a <- d a + (1 - d) w with
+   * d = min(1 - 1 / (ema_horizon x steps), (1 + step) / (10 + step)), so a
+   * short run averages as much of itself as a long one, and the network
+   * ends the run holding the average (the validation figures of res are
+   * then the average's). 0: the last step's weights. */
+  float ema_horizon;
   hant_train_progress_fn progress;
   void *user;
   /* When not NULL, read before every step: once nonzero (progress may set

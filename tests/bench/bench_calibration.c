@@ -66,6 +66,19 @@ static double tau_of(const net *n, int k, int which) {
   return t;
 }
 
+/* The table of the first `preds` predictions (pred_of's order) on k networks. */
+static void print_table(const net *n, int k, int preds) {
+  static const char *const names[] = {"additive (teacher + summed scores)", "calibrated",
+                                      "divergences (teacher - slope x summed KL, at least chance)"};
+  printf("| prediction | Kendall tau vs validation | median abs error vs test (points) | p90 abs error vs test "
+         "(points) |\n|---|---:|---:|---:|\n");
+  for (int c = 0; c < preds; c++) {
+    double med, p90;
+    quantiles(n, k, c, &med, &p90);
+    printf("| %s | %.3f | %.2f | %.2f |\n", names[c], tau_of(n, k, c), 100 * med, 100 * p90);
+  }
+}
+
 static void usage(FILE *f) {
   fprintf(f, "usage: bench_calibration --db LIBRARY.db [options]\n"
              "\n"
@@ -247,15 +260,7 @@ int main(int argc, char **argv) {
          lib->calib.heldout_kendall_tau);
   printf("Held-out networks: %d (the fit saw none), %d validation and %d test images each, measured in %.0f s.\n\n", n,
          val.n, test.n, wall);
-  printf("| prediction | Kendall tau vs validation | median abs error vs test (points) | p90 abs error vs test "
-         "(points) |\n|---|---:|---:|---:|\n");
-  static const char *const names[] = {"additive (teacher + summed scores)", "calibrated",
-                                      "divergences (teacher - slope x summed KL, at least chance)"};
-  for (int c = 0; c < (lib->has_divergence ? 3 : 2); c++) {
-    double med, p90;
-    quantiles(nets, n, c, &med, &p90);
-    printf("| %s | %.3f | %.2f | %.2f |\n", names[c], tau_of(nets, n, c), 100 * med, 100 * p90);
-  }
+  print_table(nets, n, lib->has_divergence ? 3 : 2);
   /* The same figures on the networks that work: at least half the
    * teacher's validation accuracy. More than half of the held-out set
    * collapses to near chance (random selections of cheap candidates), and
@@ -269,13 +274,7 @@ int main(int argc, char **argv) {
       near[nn++] = nets[i];
   if (nn >= 2) {
     printf("\nThe %d of them with at least half the teacher's validation accuracy:\n\n", nn);
-    printf("| prediction | Kendall tau vs validation | median abs error vs test (points) | p90 abs error vs test "
-           "(points) |\n|---|---:|---:|---:|\n");
-    for (int c = 0; c < (lib->has_divergence ? 3 : 2); c++) {
-      double med, p90;
-      quantiles(near, nn, c, &med, &p90);
-      printf("| %s | %.3f | %.2f | %.2f |\n", names[c], tau_of(near, nn, c), 100 * med, 100 * p90);
-    }
+    print_table(near, nn, lib->has_divergence ? 3 : 2);
   }
   free(near);
   for (int i = 0; i < n; i++)

@@ -12,6 +12,7 @@
 #include "costmodel.h"
 #include "dataset.h"
 #include "deploy.h"
+#include "family.h"
 #include "finetune.h"
 #include "kernels.h"
 #include "hant.h"
@@ -280,14 +281,6 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
     fflush(c->resume);
   }
   return c->n_evals++;
-}
-
-/* FNV-1a of a string: a seed that names what it seeds. */
-static uint64_t fnv1a(const char *s) {
-  uint64_t h = 14695981039346656037ull;
-  for (; *s; s++)
-    h = (h ^ (uint8_t)*s) * 1099511628211ull;
-  return h;
 }
 
 /* Networks a killed run already evaluated with the same setup: lines
@@ -934,8 +927,8 @@ int main(int argc, char **argv) {
         /* the draws depend on the budget, not on where it falls in this run's
          * lists, so that a budget run alone draws what it draws among others */
         char who[160];
-        snprintf(who, sizeof(who), "%s/%d/%g", d.dev->name, (int)kind[ki], divisor[fi]);
-        uint64_t rseed = c.seed * 1000003u + fnv1a(who);
+        snprintf(who, sizeof(who), "%s/%g", d.dev->name, divisor[fi]);
+        uint64_t rseed = hant_candidate_seed(c.seed, (int)kind[ki], who);
         if (use[0])
           run_hant(&c, &d, kind[ki], budget, &s[0]);
         if (use[1])
