@@ -95,23 +95,6 @@ check '[ "$(jq1 "$T/lib.json" "d[\"build\"][\"init\"]")" = random ]' "a library 
 "$HD" build $LARGS >/dev/null 2>"$T/lsqmix.err"
 check '[ $? -eq 1 ] && grep -q "built with --preset quick (256 training images, 1 epoch, batch 64, seed 1, --init lsq), this build asks for --preset quick (256 training images, 1 epoch, batch 64, seed 1)" "$T/lsqmix.err"' \
   "a rerun with random starts is not refused: $(cat "$T/lsqmix.err")"
-# --loss fisher: the feature error weighted by the teacher's sensitivity trains other weights than plain
-# MSE from the same start, the library records it, and a rerun with the plain loss is refused.
-"$HD" build --teacher "$TEACHER" --loss kl --dry-run >/dev/null 2>"$T/loss.err"
-check '[ $? -eq 2 ] && grep -q "\-\-loss: expected mse or fisher, got .kl." "$T/loss.err"' \
-  "an unknown --loss is not a usage error naming the choices: $(cat "$T/loss.err")"
-FARGS="--teacher $T/t.hant --db $T/fisher.db --preset quick --families dws,ir --per-family 1 --samples 256 --val-samples 100"
-"$HD" build $FARGS --init lsq --loss fisher --json >/dev/null 2>"$T/fisher.err"
-check '[ $? -eq 0 ]' "a --loss fisher build failed: $(tail -2 "$T/fisher.err")"
-"$HD" library --db "$T/fisher.db" --json >"$T/fisher.json"
-check '[ "$(jq1 "$T/fisher.json" "d[\"build\"][\"loss\"]") $(jq1 "$T/lsq.json" "d[\"build\"][\"loss\"]")" = "fisher mse" ]' \
-  "the libraries do not record their losses: $(jq1 "$T/fisher.json" "d[\"build\"]")"
-MSEF="[(c[\"key\"], c[\"loss_final\"]) for s in d[\"slots\"] for c in s[\"candidates\"] if c[\"family\"] == \"dws\"]"
-check '[ "$(jq1 "$T/fisher.json" "$MSEF")" != "$(jq1 "$T/lsq.json" "$MSEF")" ]' \
-  "Fisher weighting trained the same dws candidates as plain MSE: $(jq1 "$T/fisher.json" "$MSEF")"
-"$HD" build $FARGS --init lsq >/dev/null 2>"$T/fishermix.err"
-check '[ $? -eq 1 ] && grep -q "\-\-init lsq, \-\-loss fisher), this build asks for" "$T/fishermix.err"' \
-  "a rerun with the plain loss is not refused: $(cat "$T/fishermix.err")"
 
 echo "test_preset: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
