@@ -158,7 +158,6 @@ static int dry_run(const char *teacher_path, unsigned mask, const hant_build_set
     hant_jsonw_key(&w, "families"), hant_jsonw_str(&w, bs->families);
     hant_jsonw_key(&w, "per_family"), hant_jsonw_int(&w, bs->per_family);
     hant_jsonw_key(&w, "init"), hant_jsonw_str(&w, bs->init[0] ? bs->init : "random");
-    hant_jsonw_key(&w, "loss"), hant_jsonw_str(&w, bs->loss[0] ? bs->loss : "mse");
     hant_jsonw_key(&w, "slots");
     hant_jsonw_arr_begin(&w);
   } else if (bs->preset[0]) {
@@ -232,8 +231,6 @@ static void describe(const hant_build_settings *b, char *out, size_t n) {
     k += snprintf(out + k, n - (size_t)k, ", recipe %d", b->recipe);
   if (b->init[0] && strcmp(b->init, "random") && (size_t)k < n)
     k += snprintf(out + k, n - (size_t)k, ", --init %s", b->init);
-  if (b->loss[0] && strcmp(b->loss, "mse") && (size_t)k < n)
-    k += snprintf(out + k, n - (size_t)k, ", --loss %s", b->loss);
   /* The normalisation, when there is one: a library cannot mix two. */
   for (int i = 0; i < b->norm_k && i < 4 && (size_t)k < n; i++)
     k += snprintf(out + k, n - (size_t)k, "%s%g", i ? "," : ", --mean ", (double)b->mean[i]);
@@ -302,8 +299,7 @@ static int record_classes(hant_store *st, const hant_data_spec *spec) {
 
 int cmd_build(int argc, char **argv) {
   data_args da = DATA_ARGS_DEFAULT;
-  const char *teacher_path = NULL, *db = NULL, *families = NULL, *slot_list = NULL, *preset = NULL, *init = NULL,
-             *loss = NULL;
+  const char *teacher_path = NULL, *db = NULL, *families = NULL, *slot_list = NULL, *preset = NULL, *init = NULL;
   /* -1 (NULL for families): not given, so the preset's value holds. */
   long epochs = -1, epochs_teacher = -1, batch = -1, samples = -1, val_samples = -1, per_family = -1, jobs = hant_cpu_count(), chunk = 0,
        seed = -1;
@@ -343,12 +339,6 @@ int cmd_build(int argc, char **argv) {
                       "last 1x1 conv fitted to the teacher's slot output by\n"
                       "least squares on 512 training images; the preset's:\n"
                       "lsq in full, random in quick)"),
-      HANT_OPT_STRING("loss", 0, &loss, "WHAT",
-                      "what distillation minimises: mse, the squared error\n"
-                      "of the slot's output, or fisher, that error weighted\n"
-                      "per image and element by the squared gradient of the\n"
-                      "teacher's cross-entropy there, half and half with the\n"
-                      "plain error (the preset's: mse)"),
       HANT_OPT_INT("batch", 0, &batch, 1, 4096, "N", "(default 64)"),
       HANT_OPT_INT("samples", 0, &samples, 1, 1 << 24, "N",
                    "use the first N training images (default all: 55000 of\nFashion-MNIST)"),
@@ -405,11 +395,6 @@ int cmd_build(int argc, char **argv) {
       return cli_usage_error(&cmd, "--init: expected %s, got '%s'", hant_distill_init_names(), init);
     snprintf(bs.init, sizeof(bs.init), "%s", init);
   }
-  if (loss) {
-    if (hant_distill_loss_from_name(loss) == HANT_DISTILL_LOSS_COUNT)
-      return cli_usage_error(&cmd, "--loss: expected mse or fisher, got '%s'", loss);
-    snprintf(bs.loss, sizeof(bs.loss), "%s", loss);
-  }
   if (seed >= 0)
     bs.seed = (uint64_t)seed;
   hant_distill_opts o;
@@ -424,7 +409,6 @@ int cmd_build(int argc, char **argv) {
   o.plateau = bs.plateau;
   o.batch = bs.batch;
   o.init = bs.init[0] ? hant_distill_init_from_name(bs.init) : HANT_DISTILL_INIT_RANDOM;
-  o.loss = bs.loss[0] ? hant_distill_loss_from_name(bs.loss) : HANT_DISTILL_LOSS_MSE;
   o.jobs = (int)jobs;
   o.chunk = (int)chunk;
   /* The teacher's passes, which every worker waits for, run on all cores;

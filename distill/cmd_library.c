@@ -406,7 +406,6 @@ int cmd_library(int argc, char **argv) {
       hant_jsonw_key(&w, "recipe"), hant_jsonw_int(&w, bs.recipe);
       hant_jsonw_key(&w, "batch"), hant_jsonw_int(&w, bs.batch);
       hant_jsonw_key(&w, "init"), hant_jsonw_str(&w, bs.init[0] ? bs.init : "random");
-      hant_jsonw_key(&w, "loss"), hant_jsonw_str(&w, bs.loss[0] ? bs.loss : "mse");
       hant_jsonw_key(&w, "seed"), hant_jsonw_int(&w, (long long)bs.seed);
       hant_jsonw_obj_end(&w);
     }
@@ -520,11 +519,9 @@ int cmd_library(int argc, char **argv) {
       else
         snprintf(ep, sizeof(ep), "up to %d epoch%s (%d from the teacher's weights, plateau %g%%)", bs.epochs,
                  bs.epochs == 1 ? "" : "s", et, 100 * bs.plateau);
-      printf("built    %s%s: families %s%s, %d training and %d validation images, %s, batch %d, seed %llu, recipe %d, "
-             "init %s, loss %s\n",
+      printf("built    %s%s: families %s%s, %d training and %d validation images, %s, batch %d, seed %llu, recipe %d\n",
              bs.preset[0] ? "with preset " : "without a preset", bs.preset, bs.families, per, bs.samples,
-             bs.val_samples, ep, bs.batch, (unsigned long long)bs.seed, bs.recipe, bs.init[0] ? bs.init : "random",
-             bs.loss[0] ? bs.loss : "mse");
+             bs.val_samples, ep, bs.batch, (unsigned long long)bs.seed, bs.recipe);
     }
     for (int s = 0; s < ns; s++) {
       if (only && strcmp(only, slots[s].name))

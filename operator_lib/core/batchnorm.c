@@ -136,7 +136,7 @@ void hant_bn_backward(const float *x, const float *dy, int n, int c, int hw,
                         {DNNL_ARG_VARIANCE, var},   {DNNL_ARG_SCALE, gamma},  {DNNL_ARG_SHIFT, gamma},
                         {DNNL_ARG_DIFF_SRC, gx},    {DNNL_ARG_DIFF_SCALE, gg}, {DNNL_ARG_DIFF_SHIFT, gb}};
     rc = hant__prim_run(&key, make_bwd, args, 9, scratch);
-    for (int ch = 0; !rc && dgamma && ch < c; ch++) {
+    for (int ch = 0; !rc && ch < c; ch++) {
       dgamma[ch] += gg[ch];
       dbeta[ch] += gb[ch];
     }

@@ -198,8 +198,6 @@ int hant_conv_backward(const hant_conv_desc *d, const float *x, int n, int h,
     if ((rc = hant__prim_run(&key, make_bwd_data, args, 3, scratch)))
       return rc;
   }
-  if (!dwt)
-    return 0;
   /* oneDNN overwrites the weight and bias gradients; ops.h accumulates
    * them, so they land in scratch first and are added. */
   size_t nw = (size_t)d->c_out * (d->c_in / d->groups) * d->kh * d->kw;

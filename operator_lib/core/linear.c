@@ -102,11 +102,6 @@ void hant_linear_backward(const float *x, const float *dy, int n, int in,
   }
   /* oneDNN overwrites the gradients it computes; ops.h accumulates dw and
    * db, so they land in scratch first and are added. */
-  if (!dw) {
-    hant_arena_reset(scratch);
-    HANT__KERNEL_OK(rc);
-    return;
-  }
   size_t nw = (size_t)out * in;
   float *gw = rc ? NULL : hant_arena_floats(scratch, nw);
   float *gb = gw && db ? hant_arena_floats(scratch, (size_t)out) : NULL;

@@ -52,18 +52,6 @@ float hant_loss_mse(const float *y, const float *t, size_t count, float *dy) {
   return (float)(s / (double)count);
 }
 
-float hant_loss_mse_weighted(const float *y, const float *t, const float *w, size_t count, float *dy) {
-  double s = 0.0;
-  float scale = 2.0f / (float)count;
-  for (size_t i = 0; i < count; i++) {
-    float d = y[i] - t[i];
-    s += (double)w[i] * d * d;
-    if (dy)
-      dy[i] = scale * w[i] * d;
-  }
-  return (float)(s / (double)count);
-}
-
 float hant_loss_kd(const float *student, const float *teacher, int n, int k,
                    float temperature, float *dstudent) {
   double total = 0.0;

@@ -41,8 +41,8 @@ int hant_conv_check(const hant_conv_desc *d, int h, int w);
 int hant_conv_forward(const hant_conv_desc *d, const float *x, int n, int h,
                       int w, const float *wt, const float *bias, float *y,
                       hant_arena *scratch);
-/* Accumulates into dw and db (db may be NULL; dw NULL: no weight
- * gradients); writes dx when non-NULL (overwrites, does not accumulate). */
+/* Accumulates into dw and db (db may be NULL); writes dx when non-NULL
+ * (overwrites, does not accumulate). */
 int hant_conv_backward(const hant_conv_desc *d, const float *x, int n, int h,
                        int w, const float *wt, const float *dy, float *dx,
                        float *dw, float *db, hant_arena *scratch);
@@ -61,8 +61,7 @@ void hant_bn_forward_eval(const float *x, int n, int c, int hw,
                           const float *gamma, const float *beta,
                           const float *run_mean, const float *run_var,
                           float eps, float *y);
-/* Backward of the training-mode forward. Accumulates dgamma and dbeta
- * (both NULL: none). */
+/* Backward of the training-mode forward. Accumulates dgamma and dbeta. */
 void hant_bn_backward(const float *x, const float *dy, int n, int c, int hw,
                       const float *gamma, const float *save_mean,
                       const float *save_invstd, float *dx, float *dgamma,
@@ -164,7 +163,7 @@ void hant_gap_backward(const float *dy, int n, int c, int hw, float *dx);
  * x: [N, in] (a flattened activation: channels first, see net.c)  w: [out, in]  b: [out] or NULL  -> y: [N, out] */
 void hant_linear_forward(const float *x, int n, int in, int out,
                          const float *w, const float *b, float *y);
-/* Accumulates dw, db (dw NULL: no weight gradients); writes dx when non-NULL. */
+/* Accumulates dw, db; writes dx when non-NULL. */
 void hant_linear_backward(const float *x, const float *dy, int n, int in,
                           int out, const float *w, float *dx, float *dw,
                           float *db);
@@ -194,8 +193,6 @@ float hant_loss_xent(const float *logits, const int *labels, int n, int k,
                      float smoothing, float *dlogits);
 /* Mean over all elements of (y - t)^2. */
 float hant_loss_mse(const float *y, const float *t, size_t count, float *dy);
-/* Mean over all elements of w (y - t)^2, w a weight per element. */
-float hant_loss_mse_weighted(const float *y, const float *t, const float *w, size_t count, float *dy);
 /* T^2 * KL(softmax(t/T) || softmax(s/T)), mean over the batch (Hinton et al.
  * 2015 scaling, so gradients keep their size across temperatures). */
 float hant_loss_kd(const float *student, const float *teacher, int n, int k,

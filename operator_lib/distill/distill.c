@@ -36,20 +36,6 @@ hant_distill_init hant_distill_init_from_name(const char *s) {
 
 const char *hant_distill_init_names(void) { return "random or lsq"; }
 
-static const char *const loss_names[] = {"mse", "fisher"};
-static_assert(sizeof(loss_names) / sizeof(loss_names[0]) == HANT_DISTILL_LOSS_COUNT, "one name per loss");
-
-const char *hant_distill_loss_name(hant_distill_loss l) {
-  return (unsigned)l < HANT_DISTILL_LOSS_COUNT ? loss_names[l] : NULL;
-}
-
-hant_distill_loss hant_distill_loss_from_name(const char *s) {
-  for (int i = 0; s && i < HANT_DISTILL_LOSS_COUNT; i++)
-    if (!strcmp(s, loss_names[i]))
-      return (hant_distill_loss)i;
-  return HANT_DISTILL_LOSS_COUNT;
-}
-
 void hant_distill_opts_default(hant_distill_opts *o) {
   memset(o, 0, sizeof(*o));
   o->families = (1u << HANT_FAMILY_COUNT) - 1;
@@ -168,39 +154,6 @@ fail:
 /* Ridge of the fit, relative to the features' mean variance. */
 #define LSQ_RIDGE 1e-3
 
-/* Fisher weighting of the feature loss (Li et al. 2021, "BRECQ", weigh a
- * block's reconstruction error by the squared gradient of the task loss at
- * the block's output, a diagonal Fisher approximation): an error where the
- * teacher's prediction does not depend on the value costs nothing, and
- * most images are far from any decision boundary. Each element's weight is
- * (1 - FISHER_MIX) + FISHER_MIX g^2 / mean(g^2), with g the gradient of the
- * teacher's cross-entropy on the image's label at the slot's output and the
- * mean over the batch, so the plain error keeps half the weight. */
-#define FISHER_MIX 0.5f
-
-/* The weights of the batch whose full teacher forward p holds, into w
- * ([n, slot output], ny values). */
-static int fisher_weights(hant_net *teacher, hant_pass *p, int slot_last, const int *labels, int n, float *w,
-                          size_t ny) {
-  const hant_node *o = &teacher->nodes[hant_net_output(teacher)];
-  int k = o->c * o->h * o->w;
-  float *dl = hant_arena_floats(&p->act, (size_t)n * k);
-  if (!dl)
-    return HANT_ENOMEM;
-  hant_loss_xent(p->out[hant_net_output(teacher)], labels, n, k, 0.0f, dl);
-  const float *g;
-  int rc = hant_net_grad_at(teacher, p, dl, slot_last, &g);
-  if (rc)
-    return rc;
-  double mean = 0.0;
-  for (size_t i = 0; g && i < ny; i++)
-    mean += (double)g[i] * g[i];
-  mean /= (double)ny;
-  for (size_t i = 0; i < ny; i++)
-    w[i] = mean > 0.0 ? (1.0f - FISHER_MIX) + FISHER_MIX * (float)((double)g[i] * g[i] / mean) : 1.0f;
-  return 0;
-}
-
 /* ---- a chunk of candidates trained together ----------------------------- */
 
 typedef struct cand_state {
@@ -241,8 +194,6 @@ typedef struct chunk {
   const float *z;      /* the teacher's pre-activation of y, or NULL (phase 5) */
   const float *zt;     /* the teacher's logits on the batch (phase 2) */
   const int *labels;
-  const float *w;      /* weights of the feature loss per element (phases 1 and 4), or NULL: plain MSE */
-  bool fisher;         /* the loss is Fisher-weighted */
   int nb;
   int phase;           /* 0: val MSE, 1: train step, 2: val MSE + accuracy, 3: BN calibration,
                         * 4: val MSE after a round, 5: least-squares features,
@@ -309,7 +260,7 @@ static void run_one(chunk *ch, cand_state *cs) {
       rc = HANT_ENOMEM;
       goto done;
     }
-    float l = ch->w ? hant_loss_mse_weighted(yh, ch->y, ch->w, ny, dy) : hant_loss_mse(yh, ch->y, ny, dy);
+    float l = hant_loss_mse(yh, ch->y, ny, dy);
     if (!isfinite(l)) {
       rc = hant__error(HANT_ERANGE, "candidate '%s' diverged (distillation loss %g)", cs->spec.key, (double)l);
       goto done;
@@ -325,7 +276,7 @@ static void run_one(chunk *ch, cand_state *cs) {
   double se = 0.0;
   for (size_t i = 0; i < ny; i++) {
     double d = (double)yh[i] - ch->y[i];
-    se += (ch->w ? ch->w[i] : 1.0) * d * d;
+    se += d * d;
   }
   if (ch->phase == 0) {
     cs->mse_init += se;
@@ -468,17 +419,9 @@ static void emit(const hant_distill_opts *o, hant_distill_event *e, double t0) {
  * output. Validation batches are taken in order, without augmentation. */
 static int val_pass(chunk *ch, hant_pass *tp, const hant_dataset *val, int batch, float *xb, int *lab, int phase) {
   const hant_slot *s = ch->slot;
-  size_t per_y = (size_t)s->out_c * s->out_h * s->out_w;
-  /* A round's loss is the one training minimises; the library's initial
-   * and final losses stay plain MSE, comparable across libraries. */
-  bool weigh = phase == 4 && ch->fisher;
   int *idx = malloc(sizeof(int) * (size_t)batch);
-  float *w = weigh ? hant_alloc(sizeof(float) * per_y * (size_t)batch) : NULL;
-  if (!idx || (weigh && !w)) {
-    free(idx);
-    hant_free(w);
+  if (!idx)
     return HANT_ENOMEM;
-  }
   int rc = 0;
   for (int b0 = 0; b0 < val->n && !rc; b0 += batch) {
     int nb = val->n - b0 < batch ? val->n - b0 : batch;
@@ -486,12 +429,9 @@ static int val_pass(chunk *ch, hant_pass *tp, const hant_dataset *val, int batch
       idx[i] = b0 + i;
     hant_dataset_batch(val, idx, nb, false, 0, NULL, xb, lab);
     /* The final pass also needs the teacher's logits, for the divergence. */
-    int last = phase == 2 || weigh ? ch->teacher->n_nodes - 1 : s->last;
+    int last = phase == 2 ? ch->teacher->n_nodes - 1 : s->last;
     if ((rc = hant_net_forward_to(ch->teacher, tp, xb, nb, last, false)))
       break;
-    if (weigh && (rc = fisher_weights(ch->teacher, tp, s->last, lab, nb, w, per_y * (size_t)nb)))
-      break;
-    ch->w = w;
     ch->zt = phase == 2 ? tp->out[hant_net_output(ch->teacher)] : NULL;
     ch->x = tp->out[s->in];
     ch->y = tp->out[s->last];
@@ -500,9 +440,7 @@ static int val_pass(chunk *ch, hant_pass *tp, const hant_dataset *val, int batch
     ch->phase = phase;
     par_candidates(ch);
   }
-  ch->w = NULL;
   free(idx);
-  hant_free(w);
   return rc;
 }
 
@@ -521,8 +459,6 @@ typedef struct batch_prep {
   int last;
   float *x;
   int *labels;
-  float *w;    /* the batch's Fisher weights (fisher_weights), or NULL for plain MSE */
-  size_t ny;   /* values of the slot's output in the batch */
   hant_pass pass;
   int rc;
 } batch_prep;
@@ -531,10 +467,7 @@ static void *batch_prep_run(void *p) {
   batch_prep *q = p;
   hant_threads_set_local(1);
   hant_dataset_batch(q->train, q->idx, q->n, true, 2, q->rng, q->x, q->labels);
-  int last = q->w ? q->teacher->n_nodes - 1 : q->last;
-  q->rc = hant_net_forward_to(q->teacher, &q->pass, q->x, q->n, last, false);
-  if (!q->rc && q->w)
-    q->rc = fisher_weights(q->teacher, &q->pass, q->last, q->labels, q->n, q->w, q->ny);
+  q->rc = hant_net_forward_to(q->teacher, &q->pass, q->x, q->n, q->last, false);
   hant_threads_set_local(0);
   return NULL;
 }
@@ -612,19 +545,13 @@ static int train_chunk(chunk *ch, const hant_dataset *train, const hant_dataset 
   hant_pass_init(&tp);
   batch_prep bp[2];
   memset(bp, 0, sizeof(bp));
-  size_t ny = (size_t)B * s->out_c * s->out_h * s->out_w;
-  bool fisher_ok = true;
-  ch->fisher = o->loss == HANT_DISTILL_LOSS_FISHER;
   for (int k = 0; k < 2; k++) {
     hant_pass_init(&bp[k].pass);
     bp[k].x = hant_alloc(per * (size_t)B * sizeof(float));
     bp[k].labels = malloc(sizeof(int) * (size_t)B);
-    bp[k].ny = ny;
-    if (ch->fisher)
-      fisher_ok &= (bp[k].w = hant_alloc(sizeof(float) * ny)) != NULL;
   }
   int rc = 0;
-  if (!xb || !lab || !order || !cal_order || !bp[0].x || !bp[1].x || !bp[0].labels || !bp[1].labels || !fisher_ok) {
+  if (!xb || !lab || !order || !cal_order || !bp[0].x || !bp[1].x || !bp[0].labels || !bp[1].labels) {
     rc = HANT_ENOMEM;
     goto out;
   }
@@ -691,12 +618,10 @@ static int train_chunk(chunk *ch, const hant_dataset *train, const hant_dataset 
       }
       ch->x = cur->pass.out[s->in];
       ch->y = cur->pass.out[s->last];
-      ch->w = cur->w;
       ch->nb = B;
       ch->phase = 1;
       ch->round_step = b;
       par_candidates(ch);
-      ch->w = NULL;
       if (ahead)
         pthread_join(th, NULL);
       else if (b + 1 < spe)
@@ -780,10 +705,8 @@ static int train_chunk(chunk *ch, const hant_dataset *train, const hant_dataset 
     ch->c[i].stopped = ch->c[i].exact;
   rc = val_pass(ch, &tp, val, vb, xb, lab, 2);
 out:
-  ch->w = NULL;
   for (int k = 0; k < 2; k++) {
     hant_pass_free(&bp[k].pass);
-    hant_free(bp[k].w);
     hant_free(bp[k].x);
     free(bp[k].labels);
   }

@@ -62,21 +62,6 @@ hant_distill_init hant_distill_init_from_name(const char *s);
 /* The names, for messages: "random or lsq". */
 const char *hant_distill_init_names(void);
 
-/* What a candidate's distillation loss compares. */
-typedef enum hant_distill_loss {
-  HANT_DISTILL_LOSS_MSE, /* the mean squared error of the slot's output */
-  /* ... with each element weighted by how much the teacher's prediction
-   * depends on it (the squared gradient of its cross-entropy there, per
-   * image), mixed half and half with the plain error (distill.c) */
-  HANT_DISTILL_LOSS_FISHER,
-  HANT_DISTILL_LOSS_COUNT
-} hant_distill_loss;
-
-/* "mse" or "fisher"; NULL for a value out of range. */
-const char *hant_distill_loss_name(hant_distill_loss l);
-/* HANT_DISTILL_LOSS_COUNT for an unknown name. */
-hant_distill_loss hant_distill_loss_from_name(const char *s);
-
 typedef struct hant_distill_opts {
   unsigned families;   /* mask over hant_family; see hant_family_mask */
   int per_family;      /* at most this many candidates per family and slot (hant_family_thin); 0: all */
@@ -92,7 +77,6 @@ typedef struct hant_distill_opts {
   float lr_random;     /* Adam learning rate for randomly initialised candidates */
   float lr_teacher;    /* ... and for candidates initialised from the teacher */
   hant_distill_init init; /* how randomly initialised candidates start */
-  hant_distill_loss loss; /* what training and the plateau stop minimise */
   int jobs;            /* worker threads; each uses one BLAS thread */
   int chunk;           /* candidates trained together per pass over the teacher */
   uint64_t seed;

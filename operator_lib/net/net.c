@@ -713,12 +713,6 @@ static int backward_mul(hant_net *net, hant_pass *p, int i) {
   return rc;
 }
 
-/* Where a parameter's gradient accumulates: NULL for none (no such
- * parameter, or a frozen pass). */
-static float *param_grad(hant_net *net, const hant_pass *p, int param) {
-  return param >= 0 && !p->frozen ? net->params[param].g : NULL;
-}
-
 static int backward_node(hant_net *net, hant_pass *p, int i) {
   hant_node *nd = &net->nodes[i];
   float *dy = p->grad[i];
@@ -744,8 +738,8 @@ static int backward_node(hant_net *net, hant_pass *p, int i) {
   switch (nd->op) {
   case HANT_OP_CONV:
     rc = hant_conv_backward(&nd->conv, x, n, in->h, in->w, net->params[nd->param[0]].w, dy,
-                            need_dx ? dx : NULL, param_grad(net, p, nd->param[0]), param_grad(net, p, nd->param[1]),
-                            &p->tmp);
+                            need_dx ? dx : NULL, net->params[nd->param[0]].g,
+                            nd->param[1] >= 0 ? net->params[nd->param[1]].g : NULL, &p->tmp);
     hant_arena_reset(&p->tmp);
     break;
   case HANT_OP_BN: {
@@ -753,7 +747,7 @@ static int backward_node(hant_net *net, hant_pass *p, int i) {
     if (!save)
       return hant__error(HANT_EINVAL, "backward through batch norm node %d needs a training-mode forward", i);
     hant_bn_backward(x, dy, n, nd->c, hw, net->params[nd->param[0]].w, save, save + nd->c, dx,
-                     param_grad(net, p, nd->param[0]), param_grad(net, p, nd->param[1]));
+                     net->params[nd->param[0]].g, net->params[nd->param[1]].g);
     break;
   }
   case HANT_OP_ACT:
@@ -810,7 +804,7 @@ static int backward_node(hant_net *net, hant_pass *p, int i) {
     break;
   case HANT_OP_LINEAR:
     hant_linear_backward(x, dy, n, in->c * in->h * in->w, nd->c, net->params[nd->param[0]].w, dx,
-                         param_grad(net, p, nd->param[0]), param_grad(net, p, nd->param[1]));
+                         net->params[nd->param[0]].g, nd->param[1] >= 0 ? net->params[nd->param[1]].g : NULL);
     break;
   default:
     return hant__error(HANT_EINVAL, "node %d: op %s has no backward", i, hant_op_name(nd->op));
@@ -820,8 +814,7 @@ static int backward_node(hant_net *net, hant_pass *p, int i) {
   return accum(p, net, xi, dx, true);
 }
 
-/* Backward from the last node down to, not through, node `stop`. */
-static int backward_down_to(hant_net *net, hant_pass *p, const float *dout, int stop, bool want_input_grad) {
+int hant_net_backward(hant_net *net, hant_pass *p, const float *dout, float *dx) {
   int last = net->n_nodes - 1;
   size_t cnt = node_numel(&net->nodes[last], p->n);
   float *g = hant_arena_floats(&p->act, cnt);
@@ -830,31 +823,12 @@ static int backward_down_to(hant_net *net, hant_pass *p, const float *dout, int 
   memcpy(g, dout, cnt * sizeof(float));
   memset(p->grad, 0, sizeof(float *) * (size_t)net->n_nodes);
   p->grad[last] = g;
-  p->want_input_grad = want_input_grad;
-  for (int i = last; i > stop; i--) {
+  p->want_input_grad = dx != NULL;
+  for (int i = last; i >= 1; i--) {
     int rc = p->hook ? p->hook(p->hook_user, p, i, HANT_PASS_BACKWARD_START) : 0;
     if (rc || (rc = backward_node(net, p, i)))
       return rc;
   }
-  return 0;
-}
-
-int hant_net_grad_at(hant_net *net, hant_pass *p, const float *dout, int node, const float **g) {
-  *g = NULL;
-  if (node < 1 || node >= net->n_nodes)
-    return hant__error(HANT_EINVAL, "gradient at node %d: expected a node of 1..%d", node, net->n_nodes - 1);
-  p->frozen = true;
-  int rc = backward_down_to(net, p, dout, node, false);
-  p->frozen = false;
-  if (!rc)
-    *g = p->grad[node];
-  return rc;
-}
-
-int hant_net_backward(hant_net *net, hant_pass *p, const float *dout, float *dx) {
-  int rc = backward_down_to(net, p, dout, 0, dx != NULL);
-  if (rc)
-    return rc;
   if (dx) {
     size_t nin = node_numel(&net->nodes[0], p->n);
     if (p->grad[0])

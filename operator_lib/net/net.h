@@ -160,7 +160,6 @@ struct hant_pass {
   int n;            /* batch size of the last forward */
   bool train;
   bool want_input_grad; /* set by backward when the caller wants dx */
-  bool frozen;          /* set by hant_net_grad_at: backward computes no parameter gradient */
   hant_pass_hook_fn hook; /* NULL (hant_pass_init) for none */
   void *hook_user;
 };
@@ -182,14 +181,6 @@ int hant_net_forward_range(hant_net *net, hant_pass *p, int first, int last, boo
 /* dout: gradient of the loss w.r.t. the output node. Accumulates parameter
  * gradients (param.g). If dx is non-NULL it receives the input gradient. */
 int hant_net_backward(hant_net *net, hant_pass *p, const float *dout, float *dx);
-/* The gradient of the loss with respect to node's output, dout being its
- * gradient with respect to the output node, with the network held fixed:
- * runs backward over the nodes after `node` only and accumulates no
- * parameter gradient, so threads may share the network. *g points into p
- * (NULL when no gradient reaches node). Nodes after `node` must not read
- * nodes before it (as for hant_net_forward_from); batch norm needs a
- * training-mode forward, as for hant_net_backward. */
-int hant_net_grad_at(hant_net *net, hant_pass *p, const float *dout, int node, const float **g);
 
 /* Peak bytes of live activations for one sample (float32), counting a
  * tensor from its producer to its last consumer. */

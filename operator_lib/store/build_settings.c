@@ -31,8 +31,6 @@ int hant_build_settings_put(hant_store *st, const hant_build_settings *s) {
   /* Only when it differs from what libraries before the field did. */
   if (s->init[0] && strcmp(s->init, "random"))
     hant_jsonw_key(&w, "init"), hant_jsonw_str(&w, s->init);
-  if (s->loss[0] && strcmp(s->loss, "mse"))
-    hant_jsonw_key(&w, "loss"), hant_jsonw_str(&w, s->loss);
   /* The seed as text: JSON numbers past 2^53 do not survive every reader. */
   char seed[24];
   snprintf(seed, sizeof(seed), "%llu", (unsigned long long)s->seed);
@@ -130,10 +128,6 @@ int hant_build_settings_get(hant_store *st, hant_build_settings *s) {
   if (!rc && s->init[0] && strcmp(s->init, "random") && strcmp(s->init, "lsq"))
     rc = hant__error(HANT_EFORMAT, "%s: init: expected \"random\" or \"lsq\", got \"%s\"", source, s->init);
   if (!rc)
-    rc = hant_json_get_strbuf(&r, doc, "loss", 0, s->loss, sizeof(s->loss));
-  if (!rc && s->loss[0] && strcmp(s->loss, "mse") && strcmp(s->loss, "fisher"))
-    rc = hant__error(HANT_EFORMAT, "%s: loss: expected \"mse\" or \"fisher\", got \"%s\"", source, s->loss);
-  if (!rc)
     rc = get_norm(&r, doc, s);
   hant_json_free(doc);
   free(text);
@@ -150,8 +144,7 @@ bool hant_build_settings_same_training(const hant_build_settings *a, const hant_
   /* One round trains alike in both recipes, and no plateau is measured. */
   bool one = a->epochs == 1 && ta == 1 && b->epochs == 1 && tb == 1;
   const char *ia = a->init[0] ? a->init : "random", *ib = b->init[0] ? b->init : "random";
-  const char *la = a->loss[0] ? a->loss : "mse", *lb = b->loss[0] ? b->loss : "mse";
-  if (strcmp(ia, ib) || strcmp(la, lb))
+  if (strcmp(ia, ib))
     return false;
   return a->samples == b->samples && a->epochs == b->epochs && ta == tb && (one || a->plateau == b->plateau) &&
          a->batch == b->batch && a->seed == b->seed && (one || a->recipe == b->recipe);

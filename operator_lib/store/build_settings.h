@@ -27,10 +27,6 @@ typedef struct hant_build_settings {
    * last 1x1 conv fitted to the teacher by least squares, distill.h);
    * "" reads as "random", which libraries before the field used. */
   char init[8];
-  /* What distillation minimises: "mse", or "fisher" (the error weighted
-   * by the teacher's sensitivity, distill.h); "" reads as "mse", which
-   * libraries before the field used. */
-  char loss[8];
   uint64_t seed;       /* the build seed candidates' seeds derive from */
   /* The data the library was trained on, as hant_data_describe gives it
    * ("fmnist", "cifar /data/c10"); "" when not recorded (libraries built
