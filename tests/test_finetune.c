@@ -166,56 +166,6 @@ int main(void) {
     hant_net_destroy(one);
   }
 
-  /* Hints (feature_kd): the same perturbed copy of the teacher fine-tuned
-   * with and without them; with them its slots' outputs end nearer the
-   * teacher's. */
-  {
-    double mse[2];
-    for (int h = 0; h < 2; h++) {
-      hant_net *copy = hant_arch_build(hant_arch_preset("tiny"), "copy");
-      HANT_ASSERT(copy && copy->n_params == teacher->n_params && copy->n_slots == teacher->n_slots);
-      hant_rng_seed(&rng, 77);
-      for (int i = 0; i < copy->n_params; i++)
-        for (size_t j = 0; j < copy->params[i].n; j++)
-          copy->params[i].w[j] = teacher->params[i].w[j] *
-                                 (copy->params[i].trainable ? 1.0f + 0.5f * hant_rng_normal(&rng) : 1.0f);
-      hant_finetune_opts ho;
-      hant_finetune_opts_default(&ho);
-      ho.batch = 64;
-      ho.max_steps = 20;
-      ho.feature_kd = h ? 10.0f : 0.0f;
-      hant_train_result hr;
-      CHECK(hant_finetune_kd(copy, teacher, &tr, NULL, &ho, &hr) == 0, "fine-tuning with hints %g: %s",
-            (double)ho.feature_kd, hant_errmsg());
-      hant_pass ps, pt;
-      hant_pass_init(&ps);
-      hant_pass_init(&pt);
-      float *x = malloc(sizeof(float) * 256 * 28 * 28);
-      int idx[256], lab[256];
-      for (int i = 0; i < 256; i++)
-        idx[i] = i;
-      hant_dataset_batch(&va, idx, 256, false, 0, NULL, x, lab);
-      HANT_ASSERT(hant_net_forward(copy, &ps, x, 256, false) == 0 && hant_net_forward(teacher, &pt, x, 256, false) == 0);
-      double se = 0;
-      size_t cnt = 0;
-      for (int sl = 0; sl + 1 < teacher->n_slots; sl++) {
-        const hant_node *o = &teacher->nodes[teacher->slots[sl].last];
-        size_t n = (size_t)256 * o->c * o->h * o->w;
-        for (size_t i = 0; i < n; i++)
-          se += pow(ps.out[copy->slots[sl].last][i] - pt.out[teacher->slots[sl].last][i], 2);
-        cnt += n;
-      }
-      mse[h] = se / (double)cnt;
-      free(x);
-      hant_pass_free(&ps);
-      hant_pass_free(&pt);
-      hant_net_destroy(copy);
-    }
-    CHECK(mse[1] < 0.7 * mse[0], "slot outputs' MSE to the teacher after 20 steps: %g with hints, %g without", mse[1],
-          mse[0]);
-    printf("slot outputs' MSE to the teacher after 20 steps: %g without hints, %g with\n", mse[0], mse[1]);
-  }
-
   /* Bad options are refused. */
   fo.alpha = 1.5f;
   CHECK(hant_finetune_kd(student, teacher, &tr, &va, &fo, &res) == HANT_EINVAL, "alpha 1.5 accepted");

@@ -37,66 +37,7 @@ typedef struct kd_loss {
   hant_pass pass; /* the teacher's */
   float *g_ce;    /* cross-entropy gradient [batch, k] */
   float temperature, alpha;
-  /* Hints (finetune.h's feature_kd): the trained network's node holding
-   * each hinted slot's output, and the teacher's. */
-  float hint_weight;
-  int n_hints;
-  int *hint_node, *hint_teacher;
 } kd_loss;
-
-/* Adds the hints' gradients where the backward pass reaches the slots'
- * outputs: weight x d(mean squared error)/d(output), against the teacher's
- * output of the same slot on the same batch (kd_step ran it). */
-static int hint_hook(void *user, hant_pass *p, int node, hant_pass_event ev) {
-  kd_loss *kd = user;
-  if (ev != HANT_PASS_BACKWARD_START)
-    return 0;
-  for (int h = 0; h < kd->n_hints; h++) {
-    if (kd->hint_node[h] != node)
-      continue;
-    const hant_node *tn = &kd->teacher->nodes[kd->hint_teacher[h]];
-    size_t cnt = (size_t)p->n * tn->c * tn->h * tn->w;
-    if (!p->grad[node]) {
-      if (!(p->grad[node] = hant_arena_floats(&p->act, cnt)))
-        return HANT_ENOMEM;
-      memset(p->grad[node], 0, cnt * sizeof(float));
-    }
-    const float *s = p->out[node], *t = kd->pass.out[kd->hint_teacher[h]];
-    float *g = p->grad[node], scale = 2.0f * kd->hint_weight / (float)cnt;
-    for (size_t i = 0; i < cnt; i++)
-      g[i] += scale * (s[i] - t[i]);
-  }
-  return 0;
-}
-
-/* The hinted slots of `student` (trained as `net`, its batch-norm restored
- * copy when br->net): every slot but the last, when student and teacher
- * have the same slots in order; none otherwise. */
-static int hints_prepare(kd_loss *kd, const hant_net *student, const hant_bn_restored *br, float weight) {
-  const hant_net *t = kd->teacher;
-  if (!(weight > 0) || student->n_slots != t->n_slots || t->n_slots < 2)
-    return 0;
-  for (int i = 0; i < t->n_slots; i++)
-    if (strcmp(student->slots[i].name, t->slots[i].name) || student->slots[i].out_c != t->slots[i].out_c ||
-        student->slots[i].out_h != t->slots[i].out_h || student->slots[i].out_w != t->slots[i].out_w)
-      return 0;
-  int n = t->n_slots - 1;
-  kd->hint_node = malloc(sizeof(int) * (size_t)n);
-  kd->hint_teacher = malloc(sizeof(int) * (size_t)n);
-  if (!kd->hint_node || !kd->hint_teacher)
-    return HANT_ENOMEM;
-  for (int i = 0; i < n; i++) {
-    int s = student->slots[i].last;
-    /* In the restored copy a folded conv's output is its batch norm's. */
-    if (br->net)
-      s = br->bn[s] >= 0 ? br->bn[s] : br->node[s];
-    kd->hint_node[i] = s;
-    kd->hint_teacher[i] = t->slots[i].last;
-  }
-  kd->n_hints = n;
-  kd->hint_weight = weight;
-  return 0;
-}
 
 static int kd_step(void *user, const hant_train_batch *b, float *dz, float *loss) {
   kd_loss *kd = user;
@@ -232,14 +173,10 @@ static int finetune_once(hant_net *student, hant_net *teacher, const hant_datase
   }
   kd_loss kd = {.teacher = teacher, .temperature = o->temperature, .alpha = o->alpha};
   hant_pass_init(&kd.pass);
-  if (!(kd.g_ce = hant_alloc((size_t)k * o->batch * sizeof(float))) ||
-      (!qat && hints_prepare(&kd, student, &br, o->feature_kd))) {
+  if (!(kd.g_ce = hant_alloc((size_t)k * o->batch * sizeof(float)))) {
     memset(res, 0, sizeof(*res));
     hant_bn_restored_free(&br);
     hant_qat_destroy(qat);
-    hant_free(kd.g_ce);
-    free(kd.hint_node);
-    free(kd.hint_teacher);
     return HANT_ENOMEM;
   }
   /* SGD with Nesterov momentum on a cosine schedule without warm-up, and
@@ -278,9 +215,6 @@ static int finetune_once(hant_net *student, hant_net *teacher, const hant_datase
     t.step_begin = qat_begin;
     t.step_end = qat_end;
     t.hook_user = qat;
-  } else if (kd.n_hints) {
-    t.pass_hook = hint_hook;
-    t.hook_user = &kd;
   }
   int rc = hant_train_classifier(trained, train, val, &t, res);
   /* the master weights, also when a step failed between its two calls */
@@ -294,7 +228,5 @@ static int finetune_once(hant_net *student, hant_net *teacher, const hant_datase
   hant_bn_restored_free(&br);
   hant_pass_free(&kd.pass);
   hant_free(kd.g_ce);
-  free(kd.hint_node);
-  free(kd.hint_teacher);
   return rc;
 }

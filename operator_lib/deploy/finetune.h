@@ -22,13 +22,6 @@ typedef struct hant_finetune_opts {
   float ema_horizon; /* > 0: the student ends as the moving average of its weights over about this fraction of
                         the run's steps (train.h); 0: the last step's weights */
   int bn_images;     /* training images that initialise the restored batch norms */
-  /* > 0: each slot's output (but the last, whose logits KD already
-   * matches) is also pulled toward the teacher's at the same slot, a hint
-   * (Romero et al. 2015, "FitNets") of this weight times its mean squared
-   * error, added to the KD objective; 0: none. Not in the
-   * quantisation-aware epoch. Needs student and teacher with the same
-   * slots, in order (an assembled network and its teacher). */
-  float feature_kd;
   uint64_t seed;
   long max_steps;    /* 0: no limit */
   /* Quantisation-aware (qat.h), for a network that will run in int8: the

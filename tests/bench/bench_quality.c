@@ -579,8 +579,6 @@ static void usage(FILE *f) {
           "  --finetune-folded     fine-tune the folded network (no batch norm restored)\n"
           "  --finetune-ema F      end fine-tuning on the moving average of the weights over about the\n"
           "                        last fraction F of its steps (0: none; default finetune.h's)\n"
-          "  --finetune-hints W    also pull every slot's output toward the teacher's with weight W\n"
-          "                        (finetune.h's feature_kd; default 0: none)\n"
           "  --rerank K            hant: measure the K best choices by prediction on validation\n"
           "                        images and keep the best measured, as transform --rerank does\n"
           "  --rerank-images N     validation images per re-ranked choice (default 1000)\n"
@@ -600,7 +598,7 @@ int main(int argc, char **argv) {
       {"json", required_argument, 0, 'j'},    {"threads", required_argument, 0, 'T'},
       {"methods", required_argument, 0, 'M'},
       {"finetune-lr", required_argument, 0, 'L'}, {"finetune-clip", required_argument, 0, 'C'},
-      {"finetune-folded", no_argument, 0, 'F'}, {"finetune-ema", required_argument, 0, 'A'}, {"finetune-hints", required_argument, 0, 'H'}, {"resume", required_argument, 0, 'R'}, {"eval-split", required_argument, 0, 'S'},
+      {"finetune-folded", no_argument, 0, 'F'}, {"finetune-ema", required_argument, 0, 'A'}, {"resume", required_argument, 0, 'R'}, {"eval-split", required_argument, 0, 'S'},
       {"rerank", required_argument, 0, 'K'}, {"rerank-images", required_argument, 0, 'I'},
       {"precision", required_argument, 0, 'P'}, {"qat", no_argument, 0, 'Q'}, {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
@@ -633,7 +631,6 @@ int main(int argc, char **argv) {
     case 'C': c.ft.clip_norm = strtof(optarg, NULL); break;
     case 'F': c.ft.restore_bn = false; break;
     case 'A': c.ft.ema_horizon = strtof(optarg, NULL); break;
-    case 'H': c.ft.feature_kd = strtof(optarg, NULL); break;
     case 'R': resume_path = optarg; break;
     case 'K': c.rerank_k = atoi(optarg); break;
     case 'I': c.rerank_images = atoi(optarg); break;
@@ -801,10 +798,6 @@ int main(int argc, char **argv) {
     if (c.ft.ema_horizon > 0) {
       size_t n = strlen(c.setup);
       snprintf(c.setup + n, sizeof(c.setup) - n, " ema_horizon=%g", (double)c.ft.ema_horizon);
-    }
-    if (c.ft.feature_kd > 0) {
-      size_t n = strlen(c.setup);
-      snprintf(c.setup + n, sizeof(c.setup) - n, " hints=%g", (double)c.ft.feature_kd);
     }
     resume_load(&c, resume_path);
   }
