@@ -40,15 +40,30 @@ float hant_loss_xent(const float *logits, const int *labels, int n, int k,
   return (float)(total / n);
 }
 
+/* Eight running sums rather than one, so that the loop vectorises: a
+ * single double sum is a chain of dependent additions, and it made this
+ * loss 7% of a library build's CPU time. The gradient does not depend on
+ * the order; the loss moves in its last bits. */
 float hant_loss_mse(const float *y, const float *t, size_t count, float *dy) {
-  double s = 0.0;
+  enum { LANES = 8 };
+  double part[LANES] = {0};
   float scale = 2.0f / (float)count;
-  for (size_t i = 0; i < count; i++) {
+  size_t body = count - count % LANES;
+  for (size_t i = 0; i < body; i += LANES)
+    for (int j = 0; j < LANES; j++) {
+      float d = y[i + j] - t[i + j];
+      part[j] += (double)d * d;
+    }
+  for (size_t i = body; i < count; i++) {
     float d = y[i] - t[i];
-    s += (double)d * d;
-    if (dy)
-      dy[i] = scale * d;
+    part[i - body] += (double)d * d;
   }
+  if (dy)
+    for (size_t i = 0; i < count; i++)
+      dy[i] = scale * (y[i] - t[i]);
+  double s = 0.0;
+  for (int j = 0; j < LANES; j++)
+    s += part[j];
   return (float)(s / (double)count);
 }
 

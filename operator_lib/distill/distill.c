@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "energy.h"
 #include "family.h"
@@ -406,6 +407,35 @@ double hant_distill_candidate_work(const hant_net *teacher, int slot, long image
       block += m;
   }
   return (double)images * epochs * (prefix / (chunk_n > 0 ? chunk_n : 1) + 3.0 * block);
+}
+
+/* Candidates trained together share the teacher's pass over each batch,
+ * whatever their number: on the default teacher, chunks of 32 instead of 8
+ * cut slot 4's CPU time by a third with the same weights (docs/
+ * benchmarks.md). Each candidate holds its activations and gradients for a
+ * batch: about CHUNK_BYTES_PER_ELEM bytes per element of the slot's wider
+ * end (input or output) per image, as measured at slot 0 of the default
+ * teacher (30 candidates at once peaked at 6.4 GB with batch 64). So the
+ * default is 16 candidates per worker, fewer where that would take more
+ * than half the machine's memory, and never fewer than the workers. */
+#define CHUNK_PER_JOB 16
+#define CHUNK_BYTES_PER_ELEM 256.0
+
+int hant_distill_chunk(const hant_net *teacher, int slot, const hant_distill_opts *o) {
+  if (o->chunk > 0)
+    return o->chunk;
+  const hant_slot *s = &teacher->slots[slot];
+  const hant_node *in = &teacher->nodes[s->in];
+  double elems = (double)s->out_c * s->out_h * s->out_w, in_elems = (double)in->c * in->h * in->w;
+  elems = in_elems > elems ? in_elems : elems;
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  double budget = pages > 0 && page > 0 ? 0.5 * (double)pages * (double)page : 4e9;
+  double per = CHUNK_BYTES_PER_ELEM * elems * o->batch;
+  double fit = per > 0 ? budget / per : CHUNK_PER_JOB * o->jobs;
+  int n = CHUNK_PER_JOB * o->jobs;
+  if (fit < n)
+    n = (int)fit;
+  return n > o->jobs ? n : o->jobs;
 }
 
 static void emit(const hant_distill_opts *o, hant_distill_event *e, double t0) {
@@ -829,7 +859,7 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
     if (*p)
       p++;
   }
-  int jobs = o->jobs, chunk_n = o->chunk > 0 ? o->chunk : 4 * o->jobs;
+  int jobs = o->jobs;
   /* Each worker gets an equal share of the cores, and the ranks of an MPI
    * job are taken to share one machine's: no oversubscription. A build's
    * results depend on this count, so a resumed build and its MPI twin use
@@ -866,7 +896,8 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
       if (task % o->shards != o->shard || !hant_distill_slot_wanted(o->slots, teacher->slots[i].name))
         continue;
       sum->planned++;
-      double w = hant_distill_candidate_work(teacher, i, train->n, hant_distill_rounds(o, specs[i][j].init), chunk_n);
+      double w = hant_distill_candidate_work(teacher, i, train->n, hant_distill_rounds(o, specs[i][j].init),
+                                             hant_distill_chunk(teacher, i, o));
       ev.work_total += w;
       if (hant_store_candidate_exists(st, slots[i].id, specs[i][j].key)) {
         sum->existing++;
@@ -880,7 +911,7 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
   task = 0;
   for (int i = 0; i < nslots && !rc; i++) {
     const hant_slot *s = &teacher->slots[i];
-    int first_task = task;
+    int first_task = task, chunk_n = hant_distill_chunk(teacher, i, o);
     task += nspec[i];
     /* Pending candidates of this slot for this shard. */
     int *pend = malloc(sizeof(int) * (size_t)(nspec[i] ? nspec[i] : 1)), npend = 0, slot_planned = 0;

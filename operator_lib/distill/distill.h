@@ -78,7 +78,7 @@ typedef struct hant_distill_opts {
   float lr_teacher;    /* ... and for candidates initialised from the teacher */
   hant_distill_init init; /* how randomly initialised candidates start */
   int jobs;            /* worker threads; each uses one BLAS thread */
-  int chunk;           /* candidates trained together per pass over the teacher */
+  int chunk;           /* candidates trained together per pass over the teacher; 0: hant_distill_chunk's */
   uint64_t seed;
   double grid_g_per_kwh;
   int shard, shards;   /* train only tasks whose index % shards == shard */
@@ -96,12 +96,17 @@ typedef struct hant_distill_opts {
  * candidate costs at most about that). Used to weigh progress. */
 double hant_distill_candidate_work(const hant_net *teacher, int slot, long images, int epochs, int chunk);
 
+/* How many of a slot's candidates are trained together: o->chunk if set,
+ * else 16 per worker, fewer where their activations would take more than
+ * half the machine's memory. Results do not depend on it. */
+int hant_distill_chunk(const hant_net *teacher, int slot, const hant_distill_opts *o);
+
 /* The round cap of a candidate initialised as `init` (its spec's init:
  * "random" and "none" are random, anything else is the teacher's). */
 int hant_distill_rounds(const hant_distill_opts *o, const char *init);
 
 /* Defaults: all families, 1 epoch, batch 64, Adam 5e-3 / 5e-4, jobs =
- * cores, chunk = 4 x jobs, seed 1, grid HANT_GRID_G_PER_KWH_DEFAULT. */
+ * cores, chunk 0 (hant_distill_chunk), seed 1, grid HANT_GRID_G_PER_KWH_DEFAULT. */
 void hant_distill_opts_default(hant_distill_opts *o);
 
 typedef struct hant_distill_summary {
