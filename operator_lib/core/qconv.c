@@ -2,6 +2,7 @@
 /* qconv.c: int8 convolution on oneDNN (uint8 x int8 -> int32) for quantised inference. */
 #include "qops.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,10 +49,56 @@ static dnnl_status_t make_qconv(const hant__prim_key *key, dnnl_engine_t engine,
 }
 
 struct hant_qconv_packed {
-  hant__prim *prim; /* held until free */
+  hant__prim *prim; /* held until free; NULL where the direct loop runs */
   int threads;      /* the team size prim was prepared for */
-  void *wt;         /* weights in prim's layout */
+  void *wt;         /* weights in prim's layout, or [K][kh][kw][C/g] for the direct loop */
+  hant_conv_desc d;
+  int n, h, w;
 };
+
+/* Whether oneDNN's int8 convolutions give the exact sums here. With VNNI
+ * (vpdpbusd) each uint8 x int8 product is added straight into int32.
+ * Without it, oneDNN adds products in pairs into int16 first (vpmaddubsw),
+ * which saturates when activations and weights are both large (2 x 255 x
+ * 127 > 32767), so its sums are not the exact ones of the QDQ model's
+ * arithmetic. The ISA values carry VNNI as bit 0x40 (AVX-512) or 0x400
+ * (AVX2). */
+static bool dnnl_int8_exact(void) {
+  dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+  return (isa & 0x40) || (isa & 0x400);
+}
+
+/* The exact integer convolution in plain C, for CPUs without VNNI: x is
+ * [N][H][W][C], the weights [K][kh][kw][C/g], acc [N][H'][W'][K]. */
+static void qconv_direct(const hant_qconv_packed *pk, const uint8_t *x, int32_t *acc) {
+  const hant_conv_desc *d = &pk->d;
+  int oh_n = hant_conv_out_h(d, pk->h), ow_n = hant_conv_out_w(d, pk->w);
+  int cg = d->c_in / d->groups, kg = d->c_out / d->groups;
+  const int8_t *wt = pk->wt;
+  for (int n = 0; n < pk->n; n++)
+    for (int oh = 0; oh < oh_n; oh++)
+      for (int ow = 0; ow < ow_n; ow++) {
+        int32_t *a = acc + (((size_t)n * oh_n + oh) * ow_n + ow) * d->c_out;
+        for (int k = 0; k < d->c_out; k++) {
+          int32_t sum = 0;
+          for (int i = 0; i < d->kh; i++) {
+            int ih = oh * d->sh - d->ph + i;
+            if (ih < 0 || ih >= pk->h)
+              continue;
+            for (int j = 0; j < d->kw; j++) {
+              int iw = ow * d->sw - d->pw + j;
+              if (iw < 0 || iw >= pk->w)
+                continue;
+              const uint8_t *xp = x + (((size_t)n * pk->h + ih) * pk->w + iw) * d->c_in + (size_t)(k / kg) * cg;
+              const int8_t *wp = wt + (((size_t)k * d->kh + i) * d->kw + j) * cg;
+              for (int c = 0; c < cg; c++)
+                sum += (int32_t)xp[c] * wp[c];
+            }
+          }
+          a[k] = sum;
+        }
+      }
+}
 
 int hant_qconv_pack(const hant_conv_desc *d, int n, int h, int w, const int8_t *wt, hant_qconv_packed **out) {
   *out = NULL;
@@ -61,6 +108,23 @@ int hant_qconv_pack(const hant_conv_desc *d, int n, int h, int w, const int8_t *
   hant_qconv_packed *pk = calloc(1, sizeof(*pk));
   if (!pk)
     return hant__error(HANT_ENOMEM, "int8 conv: no memory for packed weights");
+  pk->d = *d, pk->n = n, pk->h = h, pk->w = w;
+  if (!dnnl_int8_exact()) {
+    int cg = d->c_in / d->groups;
+    int8_t *t = malloc((size_t)d->c_out * d->kh * d->kw * cg);
+    if (!t) {
+      free(pk);
+      return hant__error(HANT_ENOMEM, "int8 conv: no memory for packed weights");
+    }
+    for (int k = 0; k < d->c_out; k++)
+      for (int c = 0; c < cg; c++)
+        for (int i = 0; i < d->kh; i++)
+          for (int j = 0; j < d->kw; j++)
+            t[(((size_t)k * d->kh + i) * d->kw + j) * cg + c] = wt[(((size_t)k * cg + c) * d->kh + i) * d->kw + j];
+    pk->wt = t;
+    *out = pk;
+    return 0;
+  }
   hant__prim_key key;
   hant__key_init(&key, HANT__PRIM_QCONV_INFER, qconv_work(d, n, h, w));
   int64_t v[] = {n, d->c_in, h, w, d->c_out, d->kh, d->kw, d->sh, d->sw, d->ph, d->pw, d->groups};
@@ -76,6 +140,10 @@ int hant_qconv_pack(const hant_conv_desc *d, int n, int h, int w, const int8_t *
 }
 
 int hant_qconv_packed_forward(const hant_qconv_packed *pk, const uint8_t *x, int32_t *acc, hant_arena *scratch) {
+  if (!pk->prim) {
+    qconv_direct(pk, x, acc);
+    return 0;
+  }
   hant__threads_apply(pk->threads);
   hant__arg args[] = {{DNNL_ARG_SRC | HANT__NATIVE, x},
                       {DNNL_ARG_WEIGHTS | HANT__NATIVE, pk->wt},
@@ -86,7 +154,8 @@ int hant_qconv_packed_forward(const hant_qconv_packed *pk, const uint8_t *x, int
 void hant_qconv_packed_free(hant_qconv_packed *pk) {
   if (!pk)
     return;
-  hant__prim_release(pk->prim);
+  if (pk->prim)
+    hant__prim_release(pk->prim);
   free(pk->wt);
   free(pk);
 }
