@@ -346,7 +346,7 @@ int cmd_build(int argc, char **argv) {
                    "use the first M validation images (default all: 5000 of\nFashion-MNIST)"),
       HANT_OPT_INT("jobs", 0, &jobs, 1, 64, "J", "worker threads, each with an equal share of the cores (default: cores)"),
       HANT_OPT_INT("chunk", 0, &chunk, 1, 4096, "N",
-                   "candidates trained together, sharing the teacher's passes;\nthe results do not depend on it (default 16 x jobs, fewer\nwhen their activations would take over half the memory:\nslot 0 of the default teacher peaks at 6.4 GB with 30)"),
+                   "candidates trained together, sharing the teacher's passes;\nthe results do not depend on it (default 16 x jobs, fewer\nwhen their activations would take over half the memory:\nthe default teacher's build peaks at 10.2 GB with 32)"),
       HANT_OPT_STRING("slots", 0, &slot_list, "LIST", "only these slots, e.g. slot0,slot3 (default all)"),
       HANT_OPT_INT("seed", 0, &seed, 0, 1L << 40, "N", "(default 1)"),
       HANT_OPT_DOUBLE("grid", 0, &grid, 0, 5000, "G", grid_help),

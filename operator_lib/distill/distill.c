@@ -414,12 +414,12 @@ double hant_distill_candidate_work(const hant_net *teacher, int slot, long image
  * cut slot 4's CPU time by a third with the same weights (docs/
  * benchmarks.md). Each candidate holds its activations and gradients for a
  * batch: about CHUNK_BYTES_PER_ELEM bytes per element of the slot's wider
- * end (input or output) per image, as measured at slot 0 of the default
- * teacher (30 candidates at once peaked at 6.4 GB with batch 64). So the
+ * end (input or output) per image, as measured on the default teacher at
+ * batch 64 (slot 1's 32 candidates at once: 10.2 GB, the build's peak). So the
  * default is 16 candidates per worker, fewer where that would take more
  * than half the machine's memory, and never fewer than the workers. */
 #define CHUNK_PER_JOB 16
-#define CHUNK_BYTES_PER_ELEM 256.0
+#define CHUNK_BYTES_PER_ELEM 384.0
 
 int hant_distill_chunk(const hant_net *teacher, int slot, const hant_distill_opts *o) {
   if (o->chunk > 0)
