@@ -90,6 +90,24 @@ static int migrate(hant_store *st) {
   return 0;
 }
 
+/* A database moved or deleted without its write-ahead log leaves PATH-wal
+ * behind; SQLite would take that log as the new database's own and could
+ * replay another library's pages into it. So a library is not created
+ * beside a log with content: the user decides whether it belongs to a
+ * database that is elsewhere now. (An empty log holds nothing to replay.) */
+static int refuse_orphan_wal(const char *path) {
+  char wal[1100];
+  struct stat sb;
+  snprintf(wal, sizeof(wal), "%s-wal", path);
+  if (stat(wal, &sb) != 0 || sb.st_size == 0)
+    return 0;
+  return hant__error(HANT_EINVAL,
+                     "%s: a write-ahead log (%lld bytes) is here without its database; it belongs to a library "
+                     "that was moved or deleted without its -wal and -shm files. Move %s and %s-shm beside "
+                     "that library, or delete them, before creating a new one here",
+                     wal, (long long)sb.st_size, wal, path);
+}
+
 int hant_store_open(const char *path, int flags, hant_store **out) {
   *out = NULL;
   hant_store *st = calloc(1, sizeof(*st));
@@ -99,10 +117,13 @@ int hant_store_open(const char *path, int flags, hant_store **out) {
   st->readonly = flags & HANT_STORE_READONLY;
   st->build_lock = -1;
   int rc = 0;
-  if (!(flags & HANT_STORE_CREATE) && access(path, F_OK) != 0) {
+  bool missing = access(path, F_OK) != 0;
+  if (!(flags & HANT_STORE_CREATE) && missing) {
     rc = hant__error(HANT_ENOENT, "%s: no such library (build one with 'hant-distill build')", path);
     goto fail;
   }
+  if (missing && (rc = refuse_orphan_wal(path)))
+    goto fail;
   int oflags = st->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   if (sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
     rc = st->db ? db_error(st, "cannot open") : HANT_ENOMEM;

@@ -141,6 +141,13 @@ rc=$?
 check '[ $rc -ne 0 ]' "verify accepted a database with a corrupted page"
 "$HD" library --db "$T/missing.db" >/dev/null 2>"$T/mi.err"
 check '[ $? -eq 1 ] && grep -q "no such library" "$T/mi.err"' "missing database: $(cat "$T/mi.err")"
+# A write-ahead log left without its database is not taken for a new library's.
+head -c 4096 /dev/urandom >"$T/orphan.db-wal"
+"$HD" build $ARGS --db "$T/orphan.db" >/dev/null 2>"$T/o.err"
+rc=$?
+check '[ $rc -eq 1 ] && grep -q "write-ahead log" "$T/o.err" && [ ! -e "$T/orphan.db" ]' \
+  "build beside an orphan -wal: exit $rc, $(cat "$T/o.err")"
+check '[ "$(stat -c %s "$T/orphan.db-wal")" -eq 4096 ]' "the orphan -wal was modified"
 
 # --dry-run plans without training or touching a database.
 "$HD" build --teacher "$T/teacher.hant" --dry-run --json >"$T/plan.json" 2>/dev/null
