@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* test_conv_naive.c: hant_conv_forward/backward against a direct double-precision convolution and the reference kernel on odd shapes. */
+/* test_conv_naive.c: hant_conv_forward/backward against a direct double-precision convolution and the reference kernel on odd shapes, and the int8 convolution against exact int64 sums. */
 #include <stdbool.h>
 #include <string.h>
 
 #include "hant.h"
 #include "ops.h"
 #include "oracle/net_ref.h"
-#include "qops.h"
 #include "oracle/ops_ref.h"
+#include "qconv_direct.h"
+#include "qops.h"
 #include "rng.h"
 #include "test_util.h"
 
@@ -296,49 +297,178 @@ static void check_invalid(hant_arena *scratch) {
   }
 }
 
-/* The int8 convolution gives the exact integer sums on every CPU, also
- * where pairs of products overflow int16 (255 x 127 x 2 > 32767), as
- * oneDNN's kernels without VNNI let them saturate: the same sums ONNX
- * Runtime's exact kernels compute. Checked against the sum in int64, with
- * the largest activations and weights, a mix of signs, padding and groups. */
-static void check_qconv_exact(hant_arena *scratch) {
-  const hant_conv_desc d = {.c_in = 64, .c_out = 8, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .groups = 2};
-  enum { N = 2, H = 5, W = 5 };
-  int cg = d.c_in / d.groups, kg = d.c_out / d.groups;
-  static uint8_t x[N * H * W * 64];
-  static int8_t w[8 * 32 * 3 * 3];
-  hant_rng r;
-  hant_rng_seed(&r, 7);
-  for (size_t i = 0; i < sizeof(x); i++)
-    x[i] = hant_rng_below(&r, 4) ? 255 : (uint8_t)hant_rng_below(&r, 256);
-  for (size_t i = 0; i < sizeof(w); i++)
-    w[i] = (int8_t)(hant_rng_below(&r, 8) ? 127 : (int)hant_rng_below(&r, 256) - 128);
-  hant_qconv_packed *pk = NULL;
-  int rc = hant_qconv_pack(&d, N, H, W, w, &pk);
-  CHECK(rc == 0, "int8 conv: pack: %s", hant_errmsg());
-  if (rc)
-    return;
-  static int32_t acc[N * H * W * 8];
-  rc = hant_qconv_packed_forward(pk, x, acc, scratch);
-  CHECK(rc == 0, "int8 conv: forward: %s", hant_errmsg());
-  int wrong = 0;
-  for (int n = 0; n < N; n++)
-    for (int oh = 0; oh < H; oh++)
-      for (int ow = 0; ow < W; ow++)
-        for (int k = 0; k < d.c_out; k++) {
+/* ---- int8 convolution ------------------------------------------------- */
+
+typedef enum qvals {
+  QV_MIXED,   /* mostly 255 and 127, some random, every sign */
+  QV_EXTREME, /* 255 x -128 everywhere: the largest sums, of one sign */
+  QV_RANDOM,  /* uniform over the whole ranges */
+} qvals;
+
+typedef struct qconv_case {
+  const char *what;
+  hant_conv_desc d;
+  int n, h, w;
+  qvals vals;
+} qconv_case;
+
+/* acc: [N, H', W', K] = the sum in int64 of x * w over each window, taps
+ * outside the input left out. */
+static void qconv_ref(const qconv_case *qc, const uint8_t *x, const int8_t *w, int64_t *ref) {
+  const hant_conv_desc *d = &qc->d;
+  int ho = hant_conv_out_h(d, qc->h), wo = hant_conv_out_w(d, qc->w);
+  int cg = d->c_in / d->groups, kg = d->c_out / d->groups;
+  for (int n = 0; n < qc->n; n++)
+    for (int oh = 0; oh < ho; oh++)
+      for (int ow = 0; ow < wo; ow++)
+        for (int k = 0; k < d->c_out; k++) {
           int64_t sum = 0;
           for (int c = 0; c < cg; c++)
-            for (int i = 0; i < 3; i++)
-              for (int j = 0; j < 3; j++) {
-                int ih = oh - 1 + i, iw = ow - 1 + j;
-                if (ih >= 0 && ih < H && iw >= 0 && iw < W)
-                  sum += (int64_t)x[((n * H + ih) * W + iw) * d.c_in + (k / kg) * cg + c] *
-                         w[((k * cg + c) * 3 + i) * 3 + j];
+            for (int i = 0; i < d->kh; i++)
+              for (int j = 0; j < d->kw; j++) {
+                int ih = oh * d->sh - d->ph + i, iw = ow * d->sw - d->pw + j;
+                if (ih >= 0 && ih < qc->h && iw >= 0 && iw < qc->w)
+                  sum += (int64_t)x[(((size_t)n * qc->h + ih) * qc->w + iw) * d->c_in + (k / kg) * cg + c] *
+                         w[(((size_t)k * cg + c) * d->kh + i) * d->kw + j];
               }
-          wrong += acc[((n * H + oh) * W + ow) * d.c_out + k] != sum;
+          ref[(((size_t)n * ho + oh) * wo + ow) * d->c_out + k] = sum;
         }
-  CHECK(wrong == 0, "int8 conv: %d of %d sums differ from the exact ones", wrong, N * H * W * d.c_out);
+}
+
+/* Runs a packed int8 convolution into a buffer of garbage with a guard
+ * after it, so sums left unwritten and stores past the end both show. */
+enum { QGUARD = 64 };
+static const int32_t qgarbage = 0x5a5a5a5a;
+
+static void qconv_compare(const qconv_case *qc, const char *kernel, int rc, const int32_t *acc, const int64_t *ref,
+                          size_t ny) {
+  CHECK(rc == 0, "int8 conv %s, %s: %s", qc->what, kernel, hant_errmsg());
+  if (rc)
+    return;
+  size_t wrong = 0, first = ny;
+  for (size_t e = 0; e < ny; e++)
+    if (acc[e] != ref[e]) {
+      wrong++;
+      if (first == ny)
+        first = e;
+    }
+  CHECK(wrong == 0, "int8 conv %s, %s: %zu of %zu sums differ from the exact ones (first at %zu: %d, not %lld)",
+        qc->what, kernel, wrong, ny, first, first < ny ? acc[first] : 0, first < ny ? (long long)ref[first] : 0);
+  bool guard = true;
+  for (size_t e = ny; e < ny + QGUARD; e++)
+    guard &= acc[e] == qgarbage;
+  CHECK(guard, "int8 conv %s, %s: wrote past the end of its output", qc->what, kernel);
+}
+
+/* The int8 convolution gives the exact integer sums, also where pairs of
+ * products overflow int16 (255 x 127 x 2 > 32767), as oneDNN's kernels
+ * without VNNI let them saturate: the same sums ONNX Runtime's exact
+ * kernels compute. Checked against the sum in int64 on every shape the
+ * kernels treat apart (one group with odd C, several, depthwise, a channel
+ * multiplier, K/g not a multiple of 8, rows narrower than a pixel block),
+ * through the public entry point (oneDNN with VNNI, else the direct
+ * convolution) and through the direct convolution's fastest and portable
+ * kernels, whatever this CPU would choose. */
+static void check_qconv_case(const qconv_case *qc, int idx, hant_arena *scratch) {
+  const hant_conv_desc *d = &qc->d;
+  int ho = hant_conv_out_h(d, qc->h), wo = hant_conv_out_w(d, qc->w);
+  size_t nx = (size_t)qc->n * qc->h * qc->w * d->c_in, ny = (size_t)qc->n * ho * wo * d->c_out;
+  size_t nw = (size_t)d->c_out * (d->c_in / d->groups) * d->kh * d->kw;
+  uint8_t *x = malloc(nx);
+  int8_t *w = malloc(nw);
+  int32_t *acc = malloc((ny + QGUARD) * sizeof(int32_t));
+  int64_t *ref = malloc(ny * sizeof(int64_t));
+  HANT_ASSERT(x && w && acc && ref);
+  hant_rng r;
+  hant_rng_seed(&r, 7 + (uint64_t)idx);
+  for (size_t e = 0; e < nx; e++)
+    x[e] = qc->vals == QV_EXTREME ? 255
+           : qc->vals == QV_RANDOM || !hant_rng_below(&r, 4) ? (uint8_t)hant_rng_below(&r, 256)
+                                                            : 255;
+  for (size_t e = 0; e < nw; e++)
+    w[e] = (int8_t)(qc->vals == QV_EXTREME                           ? -128
+                    : qc->vals == QV_RANDOM || !hant_rng_below(&r, 4) ? (int)hant_rng_below(&r, 256) - 128
+                    : hant_rng_below(&r, 2)                           ? 127
+                                                                      : -128);
+  qconv_ref(qc, x, w, ref);
+
+  for (size_t e = 0; e < ny + QGUARD; e++)
+    acc[e] = qgarbage;
+  hant_qconv_packed *pk = NULL;
+  int rc = hant_qconv_pack(d, qc->n, qc->h, qc->w, w, &pk);
+  if (!rc)
+    rc = hant_qconv_packed_forward(pk, x, acc, scratch);
+  hant_arena_reset(scratch);
+  qconv_compare(qc, "public entry point", rc, acc, ref, ny);
   hant_qconv_packed_free(pk);
+
+  static const struct {
+    const char *name;
+    hant__qdirect_kernel kernel;
+    bool scratch;
+  } runs[] = {
+      {"direct, fastest kernel", HANT__QDIRECT_FASTEST, true},
+      {"direct, fastest kernel, no scratch arena", HANT__QDIRECT_FASTEST, false},
+      {"direct, portable kernel", HANT__QDIRECT_PORTABLE, true},
+  };
+  for (size_t k = 0; k < sizeof(runs) / sizeof(runs[0]); k++) {
+    for (size_t e = 0; e < ny + QGUARD; e++)
+      acc[e] = qgarbage;
+    hant__qdirect *q = NULL;
+    rc = hant__qdirect_pack(d, qc->n, qc->h, qc->w, w, runs[k].kernel, &q);
+    if (!rc)
+      rc = hant__qdirect_run(q, x, acc, runs[k].scratch ? scratch : NULL);
+    hant_arena_reset(scratch);
+    qconv_compare(qc, runs[k].name, rc, acc, ref, ny);
+    if (q && runs[k].kernel == HANT__QDIRECT_PORTABLE)
+      CHECK(!hant__qdirect_simd(q), "int8 conv %s: the portable kernel was asked for, not given", qc->what);
+    hant__qdirect_free(q);
+  }
+  free(x), free(w), free(acc), free(ref);
+}
+
+static const qconv_case qcases[] = {
+    {"64->8 3x3 groups 2 pad 1, 5x5, batch 2", DESC(64, 8, 3, 3, 1, 1, 1, 1, 2), 2, 5, 5, QV_MIXED},
+    {"64->64 3x3 pad 1, 7x7, batch 2, 255 x -128", DESC(64, 64, 3, 3, 1, 1, 1, 1, 1), 2, 7, 7, QV_EXTREME},
+    {"64->64 3x3 pad 1, 7x7, batch 1", DESC(64, 64, 3, 3, 1, 1, 1, 1, 1), 1, 7, 7, QV_MIXED},
+    {"1->16 3x3 pad 1, 28x28 (one input channel, odd row runs)", DESC(1, 16, 3, 3, 1, 1, 1, 1, 1), 1, 28, 28, QV_MIXED},
+    {"3->10 3x3 pad 1, 9x11, batch 2 (odd C, K/g not a multiple of 8)", DESC(3, 10, 3, 3, 1, 1, 1, 1, 1), 2, 9, 11,
+     QV_MIXED},
+    {"5->24 5x5 pad 2, 7x9, batch 2 (chunks of 16 and 8)", DESC(5, 24, 5, 5, 1, 1, 2, 2, 1), 2, 7, 9, QV_RANDOM},
+    {"3->8 7x7 stride 2 pad 3, 13x11, batch 2", DESC(3, 8, 7, 7, 2, 2, 3, 3, 1), 2, 13, 11, QV_MIXED},
+    {"7->33 7x7 pad 3, 6x5, 255 x -128", DESC(7, 33, 7, 7, 1, 1, 3, 3, 1), 1, 6, 5, QV_EXTREME},
+    {"16->32 1x1 stride 2, 14x14, batch 3", DESC(16, 32, 1, 1, 2, 2, 0, 0, 1), 3, 14, 14, QV_MIXED},
+    {"7->9 1x1, 5x3, batch 5 (pixels not a multiple of a block)", DESC(7, 9, 1, 1, 1, 1, 0, 0, 1), 5, 5, 3, QV_RANDOM},
+    {"4->12 3x1 pad 1x0, 1x3 stride 1x2", DESC(4, 12, 3, 1, 1, 1, 1, 0, 1), 2, 6, 7, QV_MIXED},
+    {"3->5 1x3 stride 1x2 pad 0x1", DESC(3, 5, 1, 3, 1, 2, 0, 1, 1), 2, 6, 11, QV_MIXED},
+    {"5->6 3x3 stride 3 no pad, 10x11 (leftover columns)", DESC(5, 6, 3, 3, 3, 3, 0, 0, 1), 2, 10, 11, QV_RANDOM},
+    {"2->3 3x3 pad 2 (output larger than input)", DESC(2, 3, 3, 3, 1, 1, 2, 2, 1), 2, 5, 4, QV_MIXED},
+    {"3->4 3x3 pad 1, single pixel input, batch 4", DESC(3, 4, 3, 3, 1, 1, 1, 1, 1), 4, 1, 1, QV_MIXED},
+    {"16->32 3x3 groups 4 pad 1 (C/g 4, K/g 8), batch 2", DESC(16, 32, 3, 3, 1, 1, 1, 1, 4), 2, 9, 7, QV_MIXED},
+    {"9->15 3x3 groups 3 stride 2 pad 1 (C/g 3, K/g 5)", DESC(9, 15, 3, 3, 2, 2, 1, 1, 3), 3, 9, 10, QV_MIXED},
+    {"64->48 1x1 groups 2 (K/g 24), 255 x -128", DESC(64, 48, 1, 1, 1, 1, 0, 0, 2), 1, 5, 6, QV_EXTREME},
+    {"40->40 5x5 groups 2 stride 2 pad 2", DESC(40, 40, 5, 5, 2, 2, 2, 2, 2), 1, 9, 9, QV_RANDOM},
+    {"8->16 3x3 groups 8 pad 1 (channel multiplier 2)", DESC(8, 16, 3, 3, 1, 1, 1, 1, 8), 2, 7, 9, QV_MIXED},
+    {"5->15 5x5 groups 5 pad 2 (channel multiplier 3)", DESC(5, 15, 5, 5, 1, 1, 2, 2, 5), 1, 6, 7, QV_RANDOM},
+    {"3->24 3x3 groups 3 stride 2 pad 1 (channel multiplier 8)", DESC(3, 24, 3, 3, 2, 2, 1, 1, 3), 2, 9, 8, QV_MIXED},
+    {"depthwise 16 3x3 pad 1, 7x9, batch 2", DESC(16, 16, 3, 3, 1, 1, 1, 1, 16), 2, 7, 9, QV_MIXED},
+    {"depthwise 24 3x3 stride 2 pad 1, 9x7 (C not a multiple of 16)", DESC(24, 24, 3, 3, 2, 2, 1, 1, 24), 1, 9, 7,
+     QV_MIXED},
+    {"depthwise 5 7x7 pad 3, batch 3, 255 x -128", DESC(5, 5, 7, 7, 1, 1, 3, 3, 5), 3, 8, 6, QV_EXTREME},
+    {"depthwise 33 5x5 stride 2 pad 2, 11x6", DESC(33, 33, 5, 5, 2, 2, 2, 2, 33), 2, 11, 6, QV_RANDOM},
+    {"depthwise 32 1x1, 3x5", DESC(32, 32, 1, 1, 1, 1, 0, 0, 32), 1, 3, 5, QV_MIXED},
+    {"depthwise 8 3x3 no pad, 3x3 (one output pixel)", DESC(8, 8, 3, 3, 1, 1, 0, 0, 8), 1, 3, 3, QV_MIXED},
+};
+
+static void check_qconv_exact(hant_arena *scratch) {
+  for (size_t i = 0; i < sizeof(qcases) / sizeof(qcases[0]); i++)
+    check_qconv_case(&qcases[i], (int)i, scratch);
+  static const int8_t w1[1];
+  const hant_conv_desc d1 = DESC(1, 1, 1, 1, 1, 1, 0, 0, 1);
+  hant__qdirect *q = NULL;
+  if (!hant__qdirect_pack(&d1, 1, 1, 1, w1, HANT__QDIRECT_FASTEST, &q) && !hant__qdirect_simd(q))
+    printf("conv_naive: no SIMD int8 kernel on this CPU; the portable one was checked twice\n");
+  hant__qdirect_free(q);
 }
 
 int main(void) {

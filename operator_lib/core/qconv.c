@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* qconv.c: int8 convolution on oneDNN (uint8 x int8 -> int32) for quantised inference. */
+/* qconv.c: int8 convolution (uint8 x int8 -> int32) for quantised inference: oneDNN where its sums are exact, the direct convolution (qconv_direct.c) elsewhere. */
 #include "qops.h"
 
 #include <stdbool.h>
@@ -8,6 +8,7 @@
 
 #include "base.h"
 #include "dnnl_internal.h"
+#include "qconv_direct.h"
 
 enum { K_N, K_C, K_H, K_W, K_K, K_KH, K_KW, K_SH, K_SW, K_PH, K_PW, K_G };
 
@@ -49,11 +50,10 @@ static dnnl_status_t make_qconv(const hant__prim_key *key, dnnl_engine_t engine,
 }
 
 struct hant_qconv_packed {
-  hant__prim *prim; /* held until free; NULL where the direct loop runs */
-  int threads;      /* the team size prim was prepared for */
-  void *wt;         /* weights in prim's layout, or [K][kh][kw][C/g] for the direct loop */
-  hant_conv_desc d;
-  int n, h, w;
+  hant__prim *prim;       /* held until free; NULL where the direct convolution runs */
+  int threads;            /* the team size prim was prepared for */
+  void *wt;               /* weights in prim's layout */
+  hant__qdirect *direct;  /* the direct convolution, where oneDNN's sums would not be exact */
 };
 
 /* Whether oneDNN's int8 convolutions give the exact sums here. With VNNI
@@ -62,42 +62,10 @@ struct hant_qconv_packed {
  * which saturates when activations and weights are both large (2 x 255 x
  * 127 > 32767), so its sums are not the exact ones of the QDQ model's
  * arithmetic. The ISA values carry VNNI as bit 0x40 (AVX-512) or 0x400
- * (AVX2). */
+ * (AVX2). Without VNNI the direct convolution runs instead. */
 static bool dnnl_int8_exact(void) {
   dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
   return (isa & 0x40) || (isa & 0x400);
-}
-
-/* The exact integer convolution in plain C, for CPUs without VNNI: x is
- * [N][H][W][C], the weights [K][kh][kw][C/g], acc [N][H'][W'][K]. */
-static void qconv_direct(const hant_qconv_packed *pk, const uint8_t *x, int32_t *acc) {
-  const hant_conv_desc *d = &pk->d;
-  int oh_n = hant_conv_out_h(d, pk->h), ow_n = hant_conv_out_w(d, pk->w);
-  int cg = d->c_in / d->groups, kg = d->c_out / d->groups;
-  const int8_t *wt = pk->wt;
-  for (int n = 0; n < pk->n; n++)
-    for (int oh = 0; oh < oh_n; oh++)
-      for (int ow = 0; ow < ow_n; ow++) {
-        int32_t *a = acc + (((size_t)n * oh_n + oh) * ow_n + ow) * d->c_out;
-        for (int k = 0; k < d->c_out; k++) {
-          int32_t sum = 0;
-          for (int i = 0; i < d->kh; i++) {
-            int ih = oh * d->sh - d->ph + i;
-            if (ih < 0 || ih >= pk->h)
-              continue;
-            for (int j = 0; j < d->kw; j++) {
-              int iw = ow * d->sw - d->pw + j;
-              if (iw < 0 || iw >= pk->w)
-                continue;
-              const uint8_t *xp = x + (((size_t)n * pk->h + ih) * pk->w + iw) * d->c_in + (size_t)(k / kg) * cg;
-              const int8_t *wp = wt + (((size_t)k * d->kh + i) * d->kw + j) * cg;
-              for (int c = 0; c < cg; c++)
-                sum += (int32_t)xp[c] * wp[c];
-            }
-          }
-          a[k] = sum;
-        }
-      }
 }
 
 int hant_qconv_pack(const hant_conv_desc *d, int n, int h, int w, const int8_t *wt, hant_qconv_packed **out) {
@@ -108,20 +76,11 @@ int hant_qconv_pack(const hant_conv_desc *d, int n, int h, int w, const int8_t *
   hant_qconv_packed *pk = calloc(1, sizeof(*pk));
   if (!pk)
     return hant__error(HANT_ENOMEM, "int8 conv: no memory for packed weights");
-  pk->d = *d, pk->n = n, pk->h = h, pk->w = w;
   if (!dnnl_int8_exact()) {
-    int cg = d->c_in / d->groups;
-    int8_t *t = malloc((size_t)d->c_out * d->kh * d->kw * cg);
-    if (!t) {
+    if ((rc = hant__qdirect_pack(d, n, h, w, wt, HANT__QDIRECT_FASTEST, &pk->direct))) {
       free(pk);
-      return hant__error(HANT_ENOMEM, "int8 conv: no memory for packed weights");
+      return rc;
     }
-    for (int k = 0; k < d->c_out; k++)
-      for (int c = 0; c < cg; c++)
-        for (int i = 0; i < d->kh; i++)
-          for (int j = 0; j < d->kw; j++)
-            t[(((size_t)k * d->kh + i) * d->kw + j) * cg + c] = wt[(((size_t)k * cg + c) * d->kh + i) * d->kw + j];
-    pk->wt = t;
     *out = pk;
     return 0;
   }
@@ -140,10 +99,8 @@ int hant_qconv_pack(const hant_conv_desc *d, int n, int h, int w, const int8_t *
 }
 
 int hant_qconv_packed_forward(const hant_qconv_packed *pk, const uint8_t *x, int32_t *acc, hant_arena *scratch) {
-  if (!pk->prim) {
-    qconv_direct(pk, x, acc);
-    return 0;
-  }
+  if (pk->direct)
+    return hant__qdirect_run(pk->direct, x, acc, scratch);
   hant__threads_apply(pk->threads);
   hant__arg args[] = {{DNNL_ARG_SRC | HANT__NATIVE, x},
                       {DNNL_ARG_WEIGHTS | HANT__NATIVE, pk->wt},
@@ -156,6 +113,7 @@ void hant_qconv_packed_free(hant_qconv_packed *pk) {
     return;
   if (pk->prim)
     hant__prim_release(pk->prim);
+  hant__qdirect_free(pk->direct);
   free(pk->wt);
   free(pk);
 }
