@@ -101,18 +101,25 @@ typedef struct entry_run {
 #define REGEN_TEST_IMAGES 10000
 #define REGEN_TRAIN_IMAGES 55000
 
+/* The epochs an entry will fine-tune for: "auto" chooses them only once
+ * the network is assembled, so the plan counts the middle of its range. */
+static int planned_epochs(const hant_fleet_entry *fe) {
+  return fe->finetune_epochs == HANT_FLEET_EPOCHS_AUTO ? HANT_FINETUNE_AUTO_MID_EPOCHS : fe->finetune_epochs;
+}
+
 /* The MACs an entry's job runs through: KD fine-tuning passes each image
  * through the teacher (forward) and the network (forward and backward,
  * counted 3x); evaluation passes the validation and test images through
- * the network after fine-tuning and, when it fine-tunes, before, and the
- * test images through the teacher. net_macs and teacher_macs per image. */
+ * the network after fine-tuning and, when it fine-tunes, before, and
+ * through the teacher. net_macs and teacher_macs per image. */
 static double entry_work_macs(const hant_fleet_entry *fe, double net_macs, double teacher_macs) {
-  double ft = fe->finetune_epochs > 0 ? (double)(fe->finetune_samples > 0 ? fe->finetune_samples : REGEN_TRAIN_IMAGES) *
-                                            fe->finetune_epochs * (teacher_macs + 3 * net_macs)
-                                      : 0;
+  int epochs = planned_epochs(fe);
+  double ft = epochs > 0 ? (double)(fe->finetune_samples > 0 ? fe->finetune_samples : REGEN_TRAIN_IMAGES) * epochs *
+                               (teacher_macs + 3 * net_macs)
+                         : 0;
   double val = fe->eval_samples > 0 ? fe->eval_samples : REGEN_VAL_IMAGES;
   double test = fe->eval_samples > 0 ? fe->eval_samples : REGEN_TEST_IMAGES;
-  return ft + (val + test) * net_macs * (fe->finetune_epochs > 0 ? 2 : 1) + test * teacher_macs;
+  return ft + (val + test) * (net_macs * (epochs > 0 ? 2 : 1) + teacher_macs);
 }
 
 /* The throughput earlier runs recorded in DIR: the median over every
@@ -186,7 +193,9 @@ static json_t *entry_params(const hant_fleet_entry *fe, const char *out_name) {
   }
   json_object_set_new(p, "out", json_string(out_name));
   json_object_set_new(p, "evaluate", json_true());
-  if (fe->finetune_epochs > 0)
+  if (fe->finetune_epochs == HANT_FLEET_EPOCHS_AUTO)
+    json_object_set_new(p, "finetune_epochs", json_string("auto"));
+  else if (fe->finetune_epochs > 0)
     json_object_set_new(p, "finetune_epochs", json_integer(fe->finetune_epochs));
   if (fe->finetune_samples > 0)
     json_object_set_new(p, "finetune_samples", json_integer(fe->finetune_samples));
@@ -339,7 +348,8 @@ static void run_entry(client_conn *c, entry_run *e, const char *out_dir, json_t 
   json_object_set_new(d, "relative_budgets", json_is_object(rel) ? json_deep_copy(rel) : json_object());
   json_t *meas = json_object_get(res, "measured");
   json_object_set_new(d, "measured", json_is_object(meas) ? json_deep_copy(meas) : json_null());
-  json_object_set_new(d, "finetune_epochs", json_integer(fe->finetune_epochs));
+  /* the epochs run, which "auto" chose from the assembled network */
+  json_object_set_new(d, "finetune_epochs", json_integer(json_integer_value(json_object_get(res, "finetune_epochs"))));
   if (json_object_get(res, "finetune"))
     json_object_set(d, "finetune", json_object_get(res, "finetune"));
   char osha[65];
@@ -475,17 +485,37 @@ static void entry_budgets(const hant_fleet_entry *fe, double *latency_ms, double
   hant_errmsg_clear();
 }
 
+/* --finetune-epochs: a whole number, or auto (HANT_FLEET_EPOCHS_AUTO). */
+static int parse_epochs(const char *arg, long *epochs) {
+  if (!strcmp(arg, "auto")) {
+    *epochs = HANT_FLEET_EPOCHS_AUTO;
+    return 0;
+  }
+  char *end;
+  errno = 0;
+  long v = strtol(arg, &end, 10);
+  if (end == arg || *end || errno || v < 0 || v > 1000) {
+    fprintf(stderr, "hant-client regen: --finetune-epochs: expected a whole number of epochs in [0, 1000] or auto, "
+                    "got '%s'\n", arg);
+    return -1;
+  }
+  *epochs = v;
+  return 0;
+}
+
 int cmd_regen(int argc, char **argv) {
   const char *out = NULL;
   bool force = false, json = false;
   long points_opt = 40, ft_epochs = -1, ft_images = -1;
+  const char *ft_epochs_arg = NULL;
   hant_opt_list fleets = {0};
   const hant_opt opts[] = {
       HANT_OPT_STRING("out", 0, &out, "DIR", "output directory (created)"),
       HANT_OPT_FLAG("force", 0, &force, "regenerate every entry"),
       HANT_OPT_INT("points", 0, &points_opt, 0, 10000, "N", "points per Pareto front in the plots (default 40; 0: all)"),
-      HANT_OPT_INT("finetune-epochs", 0, &ft_epochs, 0, 1000, "N",
-                   "fine-tune every entry N epochs (0: none), over the fleet's\nfinetune_epochs"),
+      HANT_OPT_STRING("finetune-epochs", 0, &ft_epochs_arg, "N|auto",
+                      "fine-tune every entry N epochs (0: none; auto: as many as\n"
+                      "its loss as assembled asks), over the fleet's finetune_epochs"),
       HANT_OPT_INT("finetune-images", 0, &ft_images, 0, 55000, "N",
                    "fine-tune on the first N training images (0: all 55,000),\nover the fleet's finetune_images"),
       HANT_OPT_FLAG("json", 0, &json, "print a JSON summary on stdout"),
@@ -510,6 +540,8 @@ int cmd_regen(int argc, char **argv) {
     rc = CLIENT_EXIT_USAGE;
   }
   hant_opt_list_free(&fleets);
+  if (rc < 0 && ft_epochs_arg && parse_epochs(ft_epochs_arg, &ft_epochs))
+    rc = CLIENT_EXIT_USAGE;
   if (rc >= 0)
     return rc;
   int points = (int)points_opt;
@@ -639,7 +671,11 @@ int cmd_regen(int argc, char **argv) {
       snprintf(imgs, sizeof(imgs), fe->finetune_samples > 0 ? "%d" : "all %d",
                fe->finetune_samples > 0 ? fe->finetune_samples : REGEN_TRAIN_IMAGES);
       snprintf(ev, sizeof(ev), fe->eval_samples > 0 ? "%d" : "all", fe->eval_samples);
-      if (fe->finetune_epochs > 0)
+      if (fe->finetune_epochs == HANT_FLEET_EPOCHS_AUTO)
+        fprintf(stderr, "  %s/%s: fine-tune %s images x auto epochs (%d-%d, %d counted), evaluate %s; %.3g MMAC; "
+                        "about %s\n", fe->device, fe->name, imgs, HANT_FINETUNE_AUTO_SHORT_EPOCHS,
+                HANT_FINETUNE_AUTO_LONG_EPOCHS, planned_epochs(fe), ev, e->macs / 1e6, d);
+      else if (fe->finetune_epochs > 0)
         fprintf(stderr, "  %s/%s: fine-tune %s images x %d %s, evaluate %s; %.3g MMAC; about %s\n", fe->device,
                 fe->name, imgs, fe->finetune_epochs, hant_plural(fe->finetune_epochs, "epoch", "epochs"), ev,
                 e->macs / 1e6, d);
@@ -686,7 +722,7 @@ int cmd_regen(int argc, char **argv) {
     re->status = strcmp(e->status, "failed") ? "ok" : "failed";
     re->error = e->error[0] ? e->error : NULL;
     client_regen_doc_figures(e->doc, re);
-    re->finetune_epochs = e->fe->finetune_epochs;
+    re->finetune_epochs = (int)json_integer_value(json_object_get(e->doc, "finetune_epochs")); /* as run */
     entry_budgets(e->fe, &re->budget_latency_ms, &re->budget_energy_mj);
     json_t *dev = find_device(devices, e->fe->device);
     entry_teacher(e->doc, dev, re->power_mode, &re->teacher_latency_ms, &re->teacher_energy_mj);
@@ -764,7 +800,9 @@ int cmd_regen(int argc, char **argv) {
       json_t *o = json_object();
       json_object_set_new(o, "device", json_string(e->fe->device));
       json_object_set_new(o, "name", json_string(e->fe->name));
-      json_object_set_new(o, "finetune_epochs", json_integer(e->fe->finetune_epochs));
+      json_object_set_new(o, "finetune_epochs", e->fe->finetune_epochs == HANT_FLEET_EPOCHS_AUTO
+                                                    ? json_string("auto")
+                                                    : json_integer(e->fe->finetune_epochs));
       json_object_set_new(o, "finetune_images",
                           json_integer(e->fe->finetune_samples > 0 ? e->fe->finetune_samples : REGEN_TRAIN_IMAGES));
       json_object_set_new(o, "eval_images", json_integer(e->fe->eval_samples));

@@ -15,7 +15,7 @@
 static const char transform_usage[] =
     "usage: hant-client [--socket PATH] transform --device NAME [--budget B]... [--fps F]\n"
     "                   [--grid G] [--power-mode M] [--time-limit-ms N] [--out FILE [--no-wait]]\n"
-    "                   [--finetune N] [--finetune-samples N] [--eval] [--eval-samples N] [--measure]\n"
+    "                   [--finetune N|auto] [--finetune-samples N] [--eval] [--eval-samples N] [--measure]\n"
     "                   [--rerank K [--rerank-images N]] [--json]\n"
     "\n"
     "Asks hantd for the best candidate per slot of its library on a device within the\n"
@@ -307,11 +307,31 @@ static void print_transform(const json_t *r) {
   }
 }
 
+/* --finetune's value: a whole number of epochs, or auto (FINETUNE_AUTO). */
+enum { FINETUNE_AUTO = -2 };
+static int parse_finetune(const char *arg, long *epochs) {
+  if (!strcmp(arg, "auto")) {
+    *epochs = FINETUNE_AUTO;
+    return 0;
+  }
+  char *end;
+  errno = 0;
+  long v = strtol(arg, &end, 10);
+  if (end == arg || *end || errno || v < 0 || v > 1000) {
+    fprintf(stderr, "hant-client transform: --finetune: expected a whole number of epochs in [0, 1000] or auto, "
+                    "got '%s'\n", arg);
+    return -1;
+  }
+  *epochs = v;
+  return 0;
+}
+
 int cmd_transform(int argc, char **argv) {
   struct target t = {.budgets = json_array(), .grid = -1, .time_limit_ms = -1};
   const char *out = NULL;
   bool json = false, no_wait = false, eval = false, measure = false;
   long finetune = -1, ft_samples = -1, ev_samples = -1, rerank = -1, rerank_images = -1;
+  const char *finetune_arg = NULL;
   char grid_help[64];
   snprintf(grid_help, sizeof(grid_help), "grid carbon intensity in gCO2/kWh for CO2e (default %.0f)",
            HANT_GRID_G_PER_KWH_DEFAULT);
@@ -337,11 +357,13 @@ int cmd_transform(int argc, char **argv) {
                       "FILE's name; the client then copies it to FILE\n"
                       "(with --no-wait, copy it yourself from where the answer says)"),
       HANT_OPT_FLAG("no-wait", 0, &no_wait, NULL),
-      HANT_OPT_INT("finetune", 0, &finetune, 0, 1000, "N",
-                   "with --out: fine-tune the assembled network for N epochs by\n"
-                   "knowledge distillation from the teacher (KL on logits plus\n"
-                   "cross-entropy, training split), then evaluate it on the\n"
-                   "validation and test splits: predicted and measured accuracy"),
+      HANT_OPT_STRING("finetune", 0, &finetune_arg, "N|auto",
+                      "with --out: fine-tune the assembled network for N epochs by\n"
+                      "knowledge distillation from the teacher (KL on logits plus\n"
+                      "cross-entropy, training split), then evaluate it on the\n"
+                      "validation and test splits: predicted and measured accuracy;\n"
+                      "auto: as long as its loss as assembled asks (validation:\n"
+                      "3 epochs within 2 points of the teacher, 8 within 8, else 16)"),
       HANT_OPT_INT("finetune-samples", 0, &ft_samples, 0, 55000, "N",
                    "fine-tune on the first N training images only (0: all)"),
       HANT_OPT_FLAG("eval", 0, &eval, "with --out: evaluate on val and test without fine-tuning"),
@@ -371,6 +393,8 @@ int cmd_transform(int argc, char **argv) {
     goto done;
   code = CLIENT_EXIT_USAGE;
   wait = !no_wait;
+  if (finetune_arg && parse_finetune(finetune_arg, &finetune))
+    goto done;
   if (target_budgets("transform", &t))
     goto done;
   if (!t.device) {
@@ -404,7 +428,9 @@ int cmd_transform(int argc, char **argv) {
       goto done;
     }
     json_object_set_new(p, "out", json_string(name));
-    if (finetune >= 0)
+    if (finetune == FINETUNE_AUTO)
+      json_object_set_new(p, "finetune_epochs", json_string("auto"));
+    else if (finetune >= 0)
       json_object_set_new(p, "finetune_epochs", json_integer((json_int_t)finetune));
     if (ft_samples >= 0)
       json_object_set_new(p, "finetune_samples", json_integer((json_int_t)ft_samples));
@@ -412,7 +438,7 @@ int cmd_transform(int argc, char **argv) {
       json_object_set_new(p, "eval_samples", json_integer((json_int_t)ev_samples));
     if (eval)
       json_object_set_new(p, "evaluate", json_true());
-  } else if (finetune >= 0 || ft_samples >= 0 || ev_samples >= 0 || eval) {
+  } else if (finetune != -1 || ft_samples >= 0 || ev_samples >= 0 || eval) {
     fprintf(stderr, "hant-client transform: --finetune and --eval need --out FILE\n");
     json_decref(p);
     goto done;

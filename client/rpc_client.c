@@ -371,13 +371,18 @@ void client_print_job(const json_t *job, bool json) {
              client_num(json_object_get(res, "predicted"), "accuracy"), client_num(m, "val_accuracy"),
              client_num(m, "test_accuracy"), (long long)json_integer_value(json_object_get(m, "val_images")),
              (long long)json_integer_value(json_object_get(m, "test_images")));
+      json_t *ft = json_object_get(res, "finetune");
       if (ep > 0)
-        printf("          before %lld %s of KD fine-tuning: val %.4f, test %.4f; teacher test %.4f\n", ep,
-               hant_plural(ep, "epoch", "epochs"),
-               client_num(m, "val_accuracy_before_finetune"), client_num(m, "test_accuracy_before_finetune"),
+        printf("          before %lld %s of KD fine-tuning: val %.4f, test %.4f; teacher val %.4f, test %.4f\n", ep,
+               hant_plural(ep, "epoch", "epochs"), client_num(m, "val_accuracy_before_finetune"),
+               client_num(m, "test_accuracy_before_finetune"), client_num(m, "teacher_val_accuracy"),
                client_num(m, "teacher_test_accuracy"));
       else
-        printf("          teacher test %.4f\n", client_num(m, "teacher_test_accuracy"));
+        printf("          teacher val %.4f, test %.4f\n", client_num(m, "teacher_val_accuracy"),
+               client_num(m, "teacher_test_accuracy"));
+      if (ep > 0 && !strcmp(client_str(ft, "epochs_chosen", ""), "auto"))
+        printf("          (%lld epochs chosen: as assembled, %.2f points below the teacher on validation)\n", ep,
+               client_num(ft, "assembled_val_loss_points"));
     }
     json_t *q8 = json_object_get(res, "int8");
     if (int8 && json_is_object(q8) && json_is_number(json_object_get(q8, "test_accuracy")))

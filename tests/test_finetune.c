@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_finetune.c: knowledge-distillation fine-tuning raises a student's validation accuracy and its agreement
  * with the teacher. */
+#include <math.h>
 #include <string.h>
 
 #include "arch.h"
@@ -38,8 +39,31 @@ static double agreement(hant_net *s, hant_net *t, const hant_dataset *val) {
   return (double)same / val->n;
 }
 
+/* The auto schedule: the further a network starts from its teacher, the longer it is fine-tuned. */
+static void check_auto_epochs(void) {
+  static const struct {
+    double loss;
+    int epochs;
+  } cases[] = {{-0.5, HANT_FINETUNE_AUTO_SHORT_EPOCHS},
+               {0, HANT_FINETUNE_AUTO_SHORT_EPOCHS},
+               {HANT_FINETUNE_AUTO_SHORT_LOSS, HANT_FINETUNE_AUTO_SHORT_EPOCHS},
+               {HANT_FINETUNE_AUTO_SHORT_LOSS + 0.01, HANT_FINETUNE_AUTO_MID_EPOCHS},
+               {HANT_FINETUNE_AUTO_LONG_LOSS, HANT_FINETUNE_AUTO_MID_EPOCHS},
+               {HANT_FINETUNE_AUTO_LONG_LOSS + 0.01, HANT_FINETUNE_AUTO_LONG_EPOCHS},
+               {90, HANT_FINETUNE_AUTO_LONG_EPOCHS},
+               {NAN, HANT_FINETUNE_AUTO_SHORT_EPOCHS}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    CHECK(hant_finetune_auto_epochs(cases[i].loss) == cases[i].epochs, "auto epochs for a loss of %g: %d, want %d",
+          cases[i].loss, hant_finetune_auto_epochs(cases[i].loss), cases[i].epochs);
+  CHECK(HANT_FINETUNE_AUTO_SHORT_EPOCHS < HANT_FINETUNE_AUTO_MID_EPOCHS &&
+            HANT_FINETUNE_AUTO_MID_EPOCHS < HANT_FINETUNE_AUTO_LONG_EPOCHS &&
+            HANT_FINETUNE_AUTO_SHORT_LOSS < HANT_FINETUNE_AUTO_LONG_LOSS,
+        "the schedule grows with the loss");
+}
+
 int main(void) {
   hant_threads_set(1);
+  check_auto_epochs();
   hant_dataset tr, va;
   if (hant_fmnist_load(hant_fmnist_dir(), HANT_SPLIT_TRAIN, 3000, &tr) ||
       hant_fmnist_load(hant_fmnist_dir(), HANT_SPLIT_VAL, 1000, &va)) {

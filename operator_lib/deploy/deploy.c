@@ -165,7 +165,7 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
     return hant__error(HANT_EINVAL, "export: an output file in places needs its places");
   if (o->finetune_epochs < 0 || o->finetune_samples < 0 || o->eval_samples < 0)
     return hant__error(HANT_EINVAL, "transform: finetune_epochs, finetune_samples and eval_samples must be >= 0");
-  bool ft = o->finetune_epochs > 0, ev = ft || o->evaluate;
+  bool ft = o->finetune_epochs > 0 || o->finetune_auto, ev = ft || o->evaluate;
   /* Loading and assembling take the first part of the job, then
    * evaluation before fine-tuning, fine-tuning, evaluation, writing. */
   double k = ev ? 0.15 : 1.0;
@@ -193,11 +193,18 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
                          &info->val_n)) ||
         (rc = eval_split(net, &spec, HANT_SPLIT_TEST, o->eval_samples, &info->test_accuracy_before,
                          &info->test_loss, &info->test_n)) ||
-        (rc = eval_split(teacher, &spec, HANT_SPLIT_TEST, o->eval_samples, &info->teacher_test_accuracy, &l0, &tn)))
+        (rc = eval_split(teacher, &spec, HANT_SPLIT_TEST, o->eval_samples, &info->teacher_test_accuracy, &l0, &tn)) ||
+        (rc = eval_split(teacher, &spec, HANT_SPLIT_VAL, o->eval_samples, &info->teacher_val_accuracy, &l0, &tn)))
       goto out;
     info->val_accuracy = info->val_accuracy_before;
     info->test_accuracy = info->test_accuracy_before;
     info->evaluated = 1;
+  }
+  int epochs = o->finetune_epochs;
+  if (o->finetune_auto) {
+    info->finetune_auto = 1;
+    info->assembled_val_loss = 100 * (info->teacher_val_accuracy - info->val_accuracy_before);
+    epochs = hant_finetune_auto_epochs(info->assembled_val_loss);
   }
   if (ft) {
     if ((rc = step(progress, user, 0.2, "loading the training split")) ||
@@ -206,7 +213,7 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
       goto out;
     hant_finetune_opts fo;
     hant_finetune_opts_default(&fo);
-    fo.epochs = o->finetune_epochs;
+    fo.epochs = epochs;
     fo.seed = o->seed ? o->seed : 1;
     /* A network for an int8 device learns the int8 arithmetic it will run
      * in, at the ranges quantise() below calibrates from the same images. */
@@ -222,7 +229,7 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
       rc = hant__error(HANT_ECANCELED, "canceled after fine-tuning's last step");
     if (rc)
       goto out;
-    info->finetune_epochs = o->finetune_epochs;
+    info->finetune_epochs = epochs;
     info->finetune_samples = train.n;
     info->finetune_steps = tr.steps;
     info->finetune_s = hant_now_s() - t0;

@@ -28,6 +28,9 @@ typedef struct hant_deploy_export_info {
   int nodes;
   /* Set by hant_deploy_transform when it fine-tuned or evaluated: */
   int finetune_epochs;        /* epochs of KD fine-tuning run (0: none) */
+  int finetune_auto;          /* 1: the epochs were chosen from assembled_val_loss (hant_finetune_auto_epochs) */
+  double assembled_val_loss;  /* with finetune_auto: the teacher's validation accuracy minus the assembled
+                                 network's, on the same images, in points (0-100) */
   int finetune_samples;       /* training images used */
   long finetune_steps;
   double finetune_s;          /* wall time of fine-tuning, s */
@@ -39,6 +42,7 @@ typedef struct hant_deploy_export_info {
   double test_accuracy, test_loss;
   double test_accuracy_before;
   double teacher_test_accuracy;    /* the teacher on the same test images */
+  double teacher_val_accuracy;     /* and on the same validation images */
   int val_n, test_n;          /* images evaluated */
   /* Set when the network was written in int8 (hant_deploy_opts.int8): */
   char precision[8];          /* of the file written: "fp32" or "int8" */
@@ -50,6 +54,8 @@ typedef struct hant_deploy_export_info {
 /* What hant_deploy_transform does besides assembling and exporting. */
 typedef struct hant_deploy_opts {
   int finetune_epochs;  /* KD fine-tuning epochs (finetune.h defaults otherwise); 0: none */
+  bool finetune_auto;   /* fine-tune for as many epochs as the assembled network's distance from the teacher on
+                           the validation split asks (hant_finetune_auto_epochs); finetune_epochs is ignored */
   int finetune_samples; /* first N training images (0: all 55,000 of the training split) */
   int evaluate;         /* evaluate on the validation and test splits (implied by fine-tuning) */
   int eval_samples;     /* first N images of each split evaluated (0: all) */

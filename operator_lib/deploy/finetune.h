@@ -60,6 +60,21 @@ typedef struct hant_finetune_opts {
  * without the clip and trained with it, which the second run covers. */
 void hant_finetune_opts_default(hant_finetune_opts *o);
 
+/* How long to fine-tune a network that, as assembled, is loss_points of
+ * validation accuracy (0-100 scale) below its teacher: the longer, the
+ * further it starts. From the validation split (docs/results.md, issue 16):
+ * cuts that start within 2 points (the 2x cuts) have converged after 3
+ * epochs (10 gained nothing at 1/2 of cortex-m7's energy); a network that
+ * starts 11 points below (1/4 of rpi4's energy) gained 0.60 points from 8
+ * epochs instead of 3, and LONG_EPOCHS beyond that. A loss that is not a
+ * number (nothing measured) gets the short schedule. */
+#define HANT_FINETUNE_AUTO_SHORT_LOSS 2.0
+#define HANT_FINETUNE_AUTO_SHORT_EPOCHS 3
+#define HANT_FINETUNE_AUTO_MID_EPOCHS 8
+#define HANT_FINETUNE_AUTO_LONG_LOSS 8.0
+#define HANT_FINETUNE_AUTO_LONG_EPOCHS 16
+int hant_finetune_auto_epochs(double loss_points);
+
 /* Trains student on train with loss alpha * T^2 KL(teacher || student) +
  * (1 - alpha) * CE(labels), the teacher in eval mode. Reports validation
  * accuracy after each epoch when val is given; res->clip_norm is the clip

@@ -67,6 +67,23 @@ static int get_int(hant_json_reader *r, const hant_json *ent, const hant_json *d
   return rc;
 }
 
+/* finetune_epochs: a whole number of epochs, or "auto". */
+static int get_epochs(hant_json_reader *r, const hant_json *ent, const hant_json *def, int *out) {
+  const char *key = "finetune_epochs";
+  const char *word = hant_json_string(hant_json_member(source_of(ent, def, key), key), NULL);
+  if (word && !strcmp(word, "auto")) {
+    *out = HANT_FLEET_EPOCHS_AUTO;
+    return 0;
+  }
+  if (word) {
+    size_t m = hant_json_push_key(r, key);
+    int rc = hant_json_fail(r, HANT_EFORMAT, "expected a whole number of epochs or \"auto\"");
+    hant_json_pop(r, m);
+    return rc;
+  }
+  return get_int(r, ent, def, key, 0, 1000, out);
+}
+
 /* A number in [lo, hi] from the entry or the defaults; null means none. */
 static int get_num(hant_json_reader *r, const hant_json *ent, const hant_json *def, const char *key, double lo,
                    double hi, double *out) {
@@ -170,7 +187,7 @@ static int parse_entry(hant_fleet_entry *e, hant_json_reader *r, const hant_json
   hant_json_pop(r, m);
   if ((rc = get_num(r, ent, def, "fps", 0, 1e6, &e->fps)) ||
       (rc = get_num(r, ent, def, "grid_g_per_kwh", 0, 1e5, &e->grid_g_per_kwh)) ||
-      (rc = get_int(r, ent, def, "finetune_epochs", 0, 1000, &e->finetune_epochs)) ||
+      (rc = get_epochs(r, ent, def, &e->finetune_epochs)) ||
       (rc = finetune_images(r, ent, def, &e->finetune_samples)) ||
       (rc = get_int(r, ent, def, "eval_samples", 0, 10000, &e->eval_samples)) ||
       (rc = get_safe(r, ent, "power_mode", e->power_mode, sizeof(e->power_mode), "a power mode name")) ||
@@ -200,7 +217,10 @@ static char *canonical(const hant_fleet_entry *e) {
   hant_jsonw_key(&b, "eval_samples");
   hant_jsonw_int(&b, e->eval_samples);
   hant_jsonw_key(&b, "finetune_epochs");
-  hant_jsonw_int(&b, e->finetune_epochs);
+  if (e->finetune_epochs == HANT_FLEET_EPOCHS_AUTO)
+    hant_jsonw_str(&b, "auto");
+  else
+    hant_jsonw_int(&b, e->finetune_epochs);
   hant_jsonw_key(&b, "finetune_samples");
   hant_jsonw_int(&b, e->finetune_samples);
   hant_jsonw_key(&b, "fps");
@@ -345,7 +365,7 @@ int hant_fleet_set_finetune(hant_fleet *f, int epochs, int images) {
     hant_fleet_entry *e = &f->entries[i];
     if (e->error[0])
       continue;
-    if (epochs >= 0)
+    if (epochs >= 0 || epochs == HANT_FLEET_EPOCHS_AUTO)
       e->finetune_epochs = epochs;
     if (images >= 0)
       e->finetune_samples = images;

@@ -40,7 +40,9 @@ static char *job_encode(const hant_deploy_job *job) {
       json_object_set_new(o, "predicted_accuracy", num(t->predicted_accuracy));
       json_object_set_new(o, "teacher_accuracy", num(t->teacher_accuracy));
     }
-    if (t->finetune_epochs >= 0)
+    if (t->finetune_epochs == HANT_DEPLOY_JOB_EPOCHS_AUTO)
+      json_object_set_new(o, "finetune_epochs", json_string("auto"));
+    else if (t->finetune_epochs >= 0)
       json_object_set_new(o, "finetune_epochs", json_integer(t->finetune_epochs));
     if (t->finetune_samples >= 0)
       json_object_set_new(o, "finetune_samples", json_integer(t->finetune_samples));
@@ -120,7 +122,9 @@ static int job_decode(const hant_job_rec *rec, hant_deploy_job **out) {
     if (rc)
       goto out;
     snprintf(t->out, sizeof(t->out), "%s", path);
-    t->finetune_epochs = row_option(p, "finetune_epochs");
+    const char *epochs = json_string_value(json_object_get(p, "finetune_epochs"));
+    t->finetune_epochs = epochs && !strcmp(epochs, "auto") ? HANT_DEPLOY_JOB_EPOCHS_AUTO
+                                                           : row_option(p, "finetune_epochs");
     t->finetune_samples = row_option(p, "finetune_samples");
     t->eval_samples = row_option(p, "eval_samples");
     json_t *ev = json_object_get(p, "evaluate");
@@ -191,6 +195,10 @@ static char *job_result(const hant_deploy_job *job, const hant_deploy_job_result
       json_object_set_new(ft, "seconds", num(info->finetune_s));
       json_object_set_new(ft, "clip_norm", num(info->finetune_clip_norm));
       json_object_set_new(ft, "retried_clipped", json_boolean(info->finetune_retried));
+      /* why this many epochs: asked, or chosen by how far the network starts */
+      json_object_set_new(ft, "epochs_chosen", json_string(info->finetune_auto ? "auto" : "asked"));
+      if (info->finetune_auto)
+        json_object_set_new(ft, "assembled_val_loss_points", num(info->assembled_val_loss));
       json_object_set_new(o, "finetune", ft);
     }
     /* Predicted and measured accuracy side by side. */
@@ -206,6 +214,7 @@ static char *job_result(const hant_deploy_job *job, const hant_deploy_job_result
       json_object_set_new(m, "val_accuracy_before_finetune", num(info->val_accuracy_before));
       json_object_set_new(m, "test_accuracy_before_finetune", num(info->test_accuracy_before));
       json_object_set_new(m, "teacher_test_accuracy", num(info->teacher_test_accuracy));
+      json_object_set_new(m, "teacher_val_accuracy", num(info->teacher_val_accuracy));
       json_object_set_new(m, "val_images", json_integer(info->val_n));
       json_object_set_new(m, "test_images", json_integer(info->test_n));
       json_object_set_new(o, "measured", m);

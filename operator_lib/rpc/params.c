@@ -199,7 +199,13 @@ static int get_tuning(hant_json_reader *r, const hant_json *p, hant_deploy_job_t
   double v[3] = {-1, -1, -1};
   bool evaluate = false;
   int rc;
-  for (int i = 0; i < 3; i++)
+  /* "auto": as many epochs as the assembled network's loss asks. */
+  const char *word = hant_json_string(hant_json_member(p, keys[0]), NULL);
+  bool auto_epochs = word && !strcmp(word, "auto");
+  if (word && !auto_epochs)
+    return hant_json_fail_at(r, keys[0], HANT_EFORMAT, "expected a whole number of epochs or \"auto\", got \"%.40s\"",
+                             word);
+  for (int i = auto_epochs; i < 3; i++)
     if ((rc = hant_json_get_number(r, p, keys[i], 0, 0, hi[i], NULL, &v[i])))
       return rc;
   /* Wholeness after every range: of two wrong fields, the answer names
@@ -207,7 +213,7 @@ static int get_tuning(hant_json_reader *r, const hant_json *p, hant_deploy_job_t
   for (int i = 0; i < 3; i++)
     if (v[i] >= 0 && v[i] != floor(v[i]))
       return hant_json_fail_at(r, keys[i], HANT_EFORMAT, "expected a whole number, got %g", v[i]);
-  t->finetune_epochs = (int)v[0];
+  t->finetune_epochs = auto_epochs ? HANT_DEPLOY_JOB_EPOCHS_AUTO : (int)v[0];
   t->finetune_samples = (int)v[1];
   t->eval_samples = (int)v[2];
   if ((rc = hant_json_get_bool(r, p, "evaluate", 0, &evaluate)))
@@ -217,7 +223,7 @@ static int get_tuning(hant_json_reader *r, const hant_json *p, hant_deploy_job_t
 }
 
 static bool tuning_given(const hant_deploy_job_transform *t) {
-  return t->finetune_epochs >= 0 || t->finetune_samples >= 0 || t->eval_samples >= 0 || t->evaluate >= 0;
+  return t->finetune_epochs != -1 || t->finetune_samples >= 0 || t->eval_samples >= 0 || t->evaluate >= 0;
 }
 
 /* Measured re-ranking: how many best choices to measure and on how many
@@ -264,7 +270,7 @@ static int parse_transform(hant_json_reader *r, const hant_json *p, rpc_transfor
     return rc;
   if (!t->out[0]) {
     if (tuning_given(t))
-      return hant_json_fail_at(r, t->finetune_epochs >= 0 ? "finetune_epochs" : "out", HANT_EFORMAT,
+      return hant_json_fail_at(r, t->finetune_epochs != -1 ? "finetune_epochs" : "out", HANT_EFORMAT,
                                "fine-tuning and evaluation need out (the ONNX file to write)");
     hant_deploy_job_destroy(q->job);
     q->job = NULL;

@@ -48,9 +48,11 @@ static const char *const base_seeds[] = {
     "{\"devices\": [{\"device\": \"host\", \"entries\": [{\"budgets\": [\"2w\", \"300MMAC\"], \"power_mode\": "
     "\"5W\", \"grid_g_per_kwh\": 100, \"eval_samples\": 10, \"finetune_samples\": 5}]}]}",
     "{\"devices\": []}",
+    "{\"defaults\": {\"finetune_epochs\": \"auto\"}, \"devices\": [{\"device\": \"rpi4\", \"entries\": "
+    "[{\"budgets\": [\"50%energy\"]}, {\"budgets\": [\"2W\"], \"finetune_epochs\": \"aut\"}]}]}",
 };
 static const char *const dict[] = {"\"budgets\"", "\"device\"", "\"entries\"", "\"fps\"", "\"name\"", "\"defaults\"",
-                                   "\"power_mode\"", "\"finetune_epochs\"", "\"2W\"", "\"15ms\"", "\"4MB\"",
+                                   "\"power_mode\"", "\"finetune_epochs\"", "\"auto\"", "\"2W\"", "\"15ms\"", "\"4MB\"",
                                    "1e308", "-1", "null", "true", "[]", "{}", "\"../x\"", "\"\\u0000\""};
 
 static const fuzz_target target = {.seeds = base_seeds,

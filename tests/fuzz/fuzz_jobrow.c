@@ -126,6 +126,9 @@ static const char *const seeds[] = {
     "transform\n{\"uid\":1000,\"candidates\":[3,8,12],\"out\":\"/var/lib/hantd/users/1000/x.onnx\",\"device\":"
     "\"jetson-nano\",\"power_mode\":\"5W\",\"library_version\":2,\"predicted_accuracy\":0.91,\"teacher_accuracy\":0.93,"
     "\"finetune_epochs\":1,\"finetune_samples\":100,\"eval_samples\":50,\"evaluate\":true}",
+    /* fine-tuning for as many epochs as the assembled network's loss asks */
+    "transform\n{\"uid\":1000,\"candidates\":[3,8,12],\"out\":\"/var/lib/hantd/users/1000/a.onnx\","
+    "\"finetune_epochs\":\"auto\",\"finetune_samples\":100}",
     /* jobs.submit of a transform: candidates given, no solve */
     "transform\n{\"uid\":0,\"candidates\":[1],\"out\":\"relative.onnx\"}",
     /* an eval job */
@@ -136,7 +139,7 @@ static const char *const seeds[] = {
 
 static const char *const dict[] = {
     "\"uid\"", "\"candidates\"", "\"out\"", "\"model\"", "\"split\"", "\"samples\"", "\"data\"", "\"device\"",
-    "\"power_mode\"", "\"library_version\"", "\"predicted_accuracy\"", "\"finetune_epochs\"", "\"evaluate\"",
+    "\"power_mode\"", "\"library_version\"", "\"predicted_accuracy\"", "\"finetune_epochs\"", "\"evaluate\"", "\"auto\"",
     "transform\n", "eval\n", "4294967294", "4294967295", "-1", "9223372036854775807", "1e308", "null", "true", "[]",
     "{}", "\"../../etc/passwd\"", "\"/etc/shadow\"", "\"\\u0000\"", "\"\\ud800\"",
 };

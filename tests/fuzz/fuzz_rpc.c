@@ -100,6 +100,8 @@ static const char *const seeds[] = {
     "2}},\"options\":{\"pareto\":\"e\",\"points\":3}}}",
     "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"jobs.submit\",\"params\":{\"kind\":\"eval\",\"params\":{\"model\":\"/x.onnx\","
     "\"split\":\"val\",\"samples\":10}}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"transform\",\"params\":{\"device\":\"rpi4\",\"budgets\":[\"50%energy\"],"
+    "\"out\":\"n.onnx\",\"finetune_epochs\":\"auto\",\"eval_samples\":100}}",
     "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"jobs.get\",\"params\":{\"id\":1}}",
     "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"jobs.cancel\",\"params\":{\"id\":1}}",
     "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"jobs.list\",\"params\":{\"state\":\"queued\",\"limit\":3}}",
@@ -119,7 +121,7 @@ static const char *const tokens[] = {
     "\"device\"", "\"budgets\"", "\"fps\"", "\"options\"", "\"out\"", "\"axis\"", "\"points\"", "\"problem\"", "\"id\"",
     "\"params\"", "\"method\"", "\"jsonrpc\"", "null", "true", "false", "-1", "1e308", "-0", "1e-320", "[]", "{}",
     "\"2W\"", "\"15mS\"", "\"4MB\"", "\"\\u0000\"", "\"\\ud800\"", "9223372036854775807", "\"jobs.wait\"",
-    "\"transform\"", "\"pareto\"", "\"/tmp/o.onnx\"", "\"5W\"", "\"latency_ms\"", "\"macs\"", "\"power_w\"", ",", ":",
+    "\"transform\"", "\"auto\"", "\"pareto\"", "\"/tmp/o.onnx\"", "\"5W\"", "\"latency_ms\"", "\"macs\"", "\"power_w\"", ",", ":",
     "\"", "\\", "{", "}", "[", "]",
 };
 

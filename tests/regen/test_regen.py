@@ -148,6 +148,27 @@ try:
           "transform --finetune: rc %d %s %s" % (r.returncode, r.stdout[-400:], r.stderr[-400:]))
     check("before 1 epoch of KD fine-tuning" in r.stdout and "1 epochs" not in r.stdout,
           "one epoch in the singular: %s" % r.stdout[-300:])
+    step("transform --finetune auto: as many epochs as the assembled network's validation loss asks")
+    r = run([CLIENT, "transform", "--device", "jetson-nano", "--budget", "2W", "--out", onnx, "--finetune", "auto",
+             "--finetune-samples", "200", "--eval-samples", "300", "--json"])
+    job = {}
+    try:  # the answer's line, then the job's
+        job = [json.loads(line) for line in r.stdout.splitlines() if line.strip()][-1].get("result") or {}
+    except (ValueError, IndexError):
+        pass
+    ft, meas = job.get("finetune", {}), job.get("measured", {})
+    loss = ft.get("assembled_val_loss_points")
+    want = None if loss is None else 3 if loss <= 2 else 8 if loss <= 8 else 16
+    check(r.returncode == 0 and ft.get("epochs_chosen") == "auto" and job.get("finetune_epochs") == want and
+          abs(loss - 100 * (meas["teacher_val_accuracy"] - meas["val_accuracy_before_finetune"])) < 1e-6,
+          "transform --finetune auto: rc %d, epochs %s for a loss of %s: %s %s" %
+          (r.returncode, job.get("finetune_epochs"), loss, r.stdout[-600:], r.stderr[-300:]))
+    r = run([CLIENT, "transform", "--device", "jetson-nano", "--budget", "2W", "--out", onnx, "--finetune", "lots"])
+    check(r.returncode == 2 and "--finetune: expected a whole number of epochs" in r.stderr and "auto" in r.stderr,
+          "--finetune lots is a usage error naming the option: %s" % r.stderr)
+    m = rpc("transform", {"device": "jetson-nano", "budgets": ["2W"], "out": onnx, "finetune_epochs": "many"})
+    check(m.get("error", {}).get("code") is not None and "finetune_epochs" in json.dumps(m["error"]) and
+          "auto" in json.dumps(m["error"]), "finetune_epochs \"many\" is refused by name: %s" % m)
     r = run([CLIENT, "transform", "--device", "rpi4", "--budget", "1ms"])
     check(r.returncode == 0 and "1 mode tried" in r.stdout, "one power mode in the singular: %s" % r.stdout[-300:])
     r = run([CLIENT, "transform", "--help"])
@@ -259,6 +280,25 @@ try:
     doc = json.load(open(os.path.join(OUT3, "jetson-nano", "2W.json")))
     check(doc["finetune"]["samples"] == 300 and doc["finetune_epochs"] == 1, "fine-tuned as the command line said: %s"
           % doc.get("finetune"))
+    rc, s4, err = regen(FT, OUT3, "--finetune-epochs", "auto", "--finetune-images", "300")
+    pe = {x["name"]: x for x in s4.get("plan", {}).get("entries", [])}
+    doc = json.load(open(os.path.join(OUT3, "jetson-nano", "2W.json")))
+    loss = doc.get("finetune", {}).get("assembled_val_loss_points")
+    want = None if loss is None else 3 if loss <= 2 else 8 if loss <= 8 else 16
+    check(by_name(s4).get(("jetson-nano", "2W"), {}).get("status") == "generated" and
+          pe.get("2W", {}).get("finetune_epochs") == "auto" and doc["finetune"].get("epochs_chosen") == "auto" and
+          doc["finetune_epochs"] == want, "--finetune-epochs auto remakes the entry with the epochs its loss asks: "
+          "%s %s %s" % (pe.get("2W"), doc.get("finetune"), doc.get("finetune_epochs")))
+    LOTS = os.path.join(T, "lots-fleet.json")
+    json.dump({"devices": [{"device": "jetson-nano", "entries": [{"budgets": ["2W"], "finetune_epochs": "lots"}]}]},
+              open(LOTS, "w"))
+    r = run([CLIENT, "regen", LOTS, "--out", os.path.join(T, "out-lots")])
+    check(r.returncode == 6 and "finetune_epochs" in r.stderr and 'expected a whole number of epochs or "auto"'
+          in r.stderr, "a fleet's finetune_epochs \"lots\" fails its entry by name: rc %d %s" % (r.returncode,
+                                                                                                r.stderr[-400:]))
+    r = run([CLIENT, "regen", FT, "--out", OUT3, "--finetune-epochs", "some"])
+    check(r.returncode == 2 and "--finetune-epochs: expected a whole number of epochs" in r.stderr,
+          "--finetune-epochs some is a usage error: %s" % r.stderr)
     r = run([CLIENT, "regen", FT, "--out", OUT3, "--finetune-images", "60000"])
     check(r.returncode == 2 and "finetune-images" in r.stderr, "--finetune-images out of range: %s" % r.stderr)
 
