@@ -143,8 +143,6 @@ int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a
     hant_jsonw_key(&w, "prediction"), hant_jsonw_str(&w, chk.by_divergence ? "divergence" : "fit");
     hant_jsonw_key(&w, "divergence_median_abs_err");
     isfinite(chk.div_median_abs_err) ? hant_jsonw_num(&w, chk.div_median_abs_err) : hant_jsonw_null(&w);
-    hant_jsonw_key(&w, "divergence_prediction_slope");
-    isfinite(chk.div_slope) ? hant_jsonw_num(&w, chk.div_slope) : hant_jsonw_null(&w);
     if (!a->fit_objective) {
       hant_jsonw_key(&w, "objective_check");
       hant_jsonw_obj_begin(&w);
@@ -188,11 +186,9 @@ int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a
                                  : "the noise-aware scores",
            f.heldout_kendall_tau, add_tau);
     if (isfinite(chk.div_median_abs_err))
-      printf("prediction    %s; the divergences' (a nat costs an assembled network %.1f points, fitted on the "
-             "samples within %.3g nats) err by a median %.2f points on the %d samples, each left out of the slope, "
-             "90th percentile %.2f, Kendall tau %.3f; the fit's held out %.2f\n",
-             chk.by_divergence ? "the divergences'" : "the fit's", 100 * chk.div_slope, chk.div_near,
-             100 * chk.div_median_abs_err, f.samples,
+      printf("prediction    %s: the divergences' median |error| on the %d samples (none of it fitted on them) "
+             "%.2f points, 90th percentile %.2f, Kendall tau %.3f; the fit's held out %.2f\n",
+             chk.by_divergence ? "the divergences'" : "the fit's", f.samples, 100 * chk.div_median_abs_err,
              100 * chk.div_p90_abs_err, chk.div_tau, 100 * f.heldout_median_abs_err);
     if (!a->fit_objective)
       printf("check         at %d budgets the fit chose %d other networks: measured %d better, %d worse (beyond "

@@ -170,37 +170,10 @@ static void kl_of_logits(void) {
   CHECK(hant_kl_logits(big, same, 2) < 1e-12, "shifted logits are the same distribution, even large ones");
 }
 
-/* The slope of the divergences' prediction on assembled networks: samples
- * that lose 0.6 of accuracy per nat up to 0.5 nats and sit at chance beyond
- * give 0.6, not the candidates' slope, and predict each sample within
- * range almost exactly with it left out. */
-static void assembled_slope(void) {
-  enum { N = 12 };
-  double kl[N], acc[N], pred[N], near;
-  const double teacher = 0.9, chance = 0.1;
-  for (int i = 0; i < N; i++) {
-    kl[i] = 0.05 * (i + 1) * (i < 8 ? 1 : 4);
-    acc[i] = i < 8 ? teacher - 0.6 * kl[i] + (i % 2 ? 0.002 : -0.002) : chance + 0.01;
-  }
-  double s = hant_calibration_kl_slope(kl, acc, N, teacher, chance, 0.3, &near, pred);
-  CHECK(fabs(s - 0.6) < 0.01 && isfinite(near), "slope %g (want 0.6) within %g nats (want a bound short of the "
-        "samples at chance)", s, near);
-  for (int i = 0; i < 8; i++)
-    CHECK(fabs(pred[i] - acc[i]) < 0.006, "sample %d: left-out prediction %.4f, measured %.4f", i, pred[i], acc[i]);
-  for (int i = 8; i < N; i++)
-    CHECK(pred[i] >= chance, "sample %d: prediction %.4f below chance", i, pred[i]);
-  /* one sample near the teacher is no slope: the candidates' stands */
-  double one_kl = 0.1, one_acc = 0.85;
-  s = hant_calibration_kl_slope(&one_kl, &one_acc, 1, teacher, chance, 0.3, &near, pred);
-  CHECK(s == 0.3 && isnan(near) && fabs(pred[0] - (teacher - 0.3 * 0.1)) < 1e-12,
-        "one sample: slope %g (want the fallback 0.3), bound %g, prediction %.4f", s, near, pred[0]);
-}
-
 int main(void) {
   if (!mkdtemp(dir))
     return 1;
   kl_of_logits();
-  assembled_slope();
   char with[256], without[256];
   snprintf(with, sizeof(with), "%s/with.db", dir);
   snprintf(without, sizeof(without), "%s/without.db", dir);

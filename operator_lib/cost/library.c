@@ -357,14 +357,6 @@ static int calib_load(hant_store *st, hant_library *lib) {
     lib->calib_by_divergence = end != dj && isfinite(v);
     lib->calib_div_median_abs_err = v;
   }
-  char *ks = NULL;
-  if (lib->calib_by_divergence && !hant_store_meta_get(st, "calibration_kl_slope", &ks) && ks) {
-    char *end;
-    double v = strtod(ks, &end);
-    if (end != ks && isfinite(v) && v > 0)
-      lib->pred_kl_slope = v;
-  }
-  free(ks);
   hant_errmsg_clear();
   free(pred);
   free(dj);
@@ -549,7 +541,6 @@ int hant_library_load(hant_store *st, const char *devices_dir, hant_library **ou
     modes_finish(&lib->devices[d]);
 
   lib->has_divergence = hant_library_divergence(lib->cands, lib->n_cands, &lib->kl_measured, &lib->kl_slope);
-  lib->pred_kl_slope = lib->kl_slope; /* calib_load replaces it with the calibrated one */
   if ((rc = int8_load(st, lib)))
     goto fail;
   if ((rc = calib_load(st, lib)))

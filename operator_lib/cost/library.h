@@ -100,12 +100,6 @@ typedef struct hant_library {
    * candidates with one. */
   bool has_divergence;
   double kl_slope;
-  /* What the divergences' prediction of an assembled network's accuracy
-   * takes a nat to cost: the slope calibrate fitted on assembled networks
-   * (meta calibration_kl_slope, hant_calibration_kl_slope) when the library
-   * is calibrated by them, else kl_slope. The solver ranks by kl_slope
-   * either way: one slope for all candidates does not change the order. */
-  double pred_kl_slope;
   int kl_measured;
   /* Only in an int8 view of a library with divergences (fp32 figures):
    * what quantising costs each candidate beyond its divergence, its int8

@@ -462,59 +462,6 @@ out:
   return rc;
 }
 
-/* The bounds on a sample's summed divergence tried for the slope: near
- * the teacher the loss grows linearly with it, far from it the accuracy
- * flattens toward chance. */
-static const double HANT_CALIBRATION_NEAR[] = {0.1, 0.2, 0.5, 1.0, INFINITY};
-enum { N_NEAR = sizeof(HANT_CALIBRATION_NEAR) / sizeof(HANT_CALIBRATION_NEAR[0]) };
-
-/* The slope through the origin on samples 0 < kl <= near, sample skip
- * left out; NaN with fewer than two. */
-static double slope_through_origin(const double *kl, const double *acc, int n, double teacher, double near,
-                                   int skip) {
-  double num = 0, den = 0;
-  int used = 0;
-  for (int i = 0; i < n; i++)
-    if (i != skip && kl[i] > 0 && kl[i] <= near) {
-      num += kl[i] * (teacher - acc[i]);
-      den += kl[i] * kl[i];
-      used++;
-    }
-  return used >= 2 && num > 0 ? num / den : NAN;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-double hant_calibration_kl_slope(const double *kl, const double *acc, int n, double teacher, double chance,
-                                 double fallback, double *near, double *pred) {
-  *near = NAN;
-  double *e = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1)), best = INFINITY;
-  if (!e)
-    return fallback;
-  for (int b = 0; b < N_NEAR; b++) {
-    if (!isfinite(slope_through_origin(kl, acc, n, teacher, HANT_CALIBRATION_NEAR[b], -1)))
-      continue;
-    for (int i = 0; i < n; i++) {
-      double s = slope_through_origin(kl, acc, n, teacher, HANT_CALIBRATION_NEAR[b], i);
-      e[i] = fabs(fmax(chance, teacher - (isfinite(s) ? s : fallback) * kl[i]) - acc[i]);
-    }
-    qsort(e, (size_t)n, sizeof(*e), cmp_double);
-    double med = n % 2 ? e[n / 2] : 0.5 * (e[n / 2 - 1] + e[n / 2]);
-    if (med < best)
-      best = med, *near = HANT_CALIBRATION_NEAR[b];
-  }
-  free(e);
-  double s = isnan(*near) ? fallback : slope_through_origin(kl, acc, n, teacher, *near, -1);
-  for (int i = 0; pred && i < n; i++) {
-    double si = isnan(*near) ? fallback : slope_through_origin(kl, acc, n, teacher, *near, i);
-    pred[i] = fmax(chance, teacher - (isfinite(si) ? si : fallback) * kl[i]);
-  }
-  return s;
-}
-
 int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_calibration_opts *o,
                          const hant_dataset *val, hant_predictor *out, hant_calibration_check *check) {
   hant_calib_sample_rec *have = NULL;
@@ -602,26 +549,12 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
     free(add);
     goto out;
   }
-  chk.div_median_abs_err = chk.div_p90_abs_err = chk.div_tau = chk.div_slope = chk.div_near = NAN;
+  chk.div_median_abs_err = chk.div_p90_abs_err = chk.div_tau = NAN;
   if (lib->has_divergence) {
-    /* add[] is free again: each sample's summed divergence, then its
-     * leave-one-out prediction by the slope fitted on the others */
-    double *pred = malloc(sizeof(double) * (size_t)n);
-    if (!pred) {
-      free(add);
-      rc = HANT_ENOMEM;
-      goto out;
-    }
-    for (int i = 0; i < n; i++) {
-      add[i] = 0;
-      for (int s = 0; s < ns; s++)
-        add[i] += lib->cands[choice[(size_t)i * (size_t)ns + (size_t)s]].val_kl;
-    }
-    chk.div_slope = hant_calibration_kl_slope(add, acc, n, lib->teacher.val_accuracy,
-                                              lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0,
-                                              lib->kl_slope, &chk.div_near, pred);
-    rc = hant_prediction_errors(pred, acc, n, &chk.div_median_abs_err, &chk.div_p90_abs_err, &chk.div_tau);
-    free(pred);
+    /* add[] is free again: the divergences' prediction of each sample */
+    for (int i = 0; i < n; i++)
+      add[i] = hant_transform_predicted_divergence(lib, choice + (size_t)i * (size_t)ns);
+    rc = hant_prediction_errors(add, acc, n, &chk.div_median_abs_err, &chk.div_p90_abs_err, &chk.div_tau);
     /* a fit without held-out figures (too few samples) gives way */
     chk.by_divergence = !(chk.div_median_abs_err >= p.heldout_median_abs_err);
   }
@@ -639,22 +572,12 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
     if ((rc = hant_store_meta_put(st, "calibration_check", v)))
       goto out;
   }
-  char near[32] = "null"; /* no bound had samples: the candidates' slope */
-  if (isinf(chk.div_near))
-    snprintf(near, sizeof(near), "\"none\"");
-  else if (isfinite(chk.div_near))
-    snprintf(near, sizeof(near), "%.6g", chk.div_near);
-  snprintf(v, sizeof(v),
-           "{\"median_abs_err\":%.6f,\"p90_abs_err\":%.6f,\"kendall_tau\":%.6f,\"samples\":%d,\"slope\":%.6f,"
-           "\"near\":%s}",
-           chk.div_median_abs_err, chk.div_p90_abs_err, chk.div_tau, n, chk.div_slope, near);
+  snprintf(v, sizeof(v), "{\"median_abs_err\":%.6f,\"p90_abs_err\":%.6f,\"kendall_tau\":%.6f,\"samples\":%d}",
+           chk.div_median_abs_err, chk.div_p90_abs_err, chk.div_tau, n);
   if (lib->has_divergence && (rc = hant_store_meta_put(st, "calibration_divergence", v)))
     goto out;
   snprintf(v, sizeof(v), "%.17g", chk.div_median_abs_err);
   if (lib->has_divergence && (rc = hant_store_meta_put(st, "calibration_divergence_median_abs_err", v)))
-    goto out;
-  snprintf(v, sizeof(v), "%.17g", chk.div_slope);
-  if (lib->has_divergence && (rc = hant_store_meta_put(st, "calibration_kl_slope", v)))
     goto out;
   if ((rc = hant_store_meta_put(st, "calibration_prediction", chk.by_divergence ? "divergence" : "fit")))
     goto out;

@@ -103,26 +103,7 @@ typedef struct hant_calibration_check {
    * calibration_divergence). */
   bool by_divergence;
   double div_median_abs_err, div_p90_abs_err, div_tau; /* NaN without divergences */
-  /* The accuracy a nat of summed divergence costs an assembled network,
-   * fitted on the samples (hant_calibration_kl_slope), and the bound on the
-   * summed divergence of the samples it was fitted on; the errors above are
-   * leave-one-out ones of the prediction with it. NaN without divergences. */
-  double div_slope, div_near;
 } hant_calibration_check;
-
-/* The divergences' prediction on assembled networks: kl_slope comes from
- * single candidates, whose divergences are small, and assembled networks
- * lose more per nat as the candidates' errors compound (on the default
- * library 48 points against 34; docs/results.md). The slope through the
- * origin of the teacher's validation accuracy minus each sample's, over its
- * summed divergence, on the samples whose sum is at most a bound; the bound
- * is the one of HANT_CALIBRATION_NEAR whose leave-one-out median error over
- * every sample is least. kl[i] is sample i's summed divergence, acc[i] its
- * measured validation accuracy; pred (n, may be NULL) gets each sample's
- * leave-one-out prediction (at least chance). Returns the slope, or
- * fallback where no bound has two samples; *near gets the bound (or NaN). */
-double hant_calibration_kl_slope(const double *kl, const double *acc, int n, double teacher, double chance,
-                                 double fallback, double *near, double *pred);
 
 /* Fits the predictor on every sample of the library whose candidates are
  * all in lib (others are skipped) and stores it (hant_store_calib_fit_put,

@@ -703,7 +703,7 @@ double hant_transform_predicted_divergence(const hant_library *lib, const int *c
     kl += lib->cands[choice[s]].val_kl;
     q += lib->int8_cost ? lib->int8_cost[choice[s]] : 0;
   }
-  double a = lib->teacher.val_accuracy - lib->pred_kl_slope * kl + q;
+  double a = lib->teacher.val_accuracy - lib->kl_slope * kl + q;
   return a < chance ? chance : a;
 }
 
