@@ -485,24 +485,6 @@ static void entry_budgets(const hant_fleet_entry *fe, double *latency_ms, double
   hant_errmsg_clear();
 }
 
-/* --finetune-epochs: a whole number, or auto (HANT_FLEET_EPOCHS_AUTO). */
-static int parse_epochs(const char *arg, long *epochs) {
-  if (!strcmp(arg, "auto")) {
-    *epochs = HANT_FLEET_EPOCHS_AUTO;
-    return 0;
-  }
-  char *end;
-  errno = 0;
-  long v = strtol(arg, &end, 10);
-  if (end == arg || *end || errno || v < 0 || v > 1000) {
-    fprintf(stderr, "hant-client regen: --finetune-epochs: expected a whole number of epochs in [0, 1000] or auto, "
-                    "got '%s'\n", arg);
-    return -1;
-  }
-  *epochs = v;
-  return 0;
-}
-
 int cmd_regen(int argc, char **argv) {
   const char *out = NULL;
   bool force = false, json = false;
@@ -540,8 +522,10 @@ int cmd_regen(int argc, char **argv) {
     rc = CLIENT_EXIT_USAGE;
   }
   hant_opt_list_free(&fleets);
-  if (rc < 0 && ft_epochs_arg && parse_epochs(ft_epochs_arg, &ft_epochs))
+  if (rc < 0 && ft_epochs_arg && client_parse_epochs("hant-client regen", "--finetune-epochs", ft_epochs_arg, &ft_epochs))
     rc = CLIENT_EXIT_USAGE;
+  if (ft_epochs == CLIENT_EPOCHS_AUTO)
+    ft_epochs = HANT_FLEET_EPOCHS_AUTO;
   if (rc >= 0)
     return rc;
   int points = (int)points_opt;

@@ -307,25 +307,6 @@ static void print_transform(const json_t *r) {
   }
 }
 
-/* --finetune's value: a whole number of epochs, or auto (FINETUNE_AUTO). */
-enum { FINETUNE_AUTO = -2 };
-static int parse_finetune(const char *arg, long *epochs) {
-  if (!strcmp(arg, "auto")) {
-    *epochs = FINETUNE_AUTO;
-    return 0;
-  }
-  char *end;
-  errno = 0;
-  long v = strtol(arg, &end, 10);
-  if (end == arg || *end || errno || v < 0 || v > 1000) {
-    fprintf(stderr, "hant-client transform: --finetune: expected a whole number of epochs in [0, 1000] or auto, "
-                    "got '%s'\n", arg);
-    return -1;
-  }
-  *epochs = v;
-  return 0;
-}
-
 int cmd_transform(int argc, char **argv) {
   struct target t = {.budgets = json_array(), .grid = -1, .time_limit_ms = -1};
   const char *out = NULL;
@@ -393,7 +374,7 @@ int cmd_transform(int argc, char **argv) {
     goto done;
   code = CLIENT_EXIT_USAGE;
   wait = !no_wait;
-  if (finetune_arg && parse_finetune(finetune_arg, &finetune))
+  if (finetune_arg && client_parse_epochs("hant-client transform", "--finetune", finetune_arg, &finetune))
     goto done;
   if (target_budgets("transform", &t))
     goto done;
@@ -428,7 +409,7 @@ int cmd_transform(int argc, char **argv) {
       goto done;
     }
     json_object_set_new(p, "out", json_string(name));
-    if (finetune == FINETUNE_AUTO)
+    if (finetune == CLIENT_EPOCHS_AUTO)
       json_object_set_new(p, "finetune_epochs", json_string("auto"));
     else if (finetune >= 0)
       json_object_set_new(p, "finetune_epochs", json_integer((json_int_t)finetune));

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* hant-client: the command line for users and CI; dispatches to one file per subcommand. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -51,6 +53,22 @@ int client_parse(const hant_opt_cmd *cmd, int argc, char **argv) {
     return CLIENT_EXIT_USAGE;
   }
   return -1;
+}
+
+int client_parse_epochs(const char *cmd, const char *opt, const char *arg, long *epochs) {
+  if (!strcmp(arg, "auto")) {
+    *epochs = CLIENT_EPOCHS_AUTO;
+    return 0;
+  }
+  char *end;
+  errno = 0;
+  long v = strtol(arg, &end, 10);
+  if (end == arg || *end || errno || v < 0 || v > 1000) {
+    fprintf(stderr, "%s: %s: expected a whole number of epochs in [0, 1000] or auto, got '%s'\n", cmd, opt, arg);
+    return -1;
+  }
+  *epochs = v;
+  return 0;
 }
 
 int main(int argc, char **argv) {
