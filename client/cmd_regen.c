@@ -104,7 +104,7 @@ typedef struct entry_run {
 /* The epochs an entry will fine-tune for: "auto" chooses them only once
  * the network is assembled, so the plan counts the middle of its range. */
 static int planned_epochs(const hant_fleet_entry *fe) {
-  return fe->finetune_epochs == HANT_FLEET_EPOCHS_AUTO ? HANT_FINETUNE_AUTO_MID_EPOCHS : fe->finetune_epochs;
+  return fe->finetune_epochs == HANT_FINETUNE_EPOCHS_AUTO ? HANT_FINETUNE_AUTO_MID_EPOCHS : fe->finetune_epochs;
 }
 
 /* The MACs an entry's job runs through: KD fine-tuning passes each image
@@ -193,7 +193,7 @@ static json_t *entry_params(const hant_fleet_entry *fe, const char *out_name) {
   }
   json_object_set_new(p, "out", json_string(out_name));
   json_object_set_new(p, "evaluate", json_true());
-  if (fe->finetune_epochs == HANT_FLEET_EPOCHS_AUTO)
+  if (fe->finetune_epochs == HANT_FINETUNE_EPOCHS_AUTO)
     json_object_set_new(p, "finetune_epochs", json_string("auto"));
   else if (fe->finetune_epochs > 0)
     json_object_set_new(p, "finetune_epochs", json_integer(fe->finetune_epochs));
@@ -524,8 +524,6 @@ int cmd_regen(int argc, char **argv) {
   hant_opt_list_free(&fleets);
   if (rc < 0 && ft_epochs_arg && client_parse_epochs("hant-client regen", "--finetune-epochs", ft_epochs_arg, &ft_epochs))
     rc = CLIENT_EXIT_USAGE;
-  if (ft_epochs == CLIENT_EPOCHS_AUTO)
-    ft_epochs = HANT_FLEET_EPOCHS_AUTO;
   if (rc >= 0)
     return rc;
   int points = (int)points_opt;
@@ -655,7 +653,7 @@ int cmd_regen(int argc, char **argv) {
       snprintf(imgs, sizeof(imgs), fe->finetune_samples > 0 ? "%d" : "all %d",
                fe->finetune_samples > 0 ? fe->finetune_samples : REGEN_TRAIN_IMAGES);
       snprintf(ev, sizeof(ev), fe->eval_samples > 0 ? "%d" : "all", fe->eval_samples);
-      if (fe->finetune_epochs == HANT_FLEET_EPOCHS_AUTO)
+      if (fe->finetune_epochs == HANT_FINETUNE_EPOCHS_AUTO)
         fprintf(stderr, "  %s/%s: fine-tune %s images x auto epochs (%d-%d, %d counted), evaluate %s; %.3g MMAC; "
                         "about %s\n", fe->device, fe->name, imgs, HANT_FINETUNE_AUTO_SHORT_EPOCHS,
                 HANT_FINETUNE_AUTO_LONG_EPOCHS, planned_epochs(fe), ev, e->macs / 1e6, d);
@@ -784,7 +782,7 @@ int cmd_regen(int argc, char **argv) {
       json_t *o = json_object();
       json_object_set_new(o, "device", json_string(e->fe->device));
       json_object_set_new(o, "name", json_string(e->fe->name));
-      json_object_set_new(o, "finetune_epochs", e->fe->finetune_epochs == HANT_FLEET_EPOCHS_AUTO
+      json_object_set_new(o, "finetune_epochs", e->fe->finetune_epochs == HANT_FINETUNE_EPOCHS_AUTO
                                                     ? json_string("auto")
                                                     : json_integer(e->fe->finetune_epochs));
       json_object_set_new(o, "finetune_images",

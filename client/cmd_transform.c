@@ -409,7 +409,7 @@ int cmd_transform(int argc, char **argv) {
       goto done;
     }
     json_object_set_new(p, "out", json_string(name));
-    if (finetune == CLIENT_EPOCHS_AUTO)
+    if (finetune == HANT_FINETUNE_EPOCHS_AUTO)
       json_object_set_new(p, "finetune_epochs", json_string("auto"));
     else if (finetune >= 0)
       json_object_set_new(p, "finetune_epochs", json_integer((json_int_t)finetune));

@@ -25,10 +25,9 @@ struct hant_opt_cmd;
 int client_parse(const struct hant_opt_cmd *cmd, int argc, char **argv);
 
 /* A fine-tuning option's value: a whole number of epochs in [0, 1000], or
- * "auto" (*epochs = CLIENT_EPOCHS_AUTO: as many as the assembled network's
- * validation loss asks). Returns 0, or -1 after a message on stderr naming
- * cmd and opt. */
-enum { CLIENT_EPOCHS_AUTO = -2 };
+ * "auto" (*epochs = HANT_FINETUNE_EPOCHS_AUTO: as many as the assembled
+ * network's validation loss asks). Returns 0, or -1 after a message on
+ * stderr naming cmd and opt. */
 int client_parse_epochs(const char *cmd, const char *opt, const char *arg, long *epochs);
 
 int cmd_solve(int argc, char **argv);

@@ -57,7 +57,7 @@ int client_parse(const hant_opt_cmd *cmd, int argc, char **argv) {
 
 int client_parse_epochs(const char *cmd, const char *opt, const char *arg, long *epochs) {
   if (!strcmp(arg, "auto")) {
-    *epochs = CLIENT_EPOCHS_AUTO;
+    *epochs = HANT_FINETUNE_EPOCHS_AUTO;
     return 0;
   }
   char *end;

@@ -124,7 +124,7 @@ int hant_deploy_job_run(const hant_deploy_job *job, const hant_places *places, h
   case HANT_DEPLOY_JOB_TRANSFORM: {
     const hant_deploy_job_transform *t = &job->transform;
     hant_deploy_opts o = {0};
-    o.finetune_auto = t->finetune_epochs == HANT_DEPLOY_JOB_EPOCHS_AUTO;
+    o.finetune_auto = t->finetune_epochs == HANT_FINETUNE_EPOCHS_AUTO;
     o.finetune_epochs = o.finetune_auto ? 0 : asked(t->finetune_epochs);
     o.finetune_samples = asked(t->finetune_samples);
     o.eval_samples = asked(t->eval_samples);

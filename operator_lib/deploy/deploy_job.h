@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "deploy.h"
+#include "finetune.h"
 #include "place.h"
 #include "store.h"
 
@@ -31,9 +32,6 @@ const char *hant_deploy_job_kind_name(hant_deploy_job_kind k);
 /* The kind of that name; HANT_DEPLOY_JOB_KIND_COUNT for an unknown name or NULL. */
 hant_deploy_job_kind hant_deploy_job_kind_from_name(const char *name);
 
-/* A transform job's finetune_epochs when the request said "auto". */
-#define HANT_DEPLOY_JOB_EPOCHS_AUTO (-2)
-
 /* What a transform job does. Each of the four options is -1 when the job
  * was not asked for it: it then runs as 0 (no fine-tuning, every image,
  * no evaluation), and a stored copy of the job leaves it out, so that the
@@ -42,7 +40,7 @@ typedef struct hant_deploy_job_transform {
   int n_cands;
   int64_t *cand_ids;    /* [n_cands] one library candidate id per slot, in slot order; owned by the job */
   char out[1024];       /* the ONNX file to write: an absolute path (hantd's jobs: beneath the peer's places) */
-  int finetune_epochs;  /* epochs of KD fine-tuning; -1: not asked; HANT_DEPLOY_JOB_EPOCHS_AUTO: as many as the
+  int finetune_epochs;  /* epochs of KD fine-tuning; -1: not asked; HANT_FINETUNE_EPOCHS_AUTO: as many as the
                            assembled network's loss asks (hant_deploy_opts.finetune_auto) */
   int finetune_samples; /* first N training images fine-tuned on (0: all); -1: not asked */
   int eval_samples;     /* first N images of each split evaluated (0: all); -1: not asked */

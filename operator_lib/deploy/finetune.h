@@ -72,6 +72,7 @@ void hant_finetune_opts_default(hant_finetune_opts *o);
  * starts 4-5 below and met its target with 8. The boundary at 8 points
  * lies between those two and was not tuned finer. A loss that is not a
  * number (nothing measured) gets the short schedule. */
+#define HANT_FINETUNE_EPOCHS_AUTO (-2) /* an epochs option's value for "auto", wherever one is kept */
 #define HANT_FINETUNE_AUTO_SHORT_LOSS 2.0
 #define HANT_FINETUNE_AUTO_SHORT_EPOCHS 3
 #define HANT_FINETUNE_AUTO_MID_EPOCHS 8

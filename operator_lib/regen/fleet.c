@@ -12,6 +12,7 @@
 #include "budget.h"
 #include "base.h"
 #include "file.h"
+#include "finetune.h"
 #include "json_read.h"
 #include "jsonw.h"
 
@@ -72,7 +73,7 @@ static int get_epochs(hant_json_reader *r, const hant_json *ent, const hant_json
   const char *key = "finetune_epochs";
   const char *word = hant_json_string(hant_json_member(source_of(ent, def, key), key), NULL);
   if (word && !strcmp(word, "auto")) {
-    *out = HANT_FLEET_EPOCHS_AUTO;
+    *out = HANT_FINETUNE_EPOCHS_AUTO;
     return 0;
   }
   if (word) {
@@ -217,7 +218,7 @@ static char *canonical(const hant_fleet_entry *e) {
   hant_jsonw_key(&b, "eval_samples");
   hant_jsonw_int(&b, e->eval_samples);
   hant_jsonw_key(&b, "finetune_epochs");
-  if (e->finetune_epochs == HANT_FLEET_EPOCHS_AUTO)
+  if (e->finetune_epochs == HANT_FINETUNE_EPOCHS_AUTO)
     hant_jsonw_str(&b, "auto");
   else
     hant_jsonw_int(&b, e->finetune_epochs);
@@ -365,7 +366,7 @@ int hant_fleet_set_finetune(hant_fleet *f, int epochs, int images) {
     hant_fleet_entry *e = &f->entries[i];
     if (e->error[0])
       continue;
-    if (epochs >= 0 || epochs == HANT_FLEET_EPOCHS_AUTO)
+    if (epochs >= 0 || epochs == HANT_FINETUNE_EPOCHS_AUTO)
       e->finetune_epochs = epochs;
     if (images >= 0)
       e->finetune_samples = images;

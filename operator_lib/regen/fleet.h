@@ -6,8 +6,6 @@
 #include <stddef.h>
 
 #define HANT_FLEET_MAX_BUDGETS 8
-/* An entry's finetune_epochs when the manifest says "auto". */
-#define HANT_FLEET_EPOCHS_AUTO (-2)
 
 /*
  * A fleet manifest (schema/fleet.schema.json):
@@ -33,8 +31,8 @@ typedef struct hant_fleet_entry {
   double fps;          /* frames per second; 0: none */
   double grid_g_per_kwh; /* < 0: the daemon's default */
   char power_mode[32]; /* "": the solver chooses */
-  int finetune_epochs; /* 0: no fine-tuning; HANT_FLEET_EPOCHS_AUTO: "auto" (as many as the assembled network's
-                          validation loss asks, hant_finetune_auto_epochs) */
+  int finetune_epochs; /* 0: no fine-tuning; HANT_FINETUNE_EPOCHS_AUTO (finetune.h): "auto", as many as the
+                          assembled network's validation loss asks */
   int finetune_samples; /* "finetune_images": fine-tune on the first N training images per epoch; 0: all 55,000 */
   int eval_samples;    /* 0: all validation and test images */
   char *canonical;     /* malloc'd canonical JSON of the entry (sorted keys, defaults applied) */
@@ -58,7 +56,7 @@ int hant_fleet_parse(const char *text, size_t len, const char *name, hant_fleet 
  * HANT_ELIMIT when it is larger. */
 int hant_fleet_load(const char *path, hant_fleet **out);
 /* Sets every valid entry's fine-tuning, as a command line that wins over
- * the manifest does: epochs >= 0 or HANT_FLEET_EPOCHS_AUTO replaces
+ * the manifest does: epochs >= 0 or HANT_FINETUNE_EPOCHS_AUTO replaces
  * finetune_epochs, images >= 0 replaces finetune_images (0: all); -1
  * leaves the field.
  * Each entry's canonical JSON is rebuilt, so its hash (and whether regen

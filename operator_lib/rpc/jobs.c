@@ -40,7 +40,7 @@ static char *job_encode(const hant_deploy_job *job) {
       json_object_set_new(o, "predicted_accuracy", num(t->predicted_accuracy));
       json_object_set_new(o, "teacher_accuracy", num(t->teacher_accuracy));
     }
-    if (t->finetune_epochs == HANT_DEPLOY_JOB_EPOCHS_AUTO)
+    if (t->finetune_epochs == HANT_FINETUNE_EPOCHS_AUTO)
       json_object_set_new(o, "finetune_epochs", json_string("auto"));
     else if (t->finetune_epochs >= 0)
       json_object_set_new(o, "finetune_epochs", json_integer(t->finetune_epochs));
@@ -123,7 +123,7 @@ static int job_decode(const hant_job_rec *rec, hant_deploy_job **out) {
       goto out;
     snprintf(t->out, sizeof(t->out), "%s", path);
     const char *epochs = json_string_value(json_object_get(p, "finetune_epochs"));
-    t->finetune_epochs = epochs && !strcmp(epochs, "auto") ? HANT_DEPLOY_JOB_EPOCHS_AUTO
+    t->finetune_epochs = epochs && !strcmp(epochs, "auto") ? HANT_FINETUNE_EPOCHS_AUTO
                                                            : row_option(p, "finetune_epochs");
     t->finetune_samples = row_option(p, "finetune_samples");
     t->eval_samples = row_option(p, "eval_samples");

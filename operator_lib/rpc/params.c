@@ -213,7 +213,7 @@ static int get_tuning(hant_json_reader *r, const hant_json *p, hant_deploy_job_t
   for (int i = 0; i < 3; i++)
     if (v[i] >= 0 && v[i] != floor(v[i]))
       return hant_json_fail_at(r, keys[i], HANT_EFORMAT, "expected a whole number, got %g", v[i]);
-  t->finetune_epochs = auto_epochs ? HANT_DEPLOY_JOB_EPOCHS_AUTO : (int)v[0];
+  t->finetune_epochs = auto_epochs ? HANT_FINETUNE_EPOCHS_AUTO : (int)v[0];
   t->finetune_samples = (int)v[1];
   t->eval_samples = (int)v[2];
   if ((rc = hant_json_get_bool(r, p, "evaluate", 0, &evaluate)))
