@@ -249,8 +249,16 @@ int main(int argc, char **argv) {
     if (hant_calibration_evaluate(st, lib, e->choice, &val, &e->val) ||
         hant_calibration_evaluate(st, lib, e->choice, &test, &e->test))
       die(e->note);
-    fprintf(stderr, "  %3d/%d %-10s %-32s additive %.4f calibrated %.4f divergences %.4f val %.4f test %.4f\n", i + 1,
-            n, e->origin, e->note, e->add, e->cal, e->div, e->val, e->test);
+    double kl = 0;
+    char ids[256] = "";
+    for (int s = 0, at = 0; s < ns; s++) {
+      kl += lib->cands[e->choice[s]].val_kl;
+      at += snprintf(ids + at, at < (int)sizeof(ids) ? sizeof(ids) - (size_t)at : 0, "%s%lld", s ? "," : "",
+                     (long long)lib->cands[e->choice[s]].id);
+    }
+    fprintf(stderr,
+            "  %3d/%d %-10s %-32s additive %.4f calibrated %.4f divergences %.4f val %.4f test %.4f kl %.5f ids %s\n",
+            i + 1, n, e->origin, e->note, e->add, e->cal, e->div, e->val, e->test, kl, ids);
   }
   double wall = hant_now_s() - t0;
   printf("Library %s: %d slots, %d candidates; calibration: %s scale, ridge %g, %d samples, %lld validation images, "

@@ -41,6 +41,9 @@
  * Each chosen network is evaluated on the test split as assembled, and
  * after E epochs of the same KD fine-tuning (finetune.h defaults) for
  * every E asked, each run starting again from the assembled weights.
+ * E may be "auto": as many epochs as `transform --finetune auto` gives
+ * the network (hant_finetune_auto_epochs of its float32 validation
+ * accuracy as assembled below the teacher's, both on the validation split).
  * Predicted accuracy is the teacher's validation accuracy plus the summed
  * validation-split scores; nothing is chosen on the test split. Results
  * are cached by network, since budgets and devices often share choices.
@@ -71,6 +74,8 @@ typedef struct evalrec {
   double acc0;
   double acc[MAX_EPOCHS];
   double ft_s[MAX_EPOCHS];
+  int ft_epochs[MAX_EPOCHS]; /* the epochs run: epochs[k], or what "auto" chose */
+  double auto_loss;          /* auto: points of validation accuracy below the teacher as assembled; NAN without */
   /* With --precision int8, acc0 and acc are int8 accuracies and these the
    * same networks' fp32 ones; NAN otherwise. */
   double acc0_fp32;
@@ -99,7 +104,8 @@ typedef struct ctx {
   uint64_t seed;
   bool int8;             /* --precision int8: networks measured quantised */
   const hant_dataset *calib; /* int8: the images activation ranges are calibrated on */
-  hant_dataset calib_own, val; /* int8: the whole training split (--no-train); the validation split */
+  hant_dataset calib_own, val; /* int8: the whole training split (--no-train); int8 or auto epochs: the validation split */
+  double teacher_val;    /* auto epochs: the float32 teacher's accuracy on val */
   hant_finetune_opts ft; /* the recipe every method's network is fine-tuned with */
   int rerank_k;          /* hant's measured re-ranking: the k best choices by prediction, the best on */
   int rerank_images;     /* ... this many validation images answers (k <= 1: the predicted optimum) */
@@ -238,6 +244,7 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
   snprintf(e->key, sizeof(e->key), "%s", key);
   hant_net *net;
   e->acc0_fp32 = NAN;
+  e->auto_loss = NAN;
   if (build_net(c, choice, width, &net) || measure(c, net, &e->acc0, &e->acc0_fp32, NULL))
     die(label);
   hant_net_destroy(net);
@@ -247,12 +254,23 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
   for (int k = 0; k < c->n_epochs; k++) {
     e->acc[k] = NAN;
     e->acc_fp32[k] = NAN;
+    e->ft_epochs[k] = c->epochs[k];
     if (!c->train_nets)
       continue;
     if (build_net(c, choice, width, &net))
       die(label);
+    if (c->epochs[k] == HANT_FINETUNE_EPOCHS_AUTO) {
+      double val_acc, val_loss;
+      if (isnan(e->auto_loss)) {
+        if (hant_eval_classifier(net, &c->val, 250, &val_acc, &val_loss))
+          die(label);
+        e->auto_loss = 100 * (c->teacher_val - val_acc);
+        fprintf(stderr, ", %.2f points below the teacher on validation", e->auto_loss);
+      }
+      e->ft_epochs[k] = hant_finetune_auto_epochs(e->auto_loss);
+    }
     hant_finetune_opts fo = c->ft;
-    fo.epochs = c->epochs[k];
+    fo.epochs = e->ft_epochs[k];
     fo.seed = c->seed;
     hant_train_result tr;
     double t0 = hant_now_s();
@@ -263,15 +281,18 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
     if (measure(c, net, &e->acc[k], &e->acc_fp32[k], NULL))
       die(label);
     hant_net_destroy(net);
-    fprintf(stderr, ", %d ep %.4f (%.0f s)", c->epochs[k], e->acc[k], e->ft_s[k]);
+    fprintf(stderr, ", %d ep %.4f (%.0f s)", e->ft_epochs[k], e->acc[k], e->ft_s[k]);
     if (c->int8)
       fprintf(stderr, " (fp32 %.4f)", e->acc_fp32[k]);
   }
   fprintf(stderr, "\n");
   if (c->resume) {
     fprintf(c->resume, "%s\t%s\t%.17g", c->setup, e->key, e->acc0);
-    for (int k = 0; k < c->n_epochs; k++)
+    for (int k = 0; k < c->n_epochs; k++) {
       fprintf(c->resume, "\t%.17g\t%.17g", e->acc[k], e->ft_s[k]);
+      if (c->epochs[k] == HANT_FINETUNE_EPOCHS_AUTO)
+        fprintf(c->resume, "\t%d\t%.17g", e->ft_epochs[k], e->auto_loss);
+    }
     if (c->int8) {
       fprintf(c->resume, "\t%.17g", e->acc0_fp32);
       for (int k = 0; k < c->n_epochs; k++)
@@ -285,7 +306,8 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
 
 /* Networks a killed run already evaluated with the same setup: lines
  * "setup <TAB> key <TAB> assembled accuracy (<TAB> accuracy <TAB> seconds)
- * per fine-tuning length", then with --precision int8 (whose setup says
+ * per fine-tuning length" (and for "auto" the epochs it chose and the
+ * validation loss it chose them by), then with --precision int8 (whose setup says
  * so) the fp32 accuracies: assembled, then per fine-tuning length. Lines
  * of other setups are kept but not used. */
 static void resume_load(ctx *c, const char *path) {
@@ -306,6 +328,7 @@ static void resume_load(ctx *c, const char *path) {
       evalrec *e = &c->evals[c->n_evals];
       memset(e, 0, sizeof(*e));
       snprintf(e->key, sizeof(e->key), "%s", key);
+      e->auto_loss = NAN;
       char *t = strtok_r(NULL, "\t", &save);
       bool ok = t != NULL;
       e->acc0 = t ? strtod(t, NULL) : NAN;
@@ -314,6 +337,12 @@ static void resume_load(ctx *c, const char *path) {
         ok = a && sec;
         e->acc[k] = ok ? strtod(a, NULL) : NAN;
         e->ft_s[k] = ok ? strtod(sec, NULL) : NAN;
+        e->ft_epochs[k] = c->epochs[k];
+        if (ok && c->epochs[k] == HANT_FINETUNE_EPOCHS_AUTO) {
+          char *ep = strtok_r(NULL, "\t", &save), *lo = strtok_r(NULL, "\t", &save);
+          ok = ep && lo && (e->ft_epochs[k] = atoi(ep)) > 0;
+          e->auto_loss = ok ? strtod(lo, NULL) : NAN;
+        }
       }
       e->acc0_fp32 = NAN;
       for (int k = 0; k < c->n_epochs; k++)
@@ -528,7 +557,17 @@ static void acc_cell(char *buf, size_t n, double v, double fp32) {
   snprintf(buf, n, "%.2f (%.2f)", 100 * v, 100 * fp32);
 }
 
-/* key: {"assembled": acc0, "finetune_E": acc[k] for each epoch count E}. */
+/* A fine-tuning column's header: "FT 3 ep", or "FT auto" (each cell then
+ * says the epochs auto chose). */
+static void print_ft_header(const ctx *c, int k) {
+  if (c->epochs[k] == HANT_FINETUNE_EPOCHS_AUTO)
+    printf(" FT auto |");
+  else
+    printf(" FT %d ep |", c->epochs[k]);
+}
+
+/* key: {"assembled": acc0, "finetune_E": acc[k] for each epoch count E,
+ * "finetune_auto" for auto}. */
 static void json_accuracies(hant_jsonw *jw, const char *key, const ctx *c, double acc0, const double *acc) {
   hant_jsonw_key(jw, key);
   hant_jsonw_obj_begin(jw);
@@ -536,7 +575,10 @@ static void json_accuracies(hant_jsonw *jw, const char *key, const ctx *c, doubl
   hant_jsonw_num(jw, acc0);
   for (int k = 0; k < c->n_epochs; k++) {
     char kk[32];
-    snprintf(kk, sizeof(kk), "finetune_%d", c->epochs[k]);
+    if (c->epochs[k] == HANT_FINETUNE_EPOCHS_AUTO)
+      snprintf(kk, sizeof(kk), "finetune_auto");
+    else
+      snprintf(kk, sizeof(kk), "finetune_%d", c->epochs[k]);
     hant_jsonw_key(jw, kk);
     hant_jsonw_num(jw, acc[k]);
   }
@@ -557,7 +599,8 @@ static void usage(FILE *f) {
           "  --devices LIST        (default cortex-m7,rpi4,jetson-nano)\n"
           "  --divisors LIST       budget = teacher cost / divisor (default 2,4,8)\n"
           "  --kinds LIST          energy, latency or both (default energy,latency)\n"
-          "  --epochs LIST         fine-tuning epochs, each run from the assembled weights (default 1,3)\n"
+          "  --epochs LIST         fine-tuning epochs, each run from the assembled weights (default 1,3);\n"
+          "                        auto: as many as transform --finetune auto gives each network\n"
           "  --finetune-samples N  first N training images per epoch (default all 55000)\n"
           "  --test-samples N      first N test images (default all 10000)\n"
           "  --eval-split S        test (default), or val to choose a recipe without the test split\n"
@@ -667,11 +710,20 @@ int main(int argc, char **argv) {
   int n_devs = split_list(devices_s, devs, 16), n_divs = split_list(divisors_s, divs, 8),
       n_kinds = split_list(kinds_s, kinds, 2);
   c.n_epochs = split_list(epochs_s, eps, MAX_EPOCHS);
-  for (int i = 0; i < c.n_epochs; i++)
-    if ((c.epochs[i] = atoi(eps[i])) < 1) {
-      fprintf(stderr, "bench_quality: --epochs: '%s' is not a positive count\n", eps[i]);
+  bool auto_epochs = false;
+  for (int i = 0; i < c.n_epochs; i++) {
+    char *end;
+    long v = strtol(eps[i], &end, 10);
+    if (!strcmp(eps[i], "auto")) {
+      c.epochs[i] = HANT_FINETUNE_EPOCHS_AUTO;
+      auto_epochs = true;
+    } else if (end == eps[i] || *end || v < 1 || v > 100000) {
+      fprintf(stderr, "bench_quality: --epochs: '%s' is not a positive count or auto\n", eps[i]);
       return 2;
+    } else {
+      c.epochs[i] = (int)v;
     }
+  }
   if (!c.train_nets)
     c.n_epochs = 0;
   bool use[N_METHODS] = {false};
@@ -766,8 +818,15 @@ int main(int argc, char **argv) {
     if (!c.train_nets && hant_data_load(&spec, HANT_SPLIT_TRAIN, 0, &c.calib_own))
       die("training split (int8 calibration)");
     c.calib = c.train_nets ? &c.train : &c.calib_own;
-    if (hant_data_load(&spec, HANT_SPLIT_VAL, test_samples, &c.val))
-      die("validation split (int8 calibration method)");
+  }
+  if ((c.int8 || (auto_epochs && c.train_nets)) && hant_data_load(&spec, HANT_SPLIT_VAL, test_samples, &c.val))
+    die("validation split (int8 calibration method, auto epochs)");
+  if (auto_epochs && c.train_nets) {
+    double loss;
+    if (hant_eval_classifier(c.teacher, &c.val, 250, &c.teacher_val, &loss))
+      die("teacher on the validation split");
+    fprintf(stderr, "bench_quality: --epochs auto: the teacher's validation accuracy %.4f on %d images\n",
+            c.teacher_val, c.val.n);
   }
   /* The teacher row: with int8, the teacher quantised the same way, on a
    * copy, since quantising folds batch norms and c.teacher teaches. */
@@ -910,7 +969,7 @@ int main(int argc, char **argv) {
            d.mode->name[0] ? ", power mode " : "", d.mode->name, te, tl);
     printf("| budget | method | search ms | energy mJ | latency ms | predicted | assembled |");
     for (int k = 0; k < c.n_epochs; k++)
-      printf(" FT %d ep |", c.epochs[k]);
+      print_ft_header(&c, k);
     printf("\n|---|---|---:|---:|---:|---:|---:|");
     for (int k = 0; k < c.n_epochs; k++)
       printf("---:|");
@@ -978,7 +1037,10 @@ int main(int argc, char **argv) {
             for (int k = 0; k < c.n_epochs; k++) {
               char a[40];
               acc_cell(a, sizeof(a), e->acc[k], e->acc_fp32[k]);
-              printf(" %s |", a);
+              if (c.epochs[k] == HANT_FINETUNE_EPOCHS_AUTO)
+                printf(" %s (%d ep) |", a, e->ft_epochs[k]);
+              else
+                printf(" %s |", a);
             }
           }
           printf("\n");
@@ -1022,6 +1084,13 @@ int main(int argc, char **argv) {
                 hant_jsonw_num(&jw, s[m].objective);
               }
               json_accuracies(&jw, "test_accuracy", &c, e->acc0, e->acc);
+              for (int k = 0; k < c.n_epochs; k++)
+                if (c.epochs[k] == HANT_FINETUNE_EPOCHS_AUTO) {
+                  hant_jsonw_key(&jw, "finetune_auto_epochs");
+                  hant_jsonw_num(&jw, e->ft_epochs[k]);
+                  hant_jsonw_key(&jw, "finetune_auto_val_loss_points");
+                  hant_jsonw_num(&jw, e->auto_loss);
+                }
               if (c.int8) /* the same networks before quantisation */
                 json_accuracies(&jw, "test_accuracy_fp32", &c, e->acc0_fp32, e->acc_fp32);
             }
@@ -1068,7 +1137,7 @@ int main(int argc, char **argv) {
     printf(
            "| budget | cut achieved | assembled |");
     for (int k = 0; k < c.n_epochs; k++)
-      printf(" FT %d ep |", c.epochs[k]);
+      print_ft_header(&c, k);
     printf("\n|---|---:|---:|");
     for (int k = 0; k < c.n_epochs; k++)
       printf("---:|");

@@ -130,6 +130,47 @@ def int8_checks():
           (ids, acc8))
 
 
+def auto_checks():
+    """--epochs auto gives each network the epochs transform --finetune auto gives it, from the same validation
+    loss; resumed runs keep them; a bad epoch count is refused by name."""
+    RES = os.path.join(T, "resume-auto.tsv")
+    one = [BENCH, "--db", LIB, "--devices", "rpi4", "--kinds", "energy", "--divisors", "2,8", "--methods",
+           "hant,greedy", "--epochs", "auto", "--finetune-samples", "300", "--test-samples", "300", "--resume", RES]
+    r = run(one + ["--json", OUT + "a"])
+    check(r.returncode == 0 and "FT auto" in r.stdout, "bench_quality --epochs auto: exit %d %s" %
+          (r.returncode, r.stdout[-600:]))
+    rows = [x for x in json.load(open(OUT + "a"))["rows"] if x["feasible"]] if r.returncode == 0 else []
+    check(len(rows) >= 2, "--epochs auto: %d feasible rows" % len(rows))
+    for row in rows:
+        loss, ep = row.get("finetune_auto_val_loss_points"), row.get("finetune_auto_epochs")
+        want = None if loss is None else 3 if loss <= 2 else 8 if loss <= 8 else 16
+        check(ep == want and "finetune_auto" in row["test_accuracy"] and "(%d ep)" % ep in r.stdout,
+              "%s E/%g: %s epochs for a loss of %s" % (row["method"], row["divisor"], ep, loss))
+    r2 = run(one + ["--json", OUT + "a2"])
+    fig = ("network", "test_accuracy", "finetune_auto_epochs", "finetune_auto_val_loss_points")
+    again = [x for x in json.load(open(OUT + "a2"))["rows"] if x["feasible"]] if r2.returncode == 0 else []
+    check(r2.returncode == 0 and "ep " not in r2.stderr and
+          [[x.get(k) for k in fig] for x in again] == [[x.get(k) for k in fig] for x in rows],
+          "the resumed auto run differs or evaluated again: " + r2.stderr[-400:])
+    # the product's choice of epochs for the same network, on the same 300 validation images
+    h = [x for x in rows if x["method"] == "hant" and x["divisor"] == 2]
+    with daemon.hantd(HANTD, LIB, T) as sock:
+        r = run([CLIENT, "--socket", sock, "transform", "--device", "rpi4", "--budget", "50%energy", "--out",
+                 os.path.join(T, "auto.onnx"), "--finetune", "auto", "--finetune-samples", "300", "--eval-samples",
+                 "300", "--json"])
+    lines = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    job = lines[-1] if lines else {}
+    ids, res = job.get("params", {}).get("candidates"), job.get("result", {})
+    check(h and ids and h[0]["network"] == "ids " + ",".join(map(str, ids)) and
+          res.get("finetune_epochs") == h[0]["finetune_auto_epochs"] and
+          abs(res.get("finetune", {}).get("assembled_val_loss_points", 1e9) - h[0]["finetune_auto_val_loss_points"])
+          < 1e-6, "the bench's auto epochs and loss are transform --finetune auto's: %s, %s" %
+          (h[:1], {k: res.get(k) for k in ("finetune_epochs", "finetune")}))
+    for bad in ("0", "3x", "auto8"):
+        r = run(one[:-2] + ["--epochs", bad])
+        check(r.returncode == 2 and "'%s'" % bad in r.stderr, "--epochs %s refused: %s" % (bad, r.stderr[-200:]))
+
+
 try:
     steps = [[DISTILL, "teacher", "--arch", "tiny", "--epochs", "1", "--samples", "2000", "--val-samples", "300",
               "--out", TEACHER],
@@ -188,6 +229,7 @@ try:
     check(r3.returncode == 0 and "0 networks already evaluated" in r3.stderr,
           "other settings reused a network: " + r3.stderr[-300:])
 
+    auto_checks()
     int8_checks()
 
     r = run([BENCH, "--db", os.path.join(T, "missing.db")])
