@@ -28,8 +28,10 @@ int hant_eval_classifier(hant_net *net, const hant_dataset *ds, int batch, doubl
   return hant_eval_classifier_norm(net, ds, batch, NULL, NULL, accuracy, loss);
 }
 
-int hant_eval_classifier_norm(hant_net *net, const hant_dataset *ds, int batch, const float *mean, const float *std,
-                              double *accuracy, double *loss) {
+/* The evaluation loop behind the hant_eval_classifier* functions; correct
+ * (may be NULL) gets each image's 1 or 0. */
+static int eval_classifier(hant_net *net, const hant_dataset *ds, int batch, const float *mean, const float *std,
+                           unsigned char *correct, double *accuracy, double *loss) {
   const hant_node *in = &net->nodes[0], *out = &net->nodes[hant_net_output(net)];
   if (in->c != ds->c || in->h != ds->h || in->w != ds->w)
     return hant__error(HANT_ESHAPE, "network input %dx%dx%d does not match data %dx%dx%d", in->c, in->h, in->w,
@@ -47,7 +49,7 @@ int hant_eval_classifier_norm(hant_net *net, const hant_dataset *ds, int batch, 
    * folded and the weights packed once for the whole data set. */
   hant_infer *inf = NULL;
   int rc = hant_infer_new(net, &inf);
-  long correct = 0;
+  long n_right = 0;
   double lsum = 0.0;
   if (!rc && (!x || !dl || !idx || !lab))
     rc = HANT_ENOMEM;
@@ -75,10 +77,12 @@ int hant_eval_classifier_norm(hant_net *net, const hant_dataset *ds, int batch, 
       for (int j = 1; j < k; j++)
         if (z[(size_t)i * k + j] > z[(size_t)i * k + best])
           best = j;
-      correct += best == lab[i];
+      n_right += best == lab[i];
+      if (correct)
+        correct[b0 + i] = best == lab[i];
     }
   }
-  *accuracy = ds->n ? (double)correct / ds->n : 0.0;
+  *accuracy = ds->n ? (double)n_right / ds->n : 0.0;
   *loss = ds->n ? lsum / ds->n : 0.0;
 out:
   hant_infer_free(inf);
@@ -87,6 +91,16 @@ out:
   free(idx);
   free(lab);
   return rc;
+}
+
+int hant_eval_classifier_norm(hant_net *net, const hant_dataset *ds, int batch, const float *mean, const float *std,
+                              double *accuracy, double *loss) {
+  return eval_classifier(net, ds, batch, mean, std, NULL, accuracy, loss);
+}
+
+int hant_eval_classifier_marks(hant_net *net, const hant_dataset *ds, int batch, unsigned char *correct,
+                               double *accuracy, double *loss) {
+  return eval_classifier(net, ds, batch, NULL, NULL, correct, accuracy, loss);
 }
 
 /* Scales every trainable gradient so that their global L2 norm is at most

@@ -116,5 +116,10 @@ int hant_eval_classifier(hant_net *net, const hant_dataset *ds, int batch, doubl
  * either may be NULL (0 and 1). */
 int hant_eval_classifier_norm(hant_net *net, const hant_dataset *ds, int batch, const float *mean, const float *std,
                               double *accuracy, double *loss);
+/* hant_eval_classifier that also sets correct[i] to 1 if image i is
+ * classified right, else 0 (correct has ds->n entries; may be NULL): two
+ * networks' marks on the same images give their paired difference. */
+int hant_eval_classifier_marks(hant_net *net, const hant_dataset *ds, int batch, unsigned char *correct,
+                               double *accuracy, double *loss);
 
 #endif

@@ -48,6 +48,15 @@
  * validation-split scores; nothing is chosen on the test split. Results
  * are cached by network, since budgets and devices often share choices.
  *
+ * The summary's "-0.33 ± 0.09" is hant's accuracy minus the teacher's, in
+ * points, ± the paired standard error of that difference: both networks
+ * classify the same images, so of the b images only the teacher gets right
+ * and the c only hant's network does, the difference is (c - b) / n and
+ * its standard error sqrt((b + c) - (b - c)^2 / n) / n (the per-image
+ * differences' standard deviation over sqrt(n)). A loss within about two
+ * of them of zero is within what the evaluation split can resolve. The
+ * JSON gives b, c and the error for every network (paired_vs_teacher).
+ *
  * With --precision int8 (issue 19; devices whose profile computes in int8)
  * every network, the teacher's included, is measured as the device runs
  * it: after the same fp32 fine-tuning (or as assembled), quantised as
@@ -80,6 +89,11 @@ typedef struct evalrec {
    * same networks' fp32 ones; NAN otherwise. */
   double acc0_fp32;
   double acc_fp32[MAX_EPOCHS];
+  /* Against the teacher on the same evaluation images, column 0 as
+   * assembled and 1 + k after fine-tuning k: the images only the teacher
+   * classifies right (b) and only this network does (c); -1 when unknown
+   * (int8, or a resume line written before they were kept). */
+  int pair_b[1 + MAX_EPOCHS], pair_c[1 + MAX_EPOCHS];
 } evalrec;
 
 typedef struct sel {
@@ -109,6 +123,10 @@ typedef struct ctx {
   hant_finetune_opts ft; /* the recipe every method's network is fine-tuned with */
   int rerank_k;          /* hant's measured re-ranking: the k best choices by prediction, the best on */
   int rerank_images;     /* ... this many validation images answers (k <= 1: the predicted optimum) */
+  /* fp32: the teacher's per-image marks on test (1 right, 0 wrong), which
+   * every network's are paired with, and room for a network's; NULL with
+   * int8, whose accuracies (hant_qnet_accuracy) give no per-image marks. */
+  unsigned char *teacher_right, *marks;
   FILE *resume;          /* finished networks are appended here, when resuming */
   char setup[512];       /* what a finished network's figures depend on besides the network */
   evalrec *evals;
@@ -208,12 +226,13 @@ typedef struct qinfo {
 } qinfo;
 
 /* Accuracy of net on the evaluation split as the bench's precision runs
- * it; *acc_fp32 gets the float32 accuracy (also *acc for fp32). In int8
- * net is quantised as deploy.c's quantise() does it, which folds its batch
- * norms (its output is unchanged), and qi (may be NULL) says how. */
-static int measure(ctx *c, hant_net *net, double *acc, double *acc_fp32, qinfo *qi) {
+ * it; *acc_fp32 gets the float32 accuracy (also *acc for fp32), and right
+ * (may be NULL) the float32 per-image marks. In int8 net is quantised as
+ * deploy.c's quantise() does it, which folds its batch norms (its output is
+ * unchanged), and qi (may be NULL) says how. */
+static int measure(ctx *c, hant_net *net, double *acc, double *acc_fp32, qinfo *qi, unsigned char *right) {
   double loss;
-  int rc = hant_eval_classifier(net, &c->test, 250, acc_fp32, &loss);
+  int rc = hant_eval_classifier_marks(net, &c->test, 250, right, acc_fp32, &loss);
   *acc = *acc_fp32;
   if (rc || !c->int8)
     return rc;
@@ -225,6 +244,21 @@ static int measure(ctx *c, hant_net *net, double *acc, double *acc_fp32, qinfo *
     *qi = (qinfo){q->calib, q->val_accuracy};
   hant_qnet_destroy(q);
   return rc;
+}
+
+/* The paired counts of column col from c->marks, when the teacher's are
+ * known: b, images only the teacher gets right, and c, only the network. */
+static void pair_count(const ctx *c, evalrec *e, int col) {
+  e->pair_b[col] = e->pair_c[col] = -1;
+  if (!c->teacher_right)
+    return;
+  int only_teacher = 0, only_net = 0;
+  for (int i = 0; i < c->test.n; i++) {
+    only_teacher += c->teacher_right[i] && !c->marks[i];
+    only_net += !c->teacher_right[i] && c->marks[i];
+  }
+  e->pair_b[col] = only_teacher;
+  e->pair_c[col] = only_net;
 }
 
 static int evaluate(ctx *c, const int *choice, double width, const char *label) {
@@ -245,15 +279,17 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
   hant_net *net;
   e->acc0_fp32 = NAN;
   e->auto_loss = NAN;
-  if (build_net(c, choice, width, &net) || measure(c, net, &e->acc0, &e->acc0_fp32, NULL))
+  if (build_net(c, choice, width, &net) || measure(c, net, &e->acc0, &e->acc0_fp32, NULL, c->marks))
     die(label);
   hant_net_destroy(net);
+  pair_count(c, e, 0);
   fprintf(stderr, "  %s: assembled %.4f", label, e->acc0);
   if (c->int8)
     fprintf(stderr, " (fp32 %.4f)", e->acc0_fp32);
   for (int k = 0; k < c->n_epochs; k++) {
     e->acc[k] = NAN;
     e->acc_fp32[k] = NAN;
+    e->pair_b[1 + k] = e->pair_c[1 + k] = -1;
     e->ft_epochs[k] = c->epochs[k];
     if (!c->train_nets)
       continue;
@@ -278,9 +314,10 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
     if (hant_finetune_kd(net, c->teacher, &c->train, fo.qat ? &c->val : NULL, &fo, &tr))
       die(label);
     e->ft_s[k] = hant_now_s() - t0;
-    if (measure(c, net, &e->acc[k], &e->acc_fp32[k], NULL))
+    if (measure(c, net, &e->acc[k], &e->acc_fp32[k], NULL, c->marks))
       die(label);
     hant_net_destroy(net);
+    pair_count(c, e, 1 + k);
     fprintf(stderr, ", %d ep %.4f (%.0f s)", e->ft_epochs[k], e->acc[k], e->ft_s[k]);
     if (c->int8)
       fprintf(stderr, " (fp32 %.4f)", e->acc_fp32[k]);
@@ -298,6 +335,11 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
       for (int k = 0; k < c->n_epochs; k++)
         fprintf(c->resume, "\t%.17g", e->acc_fp32[k]);
     }
+    if (c->teacher_right) {
+      fprintf(c->resume, "\tpaired");
+      for (int k = 0; k <= c->n_epochs; k++)
+        fprintf(c->resume, "\t%d\t%d", e->pair_b[k], e->pair_c[k]);
+    }
     fprintf(c->resume, "\n");
     fflush(c->resume);
   }
@@ -308,12 +350,15 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
  * "setup <TAB> key <TAB> assembled accuracy (<TAB> accuracy <TAB> seconds)
  * per fine-tuning length" (and for "auto" the epochs it chose and the
  * validation loss it chose them by), then with --precision int8 (whose setup says
- * so) the fp32 accuracies: assembled, then per fine-tuning length. Lines
- * of other setups are kept but not used. */
+ * so) the fp32 accuracies: assembled, then per fine-tuning length, then
+ * in fp32 "paired" and b and c against the teacher, assembled then per
+ * fine-tuning length (lines of earlier runs end before it: their standard
+ * errors are unknown). Lines of other setups are kept but not used. */
 static void resume_load(ctx *c, const char *path) {
   FILE *f = fopen(path, "r");
   if (f) {
-    char line[2048];
+    /* a 64-slot key alone may take 640 characters */
+    char line[4096];
     int used = 0;
     while (fgets(line, sizeof(line), f)) {
       line[strcspn(line, "\n")] = '\0';
@@ -352,6 +397,14 @@ static void resume_load(ctx *c, const char *path) {
         ok = a != NULL;
         *(k < 0 ? &e->acc0_fp32 : &e->acc_fp32[k]) = ok ? strtod(a, NULL) : NAN;
       }
+      for (int k = 0; k <= c->n_epochs; k++)
+        e->pair_b[k] = e->pair_c[k] = -1;
+      char *p = ok ? strtok_r(NULL, "\t", &save) : NULL;
+      if (p && !strcmp(p, "paired"))
+        for (int k = 0; k <= c->n_epochs && ok; k++) {
+          char *b = strtok_r(NULL, "\t", &save), *cc = strtok_r(NULL, "\t", &save);
+          ok = b && cc && (e->pair_b[k] = atoi(b)) >= 0 && (e->pair_c[k] = atoi(cc)) >= 0;
+        }
       if (ok)
         c->n_evals++, used++;
     }
@@ -566,23 +619,67 @@ static void print_ft_header(const ctx *c, int k) {
     printf(" FT %d ep |", c->epochs[k]);
 }
 
-/* key: {"assembled": acc0, "finetune_E": acc[k] for each epoch count E,
- * "finetune_auto" for auto}. */
+/* The paired standard error, in points, of a network's accuracy minus the
+ * teacher's on the same n images, from its b and c (evalrec); NAN when
+ * they are unknown. */
+static double pair_se_points(int b, int cc, int n) {
+  if (b < 0 || cc < 0 || n <= 0)
+    return NAN;
+  double d = b - cc;
+  return 100 * sqrt((b + cc) - d * d / n) / n;
+}
+
+/* The JSON key of accuracy column k: "assembled" for -1, "finetune_E" for
+ * a fine-tuning of E epochs, "finetune_auto" for auto. */
+static void column_key(const ctx *c, int k, char *buf, size_t n) {
+  if (k < 0)
+    snprintf(buf, n, "assembled");
+  else if (c->epochs[k] == HANT_FINETUNE_EPOCHS_AUTO)
+    snprintf(buf, n, "finetune_auto");
+  else
+    snprintf(buf, n, "finetune_%d", c->epochs[k]);
+}
+
+/* key: {column: accuracy}, acc0 as assembled and acc[k] per fine-tuning. */
 static void json_accuracies(hant_jsonw *jw, const char *key, const ctx *c, double acc0, const double *acc) {
   hant_jsonw_key(jw, key);
   hant_jsonw_obj_begin(jw);
-  hant_jsonw_key(jw, "assembled");
-  hant_jsonw_num(jw, acc0);
-  for (int k = 0; k < c->n_epochs; k++) {
+  for (int k = -1; k < c->n_epochs; k++) {
     char kk[32];
-    if (c->epochs[k] == HANT_FINETUNE_EPOCHS_AUTO)
-      snprintf(kk, sizeof(kk), "finetune_auto");
-    else
-      snprintf(kk, sizeof(kk), "finetune_%d", c->epochs[k]);
+    column_key(c, k, kk, sizeof(kk));
     hant_jsonw_key(jw, kk);
-    hant_jsonw_num(jw, acc[k]);
+    hant_jsonw_num(jw, k < 0 ? acc0 : acc[k]);
   }
   hant_jsonw_obj_end(jw);
+}
+
+/* "paired_vs_teacher": {column: {"b", "c", "se_points"}} for the columns
+ * whose counts are known (see evalrec); absent when none is. */
+static void json_paired(hant_jsonw *jw, const ctx *c, const evalrec *e) {
+  bool any = false;
+  for (int k = -1; k < c->n_epochs; k++) {
+    int b = e->pair_b[1 + k], cc = e->pair_c[1 + k];
+    if (b < 0 || cc < 0)
+      continue;
+    if (!any) {
+      hant_jsonw_key(jw, "paired_vs_teacher");
+      hant_jsonw_obj_begin(jw);
+      any = true;
+    }
+    char kk[32];
+    column_key(c, k, kk, sizeof(kk));
+    hant_jsonw_key(jw, kk);
+    hant_jsonw_obj_begin(jw);
+    hant_jsonw_key(jw, "b");
+    hant_jsonw_int(jw, b);
+    hant_jsonw_key(jw, "c");
+    hant_jsonw_int(jw, cc);
+    hant_jsonw_key(jw, "se_points");
+    hant_jsonw_num(jw, pair_se_points(b, cc, c->test.n));
+    hant_jsonw_obj_end(jw);
+  }
+  if (any)
+    hant_jsonw_obj_end(jw);
 }
 
 static void usage(FILE *f) {
@@ -834,8 +931,11 @@ int main(int argc, char **argv) {
   hant_net *tq = NULL;
   qinfo tqi = {HANT_QCALIB_MINMAX, NAN};
   char tpath2[1024];
+  /* + 1: never malloc(0), which may return NULL */
+  if (!c.int8 && (!(c.teacher_right = malloc((size_t)c.test.n + 1)) || !(c.marks = malloc((size_t)c.test.n + 1))))
+    die("out of memory");
   if ((c.int8 && hant_deploy_teacher(c.st, &tq, tpath2, sizeof(tpath2))) ||
-      measure(&c, c.int8 ? tq : c.teacher, &teacher_acc, &teacher_acc_fp32, &tqi))
+      measure(&c, c.int8 ? tq : c.teacher, &teacher_acc, &teacher_acc_fp32, &tqi, c.teacher_right))
     die("teacher");
   hant_net_destroy(tq);
   if (resume_path) {
@@ -976,7 +1076,7 @@ int main(int argc, char **argv) {
     printf("\n");
     /* Per budget: hant's loss against the teacher and the best baseline,
      * for each accuracy column (assembled, then each fine-tuning). */
-    char summary[16][256];
+    char summary[16][512];
     int n_summary = 0;
     for (int ki = 0; ki < n_kinds; ki++)
       for (int fi = 0; fi < n_divs; fi++) {
@@ -1093,6 +1193,7 @@ int main(int argc, char **argv) {
                 }
               if (c.int8) /* the same networks before quantisation */
                 json_accuracies(&jw, "test_accuracy_fp32", &c, e->acc0_fp32, e->acc_fp32);
+              json_paired(&jw, &c, e);
             }
             hant_jsonw_obj_end(&jw);
           }
@@ -1101,25 +1202,31 @@ int main(int argc, char **argv) {
           char *line = summary[n_summary++];
           size_t lo;
           if (s[0].ok)
-            lo = (size_t)snprintf(line, 256, "| %s | %.1fx | ", bl,
+            lo = (size_t)snprintf(line, 512, "| %s | %.1fx | ", bl,
                                   kind[ki] == HANT_BUDGET_ENERGY ? te / s[0].energy_mj : tl / s[0].latency_ms);
           else
-            lo = (size_t)snprintf(line, 256, "| %s | %s | ", bl, s[0].why);
-          for (int k = -1; k < c.n_epochs && lo < 256; k++) {
+            lo = (size_t)snprintf(line, 512, "| %s | %s | ", bl, s[0].why);
+          for (int k = -1; k < c.n_epochs && lo < 512; k++) {
             double h = NAN, best = -INFINITY;
+            char se[32] = "";
             for (int m = 0; m < N_METHODS; m++) {
               if (s[m].eval < 0)
                 continue;
-              double a = k < 0 ? c.evals[s[m].eval].acc0 : c.evals[s[m].eval].acc[k];
-              if (m == 0)
+              const evalrec *r = &c.evals[s[m].eval];
+              double a = k < 0 ? r->acc0 : r->acc[k];
+              if (m == 0) {
                 h = a;
-              else if (a > best)
+                double err = pair_se_points(r->pair_b[1 + k], r->pair_c[1 + k], c.test.n);
+                if (!isnan(err))
+                  snprintf(se, sizeof(se), " ± %.2f", err);
+              } else if (a > best) {
                 best = a;
+              }
             }
             if (isnan(h))
-              lo += (size_t)snprintf(line + lo, 256 - lo, "- | ");
+              lo += (size_t)snprintf(line + lo, 512 - lo, "- | ");
             else
-              lo += (size_t)snprintf(line + lo, 256 - lo, "%+.2f (%s) | ", 100 * (h - teacher_acc),
+              lo += (size_t)snprintf(line + lo, 512 - lo, "%+.2f%s (%s) | ", 100 * (h - teacher_acc), se,
                                     !(best > -INFINITY) ? "no baseline run"
                                     : h > best           ? "ahead"
                                     : h == best          ? "tied"
@@ -1131,9 +1238,9 @@ int main(int argc, char **argv) {
         fflush(stdout);
       }
     hant_library_view_free(view);
-    printf("\nhant's %stest accuracy against the %steacher's (points), and against the best baseline at the same "
-           "budget and fine-tuning (ahead, tied or behind):\n\n",
-           c.int8 ? "int8 " : "", c.int8 ? "int8 " : "");
+    printf("\nhant's %stest accuracy against the %steacher's (points%s), and against the best baseline at the "
+           "same budget and fine-tuning (ahead, tied or behind):\n\n",
+           c.int8 ? "int8 " : "", c.int8 ? "int8 " : "", c.int8 ? "" : ", ± the paired standard error");
     printf(
            "| budget | cut achieved | assembled |");
     for (int k = 0; k < c.n_epochs; k++)
@@ -1156,6 +1263,8 @@ int main(int argc, char **argv) {
     fclose(jf);
   }
   free(c.evals);
+  free(c.teacher_right);
+  free(c.marks);
   hant_dataset_free(&c.train);
   hant_dataset_free(&c.test);
   hant_dataset_free(&c.calib_own);

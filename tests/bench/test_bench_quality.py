@@ -1,15 +1,18 @@
 # SPDX-License-Identifier: MIT
 # test_bench_quality.py: the quality benchmark end to end at toy size: a tiny teacher, its library with modelled
 # costs on three devices, then bench_quality. Checks every budget gets a row per method, every chosen network is
-# within its budget, and no baseline reaches more of hant's objective than hant's exact optimum. The figures themselves mean nothing
-# at this size; docs/results.md has the full-size run. Then --precision int8 (issue 19) on the library scored by
-# hant-distill quantize: refused without the int8 scores and on an fp32 device; its rows are int8-measured (hant's
+# within its budget, no baseline reaches more of hant's objective than hant's exact optimum, and every network's
+# paired counts against the teacher agree with the two accuracies. The figures themselves mean nothing at this size;
+# docs/results.md has the full-size run. Then --precision int8 (issue 19) on the library scored by hant-distill quantize:
+# refused without the int8 scores and on an fp32 device; its rows are int8-measured (hant's
 # network as assembled gets exactly the int8 test accuracy the real hantd's transform --out --eval reports for it, and the
 # teacher is quantised exactly as hant-distill export --precision int8 quantises it), losses are against the int8
 # teacher, and fp32 and int8 never share a resume file's rows.
 #   test_bench_quality.py HANT_DISTILL BENCH_QUALITY HANTD HANT_CLIENT
 import json
+import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +22,7 @@ DISTILL, BENCH, HANTD, CLIENT = sys.argv[1:5]
 T = tempfile.mkdtemp(prefix="hant-quality-test.")
 LIB, TEACHER, OUT = (os.path.join(T, n) for n in ("lib.db", "teacher.hant", "q.json"))
 DEVICES = ["cortex-m7", "rpi4", "jetson-nano"]
+SE = re.compile(r"\| [+-]\d+\.\d\d ± \d+\.\d\d \(")  # a summary cell: hant's loss ± its paired standard error
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import checks  # noqa: E402 - tests/pylib/checks.py, found through the path above
 from checks import check  # noqa: E402
@@ -81,6 +85,8 @@ def int8_checks():
         if row["feasible"]:
             a8, a32 = row["test_accuracy"], row["test_accuracy_fp32"]
             check(set(a8) == set(a32) == {"assembled", "finetune_1"}, "int8 and fp32 figures: %s %s" % (a8, a32))
+            # int8 accuracies come without per-image marks to pair
+            check("paired_vs_teacher" not in row, "int8 row paired: %s" % row.get("paired_vs_teacher"))
             differs = differs or any(a8[k] != a32[k] for k in a8)
     check(differs, "every int8 accuracy equals its fp32 one: not measured in int8")
     h = [row for row in res["rows"] if row["method"] == "hant" and row["feasible"]]
@@ -189,6 +195,24 @@ try:
     check(len(rows) == 3 * 6 * 4, "%d JSON rows, expected 72" % len(rows))
     check(0 < res["teacher_test_accuracy"] <= 1 and res["test_images"] == 300, "teacher figures: %s" %
           {k: v for k, v in res.items() if k != "rows"})
+    # Paired against the teacher on the same images: b only the teacher gets right, c only the network, so c - b is
+    # the accuracy difference in images and se_points its paired standard error.
+    n_img, t_acc = res["test_images"], res["teacher_test_accuracy"]
+    for row in rows:
+        if not row["feasible"]:
+            continue
+        pv = row.get("paired_vs_teacher", {})
+        bad = []
+        for col, acc in row["test_accuracy"].items():
+            p = pv.get(col, {})
+            b, c = p.get("b"), p.get("c")
+            if not (type(b) is int and type(c) is int and b >= 0 and c >= 0 and b + c <= n_img and
+                    c - b == round((acc - t_acc) * n_img) and
+                    abs(p.get("se_points", -1) - 100 * math.sqrt((b + c) - (b - c) ** 2 / n_img) / n_img) < 1e-9):
+                bad.append((col, acc, p))
+        check(set(pv) == set(row["test_accuracy"]) and not bad, "%s %s E/%g: paired against the teacher %s: %s" %
+              (row["device"], row["method"], row["divisor"], pv, bad))
+    check(SE.search(r.stdout), "no ± in the summary:\n" + r.stdout[-800:])
     budgets = {}
     for row in rows:
         budgets.setdefault((row["device"], row["kind"], row["divisor"]), {})[row["method"]] = row
@@ -223,8 +247,22 @@ try:
           % (r1.returncode, r2.returncode, n_lines))
     check("%d networks already evaluated" % n_lines in r2.stderr and "ep " not in r2.stderr,
           "the second run evaluated again: " + r2.stderr[-500:])
-    acc = [[row["test_accuracy"] for row in json.load(open(f))["rows"]] for f in (OUT + "1", OUT + "2")]
+    acc = [[[row.get(k) for k in ("test_accuracy", "paired_vs_teacher")] for row in json.load(open(f))["rows"]]
+           for f in (OUT + "1", OUT + "2")]
     check(acc[0] == acc[1], "resumed accuracies differ: %s vs %s" % tuple(acc))
+    # A resume file written before the paired counts were kept still loads, its standard errors unknown.
+    lines = open(RES).read().splitlines()
+    check(all("\tpaired\t" in x for x in lines), "resume lines without the paired counts: %s" % lines[:1])
+    OLD = os.path.join(T, "resume-old.tsv")
+    with open(OLD, "w") as f:
+        f.writelines(x.split("\tpaired")[0] + "\n" for x in lines)
+    r = run(one[:-1] + [OLD, "--json", OUT + "o"])
+    old = json.load(open(OUT + "o"))["rows"] if r.returncode == 0 else []
+    check(r.returncode == 0 and "%d networks already evaluated" % n_lines in r.stderr and "ep " not in r.stderr and
+          old and all("paired_vs_teacher" not in x for x in old) and not SE.search(r.stdout) and
+          [x["test_accuracy"] for x in old if x["feasible"]] ==
+          [x["test_accuracy"] for x in json.load(open(OUT + "1"))["rows"] if x["feasible"]],
+          "a resume file of before the paired counts: exit %d, %s" % (r.returncode, r.stderr[-400:]))
     r3 = run(one[:-2] + ["--epochs", "2", "--resume", RES, "--no-train"])
     check(r3.returncode == 0 and "0 networks already evaluated" in r3.stderr,
           "other settings reused a network: " + r3.stderr[-300:])
