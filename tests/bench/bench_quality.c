@@ -522,6 +522,13 @@ static void run_hant(const ctx *c, const devctx *d, hant_budget_kind k, double b
                     "score)\n", d->dev->name, res.scores_precision, res.int8_missing);
     exit(1);
   }
+  /* Nor does an fp32 bench compare a network chosen by int8 scores (an
+   * int8 device of a library with them) with baselines chosen by fp32 ones. */
+  if (!c->int8 && !strcmp(res.scores_precision, "int8")) {
+    fprintf(stderr, "bench_quality: %s computes in int8 and the library has int8 scores, so hant chooses by them: "
+                    "run with --precision int8, or on a copy of the library without them\n", d->dev->name);
+    exit(1);
+  }
   if (!res.has_choice) {
     snprintf(s->why, sizeof(s->why), "%s", hant_select_status_name(res.status));
   } else {

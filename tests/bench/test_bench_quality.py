@@ -65,6 +65,9 @@ def int8_checks():
     if not check(run([DISTILL, "quantize", "--db", LIB, "--calib-images", "200", "--threads", "1", "-q"]).returncode
                  == 0, "hant-distill quantize"):
         return
+    r = run(one8[:-2] + ["--no-train"])
+    check(r.returncode == 1 and "cortex-m7 computes in int8" in r.stderr and "--precision int8" in r.stderr,
+          "an fp32 bench on an int8 device of an int8-scored library is refused: " + r.stderr[-300:])
     # Fine-tuned, resumable: int8 rows never reuse the fp32 rows of the same resume file.
     RES = os.path.join(T, "resume.tsv")
     r = run(one8 + ["--json", OUT + "8", "--resume", RES])
