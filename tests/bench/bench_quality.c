@@ -1128,7 +1128,7 @@ int main(int argc, char **argv) {
           const evalrec *e = s[m].eval >= 0 ? &c.evals[s[m].eval] : NULL;
           char p[16], a0[40], name[48];
           pct(p, sizeof(p), s[m].predicted);
-          acc_cell(a0, sizeof(a0), e ? e->acc0 : NAN, e ? e->acc0_fp32 : NAN);
+          acc_cell(a0, sizeof(a0), e ? e->acc0 : NAN, e && c.int8 ? e->acc0_fp32 : NAN);
           if (m == 1 && s[m].ok)
             snprintf(name, sizeof(name), "uniform x%.3g", s[m].width);
           else
@@ -1143,7 +1143,7 @@ int main(int argc, char **argv) {
                    a0);
             for (int k = 0; k < c.n_epochs; k++) {
               char a[40];
-              acc_cell(a, sizeof(a), e->acc[k], e->acc_fp32[k]);
+              acc_cell(a, sizeof(a), e->acc[k], c.int8 ? e->acc_fp32[k] : NAN);
               if (c.epochs[k] == HANT_FINETUNE_EPOCHS_AUTO)
                 printf(" %s (%d ep) |", a, e->ft_epochs[k]);
               else
