@@ -128,6 +128,10 @@ int hant_qnet_run(hant_qnet *q, const float *x, int n, float *y);
 /* Top-1 accuracy of the quantised network on ds (all its images), in
  * batches of `batch`. */
 int hant_qnet_accuracy(hant_qnet *q, const hant_dataset *ds, int batch, double *acc);
+/* The same, also setting correct[i] to 1 if image i is classified right,
+ * else 0 (correct has ds->n entries; may be NULL), as
+ * hant_eval_classifier_marks does in float32. */
+int hant_qnet_accuracy_marks(hant_qnet *q, const hant_dataset *ds, int batch, unsigned char *correct, double *acc);
 
 /* The ONNX Runtime kernels the integer evaluation mirrors are fixed for a
  * given model, so hant's int8 logits equal ORT's up to the rounding of

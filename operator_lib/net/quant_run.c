@@ -439,6 +439,10 @@ int hant_qnet_run(hant_qnet *q, const float *x, int n, float *y) {
 }
 
 int hant_qnet_accuracy(hant_qnet *q, const hant_dataset *ds, int batch, double *acc) {
+  return hant_qnet_accuracy_marks(q, ds, batch, NULL, acc);
+}
+
+int hant_qnet_accuracy_marks(hant_qnet *q, const hant_dataset *ds, int batch, unsigned char *correct, double *acc) {
   if (!q || !ds || !acc || batch <= 0)
     return hant__error(HANT_EINVAL, "int8 evaluation: no network, data or batch size");
   const hant_node *in = &q->net->nodes[0], *o = &q->net->nodes[hant_net_output(q->net)];
@@ -466,6 +470,8 @@ int hant_qnet_accuracy(hant_qnet *q, const hant_dataset *ds, int batch, double *
         if (y[(size_t)j * k + c] > y[(size_t)j * k + best])
           best = c;
       right += best == lab[j];
+      if (correct)
+        correct[b0 + j] = best == lab[j];
     }
   }
   hant_free(x);

@@ -123,9 +123,9 @@ typedef struct ctx {
   hant_finetune_opts ft; /* the recipe every method's network is fine-tuned with */
   int rerank_k;          /* hant's measured re-ranking: the k best choices by prediction, the best on */
   int rerank_images;     /* ... this many validation images answers (k <= 1: the predicted optimum) */
-  /* fp32: the teacher's per-image marks on test (1 right, 0 wrong), which
-   * every network's are paired with, and room for a network's; NULL with
-   * int8, whose accuracies (hant_qnet_accuracy) give no per-image marks. */
+  /* The teacher's per-image marks on test (1 right, 0 wrong), which every
+   * network's are paired with, and room for a network's; in int8 both are
+   * the int8 networks' marks. */
   unsigned char *teacher_right, *marks;
   FILE *resume;          /* finished networks are appended here, when resuming */
   char setup[512];       /* what a finished network's figures depend on besides the network */
@@ -227,19 +227,19 @@ typedef struct qinfo {
 
 /* Accuracy of net on the evaluation split as the bench's precision runs
  * it; *acc_fp32 gets the float32 accuracy (also *acc for fp32), and right
- * (may be NULL) the float32 per-image marks. In int8 net is quantised as
+ * (may be NULL) the per-image marks of *acc. In int8 net is quantised as
  * deploy.c's quantise() does it, which folds its batch norms (its output is
  * unchanged), and qi (may be NULL) says how. */
 static int measure(ctx *c, hant_net *net, double *acc, double *acc_fp32, qinfo *qi, unsigned char *right) {
   double loss;
-  int rc = hant_eval_classifier_marks(net, &c->test, 250, right, acc_fp32, &loss);
+  int rc = hant_eval_classifier_marks(net, &c->test, 250, c->int8 ? NULL : right, acc_fp32, &loss);
   *acc = *acc_fp32;
   if (rc || !c->int8)
     return rc;
   hant_quant_opts qo = {.choose = true};
   hant_qnet *q = NULL;
   if (!(rc = hant_quantise(net, c->calib, &c->val, &qo, &q)))
-    rc = hant_qnet_accuracy(q, &c->test, 128, acc);
+    rc = hant_qnet_accuracy_marks(q, &c->test, 128, right, acc);
   if (!rc && qi)
     *qi = (qinfo){q->calib, q->val_accuracy};
   hant_qnet_destroy(q);
@@ -351,7 +351,7 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
  * per fine-tuning length" (and for "auto" the epochs it chose and the
  * validation loss it chose them by), then with --precision int8 (whose setup says
  * so) the fp32 accuracies: assembled, then per fine-tuning length, then
- * in fp32 "paired" and b and c against the teacher, assembled then per
+ * "paired" and b and c against the teacher, assembled then per
  * fine-tuning length (lines of earlier runs end before it: their standard
  * errors are unknown). Lines of other setups are kept but not used. */
 static void resume_load(ctx *c, const char *path) {
@@ -939,7 +939,7 @@ int main(int argc, char **argv) {
   qinfo tqi = {HANT_QCALIB_MINMAX, NAN};
   char tpath2[1024];
   /* + 1: never malloc(0), which may return NULL */
-  if (!c.int8 && (!(c.teacher_right = malloc((size_t)c.test.n + 1)) || !(c.marks = malloc((size_t)c.test.n + 1))))
+  if (!(c.teacher_right = malloc((size_t)c.test.n + 1)) || !(c.marks = malloc((size_t)c.test.n + 1)))
     die("out of memory");
   if ((c.int8 && hant_deploy_teacher(c.st, &tq, tpath2, sizeof(tpath2))) ||
       measure(&c, c.int8 ? tq : c.teacher, &teacher_acc, &teacher_acc_fp32, &tqi, c.teacher_right))
@@ -1247,7 +1247,7 @@ int main(int argc, char **argv) {
     hant_library_view_free(view);
     printf("\nhant's %stest accuracy against the %steacher's (points%s), and against the best baseline at the "
            "same budget and fine-tuning (ahead, tied or behind):\n\n",
-           c.int8 ? "int8 " : "", c.int8 ? "int8 " : "", c.int8 ? "" : ", ± the paired standard error");
+           c.int8 ? "int8 " : "", c.int8 ? "int8 " : "", ", ± the paired standard error");
     printf(
            "| budget | cut achieved | assembled |");
     for (int k = 0; k < c.n_epochs; k++)

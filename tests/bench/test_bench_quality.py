@@ -88,8 +88,11 @@ def int8_checks():
         if row["feasible"]:
             a8, a32 = row["test_accuracy"], row["test_accuracy_fp32"]
             check(set(a8) == set(a32) == {"assembled", "finetune_1"}, "int8 and fp32 figures: %s %s" % (a8, a32))
-            # int8 accuracies come without per-image marks to pair
-            check("paired_vs_teacher" not in row, "int8 row paired: %s" % row.get("paired_vs_teacher"))
+            # paired with the int8 teacher: the counts give the int8 accuracies' difference
+            pv = row.get("paired_vs_teacher", {})
+            check(set(pv) == set(a8) and all(
+                pv[k]["c"] - pv[k]["b"] == round((a8[k] - res["teacher_test_accuracy"]) * res["test_images"])
+                for k in pv), "int8 row paired with the int8 teacher: %s %s" % (pv, a8))
             differs = differs or any(a8[k] != a32[k] for k in a8)
     check(differs, "every int8 accuracy equals its fp32 one: not measured in int8")
     h = [row for row in res["rows"] if row["method"] == "hant" and row["feasible"]]
