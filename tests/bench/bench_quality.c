@@ -85,6 +85,7 @@ typedef struct evalrec {
   double ft_s[MAX_EPOCHS];
   int ft_epochs[MAX_EPOCHS]; /* the epochs run: epochs[k], or what "auto" chose */
   double auto_loss;          /* auto: points of validation accuracy below the teacher as assembled; NAN without */
+  int min_auto;              /* auto: at least this many epochs (a baseline gets hant's at its budget); 0: none */
   /* With --precision int8, acc0 and acc are int8 accuracies and these the
    * same networks' fp32 ones; NAN otherwise. */
   double acc0_fp32;
@@ -261,11 +262,30 @@ static void pair_count(const ctx *c, evalrec *e, int col) {
   e->pair_c[col] = only_net;
 }
 
-static int evaluate(ctx *c, const int *choice, double width, const char *label) {
+/* Whether evaluation e ran the epochs a floor of min_auto asks: the same,
+ * or for "auto" columns the same count once the floor is applied (a
+ * baseline that picked hant's own network reuses hant's run). */
+static bool same_schedule(const ctx *c, const evalrec *e, int min_auto) {
+  if (e->min_auto == min_auto)
+    return true;
+  for (int k = 0; k < c->n_epochs; k++)
+    if (c->epochs[k] == HANT_FINETUNE_EPOCHS_AUTO && c->train_nets) {
+      int rule = isnan(e->auto_loss) ? -1 : hant_finetune_auto_epochs(e->auto_loss);
+      if (rule < 0 || (rule > min_auto ? rule : min_auto) != e->ft_epochs[k])
+        return false;
+    }
+  return true;
+}
+
+/* With "auto" epochs a network gets at least min_auto of them (0: as the
+ * rule gives), so that a baseline is never fine-tuned for fewer epochs than
+ * hant's network at the same budget: the same network with another floor
+ * is another evaluation. */
+static int evaluate(ctx *c, const int *choice, double width, const char *label, int min_auto) {
   char key[640];
   key_of(c, choice, width, key, sizeof(key));
   for (int i = 0; i < c->n_evals; i++)
-    if (!strcmp(c->evals[i].key, key))
+    if (!strcmp(c->evals[i].key, key) && same_schedule(c, &c->evals[i], min_auto))
       return i;
   if (c->n_evals == c->cap_evals) {
     c->cap_evals = c->cap_evals ? 2 * c->cap_evals : 32;
@@ -276,6 +296,7 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
   evalrec *e = &c->evals[c->n_evals];
   memset(e, 0, sizeof(*e));
   snprintf(e->key, sizeof(e->key), "%s", key);
+  e->min_auto = min_auto;
   hant_net *net;
   e->acc0_fp32 = NAN;
   e->auto_loss = NAN;
@@ -304,6 +325,8 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
         fprintf(stderr, ", %.2f points below the teacher on validation", e->auto_loss);
       }
       e->ft_epochs[k] = hant_finetune_auto_epochs(e->auto_loss);
+      if (e->ft_epochs[k] < min_auto)
+        e->ft_epochs[k] = min_auto;
     }
     hant_finetune_opts fo = c->ft;
     fo.epochs = e->ft_epochs[k];
@@ -324,7 +347,10 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label) 
   }
   fprintf(stderr, "\n");
   if (c->resume) {
-    fprintf(c->resume, "%s\t%s\t%.17g", c->setup, e->key, e->acc0);
+    fprintf(c->resume, "%s\t%s", c->setup, e->key);
+    if (e->min_auto > 0)
+      fprintf(c->resume, " auto>=%d", e->min_auto);
+    fprintf(c->resume, "\t%.17g", e->acc0);
     for (int k = 0; k < c->n_epochs; k++) {
       fprintf(c->resume, "\t%.17g\t%.17g", e->acc[k], e->ft_s[k]);
       if (c->epochs[k] == HANT_FINETUNE_EPOCHS_AUTO)
@@ -372,6 +398,11 @@ static void resume_load(ctx *c, const char *path) {
       }
       evalrec *e = &c->evals[c->n_evals];
       memset(e, 0, sizeof(*e));
+      /* a floor of auto epochs is kept after the network's key */
+      char *floor = strstr(key, " auto>=");
+      e->min_auto = floor ? atoi(floor + 7) : 0;
+      if (floor)
+        *floor = '\0';
       snprintf(e->key, sizeof(e->key), "%s", key);
       e->auto_loss = NAN;
       char *t = strtok_r(NULL, "\t", &save);
@@ -1113,7 +1144,12 @@ int main(int argc, char **argv) {
             s[m].eval = -1;
             continue;
           }
-          s[m].eval = s[m].ok ? evaluate(&c, s[m].choice, s[m].width, label) : -1;
+          /* auto: a baseline gets at least hant's epochs at this budget */
+          int min_auto = 0;
+          for (int k = 0; k < c.n_epochs && m > 0 && s[0].eval >= 0; k++)
+            if (c.epochs[k] == HANT_FINETUNE_EPOCHS_AUTO)
+              min_auto = c.evals[s[0].eval].ft_epochs[k];
+          s[m].eval = s[m].ok ? evaluate(&c, s[m].choice, s[m].width, label, min_auto) : -1;
           /* An exact solver cannot reach less of its objective than a
            * heuristic's choice. */
           if (m > 1 && s[0].ok && s[m].ok && s[m].objective > s[0].objective + 1e-9) {
