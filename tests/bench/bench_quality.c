@@ -849,7 +849,10 @@ int main(int argc, char **argv) {
   for (int i = 0; i < c.n_epochs; i++) {
     char *end;
     long v = strtol(eps[i], &end, 10);
-    if (!strcmp(eps[i], "auto")) {
+    if (!strcmp(eps[i], "auto") && auto_epochs) {
+      fprintf(stderr, "bench_quality: --epochs: 'auto' is given twice\n");
+      return 2;
+    } else if (!strcmp(eps[i], "auto")) {
       c.epochs[i] = HANT_FINETUNE_EPOCHS_AUTO;
       auto_epochs = true;
     } else if (end == eps[i] || *end || v < 1 || v > 100000) {

@@ -181,6 +181,8 @@ def auto_checks():
           abs(res.get("finetune", {}).get("assembled_val_loss_points", 1e9) - h[0]["finetune_auto_val_loss_points"])
           < 1e-6, "the bench's auto epochs and loss are transform --finetune auto's: %s, %s" %
           (h[:1], {k: res.get(k) for k in ("finetune_epochs", "finetune")}))
+    r = run(one[:-2] + ["--epochs", "auto,3,auto"])
+    check(r.returncode == 2 and "'auto' is given twice" in r.stderr, "auto twice refused: " + r.stderr[-200:])
     for bad in ("0", "3x", "auto8"):
         r = run(one[:-2] + ["--epochs", bad])
         check(r.returncode == 2 and "'%s'" % bad in r.stderr, "--epochs %s refused: %s" % (bad, r.stderr[-200:]))
