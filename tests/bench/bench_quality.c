@@ -95,6 +95,10 @@ typedef struct evalrec {
    * classifies right (b) and only this network does (c); -1 when unknown
    * (int8, or a resume line written before they were kept). */
   int pair_b[1 + MAX_EPOCHS], pair_c[1 + MAX_EPOCHS];
+  /* With --choose-finetuned, the accuracy after fine-tuning k on the
+   * validation split, in the bench's precision, which hant chooses by;
+   * NAN otherwise. */
+  double val_ft[MAX_EPOCHS];
 } evalrec;
 
 typedef struct sel {
@@ -107,6 +111,13 @@ typedef struct sel {
   double energy_mj, latency_ms;
   double search_ms;
   int eval; /* index into ctx.evals, -1 when not evaluated */
+  /* hant with --choose-finetuned: the K best choices by prediction, best
+   * first, from which choice (alt[chosen]) was chosen after fine-tuning. */
+  int n_alt, chosen;
+  int *alt[HANT_TRANSFORM_RERANK_K_MAX];
+  double alt_predicted[HANT_TRANSFORM_RERANK_K_MAX];
+  double alt_energy_mj[HANT_TRANSFORM_RERANK_K_MAX], alt_latency_ms[HANT_TRANSFORM_RERANK_K_MAX];
+  int alt_eval[HANT_TRANSFORM_RERANK_K_MAX];
 } sel;
 
 typedef struct ctx {
@@ -124,6 +135,7 @@ typedef struct ctx {
   hant_finetune_opts ft; /* the recipe every method's network is fine-tuned with */
   int rerank_k;          /* hant's measured re-ranking: the k best choices by prediction, the best on */
   int rerank_images;     /* ... this many validation images answers (k <= 1: the predicted optimum) */
+  int choose_ft_k;       /* hant: fine-tune the K best choices by prediction and keep the best on validation */
   /* The teacher's per-image marks on test (1 right, 0 wrong), which every
    * network's are paired with, and room for a network's; in int8 both are
    * the int8 networks' marks. */
@@ -247,6 +259,22 @@ static int measure(ctx *c, hant_net *net, double *acc, double *acc_fp32, qinfo *
   return rc;
 }
 
+/* Accuracy of a fine-tuned net on the validation split in the bench's
+ * precision (--choose-finetuned chooses by it); net is quantised in int8
+ * as measure() does. */
+static int measure_val(ctx *c, hant_net *net, double *acc) {
+  double loss;
+  if (!c->int8)
+    return hant_eval_classifier(net, &c->val, 250, acc, &loss);
+  hant_quant_opts qo = {.choose = true};
+  hant_qnet *q = NULL;
+  int rc = hant_quantise(net, c->calib, &c->val, &qo, &q);
+  if (!rc)
+    rc = hant_qnet_accuracy(q, &c->val, 128, acc);
+  hant_qnet_destroy(q);
+  return rc;
+}
+
 /* The paired counts of column col from c->marks, when the teacher's are
  * known: b, images only the teacher gets right, and c, only the network. */
 static void pair_count(const ctx *c, evalrec *e, int col) {
@@ -311,6 +339,7 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label, 
     e->acc[k] = NAN;
     e->acc_fp32[k] = NAN;
     e->pair_b[1 + k] = e->pair_c[1 + k] = -1;
+    e->val_ft[k] = NAN;
     e->ft_epochs[k] = c->epochs[k];
     if (!c->train_nets)
       continue;
@@ -339,9 +368,13 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label, 
     e->ft_s[k] = hant_now_s() - t0;
     if (measure(c, net, &e->acc[k], &e->acc_fp32[k], NULL, c->marks))
       die(label);
+    if (c->choose_ft_k > 1 && measure_val(c, net, &e->val_ft[k]))
+      die(label);
     hant_net_destroy(net);
     pair_count(c, e, 1 + k);
     fprintf(stderr, ", %d ep %.4f (%.0f s)", e->ft_epochs[k], e->acc[k], e->ft_s[k]);
+    if (!isnan(e->val_ft[k]))
+      fprintf(stderr, " (validation %.4f)", e->val_ft[k]);
     if (c->int8)
       fprintf(stderr, " (fp32 %.4f)", e->acc_fp32[k]);
   }
@@ -365,6 +398,11 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label, 
       fprintf(c->resume, "\tpaired");
       for (int k = 0; k <= c->n_epochs; k++)
         fprintf(c->resume, "\t%d\t%d", e->pair_b[k], e->pair_c[k]);
+    }
+    if (c->choose_ft_k > 1) {
+      fprintf(c->resume, "\tval");
+      for (int k = 0; k < c->n_epochs; k++)
+        fprintf(c->resume, "\t%.17g", e->val_ft[k]);
     }
     fprintf(c->resume, "\n");
     fflush(c->resume);
@@ -431,11 +469,24 @@ static void resume_load(ctx *c, const char *path) {
       for (int k = 0; k <= c->n_epochs; k++)
         e->pair_b[k] = e->pair_c[k] = -1;
       char *p = ok ? strtok_r(NULL, "\t", &save) : NULL;
-      if (p && !strcmp(p, "paired"))
+      if (p && !strcmp(p, "paired")) {
         for (int k = 0; k <= c->n_epochs && ok; k++) {
           char *b = strtok_r(NULL, "\t", &save), *cc = strtok_r(NULL, "\t", &save);
           ok = b && cc && (e->pair_b[k] = atoi(b)) >= 0 && (e->pair_c[k] = atoi(cc)) >= 0;
         }
+        p = ok ? strtok_r(NULL, "\t", &save) : NULL;
+      }
+      for (int k = 0; k < c->n_epochs; k++)
+        e->val_ft[k] = NAN;
+      if (p && !strcmp(p, "val"))
+        for (int k = 0; k < c->n_epochs && ok; k++) {
+          char *v = strtok_r(NULL, "\t", &save);
+          ok = v != NULL;
+          e->val_ft[k] = ok ? strtod(v, NULL) : NAN;
+        }
+      /* choosing after fine-tuning needs the validation accuracies */
+      for (int k = 0; k < c->n_epochs && ok && c->choose_ft_k > 1; k++)
+        ok = !isnan(e->val_ft[k]);
       if (ok)
         c->n_evals++, used++;
     }
@@ -527,6 +578,8 @@ static void sel_from_items(const devctx *d, const libprob *lp, const size_t *ite
 }
 
 static void run_hant(const ctx *c, const devctx *d, hant_budget_kind k, double budget, sel *s) {
+  /* --choose-finetuned draws its K from the 32 best, see below */
+  int rerank = c->choose_ft_k > 1 ? HANT_TRANSFORM_RERANK_K_MAX : c->rerank_k;
   hant_transform_req req;
   hant_transform_req_init(&req);
   snprintf(req.device, sizeof(req.device), "%s", d->dev->name);
@@ -534,8 +587,8 @@ static void run_hant(const ctx *c, const devctx *d, hant_budget_kind k, double b
   hant_budget b = {.kind = k, .value = budget};
   hant_transform_req_add_budget(&req, &b);
   hant_deploy_measurer measurer = {c->lib, c->st};
-  if (c->rerank_k > 1) {
-    req.rerank_k = c->rerank_k;
+  if (rerank > 1) {
+    req.rerank_k = rerank;
     req.rerank_images = c->rerank_images;
     req.accuracy = hant_deploy_accuracy_choice;
     req.accuracy_user = &measurer;
@@ -574,8 +627,56 @@ static void run_hant(const ctx *c, const devctx *d, hant_budget_kind k, double b
     s->latency_ms = res.totals.latency_ms;
     if (res.status != HANT_SELECT_OPTIMAL)
       snprintf(s->why, sizeof(s->why), "%s, gap %.2g", hant_select_status_name(res.status), res.gap);
+    /* --choose-finetuned: the K best by prediction, best first, each
+     * differing from every better one kept in at least two slots (the
+     * next best often only swaps one near-free slot's candidate for an
+     * equal one); the fine-tuning chooses among them (choose_finetuned). */
+    for (int i = 0; c->choose_ft_k > 1 && i < res.n_ranked && s->n_alt < c->choose_ft_k; i++) {
+      const hant_transform_ranked *r = &res.ranked[i];
+      bool near = false;
+      for (int j = 0; j < s->n_alt && !near; j++) {
+        int diff = 0;
+        for (int t = 0; t < res.n_slots; t++)
+          diff += s->alt[j][t] != r->choice[t];
+        near = diff < 2;
+      }
+      if (near)
+        continue;
+      int a = s->n_alt++;
+      if (!(s->alt[a] = malloc(sizeof(int) * (size_t)res.n_slots)))
+        die("out of memory");
+      memcpy(s->alt[a], r->choice, sizeof(int) * (size_t)res.n_slots);
+      s->alt_predicted[a] = r->predicted_accuracy;
+      s->alt_energy_mj[a] = r->totals.energy_mj;
+      s->alt_latency_ms[a] = r->totals.latency_ms;
+    }
   }
   hant_transform_result_free(&res);
+}
+
+/* --choose-finetuned: fine-tunes each of hant's K best choices by
+ * prediction with the bench's schedule and makes the one with the best
+ * validation accuracy after it hant's network (a tie keeps the better
+ * predicted); the test split only reports. */
+static void choose_finetuned(ctx *c, sel *s, const char *label) {
+  if (!s->ok || s->n_alt < 1)
+    return;
+  int best = -1;
+  for (int i = 0; i < s->n_alt; i++) {
+    char l[192];
+    snprintf(l, sizeof(l), "%s choice %d of %d", label, i + 1, s->n_alt);
+    s->alt_eval[i] = evaluate(c, s->alt[i], 0, l, 0);
+    if (best < 0 || c->evals[s->alt_eval[i]].val_ft[0] > c->evals[s->alt_eval[best]].val_ft[0])
+      best = i;
+  }
+  memcpy(s->choice, s->alt[best], sizeof(int) * (size_t)c->lib->n_slots);
+  s->chosen = best;
+  s->predicted = s->alt_predicted[best];
+  s->energy_mj = s->alt_energy_mj[best];
+  s->latency_ms = s->alt_latency_ms[best];
+  /* the objective stays the optimum's, which no baseline may exceed */
+  fprintf(stderr, "  %s: choice %d of %d is best on validation after fine-tuning (%.4f)\n", label, best + 1,
+          s->n_alt, c->evals[s->alt_eval[best]].val_ft[0]);
 }
 
 static void run_library_baseline(const ctx *c, const devctx *d, hant_budget_kind k, double budget, int method,
@@ -760,6 +861,9 @@ static void usage(FILE *f) {
           "  --rerank K            hant: measure the K best choices by prediction on validation\n"
           "                        images and keep the best measured, as transform --rerank does\n"
           "  --rerank-images N     validation images per re-ranked choice (default 1000)\n"
+          "  --choose-finetuned K  hant: fine-tune each of the K best choices by prediction that differ\n"
+          "                        from better ones in two slots or more (among the 32 best; one\n"
+          "                        --epochs value) and keep the best on the validation split after it\n"
           "  --threads N           kernel threads (default: one per core)\n"
           "  --json FILE           also write every row as JSON\n"
           "  --resume FILE         append each evaluated network to FILE and reuse those a\n"
@@ -778,6 +882,7 @@ int main(int argc, char **argv) {
       {"finetune-lr", required_argument, 0, 'L'}, {"finetune-clip", required_argument, 0, 'C'},
       {"finetune-folded", no_argument, 0, 'F'}, {"finetune-ema", required_argument, 0, 'A'}, {"resume", required_argument, 0, 'R'}, {"eval-split", required_argument, 0, 'S'},
       {"rerank", required_argument, 0, 'K'}, {"rerank-images", required_argument, 0, 'I'},
+      {"choose-finetuned", required_argument, 0, 'c'},
       {"precision", required_argument, 0, 'P'}, {"qat", no_argument, 0, 'Q'}, {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
   const char *db = NULL, *json_path = NULL;
@@ -812,6 +917,7 @@ int main(int argc, char **argv) {
     case 'R': resume_path = optarg; break;
     case 'K': c.rerank_k = atoi(optarg); break;
     case 'I': c.rerank_images = atoi(optarg); break;
+    case 'c': c.choose_ft_k = atoi(optarg); break;
     case 'S':
       eval_split = hant_split_from_name(optarg);
       if (eval_split != HANT_SPLIT_TEST && eval_split != HANT_SPLIT_VAL)
@@ -835,7 +941,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (!db || draws < 1 || ft_samples < 0 || test_samples < 0 || threads < 0 || c.rerank_k < 0 ||
-      c.rerank_images < 0) {
+      c.rerank_images < 0 || c.choose_ft_k < 0 || c.choose_ft_k > HANT_TRANSFORM_RERANK_K_MAX) {
     usage(stderr);
     return 2;
   }
@@ -864,6 +970,11 @@ int main(int argc, char **argv) {
   }
   if (!c.train_nets)
     c.n_epochs = 0;
+  if (c.choose_ft_k > 1 && (c.n_epochs != 1 || c.rerank_k > 1)) {
+    fprintf(stderr, "bench_quality: --choose-finetuned needs fine-tuning with one --epochs value, and chooses "
+                    "instead of --rerank\n");
+    return 2;
+  }
   bool use[N_METHODS] = {false};
   char *ms[N_METHODS + 1];
   int n_ms = split_list(methods_s, ms, N_METHODS + 1);
@@ -957,8 +1068,9 @@ int main(int argc, char **argv) {
       die("training split (int8 calibration)");
     c.calib = c.train_nets ? &c.train : &c.calib_own;
   }
-  if ((c.int8 || (auto_epochs && c.train_nets)) && hant_data_load(&spec, HANT_SPLIT_VAL, test_samples, &c.val))
-    die("validation split (int8 calibration method, auto epochs)");
+  if ((c.int8 || (auto_epochs && c.train_nets) || c.choose_ft_k > 1) &&
+      hant_data_load(&spec, HANT_SPLIT_VAL, test_samples, &c.val))
+    die("validation split (int8 calibration method, auto epochs, choosing after fine-tuning)");
   if (auto_epochs && c.train_nets) {
     double loss;
     if (hant_eval_classifier(c.teacher, &c.val, 250, &c.teacher_val, &loss))
@@ -1131,14 +1243,19 @@ int main(int argc, char **argv) {
         uint64_t rseed = hant_candidate_seed(c.seed, (int)kind[ki], who);
         if (use[0])
           run_hant(&c, &d, kind[ki], budget, &s[0]);
+        char bl[64];
+        snprintf(bl, sizeof(bl), "%s/%g", kind[ki] == HANT_BUDGET_ENERGY ? "E" : "T", divisor[fi]);
+        if (use[0] && c.choose_ft_k > 1) {
+          char label[128];
+          snprintf(label, sizeof(label), "%s %s hant", devs[di], bl);
+          choose_finetuned(&c, &s[0], label);
+        }
         if (use[1])
           run_uniform(&c, &d, kind[ki], budget, &s[1]);
         if (use[2])
           run_library_baseline(&c, &d, kind[ki], budget, 2, draws, rseed, &s[2]);
         if (use[3])
           run_library_baseline(&c, &d, kind[ki], budget, 3, draws, rseed, &s[3]);
-        char bl[64];
-        snprintf(bl, sizeof(bl), "%s/%g", kind[ki] == HANT_BUDGET_ENERGY ? "E" : "T", divisor[fi]);
         fprintf(stderr, "%s %s = %.4g %s\n", devs[di], bl, budget, kind[ki] == HANT_BUDGET_ENERGY ? "mJ" : "ms");
         for (int m = 0; m < N_METHODS; m++) {
           char label[128];
@@ -1240,6 +1357,30 @@ int main(int argc, char **argv) {
               if (c.int8) /* the same networks before quantisation */
                 json_accuracies(&jw, "test_accuracy_fp32", &c, e->acc0_fp32, e->acc_fp32);
               json_paired(&jw, &c, e);
+              if (s[m].n_alt > 0) {
+                /* --choose-finetuned: every choice fine-tuned, best predicted first */
+                hant_jsonw_key(&jw, "finetuned_choices");
+                hant_jsonw_arr_begin(&jw);
+                for (int i = 0; i < s[m].n_alt; i++) {
+                  const evalrec *a = &c.evals[s[m].alt_eval[i]];
+                  hant_jsonw_obj_begin(&jw);
+                  hant_jsonw_key(&jw, "network");
+                  hant_jsonw_str(&jw, a->key);
+                  hant_jsonw_key(&jw, "predicted_accuracy");
+                  hant_jsonw_num(&jw, s[m].alt_predicted[i]);
+                  hant_jsonw_key(&jw, "energy_mj");
+                  hant_jsonw_num(&jw, s[m].alt_energy_mj[i]);
+                  hant_jsonw_key(&jw, "latency_ms");
+                  hant_jsonw_num(&jw, s[m].alt_latency_ms[i]);
+                  hant_jsonw_key(&jw, "val_accuracy_finetuned");
+                  hant_jsonw_num(&jw, a->val_ft[0]);
+                  json_accuracies(&jw, "test_accuracy", &c, a->acc0, a->acc);
+                  hant_jsonw_obj_end(&jw);
+                }
+                hant_jsonw_arr_end(&jw);
+                hant_jsonw_key(&jw, "finetuned_chosen_rank");
+                hant_jsonw_int(&jw, s[m].chosen);
+              }
             }
             hant_jsonw_obj_end(&jw);
           }
@@ -1279,8 +1420,11 @@ int main(int argc, char **argv) {
                                                          : "behind");
           }
         }
-        for (int m = 0; m < N_METHODS; m++)
+        for (int m = 0; m < N_METHODS; m++) {
           free(s[m].choice);
+          for (int i = 0; i < s[m].n_alt; i++)
+            free(s[m].alt[i]);
+        }
         fflush(stdout);
       }
     hant_library_view_free(view);

@@ -7,7 +7,8 @@
 # refused without the int8 scores and on an fp32 device; its rows are int8-measured (hant's
 # network as assembled gets exactly the int8 test accuracy the real hantd's transform --out --eval reports for it, and the
 # teacher is quantised exactly as hant-distill export --precision int8 quantises it), losses are against the int8
-# teacher, and fp32 and int8 never share a resume file's rows.
+# teacher, and fp32 and int8 never share a resume file's rows. And --choose-finetuned: hant's network is the best on
+# validation after fine-tuning among its K best choices.
 #   test_bench_quality.py HANT_DISTILL BENCH_QUALITY HANTD HANT_CLIENT
 import json
 import math
@@ -188,6 +189,52 @@ def auto_checks():
         check(r.returncode == 2 and "'%s'" % bad in r.stderr, "--epochs %s refused: %s" % (bad, r.stderr[-200:]))
 
 
+def choose_checks(plain):
+    """--choose-finetuned K: hant fine-tunes its K best choices by prediction (each two slots or more from every
+    better one kept) and keeps the best on validation; the first is the plain run's network with the same figures;
+    resumed runs evaluate nothing again; it needs one --epochs value."""
+    RES = os.path.join(T, "resume-choose.tsv")
+    one = [BENCH, "--db", LIB, "--devices", "rpi4", "--kinds", "energy", "--divisors", "2,4", "--methods",
+           "hant,greedy", "--epochs", "1", "--finetune-samples", "300", "--test-samples", "300",
+           "--choose-finetuned", "3", "--resume", RES]
+    runs = []
+    for i in range(2):
+        r = run(one + ["--json", OUT + "c%d" % i])
+        runs.append(json.load(open(OUT + "c%d" % i))["rows"] if r.returncode == 0 else [])
+        check(r.returncode == 0, "bench_quality --choose-finetuned, run %d: exit %d" % (i + 1, r.returncode))
+    check("ep " not in r.stderr, "the resumed --choose-finetuned run evaluated again: " + r.stderr[-400:])
+    fig = ("network", "test_accuracy", "finetuned_choices", "finetuned_chosen_rank")
+    check([[x.get(k) for k in fig] for x in runs[0]] == [[x.get(k) for k in fig] for x in runs[1]],
+          "the resumed --choose-finetuned run differs")
+    hants = [x for x in runs[0] if x["method"] == "hant" and x["feasible"]]
+    check(hants and any(len(h.get("finetuned_choices", [])) >= 2 for h in hants),
+          "--choose-finetuned: no feasible hant row chose among two or more: %s" % hants)
+    for h in hants:
+        ch = h.get("finetuned_choices", [])
+        ids = [x["network"].split()[1].split(",") for x in ch]
+        vals = [x["val_accuracy_finetuned"] for x in ch]
+        best = vals.index(max(vals)) if vals else -1
+        near = [(i, j) for i in range(len(ids)) for j in range(i)
+                if sum(a != b for a, b in zip(ids[i], ids[j])) < 2]
+        base = [x for x in plain if x["device"] == "rpi4" and x["kind"] == "energy_mj" and x["method"] == "hant"
+                and x["divisor"] == h["divisor"]]
+        check(1 <= len(ch) <= 3 and not near and all(0 <= v <= 1 for v in vals) and
+              all(ch[i]["predicted_accuracy"] >= ch[i + 1]["predicted_accuracy"] - 1e-12 for i in range(len(ch) - 1))
+              and all(x["energy_mj"] <= h["budget"] * (1 + 1e-6) for x in ch),
+              "E/%g: the choices fine-tuned: %s" % (h["divisor"], ch))
+        check(best >= 0 and h["finetuned_chosen_rank"] == best and h["network"] == ch[best]["network"] and
+              h["test_accuracy"] == ch[best]["test_accuracy"] and h["energy_mj"] == ch[best]["energy_mj"],
+              "E/%g: hant kept choice %s, not the best on validation %d: %s" %
+              (h["divisor"], h.get("finetuned_chosen_rank"), best, vals))
+        check(base and ch and ch[0]["network"] == base[0]["network"] and
+              ch[0]["test_accuracy"] == base[0]["test_accuracy"],
+              "E/%g: the first choice is not the plain run's network and figures: %s vs %s" %
+              (h["divisor"], ch[:1], base[:1]))
+    r = run(one[:-2] + ["--epochs", "1,2"])
+    check(r.returncode == 2 and "one --epochs value" in r.stderr, "--choose-finetuned with two lengths refused: " +
+          r.stderr[-200:])
+
+
 try:
     steps = [[DISTILL, "teacher", "--arch", "tiny", "--epochs", "1", "--samples", "2000", "--val-samples", "300",
               "--out", TEACHER],
@@ -279,6 +326,7 @@ try:
           "other settings reused a network: " + r3.stderr[-300:])
 
     auto_checks()
+    choose_checks(rows)
     int8_checks()
 
     r = run([BENCH, "--db", os.path.join(T, "missing.db")])
