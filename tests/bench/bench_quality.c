@@ -75,6 +75,8 @@
  */
 
 #define MAX_EPOCHS 4
+/* --choose-finetuned's choices: the K best by prediction and --choose-also's two */
+#define MAX_ALTS (HANT_TRANSFORM_RERANK_K_MAX + 2)
 #define N_METHODS 4
 static const char *const method_names[N_METHODS] = {"hant", "uniform", "random", "greedy"};
 
@@ -112,12 +114,14 @@ typedef struct sel {
   double search_ms;
   int eval; /* index into ctx.evals, -1 when not evaluated */
   /* hant with --choose-finetuned: the K best choices by prediction, best
-   * first, from which choice (alt[chosen]) was chosen after fine-tuning. */
+   * first, then those --choose-also adds, from which choice (alt[chosen])
+   * was chosen after fine-tuning; alt_source says where each came from. */
   int n_alt, chosen;
-  int *alt[HANT_TRANSFORM_RERANK_K_MAX];
-  double alt_predicted[HANT_TRANSFORM_RERANK_K_MAX];
-  double alt_energy_mj[HANT_TRANSFORM_RERANK_K_MAX], alt_latency_ms[HANT_TRANSFORM_RERANK_K_MAX];
-  int alt_eval[HANT_TRANSFORM_RERANK_K_MAX];
+  int *alt[MAX_ALTS];
+  double alt_predicted[MAX_ALTS];
+  double alt_energy_mj[MAX_ALTS], alt_latency_ms[MAX_ALTS];
+  int alt_eval[MAX_ALTS];
+  char alt_source[MAX_ALTS][24];
 } sel;
 
 typedef struct ctx {
@@ -136,6 +140,8 @@ typedef struct ctx {
   int rerank_k;          /* hant's measured re-ranking: the k best choices by prediction, the best on */
   int rerank_images;     /* ... this many validation images answers (k <= 1: the predicted optimum) */
   int choose_ft_k;       /* hant: fine-tune the K best choices by prediction and keep the best on validation */
+  bool choose_greedy;    /* ... and greedy's choice at the budget */
+  bool choose_other;     /* ... and hant's at the same divisor of the other budget kind, when it fits */
   /* The teacher's per-image marks on test (1 right, 0 wrong), which every
    * network's are paired with, and room for a network's; in int8 both are
    * the int8 networks' marks. */
@@ -649,9 +655,31 @@ static void run_hant(const ctx *c, const devctx *d, hant_budget_kind k, double b
       s->alt_predicted[a] = r->predicted_accuracy;
       s->alt_energy_mj[a] = r->totals.energy_mj;
       s->alt_latency_ms[a] = r->totals.latency_ms;
+      snprintf(s->alt_source[a], sizeof(s->alt_source[a]), "prediction %d", i + 1);
     }
   }
   hant_transform_result_free(&res);
+}
+
+/* --choose-also: adds another method's choice o (from source) to hant's
+ * choices, unless it is one of them already. */
+static void add_alt(const ctx *c, sel *s, const sel *o, const char *source) {
+  if (!s->ok || !o->ok || !o->choice || s->n_alt >= MAX_ALTS)
+    return;
+  size_t bytes = sizeof(int) * (size_t)c->lib->n_slots;
+  for (int j = 0; j < s->n_alt; j++)
+    if (!memcmp(s->alt[j], o->choice, bytes)) {
+      fprintf(stderr, "  %s's choice is hant's choice %d\n", source, j + 1);
+      return;
+    }
+  int a = s->n_alt++;
+  if (!(s->alt[a] = malloc(bytes)))
+    die("out of memory");
+  memcpy(s->alt[a], o->choice, bytes);
+  s->alt_predicted[a] = o->predicted;
+  s->alt_energy_mj[a] = o->energy_mj;
+  s->alt_latency_ms[a] = o->latency_ms;
+  snprintf(s->alt_source[a], sizeof(s->alt_source[a]), "%s", source);
 }
 
 /* --choose-finetuned: fine-tunes each of hant's K best choices by
@@ -664,7 +692,7 @@ static void choose_finetuned(ctx *c, sel *s, const char *label) {
   int best = -1;
   for (int i = 0; i < s->n_alt; i++) {
     char l[192];
-    snprintf(l, sizeof(l), "%s choice %d of %d", label, i + 1, s->n_alt);
+    snprintf(l, sizeof(l), "%s choice %d of %d (%s)", label, i + 1, s->n_alt, s->alt_source[i]);
     s->alt_eval[i] = evaluate(c, s->alt[i], 0, l, 0);
     if (best < 0 || c->evals[s->alt_eval[i]].val_ft[0] > c->evals[s->alt_eval[best]].val_ft[0])
       best = i;
@@ -864,6 +892,9 @@ static void usage(FILE *f) {
           "  --choose-finetuned K  hant: fine-tune each of the K best choices by prediction that differ\n"
           "                        from better ones in two slots or more (among the 32 best; one\n"
           "                        --epochs value) and keep the best on the validation split after it\n"
+          "  --choose-also LIST    with --choose-finetuned, also fine-tune greedy's choice (greedy) and\n"
+          "                        hant's at the same divisor of the other budget kind when it fits the\n"
+          "                        budget (other-kind)\n"
           "  --threads N           kernel threads (default: one per core)\n"
           "  --json FILE           also write every row as JSON\n"
           "  --resume FILE         append each evaluated network to FILE and reuse those a\n"
@@ -882,7 +913,7 @@ int main(int argc, char **argv) {
       {"finetune-lr", required_argument, 0, 'L'}, {"finetune-clip", required_argument, 0, 'C'},
       {"finetune-folded", no_argument, 0, 'F'}, {"finetune-ema", required_argument, 0, 'A'}, {"resume", required_argument, 0, 'R'}, {"eval-split", required_argument, 0, 'S'},
       {"rerank", required_argument, 0, 'K'}, {"rerank-images", required_argument, 0, 'I'},
-      {"choose-finetuned", required_argument, 0, 'c'},
+      {"choose-finetuned", required_argument, 0, 'c'}, {"choose-also", required_argument, 0, 'a'},
       {"precision", required_argument, 0, 'P'}, {"qat", no_argument, 0, 'Q'}, {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
   const char *db = NULL, *json_path = NULL;
@@ -918,6 +949,22 @@ int main(int argc, char **argv) {
     case 'K': c.rerank_k = atoi(optarg); break;
     case 'I': c.rerank_images = atoi(optarg); break;
     case 'c': c.choose_ft_k = atoi(optarg); break;
+    case 'a': {
+      char buf[64], *al[4];
+      snprintf(buf, sizeof(buf), "%s", optarg);
+      int n = split_list(buf, al, 4);
+      for (int i = 0; i < n; i++) {
+        if (!strcmp(al[i], "greedy"))
+          c.choose_greedy = true;
+        else if (!strcmp(al[i], "other-kind"))
+          c.choose_other = true;
+        else {
+          fprintf(stderr, "bench_quality: --choose-also: '%s' is neither greedy nor other-kind\n", al[i]);
+          return 2;
+        }
+      }
+      break;
+    }
     case 'S':
       eval_split = hant_split_from_name(optarg);
       if (eval_split != HANT_SPLIT_TEST && eval_split != HANT_SPLIT_VAL)
@@ -970,6 +1017,10 @@ int main(int argc, char **argv) {
   }
   if (!c.train_nets)
     c.n_epochs = 0;
+  if ((c.choose_greedy || c.choose_other) && c.choose_ft_k < 2) {
+    fprintf(stderr, "bench_quality: --choose-also needs --choose-finetuned K\n");
+    return 2;
+  }
   if (c.choose_ft_k > 1 && (c.n_epochs != 1 || c.rerank_k > 1)) {
     fprintf(stderr, "bench_quality: --choose-finetuned needs fine-tuning with one --epochs value, and chooses "
                     "instead of --rerank\n");
@@ -1248,6 +1299,23 @@ int main(int argc, char **argv) {
         if (use[0] && c.choose_ft_k > 1) {
           char label[128];
           snprintf(label, sizeof(label), "%s %s hant", devs[di], bl);
+          if (c.choose_greedy) {
+            sel g = {0};
+            run_library_baseline(&c, &d, kind[ki], budget, 3, draws, rseed, &g);
+            add_alt(&c, &s[0], &g, "greedy");
+            free(g.choice);
+          }
+          if (c.choose_other) {
+            /* hant's plain choice at the same divisor of the other kind */
+            ctx plain = c;
+            plain.choose_ft_k = plain.rerank_k = 0;
+            hant_budget_kind other = kind[ki] == HANT_BUDGET_ENERGY ? HANT_BUDGET_LATENCY : HANT_BUDGET_ENERGY;
+            sel oth = {0};
+            run_hant(&plain, &d, other, (other == HANT_BUDGET_ENERGY ? te : tl) / divisor[fi], &oth);
+            if (oth.ok && (kind[ki] == HANT_BUDGET_ENERGY ? oth.energy_mj : oth.latency_ms) <= budget * (1 + 1e-9))
+              add_alt(&c, &s[0], &oth, other == HANT_BUDGET_ENERGY ? "energy budget" : "latency budget");
+            free(oth.choice);
+          }
           choose_finetuned(&c, &s[0], label);
         }
         if (use[1])
@@ -1358,12 +1426,14 @@ int main(int argc, char **argv) {
                 json_accuracies(&jw, "test_accuracy_fp32", &c, e->acc0_fp32, e->acc_fp32);
               json_paired(&jw, &c, e);
               if (s[m].n_alt > 0) {
-                /* --choose-finetuned: every choice fine-tuned, best predicted first */
+                /* --choose-finetuned: every choice fine-tuned, best predicted first, then --choose-also's */
                 hant_jsonw_key(&jw, "finetuned_choices");
                 hant_jsonw_arr_begin(&jw);
                 for (int i = 0; i < s[m].n_alt; i++) {
                   const evalrec *a = &c.evals[s[m].alt_eval[i]];
                   hant_jsonw_obj_begin(&jw);
+                  hant_jsonw_key(&jw, "source");
+                  hant_jsonw_str(&jw, s[m].alt_source[i]);
                   hant_jsonw_key(&jw, "network");
                   hant_jsonw_str(&jw, a->key);
                   hant_jsonw_key(&jw, "predicted_accuracy");

@@ -233,6 +233,32 @@ def choose_checks(plain):
     r = run(one[:-2] + ["--epochs", "1,2"])
     check(r.returncode == 2 and "one --epochs value" in r.stderr, "--choose-finetuned with two lengths refused: " +
           r.stderr[-200:])
+    # --choose-also adds greedy's choice and the latency budget's (when it fits) to the K best, each once
+    r = run(one[:-2] + ["--choose-also", "greedy,other-kind", "--resume", RES, "--json", OUT + "ca"])
+    rows = json.load(open(OUT + "ca"))["rows"] if r.returncode == 0 else []
+    check(r.returncode == 0 and rows, "--choose-also greedy,other-kind: exit %d" % r.returncode)
+    for h in [x for x in rows if x["method"] == "hant" and x["feasible"]]:
+        ch = h.get("finetuned_choices", [])
+        nets = [x["network"] for x in ch]
+        srcs = [x["source"] for x in ch]
+        vals = [x["val_accuracy_finetuned"] for x in ch]
+        greedy = [x["network"] for x in rows if x["method"] == "greedy" and x["divisor"] == h["divisor"] and
+                  x["feasible"]]
+        check(len(set(nets)) == len(nets) and all(re.fullmatch(r"prediction \d+|greedy|latency budget", x)
+                                                  for x in srcs) and
+              all(x["energy_mj"] <= h["budget"] * (1 + 1e-6) for x in ch) and
+              (not greedy or greedy[0] in nets) and h["network"] == nets[vals.index(max(vals))],
+              "E/%g with --choose-also: %s" % (h["divisor"], list(zip(srcs, nets, vals))))
+    # greedy's choice is added, or said to be one of hant's, at every budget where both chose
+    both = [x for x in rows if x["method"] == "hant" and x["feasible"] and
+            any(g["method"] == "greedy" and g["divisor"] == x["divisor"] and g["feasible"] for g in rows)]
+    added = sum(1 for x in both for c in x.get("finetuned_choices", []) if c["source"] == "greedy")
+    check(both and added + r.stderr.count("greedy's choice is hant's choice") == len(both),
+          "greedy's choice neither added nor found among hant's: %d added, %d budgets" % (added, len(both)))
+    for bad, why in ((["--choose-also", "random"], "'random' is neither"),
+                     (["--choose-finetuned", "0", "--choose-also", "greedy"], "needs --choose-finetuned")):
+        r = run(one[:-2] + bad)
+        check(r.returncode == 2 and why in r.stderr, "%s refused: %s" % (bad, r.stderr[-200:]))
 
 
 try:
