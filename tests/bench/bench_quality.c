@@ -244,41 +244,31 @@ typedef struct qinfo {
   double val_accuracy;
 } qinfo;
 
-/* Accuracy of net on the evaluation split as the bench's precision runs
- * it; *acc_fp32 gets the float32 accuracy (also *acc for fp32), and right
- * (may be NULL) the per-image marks of *acc. In int8 net is quantised as
- * deploy.c's quantise() does it, which folds its batch norms (its output is
+/* Accuracy of net on ds (the evaluation split, or validation for
+ * --choose-finetuned) as the bench's precision runs it; *acc_fp32 gets the
+ * float32 accuracy (also *acc for fp32), and right (may be NULL) the
+ * per-image marks of *acc. In int8 net is quantised as deploy.c's
+ * quantise() does it, which folds its batch norms (its output is
  * unchanged), and qi (may be NULL) says how. */
-static int measure(ctx *c, hant_net *net, double *acc, double *acc_fp32, qinfo *qi, unsigned char *right) {
+static int measure_on(ctx *c, hant_net *net, const hant_dataset *ds, double *acc, double *acc_fp32, qinfo *qi,
+                      unsigned char *right) {
   double loss;
-  int rc = hant_eval_classifier_marks(net, &c->test, 250, c->int8 ? NULL : right, acc_fp32, &loss);
+  int rc = hant_eval_classifier_marks(net, ds, 250, c->int8 ? NULL : right, acc_fp32, &loss);
   *acc = *acc_fp32;
   if (rc || !c->int8)
     return rc;
   hant_quant_opts qo = {.choose = true};
   hant_qnet *q = NULL;
   if (!(rc = hant_quantise(net, c->calib, &c->val, &qo, &q)))
-    rc = hant_qnet_accuracy_marks(q, &c->test, 128, right, acc);
+    rc = hant_qnet_accuracy_marks(q, ds, 128, right, acc);
   if (!rc && qi)
     *qi = (qinfo){q->calib, q->val_accuracy};
   hant_qnet_destroy(q);
   return rc;
 }
 
-/* Accuracy of a fine-tuned net on the validation split in the bench's
- * precision (--choose-finetuned chooses by it); net is quantised in int8
- * as measure() does. */
-static int measure_val(ctx *c, hant_net *net, double *acc) {
-  double loss;
-  if (!c->int8)
-    return hant_eval_classifier(net, &c->val, 250, acc, &loss);
-  hant_quant_opts qo = {.choose = true};
-  hant_qnet *q = NULL;
-  int rc = hant_quantise(net, c->calib, &c->val, &qo, &q);
-  if (!rc)
-    rc = hant_qnet_accuracy(q, &c->val, 128, acc);
-  hant_qnet_destroy(q);
-  return rc;
+static int measure(ctx *c, hant_net *net, double *acc, double *acc_fp32, qinfo *qi, unsigned char *right) {
+  return measure_on(c, net, &c->test, acc, acc_fp32, qi, right);
 }
 
 /* The paired counts of column col from c->marks, when the teacher's are
@@ -374,7 +364,8 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label, 
     e->ft_s[k] = hant_now_s() - t0;
     if (measure(c, net, &e->acc[k], &e->acc_fp32[k], NULL, c->marks))
       die(label);
-    if (c->choose_ft_k > 1 && measure_val(c, net, &e->val_ft[k]))
+    double val_fp32;
+    if (c->choose_ft_k > 1 && measure_on(c, net, &c->val, &e->val_ft[k], &val_fp32, NULL, NULL))
       die(label);
     hant_net_destroy(net);
     pair_count(c, e, 1 + k);
@@ -583,6 +574,29 @@ static void sel_from_items(const devctx *d, const libprob *lp, const size_t *ite
   s->ok = true;
 }
 
+/* Appends a copy of a choice to s's choices for --choose-finetuned. */
+static void push_alt(sel *s, int n_slots, const int *choice, double predicted, double energy_mj, double latency_ms,
+                     const char *source) {
+  int a = s->n_alt++;
+  if (!(s->alt[a] = malloc(sizeof(int) * (size_t)n_slots)))
+    die("out of memory");
+  memcpy(s->alt[a], choice, sizeof(int) * (size_t)n_slots);
+  s->alt_predicted[a] = predicted;
+  s->alt_energy_mj[a] = energy_mj;
+  s->alt_latency_ms[a] = latency_ms;
+  snprintf(s->alt_source[a], sizeof(s->alt_source[a]), "%s", source);
+}
+
+/* --choose-finetuned only needs re-ranking's list of the best choices by
+ * prediction, not their accuracies as assembled: every one "measures" the
+ * same, so the list keeps its order and the answer stays the predicted
+ * optimum, and nothing is assembled. */
+static int unmeasured(void *user, const int *choice, int n_slots, int images, bool int8, double *accuracy) {
+  (void)user, (void)choice, (void)n_slots, (void)images, (void)int8;
+  *accuracy = 0;
+  return 0;
+}
+
 static void run_hant(const ctx *c, const devctx *d, hant_budget_kind k, double budget, sel *s) {
   /* --choose-finetuned draws its K from the 32 best, see below */
   int rerank = c->choose_ft_k > 1 ? HANT_TRANSFORM_RERANK_K_MAX : c->rerank_k;
@@ -596,7 +610,7 @@ static void run_hant(const ctx *c, const devctx *d, hant_budget_kind k, double b
   if (rerank > 1) {
     req.rerank_k = rerank;
     req.rerank_images = c->rerank_images;
-    req.accuracy = hant_deploy_accuracy_choice;
+    req.accuracy = c->choose_ft_k > 1 ? unmeasured : hant_deploy_accuracy_choice;
     req.accuracy_user = &measurer;
   }
   hant_transform_result res;
@@ -648,14 +662,9 @@ static void run_hant(const ctx *c, const devctx *d, hant_budget_kind k, double b
       }
       if (near)
         continue;
-      int a = s->n_alt++;
-      if (!(s->alt[a] = malloc(sizeof(int) * (size_t)res.n_slots)))
-        die("out of memory");
-      memcpy(s->alt[a], r->choice, sizeof(int) * (size_t)res.n_slots);
-      s->alt_predicted[a] = r->predicted_accuracy;
-      s->alt_energy_mj[a] = r->totals.energy_mj;
-      s->alt_latency_ms[a] = r->totals.latency_ms;
-      snprintf(s->alt_source[a], sizeof(s->alt_source[a]), "prediction %d", i + 1);
+      char src[24];
+      snprintf(src, sizeof(src), "prediction %d", i + 1);
+      push_alt(s, res.n_slots, r->choice, r->predicted_accuracy, r->totals.energy_mj, r->totals.latency_ms, src);
     }
   }
   hant_transform_result_free(&res);
@@ -672,14 +681,7 @@ static void add_alt(const ctx *c, sel *s, const sel *o, const char *source) {
       fprintf(stderr, "  %s's choice is hant's choice %d\n", source, j + 1);
       return;
     }
-  int a = s->n_alt++;
-  if (!(s->alt[a] = malloc(bytes)))
-    die("out of memory");
-  memcpy(s->alt[a], o->choice, bytes);
-  s->alt_predicted[a] = o->predicted;
-  s->alt_energy_mj[a] = o->energy_mj;
-  s->alt_latency_ms[a] = o->latency_ms;
-  snprintf(s->alt_source[a], sizeof(s->alt_source[a]), "%s", source);
+  push_alt(s, c->lib->n_slots, o->choice, o->predicted, o->energy_mj, o->latency_ms, source);
 }
 
 /* --choose-finetuned: fine-tunes each of hant's K best choices by
