@@ -364,8 +364,10 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label, 
     e->ft_s[k] = hant_now_s() - t0;
     if (measure(c, net, &e->acc[k], &e->acc_fp32[k], NULL, c->marks))
       die(label);
+    /* validation after fine-tuning: what --choose-finetuned chooses by, and
+     * what a schedule is chosen by (the test split only reports) */
     double val_fp32;
-    if (c->choose_ft_k > 1 && measure_on(c, net, &c->val, &e->val_ft[k], &val_fp32, NULL, NULL))
+    if (measure_on(c, net, &c->val, &e->val_ft[k], &val_fp32, NULL, NULL))
       die(label);
     hant_net_destroy(net);
     pair_count(c, e, 1 + k);
@@ -396,7 +398,7 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label, 
       for (int k = 0; k <= c->n_epochs; k++)
         fprintf(c->resume, "\t%d\t%d", e->pair_b[k], e->pair_c[k]);
     }
-    if (c->choose_ft_k > 1) {
+    if (c->train_nets && c->n_epochs > 0) {
       fprintf(c->resume, "\tval");
       for (int k = 0; k < c->n_epochs; k++)
         fprintf(c->resume, "\t%.17g", e->val_ft[k]);
@@ -822,6 +824,28 @@ static void json_accuracies(hant_jsonw *jw, const char *key, const ctx *c, doubl
   hant_jsonw_obj_end(jw);
 }
 
+/* "val_accuracy_finetuned": {column: accuracy on the validation split
+ * after that fine-tuning}, for the columns measured (resume lines of older
+ * runs lack them); absent when none is. */
+static void json_val_finetuned(hant_jsonw *jw, const ctx *c, const evalrec *e) {
+  bool any = false;
+  for (int k = 0; k < c->n_epochs; k++) {
+    if (isnan(e->val_ft[k]))
+      continue;
+    if (!any) {
+      hant_jsonw_key(jw, "val_accuracy_finetuned");
+      hant_jsonw_obj_begin(jw);
+      any = true;
+    }
+    char kk[32];
+    column_key(c, k, kk, sizeof(kk));
+    hant_jsonw_key(jw, kk);
+    hant_jsonw_num(jw, e->val_ft[k]);
+  }
+  if (any)
+    hant_jsonw_obj_end(jw);
+}
+
 /* "paired_vs_teacher": {column: {"b", "c", "se_points"}} for the columns
  * whose counts are known (see evalrec); absent when none is. */
 static void json_paired(hant_jsonw *jw, const ctx *c, const evalrec *e) {
@@ -1121,9 +1145,10 @@ int main(int argc, char **argv) {
       die("training split (int8 calibration)");
     c.calib = c.train_nets ? &c.train : &c.calib_own;
   }
-  if ((c.int8 || (auto_epochs && c.train_nets) || c.choose_ft_k > 1) &&
-      hant_data_load(&spec, HANT_SPLIT_VAL, test_samples, &c.val))
-    die("validation split (int8 calibration method, auto epochs, choosing after fine-tuning)");
+  /* validation: the int8 calibration method, auto epochs, and every
+   * fine-tuned network's accuracy after it */
+  if ((c.int8 || c.train_nets) && hant_data_load(&spec, HANT_SPLIT_VAL, test_samples, &c.val))
+    die("validation split");
   if (auto_epochs && c.train_nets) {
     double loss;
     if (hant_eval_classifier(c.teacher, &c.val, 250, &c.teacher_val, &loss))
@@ -1426,6 +1451,7 @@ int main(int argc, char **argv) {
                 }
               if (c.int8) /* the same networks before quantisation */
                 json_accuracies(&jw, "test_accuracy_fp32", &c, e->acc0_fp32, e->acc_fp32);
+              json_val_finetuned(&jw, &c, e);
               json_paired(&jw, &c, e);
               if (s[m].n_alt > 0) {
                 /* --choose-finetuned: every choice fine-tuned, best predicted first, then --choose-also's */

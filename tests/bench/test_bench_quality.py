@@ -162,8 +162,13 @@ def auto_checks():
             want = max(want, hant_ep.get(row["divisor"], 0))
         check(ep == want and "finetune_auto" in row["test_accuracy"] and "(%d ep)" % ep in r.stdout,
               "%s E/%g: %s epochs for a loss of %s" % (row["method"], row["divisor"], ep, loss))
+        # every fine-tuned network is measured on validation too, which is what a schedule is chosen by
+        v = row.get("val_accuracy_finetuned", {}).get("finetune_auto")
+        check(v is not None and 0 < v <= 1 and "(validation %.4f)" % v in r.stderr,
+              "%s E/%g: validation accuracy after fine-tuning: %s" % (row["method"], row["divisor"], v))
     r2 = run(one + ["--json", OUT + "a2"])
-    fig = ("network", "test_accuracy", "finetune_auto_epochs", "finetune_auto_val_loss_points")
+    fig = ("network", "test_accuracy", "finetune_auto_epochs", "finetune_auto_val_loss_points",
+           "val_accuracy_finetuned")
     again = [x for x in json.load(open(OUT + "a2"))["rows"] if x["feasible"]] if r2.returncode == 0 else []
     check(r2.returncode == 0 and "ep " not in r2.stderr and
           [[x.get(k) for k in fig] for x in again] == [[x.get(k) for k in fig] for x in rows],
