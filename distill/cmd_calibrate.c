@@ -118,6 +118,14 @@ int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a
   bool fit_objective = objective && !strcmp(objective, "calibrated");
   free(objective);
   free(add_tau_s);
+  /* the slot weights as stored (one per slot), when the fit adopted them */
+  double *slot_w = malloc(sizeof(double) * (size_t)(lib->n_slots + 1));
+  int n_slot_w = -1;
+  char *wtext = NULL;
+  if (slot_w && !hant_store_meta_get(st, "calibration_slot_kl_weights", &wtext) && wtext)
+    n_slot_w = hant_library_slot_weights_parse(wtext, slot_w, lib->n_slots + 1);
+  hant_errmsg_clear();
+  free(wtext);
   if (json) {
     hant_jsonw w;
     hant_jsonw_init(&w, stdout);
@@ -143,6 +151,31 @@ int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a
     hant_jsonw_key(&w, "prediction"), hant_jsonw_str(&w, chk.by_divergence ? "divergence" : "fit");
     hant_jsonw_key(&w, "divergence_median_abs_err");
     isfinite(chk.div_median_abs_err) ? hant_jsonw_num(&w, chk.div_median_abs_err) : hant_jsonw_null(&w);
+    if (lib->has_divergence) {
+      hant_jsonw_key(&w, "slot_weights");
+      hant_jsonw_obj_begin(&w);
+      hant_jsonw_key(&w, "prediction"), hant_jsonw_bool(&w, chk.slot_weighted);
+      hant_jsonw_key(&w, "objective"), hant_jsonw_bool(&w, chk.slot_objective);
+      hant_jsonw_key(&w, "weights");
+      hant_jsonw_arr_begin(&w);
+      for (int s = 0; chk.slot_weighted && s < n_slot_w; s++)
+        hant_jsonw_num(&w, slot_w[s]);
+      hant_jsonw_arr_end(&w);
+      hant_jsonw_key(&w, "samples_fitted"), hant_jsonw_int(&w, chk.slot_samples);
+      hant_jsonw_key(&w, "cv_median_abs_err");
+      isfinite(chk.slot_median_abs_err) ? hant_jsonw_num(&w, chk.slot_median_abs_err) : hant_jsonw_null(&w);
+      hant_jsonw_key(&w, "cv_p90_abs_err");
+      isfinite(chk.slot_p90_abs_err) ? hant_jsonw_num(&w, chk.slot_p90_abs_err) : hant_jsonw_null(&w);
+      hant_jsonw_key(&w, "cv_kendall_tau");
+      isfinite(chk.slot_tau) ? hant_jsonw_num(&w, chk.slot_tau) : hant_jsonw_null(&w);
+      hant_jsonw_key(&w, "budgets"), hant_jsonw_int(&w, chk.slot_budgets);
+      hant_jsonw_key(&w, "differ"), hant_jsonw_int(&w, chk.slot_differ);
+      hant_jsonw_key(&w, "better"), hant_jsonw_int(&w, chk.slot_better);
+      hant_jsonw_key(&w, "worse"), hant_jsonw_int(&w, chk.slot_worse);
+      hant_jsonw_key(&w, "mean_gain");
+      isfinite(chk.slot_mean_gain) ? hant_jsonw_num(&w, chk.slot_mean_gain) : hant_jsonw_null(&w);
+      hant_jsonw_obj_end(&w);
+    }
     if (!a->fit_objective) {
       hant_jsonw_key(&w, "objective_check");
       hant_jsonw_obj_begin(&w);
@@ -182,19 +215,45 @@ int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a
     printf("objective     %s (Kendall tau on the samples: the fit %.3f held out, the additive objective %.3f)\n",
            a->fit_objective ? "the fit's coefficients (--calibrate-objective)"
            : fit_objective  ? "the fit's coefficients (its choices passed the measured check)"
-           : lib->has_divergence ? "the divergences"
+           : chk.slot_objective  ? "the divergences, weighed by slot"
+           : lib->has_divergence ? "the divergences, one slope"
                                  : "the noise-aware scores",
            f.heldout_kendall_tau, add_tau);
+    if (lib->has_divergence && isfinite(chk.slot_median_abs_err)) {
+      printf("slot weights  %s: fitted on the %d samples at twice chance or more; %d-fold held out median |error| "
+             "%.2f points, 90th percentile %.2f, Kendall tau %.3f\n",
+             chk.slot_objective  ? "the prediction and the objective"
+             : chk.slot_weighted ? "the prediction, not the objective"
+                                 : "neither prediction nor objective",
+             chk.slot_samples, o.folds > 1 ? o.folds : 5, 100 * chk.slot_median_abs_err, 100 * chk.slot_p90_abs_err,
+             chk.slot_tau);
+      if (chk.slot_budgets)
+        printf("              at %d budgets they chose %d other networks than one slope: measured %d better, %d "
+               "worse (beyond two standard errors), %+.2f points on average (the objective takes them only with "
+               "none worse)\n",
+               chk.slot_budgets, chk.slot_differ, chk.slot_better, chk.slot_worse, 100 * chk.slot_mean_gain);
+      if (chk.slot_weighted) {
+        printf("              a nat costs, by slot:");
+        for (int s = 0; s < n_slot_w; s++)
+          printf(" %.1f", 100 * slot_w[s]);
+        printf(" points\n");
+      }
+    } else if (lib->has_divergence) {
+      printf("slot weights  not fitted: %d samples at twice chance or more, fewer than two per slot\n",
+             chk.slot_samples);
+    }
     if (isfinite(chk.div_median_abs_err))
-      printf("prediction    %s: the divergences' median |error| on the %d samples (none of it fitted on them) "
+      printf("prediction    %s: the divergences' median |error| on the %d samples (%s) "
              "%.2f points, 90th percentile %.2f, Kendall tau %.3f; the fit's held out %.2f\n",
-             chk.by_divergence ? "the divergences'" : "the fit's", f.samples, 100 * chk.div_median_abs_err,
+             chk.by_divergence ? "the divergences'" : "the fit's", f.samples,
+             chk.slot_weighted ? "slot weights held out" : "none of it fitted on them", 100 * chk.div_median_abs_err,
              100 * chk.div_p90_abs_err, chk.div_tau, 100 * f.heldout_median_abs_err);
     if (!a->fit_objective)
       printf("check         at %d budgets the fit chose %d other networks: measured %d better, %d worse (beyond "
              "two standard errors), %+.2f points on average\n",
              chk.budgets, chk.differ, chk.fit_better, chk.fit_worse, 100 * chk.mean_gain);
   }
+  free(slot_w);
 out:
   hant_predictor_free(&p);
   hant_dataset_free(&va);

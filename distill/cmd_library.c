@@ -307,6 +307,7 @@ int cmd_library(int argc, char **argv) {
   }
   hant_teacher_rec t;
   hant_slot_rec *slots = NULL;
+  double *slot_w = NULL;
   hant_cand_rec *cands = NULL;
   hant_cost_rec *costs = NULL;
   hant_run_rec *runs = NULL;
@@ -339,6 +340,18 @@ int cmd_library(int argc, char **argv) {
   int kl_measured;
   double kl_slope;
   bool kl_used = hant_library_divergence(cands, nc, &kl_measured, &kl_slope);
+  /* the calibration's weight of a nat in each slot, when it adopted them */
+  slot_w = malloc(sizeof(double) * (size_t)(ns + 1));
+  char *wtext = NULL, *wobj = NULL;
+  int n_slot_w = -1;
+  if (kl_used && slot_w && !hant_store_meta_get(st, "calibration_slot_kl_weights", &wtext) && wtext)
+    n_slot_w = hant_library_slot_weights_parse(wtext, slot_w, ns + 1);
+  bool slot_weighted = n_slot_w == ns && ns > 0;
+  bool slot_objective = slot_weighted && !hant_store_meta_get(st, "calibration_slot_kl_objective", &wobj) && wobj &&
+                        !strcmp(wobj, "true");
+  hant_errmsg_clear();
+  free(wtext);
+  free(wobj);
   int8_summary q8;
   if ((rc = int8_load(st, cands, nc, &q8))) {
     fprintf(stderr, "hant-distill library: %s\n", hant_errmsg());
@@ -479,6 +492,16 @@ int cmd_library(int argc, char **argv) {
     hant_jsonw_key(&w, "measured"), hant_jsonw_int(&w, kl_measured);
     hant_jsonw_key(&w, "kl_slope"), kl_used ? hant_jsonw_num(&w, kl_slope) : hant_jsonw_null(&w);
     hant_jsonw_key(&w, "ranks_candidates"), hant_jsonw_bool(&w, kl_used);
+    hant_jsonw_key(&w, "slot_weights_objective"), hant_jsonw_bool(&w, slot_objective);
+    hant_jsonw_key(&w, "slot_weights");
+    if (slot_weighted) {
+      hant_jsonw_arr_begin(&w);
+      for (int i = 0; i < ns; i++)
+        hant_jsonw_num(&w, slot_w[i]);
+      hant_jsonw_arr_end(&w);
+    } else {
+      hant_jsonw_null(&w);
+    }
     hant_jsonw_obj_end(&w);
     hant_jsonw_key(&w, "calibration");
     calibration_json(&w, &fit, has_fit, n_samples, stale);
@@ -560,7 +583,15 @@ int cmd_library(int argc, char **argv) {
       printf("\ndivergences: every candidate's; a nat of divergence costs %.1f points of validation accuracy, "
              "and the solver ranks by them\n",
              100 * kl_slope);
-    else
+    if (slot_weighted) {
+      printf("  the calibration weighs them by slot for the prediction%s (cuts compound more in some): a nat "
+             "costs",
+             slot_objective ? " and the objective" : ", not the objective");
+      for (int i = 0; i < ns; i++)
+        printf(" %.1f", 100 * slot_w[i]);
+      printf(" points in slots 0-%d\n", ns - 1);
+    }
+    if (!kl_used)
       printf("\ndivergences: %d of %d candidates; the solver ranks by the noise-aware scores (hant-distill "
              "calibrate measures the rest)\n",
              kl_measured, nc);
@@ -569,6 +600,7 @@ int cmd_library(int argc, char **argv) {
   }
   free(q8.rows);
 out:
+  free(slot_w);
   free(slots);
   free(cands);
   free(costs);

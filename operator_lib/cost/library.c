@@ -58,6 +58,9 @@ static void library_free(hant_library *lib) {
   free(lib->by_id);
   free(lib->profiles);
   free(lib->calib_coef);
+  free(lib->kl_slot_weight);
+  free(lib->kl_pred_weight);
+  free(lib->kl_weight);
   free(lib->int8_score);
   free(lib->int8_val_accuracy);
   free(lib);
@@ -315,6 +318,57 @@ static void modes_finish(hant_library_device *dev) {
 /* The fit counts only when it covers every candidate: a candidate built
  * after it has no coefficient, and mixing coefficients with raw scores
  * would compare numbers on different scales. */
+/* The weight of a nat of divergence in each slot: the calibration's
+ * (meta calibration_slot_kl_weights, one number per slot, or "none")
+ * when it fitted them for this many slots, else kl_slope; in the objective
+ * only when meta calibration_slot_kl_objective is "true". */
+static int kl_weights_load(hant_store *st, hant_library *lib) {
+  if (!lib->has_divergence)
+    return 0;
+  size_t nc = (size_t)(lib->n_cands > 0 ? lib->n_cands : 1);
+  lib->kl_slot_weight = malloc(sizeof(double) * (size_t)(lib->n_slots + 1));
+  lib->kl_pred_weight = malloc(sizeof(double) * nc);
+  lib->kl_weight = malloc(sizeof(double) * nc);
+  if (!lib->kl_slot_weight || !lib->kl_pred_weight || !lib->kl_weight)
+    return HANT_ENOMEM;
+  char *text = NULL, *obj = NULL;
+  lib->kl_slot_weighted = !hant_store_meta_get(st, "calibration_slot_kl_weights", &text) && text &&
+                          hant_library_slot_weights_parse(text, lib->kl_slot_weight, lib->n_slots + 1) == lib->n_slots;
+  lib->kl_slot_objective = lib->kl_slot_weighted && !hant_store_meta_get(st, "calibration_slot_kl_objective", &obj) &&
+                           obj && !strcmp(obj, "true");
+  hant_errmsg_clear();
+  free(text);
+  free(obj);
+  for (int s = 0; s < lib->n_slots; s++) {
+    if (!lib->kl_slot_weighted)
+      lib->kl_slot_weight[s] = lib->kl_slope;
+    for (int i = 0; i < lib->slot_count[s]; i++) {
+      int c = lib->slot_first[s] + i;
+      lib->kl_pred_weight[c] = lib->kl_slot_weight[s];
+      lib->kl_weight[c] = lib->kl_slot_objective ? lib->kl_slot_weight[s] : lib->kl_slope;
+    }
+  }
+  return 0;
+}
+
+int hant_library_slot_weights_parse(const char *text, double *w, int max) {
+  int n = 0;
+  const char *p = text;
+  while (*p) {
+    char *end;
+    double v = strtod(p, &end);
+    if (end == p || !isfinite(v) || v < 0 || n >= max)
+      return -1;
+    w[n++] = v;
+    p = end;
+    if (*p == ',')
+      p++;
+    else if (*p)
+      return -1;
+  }
+  return n;
+}
+
 static int calib_load(hant_store *st, hant_library *lib) {
   hant_calib_coef_rec *coefs = NULL;
   int n = 0, rc = hant_store_calib_fit_get(st, &lib->calib, &coefs, &n);
@@ -541,6 +595,8 @@ int hant_library_load(hant_store *st, const char *devices_dir, hant_library **ou
     modes_finish(&lib->devices[d]);
 
   lib->has_divergence = hant_library_divergence(lib->cands, lib->n_cands, &lib->kl_measured, &lib->kl_slope);
+  if ((rc = kl_weights_load(st, lib)))
+    goto fail;
   if ((rc = int8_load(st, lib)))
     goto fail;
   if ((rc = calib_load(st, lib)))

@@ -101,6 +101,21 @@ typedef struct hant_library {
   bool has_divergence;
   double kl_slope;
   int kl_measured;
+  /* What a nat of divergence costs in each slot (fraction of accuracy).
+   * A calibrated library whose samples showed that cuts cost more in some
+   * slots than others (they compound through the network) has one weight
+   * per slot fitted on them (kl_slot_weighted; meta
+   * calibration_slot_kl_weights, set by hant_calibration_fit), and the
+   * prediction uses them: kl_pred_weight[c] is candidate c's slot's. The
+   * solver maximises them too (kl_weight[c]) only when the calibration's
+   * measured check found their choices no worse (kl_slot_objective, meta
+   * calibration_slot_kl_objective); otherwise kl_weight is kl_slope
+   * everywhere, as it is for both in every other library. [n_slots] and
+   * [n_cands]; NULL without divergences. */
+  bool kl_slot_weighted, kl_slot_objective;
+  double *kl_slot_weight;
+  double *kl_pred_weight;
+  double *kl_weight;
   /* Only in an int8 view of a library with divergences (fp32 figures):
    * what quantising costs each candidate beyond its divergence, its int8
    * score minus its fp32 score when that is a loss, else 0 (fraction of
@@ -130,6 +145,11 @@ int hant_library_load(hant_store *st, const char *devices_dir, hant_library **ou
  * with 0 < kl <= HANT_LIBRARY_KL_FIT_MAX, is positive. Sets *measured
  * (candidates with one) and *slope (0 when none qualify). */
 bool hant_library_divergence(const hant_cand_rec *cands, int n, int *measured, double *slope);
+
+/* Parses calibration_slot_kl_weights' text, comma-separated weights
+ * (finite, >= 0), into w (at most max): the count, or -1 when the text is
+ * not such a list or has more ("none" is not). */
+int hant_library_slot_weights_parse(const char *text, double *w, int max);
 
 /* Takes another reference (thread-safe); returns lib. */
 hant_library *hant_library_ref(hant_library *lib);

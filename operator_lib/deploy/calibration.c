@@ -397,22 +397,22 @@ out:
 
 /* ---- the measured check of the fit as objective ---------------------------- */
 
-/* At every budget of the plan, the solver's choice maximising the fit's
- * coefficients and its choice maximising the noise-aware scores, each
- * measured on val where they differ. Ranking random samples well is not
+/* At every budget of the plan, the solver's choice maximising the values
+ * fit (per candidate: the fit's coefficients, or the slot-weighted
+ * divergences') and its choice maximising add (what it maximises
+ * otherwise), each measured on val where they differ. Ranking random samples well is not
  * choosing well at the budgets (docs/results.md measured a fit with the
  * better held-out Kendall tau choosing worse at 14 of 18 budgets), so the
  * fit becomes the objective only when its own choices, measured, lose
  * nowhere by more than two standard errors and gain on average. */
-static int objective_check(hant_store *st, const hant_library *lib, const hant_predictor *p, const hant_dataset *val,
-                           hant_calibration_check *chk) {
+static int objective_check(hant_store *st, const hant_library *lib, const double *add, const double *fit,
+                           const hant_dataset *val, hant_calibration_check *chk) {
   memset(chk, 0, sizeof(*chk));
   int ns = lib->n_slots, nc = lib->n_cands, rc = 0;
   int *teacher = malloc(sizeof(int) * (size_t)ns), *ca = malloc(sizeof(int) * (size_t)ns),
       *cf = malloc(sizeof(int) * (size_t)ns);
-  double *add = malloc(sizeof(double) * (size_t)nc);
   budget_list bl = {0};
-  if (!teacher || !ca || !cf || !add) {
+  if (!teacher || !ca || !cf) {
     rc = HANT_ENOMEM;
     goto out;
   }
@@ -424,9 +424,6 @@ static int objective_check(hant_store *st, const hant_library *lib, const hant_p
     if (teacher[s] < 0)
       goto out; /* no budgets relative to the teacher: nothing to check */
   }
-  double se = hant_transform_noise_se(lib);
-  for (int c = 0; c < nc; c++)
-    add[c] = hant_transform_cand_value(lib, c, se);
   if ((rc = budget_list_make(lib, teacher, &bl)))
     goto out;
   double gain = 0;
@@ -434,7 +431,7 @@ static int objective_check(hant_store *st, const hant_library *lib, const hant_p
     const double *cost = bl.cost + (size_t)k * (size_t)nc;
     int fa, ff;
     if ((rc = solver_choice(lib, add, cost, bl.budget[k], ca, &fa)) ||
-        (rc = solver_choice(lib, p->coef, cost, bl.budget[k], cf, &ff)))
+        (rc = solver_choice(lib, fit, cost, bl.budget[k], cf, &ff)))
       break;
     if (!fa || !ff)
       continue;
@@ -458,7 +455,6 @@ out:
   free(teacher);
   free(ca);
   free(cf);
-  free(add);
   return rc;
 }
 
@@ -532,67 +528,142 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
    * (docs/results.md measured it), and the ranking over the whole sample
    * (the additive objective's Kendall tau is recorded beside the fit's)
    * did not tell. Answers show the fit's prediction either way. */
-  double *add = malloc(sizeof(double) * (size_t)n);
-  if (!add) {
+  size_t nk = (size_t)n * (size_t)(ns > 0 ? ns : 1), ncs = (size_t)(lib->n_cands > 0 ? lib->n_cands : 1);
+  double *add = malloc(sizeof(double) * (size_t)n), *kl = malloc(sizeof(double) * nk),
+         *vals = malloc(sizeof(double) * ncs), *wvals = malloc(sizeof(double) * ncs),
+         *w = malloc(sizeof(double) * (size_t)(ns > 0 ? ns : 1));
+  char *wtext = malloc((size_t)(ns > 0 ? ns : 1) * 32 + 64);
+  hant_calibration_check chk = {0};
+  if (!add || !kl || !vals || !wvals || !w || !wtext) {
     rc = HANT_ENOMEM;
-    goto out;
+    goto out_fit;
   }
   double se = hant_transform_noise_se(lib);
+  chk.div_median_abs_err = chk.div_p90_abs_err = chk.div_tau = NAN;
+  chk.slot_median_abs_err = chk.slot_p90_abs_err = chk.slot_tau = chk.slot_mean_gain = NAN;
+  snprintf(wtext, 8, "none");
+  if (lib->has_divergence) {
+    /* the one slope's prediction of each sample: none of it was fitted on
+     * the samples, so each sample is out of its sample */
+    double chance = lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0;
+    for (int s = 0; s < ns; s++)
+      w[s] = lib->kl_slope;
+    for (int i = 0; i < n; i++) {
+      for (int s = 0; s < ns; s++)
+        kl[(size_t)i * (size_t)ns + (size_t)s] = lib->cands[choice[(size_t)i * (size_t)ns + (size_t)s]].val_kl;
+      add[i] = hant_slot_weights_predict(ns, kl + (size_t)i * (size_t)ns, w, lib->teacher.val_accuracy, chance);
+    }
+    hant_slot_weights_stats sws;
+    if ((rc = hant_prediction_errors(add, acc, n, &chk.div_median_abs_err, &chk.div_p90_abs_err, &chk.div_tau)) ||
+        (rc = hant_slot_weights_fit(ns, n, kl, acc, lib->teacher.val_accuracy, chance, lib->kl_slope, po.folds, w,
+                                    &sws)))
+      goto out_fit;
+    chk.slot_samples = sws.fitted;
+    chk.slot_median_abs_err = sws.cv_median_abs_err;
+    chk.slot_p90_abs_err = sws.cv_p90_abs_err;
+    chk.slot_tau = sws.cv_tau;
+    bool cv_better = sws.cv_median_abs_err < chk.div_median_abs_err;
+    for (int s = 0; s < ns; s++)
+      for (int j = 0; j < lib->slot_count[s]; j++) {
+        int c = lib->slot_first[s] + j;
+        vals[c] = -lib->kl_slope * lib->cands[c].val_kl;
+        wvals[c] = -w[s] * lib->cands[c].val_kl;
+      }
+    hant_calibration_check sc = {0};
+    if (cv_better && val && (rc = objective_check(st, lib, vals, wvals, val, &sc)))
+      goto out_fit;
+    chk.slot_budgets = sc.budgets;
+    chk.slot_differ = sc.differ;
+    chk.slot_better = sc.fit_better;
+    chk.slot_worse = sc.fit_worse;
+    chk.slot_mean_gain = sc.mean_gain;
+    chk.slot_weighted = cv_better;
+    chk.slot_objective = cv_better && val && sc.fit_worse == 0 && sc.mean_gain >= 0;
+    if (chk.slot_objective)
+      memcpy(vals, wvals, sizeof(double) * ncs);
+    if (chk.slot_weighted) {
+      chk.div_median_abs_err = chk.slot_median_abs_err;
+      chk.div_p90_abs_err = chk.slot_p90_abs_err;
+      chk.div_tau = chk.slot_tau;
+      size_t off = 0;
+      for (int s = 0; s < ns; s++)
+        off += (size_t)snprintf(wtext + off, 32, "%s%.9g", s ? "," : "", w[s]);
+    }
+    /* a fit without held-out figures (too few samples) gives way */
+    chk.by_divergence = !(chk.div_median_abs_err >= p.heldout_median_abs_err);
+  } else {
+    for (int c = 0; c < lib->n_cands; c++)
+      vals[c] = hant_transform_cand_value(lib, c, se);
+  }
+  /* the additive objective: what the solver maximises without the fit */
   for (int i = 0; i < n; i++) {
     add[i] = lib->teacher.val_accuracy;
     for (int s = 0; s < ns; s++)
-      add[i] += hant_transform_cand_value(lib, choice[(size_t)i * (size_t)ns + (size_t)s], se);
+      add[i] += vals[choice[(size_t)i * (size_t)ns + (size_t)s]];
   }
   double add_tau = hant_kendall_tau(add, acc, n);
-  hant_calibration_check chk = {0};
-  if (!o->fit_objective && val && (rc = objective_check(st, lib, &p, val, &chk))) {
-    free(add);
-    goto out;
+  if (!o->fit_objective && val) {
+    hant_calibration_check fc;
+    if ((rc = objective_check(st, lib, vals, p.coef, val, &fc)))
+      goto out_fit;
+    chk.budgets = fc.budgets;
+    chk.differ = fc.differ;
+    chk.fit_better = fc.fit_better;
+    chk.fit_worse = fc.fit_worse;
+    chk.mean_gain = fc.mean_gain;
+    chk.use_fit = fc.use_fit;
   }
-  chk.div_median_abs_err = chk.div_p90_abs_err = chk.div_tau = NAN;
-  if (lib->has_divergence) {
-    /* add[] is free again: the divergences' prediction of each sample */
-    for (int i = 0; i < n; i++)
-      add[i] = hant_transform_predicted_divergence(lib, choice + (size_t)i * (size_t)ns);
-    rc = hant_prediction_errors(add, acc, n, &chk.div_median_abs_err, &chk.div_p90_abs_err, &chk.div_tau);
-    /* a fit without held-out figures (too few samples) gives way */
-    chk.by_divergence = !(chk.div_median_abs_err >= p.heldout_median_abs_err);
-  }
-  free(add);
-  if (rc)
-    goto out;
   bool use_fit = o->fit_objective || chk.use_fit;
   if (check)
     *check = chk;
-  char v[200];
+  char v[400];
   if (val && !o->fit_objective) {
     snprintf(v, sizeof(v),
              "{\"budgets\":%d,\"differ\":%d,\"fit_better\":%d,\"fit_worse\":%d,\"mean_gain\":%.6f,\"use_fit\":%s}",
              chk.budgets, chk.differ, chk.fit_better, chk.fit_worse, chk.mean_gain, chk.use_fit ? "true" : "false");
     if ((rc = hant_store_meta_put(st, "calibration_check", v)))
-      goto out;
+      goto out_fit;
   }
   snprintf(v, sizeof(v), "{\"median_abs_err\":%.6f,\"p90_abs_err\":%.6f,\"kendall_tau\":%.6f,\"samples\":%d}",
            chk.div_median_abs_err, chk.div_p90_abs_err, chk.div_tau, n);
   if (lib->has_divergence && (rc = hant_store_meta_put(st, "calibration_divergence", v)))
-    goto out;
+    goto out_fit;
   snprintf(v, sizeof(v), "%.17g", chk.div_median_abs_err);
   if (lib->has_divergence && (rc = hant_store_meta_put(st, "calibration_divergence_median_abs_err", v)))
-    goto out;
+    goto out_fit;
+  snprintf(v, sizeof(v),
+           "{\"samples_fitted\":%d,\"cv_median_abs_err\":%.6f,\"cv_p90_abs_err\":%.6f,\"cv_kendall_tau\":%.6f,"
+           "\"budgets\":%d,\"differ\":%d,\"better\":%d,\"worse\":%d,\"mean_gain\":%.6f,\"prediction\":%s,"
+           "\"objective\":%s}",
+           chk.slot_samples, chk.slot_median_abs_err, chk.slot_p90_abs_err, chk.slot_tau, chk.slot_budgets,
+           chk.slot_differ, chk.slot_better, chk.slot_worse, chk.slot_mean_gain, chk.slot_weighted ? "true" : "false",
+           chk.slot_objective ? "true" : "false");
+  if (lib->has_divergence && ((rc = hant_store_meta_put(st, "calibration_slot_weights", v)) ||
+                              (rc = hant_store_meta_put(st, "calibration_slot_kl_weights", wtext)) ||
+                              (rc = hant_store_meta_put(st, "calibration_slot_kl_objective",
+                                                        chk.slot_objective ? "true" : "false"))))
+    goto out_fit;
   if ((rc = hant_store_meta_put(st, "calibration_prediction", chk.by_divergence ? "divergence" : "fit")))
-    goto out;
+    goto out_fit;
   snprintf(v, sizeof(v), "%.6f", add_tau);
   if ((rc = hant_store_meta_put(st, "calibration_additive_tau", v)) ||
       (rc = hant_store_meta_put(st, "calibration_objective", use_fit ? "calibrated" : "additive")))
-    goto out;
+    goto out_fit;
   /* The fit last: storing it bumps the library version, which tells
    * daemons to reload fit and choice together. */
   if ((rc = hant_store_calib_fit_put(st, &f, coefs, lib->n_cands)))
-    goto out;
+    goto out_fit;
   if (out) {
     *out = p;
     memset(&p, 0, sizeof(p));
   }
+out_fit:
+  free(add);
+  free(kl);
+  free(vals);
+  free(wvals);
+  free(w);
+  free(wtext);
 out:
   hant_predictor_free(&p);
   free(have);

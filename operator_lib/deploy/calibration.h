@@ -103,6 +103,22 @@ typedef struct hant_calibration_check {
    * calibration_divergence). */
   bool by_divergence;
   double div_median_abs_err, div_p90_abs_err, div_tau; /* NaN without divergences */
+  /* One weight per slot for the divergences (library.h's kl_slot_weight),
+   * fitted on the samples at twice chance or more (slot_samples; a network
+   * that collapsed to chance shows its loss only up to the floor). The
+   * slot_* errors are cross-validated: each sample predicted by weights
+   * fitted without its fold. The prediction takes them (slot_weighted, meta
+   * calibration_slot_kl_weights) when their held-out median error is below
+   * the one slope's; div_* are then the slot_* figures. The solver
+   * maximises them too (slot_objective, meta calibration_slot_kl_objective)
+   * only when, with val, their choices at the plan's budgets measure no
+   * worse than the one slope's anywhere (by two standard errors) nor on
+   * average (slot_budgets ... slot_mean_gain, as above). */
+  bool slot_weighted, slot_objective;
+  int slot_samples;
+  double slot_median_abs_err, slot_p90_abs_err, slot_tau; /* NaN when not fitted */
+  int slot_budgets, slot_differ, slot_better, slot_worse;
+  double slot_mean_gain;
 } hant_calibration_check;
 
 /* Fits the predictor on every sample of the library whose candidates are

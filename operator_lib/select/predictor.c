@@ -423,3 +423,79 @@ out:
     hant_predictor_free(out);
   return rc;
 }
+
+/* ---- divergences weighed by slot ------------------------------------------- */
+
+/* Least squares with every w_s >= 0 over the samples use[] marks, by cyclic
+ * coordinate descent (exact in each coordinate; the problem is convex, so
+ * it converges to the optimum). A slot no marked sample cuts keeps w0. */
+static void slot_weights_nnls(int ns, int n, const double *kl, const double *drop, const unsigned char *use, double w0,
+                              double *w) {
+  for (int s = 0; s < ns; s++)
+    w[s] = w0;
+  for (int sweep = 0; sweep < 2000; sweep++) {
+    double moved = 0;
+    for (int s = 0; s < ns; s++) {
+      double num = 0, den = 0;
+      for (int i = 0; i < n; i++) {
+        if (!use[i])
+          continue;
+        const double *k = kl + (size_t)i * (size_t)ns;
+        double r = drop[i];
+        for (int t = 0; t < ns; t++)
+          r -= t == s ? 0 : w[t] * k[t];
+        num += k[s] * r;
+        den += k[s] * k[s];
+      }
+      double v = den > 0 ? fmax(0, num / den) : w0;
+      moved = fmax(moved, fabs(v - w[s]));
+      w[s] = v;
+    }
+    if (moved < 1e-12)
+      break;
+  }
+}
+
+double hant_slot_weights_predict(int n_slots, const double *kl, const double *w, double teacher, double chance) {
+  double a = teacher;
+  for (int s = 0; s < n_slots; s++)
+    a -= w[s] * kl[s];
+  return a < chance ? chance : a;
+}
+
+int hant_slot_weights_fit(int n_slots, int n, const double *kl, const double *acc, double teacher, double chance,
+                          double w0, int folds, double *w, hant_slot_weights_stats *st) {
+  int ns = n_slots, rc = 0;
+  size_t nn = (size_t)(n > 0 ? n : 1);
+  double *drop = malloc(sizeof(double) * nn), *pred = malloc(sizeof(double) * nn),
+         *wf = malloc(sizeof(double) * (size_t)(ns > 0 ? ns : 1));
+  unsigned char *use = malloc(nn);
+  st->fitted = 0;
+  st->cv_median_abs_err = st->cv_p90_abs_err = st->cv_tau = NAN;
+  if (!drop || !pred || !wf || !use) {
+    rc = HANT_ENOMEM;
+    goto out;
+  }
+  for (int i = 0; i < n; i++) {
+    drop[i] = teacher - acc[i];
+    use[i] = acc[i] >= 2 * chance;
+    st->fitted += use[i];
+  }
+  slot_weights_nnls(ns, n, kl, drop, use, w0, w);
+  if (folds < 2 || st->fitted < 2 * ns) /* too few to fit a weight per slot and hold a fold out */
+    goto out;
+  for (int f = 0; f < folds; f++) {
+    for (int i = 0; i < n; i++)
+      use[i] = i % folds != f && acc[i] >= 2 * chance;
+    slot_weights_nnls(ns, n, kl, drop, use, w0, wf);
+    for (int i = f; i < n; i += folds)
+      pred[i] = hant_slot_weights_predict(ns, kl + (size_t)i * (size_t)ns, wf, teacher, chance);
+  }
+  rc = hant_prediction_errors(pred, acc, n, &st->cv_median_abs_err, &st->cv_p90_abs_err, &st->cv_tau);
+out:
+  free(drop);
+  free(pred);
+  free(wf);
+  free(use);
+  return rc;
+}

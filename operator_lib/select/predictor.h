@@ -129,4 +129,26 @@ double hant_kendall_tau(const double *a, const double *b, int n);
 int hant_prediction_errors(const double *predicted, const double *measured, int n, double *median_abs_err,
                            double *p90_abs_err, double *kendall_tau);
 
+/* Divergences weighed by slot. A network's drop below the teacher's
+ * accuracy is modelled as sum_s w_s kl_s, kl_s the divergence of its
+ * candidate in slot s (one weight per slot: a cut costs more where it
+ * compounds through more of the network), the prediction teacher - that,
+ * at least chance. */
+typedef struct hant_slot_weights_stats {
+  int fitted; /* samples at twice chance or more: those the weights are fitted on */
+  /* Cross-validated: sample i predicted by the weights fitted without fold
+   * i % folds. NaN with fewer than two fitted samples per slot or folds < 2. */
+  double cv_median_abs_err, cv_p90_abs_err, cv_tau;
+} hant_slot_weights_stats;
+
+/* Fits w ([n_slots]) on n samples (kl [n, n_slots], measured accuracy acc
+ * [n]) by least squares with every w_s >= 0, on the samples at twice chance
+ * or more only (a network that collapsed to chance shows its loss only up to
+ * the floor); a slot that none of them cuts keeps w0, as does every slot
+ * when none is fitted. Deterministic. HANT_ENOMEM, else 0. */
+int hant_slot_weights_fit(int n_slots, int n, const double *kl, const double *acc, double teacher, double chance,
+                          double w0, int folds, double *w, hant_slot_weights_stats *st);
+/* The prediction of one sample's kl ([n_slots]) with weights w. */
+double hant_slot_weights_predict(int n_slots, const double *kl, const double *w, double teacher, double chance);
+
 #endif

@@ -309,7 +309,7 @@ static double corrected(const struct build *b, double t_ms) {
 
 double hant_transform_cand_value(const hant_library *lib, int c, double noise_se) {
   if (lib->has_divergence)
-    return -lib->kl_slope * lib->cands[c].val_kl + (lib->int8_cost ? lib->int8_cost[c] : 0);
+    return -lib->kl_weight[c] * lib->cands[c].val_kl + (lib->int8_cost ? lib->int8_cost[c] : 0);
   return hant_transform_value(lib->cands[c].score, noise_se);
 }
 
@@ -698,12 +698,12 @@ static int compute_floors(const struct build *b, const hant_transform_req *req, 
  * when the library is calibrated, else the divergences' (see
  * hant_transform_result), else the teacher's plus the summed scores. */
 double hant_transform_predicted_divergence(const hant_library *lib, const int *choice) {
-  double chance = lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0, kl = 0, q = 0;
+  double chance = lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0, drop = 0, q = 0;
   for (int s = 0; s < lib->n_slots; s++) {
-    kl += lib->cands[choice[s]].val_kl;
+    drop += lib->kl_pred_weight[choice[s]] * lib->cands[choice[s]].val_kl;
     q += lib->int8_cost ? lib->int8_cost[choice[s]] : 0;
   }
-  double a = lib->teacher.val_accuracy - lib->kl_slope * kl + q;
+  double a = lib->teacher.val_accuracy - drop + q;
   return a < chance ? chance : a;
 }
 

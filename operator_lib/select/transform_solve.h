@@ -142,7 +142,8 @@ double hant_transform_value(double score, double noise_se);
 /* The value candidate c (index into lib->cands) counts for in the objective
  * the solver maximises when the library's fit is not the objective: with
  * divergences for every candidate (lib->has_divergence), the accuracy they
- * predict it costs, -kl_slope x val_kl, which ranks candidates whose scores
+ * predict it costs, -kl_weight x val_kl (library.h: kl_slope, or its slot's
+ * calibrated weight when the calibration put those in the objective), which ranks candidates whose scores
  * are all within the noise, plus its int8_cost in an int8 view (library.h);
  * otherwise its noise-aware score
  * (hant_transform_value). */
@@ -150,8 +151,9 @@ double hant_transform_cand_value(const hant_library *lib, int c, double noise_se
 /* The validation accuracy predicted for a choice ([lib->n_slots] indices
  * into lib->cands), as hant_transform_result's predicted_accuracy says. */
 double hant_transform_predicted(const hant_library *lib, const int *choice);
-/* The divergences' prediction of a choice: teacher accuracy - kl_slope x
- * the summed divergences (+ the summed int8 costs in an int8 view), at
+/* The divergences' prediction of a choice: teacher accuracy - the summed
+ * divergences, each weighed by its slot's calibrated weight when the
+ * library has them, else by kl_slope (library.h's kl_pred_weight) (+ the summed int8 costs in an int8 view), at
  * least chance (lib->has_divergence must hold). */
 double hant_transform_predicted_divergence(const hant_library *lib, const int *choice);
 /* The standard error of a score, sqrt(p (1 - p) / n) from the teacher's
@@ -191,7 +193,8 @@ typedef struct hant_transform_result {
   char power_mode[32]; /* its name ("" when the device has none) */
   double teacher_accuracy;   /* validation accuracy of the teacher, fraction 0-1 */
   /* Validation accuracy predicted for the choice: with divergences,
-   * teacher_accuracy - kl_slope x the summed divergences (at least chance)
+   * teacher_accuracy - the summed divergences weighed per slot or by
+   * kl_slope (hant_transform_predicted_divergence; at least chance)
    * unless the library is calibrated and its fit predicted the calibration
    * samples better (lib->calib_by_divergence false); then the fitted
    * predictor's (predictor.h); without either, teacher_accuracy + the

@@ -30,7 +30,9 @@ def run(args, timeout=300):
 def db(path, sql):
     con = sqlite3.connect(path)
     try:
-        return con.execute(sql).fetchall()
+        rows = con.execute(sql).fetchall()
+        con.commit()
+        return rows
     finally:
         con.close()
 
@@ -42,11 +44,70 @@ COEF = "SELECT candidate_id, printf('%.17g', coef), printf('%.17g', prior), samp
 SAMPLES = "SELECT seed, idx, origin, selection, val_accuracy, val_images FROM calib_sample ORDER BY seed, idx"
 
 
-def transform(dbpath, name):
+def slot_weights_oracle(path, kl_slope, folds):
+    """The slot weights and their cross-validated errors, recomputed from the library's own rows: least squares
+    with w >= 0 of teacher - accuracy = sum_s w_s kl_s over the samples at twice chance or more (cyclic coordinate
+    descent from kl_slope, as calibration.c), each sample i predicted by the weights fitted without fold i % folds
+    (at least chance). Returns (weights, cv median |error|, one slope's median |error|, samples fitted)."""
+    teacher, classes = db(path, "SELECT val_accuracy, classes FROM teacher")[0]
+    chance = 1.0 / classes
+    kl = dict(db(path, "SELECT candidate_id, kl FROM candidate_divergence"))
+    slot_of = dict(db(path, "SELECT c.id, s.idx FROM candidate c JOIN slot s ON s.id = c.slot_id"))
+    ns = 1 + max(slot_of.values())
+    rows = []
+    for sel, acc in db(path, "SELECT selection, val_accuracy FROM calib_sample ORDER BY seed, idx"):
+        f = [0.0] * ns
+        for cid in map(int, sel.split(",")):
+            f[slot_of[cid]] += kl[cid]
+        rows.append((f, acc))
+
+    def fit(use):
+        w = [kl_slope] * ns
+        for _ in range(2000):
+            moved = 0
+            for s in range(ns):
+                num = den = 0.0
+                for (f, acc), u in zip(rows, use):
+                    if u:
+                        r = teacher - acc - sum(w[t] * f[t] for t in range(ns) if t != s)
+                        num += f[s] * r
+                        den += f[s] * f[s]
+                v = max(0.0, num / den) if den > 0 else kl_slope
+                moved = max(moved, abs(v - w[s]))
+                w[s] = v
+            if moved < 1e-12:
+                break
+        return w
+
+    def predict(w, f):
+        return max(chance, teacher - sum(a * b for a, b in zip(w, f)))
+
+    def median(x):
+        x = sorted(x)
+        return x[len(x) // 2] if len(x) % 2 else 0.5 * (x[len(x) // 2 - 1] + x[len(x) // 2])
+    fitted = sum(acc >= 2 * chance for f, acc in rows)
+    one = median([abs(predict([kl_slope] * ns, f) - acc) for f, acc in rows])
+    if fitted < 2 * ns:
+        return None, None, one, fitted
+    cv = [0.0] * len(rows)
+    for k in range(folds):
+        w = fit([i % folds != k and acc >= 2 * chance for i, (f, acc) in enumerate(rows)])
+        for i in range(k, len(rows), folds):
+            cv[i] = abs(predict(w, rows[i][0]) - rows[i][1])
+    return fit([acc >= 2 * chance for f, acc in rows]), median(cv), one, fitted
+
+
+def transform(dbpath, name, budgets=("1000ms",)):
+    """The real daemon's answer at the first of the budgets that has a choice whose candidates diverge from the
+    teacher's blocks (at the last one: whatever it answers)."""
     with daemon.hantd(HANTD, dbpath, T, name) as sock:
-        r = run([CLIENT, "--socket", sock, "transform", "--device", "rpi4", "--budget", "1000ms", "--json"], 120)
+        for b in budgets:
+            r = run([CLIENT, "--socket", sock, "transform", "--device", "rpi4", "--budget", b, "--json"], 120)
+            ans = json.loads(r.stdout) if r.returncode == 0 else {}
+            if any((e.get("divergence") or 0) > 0 for e in ans.get("slots", [])):
+                break
         check(r.returncode == 0, "%s: transform failed: %s" % (name, r.stderr[-300:]))
-        return json.loads(r.stdout) if r.returncode == 0 else {}
+        return ans
 
 
 def main():
@@ -94,6 +155,27 @@ def main():
     stored = db(a, "SELECT value FROM meta WHERE key = 'calibration_check'")
     check(stored and json.loads(stored[0][0])["budgets"] == chk.get("budgets"), "the check is kept in the library: %s"
           % stored)
+    # One weight per slot for the divergences (cuts compound more in some slots): recomputed here from the
+    # library's rows, they and their cross-validated error are calibrate's; the prediction takes them exactly when
+    # that error is below the one slope's, the objective only when their measured choices lose nowhere.
+    sw = summary.get("slot_weights") or {}
+    slope = json.loads(run([HD, "library", "--db", a, "--json"]).stdout)["divergence"]["kl_slope"]
+    w_want, cv_want, one_want, fitted = slot_weights_oracle(a, slope, 5)
+    check(sw.get("samples_fitted") == fitted, "slot weights fitted on %s samples at twice chance (recomputed: %s)"
+          % (sw.get("samples_fitted"), fitted))
+    if w_want is None:  # fewer than two per slot: no weights, no held-out figures
+        check(sw.get("prediction") is False and sw.get("cv_median_abs_err") is None,
+              "too few samples for slot weights, and none used: %s" % sw)
+    else:
+        check(abs((sw.get("cv_median_abs_err") or -1) - cv_want) < 1e-6 and
+              sw.get("prediction") == (cv_want < one_want) and
+              sw.get("objective") == (sw.get("prediction") and sw.get("worse") == 0 and sw.get("mean_gain", -1) >= 0),
+              "slot weights predict when they err less held out (%s against one slope's %s), and choose only when "
+              "their choices lose nowhere: %s" % (cv_want, one_want, sw))
+        got = sw.get("weights") or []
+        check(not sw.get("prediction") or (len(got) == len(w_want) and
+                                           all(abs(x - y) <= 1e-6 * max(1, abs(y)) for x, y in zip(got, w_want))),
+              "the stored slot weights are the least-squares ones: %s vs %s" % (got, w_want))
     origins = {o for (o,) in db(a, "SELECT DISTINCT origin FROM calib_sample")}
     check(origins == {"teacher", "solver", "random"}, "samples come from the teacher, the solver and random draws: %s"
           % origins)
@@ -162,6 +244,32 @@ def main():
     want = dmed if by == "divergence" else fit
     check(abs((ans.get("predicted_accuracy_error") or -1) - want) < 1e-5, "predicted_accuracy_error is the "
           "calibration's median error of the prediction used: %s vs %s" % (ans.get("predicted_accuracy_error"), want))
+    # A library whose calibration weighed the divergences by slot (written here, as calibrate writes them when
+    # its samples ask): the daemon's prediction is the teacher's accuracy less each slot's weighed divergence, and
+    # library reports the weights; without the objective flag the choice is the one slope's.
+    sw_db = os.path.join(T, "weighed.db")
+    shutil.copy(a, sw_db)
+    n_slots = db(a, "SELECT count(*) FROM slot")[0][0]
+    ws = [0.25 * (i + 1) for i in range(n_slots)]
+    db(sw_db, "INSERT OR REPLACE INTO meta(key, value) VALUES ('calibration_prediction', 'divergence'), "
+              "('calibration_slot_kl_weights', '%s'), ('calibration_slot_kl_objective', 'false')"
+       % ",".join(map(str, ws)))
+    lib_w = json.loads(run([HD, "library", "--db", sw_db, "--json"]).stdout)["divergence"]
+    check(lib_w.get("slot_weights") == ws and lib_w.get("slot_weights_objective") is False,
+          "library --json reports the slot weights: %s" % lib_w)
+    picks = []
+    for path, weights in ((a, None), (sw_db, ws)):
+        got = transform(path, "weighed" if weights else "cal2", ("50%energy", "70%energy", "85%energy", "95%energy"))
+        picks.append([e.get("candidate") for e in got.get("slots", [])])
+        if path == a and by != "divergence":
+            continue
+        slots = got.get("slots") or []
+        drop = sum((weights[i] if weights else slope) * e["divergence"] for i, e in enumerate(slots))
+        pw = max(1.0 / db(a, "SELECT classes FROM teacher")[0][0], got.get("teacher_accuracy", 0) - drop)
+        check(slots and drop > 0 and abs(got.get("predicted_accuracy", -1) - pw) < 1e-6,
+              "the divergences' prediction weighs each slot (%s): %s vs %s, a drop of %s" %
+              (weights, got.get("predicted_accuracy"), pw, drop))
+    check(picks[0] and picks[0] == picks[1], "slot weights outside the objective leave the choice alone: %s" % picks)
     ans = transform(c, "uncal")
     check(ans.get("prediction") == "uncalibrated" and ans.get("predicted_accuracy_error") is None,
           "an uncalibrated library answers prediction=uncalibrated without an error figure")

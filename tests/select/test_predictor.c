@@ -155,7 +155,49 @@ static void bad_input_named(void) {
   hant_predictor_free(&p);
 }
 
+/* Networks whose drop below the teacher is a known weighted sum of their
+ * divergences (a cut in slot 2 costs twelve times one in slot 0), some cut
+ * so deep they sit at chance: the slot weights come back exactly, because
+ * the collapsed networks (whose drop the floor hides) are left out of the
+ * fit, and they predict held-out networks far better than one slope. */
+static void slot_weights_recovered(void) {
+  enum { SLOTS = 4, N = 120 };
+  const double truth[SLOTS] = {0.1, 0.6, 1.2, 0.0}, teacher = 0.92, chance = 0.1;
+  double kl[N * SLOTS], acc[N], w[SLOTS];
+  uint64_t s = 7;
+  int collapsed = 0;
+  for (int i = 0; i < N; i++) {
+    double drop = 0, scale = i % 4 == 0 ? 3.0 : 0.25; /* a quarter cut deep */
+    for (int t = 0; t < SLOTS; t++) {
+      kl[i * SLOTS + t] = scale * urand(&s);
+      drop += truth[t] * kl[i * SLOTS + t];
+    }
+    acc[i] = teacher - drop < chance ? chance : teacher - drop;
+    collapsed += acc[i] < 2 * chance;
+  }
+  hant_slot_weights_stats st;
+  CHECK(hant_slot_weights_fit(SLOTS, N, kl, acc, teacher, chance, 0.5, 5, w, &st) == 0, "slot weights fit");
+  CHECK(collapsed >= 10 && st.fitted == N - collapsed, "fitted on the %d of %d networks above twice chance (%d "
+        "collapsed)", st.fitted, N, collapsed);
+  double worst = 0;
+  for (int t = 0; t < SLOTS; t++)
+    worst = fmax(worst, fabs(w[t] - truth[t]));
+  CHECK(worst < 1e-6, "the weights come back within 1e-6 (worst %.2g): %g %g %g %g", worst, w[0], w[1], w[2], w[3]);
+  CHECK(st.cv_median_abs_err < 1e-6 && st.cv_tau > 0.99, "held out: median error %.2g, tau %.4f",
+        st.cv_median_abs_err, st.cv_tau);
+  /* one slope for every slot (the least-squares one through the same
+   * samples would do no better than the right weights): it errs */
+  double one[SLOTS] = {0.475, 0.475, 0.475, 0.475}, err = 0;
+  for (int i = 0; i < N; i++)
+    err += fabs(hant_slot_weights_predict(SLOTS, kl + i * SLOTS, one, teacher, chance) - acc[i]) / N;
+  CHECK(err > 0.02, "one slope errs by %.3f on average", err);
+  /* too few networks to fit a weight per slot: no held-out figures */
+  CHECK(hant_slot_weights_fit(SLOTS, 7, kl, acc, teacher, chance, 0.5, 5, w, &st) == 0 && isnan(st.cv_median_abs_err),
+        "seven networks for four slots give no held-out figures (%d fitted)", st.fitted);
+}
+
 int main(void) {
+  slot_weights_recovered();
   recovers_known_coefficients();
   noise_is_no_gain();
   interaction_avoided();
