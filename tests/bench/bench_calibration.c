@@ -67,9 +67,10 @@ static double tau_of(const net *n, int k, int which) {
 }
 
 /* The table of the first `preds` predictions (pred_of's order) on k networks. */
-static void print_table(const net *n, int k, int preds) {
-  static const char *const names[] = {"additive (teacher + summed scores)", "calibrated",
-                                      "divergences (teacher - slope x summed KL, at least chance)"};
+static void print_table(const net *n, int k, int preds, bool slot_weighted) {
+  const char *const names[] = {"additive (teacher + summed scores)", "calibrated",
+                               slot_weighted ? "divergences (teacher - each slot's weight x its KL, at least chance)"
+                                             : "divergences (teacher - slope x summed KL, at least chance)"};
   printf("| prediction | Kendall tau vs validation | median abs error vs test (points) | p90 abs error vs test "
          "(points) |\n|---|---:|---:|---:|\n");
   for (int c = 0; c < preds; c++) {
@@ -266,9 +267,16 @@ int main(int argc, char **argv) {
          db, ns, lib->n_cands, lib->calib.scale, lib->calib.ridge, lib->calib.samples, (long long)lib->calib.images,
          lib->calib.seconds, 100 * lib->calib.heldout_median_abs_err, 100 * lib->calib.heldout_p90_abs_err,
          lib->calib.heldout_kendall_tau);
+  if (lib->kl_slot_weighted) {
+    printf("The divergences' prediction weighs each slot as the calibration fitted (a nat costs");
+    for (int s = 0; s < ns; s++)
+      printf(" %.1f", 100 * lib->kl_slot_weight[s]);
+    printf(" points in slots 0-%d; one slope: %.1f)%s.\n\n", ns - 1, 100 * lib->kl_slope,
+           lib->kl_slot_objective ? ", and the solver maximises them" : "; the solver keeps the one slope");
+  }
   printf("Held-out networks: %d (the fit saw none), %d validation and %d test images each, measured in %.0f s.\n\n", n,
          val.n, test.n, wall);
-  print_table(nets, n, lib->has_divergence ? 3 : 2);
+  print_table(nets, n, lib->has_divergence ? 3 : 2, lib->kl_slot_weighted);
   /* The same figures on the networks that work: at least half the
    * teacher's validation accuracy. More than half of the held-out set
    * collapses to near chance (random selections of cheap candidates), and
@@ -282,7 +290,7 @@ int main(int argc, char **argv) {
       near[nn++] = nets[i];
   if (nn >= 2) {
     printf("\nThe %d of them with at least half the teacher's validation accuracy:\n\n", nn);
-    print_table(near, nn, lib->has_divergence ? 3 : 2);
+    print_table(near, nn, lib->has_divergence ? 3 : 2, lib->kl_slot_weighted);
   }
   free(near);
   for (int i = 0; i < n; i++)
