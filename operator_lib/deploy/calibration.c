@@ -491,11 +491,55 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
                      lib->path);
     goto out;
   }
+  size_t nk = (size_t)n * (size_t)(ns > 0 ? ns : 1), ncs = (size_t)(lib->n_cands > 0 ? lib->n_cands : 1);
+  double *add = malloc(sizeof(double) * (size_t)n), *kl = malloc(sizeof(double) * nk),
+         *vals = malloc(sizeof(double) * ncs), *wvals = malloc(sizeof(double) * ncs),
+         *w = malloc(sizeof(double) * (size_t)(ns > 0 ? ns : 1));
+  char *wtext = malloc((size_t)(ns > 0 ? ns : 1) * 32 + 64);
+  hant_calibration_check chk = {0};
+  if (!add || !kl || !vals || !wvals || !w || !wtext) {
+    rc = HANT_ENOMEM;
+    goto out_fit;
+  }
+  double se = hant_transform_noise_se(lib);
+  chk.div_median_abs_err = chk.div_p90_abs_err = chk.div_tau = NAN;
+  chk.slot_median_abs_err = chk.slot_p90_abs_err = chk.slot_tau = chk.slot_mean_gain = NAN;
+  snprintf(wtext, 8, "none");
+  bool cv_better = false;
+  if (lib->has_divergence) {
+    /* the one slope's prediction of each sample: none of it was fitted on
+     * the samples, so each sample is out of its sample */
+    double chance = lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0;
+    for (int s = 0; s < ns; s++)
+      w[s] = lib->kl_slope;
+    for (int i = 0; i < n; i++) {
+      for (int s = 0; s < ns; s++)
+        kl[(size_t)i * (size_t)ns + (size_t)s] = lib->cands[choice[(size_t)i * (size_t)ns + (size_t)s]].val_kl;
+      add[i] = hant_slot_weights_predict(ns, kl + (size_t)i * (size_t)ns, w, lib->teacher.val_accuracy, chance);
+    }
+    hant_slot_weights_stats sws;
+    int folds = o->folds > 1 ? o->folds : 5;
+    if ((rc = hant_prediction_errors(add, acc, n, &chk.div_median_abs_err, &chk.div_p90_abs_err, &chk.div_tau)) ||
+        (rc = hant_slot_weights_fit(ns, n, kl, acc, lib->teacher.val_accuracy, chance, lib->kl_slope, folds, w, &sws)))
+      goto out_fit;
+    chk.slot_samples = sws.fitted;
+    chk.slot_median_abs_err = sws.cv_median_abs_err;
+    chk.slot_p90_abs_err = sws.cv_p90_abs_err;
+    chk.slot_tau = sws.cv_tau;
+    cv_better = sws.cv_median_abs_err < chk.div_median_abs_err;
+    for (int s = 0; s < ns; s++)
+      for (int j = 0; j < lib->slot_count[s]; j++) {
+        int c = lib->slot_first[s] + j;
+        vals[c] = -lib->kl_slope * lib->cands[c].val_kl;
+        wvals[c] = -w[s] * lib->cands[c].val_kl;
+      }
+  }
   /* The prior of each coefficient: what the candidate alone costs, told by
    * its divergence when every candidate has one (the scores' noise is as
-   * large as most candidates' real cost), else by its score. */
+   * large as most candidates' real cost), weighed by its slot's weight
+   * when those predict better, else by its score. */
   for (int c = 0; c < lib->n_cands; c++)
-    score[c] = lib->has_divergence ? -lib->kl_slope * lib->cands[c].val_kl : lib->cands[c].score;
+    score[c] = !lib->has_divergence ? lib->cands[c].score : cv_better ? wvals[c] : vals[c];
   hant_predictor_data d = {ns, lib->n_cands, score, lib->teacher.val_accuracy, lib->teacher.val_images, n, choice,
                            acc, lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0};
   hant_predictor_opts po;
@@ -503,7 +547,7 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
   po.folds = o->folds > 1 ? o->folds : 5;
   po.seed = o->seed;
   if ((rc = hant_predictor_fit(&d, &po, &p)))
-    goto out;
+    goto out_fit;
   hant_calib_fit_rec f;
   memset(&f, 0, sizeof(f));
   snprintf(f.scale, sizeof(f.scale), "%s", hant_calib_scale_name(p.scale));
@@ -528,47 +572,7 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
    * (docs/results.md measured it), and the ranking over the whole sample
    * (the additive objective's Kendall tau is recorded beside the fit's)
    * did not tell. Answers show the fit's prediction either way. */
-  size_t nk = (size_t)n * (size_t)(ns > 0 ? ns : 1), ncs = (size_t)(lib->n_cands > 0 ? lib->n_cands : 1);
-  double *add = malloc(sizeof(double) * (size_t)n), *kl = malloc(sizeof(double) * nk),
-         *vals = malloc(sizeof(double) * ncs), *wvals = malloc(sizeof(double) * ncs),
-         *w = malloc(sizeof(double) * (size_t)(ns > 0 ? ns : 1));
-  char *wtext = malloc((size_t)(ns > 0 ? ns : 1) * 32 + 64);
-  hant_calibration_check chk = {0};
-  if (!add || !kl || !vals || !wvals || !w || !wtext) {
-    rc = HANT_ENOMEM;
-    goto out_fit;
-  }
-  double se = hant_transform_noise_se(lib);
-  chk.div_median_abs_err = chk.div_p90_abs_err = chk.div_tau = NAN;
-  chk.slot_median_abs_err = chk.slot_p90_abs_err = chk.slot_tau = chk.slot_mean_gain = NAN;
-  snprintf(wtext, 8, "none");
   if (lib->has_divergence) {
-    /* the one slope's prediction of each sample: none of it was fitted on
-     * the samples, so each sample is out of its sample */
-    double chance = lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0;
-    for (int s = 0; s < ns; s++)
-      w[s] = lib->kl_slope;
-    for (int i = 0; i < n; i++) {
-      for (int s = 0; s < ns; s++)
-        kl[(size_t)i * (size_t)ns + (size_t)s] = lib->cands[choice[(size_t)i * (size_t)ns + (size_t)s]].val_kl;
-      add[i] = hant_slot_weights_predict(ns, kl + (size_t)i * (size_t)ns, w, lib->teacher.val_accuracy, chance);
-    }
-    hant_slot_weights_stats sws;
-    if ((rc = hant_prediction_errors(add, acc, n, &chk.div_median_abs_err, &chk.div_p90_abs_err, &chk.div_tau)) ||
-        (rc = hant_slot_weights_fit(ns, n, kl, acc, lib->teacher.val_accuracy, chance, lib->kl_slope, po.folds, w,
-                                    &sws)))
-      goto out_fit;
-    chk.slot_samples = sws.fitted;
-    chk.slot_median_abs_err = sws.cv_median_abs_err;
-    chk.slot_p90_abs_err = sws.cv_p90_abs_err;
-    chk.slot_tau = sws.cv_tau;
-    bool cv_better = sws.cv_median_abs_err < chk.div_median_abs_err;
-    for (int s = 0; s < ns; s++)
-      for (int j = 0; j < lib->slot_count[s]; j++) {
-        int c = lib->slot_first[s] + j;
-        vals[c] = -lib->kl_slope * lib->cands[c].val_kl;
-        wvals[c] = -w[s] * lib->cands[c].val_kl;
-      }
     hant_calibration_check sc = {0};
     if (cv_better && val && (rc = objective_check(st, lib, vals, wvals, val, &sc)))
       goto out_fit;
