@@ -16,12 +16,13 @@ static const char usage[] =
     "whole cost range (the teacher; the solver's choices at 1/2, 1/4 and 1/8 of the\n"
     "teacher's MACs, and of its energy and latency on every costed device; random\n"
     "selections stratified by total MACs), measures each on the validation split\n"
-    "(never the test split) and commits it, then fits per-candidate coefficients\n"
-    "by ridge regression toward the single-slot scores, choosing the scale\n"
-    "(accuracy, log error, log-odds) and the ridge by cross-validated error. The\n"
-    "solver then maximises the fitted prediction, and every answer carries its\n"
-    "held-out error. A rerun resumes where a killed run stopped; the same seed\n"
-    "draws the same plan.\n"
+    "(never the test split) and commits it. Then fits one divergence weight per\n"
+    "slot and per-candidate coefficients (ridge regression toward them, the scale\n"
+    "and ridge chosen by cross-validated error); the one that errs least held out\n"
+    "predicts, and the solver maximises slot weights or fit only when their\n"
+    "choices, measured at the plan's budgets, are no worse. Every answer carries\n"
+    "the prediction's held-out error. A rerun resumes where a killed run stopped;\n"
+    "the same seed draws the same plan.\n"
     "\n";
 
 struct ui {
