@@ -270,7 +270,9 @@ static int serve(hantd *d, int ready_fd) {
   uv_signal_start(&d->sig_term, on_signal, SIGTERM);
   uv_signal_start(&d->sig_int, on_signal, SIGINT);
   uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
-  if (hantd_listen_start(d) || open_places(d))
+  /* The places before the socket: a client that can connect finds the
+   * crash's temporaries swept and the state directory's modes set. */
+  if (open_places(d) || hantd_listen_start(d))
     goto out;
   d->cache = hantd_cache_new(d->cfg.cache_entries);
   d->watches = hantd_watches_new();
