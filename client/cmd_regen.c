@@ -656,7 +656,7 @@ int cmd_regen(int argc, char **argv) {
       if (fe->finetune_epochs == HANT_FINETUNE_EPOCHS_AUTO)
         fprintf(stderr, "  %s/%s: fine-tune %s images x auto epochs (%d-%d, %d counted), evaluate %s; %.3g MMAC; "
                         "about %s\n", fe->device, fe->name, imgs, HANT_FINETUNE_AUTO_SHORT_EPOCHS,
-                HANT_FINETUNE_AUTO_LONG_EPOCHS, planned_epochs(fe), ev, e->macs / 1e6, d);
+                HANT_FINETUNE_AUTO_LONGEST_EPOCHS, planned_epochs(fe), ev, e->macs / 1e6, d);
       else if (fe->finetune_epochs > 0)
         fprintf(stderr, "  %s/%s: fine-tune %s images x %d %s, evaluate %s; %.3g MMAC; about %s\n", fe->device,
                 fe->name, imgs, fe->finetune_epochs, hant_plural(fe->finetune_epochs, "epoch", "epochs"), ev,

@@ -50,14 +50,18 @@ static void check_auto_epochs(void) {
                {HANT_FINETUNE_AUTO_SHORT_LOSS + 0.01, HANT_FINETUNE_AUTO_MID_EPOCHS},
                {HANT_FINETUNE_AUTO_LONG_LOSS, HANT_FINETUNE_AUTO_MID_EPOCHS},
                {HANT_FINETUNE_AUTO_LONG_LOSS + 0.01, HANT_FINETUNE_AUTO_LONG_EPOCHS},
-               {90, HANT_FINETUNE_AUTO_LONG_EPOCHS},
+               {HANT_FINETUNE_AUTO_LONGEST_LOSS, HANT_FINETUNE_AUTO_LONG_EPOCHS},
+               {HANT_FINETUNE_AUTO_LONGEST_LOSS + 0.01, HANT_FINETUNE_AUTO_LONGEST_EPOCHS},
+               {90, HANT_FINETUNE_AUTO_LONGEST_EPOCHS},
                {NAN, HANT_FINETUNE_AUTO_SHORT_EPOCHS}};
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
     CHECK(hant_finetune_auto_epochs(cases[i].loss) == cases[i].epochs, "auto epochs for a loss of %g: %d, want %d",
           cases[i].loss, hant_finetune_auto_epochs(cases[i].loss), cases[i].epochs);
   CHECK(HANT_FINETUNE_AUTO_SHORT_EPOCHS < HANT_FINETUNE_AUTO_MID_EPOCHS &&
             HANT_FINETUNE_AUTO_MID_EPOCHS < HANT_FINETUNE_AUTO_LONG_EPOCHS &&
-            HANT_FINETUNE_AUTO_SHORT_LOSS < HANT_FINETUNE_AUTO_LONG_LOSS,
+            HANT_FINETUNE_AUTO_LONG_EPOCHS < HANT_FINETUNE_AUTO_LONGEST_EPOCHS &&
+            HANT_FINETUNE_AUTO_SHORT_LOSS < HANT_FINETUNE_AUTO_LONG_LOSS &&
+            HANT_FINETUNE_AUTO_LONG_LOSS < HANT_FINETUNE_AUTO_LONGEST_LOSS,
         "the schedule grows with the loss");
 }
 

@@ -33,8 +33,10 @@ void hant_finetune_opts_default(hant_finetune_opts *o) {
 int hant_finetune_auto_epochs(double loss_points) {
   if (!(loss_points > HANT_FINETUNE_AUTO_SHORT_LOSS))
     return HANT_FINETUNE_AUTO_SHORT_EPOCHS;
-  return loss_points > HANT_FINETUNE_AUTO_LONG_LOSS ? HANT_FINETUNE_AUTO_LONG_EPOCHS
-                                                    : HANT_FINETUNE_AUTO_MID_EPOCHS;
+  if (!(loss_points > HANT_FINETUNE_AUTO_LONG_LOSS))
+    return HANT_FINETUNE_AUTO_MID_EPOCHS;
+  return loss_points > HANT_FINETUNE_AUTO_LONGEST_LOSS ? HANT_FINETUNE_AUTO_LONGEST_EPOCHS
+                                                       : HANT_FINETUNE_AUTO_LONG_EPOCHS;
 }
 
 /* The KD objective as a loss hook of the training loop: the teacher, in

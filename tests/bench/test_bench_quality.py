@@ -157,7 +157,7 @@ def auto_checks():
     hant_ep = {x["divisor"]: x.get("finetune_auto_epochs", 0) for x in rows if x["method"] == "hant"}
     for row in rows:
         loss, ep = row.get("finetune_auto_val_loss_points"), row.get("finetune_auto_epochs")
-        want = None if loss is None else 3 if loss <= 2 else 8 if loss <= 8 else 16
+        want = None if loss is None else 3 if loss <= 2 else 8 if loss <= 8 else 16 if loss <= 16 else 40
         if want is not None and row["method"] != "hant":  # never fewer epochs than hant's at the budget
             want = max(want, hant_ep.get(row["divisor"], 0))
         check(ep == want and "finetune_auto" in row["test_accuracy"] and "(%d ep)" % ep in r.stdout,
