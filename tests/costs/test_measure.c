@@ -59,8 +59,16 @@ int main(void) {
   hant_measure_net(full, &o, &b1);
   o.batch = 8;
   hant_measure_net(full, &o, &b8);
-  CHECK(b8.latency_ms > b1.latency_ms && b8.latency_ms < 12 * b1.latency_ms, "batch 8 %.4f ms vs batch 1 %.4f ms",
-        b8.latency_ms, b1.latency_ms);
+  CHECK(b8.latency_ms > b1.latency_ms, "batch 8 %.4f ms vs batch 1 %.4f ms", b8.latency_ms, b1.latency_ms);
+#if defined(__SANITIZE_ADDRESS__) || !defined(__OPTIMIZE__)
+  /* Instrumentation slows the batch-8 path's own loops more than batch 1's
+   * BLAS calls (a sanitizer run measured 15x); the bound is for what ships. */
+  printf("batch 8 within 12x of batch 1 not checked: sanitizer or unoptimised build (%.1fx)\n",
+         b8.latency_ms / b1.latency_ms);
+#else
+  CHECK(b8.latency_ms < 12 * b1.latency_ms, "batch 8 %.4f ms vs batch 1 %.4f ms: more than 12x", b8.latency_ms,
+        b1.latency_ms);
+#endif
 
   /* Bad options are refused before running anything. */
   hant_measure_opts bad = o;
