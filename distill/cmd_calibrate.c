@@ -152,6 +152,8 @@ int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a
     hant_jsonw_key(&w, "prediction"), hant_jsonw_str(&w, chk.by_divergence ? "divergence" : "fit");
     hant_jsonw_key(&w, "divergence_median_abs_err");
     isfinite(chk.div_median_abs_err) ? hant_jsonw_num(&w, chk.div_median_abs_err) : hant_jsonw_null(&w);
+    hant_jsonw_key(&w, "floor_scale");
+    lib->has_divergence ? hant_jsonw_num(&w, chk.div_floor_scale) : hant_jsonw_null(&w);
     if (lib->has_divergence) {
       hant_jsonw_key(&w, "slot_weights");
       hant_jsonw_obj_begin(&w);
@@ -163,6 +165,7 @@ int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a
         hant_jsonw_num(&w, slot_w[s]);
       hant_jsonw_arr_end(&w);
       hant_jsonw_key(&w, "samples_fitted"), hant_jsonw_int(&w, chk.slot_samples);
+      hant_jsonw_key(&w, "floor_scale"), hant_jsonw_num(&w, chk.slot_floor_scale);
       hant_jsonw_key(&w, "cv_median_abs_err");
       isfinite(chk.slot_median_abs_err) ? hant_jsonw_num(&w, chk.slot_median_abs_err) : hant_jsonw_null(&w);
       hant_jsonw_key(&w, "cv_p90_abs_err");
@@ -247,8 +250,13 @@ int calibrate_run(hant_store *st, const data_args *data, const calibrate_args *a
       printf("prediction    %s: the divergences' median |error| on the %d samples (%s) "
              "%.2f points, 90th percentile %.2f, Kendall tau %.3f; the fit's held out %.2f\n",
              chk.by_divergence ? "the divergences'" : "the fit's", f.samples,
-             chk.slot_weighted ? "slot weights held out" : "none of it fitted on them", 100 * chk.div_median_abs_err,
+             chk.slot_weighted ? "slot weights held out" : "only the floor fitted on them", 100 * chk.div_median_abs_err,
              100 * chk.div_p90_abs_err, chk.div_tau, 100 * f.heldout_median_abs_err);
+    if (lib->has_divergence)
+      printf("floor         the divergences' prediction bends onto chance over %.1f points (%s)\n",
+             100 * chk.div_floor_scale,
+             chk.div_floor_scale > 0 ? "a softplus: networks past the floor stay ordered by their divergences"
+                                     : "a hard floor: the samples ask no bend");
     if (!a->fit_objective)
       printf("check         at %d budgets the fit chose %d other networks: measured %d better, %d worse (beyond "
              "two standard errors), %+.2f points on average\n",

@@ -347,6 +347,11 @@ int cmd_library(int argc, char **argv) {
   if (kl_used && slot_w && !hant_store_meta_get(st, "calibration_slot_kl_weights", &wtext) && wtext)
     n_slot_w = hant_library_slot_weights_parse(wtext, slot_w, ns + 1);
   bool slot_weighted = n_slot_w == ns && ns > 0;
+  double floor_scale = 0; /* the prediction's chance floor, as hant_library_load reads it */
+  char *ftext = NULL;
+  if (kl_used && !hant_store_meta_get(st, "calibration_floor_scale", &ftext))
+    floor_scale = hant_library_floor_scale_parse(ftext);
+  free(ftext);
   bool slot_objective = slot_weighted && !hant_store_meta_get(st, "calibration_slot_kl_objective", &wobj) && wobj &&
                         !strcmp(wobj, "true");
   hant_errmsg_clear();
@@ -493,6 +498,7 @@ int cmd_library(int argc, char **argv) {
     hant_jsonw_key(&w, "kl_slope"), kl_used ? hant_jsonw_num(&w, kl_slope) : hant_jsonw_null(&w);
     hant_jsonw_key(&w, "ranks_candidates"), hant_jsonw_bool(&w, kl_used);
     hant_jsonw_key(&w, "slot_weights_objective"), hant_jsonw_bool(&w, slot_objective);
+    hant_jsonw_key(&w, "floor_scale"), kl_used ? hant_jsonw_num(&w, floor_scale) : hant_jsonw_null(&w);
     hant_jsonw_key(&w, "slot_weights");
     if (slot_weighted) {
       hant_jsonw_arr_begin(&w);
@@ -591,6 +597,9 @@ int cmd_library(int argc, char **argv) {
         printf(" %.1f", 100 * slot_w[i]);
       printf(" points in slots 0-%d\n", ns - 1);
     }
+    if (kl_used && floor_scale > 0)
+      printf("  the prediction bends onto chance over %.1f points (networks past the floor stay ordered)\n",
+             100 * floor_scale);
     if (!kl_used)
       printf("\ndivergences: %d of %d candidates; the solver ranks by the noise-aware scores (hant-distill "
              "calibrate measures the rest)\n",

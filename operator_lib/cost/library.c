@@ -321,7 +321,8 @@ static void modes_finish(hant_library_device *dev) {
 /* The weight of a nat of divergence in each slot: the calibration's
  * (meta calibration_slot_kl_weights, one number per slot, or "none")
  * when it fitted them for this many slots, else kl_slope; in the objective
- * only when meta calibration_slot_kl_objective is "true". */
+ * only when meta calibration_slot_kl_objective is "true". And the scale of
+ * the prediction's chance floor (meta calibration_floor_scale, in [0, 1]). */
 static int kl_weights_load(hant_store *st, hant_library *lib) {
   if (!lib->has_divergence)
     return 0;
@@ -331,7 +332,10 @@ static int kl_weights_load(hant_store *st, hant_library *lib) {
   lib->kl_weight = malloc(sizeof(double) * nc);
   if (!lib->kl_slot_weight || !lib->kl_pred_weight || !lib->kl_weight)
     return HANT_ENOMEM;
-  char *text = NULL, *obj = NULL;
+  char *text = NULL, *obj = NULL, *floor = NULL;
+  if (!hant_store_meta_get(st, "calibration_floor_scale", &floor))
+    lib->kl_floor_scale = hant_library_floor_scale_parse(floor);
+  free(floor);
   lib->kl_slot_weighted = !hant_store_meta_get(st, "calibration_slot_kl_weights", &text) && text &&
                           hant_library_slot_weights_parse(text, lib->kl_slot_weight, lib->n_slots + 1) == lib->n_slots;
   lib->kl_slot_objective = lib->kl_slot_weighted && !hant_store_meta_get(st, "calibration_slot_kl_objective", &obj) &&
@@ -349,6 +353,14 @@ static int kl_weights_load(hant_store *st, hant_library *lib) {
     }
   }
   return 0;
+}
+
+double hant_library_floor_scale_parse(const char *text) {
+  if (!text)
+    return 0;
+  char *end;
+  double v = strtod(text, &end);
+  return end != text && !*end && v >= 0 && v <= 1 ? v : 0; /* a scale beyond all accuracy: none */
 }
 
 int hant_library_slot_weights_parse(const char *text, double *w, int max) {

@@ -113,6 +113,10 @@ typedef struct hant_library {
    * everywhere, as it is for both in every other library. [n_slots] and
    * [n_cands]; NULL without divergences. */
   bool kl_slot_weighted, kl_slot_objective;
+  /* The scale of the prediction's chance floor (select/predictor.h's
+   * hant_floor_predict): meta calibration_floor_scale, fitted by the
+   * calibration; 0 (the hard floor) in every other library. */
+  double kl_floor_scale;
   double *kl_slot_weight;
   double *kl_pred_weight;
   double *kl_weight;
@@ -150,6 +154,9 @@ bool hant_library_divergence(const hant_cand_rec *cands, int n, int *measured, d
  * (finite, >= 0), into w (at most max): the count, or -1 when the text is
  * not such a list or has more ("none" is not). */
 int hant_library_slot_weights_parse(const char *text, double *w, int max);
+/* Parses calibration_floor_scale's text, one number in [0, 1]: it, or 0
+ * (the hard floor) for NULL or anything else. */
+double hant_library_floor_scale_parse(const char *text);
 
 /* Takes another reference (thread-safe); returns lib. */
 hant_library *hant_library_ref(hant_library *lib);

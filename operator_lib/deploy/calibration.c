@@ -513,16 +513,22 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
     for (int s = 0; s < ns; s++)
       w[s] = lib->kl_slope;
     for (int i = 0; i < n; i++) {
-      for (int s = 0; s < ns; s++)
+      add[i] = 0;
+      for (int s = 0; s < ns; s++) {
         kl[(size_t)i * (size_t)ns + (size_t)s] = lib->cands[choice[(size_t)i * (size_t)ns + (size_t)s]].val_kl;
-      add[i] = hant_slot_weights_predict(ns, kl + (size_t)i * (size_t)ns, w, lib->teacher.val_accuracy, chance);
+        add[i] += w[s] * kl[(size_t)i * (size_t)ns + (size_t)s];
+      }
     }
+    chk.div_floor_scale = hant_floor_scale_fit(n, add, acc, lib->teacher.val_accuracy, chance);
+    for (int i = 0; i < n; i++)
+      add[i] = hant_floor_predict(lib->teacher.val_accuracy, add[i], chance, chk.div_floor_scale);
     hant_slot_weights_stats sws;
     int folds = o->folds > 1 ? o->folds : 5;
     if ((rc = hant_prediction_errors(add, acc, n, &chk.div_median_abs_err, &chk.div_p90_abs_err, &chk.div_tau)) ||
         (rc = hant_slot_weights_fit(ns, n, kl, acc, lib->teacher.val_accuracy, chance, lib->kl_slope, folds, w, &sws)))
       goto out_fit;
     chk.slot_samples = sws.fitted;
+    chk.slot_floor_scale = sws.floor_scale;
     chk.slot_median_abs_err = sws.cv_median_abs_err;
     chk.slot_p90_abs_err = sws.cv_p90_abs_err;
     chk.slot_tau = sws.cv_tau;
@@ -589,6 +595,7 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
       chk.div_median_abs_err = chk.slot_median_abs_err;
       chk.div_p90_abs_err = chk.slot_p90_abs_err;
       chk.div_tau = chk.slot_tau;
+      chk.div_floor_scale = chk.slot_floor_scale;
       size_t off = 0;
       for (int s = 0; s < ns; s++)
         off += (size_t)snprintf(wtext + off, 32, "%s%.9g", s ? "," : "", w[s]);
@@ -628,18 +635,23 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
     if ((rc = hant_store_meta_put(st, "calibration_check", v)))
       goto out_fit;
   }
-  snprintf(v, sizeof(v), "{\"median_abs_err\":%.6f,\"p90_abs_err\":%.6f,\"kendall_tau\":%.6f,\"samples\":%d}",
-           chk.div_median_abs_err, chk.div_p90_abs_err, chk.div_tau, n);
+  snprintf(v, sizeof(v),
+           "{\"median_abs_err\":%.6f,\"p90_abs_err\":%.6f,\"kendall_tau\":%.6f,\"floor_scale\":%.6f,\"samples\":%d}",
+           chk.div_median_abs_err, chk.div_p90_abs_err, chk.div_tau, chk.div_floor_scale, n);
   if (lib->has_divergence && (rc = hant_store_meta_put(st, "calibration_divergence", v)))
     goto out_fit;
   snprintf(v, sizeof(v), "%.17g", chk.div_median_abs_err);
   if (lib->has_divergence && (rc = hant_store_meta_put(st, "calibration_divergence_median_abs_err", v)))
     goto out_fit;
+  snprintf(v, sizeof(v), "%.17g", chk.div_floor_scale);
+  if (lib->has_divergence && (rc = hant_store_meta_put(st, "calibration_floor_scale", v)))
+    goto out_fit;
   snprintf(v, sizeof(v),
            "{\"samples_fitted\":%d,\"cv_median_abs_err\":%.6f,\"cv_p90_abs_err\":%.6f,\"cv_kendall_tau\":%.6f,"
-           "\"budgets\":%d,\"differ\":%d,\"better\":%d,\"worse\":%d,\"mean_gain\":%.6f,\"prediction\":%s,"
-           "\"objective\":%s}",
-           chk.slot_samples, chk.slot_median_abs_err, chk.slot_p90_abs_err, chk.slot_tau, chk.slot_budgets,
+           "\"floor_scale\":%.6f,\"budgets\":%d,\"differ\":%d,\"better\":%d,\"worse\":%d,\"mean_gain\":%.6f,"
+           "\"prediction\":%s,\"objective\":%s}",
+           chk.slot_samples, chk.slot_median_abs_err, chk.slot_p90_abs_err, chk.slot_tau, chk.slot_floor_scale,
+           chk.slot_budgets,
            chk.slot_differ, chk.slot_better, chk.slot_worse, chk.slot_mean_gain, chk.slot_weighted ? "true" : "false",
            chk.slot_objective ? "true" : "false");
   if (lib->has_divergence && ((rc = hant_store_meta_put(st, "calibration_slot_weights", v)) ||

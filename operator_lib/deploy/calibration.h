@@ -103,6 +103,12 @@ typedef struct hant_calibration_check {
    * calibration_divergence). */
   bool by_divergence;
   double div_median_abs_err, div_p90_abs_err, div_tau; /* NaN without divergences */
+  /* The scale of the prediction's chance floor (hant_floor_predict; meta
+   * calibration_floor_scale), fitted on the samples' predicted drops by
+   * hant_floor_scale_fit: the one figure of the one slope's prediction
+   * fitted on the samples. div_floor_scale is the prediction's (the slot
+   * weights' when slot_weighted), slot_floor_scale theirs. */
+  double div_floor_scale, slot_floor_scale;
   /* One weight per slot for the divergences (library.h's kl_slot_weight),
    * fitted on the samples at twice chance or more (slot_samples; a network
    * that collapsed to chance shows its loss only up to the floor). The

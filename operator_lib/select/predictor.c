@@ -456,11 +456,36 @@ static void slot_weights_nnls(int ns, int n, const double *kl, const double *dro
   }
 }
 
-double hant_slot_weights_predict(int n_slots, const double *kl, const double *w, double teacher, double chance) {
-  double a = teacher;
+double hant_floor_predict(double teacher, double drop, double chance, double floor_scale) {
+  double a = teacher - drop;
+  if (!(floor_scale > 0))
+    return a < chance ? chance : a;
+  double u = (a - chance) / floor_scale;
+  /* log1p(exp(u)) = u + log1p(exp(-u)): exact for large u without overflow */
+  return chance + floor_scale * (u > 0 ? u + log1p(exp(-u)) : log1p(exp(u)));
+}
+
+double hant_floor_scale_fit(int n, const double *drop, const double *acc, double teacher, double chance) {
+  static const double grid[] = {0, HANT_FLOOR_SCALES};
+  double best = 0, best_err = INFINITY;
+  for (size_t g = 0; g < sizeof(grid) / sizeof(grid[0]); g++) {
+    double err = 0;
+    for (int i = 0; i < n; i++)
+      err += fabs(hant_floor_predict(teacher, drop[i], chance, grid[g]) - acc[i]);
+    if (n > 0 && err < best_err) {
+      best_err = err;
+      best = grid[g];
+    }
+  }
+  return best;
+}
+
+double hant_slot_weights_predict(int n_slots, const double *kl, const double *w, double teacher, double chance,
+                                 double floor_scale) {
+  double drop = 0;
   for (int s = 0; s < n_slots; s++)
-    a -= w[s] * kl[s];
-  return a < chance ? chance : a;
+    drop += w[s] * kl[s];
+  return hant_floor_predict(teacher, drop, chance, floor_scale);
 }
 
 int hant_slot_weights_fit(int n_slots, int n, const double *kl, const double *acc, double teacher, double chance,
@@ -471,6 +496,7 @@ int hant_slot_weights_fit(int n_slots, int n, const double *kl, const double *ac
          *wf = malloc(sizeof(double) * (size_t)(ns > 0 ? ns : 1));
   unsigned char *use = malloc(nn);
   st->fitted = 0;
+  st->floor_scale = 0;
   st->cv_median_abs_err = st->cv_p90_abs_err = st->cv_tau = NAN;
   if (!drop || !pred || !wf || !use) {
     rc = HANT_ENOMEM;
@@ -488,9 +514,15 @@ int hant_slot_weights_fit(int n_slots, int n, const double *kl, const double *ac
     for (int i = 0; i < n; i++)
       use[i] = i % folds != f && acc[i] >= 2 * chance;
     slot_weights_nnls(ns, n, kl, drop, use, w0, wf);
-    for (int i = f; i < n; i += folds)
-      pred[i] = hant_slot_weights_predict(ns, kl + (size_t)i * (size_t)ns, wf, teacher, chance);
+    for (int i = f; i < n; i += folds) { /* the drop, then the prediction on the floor fitted on every drop */
+      pred[i] = 0;
+      for (int s = 0; s < ns; s++)
+        pred[i] += wf[s] * kl[(size_t)i * (size_t)ns + (size_t)s];
+    }
   }
+  st->floor_scale = hant_floor_scale_fit(n, pred, acc, teacher, chance);
+  for (int i = 0; i < n; i++)
+    pred[i] = hant_floor_predict(teacher, pred[i], chance, st->floor_scale);
   rc = hant_prediction_errors(pred, acc, n, &st->cv_median_abs_err, &st->cv_p90_abs_err, &st->cv_tau);
 out:
   free(drop);

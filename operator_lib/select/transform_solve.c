@@ -703,8 +703,7 @@ double hant_transform_predicted_divergence(const hant_library *lib, const int *c
     drop += lib->kl_pred_weight[choice[s]] * lib->cands[choice[s]].val_kl;
     q += lib->int8_cost ? lib->int8_cost[choice[s]] : 0;
   }
-  double a = lib->teacher.val_accuracy - drop + q;
-  return a < chance ? chance : a;
+  return hant_floor_predict(lib->teacher.val_accuracy, drop - q, chance, lib->kl_floor_scale);
 }
 
 double hant_transform_predicted(const hant_library *lib, const int *choice) {

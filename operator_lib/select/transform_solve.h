@@ -153,8 +153,9 @@ double hant_transform_cand_value(const hant_library *lib, int c, double noise_se
 double hant_transform_predicted(const hant_library *lib, const int *choice);
 /* The divergences' prediction of a choice: teacher accuracy - the summed
  * divergences, each weighed by its slot's calibrated weight when the
- * library has them, else by kl_slope (library.h's kl_pred_weight) (+ the summed int8 costs in an int8 view), at
- * least chance (lib->has_divergence must hold). */
+ * library has them, else by kl_slope (library.h's kl_pred_weight) (+ the summed int8 costs in an int8 view), on
+ * the calibration's chance floor (hant_floor_predict with library.h's kl_floor_scale; the hard floor, at least
+ * chance, in an uncalibrated library) (lib->has_divergence must hold). */
 double hant_transform_predicted_divergence(const hant_library *lib, const int *choice);
 /* The standard error of a score, sqrt(p (1 - p) / n) from the teacher's
  * validation accuracy p and validation image count n as the library
@@ -194,7 +195,7 @@ typedef struct hant_transform_result {
   double teacher_accuracy;   /* validation accuracy of the teacher, fraction 0-1 */
   /* Validation accuracy predicted for the choice: with divergences,
    * teacher_accuracy - the summed divergences weighed per slot or by
-   * kl_slope (hant_transform_predicted_divergence; at least chance)
+   * kl_slope (hant_transform_predicted_divergence; never below chance)
    * unless the library is calibrated and its fit predicted the calibration
    * samples better (lib->calib_by_divergence false); then the fitted
    * predictor's (predictor.h); without either, teacher_accuracy + the

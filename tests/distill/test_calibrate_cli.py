@@ -6,6 +6,7 @@
 # divergences measured as build measures them.
 #   test_calibrate_cli.py HANT_DISTILL HANTD HANT_CLIENT
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -44,11 +45,25 @@ COEF = "SELECT candidate_id, printf('%.17g', coef), printf('%.17g', prior), samp
 SAMPLES = "SELECT seed, idx, origin, selection, val_accuracy, val_images FROM calib_sample ORDER BY seed, idx"
 
 
+# The grid of the divergences' chance floor (predictor.h's HANT_FLOOR_SCALES, after 0: the hard floor).
+FLOOR_SCALES = (0, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.12, 0.15, 0.2, 0.3)
+
+
+def floor_predict(teacher, drop, chance, s):
+    """predictor.h's hant_floor_predict: teacher - drop, bending onto chance over s (a softplus; s = 0: a hard floor)."""
+    a = teacher - drop
+    if not s > 0:
+        return max(chance, a)
+    u = (a - chance) / s
+    return chance + s * (u + math.log1p(math.exp(-u)) if u > 0 else math.log1p(math.exp(u)))
+
+
 def slot_weights_oracle(path, kl_slope, folds):
     """The slot weights and their cross-validated errors, recomputed from the library's own rows: least squares
     with w >= 0 of teacher - accuracy = sum_s w_s kl_s over the samples at twice chance or more (cyclic coordinate
-    descent from kl_slope, as calibration.c), each sample i predicted by the weights fitted without fold i % folds
-    (at least chance). Returns (weights, cv median |error|, one slope's median |error|, samples fitted)."""
+    descent from kl_slope, as calibration.c), each sample i predicted by the weights fitted without fold i % folds,
+    on the chance floor fitted on those predictions. Returns (weights, (cv median |error|, its floor scale), (one
+    slope's median |error|, its floor scale), samples fitted)."""
     teacher, classes = db(path, "SELECT val_accuracy, classes FROM teacher")[0]
     chance = 1.0 / classes
     kl = dict(db(path, "SELECT candidate_id, kl FROM candidate_divergence"))
@@ -79,22 +94,39 @@ def slot_weights_oracle(path, kl_slope, folds):
                 break
         return w
 
-    def predict(w, f):
-        return max(chance, teacher - sum(a * b for a, b in zip(w, f)))
+    def drop(w, f):
+        d = 0.0
+        for a, b in zip(w, f):
+            d += a * b
+        return d
 
     def median(x):
         x = sorted(x)
         return x[len(x) // 2] if len(x) % 2 else 0.5 * (x[len(x) // 2 - 1] + x[len(x) // 2])
+
+    def errors(drops):
+        """The floor's scale fitted on the drops (least mean |error|, first of the grid on a tie) and each error."""
+        best = None
+        for s in FLOOR_SCALES:
+            e = [abs(floor_predict(teacher, d, chance, s) - acc) for d, (f, acc) in zip(drops, rows)]
+            total = 0.0
+            for x in e:
+                total += x
+            if best is None or total < best[0]:
+                best = (total, s, e)
+        return best[1], best[2]
     fitted = sum(acc >= 2 * chance for f, acc in rows)
-    one = median([abs(predict([kl_slope] * ns, f) - acc) for f, acc in rows])
+    one_floor, one_err = errors([drop([kl_slope] * ns, f) for f, acc in rows])
+    one = (median(one_err), one_floor)
     if fitted < 2 * ns:
         return None, None, one, fitted
     cv = [0.0] * len(rows)
     for k in range(folds):
         w = fit([i % folds != k and acc >= 2 * chance for i, (f, acc) in enumerate(rows)])
         for i in range(k, len(rows), folds):
-            cv[i] = abs(predict(w, rows[i][0]) - rows[i][1])
-    return fit([acc >= 2 * chance for f, acc in rows]), median(cv), one, fitted
+            cv[i] = drop(w, rows[i][0])
+    cv_floor, cv_err = errors(cv)
+    return fit([acc >= 2 * chance for f, acc in rows]), (median(cv_err), cv_floor), one, fitted
 
 
 def transform(dbpath, name, budgets=("1000ms",)):
@@ -167,8 +199,8 @@ def main():
         check(sw.get("prediction") is False and sw.get("cv_median_abs_err") is None,
               "too few samples for slot weights, and none used: %s" % sw)
     else:
-        check(abs((sw.get("cv_median_abs_err") or -1) - cv_want) < 1e-6 and
-              sw.get("prediction") == (cv_want < one_want) and
+        check(abs((sw.get("cv_median_abs_err") or -1) - cv_want[0]) < 1e-6 and sw.get("floor_scale") == cv_want[1] and
+              sw.get("prediction") == (cv_want[0] < one_want[0]) and
               sw.get("objective") == (sw.get("prediction") and sw.get("worse") == 0 and sw.get("mean_gain", -1) >= 0),
               "slot weights predict when they err less held out (%s against one slope's %s), and choose only when "
               "their choices lose nowhere: %s" % (cv_want, one_want, sw))
@@ -176,6 +208,13 @@ def main():
         check(not sw.get("prediction") or (len(got) == len(w_want) and
                                            all(abs(x - y) <= 1e-6 * max(1, abs(y)) for x, y in zip(got, w_want))),
               "the stored slot weights are the least-squares ones: %s vs %s" % (got, w_want))
+    # The prediction's chance floor is the one fitted on the drops of the prediction used (the weights' held-out
+    # ones when they predict, else the one slope's), and the library keeps it.
+    floor_want = (cv_want if sw.get("prediction") else one_want)[1]
+    lib_floor = json.loads(run([HD, "library", "--db", a, "--json"]).stdout)["divergence"].get("floor_scale")
+    check(summary.get("floor_scale") == floor_want and lib_floor == floor_want,
+          "the floor's scale is fitted on the prediction's own drops: calibrate %s, library %s, recomputed %s"
+          % (summary.get("floor_scale"), lib_floor, floor_want))
     origins = {o for (o,) in db(a, "SELECT DISTINCT origin FROM calib_sample")}
     check(origins == {"teacher", "solver", "random"}, "samples come from the teacher, the solver and random draws: %s"
           % origins)
@@ -251,12 +290,14 @@ def main():
     shutil.copy(a, sw_db)
     n_slots = db(a, "SELECT count(*) FROM slot")[0][0]
     ws = [0.25 * (i + 1) for i in range(n_slots)]
+    # With a wide chance floor too (scale 0.3: the bend shows a few points above chance, where the hard floor
+    # would be exact).
     db(sw_db, "INSERT OR REPLACE INTO meta(key, value) VALUES ('calibration_prediction', 'divergence'), "
-              "('calibration_slot_kl_weights', '%s'), ('calibration_slot_kl_objective', 'false')"
-       % ",".join(map(str, ws)))
+              "('calibration_slot_kl_weights', '%s'), ('calibration_slot_kl_objective', 'false'), "
+              "('calibration_floor_scale', '0.3')" % ",".join(map(str, ws)))
     lib_w = json.loads(run([HD, "library", "--db", sw_db, "--json"]).stdout)["divergence"]
-    check(lib_w.get("slot_weights") == ws and lib_w.get("slot_weights_objective") is False,
-          "library --json reports the slot weights: %s" % lib_w)
+    check(lib_w.get("slot_weights") == ws and lib_w.get("slot_weights_objective") is False and
+          lib_w.get("floor_scale") == 0.3, "library --json reports the slot weights and the floor: %s" % lib_w)
     picks = []
     for path, weights in ((a, None), (sw_db, ws)):
         got = transform(path, "weighed" if weights else "cal2", ("50%energy", "70%energy", "85%energy", "95%energy"))
@@ -265,10 +306,13 @@ def main():
             continue
         slots = got.get("slots") or []
         drop = sum((weights[i] if weights else slope) * e["divergence"] for i, e in enumerate(slots))
-        pw = max(1.0 / db(a, "SELECT classes FROM teacher")[0][0], got.get("teacher_accuracy", 0) - drop)
-        check(slots and drop > 0 and abs(got.get("predicted_accuracy", -1) - pw) < 1e-6,
-              "the divergences' prediction weighs each slot (%s): %s vs %s, a drop of %s" %
-              (weights, got.get("predicted_accuracy"), pw, drop))
+        scale = 0.3 if weights else floor_want
+        chance = 1.0 / db(a, "SELECT classes FROM teacher")[0][0]
+        pw = floor_predict(got.get("teacher_accuracy", 0), drop, chance, scale)
+        check(slots and drop > 0 and abs(got.get("predicted_accuracy", -1) - pw) < 1e-6 and
+              (not weights or abs(pw - max(chance, got.get("teacher_accuracy", 0) - drop)) > 1e-4),
+              "the divergences' prediction weighs each slot (%s), on the floor of scale %s: %s vs %s, a drop of %s" %
+              (weights, scale, got.get("predicted_accuracy"), pw, drop))
     check(picks[0] and picks[0] == picks[1], "slot weights outside the objective leave the choice alone: %s" % picks)
     ans = transform(c, "uncal")
     check(ans.get("prediction") == "uncalibrated" and ans.get("predicted_accuracy_error") is None,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_predictor.c: the calibrated predictor recovers known coefficients, ignores noise-level gains, and steers the exact solver away from a pair of candidates that only fail together. */
+/* test_predictor.c: the calibrated predictor recovers known coefficients, ignores noise-level gains, and steers the exact solver away from a pair of candidates that only fail together; the divergences' slot weights and chance floor come back from networks built on them. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -183,20 +183,55 @@ static void slot_weights_recovered(void) {
   for (int t = 0; t < SLOTS; t++)
     worst = fmax(worst, fabs(w[t] - truth[t]));
   CHECK(worst < 1e-6, "the weights come back within 1e-6 (worst %.2g): %g %g %g %g", worst, w[0], w[1], w[2], w[3]);
-  CHECK(st.cv_median_abs_err < 1e-6 && st.cv_tau > 0.99, "held out: median error %.2g, tau %.4f",
-        st.cv_median_abs_err, st.cv_tau);
+  CHECK(st.cv_median_abs_err < 1e-6 && st.cv_tau > 0.99 && st.floor_scale == 0,
+        "held out: median error %.2g, tau %.4f, on the hard floor the data has (scale %g)", st.cv_median_abs_err,
+        st.cv_tau, st.floor_scale);
   /* one slope for every slot (the least-squares one through the same
    * samples would do no better than the right weights): it errs */
   double one[SLOTS] = {0.475, 0.475, 0.475, 0.475}, err = 0;
   for (int i = 0; i < N; i++)
-    err += fabs(hant_slot_weights_predict(SLOTS, kl + i * SLOTS, one, teacher, chance) - acc[i]) / N;
+    err += fabs(hant_slot_weights_predict(SLOTS, kl + i * SLOTS, one, teacher, chance, 0) - acc[i]) / N;
   CHECK(err > 0.02, "one slope errs by %.3f on average", err);
   /* too few networks to fit a weight per slot: no held-out figures */
   CHECK(hant_slot_weights_fit(SLOTS, 7, kl, acc, teacher, chance, 0.5, 5, w, &st) == 0 && isnan(st.cv_median_abs_err),
         "seven networks for four slots give no held-out figures (%d fitted)", st.fitted);
 }
 
+/* The chance floor: networks whose accuracies bend onto chance over a
+ * known scale give that scale back, from the grid, and not its neighbours;
+ * the prediction on it keeps ordering networks past the floor, stays
+ * within its bounds, and at scale 0 is the hard floor. */
+static void floor_scale_recovered(void) {
+  enum { N = 60 };
+  const double teacher = 0.93, chance = 0.1, truth = 0.05;
+  double drop[N], acc[N];
+  for (int i = 0; i < N; i++) {
+    drop[i] = 1.6 * i / (N - 1); /* 0 to twice the way down to chance */
+    acc[i] = hant_floor_predict(teacher, drop[i], chance, truth);
+  }
+  double s = hant_floor_scale_fit(N, drop, acc, teacher, chance);
+  CHECK(s == truth, "the floor's scale comes back: %g (want %g)", s, truth);
+  for (int i = 0; i < N; i++)
+    acc[i] = fmax(chance, teacher - drop[i]);
+  CHECK(hant_floor_scale_fit(N, drop, acc, teacher, chance) == 0, "a hard floor gives scale 0");
+  CHECK(hant_floor_scale_fit(0, drop, acc, teacher, chance) == 0, "no networks give scale 0");
+  bool ordered = true, bounded = true;
+  for (int i = 0; i < N; i++) {
+    double a = hant_floor_predict(teacher, drop[i], chance, truth);
+    ordered &= i == 0 || a < hant_floor_predict(teacher, drop[i - 1], chance, truth);
+    double hard = fmax(chance, teacher - drop[i]);
+    bounded &= a > chance && a >= hard - 1e-12 && a <= hard + truth * log(2) + 1e-12;
+  }
+  CHECK(ordered && bounded, "the floor orders every network (%d) and lies between the hard floor max(chance, t - d) "
+        "and s ln 2 above it (%d)", ordered, bounded);
+  CHECK(hant_floor_predict(teacher, 0.5, chance, 0) == teacher - 0.5 && hant_floor_predict(teacher, 5, chance, 0) ==
+        chance, "scale 0 is the hard floor");
+  double far = hant_floor_predict(teacher, 1e6, chance, truth), up = hant_floor_predict(teacher, -1e6, chance, truth);
+  CHECK(far == chance && fabs(up - (teacher + 1e6)) < 1e-6, "far from the floor nothing overflows: %g, %g", far, up);
+}
+
 int main(void) {
+  floor_scale_recovered();
   slot_weights_recovered();
   recovers_known_coefficients();
   noise_is_no_gain();
