@@ -170,10 +170,29 @@ static void kl_of_logits(void) {
   CHECK(hant_kl_logits(big, same, 2) < 1e-12, "shifted logits are the same distribution, even large ones");
 }
 
+/* What a library's meta holds for the calibration's slot weights and
+ * chance floor is read exactly, and anything else is not used. */
+static void calibration_meta_parsed(void) {
+  double w[4];
+  CHECK(hant_library_slot_weights_parse("0.25,1.5,0", w, 4) == 3 && w[0] == 0.25 && w[1] == 1.5 && w[2] == 0,
+        "three weights read");
+  const char *bad[] = {"none", "", "1,2,", ",1", "1,,2", "1;2", "1,-2", "1,nan", "1,inf", "1 2", "1,2,3,4,5"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    CHECK(hant_library_slot_weights_parse(bad[i], w, 4) == (bad[i][0] ? -1 : 0), "slot weights \"%s\" are %s",
+          bad[i], bad[i][0] ? "refused" : "none");
+  CHECK(hant_library_floor_scale_parse("0.1") == 0.1 && hant_library_floor_scale_parse("0") == 0 &&
+        hant_library_floor_scale_parse("1") == 1, "floor scales in [0, 1] read");
+  const char *bad_floor[] = {NULL, "", "-0.1", "1.5", "0.1x", "nan", "inf", "x"};
+  for (size_t i = 0; i < sizeof(bad_floor) / sizeof(bad_floor[0]); i++)
+    CHECK(hant_library_floor_scale_parse(bad_floor[i]) == 0, "floor scale \"%s\" is the hard floor",
+          bad_floor[i] ? bad_floor[i] : "(null)");
+}
+
 int main(void) {
   if (!mkdtemp(dir))
     return 1;
   kl_of_logits();
+  calibration_meta_parsed();
   char with[256], without[256];
   snprintf(with, sizeof(with), "%s/with.db", dir);
   snprintf(without, sizeof(without), "%s/without.db", dir);

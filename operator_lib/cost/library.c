@@ -373,7 +373,7 @@ int hant_library_slot_weights_parse(const char *text, double *w, int max) {
       return -1;
     w[n++] = v;
     p = end;
-    if (*p == ',')
+    if (*p == ',' && p[1]) /* a comma must lead to another weight */
       p++;
     else if (*p)
       return -1;
