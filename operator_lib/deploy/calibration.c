@@ -492,12 +492,13 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
     goto out;
   }
   size_t nk = (size_t)n * (size_t)(ns > 0 ? ns : 1), ncs = (size_t)(lib->n_cands > 0 ? lib->n_cands : 1);
-  double *add = malloc(sizeof(double) * (size_t)n), *kl = malloc(sizeof(double) * nk),
+  double *add = malloc(sizeof(double) * (size_t)n), *drops = malloc(sizeof(double) * (size_t)n),
+         *kl = malloc(sizeof(double) * nk),
          *vals = malloc(sizeof(double) * ncs), *wvals = malloc(sizeof(double) * ncs),
          *w = malloc(sizeof(double) * (size_t)(ns > 0 ? ns : 1));
   char *wtext = malloc((size_t)(ns > 0 ? ns : 1) * 32 + 64);
   hant_calibration_check chk = {0};
-  if (!add || !kl || !vals || !wvals || !w || !wtext) {
+  if (!add || !drops || !kl || !vals || !wvals || !w || !wtext) {
     rc = HANT_ENOMEM;
     goto out_fit;
   }
@@ -507,8 +508,9 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
   snprintf(wtext, 8, "none");
   bool cv_better = false;
   if (lib->has_divergence) {
-    /* the one slope's prediction of each sample: none of it was fitted on
-     * the samples, so each sample is out of its sample */
+    /* the one slope's prediction of each sample: nothing of it is fitted
+     * on the samples but the floor, whose scale each sample takes from the
+     * other folds, so each sample is out of its sample */
     double chance = lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0;
     for (int s = 0; s < ns; s++)
       w[s] = lib->kl_slope;
@@ -519,11 +521,14 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
         add[i] += w[s] * kl[(size_t)i * (size_t)ns + (size_t)s];
       }
     }
-    chk.div_floor_scale = hant_floor_scale_fit(n, add, acc, lib->teacher.val_accuracy, chance);
-    for (int i = 0; i < n; i++)
-      add[i] = hant_floor_predict(lib->teacher.val_accuracy, add[i], chance, chk.div_floor_scale);
-    hant_slot_weights_stats sws;
     int folds = o->folds > 1 ? o->folds : 5;
+    /* the drops, then each sample on the floor fitted without its fold */
+    memcpy(drops, add, sizeof(double) * (size_t)n);
+    if ((chk.div_floor_scale = hant_floor_heldout(n, drops, acc, lib->teacher.val_accuracy, chance, folds, add)) < 0) {
+      rc = HANT_ENOMEM;
+      goto out_fit;
+    }
+    hant_slot_weights_stats sws;
     if ((rc = hant_prediction_errors(add, acc, n, &chk.div_median_abs_err, &chk.div_p90_abs_err, &chk.div_tau)) ||
         (rc = hant_slot_weights_fit(ns, n, kl, acc, lib->teacher.val_accuracy, chance, lib->kl_slope, folds, w, &sws)))
       goto out_fit;
@@ -675,6 +680,7 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
   }
 out_fit:
   free(add);
+  free(drops);
   free(kl);
   free(vals);
   free(wvals);

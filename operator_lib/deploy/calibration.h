@@ -106,8 +106,10 @@ typedef struct hant_calibration_check {
   /* The scale of the prediction's chance floor (hant_floor_predict; meta
    * calibration_floor_scale), fitted on the samples' predicted drops by
    * hant_floor_scale_fit: the one figure of the one slope's prediction
-   * fitted on the samples. div_floor_scale is the prediction's (the slot
-   * weights' when slot_weighted), slot_floor_scale theirs. */
+   * fitted on the samples, and so held out too (hant_floor_heldout: each
+   * sample's error is on the scale fitted without its fold).
+   * div_floor_scale is the prediction's (the slot weights' when
+   * slot_weighted), slot_floor_scale theirs. */
   double div_floor_scale, slot_floor_scale;
   /* One weight per slot for the divergences (library.h's kl_slot_weight),
    * fitted on the samples at twice chance or more (slot_samples; a network

@@ -480,6 +480,30 @@ double hant_floor_scale_fit(int n, const double *drop, const double *acc, double
   return best;
 }
 
+double hant_floor_heldout(int n, const double *drop, const double *acc, double teacher, double chance, int folds,
+                          double *pred) {
+  double all = hant_floor_scale_fit(n, drop, acc, teacher, chance);
+  size_t nn = (size_t)(n > 0 ? n : 1);
+  double *d = malloc(sizeof(double) * nn), *a = malloc(sizeof(double) * nn);
+  if (!d || !a) {
+    free(d);
+    free(a);
+    return -1;
+  }
+  for (int f = 0; f < (folds > 1 ? folds : 1); f++) {
+    int m = 0;
+    for (int i = 0; i < n; i++)
+      if (folds > 1 && i % folds != f)
+        d[m] = drop[i], a[m++] = acc[i];
+    double s = folds > 1 ? hant_floor_scale_fit(m, d, a, teacher, chance) : all;
+    for (int i = f; i < n; i += folds > 1 ? folds : 1)
+      pred[i] = hant_floor_predict(teacher, drop[i], chance, s);
+  }
+  free(d);
+  free(a);
+  return all;
+}
+
 double hant_slot_weights_predict(int n_slots, const double *kl, const double *w, double teacher, double chance,
                                  double floor_scale) {
   double drop = 0;
@@ -520,9 +544,12 @@ int hant_slot_weights_fit(int n_slots, int n, const double *kl, const double *ac
         pred[i] += wf[s] * kl[(size_t)i * (size_t)ns + (size_t)s];
     }
   }
-  st->floor_scale = hant_floor_scale_fit(n, pred, acc, teacher, chance);
-  for (int i = 0; i < n; i++)
-    pred[i] = hant_floor_predict(teacher, pred[i], chance, st->floor_scale);
+  memcpy(drop, pred, sizeof(double) * nn); /* the held-out drops; the fit is done with the measured ones */
+  if ((st->floor_scale = hant_floor_heldout(n, drop, acc, teacher, chance, folds, pred)) < 0) {
+    st->floor_scale = 0;
+    rc = HANT_ENOMEM;
+    goto out;
+  }
   rc = hant_prediction_errors(pred, acc, n, &st->cv_median_abs_err, &st->cv_p90_abs_err, &st->cv_tau);
 out:
   free(drop);

@@ -150,6 +150,13 @@ double hant_floor_predict(double teacher, double drop, double chance, double flo
  * matters only near chance, where the median does not look. 0 when n < 1. */
 #define HANT_FLOOR_SCALES 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.12, 0.15, 0.2, 0.3
 double hant_floor_scale_fit(int n, const double *drop, const double *acc, double teacher, double chance);
+/* The floor held out: pred[i] is network i's prediction on the scale
+ * fitted without its fold (the networks j with j % folds != i % folds),
+ * so that the scale, too, is out of the sample its error is counted on;
+ * returns the scale fitted on all n. With folds < 2 every prediction uses
+ * that one. HANT_ENOMEM leaves pred unset and returns -1. */
+double hant_floor_heldout(int n, const double *drop, const double *acc, double teacher, double chance, int folds,
+                          double *pred);
 
 /* Divergences weighed by slot. A network's drop below the teacher's
  * accuracy is modelled as sum_s w_s kl_s, kl_s the divergence of its
@@ -162,8 +169,8 @@ typedef struct hant_slot_weights_stats {
    * (hant_floor_scale_fit); 0 without them. */
   double floor_scale;
   /* Cross-validated: sample i predicted by the weights fitted without fold
-   * i % folds, on that floor. NaN with fewer than two fitted samples per
-   * slot or folds < 2. */
+   * i % folds, on the floor fitted without it (hant_floor_heldout). NaN
+   * with fewer than two fitted samples per slot or folds < 2. */
   double cv_median_abs_err, cv_p90_abs_err, cv_tau;
 } hant_slot_weights_stats;
 

@@ -62,7 +62,7 @@ def slot_weights_oracle(path, kl_slope, folds):
     """The slot weights and their cross-validated errors, recomputed from the library's own rows: least squares
     with w >= 0 of teacher - accuracy = sum_s w_s kl_s over the samples at twice chance or more (cyclic coordinate
     descent from kl_slope, as calibration.c), each sample i predicted by the weights fitted without fold i % folds,
-    on the chance floor fitted on those predictions. Returns (weights, (cv median |error|, its floor scale), (one
+    on the chance floor fitted on the other folds' such predictions. Returns (weights, (cv median |error|, its floor scale), (one
     slope's median |error|, its floor scale), samples fitted)."""
     teacher, classes = db(path, "SELECT val_accuracy, classes FROM teacher")[0]
     chance = 1.0 / classes
@@ -104,17 +104,22 @@ def slot_weights_oracle(path, kl_slope, folds):
         x = sorted(x)
         return x[len(x) // 2] if len(x) % 2 else 0.5 * (x[len(x) // 2 - 1] + x[len(x) // 2])
 
-    def errors(drops):
-        """The floor's scale fitted on the drops (least mean |error|, first of the grid on a tie) and each error."""
+    def scale(pairs):
+        """The floor's scale fitted on (drop, accuracy) pairs: least mean |error|, the first of the grid on a tie."""
         best = None
         for s in FLOOR_SCALES:
-            e = [abs(floor_predict(teacher, d, chance, s) - acc) for d, (f, acc) in zip(drops, rows)]
             total = 0.0
-            for x in e:
-                total += x
-            if best is None or total < best[0]:
-                best = (total, s, e)
-        return best[1], best[2]
+            for d, acc in pairs:
+                total += abs(floor_predict(teacher, d, chance, s) - acc)
+            if pairs and (best is None or total < best[0]):
+                best = (total, s)
+        return best[1] if best else 0
+
+    def errors(drops):
+        """The scale fitted on every drop, and each sample's error on the scale fitted without its fold."""
+        pairs = [(d, acc) for d, (f, acc) in zip(drops, rows)]
+        held = [scale([p for j, p in enumerate(pairs) if j % folds != i % folds]) for i in range(len(pairs))]
+        return scale(pairs), [abs(floor_predict(teacher, d, chance, s) - acc) for (d, acc), s in zip(pairs, held)]
     fitted = sum(acc >= 2 * chance for f, acc in rows)
     one_floor, one_err = errors([drop([kl_slope] * ns, f) for f, acc in rows])
     one = (median(one_err), one_floor)

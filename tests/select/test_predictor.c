@@ -209,8 +209,24 @@ static void floor_scale_recovered(void) {
     drop[i] = 1.6 * i / (N - 1); /* 0 to twice the way down to chance */
     acc[i] = hant_floor_predict(teacher, drop[i], chance, truth);
   }
-  double s = hant_floor_scale_fit(N, drop, acc, teacher, chance);
+  double s = hant_floor_scale_fit(N, drop, acc, teacher, chance), held[N];
   CHECK(s == truth, "the floor's scale comes back: %g (want %g)", s, truth);
+  double all = hant_floor_heldout(N, drop, acc, teacher, chance, 5, held), worst = 0;
+  for (int i = 0; i < N; i++)
+    worst = fmax(worst, fabs(held[i] - acc[i]));
+  CHECK(all == truth && worst < 1e-12, "held out in five folds each fold finds it too (scale %g, worst error %.2g)",
+        all, worst);
+  /* two folds on two floors, the even networks' wide and the odd ones'
+   * hard: held out, each fold is predicted on the other's scale (one scale
+   * fitted on all would put both folds on the same) */
+  double mixed[N];
+  for (int i = 0; i < N; i++)
+    mixed[i] = hant_floor_predict(teacher, drop[i], chance, i % 2 ? 0 : 0.3);
+  hant_floor_heldout(N, drop, mixed, teacher, chance, 2, held);
+  bool crossed = true;
+  for (int i = 0; i < N; i++)
+    crossed &= held[i] == hant_floor_predict(teacher, drop[i], chance, i % 2 ? 0.3 : 0);
+  CHECK(crossed, "each fold is predicted on the scale of the other");
   for (int i = 0; i < N; i++)
     acc[i] = fmax(chance, teacher - drop[i]);
   CHECK(hant_floor_scale_fit(N, drop, acc, teacher, chance) == 0, "a hard floor gives scale 0");
