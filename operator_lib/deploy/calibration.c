@@ -512,18 +512,14 @@ int hant_calibration_fit(hant_store *st, const hant_library *lib, const hant_cal
      * on the samples but the floor, whose scale each sample takes from the
      * other folds, so each sample is out of its sample */
     double chance = lib->teacher.classes > 0 ? 1.0 / lib->teacher.classes : 0;
-    for (int s = 0; s < ns; s++)
-      w[s] = lib->kl_slope;
-    for (int i = 0; i < n; i++) {
-      add[i] = 0;
+    for (int i = 0; i < n; i++) { /* the drops, then each sample on the floor fitted without its fold */
+      drops[i] = 0;
       for (int s = 0; s < ns; s++) {
         kl[(size_t)i * (size_t)ns + (size_t)s] = lib->cands[choice[(size_t)i * (size_t)ns + (size_t)s]].val_kl;
-        add[i] += w[s] * kl[(size_t)i * (size_t)ns + (size_t)s];
+        drops[i] += lib->kl_slope * kl[(size_t)i * (size_t)ns + (size_t)s];
       }
     }
     int folds = o->folds > 1 ? o->folds : 5;
-    /* the drops, then each sample on the floor fitted without its fold */
-    memcpy(drops, add, sizeof(double) * (size_t)n);
     if ((chk.div_floor_scale = hant_floor_heldout(n, drops, acc, lib->teacher.val_accuracy, chance, folds, add)) < 0) {
       rc = HANT_ENOMEM;
       goto out_fit;

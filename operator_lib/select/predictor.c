@@ -504,14 +504,6 @@ double hant_floor_heldout(int n, const double *drop, const double *acc, double t
   return all;
 }
 
-double hant_slot_weights_predict(int n_slots, const double *kl, const double *w, double teacher, double chance,
-                                 double floor_scale) {
-  double drop = 0;
-  for (int s = 0; s < n_slots; s++)
-    drop += w[s] * kl[s];
-  return hant_floor_predict(teacher, drop, chance, floor_scale);
-}
-
 int hant_slot_weights_fit(int n_slots, int n, const double *kl, const double *acc, double teacher, double chance,
                           double w0, int folds, double *w, hant_slot_weights_stats *st) {
   int ns = n_slots, rc = 0;

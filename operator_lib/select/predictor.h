@@ -181,9 +181,5 @@ typedef struct hant_slot_weights_stats {
  * when none is fitted. Deterministic. HANT_ENOMEM, else 0. */
 int hant_slot_weights_fit(int n_slots, int n, const double *kl, const double *acc, double teacher, double chance,
                           double w0, int folds, double *w, hant_slot_weights_stats *st);
-/* The prediction of one sample's kl ([n_slots]) with weights w, on a floor
- * of scale floor_scale. */
-double hant_slot_weights_predict(int n_slots, const double *kl, const double *w, double teacher, double chance,
-                                 double floor_scale);
 
 #endif
