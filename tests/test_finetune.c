@@ -194,6 +194,30 @@ int main(void) {
     hant_net_destroy(one);
   }
 
+  /* With mixup the teacher sees the student's mixed images: a student
+   * computing the teacher's function (its folded copy) has nothing to
+   * learn from pure distillation, mixed or not. */
+  {
+    hant_net *copy = hant_arch_build(hant_arch_preset("tiny"), "copy");
+    HANT_ASSERT(copy->n_params == teacher->n_params);
+    for (int i = 0; i < copy->n_params; i++)
+      memcpy(copy->params[i].w, teacher->params[i].w, sizeof(float) * copy->params[i].n);
+    HANT_ASSERT(hant_net_fold_bn(copy) == 0);
+    hant_finetune_opts mo;
+    hant_finetune_opts_default(&mo);
+    mo.alpha = 1.0f;
+    mo.mixup = 1.0f;
+    mo.lr = 1e-9f;
+    mo.max_steps = 8;
+    mo.restore_bn = false; /* batch statistics would change the function */
+    mo.ema_horizon = 0;
+    hant_train_result mr;
+    CHECK(hant_finetune_kd(copy, teacher, &tr, NULL, &mo, &mr) == 0, "fine-tuning with mixup: %s", hant_errmsg());
+    CHECK(mr.steps == 8 && fabs(mr.train_loss) < 1e-4, "the teacher's copy under mixup: %ld steps, KD loss %g",
+          mr.steps, mr.train_loss);
+    hant_net_destroy(copy);
+  }
+
   /* Bad options are refused. */
   fo.alpha = 1.5f;
   CHECK(hant_finetune_kd(student, teacher, &tr, &va, &fo, &res) == HANT_EINVAL, "alpha 1.5 accepted");

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_train.c: optimiser steps and schedules against hand-computed values, and a short real training run that learns. */
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,8 +266,121 @@ static void test_training(void) {
   hant_dataset_free(&val);
 }
 
+/* ---- mixup ------------------------------------------------------------ */
+
+/* Beta(a, b) draws have the distribution's mean a / (a + b) and variance
+ * ab / ((a + b)^2 (a + b + 1)), below and above a shape of 1 (the two
+ * branches of the gamma sampler), and stay in [0, 1]. */
+static void test_beta(void) {
+  static const float shapes[][2] = {{0.4f, 0.4f}, {1.0f, 1.0f}, {2.0f, 5.0f}, {0.2f, 3.0f}};
+  hant_rng rng;
+  hant_rng_seed(&rng, 7);
+  const int n = 200000;
+  for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+    double a = shapes[s][0], b = shapes[s][1], sum = 0, sq = 0;
+    bool inside = true;
+    for (int i = 0; i < n; i++) {
+      double v = hant_rng_beta(&rng, (float)a, (float)b);
+      inside = inside && v >= 0 && v <= 1;
+      sum += v;
+      sq += v * v;
+    }
+    double mean = sum / n, var = sq / n - mean * mean;
+    double want_mean = a / (a + b), want_var = a * b / ((a + b) * (a + b) * (a + b + 1));
+    CHECK(inside, "Beta(%g, %g): a draw outside [0, 1]", a, b);
+    /* the mean's standard error is sqrt(var / n) <= 0.0012 here */
+    CHECK(fabs(mean - want_mean) < 0.005, "Beta(%g, %g): mean %.4f, want %.4f", a, b, mean, want_mean);
+    CHECK(fabs(var - want_var) < 0.05 * want_var + 0.001, "Beta(%g, %g): variance %.4f, want %.4f", a, b, var,
+          want_var);
+  }
+}
+
+/* What the loss hook saw of each batch: every image of the toy data is
+ * flat at its label's grey level, so a mixed image is flat at
+ * mix x its label's level + (1 - mix) x its partner's. */
+typedef struct mix_seen {
+  int steps, mixed_steps, bad_pixels, bad_pairs;
+  double min_mix, max_mix;
+} mix_seen;
+
+static int mix_probe(void *user, const hant_train_batch *b, float *dz, float *loss) {
+  mix_seen *m = user;
+  m->steps++;
+  int have[10] = {0};
+  for (int i = 0; i < b->n; i++) {
+    int partner = b->labels_mix ? b->labels_mix[i] : b->labels[i];
+    float want = (b->mix * (float)b->labels[i] + (1.0f - b->mix) * (float)partner) * 25.0f / 255.0f;
+    for (int j = 0; j < 16; j++)
+      m->bad_pixels += fabsf(b->x[i * 16 + j] - want) > 1e-5f;
+    have[b->labels[i]]++;
+    have[partner]--;
+  }
+  for (int c = 0; c < 10; c++) /* the partners are a pairing of the batch's own images */
+    m->bad_pairs += have[c] != 0;
+  if (b->labels_mix) {
+    m->mixed_steps++;
+    m->min_mix = fmin(m->min_mix, b->mix);
+    m->max_mix = fmax(m->max_mix, b->mix);
+  }
+  *loss = hant_loss_xent(b->z, b->labels, b->n, b->k, 0.0f, dz);
+  return 0;
+}
+
+static void test_mixup(void) {
+  /* 64 flat 4x4 images, image i at grey level 25 x (i mod 10) */
+  hant_dataset ds = {.n = 64, .c = 1, .h = 4, .w = 4, .classes = 10};
+  ds.images = malloc(64 * 16);
+  ds.labels = malloc(64);
+  for (int i = 0; i < 64; i++) {
+    ds.labels[i] = (uint8_t)(i % 10);
+    memset(ds.images + i * 16, 25 * (i % 10), 16);
+  }
+  hant_rng rng;
+  hant_rng_seed(&rng, 3);
+  for (int with = 0; with < 2; with++) {
+    hant_net *net = hant_arch_build("input 1x4x4; conv 4; gap; linear 10", "mix");
+    hant_net_init_params(net, &rng);
+    hant_train_opts o;
+    hant_train_opts_default(&o);
+    o.epochs = 5;
+    o.batch = 16;
+    o.lr = 0.01f;
+    o.augment = false;
+    o.mixup = with ? 0.4f : 0.0f;
+    mix_seen m = {.min_mix = 2, .max_mix = -1};
+    o.loss = mix_probe;
+    o.loss_user = &m;
+    hant_train_result res;
+    CHECK(hant_train_classifier(net, &ds, NULL, &o, &res) == 0, "training with mixup %g: %s", (double)o.mixup,
+          hant_errmsg());
+    CHECK(m.steps == 20 && m.bad_pixels == 0 && m.bad_pairs == 0,
+          "mixup %g: %d steps, %d pixels not the mix of their image and its partner, %d batches whose partners "
+          "are not their own images", (double)o.mixup, m.steps, m.bad_pixels, m.bad_pairs);
+    if (with)
+      CHECK(m.mixed_steps == 20 && m.min_mix >= 0 && m.max_mix <= 1 && m.max_mix - m.min_mix > 0.3,
+            "mixup: %d of 20 steps mixed, proportions %.3f-%.3f", m.mixed_steps, m.min_mix, m.max_mix);
+    else
+      CHECK(m.mixed_steps == 0, "without mixup %d steps saw mixed labels", m.mixed_steps);
+    hant_net_destroy(net);
+  }
+  hant_dataset_free(&ds);
+
+  /* The mixed loss and its gradient are the mixture of the two labels'. */
+  float z[2 * 3] = {1, 2, 0.5f, -1, 0, 3};
+  int la[2] = {0, 2}, lb[2] = {1, 1};
+  float da[6], db[6], dz[6], scratch[6];
+  float l_a = hant_loss_xent(z, la, 2, 3, 0.1f, da), l_b = hant_loss_xent(z, lb, 2, 3, 0.1f, db);
+  memcpy(dz, da, sizeof(dz));
+  float l = hant_train_mix_loss(z, lb, 2, 3, 0.1f, 0.3f, l_a, dz, scratch);
+  NEAR(l, 0.3f * l_a + 0.7f * l_b, "mixed loss");
+  for (int j = 0; j < 6; j++)
+    NEAR(dz[j], 0.3f * da[j] + 0.7f * db[j], "mixed gradient");
+}
+
 int main(void) {
   test_sgd();
+  test_beta();
+  test_mixup();
   test_adam();
   test_schedules();
   test_training();

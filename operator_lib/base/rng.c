@@ -46,6 +46,28 @@ float hant_rng_normal(hant_rng *r) {
   return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
 }
 
+float hant_rng_gamma(hant_rng *r, float shape) {
+  if (shape < 1.0f) {
+    float u = hant_rng_uniform(r);
+    return hant_rng_gamma(r, shape + 1.0f) * powf(u > 1e-12f ? u : 1e-12f, 1.0f / shape);
+  }
+  float d = shape - 1.0f / 3.0f, c = 1.0f / sqrtf(9.0f * d);
+  for (;;) {
+    float x = hant_rng_normal(r), v = 1.0f + c * x;
+    if (v <= 0.0f)
+      continue;
+    v = v * v * v;
+    float u = hant_rng_uniform(r);
+    if (u < 1.0f - 0.0331f * x * x * x * x || logf(u > 1e-12f ? u : 1e-12f) < 0.5f * x * x + d * (1.0f - v + logf(v)))
+      return d * v;
+  }
+}
+
+float hant_rng_beta(hant_rng *r, float a, float b) {
+  float x = hant_rng_gamma(r, a), y = hant_rng_gamma(r, b);
+  return x + y > 0.0f ? x / (x + y) : 0.5f;
+}
+
 void hant_rng_shuffle(hant_rng *r, int *idx, int n) {
   for (int i = n - 1; i > 0; i--) {
     int j = (int)hant_rng_below(r, (uint32_t)(i + 1));

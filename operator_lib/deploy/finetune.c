@@ -45,6 +45,7 @@ typedef struct kd_loss {
   hant_net *teacher;
   hant_pass pass; /* the teacher's */
   float *g_ce;    /* cross-entropy gradient [batch, k] */
+  float *g_mix;   /* with mixup: the partners' labels' cross-entropy gradient [batch, k] */
   float temperature, alpha;
 } kd_loss;
 
@@ -56,6 +57,8 @@ static int kd_step(void *user, const hant_train_batch *b, float *dz, float *loss
   const float *zt = kd->pass.out[hant_net_output(kd->teacher)];
   float l_kd = hant_loss_kd(b->z, zt, b->n, b->k, kd->temperature, dz);
   float ce = hant_loss_xent(b->z, b->labels, b->n, b->k, 0.0f, kd->g_ce);
+  if (b->labels_mix)
+    ce = hant_train_mix_loss(b->z, b->labels_mix, b->n, b->k, 0.0f, b->mix, ce, kd->g_ce, kd->g_mix);
   float l = kd->alpha * l_kd + (1.0f - kd->alpha) * ce;
   /* Said here rather than by the loop: fine-tuning's message names the step only. */
   if (!isfinite(l))
@@ -182,7 +185,11 @@ static int finetune_once(hant_net *student, hant_net *teacher, const hant_datase
   }
   kd_loss kd = {.teacher = teacher, .temperature = o->temperature, .alpha = o->alpha};
   hant_pass_init(&kd.pass);
-  if (!(kd.g_ce = hant_alloc((size_t)k * o->batch * sizeof(float)))) {
+  kd.g_ce = hant_alloc((size_t)k * o->batch * sizeof(float));
+  kd.g_mix = o->mixup > 0 ? hant_alloc((size_t)k * o->batch * sizeof(float)) : NULL;
+  if (!kd.g_ce || (o->mixup > 0 && !kd.g_mix)) {
+    hant_free(kd.g_ce);
+    hant_free(kd.g_mix);
     memset(res, 0, sizeof(*res));
     hant_bn_restored_free(&br);
     hant_qat_destroy(qat);
@@ -208,6 +215,7 @@ static int finetune_once(hant_net *student, hant_net *teacher, const hant_datase
   t.max_steps = o->max_steps;
   t.clip_norm = o->clip_norm;
   t.ema_horizon = o->ema_horizon;
+  t.mixup = o->mixup;
   /* Quantisation-aware training runs the folded network, with no batch
    * norm to steady it, and unclipped it collapsed to chance at full size
    * (docs/results.md, int8): it keeps the clip the folded recipe had. */
@@ -237,5 +245,6 @@ static int finetune_once(hant_net *student, hant_net *teacher, const hant_datase
   hant_bn_restored_free(&br);
   hant_pass_free(&kd.pass);
   hant_free(kd.g_ce);
+  hant_free(kd.g_mix);
   return rc;
 }

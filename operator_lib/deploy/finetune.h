@@ -22,6 +22,7 @@ typedef struct hant_finetune_opts {
   float ema_horizon; /* > 0: the student ends as the moving average of its weights over about this fraction of
                         the run's steps (train.h); 0: the last step's weights */
   int bn_images;     /* training images that initialise the restored batch norms */
+  float mixup;       /* > 0: mixup's Beta parameter (train.h); teacher and student see the same mixed images */
   uint64_t seed;
   long max_steps;    /* 0: no limit */
   /* Quantisation-aware (qat.h), for a network that will run in int8: the

@@ -161,6 +161,35 @@ static void ema_free(float **a, const hant_net *net) {
   free(a);
 }
 
+/* Mixes the batch x of n images of `per` values in place with a random
+ * pairing of its own images, mix ~ Beta(a, a) (train.h), using xm for the
+ * unmixed copy; writes each image's partner's label into lab_mix and
+ * returns mix. */
+static float mix_batch(float *x, const int *lab, int n, size_t per, float a, hant_rng *rng, float *xm, int *partner,
+                       int *lab_mix) {
+  float mix = hant_rng_beta(rng, a, a);
+  for (int i = 0; i < n; i++)
+    partner[i] = i;
+  hant_rng_shuffle(rng, partner, n);
+  memcpy(xm, x, per * (size_t)n * sizeof(float));
+  for (int i = 0; i < n; i++) {
+    const float *y = xm + per * (size_t)partner[i];
+    float *d = x + per * (size_t)i;
+    for (size_t j = 0; j < per; j++)
+      d[j] = mix * d[j] + (1.0f - mix) * y[j];
+    lab_mix[i] = lab[partner[i]];
+  }
+  return mix;
+}
+
+float hant_train_mix_loss(const float *z, const int *labels_mix, int n, int k, float smoothing, float mix, float loss,
+                          float *dz, float *dz_mix) {
+  float l2 = hant_loss_xent(z, labels_mix, n, k, smoothing, dz_mix);
+  for (size_t j = 0; j < (size_t)n * k; j++)
+    dz[j] = mix * dz[j] + (1.0f - mix) * dz_mix[j];
+  return mix * loss + (1.0f - mix) * l2;
+}
+
 int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_dataset *val,
                           const hant_train_opts *o, hant_train_result *res) {
   const hant_node *out = &net->nodes[hant_net_output(net)];
@@ -183,6 +212,11 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
   float *x = hant_alloc(per * (size_t)B * sizeof(float));
   float *dl = hant_alloc((size_t)k * B * sizeof(float));
   int *order = malloc(sizeof(int) * (size_t)train->n), *lab = malloc(sizeof(int) * (size_t)B);
+  /* mixup's room: the unmixed batch, the pairing, the partners' labels and their loss's gradient */
+  bool mixing = o->mixup > 0;
+  float *xm = mixing ? hant_alloc(per * (size_t)B * sizeof(float)) : NULL;
+  float *dl_mix = mixing ? hant_alloc((size_t)k * B * sizeof(float)) : NULL;
+  int *partner = mixing ? malloc(sizeof(int) * (size_t)B) : NULL, *lab_mix = mixing ? malloc(sizeof(int) * (size_t)B) : NULL;
   hant_pass p;
   hant_pass_init(&p);
   p.hook = o->pass_hook;
@@ -202,7 +236,8 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
   double span = (double)o->ema_horizon * (double)total;
   float ema_decay = span > 1 ? (float)(1.0 - 1.0 / span) : 0.0f;
   float **ema = o->ema_horizon > 0 ? ema_new(net) : NULL;
-  if (!x || !dl || !order || !lab || (o->ema_horizon > 0 && !ema)) {
+  if (!x || !dl || !order || !lab || (o->ema_horizon > 0 && !ema) ||
+      (mixing && (!xm || !dl_mix || !partner || !lab_mix))) {
     rc = HANT_ENOMEM;
     goto out;
   }
@@ -218,16 +253,22 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
         goto out;
       }
       hant_dataset_batch(train, order + b * B, B, o->augment, o->pad, &rng, x, lab);
+      float mix = 1.0f;
+      if (o->mixup > 0)
+        mix = mix_batch(x, lab, B, per, o->mixup, &rng, xm, partner, lab_mix);
       if ((o->step_begin && (rc = o->step_begin(o->hook_user))) || (rc = hant_net_forward(net, &p, x, B, true)))
         goto out;
       const float *z = p.out[hant_net_output(net)];
       float l;
       if (o->loss) {
-        hant_train_batch tb = {.x = x, .labels = lab, .z = z, .n = B, .k = k, .step = step};
+        hant_train_batch tb = {.x = x, .labels = lab, .labels_mix = o->mixup > 0 ? lab_mix : NULL, .mix = mix,
+                               .z = z, .n = B, .k = k, .step = step};
         if ((rc = o->loss(o->loss_user, &tb, dl, &l)))
           goto out;
       } else {
         l = hant_loss_xent(z, lab, B, k, o->label_smoothing, dl);
+        if (o->mixup > 0)
+          l = hant_train_mix_loss(z, lab_mix, B, k, o->label_smoothing, mix, l, dl, dl_mix);
       }
       if (!isfinite(l)) {
         rc = hant__error(HANT_ERANGE, "%s diverged at epoch %d step %ld (loss %g); lower the learning rate", name, ep,
@@ -279,7 +320,11 @@ out:
   hant_pass_free(&p);
   hant_free(x);
   hant_free(dl);
+  hant_free(xm);
+  hant_free(dl_mix);
   free(order);
   free(lab);
+  free(partner);
+  free(lab_mix);
   return rc;
 }

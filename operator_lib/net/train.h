@@ -29,6 +29,11 @@ typedef void (*hant_train_progress_fn)(void *user, const hant_train_progress *p)
 typedef struct hant_train_batch {
   const float *x;      /* input batch [n, C, H, W], augmented */
   const int *labels;   /* [n] */
+  /* With mixup (hant_train_opts), x holds mix x image + (1 - mix) x
+   * partner: labels_mix are the partners' labels, and a target mixes
+   * the two labels in the same proportion. Without, NULL and 1. */
+  const int *labels_mix;
+  float mix;
   const float *z;      /* the network's output [n, k], from a training-mode forward pass */
   int n, k;
   long step;           /* 0-based step of the run */
@@ -63,6 +68,11 @@ typedef struct hant_train_opts {
    * ends the run holding the average (the validation figures of res are
    * then the average's). 0: the last step's weights. */
   float ema_horizon;
+  /* > 0: mixup (Zhang et al., ICLR 2018) after augmentation: each image of
+   * a batch becomes mix x itself + (1 - mix) x a partner from the same
+   * batch (a random pairing), mix ~ Beta(mixup, mixup) drawn once per
+   * batch, and the loss is taken on the mixed targets. 0: none. */
+  float mixup;
   hant_train_progress_fn progress;
   void *user;
   /* When not NULL, read before every step: once nonzero (progress may set
@@ -108,6 +118,13 @@ typedef struct hant_train_result {
  * error; partial training remains in net on error. */
 int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_dataset *val,
                           const hant_train_opts *o, hant_train_result *res);
+
+/* Cross-entropy on mixed targets: given loss and dz, the loss and its
+ * gradient for the batch's own labels, returns mix x loss + (1 - mix) x the
+ * loss for labels_mix and turns dz into the same mixture of gradients
+ * (dz_mix, [n, k], is scratch). */
+float hant_train_mix_loss(const float *z, const int *labels_mix, int n, int k, float smoothing, float mix, float loss,
+                          float *dz, float *dz_mix);
 
 /* Eval-mode accuracy (fraction 0-1) and mean cross-entropy over ds. */
 int hant_eval_classifier(hant_net *net, const hant_dataset *ds, int batch, double *accuracy, double *loss);

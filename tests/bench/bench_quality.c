@@ -912,6 +912,10 @@ static void usage(FILE *f) {
           "  --finetune-folded     fine-tune the folded network (no batch norm restored)\n"
           "  --finetune-ema F      end fine-tuning on the moving average of the weights over about the\n"
           "                        last fraction F of its steps (0: none; default finetune.h's)\n"
+          "  --finetune-mixup A    mix every batch with itself, Beta(A, A) proportions (0: none;\n"
+          "                        default finetune.h's)\n"
+          "  --finetune-alpha A    weight of the teacher's soft targets against the labels (default\n"
+          "                        finetune.h's)\n"
           "  --rerank K            hant: measure the K best choices by prediction on validation\n"
           "                        images and keep the best measured, as transform --rerank does\n"
           "  --rerank-images N     validation images per re-ranked choice (default 1000)\n"
@@ -937,7 +941,7 @@ int main(int argc, char **argv) {
       {"json", required_argument, 0, 'j'},    {"threads", required_argument, 0, 'T'},
       {"methods", required_argument, 0, 'M'},
       {"finetune-lr", required_argument, 0, 'L'}, {"finetune-clip", required_argument, 0, 'C'},
-      {"finetune-folded", no_argument, 0, 'F'}, {"finetune-ema", required_argument, 0, 'A'}, {"resume", required_argument, 0, 'R'}, {"eval-split", required_argument, 0, 'S'},
+      {"finetune-folded", no_argument, 0, 'F'}, {"finetune-ema", required_argument, 0, 'A'}, {"finetune-mixup", required_argument, 0, 'X'}, {"finetune-alpha", required_argument, 0, 'W'}, {"resume", required_argument, 0, 'R'}, {"eval-split", required_argument, 0, 'S'},
       {"rerank", required_argument, 0, 'K'}, {"rerank-images", required_argument, 0, 'I'},
       {"choose-finetuned", required_argument, 0, 'c'}, {"choose-also", required_argument, 0, 'a'},
       {"precision", required_argument, 0, 'P'}, {"qat", no_argument, 0, 'Q'}, {"help", no_argument, 0, 'h'},
@@ -971,6 +975,8 @@ int main(int argc, char **argv) {
     case 'C': c.ft.clip_norm = strtof(optarg, NULL); break;
     case 'F': c.ft.restore_bn = false; break;
     case 'A': c.ft.ema_horizon = strtof(optarg, NULL); break;
+    case 'X': c.ft.mixup = strtof(optarg, NULL); break;
+    case 'W': c.ft.alpha = strtof(optarg, NULL); break;
     case 'R': resume_path = optarg; break;
     case 'K': c.rerank_k = atoi(optarg); break;
     case 'I': c.rerank_images = atoi(optarg); break;
@@ -1188,6 +1194,10 @@ int main(int argc, char **argv) {
     if (c.ft.ema_horizon > 0) {
       size_t n = strlen(c.setup);
       snprintf(c.setup + n, sizeof(c.setup) - n, " ema_horizon=%g", (double)c.ft.ema_horizon);
+    }
+    if (c.ft.mixup > 0) {
+      size_t n = strlen(c.setup);
+      snprintf(c.setup + n, sizeof(c.setup) - n, " mixup=%g", (double)c.ft.mixup);
     }
     resume_load(&c, resume_path);
   }
