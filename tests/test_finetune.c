@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* test_finetune.c: knowledge-distillation fine-tuning raises a student's validation accuracy and its agreement
- * with the teacher. */
+ * with the teacher, and resumes from its checkpoints bit for bit. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arch.h"
 #include "finetune.h"
@@ -63,6 +65,156 @@ static void check_auto_epochs(void) {
             HANT_FINETUNE_AUTO_SHORT_LOSS < HANT_FINETUNE_AUTO_LONG_LOSS &&
             HANT_FINETUNE_AUTO_LONG_LOSS < HANT_FINETUNE_AUTO_LONGEST_LOSS,
         "the schedule grows with the loss");
+}
+
+/* Stops fine-tuning at its first step report after `after` finished
+ * epochs (the float32 phase's one, then the quantisation-aware one's). */
+typedef struct stop_in_phase {
+  int stop, after, epochs_done;
+} stop_in_phase;
+
+static void stop_progress(void *user, const hant_train_progress *p) {
+  stop_in_phase *s = user;
+  if (p->epoch_done)
+    s->epochs_done++;
+  else if (s->after >= 0 && s->epochs_done == s->after)
+    s->stop = 1;
+}
+
+static hant_net *resume_student(void) {
+  hant_net *s = hant_arch_build("input 1x28x28; conv 8 s=2; res 16 s=2 mid=8; gap; linear 10", "resume");
+  hant_rng rng;
+  hant_rng_seed(&rng, 9);
+  hant_net_init_params(s, &rng);
+  HANT_ASSERT(hant_net_fold_bn(s) == 0); /* as assembled: batch norms are restored for the float32 phase */
+  return s;
+}
+
+static bool same_params(const hant_net *a, const hant_net *b) {
+  for (int i = 0; i < a->n_params; i++)
+    if (a->params[i].n != b->params[i].n || memcmp(a->params[i].w, b->params[i].w, a->params[i].n * sizeof(float)))
+      return false;
+  return a->n_params == b->n_params;
+}
+
+static bool exists(const char *dir, const char *name) {
+  char p[128];
+  snprintf(p, sizeof(p), "%s/%s", dir, name);
+  return access(p, F_OK) == 0;
+}
+
+/* Quantisation-aware fine-tuning (a float32 epoch with batch norm
+ * restored, then a quantisation-aware one) stopped inside its second
+ * phase and resumed from its checkpoints ends with the student of a run
+ * never stopped, bit for bit; so does a call after both phases finished;
+ * and removing the checkpoint leaves none of its files. */
+static void check_resume(hant_net *teacher, const hant_dataset *tr, const hant_dataset *va) {
+  hant_finetune_opts fo;
+  hant_finetune_opts_default(&fo);
+  fo.epochs = 1;
+  fo.batch = 64;
+  fo.lr = 0.05f;
+  fo.qat = true;
+  fo.qat_epochs = 1;
+  fo.mixup = 0.4f;
+  hant_net *a = resume_student(), *b = resume_student();
+  hant_train_result ra, rb;
+  int rc = hant_finetune_kd(a, teacher, tr, va, &fo, &ra);
+  CHECK(rc == 0, "uninterrupted quantisation-aware fine-tuning: %s", hant_errmsg());
+  CHECK(!same_params(a, b), "fine-tuning did not change the student");
+
+  char dir[] = "/tmp/hant-ft-ckpt-XXXXXX", path[64];
+  CHECK(mkdtemp(dir) != NULL, "no temporary directory");
+  snprintf(path, sizeof(path), "%s/ft", dir);
+  stop_in_phase st = {.after = 1};
+  fo.checkpoint = path;
+  fo.stop = &st.stop;
+  fo.progress = stop_progress;
+  fo.user = &st;
+  rc = hant_finetune_kd(b, teacher, tr, va, &fo, &rb);
+  CHECK(rc == HANT_ECANCELED && exists(dir, "ft") && !exists(dir, "ft.qat"),
+        "stopped in the quantisation-aware phase: %s, checkpoints %s and %s", hant_err_name(rc),
+        exists(dir, "ft") ? "ft" : "-", exists(dir, "ft.qat") ? "ft.qat" : "-");
+  /* a new session: the student as assembled, the float32 phase replayed
+   * from its checkpoint, the quantisation-aware one run */
+  hant_net_destroy(b);
+  b = resume_student();
+  st = (stop_in_phase){.after = -1};
+  rc = hant_finetune_kd(b, teacher, tr, va, &fo, &rb);
+  CHECK(rc == 0 && exists(dir, "ft.qat"), "resumed fine-tuning: %s", hant_errmsg());
+  CHECK(st.epochs_done == 1, "the resumed fine-tuning ran %d epochs, only the quantisation-aware one is due",
+        st.epochs_done);
+  CHECK(same_params(a, b), "the resumed student differs from the uninterrupted one");
+  CHECK(rb.train_loss == ra.train_loss && rb.val_accuracy == ra.val_accuracy && rb.steps == ra.steps &&
+            rb.retried_clipped == ra.retried_clipped,
+        "resumed: loss %.9g, val %.9g, %ld steps; uninterrupted: %.9g, %.9g, %ld steps", rb.train_loss,
+        rb.val_accuracy, rb.steps, ra.train_loss, ra.val_accuracy, ra.steps);
+  /* both phases finished: nothing trains, the same student comes out */
+  hant_net_destroy(b);
+  b = resume_student();
+  st = (stop_in_phase){.after = -1};
+  rc = hant_finetune_kd(b, teacher, tr, va, &fo, &rb);
+  CHECK(rc == 0 && st.epochs_done == 0 && same_params(a, b) && rb.steps == ra.steps &&
+            rb.val_accuracy == ra.val_accuracy,
+        "fine-tuning resumed after both phases: rc %d, %d epochs run, student %s", rc, st.epochs_done,
+        same_params(a, b) ? "the same" : "different");
+
+  CHECK(hant_finetune_checkpoint_remove(path) == 0 && !exists(dir, "ft") && !exists(dir, "ft.qat") &&
+            !exists(dir, "ft.clipped"),
+        "removing the checkpoint: %s", hant_errmsg());
+  CHECK(hant_finetune_checkpoint_remove(path) == 0 && hant_finetune_checkpoint_remove(NULL) == 0,
+        "removing checkpoints that are not there: %s", hant_errmsg());
+  CHECK(rmdir(dir) == 0, "%s holds files fine-tuning left", dir);
+  hant_net_destroy(a);
+  hant_net_destroy(b);
+}
+
+/* A folded student with huge weights that diverges unclipped (as in
+ * main's divergence check below). */
+static hant_net *diverging_student(void) {
+  hant_net *s = hant_arch_build("input 1x28x28; conv 8 s=2; res 16 s=2 mid=8; gap; linear 10", "diverging");
+  hant_rng rng;
+  hant_rng_seed(&rng, 13);
+  hant_net_init_params(s, &rng);
+  for (int i = 0; i < s->n_params; i++)
+    if (strstr(s->params[i].name, "running_var"))
+      for (size_t j = 0; j < s->params[i].n; j++)
+        s->params[i].w[j] = 1e-6f;
+  HANT_ASSERT(hant_net_fold_bn(s) == 0);
+  for (size_t j = 0; j < s->params[0].n; j++)
+    s->params[0].w[j] *= 1e12f;
+  return s;
+}
+
+/* After a divergence the clipped second run checkpoints on its own file
+ * and the diverged run's is removed; a resumed call goes straight to the
+ * second run and ends with the same student. */
+static void check_resume_clipped(hant_net *teacher, const hant_dataset *tr) {
+  char dir[] = "/tmp/hant-ft-clip-XXXXXX", path[64];
+  CHECK(mkdtemp(dir) != NULL, "no temporary directory");
+  snprintf(path, sizeof(path), "%s/ft", dir);
+  hant_finetune_opts fo;
+  hant_finetune_opts_default(&fo);
+  fo.restore_bn = false;
+  fo.checkpoint = path;
+  stop_in_phase st = {.after = -1};
+  fo.progress = stop_progress;
+  fo.user = &st;
+  hant_net *a = diverging_student(), *b = diverging_student();
+  hant_train_result ra, rb;
+  int rc = hant_finetune_kd(a, teacher, tr, NULL, &fo, &ra);
+  CHECK(rc == 0 && ra.retried_clipped && !exists(dir, "ft") && exists(dir, "ft.clipped"),
+        "the diverging run with a checkpoint: %s, retried %d, checkpoints %s and %s", hant_err_name(rc),
+        (int)ra.retried_clipped, exists(dir, "ft") ? "ft" : "-", exists(dir, "ft.clipped") ? "ft.clipped" : "-");
+  st = (stop_in_phase){.after = -1};
+  rc = hant_finetune_kd(b, teacher, tr, NULL, &fo, &rb);
+  CHECK(rc == 0 && rb.retried_clipped && st.epochs_done == 0 && same_params(a, b) && rb.steps == ra.steps &&
+            rb.train_loss == ra.train_loss,
+        "resumed after the clipped run: %s, retried %d, %d epochs run, student %s", hant_err_name(rc),
+        (int)rb.retried_clipped, st.epochs_done, same_params(a, b) ? "the same" : "different");
+  CHECK(hant_finetune_checkpoint_remove(path) == 0 && rmdir(dir) == 0, "removing %s: %s", path, hant_errmsg());
+  hant_net_destroy(a);
+  hant_net_destroy(b);
 }
 
 int main(void) {
@@ -217,6 +369,9 @@ int main(void) {
           mr.steps, mr.train_loss);
     hant_net_destroy(copy);
   }
+
+  check_resume(teacher, &tr, &va);
+  check_resume_clipped(teacher, &tr);
 
   /* Bad options are refused. */
   fo.alpha = 1.5f;

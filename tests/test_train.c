@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_train.c: optimiser steps and schedules against hand-computed values, and a short real training run that learns. */
+/* test_train.c: optimiser steps and schedules against hand-computed values, a short real training run that learns,
+ * and a run resumed from its checkpoint. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -377,6 +378,229 @@ static void test_mixup(void) {
     NEAR(dz[j], 0.3f * da[j] + 0.7f * db[j], "mixed gradient");
 }
 
+/* ---- checkpoints -------------------------------------------------------- */
+
+/* Sets *stop at the end of epoch at_epoch, as a session that ends there;
+ * counts every report. */
+typedef struct stop_at {
+  int stop, at_epoch, reports, epochs_reported, last_epoch_done;
+} stop_at;
+
+static void stop_progress(void *user, const hant_train_progress *p) {
+  stop_at *s = user;
+  s->reports++;
+  if (p->epoch_done) {
+    s->epochs_reported++;
+    s->last_epoch_done = p->epoch;
+    if (p->epoch == s->at_epoch)
+      s->stop = 1;
+  }
+}
+
+static size_t param_total(const hant_net *net) {
+  size_t total = 0;
+  for (int i = 0; i < net->n_params; i++)
+    total += net->params[i].n;
+  return total;
+}
+
+static void params_get(const hant_net *net, float *v) {
+  for (int i = 0; i < net->n_params; v += net->params[i].n, i++)
+    memcpy(v, net->params[i].w, net->params[i].n * sizeof(float));
+}
+
+static void params_set(hant_net *net, const float *v) {
+  for (int i = 0; i < net->n_params; v += net->params[i].n, i++)
+    memcpy(net->params[i].w, v, net->params[i].n * sizeof(float));
+}
+
+/* Bit for bit, not to a tolerance: a resumed run must be the same run. */
+static bool params_same(const hant_net *net, const float *v) {
+  for (int i = 0; i < net->n_params; v += net->params[i].n, i++)
+    if (memcmp(net->params[i].w, v, net->params[i].n * sizeof(float)))
+      return false;
+  return true;
+}
+
+static bool file_get(const char *path, unsigned char **data, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return false;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  *data = malloc(n > 0 ? (size_t)n : 1);
+  *len = *data && n >= 0 ? fread(*data, 1, (size_t)n, f) : 0;
+  fclose(f);
+  return *data && *len == (size_t)n;
+}
+
+static bool file_put(const char *path, const unsigned char *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  if (!f)
+    return false;
+  bool ok = fwrite(data, 1, len, f) == len;
+  return fclose(f) == 0 && ok;
+}
+
+/* A toy data set of n images 1x8x8: random pixels, brighter in the
+ * quarter its label (of 4) names, so there is something to learn. */
+static void toy_images(hant_dataset *ds, int n, uint64_t seed) {
+  *ds = (hant_dataset){.n = n, .c = 1, .h = 8, .w = 8, .classes = 4};
+  ds->images = malloc((size_t)n * 64);
+  ds->labels = malloc((size_t)n);
+  hant_rng rng;
+  hant_rng_seed(&rng, seed);
+  for (int i = 0; i < n; i++) {
+    int label = (int)hant_rng_below(&rng, 4);
+    ds->labels[i] = (uint8_t)label;
+    for (int y = 0; y < 8; y++)
+      for (int x = 0; x < 8; x++) {
+        int quarter = (y / 4) * 2 + x / 4;
+        ds->images[i * 64 + y * 8 + x] = (uint8_t)(hant_rng_below(&rng, 128) + (quarter == label ? 120 : 0));
+      }
+  }
+}
+
+/* A run stopped after its first epoch and resumed from its checkpoint ends
+ * with the uninterrupted run's weights, bit for bit, with augmentation,
+ * mixup, averaging and momentum all drawing on or carrying state; a
+ * finished run's checkpoint makes no steps; another run's, a damaged and a
+ * truncated one are refused, naming the file. */
+static void test_checkpoint(void) {
+  hant_dataset train, val;
+  toy_images(&train, 160, 11);
+  toy_images(&val, 48, 12);
+  hant_net *net = hant_arch_build("input 1x8x8; conv 4; res 8 s=2; gap; linear 4", "ckpt");
+  CHECK(net != NULL, "building the checkpoint test's network: %s", hant_errmsg());
+  if (!net)
+    return;
+  hant_rng rng;
+  hant_rng_seed(&rng, 5);
+  hant_net_init_params(net, &rng);
+  size_t total = param_total(net);
+  float *w0 = malloc(total * sizeof(float)), *wa = malloc(total * sizeof(float));
+  char dir[] = "/tmp/hant-ckpt-XXXXXX";
+  CHECK(w0 && wa && mkdtemp(dir), "no memory or no temporary directory");
+  params_get(net, w0);
+
+  hant_train_opts o;
+  hant_train_opts_default(&o); /* SGD, Nesterov momentum 0.9, cosine with warm-up */
+  o.epochs = 3;
+  o.batch = 32; /* 5 steps an epoch */
+  o.lr = 0.05f;
+  o.augment = true;
+  o.pad = 2;
+  o.mixup = 0.4f;
+  o.ema_horizon = 0.4f;
+  hant_train_result ra, rb;
+  int rc = hant_train_classifier(net, &train, &val, &o, &ra);
+  CHECK(rc == 0 && ra.steps == 15, "the uninterrupted run: rc %d, %ld steps: %s", rc, ra.steps, hant_errmsg());
+  params_get(net, wa);
+  CHECK(!params_same(net, w0), "the uninterrupted run did not change the weights");
+
+  char path[64];
+  snprintf(path, sizeof(path), "%s/run.ckpt", dir);
+  params_set(net, w0);
+  stop_at st = {.at_epoch = 1};
+  o.checkpoint = path;
+  o.stop = &st.stop;
+  o.progress = stop_progress;
+  o.user = &st;
+  rc = hant_train_classifier(net, &train, &val, &o, &rb);
+  CHECK(rc == HANT_ECANCELED && rb.steps == 5 && access(path, R_OK) == 0,
+        "stopped after epoch 1: rc %d after %ld steps, checkpoint %s", rc, rb.steps,
+        access(path, R_OK) == 0 ? "written" : "missing");
+  /* resumed as a new session would: the network as the stop left it,
+   * every value of it to come from the file */
+  st = (stop_at){0};
+  rc = hant_train_classifier(net, &train, &val, &o, &rb);
+  CHECK(rc == 0, "resuming after epoch 1: %s", hant_errmsg());
+  CHECK(params_same(net, wa), "the resumed run's weights differ from the uninterrupted run's");
+  CHECK(rb.train_loss == ra.train_loss && rb.val_accuracy == ra.val_accuracy && rb.val_loss == ra.val_loss &&
+            rb.steps == ra.steps,
+        "resumed: loss %.9g, val %.9g / %.9g, %ld steps; uninterrupted: %.9g, %.9g / %.9g, %ld steps",
+        rb.train_loss, rb.val_accuracy, rb.val_loss, rb.steps, ra.train_loss, ra.val_accuracy, ra.val_loss,
+        ra.steps);
+  CHECK(st.epochs_reported == 2 && st.last_epoch_done == 3, "the resumed run reported %d epochs, the last %d",
+        st.epochs_reported, st.last_epoch_done);
+
+  /* A finished run's checkpoint: no step, only the average and validation,
+   * whatever the network held before. */
+  params_set(net, w0);
+  st.reports = 0;
+  rc = hant_train_classifier(net, &train, &val, &o, &rb);
+  CHECK(rc == 0 && st.reports == 0 && rb.steps == ra.steps && params_same(net, wa) &&
+            rb.train_loss == ra.train_loss && rb.val_accuracy == ra.val_accuracy,
+        "resuming a finished run: rc %d, %d progress reports, %ld steps, weights %s", rc, st.reports, rb.steps,
+        params_same(net, wa) ? "the same" : "different");
+
+  unsigned char *data = NULL;
+  size_t len = 0;
+  CHECK(file_get(path, &data, &len) && len > 100, "reading the checkpoint back");
+  /* another run's checkpoint: refused, and left as it was */
+  hant_train_opts other = o;
+  other.lr = 0.1f;
+  rc = hant_train_classifier(net, &train, &val, &other, &rb);
+  CHECK(rc == HANT_EINVAL && strstr(hant_errmsg(), path) && strstr(hant_errmsg(), "lr"),
+        "a checkpoint of a run at another lr: %s '%s'", hant_err_name(rc), hant_errmsg());
+  unsigned char *after = NULL;
+  size_t after_len = 0;
+  CHECK(file_get(path, &after, &after_len) && after_len == len && !memcmp(after, data, len),
+        "a refused checkpoint was changed");
+  free(after);
+  other = o;
+  other.epochs = 4;
+  rc = hant_train_classifier(net, &train, &val, &other, &rb);
+  CHECK(rc == HANT_EINVAL && strstr(hant_errmsg(), "epochs"), "a checkpoint of a 3-epoch run for 4 epochs: %s '%s'",
+        hant_err_name(rc), hant_errmsg());
+
+  /* one byte flipped, in the state and in the header: damage, not another run */
+  char bad[64];
+  snprintf(bad, sizeof(bad), "%s/bad.ckpt", dir);
+  size_t at[2] = {len / 2, 16};
+  for (int i = 0; i < 2 && data; i++) {
+    data[at[i]] ^= 0x20;
+    CHECK(file_put(bad, data, len), "writing %s", bad);
+    data[at[i]] ^= 0x20;
+    other = o;
+    other.checkpoint = bad;
+    rc = hant_train_classifier(net, &train, &val, &other, &rb);
+    CHECK(rc == HANT_EIO && strstr(hant_errmsg(), bad), "byte %zu of %zu flipped: %s '%s'", at[i], len,
+          hant_err_name(rc), hant_errmsg());
+  }
+  /* truncated: a little and nearly all of it */
+  size_t keep[2] = {len - 3, 10};
+  for (int i = 0; i < 2 && data; i++) {
+    CHECK(file_put(bad, data, keep[i]), "writing %s", bad);
+    other = o;
+    other.checkpoint = bad;
+    rc = hant_train_classifier(net, &train, &val, &other, &rb);
+    CHECK(rc == HANT_EIO && strstr(hant_errmsg(), bad), "truncated to %zu of %zu bytes: %s '%s'", keep[i], len,
+          hant_err_name(rc), hant_errmsg());
+  }
+  free(data);
+  /* a checkpoint that could never be written is refused before training */
+  char nowhere[96];
+  snprintf(nowhere, sizeof(nowhere), "%s/missing/run.ckpt", dir);
+  other = o;
+  other.checkpoint = nowhere;
+  st.reports = 0;
+  rc = hant_train_classifier(net, &train, &val, &other, &rb);
+  CHECK(rc == HANT_EIO && st.reports == 0 && strstr(hant_errmsg(), nowhere),
+        "a checkpoint in a missing directory: %s after %d reports '%s'", hant_err_name(rc), st.reports,
+        hant_errmsg());
+
+  remove(bad);
+  remove(path);
+  rmdir(dir);
+  free(w0);
+  free(wa);
+  hant_net_destroy(net);
+  hant_dataset_free(&train);
+  hant_dataset_free(&val);
+}
+
 int main(void) {
   test_sgd();
   test_beta();
@@ -384,5 +608,6 @@ int main(void) {
   test_adam();
   test_schedules();
   test_training();
+  test_checkpoint();
   return test_summary("train");
 }

@@ -2,9 +2,12 @@
 /* finetune.c: knowledge-distillation fine-tuning (soft teacher targets plus hard labels) on train.c's loop. */
 #include "finetune.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base.h"
 #include "bn_restore.h"
@@ -112,43 +115,99 @@ static void restore(hant_net *n, const float *v) {
     memcpy(n->params[i].w, v + o, sizeof(float) * n->params[i].n);
 }
 
+/* The checkpoint files of a fine-tuning beside its path (finetune.h). */
+#define CKPT_CLIPPED ".clipped"
+#define CKPT_QAT ".qat"
+
+/* base followed by suffix, malloc'd; NULL when out of memory. */
+static char *path_with(const char *base, const char *suffix) {
+  size_t nb = strlen(base), ns = strlen(suffix);
+  char *p = malloc(nb + ns + 1);
+  if (p) {
+    memcpy(p, base, nb);
+    memcpy(p + nb, suffix, ns + 1);
+  }
+  return p;
+}
+
+static int remove_checkpoint(const char *path) {
+  if (remove(path) == 0 || errno == ENOENT)
+    return 0;
+  return hant__error(HANT_EIO, "%s: cannot remove the fine-tuning checkpoint: %s", path, strerror(errno));
+}
+
+int hant_finetune_checkpoint_remove(const char *checkpoint) {
+  if (!checkpoint)
+    return 0;
+  static const char *const suffixes[] = {"", CKPT_CLIPPED, CKPT_QAT};
+  int first = 0;
+  for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+    char *p = path_with(checkpoint, suffixes[i]);
+    int rc = p ? remove_checkpoint(p) : hant__error(HANT_ENOMEM, "%s: no memory for its name", checkpoint);
+    first = first ? first : rc;
+    free(p);
+  }
+  return first;
+}
+
 int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *train, const hant_dataset *val,
                      const hant_finetune_opts *o, hant_train_result *res) {
   if (o->qat) {
     /* the float32 recipe, then the quantisation-aware phase from where it
-     * ended (finetune.h) */
+     * ended (finetune.h); each phase has its own checkpoint, and a resumed
+     * call replays the finished float32 phase's end from its file */
+    char *qat_path = o->checkpoint ? path_with(o->checkpoint, CKPT_QAT) : NULL;
+    if (o->checkpoint && !qat_path)
+      return HANT_ENOMEM;
     hant_finetune_opts f = *o;
     f.qat = false;
     int rc = hant_finetune_kd(student, teacher, train, val, &f, res);
-    if (rc)
+    if (rc) {
+      free(qat_path);
       return rc;
+    }
     hant_finetune_opts q = *o;
     q.epochs = o->qat_epochs > 0 ? o->qat_epochs : 1;
     q.lr = o->lr * (o->qat_lr_scale > 0 ? o->qat_lr_scale : 0.1f);
     q.ema_horizon = 0; /* one short epoch at a tenth of the rate: nothing to average, and never measured */
+    q.checkpoint = qat_path;
     hant_train_result r1 = *res;
     rc = finetune_once(student, teacher, train, val, &q, res);
     res->seconds += r1.seconds;
     res->steps += r1.steps;
     res->retried_clipped = r1.retried_clipped;
+    free(qat_path);
     return rc;
   }
   bool retry = !(o->clip_norm > 0) && o->retry_clip_norm > 0;
+  char *clipped_path = retry && o->checkpoint ? path_with(o->checkpoint, CKPT_CLIPPED) : NULL;
   float *start = retry ? snapshot(student) : NULL;
-  if (retry && !start)
+  if (retry && (!start || (o->checkpoint && !clipped_path))) {
+    free(start);
+    free(clipped_path);
     return HANT_ENOMEM;
-  int rc = finetune_once(student, teacher, train, val, o, res);
+  }
+  memset(res, 0, sizeof(*res));
+  /* The clipped run's checkpoint exists only once the unclipped run has
+   * diverged: a resumed call need not diverge again to know it. */
+  int rc = clipped_path && access(clipped_path, F_OK) == 0 ? HANT_ERANGE
+                                                           : finetune_once(student, teacher, train, val, o, res);
   if (rc == HANT_ERANGE && retry) {
     /* Without a clip the restored networks recover more (docs/results.md),
      * but a network with large folded weights can diverge in a few steps:
-     * start again from where it was, clipped. */
+     * start again from where it was, clipped. The diverged run's
+     * checkpoint is removed: its trajectory leads to the divergence. */
     restore(student, start);
     hant_finetune_opts c = *o;
     c.clip_norm = o->retry_clip_norm;
-    rc = finetune_once(student, teacher, train, val, &c, res);
+    c.checkpoint = clipped_path;
+    rc = o->checkpoint ? remove_checkpoint(o->checkpoint) : 0;
+    if (!rc)
+      rc = finetune_once(student, teacher, train, val, &c, res);
     res->retried_clipped = true;
   }
   free(start);
+  free(clipped_path);
   return rc;
 }
 
@@ -227,6 +286,7 @@ static int finetune_once(hant_net *student, hant_net *teacher, const hant_datase
   t.loss = kd_step;
   t.loss_user = &kd;
   t.name = "fine-tuning";
+  t.checkpoint = o->checkpoint;
   if (qat) {
     t.pass_hook = hant_qat_hook;
     t.step_begin = qat_begin;

@@ -45,6 +45,17 @@ typedef struct hant_finetune_opts {
    * it), training stops and returns HANT_ECANCELED, the student left as
    * the last step made it. */
   const int *stop;
+  /* When not NULL, fine-tuning resumes at epoch granularity (train.h's
+   * checkpoint): the float32 run checkpoints to this path, the clipped
+   * second run after a divergence to "<checkpoint>.clipped" (the diverged
+   * run's file is removed first, and an existing .clipped file says the
+   * unclipped run diverged, so a resumed call goes straight to the second
+   * run) and the quantisation-aware phase to "<checkpoint>.qat". The
+   * student must be given as it was at the first call: the restored batch
+   * norms and the quantisation are rebuilt from it, and a finished phase's
+   * checkpoint only replays that phase's end. The files stay after
+   * fine-tuning (hant_finetune_checkpoint_remove). */
+  const char *checkpoint;
 } hant_finetune_opts;
 
 /* 1 epoch, batch 128, lr 0.01, wd 5e-4, T = 4, alpha = 0.9 (Hinton et al.
@@ -97,5 +108,11 @@ int hant_finetune_auto_epochs(double loss_points);
  * change in place; the teacher is only read. */
 int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *train, const hant_dataset *val,
                      const hant_finetune_opts *o, hant_train_result *res);
+
+/* Removes every file fine-tuning with this checkpoint path may have left
+ * (the path itself, .clipped and .qat); files that do not exist are not
+ * an error, nor is a NULL path. Returns 0, or HANT_EIO naming the first
+ * file that could not be removed (the others are still tried). */
+int hant_finetune_checkpoint_remove(const char *checkpoint);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "base.h"
 #include "infer.h"
+#include "train_checkpoint.h"
 
 void hant_train_opts_default(hant_train_opts *o) {
   memset(o, 0, sizeof(*o));
@@ -153,6 +154,12 @@ static void ema_update(float **a, const hant_net *net, float decay, long step) {
   }
 }
 
+/* The network takes the average's values: the run ends on them. */
+static void ema_apply(float **a, hant_net *net) {
+  for (int i = 0; i < net->n_params; i++)
+    memcpy(net->params[i].w, a[i], net->params[i].n * sizeof(float));
+}
+
 static void ema_free(float **a, const hant_net *net) {
   if (!a)
     return;
@@ -243,7 +250,23 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
   }
   for (int i = 0; i < train->n; i++)
     order[i] = i;
-  for (int ep = 1; ep <= o->epochs && step < total; ep++) {
+  hant_train_state ls = {.order = order, .train_n = train->n, .opt = &opt, .ema = ema};
+  int first_epoch = 1;
+  if (o->checkpoint) {
+    bool found;
+    if ((rc = hant_train_checkpoint_load(o->checkpoint, net, o, per_epoch, total, &ls, &found)))
+      goto out;
+    if (found) {
+      rng = ls.rng;
+      step = ls.step;
+      res->train_loss = ls.train_loss;
+      first_epoch = ls.epochs_done + 1;
+    }
+  }
+  /* The average replaces the weights once the last epoch is done, before
+   * its validation; a resumed run that was already done gets no epoch. */
+  bool finished = false;
+  for (int ep = first_epoch; ep <= o->epochs && step < total; ep++) {
     hant_rng_shuffle(&rng, order, train->n);
     double t_ep = hant_now_s(), lsum = 0.0;
     long nsteps = 0;
@@ -298,9 +321,17 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
     res->train_loss = nsteps ? lsum / nsteps : 0.0;
     res->val_accuracy = -1.0;
     double ep_s = hant_now_s() - t_ep;
-    if (ema && (ep == o->epochs || step >= total))
-      for (int i = 0; i < net->n_params; i++)
-        memcpy(net->params[i].w, ema[i], net->params[i].n * sizeof(float));
+    if (o->checkpoint) {
+      ls.epochs_done = ep;
+      ls.step = step;
+      ls.rng = rng;
+      ls.train_loss = res->train_loss;
+      if ((rc = hant_train_checkpoint_save(o->checkpoint, net, o, total, &ls)))
+        goto out;
+    }
+    finished = ep == o->epochs || step >= total;
+    if (ema && finished)
+      ema_apply(ema, net);
     if (val && (rc = hant_eval_classifier(net, val, 256, &res->val_accuracy, &res->val_loss)))
       goto out;
     if (o->progress) {
@@ -310,6 +341,13 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
                                 .epoch_s = ep_s};
       o->progress(o->user, &pr);
     }
+  }
+  if (!finished) {
+    res->val_accuracy = -1.0;
+    if (ema)
+      ema_apply(ema, net);
+    if (val && (rc = hant_eval_classifier(net, val, 256, &res->val_accuracy, &res->val_loss)))
+      goto out;
   }
 out:
   ema_free(ema, net);

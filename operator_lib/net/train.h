@@ -93,6 +93,25 @@ typedef struct hant_train_opts {
   int (*step_end)(void *user);
   void *hook_user;
   const char *name;      /* names the run in messages; NULL: "training" */
+  /* When not NULL, the path of a checkpoint that makes the run resumable
+   * at epoch granularity. At the end of every epoch (before the moving
+   * average replaces the weights and before validation) the loop's whole
+   * state is written there atomically: the weights, the optimiser's state,
+   * the random generator, the epoch's order of images, the moving average
+   * and the last epoch's loss, under a header describing the run (the
+   * parameters' sizes, epochs, batch, training images, steps, seed and
+   * every option above that changes the trajectory). When the file exists
+   * at the start, the run continues after the epoch it records and ends
+   * bit-identical to a run never interrupted (res too, but for seconds and
+   * samples_per_s); a checkpoint of a finished run makes no steps and only
+   * applies the average and validates. Progress is not reported for the
+   * epochs skipped. A checkpoint of another run is refused with
+   * HANT_EINVAL, one that is truncated or altered with HANT_EIO, each
+   * naming the file, which is left as it was; the file stays after
+   * training too (the caller removes it). A resumed call restores every
+   * parameter value from the file, so the network it is given needs the
+   * run's structure, not its weights. */
+  const char *checkpoint;
 } hant_train_opts;
 
 /* SGD + Nesterov 0.9, lr 0.1, wd 5e-4, cosine with 1 warm-up epoch,

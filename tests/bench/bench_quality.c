@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arch.h"
 #include "baseline.h"
@@ -147,6 +148,7 @@ typedef struct ctx {
    * the int8 networks' marks. */
   unsigned char *teacher_right, *marks;
   FILE *resume;          /* finished networks are appended here, when resuming */
+  const char *resume_path; /* its name, which each fine-tuning's checkpoint extends */
   char setup[512];       /* what a finished network's figures depend on besides the network */
   evalrec *evals;
   int n_evals, cap_evals;
@@ -301,6 +303,26 @@ static bool same_schedule(const ctx *c, const evalrec *e, int min_auto) {
   return true;
 }
 
+/* The checkpoint a fine-tuning of `epochs` epochs of network `key` keeps
+ * beside the resume file, so that a killed run resumes it at the epoch it
+ * reached: RESUME.ckpt-<FNV-1a 64 of "setup TAB key TAB epochs">, one name
+ * per run, the same in every session with the same settings. */
+static void checkpoint_path(const ctx *c, const char *key, int epochs, char *buf, size_t n) {
+  char ep[16];
+  snprintf(ep, sizeof(ep), "%d", epochs);
+  const char *parts[] = {c->setup, "\t", key, "\t", ep};
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+    for (const unsigned char *q = (const unsigned char *)parts[i]; *q; q++) {
+      h ^= *q;
+      h *= 0x100000001b3ull;
+    }
+  if (snprintf(buf, n, "%s.ckpt-%016llx", c->resume_path, (unsigned long long)h) >= (int)n) {
+    fprintf(stderr, "bench_quality: --resume %s: the name is too long for its checkpoints\n", c->resume_path);
+    exit(1);
+  }
+}
+
 /* With "auto" epochs a network gets at least min_auto of them (0: as the
  * rule gives), so that a baseline is never fine-tuned for fewer epochs than
  * hant's network at the same budget: the same network with another floor
@@ -356,6 +378,13 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label, 
     hant_finetune_opts fo = c->ft;
     fo.epochs = e->ft_epochs[k];
     fo.seed = c->seed;
+    char ckpt[4200];
+    bool resumed = false;
+    if (c->resume) {
+      checkpoint_path(c, e->key, fo.epochs, ckpt, sizeof(ckpt));
+      fo.checkpoint = ckpt;
+      resumed = access(ckpt, F_OK) == 0;
+    }
     hant_train_result tr;
     double t0 = hant_now_s();
     /* quantisation-aware fine-tuning calibrates as measure() will */
@@ -371,7 +400,8 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label, 
       die(label);
     hant_net_destroy(net);
     pair_count(c, e, 1 + k);
-    fprintf(stderr, ", %d ep %.4f (%.0f s)", e->ft_epochs[k], e->acc[k], e->ft_s[k]);
+    fprintf(stderr, ", %d ep %.4f (%.0f s%s)", e->ft_epochs[k], e->acc[k], e->ft_s[k],
+            resumed ? " since resuming at an epoch's checkpoint" : "");
     if (!isnan(e->val_ft[k]))
       fprintf(stderr, " (validation %.4f)", e->val_ft[k]);
     if (c->int8)
@@ -405,6 +435,13 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label, 
     }
     fprintf(c->resume, "\n");
     fflush(c->resume);
+    /* the line holds the figures now: the fine-tunings' checkpoints are spent */
+    for (int k = 0; k < c->n_epochs && c->train_nets; k++) {
+      char ckpt[4200];
+      checkpoint_path(c, e->key, e->ft_epochs[k], ckpt, sizeof(ckpt));
+      if (hant_finetune_checkpoint_remove(ckpt))
+        fprintf(stderr, "bench_quality: warning: %s\n", hant_errmsg());
+    }
   }
   return c->n_evals++;
 }
@@ -928,7 +965,8 @@ static void usage(FILE *f) {
           "  --threads N           kernel threads (default: one per core)\n"
           "  --json FILE           also write every row as JSON\n"
           "  --resume FILE         append each evaluated network to FILE and reuse those a\n"
-          "                        killed run with the same settings left there\n");
+          "                        killed run with the same settings left there; a fine-tuning\n"
+          "                        in progress resumes at its last finished epoch (FILE.ckpt-*)\n");
 }
 
 int main(int argc, char **argv) {
@@ -1199,6 +1237,7 @@ int main(int argc, char **argv) {
       size_t n = strlen(c.setup);
       snprintf(c.setup + n, sizeof(c.setup) - n, " mixup=%g", (double)c.ft.mixup);
     }
+    c.resume_path = resume_path;
     resume_load(&c, resume_path);
   }
   /* The teacher's validation accuracy the predictions add scores to: the
