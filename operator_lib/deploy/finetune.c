@@ -21,7 +21,7 @@ void hant_finetune_opts_default(hant_finetune_opts *o) {
   o->lr = 0.01f;
   o->weight_decay = 5e-4f;
   o->temperature = 4.0f;
-  o->alpha = 0.9f;
+  o->alpha = 0.5f;
   o->augment = true;
   o->clip_norm = 0.0f;
   o->retry_clip_norm = 1.0f;

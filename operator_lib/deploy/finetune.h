@@ -58,8 +58,13 @@ typedef struct hant_finetune_opts {
   const char *checkpoint;
 } hant_finetune_opts;
 
-/* 1 epoch, batch 128, lr 0.01, wd 5e-4, T = 4, alpha = 0.9 (Hinton et al.
- * 2015 use a high weight on the soft targets), augmentation on, batch norm
+/* 1 epoch, batch 128, lr 0.01, wd 5e-4, T = 4, alpha = 0.5 (chosen on the
+ * validation split against 0.9, the high weight on the soft targets of
+ * Hinton et al. 2015, and 1.0: at 1/2 of cortex-m7's and rpi4's energy,
+ * 3 epochs, three seeds each, 0.5 is ahead by 0.04 and 0.07 points on
+ * average; at 1/4, 8 and 16 epochs, by 0.20 and 0.02; docs/results.md,
+ * session 16), augmentation on, no mixup (it cost the 2x cuts up to 0.16
+ * validation points at 3 and 8 epochs, the same section), batch norm
  * restored after folded convolutions, no gradient clip, and a clipped
  * second run (norm 1) after a divergence; the weights averaged over the
  * last 0.4 of the run (ema_horizon: on validation, +0.04 and +0.12 points
