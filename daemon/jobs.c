@@ -202,6 +202,13 @@ static int run_job(hant_store *st, hant_job_rec *job, struct progress_ctx *pc, c
   return hant_rpc_job_run(st, job, on_progress, pc, result);
 }
 
+/* A job that will not run again needs no checkpoint (rpc.h); one queued
+ * again after a shutdown keeps its own to resume from. */
+static void forget_checkpoint(hant_store *st, const hant_job_rec *job) {
+  if (hant_rpc_job_checkpoint_remove(st, job))
+    hantd_log(LOG_WARNING, "job %lld: %s", (long long)job->id, hant_errmsg());
+}
+
 /* Records how a job this daemon holds ended, and tells the loop. */
 static void record_end(hantd_jobs *j, hant_store *st, const hant_job_rec *job, int rc, const char *err,
                        const char *result, bool canceled, bool stopping, double t0) {
@@ -227,6 +234,7 @@ static void record_end(hantd_jobs *j, hant_store *st, const hant_job_rec *job, i
     } else {
       hantd_log(LOG_WARNING, "job %lld interrupted by shutdown on its last allowed attempt; it failed",
                 (long long)job->id);
+      forget_checkpoint(st, job);
       post_final(j, st, job->id);
     }
     return;
@@ -234,6 +242,7 @@ static void record_end(hantd_jobs *j, hant_store *st, const hant_job_rec *job, i
     frc = hant_store_job_finish(st, &j->lease, job->id, HANT_JOB_FAILED, NULL, err);
     hantd_log(LOG_WARNING, "job %lld failed: %s", (long long)job->id, err);
   }
+  forget_checkpoint(st, job);
   if (frc == HANT_ENOENT) /* the keeper or another daemon ended it meanwhile: that end stands */
     hantd_log(LOG_NOTICE, "job %lld: %s; this end is not recorded", (long long)job->id, hant_errmsg());
   else if (frc)
@@ -570,6 +579,14 @@ static bool prune(hantd_jobs *j, hant_store *st, keeper_log *kl) {
     hantd_log(LOG_INFO, "pruned %d finished %s (older than %g days, beyond the newest %d)", deleted,
               hant_plural(deleted, "job", "jobs"),
               j->cfg.job_keep_days, j->cfg.job_keep_count);
+  /* and the checkpoints of jobs that ended where no runner of this daemon
+   * saw it (failed in recovery, ended by another daemon) */
+  int swept = 0;
+  if (hant_rpc_job_checkpoints_sweep(st, &swept))
+    hantd_log(LOG_WARNING, "%s", hant_errmsg());
+  if (swept)
+    hantd_log(LOG_INFO, "removed %d %s of jobs no longer queued or running", swept,
+              hant_plural(swept, "fine-tuning checkpoint", "fine-tuning checkpoints"));
   return true;
 }
 

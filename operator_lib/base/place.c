@@ -157,18 +157,21 @@ typedef struct forbidden {
 struct hant_places {
   bool none;
   char state[1024], state_real[1024];
-  int state_fd, users_fd; /* O_RDONLY directories */
+  char jobs[1100];                 /* STATE/jobs */
+  int state_fd, users_fd, jobs_fd; /* O_RDONLY directories */
   dir_place dirs[HANT_PLACE_USE_COUNT][HANT_PLACES_MAX_DIRS];
   int n_dirs[HANT_PLACE_USE_COUNT];
   forbidden forbid[MAX_FORBIDDEN];
   int n_forbid;
 };
 
-static const hant_places none_set = {.none = true, .state_fd = -1, .users_fd = -1};
+static const hant_places none_set = {.none = true, .state_fd = -1, .users_fd = -1, .jobs_fd = -1};
 
 const hant_places *hant_places_none(void) { return &none_set; }
 
 const char *hant_places_state_dir(const hant_places *p) { return p->none ? "" : p->state; }
+
+const char *hant_places_jobs_dir(const hant_places *p) { return p->none ? "" : p->jobs; }
 
 /* A path fit for a message: printable ASCII, at most about 160 bytes. */
 static const char *shown(const char *s, char *buf, size_t n) {
@@ -248,7 +251,16 @@ static bool within(const char *a, const char *b) {
   return !strncmp(a, b, n) && (a[n] == '/' || a[n] == '\0');
 }
 
-static int open_dir_place(dir_place *d, const char *what, const char *path, const char *users, const char *users_real) {
+/* The directories of the state directory that no place may hold or lie
+ * inside: STATE/users, where a place would let one peer name another's
+ * files, and STATE/jobs, where it would let a peer plant or read what the
+ * daemon keeps for another's job. Each by its name and its real path. */
+typedef struct kept_dirs {
+  const char *path[4];
+  const char *why[4];
+} kept_dirs;
+
+static int open_dir_place(dir_place *d, const char *what, const char *path, const kept_dirs *kept) {
   if (path[0] != '/' || !normalise(path, d->path, sizeof(d->path)))
     return hant__error(HANT_EINVAL, "%s: '%s': expected an absolute path without '..'", what, path);
   d->fd = open(d->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -256,13 +268,36 @@ static int open_dir_place(dir_place *d, const char *what, const char *path, cons
     return hant__error(HANT_EIO, "%s: %s: %s", what, d->path, strerror(errno));
   if (!realpath(d->path, d->real))
     snprintf(d->real, sizeof(d->real), "%s", d->path);
-  /* A place that held STATE/users, or lay inside it, would let one peer
-   * name another's files through it. */
-  const char *u[2] = {users, users_real};
-  for (int k = 0; k < 2; k++)
-    if (within(u[k], d->path) || within(u[k], d->real) || within(d->path, u[k]) || within(d->real, u[k]))
-      return hant__error(HANT_EINVAL, "%s: %s: holds or lies inside %s, where each peer has its own directory", what,
-                         d->path, users);
+  for (int k = 0; k < 4; k++) {
+    const char *u = kept->path[k];
+    if (within(u, d->path) || within(u, d->real) || within(d->path, u) || within(d->real, u))
+      return hant__error(HANT_EINVAL, "%s: %s: holds or lies inside %s, %s", what, d->path, kept->path[k & ~1],
+                         kept->why[k]);
+  }
+  return 0;
+}
+
+/* Opens STATE/name, made with mode when absent: a directory, not a link,
+ * owned by the daemon. One made here gets mode whatever the umask; one
+ * that existed keeps its mode unless tighten, which sets it. */
+static int own_subdir(hant_places *p, const char *name, unsigned mode, bool tighten, int *fd) {
+  bool made = mkdirat(p->state_fd, name, mode) == 0;
+  if (!made && errno != EEXIST)
+    return hant__error(HANT_EIO, "state directory: cannot create %s/%s: %s", p->state, name, strerror(errno));
+  *fd = openat(p->state_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (*fd < 0 || fstat(*fd, &st))
+    return hant__error(HANT_EIO, "state directory: %s/%s: %s (expected a directory, not a link)", p->state, name,
+                       strerror(errno));
+  if (st.st_uid != geteuid())
+    return hant__error(HANT_EIO, "state directory: %s/%s is owned by uid %u, not by the daemon (uid %u)", p->state,
+                       name, (unsigned)st.st_uid, (unsigned)geteuid());
+  if ((made || (tighten && (st.st_mode & 07777) != mode)) && fchmod(*fd, mode)) {
+    int e = errno;
+    if (tighten)
+      return hant__error(HANT_EIO, "state directory: %s/%s: chmod %o: %s", p->state, name, mode, strerror(e));
+    hant__error(HANT_EIO, "state directory: %s/%s: chmod: %s", p->state, name, strerror(e));
+  }
   return 0;
 }
 
@@ -277,13 +312,12 @@ int hant_places_open(const char *state_dir, const char *const *output_dirs, int 
   hant_places *p = calloc(1, sizeof(*p));
   if (!p)
     return HANT_ENOMEM;
-  p->state_fd = p->users_fd = -1;
+  p->state_fd = p->users_fd = p->jobs_fd = -1;
   for (int u = 0; u < HANT_PLACE_USE_COUNT; u++)
     for (int i = 0; i < HANT_PLACES_MAX_DIRS; i++)
       p->dirs[u][i].fd = -1;
   int rc = 0;
   bool made = false;
-  char users[1100], users_real[1100];
   if (!normalise(state_dir, p->state, sizeof(p->state)) || strlen(p->state) > 900) {
     rc = hant__error(HANT_EINVAL, "state directory: '%s': expected an absolute path without '..'", state_dir);
     goto fail;
@@ -302,33 +336,23 @@ int hant_places_open(const char *state_dir, const char *const *output_dirs, int 
     hant__error(HANT_EIO, "state directory: %s: chmod: %s", p->state, strerror(errno));
   if (!realpath(p->state, p->state_real))
     snprintf(p->state_real, sizeof(p->state_real), "%s", p->state);
-  bool users_made = mkdirat(p->state_fd, "users", 0711) == 0;
-  if (!users_made && errno != EEXIST) {
-    rc = hant__error(HANT_EIO, "state directory: cannot create %s/users: %s", p->state, strerror(errno));
+  /* users: each peer's directory below it, reached by name (0711);
+   * jobs: what the daemon keeps for jobs in progress, its alone (0700) */
+  if ((rc = own_subdir(p, "users", 0711, false, &p->users_fd)) || (rc = own_subdir(p, "jobs", 0700, true, &p->jobs_fd)))
     goto fail;
-  }
-  p->users_fd = openat(p->state_fd, "users", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  struct stat st;
-  if (p->users_fd < 0 || fstat(p->users_fd, &st)) {
-    rc = hant__error(HANT_EIO, "state directory: %s/users: %s (expected a directory, not a link)", p->state,
-                     strerror(errno));
-    goto fail;
-  }
-  if (st.st_uid != geteuid()) {
-    rc = hant__error(HANT_EIO, "state directory: %s/users is owned by uid %u, not by the daemon (uid %u)", p->state,
-                     (unsigned)st.st_uid, (unsigned)geteuid());
-    goto fail;
-  }
-  if (users_made && fchmod(p->users_fd, 0711))
-    hant__error(HANT_EIO, "state directory: %s/users: chmod: %s", p->state, strerror(errno));
+  char users[1100], users_real[1100], jobs_real[1100];
   snprintf(users, sizeof(users), "%s/users", p->state);
   snprintf(users_real, sizeof(users_real), "%s/users", p->state_real);
+  snprintf(p->jobs, sizeof(p->jobs), "%s/jobs", p->state);
+  snprintf(jobs_real, sizeof(jobs_real), "%s/jobs", p->state_real);
+  static const char each_peer[] = "where each peer has its own directory",
+                    daemons[] = "where the daemon keeps what its jobs need";
+  kept_dirs kept = {{users, users_real, p->jobs, jobs_real}, {each_peer, each_peer, daemons, daemons}};
   for (int i = 0; i < n_output && !rc; i++)
     rc = open_dir_place(&p->dirs[HANT_PLACE_WRITE][p->n_dirs[HANT_PLACE_WRITE]++], "output_dirs", output_dirs[i],
-                        users, users_real);
+                        &kept);
   for (int i = 0; i < n_model && !rc; i++)
-    rc = open_dir_place(&p->dirs[HANT_PLACE_READ][p->n_dirs[HANT_PLACE_READ]++], "model_dirs", model_dirs[i], users,
-                        users_real);
+    rc = open_dir_place(&p->dirs[HANT_PLACE_READ][p->n_dirs[HANT_PLACE_READ]++], "model_dirs", model_dirs[i], &kept);
   if (rc)
     goto fail;
   hant_errmsg_clear();
@@ -346,6 +370,8 @@ void hant_places_close(hant_places *p) {
     close(p->state_fd);
   if (p->users_fd >= 0)
     close(p->users_fd);
+  if (p->jobs_fd >= 0)
+    close(p->jobs_fd);
   for (int u = 0; u < HANT_PLACE_USE_COUNT; u++)
     for (int i = 0; i < HANT_PLACES_MAX_DIRS; i++)
       if (p->dirs[u][i].fd >= 0)
@@ -438,7 +464,7 @@ int hant_places_sweep(hant_places *p, int *removed) {
   int n = 0, rc = 0, r;
   if (p->none)
     goto out;
-  if ((r = sweep_dir(p->state_fd, p->state, &n)))
+  if ((r = sweep_dir(p->state_fd, p->state, &n)) || (r = sweep_dir(p->jobs_fd, p->jobs, &n)))
     rc = r;
   int fd = openat(p->users_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR *d = fd >= 0 ? fdopendir(fd) : NULL;

@@ -51,7 +51,10 @@ void hant__path_walk_only(bool on);
  * directory is owned by the peer, mode 0700, when the daemon can still
  * reach a directory it does not own (root); otherwise the daemon keeps it,
  * mode 0711, so that the peer reaches its files by name but lists nothing.
- * The state directory and STATE/users are made mode 0711.
+ * The state directory and STATE/users are made mode 0711. STATE/jobs,
+ * mode 0700 and the daemon's alone, keeps what a job in progress needs
+ * to resume after a restart (its fine-tuning's checkpoints); no place may
+ * hold or lie inside it, so no request reaches a file there.
  *
  * A set is built once at start-up (hant_places_open, hant_places_forbid,
  * hant_places_sweep) and then only read, from any number of threads.
@@ -96,13 +99,16 @@ int hant_places_forbid(hant_places *p, const char *path);
  * write temporaries (hant_file_is_atomic_temp), not modified for ten
  * minutes (a younger one may be another daemon's write in progress in a
  * shared output directory), at the top of the state directory, of every
- * STATE/users/UID and of every output directory.
+ * STATE/users/UID, of STATE/jobs and of every output directory.
  * *removed (may be NULL) receives how many. Errors are not fatal: what can
  * be removed is, and the last failure is returned. */
 int hant_places_sweep(hant_places *p, int *removed);
 
 /* The state directory, as given to hant_places_open; "" for the empty set. */
 const char *hant_places_state_dir(const hant_places *p);
+
+/* STATE/jobs (see above); "" for the empty set. */
+const char *hant_places_jobs_dir(const hant_places *p);
 
 /* A file a peer named, resolved in one of its places. */
 typedef struct hant_place_file {

@@ -222,9 +222,26 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
     fo.progress = on_ft_progress;
     fo.user = &fp;
     fo.stop = &fp.stop;
+    fo.checkpoint = o->checkpoint;
     hant_train_result tr;
     double t0 = hant_now_s();
+    bool resuming = hant_finetune_checkpoint_found(o->checkpoint);
     rc = hant_finetune_kd(net, teacher, &train, &val, &fo, &tr);
+    if (resuming && (rc == HANT_EINVAL || rc == HANT_EIO) && !fp.stop) {
+      /* Refused as another run's or as damaged: what the job asked for is
+       * still worth doing, from the assembled network (the refused file
+       * may have been read into the weights). */
+      char note[512];
+      snprintf(note, sizeof(note), "fine-tuning starts over: %s", hant_errmsg());
+      hant_net_destroy(net);
+      net = NULL;
+      if ((rc = hant_finetune_checkpoint_remove(o->checkpoint)) || (rc = step(progress, user, 0.2, note)) ||
+          (rc = hant_deploy_assemble(st, teacher, cand_ids, n, &net)))
+        goto out;
+      hant_errmsg_clear();
+      info->finetune_restarted = 1;
+      rc = hant_finetune_kd(net, teacher, &train, &val, &fo, &tr);
+    }
     if (!rc && fp.stop)
       rc = hant__error(HANT_ECANCELED, "canceled after fine-tuning's last step");
     if (rc)
@@ -235,6 +252,7 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
     info->finetune_s = hant_now_s() - t0;
     info->finetune_clip_norm = tr.clip_norm > 0 ? tr.clip_norm : 0;
     info->finetune_retried = tr.retried_clipped;
+    info->finetune_resumed_epochs = tr.epochs_resumed;
     if ((rc = step(progress, user, 0.86, "evaluating the fine-tuned network")) ||
         (rc = eval_split(net, &spec, HANT_SPLIT_VAL, o->eval_samples, &info->val_accuracy, &info->val_loss,
                          &info->val_n)) ||
@@ -274,6 +292,9 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
     if (stat(out_path, &sb) == 0)
       info->bytes = (size_t)sb.st_size;
   }
+  /* The network is written: a run again would start from its beginning. */
+  if (ft && (rc = hant_finetune_checkpoint_remove(o->checkpoint)))
+    goto out;
   info->macs = hant_net_macs(net);
   info->params = (int64_t)hant_net_param_count(net);
   info->slots = net->n_slots;

@@ -36,6 +36,9 @@ typedef struct hant_deploy_export_info {
   double finetune_s;          /* wall time of fine-tuning, s */
   float finetune_clip_norm;   /* gradient clip of the run kept (0: none) */
   int finetune_retried;       /* 1: the unclipped run diverged and was run again clipped */
+  int finetune_resumed_epochs; /* epochs restored from hant_deploy_opts.checkpoint instead of run (0: none) */
+  int finetune_restarted;     /* 1: a checkpoint was found but refused (another run's, or damaged), removed, and
+                                 fine-tuning started over */
   int evaluated;              /* 1 when the fields below are set */
   double val_accuracy_before; /* assembled, before fine-tuning, fraction 0-1 */
   double val_accuracy, val_loss;   /* after fine-tuning (= before without it) */
@@ -70,6 +73,14 @@ typedef struct hant_deploy_opts {
    * leave both NULL and write out_path. */
   const hant_places *places;
   const hant_place_file *out_file;
+  /* When set, fine-tuning checkpoints here after every epoch
+   * (hant_finetune_opts.checkpoint), in a directory only the caller
+   * writes, so that a transform stopped by a restart and run again resumes
+   * at the epoch it reached and ends as a run never stopped would. A file
+   * found there that fine-tuning refuses (another run's, or damaged) is
+   * removed and fine-tuning starts over; the files are removed once the
+   * network is written. hantd gives each job its own (STATE/jobs). */
+  const char *checkpoint;
 } hant_deploy_opts;
 
 /* Loads the library's teacher, ready for assembly (hant_teacher_prepare),

@@ -131,6 +131,7 @@ int hant_deploy_job_run(const hant_deploy_job *job, const hant_places *places, h
     o.evaluate = asked(t->evaluate);
     o.int8 = !strcmp(t->precision, "int8");
     o.seed = job->seed;
+    o.checkpoint = job->checkpoint[0] ? job->checkpoint : NULL;
     if (!places)
       return hant_deploy_transform(st, t->cand_ids, t->n_cands, t->out, &o, progress, user, &res->transform);
     /* Resolved before the work, so that a refused path costs no training. */

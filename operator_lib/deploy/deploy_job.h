@@ -72,6 +72,9 @@ typedef struct hant_deploy_job {
   uid_t uid;     /* the peer that asked: with places, the job's files are resolved in its places (place.h) */
   hant_deploy_job_transform transform; /* read when kind is HANT_DEPLOY_JOB_TRANSFORM */
   hant_deploy_job_eval eval;           /* read when kind is HANT_DEPLOY_JOB_EVAL */
+  /* Where a transform's fine-tuning checkpoints (hant_deploy_opts.checkpoint);
+   * "" for none. Not part of what the job asks: its runner sets it. */
+  char checkpoint[1280];
 } hant_deploy_job;
 
 /* A new job of a kind, asked nothing yet: no candidates, no output path,

@@ -150,6 +150,19 @@ int hant_finetune_checkpoint_remove(const char *checkpoint) {
   return first;
 }
 
+bool hant_finetune_checkpoint_found(const char *checkpoint) {
+  if (!checkpoint)
+    return false;
+  static const char *const suffixes[] = {"", CKPT_CLIPPED, CKPT_QAT};
+  bool found = false;
+  for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]) && !found; i++) {
+    char *p = path_with(checkpoint, suffixes[i]);
+    found = p && access(p, F_OK) == 0;
+    free(p);
+  }
+  return found;
+}
+
 int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *train, const hant_dataset *val,
                      const hant_finetune_opts *o, hant_train_result *res) {
   if (o->qat) {
@@ -176,6 +189,7 @@ int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *t
     res->seconds += r1.seconds;
     res->steps += r1.steps;
     res->retried_clipped = r1.retried_clipped;
+    res->epochs_resumed += r1.epochs_resumed;
     free(qat_path);
     return rc;
   }

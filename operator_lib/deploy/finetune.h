@@ -120,4 +120,8 @@ int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *t
  * file that could not be removed (the others are still tried). */
 int hant_finetune_checkpoint_remove(const char *checkpoint);
 
+/* Whether any file fine-tuning with this checkpoint path may leave exists
+ * (false for NULL): a call would resume from it. */
+bool hant_finetune_checkpoint_found(const char *checkpoint);
+
 #endif

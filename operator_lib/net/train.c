@@ -260,6 +260,7 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
       rng = ls.rng;
       step = ls.step;
       res->train_loss = ls.train_loss;
+      res->epochs_resumed = ls.epochs_done;
       first_epoch = ls.epochs_done + 1;
     }
   }

@@ -127,6 +127,8 @@ typedef struct hant_train_result {
   long steps;
   float clip_norm;       /* gradient norm bound of the run (<= 0: none); set by fine-tuning */
   bool retried_clipped;  /* fine-tuning: the unclipped run diverged and this is the clipped second run */
+  int epochs_resumed;    /* epochs restored from the checkpoint instead of run (0: none; fine-tuning sums its
+                            phases') */
 } hant_train_result;
 
 /* Trains net in place with softmax cross-entropy, or with o->loss. Each

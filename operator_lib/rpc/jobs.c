@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* jobs.c: hantd's deploy jobs at the protocol edge: typed jobs to and from their job-table rows, and a claimed job run to its result. */
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base.h"
+#include "finetune.h"
 #include "rpc_internal.h"
 
 static json_t *num(double v) { return hant__rpc_num(v); }
@@ -195,6 +199,9 @@ static char *job_result(const hant_deploy_job *job, const hant_deploy_job_result
       json_object_set_new(ft, "seconds", num(info->finetune_s));
       json_object_set_new(ft, "clip_norm", num(info->finetune_clip_norm));
       json_object_set_new(ft, "retried_clipped", json_boolean(info->finetune_retried));
+      /* a job stopped by a restart resumes at its last finished epoch */
+      json_object_set_new(ft, "resumed_epochs", json_integer(info->finetune_resumed_epochs));
+      json_object_set_new(ft, "restarted", json_boolean(info->finetune_restarted));
       /* why this many epochs: asked, or chosen by how far the network starts */
       json_object_set_new(ft, "epochs_chosen", json_string(info->finetune_auto ? "auto" : "asked"));
       if (info->finetune_auto)
@@ -307,6 +314,95 @@ int hant__rpc_job_queue(hant_store *st, int max_queued, hant_deploy_job **job, i
   return 0;
 }
 
+/* ---- a job's checkpoint ------------------------------------------------------------------- */
+
+static uint64_t fnv1a(const char *s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
+    h ^= *q;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+/* The name prefix of this library's checkpoints: daemons of several
+ * libraries may share a state directory. */
+static void library_prefix(const hant_store *st, char *buf, size_t n) {
+  snprintf(buf, n, "%016llx-", (unsigned long long)fnv1a(hant_store_path(st)));
+}
+
+/* STATE/jobs/<library>-<id>-<queued>.ckpt: the job by its id and the time
+ * it was queued, so that a library made again, whose ids start over, never
+ * resumes another job's file. "" without places. */
+static int checkpoint_path(const hant_store *st, const hant_job_rec *rec, char *buf, size_t n) {
+  const char *dir = hant_places_jobs_dir(hant__rpc_places());
+  buf[0] = '\0';
+  if (!dir[0])
+    return 0;
+  char lib[24];
+  library_prefix(st, lib, sizeof(lib));
+  if (snprintf(buf, n, "%s/%s%lld-%016llx.ckpt", dir, lib, (long long)rec->id,
+               (unsigned long long)fnv1a(rec->created)) >= (int)n) {
+    buf[0] = '\0';
+    return hant__error(HANT_EINVAL, "job %lld: the state directory's name is too long for its checkpoint",
+                       (long long)rec->id);
+  }
+  return 0;
+}
+
+int hant_rpc_job_checkpoint_remove(hant_store *st, const hant_job_rec *job) {
+  char path[1280];
+  int rc = checkpoint_path(st, job, path, sizeof(path));
+  return rc ? rc : path[0] ? hant_finetune_checkpoint_remove(path) : 0;
+}
+
+/* Whether the checkpoint file `name` of this library (after its prefix,
+ * nl bytes long: "<id>-<queued>.ckpt" and a phase's suffix) is one of a
+ * job still queued or running. */
+static bool checkpoint_wanted(hant_store *st, const char *name, size_t nl) {
+  char *end;
+  long long id = strtoll(name, &end, 10);
+  hant_job_rec rec;
+  if (end == name || *end != '-' || hant_store_job_get(st, id, &rec)) {
+    hant_errmsg_clear();
+    return false;
+  }
+  char path[1280];
+  bool wanted = (rec.state == HANT_JOB_QUEUED || rec.state == HANT_JOB_RUNNING) &&
+                !checkpoint_path(st, &rec, path, sizeof(path)) && path[0];
+  if (wanted) {
+    const char *own = strrchr(path, '/') + 1 + nl; /* the job's own name after the prefix */
+    wanted = !strncmp(name, own, strlen(own));
+  }
+  hant_job_rec_free(&rec);
+  return wanted;
+}
+
+int hant_rpc_job_checkpoints_sweep(hant_store *st, int *removed) {
+  int n = 0, rc = 0;
+  const char *dir = hant_places_jobs_dir(hant__rpc_places());
+  DIR *d = dir[0] ? opendir(dir) : NULL;
+  if (dir[0] && !d)
+    rc = hant__error(HANT_EIO, "%s: cannot list it to remove finished jobs' checkpoints (%s)", dir, strerror(errno));
+  char lib[24];
+  library_prefix(st, lib, sizeof(lib));
+  size_t nl = strlen(lib);
+  for (struct dirent *e; d && (e = readdir(d));) {
+    if (strncmp(e->d_name, lib, nl) || checkpoint_wanted(st, e->d_name + nl, nl))
+      continue;
+    if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+      n++;
+    else if (errno != ENOENT)
+      rc = hant__error(HANT_EIO, "%s/%s: cannot remove a finished job's checkpoint (%s)", dir, e->d_name,
+                       strerror(errno));
+  }
+  if (d)
+    closedir(d);
+  if (removed)
+    *removed = n;
+  return rc;
+}
+
 /* ---- running a claimed job ---------------------------------------------------------------- */
 
 int hant_rpc_job_run(hant_store *st, const hant_job_rec *rec, int (*progress)(void *user, double f, const char *note),
@@ -317,6 +413,10 @@ int hant_rpc_job_run(hant_store *st, const hant_job_rec *rec, int (*progress)(vo
   if (rc)
     return rc;
   hant_deploy_job_result res;
+  if (job->kind == HANT_DEPLOY_JOB_TRANSFORM && (rc = checkpoint_path(st, rec, job->checkpoint, sizeof(job->checkpoint)))) {
+    hant_deploy_job_destroy(job);
+    return rc;
+  }
   rc = hant_deploy_job_run(job, hant__rpc_places(), st, progress, user, &res);
   if (!rc && !(*result_json = job_result(job, &res)))
     rc = HANT_ENOMEM;

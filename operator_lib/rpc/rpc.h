@@ -215,4 +215,17 @@ void hant_rpc_set_places(const hant_places *places);
 int hant_rpc_job_run(hant_store *st, const hant_job_rec *job, int (*progress)(void *user, double f, const char *note),
                      void *user, char **result_json);
 
+/* A transform job's fine-tuning checkpoints after every epoch in the
+ * places' STATE/jobs (place.h), in files named for the library, the job's
+ * id and the time it was queued, so that a job queued again after a
+ * restart resumes at the epoch it reached. The daemon keeps them while the
+ * job is queued again and removes them when it ends otherwise:
+ * hant_rpc_job_checkpoint_remove for one job (nothing without places;
+ * missing files are not an error), and hant_rpc_job_checkpoints_sweep for
+ * every file of this library whose job is no longer queued or running
+ * (ended by another daemon, or pruned); *removed (may be NULL) counts the
+ * files. Both return 0 or HANT_EIO naming a file that stays. */
+int hant_rpc_job_checkpoint_remove(hant_store *st, const hant_job_rec *job);
+int hant_rpc_job_checkpoints_sweep(hant_store *st, int *removed);
+
 #endif

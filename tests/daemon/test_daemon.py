@@ -712,6 +712,108 @@ def test_cancel_finetune():
     check(d.stop() == 0, "cancel: exit 0")
 
 
+def wait_note(c, jid, text, seconds=60):
+    """Polls job jid until its note contains text, or it ends, or seconds pass; the last note."""
+    note, deadline = "", time.time() + seconds * SLOW
+    while time.time() < deadline:
+        m = c.call("jobs.get", {"id": jid})
+        r = m["result"] if m and "result" in m else {}
+        note = r.get("note", "")
+        if text in note or r.get("state") in ("done", "failed", "canceled"):
+            break
+        time.sleep(0.02)
+    return note
+
+
+def second_epoch_job(d, params, out):
+    """Submits a 2-epoch fine-tuning job writing out, and waits until its first epoch is done (and checkpointed):
+    its second has begun. The job's id, and its note then."""
+    c = Conn(d.sock)
+    m = c.call("jobs.submit", {"kind": "transform", "params": dict(params, out=os.path.join(OUTS, out))})
+    jid = m["result"]["job"]["id"] if m and "result" in m else None
+    note = wait_note(c, jid, "epoch 2 of 2, step") if jid else str(m)
+    c.close()
+    check(jid and "epoch 2 of 2, step" in note, "a fine-tuning job for %s finished its first epoch: %s" % (out, note))
+    return jid, note
+
+
+def test_finetune_resumes_after_restart():
+    """A fine-tuning job interrupted by a shutdown resumes after the restart at the epoch it had finished, from a
+    checkpoint the daemon keeps in STATE/jobs (its alone, mode 0700); the file goes once the job ends, whether done
+    or canceled."""
+    d = Daemon("resume", LIB, "job_workers = 1\n" + PLACES)
+    if not d.start():
+        return
+    jobs_dir = os.path.join(d.state, "jobs")
+    check(stat.S_IMODE(os.stat(jobs_dir).st_mode) == 0o700, "STATE/jobs is mode 0700: %o" % os.stat(jobs_dir).st_mode)
+    c = Conn(d.sock)
+    m = c.call("transform", {"device": "jetson-nano", "budgets": ["2W"]})
+    cands = [s["candidate"] for s in m["result"]["slots"]] if m and "result" in m else None
+    c.close()
+    check(cands, "a network to fine-tune: %s" % m)
+    params = {"candidates": cands, "finetune_epochs": 2, "finetune_samples": 20000, "eval_samples": 200}
+    jid, _ = second_epoch_job(d, params, "resumed.onnx")
+    check(d.stop(signal.SIGTERM) == 0, "stop during fine-tuning: exit 0\n%s" % d.tail())
+    kept = sorted(os.listdir(jobs_dir))
+    check(len(kept) == 1 and kept[0].split("-")[1] == str(jid) and kept[0].endswith(".ckpt"),
+          "the interrupted job's checkpoint is kept: %s" % kept)
+    # The restart sweeps this library's checkpoints of jobs no longer queued or running (a job id never
+    # used here), and leaves the queued job's own and another library's alone.
+    prefix = kept[0].split("-")[0] if kept else "x"
+    orphan, foreign = "%s-99999-0123456789abcdef.ckpt" % prefix, "0123456789abcdef-%d-0123456789abcdef.ckpt" % jid
+    for f in (orphan, foreign):
+        with open(os.path.join(jobs_dir, f), "wb") as fh:
+            fh.write(b"HANTCKPT")
+    if not d.start():
+        return
+    for _ in range(int(200 * SLOW)):
+        if not os.path.exists(os.path.join(jobs_dir, orphan)):
+            break
+        time.sleep(0.05)
+    check(not os.path.exists(os.path.join(jobs_dir, orphan)) and os.path.exists(os.path.join(jobs_dir, foreign)),
+          "an orphaned checkpoint is swept at start, another library's kept: %s" % os.listdir(jobs_dir))
+    os.remove(os.path.join(jobs_dir, foreign))
+    rc, out_s, err = client(d, "jobs", "wait", str(jid), "--json")
+    j = json.loads(out_s) if rc == 0 else {}
+    ft = (j.get("result") or {}).get("finetune") or {}
+    check(rc == 0 and j.get("state") == "done" and j.get("attempts") == 2 and ft.get("resumed_epochs") == 1
+          and ft.get("restarted") is False and os.path.exists(os.path.join(OUTS, "resumed.onnx")),
+          "the job resumed after its finished epochs and wrote its model: rc %d %s %s" % (rc, err, ft))
+    check(os.listdir(jobs_dir) == [], "no checkpoint stays after the job is done: %s" % os.listdir(jobs_dir))
+    # A checkpoint fine-tuning refuses (damaged here) is removed, and fine-tuning starts over.
+    jid2, _ = second_epoch_job(d, params, "restarted.onnx")
+    check(d.stop(signal.SIGTERM) == 0, "stop during the second fine-tuning: exit 0")
+    files = os.listdir(jobs_dir)
+    check(len(files) == 1, "the second job's checkpoint is kept: %s" % files)
+    for f in files:
+        path = os.path.join(jobs_dir, f)
+        with open(path, "r+b") as fh:
+            fh.seek(os.path.getsize(path) // 2)
+            b = fh.read(1)
+            fh.seek(-1, 1)
+            fh.write(bytes([b[0] ^ 0x40]))
+    if not d.start():
+        return
+    rc, out_s, err = client(d, "jobs", "wait", str(jid2), "--json")
+    j = json.loads(out_s) if rc == 0 else {}
+    ft = (j.get("result") or {}).get("finetune") or {}
+    check(rc == 0 and j.get("state") == "done" and ft.get("restarted") is True and ft.get("resumed_epochs") == 0,
+          "a damaged checkpoint is refused and fine-tuning starts over: rc %d %s %s" % (rc, err, ft))
+    check(os.listdir(jobs_dir) == [], "nothing stays after the restarted job: %s" % os.listdir(jobs_dir))
+    # A canceled job will not run again: its checkpoint goes.
+    jid3, _ = second_epoch_job(d, params, "canceled2.onnx")
+    files = os.listdir(jobs_dir)
+    check(len(files) == 1, "the third job checkpoints its first epoch: %s" % files)
+    c = Conn(d.sock)
+    c.call("jobs.cancel", {"id": jid3})
+    rc, out_s, err = client(d, "jobs", "wait", str(jid3), "--json")
+    j = json.loads(out_s) if out_s.strip() else {}
+    check(j.get("state") == "canceled" and os.listdir(jobs_dir) == [],
+          "a canceled job's checkpoint is removed: %s %s" % (j.get("state"), os.listdir(jobs_dir)))
+    c.close()
+    check(d.stop() == 0, "resume: exit 0")
+
+
 def test_job_survives_restart():
     model = os.path.join(MODELS, "nano-2w.onnx")
     d = Daemon("jobs", LIB, "job_workers = 1\n" + PLACES)
@@ -1211,8 +1313,8 @@ def main():
         sys.exit(1)
     for fn in (test_empty_library, test_start_and_mode, test_round_trips, test_every_method_raw, test_protocol_errors,
                test_garbage_and_oversize, test_half_close_and_slow_reader, test_200_clients, test_sighup_under_load, test_reload_sees_new_costs,
-               test_sigterm_under_load, test_stale_socket, test_job_survives_restart, test_cancel_finetune, test_limits,
-               test_disallowed_uid, test_places, test_lock_link, test_systemd):
+               test_sigterm_under_load, test_stale_socket, test_job_survives_restart, test_finetune_resumes_after_restart,
+               test_cancel_finetune, test_limits, test_disallowed_uid, test_places, test_lock_link, test_systemd):
         try:
             timed(fn)
         except Exception as e:  # noqa: BLE001 - a crashed test is a failed test, and the others still run
@@ -1223,7 +1325,7 @@ def main():
         if d.proc and d.proc.poll() is None:
             d.stop()
     if SANITIZED:
-        for name in ("main", "empty", "stale", "jobs", "limits", "uid", "places", "sd"):
+        for name in ("main", "empty", "stale", "jobs", "resume", "limits", "uid", "places", "sd"):
             p = os.path.join(T, name + ".log")
             if os.path.exists(p):
                 with open(p) as f:

@@ -82,6 +82,10 @@ static void test_places(void) {
   struct stat st;
   CHECK(stat(at("state/deep"), &st) == 0 && (st.st_mode & 0777) == 0711, "the state directory is made 0711");
   CHECK(stat(at("state/deep/users"), &st) == 0 && (st.st_mode & 0777) == 0711, "users/ is made 0711");
+  char jobs[600];
+  snprintf(jobs, sizeof(jobs), "%s/jobs", at("state/deep"));
+  CHECK(stat(jobs, &st) == 0 && (st.st_mode & 0777) == 0700 && !strcmp(hant_places_jobs_dir(p), jobs),
+        "jobs/ is made 0700 and named: %s", hant_places_jobs_dir(p));
   hant_places_forbid(p, at("out/lib.db"));
   hant_places_forbid(p, at("out/lib.db-wal"));
   put(at("out/lib.db"), "library");
@@ -220,6 +224,17 @@ static void test_places(void) {
   const char *bad[] = {at("state/deep/users")};
   CHECK(hant_places_open(at("state/deep"), bad, 1, NULL, 0, &p) == HANT_EINVAL,
         "an output directory over the peers' directories is refused: %s", hant_errmsg());
+  const char *inside_jobs[] = {at("state/deep/jobs")};
+  CHECK(hant_places_open(at("state/deep"), inside_jobs, 1, NULL, 0, &p) == HANT_EINVAL &&
+            strstr(hant_errmsg(), "keeps what its jobs need"),
+        "an output directory in the daemon's own jobs/ is refused: %s", hant_errmsg());
+  CHECK(hant_places_open(at("state/deep"), NULL, 0, inside_jobs, 1, &p) == HANT_EINVAL,
+        "a model directory there too: %s", hant_errmsg());
+  /* jobs/ is the daemon's alone: a mode widened since is set back to 0700 */
+  CHECK(chmod(at("state/deep/jobs"), 0755) == 0 && hant_places_open(at("state/deep"), NULL, 0, NULL, 0, &p) == 0 &&
+            stat(at("state/deep/jobs"), &st) == 0 && (st.st_mode & 0777) == 0700,
+        "jobs/ made 0700 again: %o %s", st.st_mode & 0777, hant_errmsg());
+  hant_places_close(p);
   const char *rel[] = {"relative"};
   CHECK(hant_places_open(at("state/deep"), rel, 1, NULL, 0, &p) == HANT_EINVAL, "a relative output directory");
 }
