@@ -226,6 +226,8 @@ static void choose(const hant_net *t, int producer, int m0, int m, int unit, boo
       if (s > best_s)
         best_s = s, best = u;
     }
+    if (best < 0) /* fewer units than asked: cannot happen for m <= m0 */
+      break;
     taken[best] = 1;
   }
   int i = 0;
