@@ -511,9 +511,14 @@ static void test_checkpoint(void) {
   CHECK(rc == HANT_ECANCELED && rb.steps == 5 && access(path, R_OK) == 0,
         "stopped after epoch 1: rc %d after %ld steps, checkpoint %s", rc, rb.steps,
         access(path, R_OK) == 0 ? "written" : "missing");
-  /* resumed as a new session would: the network as the stop left it,
-   * every value of it to come from the file */
+  /* resumed as a new session would: the network built again as the run
+   * began, every later value of it to come from the file; the network as
+   * the stop left it is not where the run began, and is refused */
   st = (stop_at){0};
+  rc = hant_train_classifier(net, &train, &val, &o, &rb);
+  CHECK(rc == HANT_EINVAL && strstr(hant_errmsg(), "start weights") && st.reports == 0,
+        "resuming from other start weights: %s '%s'", hant_err_name(rc), hant_errmsg());
+  params_set(net, w0);
   rc = hant_train_classifier(net, &train, &val, &o, &rb);
   CHECK(rc == 0, "resuming after epoch 1: %s", hant_errmsg());
   CHECK(params_same(net, wa), "the resumed run's weights differ from the uninterrupted run's");
@@ -554,6 +559,30 @@ static void test_checkpoint(void) {
   rc = hant_train_classifier(net, &train, &val, &other, &rb);
   CHECK(rc == HANT_EINVAL && strstr(hant_errmsg(), "epochs"), "a checkpoint of a 3-epoch run for 4 epochs: %s '%s'",
         hant_err_name(rc), hant_errmsg());
+  /* the same number of other images (one pixel, one label), or the same
+   * images normalised otherwise: another run */
+  params_set(net, w0);
+  for (int k = 0; k < 3; k++) {
+    hant_dataset changed = train;
+    size_t px = (size_t)train.n * (size_t)train.c * (size_t)train.h * (size_t)train.w;
+    changed.images = malloc(px);
+    changed.labels = malloc((size_t)train.n);
+    if (!changed.images || !changed.labels)
+      break;
+    memcpy(changed.images, train.images, px);
+    memcpy(changed.labels, train.labels, (size_t)train.n);
+    if (k == 0)
+      changed.images[px / 2] ^= 1;
+    else if (k == 1)
+      changed.labels[7] = (uint8_t)((changed.labels[7] + 1) % 4);
+    else
+      changed.std[0] *= 1.01f, changed.normalised = true;
+    rc = hant_train_classifier(net, &changed, &val, &o, &rb);
+    CHECK(rc == HANT_EINVAL && strstr(hant_errmsg(), "training images"), "other images (%s): %s '%s'",
+          k == 0 ? "a pixel" : k == 1 ? "a label" : "normalisation", hant_err_name(rc), hant_errmsg());
+    free(changed.images);
+    free(changed.labels);
+  }
 
   /* one byte flipped, in the state and in the header: damage, not another run */
   char bad[64];

@@ -254,6 +254,7 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
   int first_epoch = 1;
   if (o->checkpoint) {
     bool found;
+    hant_train_checkpoint_prints(net, train, &ls);
     if ((rc = hant_train_checkpoint_load(o->checkpoint, net, o, per_epoch, total, &ls, &found)))
       goto out;
     if (found) {

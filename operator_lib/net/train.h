@@ -99,8 +99,10 @@ typedef struct hant_train_opts {
    * state is written there atomically: the weights, the optimiser's state,
    * the random generator, the epoch's order of images, the moving average
    * and the last epoch's loss, under a header describing the run (the
-   * parameters' sizes, epochs, batch, training images, steps, seed and
-   * every option above that changes the trajectory). When the file exists
+   * parameters' sizes, epochs, batch, training images, steps, seed, every
+   * option above that changes the trajectory, and fingerprints of the
+   * weights the network held when the call began and of the training
+   * images). When the file exists
    * at the start, the run continues after the epoch it records and ends
    * bit-identical to a run never interrupted (res too, but for seconds and
    * samples_per_s); a checkpoint of a finished run makes no steps and only
@@ -108,9 +110,10 @@ typedef struct hant_train_opts {
    * epochs skipped. A checkpoint of another run is refused with
    * HANT_EINVAL, one that is truncated or altered with HANT_EIO, each
    * naming the file, which is left as it was; the file stays after
-   * training too (the caller removes it). A resumed call restores every
-   * parameter value from the file, so the network it is given needs the
-   * run's structure, not its weights. */
+   * training too (the caller removes it). A resumed call is given the
+   * network as the run began (a network built again the same way), whose
+   * weights the header's fingerprint checks, and continues from every
+   * value the file holds. */
   const char *checkpoint;
 } hant_train_opts;
 

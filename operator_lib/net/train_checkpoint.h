@@ -4,7 +4,9 @@
 #define HANT_TRAIN_CHECKPOINT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
+#include "dataset.h"
 #include "net.h"
 #include "optim.h"
 #include "rng.h"
@@ -21,7 +23,15 @@ typedef struct hant_train_state {
   hant_optim *opt;
   double train_loss;   /* of the last epoch */
   float **ema;         /* the moving average per parameter; NULL without averaging */
+  /* What the run started from, compared like the run's options: a
+   * fingerprint of the weights the network held when the run began and one
+   * of the training images (pixels, labels, normalisation). */
+  uint64_t start_print, data_print;
 } hant_train_state;
+
+/* Fills s->start_print from net's parameter values as they are now (call
+ * before the first step) and s->data_print from train. */
+void hant_train_checkpoint_prints(const hant_net *net, const hant_dataset *train, hant_train_state *s);
 
 /* Writes net's parameters (values and optimiser moments) and s to path
  * atomically, under a header naming the run (o, s->train_n images, total
