@@ -529,6 +529,9 @@ static void test_checkpoint(void) {
         ra.steps);
   CHECK(st.epochs_reported == 2 && st.last_epoch_done == 3, "the resumed run reported %d epochs, the last %d",
         st.epochs_reported, st.last_epoch_done);
+  /* its time counts the first call's epoch too */
+  CHECK(rb.epochs_resumed == 1 && rb.seconds_resumed > 0 && rb.seconds > rb.seconds_resumed,
+        "resumed after %d epochs, %g s of %g s before resuming", rb.epochs_resumed, rb.seconds_resumed, rb.seconds);
 
   /* A finished run's checkpoint: no step, only the average and validation,
    * whatever the network held before. */
@@ -536,7 +539,8 @@ static void test_checkpoint(void) {
   st.reports = 0;
   rc = hant_train_classifier(net, &train, &val, &o, &rb);
   CHECK(rc == 0 && st.reports == 0 && rb.steps == ra.steps && params_same(net, wa) &&
-            rb.train_loss == ra.train_loss && rb.val_accuracy == ra.val_accuracy,
+            rb.train_loss == ra.train_loss && rb.val_accuracy == ra.val_accuracy && rb.epochs_resumed == 3 &&
+            rb.seconds >= rb.seconds_resumed && rb.seconds_resumed > 0,
         "resuming a finished run: rc %d, %d progress reports, %ld steps, weights %s", rc, st.reports, rb.steps,
         params_same(net, wa) ? "the same" : "different");
 

@@ -249,7 +249,7 @@ int hant_deploy_transform(hant_store *st, const int64_t *cand_ids, int n, const 
     info->finetune_epochs = epochs;
     info->finetune_samples = train.n;
     info->finetune_steps = tr.steps;
-    info->finetune_s = hant_now_s() - t0;
+    info->finetune_s = hant_now_s() - t0 + tr.seconds_resumed; /* earlier attempts' epochs too */
     info->finetune_clip_norm = tr.clip_norm > 0 ? tr.clip_norm : 0;
     info->finetune_retried = tr.retried_clipped;
     info->finetune_resumed_epochs = tr.epochs_resumed;

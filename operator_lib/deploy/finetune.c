@@ -190,6 +190,7 @@ int hant_finetune_kd(hant_net *student, hant_net *teacher, const hant_dataset *t
     res->steps += r1.steps;
     res->retried_clipped = r1.retried_clipped;
     res->epochs_resumed += r1.epochs_resumed;
+    res->seconds_resumed += r1.seconds_resumed;
     free(qat_path);
     return rc;
   }

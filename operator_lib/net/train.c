@@ -237,7 +237,7 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
   opt.weight_decay = o->weight_decay;
   const char *name = o->name ? o->name : "training";
   int rc = 0;
-  double t_start = hant_now_s();
+  double t_start = hant_now_s(), prior_s = 0; /* prior_s: the resumed epochs' seconds, from the checkpoint */
   long step = 0;
   /* the averaging's decay, from the run's length */
   double span = (double)o->ema_horizon * (double)total;
@@ -262,6 +262,7 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
       step = ls.step;
       res->train_loss = ls.train_loss;
       res->epochs_resumed = ls.epochs_done;
+      prior_s = res->seconds_resumed = ls.seconds;
       first_epoch = ls.epochs_done + 1;
     }
   }
@@ -328,6 +329,7 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
       ls.step = step;
       ls.rng = rng;
       ls.train_loss = res->train_loss;
+      ls.seconds = prior_s + (hant_now_s() - t_start);
       if ((rc = hant_train_checkpoint_save(o->checkpoint, net, o, total, &ls)))
         goto out;
     }
@@ -354,7 +356,7 @@ int hant_train_classifier(hant_net *net, const hant_dataset *train, const hant_d
 out:
   ema_free(ema, net);
   res->steps = step;
-  res->seconds = hant_now_s() - t_start;
+  res->seconds = prior_s + (hant_now_s() - t_start);
   res->samples_per_s = res->seconds > 0 ? (double)step * B / res->seconds : 0.0;
   hant_optim_reset_state(net->params, net->n_params);
   hant_pass_free(&p);

@@ -105,8 +105,10 @@ typedef struct hant_train_opts {
    * images). When the file exists
    * at the start, the run continues after the epoch it records and ends
    * bit-identical to a run never interrupted (res too, but for seconds and
-   * samples_per_s); a checkpoint of a finished run makes no steps and only
-   * applies the average and validates. Progress is not reported for the
+   * samples_per_s, which count the calls that ran the resumed epochs as
+   * well: the run's training time, whichever sessions it took); a
+   * checkpoint of a finished run makes no steps and only applies the
+   * average and validates. Progress is not reported for the
    * epochs skipped. A checkpoint of another run is refused with
    * HANT_EINVAL, one that is truncated or altered with HANT_EIO, each
    * naming the file, which is left as it was; the file stays after
@@ -125,13 +127,14 @@ typedef struct hant_train_result {
   double train_loss;    /* mean of the last epoch */
   double val_accuracy;  /* after the last epoch, -1 without val */
   double val_loss;
-  double seconds;
+  double seconds;        /* of training, the resumed epochs' included */
   double samples_per_s; /* over the whole run */
   long steps;
   float clip_norm;       /* gradient norm bound of the run (<= 0: none); set by fine-tuning */
   bool retried_clipped;  /* fine-tuning: the unclipped run diverged and this is the clipped second run */
   int epochs_resumed;    /* epochs restored from the checkpoint instead of run (0: none; fine-tuning sums its
                             phases') */
+  double seconds_resumed; /* the part of seconds those epochs took, in the calls that ran them */
 } hant_train_result;
 
 /* Trains net in place with softmax cross-entropy, or with o->loss. Each

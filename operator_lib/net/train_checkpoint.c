@@ -19,7 +19,7 @@
  *     run_field below in order, u32 or u64 |
  *   the state: u32 epochs done | u64 steps done | 4 x u64 generator state |
  *     u32[training images] the order of the last epoch | u64 optimiser steps |
- *     f64 the last epoch's mean training loss |
+ *     f64 the last epoch's mean training loss | f64 seconds of training so far |
  *     n_params x (f32[count] values | u8 m present | [f32[count] m] |
  *                 u8 v present | [f32[count] v]) |
  *     u8 average present | [n_params x f32[count] average] |
@@ -174,9 +174,11 @@ static void ckpt_encode(ckpt_out *w, const hant_net *net, const run_field *f, in
   for (int i = 0; i < s->train_n; i++)
     out_u(w, (uint32_t)s->order[i], 4);
   out_u(w, (uint64_t)s->opt->step, 8);
-  uint64_t loss_bits;
+  uint64_t loss_bits, seconds_bits;
   memcpy(&loss_bits, &s->train_loss, sizeof(loss_bits));
+  memcpy(&seconds_bits, &s->seconds, sizeof(seconds_bits));
   out_u(w, loss_bits, 8);
+  out_u(w, seconds_bits, 8);
   for (int i = 0; i < net->n_params; i++) {
     const hant_param *p = &net->params[i];
     out_bytes(w, p->w, p->n * sizeof(float));
@@ -286,7 +288,11 @@ static int ckpt_state(const char *path, ckpt_in *r, hant_net *net, hant_train_st
     }
   }
   free(seen);
-  uint64_t opt_step = in_u(r, 8), loss_bits = in_u(r, 8);
+  uint64_t opt_step = in_u(r, 8), loss_bits = in_u(r, 8), seconds_bits = in_u(r, 8);
+  double seconds;
+  memcpy(&seconds, &seconds_bits, sizeof(seconds));
+  if (!r->short_read && !(seconds >= 0 && seconds < 1e9))
+    return hant__error(HANT_EIO, "%s: the checkpoint says %g seconds of training", path, seconds);
   if (!r->short_read && opt_step != step)
     return hant__error(HANT_EIO, "%s: the checkpoint's optimiser made %llu steps, its loop %llu", path,
                        (unsigned long long)opt_step, (unsigned long long)step);
@@ -322,6 +328,7 @@ static int ckpt_state(const char *path, ckpt_in *r, hant_net *net, hant_train_st
     s->rng = rng;
     s->opt->step = (long)opt_step;
     memcpy(&s->train_loss, &loss_bits, sizeof(loss_bits));
+    s->seconds = seconds;
   }
   return 0;
 }

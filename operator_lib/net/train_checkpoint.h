@@ -22,6 +22,7 @@ typedef struct hant_train_state {
   int train_n;
   hant_optim *opt;
   double train_loss;   /* of the last epoch */
+  double seconds;      /* of training, over every call that ran the epochs done */
   float **ema;         /* the moving average per parameter; NULL without averaging */
   /* What the run started from, compared like the run's options: a
    * fingerprint of the weights the network held when the run began and one

@@ -390,7 +390,7 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label, 
     /* quantisation-aware fine-tuning calibrates as measure() will */
     if (hant_finetune_kd(net, c->teacher, &c->train, fo.qat ? &c->val : NULL, &fo, &tr))
       die(label);
-    e->ft_s[k] = hant_now_s() - t0;
+    e->ft_s[k] = hant_now_s() - t0 + tr.seconds_resumed; /* the epochs run before resuming too */
     if (measure(c, net, &e->acc[k], &e->acc_fp32[k], NULL, c->marks))
       die(label);
     /* validation after fine-tuning: what --choose-finetuned chooses by, and
@@ -400,8 +400,11 @@ static int evaluate(ctx *c, const int *choice, double width, const char *label, 
       die(label);
     hant_net_destroy(net);
     pair_count(c, e, 1 + k);
-    fprintf(stderr, ", %d ep %.4f (%.0f s%s)", e->ft_epochs[k], e->acc[k], e->ft_s[k],
-            resumed ? " since resuming at an epoch's checkpoint" : "");
+    if (resumed)
+      fprintf(stderr, ", %d ep %.4f (%.0f s, %.0f s of them before resuming at an epoch's checkpoint)",
+              e->ft_epochs[k], e->acc[k], e->ft_s[k], tr.seconds_resumed);
+    else
+      fprintf(stderr, ", %d ep %.4f (%.0f s)", e->ft_epochs[k], e->acc[k], e->ft_s[k]);
     if (!isnan(e->val_ft[k]))
       fprintf(stderr, " (validation %.4f)", e->val_ft[k]);
     if (c->int8)
