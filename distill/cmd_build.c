@@ -24,9 +24,9 @@ static const char usage[] =
     "  full   every family and candidate, all 55000 training and 5000 validation\n"
     "         images, up to 3 epochs (2 for candidates that start from the\n"
     "         teacher's weights), each candidate stopping once an epoch lowers\n"
-    "         its validation feature loss by less than 2%, dws and ir starting\n"
-    "         from a least-squares fit of their last conv (--init lsq) (the\n"
-    "         default; 264 candidates of the default teacher)\n"
+    "         its validation feature loss by less than 2%, dws, ir and group\n"
+    "         starting from a least-squares fit of their last conv (--init lsq)\n"
+    "         (the default; 264 candidates of the default teacher)\n"
     "  quick  identity, width, prune, lowrank, at most 2 candidates per family\n"
     "         and slot (the ends of each family's range), 4096 training and 1000\n"
     "         validation images, 1 epoch (50 candidates, a few minutes)\n"
@@ -335,10 +335,11 @@ int cmd_build(int argc, char **argv) {
                       "validation feature loss by less than this fraction\n"
                       "(the preset's; 0: train every epoch allowed)"),
       HANT_OPT_STRING("init", 0, &init, "HOW",
-                      "how dws and ir candidates start: random, or lsq (their\n"
-                      "last 1x1 conv fitted to the teacher's slot output by\n"
-                      "least squares on 512 training images; the preset's:\n"
-                      "lsq in full, random in quick)"),
+                      "how dws, ir and group candidates start: random (group:\n"
+                      "the teacher's block-diagonal weights), or lsq (then their\n"
+                      "last conv fitted to the teacher's slot output by least\n"
+                      "squares on 512 training images; the preset's: lsq in\n"
+                      "full, random in quick)"),
       HANT_OPT_INT("batch", 0, &batch, 1, 4096, "N", "(default 64)"),
       HANT_OPT_INT("samples", 0, &samples, 1, 1 << 24, "N",
                    "use the first N training images (default all: 55000 of\nFashion-MNIST)"),

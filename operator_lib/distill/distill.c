@@ -757,7 +757,12 @@ static int finish_candidate(cand_state *cs, const hant_distill_opts *o, int64_t 
   c->slot_id = slot_id;
   snprintf(c->key, sizeof(c->key), "%s", cs->spec.key);
   snprintf(c->family, sizeof(c->family), "%s", hant_family_name(cs->spec.family));
-  snprintf(c->init, sizeof(c->init), "%s", cs->lsq_used ? "lsq" : cs->spec.init);
+  /* "lsq" from a random start, "group-slice+lsq" from another. */
+  bool random = !strcmp(cs->spec.init, "random") || !strcmp(cs->spec.init, "none");
+  if (cs->lsq_used && !random)
+    snprintf(c->init, sizeof(c->init), "%s+lsq", cs->spec.init);
+  else
+    snprintf(c->init, sizeof(c->init), "%s", cs->lsq_used ? "lsq" : cs->spec.init);
   snprintf(c->arch, sizeof(c->arch), "%s", cs->net->arch);
   snprintf(c->hparams, sizeof(c->hparams), "%s", cs->spec.hparams);
   c->seed = cs->seed;
@@ -950,11 +955,14 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
         hant_optim_init(&cs[k].opt, HANT_OPTIM_ADAM);
         bool random = !strcmp(cs[k].spec.init, "random") || !strcmp(cs[k].spec.init, "none");
         cs[k].lr = random ? o->lr_random : o->lr_teacher;
-        /* The fit is for the families measured with it (dws, ir; issue
-         * 16); a candidate that does not end in a 1x1 conv has nothing to
-         * fit and starts random. */
-        bool fitted = cs[k].spec.family == HANT_FAMILY_DWS || cs[k].spec.family == HANT_FAMILY_IR;
-        if (random && fitted && o->init == HANT_DISTILL_INIT_LSQ && (rc = hant_lsq_new(cs[k].net, &cs[k].lsq))) {
+        /* The fit is for the families measured with it (issue 16): dws
+         * and ir from their random start, group after the slice of the
+         * teacher's weights, whose dropped cross-group weights the fit of
+         * its last conv makes up for as far as a linear map can. A
+         * candidate whose ending has nothing to fit keeps its start. */
+        bool fitted = (random && (cs[k].spec.family == HANT_FAMILY_DWS || cs[k].spec.family == HANT_FAMILY_IR)) ||
+                      cs[k].spec.family == HANT_FAMILY_GROUP;
+        if (fitted && o->init == HANT_DISTILL_INIT_LSQ && (rc = hant_lsq_new(cs[k].net, &cs[k].lsq))) {
           if (rc != HANT_ENOTSUP)
             break;
           hant_errmsg_clear();

@@ -45,12 +45,13 @@ typedef struct hant_distill_event {
 
 typedef void (*hant_distill_progress_fn)(void *user, const hant_distill_event *e);
 
-/* How randomly initialised candidates (dws, ir) start before distillation. */
+/* How dws, ir and group candidates start before distillation. */
 typedef enum hant_distill_init {
-  HANT_DISTILL_INIT_RANDOM, /* He-random, as generated */
-  /* He-random, then the last 1x1 convolution fitted by ridge regression
+  HANT_DISTILL_INIT_RANDOM, /* as generated: He-random (dws, ir), the teacher's block-diagonal weights (group) */
+  /* As generated, then the last convolution fitted by ridge regression
    * to the teacher's slot output on 512 training images
-   * (family_lsq.h); a candidate that does not end in one stays random. */
+   * (family_lsq.h); a candidate whose ending has nothing to fit stays as
+   * generated. */
   HANT_DISTILL_INIT_LSQ,
   HANT_DISTILL_INIT_COUNT
 } hant_distill_init;

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* family_lsq.h: least-squares initialisation of a candidate's last 1x1 convolution from the teacher's features. */
+/* family_lsq.h: least-squares initialisation of a candidate's last convolution from the teacher's features. */
 #ifndef HANT_FAMILY_LSQ_H
 #define HANT_FAMILY_LSQ_H
 
 #include "net.h"
 
-/* A ridge regression of a candidate's last linear map onto the teacher's
- * slot output. The candidate (randomly initialised, as dws and ir are) is
- * run on the teacher's slot inputs; its hidden features H just before its
- * final 1x1 convolution are collected with the target T, and
+/* A ridge regression of a candidate's last convolution onto the teacher's
+ * slot output. The candidate (randomly initialised, as dws and ir are, or
+ * sliced from the teacher, as group is) is run on the teacher's slot
+ * inputs; the receptive fields H of its last convolution (for a 1x1 conv,
+ * the hidden features themselves; for a grouped conv, one regression per
+ * group over that group's input channels) are collected with the target
+ * T, and
  *
  *   W = argmin ||(H - mean H) W^T - (T - mean T)||^2 + lambda ||W||^2
  *
@@ -16,18 +19,24 @@
  * carried by the BN that follows it (set so that it passes W h through
  * unchanged: gamma = std, beta = offset, running statistics those of
  * W h) or by the conv's bias. The target is what the last linear map must
- * produce: the teacher's output minus the block input when the candidate
- * adds its input (ir's skip), and the teacher's pre-activation when the
- * candidate ends in an activation and the teacher's slot ends in a ReLU
- * (a perfect fit of it gives the teacher's output exactly through a ReLU,
- * where a fit of the post-ReLU output would spend the map's freedom on
- * pulling negative values to zero, which no linear map can do). */
+ * produce: the teacher's output minus what the candidate adds to it (its
+ * input, as ir's skip, or its shortcut's output, as a residual block's
+ * projection), and the teacher's pre-activation when the candidate ends
+ * in an activation and the teacher's slot ends in a ReLU (a perfect fit
+ * of it gives the teacher's output exactly through a ReLU, where a fit of
+ * the post-ReLU output would spend the map's freedom on pulling negative
+ * values to zero, which no linear map can do). */
 typedef struct hant_lsq hant_lsq;
 
-/* Prepares a fit for `cand`, which must end in a 1x1 convolution of one
- * group, then optionally a BN, then optionally an activation or an add of
- * the block's input (node 0). HANT_ENOTSUP naming the candidate's ending
- * when it does not. The fit refers to cand, which must outlive it and
+/* Inputs per output (input channels per group x kernel taps) a fit takes
+ * at most: the regression solves a square system of that size per group. */
+#define HANT_LSQ_MAX_FEATURES 1024
+
+/* Prepares a fit for `cand`, which must end in a convolution of at most
+ * HANT_LSQ_MAX_FEATURES inputs per output, then optionally a BN, then
+ * optionally an add of the block's input (node 0) or of a shortcut that
+ * reads it (a conv, optionally with BN), then optionally an activation.
+ * HANT_ENOTSUP naming the candidate's ending when it does not. The fit refers to cand, which must outlive it and
  * keep its shape; *out is the caller's, freed by hant_lsq_destroy. */
 int hant_lsq_new(hant_net *cand, hant_lsq **out);
 void hant_lsq_destroy(hant_lsq *q);

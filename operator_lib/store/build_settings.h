@@ -23,8 +23,9 @@ typedef struct hant_build_settings {
   double plateau;      /* relative validation-loss gain below which a candidate stops early; 0: never */
   int recipe;          /* how rounds train (HANT_BUILD_RECIPE); libraries that predate the field read 1 */
   int batch;           /* training batch size */
-  /* How randomly initialised candidates start: "random", or "lsq" (their
-   * last 1x1 conv fitted to the teacher by least squares, distill.h);
+  /* How dws, ir (and from recipe 3 group) candidates start: "random"
+   * (as generated), or "lsq" (their last conv fitted to the teacher by
+   * least squares, distill.h);
    * "" reads as "random", which libraries before the field used. */
   char init[8];
   uint64_t seed;       /* the build seed candidates' seeds derive from */
@@ -44,9 +45,11 @@ typedef struct hant_build_settings {
 /* Version of the distillation recipe: 1 trained every epoch on one cosine
  * schedule and re-estimated BN on the last epoch's order; 2 trains in
  * rounds with a plateau stop and re-estimates BN on the first round's
- * order. With one epoch the two train alike, so such libraries of either
- * recipe may mix; otherwise one library holds one recipe. */
-#define HANT_BUILD_RECIPE 2
+ * order; 3 also starts group candidates from a least-squares fit of their
+ * last conv when dws and ir get one (--init lsq). With one epoch 1 and 2
+ * train alike, as 2 and 3 do with random starts, so such libraries may
+ * mix; otherwise one library holds one recipe. */
+#define HANT_BUILD_RECIPE 3
 
 /* Records s as the library's build settings (the meta row
  * "build.settings", JSON), replacing earlier ones, in its own statement. */

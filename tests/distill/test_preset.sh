@@ -91,6 +91,13 @@ check '[ $? -eq 0 ]' "an --init lsq build failed: $(tail -2 "$T/lsq.err")"
 "$HD" library --db "$T/lsq.db" --json >"$T/lsq.json"
 check '[ "$(jq1 "$T/lsq.json" "d[\"build\"][\"init\"], sorted({c[\"family\"] + \" \" + c[\"init\"] for s in d[\"slots\"] for c in s[\"candidates\"] if c[\"family\"] != \"teacher\"})")" = "('"'lsq', ['dws lsq', 'ir lsq']"')" ]' \
   "an --init lsq library does not record it: $(jq1 "$T/lsq.json" "d[\"build\"]")"
+# Group candidates (recipe 3) start from the teacher's slice, then the fit of their last conv, here a grouped 3x3
+# conv before a projection shortcut (the tiny teacher's res 16 s=2).
+"$HD" build $LARGS --families group --init lsq --json >/dev/null 2>"$T/glsq.err"
+check '[ $? -eq 0 ]' "an --init lsq build of group failed: $(tail -2 "$T/glsq.err")"
+"$HD" library --db "$T/lsq.db" --json >"$T/glsq.json"
+check '[ "$(jq1 "$T/glsq.json" "sorted({c[\"init\"] for s in d[\"slots\"] for c in s[\"candidates\"] if c[\"family\"] == \"group\"})")" = "['"'group-slice+lsq'"']" ]' \
+  "group candidates of an --init lsq library do not say group-slice+lsq: $(jq1 "$T/glsq.json" "[c[\"init\"] for s in d[\"slots\"] for c in s[\"candidates\"]]")"
 check '[ "$(jq1 "$T/lib.json" "d[\"build\"][\"init\"]")" = random ]' "a library built without --init does not say random"
 "$HD" build $LARGS >/dev/null 2>"$T/lsqmix.err"
 check '[ $? -eq 1 ] && grep -q "built with --preset quick (256 training images, 1 epoch, batch 64, seed 1, --init lsq), this build asks for --preset quick (256 training images, 1 epoch, batch 64, seed 1)" "$T/lsqmix.err"' \
