@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "hant.h"
 
 typedef struct entry {
   char *key, *body;
@@ -19,13 +20,7 @@ struct hantd_cache {
   entry *head, *tail;
 };
 
-/* FNV-1a, 64 bit. */
-static uint64_t hash_of(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
+static uint64_t hash_of(const char *s) { return hant_fnv_str(HANT_FNV_BASIS, s); }
 
 hantd_cache *hantd_cache_new(size_t capacity) {
   hantd_cache *c = calloc(1, sizeof(*c));

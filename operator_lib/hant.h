@@ -9,6 +9,7 @@
 #include "base.h"
 #include "atomicfile.h"
 #include "file.h"
+#include "fnv.h"
 #include "heap.h"
 #include "json_read.h"
 #include "jsonw.h"

@@ -216,6 +216,12 @@ static int build(const char *db, hant_net *t, const hant_dataset *tr, const hant
 int main(void) {
   hant_net *t = make_teacher();
   test_families(t);
+  /* Candidate seeds are part of every library: the values the default
+   * teacher's libraries were built with (build seed 1, slot1). */
+  CHECK(hant_candidate_seed(1, 1, "dws k=3 act=relu") == 12428813170896053742ull &&
+            hant_candidate_seed(1, 1, "teacher") == 16035917715011971704ull,
+        "candidate seeds changed: %llu, %llu", (unsigned long long)hant_candidate_seed(1, 1, "dws k=3 act=relu"),
+        (unsigned long long)hant_candidate_seed(1, 1, "teacher"));
 
   hant_dataset tr, va;
   if (hant_fmnist_load(hant_fmnist_dir(), HANT_SPLIT_TRAIN, 2048, &tr) ||

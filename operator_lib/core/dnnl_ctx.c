@@ -8,6 +8,7 @@
 
 #include "base.h"
 #include "dnnl_internal.h"
+#include "fnv.h"
 #include "kernels.h"
 
 /* OpenMP's one call hant needs, declared here rather than through omp.h so
@@ -267,11 +268,7 @@ static uint64_t cache_clock, cache_created, cache_hits;
 static uint64_t key_hash(const hant__prim_key *k) {
   /* FNV-1a over the key's bytes; keys are zeroed before they are filled,
    * so padding and unused values hash alike. */
-  const unsigned char *p = (const unsigned char *)k;
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < sizeof(*k); i++)
-    h = (h ^ p[i]) * 1099511628211ull;
-  return h;
+  return hant_fnv(HANT_FNV_BASIS, k, sizeof(*k));
 }
 
 static hant__prim *find(const hant__prim_key *k, uint64_t h) {

@@ -8,6 +8,7 @@
 
 #include "arch.h"
 #include "family_internal.h"
+#include "fnv.h"
 #include "base.h"
 
 static const struct {
@@ -189,13 +190,11 @@ int hant_family_thin(hant_cand_spec *specs, int n, int per_family) {
 }
 
 uint64_t hant_candidate_seed(uint64_t base, int slot, const char *key) {
-  /* FNV-1a over the key, mixed with the base seed and the slot. */
-  uint64_t h = 1469598103934665603ull ^ (base * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)slot << 32);
-  for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-    h ^= *p;
-    h *= 1099511628211ull;
-  }
-  return h;
+  /* FNV-1a over the key, from the base seed and the slot mixed into a
+   * basis that is not HANT_FNV_BASIS but the one first written here, one
+   * digit short of FNV's: every library's seeds, and so its weights,
+   * depend on it. */
+  return hant_fnv_str(1469598103934665603ull ^ (base * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)slot << 32), key);
 }
 
 int hant_candidate_build(const hant_net *teacher, int slot, const hant_cand_spec *spec, uint64_t seed,

@@ -11,6 +11,7 @@
 #include "atomicfile.h"
 #include "base.h"
 #include "file.h"
+#include "fnv.h"
 
 /* Layout, little-endian (hant runs on little-endian hosts only; floats are
  * stored as their IEEE bits):
@@ -103,22 +104,20 @@ static uint64_t print_mix(uint64_t h, const void *data, size_t n) {
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     memcpy(&w, b + i, sizeof(w));
-    h = (h ^ w) * 0x100000001b3ull;
+    h = (h ^ w) * HANT_FNV_PRIME;
     h ^= h >> 29;
   }
-  for (; i < n; i++)
-    h = (h ^ b[i]) * 0x100000001b3ull;
-  return h;
+  return hant_fnv(h, b + i, n - i);
 }
 
 void hant_train_checkpoint_prints(const hant_net *net, const hant_dataset *train, hant_train_state *s) {
-  uint64_t h = 0xcbf29ce484222325ull;
+  uint64_t h = HANT_FNV_BASIS;
   for (int i = 0; i < net->n_params; i++)
     h = print_mix(h, net->params[i].w, net->params[i].n * sizeof(float));
   s->start_print = h;
   size_t px = (size_t)train->n * (size_t)train->c * (size_t)train->h * (size_t)train->w;
   int shape[5] = {train->n, train->c, train->h, train->w, train->classes};
-  h = print_mix(0xcbf29ce484222325ull, shape, sizeof(shape));
+  h = print_mix(HANT_FNV_BASIS, shape, sizeof(shape));
   h = print_mix(h, train->images, px);
   h = print_mix(h, train->labels, (size_t)train->n);
   uint8_t norm = train->normalised;
@@ -128,15 +127,6 @@ void hant_train_checkpoint_prints(const hant_net *net, const hant_dataset *train
     h = print_mix(h, train->std, sizeof(train->std));
   }
   s->data_print = h;
-}
-
-static uint64_t fnv1a64(const uint8_t *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) {
-    h ^= p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
 }
 
 /* Encodes into p, or with p NULL only counts the bytes: the same code
@@ -205,7 +195,7 @@ int hant_train_checkpoint_save(const char *path, const hant_net *net, const hant
     return hant__error(HANT_ENOMEM, "%s: no memory for a checkpoint of %zu bytes", path, body + 8);
   w.len = 0;
   ckpt_encode(&w, net, f, nf, s);
-  out_u(&w, fnv1a64(w.p, body), 8);
+  out_u(&w, hant_fnv(HANT_FNV_BASIS, w.p, body), 8);
   int rc = hant_file_write_atomic(path, w.p, w.len);
   free(w.p);
   return rc;
@@ -386,7 +376,7 @@ int hant_train_checkpoint_load(const char *path, hant_net *net, const hant_train
   uint64_t sum = 0;
   for (int i = 0; i < 8; i++)
     sum |= (uint64_t)(uint8_t)data[len - 8 + (size_t)i] << (8 * i);
-  if (fnv1a64(r.p, r.len) != sum) {
+  if (hant_fnv(HANT_FNV_BASIS, r.p, r.len) != sum) {
     rc = hant__error(HANT_EIO, "%s: the checkpoint's checksum does not match its contents (truncated or altered)",
                      path);
     goto out;

@@ -13,6 +13,7 @@
 
 #include "base.h"
 #include "file.h"
+#include "fnv.h"
 #include "netfile.h"
 #include "onnx_internal.h"
 #include "slots.h"
@@ -27,9 +28,7 @@ enum { ST_NEW, ST_OPEN, ST_DONE }; /* onnx_rnode.state in the graph walk */
 /* FNV-1a, then a 64-bit finaliser so the table's low bits depend on every
  * byte (FNV's low bits alone are easy to collide on purpose). */
 static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++)
-    h = (h ^ (uint8_t)*s) * 1099511628211ull;
+  uint64_t h = hant_fnv_str(HANT_FNV_BASIS, s);
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;

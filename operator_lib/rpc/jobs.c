@@ -11,6 +11,7 @@
 
 #include "base.h"
 #include "finetune.h"
+#include "fnv.h"
 #include "rpc_internal.h"
 
 static json_t *num(double v) { return hant__rpc_num(v); }
@@ -316,19 +317,11 @@ int hant__rpc_job_queue(hant_store *st, int max_queued, hant_deploy_job **job, i
 
 /* ---- a job's checkpoint ------------------------------------------------------------------- */
 
-static uint64_t fnv1a(const char *s) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
-    h ^= *q;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
 
 /* The name prefix of this library's checkpoints: daemons of several
  * libraries may share a state directory. */
 static void library_prefix(const hant_store *st, char *buf, size_t n) {
-  snprintf(buf, n, "%016llx-", (unsigned long long)fnv1a(hant_store_path(st)));
+  snprintf(buf, n, "%016llx-", (unsigned long long)hant_fnv_str(HANT_FNV_BASIS, hant_store_path(st)));
 }
 
 /* STATE/jobs/<library>-<id>-<queued>.ckpt: the job by its id and the time
@@ -342,7 +335,7 @@ static int checkpoint_path(const hant_store *st, const hant_job_rec *rec, char *
   char lib[24];
   library_prefix(st, lib, sizeof(lib));
   if (snprintf(buf, n, "%s/%s%lld-%016llx.ckpt", dir, lib, (long long)rec->id,
-               (unsigned long long)fnv1a(rec->created)) >= (int)n) {
+               (unsigned long long)hant_fnv_str(HANT_FNV_BASIS, rec->created)) >= (int)n) {
     buf[0] = '\0';
     return hant__error(HANT_EINVAL, "job %lld: the state directory's name is too long for its checkpoint",
                        (long long)rec->id);

@@ -15,6 +15,7 @@
 #include "deploy.h"
 #include "family.h"
 #include "finetune.h"
+#include "fnv.h"
 #include "kernels.h"
 #include "hant.h"
 #include "jsonw.h"
@@ -311,12 +312,9 @@ static void checkpoint_path(const ctx *c, const char *key, int epochs, char *buf
   char ep[16];
   snprintf(ep, sizeof(ep), "%d", epochs);
   const char *parts[] = {c->setup, "\t", key, "\t", ep};
-  uint64_t h = 0xcbf29ce484222325ull;
+  uint64_t h = HANT_FNV_BASIS;
   for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-    for (const unsigned char *q = (const unsigned char *)parts[i]; *q; q++) {
-      h ^= *q;
-      h *= 0x100000001b3ull;
-    }
+    h = hant_fnv_str(h, parts[i]);
   if (snprintf(buf, n, "%s.ckpt-%016llx", c->resume_path, (unsigned long long)h) >= (int)n) {
     fprintf(stderr, "bench_quality: --resume %s: the name is too long for its checkpoints\n", c->resume_path);
     exit(1);

@@ -10,6 +10,7 @@
 
 #include "arch.h"
 #include "dataset.h"
+#include "fnv.h"
 #include "hant.h"
 #include "net.h"
 #include "train.h"
@@ -142,11 +143,7 @@ static size_t mutate(uint8_t *buf, size_t len, size_t cap) {
     }
   }
   if (len > 16 && fuzz_below(8)) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < len - 8; i++) {
-      h ^= buf[i];
-      h *= 0x100000001b3ull;
-    }
+    uint64_t h = hant_fnv(HANT_FNV_BASIS, buf, len - 8);
     for (int i = 0; i < 8; i++)
       buf[len - 8 + (size_t)i] = (uint8_t)(h >> (8 * i));
   }
