@@ -84,6 +84,13 @@ static void test_families(hant_net *t) {
         CHECK(o->c == t->slots[s].out_c && o->h == t->slots[s].out_h && o->w == t->slots[s].out_w,
               "slot %d candidate '%s' has the wrong output shape", s, specs[i].key);
         seen[specs[i].family] = true;
+        /* ir ends in a ReLU exactly where the teacher's slot does. */
+        const hant_node *tl = &t->nodes[t->slots[s].last];
+        bool relu_end = tl->op == HANT_OP_ACT && tl->act == HANT_ACT_RELU;
+        if (specs[i].family == HANT_FAMILY_IR)
+          CHECK(relu_end == (strstr(specs[i].block, " post=relu") != NULL) &&
+                    relu_end == (o->op == HANT_OP_ACT && o->act == HANT_ACT_RELU),
+                "slot %d (%s) candidate '%s' is \"%s\"", s, t->slots[s].desc, specs[i].key, specs[i].block);
         /* Inits that preserve the teacher's function exactly. */
         if (specs[i].family == HANT_FAMILY_TEACHER)
           CHECK(slot_diff(t, s, c) < 1e-5, "slot %d: teacher copy differs by %g", s, slot_diff(t, s, c));

@@ -165,6 +165,7 @@ static void starts_closer(hant_net *t, unsigned families, const char *key, doubl
 int main(void) {
   recovers_exact_map("input 8x6x6; dws 12 k=3 bn=0 act=relu", "dws 12 k=3 bn=0 act=relu", -1);
   recovers_exact_map("input 8x6x6; ir 8 e=2 k=3 bn=0", "ir 8 e=2 k=3 bn=0", -1);
+  recovers_exact_map("input 8x6x6; ir 8 e=2 k=3 bn=0 post=relu", "ir 8 e=2 k=3 bn=0 post=relu", -1);
   recovers_exact_map("input 8x6x6; conv 8 k=3 g=2 bn=0", "conv 8 k=3 g=2 bn=0", -1);
   recovers_exact_map("input 8x6x6; conv 8 k=3 s=2 g=4 bn=0", "conv 8 k=3 s=2 g=4 bn=0", -1);
   recovers_exact_map("input 8x6x6; res 8 g=2 bn=0", "res 8 g=2 bn=0", -1);

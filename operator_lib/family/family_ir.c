@@ -8,6 +8,12 @@
 int hant__gen_ir(const slot_geom *g, cand_list *l) {
   if (!strcmp(g->kind, "linear") || !strcmp(g->kind, "identity"))
     return 0;
+  /* A slot that ends in a ReLU (a residual block, a conv) gets one after
+   * the candidate too: the next block has only seen rectified inputs, and
+   * the candidate's last conv then fits the teacher's pre-activation,
+   * where a linear ending would have to make the ReLU's zeros itself. */
+  const hant_node *last = &g->teacher->nodes[g->s->last];
+  const char *post = last->op == HANT_OP_ACT && last->act == HANT_ACT_RELU ? " post=relu" : "";
   static const int es[] = {1, 2, 3, 4, 6};
   struct {
     int k;
@@ -27,8 +33,8 @@ int hant__gen_ir(const slot_geom *g, cand_list *l) {
       hant_jsonw_key(&w, "k"), hant_jsonw_int(&w, grid[gi].k);
       hant_jsonw_key(&w, "act"), hant_jsonw_str(&w, grid[gi].act);
       hant_jsonw_obj_end(&w);
-      int rc = hant__cand_add(l, HANT_FAMILY_IR, "random", key, &w, "ir %d e=%d k=%d s=%d act=%s", g->cout, es[i],
-                              grid[gi].k, g->stride, grid[gi].act);
+      int rc = hant__cand_add(l, HANT_FAMILY_IR, "random", key, &w, "ir %d e=%d k=%d s=%d act=%s%s", g->cout, es[i],
+                              grid[gi].k, g->stride, grid[gi].act, post);
       if (rc)
         return rc;
     }

@@ -61,6 +61,24 @@ static int opt_act(const line_ctx *lc, hant_act def, hant_act *out, unsigned *us
   return 0;
 }
 
+/* An activation option other than act= (sa=, gate=, post=). */
+static int opt_act_named(const line_ctx *lc, const char *key, hant_act def, hant_act *out, unsigned *used) {
+  size_t kl = strlen(key);
+  *out = def;
+  for (int i = 2; i < lc->ntok; i++) {
+    if (strncmp(lc->tok[i], key, kl) || lc->tok[i][kl] != '=')
+      continue;
+    *used |= 1u << i;
+    hant_act a = hant_act_from_name(lc->tok[i] + kl + 1);
+    if (a == HANT_ACT_COUNT || a == HANT_ACT_NONE)
+      return hant__error(HANT_EFORMAT,
+                         "%s:%d: unknown activation '%s' for %s (expected relu, relu6, hswish, sigmoid, silu or hsigmoid)",
+                         lc->name, lc->lineno, lc->tok[i] + kl + 1, key);
+    *out = a;
+  }
+  return 0;
+}
+
 static int check_used(const line_ctx *lc, unsigned used, int first_opt) {
   for (int i = first_opt; i < lc->ntok; i++)
     if (!(used & (1u << i)))
@@ -164,15 +182,20 @@ static int block_bottleneck(hant_net *net, int x, const line_ctx *lc) {
   return residual_end(net, x, y, out, s, bn);
 }
 
+/* MobileNetV2's inverted residual: 1x1 expansion (unless expand=0),
+ * depthwise kxk, linear 1x1 projection, the input added (skip=1).
+ * post=ACT puts an activation after it all, as the residual block an ir
+ * replaces ends in a ReLU. */
 static int block_ir(hant_net *net, int x, const line_ctx *lc) {
   int out = 0, e, k, s, mid, bn, expand, skip, rc;
   unsigned used = 0;
-  hant_act act;
+  hant_act act, post;
   int cin = net->nodes[x].c;
   if ((rc = width_arg(lc, &out)) || (rc = opt_int(lc, "e", 6, 1, 16, &e, &used)) ||
       (rc = opt_int(lc, "k", 3, 1, 15, &k, &used)) || (rc = opt_int(lc, "s", 1, 1, 8, &s, &used)) ||
       (rc = opt_int(lc, "mid", cin * e, 1, MAX_DIM, &mid, &used)) || (rc = opt_int(lc, "bn", 1, 0, 1, &bn, &used)) ||
-      (rc = opt_act(lc, HANT_ACT_RELU6, &act, &used)))
+      (rc = opt_act(lc, HANT_ACT_RELU6, &act, &used)) ||
+      (rc = opt_act_named(lc, "post", HANT_ACT_NONE, &post, &used)))
     return rc;
   /* Widths alone cannot tell whether a block has its expansion conv or its
    * skip: MobileNetV2's first block expands 1x by a 1x1 conv and adds its
@@ -197,6 +220,8 @@ static int block_ir(hant_net *net, int x, const line_ctx *lc) {
     y = conv_bn_act(net, y, out, 1, 1, 1, bn, HANT_ACT_NONE);
   if (y >= 0 && skip)
     y = hant_net_add(net, y, x);
+  if (y >= 0 && post != HANT_ACT_NONE)
+    y = hant_net_act(net, y, post);
   return y;
 }
 
@@ -298,24 +323,6 @@ static int block_inception(hant_net *net, int x, const line_ctx *lc) {
 }
 
 /* ---- squeeze-and-excitation blocks (MobileNetV3, EfficientNet, RegNetY) ---- */
-
-/* An activation option other than act= (sa=, gate=). */
-static int opt_act_named(const line_ctx *lc, const char *key, hant_act def, hant_act *out, unsigned *used) {
-  size_t kl = strlen(key);
-  *out = def;
-  for (int i = 2; i < lc->ntok; i++) {
-    if (strncmp(lc->tok[i], key, kl) || lc->tok[i][kl] != '=')
-      continue;
-    *used |= 1u << i;
-    hant_act a = hant_act_from_name(lc->tok[i] + kl + 1);
-    if (a == HANT_ACT_COUNT || a == HANT_ACT_NONE)
-      return hant__error(HANT_EFORMAT,
-                         "%s:%d: unknown activation '%s' for %s (expected relu, relu6, hswish, sigmoid, silu or hsigmoid)",
-                         lc->name, lc->lineno, lc->tok[i] + kl + 1, key);
-    *out = a;
-  }
-  return 0;
-}
 
 /* The options every SE block shares: se=R (the reduce width, 0 for no
  * squeeze-and-excitation), sa= (the activation between its two 1x1

@@ -208,19 +208,23 @@ static const char *act_name(hant_act a) {
 /* An ir line that says whether the block has its 1x1 expansion conv and
  * its skip: neither follows from the widths (an expansion ratio of 1 may
  * still have the conv, a stride-1 block of equal widths may lack the add). */
+/* post: the activation after the whole block (ir post=), or none. */
 static void ir_desc(char *desc, size_t n, int out, int cin, int mid, const hant_conv_desc *dw, hant_act act,
-                    bool expand, bool skip) {
+                    bool expand, bool skip, hant_act post) {
   int len;
   if (mid % cin == 0 && mid / cin <= 16)
     len = snprintf(desc, n, "ir %d e=%d", out, mid / cin);
   else
     len = snprintf(desc, n, "ir %d mid=%d", out, mid);
-  snprintf(desc + len, n - (size_t)len, " k=%d s=%d act=%s expand=%d skip=%d", dw->kh, dw->sh, act_name(act), expand,
-           skip);
+  len += snprintf(desc + len, n - (size_t)len, " k=%d s=%d act=%s expand=%d skip=%d", dw->kh, dw->sh, act_name(act),
+                  expand, skip);
+  if (post != HANT_ACT_NONE)
+    snprintf(desc + len, n - (size_t)len, " post=%s", act_name(post));
 }
 
 /* Residual blocks: the region from i ends in an add (and, for res and
- * bottleneck, a ReLU after it). Returns 1 when a slot was made. */
+ * bottleneck, a ReLU after it; for ir, one if the block has post=relu).
+ * Returns 1 when a slot was made. */
 static int match_residual(finder *f, int i, int x, int *end) {
   hant_net *net = f->net;
   int j = region_end(f, i, x);
@@ -287,7 +291,7 @@ static int match_residual(finder *f, int i, int x, int *end) {
                      d0->sh * d1->sh * dl->sh);
     if (d1->groups > 1) /* ResNeXt, RegNet */
       snprintf(desc + n, sizeof(desc) - (size_t)n, " g=%d", d1->groups);
-  } else if (!relu_after && nb == 0 && (na == 2 || na == 3)) {
+  } else if (nb == 0 && (na == 2 || na == 3)) {
     const unit *dw = &ua[na - 2];
     const hant_conv_desc *dd = unit_conv(f, dw);
     hant_act act = unit_act(f, dw);
@@ -296,7 +300,8 @@ static int match_residual(finder *f, int i, int x, int *end) {
     if (na == 3 && (!is_pw(d0) || unit_act(f, &ua[0]) != act))
       return 0;
     kind = "ir";
-    ir_desc(desc, sizeof(desc), out, cin, dd->c_out, dd, act, na == 3, true);
+    ir_desc(desc, sizeof(desc), out, cin, dd->c_out, dd, act, na == 3, true,
+            relu_after ? HANT_ACT_RELU : HANT_ACT_NONE);
   } else {
     return 0;
   }
@@ -458,7 +463,7 @@ static int match_inception(finder *f, int i, int x, int *end) {
   return rc;
 }
 
-/* Chains without a skip: ir (no residual), dws, conv. */
+/* Chains without a skip: ir (no residual; with a ReLU at its end, post=relu), dws, conv. */
 static int match_chain(finder *f, int i, int x, int *end) {
   hant_net *net = f->net;
   unit u[MAX_UNITS];
@@ -475,9 +480,10 @@ static int match_chain(finder *f, int i, int x, int *end) {
   if (n == 3) {
     const hant_conv_desc *a = unit_conv(f, &u[0]), *b = unit_conv(f, &u[1]), *c = unit_conv(f, &u[2]);
     hant_act act = unit_act(f, &u[0]);
+    hant_act post = unit_act(f, &u[2]);
     if (is_pw(a) && is_dw(b) && is_same(b) && is_pw(c) && act != HANT_ACT_NONE && unit_act(f, &u[1]) == act &&
-        unit_act(f, &u[2]) == HANT_ACT_NONE) {
-      ir_desc(desc, sizeof(desc), c->c_out, cin, b->c_out, b, act, true, false);
+        (post == HANT_ACT_NONE || post == HANT_ACT_RELU)) {
+      ir_desc(desc, sizeof(desc), c->c_out, cin, b->c_out, b, act, true, false, post);
       if ((rc = add_slot(f, "ir", desc, x, i, u[2].last)))
         return *end = u[2].last, rc;
     }
@@ -486,10 +492,12 @@ static int match_chain(finder *f, int i, int x, int *end) {
     const hant_conv_desc *a = unit_conv(f, &u[0]), *b = unit_conv(f, &u[1]);
     hant_act act = unit_act(f, &u[0]);
     if (is_dw(a) && is_same(a) && is_pw(b) && act != HANT_ACT_NONE) {
-      if (unit_act(f, &u[1]) == HANT_ACT_NONE) {
-        ir_desc(desc, sizeof(desc), b->c_out, cin, a->c_out, a, act, false, false);
+      hant_act post = unit_act(f, &u[1]);
+      if (post == HANT_ACT_NONE || (post == HANT_ACT_RELU && act != HANT_ACT_RELU)) {
+        /* With act=relu, dw relu then 1x1 relu is dws, the same block. */
+        ir_desc(desc, sizeof(desc), b->c_out, cin, a->c_out, a, act, false, false, post);
         rc = add_slot(f, "ir", desc, x, i, u[1].last);
-      } else if (unit_act(f, &u[1]) == act) {
+      } else if (post == act) {
         snprintf(desc, sizeof(desc), "dws %d k=%d s=%d act=%s", b->c_out, a->kh, a->sh, act_name(act));
         rc = add_slot(f, "dws", desc, x, i, u[1].last);
       } else {

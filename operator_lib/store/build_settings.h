@@ -46,8 +46,9 @@ typedef struct hant_build_settings {
  * schedule and re-estimated BN on the last epoch's order; 2 trains in
  * rounds with a plateau stop and re-estimates BN on the first round's
  * order; 3 also starts group candidates from a least-squares fit of their
- * last conv when dws and ir get one (--init lsq). With one epoch 1 and 2
- * train alike, as 2 and 3 do with random starts, so such libraries may
+ * last conv when dws and ir get one (--init lsq), and ends ir candidates
+ * in a ReLU where the teacher's slot ends in one (post=relu). One epoch
+ * from random starts trains alike in all three, so such libraries may
  * mix; otherwise one library holds one recipe. */
 #define HANT_BUILD_RECIPE 3
 

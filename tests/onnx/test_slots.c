@@ -66,6 +66,31 @@ int main(void) {
   same_slots("concat", concat, true);
   same_slots("ir-flags", ir_flags, false);
   same_slots("ir-flags", ir_flags, true);
+  /* Inverted residuals ending in a ReLU (post=relu, as the ir family makes
+   * them for slots that end in one), with and without a skip or an
+   * expansion; the rediscovered lines say post=relu and rebuild the block. */
+  const char *ir_post = "input 1x16x16; conv 16 act=relu6; ir 16 e=1 skip=1 post=relu; ir 16 e=4 skip=0 post=relu;"
+                        "ir 24 e=1 s=2 post=relu; ir 24 e=3 k=5 post=relu; gap; linear 10";
+  same_slots("ir-post", ir_post, false);
+  same_slots("ir-post", ir_post, true);
+  hant_net *pn = hant_arch_build(ir_post, "ir-post");
+  HANT_ASSERT(pn && hant_net_fold_bn(pn) == 0 && hant_slots_discover(pn) > 0);
+  int posts = 0;
+  for (int i = 0; i < pn->n_slots; i++) {
+    if (strcmp(pn->slots[i].kind, "ir"))
+      continue;
+    char line[256];
+    snprintf(line, sizeof(line), "input %dx%dx%d; %s", pn->slots[i].in_c, pn->slots[i].in_h, pn->slots[i].in_w,
+             pn->slots[i].desc);
+    hant_net *b = hant_arch_build(line, "rebuilt");
+    posts += strstr(pn->slots[i].desc, " post=relu") != NULL;
+    CHECK(b && hant_net_output(b) == pn->slots[i].last - pn->slots[i].first + 1,
+          "ir-post: slot %d's line \"%s\" does not rebuild its %d nodes: %s", i, pn->slots[i].desc,
+          pn->slots[i].last - pn->slots[i].first + 1, b ? "other count" : hant_errmsg());
+    hant_net_destroy(b);
+  }
+  CHECK(posts == 4, "ir-post: %d of 4 ir slots say post=relu", posts);
+  hant_net_destroy(pn);
   static const struct {
     const char *line, *says;
   } bad[] = {
@@ -73,6 +98,7 @@ int main(void) {
       {"input 1x8x8; conv 8; ir 8 e=1 s=2 skip=1", "skip=1 needs stride 1"},
       {"input 1x8x8; conv 8; ir 12 e=1 skip=1", "skip=1 needs stride 1 and output width = input width (8)"},
       {"input 1x8x8; conv 8; ir 8 expand=2", "'expand=2' needs an integer in [0, 1]"},
+      {"input 1x8x8; conv 8; ir 8 e=2 post=none", "unknown activation 'none' for post"},
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     hant_net *n = hant_arch_build(bad[i].line, "arch");
