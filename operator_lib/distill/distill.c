@@ -145,6 +145,10 @@ fail:
   return rc;
 }
 
+/* Whether a candidate's generated start is random (dws, ir) rather than
+ * taken from the teacher's weights. */
+static bool starts_random(const char *init) { return !strcmp(init, "random") || !strcmp(init, "none"); }
+
 /* Batches of training images used to re-estimate BN statistics. */
 #define CAL_BATCHES 32
 /* Images a least-squares initialisation fits on: the first of the BN
@@ -362,8 +366,7 @@ static void par_candidates(chunk *ch) {
 }
 
 int hant_distill_rounds(const hant_distill_opts *o, const char *init) {
-  bool random = !strcmp(init, "random") || !strcmp(init, "none");
-  return random || o->epochs_teacher < 1 ? o->epochs : o->epochs_teacher;
+  return starts_random(init) || o->epochs_teacher < 1 ? o->epochs : o->epochs_teacher;
 }
 
 bool hant_distill_slot_wanted(const char *list, const char *name) {
@@ -757,12 +760,14 @@ static int finish_candidate(cand_state *cs, const hant_distill_opts *o, int64_t 
   c->slot_id = slot_id;
   snprintf(c->key, sizeof(c->key), "%s", cs->spec.key);
   snprintf(c->family, sizeof(c->family), "%s", hant_family_name(cs->spec.family));
-  /* "lsq" from a random start, "group-slice+lsq" from another. */
-  bool random = !strcmp(cs->spec.init, "random") || !strcmp(cs->spec.init, "none");
-  if (cs->lsq_used && !random)
-    snprintf(c->init, sizeof(c->init), "%s+lsq", cs->spec.init);
+  /* The start as generated; with the fit, "lsq" after a random one and
+   * "group-slice+lsq" after another. */
+  if (!cs->lsq_used)
+    snprintf(c->init, sizeof(c->init), "%s", cs->spec.init);
+  else if (starts_random(cs->spec.init))
+    snprintf(c->init, sizeof(c->init), "lsq");
   else
-    snprintf(c->init, sizeof(c->init), "%s", cs->lsq_used ? "lsq" : cs->spec.init);
+    snprintf(c->init, sizeof(c->init), "%s+lsq", cs->spec.init);
   snprintf(c->arch, sizeof(c->arch), "%s", cs->net->arch);
   snprintf(c->hparams, sizeof(c->hparams), "%s", cs->spec.hparams);
   c->seed = cs->seed;
@@ -953,7 +958,7 @@ int hant_distill_build(hant_store *st, hant_net *teacher, const hant_dataset *tr
         hant_pass_init(&cs[k].pass);
         hant_pass_init(&cs[k].suffix);
         hant_optim_init(&cs[k].opt, HANT_OPTIM_ADAM);
-        bool random = !strcmp(cs[k].spec.init, "random") || !strcmp(cs[k].spec.init, "none");
+        bool random = starts_random(cs[k].spec.init);
         cs[k].lr = random ? o->lr_random : o->lr_teacher;
         /* The fit is for the families measured with it (issue 16): dws
          * and ir from their random start, group after the slice of the
