@@ -57,6 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 static const char *const base_seeds[] = {
     "input 1x28x28; conv 16; res 16; res 32 s=2; res 32; res 64 s=2; res 64; gap; linear 10",
     "input 1x28x28; conv 16; ir 16 e=1; ir 24 s=2; ir 24; conv 128 k=1 act=relu6; gap; linear 10",
+    "input 1x16x16; conv 16; ir 16 e=1 skip=1 post=relu; ir 24 e=3 s=2 post=relu; ir 24 k=5 post=hswish; gap; linear 4",
     "input 3x16x16\nconv 8 k=5 s=2 g=1 act=hswish bn=0 # stem\ndws 16 k=3 act=relu\nres 16 mid=8 g=2 r=4\n"
     "maxpool k=3 s=2 p=1\navgpool k=2\nidentity\nflatten\nlinear 10 r=3",
     "input 2x9x7; conv 4 k=3 r=2 bn=0; res 6 s=2 k=5; gap; linear 3 act=relu",
@@ -66,7 +67,7 @@ static const char *const base_seeds[] = {
 };
 static const char *const dict[] = {"input ", "conv ", "res ", "ir ", "dws ", "linear ", "identity", "gap", "flatten",
                                    "maxpool ", "avgpool ", " k=", " s=", " g=", " r=", " e=", " mid=", " bn=0",
-                                   " act=relu6", " se=", " sa=silu", " gate=hsigmoid", "se_ir ", "se_bottleneck ",
+                                   " act=relu6", " se=", " sa=silu", " gate=hsigmoid", " post=relu", " post=none", "se_ir ", "se_bottleneck ",
                                    "; ", "\n", "#", "1x1x1", "65536", "0", "-1", "99999999999"};
 
 static const fuzz_target target = {.seeds = base_seeds,
