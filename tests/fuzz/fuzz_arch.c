@@ -67,7 +67,8 @@ static const char *const base_seeds[] = {
 };
 static const char *const dict[] = {"input ", "conv ", "res ", "ir ", "dws ", "linear ", "identity", "gap", "flatten",
                                    "maxpool ", "avgpool ", " k=", " s=", " g=", " r=", " e=", " mid=", " bn=0",
-                                   " act=relu6", " se=", " sa=silu", " gate=hsigmoid", " post=relu", " post=none", "se_ir ", "se_bottleneck ",
+                                   " act=relu6", " se=", " sa=silu", " gate=hsigmoid", " post=relu", " post=none",
+                                   "se_ir ", "se_bottleneck ",
                                    "; ", "\n", "#", "1x1x1", "65536", "0", "-1", "99999999999"};
 
 static const fuzz_target target = {.seeds = base_seeds,
